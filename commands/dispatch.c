@@ -1,0 +1,222 @@
+/*
+** dispatch.c -- from a command line to a command: tokenise, look up, check
+** arity and flags centrally (Redis's commandCheckArity), call, report.
+**
+** Every failure goes through k2t_error(), the one error path: it knows
+** where the command came from ("FILE:LINE:" in scripts) and counts the
+** failure in sh->nerr, which main turns into the exit status.  Commands
+** never check their own arity.
+*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "shell.h"
+
+void k2t_shell_init(k2t_shell *sh)
+{
+    memset(sh, 0, sizeof *sh);
+    sh->out = stdout;
+    sh->err = stderr;
+    sh->set.color = 0;
+    sh->set.hist_bins = 20;
+}
+
+void k2t_shell_free(k2t_shell *sh)
+{
+    k2t_model_free(sh->model);
+    sh->model = NULL;
+}
+
+void k2t_printf(k2t_shell *sh, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(sh->out, fmt, ap);
+    va_end(ap);
+}
+
+const char *k2t_c_bold(const k2t_shell *sh) { return sh->set.color ? "\033[1m" : ""; }
+const char *k2t_c_warn(const k2t_shell *sh) { return sh->set.color ? "\033[1;33m" : ""; }
+const char *k2t_c_dim(const k2t_shell *sh) { return sh->set.color ? "\033[2m" : ""; }
+const char *k2t_c_off(const k2t_shell *sh) { return sh->set.color ? "\033[0m" : ""; }
+
+/* "FILE:LINE: " in a script; nothing at the terminal or for -c. */
+static void location(k2t_shell *sh)
+{
+    if (sh->src_name && !sh->interactive && strcmp(sh->src_name, "-c") != 0)
+        fprintf(sh->err, "%s:%d: ", sh->src_name, sh->src_line);
+}
+
+int k2t_error(k2t_shell *sh, int argi, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(sh->out);
+    location(sh);
+    fprintf(sh->err, "%serror:%s ", sh->set.color ? "\033[1;31m" : "", k2t_c_off(sh));
+    va_start(ap, fmt);
+    vfprintf(sh->err, fmt, ap);
+    va_end(ap);
+    fputc('\n', sh->err);
+    /* At the terminal, point at the argument (SQLite's dotCmdError). */
+    if (sh->interactive && argi >= 0 && argi < K2T_MAX_ARGS && sh->line) {
+        fprintf(sh->err, "  %s\n  %*s^\n", sh->line, sh->arg_ofs[argi], "");
+    }
+    fflush(sh->err);
+    sh->nerr++;
+    return K2T_CMD_ERR;
+}
+
+void k2t_warn(k2t_shell *sh, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(sh->out);
+    location(sh);
+    fprintf(sh->err, "%swarning:%s ", k2t_c_warn(sh), k2t_c_off(sh));
+    va_start(ap, fmt);
+    vfprintf(sh->err, fmt, ap);
+    va_end(ap);
+    fputc('\n', sh->err);
+    fflush(sh->err);
+}
+
+/*------------------------------------------------------------ tokeniser */
+
+int k2t_tokenize(const char *line, char **argv, int *ofs, int max, char *store)
+{
+    int argc = 0;
+    const char *p = line;
+    char *o = store;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
+        if (!*p || *p == '#') break;
+        if (argc == max) return argc;
+        if (ofs) ofs[argc] = (int)(p - line);
+        argv[argc++] = o;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+            if (*p == '\'') {
+                for (p++; *p && *p != '\''; p++) *o++ = *p;
+                if (!*p) return -1;
+                p++;
+            } else if (*p == '"') {
+                for (p++; *p && *p != '"'; p++) {
+                    if (*p == '\\' && p[1]) p++;
+                    *o++ = *p;
+                }
+                if (!*p) return -1;
+                p++;
+            } else if (*p == '\\' && p[1]) {
+                *o++ = p[1];
+                p += 2;
+            } else {
+                *o++ = *p++;
+            }
+        }
+        *o++ = '\0';
+    }
+    return argc;
+}
+
+/*--------------------------------------------------------------- lookup */
+
+const k2t_command *k2t_command_find(const char *name, char *why, size_t n)
+{
+    const k2t_command *hit = NULL;
+    int nhit = 0;
+    size_t len = strlen(name);
+    if (why && n) why[0] = '\0';
+    for (int i = 0; i < k2t_n_commands; i++) {
+        const k2t_command *c = k2t_commands[i];
+        if (strcmp(c->name, name) == 0) return c;
+        if (c->aliases) {
+            const char *a = c->aliases;
+            while (*a) {
+                size_t l = strcspn(a, " ");
+                if (l == len && strncmp(a, name, l) == 0) return c;
+                a += l;
+                while (*a == ' ') a++;
+            }
+        }
+    }
+    /* A unique prefix of a listed command name. */
+    for (int i = 0; i < k2t_n_commands; i++) {
+        const k2t_command *c = k2t_commands[i];
+        if (len && !(c->flags & K2T_HIDDEN) && strncmp(c->name, name, len) == 0) {
+            hit = c;
+            nhit++;
+        }
+    }
+    if (nhit == 1) return hit;
+    if (why && n) {
+        if (nhit == 0) {
+            snprintf(why, n, "unknown command \"%s\". Try \"help\".", name);
+        } else {
+            size_t w = (size_t)snprintf(why, n, "ambiguous command \"%s\":", name);
+            for (int i = 0, k = 0; i < k2t_n_commands && w < n; i++) {
+                const k2t_command *c = k2t_commands[i];
+                if (!(c->flags & K2T_HIDDEN) && strncmp(c->name, name, len) == 0)
+                    w += (size_t)snprintf(why + w, n - w, "%s %s", k++ ? "," : "", c->name);
+            }
+            if (w < n) snprintf(why + w, n - w, ".");
+        }
+    }
+    return NULL;
+}
+
+/*------------------------------------------------------------- dispatch */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int k2t_dispatch(k2t_shell *sh, const char *line)
+{
+    char *argv[K2T_MAX_ARGS];
+    char *store = k2t_xmalloc(strlen(line) + 1);
+    char why[512];
+    const char *saved = sh->line;
+    int rc;
+
+    sh->line = line;
+    int argc = k2t_tokenize(line, argv, sh->arg_ofs, K2T_MAX_ARGS, store);
+    if (argc < 0) {
+        rc = k2t_error(sh, -1, "unterminated quote in: %s", line);
+        goto done;
+    }
+    if (argc == 0) { rc = K2T_CMD_OK; goto done; }
+    if (argc == K2T_MAX_ARGS) {
+        rc = k2t_error(sh, -1, "too many arguments (at most %d)", K2T_MAX_ARGS - 1);
+        goto done;
+    }
+    const k2t_command *c = k2t_command_find(argv[0], why, sizeof why);
+    if (!c) { rc = k2t_error(sh, 0, "%s", why); goto done; }
+    int nargs = argc - 1;
+    if (nargs < c->min_args || (c->max_args >= 0 && nargs > c->max_args)) {
+        rc = k2t_error(sh, nargs > c->max_args && c->max_args >= 0 ? c->max_args + 1 : -1,
+                       "%s: %s arguments. Usage: %s", c->name,
+                       nargs < c->min_args ? "too few" : "too many", c->usage);
+        goto done;
+    }
+    if ((c->flags & K2T_NEEDS_MODEL) && !sh->model) {
+        rc = k2t_error(sh, -1, "%s: no model loaded (use \"load FILE.h5\")", c->name);
+        goto done;
+    }
+    if ((c->flags & K2T_NEEDS_ARCH) && sh->model && !sh->model->has_arch) {
+        rc = k2t_error(sh, -1, "%s: %s is a weights-only file: it has no architecture", c->name,
+                       sh->model->path);
+        goto done;
+    }
+    double t0 = now();
+    rc = c->fn(sh, argc, argv);
+    if (sh->set.timer && rc != K2T_CMD_QUIT)
+        k2t_printf(sh, "Run Time: real %.3f s\n", now() - t0);
+    fflush(sh->out);
+done:
+    sh->line = saved;
+    free(store);
+    return rc;
+}

@@ -1,0 +1,362 @@
+/*
+** model.c -- commands on the model as a whole: load, summary, layers, info.
+*/
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include "shell.h"
+
+char *k2t_fmt_count(int64_t n, char *buf, size_t size)
+{
+    char digits[32];
+    int len = snprintf(digits, sizeof digits, "%lld", (long long)(n < 0 ? -n : n));
+    size_t j = 0;
+    if (n < 0 && j + 1 < size) buf[j++] = '-';
+    for (int i = 0; i < len && j + 1 < size; i++) {
+        if (i > 0 && (len - i) % 3 == 0 && j + 1 < size) buf[j++] = ',';
+        if (j + 1 < size) buf[j++] = digits[i];
+    }
+    buf[j] = '\0';
+    return buf;
+}
+
+/* Levenshtein distance, for "did you mean". */
+static int distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64) return 99;
+    int d[65][65];
+    for (size_t i = 0; i <= la; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
+            d[i][j] = c;
+        }
+    return d[la][lb];
+}
+
+int k2t_arg_layer(k2t_shell *sh, int argi, const char *name)
+{
+    k2t_model *m = sh->model;
+    int li = k2t_find_layer(m, name);
+    if (li >= 0) return li;
+    int ni = k2t_find_node(m, name);
+    if (ni >= 0) return m->nodes[ni].layer;
+    const char *best = NULL;
+    int bd = 4;
+    for (int i = 0; i < m->n_layers; i++) {
+        int d = distance(name, m->layers[i].name);
+        if (d < bd) bd = d, best = m->layers[i].name;
+    }
+    if (best)
+        k2t_error(sh, argi, "unknown layer '%s' (did you mean '%s'? \"layers\" lists them)",
+                  name, best);
+    else
+        k2t_error(sh, argi, "unknown layer '%s' (\"layers\" lists them)", name);
+    return -1;
+}
+
+/*------------------------------------------------------------------ load */
+
+static int cmd_load(k2t_shell *sh, int argc, char **argv)
+{
+    k2t_err err = {0};
+    char n1[32];
+    (void)argc;
+    k2t_model *m = k2t_model_load(argv[1], &err);
+    if (!m) return k2t_error(sh, 1, "%s", err.msg);
+    k2t_model_free(sh->model);
+    sh->model = m;
+    if (m->has_arch) {
+        int unsupported = 0;
+        for (int i = 0; i < m->n_layers; i++) unsupported += m->layers[i].op == K2T_OP_UNSUPPORTED;
+        k2t_printf(sh, "loaded %s: %s \"%s\", Keras %s, %d layers, %s params", m->path,
+                   m->model_class, m->name, m->keras_version[0] ? m->keras_version : "?",
+                   m->n_nodes, k2t_fmt_count(m->n_params, n1, sizeof n1));
+        if (unsupported)
+            k2t_printf(sh, " (%d unsupported layer%s: see \"summary\")", unsupported,
+                       unsupported == 1 ? "" : "s");
+        k2t_printf(sh, "\n");
+    } else {
+        k2t_printf(sh, "loaded %s: weights only (no model_config), Keras %s, %d layers, "
+                   "%s params\n", m->path, m->keras_version[0] ? m->keras_version : "?",
+                   m->n_layers, k2t_fmt_count(m->n_params, n1, sizeof n1));
+    }
+    for (int i = 0; i < m->n_notes; i++) k2t_printf(sh, "note: %s\n", m->notes[i]);
+    return K2T_CMD_OK;
+}
+
+static void complete_h5(k2t_shell *sh, int argi, char **argv, const char *prefix,
+                        k2t_strlist *out)
+{
+    (void)sh, (void)argv;
+    if (argi == 1) k2t_complete_files(prefix, ".h5", out);
+}
+
+/*--------------------------------------------------------------- summary */
+
+static void rule(k2t_shell *sh, char c, int n)
+{
+    for (int i = 0; i < n; i++) k2t_printf(sh, "%c", c);
+    k2t_printf(sh, "\n");
+}
+
+static void totals(k2t_shell *sh, const k2t_model *m)
+{
+    char a[32], b[32], c[32];
+    k2t_printf(sh, "Total params: %s\nTrainable params: %s\nNon-trainable params: %s\n",
+               k2t_fmt_count(m->n_params, a, sizeof a),
+               k2t_fmt_count(m->n_trainable, b, sizeof b),
+               k2t_fmt_count(m->n_params - m->n_trainable, c, sizeof c));
+}
+
+static int summary_weights_only(k2t_shell *sh, const k2t_model *m)
+{
+    char sh1[64], cnt[32];
+    k2t_printf(sh, "Weights file: %s (Keras %s): no architecture (save_weights file, no "
+               "model_config)\n", m->path, m->keras_version[0] ? m->keras_version : "?");
+    int w = 5;
+    for (int i = 0; i < m->n_layers; i++) {
+        int l = (int)strlen(m->layers[i].name);
+        if (l > w) w = l;
+    }
+    k2t_printf(sh, "%-*s  %10s  %s\n", w, "Layer", "Param #", "Weights");
+    rule(sh, '=', w + 50);
+    for (int i = 0; i < m->n_layers; i++) {
+        const k2t_layer *L = &m->layers[i];
+        k2t_printf(sh, "%-*s  %10s  ", w, L->name, k2t_fmt_count(k2t_layer_params(L), cnt, sizeof cnt));
+        for (int j = 0; j < L->n_w; j++)
+            k2t_printf(sh, "%s%s %s", j ? ", " : "", L->w[j].name,
+                       k2t_shape_str(&L->w[j].shape, 0, sh1, sizeof sh1));
+        k2t_printf(sh, "\n");
+    }
+    rule(sh, '=', w + 50);
+    totals(sh, m);
+    return K2T_CMD_OK;
+}
+
+static int cmd_summary(k2t_shell *sh, int argc, char **argv)
+{
+    const k2t_model *m = sh->model;
+    char s1[96], s2[96], cnt[32];
+    (void)argc, (void)argv;
+    if (!m->has_arch) return summary_weights_only(sh, m);
+
+    /* Column widths from the content, Keras's headings. */
+    int wl = (int)strlen("Layer (type)"), ws = (int)strlen("Output shape (NHWC)"), wp = 7;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const k2t_node *N = &m->nodes[i];
+        const k2t_layer *L = k2t_node_layer(m, i);
+        int l = (int)(strlen(N->name) + strlen(L->class_name) + 3 +
+                      (L->op == K2T_OP_UNSUPPORTED ? 2 : 0));
+        if (l > wl) wl = l;
+        k2t_shape_str(&N->shape, 1, s1, sizeof s1);
+        if ((int)strlen(s1) > ws) ws = (int)strlen(s1);
+        k2t_fmt_count(k2t_layer_params(L), cnt, sizeof cnt);
+        if ((int)strlen(cnt) > wp) wp = (int)strlen(cnt);
+    }
+    int width = wl + 2 * (ws + 2) + wp + 2 + 14;
+    k2t_printf(sh, "Model: \"%s\" (%s, Keras %s) from %s\n", m->name, m->model_class,
+               m->keras_version[0] ? m->keras_version : "?", m->path);
+    rule(sh, '_', width);
+    k2t_printf(sh, "%s%-*s  %-*s  %-*s  %*s  %s%s\n", k2t_c_bold(sh), wl, "Layer (type)", ws,
+               "Output shape (NHWC)", ws, "Output shape (NCHW)", wp, "Param #", "Connected to",
+               k2t_c_off(sh));
+    rule(sh, '=', width);
+    int unsupported = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const k2t_node *N = &m->nodes[i];
+        const k2t_layer *L = k2t_node_layer(m, i);
+        char lt[300];
+        k2t_shape nchw = k2t_shape_nchw(&N->shape);
+        snprintf(lt, sizeof lt, "%s (%s)%s", N->name, L->class_name,
+                 L->op == K2T_OP_UNSUPPORTED ? " !" : "");
+        unsupported += L->op == K2T_OP_UNSUPPORTED;
+        /* A shared layer's weights are counted at its first call. */
+        int64_t p = k2t_find_node(m, L->name) == i ? k2t_layer_params(L) : 0;
+        k2t_printf(sh, "%-*s  %-*s  %-*s  %*s  ", wl, lt, ws, k2t_shape_str(&N->shape, 1, s1, sizeof s1),
+                   ws, k2t_shape_str(&nchw, 1, s2, sizeof s2), wp, k2t_fmt_count(p, cnt, sizeof cnt));
+        for (int j = 0; j < N->n_in; j++)
+            k2t_printf(sh, "%s%s", j ? ", " : "", m->nodes[N->in[j]].name);
+        k2t_printf(sh, "\n");
+    }
+    rule(sh, '=', width);
+    totals(sh, m);
+    if (unsupported) {
+        k2t_printf(sh, "%s! unsupported (listed and inspectable, not executable):%s\n",
+                   k2t_c_warn(sh), k2t_c_off(sh));
+        for (int i = 0; i < m->n_layers; i++)
+            if (m->layers[i].op == K2T_OP_UNSUPPORTED)
+                k2t_printf(sh, "  %s: %s\n", m->layers[i].name, m->layers[i].unsupported);
+    }
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].op != K2T_OP_UNSUPPORTED && m->layers[i].unsupported)
+            k2t_printf(sh, "  note: %s: %s\n", m->layers[i].name, m->layers[i].unsupported);
+    rule(sh, '_', width);
+    return K2T_CMD_OK;
+}
+
+/*---------------------------------------------------------------- layers */
+
+static int cmd_layers(k2t_shell *sh, int argc, char **argv)
+{
+    const k2t_model *m = sh->model;
+    const char *pat = argc > 1 ? argv[1] : "*";
+    char s1[96], cnt[32];
+    int shown = 0, wn = 5, wc = 5;
+    for (int i = 0; i < m->n_layers; i++) {
+        if ((int)strlen(m->layers[i].name) > wn) wn = (int)strlen(m->layers[i].name);
+        if ((int)strlen(m->layers[i].class_name) > wc) wc = (int)strlen(m->layers[i].class_name);
+    }
+    for (int i = 0; i < m->n_nodes; i++)
+        if ((int)strlen(m->nodes[i].name) > wn) wn = (int)strlen(m->nodes[i].name);
+    if (m->has_arch) {
+        k2t_printf(sh, "%s%4s  %-*s  %-*s  %-20s  %9s%s\n", k2t_c_bold(sh), "#", wn, "layer", wc,
+                   "class", "output (NHWC)", "params", k2t_c_off(sh));
+        for (int i = 0; i < m->n_nodes; i++) {
+            const k2t_node *N = &m->nodes[i];
+            const k2t_layer *L = k2t_node_layer(m, i);
+            if (fnmatch(pat, N->name, 0) != 0 && fnmatch(pat, L->class_name, 0) != 0) continue;
+            int64_t p = k2t_find_node(m, L->name) == i ? k2t_layer_params(L) : 0;
+            k2t_printf(sh, "%4d  %-*s  %-*s  %-20s  %9s%s\n", i, wn, N->name, wc, L->class_name,
+                       k2t_shape_str(&N->shape, 1, s1, sizeof s1), k2t_fmt_count(p, cnt, sizeof cnt),
+                       L->op == K2T_OP_UNSUPPORTED ? "  (unsupported)" : "");
+            shown++;
+        }
+    } else {
+        k2t_printf(sh, "%s%4s  %-*s  %9s%s\n", k2t_c_bold(sh), "#", wn, "layer", "params",
+                   k2t_c_off(sh));
+        for (int i = 0; i < m->n_layers; i++) {
+            const k2t_layer *L = &m->layers[i];
+            if (fnmatch(pat, L->name, 0) != 0) continue;
+            k2t_printf(sh, "%4d  %-*s  %9s\n", i, wn, L->name,
+                       k2t_fmt_count(k2t_layer_params(L), cnt, sizeof cnt));
+            shown++;
+        }
+    }
+    if (!shown) return k2t_error(sh, 1, "layers: no layer matches '%s'", pat);
+    return K2T_CMD_OK;
+}
+
+static void complete_layer_arg(k2t_shell *sh, int argi, char **argv, const char *prefix,
+                               k2t_strlist *out)
+{
+    (void)argv;
+    if (argi == 1) k2t_complete_layers(sh, prefix, out);
+}
+
+/*------------------------------------------------------------------ info */
+
+static int cmd_info(k2t_shell *sh, int argc, char **argv)
+{
+    const k2t_model *m = sh->model;
+    char s1[96], s2[96], cnt[32], tname[300];
+    int raw = argc > 2 && strcmp(argv[2], "--json") == 0;
+    if (argc > 2 && !raw) return k2t_error(sh, 2, "info: unknown option '%s' (try --json)", argv[2]);
+    int li = k2t_arg_layer(sh, 1, argv[1]);
+    if (li < 0) return K2T_CMD_ERR;
+    const k2t_layer *L = &m->layers[li];
+    k2t_printf(sh, "%slayer %s (%s)%s", k2t_c_bold(sh), L->name, L->class_name, k2t_c_off(sh));
+    if (L->scope) k2t_printf(sh, " in nested model '%s'", L->scope);
+    k2t_printf(sh, "\n");
+    if (L->op == K2T_OP_UNSUPPORTED)
+        k2t_printf(sh, "  %sunsupported:%s %s (listed and inspectable; execution refused)\n",
+                   k2t_c_warn(sh), k2t_c_off(sh), L->unsupported);
+    else if (L->unsupported)
+        k2t_printf(sh, "  note:       %s\n", L->unsupported);
+    if (m->has_arch) {
+        char desc[1024];
+        k2t_layer_describe(m, L, desc, sizeof desc);
+        k2t_printf(sh, "  config:     %s\n", desc[0] ? desc : "(no parameters)");
+        k2t_printf(sh, "  trainable:  %s\n", L->trainable ? "yes" : "no");
+        for (int i = 0; i < m->n_nodes; i++) {
+            const k2t_node *N = &m->nodes[i];
+            if (N->layer != li) continue;
+            if (L->n_calls > 1) k2t_printf(sh, "  call %s (node %d):\n", N->name, i);
+            else k2t_printf(sh, "  node:       %d of %d (topological order)\n", i, m->n_nodes);
+            k2t_printf(sh, "  inbound:    ");
+            if (!N->n_in) k2t_printf(sh, "(none: model input)");
+            for (int j = 0; j < N->n_in; j++) {
+                const k2t_node *P = &m->nodes[N->in[j]];
+                k2t_printf(sh, "%s%s %s", j ? ", " : "", P->name, k2t_shape_str(&P->shape, 1, s1, sizeof s1));
+            }
+            k2t_printf(sh, "\n  outbound:   ");
+            if (!N->n_out) k2t_printf(sh, "(none)");
+            for (int j = 0; j < N->n_out; j++) k2t_printf(sh, "%s%s", j ? ", " : "", m->nodes[N->out[j]].name);
+            k2t_shape nchw = k2t_shape_nchw(&N->shape);
+            k2t_printf(sh, "%s\n  output:     %s NHWC, %s NCHW\n", N->is_output ? " (model output)" : "",
+                       k2t_shape_str(&N->shape, 1, s1, sizeof s1), k2t_shape_str(&nchw, 1, s2, sizeof s2));
+        }
+    }
+    k2t_printf(sh, "  params:     %s\n", k2t_fmt_count(k2t_layer_params(L), cnt, sizeof cnt));
+    if (L->n_w) {
+        int wn = 6;
+        for (int j = 0; j < L->n_w; j++)
+            if ((int)strlen(L->w[j].name) > wn) wn = (int)strlen(L->w[j].name);
+        k2t_printf(sh, "  weights:    %-*s  %-16s  %-8s  %-10s  %s\n", wn, "keras", "shape", "dtype",
+                   "trainable", "pytorch");
+        for (int j = 0; j < L->n_w; j++) {
+            const k2t_weight *w = &L->w[j];
+            k2t_shape ts;
+            k2t_printf(sh, "              %-*s  %-16s  %-8s  %-10s  ", wn, w->name,
+                       k2t_shape_str(&w->shape, 0, s1, sizeof s1), w->dtype, w->trainable ? "yes" : "no");
+            if (k2t_torch_param(m, L, j, tname, sizeof tname, &ts) == 0)
+                k2t_printf(sh, "%s %s\n", tname, k2t_shape_str(&ts, 0, s2, sizeof s2));
+            else
+                k2t_printf(sh, "-\n");
+        }
+    }
+    if (raw) k2t_printf(sh, "  keras config: %s\n", L->config_json);
+    return K2T_CMD_OK;
+}
+
+static void complete_info(k2t_shell *sh, int argi, char **argv, const char *prefix,
+                          k2t_strlist *out)
+{
+    (void)argv;
+    if (argi == 1) k2t_complete_layers(sh, prefix, out);
+    else if (argi == 2) k2t_complete_words("--json", prefix, out);
+}
+
+/*----------------------------------------------------------------- table */
+
+const k2t_command k2t_cmd_load = {
+    .name = "load", .aliases = "open", .group = "model", .min_args = 1, .max_args = 1,
+    .usage = "load FILE.h5",
+    .summary = "Load a Keras .h5 model (or a weights-only file), replacing the current one.",
+    .help = "Reads Keras 2.x legacy H5 files as model.save('x.h5') writes them, Keras 3's\n"
+            "legacy H5, and save_weights files (weights only: stats work, execution does not).\n"
+            "Layers k2t cannot execute are kept in the graph, inspectable, and reported.",
+    .complete = complete_h5, .fn = cmd_load,
+};
+
+const k2t_command k2t_cmd_summary = {
+    .name = "summary", .group = "model", .min_args = 0, .max_args = 0, .flags = K2T_NEEDS_MODEL,
+    .usage = "summary",
+    .summary = "Print a Keras-style table of the layers with NHWC and NCHW shapes and parameter counts.",
+    .help = "One row per layer call in execution order: name (class), output shape as Keras\n"
+            "(NHWC) and as a PyTorch port holds it (NCHW), parameters, and the layers it reads.\n"
+            "Totals count as Keras does: BatchNormalization moving statistics are non-trainable.",
+    .fn = cmd_summary,
+};
+
+const k2t_command k2t_cmd_layers = {
+    .name = "layers", .group = "model", .min_args = 0, .max_args = 1, .flags = K2T_NEEDS_MODEL,
+    .usage = "layers [PATTERN]",
+    .summary = "List the layers, optionally those whose name or class matches a glob PATTERN.",
+    .help = "Example: \"layers conv*\" or \"layers BatchNormalization\".",
+    .complete = complete_layer_arg, .fn = cmd_layers,
+};
+
+const k2t_command k2t_cmd_info = {
+    .name = "info", .group = "model", .min_args = 1, .max_args = 2, .flags = K2T_NEEDS_MODEL,
+    .usage = "info LAYER [--json]",
+    .summary = "Show one layer: class, parsed config, inbound and outbound layers, weights and their PyTorch names.",
+    .help = "Each weight is shown with its Keras shape and the name and shape it has in the\n"
+            "state_dict of k2t's PyTorch port (conv kernels OIHW, Dense transposed, BN running_*).\n"
+            "--json adds the layer's config exactly as the file stores it.",
+    .complete = complete_info, .fn = cmd_info,
+};

@@ -1,0 +1,156 @@
+/*
+** shell.h -- the shell's state, the command table and the dispatcher.
+**
+** Every command lives in commands/<family>.c as one static function and one
+** exported k2t_command, listed in commands/commands.def.  help, complete,
+** the man page test and the dispatcher all read that one table.  repl/
+** drives this layer (the readline loop, scripts, the TUI); commands never
+** call into repl/ except through the hooks in k2t_shell.
+*/
+#ifndef K2T_COMMANDS_SHELL_H
+#define K2T_COMMANDS_SHELL_H
+
+#include <stdio.h>
+#include "../engine/k2t.h"
+
+/* What a command returns (SQLite's 0/1/2). */
+enum { K2T_CMD_OK = 0, K2T_CMD_ERR = 1, K2T_CMD_QUIT = 2 };
+
+/* Command flags. */
+enum {
+    K2T_NEEDS_MODEL = 1 << 0, /* refused when no model is loaded */
+    K2T_NEEDS_ARCH  = 1 << 1, /* refused on a weights-only file */
+    K2T_HIDDEN      = 1 << 2, /* not listed by help (test helpers) */
+};
+
+#define K2T_MAX_ARGS 64
+#define K2T_MAX_DEPTH 16  /* nesting of source / -x */
+
+struct k2t_shell;
+struct k2t_strlist;
+
+typedef int (*k2t_cmd_fn)(struct k2t_shell *sh, int argc, char **argv);
+/* Add completions for argument 'argi' (1-based) starting with 'prefix'. */
+typedef void (*k2t_complete_fn)(struct k2t_shell *sh, int argi, char **argv,
+                                const char *prefix, struct k2t_strlist *out);
+
+typedef struct k2t_command {
+    const char *name;
+    const char *aliases;     /* space separated, or NULL */
+    const char *group;       /* model, inspect, run, debug, script, ui */
+    int min_args, max_args;  /* not counting the name; max -1: any */
+    unsigned flags;
+    const char *usage;       /* "load FILE.h5" (starts with the name) */
+    const char *summary;     /* one sentence ending in '.' */
+    const char *help;        /* more text, lines separated by \n, no trailing \n */
+    k2t_complete_fn complete;
+    k2t_cmd_fn fn;
+} k2t_command;
+
+extern const k2t_command *const k2t_commands[]; /* NULL-terminated, sorted by name */
+extern const int k2t_n_commands;
+
+/*------------------------------------------------------------ settings */
+
+typedef struct k2t_settings {
+    int color;        /* colour in output */
+    int echo;         /* echo each command of a script before running it */
+    int timer;        /* print each command's wall time */
+    int hist_bins;    /* default number of bins for hist */
+} k2t_settings;
+
+/*------------------------------------------------------------- the shell */
+
+typedef struct k2t_shell {
+    k2t_model *model;        /* owned; NULL when none is loaded */
+    k2t_settings set;        /* values of the settings registry */
+    FILE *out;               /* command output (stdout, or a TUI capture) */
+    FILE *err;               /* error messages (stderr, or a TUI capture) */
+    /* Where the current command came from: error locations use these. */
+    const char *src_name;    /* script file, "-c", or NULL for the terminal */
+    int src_line;            /* line in src_name */
+    int depth;               /* nesting of source/-x, capped at K2T_MAX_DEPTH */
+    int interactive;         /* a person is typing at a terminal */
+    int bail;                /* stop a script at its first failing command */
+    int nerr;                /* failed commands so far (the exit status) */
+    const char *line;        /* the command line being run (for error carets) */
+    int arg_ofs[K2T_MAX_ARGS]; /* offset of each argument in 'line' */
+    /* Hooks filled by repl/: run a script file; enter full-screen mode. */
+    int (*run_file)(struct k2t_shell *sh, const char *path);
+} k2t_shell;
+
+/* Initialise 'sh' with default settings; output to stdout/stderr. */
+void k2t_shell_init(k2t_shell *sh);
+/* Free what the shell owns (the model). */
+void k2t_shell_free(k2t_shell *sh);
+
+/* Run one command line: tokenise, look up, check arity and flags, call.
+** Blank lines and '#' comments do nothing.  Returns K2T_CMD_*; failures
+** have been reported and counted in sh->nerr. */
+int k2t_dispatch(k2t_shell *sh, const char *line);
+
+/* Report a failed command: "FILE:LINE: error: ..." in scripts,
+** "error: ..." otherwise; with argi >= 0 and a person at the terminal the
+** line is echoed with a caret under argument argi.  Counts in sh->nerr.
+** Returns K2T_CMD_ERR so commands can 'return k2t_error(...)'. */
+int k2t_error(k2t_shell *sh, int argi, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A non-fatal remark, "warning: ...". */
+void k2t_warn(k2t_shell *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Command output. */
+void k2t_printf(k2t_shell *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ANSI colour helpers: return the escape when sh->set.color, else "". */
+const char *k2t_c_bold(const k2t_shell *sh);
+const char *k2t_c_warn(const k2t_shell *sh);
+const char *k2t_c_dim(const k2t_shell *sh);
+const char *k2t_c_off(const k2t_shell *sh);
+
+/* Look a command up: exact name, alias, then unique prefix.  Returns NULL
+** and, when 'why' is non-NULL, writes why ("unknown"/"ambiguous ..."). */
+const k2t_command *k2t_command_find(const char *name, char *why, size_t n);
+
+/*------------------------------------------------------------ completion */
+
+typedef struct k2t_strlist {
+    char **v;
+    int n, cap;
+} k2t_strlist;
+
+void k2t_strlist_add(k2t_strlist *l, const char *s);
+void k2t_strlist_free(k2t_strlist *l);
+
+/* Completions for the word ending at 'point' in 'line', sorted and unique. */
+void k2t_complete(k2t_shell *sh, const char *line, int point, k2t_strlist *out);
+
+/* Completers commands can use. */
+void k2t_complete_files(const char *prefix, const char *ext, k2t_strlist *out);
+void k2t_complete_layers(k2t_shell *sh, const char *prefix, k2t_strlist *out);
+void k2t_complete_words(const char *words, const char *prefix, k2t_strlist *out);
+void k2t_complete_settings(const char *prefix, k2t_strlist *out);
+
+/*-------------------------------------------------------------- settings */
+
+/* Set a setting from text; returns 0 or reports an error naming the key
+** or the value (argument indexes for carets). */
+int k2t_setting_set(k2t_shell *sh, const char *key, const char *value);
+/* Print one setting, or all when key is NULL. */
+int k2t_setting_show(k2t_shell *sh, const char *key);
+
+/*------------------------------------------------------ helpers for commands */
+
+/* The layer named by argument argi (a layer name, or a node name such as
+** "dense#1").  An unknown name is reported with the closest known name;
+** returns the layer index or -1. */
+int k2t_arg_layer(k2t_shell *sh, int argi, const char *name);
+/* 78666 -> "78,666" */
+char *k2t_fmt_count(int64_t n, char *buf, size_t size);
+
+/*----------------------------------------------------------- tokeniser */
+
+/* Split 'line' into at most max words, honouring '...' and "..." quotes and
+** backslash escapes; '#' at the start of a word ends the line.  Words are
+** written into 'store' (at least strlen(line)+1 bytes); offsets of each
+** word into ofs.  Returns the word count, or -1 on an unterminated quote. */
+int k2t_tokenize(const char *line, char **argv, int *ofs, int max, char *store);
+
+#endif /* K2T_COMMANDS_SHELL_H */

@@ -1,0 +1,330 @@
+/*
+** k2t.h -- the k2t engine: a Keras .h5 model as an inspectable graph.
+**
+** This is the only header that repl/ and commands/ include from the engine.
+** The engine never prints and never exits: every fallible call returns a
+** k2t_status and fills a k2t_err with one sentence that names the file,
+** the layer and the weight at fault.  Out of memory for small, internal
+** allocations aborts (k2t_xmalloc, as Redis's zmalloc does); sizes read
+** from a file are checked before anything is allocated for them.
+**
+** A typical use:
+**
+**     k2t_err err;
+**     k2t_model *m = k2t_model_load("resnet.h5", &err);
+**     if (!m) { fprintf(stderr, "%s\n", err.msg); return 1; }
+**     for (int i = 0; i < m->n_nodes; i++) { ... m->nodes[i].shape ... }
+**     k2t_model_free(m);
+**
+** Shapes are Keras's: per sample, without the batch dimension, channels
+** last (NHWC).  A dimension that is not known (None) is -1.
+*/
+#ifndef K2T_ENGINE_K2T_H
+#define K2T_ENGINE_K2T_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define K2T_VERSION "0.1.0"
+#define K2T_MAX_DIMS 8
+
+/*----------------------------------------------------------------- errors */
+
+typedef enum k2t_status {
+    K2T_OK = 0,
+    K2T_EIO,          /* cannot open or read a file */
+    K2T_EFORMAT,      /* the file is not what it claims, or is inconsistent */
+    K2T_ESHAPE,       /* a shape does not fit */
+    K2T_EUNSUPPORTED, /* a valid construct k2t does not handle */
+    K2T_ENOMEM,       /* a size read from a file is too large to allocate */
+    K2T_EARG,         /* a bad argument from the caller */
+    K2T_EINTERRUPTED  /* stopped by the interrupt flag */
+} k2t_status;
+
+typedef struct k2t_err {
+    k2t_status status;
+    char msg[1024]; /* one sentence, no trailing newline, no "error:" prefix */
+} k2t_err;
+
+/* Set 'err' to 'status' and a printf-formatted message; returns 'status'.
+** 'err' may be NULL. */
+k2t_status k2t_fail(k2t_err *err, k2t_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+const char *k2t_status_name(k2t_status s);
+
+/* Set by a SIGINT handler; long-running engine loops poll it between
+** layers or batches and return K2T_EINTERRUPTED. */
+extern volatile int k2t_interrupted;
+
+/*----------------------------------------------------------------- memory */
+
+/* Allocation that never returns NULL: on failure it prints one line to
+** stderr and aborts.  Use for internal, bounded allocations only. */
+void *k2t_xmalloc(size_t n);
+void *k2t_xcalloc(size_t n, size_t size);
+void *k2t_xrealloc(void *p, size_t n);
+char *k2t_xstrdup(const char *s);
+
+/*----------------------------------------------------------------- shapes */
+
+typedef struct k2t_shape {
+    int ndim;                   /* 0 for a scalar; per sample, no batch */
+    int64_t d[K2T_MAX_DIMS];    /* -1 where Keras has None */
+} k2t_shape;
+
+/* Number of elements; -1 if any dimension is unknown. */
+int64_t k2t_shape_numel(const k2t_shape *s);
+
+/* The shape a PyTorch port holds for a Keras activation: channels move
+** from last to first when the tensor has spatial dimensions (ndim >= 2). */
+k2t_shape k2t_shape_nchw(const k2t_shape *s);
+
+/* Format as "(None, 32, 32, 3)" (with_batch) or "(32,32,3)" into buf;
+** returns buf. */
+char *k2t_shape_str(const k2t_shape *s, int with_batch, char *buf, size_t n);
+
+/*------------------------------------------------------------- layer kinds */
+
+/* One op per Keras layer family; the class name in the file picks it
+** (engine/ops/registry.c).  K2T_OP_UNSUPPORTED keeps a layer k2t cannot
+** execute in the graph, inspectable, with its weights. */
+typedef enum k2t_op {
+    K2T_OP_NONE,          /* weights-only file: no architecture known */
+    K2T_OP_INPUT,
+    K2T_OP_CONV,          /* Conv1D, Conv2D */
+    K2T_OP_CONV_TRANSPOSE,/* Conv2DTranspose */
+    K2T_OP_DEPTHWISE,     /* DepthwiseConv2D */
+    K2T_OP_SEPARABLE,     /* SeparableConv2D */
+    K2T_OP_DENSE,
+    K2T_OP_BATCHNORM,
+    K2T_OP_LAYERNORM,
+    K2T_OP_ACTIVATION,    /* Activation(name) */
+    K2T_OP_RELU,          /* ReLU(max_value, negative_slope, threshold) */
+    K2T_OP_LEAKY_RELU,
+    K2T_OP_PRELU,
+    K2T_OP_ELU,
+    K2T_OP_SOFTMAX,
+    K2T_OP_IDENTITY,      /* Dropout, SpatialDropout2D, GaussianNoise, ... */
+    K2T_OP_ADD,
+    K2T_OP_SUBTRACT,
+    K2T_OP_MULTIPLY,
+    K2T_OP_AVERAGE,
+    K2T_OP_MAXIMUM,
+    K2T_OP_MINIMUM,
+    K2T_OP_CONCATENATE,
+    K2T_OP_FLATTEN,
+    K2T_OP_RESHAPE,
+    K2T_OP_PERMUTE,
+    K2T_OP_ZEROPAD,       /* ZeroPadding2D */
+    K2T_OP_CROP,          /* Cropping2D */
+    K2T_OP_UPSAMPLE,      /* UpSampling2D */
+    K2T_OP_MAXPOOL,       /* MaxPooling1D/2D */
+    K2T_OP_AVGPOOL,       /* AveragePooling1D/2D */
+    K2T_OP_GLOBAL_MAXPOOL,
+    K2T_OP_GLOBAL_AVGPOOL,
+    K2T_OP_RESCALING,
+    K2T_OP_UNSUPPORTED,
+    K2T_OP_COUNT
+} k2t_op;
+
+const char *k2t_op_name(k2t_op op);
+
+/* Keras activations by name.  hard_sigmoid differs between Keras 2
+** (clip(0.2x+0.5)) and Keras 3 (clip(x/6+0.5)); the loader picks by the
+** file's keras_version. */
+typedef enum k2t_act {
+    K2T_ACT_LINEAR,
+    K2T_ACT_RELU,
+    K2T_ACT_RELU6,
+    K2T_ACT_SIGMOID,
+    K2T_ACT_HARD_SIGMOID,   /* Keras 2 */
+    K2T_ACT_HARD_SIGMOID3,  /* Keras 3 */
+    K2T_ACT_TANH,
+    K2T_ACT_SOFTMAX,
+    K2T_ACT_SOFTPLUS,
+    K2T_ACT_SOFTSIGN,
+    K2T_ACT_ELU,
+    K2T_ACT_SELU,
+    K2T_ACT_SWISH,          /* also "silu" */
+    K2T_ACT_GELU,           /* exact (erf) form, the activation default */
+    K2T_ACT_EXPONENTIAL,
+    K2T_ACT_LEAKY_RELU,     /* string "leaky_relu": slope 0.2 */
+    K2T_ACT_HARD_SWISH,     /* Keras 3 hard_silu / hard_swish */
+    K2T_ACT_COUNT
+} k2t_act;
+
+const char *k2t_act_name(k2t_act a);
+
+typedef enum k2t_pad { K2T_PAD_VALID, K2T_PAD_SAME, K2T_PAD_CAUSAL } k2t_pad;
+
+/* A layer's config, parsed into typed fields.  One struct for every kind
+** (Darknet's fat layer): each op uses the fields its comment names and
+** leaves the rest zero.  The JSON it came from stays in k2t_layer. */
+typedef struct k2t_cfg {
+    /* Convolutions and pooling (CONV, CONV_TRANSPOSE, DEPTHWISE, SEPARABLE,
+    ** MAXPOOL, AVGPOOL, GLOBAL_*). */
+    int rank;                /* spatial rank: 1 (Conv1D, *Pooling1D) or 2 */
+    int filters;             /* output channels (CONV, CONV_TRANSPOSE, SEPARABLE) */
+    int depth_multiplier;    /* DEPTHWISE, SEPARABLE */
+    int groups;              /* CONV */
+    int kernel[2];           /* kernel or pool size, [h, w] (rank 1: [l, 1]) */
+    int strides[2];
+    int dilation[2];
+    k2t_pad padding;
+    int has_output_padding;  /* CONV_TRANSPOSE */
+    int output_padding[2];
+    int channels_first;      /* data_format == "channels_first" */
+    int keepdims;            /* GLOBAL_* */
+    /* Dense */
+    int units;
+    /* Shared by layers with weights and a fused activation. */
+    int use_bias;
+    k2t_act act;             /* fused activation; ACTIVATION's function */
+    /* Normalisation (BATCHNORM, LAYERNORM) */
+    int axis;                /* BATCHNORM/SOFTMAX/CONCATENATE axis as written (may be < 0) */
+    int dims[K2T_MAX_DIMS];  /* LAYERNORM axes, PRELU shared_axes, PERMUTE dims (1-based) */
+    int n_dims;
+    double eps;
+    double momentum;
+    int center, scale;
+    /* Activation layers */
+    double alpha;            /* LEAKY_RELU slope, ELU alpha */
+    int has_max_value;       /* RELU */
+    double max_value, negative_slope, threshold;
+    /* Reshaping */
+    int64_t target[K2T_MAX_DIMS]; /* RESHAPE target_shape (-1 allowed once) */
+    int n_target;
+    int pad[2][2];           /* ZEROPAD/CROP: [h|w][before|after] */
+    int size[2];             /* UPSAMPLE */
+    int bilinear;            /* UPSAMPLE interpolation == "bilinear" */
+    /* Misc */
+    double rate;             /* Dropout family: rate, GaussianNoise: stddev */
+    double rescale, offset;  /* RESCALING */
+    k2t_shape input_shape;   /* INPUT: per-sample shape from batch_input_shape */
+    int has_input_shape;
+    char initializer[48];    /* kernel (or depthwise) initializer class */
+    char bias_initializer[48];
+} k2t_cfg;
+
+/*---------------------------------------------------------------- weights */
+
+typedef struct k2t_weight {
+    char *name;          /* variable name: "kernel", "moving_mean", ... */
+    char *path;          /* HDF5 dataset path inside the file */
+    k2t_shape shape;     /* Keras shape (ndim counts every axis) */
+    int64_t size;        /* number of elements */
+    float *data;         /* size floats, converted to float32; owned by the model */
+    char dtype[16];      /* dtype in the file: "float32", "float64", "float16" */
+    int trainable;       /* as Keras counts it: BN moving statistics are not */
+} k2t_weight;
+
+/*------------------------------------------------------------------ graph */
+
+typedef struct k2t_layer {
+    char *name;
+    char *class_name;    /* as in the file ("Conv2D"), after aliasing */
+    char *scope;         /* name of the nested model that holds it, NULL at top */
+    k2t_op op;
+    k2t_cfg cfg;
+    char *config_json;   /* the layer's "config" object, compact JSON */
+    char *unsupported;   /* why k2t cannot execute it, or NULL */
+    int trainable;
+    k2t_weight *w;       /* weights in Keras's order (weight_names) */
+    int n_w;
+    int n_calls;         /* graph nodes that call this layer (shared layers > 1) */
+} k2t_layer;
+
+typedef struct k2t_node {
+    char *name;          /* the layer name; "name#k" for a shared layer's k-th call */
+    int layer;           /* index into model->layers */
+    int *in;             /* producer nodes (indices into model->nodes) */
+    int n_in;
+    int *out;            /* consumer nodes */
+    int n_out;
+    k2t_shape shape;     /* Keras output shape per sample (NHWC) */
+    int is_output;       /* one of the model's outputs */
+} k2t_node;
+
+typedef struct k2t_model {
+    char *path;          /* as given to k2t_model_load */
+    char *keras_version; /* "2.4.0"; "" when absent */
+    int keras_major;     /* 2 or 3 (1 refused) */
+    char *backend;
+    char *model_class;   /* "Functional", "Sequential", ... or NULL (weights only) */
+    char *name;          /* the model's own name */
+    int has_arch;        /* 0 for a weights-only file */
+    k2t_layer *layers;   /* every layer, nested ones flattened, in config order */
+    int n_layers;
+    k2t_node *nodes;     /* topological order: producers before consumers */
+    int n_nodes;
+    int *inputs;         /* input nodes, in input_layers order */
+    int n_inputs;
+    int *outputs;        /* output nodes, in output_layers order */
+    int n_outputs;
+    int64_t n_params;    /* every weight element */
+    int64_t n_trainable;
+    char **notes;        /* non-fatal remarks found while loading */
+    int n_notes;
+} k2t_model;
+
+/* Load a Keras legacy .h5 (full model or weights only).  Returns a model
+** the caller frees with k2t_model_free(), or NULL with 'err' set to a
+** message that names the file and the layer or weight at fault. */
+k2t_model *k2t_model_load(const char *path, k2t_err *err);
+void k2t_model_free(k2t_model *m);
+
+/* Index of the layer (or node) with this exact name, or -1. */
+int k2t_find_layer(const k2t_model *m, const char *name);
+int k2t_find_node(const k2t_model *m, const char *name);
+
+/* The layer a node calls. */
+static inline const k2t_layer *k2t_node_layer(const k2t_model *m, int node)
+{
+    return &m->layers[m->nodes[node].layer];
+}
+
+/* Parameters of a layer, as Keras counts them. */
+int64_t k2t_layer_params(const k2t_layer *L);
+
+/* The parsed config as "key=value" pairs separated by ", " (only what
+** matters for this kind of layer); written into buf, returns buf. */
+char *k2t_layer_describe(const k2t_model *m, const k2t_layer *L, char *buf, size_t n);
+
+/* How a Keras weight appears in a PyTorch state_dict: the parameter name
+** ("conv2d.weight") and its shape.  Returns 0, or -1 when the weight has
+** no PyTorch counterpart in k2t's port (then name is ""). */
+int k2t_torch_param(const k2t_model *m, const k2t_layer *L, int wi,
+                    char *name, size_t n, k2t_shape *shape);
+
+/*-------------------------------------------------------------- statistics */
+
+/* What a weight tensor looks like, and what it may mean. */
+enum {
+    K2T_FLAG_ALL_ZERO    = 1 << 0,  /* every element is 0 */
+    K2T_FLAG_CONSTANT    = 1 << 1,  /* every element equal (and not 0) */
+    K2T_FLAG_NONFINITE   = 1 << 2,  /* NaN or Inf present */
+    K2T_FLAG_BN_DEFAULT  = 1 << 3,  /* BN gamma=1/beta=0/mean=0/var=1: never trained */
+    K2T_FLAG_INIT_LIKE   = 1 << 4,  /* matches the config's initializer for a fresh layer */
+};
+
+typedef struct k2t_wstats {
+    int64_t n;
+    double min, max, mean, std;   /* over finite elements; std is population std */
+    double mean_abs;
+    double zero_frac;
+    int64_t n_nan, n_inf;
+    unsigned flags;
+    char why[160];                /* a sentence for the flags, "" when none */
+} k2t_wstats;
+
+/* Statistics of weight 'wi' of layer 'L' (the layer's class and config
+** decide the initializer check). */
+void k2t_weight_stats(const k2t_model *m, const k2t_layer *L, int wi, k2t_wstats *st);
+
+/* Histogram of n floats into n_bins counts over [lo, hi] (finite values
+** only); lo/hi are set to the data's range.  Returns the count binned. */
+int64_t k2t_histogram(const float *x, int64_t n, int64_t *bins, int n_bins,
+                      double *lo, double *hi);
+
+#endif /* K2T_ENGINE_K2T_H */

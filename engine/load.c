@@ -1,0 +1,1140 @@
+/*
+** load.c -- a Keras legacy .h5 file into a k2t_model graph.
+**
+** The steps, each failing with a message that names the file and the layer
+** or weight at fault:
+**
+**   1. open the file and read the root attributes (h5.c copes with every
+**      string encoding h5py has written);
+**   2. parse model_config (Python's json, so NaN/Infinity are mapped first);
+**   3. build the graph: Sequential (bare list or dict, with or without an
+**      InputLayer) and Functional (Keras 2 list-form inbound nodes, Keras 3
+**      dict form with keras_history), nested models flattened into the
+**      outer graph.  Nodes are created only once all their inputs exist, so
+**      the node array comes out in topological order, and an inbound
+**      reference that never resolves is reported as unknown or as a cycle;
+**   4. read the weights through weight_names (HDF5 lists group members
+**      alphabetically, Keras's order is weight_names's), matching a nested
+**      model's variables to its sublayers by name;
+**   5. infer every node's output shape and check each layer's weights
+**      against the shapes its config implies.
+**
+** A weights-only file (save_weights) stops after reading the weights.
+*/
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "h5.h"
+#include "internal.h"
+
+/*------------------------------------------------------------ the loader */
+
+typedef struct sym {     /* (scope, layer, call) -> the node(s) it produced */
+    char *scope;         /* "" at top level */
+    char *name;
+    int call;            /* the node index a reference uses */
+    int *nodes;          /* output tensors of that call (nested models: several) */
+    int n_nodes;
+} sym;
+
+typedef struct loader {
+    const char *path;
+    hid_t fid;
+    hid_t wroot;          /* /model_weights, or the root of a weights-only file */
+    k2t_model *m;
+    k2t_err *err;
+    sym *syms;
+    int n_syms, cap_syms;
+    int cap_layers, cap_nodes;
+    int *node_cfg_layer;  /* per layer: 1 when it came from the config */
+} loader;
+
+/* Prefix an error with the file and layer: "resnet.h5: layer 'conv2d' (Conv2D): ..." */
+static k2t_status layer_fail(loader *ld, const k2t_layer *L, k2t_status st, const char *msg)
+{
+    char tmp[sizeof ld->err->msg];
+    snprintf(tmp, sizeof tmp, "%s", msg);
+    return k2t_fail(ld->err, st, "%s: layer '%s' (%s): %s", ld->path, L->name,
+                    L->class_name, tmp);
+}
+
+static void note(k2t_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(k2t_model *m, const char *fmt, ...)
+{
+    k2t_buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    k2t_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    m->notes = k2t_xrealloc(m->notes, (size_t)(m->n_notes + 1) * sizeof *m->notes);
+    m->notes[m->n_notes++] = b.p;
+}
+
+static sym *sym_find(loader *ld, const char *scope, const char *name, int call)
+{
+    for (int i = 0; i < ld->n_syms; i++) {
+        sym *s = &ld->syms[i];
+        if (s->call == call && strcmp(s->name, name) == 0 && strcmp(s->scope, scope) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+static int sym_has_layer(loader *ld, const char *scope, const char *name)
+{
+    for (int i = 0; i < ld->n_syms; i++)
+        if (strcmp(ld->syms[i].name, name) == 0 && strcmp(ld->syms[i].scope, scope) == 0)
+            return 1;
+    return 0;
+}
+
+static void sym_add(loader *ld, const char *scope, const char *name, int call,
+                    const int *nodes, int n)
+{
+    if (ld->n_syms == ld->cap_syms) {
+        ld->cap_syms = ld->cap_syms ? ld->cap_syms * 2 : 64;
+        ld->syms = k2t_xrealloc(ld->syms, (size_t)ld->cap_syms * sizeof *ld->syms);
+    }
+    sym *s = &ld->syms[ld->n_syms++];
+    s->scope = k2t_xstrdup(scope);
+    s->name = k2t_xstrdup(name);
+    s->call = call;
+    s->nodes = k2t_xmalloc((size_t)(n ? n : 1) * sizeof *s->nodes);
+    memcpy(s->nodes, nodes, (size_t)n * sizeof *nodes);
+    s->n_nodes = n;
+}
+
+int k2t_find_layer(const k2t_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_layers; i++)
+        if (strcmp(m->layers[i].name, name) == 0) return i;
+    return -1;
+}
+
+int k2t_find_node(const k2t_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_nodes; i++)
+        if (strcmp(m->nodes[i].name, name) == 0) return i;
+    return -1;
+}
+
+/*---------------------------------------------------------------- layers */
+
+static int is_model_class(const char *c)
+{
+    return strcmp(c, "Functional") == 0 || strcmp(c, "Model") == 0 ||
+           strcmp(c, "Sequential") == 0;
+}
+
+/* Create a layer from a {class_name, config} entry.  Returns its index or
+** -1 with ld->err set. */
+static int new_layer(loader *ld, json_t *entry, const char *scope, int parent_trainable)
+{
+    k2t_model *m = ld->m;
+    json_t *cls = json_object_get(entry, "class_name");
+    json_t *cfg = json_object_get(entry, "config");
+    const char *cname = json_is_string(cls) ? json_string_value(cls) : NULL;
+    const char *lname = NULL;
+    if (json_is_object(cfg) && json_is_string(json_object_get(cfg, "name")))
+        lname = json_string_value(json_object_get(cfg, "name"));
+    if (!lname && json_is_string(json_object_get(entry, "name")))
+        lname = json_string_value(json_object_get(entry, "name"));
+    if (!cname || !lname || !json_is_object(cfg)) {
+        k2t_fail(ld->err, K2T_EFORMAT, "%s: model_config has a layer entry without "
+                 "class_name, config or name%s%s%s", ld->path, lname ? " ('" : "",
+                 lname ? lname : "", lname ? "')" : "");
+        return -1;
+    }
+    if (m->n_layers == ld->cap_layers) {
+        ld->cap_layers = ld->cap_layers ? ld->cap_layers * 2 : 32;
+        m->layers = k2t_xrealloc(m->layers, (size_t)ld->cap_layers * sizeof *m->layers);
+    }
+    int li = m->n_layers++;
+    k2t_layer *L = &m->layers[li];
+    memset(L, 0, sizeof *L);
+    /* Names are unique within a model; a nested model's may repeat an outer
+    ** name, which then gets its scope as prefix. */
+    if (k2t_find_layer(m, lname) >= 0 && scope[0]) {
+        k2t_buf b = {0};
+        k2t_buf_printf(&b, "%s/%s", scope, lname);
+        L->name = b.p;
+    } else {
+        L->name = k2t_xstrdup(lname);
+    }
+    L->class_name = k2t_xstrdup(cname);
+    L->scope = scope[0] ? k2t_xstrdup(scope) : NULL;
+    L->config_json = json_dumps(cfg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!L->config_json) L->config_json = k2t_xstrdup("{}");
+    int tr = 1;
+    json_t *t = json_object_get(cfg, "trainable");
+    if (t && !json_is_null(t)) tr = json_is_true(t) || (json_is_integer(t) && json_integer_value(t));
+    L->trainable = tr && parent_trainable;
+
+    const k2t_op_def *def = k2t_op_lookup(cname);
+    if (!def) {
+        L->op = K2T_OP_UNSUPPORTED;
+        k2t_buf b = {0};
+        k2t_buf_printf(&b, "layer class %s is not supported by k2t", cname);
+        L->unsupported = b.p;
+        return li;
+    }
+    L->op = def->op;
+    if (def->parse) {
+        k2t_err e = {0};
+        if (def->parse(L, cfg, m, &e) != K2T_OK) {
+            layer_fail(ld, L, e.status, e.msg);
+            return -1;
+        }
+    }
+    return li;
+}
+
+static int new_node(loader *ld, int li, int call, const int *in, int n_in)
+{
+    k2t_model *m = ld->m;
+    if (m->n_nodes == ld->cap_nodes) {
+        ld->cap_nodes = ld->cap_nodes ? ld->cap_nodes * 2 : 32;
+        m->nodes = k2t_xrealloc(m->nodes, (size_t)ld->cap_nodes * sizeof *m->nodes);
+    }
+    int ni = m->n_nodes++;
+    k2t_node *N = &m->nodes[ni];
+    memset(N, 0, sizeof *N);
+    if (call == 0) {
+        N->name = k2t_xstrdup(m->layers[li].name);
+    } else {
+        k2t_buf b = {0};
+        k2t_buf_printf(&b, "%s#%d", m->layers[li].name, call);
+        N->name = b.p;
+    }
+    N->layer = li;
+    N->in = k2t_xmalloc((size_t)(n_in ? n_in : 1) * sizeof *N->in);
+    memcpy(N->in, in, (size_t)n_in * sizeof *in);
+    N->n_in = n_in;
+    N->shape.ndim = -1;
+    m->layers[li].n_calls++;
+    return ni;
+}
+
+/*------------------------------------------------------- inbound references */
+
+typedef struct ref { const char *name; int node, tensor; } ref;
+
+typedef struct refs { ref *v; int n, cap; } refs;
+
+static void refs_add(refs *r, const char *name, int node, int tensor)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 8;
+        r->v = k2t_xrealloc(r->v, (size_t)r->cap * sizeof *r->v);
+    }
+    r->v[r->n++] = (ref){name, node, tensor};
+}
+
+/* tfk's rule: a list of 3 or 4 whose first element is a string. */
+static int is_ref(json_t *x)
+{
+    return json_is_array(x) && (json_array_size(x) == 3 || json_array_size(x) == 4) &&
+           json_is_string(json_array_get(x, 0)) && json_is_integer(json_array_get(x, 1));
+}
+
+static int json_int(json_t *x)
+{
+    return json_is_integer(x) ? (int)json_integer_value(x)
+         : json_is_real(x) ? (int)json_real_value(x) : 0;
+}
+
+/* Collect every tensor reference in a Keras 2 call (list form) or a Keras 3
+** call ({"args", "kwargs"} with __keras_tensor__ keras_history), in order. */
+static void collect_refs(json_t *x, refs *out, int depth)
+{
+    if (depth > 32 || !x) return;
+    if (is_ref(x)) {
+        const char *name = json_string_value(json_array_get(x, 0));
+        if (strcmp(name, "_CONSTANT_VALUE") != 0)
+            refs_add(out, name, json_int(json_array_get(x, 1)), json_int(json_array_get(x, 2)));
+        if (json_array_size(x) == 4) collect_refs(json_array_get(x, 3), out, depth + 1);
+        return;
+    }
+    if (json_is_array(x)) {
+        for (size_t i = 0; i < json_array_size(x); i++)
+            collect_refs(json_array_get(x, i), out, depth + 1);
+        return;
+    }
+    if (json_is_object(x)) {
+        json_t *cn = json_object_get(x, "class_name");
+        if (json_is_string(cn) && strcmp(json_string_value(cn), "__keras_tensor__") == 0) {
+            json_t *h = json_object_get(json_object_get(x, "config"), "keras_history");
+            if (json_is_array(h) && json_array_size(h) >= 3 && json_is_string(json_array_get(h, 0)))
+                refs_add(out, json_string_value(json_array_get(h, 0)),
+                         json_int(json_array_get(h, 1)), json_int(json_array_get(h, 2)));
+            return;
+        }
+        json_t *args = json_object_get(x, "args");
+        if (args) {
+            collect_refs(args, out, depth + 1);
+            collect_refs(json_object_get(x, "kwargs"), out, depth + 1);
+            return;
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach(x, k, v) collect_refs(v, out, depth + 1);
+    }
+}
+
+/* input_layers/output_layers: a list of triples, one bare triple, or a dict
+** of triples (TF 2.3 named inputs). */
+static void collect_io(json_t *x, refs *out)
+{
+    if (is_ref(x)) {
+        refs_add(out, json_string_value(json_array_get(x, 0)),
+                 json_int(json_array_get(x, 1)), json_int(json_array_get(x, 2)));
+    } else if (json_is_array(x)) {
+        for (size_t i = 0; i < json_array_size(x); i++) collect_io(json_array_get(x, i), out);
+    } else if (json_is_object(x)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(x, k, v) collect_io(v, out);
+    }
+}
+
+/*------------------------------------------------------------- the graph */
+
+static k2t_status build_model(loader *ld, json_t *entry, const char *scope,
+                              const int *ext_in, int n_ext, int trainable,
+                              int **outs, int *n_outs);
+
+static const char *entry_class(json_t *e)
+{
+    json_t *c = json_object_get(e, "class_name");
+    return json_is_string(c) ? json_string_value(c) : "";
+}
+
+static const char *entry_name(json_t *e)
+{
+    json_t *cfg = json_object_get(e, "config");
+    json_t *n = json_object_get(cfg, "name");
+    if (!json_is_string(n)) n = json_object_get(e, "name");
+    return json_is_string(n) ? json_string_value(n) : "";
+}
+
+/* Keras 2 numbers a nested Functional's (or an InputLayer-first
+** Sequential's) calls from 1: its own node 0 is not serialized. */
+static int skips_first_node(json_t *e)
+{
+    const char *c = entry_class(e);
+    if (strcmp(c, "Functional") == 0 || strcmp(c, "Model") == 0) return 1;
+    if (strcmp(c, "Sequential") == 0) {
+        json_t *cfg = json_object_get(e, "config");
+        json_t *layers = json_is_array(cfg) ? cfg : json_object_get(cfg, "layers");
+        json_t *first = json_array_get(layers, 0);
+        return first && strcmp(entry_class(first), "InputLayer") == 0;
+    }
+    return 0;
+}
+
+static int scoped(const char *scope, const char *name, char *buf, size_t n)
+{
+    return snprintf(buf, n, "%s%s%s", scope, scope[0] ? "/" : "", name);
+}
+
+/* Create (once) and return the layer for entry e in scope; for nested
+** models there is no layer of their own. */
+static int layer_for(loader *ld, json_t *e, const char *scope, int trainable)
+{
+    const char *name = entry_name(e);
+    for (int i = 0; i < ld->m->n_layers; i++) {
+        k2t_layer *L = &ld->m->layers[i];
+        const char *ls = L->scope ? L->scope : "";
+        const char *base = L->name;
+        if (L->scope && strncmp(base, ls, strlen(ls)) == 0 && base[strlen(ls)] == '/')
+            base += strlen(ls) + 1;
+        if (strcmp(ls, scope) == 0 && strcmp(base, name) == 0) return i;
+    }
+    return new_layer(ld, e, scope, trainable);
+}
+
+static int entry_trainable(json_t *e, int parent)
+{
+    json_t *t = json_object_get(json_object_get(e, "config"), "trainable");
+    if (!t || json_is_null(t)) return parent;
+    return parent && (json_is_true(t) || (json_is_integer(t) && json_integer_value(t)));
+}
+
+/* A Functional model: create its input layers (or alias them to ext_in),
+** then every layer call once all its inputs exist. */
+static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
+                                   const int *ext_in, int n_ext, int trainable,
+                                   int **outs, int *n_outs, int keras3_nodes)
+{
+    json_t *layers = json_object_get(cfg, "layers");
+    k2t_status st = K2T_OK;
+    if (!json_is_array(layers))
+        return k2t_fail(ld->err, K2T_EFORMAT, "%s: model_config%s%s has no 'layers' list",
+                        ld->path, scope[0] ? " of nested model " : "", scope);
+    size_t nl = json_array_size(layers);
+    refs in_refs = {0}, out_refs = {0};
+    collect_io(json_object_get(cfg, "input_layers"), &in_refs);
+    collect_io(json_object_get(cfg, "output_layers"), &out_refs);
+
+    /* Inputs first: aliased to the outer tensors for a nested model. */
+    if (ext_in && in_refs.n != n_ext) {
+        st = k2t_fail(ld->err, K2T_EFORMAT, "%s: nested model '%s' has %d inputs but is "
+                      "called with %d", ld->path, scope, in_refs.n, n_ext);
+        goto out;
+    }
+    for (size_t i = 0; i < nl; i++) {
+        json_t *e = json_array_get(layers, i);
+        if (strcmp(entry_class(e), "InputLayer") != 0) continue;
+        const char *name = entry_name(e);
+        int k = -1;
+        for (int j = 0; j < in_refs.n; j++)
+            if (strcmp(in_refs.v[j].name, name) == 0) k = j;
+        if (ext_in && k >= 0) {
+            sym_add(ld, scope, name, 0, &ext_in[k], 1);
+            continue;
+        }
+        int li = layer_for(ld, e, scope, trainable);
+        if (li < 0) { st = ld->err->status; goto out; }
+        int ni = new_node(ld, li, 0, NULL, 0);
+        sym_add(ld, scope, name, 0, &ni, 1);
+    }
+
+    /* Every other (layer, call): repeat passes until nothing new resolves. */
+    int total = 0, done = 0;
+    for (size_t i = 0; i < nl; i++) {
+        json_t *e = json_array_get(layers, i);
+        if (strcmp(entry_class(e), "InputLayer") == 0) continue;
+        json_t *ib = json_object_get(e, "inbound_nodes");
+        total += json_is_array(ib) ? (int)json_array_size(ib) : 0;
+    }
+    char *made = k2t_xcalloc((size_t)nl * 64 + 1, 1); /* made[i*64+call] */
+    for (int progress = 1; progress && done < total;) {
+        progress = 0;
+        for (size_t i = 0; i < nl && st == K2T_OK; i++) {
+            json_t *e = json_array_get(layers, i);
+            if (strcmp(entry_class(e), "InputLayer") == 0) continue;
+            json_t *ib = json_object_get(e, "inbound_nodes");
+            size_t ncalls = json_is_array(ib) ? json_array_size(ib) : 0;
+            for (size_t c = 0; c < ncalls && c < 64 && st == K2T_OK; c++) {
+                if (made[i * 64 + c]) continue;
+                refs r = {0};
+                collect_refs(json_array_get(ib, c), &r, 0);
+                int ok = 1;
+                int *in = k2t_xmalloc((size_t)(r.n ? r.n : 1) * sizeof *in);
+                for (int j = 0; j < r.n && ok; j++) {
+                    sym *s = sym_find(ld, scope, r.v[j].name, r.v[j].node);
+                    if (!s || r.v[j].tensor < 0 || r.v[j].tensor >= s->n_nodes) { ok = 0; break; }
+                    in[j] = s->nodes[r.v[j].tensor];
+                }
+                if (ok) {
+                    const char *name = entry_name(e);
+                    int call_id = (int)c + (!keras3_nodes && skips_first_node(e));
+                    int tr = entry_trainable(e, trainable);
+                    if (is_model_class(entry_class(e))) {
+                        char sub[512];
+                        int *o = NULL, no = 0;
+                        scoped(scope, name, sub, sizeof sub);
+                        st = build_model(ld, e, sub, in, r.n, tr, &o, &no);
+                        if (st == K2T_OK) sym_add(ld, scope, name, call_id, o, no);
+                        free(o);
+                    } else {
+                        int li = layer_for(ld, e, scope, trainable);
+                        if (li < 0) st = ld->err->status;
+                        else {
+                            int ni = new_node(ld, li, ld->m->layers[li].n_calls, in, r.n);
+                            sym_add(ld, scope, name, call_id, &ni, 1);
+                        }
+                    }
+                    made[i * 64 + c] = 1;
+                    done++;
+                    progress = 1;
+                }
+                free(in);
+                free(r.v);
+            }
+        }
+    }
+    if (st == K2T_OK && done < total) {
+        /* Name the first unresolved reference: unknown, or part of a cycle. */
+        for (size_t i = 0; i < nl && st == K2T_OK; i++) {
+            json_t *e = json_array_get(layers, i);
+            json_t *ib = json_object_get(e, "inbound_nodes");
+            size_t ncalls = json_is_array(ib) ? json_array_size(ib) : 0;
+            for (size_t c = 0; c < ncalls && c < 64 && st == K2T_OK; c++) {
+                if (made[i * 64 + c]) continue;
+                refs r = {0};
+                collect_refs(json_array_get(ib, c), &r, 0);
+                for (int j = 0; j < r.n && st == K2T_OK; j++) {
+                    int known = 0;
+                    for (size_t q = 0; q < nl; q++)
+                        if (strcmp(entry_name(json_array_get(layers, q)), r.v[j].name) == 0) known = 1;
+                    if (!known)
+                        st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' takes its input from "
+                                      "unknown layer '%s'", ld->path, entry_name(e), r.v[j].name);
+                    else if (!sym_find(ld, scope, r.v[j].name, r.v[j].node) &&
+                             sym_has_layer(ld, scope, r.v[j].name) && r.v[j].node > 0)
+                        st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' refers to call %d "
+                                      "of layer '%s', which does not exist", ld->path,
+                                      entry_name(e), r.v[j].node, r.v[j].name);
+                }
+                if (st == K2T_OK)
+                    st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' is part of a cycle: its "
+                                  "inputs depend on its own output", ld->path, entry_name(e));
+                free(r.v);
+            }
+        }
+        if (st == K2T_OK)
+            st = k2t_fail(ld->err, K2T_EFORMAT, "%s: the layer graph cannot be ordered", ld->path);
+    }
+    free(made);
+    if (st != K2T_OK) goto out;
+
+    /* Outputs.  A nested Functional's own output_layers use 1-based node
+    ** indices in Keras 2 and Keras 3 alike (KERAS-FORMAT 2.3). */
+    *outs = k2t_xmalloc((size_t)(out_refs.n ? out_refs.n : 1) * sizeof **outs);
+    *n_outs = 0;
+    for (int j = 0; j < out_refs.n; j++) {
+        sym *s = sym_find(ld, scope, out_refs.v[j].name, out_refs.v[j].node);
+        if (!s && scope[0] && out_refs.v[j].node > 0)
+            s = sym_find(ld, scope, out_refs.v[j].name, out_refs.v[j].node - 1);
+        if (!s || out_refs.v[j].tensor >= s->n_nodes) {
+            st = k2t_fail(ld->err, K2T_EFORMAT, "%s: output_layers names unknown layer '%s'",
+                          ld->path, out_refs.v[j].name);
+            goto out;
+        }
+        (*outs)[(*n_outs)++] = s->nodes[out_refs.v[j].tensor];
+    }
+    if (out_refs.n == 0)
+        st = k2t_fail(ld->err, K2T_EFORMAT, "%s: model_config%s%s has no output_layers",
+                      ld->path, scope[0] ? " of nested model " : "", scope);
+out:
+    free(in_refs.v);
+    free(out_refs.v);
+    return st;
+}
+
+/* A Sequential model: a chain.  Without an InputLayer the first layer's
+** batch_input_shape (or build_input_shape) makes one, named as Keras
+** names it ("<first>_input"). */
+static k2t_status build_sequential(loader *ld, json_t *cfg, const char *scope,
+                                   const int *ext_in, int n_ext, int trainable,
+                                   int **outs, int *n_outs)
+{
+    json_t *layers = json_is_array(cfg) ? cfg : json_object_get(cfg, "layers");
+    if (!json_is_array(layers) || json_array_size(layers) == 0)
+        return k2t_fail(ld->err, K2T_EFORMAT, "%s: Sequential model_config%s%s has no layers",
+                        ld->path, scope[0] ? " of nested model " : "", scope);
+    if (ext_in && n_ext != 1)
+        return k2t_fail(ld->err, K2T_EFORMAT, "%s: nested Sequential '%s' is called with %d "
+                        "inputs", ld->path, scope, n_ext);
+    size_t nl = json_array_size(layers);
+    json_t *first = json_array_get(layers, 0);
+    int cur;
+    size_t start = 0;
+    if (strcmp(entry_class(first), "InputLayer") == 0) {
+        start = 1;
+        if (ext_in) cur = ext_in[0];
+        else {
+            int li = layer_for(ld, first, scope, trainable);
+            if (li < 0) return ld->err->status;
+            cur = new_node(ld, li, 0, NULL, 0);
+        }
+    } else if (ext_in) {
+        cur = ext_in[0];
+    } else {
+        /* Synthesize the InputLayer Keras would have made. */
+        json_t *fc = json_object_get(first, "config");
+        json_t *shape = json_object_get(fc, "batch_input_shape");
+        if (!shape) shape = json_object_get(fc, "batch_shape");
+        if (!shape && json_is_object(cfg)) shape = json_object_get(cfg, "build_input_shape");
+        json_t *icfg = json_object();
+        char name[300];
+        snprintf(name, sizeof name, "%s_input", entry_name(first));
+        json_object_set_new(icfg, "name", json_string(name));
+        if (shape) json_object_set(icfg, "batch_input_shape", shape);
+        json_t *ie = json_object();
+        json_object_set_new(ie, "class_name", json_string("InputLayer"));
+        json_object_set_new(ie, "config", icfg);
+        int li = new_layer(ld, ie, scope, trainable);
+        json_decref(ie);
+        if (li < 0) return ld->err->status;
+        if (!shape) note(ld->m, "Sequential model has no input shape: shapes are unknown");
+        cur = new_node(ld, li, 0, NULL, 0);
+    }
+    for (size_t i = start; i < nl; i++) {
+        json_t *e = json_array_get(layers, i);
+        int tr = entry_trainable(e, trainable);
+        if (is_model_class(entry_class(e))) {
+            char sub[512];
+            int *o = NULL, no = 0;
+            scoped(scope, entry_name(e), sub, sizeof sub);
+            k2t_status st = build_model(ld, e, sub, &cur, 1, tr, &o, &no);
+            if (st != K2T_OK) return st;
+            if (no != 1) {
+                free(o);
+                return k2t_fail(ld->err, K2T_EFORMAT, "%s: nested model '%s' in a Sequential "
+                                "has %d outputs", ld->path, sub, no);
+            }
+            cur = o[0];
+            free(o);
+            continue;
+        }
+        if (strcmp(entry_class(e), "InputLayer") == 0)
+            return k2t_fail(ld->err, K2T_EFORMAT, "%s: Sequential has an InputLayer ('%s') "
+                            "after its first layer", ld->path, entry_name(e));
+        int li = layer_for(ld, e, scope, trainable);
+        if (li < 0) return ld->err->status;
+        cur = new_node(ld, li, ld->m->layers[li].n_calls, &cur, 1);
+    }
+    *outs = k2t_xmalloc(sizeof **outs);
+    (*outs)[0] = cur;
+    *n_outs = 1;
+    return K2T_OK;
+}
+
+static k2t_status build_model(loader *ld, json_t *entry, const char *scope,
+                              const int *ext_in, int n_ext, int trainable,
+                              int **outs, int *n_outs)
+{
+    const char *cls = entry_class(entry);
+    json_t *cfg = json_object_get(entry, "config");
+    /* Inner layers are keyed by (scope, name): a second call of the same
+    ** nested model would alias the first call's nodes. */
+    for (int i = 0; scope[0] && i < ld->n_syms; i++)
+        if (strcmp(ld->syms[i].scope, scope) == 0)
+            return k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: nested model '%s' is called more "
+                            "than once, which k2t does not support", ld->path, scope);
+    if (strcmp(cls, "Sequential") == 0)
+        return build_sequential(ld, cfg, scope, ext_in, n_ext, trainable, outs, n_outs);
+    if (strcmp(cls, "Functional") == 0 || strcmp(cls, "Model") == 0) {
+        if (!json_is_object(cfg))
+            return k2t_fail(ld->err, K2T_EFORMAT, "%s: model_config 'config' is not an object",
+                            ld->path);
+        /* Keras 3 serializes nodes as {"args", "kwargs"} dicts; its
+        ** keras_history indices are plain 0-based. */
+        int k3 = 0;
+        json_t *layers = json_object_get(cfg, "layers");
+        for (size_t i = 0; json_is_array(layers) && i < json_array_size(layers) && !k3; i++) {
+            json_t *ib = json_object_get(json_array_get(layers, i), "inbound_nodes");
+            k3 = json_is_array(ib) && json_is_object(json_array_get(ib, 0));
+        }
+        return build_functional(ld, cfg, scope, ext_in, n_ext, trainable, outs, n_outs, k3);
+    }
+    return k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: model class '%s' is not supported "
+                    "(k2t reads Sequential and Functional models)", ld->path, cls);
+}
+
+/*---------------------------------------------------------------- weights */
+
+static int is_non_trainable_var(const char *v)
+{
+    return strcmp(v, "moving_mean") == 0 || strcmp(v, "moving_variance") == 0 ||
+           strcmp(v, "moving_stddev") == 0 || strcmp(v, "renorm_mean") == 0 ||
+           strcmp(v, "renorm_stddev") == 0;
+}
+
+/* "conv2d/kernel:0" -> "kernel" */
+static char *var_name(const char *wname)
+{
+    const char *s = strrchr(wname, '/');
+    s = s ? s + 1 : wname;
+    char *v = k2t_xstrdup(s);
+    char *colon = strrchr(v, ':');
+    if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) *colon = '\0';
+    return v;
+}
+
+static void add_weight(k2t_layer *L, const k2t_weight *w)
+{
+    L->w = k2t_xrealloc(L->w, (size_t)(L->n_w + 1) * sizeof *L->w);
+    L->w[L->n_w++] = *w;
+}
+
+/* Read one weights group (a layer's, or a nested model's) into the layers
+** it belongs to.  'owner' is the layer of a top-level group, or -1 for a
+** nested model group whose variables are matched by name. */
+static k2t_status read_group(loader *ld, const char *gname, int owner, const char *scope)
+{
+    k2t_model *m = ld->m;
+    char **wn = NULL;
+    int n = 0, present = 0;
+    k2t_err e = {0};
+    if (!h5_exists(ld->wroot, gname)) {
+        return k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' is listed in layer_names but "
+                        "the file has no weights group for it", ld->path, gname);
+    }
+    hid_t g = H5Gopen2(ld->wroot, gname, H5P_DEFAULT);
+    if (g < 0)
+        return k2t_fail(ld->err, K2T_EFORMAT, "%s: '%s' in model_weights is not a group",
+                        ld->path, gname);
+    k2t_status st = h5_attr_strings(g, "weight_names", &wn, &n, &present, &e);
+    if (st != K2T_OK) {
+        k2t_fail(ld->err, st, "%s: layer '%s': %s", ld->path, gname, e.msg);
+        goto done;
+    }
+    for (int i = 0; i < n && st == K2T_OK; i++) {
+        k2t_weight w = {0};
+        int li = owner;
+        if (li < 0) {
+            /* The last path segment naming a layer of this nested model. */
+            char *p = k2t_xstrdup(wn[i]), *save = NULL;
+            char *segs[64];
+            int ns = 0;
+            for (char *t = strtok_r(p, "/", &save); t && ns < 64; t = strtok_r(NULL, "/", &save))
+                segs[ns++] = t;
+            for (int s = ns - 2; s >= 0 && li < 0; s--) {
+                for (int q = 0; q < m->n_layers; q++) {
+                    k2t_layer *L = &m->layers[q];
+                    if (!L->scope || strncmp(L->scope, scope, strlen(scope)) != 0) continue;
+                    const char *base = strrchr(L->name, '/');
+                    base = base ? base + 1 : L->name;
+                    if (strcmp(base, segs[s]) == 0) { li = q; break; }
+                }
+            }
+            free(p);
+            if (li < 0) {
+                st = k2t_fail(ld->err, K2T_EFORMAT, "%s: weight '%s' of nested model '%s' "
+                              "matches none of its layers", ld->path, wn[i], gname);
+                break;
+            }
+        }
+        k2t_layer *L = &m->layers[li];
+        char what[600];
+        snprintf(what, sizeof what, "layer '%s': weight '%s'", L->name, wn[i]);
+        st = h5_read_weight(g, wn[i], &w, what, &e);
+        if (st != K2T_OK) {
+            k2t_fail(ld->err, st, "%s: %s", ld->path, e.msg);
+            break;
+        }
+        w.name = var_name(wn[i]);
+        for (int q = 0; q < L->n_w; q++) {
+            if (strcmp(L->w[q].name, w.name) == 0) {
+                /* Bidirectional and friends repeat variable names. */
+                free(w.name);
+                const char *rel = strchr(wn[i], '/');
+                w.name = var_name(wn[i]);
+                if (rel) {
+                    char *full = k2t_xstrdup(rel + 1);
+                    char *c = strrchr(full, ':');
+                    if (c) *c = '\0';
+                    free(w.name);
+                    w.name = full;
+                }
+                break;
+            }
+        }
+        k2t_buf pb = {0};
+        k2t_buf_printf(&pb, "%s%s/%s", ld->wroot == ld->fid ? "" : "model_weights/", gname, wn[i]);
+        w.path = pb.p;
+        w.trainable = L->trainable && !is_non_trainable_var(w.name);
+        add_weight(L, &w);
+    }
+done:
+    h5_strings_free(wn, n);
+    H5Gclose(g);
+    return st;
+}
+
+/* Check a layer's weights against what its config and input shape imply,
+** and put them in Keras's order. */
+static k2t_status check_weights(loader *ld, k2t_layer *L, const k2t_shape *in, int n_in)
+{
+    const k2t_op_def *def = k2t_op_def_of(L->op);
+    k2t_wspec spec[K2T_MAX_WEIGHTS];
+    int ns = 0;
+    char a[96], b[96];
+    if (L->op == K2T_OP_UNSUPPORTED || L->op == K2T_OP_NONE) return K2T_OK;
+    if (def && def->weights) ns = def->weights(L, in, spec);
+    (void)n_in;
+    int used[64] = {0};
+    k2t_weight *ordered = ns ? k2t_xcalloc((size_t)ns, sizeof *ordered) : NULL;
+    int n_ordered = 0;
+    for (int s = 0; s < ns; s++) {
+        int found = -1;
+        for (int q = 0; q < L->n_w && q < 64; q++) {
+            if (used[q]) continue;
+            if (strcmp(L->w[q].name, spec[s].name) == 0 ||
+                (spec[s].alt && strcmp(L->w[q].name, spec[s].alt) == 0)) { found = q; break; }
+        }
+        if (found < 0) {
+            k2t_buf have = {0};
+            for (int q = 0; q < L->n_w; q++) k2t_buf_printf(&have, "%s%s", q ? ", " : "", L->w[q].name);
+            char msg[900];
+            snprintf(msg, sizeof msg, "weight '%s' is missing (the file has: %s)", spec[s].name,
+                     L->n_w ? have.p : "no weights");
+            free(have.p);
+            free(ordered);
+            return layer_fail(ld, L, K2T_EFORMAT, msg);
+        }
+        k2t_weight *w = &L->w[found];
+        int ok = w->shape.ndim == spec[s].shape.ndim;
+        for (int d = 0; ok && d < w->shape.ndim; d++)
+            if (spec[s].shape.d[d] >= 0 && spec[s].shape.d[d] != w->shape.d[d]) ok = 0;
+        if (!ok) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "weight '%s' has shape %s but the config implies %s",
+                     spec[s].name, k2t_shape_str(&w->shape, 0, a, sizeof a),
+                     k2t_shape_str(&spec[s].shape, 0, b, sizeof b));
+            free(ordered);
+            return layer_fail(ld, L, K2T_ESHAPE, msg);
+        }
+        if (spec[s].alt && strcmp(w->name, spec[s].name) != 0) {
+            free(w->name);
+            w->name = k2t_xstrdup(spec[s].name);
+        }
+        used[found] = 1;
+        ordered[n_ordered++] = *w;
+    }
+    for (int q = 0; q < L->n_w; q++) {
+        if (!used[q]) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "unexpected weight '%s' (the config implies %d weight%s)",
+                     L->w[q].name, ns, ns == 1 ? "" : "s");
+            free(ordered);
+            return layer_fail(ld, L, K2T_EFORMAT, msg);
+        }
+    }
+    if (ns) memcpy(L->w, ordered, (size_t)ns * sizeof *ordered);
+    free(ordered);
+    return K2T_OK;
+}
+
+/*------------------------------------------------------------ shapes */
+
+static k2t_status infer_shapes(loader *ld)
+{
+    k2t_model *m = ld->m;
+    for (int i = 0; i < m->n_nodes; i++) {
+        k2t_node *N = &m->nodes[i];
+        k2t_layer *L = &m->layers[N->layer];
+        const k2t_op_def *def = k2t_op_def_of(L->op);
+        k2t_shape in[64];
+        int known = 1;
+        if (N->n_in > 64) return layer_fail(ld, L, K2T_EUNSUPPORTED, "more than 64 inputs");
+        for (int j = 0; j < N->n_in; j++) {
+            in[j] = m->nodes[N->in[j]].shape;
+            if (in[j].ndim < 0) known = 0;
+        }
+        N->shape.ndim = -1;
+        if (!def || L->op == K2T_OP_UNSUPPORTED) continue;
+        if (N->n_in < def->min_in || (def->max_in >= 0 && N->n_in > def->max_in)) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "takes %d input%s, expected %s%d", N->n_in,
+                     N->n_in == 1 ? "" : "s", def->max_in < 0 ? "at least " : "", def->min_in);
+            return layer_fail(ld, L, K2T_EFORMAT, msg);
+        }
+        if (!known || !def->infer) continue;
+        k2t_err e = {0};
+        if (def->infer(L, in, N->n_in, &N->shape, &e) != K2T_OK)
+            return layer_fail(ld, L, e.status ? e.status : K2T_ESHAPE, e.msg);
+        int64_t numel = 1;
+        for (int d = 0; d < N->shape.ndim; d++) {
+            if (N->shape.d[d] < -1 || (N->shape.d[d] > 0 && numel > K2T_MAX_NUMEL / N->shape.d[d]))
+                return layer_fail(ld, L, K2T_ESHAPE, "output shape is absurdly large");
+            if (N->shape.d[d] > 0) numel *= N->shape.d[d];
+        }
+        /* Weights are checked at the layer's first call. */
+        if (k2t_find_node(m, L->name) == i) {
+            k2t_status st = check_weights(ld, L, in, N->n_in);
+            if (st != K2T_OK) return st;
+        }
+    }
+    return K2T_OK;
+}
+
+/*------------------------------------------------------------ top level */
+
+/* Python's json writes NaN, Infinity and -Infinity, which JSON (and
+** jansson) reject.  Outside strings, map them to null and +-FLT_MAX. */
+static char *sanitize_json(const char *s)
+{
+    k2t_buf b = {0};
+    int in_str = 0;
+    k2t_buf_printf(&b, "%s", "");
+    for (const char *p = s; *p; p++) {
+        if (in_str) {
+            k2t_buf_printf(&b, "%c", *p);
+            if (*p == '\\' && p[1]) k2t_buf_printf(&b, "%c", *++p);
+            else if (*p == '"') in_str = 0;
+            continue;
+        }
+        if (*p == '"') in_str = 1;
+        if (strncmp(p, "NaN", 3) == 0) { k2t_buf_printf(&b, "null"); p += 2; continue; }
+        if (strncmp(p, "-Infinity", 9) == 0) { k2t_buf_printf(&b, "-3.4028234663852886e+38"); p += 8; continue; }
+        if (strncmp(p, "Infinity", 8) == 0) { k2t_buf_printf(&b, "3.4028234663852886e+38"); p += 7; continue; }
+        k2t_buf_printf(&b, "%c", *p);
+    }
+    return b.p;
+}
+
+static void sum_params(k2t_model *m)
+{
+    m->n_params = m->n_trainable = 0;
+    for (int i = 0; i < m->n_layers; i++)
+        for (int j = 0; j < m->layers[i].n_w; j++) {
+            m->n_params += m->layers[i].w[j].size;
+            if (m->layers[i].w[j].trainable) m->n_trainable += m->layers[i].w[j].size;
+        }
+}
+
+static void link_consumers(k2t_model *m)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        k2t_node *N = &m->nodes[i];
+        for (int j = 0; j < N->n_in; j++) {
+            k2t_node *P = &m->nodes[N->in[j]];
+            int dup = 0;
+            for (int q = 0; q < P->n_out; q++) dup |= P->out[q] == i;
+            if (dup) continue;
+            P->out = k2t_xrealloc(P->out, (size_t)(P->n_out + 1) * sizeof *P->out);
+            P->out[P->n_out++] = i;
+        }
+    }
+}
+
+/* Read every group listed in layer_names (and top_level_model_weights). */
+static k2t_status read_weights(loader *ld)
+{
+    k2t_model *m = ld->m;
+    char **names = NULL;
+    int n = 0, present = 0;
+    k2t_err e = {0};
+    k2t_status st = h5_attr_strings(ld->wroot, "layer_names", &names, &n, &present, &e);
+    if (st != K2T_OK)
+        return k2t_fail(ld->err, st, "%s: model_weights: %s", ld->path, e.msg);
+    if (!present) {
+        h5_strings_free(names, n);
+        return k2t_fail(ld->err, K2T_EFORMAT, "%s: the weights group has no layer_names "
+                        "attribute", ld->path);
+    }
+    for (int i = 0; i < n && st == K2T_OK; i++) {
+        int li = -1;
+        if (m->has_arch) {
+            /* A top-level layer, or a nested model whose group holds its
+            ** sublayers' variables. */
+            for (int q = 0; q < m->n_layers && li < 0; q++)
+                if (!m->layers[q].scope && strcmp(m->layers[q].name, names[i]) == 0) li = q;
+            if (li < 0) {
+                int nested = 0;
+                for (int q = 0; q < m->n_layers && !nested; q++)
+                    nested = m->layers[q].scope &&
+                             (strcmp(m->layers[q].scope, names[i]) == 0 ||
+                              (strncmp(m->layers[q].scope, names[i], strlen(names[i])) == 0 &&
+                               m->layers[q].scope[strlen(names[i])] == '/'));
+                if (!nested) {
+                    st = k2t_fail(ld->err, K2T_EFORMAT, "%s: weights group '%s' (in layer_names) "
+                                  "matches no layer of model_config", ld->path, names[i]);
+                    break;
+                }
+                st = read_group(ld, names[i], -1, names[i]);
+                continue;
+            }
+        } else {
+            if (m->n_layers == ld->cap_layers) {
+                ld->cap_layers = ld->cap_layers ? ld->cap_layers * 2 : 32;
+                m->layers = k2t_xrealloc(m->layers, (size_t)ld->cap_layers * sizeof *m->layers);
+            }
+            li = m->n_layers++;
+            k2t_layer *L = &m->layers[li];
+            memset(L, 0, sizeof *L);
+            L->name = k2t_xstrdup(names[i]);
+            L->class_name = k2t_xstrdup("?");
+            L->op = K2T_OP_NONE;
+            L->trainable = 1;
+            L->config_json = k2t_xstrdup("{}");
+        }
+        st = read_group(ld, names[i], li, "");
+    }
+    /* Keras >= 2.7 keeps the model's own variables (normally none) here;
+    ** it is not listed in layer_names. */
+    if (st == K2T_OK && h5_exists(ld->wroot, "top_level_model_weights")) {
+        hid_t g = H5Gopen2(ld->wroot, "top_level_model_weights", H5P_DEFAULT);
+        char **wn = NULL;
+        int nw = 0, pr = 0;
+        if (g >= 0 && h5_attr_strings(g, "weight_names", &wn, &nw, &pr, &e) == K2T_OK && nw > 0)
+            note(m, "top_level_model_weights holds %d variable%s that belong to no layer",
+                 nw, nw == 1 ? "" : "s");
+        h5_strings_free(wn, nw);
+        if (g >= 0) H5Gclose(g);
+    }
+    h5_strings_free(names, n);
+    return st;
+}
+
+static k2t_status load(loader *ld)
+{
+    k2t_model *m = ld->m;
+    char *cfg_text = NULL;
+    json_t *root = NULL;
+    k2t_err e = {0};
+    k2t_status st;
+
+    ld->fid = h5_open(ld->path, ld->err);
+    if (ld->fid < 0) return ld->err->status;
+
+    if ((st = h5_attr_string(ld->fid, "keras_version", &m->keras_version, &e)) != K2T_OK ||
+        (st = h5_attr_string(ld->fid, "backend", &m->backend, &e)) != K2T_OK ||
+        (st = h5_attr_string(ld->fid, "model_config", &cfg_text, &e)) != K2T_OK)
+        return k2t_fail(ld->err, st, "%s: %s", ld->path, e.msg);
+    if (!m->keras_version) m->keras_version = k2t_xstrdup("");
+    if (!m->backend) m->backend = k2t_xstrdup("");
+    m->keras_major = atoi(m->keras_version);
+    if (m->keras_major == 1)
+        return k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: written by Keras %s; k2t reads files "
+                        "of Keras 2 and 3", ld->path, m->keras_version);
+    if (m->keras_major < 2) {
+        if (cfg_text || h5_has_attr(ld->fid, "layer_names"))
+            note(m, "no keras_version attribute: assuming Keras 2");
+        m->keras_major = 2;
+    }
+
+    if (cfg_text) {
+        m->has_arch = 1;
+        if (!h5_exists(ld->fid, "model_weights")) {
+            free(cfg_text);
+            return k2t_fail(ld->err, K2T_EFORMAT, "%s: has a model_config but no model_weights "
+                            "group", ld->path);
+        }
+        ld->wroot = H5Gopen2(ld->fid, "model_weights", H5P_DEFAULT);
+        char *clean = sanitize_json(cfg_text);
+        json_error_t je;
+        root = json_loads(clean, JSON_DECODE_ANY, &je);
+        free(clean);
+        free(cfg_text);
+        if (!root)
+            return k2t_fail(ld->err, K2T_EFORMAT, "%s: model_config is not valid JSON "
+                            "(line %d, column %d: %s)", ld->path, je.line, je.column, je.text);
+        if (!json_is_object(root) || !json_is_string(json_object_get(root, "class_name"))) {
+            json_decref(root);
+            return k2t_fail(ld->err, K2T_EFORMAT, "%s: model_config is not a {class_name, "
+                            "config} object", ld->path);
+        }
+        m->model_class = k2t_xstrdup(json_string_value(json_object_get(root, "class_name")));
+        json_t *cfg = json_object_get(root, "config");
+        json_t *nm = json_is_object(cfg) ? json_object_get(cfg, "name") : NULL;
+        m->name = k2t_xstrdup(json_is_string(nm) ? json_string_value(nm) : "");
+        int *outs = NULL, n_outs = 0;
+        st = build_model(ld, root, "", NULL, 0, 1, &outs, &n_outs);
+        json_decref(root);
+        if (st != K2T_OK) { free(outs); return st; }
+        m->outputs = outs;
+        m->n_outputs = n_outs;
+        for (int i = 0; i < n_outs; i++) m->nodes[outs[i]].is_output = 1;
+        for (int i = 0; i < m->n_nodes; i++) {
+            if (m->layers[m->nodes[i].layer].op != K2T_OP_INPUT) continue;
+            m->inputs = k2t_xrealloc(m->inputs, (size_t)(m->n_inputs + 1) * sizeof *m->inputs);
+            m->inputs[m->n_inputs++] = i;
+        }
+        link_consumers(m);
+    } else if (h5_has_attr(ld->fid, "layer_names") || h5_has_attr(ld->fid, "layer_names0")) {
+        ld->wroot = H5Gopen2(ld->fid, "/", H5P_DEFAULT);
+        m->has_arch = 0;
+    } else {
+        return k2t_fail(ld->err, K2T_EFORMAT, "%s: no model_config and no layer_names: not a "
+                        "Keras model or weights file", ld->path);
+    }
+    st = read_weights(ld);
+    if (st == K2T_OK && m->has_arch) st = infer_shapes(ld);
+    if (st == K2T_OK) sum_params(m);
+    return st;
+}
+
+k2t_model *k2t_model_load(const char *path, k2t_err *err)
+{
+    k2t_err local;
+    loader ld = {0};
+    ld.path = path;
+    ld.err = err ? err : &local;
+    ld.fid = -1;
+    ld.wroot = -1;
+    ld.m = k2t_xcalloc(1, sizeof *ld.m);
+    ld.m->path = k2t_xstrdup(path);
+    k2t_status st = load(&ld);
+    if (ld.wroot >= 0) H5Gclose(ld.wroot);
+    if (ld.fid >= 0) H5Fclose(ld.fid);
+    for (int i = 0; i < ld.n_syms; i++) {
+        free(ld.syms[i].scope);
+        free(ld.syms[i].name);
+        free(ld.syms[i].nodes);
+    }
+    free(ld.syms);
+    if (st != K2T_OK) {
+        k2t_model_free(ld.m);
+        return NULL;
+    }
+    return ld.m;
+}
+
+void k2t_model_free(k2t_model *m)
+{
+    if (!m) return;
+    for (int i = 0; i < m->n_layers; i++) {
+        k2t_layer *L = &m->layers[i];
+        for (int j = 0; j < L->n_w; j++) {
+            free(L->w[j].name);
+            free(L->w[j].path);
+            free(L->w[j].data);
+        }
+        free(L->w);
+        free(L->name);
+        free(L->class_name);
+        free(L->scope);
+        free(L->config_json);
+        free(L->unsupported);
+    }
+    for (int i = 0; i < m->n_nodes; i++) {
+        free(m->nodes[i].name);
+        free(m->nodes[i].in);
+        free(m->nodes[i].out);
+    }
+    for (int i = 0; i < m->n_notes; i++) free(m->notes[i]);
+    free(m->notes);
+    free(m->layers);
+    free(m->nodes);
+    free(m->inputs);
+    free(m->outputs);
+    free(m->path);
+    free(m->keras_version);
+    free(m->backend);
+    free(m->model_class);
+    free(m->name);
+    free(m);
+}
+
+int64_t k2t_layer_params(const k2t_layer *L)
+{
+    int64_t n = 0;
+    for (int i = 0; i < L->n_w; i++) n += L->w[i].size;
+    return n;
+}
+
+char *k2t_layer_describe(const k2t_model *m, const k2t_layer *L, char *buf, size_t n)
+{
+    k2t_buf b = {0};
+    const k2t_op_def *def = k2t_op_def_of(L->op);
+    (void)m;
+    k2t_buf_printf(&b, "%s", "");
+    if (def && def->describe) def->describe(L, &b);
+    snprintf(buf, n, "%s", b.p);
+    free(b.p);
+    return buf;
+}
+
+int k2t_torch_param(const k2t_model *m, const k2t_layer *L, int wi,
+                    char *name, size_t n, k2t_shape *shape)
+{
+    const k2t_op_def *def = k2t_op_def_of(L->op);
+    const char *suffix = NULL;
+    (void)m;
+    name[0] = '\0';
+    if (!def || !def->torch || wi < 0 || wi >= L->n_w) return -1;
+    if (def->torch(L, wi, &suffix, shape) != 0 || !suffix) return -1;
+    /* state_dict keys are dot-separated: a Keras name with '.' or '/'
+    ** would read as a submodule path. */
+    size_t j = 0;
+    for (const char *p = L->name; *p && j + 1 < n; p++)
+        name[j++] = (*p == '.' || *p == '/' || *p == '#') ? '_' : *p;
+    snprintf(name + j, n - j, ".%s", suffix);
+    return 0;
+}

@@ -1,0 +1,149 @@
+/*
+** util.c -- errors, memory and shapes: the small things every engine
+** module uses.
+**
+** Errors are values (k2t_status + one sentence in k2t_err), never prints.
+** k2t_x*alloc abort on exhaustion like Redis's zmalloc: they serve small,
+** bounded, internal allocations; anything sized by a file is checked
+** against K2T_MAX_NUMEL and allocated with plain malloc by its reader.
+*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+volatile int k2t_interrupted = 0;
+
+k2t_status k2t_fail(k2t_err *err, k2t_status status, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->status = status;
+    }
+    return status;
+}
+
+const char *k2t_status_name(k2t_status s)
+{
+    static const char *const names[] = {
+        "ok", "I/O error", "format error", "shape error", "unsupported",
+        "out of memory", "bad argument", "interrupted",
+    };
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "error";
+}
+
+/*----------------------------------------------------------------- memory */
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "k2t: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *k2t_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) oom(n);
+    return p;
+}
+
+void *k2t_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) oom(n * size);
+    return p;
+}
+
+void *k2t_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) oom(n);
+    return q;
+}
+
+char *k2t_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = k2t_xmalloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+/*---------------------------------------------------------- string buffer */
+
+void k2t_buf_vprintf(k2t_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int need = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (need < 0) return;
+    if (b->len + (size_t)need + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + (size_t)need + 1) cap *= 2;
+        b->p = k2t_xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    b->len += (size_t)need;
+}
+
+void k2t_buf_printf(k2t_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    k2t_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+/*----------------------------------------------------------------- shapes */
+
+int64_t k2t_shape_numel(const k2t_shape *s)
+{
+    int64_t n = 1;
+    if (s->ndim < 0) return -1;
+    for (int i = 0; i < s->ndim; i++) {
+        if (s->d[i] < 0) return -1;
+        n *= s->d[i];
+    }
+    return n;
+}
+
+k2t_shape k2t_shape_nchw(const k2t_shape *s)
+{
+    k2t_shape t = *s;
+    if (s->ndim >= 2) {
+        t.d[0] = s->d[s->ndim - 1];
+        for (int i = 1; i < s->ndim; i++) t.d[i] = s->d[i - 1];
+    }
+    return t;
+}
+
+char *k2t_shape_str(const k2t_shape *s, int with_batch, char *buf, size_t n)
+{
+    size_t len = 0;
+    if (n == 0) return buf;
+    buf[0] = '\0';
+    if (s->ndim < 0) {
+        snprintf(buf, n, "?");
+        return buf;
+    }
+#define PUT(...) do { int w_ = snprintf(buf + len, len < n ? n - len : 0, __VA_ARGS__); \
+                      if (w_ > 0) len += (size_t)w_; } while (0)
+    PUT("(");
+    if (with_batch) PUT("None%s", s->ndim ? ", " : "");
+    for (int i = 0; i < s->ndim; i++) {
+        if (s->d[i] < 0) PUT("None");
+        else PUT("%lld", (long long)s->d[i]);
+        if (i + 1 < s->ndim) PUT(with_batch ? ", " : ",");
+    }
+    if (!with_batch && s->ndim == 1) PUT(",");
+    PUT(")");
+#undef PUT
+    if (len >= n) buf[n - 1] = '\0';
+    return buf;
+}
