@@ -2,6 +2,7 @@
 #
 #   make            build ./k2t
 #   make check      set up what is missing (Debian packages, npm oracle), build, run every test
+#                   (T=PATTERN runs the tests whose name matches)
 #   make demo       set up, build, open the demo model in the shell
 #   make install    PREFIX=/usr/local: the binary and the man page
 #   make asan       build ./k2t-asan with AddressSanitizer and UBSan
@@ -64,11 +65,12 @@ $(B)/tests/%: tests/unit/%.c $(B)/libk2t_commands.a $(B)/libk2t_engine.a
 unit: $(UNIT_BIN)
 
 setup:
-	@scripts/setup.sh
+	@scripts/setup.sh build
 
-check: setup
+check:
+	@scripts/setup.sh test
 	@$(MAKE) --no-print-directory all unit
-	@tests/run
+	@tests/run $(T)
 
 demo: setup
 	@$(MAKE) --no-print-directory all
