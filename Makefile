@@ -72,6 +72,7 @@ check:
 	@$(MAKE) --no-print-directory all unit
 	@tests/run $(T)
 
+DEMO_MODEL ?= $(wildcard ../shared/models/pretrainedResnet.h5)
 demo: setup
 	@$(MAKE) --no-print-directory all
 	@./k2t $(DEMO_MODEL)
