@@ -60,7 +60,7 @@ int k2t_error(k2t_shell *sh, int argi, const char *fmt, ...)
     va_end(ap);
     fputc('\n', sh->err);
     /* At the terminal, point at the argument (SQLite's dotCmdError). */
-    if (sh->interactive && argi >= 0 && argi < K2T_MAX_ARGS && sh->line) {
+    if (sh->interactive && argi >= 0 && argi < sh->argc && sh->line) {
         fprintf(sh->err, "  %s\n  %*s^\n", sh->line, sh->arg_ofs[argi], "");
     }
     fflush(sh->err);
@@ -183,6 +183,8 @@ int k2t_dispatch(k2t_shell *sh, const char *line)
 
     sh->line = line;
     int argc = k2t_tokenize(line, argv, sh->arg_ofs, K2T_MAX_ARGS, store);
+    int saved_argc = sh->argc;
+    sh->argc = argc;
     if (argc < 0) {
         rc = k2t_error(sh, -1, "unterminated quote in: %s", line);
         goto done;
@@ -217,6 +219,7 @@ int k2t_dispatch(k2t_shell *sh, const char *line)
     fflush(sh->out);
 done:
     sh->line = saved;
+    sh->argc = saved_argc;
     free(store);
     return rc;
 }

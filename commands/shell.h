@@ -75,6 +75,7 @@ typedef struct k2t_shell {
     int nerr;                /* failed commands so far (the exit status) */
     const char *line;        /* the command line being run (for error carets) */
     int arg_ofs[K2T_MAX_ARGS]; /* offset of each argument in 'line' */
+    int argc;                /* arguments in 'line' (carets only point at these) */
     /* Hooks filled by repl/: run a script file; enter full-screen mode. */
     int (*run_file)(struct k2t_shell *sh, const char *path);
 } k2t_shell;
