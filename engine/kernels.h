@@ -1,0 +1,157 @@
+/*
+** kernels.h -- the numeric kernels the executor calls, float32, NHWC.
+**
+** A kernel computes one layer's output for a range of samples; it never
+** allocates (scratch comes from the caller's workspace), never prints and
+** never fails: the executor has checked shapes before calling.  Per-sample
+** tensors are contiguous, so sample i of an (n, ...) tensor starts at
+** i * per_sample_elements.
+**
+** Keras semantics live here: TF padding (asymmetric 'same'), -inf padding
+** for max pooling, average pooling that leaves padding out of the count,
+** depth multiplier channel order c*M+m, Conv2DTranspose cropping.  The
+** count_include_pad flag exists for the PyTorch emulation.
+*/
+#ifndef K2T_ENGINE_KERNELS_H
+#define K2T_ENGINE_KERNELS_H
+
+#include <stdint.h>
+#include "k2t.h"
+
+/* Geometry of a 2-D window op (convolution or pooling) on NHWC tensors.
+** 1-D ops (Conv1D, *Pooling1D) use ih = oh = 1, kh = sh = dh = 1, and
+** pt = pb = 0. */
+typedef struct k2t_win {
+    int ih, iw, c;          /* input per sample: height, width, channels */
+    int oh, ow;             /* output height, width */
+    int kh, kw;             /* kernel (or pool) size */
+    int sh, sw;             /* strides */
+    int dh, dw;             /* dilation */
+    int pt, pb, pl, pr;     /* padding: top, bottom, left, right */
+} k2t_win;
+
+/* Fill oh/ow and the pads of g (ih, iw, kh, kw, sh, sw, dh, dw set) by
+** TensorFlow's rules: 'valid' no padding; 'same' out = ceil(in/s),
+** pad_total = max((out-1)*s + k_eff - in, 0), the smaller half before
+** (top/left), the remainder after; 'causal' (1-D) pads k_eff-1 on the
+** left.  Returns 0, or -1 when the window does not fit. */
+int k2t_win_tf(k2t_win *g, k2t_pad pad);
+
+/* Symmetric PyTorch-style padding p (nn.Conv2d(padding=p)):
+** out = floor((in + 2p - k_eff)/s) + 1.  Returns 0 or -1. */
+int k2t_win_sym(k2t_win *g, int ph, int pw);
+
+/* What follows a GEMM: per-channel bias, then an activation. */
+typedef struct k2t_epi {
+    const float *bias;      /* per output channel, or NULL */
+    const float *scale;     /* per output channel multiplier before bias (folded BN), or NULL */
+    k2t_act act;
+} k2t_epi;
+
+/* y[rows][c] = act(y * scale + bias), in place.  softmax acts on each row. */
+void kern_epilogue(float *y, int64_t rows, int c, const k2t_epi *e);
+
+/* Elementwise activation (softmax excluded: it needs rows). */
+void kern_act(float *y, int64_t n, k2t_act act);
+/* Softmax over the middle axis of an (outer, len, inner) view, in place. */
+void kern_softmax(float *y, int64_t outer, int64_t len, int64_t inner);
+
+/*------------------------------------------------------------ convolution */
+
+/* Workspace (floats) kern_conv2d needs for geometry g and 'groups'. */
+int64_t kern_conv2d_ws(const k2t_win *g, int groups);
+
+/* y (n, oh, ow, cout) = conv(x (n, ih, iw, c), w) then the epilogue.
+** w is Keras's kernel (kh, kw, c/groups, cout) as stored (row-major: a
+** [kh*kw*c/groups][cout] matrix); output channels of group q are
+** q*cout/groups ... (q+1)*cout/groups-1, as in TF and PyTorch.  im2col of
+** a tile of output rows into ws, then cblas_sgemm; a 1x1 stride-1
+** unpadded convolution is one GEMM on x directly. */
+void kern_conv2d(const k2t_win *g, int groups, int cout, const float *x, int n,
+                 const float *w, const k2t_epi *e, float *y, float *ws);
+
+/* Depthwise: y (n, oh, ow, c*m)[..., ci*m+j] = sum x[..., ci] * w[kh][kw][ci][j],
+** then the epilogue (bias indexed by ci*m+j).  w is (kh, kw, c, m). */
+void kern_depthwise(const k2t_win *g, int m, const float *x, int n, const float *w,
+                    const k2t_epi *e, float *y);
+
+/* Transposed convolution (Conv2DTranspose) with Keras's geometry.  g holds
+** the INPUT size (ih, iw, c = cin), kernel, strides and dilation (pads and
+** oh/ow unused).  The full output F has size (ih-1)*sh + (kh-1)*dh + 1 by
+** the same for w; y (n, out_h, out_w, cout)[i][j] = F[i + crop_t][j + crop_l],
+** zero where that falls outside F ('valid' with stride > kernel).
+** w is Keras's (kh, kw, cout, cin).  Workspace: kern_conv2d_transpose_ws. */
+int64_t kern_conv2d_transpose_ws(const k2t_win *g, int cout);
+void kern_conv2d_transpose(const k2t_win *g, int cout, int out_h, int out_w, int crop_t,
+                           int crop_l, const float *x, int n, const float *w,
+                           const k2t_epi *e, float *y, float *ws);
+
+/*---------------------------------------------------------------- pooling */
+
+/* Max pooling: padded cells never win (-inf).  Average pooling: divides by
+** the real cells of each window unless count_include_pad (PyTorch's
+** default), which divides by kh*kw. */
+void kern_maxpool(const k2t_win *g, const float *x, int n, float *y);
+void kern_avgpool(const k2t_win *g, int count_include_pad, const float *x, int n, float *y);
+/* x (n, hw, c) -> y (n, c) */
+void kern_global_pool(int64_t hw, int c, int is_max, const float *x, int n, float *y);
+
+/*------------------------------------------------------------ dense & norm */
+
+/* y (rows, units) = x (rows, in) * w (in, units), then the epilogue. */
+void kern_dense(const float *x, int64_t rows, int in, const float *w, int units,
+                const k2t_epi *e, float *y);
+
+/* y = x * scale[c] + shift[c] over (rows, c) (BatchNormalization folded
+** into scale and shift). */
+void kern_scale_shift(const float *x, int64_t rows, int c, const float *scale,
+                      const float *shift, float *y);
+/* NCHW: x (n, c, hw). */
+void kern_scale_shift_nchw(const float *x, int n, int c, int64_t hw, const float *scale,
+                           const float *shift, float *y);
+
+/* LayerNormalization over the last 'len' elements of each of 'rows' rows:
+** population mean and variance, y = (x-mean)/sqrt(var+eps)*gamma+beta;
+** gamma/beta of length len or NULL. */
+void kern_layernorm(const float *x, int64_t rows, int64_t len, const float *gamma,
+                    const float *beta, float eps, float *y);
+
+/*---------------------------------------------------------- elementwise */
+
+/* ReLU layer: see KERAS-FORMAT 4 (threshold t, max_value m (NAN: none),
+** negative slope a). */
+void kern_relu(const float *x, int64_t n, float t, float m, float a, float *y);
+void kern_leaky_relu(const float *x, int64_t n, float alpha, float *y);
+void kern_elu(const float *x, int64_t n, float alpha, float *y);
+/* PReLU: y = x > 0 ? x : alpha * x, alpha already broadcast to the
+** per-sample shape (per_sample floats). */
+void kern_prelu(const float *x, int n, int64_t per_sample, const float *alpha, float *y);
+
+typedef enum { K2T_MERGE_ADD, K2T_MERGE_SUB, K2T_MERGE_MUL, K2T_MERGE_AVG,
+               K2T_MERGE_MAX, K2T_MERGE_MIN } k2t_merge;
+/* y = op(x[0], ..., x[k-1]) elementwise over n floats. */
+void kern_merge(k2t_merge op, const float *const *x, int k, int64_t n, float *y);
+
+/* Concatenate k inputs along an axis: each input is (outer, len_i, inner);
+** y is (outer, sum len_i, inner). */
+void kern_concat(const float *const *x, const int64_t *len, int k, int64_t outer,
+                 int64_t inner, float *y);
+
+/* Per-sample axis permutation: x has shape in[0..nd-1] (per sample),
+** y[...] = x transposed so that y's axis i is x's axis perm[i]. */
+void kern_permute(const float *x, int n, int nd, const int64_t *in, const int *perm, float *y);
+
+/* Zero padding / cropping of (n, h, w, c) to (n, h+pt+pb, w+pl+pr, c);
+** negative pads crop. */
+void kern_pad2d(const float *x, int n, int h, int w, int c, int pt, int pb, int pl, int pr,
+                float *y);
+
+/* UpSampling2D: nearest repeats rows sh times and columns sw times;
+** bilinear follows tf.image.resize (half-pixel centres). */
+void kern_upsample2d(const float *x, int n, int h, int w, int c, int sh, int sw,
+                     int bilinear, float *y);
+
+/* y = x * scale + offset */
+void kern_affine(const float *x, int64_t n, float scale, float offset, float *y);
+
+#endif /* K2T_ENGINE_KERNELS_H */
