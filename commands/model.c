@@ -177,10 +177,10 @@ static int cmd_summary(k2t_shell *sh, int argc, char **argv)
         unsupported += L->op == K2T_OP_UNSUPPORTED;
         /* A shared layer's weights are counted at its first call. */
         int64_t p = k2t_find_node(m, L->name) == i ? k2t_layer_params(L) : 0;
-        k2t_printf(sh, "%-*s  %-*s  %-*s  %*s  ", wl, lt, ws, k2t_shape_str(&N->shape, 1, s1, sizeof s1),
+        k2t_printf(sh, "%-*s  %-*s  %-*s  %*s", wl, lt, ws, k2t_shape_str(&N->shape, 1, s1, sizeof s1),
                    ws, k2t_shape_str(&nchw, 1, s2, sizeof s2), wp, k2t_fmt_count(p, cnt, sizeof cnt));
         for (int j = 0; j < N->n_in; j++)
-            k2t_printf(sh, "%s%s", j ? ", " : "", m->nodes[N->in[j]].name);
+            k2t_printf(sh, "%s%s", j ? ", " : "  ", m->nodes[N->in[j]].name);
         k2t_printf(sh, "\n");
     }
     rule(sh, '=', width);

@@ -327,4 +327,51 @@ void k2t_weight_stats(const k2t_model *m, const k2t_layer *L, int wi, k2t_wstats
 int64_t k2t_histogram(const float *x, int64_t n, int64_t *bins, int n_bins,
                       double *lo, double *hi);
 
+/*--------------------------------------------------------------- execution */
+
+/* How to execute.  The defaults (all zero but threads) are Keras's own
+** semantics; later options emulate the conventions of a PyTorch port. */
+typedef struct k2t_opts {
+    int threads;      /* worker threads; 0: the machine's cores */
+    int keep;         /* keep every layer's output (and pre-activations) for
+                         inspection; otherwise buffers are reused and BN is
+                         folded into the convolution before it (the fast path) */
+} k2t_opts;
+
+/* An activation: the batch is d[0] of shape. */
+typedef struct k2t_tensor {
+    k2t_shape shape;
+    float *data;      /* owned by the run; valid until the next run or k2t_run_free */
+} k2t_tensor;
+
+typedef struct k2t_run k2t_run;
+
+/* Plan an execution of m for up to max_batch samples: shapes made concrete
+** from in_shapes (per-sample shape of each model input; NULL: the model's
+** own), weights prepared, every buffer allocated once.  Refuses (NULL,
+** err naming the layer and its class) a model with an unsupported layer,
+** before anything is computed. */
+k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_shapes,
+                     int max_batch, k2t_err *err);
+void k2t_run_free(k2t_run *r);
+
+/* Copy n samples (NHWC, Keras layout) into model input i. */
+k2t_status k2t_run_set_input(k2t_run *r, int i, const float *x, int n, k2t_err *err);
+
+/* Execute nodes [from, to) of the topological order (0, m->n_nodes: all)
+** on the current input.  Polls k2t_interrupted between layers. */
+k2t_status k2t_run_nodes(k2t_run *r, int from, int to, k2t_err *err);
+
+/* The output of node i after it ran (NULL before, or when the fast path
+** did not keep it); its pre-activation for layers with a fused activation
+** other than linear (NULL otherwise). */
+const k2t_tensor *k2t_run_output(const k2t_run *r, int node);
+const k2t_tensor *k2t_run_preact(const k2t_run *r, int node);
+int k2t_run_batch(const k2t_run *r);
+/* Per-sample output shape of node i under this run's concrete input. */
+const k2t_shape *k2t_run_shape(const k2t_run *r, int node);
+
+/* The machine's online cores. */
+int k2t_cores(void);
+
 #endif /* K2T_ENGINE_K2T_H */

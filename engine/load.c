@@ -150,12 +150,13 @@ static int new_layer(loader *ld, json_t *entry, const char *scope, int parent_tr
         ld->cap_layers = ld->cap_layers ? ld->cap_layers * 2 : 32;
         m->layers = k2t_xrealloc(m->layers, (size_t)ld->cap_layers * sizeof *m->layers);
     }
+    /* Names are unique within a model; a nested model's may repeat an outer
+    ** name, which then gets its scope as prefix. */
+    int clash = k2t_find_layer(m, lname) >= 0;
     int li = m->n_layers++;
     k2t_layer *L = &m->layers[li];
     memset(L, 0, sizeof *L);
-    /* Names are unique within a model; a nested model's may repeat an outer
-    ** name, which then gets its scope as prefix. */
-    if (k2t_find_layer(m, lname) >= 0 && scope[0]) {
+    if (clash && scope[0]) {
         k2t_buf b = {0};
         k2t_buf_printf(&b, "%s/%s", scope, lname);
         L->name = b.p;
