@@ -211,7 +211,7 @@ k2t_status h5_read_weight(hid_t loc, const char *path, k2t_weight *w,
     hsize_t dims[H5S_MAX_RANK];
 
     if (!h5_exists(loc, path))
-        return k2t_fail(err, K2T_EFORMAT, "%s: dataset '%s' is missing", what, path);
+        return k2t_fail(err, K2T_EFORMAT, "%s is missing (no dataset '%s')", what, path);
     ds = H5Dopen2(loc, path, H5P_DEFAULT);
     if (ds < 0)
         return k2t_fail(err, K2T_EFORMAT, "%s: '%s' is not a dataset", what, path);
@@ -226,8 +226,8 @@ k2t_status h5_read_weight(hid_t loc, const char *path, k2t_weight *w,
     if (H5Tget_class(type) != H5T_FLOAT) {
         const char *cls = H5Tget_class(type) == H5T_INTEGER ? "integer"
                         : H5Tget_class(type) == H5T_STRING ? "string" : "non-float";
-        st = k2t_fail(err, K2T_EFORMAT, "%s: dataset '%s' holds %s data; weights must be "
-                      "floating point", what, path, cls);
+        st = k2t_fail(err, K2T_EFORMAT, "%s holds %s data (dataset '%s'); weights must be "
+                      "floating point", what, cls, path);
         goto done;
     }
     size_t esize = H5Tget_size(type);

@@ -374,6 +374,11 @@ static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
         return k2t_fail(ld->err, K2T_EFORMAT, "%s: model_config%s%s has no 'layers' list",
                         ld->path, scope[0] ? " of nested model " : "", scope);
     size_t nl = json_array_size(layers);
+    for (size_t i = 0; i < nl; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(entry_name(json_array_get(layers, i)), entry_name(json_array_get(layers, j))) == 0)
+                return k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' appears twice in model_config",
+                                ld->path, entry_name(json_array_get(layers, i)));
     refs in_refs = {0}, out_refs = {0};
     collect_io(json_object_get(cfg, "input_layers"), &in_refs);
     collect_io(json_object_get(cfg, "output_layers"), &out_refs);
@@ -674,6 +679,13 @@ static k2t_status read_group(loader *ld, const char *gname, int owner, const cha
         k2t_fail(ld->err, st, "%s: layer '%s': %s", ld->path, gname, e.msg);
         goto done;
     }
+    H5G_info_t gi;
+    if (!present && H5Gget_info(g, &gi) >= 0 && gi.nlinks > 0) {
+        /* Without weight_names the order of the variables is unknown. */
+        st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s': its weights group has no "
+                      "weight_names attribute", ld->path, gname);
+        goto done;
+    }
     for (int i = 0; i < n && st == K2T_OK; i++) {
         k2t_weight w = {0};
         int li = owner;
@@ -701,8 +713,9 @@ static k2t_status read_group(loader *ld, const char *gname, int owner, const cha
             }
         }
         k2t_layer *L = &m->layers[li];
-        char what[600];
-        snprintf(what, sizeof what, "layer '%s': weight '%s'", L->name, wn[i]);
+        char what[600], *vn = var_name(wn[i]);
+        snprintf(what, sizeof what, "layer '%s': weight '%s'", L->name, vn);
+        free(vn);
         st = h5_read_weight(g, wn[i], &w, what, &e);
         if (st != K2T_OK) {
             k2t_fail(ld->err, st, "%s: %s", ld->path, e.msg);

@@ -1,0 +1,795 @@
+/*
+** exec.c -- run a model: a plan made once, then batches through it.
+**
+** k2t_run_new() walks the graph in topological order and makes one step per
+** node: concrete shapes (from the real input), window geometry with TF's
+** padding, weights prepared (BatchNormalization as scale and shift), and an
+** arena offset for the node's output.  Nothing is allocated after that.
+**
+** Two ways to run (k2t_opts.keep):
+**  - keep: every node's output and every pre-activation stays in its own
+**    buffer, for print/step/diff;
+**  - fast: a convolution or Dense followed by BatchNormalization and an
+**    activation, each read by nothing else, becomes one GEMM with the BN
+**    folded into a per-channel scale and shift and the activation applied
+**    in the same epilogue; unary layers run in place; buffers are reused
+**    once their last reader has run.
+**
+** Threads split the batch: every layer is per-sample, so each thread runs
+** the whole plan on its own slice of samples with its own workspace and
+** OpenBLAS single-threaded underneath.
+*/
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "internal.h"
+#include "kernels.h"
+
+void openblas_set_num_threads(int);
+
+typedef struct step {
+    int node;
+    const k2t_layer *L;
+    k2t_op op;
+    k2t_shape shape;        /* per-sample output shape */
+    int64_t numel;          /* per-sample elements */
+    int64_t out_off;        /* arena offset of the output (floats, whole batch) */
+    int64_t pre_off;        /* pre-activation buffer, or -1 */
+    int alias;              /* output is input 0's buffer (a view: Flatten, Dropout) */
+    int inplace;            /* computed in input 0's buffer (fast path) */
+    int folded;             /* fast path: computed by an earlier step */
+    int skip;               /* nothing to compute (input, alias, folded) */
+    int *in;                /* producer steps (== nodes) */
+    int n_in;
+    /* window ops */
+    k2t_win win;
+    int groups, cout, mult;
+    int crop_t, crop_l;     /* Conv2DTranspose */
+    /* prepared parameters (owned by the run when 'owned') */
+    const float *w, *w2;    /* kernel (and pointwise kernel) */
+    float *scale, *shift;   /* BN; folded BN */
+    float *bias;            /* epilogue bias (owned) */
+    float *alpha;           /* PReLU expanded */
+    k2t_epi epi;            /* for the producing GEMM */
+    int64_t outer, len, inner; /* axis ops: softmax, concat, BN, LN */
+    int64_t ws;             /* workspace floats this step needs */
+    int visible;            /* has a tensor the user can read */
+} step;
+
+struct k2t_run {
+    const k2t_model *m;
+    k2t_opts o;
+    int max_batch, batch;
+    int threads;
+    step *s;
+    int n;
+    float *arena;
+    int64_t arena_floats;
+    float **ws;             /* per thread */
+    int64_t ws_floats;
+    k2t_tensor *out;        /* per node: view into arena */
+    k2t_tensor *pre;
+    int *ran;               /* node has been computed for the current input */
+};
+
+int k2t_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static k2t_status step_fail(const k2t_model *m, const step *s, k2t_err *err, k2t_status st,
+                            const char *what)
+{
+    return k2t_fail(err, st, "layer '%s' (%s): %s", m->nodes[s->node].name, s->L->class_name, what);
+}
+
+/* Axis as written in Keras (counting the batch) -> per-sample index. */
+static int sample_axis(int axis, int ndim)
+{
+    if (axis < 0) axis += ndim + 1;
+    return axis - 1;
+}
+
+static void axis_split(const k2t_shape *sh, int ax, int64_t *outer, int64_t *len, int64_t *inner)
+{
+    *outer = 1, *inner = 1;
+    for (int i = 0; i < ax; i++) *outer *= sh->d[i];
+    *len = sh->d[ax];
+    for (int i = ax + 1; i < sh->ndim; i++) *inner *= sh->d[i];
+}
+
+static const k2t_weight *wget(const k2t_layer *L, const char *name)
+{
+    for (int i = 0; i < L->n_w; i++)
+        if (strcmp(L->w[i].name, name) == 0) return &L->w[i];
+    return NULL;
+}
+
+/* Window geometry for conv/pool steps from the input shape (H,W,C) or (L,C). */
+static int make_win(step *s, const k2t_shape *in)
+{
+    const k2t_cfg *c = &s->L->cfg;
+    k2t_win *g = &s->win;
+    memset(g, 0, sizeof *g);
+    if (c->rank == 1 || in->ndim == 2) {
+        g->ih = 1, g->iw = (int)in->d[0], g->c = (int)in->d[1];
+        g->kh = 1, g->kw = c->kernel[0], g->sh = 1, g->sw = c->strides[0];
+        g->dh = 1, g->dw = c->dilation[0] ? c->dilation[0] : 1;
+    } else {
+        g->ih = (int)in->d[0], g->iw = (int)in->d[1], g->c = (int)in->d[2];
+        g->kh = c->kernel[0], g->kw = c->kernel[1];
+        g->sh = c->strides[0], g->sw = c->strides[1];
+        g->dh = c->dilation[0] ? c->dilation[0] : 1, g->dw = c->dilation[1] ? c->dilation[1] : 1;
+    }
+    return k2t_win_tf(g, c->padding);
+}
+
+/* BatchNormalization as y = x*scale + shift, computed in double.  Keras 2
+** runs 4-D inputs through fused_batch_norm, which raises epsilon to at
+** least 1.001e-5. */
+static void bn_prepare(const k2t_model *m, step *s, int64_t C, int four_d)
+{
+    const k2t_layer *L = s->L;
+    const k2t_weight *gamma = wget(L, "gamma"), *beta = wget(L, "beta");
+    const k2t_weight *mean = wget(L, "moving_mean"), *var = wget(L, "moving_variance");
+    double eps = L->cfg.eps;
+    if (m->keras_major < 3 && four_d && eps < 1.001e-5) eps = 1.001e-5;
+    s->scale = k2t_xmalloc((size_t)C * sizeof(float));
+    s->shift = k2t_xmalloc((size_t)C * sizeof(float));
+    for (int64_t i = 0; i < C; i++) {
+        double g = gamma ? gamma->data[i] : 1.0, b = beta ? beta->data[i] : 0.0;
+        double sc = g / sqrt((double)var->data[i] + eps);
+        s->scale[i] = (float)sc;
+        s->shift[i] = (float)(b - (double)mean->data[i] * sc);
+    }
+}
+
+static int is_unary_elementwise(k2t_op op)
+{
+    return op == K2T_OP_ACTIVATION || op == K2T_OP_RELU || op == K2T_OP_LEAKY_RELU ||
+           op == K2T_OP_ELU || op == K2T_OP_RESCALING || op == K2T_OP_BATCHNORM;
+}
+
+/* Plan one node: shapes, geometry, parameters, workspace.  Returns an
+** error naming the layer when it cannot be run. */
+static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
+{
+    const k2t_model *m = r->m;
+    const k2t_node *N = &m->nodes[s->node];
+    const k2t_layer *L = s->L;
+    const k2t_op_def *def = k2t_op_def_of(L->op);
+    k2t_shape in[64];
+    k2t_err e = {0};
+    if (L->op == K2T_OP_UNSUPPORTED || L->op == K2T_OP_NONE)
+        return step_fail(m, s, err, K2T_EUNSUPPORTED, L->unsupported ? L->unsupported :
+                         "k2t cannot execute this layer");
+    if (L->unsupported)
+        return step_fail(m, s, err, K2T_EUNSUPPORTED, L->unsupported);
+    for (int j = 0; j < N->n_in; j++) in[j] = r->s[N->in[j]].shape;
+    if (L->op == K2T_OP_INPUT) {
+        s->shape = N->shape; /* replaced by k2t_run_new from in_shapes */
+    } else if (!def || !def->infer || def->infer(L, in, N->n_in, &s->shape, &e) != K2T_OK) {
+        return step_fail(m, s, err, e.status ? e.status : K2T_ESHAPE, e.msg[0] ? e.msg :
+                         "cannot infer its output shape");
+    }
+    s->numel = k2t_shape_numel(&s->shape);
+    if (s->numel < 0)
+        return step_fail(m, s, err, K2T_ESHAPE, "output shape is not fully known");
+    const k2t_cfg *c = &L->cfg;
+    s->epi.act = K2T_ACT_LINEAR;
+    s->pre_off = -1;
+    switch (L->op) {
+    case K2T_OP_INPUT:
+        break;
+    case K2T_OP_CONV: {
+        if (make_win(s, &in[0]) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the kernel");
+        s->groups = c->groups ? c->groups : 1;
+        s->cout = c->filters;
+        s->w = wget(L, "kernel")->data;
+        if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
+        s->epi.act = c->act;
+        s->ws = kern_conv2d_ws(&s->win, s->groups);
+        break;
+    }
+    case K2T_OP_DEPTHWISE:
+    case K2T_OP_SEPARABLE: {
+        if (make_win(s, &in[0]) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the kernel");
+        s->mult = c->depth_multiplier ? c->depth_multiplier : 1;
+        s->w = wget(L, "depthwise_kernel")->data;
+        if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
+        s->epi.act = c->act;
+        if (L->op == K2T_OP_SEPARABLE) {
+            s->w2 = wget(L, "pointwise_kernel")->data;
+            s->cout = c->filters;
+            /* the depthwise result of one sample */
+            s->ws = (int64_t)s->win.oh * s->win.ow * s->win.c * s->mult;
+        }
+        break;
+    }
+    case K2T_OP_CONV_TRANSPOSE: {
+        k2t_win *g = &s->win;
+        memset(g, 0, sizeof *g);
+        g->ih = (int)in[0].d[0], g->iw = (int)in[0].d[1], g->c = (int)in[0].d[2];
+        g->kh = c->kernel[0], g->kw = c->kernel[1], g->sh = c->strides[0], g->sw = c->strides[1];
+        g->dh = c->dilation[0] ? c->dilation[0] : 1, g->dw = c->dilation[1] ? c->dilation[1] : 1;
+        s->cout = c->filters;
+        /* Keras: F has (in-1)*s + k_eff; the output starts at
+        ** c = max(F - out, 0) // 2 (KERAS-FORMAT 4). */
+        int64_t fh = (int64_t)(g->ih - 1) * g->sh + (int64_t)(g->kh - 1) * g->dh + 1;
+        int64_t fw = (int64_t)(g->iw - 1) * g->sw + (int64_t)(g->kw - 1) * g->dw + 1;
+        int64_t oh = s->shape.d[0], ow = s->shape.d[1];
+        s->crop_t = (int)(fh > oh ? (fh - oh) / 2 : 0);
+        s->crop_l = (int)(fw > ow ? (fw - ow) / 2 : 0);
+        s->w = wget(L, "kernel")->data;
+        if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
+        s->epi.act = c->act;
+        s->ws = kern_conv2d_transpose_ws(g, s->cout);
+        break;
+    }
+    case K2T_OP_DENSE:
+        s->w = wget(L, "kernel")->data;
+        if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
+        s->epi.act = c->act;
+        s->cout = c->units;
+        break;
+    case K2T_OP_BATCHNORM: {
+        int ax = sample_axis(c->axis, in[0].ndim);
+        if (ax < 0 || ax >= in[0].ndim) return step_fail(m, s, err, K2T_ESHAPE, "axis out of range");
+        axis_split(&in[0], ax, &s->outer, &s->len, &s->inner);
+        bn_prepare(m, s, s->len, in[0].ndim == 3);
+        break;
+    }
+    case K2T_OP_LAYERNORM: {
+        /* The normalized axes must be the trailing ones (the usual -1). */
+        int nd = in[0].ndim, lo = nd;
+        int seen[K2T_MAX_DIMS] = {0};
+        for (int i = 0; i < c->n_dims; i++) {
+            int ax = sample_axis(c->dims[i], nd);
+            if (ax < 0 || ax >= nd) return step_fail(m, s, err, K2T_ESHAPE, "axis out of range");
+            seen[ax] = 1;
+            if (ax < lo) lo = ax;
+        }
+        for (int i = lo; i < nd; i++)
+            if (!seen[i]) return step_fail(m, s, err, K2T_EUNSUPPORTED,
+                                           "LayerNormalization over non-trailing axes is not supported");
+        s->len = 1;
+        for (int i = lo; i < nd; i++) s->len *= in[0].d[i];
+        s->outer = s->numel / (s->len ? s->len : 1);
+        break;
+    }
+    case K2T_OP_SOFTMAX: {
+        int ax = sample_axis(c->axis, in[0].ndim);
+        if (ax < 0 || ax >= in[0].ndim) return step_fail(m, s, err, K2T_ESHAPE, "axis out of range");
+        axis_split(&in[0], ax, &s->outer, &s->len, &s->inner);
+        break;
+    }
+    case K2T_OP_CONCATENATE: {
+        int ax = sample_axis(c->axis, s->shape.ndim);
+        if (ax < 0 || ax >= s->shape.ndim) return step_fail(m, s, err, K2T_ESHAPE, "axis out of range");
+        axis_split(&s->shape, ax, &s->outer, &s->len, &s->inner);
+        s->len = ax; /* remember the axis; lengths come from the inputs */
+        break;
+    }
+    case K2T_OP_PRELU: {
+        const k2t_weight *a = wget(L, "alpha");
+        s->alpha = k2t_xmalloc((size_t)s->numel * sizeof(float));
+        /* Broadcast alpha (shared axes have size 1) over the sample. */
+        for (int64_t i = 0; i < s->numel; i++) {
+            int64_t rem = i, ai = 0, stride = 1;
+            for (int d = s->shape.ndim - 1; d >= 0; d--) {
+                int64_t idx = rem % s->shape.d[d];
+                rem /= s->shape.d[d];
+                int64_t ad = a->shape.d[d];
+                ai += (ad == 1 ? 0 : idx) * stride;
+                stride *= ad;
+            }
+            s->alpha[i] = a->data[ai];
+        }
+        break;
+    }
+    case K2T_OP_MAXPOOL:
+    case K2T_OP_AVGPOOL:
+        if (make_win(s, &in[0]) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the pool");
+        break;
+    case K2T_OP_IDENTITY:
+    case K2T_OP_FLATTEN:
+    case K2T_OP_RESHAPE:
+        s->alias = 1;
+        break;
+    case K2T_OP_PERMUTE:
+    case K2T_OP_ZEROPAD:
+    case K2T_OP_CROP:
+    case K2T_OP_UPSAMPLE:
+    case K2T_OP_GLOBAL_MAXPOOL:
+    case K2T_OP_GLOBAL_AVGPOOL:
+    case K2T_OP_ACTIVATION:
+    case K2T_OP_RELU:
+    case K2T_OP_LEAKY_RELU:
+    case K2T_OP_ELU:
+    case K2T_OP_RESCALING:
+    case K2T_OP_ADD: case K2T_OP_SUBTRACT: case K2T_OP_MULTIPLY:
+    case K2T_OP_AVERAGE: case K2T_OP_MAXIMUM: case K2T_OP_MINIMUM:
+        break;
+    default:
+        return step_fail(m, s, err, K2T_EUNSUPPORTED, "no kernel for this layer");
+    }
+    if (L->op == K2T_OP_UPSAMPLE && c->bilinear && 0)
+        return step_fail(m, s, err, K2T_EUNSUPPORTED, "bilinear upsampling");
+    return K2T_OK;
+}
+
+/* Fast path: fold BN (and then an activation) into the GEMM before it,
+** when each link is read by nothing else and the GEMM's activation is
+** linear; run unary layers in place when their input has one reader. */
+static void fuse(k2t_run *r)
+{
+    const k2t_model *m = r->m;
+    for (int i = 0; i < r->n; i++) {
+        step *s = &r->s[i];
+        const k2t_node *N = &m->nodes[i];
+        int gemm = s->op == K2T_OP_CONV || s->op == K2T_OP_DENSE || s->op == K2T_OP_DEPTHWISE ||
+                   s->op == K2T_OP_SEPARABLE || s->op == K2T_OP_CONV_TRANSPOSE;
+        if (!gemm || s->epi.act != K2T_ACT_LINEAR || N->n_out != 1 || N->is_output) continue;
+        step *b = &r->s[N->out[0]];
+        int chan_last = b->op == K2T_OP_BATCHNORM && b->inner == 1;
+        if (chan_last && b->len == s->shape.d[s->shape.ndim - 1]) {
+            int64_t C = b->len;
+            float *bias = k2t_xmalloc((size_t)C * sizeof(float));
+            float *scale = k2t_xmalloc((size_t)C * sizeof(float));
+            for (int64_t c = 0; c < C; c++) {
+                double b0 = s->epi.bias ? s->epi.bias[c] : 0.0;
+                scale[c] = b->scale[c];
+                bias[c] = (float)(b0 * b->scale[c] + b->shift[c]);
+            }
+            free(s->bias);
+            s->bias = bias;
+            s->scale = scale;
+            s->epi.bias = bias;
+            s->epi.scale = scale;
+            b->folded = 1;
+            b->alias = 1;
+            const k2t_node *BN = &m->nodes[N->out[0]];
+            if (BN->n_out != 1 || BN->is_output) continue;
+            step *a = &r->s[BN->out[0]];
+            if (a->op == K2T_OP_ACTIVATION && a->L->cfg.act != K2T_ACT_SOFTMAX) {
+                s->epi.act = a->L->cfg.act;
+                a->folded = 1;
+                a->alias = 1;
+            } else if (a->op == K2T_OP_RELU && !a->L->cfg.has_max_value &&
+                       a->L->cfg.threshold == 0 && a->L->cfg.negative_slope == 0) {
+                s->epi.act = K2T_ACT_RELU;
+                a->folded = 1;
+                a->alias = 1;
+            }
+        } else if (b->op == K2T_OP_ACTIVATION && b->L->cfg.act != K2T_ACT_SOFTMAX) {
+            s->epi.act = b->L->cfg.act;
+            b->folded = 1;
+            b->alias = 1;
+        }
+    }
+    for (int i = 0; i < r->n; i++) {
+        step *s = &r->s[i];
+        const k2t_node *N = &m->nodes[i];
+        if (s->folded || !is_unary_elementwise(s->op) || N->n_in != 1) continue;
+        const k2t_node *P = &m->nodes[N->in[0]];
+        if (P->n_out == 1 && !P->is_output && r->s[N->in[0]].op != K2T_OP_INPUT)
+            s->inplace = 1;
+    }
+}
+
+/* Where each step's output lives.  keep: a buffer per step.  fast: reuse a
+** buffer once the last reader of its value has run. */
+static void assign_buffers(k2t_run *r)
+{
+    const k2t_model *m = r->m;
+    int64_t B = r->max_batch;
+    int64_t top = 0;
+    /* root[i]: the step whose buffer holds step i's output (through views). */
+    int *root = k2t_xmalloc((size_t)r->n * sizeof *root);
+    for (int i = 0; i < r->n; i++) {
+        step *s = &r->s[i];
+        root[i] = (s->alias || s->inplace) && m->nodes[i].n_in ? root[m->nodes[i].in[0]] : i;
+    }
+    if (r->o.keep) {
+        for (int i = 0; i < r->n; i++) {
+            step *s = &r->s[i];
+            if (root[i] == i) { s->out_off = top; top += B * s->numel; }
+            if (s->epi.act != K2T_ACT_LINEAR && !s->folded) { s->pre_off = top; top += B * s->numel; }
+        }
+        for (int i = 0; i < r->n; i++) r->s[i].out_off = r->s[root[i]].out_off;
+    } else {
+        /* last[b]: last step reading buffer b (through any view of it). */
+        int *last = k2t_xmalloc((size_t)r->n * sizeof *last);
+        for (int i = 0; i < r->n; i++)
+            last[i] = m->nodes[i].is_output || r->s[i].op == K2T_OP_INPUT ? r->n : i;
+        for (int i = 0; i < r->n; i++) {
+            for (int j = 0; j < m->nodes[i].n_in; j++) {
+                int b = root[m->nodes[i].in[j]];
+                if (last[b] < i) last[b] = i;
+            }
+            if (last[root[i]] < i) last[root[i]] = i;
+        }
+        typedef struct { int64_t off, size; int free_after; } slot;
+        slot *slots = k2t_xmalloc((size_t)r->n * sizeof *slots);
+        int n_slots = 0;
+        for (int i = 0; i < r->n; i++) {
+            step *s = &r->s[i];
+            if (root[i] != i) continue;
+            int64_t need = B * s->numel;
+            int pick = -1;
+            for (int k = 0; k < n_slots; k++)
+                if (slots[k].free_after < i && slots[k].size >= need &&
+                    (pick < 0 || slots[k].size < slots[pick].size)) pick = k;
+            if (pick < 0) {
+                slots[n_slots] = (slot){top, need, 0};
+                top += need;
+                pick = n_slots++;
+            }
+            slots[pick].free_after = last[i];
+            s->out_off = slots[pick].off;
+        }
+        for (int i = 0; i < r->n; i++) r->s[i].out_off = r->s[root[i]].out_off;
+        free(slots);
+        free(last);
+    }
+    free(root);
+    r->arena_floats = top;
+}
+
+k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_shapes,
+                     int max_batch, k2t_err *err)
+{
+    if (!m->has_arch) {
+        k2t_fail(err, K2T_EUNSUPPORTED, "%s is a weights-only file: there is no architecture to run",
+                 m->path);
+        return NULL;
+    }
+    /* Refuse before computing anything: name the first layer k2t cannot run. */
+    for (int i = 0; i < m->n_nodes; i++) {
+        const k2t_layer *L = k2t_node_layer(m, i);
+        if (L->op == K2T_OP_UNSUPPORTED || L->unsupported) {
+            k2t_fail(err, K2T_EUNSUPPORTED, "cannot run: layer '%s' (%s) is not supported: %s",
+                     m->nodes[i].name, L->class_name, L->unsupported ? L->unsupported : "");
+            return NULL;
+        }
+    }
+    k2t_run *r = k2t_xcalloc(1, sizeof *r);
+    r->m = m;
+    r->o = *o;
+    r->max_batch = max_batch < 1 ? 1 : max_batch;
+    r->threads = o->threads > 0 ? o->threads : k2t_cores();
+    if (r->threads > 64) r->threads = 64;
+    r->n = m->n_nodes;
+    r->s = k2t_xcalloc((size_t)r->n, sizeof *r->s);
+    for (int i = 0; i < r->n; i++) {
+        step *s = &r->s[i];
+        s->node = i;
+        s->L = k2t_node_layer(m, i);
+        s->op = s->L->op;
+        s->in = m->nodes[i].in;
+        s->n_in = m->nodes[i].n_in;
+        if (s->op == K2T_OP_INPUT) {
+            int k = 0;
+            for (int j = 0; j < m->n_inputs; j++) if (m->inputs[j] == i) k = j;
+            s->shape = in_shapes ? in_shapes[k] : m->nodes[i].shape;
+        }
+        if (plan_step(r, s, err) != K2T_OK) {
+            k2t_run_free(r);
+            return NULL;
+        }
+        int64_t per = (int64_t)r->max_batch * s->numel;
+        if (per > K2T_MAX_NUMEL) {
+            step_fail(m, s, err, K2T_ENOMEM, "the batch's output is too large");
+            k2t_run_free(r);
+            return NULL;
+        }
+    }
+    if (!o->keep) fuse(r);
+    assign_buffers(r);
+    for (int i = 0; i < r->n; i++) {
+        step *s = &r->s[i];
+        s->skip = s->op == K2T_OP_INPUT ? 0 : (s->alias || s->folded);
+        if (s->ws > r->ws_floats) r->ws_floats = s->ws;
+    }
+    r->arena = malloc((size_t)(r->arena_floats ? r->arena_floats : 1) * sizeof(float));
+    if (!r->arena) {
+        k2t_fail(err, K2T_ENOMEM, "cannot allocate %lld MB for a batch of %d",
+                 (long long)(r->arena_floats * 4 >> 20), r->max_batch);
+        k2t_run_free(r);
+        return NULL;
+    }
+    r->ws = k2t_xcalloc((size_t)r->threads, sizeof *r->ws);
+    for (int t = 0; t < r->threads; t++)
+        r->ws[t] = k2t_xmalloc((size_t)(r->ws_floats ? r->ws_floats : 1) * sizeof(float));
+    r->out = k2t_xcalloc((size_t)r->n, sizeof *r->out);
+    r->pre = k2t_xcalloc((size_t)r->n, sizeof *r->pre);
+    r->ran = k2t_xcalloc((size_t)r->n, sizeof *r->ran);
+    openblas_set_num_threads(1);
+    return r;
+}
+
+void k2t_run_free(k2t_run *r)
+{
+    if (!r) return;
+    for (int i = 0; i < r->n; i++) {
+        free(r->s[i].scale);
+        free(r->s[i].shift);
+        free(r->s[i].bias);
+        free(r->s[i].alpha);
+    }
+    for (int t = 0; r->ws && t < r->threads; t++) free(r->ws[t]);
+    free(r->ws);
+    free(r->s);
+    free(r->arena);
+    free(r->out);
+    free(r->pre);
+    free(r->ran);
+    free(r);
+}
+
+int k2t_run_batch(const k2t_run *r) { return r->batch; }
+
+const k2t_shape *k2t_run_shape(const k2t_run *r, int node) { return &r->s[node].shape; }
+
+k2t_status k2t_run_set_input(k2t_run *r, int i, const float *x, int n, k2t_err *err)
+{
+    if (i < 0 || i >= r->m->n_inputs)
+        return k2t_fail(err, K2T_EARG, "the model has %d input%s", r->m->n_inputs,
+                        r->m->n_inputs == 1 ? "" : "s");
+    if (n < 1 || n > r->max_batch)
+        return k2t_fail(err, K2T_EARG, "batch of %d, the plan holds 1 to %d", n, r->max_batch);
+    step *s = &r->s[r->m->inputs[i]];
+    memcpy(r->arena + s->out_off, x, (size_t)n * (size_t)s->numel * sizeof(float));
+    r->batch = n;
+    memset(r->ran, 0, (size_t)r->n * sizeof *r->ran);
+    r->ran[s->node] = 1;
+    return K2T_OK;
+}
+
+/*--------------------------------------------------------------- running */
+
+static float *buf(const k2t_run *r, int64_t off, int64_t numel, int n0)
+{
+    return r->arena + off + (int64_t)n0 * numel;
+}
+
+static k2t_merge merge_of(k2t_op op)
+{
+    switch (op) {
+    case K2T_OP_SUBTRACT: return K2T_MERGE_SUB;
+    case K2T_OP_MULTIPLY: return K2T_MERGE_MUL;
+    case K2T_OP_AVERAGE: return K2T_MERGE_AVG;
+    case K2T_OP_MAXIMUM: return K2T_MERGE_MAX;
+    case K2T_OP_MINIMUM: return K2T_MERGE_MIN;
+    default: return K2T_MERGE_ADD;
+    }
+}
+
+/* Run step s on samples [n0, n1) with workspace ws. */
+static void run_step(const k2t_run *r, const step *s, int n0, int n1, float *ws)
+{
+    int n = n1 - n0;
+    if (n <= 0 || s->skip) return;
+    const step *p = s->n_in ? &r->s[s->in[0]] : NULL;
+    const float *x = p ? buf(r, p->out_off, p->numel, n0) : NULL;
+    float *y = buf(r, s->out_off, s->numel, n0);
+    /* With a kept pre-activation, the GEMM writes there and the activation
+    ** goes from there to y. */
+    float *g = s->pre_off >= 0 ? buf(r, s->pre_off, s->numel, n0) : y;
+    k2t_epi e = s->epi;
+    if (s->pre_off >= 0) e.act = K2T_ACT_LINEAR;
+    const k2t_cfg *c = &s->L->cfg;
+    int64_t total = (int64_t)n * s->numel;
+
+    switch (s->op) {
+    case K2T_OP_INPUT:
+        break;
+    case K2T_OP_CONV:
+        kern_conv2d(&s->win, s->groups, s->cout, x, n, s->w, &e, g, ws);
+        break;
+    case K2T_OP_DEPTHWISE:
+        kern_depthwise(&s->win, s->mult, x, n, s->w, &e, g);
+        break;
+    case K2T_OP_SEPARABLE: {
+        k2t_epi none = {0};
+        none.act = K2T_ACT_LINEAR;
+        int64_t rows = (int64_t)s->win.oh * s->win.ow;
+        int cm = s->win.c * s->mult;
+        for (int i = 0; i < n; i++) {
+            kern_depthwise(&s->win, s->mult, x + (int64_t)i * p->numel, 1, s->w, &none, ws);
+            kern_dense(ws, rows, cm, s->w2, s->cout, &e, g + (int64_t)i * s->numel);
+        }
+        break;
+    }
+    case K2T_OP_CONV_TRANSPOSE:
+        kern_conv2d_transpose(&s->win, s->cout, (int)s->shape.d[0], (int)s->shape.d[1], s->crop_t,
+                              s->crop_l, x, n, s->w, &e, g, ws);
+        break;
+    case K2T_OP_DENSE:
+        kern_dense(x, total / s->cout, (int)(p->numel / (s->numel / s->cout)), s->w, s->cout, &e, g);
+        break;
+    case K2T_OP_BATCHNORM:
+        if (s->inner == 1) kern_scale_shift(x, total / s->len, (int)s->len, s->scale, s->shift, y);
+        else kern_scale_shift_nchw(x, (int)(n * s->outer), (int)s->len, s->inner, s->scale, s->shift, y);
+        break;
+    case K2T_OP_LAYERNORM: {
+        const k2t_weight *ga = wget(s->L, "gamma"), *be = wget(s->L, "beta");
+        kern_layernorm(x, (int64_t)n * s->outer, s->len, ga ? ga->data : NULL, be ? be->data : NULL,
+                       (float)c->eps, y);
+        break;
+    }
+    case K2T_OP_ACTIVATION:
+        if (x != y) memcpy(y, x, (size_t)total * sizeof(float));
+        if (c->act == K2T_ACT_SOFTMAX) {
+            int64_t len = s->shape.d[s->shape.ndim - 1];
+            kern_softmax(y, total / len, len, 1);
+        } else {
+            kern_act(y, total, c->act);
+        }
+        break;
+    case K2T_OP_RELU:
+        kern_relu(x, total, (float)c->threshold, c->has_max_value ? (float)c->max_value : NAN,
+                  (float)c->negative_slope, y);
+        break;
+    case K2T_OP_LEAKY_RELU:
+        kern_leaky_relu(x, total, (float)c->alpha, y);
+        break;
+    case K2T_OP_ELU:
+        kern_elu(x, total, (float)c->alpha, y);
+        break;
+    case K2T_OP_PRELU:
+        kern_prelu(x, n, s->numel, s->alpha, y);
+        break;
+    case K2T_OP_SOFTMAX:
+        if (x != y) memcpy(y, x, (size_t)total * sizeof(float));
+        kern_softmax(y, (int64_t)n * s->outer, s->len, s->inner);
+        break;
+    case K2T_OP_ADD: case K2T_OP_SUBTRACT: case K2T_OP_MULTIPLY:
+    case K2T_OP_AVERAGE: case K2T_OP_MAXIMUM: case K2T_OP_MINIMUM: {
+        const float *xs[64];
+        for (int j = 0; j < s->n_in && j < 64; j++) {
+            const step *q = &r->s[s->in[j]];
+            xs[j] = buf(r, q->out_off, q->numel, n0);
+        }
+        kern_merge(merge_of(s->op), xs, s->n_in, total, y);
+        break;
+    }
+    case K2T_OP_CONCATENATE: {
+        const float *xs[64];
+        int64_t lens[64], outer, len, inner;
+        int ax = (int)s->len;
+        axis_split(&s->shape, ax, &outer, &len, &inner);
+        for (int j = 0; j < s->n_in && j < 64; j++) {
+            const step *q = &r->s[s->in[j]];
+            xs[j] = buf(r, q->out_off, q->numel, n0);
+            lens[j] = q->shape.d[ax];
+        }
+        kern_concat(xs, lens, s->n_in, (int64_t)n * outer, inner, y);
+        break;
+    }
+    case K2T_OP_PERMUTE: {
+        int perm[K2T_MAX_DIMS];
+        for (int i = 0; i < c->n_dims; i++) perm[i] = c->dims[i] - 1;
+        kern_permute(x, n, p->shape.ndim, p->shape.d, perm, y);
+        break;
+    }
+    case K2T_OP_ZEROPAD:
+        kern_pad2d(x, n, (int)p->shape.d[0], (int)p->shape.d[1], (int)p->shape.d[2],
+                   c->pad[0][0], c->pad[0][1], c->pad[1][0], c->pad[1][1], y);
+        break;
+    case K2T_OP_CROP:
+        kern_pad2d(x, n, (int)p->shape.d[0], (int)p->shape.d[1], (int)p->shape.d[2],
+                   -c->pad[0][0], -c->pad[0][1], -c->pad[1][0], -c->pad[1][1], y);
+        break;
+    case K2T_OP_UPSAMPLE:
+        kern_upsample2d(x, n, (int)p->shape.d[0], (int)p->shape.d[1], (int)p->shape.d[2],
+                        c->size[0], c->size[1], c->bilinear, y);
+        break;
+    case K2T_OP_MAXPOOL:
+        kern_maxpool(&s->win, x, n, y);
+        break;
+    case K2T_OP_AVGPOOL:
+        kern_avgpool(&s->win, 0, x, n, y);
+        break;
+    case K2T_OP_GLOBAL_MAXPOOL:
+    case K2T_OP_GLOBAL_AVGPOOL: {
+        int ch = (int)p->shape.d[p->shape.ndim - 1];
+        kern_global_pool(p->numel / ch, ch, s->op == K2T_OP_GLOBAL_MAXPOOL, x, n, y);
+        break;
+    }
+    case K2T_OP_RESCALING:
+        kern_affine(x, total, (float)c->rescale, (float)c->offset, y);
+        break;
+    default:
+        break;
+    }
+    if (s->pre_off >= 0) {
+        /* The activation after a kept pre-activation. */
+        memcpy(y, g, (size_t)total * sizeof(float));
+        int cch = (int)s->shape.d[s->shape.ndim - 1];
+        k2t_epi a = {0};
+        a.act = s->epi.act;
+        kern_epilogue(y, total / cch, cch, &a);
+    }
+}
+
+typedef struct job {
+    const k2t_run *r;
+    int from, to, n0, n1, t;
+    int stopped;
+} job;
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    for (int i = j->from; i < j->to; i++) {
+        if (k2t_interrupted) { j->stopped = 1; break; }
+        run_step(j->r, &j->r->s[i], j->n0, j->n1, j->r->ws[j->t]);
+    }
+    return NULL;
+}
+
+k2t_status k2t_run_nodes(k2t_run *r, int from, int to, k2t_err *err)
+{
+    if (r->batch < 1) return k2t_fail(err, K2T_EARG, "no input has been set");
+    if (from < 0) from = 0;
+    if (to > r->n) to = r->n;
+    for (int i = from; i < to; i++)
+        for (int j = 0; j < r->s[i].n_in; j++)
+            if (r->s[i].in[j] < from && !r->ran[r->s[i].in[j]])
+                return k2t_fail(err, K2T_EARG, "layer '%s' needs '%s', which has not run",
+                                r->m->nodes[i].name, r->m->nodes[r->s[i].in[j]].name);
+    int T = r->threads < r->batch ? r->threads : r->batch;
+    job jobs[64];
+    pthread_t tid[64];
+    int started[64] = {0};
+    for (int t = 0; t < T; t++) {
+        jobs[t] = (job){r, from, to, (int)((int64_t)r->batch * t / T),
+                        (int)((int64_t)r->batch * (t + 1) / T), t, 0};
+        if (t > 0) started[t] = pthread_create(&tid[t], NULL, worker, &jobs[t]) == 0;
+    }
+    worker(&jobs[0]);
+    for (int t = 1; t < T; t++) {
+        if (started[t]) pthread_join(tid[t], NULL);
+        else worker(&jobs[t]); /* no thread: do its share here */
+    }
+    int stopped = 0;
+    for (int t = 0; t < T; t++) stopped |= jobs[t].stopped;
+    if (stopped) {
+        memset(r->ran, 0, (size_t)r->n * sizeof *r->ran);
+        return k2t_fail(err, K2T_EINTERRUPTED, "interrupted");
+    }
+    for (int i = from; i < to; i++) r->ran[i] = 1;
+    return K2T_OK;
+}
+
+const k2t_tensor *k2t_run_output(const k2t_run *r, int node)
+{
+    if (node < 0 || node >= r->n || !r->ran[node]) return NULL;
+    const step *s = &r->s[node];
+    k2t_run *w = (k2t_run *)r;
+    if (!r->o.keep && !r->m->nodes[node].is_output && r->m->layers[r->m->nodes[node].layer].op != K2T_OP_INPUT)
+        return NULL;
+    k2t_tensor *t = &w->out[node];
+    t->shape.ndim = s->shape.ndim + 1;
+    t->shape.d[0] = r->batch;
+    for (int i = 0; i < s->shape.ndim; i++) t->shape.d[i + 1] = s->shape.d[i];
+    t->data = r->arena + s->out_off;
+    return t;
+}
+
+const k2t_tensor *k2t_run_preact(const k2t_run *r, int node)
+{
+    if (node < 0 || node >= r->n || !r->ran[node] || r->s[node].pre_off < 0) return NULL;
+    const step *s = &r->s[node];
+    k2t_tensor *t = &((k2t_run *)r)->pre[node];
+    t->shape.ndim = s->shape.ndim + 1;
+    t->shape.d[0] = r->batch;
+    for (int i = 0; i < s->shape.ndim; i++) t->shape.d[i + 1] = s->shape.d[i];
+    t->data = r->arena + s->pre_off;
+    return t;
+}

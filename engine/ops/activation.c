@@ -1,0 +1,231 @@
+/*
+** activation.c -- the activation layers: Activation(name), ReLU,
+** LeakyReLU, PReLU, ELU and Softmax.
+**
+** Only PReLU has a weight: alpha, shaped like the input with every
+** shared axis (1-based, batch excluded) set to 1, so the usual
+** shared_axes=[1, 2] on NHWC gives (1, 1, C).  The rest are parameter
+** readers with Keras's own validation: a negative ReLU max_value is
+** refused as Keras refuses it.  LeakyReLU's slope is "alpha" in Keras 2
+** and "negative_slope" in Keras 3, both defaulting to 0.3 (the string
+** activation "leaky_relu" uses 0.2: that one is k2t_act).  An activation
+** name k2t does not know makes the layer unsupported, not the load fail.
+*/
+#include <stdio.h>
+#include <string.h>
+#include "../internal.h"
+
+static k2t_status activation_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    return cfg_activation(c, "activation", m ? m->keras_major : 2, &L->cfg.act,
+                          &L->unsupported, err);
+}
+
+static k2t_status nonneg(const char *key, double v, k2t_err *err)
+{
+    if (v >= 0) return K2T_OK; /* also refuses NaN */
+    return k2t_fail(err, K2T_EFORMAT, "config key '%s' must be >= 0, got %g", key, v);
+}
+
+static k2t_status relu_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    json_t *mv = json_object_get(c, "max_value");
+    k2t_status st;
+    (void)m;
+    g->has_max_value = mv && !json_is_null(mv);
+    if ((st = cfg_double(c, "max_value", 0, &g->max_value, err)) ||
+        (st = cfg_double(c, "negative_slope", 0, &g->negative_slope, err)) ||
+        (st = cfg_double(c, "threshold", 0, &g->threshold, err)) ||
+        (g->has_max_value && (st = nonneg("max_value", g->max_value, err))) ||
+        (st = nonneg("negative_slope", g->negative_slope, err)) ||
+        (st = nonneg("threshold", g->threshold, err)))
+        return st;
+    return K2T_OK;
+}
+
+static k2t_status leaky_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    json_t *ns = json_object_get(c, "negative_slope");
+    const char *key = ns && !json_is_null(ns) ? "negative_slope" : "alpha";
+    (void)m;
+    return cfg_double(c, key, 0.3, &L->cfg.alpha, err);
+}
+
+static k2t_status elu_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    (void)m;
+    return cfg_double(c, "alpha", 1.0, &L->cfg.alpha, err);
+}
+
+static k2t_status prelu_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    (void)m;
+    cfg_initializer(c, "alpha_initializer", g->initializer, sizeof g->initializer);
+    return cfg_int_list(c, "shared_axes", g->dims, K2T_MAX_DIMS, &g->n_dims, err);
+}
+
+static k2t_status softmax_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    k2t_status st = cfg_int_list(c, "axis", g->dims, K2T_MAX_DIMS, &g->n_dims, err);
+    (void)m;
+    if (st) return st;
+    if (g->n_dims == 0) {
+        g->dims[0] = -1;
+        g->n_dims = 1;
+    }
+    g->axis = g->dims[0];
+    if (g->n_dims > 1) k2t_set_unsupported(L, "Softmax over several axes is not supported");
+    return K2T_OK;
+}
+
+/*------------------------------------------------------------- shapes */
+
+static k2t_status same_infer(const k2t_layer *L, const k2t_shape *in, int n_in, k2t_shape *out,
+                             k2t_err *err)
+{
+    (void)L;
+    if (n_in != 1) return k2t_fail(err, K2T_ESHAPE, "expects 1 input, got %d", n_in);
+    *out = *in;
+    return K2T_OK;
+}
+
+static k2t_status softmax_infer(const k2t_layer *L, const k2t_shape *in, int n_in,
+                                k2t_shape *out, k2t_err *err)
+{
+    char buf[160];
+    k2t_status st = same_infer(L, in, n_in, out, err);
+    if (st) return st;
+    for (int i = 0; i < L->cfg.n_dims; i++)
+        if (k2t_norm_axis(L->cfg.dims[i], in->ndim) < 0)
+            return k2t_fail(err, K2T_ESHAPE, "axis %d is out of range for input %s (axis 0 is "
+                            "the batch)", L->cfg.dims[i], k2t_shape_str(in, 1, buf, sizeof buf));
+    return K2T_OK;
+}
+
+static k2t_status prelu_infer(const k2t_layer *L, const k2t_shape *in, int n_in, k2t_shape *out,
+                              k2t_err *err)
+{
+    char buf[160];
+    k2t_status st = same_infer(L, in, n_in, out, err);
+    if (st) return st;
+    for (int i = 0; i < L->cfg.n_dims; i++) {
+        int a = L->cfg.dims[i];
+        if (a < 1 || a > in->ndim)
+            return k2t_fail(err, K2T_ESHAPE, "config key 'shared_axes' has %d, outside 1..%d "
+                            "for input %s", a, in->ndim, k2t_shape_str(in, 1, buf, sizeof buf));
+    }
+    return K2T_OK;
+}
+
+static int prelu_weights(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec)
+{
+    k2t_shape s = {.ndim = 1, .d = {-1}}; /* unknown input: unknown shape */
+    if (in) {
+        s = *in;
+        for (int i = 0; i < L->cfg.n_dims; i++) {
+            int a = L->cfg.dims[i];
+            if (a >= 1 && a <= s.ndim) s.d[a - 1] = 1;
+        }
+    }
+    spec[0] = (k2t_wspec){.name = "alpha", .shape = s, .trainable = 1};
+    return 1;
+}
+
+/*------------------------------------------------------------ describe */
+
+static void activation_describe(const k2t_layer *L, k2t_buf *b)
+{
+    k2t_buf_printf(b, "activation=%s", k2t_act_name(L->cfg.act));
+}
+
+static void relu_describe(const k2t_layer *L, k2t_buf *b)
+{
+    const k2t_cfg *g = &L->cfg;
+    if (g->has_max_value) k2t_buf_printf(b, "max_value=%g", g->max_value);
+    else k2t_buf_printf(b, "max_value=None");
+    k2t_buf_printf(b, ", negative_slope=%g, threshold=%g", g->negative_slope, g->threshold);
+}
+
+static void alpha_describe(const k2t_layer *L, k2t_buf *b)
+{
+    k2t_buf_printf(b, "alpha=%g", L->cfg.alpha);
+}
+
+static void prelu_describe(const k2t_layer *L, k2t_buf *b)
+{
+    if (L->cfg.n_dims == 0) {
+        k2t_buf_printf(b, "shared_axes=None");
+        return;
+    }
+    k2t_buf_printf(b, "shared_axes=[");
+    for (int i = 0; i < L->cfg.n_dims; i++)
+        k2t_buf_printf(b, "%s%d", i ? ", " : "", L->cfg.dims[i]);
+    k2t_buf_printf(b, "]");
+}
+
+static void softmax_describe(const k2t_layer *L, k2t_buf *b)
+{
+    k2t_buf_printf(b, "axis=%d", L->cfg.axis);
+}
+
+/* alpha (H, W, C) -> nn.PReLU weight: channels first, (C, H, W); when
+** only channels vary (the usual shared spatial axes) it is (C,), and a
+** fully shared alpha is torch's default single parameter (1,). */
+static int prelu_torch(const k2t_layer *L, int wi, const char **suffix, k2t_shape *shape)
+{
+    if (!L->w || wi < 0 || wi >= L->n_w || !L->w[wi].name || strcmp(L->w[wi].name, "alpha"))
+        return -1;
+    const k2t_shape *a = &L->w[wi].shape;
+    k2t_shape t = k2t_shape_nchw(a);
+    int rest_one = 1;
+    for (int i = 1; i < t.ndim; i++)
+        if (t.d[i] != 1) rest_one = 0;
+    if (t.ndim > 1 && rest_one) t.ndim = 1;
+    if (t.ndim == 0) t = (k2t_shape){.ndim = 1, .d = {1}};
+    *suffix = "weight";
+    *shape = t;
+    return 0;
+}
+
+/*---------------------------------------------------------------- defs */
+
+static const char *const activation_classes[] = {"Activation", NULL};
+static const char *const relu_classes[] = {"ReLU", NULL};
+static const char *const leaky_classes[] = {"LeakyReLU", NULL};
+static const char *const prelu_classes[] = {"PReLU", NULL};
+static const char *const elu_classes[] = {"ELU", NULL};
+static const char *const softmax_classes[] = {"Softmax", NULL};
+
+const k2t_op_def k2t_op_activation = {
+    .op = K2T_OP_ACTIVATION, .classes = activation_classes, .min_in = 1, .max_in = 1,
+    .parse = activation_parse, .infer = same_infer, .describe = activation_describe,
+};
+
+const k2t_op_def k2t_op_relu = {
+    .op = K2T_OP_RELU, .classes = relu_classes, .min_in = 1, .max_in = 1,
+    .parse = relu_parse, .infer = same_infer, .describe = relu_describe,
+};
+
+const k2t_op_def k2t_op_leaky_relu = {
+    .op = K2T_OP_LEAKY_RELU, .classes = leaky_classes, .min_in = 1, .max_in = 1,
+    .parse = leaky_parse, .infer = same_infer, .describe = alpha_describe,
+};
+
+const k2t_op_def k2t_op_prelu = {
+    .op = K2T_OP_PRELU, .classes = prelu_classes, .min_in = 1, .max_in = 1,
+    .parse = prelu_parse, .infer = prelu_infer, .weights = prelu_weights,
+    .describe = prelu_describe, .torch = prelu_torch,
+};
+
+const k2t_op_def k2t_op_elu = {
+    .op = K2T_OP_ELU, .classes = elu_classes, .min_in = 1, .max_in = 1,
+    .parse = elu_parse, .infer = same_infer, .describe = alpha_describe,
+};
+
+const k2t_op_def k2t_op_softmax = {
+    .op = K2T_OP_SOFTMAX, .classes = softmax_classes, .min_in = 1, .max_in = 1,
+    .parse = softmax_parse, .infer = softmax_infer, .describe = softmax_describe,
+};

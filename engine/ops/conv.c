@@ -1,0 +1,563 @@
+/*
+** conv.c -- the convolution family: Conv1D and Conv2D (K2T_OP_CONV),
+** Conv2DTranspose, DepthwiseConv2D and SeparableConv2D.
+**
+** They share the window keys (kernel_size, strides, dilation_rate,
+** padding, data_format), TF's output-size rule (k2t_window_out) and the
+** kernel layout Keras stores: spatial dims first, then input and output
+** channels, (kh, kw, Cin/groups, filters).  Two members break the
+** pattern and are the usual source of wrong ports: Conv2DTranspose
+** stores (kh, kw, filters, Cin), output channels before input, and its
+** output size follows deconv_output_length rather than the windowed
+** rule; DepthwiseConv2D stores (kh, kw, Cin, M) and writes Cin*M
+** channels, in c*M+m order.
+**
+** Shapes are computed in the layer's data_format, so a channels_first
+** model still gets its graph; such layers are marked unsupported for
+** execution.  Every size is checked against K2T_MAX_NUMEL: a config
+** asking for 10^6 filters is an error here, not an allocation later.
+*/
+#include <stdio.h>
+#include <string.h>
+#include "../internal.h"
+
+/*------------------------------------------------------------- parsing */
+
+/* Conv1D and its aliases are rank 1; everything else here is 2-D. */
+static int class_rank(const k2t_layer *L)
+{
+    return L->class_name && strstr(L->class_name, "1D") ? 1 : 2;
+}
+
+static k2t_status positive(const char *key, const int *v, int n, k2t_err *err)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i] <= 0)
+            return k2t_fail(err, K2T_EFORMAT, "config key '%s' must be positive, got %d", key, v[i]);
+    return K2T_OK;
+}
+
+/* The keys every member reads: the window, padding, layout, activation
+** and bias.  Sets cfg.rank from the class name.  Keras pads causally
+** only in Conv1D (checked in its __init__); 'causal_ok' says this is one. */
+static k2t_status parse_window(k2t_layer *L, json_t *c, const k2t_model *m, int causal_ok,
+                               k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    int major = m ? m->keras_major : 2;
+    k2t_status st;
+    g->rank = class_rank(L);
+    if ((st = cfg_require(c, "kernel_size", err)) ||
+        (st = cfg_ints(c, "kernel_size", g->rank, 1, g->kernel, err)) ||
+        (st = cfg_ints(c, "strides", g->rank, 1, g->strides, err)) ||
+        (st = cfg_ints(c, "dilation_rate", g->rank, 1, g->dilation, err)) ||
+        (st = positive("kernel_size", g->kernel, g->rank, err)) ||
+        (st = positive("strides", g->strides, g->rank, err)) ||
+        (st = positive("dilation_rate", g->dilation, g->rank, err)) ||
+        (st = cfg_padding(c, "padding", &g->padding, err)) ||
+        (st = cfg_channels_first(c, &g->channels_first, err)) ||
+        (st = cfg_bool(c, "use_bias", 1, &g->use_bias, err)) ||
+        (st = cfg_activation(c, "activation", major, &g->act, &L->unsupported, err)))
+        return st;
+    if (g->rank == 1) {
+        g->kernel[1] = g->strides[1] = g->dilation[1] = 1;
+    }
+    for (int i = 0; i < g->rank; i++) {
+        /* A dilated kernel wider than any input k2t accepts cannot be
+        ** meant; refusing it also keeps every size below 2^62. */
+        int64_t k_eff = (int64_t)(g->kernel[i] - 1) * g->dilation[i] + 1;
+        if (k_eff > K2T_MAX_NUMEL)
+            return k2t_fail(err, K2T_EFORMAT,
+                            "config key 'dilation_rate' makes the kernel span %lld elements",
+                            (long long)k_eff);
+    }
+    if (g->padding == K2T_PAD_CAUSAL && !(causal_ok && g->rank == 1))
+        return k2t_fail(err, K2T_EFORMAT,
+                        "config key 'padding' is 'causal', which only Conv1D accepts");
+    if (g->channels_first)
+        k2t_set_unsupported(L, "data_format channels_first is not supported for execution");
+    cfg_initializer(c, "bias_initializer", g->bias_initializer, sizeof g->bias_initializer);
+    return K2T_OK;
+}
+
+static k2t_status parse_filters(k2t_cfg *g, json_t *c, k2t_err *err)
+{
+    k2t_status st;
+    if ((st = cfg_require(c, "filters", err)) || (st = cfg_int(c, "filters", 0, &g->filters, err)))
+        return st;
+    return positive("filters", &g->filters, 1, err);
+}
+
+static k2t_status parse_multiplier(k2t_cfg *g, json_t *c, k2t_err *err)
+{
+    k2t_status st = cfg_int(c, "depth_multiplier", 1, &g->depth_multiplier, err);
+    return st ? st : positive("depth_multiplier", &g->depth_multiplier, 1, err);
+}
+
+static k2t_status conv_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    k2t_status st;
+    if ((st = parse_window(L, c, m, 1, err)) || (st = parse_filters(g, c, err)) ||
+        (st = cfg_int(c, "groups", 1, &g->groups, err)) ||
+        (st = positive("groups", &g->groups, 1, err)))
+        return st;
+    if (g->filters % g->groups)
+        return k2t_fail(err, K2T_EFORMAT,
+                        "config key 'groups' must divide filters (%d), got %d", g->filters,
+                        g->groups);
+    cfg_initializer(c, "kernel_initializer", g->initializer, sizeof g->initializer);
+    return K2T_OK;
+}
+
+static k2t_status transpose_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    k2t_status st;
+    if ((st = parse_window(L, c, m, 0, err)) || (st = parse_filters(g, c, err)))
+        return st;
+    g->groups = 1;
+    g->has_output_padding = json_object_get(c, "output_padding") != NULL &&
+                            !json_is_null(json_object_get(c, "output_padding"));
+    if (g->has_output_padding) {
+        if ((st = cfg_ints(c, "output_padding", g->rank, 0, g->output_padding, err)))
+            return st;
+        /* Keras refuses output_padding >= stride: the extra rows would
+        ** be a whole stride of nothing. */
+        for (int i = 0; i < g->rank; i++)
+            if (g->output_padding[i] < 0 || g->output_padding[i] >= g->strides[i])
+                return k2t_fail(err, K2T_EFORMAT,
+                                "config key 'output_padding' must be in 0..stride-1, got %d "
+                                "for stride %d", g->output_padding[i], g->strides[i]);
+    }
+    cfg_initializer(c, "kernel_initializer", g->initializer, sizeof g->initializer);
+    return K2T_OK;
+}
+
+static k2t_status depthwise_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    k2t_status st;
+    if ((st = parse_window(L, c, m, 0, err)) || (st = parse_multiplier(g, c, err)))
+        return st;
+    g->groups = 1;
+    cfg_initializer(c, "depthwise_initializer", g->initializer, sizeof g->initializer);
+    return K2T_OK;
+}
+
+static k2t_status separable_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    k2t_status st;
+    if ((st = parse_window(L, c, m, 0, err)) || (st = parse_filters(g, c, err)) ||
+        (st = parse_multiplier(g, c, err)))
+        return st;
+    g->groups = 1;
+    cfg_initializer(c, "depthwise_initializer", g->initializer, sizeof g->initializer);
+    return K2T_OK;
+}
+
+/*------------------------------------------------------------ shapes */
+
+/* "5x5", "None x 5" style dims for messages ("5" in 1-D). */
+static const char *dims_str(const int64_t *d, int n, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && len < size; i++) {
+        int w = d[i] < 0 ? snprintf(buf + len, size - len, "%sNone", i ? "x" : "")
+                         : snprintf(buf + len, size - len, "%s%lld", i ? "x" : "", (long long)d[i]);
+        if (w > 0) len += (size_t)w;
+    }
+    return buf;
+}
+
+/* Split a per-sample input into spatial dims and channels, in the layer's
+** data_format; checks the rank and that the sizes are sane. */
+static k2t_status split_input(const k2t_layer *L, const k2t_shape *in, int n_in, int64_t sp[2],
+                              int64_t *ch, k2t_err *err)
+{
+    const k2t_cfg *g = &L->cfg;
+    char buf[160];
+    if (n_in != 1)
+        return k2t_fail(err, K2T_ESHAPE, "expects 1 input, got %d", n_in);
+    if (in->ndim != g->rank + 1) {
+        static const char *const layout[2][2] = {{"(L, C)", "(C, L)"}, {"(H, W, C)", "(C, H, W)"}};
+        return k2t_fail(err, K2T_ESHAPE, "expects a %d-dimensional input %s per sample, got %s",
+                        g->rank + 1, layout[g->rank - 1][g->channels_first],
+                        k2t_shape_str(in, 0, buf, sizeof buf));
+    }
+    k2t_status st = k2t_shape_check(in, "input", err);
+    if (st) return st;
+    sp[1] = 1;
+    for (int i = 0; i < g->rank; i++) sp[i] = in->d[g->channels_first ? i + 1 : i];
+    *ch = in->d[g->channels_first ? 0 : g->rank];
+    return K2T_OK;
+}
+
+static k2t_shape join_output(const k2t_cfg *g, const int64_t sp[2], int64_t ch)
+{
+    k2t_shape s;
+    memset(&s, 0, sizeof s);
+    s.ndim = g->rank + 1;
+    for (int i = 0; i < g->rank; i++) s.d[g->channels_first ? i + 1 : i] = sp[i];
+    s.d[g->channels_first ? 0 : g->rank] = ch;
+    return s;
+}
+
+/* Output spatial dims of a strided window, or an error saying which
+** window does not fit ('valid' on too small an input). */
+static k2t_status window_out(const k2t_cfg *g, const int64_t in[2], int64_t out[2], k2t_err *err)
+{
+    int bad = 0;
+    out[1] = 1;
+    for (int i = 0; i < g->rank; i++) {
+        out[i] = k2t_window_out(in[i], g->kernel[i], g->strides[i], g->dilation[i], g->padding);
+        if (out[i] == -2) bad = 1;
+    }
+    if (!bad) return K2T_OK;
+    char a[64], k[64], e[64], dil[80] = "";
+    int64_t kd[2] = {g->kernel[0], g->kernel[1]}, ke[2];
+    int dilated = 0;
+    for (int i = 0; i < 2; i++) {
+        ke[i] = (int64_t)(g->kernel[i] - 1) * g->dilation[i] + 1;
+        if (g->dilation[i] != 1) dilated = 1;
+    }
+    if (dilated) snprintf(dil, sizeof dil, " dilated to %s", dims_str(ke, g->rank, e, sizeof e));
+    if (g->rank == 1)
+        return k2t_fail(err, K2T_ESHAPE, "input length %s is shorter than the kernel size %s%s",
+                        dims_str(in, 1, a, sizeof a), dims_str(kd, 1, k, sizeof k), dil);
+    return k2t_fail(err, K2T_ESHAPE, "input %s is smaller than the %s kernel%s",
+                    dims_str(in, 2, a, sizeof a), dims_str(kd, 2, k, sizeof k), dil);
+}
+
+/* Checks that the weights this input implies are not absurd either
+** (Dense-like blowups: a 3x3 kernel over 10^5 channels into 10^5). */
+static k2t_status check_weights(const k2t_wspec *spec, int n, k2t_err *err)
+{
+    for (int i = 0; i < n; i++) {
+        k2t_status st = k2t_shape_check(&spec[i].shape, spec[i].name, err);
+        if (st) return st;
+    }
+    return K2T_OK;
+}
+
+static int conv_weights(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec);
+static int transpose_weights(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec);
+static int depthwise_weights(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec);
+static int separable_weights(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec);
+
+static k2t_status conv_infer(const k2t_layer *L, const k2t_shape *in, int n_in, k2t_shape *out,
+                             k2t_err *err)
+{
+    const k2t_cfg *g = &L->cfg;
+    int64_t sp[2], o[2], ch;
+    k2t_wspec spec[K2T_MAX_WEIGHTS];
+    k2t_status st;
+    if ((st = split_input(L, in, n_in, sp, &ch, err)) || (st = window_out(g, sp, o, err)))
+        return st;
+    if (ch >= 0 && ch % g->groups)
+        return k2t_fail(err, K2T_ESHAPE, "input channels (%lld) are not divisible by groups=%d",
+                        (long long)ch, g->groups);
+    *out = join_output(g, o, g->filters);
+    if ((st = k2t_shape_check(out, "output", err))) return st;
+    return check_weights(spec, conv_weights(L, in, spec), err);
+}
+
+/* tfk conv_utils.deconv_output_length, with the dilated kernel size. */
+static int64_t deconv_len(int64_t in, int k, int s, int d, k2t_pad pad, int has_op, int op)
+{
+    int64_t k_eff = (int64_t)(k - 1) * d + 1;
+    if (in < 0) return -1;
+    if (!has_op) {
+        if (pad == K2T_PAD_SAME) return in * s;
+        return in * s + (k_eff > s ? k_eff - s : 0);
+    }
+    int64_t p = pad == K2T_PAD_SAME ? k_eff / 2 : 0;
+    return (in - 1) * s + k_eff - 2 * p + op;
+}
+
+static k2t_status transpose_infer(const k2t_layer *L, const k2t_shape *in, int n_in,
+                                  k2t_shape *out, k2t_err *err)
+{
+    const k2t_cfg *g = &L->cfg;
+    int64_t sp[2], o[2] = {1, 1}, ch;
+    k2t_wspec spec[K2T_MAX_WEIGHTS];
+    k2t_status st;
+    if ((st = split_input(L, in, n_in, sp, &ch, err))) return st;
+    for (int i = 0; i < g->rank; i++) {
+        /* Inputs are at most 2^31 and so are strides and the dilated
+        ** kernel (parse_window), so this stays below 2^63. */
+        o[i] = deconv_len(sp[i], g->kernel[i], g->strides[i], g->dilation[i], g->padding,
+                          g->has_output_padding, g->output_padding[i]);
+        if (o[i] < -1 || (o[i] == 0 && sp[i] > 0))
+            return k2t_fail(err, K2T_ESHAPE, "output length along spatial axis %d would be %lld",
+                            i, (long long)o[i]);
+    }
+    *out = join_output(g, o, g->filters);
+    if ((st = k2t_shape_check(out, "output", err))) return st;
+    return check_weights(spec, transpose_weights(L, in, spec), err);
+}
+
+/* DepthwiseConv2D writes Cin*M channels, SeparableConv2D 'filters'. */
+static k2t_status depthwise_common(const k2t_layer *L, const k2t_shape *in, int n_in,
+                                   int separable, k2t_shape *out, k2t_err *err)
+{
+    const k2t_cfg *g = &L->cfg;
+    int64_t sp[2], o[2], ch;
+    k2t_wspec spec[K2T_MAX_WEIGHTS];
+    k2t_status st;
+    if ((st = split_input(L, in, n_in, sp, &ch, err)) || (st = window_out(g, sp, o, err)))
+        return st;
+    int64_t oc = separable ? g->filters : ch < 0 ? -1 : ch * g->depth_multiplier;
+    *out = join_output(g, o, oc);
+    if ((st = k2t_shape_check(out, "output", err))) return st;
+    int n = separable ? separable_weights(L, in, spec) : depthwise_weights(L, in, spec);
+    return check_weights(spec, n, err);
+}
+
+static k2t_status depthwise_infer(const k2t_layer *L, const k2t_shape *in, int n_in,
+                                  k2t_shape *out, k2t_err *err)
+{
+    return depthwise_common(L, in, n_in, 0, out, err);
+}
+
+static k2t_status separable_infer(const k2t_layer *L, const k2t_shape *in, int n_in,
+                                  k2t_shape *out, k2t_err *err)
+{
+    return depthwise_common(L, in, n_in, 1, out, err);
+}
+
+/*----------------------------------------------------------- weights */
+
+/* Input channels of 'in' in the layer's layout, or -1 when unknown. */
+static int64_t in_channels(const k2t_layer *L, const k2t_shape *in)
+{
+    const k2t_cfg *g = &L->cfg;
+    if (!in || in->ndim != g->rank + 1) return -1;
+    return in->d[g->channels_first ? 0 : g->rank];
+}
+
+/* A kernel shape: the spatial dims, then a and b. */
+static k2t_shape kernel_shape(const k2t_cfg *g, int64_t a, int64_t b)
+{
+    k2t_shape s;
+    memset(&s, 0, sizeof s);
+    s.ndim = g->rank + 2;
+    for (int i = 0; i < g->rank; i++) s.d[i] = g->kernel[i];
+    s.d[g->rank] = a;
+    s.d[g->rank + 1] = b;
+    return s;
+}
+
+static int add_bias(const k2t_cfg *g, k2t_wspec *spec, int n, int64_t units)
+{
+    if (!g->use_bias) return n;
+    spec[n] = (k2t_wspec){.name = "bias", .shape = {.ndim = 1, .d = {units}}, .trainable = 1};
+    return n + 1;
+}
+
+static int conv_weights(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec)
+{
+    const k2t_cfg *g = &L->cfg;
+    int64_t ch = in_channels(L, in);
+    spec[0] = (k2t_wspec){.name = "kernel", .trainable = 1,
+                          .shape = kernel_shape(g, ch < 0 ? -1 : ch / g->groups, g->filters)};
+    return add_bias(g, spec, 1, g->filters);
+}
+
+static int transpose_weights(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec)
+{
+    const k2t_cfg *g = &L->cfg;
+    /* Output channels before input: the kernel of the forward conv
+    ** whose gradient this layer computes. */
+    spec[0] = (k2t_wspec){.name = "kernel", .trainable = 1,
+                          .shape = kernel_shape(g, g->filters, in_channels(L, in))};
+    return add_bias(g, spec, 1, g->filters);
+}
+
+static int depthwise_weights(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec)
+{
+    const k2t_cfg *g = &L->cfg;
+    int64_t ch = in_channels(L, in);
+    /* Keras 3 names the variable "kernel" (base_depthwise_conv.py). */
+    spec[0] = (k2t_wspec){.name = "depthwise_kernel", .alt = "kernel", .trainable = 1,
+                          .shape = kernel_shape(g, ch, g->depth_multiplier)};
+    return add_bias(g, spec, 1, ch < 0 ? -1 : ch * g->depth_multiplier);
+}
+
+static int separable_weights(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec)
+{
+    const k2t_cfg *g = &L->cfg;
+    int64_t ch = in_channels(L, in);
+    spec[0] = (k2t_wspec){.name = "depthwise_kernel", .trainable = 1,
+                          .shape = kernel_shape(g, ch, g->depth_multiplier)};
+    k2t_shape pw;
+    memset(&pw, 0, sizeof pw);
+    pw.ndim = g->rank + 2;
+    for (int i = 0; i < g->rank; i++) pw.d[i] = 1;
+    pw.d[g->rank] = ch < 0 ? -1 : ch * g->depth_multiplier;
+    pw.d[g->rank + 1] = g->filters;
+    spec[1] = (k2t_wspec){.name = "pointwise_kernel", .trainable = 1, .shape = pw};
+    return add_bias(g, spec, 2, g->filters);
+}
+
+/*------------------------------------------------------------ describe */
+
+static void put_dims(k2t_buf *b, const char *key, const int *v, int n)
+{
+    if (n == 1) k2t_buf_printf(b, ", %s=%d", key, v[0]);
+    else k2t_buf_printf(b, ", %s=%dx%d", key, v[0], v[1]);
+}
+
+/* kernel, strides, padding, [output_padding], dilation. */
+static void put_window(const k2t_cfg *g, k2t_buf *b)
+{
+    put_dims(b, "kernel", g->kernel, g->rank);
+    put_dims(b, "strides", g->strides, g->rank);
+    k2t_buf_printf(b, ", padding=%s", k2t_pad_name(g->padding));
+    if (g->has_output_padding) put_dims(b, "output_padding", g->output_padding, g->rank);
+    put_dims(b, "dilation", g->dilation, g->rank);
+}
+
+static void put_tail(const k2t_cfg *g, k2t_buf *b)
+{
+    k2t_buf_printf(b, ", use_bias=%d, activation=%s", g->use_bias, k2t_act_name(g->act));
+    if (g->channels_first) k2t_buf_printf(b, ", data_format=channels_first");
+}
+
+static void conv_describe(const k2t_layer *L, k2t_buf *b)
+{
+    const k2t_cfg *g = &L->cfg;
+    k2t_buf_printf(b, "filters=%d", g->filters);
+    put_window(g, b);
+    k2t_buf_printf(b, ", groups=%d", g->groups);
+    put_tail(g, b);
+}
+
+static void transpose_describe(const k2t_layer *L, k2t_buf *b)
+{
+    k2t_buf_printf(b, "filters=%d", L->cfg.filters);
+    put_window(&L->cfg, b);
+    put_tail(&L->cfg, b);
+}
+
+static void depthwise_describe(const k2t_layer *L, k2t_buf *b)
+{
+    k2t_buf_printf(b, "depth_multiplier=%d", L->cfg.depth_multiplier);
+    put_window(&L->cfg, b);
+    put_tail(&L->cfg, b);
+}
+
+static void separable_describe(const k2t_layer *L, k2t_buf *b)
+{
+    k2t_buf_printf(b, "filters=%d, ", L->cfg.filters);
+    depthwise_describe(L, b);
+}
+
+/*--------------------------------------------------------------- torch */
+
+/* Keras (spatial..., I, O) -> PyTorch (O, I, spatial...): Conv, the
+** separable pointwise kernel, and ConvTranspose, whose Keras (.., O, I)
+** becomes torch's (I, O, ..) by the very same permutation. */
+static k2t_shape perm_oi(const k2t_shape *k)
+{
+    k2t_shape t = *k;
+    int n = k->ndim;
+    if (n < 2) return t;
+    t.d[0] = k->d[n - 1];
+    t.d[1] = k->d[n - 2];
+    for (int i = 0; i < n - 2; i++) t.d[2 + i] = k->d[i];
+    return t;
+}
+
+/* Keras depthwise (spatial..., C, M) -> torch (C*M, 1, spatial...). */
+static k2t_shape perm_depthwise(const k2t_shape *k)
+{
+    k2t_shape t = *k;
+    int n = k->ndim;
+    if (n < 2) return t;
+    int64_t c = k->d[n - 2], m = k->d[n - 1];
+    t.d[0] = c < 0 || m < 0 ? -1 : c * m;
+    t.d[1] = 1;
+    for (int i = 0; i < n - 2; i++) t.d[2 + i] = k->d[i];
+    return t;
+}
+
+/* Weights are matched by name, not position: the loader keeps Keras's
+** order, and a missing bias shifts nothing that way.  'kind' is 'c'
+** (Conv, ConvTranspose), 'd' (depthwise) or 's' (separable, whose torch
+** port is a depthwise and a pointwise Conv2d in a module). */
+static int torch_common(const k2t_layer *L, int wi, int kind, const char **suffix,
+                        k2t_shape *shape)
+{
+    if (!L->w || wi < 0 || wi >= L->n_w || !L->w[wi].name) return -1;
+    const k2t_weight *w = &L->w[wi];
+    int sep = kind == 's';
+    if (!strcmp(w->name, "bias")) {
+        *suffix = sep ? "pointwise.bias" : "bias";
+        *shape = w->shape;
+        return 0;
+    }
+    /* Keras 3 calls the depthwise variable "kernel". */
+    if (!strcmp(w->name, "depthwise_kernel") || (kind == 'd' && !strcmp(w->name, "kernel"))) {
+        *suffix = sep ? "depthwise.weight" : "weight";
+        *shape = perm_depthwise(&w->shape);
+        return 0;
+    }
+    if (!strcmp(w->name, "kernel") || !strcmp(w->name, "pointwise_kernel")) {
+        *suffix = sep ? "pointwise.weight" : "weight";
+        *shape = perm_oi(&w->shape);
+        return 0;
+    }
+    return -1;
+}
+
+static int conv_torch(const k2t_layer *L, int wi, const char **suffix, k2t_shape *shape)
+{
+    return torch_common(L, wi, 'c', suffix, shape);
+}
+
+static int depthwise_torch(const k2t_layer *L, int wi, const char **suffix, k2t_shape *shape)
+{
+    return torch_common(L, wi, 'd', suffix, shape);
+}
+
+static int separable_torch(const k2t_layer *L, int wi, const char **suffix, k2t_shape *shape)
+{
+    return torch_common(L, wi, 's', suffix, shape);
+}
+
+/*---------------------------------------------------------------- defs */
+
+static const char *const conv_classes[] = {"Conv1D", "Conv2D", "Convolution1D", "Convolution2D",
+                                           NULL};
+static const char *const transpose_classes[] = {"Conv2DTranspose", "Convolution2DTranspose",
+                                                NULL};
+static const char *const depthwise_classes[] = {"DepthwiseConv2D", NULL};
+static const char *const separable_classes[] = {"SeparableConv2D", "SeparableConvolution2D",
+                                                NULL};
+
+const k2t_op_def k2t_op_conv = {
+    .op = K2T_OP_CONV, .classes = conv_classes, .min_in = 1, .max_in = 1,
+    .parse = conv_parse, .infer = conv_infer, .weights = conv_weights,
+    .describe = conv_describe, .torch = conv_torch,
+};
+
+const k2t_op_def k2t_op_conv_transpose = {
+    .op = K2T_OP_CONV_TRANSPOSE, .classes = transpose_classes, .min_in = 1, .max_in = 1,
+    .parse = transpose_parse, .infer = transpose_infer, .weights = transpose_weights,
+    .describe = transpose_describe, .torch = conv_torch,
+};
+
+const k2t_op_def k2t_op_depthwise = {
+    .op = K2T_OP_DEPTHWISE, .classes = depthwise_classes, .min_in = 1, .max_in = 1,
+    .parse = depthwise_parse, .infer = depthwise_infer, .weights = depthwise_weights,
+    .describe = depthwise_describe, .torch = depthwise_torch,
+};
+
+const k2t_op_def k2t_op_separable = {
+    .op = K2T_OP_SEPARABLE, .classes = separable_classes, .min_in = 1, .max_in = 1,
+    .parse = separable_parse, .infer = separable_infer, .weights = separable_weights,
+    .describe = separable_describe, .torch = separable_torch,
+};

@@ -1,0 +1,97 @@
+/*
+** dense.c -- Dense: y = x . kernel + bias over the last axis.
+**
+** The kernel is stored (in, units), the transpose of PyTorch's Linear
+** weight (units, in).  An input of rank > 1 per sample keeps its leading
+** dims: (T, 64) through Dense(10) is (T, 10), the same kernel applied at
+** every position.  Keras 3 adds LoRA variables when lora_rank is set;
+** those layers are kept inspectable but not executed.
+*/
+#include <string.h>
+#include "../internal.h"
+
+static k2t_status dense_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    int lora = 0;
+    k2t_status st;
+    if ((st = cfg_require(c, "units", err)) || (st = cfg_int(c, "units", 0, &g->units, err)) ||
+        (st = cfg_bool(c, "use_bias", 1, &g->use_bias, err)) ||
+        (st = cfg_activation(c, "activation", m ? m->keras_major : 2, &g->act, &L->unsupported,
+                             err)) ||
+        (st = cfg_int(c, "lora_rank", 0, &lora, err)))
+        return st;
+    if (g->units <= 0)
+        return k2t_fail(err, K2T_EFORMAT, "config key 'units' must be positive, got %d", g->units);
+    if (lora) k2t_set_unsupported(L, "LoRA (lora_rank=%d) is not supported", lora);
+    /* Keras 3 quantized layers ("int8_from_float32") store an integer
+    ** kernel plus scales: the weight list no longer matches. */
+    json_t *dt = json_object_get(c, "dtype");
+    const char *pol = json_string_value(json_object_get(json_object_get(dt, "config"), "name"));
+    if (pol && strstr(pol, "_from_"))
+        k2t_set_unsupported(L, "quantized dtype policy '%.60s' is not supported", pol);
+    cfg_initializer(c, "kernel_initializer", g->initializer, sizeof g->initializer);
+    cfg_initializer(c, "bias_initializer", g->bias_initializer, sizeof g->bias_initializer);
+    return K2T_OK;
+}
+
+static int dense_weights(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec)
+{
+    int64_t n_in = in && in->ndim >= 1 ? in->d[in->ndim - 1] : -1;
+    spec[0] = (k2t_wspec){.name = "kernel", .trainable = 1,
+                          .shape = {.ndim = 2, .d = {n_in, L->cfg.units}}};
+    if (!L->cfg.use_bias) return 1;
+    spec[1] = (k2t_wspec){.name = "bias", .trainable = 1,
+                          .shape = {.ndim = 1, .d = {L->cfg.units}}};
+    return 2;
+}
+
+static k2t_status dense_infer(const k2t_layer *L, const k2t_shape *in, int n_in, k2t_shape *out,
+                              k2t_err *err)
+{
+    k2t_wspec spec[K2T_MAX_WEIGHTS];
+    k2t_status st;
+    if (n_in != 1) return k2t_fail(err, K2T_ESHAPE, "expects 1 input, got %d", n_in);
+    if (in->ndim < 1)
+        return k2t_fail(err, K2T_ESHAPE, "expects an input with at least 1 dimension per sample, "
+                                         "got a scalar");
+    if ((st = k2t_shape_check(in, "input", err))) return st;
+    *out = *in;
+    out->d[out->ndim - 1] = L->cfg.units;
+    if ((st = k2t_shape_check(out, "output", err))) return st;
+    dense_weights(L, in, spec);
+    return k2t_shape_check(&spec[0].shape, "kernel", err);
+}
+
+static void dense_describe(const k2t_layer *L, k2t_buf *b)
+{
+    k2t_buf_printf(b, "units=%d, use_bias=%d, activation=%s", L->cfg.units, L->cfg.use_bias,
+                   k2t_act_name(L->cfg.act));
+}
+
+/* kernel (in, units) -> Linear.weight (units, in); bias as is. */
+static int dense_torch(const k2t_layer *L, int wi, const char **suffix, k2t_shape *shape)
+{
+    if (!L->w || wi < 0 || wi >= L->n_w || !L->w[wi].name) return -1;
+    const k2t_weight *w = &L->w[wi];
+    *shape = w->shape;
+    if (!strcmp(w->name, "bias")) {
+        *suffix = "bias";
+        return 0;
+    }
+    if (!strcmp(w->name, "kernel") && w->shape.ndim == 2) {
+        *suffix = "weight";
+        shape->d[0] = w->shape.d[1];
+        shape->d[1] = w->shape.d[0];
+        return 0;
+    }
+    return -1;
+}
+
+static const char *const dense_classes[] = {"Dense", NULL};
+
+const k2t_op_def k2t_op_dense = {
+    .op = K2T_OP_DENSE, .classes = dense_classes, .min_in = 1, .max_in = 1,
+    .parse = dense_parse, .infer = dense_infer, .weights = dense_weights,
+    .describe = dense_describe, .torch = dense_torch,
+};

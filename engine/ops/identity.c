@@ -1,0 +1,45 @@
+/*
+** identity.c -- layers that only act while training: Dropout, the
+** SpatialDropout family, GaussianNoise, GaussianDropout, AlphaDropout
+** and ActivityRegularization.  At inference each passes its input
+** through unchanged, so the node is kept (its name is a place to stop
+** and inspect) and its output is its input.  The rate (the stddev for
+** GaussianNoise) is read only to be shown.
+*/
+#include <string.h>
+#include "../internal.h"
+
+static k2t_status identity_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    const char *key = L->class_name && !strcmp(L->class_name, "GaussianNoise") ? "stddev" : "rate";
+    (void)m;
+    return cfg_double(c, key, 0, &L->cfg.rate, err);
+}
+
+static k2t_status identity_infer(const k2t_layer *L, const k2t_shape *in, int n_in,
+                                 k2t_shape *out, k2t_err *err)
+{
+    (void)L;
+    if (n_in != 1) return k2t_fail(err, K2T_ESHAPE, "expects 1 input, got %d", n_in);
+    *out = *in;
+    return K2T_OK;
+}
+
+static void identity_describe(const k2t_layer *L, k2t_buf *b)
+{
+    if (L->class_name && !strcmp(L->class_name, "ActivityRegularization")) return;
+    if (L->class_name && !strcmp(L->class_name, "GaussianNoise"))
+        k2t_buf_printf(b, "stddev=%g", L->cfg.rate);
+    else
+        k2t_buf_printf(b, "rate=%g", L->cfg.rate);
+}
+
+static const char *const identity_classes[] = {
+    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+    "GaussianDropout", "AlphaDropout", "ActivityRegularization", NULL,
+};
+
+const k2t_op_def k2t_op_identity = {
+    .op = K2T_OP_IDENTITY, .classes = identity_classes, .min_in = 1, .max_in = 1,
+    .parse = identity_parse, .infer = identity_infer, .describe = identity_describe,
+};

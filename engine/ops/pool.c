@@ -1,0 +1,185 @@
+/*
+** pool.c -- MaxPooling1D/2D, AveragePooling1D/2D and their global
+** versions, under both spellings Keras registers (MaxPooling2D and
+** MaxPool2D, GlobalAveragePooling2D and GlobalAvgPool2D, ...).
+**
+** A pool is a window like a convolution's, with dilation 1 and TF's
+** output rule; strides default to pool_size (null in the config means
+** the same).  What 'same' padding means for the values (padded cells
+** never win a max; an average divides by the real cells only) is the
+** executor's business; the shape is the windowed rule's.  Global pools
+** reduce every spatial dim: (H, W, C) -> (C,), or (1, 1, C) with
+** keepdims (a key since Keras 2.6; older files lack it and mean false).
+*/
+#include <stdio.h>
+#include <string.h>
+#include "../internal.h"
+
+/* 1-D classes say so in their name; the rest are 2-D. */
+static int class_rank(const k2t_layer *L)
+{
+    return L->class_name && strstr(L->class_name, "1D") ? 1 : 2;
+}
+
+static k2t_status pool_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    json_t *s = json_object_get(c, "strides");
+    k2t_status st;
+    (void)m;
+    g->rank = class_rank(L);
+    if ((st = cfg_ints(c, "pool_size", g->rank, 2, g->kernel, err)) ||
+        (st = cfg_ints(c, "strides", g->rank, 0, g->strides, err)) ||
+        (st = cfg_padding(c, "padding", &g->padding, err)) ||
+        (st = cfg_channels_first(c, &g->channels_first, err)))
+        return st;
+    if (!s || json_is_null(s)) memcpy(g->strides, g->kernel, sizeof g->strides);
+    if (g->rank == 1) g->kernel[1] = g->strides[1] = 1;
+    g->dilation[0] = g->dilation[1] = 1;
+    for (int i = 0; i < g->rank; i++) {
+        if (g->kernel[i] <= 0)
+            return k2t_fail(err, K2T_EFORMAT, "config key 'pool_size' must be positive, got %d",
+                            g->kernel[i]);
+        if (g->strides[i] <= 0)
+            return k2t_fail(err, K2T_EFORMAT, "config key 'strides' must be positive, got %d",
+                            g->strides[i]);
+    }
+    if (g->padding == K2T_PAD_CAUSAL)
+        return k2t_fail(err, K2T_EFORMAT, "config key 'padding' must be 'valid' or 'same' for "
+                        "pooling, got 'causal'");
+    if (g->channels_first)
+        k2t_set_unsupported(L, "data_format channels_first is not supported for execution");
+    return K2T_OK;
+}
+
+static k2t_status global_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    k2t_status st;
+    (void)m;
+    g->rank = class_rank(L);
+    if ((st = cfg_bool(c, "keepdims", 0, &g->keepdims, err)) ||
+        (st = cfg_channels_first(c, &g->channels_first, err)))
+        return st;
+    if (g->channels_first)
+        k2t_set_unsupported(L, "data_format channels_first is not supported for execution");
+    return K2T_OK;
+}
+
+/* Checks a (rank+1)-D input and returns the index of its channels. */
+static k2t_status pool_input(const k2t_layer *L, const k2t_shape *in, int n_in, int *ch,
+                             k2t_err *err)
+{
+    static const char *const layout[2][2] = {{"(L, C)", "(C, L)"}, {"(H, W, C)", "(C, H, W)"}};
+    const k2t_cfg *g = &L->cfg;
+    char buf[160];
+    if (n_in != 1) return k2t_fail(err, K2T_ESHAPE, "expects 1 input, got %d", n_in);
+    if (in->ndim != g->rank + 1)
+        return k2t_fail(err, K2T_ESHAPE, "expects a %d-dimensional input %s per sample, got %s",
+                        g->rank + 1, layout[g->rank - 1][g->channels_first],
+                        k2t_shape_str(in, 0, buf, sizeof buf));
+    *ch = g->channels_first ? 0 : g->rank;
+    return k2t_shape_check(in, "input", err);
+}
+
+/* "5" or "5x5"; an unknown dim prints as None. */
+static void dims_str(const int64_t *d, int n, char *buf, size_t size)
+{
+    char a[24], b[24];
+    snprintf(a, sizeof a, d[0] < 0 ? "None" : "%lld", (long long)d[0]);
+    if (n == 1) {
+        snprintf(buf, size, "%s", a);
+        return;
+    }
+    snprintf(b, sizeof b, d[1] < 0 ? "None" : "%lld", (long long)d[1]);
+    snprintf(buf, size, "%sx%s", a, b);
+}
+
+static k2t_status pool_infer(const k2t_layer *L, const k2t_shape *in, int n_in, k2t_shape *out,
+                             k2t_err *err)
+{
+    const k2t_cfg *g = &L->cfg;
+    int ch, bad = 0;
+    k2t_status st = pool_input(L, in, n_in, &ch, err);
+    if (st) return st;
+    *out = *in;
+    int first = g->channels_first ? 1 : 0;
+    for (int i = 0; i < g->rank; i++) {
+        int64_t o = k2t_window_out(in->d[first + i], g->kernel[i], g->strides[i], 1, g->padding);
+        if (o == -2) bad = 1;
+        out->d[first + i] = o;
+    }
+    if (bad) {
+        char a[64], k[64];
+        int64_t kd[2] = {g->kernel[0], g->kernel[1]};
+        dims_str(&in->d[first], g->rank, a, sizeof a);
+        dims_str(kd, g->rank, k, sizeof k);
+        if (g->rank == 1)
+            return k2t_fail(err, K2T_ESHAPE, "input length %s is shorter than the pool size %s", a, k);
+        return k2t_fail(err, K2T_ESHAPE, "input %s is smaller than the %s pool", a, k);
+    }
+    return K2T_OK;
+}
+
+static k2t_status global_infer(const k2t_layer *L, const k2t_shape *in, int n_in,
+                               k2t_shape *out, k2t_err *err)
+{
+    int ch;
+    k2t_status st = pool_input(L, in, n_in, &ch, err);
+    if (st) return st;
+    if (!L->cfg.keepdims) {
+        *out = (k2t_shape){.ndim = 1, .d = {in->d[ch]}};
+        return K2T_OK;
+    }
+    *out = *in;
+    for (int i = 0; i < in->ndim; i++)
+        if (i != ch) out->d[i] = 1;
+    return K2T_OK;
+}
+
+static void pool_describe(const k2t_layer *L, k2t_buf *b)
+{
+    const k2t_cfg *g = &L->cfg;
+    if (g->rank == 1)
+        k2t_buf_printf(b, "pool=%d, strides=%d", g->kernel[0], g->strides[0]);
+    else
+        k2t_buf_printf(b, "pool=%dx%d, strides=%dx%d", g->kernel[0], g->kernel[1], g->strides[0],
+                       g->strides[1]);
+    k2t_buf_printf(b, ", padding=%s", k2t_pad_name(g->padding));
+    if (g->channels_first) k2t_buf_printf(b, ", data_format=channels_first");
+}
+
+static void global_describe(const k2t_layer *L, k2t_buf *b)
+{
+    k2t_buf_printf(b, "keepdims=%d", L->cfg.keepdims);
+    if (L->cfg.channels_first) k2t_buf_printf(b, ", data_format=channels_first");
+}
+
+static const char *const maxpool_classes[] = {"MaxPooling1D", "MaxPooling2D", "MaxPool1D",
+                                              "MaxPool2D", NULL};
+static const char *const avgpool_classes[] = {"AveragePooling1D", "AveragePooling2D",
+                                              "AvgPool1D", "AvgPool2D", NULL};
+static const char *const gmax_classes[] = {"GlobalMaxPooling1D", "GlobalMaxPooling2D",
+                                           "GlobalMaxPool1D", "GlobalMaxPool2D", NULL};
+static const char *const gavg_classes[] = {"GlobalAveragePooling1D", "GlobalAveragePooling2D",
+                                           "GlobalAvgPool1D", "GlobalAvgPool2D", NULL};
+
+const k2t_op_def k2t_op_maxpool = {
+    .op = K2T_OP_MAXPOOL, .classes = maxpool_classes, .min_in = 1, .max_in = 1,
+    .parse = pool_parse, .infer = pool_infer, .describe = pool_describe,
+};
+
+const k2t_op_def k2t_op_avgpool = {
+    .op = K2T_OP_AVGPOOL, .classes = avgpool_classes, .min_in = 1, .max_in = 1,
+    .parse = pool_parse, .infer = pool_infer, .describe = pool_describe,
+};
+
+const k2t_op_def k2t_op_global_maxpool = {
+    .op = K2T_OP_GLOBAL_MAXPOOL, .classes = gmax_classes, .min_in = 1, .max_in = 1,
+    .parse = global_parse, .infer = global_infer, .describe = global_describe,
+};
+
+const k2t_op_def k2t_op_global_avgpool = {
+    .op = K2T_OP_GLOBAL_AVGPOOL, .classes = gavg_classes, .min_in = 1, .max_in = 1,
+    .parse = global_parse, .infer = global_infer, .describe = global_describe,
+};

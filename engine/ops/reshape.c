@@ -1,0 +1,427 @@
+/*
+** reshape.c -- layers that move elements without arithmetic on them
+** (Flatten, Reshape, Permute, ZeroPadding2D, Cropping2D, UpSampling2D),
+** plus Rescaling, the one elementwise affine map in the family.
+**
+** Flatten is a row-major reshape of the NHWC tensor; with
+** data_format=channels_first Keras first transposes to channels-last,
+** so the element order is always H, W, C, which is what a PyTorch port
+** must undo before its Linear.  Reshape allows one -1 and wants element
+** counts to match; Permute takes 1-based dims that exclude the batch.
+** Padding and cropping accept Keras's three spellings: n, [h, w], or
+** [[top, bottom], [left, right]].
+*/
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../internal.h"
+
+static k2t_status one_input(const k2t_shape *in, int n_in, k2t_err *err)
+{
+    if (n_in != 1) return k2t_fail(err, K2T_ESHAPE, "expects 1 input, got %d", n_in);
+    return k2t_shape_check(in, "input", err);
+}
+
+static const char *const CF_UNSUPPORTED = "data_format channels_first is not supported for execution";
+
+/*-------------------------------------------------------------- Flatten */
+
+static k2t_status flatten_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_status st = cfg_channels_first(c, &L->cfg.channels_first, err);
+    (void)m;
+    if (st) return st;
+    if (L->cfg.channels_first) k2t_set_unsupported(L, "%s", CF_UNSUPPORTED);
+    return K2T_OK;
+}
+
+static k2t_status flatten_infer(const k2t_layer *L, const k2t_shape *in, int n_in,
+                                k2t_shape *out, k2t_err *err)
+{
+    k2t_status st = one_input(in, n_in, err);
+    (void)L;
+    if (st) return st;
+    /* (batch,) flattens to (batch, 1): a scalar sample is one element. */
+    *out = (k2t_shape){.ndim = 1, .d = {k2t_shape_numel(in)}};
+    return K2T_OK;
+}
+
+static void format_describe(const k2t_layer *L, k2t_buf *b)
+{
+    if (L->cfg.channels_first) k2t_buf_printf(b, "data_format=channels_first");
+}
+
+/*-------------------------------------------------------------- Reshape */
+
+static k2t_status reshape_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    json_t *v = json_object_get(c, "target_shape");
+    int n_unknown = 0;
+    k2t_status st;
+    (void)m;
+    if ((st = cfg_require(c, "target_shape", err))) return st;
+    if (!json_is_array(v) || json_array_size(v) > K2T_MAX_DIMS)
+        return k2t_fail(err, K2T_EFORMAT, "config key 'target_shape' must be a list of at most "
+                        "%d dimensions", K2T_MAX_DIMS);
+    g->n_target = (int)json_array_size(v);
+    for (int i = 0; i < g->n_target; i++) {
+        json_t *e = json_array_get(v, (size_t)i);
+        double r = json_number_value(e); /* 0 for a non-number */
+        json_int_t x = 0;                /* 0: not a valid entry */
+        if (json_is_null(e)) x = -1;     /* Keras 3 may write None for -1 */
+        else if (json_is_integer(e)) x = json_integer_value(e);
+        else if (json_is_real(e) && r >= -1 && r <= (double)K2T_MAX_NUMEL && (double)(json_int_t)r == r)
+            x = (json_int_t)r;
+        if (x != -1 && (x < 1 || x > K2T_MAX_NUMEL))
+            return k2t_fail(err, K2T_EFORMAT, "config key 'target_shape' entry %d must be -1 or "
+                            "1..%lld", i, (long long)K2T_MAX_NUMEL);
+        if (x == -1 && ++n_unknown > 1)
+            return k2t_fail(err, K2T_EFORMAT, "config key 'target_shape' may hold only one -1");
+        g->target[i] = x;
+    }
+    return K2T_OK;
+}
+
+static const char *target_str(const k2t_cfg *g, char *buf, size_t n)
+{
+    size_t len = 0;
+    len += (size_t)snprintf(buf, n, "(");
+    for (int i = 0; i < g->n_target && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%lld", i ? ", " : "", (long long)g->target[i]);
+    if (len < n) snprintf(buf + len, n - len, "%s)", g->n_target == 1 ? "," : "");
+    return buf;
+}
+
+static k2t_status reshape_infer(const k2t_layer *L, const k2t_shape *in, int n_in,
+                                k2t_shape *out, k2t_err *err)
+{
+    const k2t_cfg *g = &L->cfg;
+    char a[160], b[160];
+    int64_t known = 1, n = k2t_shape_numel(in);
+    int hole = -1;
+    k2t_status st = one_input(in, n_in, err);
+    if (st) return st;
+    memset(out, 0, sizeof *out);
+    out->ndim = g->n_target;
+    for (int i = 0; i < g->n_target; i++) {
+        out->d[i] = g->target[i];
+        if (g->target[i] < 0) hole = i;
+        else if (known <= K2T_MAX_NUMEL) known *= g->target[i]; /* both <= 2^31: no wrap */
+    }
+    if (n < 0) return k2t_shape_check(out, "output", err); /* a None dim: Keras checks at run time */
+    if (hole >= 0 && known > 0 && known <= n && n % known == 0) {
+        out->d[hole] = n / known;
+        return K2T_OK;
+    }
+    if (hole < 0 && known == n) return K2T_OK;
+    return k2t_fail(err, K2T_ESHAPE, "cannot reshape input %s (%lld elements) into "
+                    "target_shape %s", k2t_shape_str(in, 0, a, sizeof a), (long long)n,
+                    target_str(g, b, sizeof b));
+}
+
+static void reshape_describe(const k2t_layer *L, k2t_buf *b)
+{
+    char buf[200];
+    k2t_buf_printf(b, "target_shape=%s", target_str(&L->cfg, buf, sizeof buf));
+}
+
+/*-------------------------------------------------------------- Permute */
+
+static k2t_status permute_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    int seen[K2T_MAX_DIMS + 1] = {0};
+    k2t_status st;
+    (void)m;
+    if ((st = cfg_require(c, "dims", err)) ||
+        (st = cfg_int_list(c, "dims", g->dims, K2T_MAX_DIMS, &g->n_dims, err)))
+        return st;
+    for (int i = 0; i < g->n_dims; i++) {
+        int d = g->dims[i];
+        if (d < 1 || d > g->n_dims || seen[d]++)
+            return k2t_fail(err, K2T_EFORMAT, "config key 'dims' must be a permutation of "
+                            "1..%d (the batch is not counted), got %d at position %d",
+                            g->n_dims, d, i);
+    }
+    return K2T_OK;
+}
+
+static k2t_status permute_infer(const k2t_layer *L, const k2t_shape *in, int n_in,
+                                k2t_shape *out, k2t_err *err)
+{
+    const k2t_cfg *g = &L->cfg;
+    char buf[160];
+    k2t_status st = one_input(in, n_in, err);
+    if (st) return st;
+    if (in->ndim != g->n_dims)
+        return k2t_fail(err, K2T_ESHAPE, "dims has %d entries but the input %s has %d dimensions",
+                        g->n_dims, k2t_shape_str(in, 0, buf, sizeof buf), in->ndim);
+    *out = *in;
+    for (int i = 0; i < g->n_dims; i++) out->d[i] = in->d[g->dims[i] - 1];
+    return K2T_OK;
+}
+
+static void permute_describe(const k2t_layer *L, k2t_buf *b)
+{
+    k2t_buf_printf(b, "dims=(");
+    for (int i = 0; i < L->cfg.n_dims; i++)
+        k2t_buf_printf(b, "%s%d", i ? ", " : "", L->cfg.dims[i]);
+    k2t_buf_printf(b, "%s)", L->cfg.n_dims == 1 ? "," : "");
+}
+
+/*------------------------------------------------- ZeroPadding2D, Cropping2D */
+
+/* A non-negative int from a JSON number that holds one (2 or 2.0), else -1. */
+static int count_of(json_t *e)
+{
+    double r = json_number_value(e);
+    if (!json_is_number(e) || r < 0 || r > INT_MAX || (double)(int)r != r) return -1;
+    return (int)r;
+}
+
+/* n means (n, n); [a, b] is itself. */
+static int pair_of(json_t *e, int out[2])
+{
+    if (json_is_array(e) && json_array_size(e) == 2) {
+        out[0] = count_of(json_array_get(e, 0));
+        out[1] = count_of(json_array_get(e, 1));
+    } else {
+        out[0] = out[1] = count_of(e);
+    }
+    return out[0] >= 0 && out[1] >= 0;
+}
+
+/* n, [h, w] or [[top, bottom], [left, right]] into pad[2][2], all >= 0. */
+static k2t_status parse_pairs(json_t *c, const char *key, int def, int pad[2][2], k2t_err *err)
+{
+    json_t *v = json_object_get(c, key);
+    int ok;
+    if (!v || json_is_null(v)) {
+        pad[0][0] = pad[0][1] = pad[1][0] = pad[1][1] = def;
+        return K2T_OK;
+    }
+    if (json_is_array(v) && json_array_size(v) == 1) v = json_array_get(v, 0);
+    if (json_is_array(v))
+        ok = json_array_size(v) == 2 && pair_of(json_array_get(v, 0), pad[0]) &&
+             pair_of(json_array_get(v, 1), pad[1]);
+    else
+        ok = count_of(v) >= 0 && pair_of(v, pad[0]) && pair_of(v, pad[1]);
+    if (ok) return K2T_OK;
+    char d[80];
+    char *s = json_dumps(json_object_get(c, key), JSON_COMPACT | JSON_ENCODE_ANY);
+    snprintf(d, sizeof d, "%.60s", s ? s : "?");
+    free(s);
+    return k2t_fail(err, K2T_EFORMAT, "config key '%s' must be an integer, a list of 2 integers "
+                    "or a list of 2 pairs, all >= 0, got %s", key, d);
+}
+
+static k2t_status spatial_format(k2t_layer *L, json_t *c, k2t_err *err)
+{
+    k2t_status st = cfg_channels_first(c, &L->cfg.channels_first, err);
+    if (st) return st;
+    L->cfg.rank = 2;
+    if (L->cfg.channels_first) k2t_set_unsupported(L, "%s", CF_UNSUPPORTED);
+    return K2T_OK;
+}
+
+static k2t_status zeropad_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_status st = parse_pairs(c, "padding", 1, L->cfg.pad, err);
+    (void)m;
+    return st ? st : spatial_format(L, c, err);
+}
+
+static k2t_status crop_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_status st = parse_pairs(c, "cropping", 0, L->cfg.pad, err);
+    (void)m;
+    return st ? st : spatial_format(L, c, err);
+}
+
+/* The index of H in a 3-D per-sample input (W follows). */
+static k2t_status spatial_input(const k2t_layer *L, const k2t_shape *in, int n_in, int *h,
+                                k2t_err *err)
+{
+    char buf[160];
+    k2t_status st = one_input(in, n_in, err);
+    if (st) return st;
+    if (in->ndim != 3)
+        return k2t_fail(err, K2T_ESHAPE, "expects a 3-dimensional input %s per sample, got %s",
+                        L->cfg.channels_first ? "(C, H, W)" : "(H, W, C)",
+                        k2t_shape_str(in, 0, buf, sizeof buf));
+    *h = L->cfg.channels_first ? 1 : 0;
+    return K2T_OK;
+}
+
+static k2t_status zeropad_infer(const k2t_layer *L, const k2t_shape *in, int n_in,
+                                k2t_shape *out, k2t_err *err)
+{
+    int h;
+    k2t_status st = spatial_input(L, in, n_in, &h, err);
+    if (st) return st;
+    *out = *in;
+    for (int i = 0; i < 2; i++)
+        if (in->d[h + i] >= 0) out->d[h + i] += (int64_t)L->cfg.pad[i][0] + L->cfg.pad[i][1];
+    return k2t_shape_check(out, "output", err);
+}
+
+static k2t_status crop_infer(const k2t_layer *L, const k2t_shape *in, int n_in, k2t_shape *out,
+                             k2t_err *err)
+{
+    static const char *const what[2] = {"rows", "columns"};
+    int h;
+    k2t_status st = spatial_input(L, in, n_in, &h, err);
+    if (st) return st;
+    *out = *in;
+    for (int i = 0; i < 2; i++) {
+        int64_t cut = (int64_t)L->cfg.pad[i][0] + L->cfg.pad[i][1];
+        if (in->d[h + i] < 0) continue;
+        if (cut >= in->d[h + i])
+            return k2t_fail(err, K2T_ESHAPE, "cropping %d+%d of the %lld %s leaves nothing",
+                            L->cfg.pad[i][0], L->cfg.pad[i][1], (long long)in->d[h + i], what[i]);
+        out->d[h + i] -= cut;
+    }
+    return K2T_OK;
+}
+
+static void pairs_describe(const k2t_layer *L, const char *key, k2t_buf *b)
+{
+    const int (*p)[2] = (const int (*)[2])L->cfg.pad;
+    k2t_buf_printf(b, "%s=((%d, %d), (%d, %d))", key, p[0][0], p[0][1], p[1][0], p[1][1]);
+    if (L->cfg.channels_first) k2t_buf_printf(b, ", data_format=channels_first");
+}
+
+static void zeropad_describe(const k2t_layer *L, k2t_buf *b)
+{
+    pairs_describe(L, "padding", b);
+}
+
+static void crop_describe(const k2t_layer *L, k2t_buf *b)
+{
+    pairs_describe(L, "cropping", b);
+}
+
+/*--------------------------------------------------------- UpSampling2D */
+
+static k2t_status upsample_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    const char *interp;
+    k2t_status st;
+    (void)m;
+    if ((st = cfg_ints(c, "size", 2, 2, g->size, err)) ||
+        (st = cfg_str(c, "interpolation", "nearest", &interp, err)) ||
+        (st = spatial_format(L, c, err)))
+        return st;
+    for (int i = 0; i < 2; i++)
+        if (g->size[i] < 1)
+            return k2t_fail(err, K2T_EFORMAT, "config key 'size' must be positive, got %d",
+                            g->size[i]);
+    g->bilinear = !strcmp(interp, "bilinear");
+    if (!g->bilinear && strcmp(interp, "nearest") != 0)
+        k2t_set_unsupported(L, "interpolation '%.40s' is not supported", interp);
+    return K2T_OK;
+}
+
+static k2t_status upsample_infer(const k2t_layer *L, const k2t_shape *in, int n_in,
+                                 k2t_shape *out, k2t_err *err)
+{
+    int h;
+    k2t_status st = spatial_input(L, in, n_in, &h, err);
+    if (st) return st;
+    *out = *in;
+    for (int i = 0; i < 2; i++)
+        if (in->d[h + i] >= 0) out->d[h + i] *= L->cfg.size[i]; /* <= 2^31 * 2^31 */
+    return k2t_shape_check(out, "output", err);
+}
+
+static void upsample_describe(const k2t_layer *L, k2t_buf *b)
+{
+    k2t_buf_printf(b, "size=%dx%d, interpolation=%s", L->cfg.size[0], L->cfg.size[1],
+                   L->cfg.bilinear ? "bilinear" : "nearest");
+    if (L->cfg.channels_first) k2t_buf_printf(b, ", data_format=channels_first");
+}
+
+/*------------------------------------------------------------ Rescaling */
+
+static k2t_status rescaling_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    k2t_status st;
+    (void)m;
+    if ((st = cfg_require(c, "scale", err))) return st;
+    /* Keras 3 allows a per-channel list (or array config) for either. */
+    if (!json_is_number(json_object_get(c, "scale")) ||
+        (json_object_get(c, "offset") && !json_is_null(json_object_get(c, "offset")) &&
+         !json_is_number(json_object_get(c, "offset")))) {
+        g->rescale = 1;
+        g->offset = 0;
+        k2t_set_unsupported(L, "Rescaling with a per-channel scale or offset is not supported");
+        return K2T_OK;
+    }
+    if ((st = cfg_double(c, "scale", 1, &g->rescale, err)) ||
+        (st = cfg_double(c, "offset", 0, &g->offset, err)))
+        return st;
+    return K2T_OK;
+}
+
+static k2t_status rescaling_infer(const k2t_layer *L, const k2t_shape *in, int n_in,
+                                  k2t_shape *out, k2t_err *err)
+{
+    (void)L;
+    if (n_in != 1) return k2t_fail(err, K2T_ESHAPE, "expects 1 input, got %d", n_in);
+    *out = *in;
+    return K2T_OK;
+}
+
+static void rescaling_describe(const k2t_layer *L, k2t_buf *b)
+{
+    k2t_buf_printf(b, "scale=%g, offset=%g", L->cfg.rescale, L->cfg.offset);
+}
+
+/*---------------------------------------------------------------- defs */
+
+static const char *const flatten_classes[] = {"Flatten", NULL};
+static const char *const reshape_classes[] = {"Reshape", NULL};
+static const char *const permute_classes[] = {"Permute", NULL};
+static const char *const zeropad_classes[] = {"ZeroPadding2D", NULL};
+static const char *const crop_classes[] = {"Cropping2D", NULL};
+static const char *const upsample_classes[] = {"UpSampling2D", NULL};
+static const char *const rescaling_classes[] = {"Rescaling", NULL};
+
+const k2t_op_def k2t_op_flatten = {
+    .op = K2T_OP_FLATTEN, .classes = flatten_classes, .min_in = 1, .max_in = 1,
+    .parse = flatten_parse, .infer = flatten_infer, .describe = format_describe,
+};
+
+const k2t_op_def k2t_op_reshape = {
+    .op = K2T_OP_RESHAPE, .classes = reshape_classes, .min_in = 1, .max_in = 1,
+    .parse = reshape_parse, .infer = reshape_infer, .describe = reshape_describe,
+};
+
+const k2t_op_def k2t_op_permute = {
+    .op = K2T_OP_PERMUTE, .classes = permute_classes, .min_in = 1, .max_in = 1,
+    .parse = permute_parse, .infer = permute_infer, .describe = permute_describe,
+};
+
+const k2t_op_def k2t_op_zeropad = {
+    .op = K2T_OP_ZEROPAD, .classes = zeropad_classes, .min_in = 1, .max_in = 1,
+    .parse = zeropad_parse, .infer = zeropad_infer, .describe = zeropad_describe,
+};
+
+const k2t_op_def k2t_op_crop = {
+    .op = K2T_OP_CROP, .classes = crop_classes, .min_in = 1, .max_in = 1,
+    .parse = crop_parse, .infer = crop_infer, .describe = crop_describe,
+};
+
+const k2t_op_def k2t_op_upsample = {
+    .op = K2T_OP_UPSAMPLE, .classes = upsample_classes, .min_in = 1, .max_in = 1,
+    .parse = upsample_parse, .infer = upsample_infer, .describe = upsample_describe,
+};
+
+const k2t_op_def k2t_op_rescaling = {
+    .op = K2T_OP_RESCALING, .classes = rescaling_classes, .min_in = 1, .max_in = 1,
+    .parse = rescaling_parse, .infer = rescaling_infer, .describe = rescaling_describe,
+};
