@@ -127,9 +127,9 @@ static int summary_weights_only(k2t_shell *sh, const k2t_model *m)
     rule(sh, '=', w + 50);
     for (int i = 0; i < m->n_layers; i++) {
         const k2t_layer *L = &m->layers[i];
-        k2t_printf(sh, "%-*s  %10s  ", w, L->name, k2t_fmt_count(k2t_layer_params(L), cnt, sizeof cnt));
+        k2t_printf(sh, "%-*s  %10s", w, L->name, k2t_fmt_count(k2t_layer_params(L), cnt, sizeof cnt));
         for (int j = 0; j < L->n_w; j++)
-            k2t_printf(sh, "%s%s %s", j ? ", " : "", L->w[j].name,
+            k2t_printf(sh, "%s%s %s", j ? ", " : "  ", L->w[j].name,
                        k2t_shape_str(&L->w[j].shape, 0, sh1, sizeof sh1));
         k2t_printf(sh, "\n");
     }
@@ -214,12 +214,13 @@ static int cmd_layers(k2t_shell *sh, int argc, char **argv)
     for (int i = 0; i < m->n_nodes; i++)
         if ((int)strlen(m->nodes[i].name) > wn) wn = (int)strlen(m->nodes[i].name);
     if (m->has_arch) {
-        k2t_printf(sh, "%s%4s  %-*s  %-*s  %-20s  %9s%s\n", k2t_c_bold(sh), "#", wn, "layer", wc,
-                   "class", "output (NHWC)", "params", k2t_c_off(sh));
         for (int i = 0; i < m->n_nodes; i++) {
             const k2t_node *N = &m->nodes[i];
             const k2t_layer *L = k2t_node_layer(m, i);
             if (fnmatch(pat, N->name, 0) != 0 && fnmatch(pat, L->class_name, 0) != 0) continue;
+            if (!shown)
+                k2t_printf(sh, "%s%4s  %-*s  %-*s  %-20s  %9s%s\n", k2t_c_bold(sh), "#", wn, "layer",
+                           wc, "class", "output (NHWC)", "params", k2t_c_off(sh));
             int64_t p = k2t_find_node(m, L->name) == i ? k2t_layer_params(L) : 0;
             k2t_printf(sh, "%4d  %-*s  %-*s  %-20s  %9s%s\n", i, wn, N->name, wc, L->class_name,
                        k2t_shape_str(&N->shape, 1, s1, sizeof s1), k2t_fmt_count(p, cnt, sizeof cnt),
@@ -227,11 +228,12 @@ static int cmd_layers(k2t_shell *sh, int argc, char **argv)
             shown++;
         }
     } else {
-        k2t_printf(sh, "%s%4s  %-*s  %9s%s\n", k2t_c_bold(sh), "#", wn, "layer", "params",
-                   k2t_c_off(sh));
         for (int i = 0; i < m->n_layers; i++) {
             const k2t_layer *L = &m->layers[i];
             if (fnmatch(pat, L->name, 0) != 0) continue;
+            if (!shown)
+                k2t_printf(sh, "%s%4s  %-*s  %9s%s\n", k2t_c_bold(sh), "#", wn, "layer", "params",
+                           k2t_c_off(sh));
             k2t_printf(sh, "%4d  %-*s  %9s\n", i, wn, L->name,
                        k2t_fmt_count(k2t_layer_params(L), cnt, sizeof cnt));
             shown++;
@@ -259,7 +261,11 @@ static int cmd_info(k2t_shell *sh, int argc, char **argv)
     int li = k2t_arg_layer(sh, 1, argv[1]);
     if (li < 0) return K2T_CMD_ERR;
     const k2t_layer *L = &m->layers[li];
-    k2t_printf(sh, "%slayer %s (%s)%s", k2t_c_bold(sh), L->name, L->class_name, k2t_c_off(sh));
+    if (m->has_arch)
+        k2t_printf(sh, "%slayer %s (%s)%s", k2t_c_bold(sh), L->name, L->class_name, k2t_c_off(sh));
+    else
+        k2t_printf(sh, "%slayer %s%s (weights only: class unknown)", k2t_c_bold(sh), L->name,
+                   k2t_c_off(sh));
     if (L->scope) k2t_printf(sh, " in nested model '%s'", L->scope);
     k2t_printf(sh, "\n");
     if (L->op == K2T_OP_UNSUPPORTED)

@@ -39,52 +39,90 @@ static void fans(const k2t_shape *s, double *fan_in, double *fan_out)
     *fan_out = (double)s->d[s->ndim - 1] * rf;
 }
 
-/* Does the tensor match a fresh draw from initializer 'init'?  Only
-** checked on tensors large enough for the moments to mean something. */
-static int init_like(const char *init, const k2t_weight *w, const k2t_wstats *st,
-                     double kurt, char *why, size_t n)
+/* An initializer as Keras's VarianceScaling describes most of them:
+** variance scale/n with n = fan_in, fan_out or their mean, drawn uniform,
+** truncated normal (cut at 2 sigma, rescaled so the std is exact) or
+** normal.  RandomNormal/RandomUniform/TruncatedNormal have explicit
+** parameters.  Returns 0 when the initializer is not one of these. */
+typedef struct init_dist { int kind; double limit, std; } init_dist; /* kind: 1 uniform, 2 truncated, 3 normal */
+
+static double jnum(json_t *o, const char *k, double def)
 {
-    double fi, fo, maxabs = fmax(fabs(st->min), fabs(st->max));
-    if (!init[0] || st->n < 64 || st->std <= 0) return 0;
+    json_t *v = json_object_get(o, k);
+    return json_is_number(v) ? json_number_value(v) : def;
+}
+
+static int init_describe(json_t *init, const k2t_weight *w, init_dist *d, char *name, size_t nn)
+{
+    double fi, fo;
+    json_t *cls = json_object_get(init, "class_name"), *c = json_object_get(init, "config");
+    const char *cn = json_is_string(cls) ? json_string_value(cls) : json_is_string(init) ? json_string_value(init) : "";
+    snprintf(name, nn, "%s", cn);
     fans(&w->shape, &fi, &fo);
-    int uniform = 0;
-    double scale = 0, limit = 0;
-    if (init_is(init, "GlorotUniform")) uniform = 1, scale = 1, limit = sqrt(6 / (fi + fo));
-    else if (init_is(init, "HeUniform")) uniform = 1, limit = sqrt(6 / fi);
-    else if (init_is(init, "LecunUniform")) uniform = 1, limit = sqrt(3 / fi);
-    else if (init_is(init, "RandomUniform")) uniform = 1, limit = 0.05;
-    else if (init_is(init, "GlorotNormal") || init_is(init, "VarianceScaling"))
-        scale = init_is(init, "GlorotNormal") ? sqrt(2 / (fi + fo)) : sqrt(1 / fi);
-    else if (init_is(init, "HeNormal")) scale = sqrt(2 / fi);
-    else if (init_is(init, "LecunNormal")) scale = sqrt(1 / fi);
-    else if (init_is(init, "TruncatedNormal")) scale = 0.05 * 0.87962566103423978;
-    else if (init_is(init, "RandomNormal")) scale = -0.05; /* untruncated */
-    else return 0;
-    if (uniform) {
-        double sd = limit / sqrt(3.0);
-        if (maxabs <= limit * 1.0001 && fabs(st->std - sd) < 0.05 * sd &&
-            kurt > 1.55 && kurt < 2.05) {
-            snprintf(why, n, "looks freshly initialized: uniform within +-%.4g like %s, "
-                     "never trained?", limit, init);
-            return 1;
-        }
+    double scale = 1;
+    const char *mode = "fan_in", *dist = "truncated_normal";
+    if (init_is(cn, "GlorotUniform")) mode = "fan_avg", dist = "uniform";
+    else if (init_is(cn, "GlorotNormal")) mode = "fan_avg";
+    else if (init_is(cn, "HeNormal")) scale = 2;
+    else if (init_is(cn, "HeUniform")) scale = 2, dist = "uniform";
+    else if (init_is(cn, "LecunNormal")) ;
+    else if (init_is(cn, "LecunUniform")) dist = "uniform";
+    else if (init_is(cn, "VarianceScaling")) {
+        json_t *m = json_object_get(c, "mode"), *ds = json_object_get(c, "distribution");
+        scale = jnum(c, "scale", 1);
+        if (json_is_string(m)) mode = json_string_value(m);
+        if (json_is_string(ds)) dist = json_string_value(ds);
+    } else if (init_is(cn, "RandomUniform")) {
+        d->kind = 1, d->limit = fmax(fabs(jnum(c, "minval", -0.05)), fabs(jnum(c, "maxval", 0.05)));
+        d->std = (jnum(c, "maxval", 0.05) - jnum(c, "minval", -0.05)) / sqrt(12.0);
+        return 1;
+    } else if (init_is(cn, "RandomNormal")) {
+        d->kind = 3, d->std = jnum(c, "stddev", 0.05);
+        return 1;
+    } else if (init_is(cn, "TruncatedNormal")) {
+        /* Keras's TruncatedNormal cuts at 2 stddev without rescaling. */
+        d->kind = 2, d->std = jnum(c, "stddev", 0.05) * 0.87962566103423978;
+        d->limit = 2 * jnum(c, "stddev", 0.05);
+        return 1;
+    } else {
         return 0;
     }
-    if (scale < 0) {
-        scale = -scale;
-        if (fabs(st->std - scale) < 0.05 * scale && kurt > 2.7 && kurt < 3.3) {
-            snprintf(why, n, "looks freshly initialized: normal with std %.4g like %s, "
-                     "never trained?", scale, init);
-            return 1;
-        }
-        return 0;
+    double n = !strcmp(mode, "fan_out") ? fo : !strcmp(mode, "fan_avg") ? (fi + fo) / 2 : fi;
+    double var = scale / (n > 1 ? n : 1);
+    if (!strcmp(dist, "uniform")) {
+        d->kind = 1, d->limit = sqrt(3 * var), d->std = sqrt(var);
+    } else if (!strcmp(dist, "untruncated_normal")) {
+        d->kind = 3, d->std = sqrt(var);
+    } else { /* truncated_normal, and Keras 2's "normal" */
+        d->kind = 2, d->std = sqrt(var), d->limit = 2 * sqrt(var) / 0.87962566103423978;
     }
-    /* Truncated normal at two (untruncated) standard deviations: the
-    ** truncated std is 'scale', the bound 2*scale/0.8796. */
-    double bound = 2 * scale / 0.87962566103423978;
-    if (maxabs <= bound * 1.0001 && fabs(st->std - scale) < 0.05 * scale) {
+    return 1;
+}
+
+/* Does the tensor match a fresh draw from its initializer?  Only checked on
+** tensors large enough for the moments to mean something. */
+static int init_like(json_t *init, const k2t_weight *w, const k2t_wstats *st, double kurt,
+                     char *why, size_t n)
+{
+    init_dist d = {0};
+    char name[64];
+    double maxabs = fmax(fabs(st->min), fabs(st->max));
+    if (!init || st->n < 64 || st->std <= 0 || !init_describe(init, w, &d, name, sizeof name))
+        return 0;
+    if (fabs(st->std - d.std) >= 0.05 * d.std) return 0;
+    if (d.kind == 1 && maxabs <= d.limit * 1.0001 && kurt > 1.55 && kurt < 2.05) {
+        snprintf(why, n, "looks freshly initialized: uniform within +-%.4g like %s, never trained?",
+                 d.limit, name);
+        return 1;
+    }
+    if (d.kind == 2 && maxabs <= d.limit * 1.0001) {
         snprintf(why, n, "looks freshly initialized: truncated normal with std %.4g like %s, "
-                 "never trained?", scale, init);
+                 "never trained?", d.std, name);
+        return 1;
+    }
+    if (d.kind == 3 && kurt > 2.7 && kurt < 3.3) {
+        snprintf(why, n, "looks freshly initialized: normal with std %.4g like %s, never trained?",
+                 d.std, name);
         return 1;
     }
     return 0;
@@ -166,16 +204,21 @@ void k2t_weight_stats(const k2t_model *m, const k2t_layer *L, int wi, k2t_wstats
             snprintf(st->why, sizeof st->why, "constant %g everywhere: never loaded or "
                      "never trained?", (double)x[0]);
     }
-    if (!st->flags) {
-        const char *init = strcmp(v, "bias") == 0 ? "" : L->cfg.initializer;
+    if (!st->flags && (strcmp(v, "kernel") == 0 || strcmp(v, "depthwise_kernel") == 0 ||
+                       strcmp(v, "pointwise_kernel") == 0)) {
+        /* The initializer object from the layer's config. */
+        json_t *cfg = json_loads(L->config_json, 0, NULL);
+        const char *key = strcmp(v, "kernel") == 0 ? "kernel_initializer"
+                        : strcmp(v, "pointwise_kernel") == 0 ? "pointwise_initializer"
+                        : "depthwise_initializer";
+        json_t *init = json_object_get(cfg, key);
+        if (!init && strcmp(v, "kernel") == 0) init = json_object_get(cfg, "depthwise_initializer");
         char why[sizeof st->why];
-        if (strcmp(v, "kernel") == 0 || strcmp(v, "depthwise_kernel") == 0 ||
-            strcmp(v, "pointwise_kernel") == 0) {
-            if (init_like(init, w, st, kurt, why, sizeof why)) {
-                st->flags |= K2T_FLAG_INIT_LIKE;
-                snprintf(st->why, sizeof st->why, "%s", why);
-            }
+        if (init_like(init, w, st, kurt, why, sizeof why)) {
+            st->flags |= K2T_FLAG_INIT_LIKE;
+            snprintf(st->why, sizeof st->why, "%s", why);
         }
+        json_decref(cfg);
     }
 }
 
