@@ -194,9 +194,11 @@ k2t_status cfg_ints(json_t *c, const char *key, int n, int def, int *out, k2t_er
     }
     if (json_array_size(v) != (size_t)n) return bad_type(err, key, want, v);
     for (int i = 0; i < n; i++) {
+        json_t *e = json_array_get(v, (size_t)i);
         long long x;
-        if (!as_int(json_array_get(v, (size_t)i), &x)) return bad_type(err, key, want, v);
-        k2t_status st = int_value(json_array_get(v, (size_t)i), key, want, &out[i], err);
+        /* Quote the whole list, not the element, when one is not an int. */
+        if (!as_int(e, &x)) return bad_type(err, key, want, v);
+        k2t_status st = int_value(e, key, want, &out[i], err);
         if (st) return st;
     }
     return K2T_OK;
@@ -264,12 +266,15 @@ k2t_status cfg_activation(json_t *c, const char *key, int keras_major, k2t_act *
         name = json_string_value(v);
     } else if (json_is_object(v)) {
         /* Keras 3 .keras configs serialize a function as
-        ** {"class_name": "function", "config": "relu", ...}; an activation
-        ** object (a layer used as activation) carries only its class. */
+        ** {"class_name": "function", "config": "relu", ...}.  An object
+        ** used as an activation carries its class; its config "name" is
+        ** then a layer's name, so it is read for functions only. */
         json_t *cfg = json_object_get(v, "config");
-        json_t *cls = json_object_get(v, "class_name");
+        const char *cls = json_string_value(json_object_get(v, "class_name"));
+        const char *cname = json_string_value(json_object_get(cfg, "name"));
         if (json_is_string(cfg)) name = json_string_value(cfg);
-        else if (json_is_string(cls)) name = json_string_value(cls);
+        else if (cls && !strcmp(cls, "function") && cname) name = cname;
+        else name = cls;
     }
     if (!name) return bad_type(err, key, "an activation name", v);
     if (k2t_act_parse(name, keras_major, out) == 0) return K2T_OK;

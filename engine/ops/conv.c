@@ -14,8 +14,9 @@
 **
 ** Shapes are computed in the layer's data_format, so a channels_first
 ** model still gets its graph; such layers are marked unsupported for
-** execution.  Every size is checked against K2T_MAX_NUMEL: a config
-** asking for 10^6 filters is an error here, not an allocation later.
+** execution.  Every output and kernel size is checked against
+** K2T_MAX_NUMEL: a config that asks for 2^31 elements is an error here,
+** not an overflowed allocation later.
 */
 #include <stdio.h>
 #include <string.h>
@@ -68,7 +69,8 @@ static k2t_status parse_window(k2t_layer *L, json_t *c, const k2t_model *m, int 
         int64_t k_eff = (int64_t)(g->kernel[i] - 1) * g->dilation[i] + 1;
         if (k_eff > K2T_MAX_NUMEL)
             return k2t_fail(err, K2T_EFORMAT,
-                            "config key 'dilation_rate' makes the kernel span %lld elements",
+                            "config keys 'kernel_size' and 'dilation_rate' make the kernel "
+                            "span %lld elements",
                             (long long)k_eff);
     }
     if (g->padding == K2T_PAD_CAUSAL && !(causal_ok && g->rank == 1))
