@@ -25,8 +25,19 @@ void k2t_shell_init(k2t_shell *sh)
 
 void k2t_shell_free(k2t_shell *sh)
 {
+    k2t_shell_drop_run(sh);
     k2t_model_free(sh->model);
     sh->model = NULL;
+    k2t_array_free(&sh->in.a);
+    free(sh->in.labels);
+    memset(&sh->in, 0, sizeof sh->in);
+}
+
+void k2t_shell_drop_run(k2t_shell *sh)
+{
+    k2t_run_free(sh->run);
+    sh->run = NULL;
+    sh->run_n = 0;
 }
 
 void k2t_printf(k2t_shell *sh, const char *fmt, ...)

@@ -68,6 +68,7 @@ static int cmd_load(k2t_shell *sh, int argc, char **argv)
     (void)argc;
     k2t_model *m = k2t_model_load(argv[1], &err);
     if (!m) return k2t_error(sh, 1, "%s", err.msg);
+    k2t_shell_drop_run(sh);
     k2t_model_free(sh->model);
     sh->model = m;
     if (m->has_arch) {

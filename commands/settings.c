@@ -60,11 +60,50 @@ static void get_hist_bins(const k2t_shell *sh, char *buf, size_t n)
     snprintf(buf, n, "%d", sh->set.hist_bins);
 }
 
+static int set_threads(k2t_shell *sh, const char *v, char *why, size_t n)
+{
+    char *end;
+    long t = strtol(v, &end, 10);
+    if (*v && !*end && t >= 0 && t <= 64) {
+        sh->set.threads = (int)t;
+        k2t_shell_drop_run(sh);
+        return 0;
+    }
+    snprintf(why, n, "expected a whole number from 0 (the machine's cores) to 64, got '%s'", v);
+    return -1;
+}
+
+static void get_threads(const k2t_shell *sh, char *buf, size_t n)
+{
+    if (sh->set.threads) snprintf(buf, n, "%d", sh->set.threads);
+    else snprintf(buf, n, "%d", k2t_cores());
+}
+
+static int set_preprocess(k2t_shell *sh, const char *v, char *why, size_t n)
+{
+    for (int i = 0; i < 5; i++)
+        if (strcmp(v, k2t_pre_names[i]) == 0) {
+            sh->set.preprocess = (k2t_pre)i;
+            return 0;
+        }
+    snprintf(why, n, "expected raw, unit, symmetric, torch or caffe, got '%s'", v);
+    return -1;
+}
+
+static void get_preprocess(const k2t_shell *sh, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", k2t_pre_names[sh->set.preprocess]);
+}
+
 static const setting settings[] = {
     {"color", "on|off", "Colour in output (off when NO_COLOR is set or output is not a terminal).",
      set_color, get_color},
     {"echo", "on|off", "Echo each command of a script before running it.", set_echo, get_echo},
     {"hist.bins", "4..200", "Number of bins that hist draws.", set_hist_bins, get_hist_bins},
+    {"preprocess", "raw|unit|symmetric|torch|caffe",
+     "Pixel preprocessing for cifar, image and uint8 inputs: raw 0..255, /255, [-1,1], ImageNet mean/std, BGR minus means.",
+     set_preprocess, get_preprocess},
+    {"threads", "0..64", "Worker threads for run and eval (0: the machine's cores).", set_threads, get_threads},
     {"timer", "on|off", "Print each command's wall time after it runs.", set_timer, get_timer},
 };
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))

@@ -54,15 +54,29 @@ extern const int k2t_n_commands;
 
 typedef struct k2t_settings {
     int color;        /* colour in output */
+    int threads;      /* worker threads for run/eval; 0: the machine's cores */
+    k2t_pre preprocess; /* pixel preprocessing for cifar, image and uint8 inputs */
     int echo;         /* echo each command of a script before running it */
     int timer;        /* print each command's wall time */
     int hist_bins;    /* default number of bins for hist */
 } k2t_settings;
 
+/*------------------------------------------------------------- the input */
+
+typedef struct k2t_input {
+    k2t_array a;             /* samples as read, batch first, Keras layout (owned) */
+    int n;                   /* number of samples */
+    unsigned char *labels;   /* CIFAR labels, n of them, or NULL (owned) */
+    char desc[320];          /* where it came from, for messages */
+} k2t_input;
+
 /*------------------------------------------------------------- the shell */
 
 typedef struct k2t_shell {
     k2t_model *model;        /* owned; NULL when none is loaded */
+    k2t_input in;            /* the current input (in.n == 0: none) */
+    k2t_run *run;            /* owned: the last run (kept activations), or NULL */
+    int run_n;               /* batch the run was planned for */
     k2t_settings set;        /* values of the settings registry */
     FILE *out;               /* command output (stdout, or a TUI capture) */
     FILE *err;               /* error messages (stderr, or a TUI capture) */
@@ -82,8 +96,11 @@ typedef struct k2t_shell {
 
 /* Initialise 'sh' with default settings; output to stdout/stderr. */
 void k2t_shell_init(k2t_shell *sh);
-/* Free what the shell owns (the model). */
+/* Free what the shell owns (the model, the input, the run). */
 void k2t_shell_free(k2t_shell *sh);
+/* Forget the last run (its plan and activations): the model, the input or
+** a setting that changes the computation has changed. */
+void k2t_shell_drop_run(k2t_shell *sh);
 
 /* Run one command line: tokenise, look up, check arity and flags, call.
 ** Blank lines and '#' comments do nothing.  Returns K2T_CMD_*; failures

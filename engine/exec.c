@@ -56,7 +56,7 @@ typedef struct step {
     k2t_epi epi;            /* for the producing GEMM */
     int64_t outer, len, inner; /* axis ops: softmax, concat, BN, LN */
     int64_t ws;             /* workspace floats this step needs */
-    int visible;            /* has a tensor the user can read */
+    int local;              /* fast path: buffer in the thread's own arena */
 } step;
 
 struct k2t_run {
@@ -66,8 +66,11 @@ struct k2t_run {
     int threads;
     step *s;
     int n;
-    float *arena;
+    float *arena;           /* whole-batch buffers: inputs, outputs, everything when keeping */
     int64_t arena_floats;
+    float **local;          /* fast path: per-thread arenas of reused buffers */
+    int64_t local_floats;
+    int local_batch;        /* samples a thread's local arena holds */
     float **ws;             /* per thread */
     int64_t ws_floats;
     k2t_tensor *out;        /* per node: view into arena */
@@ -402,10 +405,16 @@ static void assign_buffers(k2t_run *r)
         }
         for (int i = 0; i < r->n; i++) r->s[i].out_off = r->s[root[i]].out_off;
     } else {
-        /* last[b]: last step reading buffer b (through any view of it). */
+        /* Inputs and outputs live in the shared arena for the whole batch.
+        ** Everything else is reused once its last reader has run, in
+        ** per-thread arenas: threads run the plan independently, so a
+        ** buffer one thread reuses must not be one another still reads. */
         int *last = k2t_xmalloc((size_t)r->n * sizeof *last);
-        for (int i = 0; i < r->n; i++)
-            last[i] = m->nodes[i].is_output || r->s[i].op == K2T_OP_INPUT ? r->n : i;
+        int *shared = k2t_xcalloc((size_t)r->n, sizeof *shared);
+        for (int i = 0; i < r->n; i++) {
+            last[i] = i;
+            if (m->nodes[i].is_output || r->s[i].op == K2T_OP_INPUT) shared[root[i]] = 1;
+        }
         for (int i = 0; i < r->n; i++) {
             for (int j = 0; j < m->nodes[i].n_in; j++) {
                 int b = root[m->nodes[i].in[j]];
@@ -413,28 +422,37 @@ static void assign_buffers(k2t_run *r)
             }
             if (last[root[i]] < i) last[root[i]] = i;
         }
+        int64_t Bt = (B + r->threads - 1) / r->threads, ltop = 0;
+        r->local_batch = (int)Bt;
         typedef struct { int64_t off, size; int free_after; } slot;
         slot *slots = k2t_xmalloc((size_t)r->n * sizeof *slots);
         int n_slots = 0;
         for (int i = 0; i < r->n; i++) {
             step *s = &r->s[i];
             if (root[i] != i) continue;
-            int64_t need = B * s->numel;
+            if (shared[i]) { s->out_off = top; top += B * s->numel; continue; }
+            int64_t need = Bt * s->numel;
             int pick = -1;
             for (int k = 0; k < n_slots; k++)
                 if (slots[k].free_after < i && slots[k].size >= need &&
                     (pick < 0 || slots[k].size < slots[pick].size)) pick = k;
             if (pick < 0) {
-                slots[n_slots] = (slot){top, need, 0};
-                top += need;
+                slots[n_slots] = (slot){ltop, need, 0};
+                ltop += need;
                 pick = n_slots++;
             }
             slots[pick].free_after = last[i];
             s->out_off = slots[pick].off;
+            s->local = 1;
         }
-        for (int i = 0; i < r->n; i++) r->s[i].out_off = r->s[root[i]].out_off;
+        for (int i = 0; i < r->n; i++) {
+            r->s[i].out_off = r->s[root[i]].out_off;
+            r->s[i].local = r->s[root[i]].local;
+        }
+        r->local_floats = ltop;
         free(slots);
         free(last);
+        free(shared);
     }
     free(root);
     r->arena_floats = top;
@@ -503,8 +521,11 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
         return NULL;
     }
     r->ws = k2t_xcalloc((size_t)r->threads, sizeof *r->ws);
-    for (int t = 0; t < r->threads; t++)
+    r->local = k2t_xcalloc((size_t)r->threads, sizeof *r->local);
+    for (int t = 0; t < r->threads; t++) {
         r->ws[t] = k2t_xmalloc((size_t)(r->ws_floats ? r->ws_floats : 1) * sizeof(float));
+        r->local[t] = k2t_xmalloc((size_t)(r->local_floats ? r->local_floats : 1) * sizeof(float));
+    }
     r->out = k2t_xcalloc((size_t)r->n, sizeof *r->out);
     r->pre = k2t_xcalloc((size_t)r->n, sizeof *r->pre);
     r->ran = k2t_xcalloc((size_t)r->n, sizeof *r->ran);
@@ -522,7 +543,9 @@ void k2t_run_free(k2t_run *r)
         free(r->s[i].alpha);
     }
     for (int t = 0; r->ws && t < r->threads; t++) free(r->ws[t]);
+    for (int t = 0; r->local && t < r->threads; t++) free(r->local[t]);
     free(r->ws);
+    free(r->local);
     free(r->s);
     free(r->arena);
     free(r->out);
@@ -552,9 +575,11 @@ k2t_status k2t_run_set_input(k2t_run *r, int i, const float *x, int n, k2t_err *
 
 /*--------------------------------------------------------------- running */
 
-static float *buf(const k2t_run *r, int64_t off, int64_t numel, int n0)
+/* Where step s's samples [n0, ...) live for thread t. */
+static float *buf(const k2t_run *r, const step *s, int n0, int t)
 {
-    return r->arena + off + (int64_t)n0 * numel;
+    if (s->local) return r->local[t] + s->out_off;
+    return r->arena + s->out_off + (int64_t)n0 * s->numel;
 }
 
 static k2t_merge merge_of(k2t_op op)
@@ -570,16 +595,17 @@ static k2t_merge merge_of(k2t_op op)
 }
 
 /* Run step s on samples [n0, n1) with workspace ws. */
-static void run_step(const k2t_run *r, const step *s, int n0, int n1, float *ws)
+static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t)
 {
+    float *ws = r->ws[t];
     int n = n1 - n0;
     if (n <= 0 || s->skip) return;
     const step *p = s->n_in ? &r->s[s->in[0]] : NULL;
-    const float *x = p ? buf(r, p->out_off, p->numel, n0) : NULL;
-    float *y = buf(r, s->out_off, s->numel, n0);
+    const float *x = p ? buf(r, p, n0, t) : NULL;
+    float *y = buf(r, s, n0, t);
     /* With a kept pre-activation, the GEMM writes there and the activation
     ** goes from there to y. */
-    float *g = s->pre_off >= 0 ? buf(r, s->pre_off, s->numel, n0) : y;
+    float *g = s->pre_off >= 0 ? r->arena + s->pre_off + (int64_t)n0 * s->numel : y;
     k2t_epi e = s->epi;
     if (s->pre_off >= 0) e.act = K2T_ACT_LINEAR;
     const k2t_cfg *c = &s->L->cfg;
@@ -653,7 +679,7 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, float *ws)
         const float *xs[64];
         for (int j = 0; j < s->n_in && j < 64; j++) {
             const step *q = &r->s[s->in[j]];
-            xs[j] = buf(r, q->out_off, q->numel, n0);
+            xs[j] = buf(r, q, n0, t);
         }
         kern_merge(merge_of(s->op), xs, s->n_in, total, y);
         break;
@@ -665,7 +691,7 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, float *ws)
         axis_split(&s->shape, ax, &outer, &len, &inner);
         for (int j = 0; j < s->n_in && j < 64; j++) {
             const step *q = &r->s[s->in[j]];
-            xs[j] = buf(r, q->out_off, q->numel, n0);
+            xs[j] = buf(r, q, n0, t);
             lens[j] = q->shape.d[ax];
         }
         kern_concat(xs, lens, s->n_in, (int64_t)n * outer, inner, y);
@@ -728,7 +754,7 @@ static void *worker(void *arg)
     job *j = arg;
     for (int i = j->from; i < j->to; i++) {
         if (k2t_interrupted) { j->stopped = 1; break; }
-        run_step(j->r, &j->r->s[i], j->n0, j->n1, j->r->ws[j->t]);
+        run_step(j->r, &j->r->s[i], j->n0, j->n1, j->t);
     }
     return NULL;
 }

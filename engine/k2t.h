@@ -374,4 +374,48 @@ const k2t_shape *k2t_run_shape(const k2t_run *r, int node);
 /* The machine's online cores. */
 int k2t_cores(void);
 
+/*------------------------------------------------------------------ inputs */
+
+/* An array read from a file: float32 values, C order, plus what it was. */
+typedef struct k2t_array {
+    k2t_shape shape;     /* every axis, batch included when the file has one */
+    float *data;         /* malloc'ed; free with k2t_array_free */
+    int pixels;          /* uint8 source (pixel values 0..255): preprocessing applies */
+    char dtype[16];      /* dtype in the file: "float32", "float64", "uint8", ... */
+} k2t_array;
+
+void k2t_array_free(k2t_array *a);
+
+/* Read a .npy file (float32, float64, float16, uint8, int8, int16, int32,
+** int64; C order).  Errors name the file: not .npy, truncated, unsupported
+** dtype, Fortran order. */
+k2t_status k2t_npy_read(const char *path, k2t_array *out, k2t_err *err);
+
+/* Write float32 data of 'shape' as a .npy file. */
+k2t_status k2t_npy_write(const char *path, const k2t_shape *shape, const float *data, k2t_err *err);
+
+/* The CIFAR-10 binary format: records of 1 label byte + 3072 pixel bytes
+** (1024 red, 1024 green, 1024 blue, row-major).  k2t_cifar_count checks the
+** size (a multiple of 3073) and returns the number of images; k2t_cifar_read
+** reads images [first, first+count) as NHWC floats (raw 0..255) into x
+** (count*3072 floats) and their labels into labels (may be NULL). */
+k2t_status k2t_cifar_count(const char *path, int64_t *n, k2t_err *err);
+k2t_status k2t_cifar_read(const char *path, int64_t first, int count, float *x,
+                          unsigned char *labels, k2t_err *err);
+extern const char *const k2t_cifar_names[10];
+
+/* A PNG or JPEG image as (1, H, W, C) floats 0..255; C is 3 (RGB) unless
+** want_c is 1 (grayscale).  Refused when H x W differ from want_h x want_w
+** (when > 0): k2t does not resize. */
+k2t_status k2t_image_read(const char *path, int want_h, int want_w, int want_c, k2t_array *out,
+                          k2t_err *err);
+
+/* Pixel preprocessing, applied to NHWC floats in place: raw keeps 0..255,
+** unit divides by 255, symmetric maps to [-1, 1], torch applies ImageNet
+** mean/std after /255, caffe flips RGB to BGR and subtracts the ImageNet
+** BGR means (Keras's imagenet_utils modes). */
+typedef enum { K2T_PRE_RAW, K2T_PRE_UNIT, K2T_PRE_SYMMETRIC, K2T_PRE_TORCH, K2T_PRE_CAFFE } k2t_pre;
+extern const char *const k2t_pre_names[5];
+k2t_status k2t_preprocess(float *x, int64_t n, int c, k2t_pre mode, k2t_err *err);
+
 #endif /* K2T_ENGINE_K2T_H */

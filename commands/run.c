@@ -1,0 +1,809 @@
+/*
+** run.c -- executing the model: input, run, print, top, save, eval.
+**
+** 'run' keeps every layer's output (k2t_opts.keep) so that print, save and
+** later diff can read any of them; 'eval' streams a CIFAR file through the
+** fast plan (BN folded, buffers reused) in fixed batches, so its memory
+** does not grow with the file.
+*/
+#include <errno.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "shell.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/*------------------------------------------------------------------ input */
+
+static void set_input(k2t_shell *sh, k2t_array *a, int n, unsigned char *labels, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void set_input(k2t_shell *sh, k2t_array *a, int n, unsigned char *labels, const char *fmt, ...)
+{
+    va_list ap;
+    k2t_array_free(&sh->in.a);
+    free(sh->in.labels);
+    sh->in.a = *a;
+    sh->in.n = n;
+    sh->in.labels = labels;
+    va_start(ap, fmt);
+    vsnprintf(sh->in.desc, sizeof sh->in.desc, fmt, ap);
+    va_end(ap);
+    k2t_shell_drop_run(sh);
+}
+
+/* The model's single input node, or -1 with an error. */
+static int single_input(k2t_shell *sh, const char *cmd)
+{
+    const k2t_model *m = sh->model;
+    if (m->n_inputs != 1) {
+        k2t_error(sh, -1, "%s: the model has %d inputs; k2t feeds single-input models", cmd, m->n_inputs);
+        return -1;
+    }
+    return m->inputs[0];
+}
+
+/* Does per-sample 'got' fit the model's input shape (None matches any)? */
+static int fits(const k2t_shape *want, const k2t_shape *got)
+{
+    if (want->ndim != got->ndim) return 0;
+    for (int i = 0; i < want->ndim; i++)
+        if (want->d[i] >= 0 && want->d[i] != got->d[i]) return 0;
+    return 1;
+}
+
+static void print_input(k2t_shell *sh)
+{
+    char s1[96];
+    k2t_printf(sh, "input: %s, shape %s%s\n", sh->in.desc, k2t_shape_str(&sh->in.a.shape, 0, s1, sizeof s1),
+               sh->in.a.pixels ? " (pixels: set preprocess applies)" : "");
+}
+
+static int input_npy(k2t_shell *sh, int in_node, const char *path)
+{
+    k2t_err err = {0};
+    k2t_array a;
+    char s1[96], s2[96];
+    if (k2t_npy_read(path, &a, &err) != K2T_OK) return k2t_error(sh, 1, "input: %s", err.msg);
+    const k2t_shape *want = &sh->model->nodes[in_node].shape;
+    k2t_shape per = a.shape;
+    int n = 1;
+    if (fits(want, &a.shape)) {
+        /* one sample without its batch dimension */
+        for (int i = a.shape.ndim; i > 0; i--) a.shape.d[i] = a.shape.d[i - 1];
+        a.shape.d[0] = 1;
+        a.shape.ndim++;
+    } else {
+        per.ndim = a.shape.ndim - 1;
+        for (int i = 0; i < per.ndim; i++) per.d[i] = a.shape.d[i + 1];
+        if (a.shape.ndim < 1 || !fits(want, &per) || a.shape.d[0] < 1) {
+            k2t_array_free(&a);
+            return k2t_error(sh, 1, "input: '%s' has shape %s; the model takes %s (a batch of "
+                             "samples, or one sample without the batch dimension)", path,
+                             k2t_shape_str(&a.shape, 0, s1, sizeof s1), k2t_shape_str(want, 1, s2, sizeof s2));
+        }
+        if (a.shape.d[0] > 1 << 20) {
+            k2t_array_free(&a);
+            return k2t_error(sh, 1, "input: '%s' holds %lld samples; at most %d", path,
+                             (long long)a.shape.d[0], 1 << 20);
+        }
+        n = (int)a.shape.d[0];
+    }
+    set_input(sh, &a, n, NULL, "%s (%s, %d sample%s)", path, a.dtype, n, n == 1 ? "" : "s");
+    print_input(sh);
+    return K2T_CMD_OK;
+}
+
+static int parse_range(const char *s, int64_t *first, int64_t *count)
+{
+    char *end;
+    *first = strtoll(s, &end, 10);
+    if (end == s || *first < 0) return -1;
+    if (*end == ':') {
+        char *e2;
+        *count = strtoll(end + 1, &e2, 10);
+        if (e2 == end + 1 || *e2 || *count < 1) return -1;
+    } else if (*end) {
+        return -1;
+    } else {
+        *count = 1;
+    }
+    return 0;
+}
+
+static int input_cifar(k2t_shell *sh, int in_node, int argc, char **argv)
+{
+    k2t_err err = {0};
+    int64_t total, first = 0, count;
+    const char *path = argv[2];
+    char s2[96];
+    const k2t_shape *want = &sh->model->nodes[in_node].shape;
+    k2t_shape cif = {3, {32, 32, 3}};
+    if (!fits(want, &cif))
+        return k2t_error(sh, -1, "input cifar: the model takes %s, not CIFAR's 32x32x3 images",
+                         k2t_shape_str(want, 1, s2, sizeof s2));
+    if (k2t_cifar_count(path, &total, &err) != K2T_OK) return k2t_error(sh, 2, "input cifar: %s", err.msg);
+    count = total;
+    if (argc > 3) {
+        if (parse_range(argv[3], &first, &count) != 0)
+            return k2t_error(sh, 3, "input cifar: expected FIRST or FIRST:COUNT, got '%s'", argv[3]);
+        if (!strchr(argv[3], ':')) count = 1;
+    } else if (count > 1024) {
+        count = 1024;
+    }
+    if (first >= total || first + count > total)
+        return k2t_error(sh, 3, "input cifar: '%s' holds images 0..%lld; %lld:%lld is past its end", path,
+                         (long long)total - 1, (long long)first, (long long)count);
+    k2t_array a = {0};
+    a.shape.ndim = 4;
+    a.shape.d[0] = count, a.shape.d[1] = 32, a.shape.d[2] = 32, a.shape.d[3] = 3;
+    a.data = k2t_xmalloc((size_t)count * 3072 * sizeof(float));
+    a.pixels = 1;
+    snprintf(a.dtype, sizeof a.dtype, "uint8");
+    unsigned char *labels = k2t_xmalloc((size_t)count);
+    if (k2t_cifar_read(path, first, (int)count, a.data, labels, &err) != K2T_OK) {
+        k2t_array_free(&a);
+        free(labels);
+        return k2t_error(sh, 2, "input cifar: %s", err.msg);
+    }
+    set_input(sh, &a, (int)count, labels, "%s images %lld..%lld of %lld", path, (long long)first,
+              (long long)(first + count - 1), (long long)total);
+    print_input(sh);
+    if (argc <= 3 && total > count)
+        k2t_printf(sh, "note: the first %lld of %lld images; \"eval cifar\" streams the whole file\n",
+                   (long long)count, (long long)total);
+    return K2T_CMD_OK;
+}
+
+static int cmd_input(k2t_shell *sh, int argc, char **argv)
+{
+    k2t_err err = {0};
+    int in_node = single_input(sh, "input");
+    if (in_node < 0) return K2T_CMD_ERR;
+    const k2t_shape *want = &sh->model->nodes[in_node].shape;
+    char s1[96];
+    if (strcmp(argv[1], "cifar") == 0) {
+        if (argc < 3) return k2t_error(sh, -1, "input cifar: which file? Usage: input cifar FILE [FIRST[:COUNT]]");
+        return input_cifar(sh, in_node, argc, argv);
+    }
+    if (strcmp(argv[1], "image") == 0) {
+        if (argc != 3) return k2t_error(sh, -1, "input image: usage: input image FILE");
+        if (want->ndim != 3 || (want->d[2] != 3 && want->d[2] != 1))
+            return k2t_error(sh, -1, "input image: the model takes %s, not images (H, W, 3)",
+                             k2t_shape_str(want, 1, s1, sizeof s1));
+        k2t_array a;
+        if (k2t_image_read(argv[2], (int)want->d[0], (int)want->d[1], (int)want->d[2], &a, &err) != K2T_OK)
+            return k2t_error(sh, 2, "input image: %s", err.msg);
+        set_input(sh, &a, 1, NULL, "%s", argv[2]);
+        print_input(sh);
+        return K2T_CMD_OK;
+    }
+    if (strcmp(argv[1], "random") == 0 || strcmp(argv[1], "zeros") == 0) {
+        int zeros = argv[1][0] == 'z';
+        unsigned long long seed = 1;
+        if (argc > 3 || (zeros && argc > 2))
+            return k2t_error(sh, 3, "input %s: too many arguments", argv[1]);
+        if (argc == 3) {
+            char *end;
+            seed = strtoull(argv[2], &end, 10);
+            if (!*argv[2] || *end) return k2t_error(sh, 2, "input random: SEED must be a whole number, got '%s'", argv[2]);
+        }
+        int64_t numel = k2t_shape_numel(want);
+        if (numel < 0)
+            return k2t_error(sh, -1, "input %s: the model's input shape %s is not fully known", argv[1],
+                             k2t_shape_str(want, 1, s1, sizeof s1));
+        k2t_array a = {0};
+        a.shape.ndim = want->ndim + 1;
+        a.shape.d[0] = 1;
+        for (int i = 0; i < want->ndim; i++) a.shape.d[i + 1] = want->d[i];
+        a.data = k2t_xmalloc((size_t)(numel ? numel : 1) * sizeof(float));
+        snprintf(a.dtype, sizeof a.dtype, "float32");
+        /* splitmix64: the same SEED gives the same input everywhere */
+        unsigned long long z = seed;
+        for (int64_t i = 0; i < numel; i++) {
+            if (zeros) { a.data[i] = 0; continue; }
+            unsigned long long x = (z += 0x9e3779b97f4a7c15ULL);
+            x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+            x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+            x ^= x >> 31;
+            a.data[i] = (float)((double)(x >> 40) / (double)(1ULL << 24));
+        }
+        if (zeros) set_input(sh, &a, 1, NULL, "zeros");
+        else set_input(sh, &a, 1, NULL, "random uniform [0,1), seed %llu", seed);
+        print_input(sh);
+        return K2T_CMD_OK;
+    }
+    if (argc != 2) return k2t_error(sh, 2, "input: unexpected argument '%s'", argv[2]);
+    return input_npy(sh, in_node, argv[1]);
+}
+
+static void complete_input(k2t_shell *sh, int argi, char **argv, const char *prefix, k2t_strlist *out)
+{
+    (void)sh;
+    if (argi == 1) {
+        k2t_complete_words("cifar image random zeros", prefix, out);
+        k2t_complete_files(prefix, ".npy", out);
+    } else if (argi == 2 && (!strcmp(argv[1], "cifar") || !strcmp(argv[1], "image"))) {
+        k2t_complete_files(prefix, NULL, out);
+    }
+}
+
+/*-------------------------------------------------------------------- run */
+
+/* The model input, preprocessed when it holds pixels: a fresh copy. */
+static float *prepared_input(k2t_shell *sh, int64_t *numel)
+{
+    int64_t n = k2t_shape_numel(&sh->in.a.shape);
+    float *x = k2t_xmalloc((size_t)(n ? n : 1) * sizeof(float));
+    memcpy(x, sh->in.a.data, (size_t)n * sizeof(float));
+    if (sh->in.a.pixels) {
+        k2t_err err = {0};
+        int c = (int)sh->in.a.shape.d[sh->in.a.shape.ndim - 1];
+        if (k2t_preprocess(x, n, c, sh->set.preprocess, &err) != K2T_OK) {
+            free(x);
+            k2t_error(sh, -1, "%s", err.msg);
+            return NULL;
+        }
+    }
+    *numel = n;
+    return x;
+}
+
+/* A model whose single output is a vector of K >= 2 scores. */
+static int classifier(const k2t_model *m)
+{
+    if (m->n_outputs != 1) return 0;
+    const k2t_shape *s = &m->nodes[m->outputs[0]].shape;
+    return s->ndim == 1 && s->d[0] >= 2;
+}
+
+static const char *class_name(const k2t_shell *sh, int k, char *buf, size_t n)
+{
+    int K = (int)sh->model->nodes[sh->model->outputs[0]].shape.d[0];
+    if (K == 10 && sh->in.labels) snprintf(buf, n, "%d %s", k, k2t_cifar_names[k]);
+    else snprintf(buf, n, "%d", k);
+    return buf;
+}
+
+/* Plan (once per model, input shape and batch) and run the whole graph,
+** keeping every activation. */
+static int ensure_run(k2t_shell *sh, const char *cmd)
+{
+    k2t_err err = {0};
+    const k2t_model *m = sh->model;
+    if (sh->in.n == 0)
+        return k2t_error(sh, -1, "%s: no input (use \"input FILE.npy\", \"input cifar FILE\", "
+                         "\"input random\" ...)", cmd);
+    if (single_input(sh, cmd) < 0) return K2T_CMD_ERR;
+    if (!sh->run || sh->run_n != sh->in.n) {
+        k2t_shell_drop_run(sh);
+        k2t_opts o = {0};
+        o.threads = sh->set.threads;
+        o.keep = 1;
+        k2t_shape per = sh->in.a.shape;
+        per.ndim--;
+        for (int i = 0; i < per.ndim; i++) per.d[i] = sh->in.a.shape.d[i + 1];
+        sh->run = k2t_run_new(m, &o, &per, sh->in.n, &err);
+        if (!sh->run) return k2t_error(sh, -1, "%s: %s", cmd, err.msg);
+        sh->run_n = sh->in.n;
+    }
+    int64_t numel;
+    float *x = prepared_input(sh, &numel);
+    if (!x) return K2T_CMD_ERR;
+    k2t_status st = k2t_run_set_input(sh->run, 0, x, sh->in.n, &err);
+    free(x);
+    if (st == K2T_OK) st = k2t_run_nodes(sh->run, 0, m->n_nodes, &err);
+    if (st != K2T_OK) return k2t_error(sh, -1, "%s: %s", cmd, err.msg);
+    return K2T_CMD_OK;
+}
+
+static int argmax(const float *p, int k)
+{
+    int b = 0;
+    for (int i = 1; i < k; i++)
+        if (p[i] > p[b]) b = i;
+    return b;
+}
+
+static int cmd_run(k2t_shell *sh, int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    double t0 = now();
+    int rc = ensure_run(sh, "run");
+    if (rc != K2T_CMD_OK) return rc;
+    double dt = now() - t0;
+    const k2t_model *m = sh->model;
+    k2t_printf(sh, "ran %d layers on %d sample%s in %.3f ms (preprocess %s)\n", m->n_nodes, sh->in.n,
+               sh->in.n == 1 ? "" : "s", dt * 1e3, sh->in.a.pixels ? k2t_pre_names[sh->set.preprocess] : "none");
+    if (classifier(m)) {
+        const k2t_tensor *o = k2t_run_output(sh->run, m->outputs[0]);
+        int K = (int)o->shape.d[1];
+        int show = sh->in.n < 5 ? sh->in.n : 5;
+        char b1[64], b2[64];
+        for (int i = 0; i < show; i++) {
+            const float *p = o->data + (int64_t)i * K;
+            int k = argmax(p, K);
+            k2t_printf(sh, "  sample %d: class %s (%.4g)", i, class_name(sh, k, b1, sizeof b1), p[k]);
+            if (sh->in.labels)
+                k2t_printf(sh, ", label %s%s", class_name(sh, sh->in.labels[i], b2, sizeof b2),
+                           sh->in.labels[i] == k ? "" : "  <- wrong");
+            k2t_printf(sh, "\n");
+        }
+        if (sh->in.n > show) k2t_printf(sh, "  ... (\"top\" shows every sample)\n");
+    } else {
+        char s1[96];
+        for (int i = 0; i < m->n_outputs; i++) {
+            const k2t_tensor *o = k2t_run_output(sh->run, m->outputs[i]);
+            k2t_printf(sh, "  output %s: shape %s\n", m->nodes[m->outputs[i]].name,
+                       k2t_shape_str(&o->shape, 0, s1, sizeof s1));
+        }
+    }
+    return K2T_CMD_OK;
+}
+
+/* The kept activation of a node, or NULL after reporting why. */
+static const k2t_tensor *activation(k2t_shell *sh, int argi, const char *name, int preact)
+{
+    const k2t_model *m = sh->model;
+    int ni = k2t_find_node(m, name);
+    if (ni < 0) {
+        int li = k2t_arg_layer(sh, argi, name);
+        if (li < 0) return NULL;
+        ni = k2t_find_node(m, m->layers[li].name);
+    }
+    if (!sh->run || !k2t_run_output(sh->run, ni)) {
+        k2t_error(sh, argi, "'%s' has not been computed: use \"run\" first", name);
+        return NULL;
+    }
+    if (preact) {
+        const k2t_tensor *t = k2t_run_preact(sh->run, ni);
+        if (!t) k2t_error(sh, argi, "'%s' has no fused activation: its output is its pre-activation", name);
+        return t;
+    }
+    return k2t_run_output(sh->run, ni);
+}
+
+/*------------------------------------------------------------------ print */
+
+typedef struct range { int64_t start, stop, step; int index; } range;
+
+/* numpy-style "[0,:4,1:8:2,-1]" against shape; returns the number of
+** ranges or -1 with a message in why. */
+static int parse_slice(const char *s, const k2t_shape *sh, range *r, char *why, size_t n)
+{
+    int k = 0;
+    while (*s == ' ') s++;
+    if (*s != '[') { snprintf(why, n, "a slice starts with '['"); return -1; }
+    s++;
+    for (;;) {
+        while (*s == ' ') s++;
+        if (*s == ']') break;
+        if (k == sh->ndim) { snprintf(why, n, "too many indices for a tensor of %d dimensions", sh->ndim); return -1; }
+        int64_t dim = sh->d[k], v[3] = {0, dim, 1};
+        int have[3] = {0}, part = 0;
+        while (*s && *s != ',' && *s != ']') {
+            if (*s == ':') { if (++part > 2) { snprintf(why, n, "bad slice"); return -1; } s++; continue; }
+            char *e;
+            long long x = strtoll(s, &e, 10);
+            if (e == s) { snprintf(why, n, "bad slice near '%s'", s); return -1; }
+            v[part] = x, have[part] = 1;
+            s = e;
+            while (*s == ' ') s++;
+        }
+        r[k].index = part == 0;
+        if (part == 0) {
+            if (!have[0]) { snprintf(why, n, "empty index"); return -1; }
+            int64_t i = v[0] < 0 ? v[0] + dim : v[0];
+            if (i < 0 || i >= dim) {
+                snprintf(why, n, "index %lld is out of range for axis %d of size %lld", (long long)v[0], k,
+                         (long long)dim);
+                return -1;
+            }
+            r[k].start = i, r[k].stop = i + 1, r[k].step = 1;
+        } else {
+            if (!have[2]) v[2] = 1;
+            if (v[2] <= 0) { snprintf(why, n, "step must be positive"); return -1; }
+            int64_t a = have[0] ? (v[0] < 0 ? v[0] + dim : v[0]) : 0;
+            int64_t b = have[1] ? (v[1] < 0 ? v[1] + dim : v[1]) : dim;
+            if (a < 0) a = 0;
+            if (b > dim) b = dim;
+            if (a > b) a = b;
+            r[k].start = a, r[k].stop = b, r[k].step = v[2];
+        }
+        k++;
+        if (*s == ',') s++;
+    }
+    for (; k < sh->ndim; k++) r[k] = (range){0, sh->d[k], 1, 0};
+    return k;
+}
+
+static void print_values(k2t_shell *sh, const k2t_tensor *t, const range *r, int nd, int64_t *count)
+{
+    /* Walk the selected elements; brackets for every non-index axis. */
+    int64_t idx[K2T_MAX_DIMS];
+    int axes[K2T_MAX_DIMS], na = 0;
+    for (int i = 0; i < nd; i++) {
+        idx[i] = r[i].start;
+        if (!r[i].index) axes[na++] = i;
+    }
+    for (int i = 0; i < na; i++) k2t_printf(sh, "[");
+    for (;;) {
+        int64_t off = 0;
+        for (int i = 0; i < nd; i++) off = off * t->shape.d[i] + idx[i];
+        if (*count < 2000) k2t_printf(sh, "%11.6g", t->data[off]);
+        else if (*count == 2000) k2t_printf(sh, " ...");
+        (*count)++;
+        /* advance the innermost selected axis */
+        int a = na - 1, closed = 0;
+        while (a >= 0) {
+            int d = axes[a];
+            idx[d] += r[d].step;
+            if (idx[d] < r[d].stop) break;
+            idx[d] = r[d].start;
+            closed++;
+            a--;
+        }
+        if (a < 0) break;
+        if (*count <= 2000) {
+            for (int i = 0; i < closed; i++) k2t_printf(sh, "]");
+            if (closed) {
+                k2t_printf(sh, "\n");
+                for (int i = 0; i < na - closed; i++) k2t_printf(sh, " ");
+                for (int i = 0; i < closed; i++) k2t_printf(sh, "[");
+            }
+        }
+    }
+    for (int i = 0; i < na; i++) k2t_printf(sh, "]");
+    k2t_printf(sh, "\n");
+}
+
+static int cmd_print(k2t_shell *sh, int argc, char **argv)
+{
+    int preact = 0, slice_arg = -1;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--preact")) preact = 1;
+        else if (argv[i][0] == '[' && slice_arg < 0) slice_arg = i;
+        else return k2t_error(sh, i, "print: unexpected argument '%s'", argv[i]);
+    }
+    const k2t_tensor *t = activation(sh, 1, argv[1], preact);
+    if (!t) return K2T_CMD_ERR;
+    char s1[96];
+    int64_t n = k2t_shape_numel(&t->shape);
+    double mn = INFINITY, mx = -INFINITY, sum = 0, sq = 0;
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double v = t->data[i];
+        if (!isfinite(v)) { bad++; continue; }
+        if (v < mn) mn = v;
+        if (v > mx) mx = v;
+        sum += v;
+    }
+    double mean = n - bad ? sum / (double)(n - bad) : NAN;
+    for (int64_t i = 0; i < n; i++)
+        if (isfinite(t->data[i])) sq += (t->data[i] - mean) * (t->data[i] - mean);
+    k2t_printf(sh, "%s%s: shape %s (Keras layout)  min %g  max %g  mean %g  std %g%s\n", argv[1],
+               preact ? " (pre-activation)" : "", k2t_shape_str(&t->shape, 0, s1, sizeof s1), mn, mx, mean,
+               n - bad ? sqrt(sq / (double)(n - bad)) : NAN, bad ? "  (NaN/Inf present)" : "");
+    range r[K2T_MAX_DIMS];
+    char why[256];
+    int nd;
+    if (slice_arg >= 0) {
+        nd = parse_slice(argv[slice_arg], &t->shape, r, why, sizeof why);
+        if (nd < 0) return k2t_error(sh, slice_arg, "print: %s", why);
+    } else {
+        /* Without a slice: the first sample's first row (up to 8 values) */
+        nd = t->shape.ndim;
+        for (int i = 0; i < nd; i++) {
+            int last = i == nd - 1;
+            r[i] = (range){0, last ? (t->shape.d[i] < 8 ? t->shape.d[i] : 8) : 1, 1, !last};
+        }
+        k2t_printf(sh, "%s[0,...,:%lld]%s ", k2t_c_dim(sh), (long long)r[nd - 1].stop, k2t_c_off(sh));
+    }
+    int64_t count = 0;
+    print_values(sh, t, r, nd, &count);
+    return K2T_CMD_OK;
+}
+
+static void complete_print(k2t_shell *sh, int argi, char **argv, const char *prefix, k2t_strlist *out)
+{
+    (void)argv;
+    if (argi == 1) k2t_complete_layers(sh, prefix, out);
+    else k2t_complete_words("--preact", prefix, out);
+}
+
+/*-------------------------------------------------------------------- top */
+
+static int cmd_top(k2t_shell *sh, int argc, char **argv)
+{
+    int K = 5;
+    if (argc > 1) {
+        char *end;
+        long k = strtol(argv[1], &end, 10);
+        if (!*argv[1] || *end || k < 1 || k > 1000) return k2t_error(sh, 1, "top: K must be a whole number from 1, got '%s'", argv[1]);
+        K = (int)k;
+    }
+    const k2t_model *m = sh->model;
+    if (!classifier(m)) return k2t_error(sh, -1, "top: the model's output is not a vector of class scores");
+    if (!sh->run || !k2t_run_output(sh->run, m->outputs[0])) return k2t_error(sh, -1, "top: use \"run\" first");
+    const k2t_tensor *o = k2t_run_output(sh->run, m->outputs[0]);
+    int C = (int)o->shape.d[1];
+    if (K > C) K = C;
+    /* Scores that are not probabilities (logits) are shown through a softmax. */
+    int probs = 1;
+    for (int i = 0; i < sh->in.n && probs; i++) {
+        double s = 0;
+        for (int c = 0; c < C; c++) {
+            float v = o->data[(int64_t)i * C + c];
+            if (v < 0 || v > 1) probs = 0;
+            s += v;
+        }
+        if (fabs(s - 1) > 1e-3) probs = 0;
+    }
+    if (!probs) k2t_printf(sh, "(the output is not a probability vector: softmax applied for display)\n");
+    int show = sh->in.n < 100 ? sh->in.n : 100;
+    char b[64];
+    float *p = k2t_xmalloc((size_t)C * sizeof(float));
+    int *order = k2t_xmalloc((size_t)C * sizeof(int));
+    for (int i = 0; i < show; i++) {
+        const float *q = o->data + (int64_t)i * C;
+        double mx = q[0], s = 0;
+        for (int c = 0; c < C; c++) if (q[c] > mx) mx = q[c];
+        for (int c = 0; c < C; c++) { p[c] = probs ? q[c] : (float)exp(q[c] - mx); s += p[c]; }
+        if (!probs) for (int c = 0; c < C; c++) p[c] = (float)(p[c] / s);
+        for (int c = 0; c < C; c++) order[c] = c;
+        for (int a = 0; a < K; a++)
+            for (int c = a + 1; c < C; c++)
+                if (p[order[c]] > p[order[a]]) { int t = order[a]; order[a] = order[c]; order[c] = t; }
+        k2t_printf(sh, "sample %d", i);
+        if (sh->in.labels) k2t_printf(sh, " (label %s)", class_name(sh, sh->in.labels[i], b, sizeof b));
+        k2t_printf(sh, ":");
+        for (int a = 0; a < K; a++)
+            k2t_printf(sh, "%s %s %.4f", a ? "," : "", class_name(sh, order[a], b, sizeof b), p[order[a]]);
+        k2t_printf(sh, "\n");
+    }
+    if (sh->in.n > show) k2t_printf(sh, "... %d more samples\n", sh->in.n - show);
+    free(p);
+    free(order);
+    return K2T_CMD_OK;
+}
+
+/*------------------------------------------------------------------- save */
+
+static int save_tensor(k2t_shell *sh, int argi, const k2t_tensor *t, const char *path)
+{
+    k2t_err err = {0};
+    if (k2t_npy_write(path, &t->shape, t->data, &err) != K2T_OK) return k2t_error(sh, argi, "save: %s", err.msg);
+    return K2T_CMD_OK;
+}
+
+static int cmd_save(k2t_shell *sh, int argc, char **argv)
+{
+    const k2t_model *m = sh->model;
+    char s1[96];
+    if (argc != 3) return k2t_error(sh, -1, "save: usage: save output FILE.npy | save activations DIR | save LAYER FILE.npy");
+    if (!strcmp(argv[1], "output")) {
+        if (!sh->run || !k2t_run_output(sh->run, m->outputs[0])) return k2t_error(sh, -1, "save: use \"run\" first");
+        for (int i = 0; i < m->n_outputs; i++) {
+            char path[4096];
+            const k2t_tensor *t = k2t_run_output(sh->run, m->outputs[i]);
+            if (m->n_outputs == 1) snprintf(path, sizeof path, "%s", argv[2]);
+            else {
+                /* model.npy -> model_0.npy, model_1.npy */
+                const char *dot = strrchr(argv[2], '.');
+                int base = dot && !strchr(dot, '/') ? (int)(dot - argv[2]) : (int)strlen(argv[2]);
+                snprintf(path, sizeof path, "%.*s_%d%s", base, argv[2], i, dot && !strchr(dot, '/') ? dot : ".npy");
+            }
+            if (save_tensor(sh, 2, t, path) != K2T_CMD_OK) return K2T_CMD_ERR;
+            k2t_printf(sh, "saved %s %s to %s\n", m->nodes[m->outputs[i]].name,
+                       k2t_shape_str(&t->shape, 0, s1, sizeof s1), path);
+        }
+        return K2T_CMD_OK;
+    }
+    if (!strcmp(argv[1], "activations")) {
+        if (!sh->run || !k2t_run_output(sh->run, m->outputs[0])) return k2t_error(sh, -1, "save: use \"run\" first");
+        if (mkdir(argv[2], 0777) != 0 && errno != EEXIST)
+            return k2t_error(sh, 2, "save: cannot create directory '%s': %s", argv[2], strerror(errno));
+        int saved = 0;
+        for (int i = 0; i < m->n_nodes; i++) {
+            char fname[1024], path[4096];
+            snprintf(fname, sizeof fname, "%s", m->nodes[i].name);
+            for (char *p = fname; *p; p++) if (*p == '/') *p = '_';
+            const k2t_tensor *t = k2t_run_output(sh->run, i);
+            if (!t) continue;
+            snprintf(path, sizeof path, "%s/%s.npy", argv[2], fname);
+            if (save_tensor(sh, 2, t, path) != K2T_CMD_OK) return K2T_CMD_ERR;
+            saved++;
+            if ((t = k2t_run_preact(sh->run, i))) {
+                snprintf(path, sizeof path, "%s/%s.preact.npy", argv[2], fname);
+                if (save_tensor(sh, 2, t, path) != K2T_CMD_OK) return K2T_CMD_ERR;
+                saved++;
+            }
+        }
+        k2t_printf(sh, "saved %d arrays (Keras layout) to %s/\n", saved, argv[2]);
+        return K2T_CMD_OK;
+    }
+    const k2t_tensor *t = activation(sh, 1, argv[1], 0);
+    if (!t) return K2T_CMD_ERR;
+    if (save_tensor(sh, 2, t, argv[2]) != K2T_CMD_OK) return K2T_CMD_ERR;
+    k2t_printf(sh, "saved %s %s to %s\n", argv[1], k2t_shape_str(&t->shape, 0, s1, sizeof s1), argv[2]);
+    return K2T_CMD_OK;
+}
+
+static void complete_save(k2t_shell *sh, int argi, char **argv, const char *prefix, k2t_strlist *out)
+{
+    (void)argv;
+    if (argi == 1) {
+        k2t_complete_words("output activations", prefix, out);
+        k2t_complete_layers(sh, prefix, out);
+    } else if (argi == 2) {
+        k2t_complete_files(prefix, NULL, out);
+    }
+}
+
+/*------------------------------------------------------------------- eval */
+
+static int cmd_eval(k2t_shell *sh, int argc, char **argv)
+{
+    k2t_err err = {0};
+    const k2t_model *m = sh->model;
+    const char *path = argv[2];
+    if (strcmp(argv[1], "cifar") != 0) return k2t_error(sh, 1, "eval: unknown data set '%s' (eval cifar FILE [COUNT])", argv[1]);
+    int in_node = single_input(sh, "eval");
+    if (in_node < 0) return K2T_CMD_ERR;
+    k2t_shape cif = {3, {32, 32, 3}};
+    char s1[96];
+    if (!fits(&m->nodes[in_node].shape, &cif))
+        return k2t_error(sh, -1, "eval cifar: the model takes %s, not CIFAR's 32x32x3 images",
+                         k2t_shape_str(&m->nodes[in_node].shape, 1, s1, sizeof s1));
+    if (!classifier(m) || m->nodes[m->outputs[0]].shape.d[0] != 10)
+        return k2t_error(sh, -1, "eval cifar: the model's output is not 10 class scores");
+    int64_t total;
+    if (k2t_cifar_count(path, &total, &err) != K2T_OK) return k2t_error(sh, 2, "eval: %s", err.msg);
+    if (argc > 3) {
+        char *end;
+        long long c = strtoll(argv[3], &end, 10);
+        if (!*argv[3] || *end || c < 1) return k2t_error(sh, 3, "eval: COUNT must be a positive whole number, got '%s'", argv[3]);
+        if (c < total) total = c;
+    }
+    int B = total < 256 ? (int)total : 256;
+    k2t_opts o = {0};
+    o.threads = sh->set.threads;
+    k2t_run *r = k2t_run_new(m, &o, &cif, B, &err);
+    if (!r) return k2t_error(sh, -1, "eval: %s", err.msg);
+    float *x = k2t_xmalloc((size_t)B * 3072 * sizeof(float));
+    unsigned char *labels = k2t_xmalloc((size_t)B);
+    int64_t conf[10][10] = {{0}}, done = 0, correct = 0;
+    int tty = isatty(fileno(sh->err)) && sh->interactive;
+    double t0 = now();
+    k2t_status st = K2T_OK;
+    while (done < total && st == K2T_OK) {
+        int n = total - done < B ? (int)(total - done) : B;
+        st = k2t_cifar_read(path, done, n, x, labels, &err);
+        if (st == K2T_OK) st = k2t_preprocess(x, (int64_t)n * 3072, 3, sh->set.preprocess, &err);
+        if (st == K2T_OK) st = k2t_run_set_input(r, 0, x, n, &err);
+        if (st == K2T_OK) st = k2t_run_nodes(r, 0, m->n_nodes, &err);
+        if (st != K2T_OK) break;
+        const k2t_tensor *out = k2t_run_output(r, m->outputs[0]);
+        for (int i = 0; i < n; i++) {
+            int k = argmax(out->data + (int64_t)i * 10, 10);
+            conf[labels[i] % 10][k]++;
+            correct += labels[i] == k;
+        }
+        done += n;
+        if (tty) {
+            int w = (int)(30 * done / total);
+            fprintf(sh->err, "\r  eval %lld/%lld [%.*s%*s] %.0f images/s", (long long)done, (long long)total,
+                    w, "==============================", 30 - w, "", (double)done / (now() - t0));
+            fflush(sh->err);
+        }
+    }
+    double dt = now() - t0;
+    if (tty) fprintf(sh->err, "\r%*s\r", 70, "");
+    free(x);
+    free(labels);
+    k2t_run_free(r);
+    if (st != K2T_OK && st != K2T_EINTERRUPTED) return k2t_error(sh, -1, "eval: %s", err.msg);
+    k2t_printf(sh, "eval: %lld images from %s in %.3f s (%.0f images/s), preprocess %s\n", (long long)done, path,
+               dt, dt > 0 ? (double)done / dt : 0.0, k2t_pre_names[sh->set.preprocess]);
+    if (done == 0) return k2t_error(sh, -1, "eval: interrupted before the first batch");
+    k2t_printf(sh, "accuracy: %lld/%lld (%.2f%%)\n", (long long)correct, (long long)done,
+               100.0 * (double)correct / (double)done);
+    k2t_printf(sh, "per class:\n");
+    for (int c = 0; c < 10; c++) {
+        int64_t n = 0;
+        for (int k = 0; k < 10; k++) n += conf[c][k];
+        if (n) k2t_printf(sh, "  %-10s %4lld/%-4lld %6.2f%%\n", k2t_cifar_names[c], (long long)conf[c][c], (long long)n,
+                          100.0 * (double)conf[c][c] / (double)n);
+        else k2t_printf(sh, "  %-10s    -\n", k2t_cifar_names[c]);
+    }
+    k2t_printf(sh, "confusion matrix (rows: label, columns: predicted):\n%12s", "");
+    for (int k = 0; k < 10; k++) k2t_printf(sh, " %5.5s", k2t_cifar_names[k]);
+    k2t_printf(sh, "\n");
+    for (int c = 0; c < 10; c++) {
+        k2t_printf(sh, "  %-10s", k2t_cifar_names[c]);
+        for (int k = 0; k < 10; k++) k2t_printf(sh, " %5lld", (long long)conf[c][k]);
+        k2t_printf(sh, "\n");
+    }
+    if (st == K2T_EINTERRUPTED)
+        return k2t_error(sh, -1, "eval: interrupted after %lld of %lld images (the numbers above are partial)",
+                         (long long)done, (long long)total);
+    return K2T_CMD_OK;
+}
+
+static void complete_eval(k2t_shell *sh, int argi, char **argv, const char *prefix, k2t_strlist *out)
+{
+    (void)sh, (void)argv;
+    if (argi == 1) k2t_complete_words("cifar", prefix, out);
+    else if (argi == 2) k2t_complete_files(prefix, NULL, out);
+}
+
+/*------------------------------------------------------------------ table */
+
+const k2t_command k2t_cmd_input = {
+    .name = "input", .group = "run", .min_args = 1, .max_args = 3, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
+    .usage = "input FILE.npy | input cifar FILE [FIRST[:COUNT]] | input image FILE | input random [SEED] | input zeros",
+    .summary = "Set the model's input: a .npy array, CIFAR-10 images, a PNG/JPEG image, random or zeros.",
+    .help = "FILE.npy: float32, float64 or uint8 in Keras layout (NHWC), batch first; one sample\n"
+            "without the batch dimension is accepted.  cifar: the CIFAR-10 binary format (1 label\n"
+            "byte + 3072 CHW bytes per image); the labels are kept for top and eval; without\n"
+            "FIRST:COUNT the first 1024 images.  image: PNG or JPEG of exactly the model's size.\n"
+            "random: uniform [0,1) of the model's input shape, batch 1 (SEED default 1).\n"
+            "Pixel inputs (cifar, image, uint8 .npy) go through \"set preprocess\" when run.",
+    .complete = complete_input, .fn = cmd_input,
+};
+
+const k2t_command k2t_cmd_run = {
+    .name = "run", .group = "run", .min_args = 0, .max_args = 0, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
+    .usage = "run",
+    .summary = "Run the whole model on the current input with Keras semantics, keeping every activation.",
+    .help = "Prints the number of layers, the batch and the time, and for classifiers the top\n"
+            "class of the first samples.  Every layer's output stays available to print, save and\n"
+            "top.  A model with a layer k2t cannot execute is refused before anything runs.",
+    .fn = cmd_run,
+};
+
+const k2t_command k2t_cmd_print = {
+    .name = "print", .aliases = "p", .group = "run", .min_args = 1, .max_args = 3,
+    .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
+    .usage = "print LAYER [SLICE] [--preact]",
+    .summary = "Print a layer's activation: shape, statistics and values, with numpy-style slices.",
+    .help = "Example: print conv2d_3 [0,:4,:4,0].  The tensor is in Keras layout with the batch\n"
+            "first.  --preact shows a Conv/Dense layer's output before its fused activation.",
+    .complete = complete_print, .fn = cmd_print,
+};
+
+const k2t_command k2t_cmd_top = {
+    .name = "top", .group = "run", .min_args = 0, .max_args = 1, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
+    .usage = "top [K]",
+    .summary = "Show the top-K classes of each sample with their probabilities (and labels when known).",
+    .fn = cmd_top,
+};
+
+const k2t_command k2t_cmd_save = {
+    .name = "save", .group = "run", .min_args = 2, .max_args = 2, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
+    .usage = "save output FILE.npy | save activations DIR | save LAYER FILE.npy",
+    .summary = "Save the model output, every activation, or one layer's activation as .npy (Keras layout).",
+    .help = "activations writes DIR/LAYER.npy for every layer and DIR/LAYER.preact.npy for layers\n"
+            "with a fused activation.  A model with several outputs writes FILE_0.npy, FILE_1.npy.",
+    .complete = complete_save, .fn = cmd_save,
+};
+
+const k2t_command k2t_cmd_eval = {
+    .name = "eval", .group = "run", .min_args = 2, .max_args = 3, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
+    .usage = "eval cifar FILE [COUNT]",
+    .summary = "Accuracy of a CIFAR-10 classifier on a CIFAR binary file, with per-class accuracy and a confusion matrix.",
+    .help = "Prints \"accuracy: 171/200 (85.50%)\" and more.  Streams the file in batches of 256\n"
+            "through the fast path (BatchNormalization folded into the convolution before it), on\n"
+            "\"set threads\" threads, with \"set preprocess\" applied.  Ctrl-C stops it and keeps the\n"
+            "session; what was counted so far is printed.",
+    .complete = complete_eval, .fn = cmd_eval,
+};
