@@ -10,9 +10,15 @@ set -u
 what=${1:-build}
 build_pkgs="gcc make pkg-config libhdf5-dev libreadline-dev libncurses-dev libopenblas-dev
             libjansson-dev libzip-dev libpng-dev libjpeg-dev"
-test_pkgs="python3 python3-numpy python3-h5py python3-torch nodejs npm tmux"
+test_pkgs="python3 python3-numpy python3-h5py python3-torch tmux"
 pkgs=$build_pkgs
 [ "$what" = test ] && pkgs="$build_pkgs $test_pkgs"
+# Node.js may come from elsewhere than Debian (its own npm bundled): ask for
+# Debian's only when the commands are missing.
+if [ "$what" = test ]; then
+  command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+  command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+fi
 
 missing=""
 for p in $pkgs; do
