@@ -25,6 +25,9 @@ void k2t_shell_init(k2t_shell *sh)
 
 void k2t_shell_free(k2t_shell *sh)
 {
+    free(sh->vars);
+    sh->vars = NULL;
+    sh->n_vars = 0;
     k2t_shell_drop_run(sh);
     k2t_model_free(sh->model);
     sh->model = NULL;
@@ -177,6 +180,19 @@ const k2t_command *k2t_command_find(const char *name, char *why, size_t n)
 
 /*------------------------------------------------------------- dispatch */
 
+typedef struct strbuf { char *p; size_t len, cap; } strbuf;
+
+static void sb_add(strbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->p = k2t_xrealloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -223,8 +239,40 @@ int k2t_dispatch(k2t_shell *sh, const char *line)
                        sh->model->path);
         goto done;
     }
+    /* $NAME in arguments: the published value. */
+    char *subst[K2T_MAX_ARGS] = {0};
+    if (!(c->flags & K2T_RAW_VARS)) {
+        for (int i = 1; i < argc; i++) {
+            if (!strchr(argv[i], '$')) continue;
+            strbuf b = {0};
+            const char *p = argv[i];
+            while (*p) {
+                if (*p == '$' && (p[1] == '_' || (p[1] >= 'a' && p[1] <= 'z') || (p[1] >= 'A' && p[1] <= 'Z'))) {
+                    char name[48];
+                    size_t n = 0;
+                    for (p++; (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                               (*p >= '0' && *p <= '9')) && n + 1 < sizeof name; p++)
+                        name[n++] = *p;
+                    name[n] = '\0';
+                    const char *v = k2t_var_get(sh, name);
+                    if (!v) {
+                        free(b.p);
+                        for (int j = 1; j < i; j++) free(subst[j]);
+                        rc = k2t_error(sh, i, "%s: $%s is not set (\"vars\" lists what is)", c->name, name);
+                        goto done;
+                    }
+                    sb_add(&b, v, strlen(v));
+                } else {
+                    sb_add(&b, p++, 1);
+                }
+            }
+            subst[i] = b.p ? b.p : k2t_xstrdup("");
+            argv[i] = subst[i];
+        }
+    }
     double t0 = now();
     rc = c->fn(sh, argc, argv);
+    for (int i = 1; i < argc; i++) free(subst[i]);
     if (sh->set.timer && rc != K2T_CMD_QUIT)
         k2t_printf(sh, "Run Time: real %.3f s\n", now() - t0);
     fflush(sh->out);

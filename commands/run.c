@@ -717,6 +717,9 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
     if (done == 0) return k2t_error(sh, -1, "eval: interrupted before the first batch");
     k2t_printf(sh, "accuracy: %lld/%lld (%.2f%%)\n", (long long)correct, (long long)done,
                100.0 * (double)correct / (double)done);
+    k2t_var_num(sh, "accuracy", 100.0 * (double)correct / (double)done);
+    k2t_var_num(sh, "correct", (double)correct);
+    k2t_var_num(sh, "total", (double)done);
     k2t_printf(sh, "per class:\n");
     for (int c = 0; c < 10; c++) {
         int64_t n = 0;

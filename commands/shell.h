@@ -21,6 +21,7 @@ enum {
     K2T_NEEDS_MODEL = 1 << 0, /* refused when no model is loaded */
     K2T_NEEDS_ARCH  = 1 << 1, /* refused on a weights-only file */
     K2T_HIDDEN      = 1 << 2, /* not listed by help (test helpers) */
+    K2T_RAW_VARS    = 1 << 3, /* the command reads $NAME itself (no substitution) */
 };
 
 #define K2T_MAX_ARGS 64
@@ -90,6 +91,8 @@ typedef struct k2t_shell {
     const char *line;        /* the command line being run (for error carets) */
     int arg_ofs[K2T_MAX_ARGS]; /* offset of each argument in 'line' */
     int argc;                /* arguments in 'line' (carets only point at these) */
+    struct k2t_var *vars;    /* results published by commands ($accuracy, ...) */
+    int n_vars;
     /* Hooks filled by repl/: run a script file; enter full-screen mode. */
     int (*run_file)(struct k2t_shell *sh, const char *path);
 } k2t_shell;
@@ -126,6 +129,21 @@ const char *k2t_c_off(const k2t_shell *sh);
 /* Look a command up: exact name, alias, then unique prefix.  Returns NULL
 ** and, when 'why' is non-NULL, writes why ("unknown"/"ambiguous ..."). */
 const k2t_command *k2t_command_find(const char *name, char *why, size_t n);
+
+/*------------------------------------------------------------- variables */
+
+/* Commands publish their results as variables ($accuracy, $params, ...);
+** any argument may use $NAME; expect asserts on them. */
+typedef struct k2t_var {
+    char name[48];
+    char value[256];
+} k2t_var;
+
+void k2t_var_set(k2t_shell *sh, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A number printed with %.10g. */
+void k2t_var_num(k2t_shell *sh, const char *name, double v);
+/* The value, or NULL when unset. */
+const char *k2t_var_get(const k2t_shell *sh, const char *name);
 
 /*------------------------------------------------------------ completion */
 

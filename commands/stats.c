@@ -67,6 +67,7 @@ static int stats_all(k2t_shell *sh)
             tensors++;
         }
     }
+    k2t_var_num(sh, "flagged", flagged);
     k2t_printf(sh, "%d weight tensors, %s params; %d flagged%s\n", tensors,
                k2t_fmt_count(m->n_params, cnt, sizeof cnt), flagged,
                flagged ? " (see '!' lines: weights that look never trained or never loaded)" : "");
