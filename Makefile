@@ -44,23 +44,28 @@ deps-check:
 	  echo "k2t: missing build dependencies; run 'make setup' (or scripts/setup.sh)"; exit 1; }
 
 $(BIN): $(REPL_OBJ) $(B)/libk2t_commands.a $(B)/libk2t_engine.a
-	$(CC) $(OPT) -o $@ $(REPL_OBJ) $(B)/libk2t_commands.a $(B)/libk2t_engine.a $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(OPT) -o $@ $(REPL_OBJ) $(B)/libk2t_commands.a $(B)/libk2t_engine.a $(LIBS)
 
 $(B)/libk2t_engine.a: $(ENGINE_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	@ar rcs $@ $^
 
 $(B)/libk2t_commands.a: $(COMMANDS_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	@ar rcs $@ $^
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(B)/tests/%: tests/unit/%.c $(B)/libk2t_commands.a $(B)/libk2t_engine.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(B)/libk2t_commands.a $(B)/libk2t_engine.a $(LIBS)
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(B)/libk2t_commands.a $(B)/libk2t_engine.a $(LIBS)
 
 unit: $(UNIT_BIN)
 
