@@ -21,10 +21,18 @@ void k2t_shell_init(k2t_shell *sh)
     sh->err = stderr;
     sh->set.color = 0;
     sh->set.hist_bins = 20;
+    sh->set.transpose = 1;
+    sh->set.diff_atol = 1e-5;
+    sh->set.diff_rtol = 1e-4;
 }
 
 void k2t_shell_free(k2t_shell *sh)
 {
+    free(sh->breaks);
+    sh->breaks = NULL;
+    sh->n_breaks = 0;
+    free(sh->set.bn_eps_layer);
+    sh->set.bn_eps_layer = NULL;
     free(sh->vars);
     sh->vars = NULL;
     sh->n_vars = 0;

@@ -71,6 +71,7 @@ static int cmd_load(k2t_shell *sh, int argc, char **argv)
     k2t_shell_drop_run(sh);
     k2t_model_free(sh->model);
     sh->model = m;
+    k2t_shell_bn_eps_apply(sh); /* per-layer epsilons belong to the old model */
     if (m->has_arch) {
         int unsupported = 0;
         for (int i = 0; i < m->n_layers; i++) unsupported += m->layers[i].op == K2T_OP_UNSUPPORTED;
@@ -261,6 +262,9 @@ static int cmd_info(k2t_shell *sh, int argc, char **argv)
     const k2t_model *m = sh->model;
     char s1[96], s2[96], cnt[32], tname[300];
     int raw = argc > 2 && strcmp(argv[2], "--json") == 0;
+    if (argc == 2 && !strcmp(argv[1], "breakpoints") && k2t_find_layer(m, argv[1]) < 0 &&
+        k2t_find_node(m, argv[1]) < 0)
+        return k2t_info_breakpoints(sh);
     if (argc > 2 && !raw) return k2t_error(sh, 2, "info: unknown option '%s' (try --json)", argv[2]);
     int li = k2t_arg_layer(sh, 1, argv[1]);
     if (li < 0) return K2T_CMD_ERR;
@@ -327,8 +331,12 @@ static void complete_info(k2t_shell *sh, int argi, char **argv, const char *pref
                           k2t_strlist *out)
 {
     (void)argv;
-    if (argi == 1) k2t_complete_layers(sh, prefix, out);
-    else if (argi == 2) k2t_complete_words("--json", prefix, out);
+    if (argi == 1) {
+        k2t_complete_layers(sh, prefix, out);
+        k2t_complete_words("breakpoints", prefix, out);
+    } else if (argi == 2) {
+        k2t_complete_words("--json", prefix, out);
+    }
 }
 
 /*----------------------------------------------------------------- table */
@@ -363,10 +371,11 @@ const k2t_command k2t_cmd_layers = {
 
 const k2t_command k2t_cmd_info = {
     .name = "info", .group = "model", .min_args = 1, .max_args = 2, .flags = K2T_NEEDS_MODEL,
-    .usage = "info LAYER [--json]",
+    .usage = "info LAYER [--json] | info breakpoints",
     .summary = "Show one layer: class, parsed config, inbound and outbound layers, weights and their PyTorch names.",
     .help = "Each weight is shown with its Keras shape and the name and shape it has in the\n"
             "state_dict of k2t's PyTorch port (conv kernels OIHW, Dense transposed, BN running_*).\n"
-            "--json adds the layer's config exactly as the file stores it.",
+            "--json adds the layer's config exactly as the file stores it.  \"info breakpoints\"\n"
+            "lists the breakpoints (unless a layer is named breakpoints).",
     .complete = complete_info, .fn = cmd_info,
 };

@@ -274,9 +274,21 @@ static const char *class_name(const k2t_shell *sh, int k, char *buf, size_t n)
     return buf;
 }
 
-/* Plan (once per model, input shape and batch) and run the whole graph,
-** keeping every activation. */
-static int ensure_run(k2t_shell *sh, const char *cmd)
+void k2t_shell_opts(const k2t_shell *sh, k2t_opts *o, int keep)
+{
+    memset(o, 0, sizeof *o);
+    o->threads = sh->set.threads;
+    o->keep = keep;
+    o->layout = sh->set.layout;
+    o->no_transpose = !sh->set.transpose;
+    o->bn_eps = sh->set.bn_eps_layer;
+    o->bn_train = sh->set.bn_train;
+    o->pad_torch = sh->set.pad_torch;
+    o->flatten_torch = sh->set.flatten_torch;
+    o->softmax_drop = sh->set.softmax_drop;
+}
+
+int k2t_shell_prepare(k2t_shell *sh, const char *cmd)
 {
     k2t_err err = {0};
     const k2t_model *m = sh->model;
@@ -286,9 +298,8 @@ static int ensure_run(k2t_shell *sh, const char *cmd)
     if (single_input(sh, cmd) < 0) return K2T_CMD_ERR;
     if (!sh->run || sh->run_n != sh->in.n) {
         k2t_shell_drop_run(sh);
-        k2t_opts o = {0};
-        o.threads = sh->set.threads;
-        o.keep = 1;
+        k2t_opts o;
+        k2t_shell_opts(sh, &o, 1);
         k2t_shape per = sh->in.a.shape;
         per.ndim--;
         for (int i = 0; i < per.ndim; i++) per.d[i] = sh->in.a.shape.d[i + 1];
@@ -301,8 +312,21 @@ static int ensure_run(k2t_shell *sh, const char *cmd)
     if (!x) return K2T_CMD_ERR;
     k2t_status st = k2t_run_set_input(sh->run, 0, x, sh->in.n, &err);
     free(x);
-    if (st == K2T_OK) st = k2t_run_nodes(sh->run, 0, m->n_nodes, &err);
     if (st != K2T_OK) return k2t_error(sh, -1, "%s: %s", cmd, err.msg);
+    sh->cursor = 0;
+    return K2T_CMD_OK;
+}
+
+/* Plan (once per model, input shape, batch and settings) and run the whole
+** graph, keeping every activation. */
+static int ensure_run(k2t_shell *sh, const char *cmd)
+{
+    k2t_err err = {0};
+    int rc = k2t_shell_prepare(sh, cmd);
+    if (rc != K2T_CMD_OK) return rc;
+    if (k2t_run_nodes(sh->run, 0, sh->model->n_nodes, &err) != K2T_OK)
+        return k2t_error(sh, -1, "%s: %s", cmd, err.msg);
+    sh->cursor = sh->model->n_nodes;
     return K2T_CMD_OK;
 }
 
@@ -675,8 +699,8 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         if (c < total) total = c;
     }
     int B = total < 256 ? (int)total : 256;
-    k2t_opts o = {0};
-    o.threads = sh->set.threads;
+    k2t_opts o;
+    k2t_shell_opts(sh, &o, 0);
     k2t_run *r = k2t_run_new(m, &o, &cif, B, &err);
     if (!r) return k2t_error(sh, -1, "eval: %s", err.msg);
     float *x = k2t_xmalloc((size_t)B * 3072 * sizeof(float));

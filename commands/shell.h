@@ -57,6 +57,16 @@ typedef struct k2t_settings {
     int color;        /* colour in output */
     int threads;      /* worker threads for run/eval; 0: the machine's cores */
     k2t_pre preprocess; /* pixel preprocessing for cifar, image and uint8 inputs */
+    /* The PyTorch-port emulation (see k2t_opts). */
+    k2t_layout layout;
+    int transpose;      /* weights.transpose: 1 on (correct), 0 off */
+    double bn_eps;      /* 0: keras (each layer's own); > 0: this value for every BN */
+    double *bn_eps_layer; /* per layer override (m->n_layers, owned), or NULL */
+    int bn_train;
+    int pad_torch;
+    int flatten_torch;
+    int softmax_drop;
+    double diff_atol, diff_rtol; /* diff's pass/fail: |a-b| <= atol + rtol*max|ref| */
     int echo;         /* echo each command of a script before running it */
     int timer;        /* print each command's wall time */
     int hist_bins;    /* default number of bins for hist */
@@ -71,6 +81,14 @@ typedef struct k2t_input {
     char desc[320];          /* where it came from, for messages */
 } k2t_input;
 
+/*----------------------------------------------------------- breakpoints */
+
+typedef struct k2t_break {
+    int id;                  /* shown by info breakpoints, taken by delete */
+    char what[128];          /* a layer name, a class name, or "add" (every merge) */
+    int hits;
+} k2t_break;
+
 /*------------------------------------------------------------- the shell */
 
 typedef struct k2t_shell {
@@ -78,6 +96,10 @@ typedef struct k2t_shell {
     k2t_input in;            /* the current input (in.n == 0: none) */
     k2t_run *run;            /* owned: the last run (kept activations), or NULL */
     int run_n;               /* batch the run was planned for */
+    int cursor;              /* stepping: next node to execute (n_nodes: at the end) */
+    k2t_break *breaks;       /* breakpoints (owned) */
+    int n_breaks, next_break_id;
+    int display;             /* at every stop: 0 off, 1 shapes, 2 stats */
     k2t_settings set;        /* values of the settings registry */
     FILE *out;               /* command output (stdout, or a TUI capture) */
     FILE *err;               /* error messages (stderr, or a TUI capture) */
@@ -104,6 +126,15 @@ void k2t_shell_free(k2t_shell *sh);
 /* Forget the last run (its plan and activations): the model, the input or
 ** a setting that changes the computation has changed. */
 void k2t_shell_drop_run(k2t_shell *sh);
+/* Rebuild the per-layer BatchNormalization epsilons for the loaded model
+** from the global bn.eps setting. */
+void k2t_shell_bn_eps_apply(k2t_shell *sh);
+/* The execution options the current settings describe. */
+void k2t_shell_opts(const k2t_shell *sh, k2t_opts *o, int keep);
+/* Plan the run for the current input and settings if needed and feed it
+** the (preprocessed) input, without executing anything; the stepping
+** cursor goes back to 0.  Reports errors; returns K2T_CMD_*. */
+int k2t_shell_prepare(k2t_shell *sh, const char *cmd);
 
 /* Run one command line: tokenise, look up, check arity and flags, call.
 ** Blank lines and '#' comments do nothing.  Returns K2T_CMD_*; failures
@@ -178,6 +209,8 @@ int k2t_setting_show(k2t_shell *sh, const char *key);
 ** "dense#1").  An unknown name is reported with the closest known name;
 ** returns the layer index or -1. */
 int k2t_arg_layer(k2t_shell *sh, int argi, const char *name);
+/* "info breakpoints" (debug.c): list the breakpoints.  Returns K2T_CMD_*. */
+int k2t_info_breakpoints(k2t_shell *sh);
 /* 78666 -> "78,666" */
 char *k2t_fmt_count(int64_t n, char *buf, size_t size);
 

@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "internal.h"
-#include "kernels.h"
+#include "kern_nchw.h"
 
 void openblas_set_num_threads(int);
 
@@ -57,6 +57,15 @@ typedef struct step {
     int64_t outer, len, inner; /* axis ops: softmax, concat, BN, LN */
     int64_t ws;             /* workspace floats this step needs */
     int local;              /* fast path: buffer in the thread's own arena */
+    /* PyTorch emulation */
+    int nchw;               /* held (C, ...) instead of (..., C): layout NCHW, rank >= 2 */
+    int chw_order;          /* a vector whose elements are in CHW order (Flatten, torch) */
+    int fallback;           /* NCHW step computed by the NHWC kernel between conversions */
+    int count_pad;          /* average pooling counts the padding (PyTorch's default) */
+    int bn_batch;           /* BatchNormalization with the batch's statistics */
+    double eps;             /* BatchNormalization epsilon in use */
+    k2t_shape nshape;       /* per-sample shape in the run's layout */
+    float *own_w, *own_w2;  /* prepared kernels owned by the run */
 } step;
 
 struct k2t_run {
@@ -113,6 +122,12 @@ static const k2t_weight *wget(const k2t_layer *L, const char *name)
 }
 
 /* Window geometry for conv/pool steps from the input shape (H,W,C) or (L,C). */
+static int torch_win(step *s, const k2t_shape *in);
+
+/* Window geometry for a conv or pool step; TF's padding, or PyTorch's
+** symmetric k//2*d when emulating a port ('same' layers only: 'valid' is
+** padding=0 in both). */
+static int make_win_opts(step *s, const k2t_shape *in, int pad_torch);
 static int make_win(step *s, const k2t_shape *in)
 {
     const k2t_cfg *c = &s->L->cfg;
@@ -134,13 +149,16 @@ static int make_win(step *s, const k2t_shape *in)
 /* BatchNormalization as y = x*scale + shift, computed in double.  Keras 2
 ** runs 4-D inputs through fused_batch_norm, which raises epsilon to at
 ** least 1.001e-5. */
-static void bn_prepare(const k2t_model *m, step *s, int64_t C, int four_d)
+static void bn_prepare(const k2t_run *r, step *s, int64_t C, int four_d)
 {
     const k2t_layer *L = s->L;
     const k2t_weight *gamma = wget(L, "gamma"), *beta = wget(L, "beta");
     const k2t_weight *mean = wget(L, "moving_mean"), *var = wget(L, "moving_variance");
     double eps = L->cfg.eps;
-    if (m->keras_major < 3 && four_d && eps < 1.001e-5) eps = 1.001e-5;
+    int li = (int)(L - r->m->layers);
+    if (r->o.bn_eps && r->o.bn_eps[li] > 0) eps = r->o.bn_eps[li]; /* as a port configures it */
+    else if (r->m->keras_major < 3 && four_d && eps < 1.001e-5) eps = 1.001e-5;
+    s->eps = eps;
     s->scale = k2t_xmalloc((size_t)C * sizeof(float));
     s->shift = k2t_xmalloc((size_t)C * sizeof(float));
     for (int64_t i = 0; i < C; i++) {
@@ -155,6 +173,57 @@ static int is_unary_elementwise(k2t_op op)
 {
     return op == K2T_OP_ACTIVATION || op == K2T_OP_RELU || op == K2T_OP_LEAKY_RELU ||
            op == K2T_OP_ELU || op == K2T_OP_RESCALING || op == K2T_OP_BATCHNORM;
+}
+
+/* The kernel a step computes with.  Every Keras kernel is viewed as
+** (A, B, C, D) -- conv (kh, kw, cin/g, cout), depthwise (kh, kw, 1, c*m),
+** Dense (1, 1, in, out), Conv2DTranspose (kh, kw, cout, cin), Conv1D
+** (1, k, cin, cout) -- and PyTorch holds it as (D, C, A, B): permute(3, 2,
+** 0, 1).  With the forgotten transpose (no_transpose) PyTorch's tensor is
+** the Keras buffer read in that shape.  NCHW kernels take PyTorch's
+** layout, NHWC kernels Keras's; whatever is not the file's own buffer is
+** copied into *owned. */
+static const float *prep_kernel(const k2t_weight *w, int64_t A, int64_t B, int64_t C, int64_t D,
+                                int nchw, int no_transpose, float **owned)
+{
+    int64_t n = A * B * C * D;
+    if (!nchw && !no_transpose) return w->data;
+    if (nchw && no_transpose) return w->data;
+    float *o = k2t_xmalloc((size_t)(n ? n : 1) * sizeof(float));
+    for (int64_t a = 0; a < A; a++)
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t d = 0; d < D; d++) {
+                    int64_t keras = ((a * B + b) * C + c) * D + d, torch = ((d * C + c) * A + a) * B + b;
+                    if (nchw) o[torch] = w->data[keras];     /* the right permutation */
+                    else o[keras] = w->data[torch];          /* wrong PyTorch tensor, used correctly */
+                }
+    *owned = o;
+    return o;
+}
+
+static int make_win_opts(step *s, const k2t_shape *in, int pad_torch)
+{
+    if (make_win(s, in) != 0 && !pad_torch) return -1;
+    if (pad_torch && s->L->cfg.padding == K2T_PAD_SAME) {
+        if (torch_win(s, in) != 0) return -1;
+        /* The port's output size may differ from Keras's. */
+        int one_d = s->shape.ndim == 2;
+        if (one_d) s->shape.d[0] = s->win.ow;
+        else s->shape.d[0] = s->win.oh, s->shape.d[1] = s->win.ow;
+        s->numel = k2t_shape_numel(&s->shape);
+    }
+    return 0;
+}
+
+/* Emulated PyTorch padding: nn.Conv2d/nn.*Pool2d(padding=k//2*d) on both
+** sides, whatever TF would have done. */
+static int torch_win(step *s, const k2t_shape *in)
+{
+    k2t_win *g = &s->win;
+    int ph = (g->kh / 2) * g->dh, pw = (g->kw / 2) * g->dw;
+    if (s->L->cfg.rank == 1 || in->ndim == 2) ph = 0;
+    return k2t_win_sym(g, ph, pw);
 }
 
 /* Plan one node: shapes, geometry, parameters, workspace.  Returns an
@@ -182,6 +251,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     s->numel = k2t_shape_numel(&s->shape);
     if (s->numel < 0)
         return step_fail(m, s, err, K2T_ESHAPE, "output shape is not fully known");
+    s->nchw = r->o.layout == K2T_LAYOUT_NCHW && s->shape.ndim >= 2;
     const k2t_cfg *c = &L->cfg;
     s->epi.act = K2T_ACT_LINEAR;
     s->pre_off = -1;
@@ -189,10 +259,16 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     case K2T_OP_INPUT:
         break;
     case K2T_OP_CONV: {
-        if (make_win(s, &in[0]) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the kernel");
+        if (make_win_opts(s, &in[0], r->o.pad_torch) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the kernel");
         s->groups = c->groups ? c->groups : 1;
         s->cout = c->filters;
-        s->w = wget(L, "kernel")->data;
+        {
+            const k2t_weight *k = wget(L, "kernel");
+            int one_d = k->shape.ndim == 3;
+            s->w = prep_kernel(k, one_d ? 1 : k->shape.d[0], one_d ? k->shape.d[0] : k->shape.d[1],
+                               k->shape.d[one_d ? 1 : 2], k->shape.d[one_d ? 2 : 3], s->nchw,
+                               r->o.no_transpose, &s->own_w);
+        }
         if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
         s->epi.act = c->act;
         s->ws = kern_conv2d_ws(&s->win, s->groups);
@@ -200,16 +276,22 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     }
     case K2T_OP_DEPTHWISE:
     case K2T_OP_SEPARABLE: {
-        if (make_win(s, &in[0]) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the kernel");
+        if (make_win_opts(s, &in[0], r->o.pad_torch) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the kernel");
         s->mult = c->depth_multiplier ? c->depth_multiplier : 1;
-        s->w = wget(L, "depthwise_kernel")->data;
+        {
+            const k2t_weight *k = wget(L, "depthwise_kernel");
+            s->w = prep_kernel(k, k->shape.d[0], k->shape.d[1], 1, k->shape.d[2] * k->shape.d[3],
+                               s->nchw, r->o.no_transpose, &s->own_w);
+        }
         if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
         s->epi.act = c->act;
         if (L->op == K2T_OP_SEPARABLE) {
-            s->w2 = wget(L, "pointwise_kernel")->data;
+            const k2t_weight *k = wget(L, "pointwise_kernel");
+            s->w2 = prep_kernel(k, 1, 1, k->shape.d[2], k->shape.d[3], s->nchw, r->o.no_transpose,
+                                &s->own_w2);
             s->cout = c->filters;
-            /* the depthwise result of one sample */
-            s->ws = (int64_t)s->win.oh * s->win.ow * s->win.c * s->mult;
+            /* the depthwise result of one sample (and, NCHW, its im2col) */
+            s->ws = (int64_t)s->win.oh * s->win.ow * s->win.c * s->mult * (s->nchw ? 2 : 1);
         }
         break;
     }
@@ -227,23 +309,32 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
         int64_t oh = s->shape.d[0], ow = s->shape.d[1];
         s->crop_t = (int)(fh > oh ? (fh - oh) / 2 : 0);
         s->crop_l = (int)(fw > ow ? (fw - ow) / 2 : 0);
-        s->w = wget(L, "kernel")->data;
+        {
+            const k2t_weight *k = wget(L, "kernel");
+            s->w = prep_kernel(k, k->shape.d[0], k->shape.d[1], k->shape.d[2], k->shape.d[3], 0,
+                               r->o.no_transpose, &s->own_w);
+        }
         if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
         s->epi.act = c->act;
         s->ws = kern_conv2d_transpose_ws(g, s->cout);
         break;
     }
-    case K2T_OP_DENSE:
-        s->w = wget(L, "kernel")->data;
+    case K2T_OP_DENSE: {
+        const k2t_weight *k = wget(L, "kernel");
+        int native = s->nchw || in[0].ndim == 1; /* rank-1 input: Linear on a vector */
+        s->w = prep_kernel(k, 1, 1, k->shape.d[0], k->shape.d[1], r->o.layout == K2T_LAYOUT_NCHW && native,
+                           r->o.no_transpose, &s->own_w);
         if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
         s->epi.act = c->act;
         s->cout = c->units;
         break;
+    }
     case K2T_OP_BATCHNORM: {
         int ax = sample_axis(c->axis, in[0].ndim);
         if (ax < 0 || ax >= in[0].ndim) return step_fail(m, s, err, K2T_ESHAPE, "axis out of range");
         axis_split(&in[0], ax, &s->outer, &s->len, &s->inner);
-        bn_prepare(m, s, s->len, in[0].ndim == 3);
+        bn_prepare(r, s, s->len, in[0].ndim == 3);
+        s->bn_batch = r->o.bn_train;
         break;
     }
     case K2T_OP_LAYERNORM: {
@@ -296,12 +387,26 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     }
     case K2T_OP_MAXPOOL:
     case K2T_OP_AVGPOOL:
-        if (make_win(s, &in[0]) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the pool");
+        if (make_win_opts(s, &in[0], r->o.pad_torch) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the pool");
+        s->count_pad = r->o.pad_torch;
         break;
     case K2T_OP_IDENTITY:
-    case K2T_OP_FLATTEN:
-    case K2T_OP_RESHAPE:
         s->alias = 1;
+        s->chw_order = r->s[N->in[0]].chw_order;
+        break;
+    case K2T_OP_FLATTEN: {
+        /* Keras flattens H, W, C; a port flattens C, H, W.  The emulation
+        ** keeps whichever order the setting asks for, so that the Dense
+        ** after it sees what the port's Linear would. */
+        int p_nchw = r->s[N->in[0]].nchw;
+        int chw = r->o.flatten_torch && in[0].ndim >= 2;
+        s->chw_order = chw;
+        s->alias = in[0].ndim < 2 || p_nchw == chw;
+        break;
+    }
+    case K2T_OP_RESHAPE:
+        s->alias = !r->s[N->in[0]].nchw && !r->s[N->in[0]].chw_order;
+        s->fallback = !s->alias;
         break;
     case K2T_OP_PERMUTE:
     case K2T_OP_ZEROPAD:
@@ -314,14 +419,52 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     case K2T_OP_LEAKY_RELU:
     case K2T_OP_ELU:
     case K2T_OP_RESCALING:
+        s->chw_order = r->s[N->in[0]].chw_order;
+        break;
     case K2T_OP_ADD: case K2T_OP_SUBTRACT: case K2T_OP_MULTIPLY:
     case K2T_OP_AVERAGE: case K2T_OP_MAXIMUM: case K2T_OP_MINIMUM:
         break;
     default:
         return step_fail(m, s, err, K2T_EUNSUPPORTED, "no kernel for this layer");
     }
-    if (L->op == K2T_OP_UPSAMPLE && c->bilinear && 0)
-        return step_fail(m, s, err, K2T_EUNSUPPORTED, "bilinear upsampling");
+    if (r->o.layout == K2T_LAYOUT_NCHW) {
+        /* Ops without an NCHW kernel run the Keras kernel between layout
+        ** conversions: Keras's semantics, the port's layout. */
+        int any_nchw = s->nchw;
+        for (int j = 0; j < N->n_in; j++) any_nchw |= r->s[N->in[j]].nchw;
+        switch (L->op) {
+        case K2T_OP_CONV_TRANSPOSE: case K2T_OP_LAYERNORM: case K2T_OP_PERMUTE:
+        case K2T_OP_ZEROPAD: case K2T_OP_CROP: case K2T_OP_UPSAMPLE: case K2T_OP_PRELU:
+        case K2T_OP_CONCATENATE: case K2T_OP_SOFTMAX:
+            s->fallback = any_nchw;
+            break;
+        case K2T_OP_DENSE:
+            s->fallback = in[0].ndim > 1;
+            break;
+        case K2T_OP_BATCHNORM:
+            s->fallback = any_nchw && s->inner != 1;
+            break;
+        default:
+            break;
+        }
+        if (s->fallback) {
+            int64_t tmp = s->numel;
+            for (int j = 0; j < N->n_in; j++) tmp += r->s[N->in[j]].numel;
+            s->ws += tmp;
+        }
+    }
+    if (r->o.softmax_drop && N->is_output) {
+        /* The port leaves the softmax to its loss function. */
+        if ((L->op == K2T_OP_ACTIVATION && c->act == K2T_ACT_SOFTMAX) || L->op == K2T_OP_SOFTMAX) {
+            s->alias = 1;
+            s->fallback = 0;
+        } else if (s->epi.act == K2T_ACT_SOFTMAX) {
+            s->epi.act = K2T_ACT_LINEAR;
+        }
+    }
+    if (s->nchw && L->op == K2T_OP_CONV)
+        s->ws = kern_conv2d_nchw_ws(&s->win, s->groups);
+    s->nshape = s->nchw ? k2t_shape_nchw(&s->shape) : s->shape;
     return K2T_OK;
 }
 
@@ -338,7 +481,7 @@ static void fuse(k2t_run *r)
                    s->op == K2T_OP_SEPARABLE || s->op == K2T_OP_CONV_TRANSPOSE;
         if (!gemm || s->epi.act != K2T_ACT_LINEAR || N->n_out != 1 || N->is_output) continue;
         step *b = &r->s[N->out[0]];
-        int chan_last = b->op == K2T_OP_BATCHNORM && b->inner == 1;
+        int chan_last = b->op == K2T_OP_BATCHNORM && b->inner == 1 && !b->bn_batch && !b->fallback;
         if (chan_last && b->len == s->shape.d[s->shape.ndim - 1]) {
             int64_t C = b->len;
             float *bias = k2t_xmalloc((size_t)C * sizeof(float));
@@ -401,7 +544,10 @@ static void assign_buffers(k2t_run *r)
         for (int i = 0; i < r->n; i++) {
             step *s = &r->s[i];
             if (root[i] == i) { s->out_off = top; top += B * s->numel; }
-            if (s->epi.act != K2T_ACT_LINEAR && !s->folded) { s->pre_off = top; top += B * s->numel; }
+            if (s->epi.act != K2T_ACT_LINEAR && !s->folded && !s->fallback) {
+                s->pre_off = top;
+                top += B * s->numel;
+            }
         }
         for (int i = 0; i < r->n; i++) r->s[i].out_off = r->s[root[i]].out_off;
     } else {
@@ -481,6 +627,7 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
     r->max_batch = max_batch < 1 ? 1 : max_batch;
     r->threads = o->threads > 0 ? o->threads : k2t_cores();
     if (r->threads > 64) r->threads = 64;
+    if (o->bn_train) r->threads = 1; /* batch statistics need the whole batch */
     r->n = m->n_nodes;
     r->s = k2t_xcalloc((size_t)r->n, sizeof *r->s);
     for (int i = 0; i < r->n; i++) {
@@ -541,6 +688,8 @@ void k2t_run_free(k2t_run *r)
         free(r->s[i].shift);
         free(r->s[i].bias);
         free(r->s[i].alpha);
+        free(r->s[i].own_w);
+        free(r->s[i].own_w2);
     }
     for (int t = 0; r->ws && t < r->threads; t++) free(r->ws[t]);
     for (int t = 0; r->local && t < r->threads; t++) free(r->local[t]);
@@ -566,7 +715,12 @@ k2t_status k2t_run_set_input(k2t_run *r, int i, const float *x, int n, k2t_err *
     if (n < 1 || n > r->max_batch)
         return k2t_fail(err, K2T_EARG, "batch of %d, the plan holds 1 to %d", n, r->max_batch);
     step *s = &r->s[r->m->inputs[i]];
-    memcpy(r->arena + s->out_off, x, (size_t)n * (size_t)s->numel * sizeof(float));
+    if (s->nchw) {
+        int c = (int)s->shape.d[s->shape.ndim - 1];
+        kern_to_nchw(x, n, s->numel / c, c, r->arena + s->out_off);
+    } else {
+        memcpy(r->arena + s->out_off, x, (size_t)n * (size_t)s->numel * sizeof(float));
+    }
     r->batch = n;
     memset(r->ran, 0, (size_t)r->n * sizeof *r->ran);
     r->ran[s->node] = 1;
@@ -594,40 +748,51 @@ static k2t_merge merge_of(k2t_op op)
     }
 }
 
-/* Run step s on samples [n0, n1) with workspace ws. */
-static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t)
+/* Compute step s for n samples: xs are its inputs, y its output, g where
+** a GEMM writes before a kept activation (y when none), ws scratch.
+** nhwc forces the Keras-layout kernels (the NCHW fallback). */
+static void exec_op(const k2t_run *r, const step *s, const float *const *xs, int n, float *y,
+                    float *g, float *ws, int nhwc)
 {
-    float *ws = r->ws[t];
-    int n = n1 - n0;
-    if (n <= 0 || s->skip) return;
     const step *p = s->n_in ? &r->s[s->in[0]] : NULL;
-    const float *x = p ? buf(r, p, n0, t) : NULL;
-    float *y = buf(r, s, n0, t);
-    /* With a kept pre-activation, the GEMM writes there and the activation
-    ** goes from there to y. */
-    float *g = s->pre_off >= 0 ? r->arena + s->pre_off + (int64_t)n0 * s->numel : y;
+    const float *x = s->n_in ? xs[0] : NULL;
+    int nchw = s->nchw && !nhwc;
     k2t_epi e = s->epi;
-    if (s->pre_off >= 0) e.act = K2T_ACT_LINEAR;
+    if (g != y) e.act = K2T_ACT_LINEAR;
     const k2t_cfg *c = &s->L->cfg;
     int64_t total = (int64_t)n * s->numel;
+    int C = s->shape.ndim ? (int)s->shape.d[s->shape.ndim - 1] : 1;
+    int64_t hw = C ? s->numel / C : 0;
 
     switch (s->op) {
     case K2T_OP_INPUT:
         break;
     case K2T_OP_CONV:
-        kern_conv2d(&s->win, s->groups, s->cout, x, n, s->w, &e, g, ws);
+        if (nchw) kern_conv2d_nchw(&s->win, s->groups, s->cout, x, n, s->w, &e, g, ws);
+        else kern_conv2d(&s->win, s->groups, s->cout, x, n, s->w, &e, g, ws);
         break;
     case K2T_OP_DEPTHWISE:
-        kern_depthwise(&s->win, s->mult, x, n, s->w, &e, g);
+        if (nchw) kern_depthwise_nchw(&s->win, s->mult, x, n, s->w, &e, g);
+        else kern_depthwise(&s->win, s->mult, x, n, s->w, &e, g);
         break;
     case K2T_OP_SEPARABLE: {
         k2t_epi none = {0};
         none.act = K2T_ACT_LINEAR;
         int64_t rows = (int64_t)s->win.oh * s->win.ow;
         int cm = s->win.c * s->mult;
+        k2t_win pw = {0};
+        pw.ih = pw.oh = s->win.oh, pw.iw = pw.ow = s->win.ow, pw.c = cm;
+        pw.kh = pw.kw = pw.sh = pw.sw = pw.dh = pw.dw = 1;
         for (int i = 0; i < n; i++) {
-            kern_depthwise(&s->win, s->mult, x + (int64_t)i * p->numel, 1, s->w, &none, ws);
-            kern_dense(ws, rows, cm, s->w2, s->cout, &e, g + (int64_t)i * s->numel);
+            const float *xi = x + (int64_t)i * p->numel;
+            float *gi = g + (int64_t)i * s->numel;
+            if (nchw) {
+                kern_depthwise_nchw(&s->win, s->mult, xi, 1, s->w, &none, ws);
+                kern_conv2d_nchw(&pw, 1, s->cout, ws, 1, s->w2, &e, gi, ws + rows * cm);
+            } else {
+                kern_depthwise(&s->win, s->mult, xi, 1, s->w, &none, ws);
+                kern_dense(ws, rows, cm, s->w2, s->cout, &e, gi);
+            }
         }
         break;
     }
@@ -635,13 +800,32 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t)
         kern_conv2d_transpose(&s->win, s->cout, (int)s->shape.d[0], (int)s->shape.d[1], s->crop_t,
                               s->crop_l, x, n, s->w, &e, g, ws);
         break;
-    case K2T_OP_DENSE:
-        kern_dense(x, total / s->cout, (int)(p->numel / (s->numel / s->cout)), s->w, s->cout, &e, g);
+    case K2T_OP_DENSE: {
+        int in = (int)(p->numel / (s->numel / s->cout));
+        if (r->o.layout == K2T_LAYOUT_NCHW && !nhwc) kern_linear(x, total / s->cout, in, s->w, s->cout, &e, g);
+        else kern_dense(x, total / s->cout, in, s->w, s->cout, &e, g);
         break;
-    case K2T_OP_BATCHNORM:
-        if (s->inner == 1) kern_scale_shift(x, total / s->len, (int)s->len, s->scale, s->shift, y);
+    }
+    case K2T_OP_BATCHNORM: {
+        if (s->bn_batch) {
+            /* Train mode: this batch's mean and (biased) variance. */
+            step *w = (step *)s;
+            double *mu = k2t_xmalloc((size_t)s->len * 2 * sizeof(double)), *var = mu + s->len;
+            const k2t_weight *ga = wget(s->L, "gamma"), *be = wget(s->L, "beta");
+            if (s->inner == 1) kern_channel_stats(x, n, (int)s->len, s->numel / s->len, nchw, mu, var);
+            else kern_channel_stats(x, (int)(n * s->outer), (int)s->len, s->inner, 1, mu, var);
+            for (int64_t k = 0; k < s->len; k++) {
+                double sc = (ga ? ga->data[k] : 1.0) / sqrt(var[k] + s->eps);
+                w->scale[k] = (float)sc;
+                w->shift[k] = (float)((be ? be->data[k] : 0.0) - mu[k] * sc);
+            }
+            free(mu);
+        }
+        if (nchw) kern_scale_shift_nchw(x, n, (int)s->len, s->numel / s->len, s->scale, s->shift, y);
+        else if (s->inner == 1) kern_scale_shift(x, total / s->len, (int)s->len, s->scale, s->shift, y);
         else kern_scale_shift_nchw(x, (int)(n * s->outer), (int)s->len, s->inner, s->scale, s->shift, y);
         break;
+    }
     case K2T_OP_LAYERNORM: {
         const k2t_weight *ga = wget(s->L, "gamma"), *be = wget(s->L, "beta");
         kern_layernorm(x, (int64_t)n * s->outer, s->len, ga ? ga->data : NULL, be ? be->data : NULL,
@@ -651,8 +835,8 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t)
     case K2T_OP_ACTIVATION:
         if (x != y) memcpy(y, x, (size_t)total * sizeof(float));
         if (c->act == K2T_ACT_SOFTMAX) {
-            int64_t len = s->shape.d[s->shape.ndim - 1];
-            kern_softmax(y, total / len, len, 1);
+            if (nchw) kern_softmax(y, n, C, hw);
+            else kern_softmax(y, total / C, C, 1);
         } else {
             kern_act(y, total, c->act);
         }
@@ -675,28 +859,28 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t)
         kern_softmax(y, (int64_t)n * s->outer, s->len, s->inner);
         break;
     case K2T_OP_ADD: case K2T_OP_SUBTRACT: case K2T_OP_MULTIPLY:
-    case K2T_OP_AVERAGE: case K2T_OP_MAXIMUM: case K2T_OP_MINIMUM: {
-        const float *xs[64];
-        for (int j = 0; j < s->n_in && j < 64; j++) {
-            const step *q = &r->s[s->in[j]];
-            xs[j] = buf(r, q, n0, t);
-        }
+    case K2T_OP_AVERAGE: case K2T_OP_MAXIMUM: case K2T_OP_MINIMUM:
         kern_merge(merge_of(s->op), xs, s->n_in, total, y);
         break;
-    }
     case K2T_OP_CONCATENATE: {
-        const float *xs[64];
         int64_t lens[64], outer, len, inner;
         int ax = (int)s->len;
         axis_split(&s->shape, ax, &outer, &len, &inner);
-        for (int j = 0; j < s->n_in && j < 64; j++) {
-            const step *q = &r->s[s->in[j]];
-            xs[j] = buf(r, q, n0, t);
-            lens[j] = q->shape.d[ax];
-        }
+        for (int j = 0; j < s->n_in && j < 64; j++) lens[j] = r->s[s->in[j]].shape.d[ax];
         kern_concat(xs, lens, s->n_in, (int64_t)n * outer, inner, y);
         break;
     }
+    case K2T_OP_FLATTEN: {
+        /* Only when the order changes (otherwise the step is a view). */
+        int pc = (int)p->shape.d[p->shape.ndim - 1];
+        int64_t phw = p->numel / pc;
+        if (s->chw_order) kern_to_nchw(x, n, phw, pc, y);   /* HWC data, CHW order wanted */
+        else kern_to_nhwc(x, n, pc, phw, y);                /* CHW data, HWC order wanted */
+        break;
+    }
+    case K2T_OP_RESHAPE:
+        if (x != y) memcpy(y, x, (size_t)total * sizeof(float));
+        break;
     case K2T_OP_PERMUTE: {
         int perm[K2T_MAX_DIMS];
         for (int i = 0; i < c->n_dims; i++) perm[i] = c->dims[i] - 1;
@@ -716,15 +900,18 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t)
                         c->size[0], c->size[1], c->bilinear, y);
         break;
     case K2T_OP_MAXPOOL:
-        kern_maxpool(&s->win, x, n, y);
+        if (nchw) kern_maxpool_nchw(&s->win, x, n, y);
+        else kern_maxpool(&s->win, x, n, y);
         break;
     case K2T_OP_AVGPOOL:
-        kern_avgpool(&s->win, 0, x, n, y);
+        if (nchw) kern_avgpool_nchw(&s->win, s->count_pad, x, n, y);
+        else kern_avgpool(&s->win, s->count_pad, x, n, y);
         break;
     case K2T_OP_GLOBAL_MAXPOOL:
     case K2T_OP_GLOBAL_AVGPOOL: {
         int ch = (int)p->shape.d[p->shape.ndim - 1];
-        kern_global_pool(p->numel / ch, ch, s->op == K2T_OP_GLOBAL_MAXPOOL, x, n, y);
+        if (p->nchw && !nhwc) kern_global_pool_nchw(ch, p->numel / ch, s->op == K2T_OP_GLOBAL_MAXPOOL, x, n, y);
+        else kern_global_pool(p->numel / ch, ch, s->op == K2T_OP_GLOBAL_MAXPOOL, x, n, y);
         break;
     }
     case K2T_OP_RESCALING:
@@ -733,14 +920,71 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t)
     default:
         break;
     }
-    if (s->pre_off >= 0) {
+    if (g != y) {
         /* The activation after a kept pre-activation. */
         memcpy(y, g, (size_t)total * sizeof(float));
-        int cch = (int)s->shape.d[s->shape.ndim - 1];
         k2t_epi a = {0};
         a.act = s->epi.act;
-        kern_epilogue(y, total / cch, cch, &a);
+        if (nchw) kern_epilogue_nchw(y, n, C, hw, &a);
+        else kern_epilogue(y, total / C, C, &a);
     }
+}
+
+/* An NCHW step without an NCHW kernel: each sample's inputs converted to
+** Keras's layout, the Keras kernel, the output converted back. */
+static void run_fallback(const k2t_run *r, const step *s, int n0, int n1, int t)
+{
+    float *ws = r->ws[t], *tmp = ws;
+    int64_t kws = s->ws;
+    const float *xs[64];
+    for (int j = 0; j < s->n_in && j < 64; j++) kws -= r->s[s->in[j]].numel;
+    kws -= s->numel;
+    float *kernel_ws = tmp, *cur = tmp + kws;
+    float *ins[64];
+    for (int j = 0; j < s->n_in && j < 64; j++) {
+        ins[j] = cur;
+        cur += r->s[s->in[j]].numel;
+    }
+    float *o = cur;
+    for (int i = n0; i < n1; i++) {
+        for (int j = 0; j < s->n_in && j < 64; j++) {
+            const step *q = &r->s[s->in[j]];
+            const float *xq = buf(r, q, n0, t) + (int64_t)(i - n0) * q->numel;
+            if (q->nchw) {
+                int qc = (int)q->shape.d[q->shape.ndim - 1];
+                kern_to_nhwc(xq, 1, qc, q->numel / qc, ins[j]);
+                xs[j] = ins[j];
+            } else {
+                xs[j] = xq;
+            }
+        }
+        exec_op(r, s, xs, 1, o, o, kernel_ws, 1);
+        float *y = buf(r, s, n0, t) + (int64_t)(i - n0) * s->numel;
+        if (s->nchw) {
+            int c = (int)s->shape.d[s->shape.ndim - 1];
+            kern_to_nchw(o, 1, s->numel / c, c, y);
+        } else {
+            memcpy(y, o, (size_t)s->numel * sizeof(float));
+        }
+    }
+}
+
+/* Run step s on samples [n0, n1) for thread t. */
+static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t)
+{
+    int n = n1 - n0;
+    if (n <= 0 || s->skip) return;
+    if (s->fallback) {
+        run_fallback(r, s, n0, n1, t);
+        return;
+    }
+    const float *xs[64];
+    for (int j = 0; j < s->n_in && j < 64; j++) xs[j] = buf(r, &r->s[s->in[j]], n0, t);
+    float *y = buf(r, s, n0, t);
+    /* With a kept pre-activation, the GEMM writes there and the activation
+    ** goes from there to y. */
+    float *g = s->pre_off >= 0 ? r->arena + s->pre_off + (int64_t)n0 * s->numel : y;
+    exec_op(r, s, xs, n, y, g, r->ws[t], 0);
 }
 
 typedef struct job {
@@ -801,9 +1045,9 @@ const k2t_tensor *k2t_run_output(const k2t_run *r, int node)
     if (!r->o.keep && !r->m->nodes[node].is_output && r->m->layers[r->m->nodes[node].layer].op != K2T_OP_INPUT)
         return NULL;
     k2t_tensor *t = &w->out[node];
-    t->shape.ndim = s->shape.ndim + 1;
+    t->shape.ndim = s->nshape.ndim + 1;
     t->shape.d[0] = r->batch;
-    for (int i = 0; i < s->shape.ndim; i++) t->shape.d[i + 1] = s->shape.d[i];
+    for (int i = 0; i < s->nshape.ndim; i++) t->shape.d[i + 1] = s->nshape.d[i];
     t->data = r->arena + s->out_off;
     return t;
 }
@@ -813,9 +1057,59 @@ const k2t_tensor *k2t_run_preact(const k2t_run *r, int node)
     if (node < 0 || node >= r->n || !r->ran[node] || r->s[node].pre_off < 0) return NULL;
     const step *s = &r->s[node];
     k2t_tensor *t = &((k2t_run *)r)->pre[node];
-    t->shape.ndim = s->shape.ndim + 1;
+    t->shape.ndim = s->nshape.ndim + 1;
     t->shape.d[0] = r->batch;
-    for (int i = 0; i < s->shape.ndim; i++) t->shape.d[i + 1] = s->shape.d[i];
+    for (int i = 0; i < s->nshape.ndim; i++) t->shape.d[i + 1] = s->nshape.d[i];
     t->data = r->arena + s->pre_off;
     return t;
+}
+
+const k2t_opts *k2t_run_opts(const k2t_run *r) { return &r->o; }
+
+/* The Keras shape of the vector a CHW-ordered Flatten step received. */
+static const step *flatten_source(const k2t_run *r, const step *s)
+{
+    while (s->n_in && s->op != K2T_OP_FLATTEN) s = &r->s[s->in[0]];
+    return s->n_in ? &r->s[s->in[0]] : NULL;
+}
+
+k2t_status k2t_run_keras(const k2t_run *r, int node, int preact, float *dst, k2t_err *err)
+{
+    const k2t_tensor *t = preact ? k2t_run_preact(r, node) : k2t_run_output(r, node);
+    if (!t) return k2t_fail(err, K2T_EARG, "layer '%s' has not been computed", r->m->nodes[node].name);
+    const step *s = &r->s[node];
+    int n = r->batch;
+    if (s->nchw) {
+        int c = (int)s->shape.d[s->shape.ndim - 1];
+        kern_to_nhwc(t->data, n, c, s->numel / c, dst);
+    } else if (s->chw_order) {
+        const step *src = flatten_source(r, s);
+        int c = src ? (int)src->shape.d[src->shape.ndim - 1] : 1;
+        kern_to_nhwc(t->data, n, c, s->numel / c, dst);
+    } else {
+        memcpy(dst, t->data, (size_t)n * (size_t)s->numel * sizeof(float));
+    }
+    return K2T_OK;
+}
+
+k2t_status k2t_run_inject(k2t_run *r, int node, const float *src, k2t_err *err)
+{
+    if (node < 0 || node >= r->n) return k2t_fail(err, K2T_EARG, "no node %d", node);
+    if (r->batch < 1) return k2t_fail(err, K2T_EARG, "no input has been set");
+    const step *s = &r->s[node];
+    if (s->local) return k2t_fail(err, K2T_EARG, "the fast path keeps no buffer for '%s'", r->m->nodes[node].name);
+    float *y = r->arena + s->out_off;
+    int n = r->batch;
+    if (s->nchw) {
+        int c = (int)s->shape.d[s->shape.ndim - 1];
+        kern_to_nchw(src, n, s->numel / c, c, y);
+    } else if (s->chw_order) {
+        const step *fs = flatten_source(r, s);
+        int c = fs ? (int)fs->shape.d[fs->shape.ndim - 1] : 1;
+        kern_to_nchw(src, n, s->numel / c, c, y);
+    } else {
+        memcpy(y, src, (size_t)n * (size_t)s->numel * sizeof(float));
+    }
+    r->ran[node] = 1;
+    return K2T_OK;
 }

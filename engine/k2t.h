@@ -329,13 +329,27 @@ int64_t k2t_histogram(const float *x, int64_t n, int64_t *bins, int n_bins,
 
 /*--------------------------------------------------------------- execution */
 
-/* How to execute.  The defaults (all zero but threads) are Keras's own
-** semantics; later options emulate the conventions of a PyTorch port. */
+/* How to execute.  All zero (but threads) is Keras's own semantics; the
+** other fields emulate the conventions of a PyTorch port, one pitfall each,
+** so that a divergence can be reproduced and located. */
+typedef enum { K2T_LAYOUT_NHWC, K2T_LAYOUT_NCHW } k2t_layout;
+
 typedef struct k2t_opts {
-    int threads;      /* worker threads; 0: the machine's cores */
-    int keep;         /* keep every layer's output (and pre-activations) for
-                         inspection; otherwise buffers are reused and BN is
-                         folded into the convolution before it (the fast path) */
+    int threads;          /* worker threads; 0: the machine's cores */
+    int keep;             /* keep every layer's output (and pre-activations) for
+                             inspection; otherwise buffers are reused and BN is
+                             folded into the convolution before it (the fast path) */
+    k2t_layout layout;    /* NCHW: execute as PyTorch does, weights as PyTorch holds
+                             them (conv OIHW, depthwise (C*M,1,kh,kw), Linear (out,in)) */
+    int no_transpose;     /* weights.transpose off: each Keras kernel buffer read in the
+                             PyTorch shape without permuting it (the forgotten transpose) */
+    const double *bn_eps; /* per layer (indexed like m->layers): the epsilon to use, or
+                             <= 0 for the layer's own; NULL: every layer its own */
+    int bn_train;         /* BatchNormalization with the batch's statistics (train mode) */
+    int pad_torch;        /* symmetric padding k//2*d for 'same' convs and pools, and
+                             average pooling that counts the padding */
+    int flatten_torch;    /* Flatten in CHW order, Dense rows unpermuted */
+    int softmax_drop;     /* a final softmax left out (a port that leaves it to the loss) */
 } k2t_opts;
 
 /* An activation: the batch is d[0] of shape. */
@@ -363,16 +377,49 @@ k2t_status k2t_run_set_input(k2t_run *r, int i, const float *x, int n, k2t_err *
 k2t_status k2t_run_nodes(k2t_run *r, int from, int to, k2t_err *err);
 
 /* The output of node i after it ran (NULL before, or when the fast path
-** did not keep it); its pre-activation for layers with a fused activation
-** other than linear (NULL otherwise). */
+** did not keep it), in the run's own layout: with layout NCHW a (H,W,C)
+** activation is held (C,H,W) and its shape says so.  The pre-activation
+** of a layer with a fused activation other than linear (NULL otherwise). */
 const k2t_tensor *k2t_run_output(const k2t_run *r, int node);
 const k2t_tensor *k2t_run_preact(const k2t_run *r, int node);
 int k2t_run_batch(const k2t_run *r);
-/* Per-sample output shape of node i under this run's concrete input. */
+/* Per-sample output shape of node i in the run's layout. */
 const k2t_shape *k2t_run_shape(const k2t_run *r, int node);
+const k2t_opts *k2t_run_opts(const k2t_run *r);
+/* Node i's output (or pre-activation) mapped back to Keras's layout (NHWC,
+** and a CHW-ordered Flatten reordered to HWC) into dst (batch x the Keras
+** per-sample shape floats), so runs under different conventions compare
+** element by element.  Fails when the node has not run. */
+k2t_status k2t_run_keras(const k2t_run *r, int node, int preact, float *dst, k2t_err *err);
+/* Overwrite node i's output with Keras-layout data (batch x Keras shape) and
+** mark it computed: 'diff --isolated' feeds each layer the reference's inputs. */
+k2t_status k2t_run_inject(k2t_run *r, int node, const float *src, k2t_err *err);
 
 /* The machine's online cores. */
 int k2t_cores(void);
+
+/*---------------------------------------------------------- residual blocks */
+
+/* A residual block: a fork whose branches meet again at a merge (Add or
+** another merge), with the elementwise activation that follows the merge.
+** Blocks are numbered from 1 in execution order; the layers before the
+** first are the stem, those after the last the head. */
+typedef struct k2t_block {
+    int fork;          /* node whose output feeds both branches */
+    int merge;         /* the merging node (Add, ...) */
+    int first, last;   /* first and last node of the block in topological order */
+    int *nodes;        /* the block's nodes, in topological order (fork excluded) */
+    int n_nodes;
+    int shortcut;      /* -1: identity shortcut; else the projecting node */
+    int shortcut_in;   /* merge input index that carries the shortcut */
+} k2t_block;
+
+/* Find the residual blocks of m.  Returns their number; *out is an array
+** the caller frees with k2t_blocks_free. */
+int k2t_find_blocks(const k2t_model *m, k2t_block **out);
+void k2t_blocks_free(k2t_block *b, int n);
+/* The block (0-based index) that node i belongs to, or -1 (stem or head). */
+int k2t_block_of(const k2t_block *b, int n, int node);
 
 /*------------------------------------------------------------------ inputs */
 

@@ -1,0 +1,197 @@
+/*
+** kern_nchw.c -- kernels for executing as a PyTorch port does: NCHW
+** activations, OIHW weights.  Convolution is PyTorch's own recipe (im2col
+** with rows ordered c, kh, kw, then W[cout][K] * cols[K][oh*ow]) so the
+** emulation computes what the port computes, not a relabelled NHWC run.
+** Speed matters less here than in kernels.c: these serve diff, step and
+** eval under a PyTorch profile.
+*/
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+#include "kern_nchw.h"
+
+int64_t kern_conv2d_nchw_ws(const k2t_win *g, int groups)
+{
+    return (int64_t)(g->c / groups) * g->kh * g->kw * g->oh * g->ow;
+}
+
+void kern_epilogue_nchw(float *y, int n, int c, int64_t hw, const k2t_epi *e)
+{
+    if (!e) return;
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++) {
+            float *p = y + ((int64_t)i * c + ch) * hw;
+            float s = e->scale ? e->scale[ch] : 1.0f, b = e->bias ? e->bias[ch] : 0.0f;
+            if (e->scale || e->bias)
+                for (int64_t j = 0; j < hw; j++) p[j] = p[j] * s + b;
+            if (e->act != K2T_ACT_LINEAR && e->act != K2T_ACT_SOFTMAX) kern_act(p, hw, e->act);
+        }
+    if (e->act == K2T_ACT_SOFTMAX) kern_softmax(y, n, c, hw);
+}
+
+void kern_conv2d_nchw(const k2t_win *g, int groups, int cout, const float *x, int n,
+                      const float *w, const k2t_epi *e, float *y, float *ws)
+{
+    int cg = g->c / groups, og = cout / groups;
+    int64_t ohw = (int64_t)g->oh * g->ow, ihw = (int64_t)g->ih * g->iw;
+    int K = cg * g->kh * g->kw;
+    for (int i = 0; i < n; i++) {
+        const float *xs = x + (int64_t)i * g->c * ihw;
+        float *ys = y + (int64_t)i * cout * ohw;
+        for (int q = 0; q < groups; q++) {
+            /* cols[(c, kh, kw)][oh*ow] */
+            for (int c = 0; c < cg; c++)
+                for (int a = 0; a < g->kh; a++)
+                    for (int b = 0; b < g->kw; b++) {
+                        float *col = ws + ((int64_t)(c * g->kh + a) * g->kw + b) * ohw;
+                        const float *xc = xs + (int64_t)(q * cg + c) * ihw;
+                        for (int oy = 0; oy < g->oh; oy++) {
+                            int iy = oy * g->sh - g->pt + a * g->dh;
+                            for (int ox = 0; ox < g->ow; ox++) {
+                                int ix = ox * g->sw - g->pl + b * g->dw;
+                                col[oy * g->ow + ox] = (iy >= 0 && iy < g->ih && ix >= 0 && ix < g->iw)
+                                                       ? xc[(int64_t)iy * g->iw + ix] : 0.0f;
+                            }
+                        }
+                    }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, (int)ohw, K, 1.0f,
+                        w + (int64_t)q * og * K, K, ws, (int)ohw, 0.0f, ys + (int64_t)q * og * ohw, (int)ohw);
+        }
+    }
+    kern_epilogue_nchw(y, n, cout, ohw, e);
+}
+
+void kern_depthwise_nchw(const k2t_win *g, int m, const float *x, int n, const float *w,
+                         const k2t_epi *e, float *y)
+{
+    int64_t ohw = (int64_t)g->oh * g->ow, ihw = (int64_t)g->ih * g->iw;
+    int co = g->c * m;
+    for (int i = 0; i < n; i++)
+        for (int oc = 0; oc < co; oc++) {
+            const float *xc = x + ((int64_t)i * g->c + oc / m) * ihw;
+            const float *wk = w + (int64_t)oc * g->kh * g->kw;
+            float *yc = y + ((int64_t)i * co + oc) * ohw;
+            for (int oy = 0; oy < g->oh; oy++)
+                for (int ox = 0; ox < g->ow; ox++) {
+                    float s = 0;
+                    for (int a = 0; a < g->kh; a++) {
+                        int iy = oy * g->sh - g->pt + a * g->dh;
+                        if (iy < 0 || iy >= g->ih) continue;
+                        for (int b = 0; b < g->kw; b++) {
+                            int ix = ox * g->sw - g->pl + b * g->dw;
+                            if (ix >= 0 && ix < g->iw) s += xc[(int64_t)iy * g->iw + ix] * wk[a * g->kw + b];
+                        }
+                    }
+                    yc[oy * g->ow + ox] = s;
+                }
+        }
+    kern_epilogue_nchw(y, n, co, ohw, e);
+}
+
+static void pool_nchw(const k2t_win *g, int is_max, int count_include_pad, const float *x, int n, float *y)
+{
+    int64_t ohw = (int64_t)g->oh * g->ow, ihw = (int64_t)g->ih * g->iw;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < g->c; c++) {
+            const float *xc = x + ((int64_t)i * g->c + c) * ihw;
+            float *yc = y + ((int64_t)i * g->c + c) * ohw;
+            for (int oy = 0; oy < g->oh; oy++)
+                for (int ox = 0; ox < g->ow; ox++) {
+                    float best = -INFINITY;
+                    double sum = 0;
+                    int cnt = 0, padcnt = 0;
+                    for (int a = 0; a < g->kh; a++) {
+                        int iy = oy * g->sh - g->pt + a;
+                        for (int b = 0; b < g->kw; b++) {
+                            int ix = ox * g->sw - g->pl + b;
+                            /* PyTorch counts window cells inside the padded input */
+                            int inpad = iy >= -g->pt && iy < g->ih + g->pb && ix >= -g->pl && ix < g->iw + g->pr;
+                            padcnt += inpad;
+                            if (iy < 0 || iy >= g->ih || ix < 0 || ix >= g->iw) continue;
+                            float v = xc[(int64_t)iy * g->iw + ix];
+                            if (v > best) best = v;
+                            sum += v;
+                            cnt++;
+                        }
+                    }
+                    if (is_max) yc[oy * g->ow + ox] = best;
+                    else yc[oy * g->ow + ox] = (float)(sum / (count_include_pad ? padcnt : (cnt ? cnt : 1)));
+                }
+        }
+}
+
+void kern_maxpool_nchw(const k2t_win *g, const float *x, int n, float *y)
+{
+    pool_nchw(g, 1, 0, x, n, y);
+}
+
+void kern_avgpool_nchw(const k2t_win *g, int count_include_pad, const float *x, int n, float *y)
+{
+    pool_nchw(g, 0, count_include_pad, x, n, y);
+}
+
+void kern_global_pool_nchw(int c, int64_t hw, int is_max, const float *x, int n, float *y)
+{
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++) {
+            const float *p = x + ((int64_t)i * c + ch) * hw;
+            if (is_max) {
+                float b = -INFINITY;
+                for (int64_t j = 0; j < hw; j++) if (p[j] > b) b = p[j];
+                y[(int64_t)i * c + ch] = b;
+            } else {
+                double s = 0;
+                for (int64_t j = 0; j < hw; j++) s += p[j];
+                y[(int64_t)i * c + ch] = (float)(s / (double)hw);
+            }
+        }
+}
+
+void kern_linear(const float *x, int64_t rows, int in, const float *w, int out,
+                 const k2t_epi *e, float *y)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, out, in, 1.0f, x, in, w, in,
+                0.0f, y, out);
+    kern_epilogue(y, rows, out, e);
+}
+
+void kern_to_nchw(const float *x, int n, int64_t hw, int c, float *y)
+{
+    for (int i = 0; i < n; i++) {
+        const float *a = x + (int64_t)i * hw * c;
+        float *b = y + (int64_t)i * hw * c;
+        for (int64_t p = 0; p < hw; p++)
+            for (int ch = 0; ch < c; ch++) b[(int64_t)ch * hw + p] = a[p * c + ch];
+    }
+}
+
+void kern_to_nhwc(const float *x, int n, int c, int64_t hw, float *y)
+{
+    for (int i = 0; i < n; i++) {
+        const float *a = x + (int64_t)i * hw * c;
+        float *b = y + (int64_t)i * hw * c;
+        for (int ch = 0; ch < c; ch++)
+            for (int64_t p = 0; p < hw; p++) b[p * c + ch] = a[(int64_t)ch * hw + p];
+    }
+}
+
+void kern_channel_stats(const float *x, int n, int c, int64_t hw, int nchw, double *mean, double *var)
+{
+    for (int ch = 0; ch < c; ch++) mean[ch] = var[ch] = 0;
+    for (int i = 0; i < n; i++)
+        for (int64_t p = 0; p < hw; p++)
+            for (int ch = 0; ch < c; ch++) {
+                float v = nchw ? x[((int64_t)i * c + ch) * hw + p] : x[((int64_t)i * hw + p) * c + ch];
+                mean[ch] += v;
+            }
+    double cnt = (double)n * (double)hw;
+    for (int ch = 0; ch < c; ch++) mean[ch] /= cnt;
+    for (int i = 0; i < n; i++)
+        for (int64_t p = 0; p < hw; p++)
+            for (int ch = 0; ch < c; ch++) {
+                float v = nchw ? x[((int64_t)i * c + ch) * hw + p] : x[((int64_t)i * hw + p) * c + ch];
+                var[ch] += (v - mean[ch]) * (v - mean[ch]);
+            }
+    for (int ch = 0; ch < c; ch++) var[ch] /= cnt;
+}
