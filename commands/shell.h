@@ -81,6 +81,18 @@ typedef struct k2t_input {
     char desc[320];          /* where it came from, for messages */
 } k2t_input;
 
+/*-------------------------------------------------------------- profiles */
+
+/* A named set of emulation settings (profile keras, torch, torch-naive,
+** and the user's own from "profile save"). */
+typedef struct k2t_profile {
+    char name[32];
+    k2t_layout layout;
+    int transpose, bn_train, pad_torch, flatten_torch, softmax_drop;
+    double bn_eps;           /* 0: each layer's own */
+    int preprocess;          /* -1: whatever is set */
+} k2t_profile;
+
 /*----------------------------------------------------------- breakpoints */
 
 typedef struct k2t_break {
@@ -113,6 +125,8 @@ typedef struct k2t_shell {
     const char *line;        /* the command line being run (for error carets) */
     int arg_ofs[K2T_MAX_ARGS]; /* offset of each argument in 'line' */
     int argc;                /* arguments in 'line' (carets only point at these) */
+    struct k2t_profile *profiles; /* saved with "profile save" (owned) */
+    int n_profiles;
     struct k2t_var *vars;    /* results published by commands ($accuracy, ...) */
     int n_vars;
     /* Hooks filled by repl/: run a script file; enter full-screen mode. */
@@ -160,6 +174,16 @@ const char *k2t_c_off(const k2t_shell *sh);
 /* Look a command up: exact name, alias, then unique prefix.  Returns NULL
 ** and, when 'why' is non-NULL, writes why ("unknown"/"ambiguous ..."). */
 const k2t_command *k2t_command_find(const char *name, char *why, size_t n);
+
+/* Find a profile by name (built-in or saved); NULL when unknown. */
+const k2t_profile *k2t_profile_find(const struct k2t_shell *sh, const char *name);
+/* The current settings as a profile. */
+void k2t_profile_current(const struct k2t_shell *sh, k2t_profile *p);
+/* Execution options for a profile (per-layer epsilons from bn_eps, owned by
+** *eps_out, which the caller frees). */
+void k2t_profile_opts(const struct k2t_shell *sh, const k2t_profile *p, k2t_opts *o, int keep, double **eps_out);
+/* "layout nchw, padding torch" for the settings where p differs from Keras. */
+void k2t_profile_describe(const k2t_profile *p, char *buf, size_t n);
 
 /*------------------------------------------------------------- variables */
 

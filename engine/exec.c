@@ -705,7 +705,9 @@ void k2t_run_free(k2t_run *r)
 
 int k2t_run_batch(const k2t_run *r) { return r->batch; }
 
-const k2t_shape *k2t_run_shape(const k2t_run *r, int node) { return &r->s[node].shape; }
+const k2t_shape *k2t_run_shape(const k2t_run *r, int node) { return &r->s[node].nshape; }
+
+const k2t_shape *k2t_run_keras_shape(const k2t_run *r, int node) { return &r->s[node].shape; }
 
 k2t_status k2t_run_set_input(k2t_run *r, int i, const float *x, int n, k2t_err *err)
 {

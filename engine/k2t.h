@@ -383,8 +383,11 @@ k2t_status k2t_run_nodes(k2t_run *r, int from, int to, k2t_err *err);
 const k2t_tensor *k2t_run_output(const k2t_run *r, int node);
 const k2t_tensor *k2t_run_preact(const k2t_run *r, int node);
 int k2t_run_batch(const k2t_run *r);
-/* Per-sample output shape of node i in the run's layout. */
+/* Per-sample output shape of node i in the run's layout, and in Keras's
+** (they differ from the model's inferred shapes when emulated padding
+** changes a layer's output size). */
 const k2t_shape *k2t_run_shape(const k2t_run *r, int node);
+const k2t_shape *k2t_run_keras_shape(const k2t_run *r, int node);
 const k2t_opts *k2t_run_opts(const k2t_run *r);
 /* Node i's output (or pre-activation) mapped back to Keras's layout (NHWC,
 ** and a CHW-ordered Flatten reordered to HWC) into dst (batch x the Keras

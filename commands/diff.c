@@ -1,0 +1,465 @@
+/*
+** diff.c -- profiles and the layer-by-layer diff.
+**
+** A profile is a named set of the emulation settings: keras (faithful),
+** torch (NCHW with every fix: reproduces Keras), torch-naive (what a
+** straightforward hand port does: NCHW, eps 1e-5, symmetric padding, CHW
+** flatten), and the user's own.  diff runs the current input under two of
+** them, maps B's tensors back to Keras's layout (flatten order included)
+** and compares layer by layer, so a divergence lands on the layer whose
+** computation differs; --isolated feeds each layer of B the inputs A
+** produced, so each layer's own error shows without accumulation.  The
+** first failing layer is named with a diagnosis from the settings that
+** differ and that layer's config.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../engine/kernels.h"
+#include "shell.h"
+
+static const k2t_profile builtin[] = {
+    {"keras", K2T_LAYOUT_NHWC, 1, 0, 0, 0, 0, 0, -1},
+    {"torch", K2T_LAYOUT_NCHW, 1, 0, 0, 0, 0, 0, -1},
+    {"torch-naive", K2T_LAYOUT_NCHW, 1, 0, 1, 1, 0, 1e-5, -1},
+};
+#define N_BUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
+
+const k2t_profile *k2t_profile_find(const k2t_shell *sh, const char *name)
+{
+    for (int i = 0; i < N_BUILTIN; i++)
+        if (!strcmp(builtin[i].name, name)) return &builtin[i];
+    for (int i = 0; i < sh->n_profiles; i++)
+        if (!strcmp(sh->profiles[i].name, name)) return &sh->profiles[i];
+    return NULL;
+}
+
+void k2t_profile_current(const k2t_shell *sh, k2t_profile *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "current");
+    p->layout = sh->set.layout;
+    p->transpose = sh->set.transpose;
+    p->bn_train = sh->set.bn_train;
+    p->pad_torch = sh->set.pad_torch;
+    p->flatten_torch = sh->set.flatten_torch;
+    p->softmax_drop = sh->set.softmax_drop;
+    p->bn_eps = sh->set.bn_eps;
+    p->preprocess = (int)sh->set.preprocess;
+}
+
+void k2t_profile_opts(const k2t_shell *sh, const k2t_profile *p, k2t_opts *o, int keep, double **eps_out)
+{
+    memset(o, 0, sizeof *o);
+    o->threads = sh->set.threads;
+    o->keep = keep;
+    o->layout = p->layout;
+    o->no_transpose = !p->transpose;
+    o->bn_train = p->bn_train;
+    o->pad_torch = p->pad_torch;
+    o->flatten_torch = p->flatten_torch;
+    o->softmax_drop = p->softmax_drop;
+    *eps_out = NULL;
+    if (!strcmp(p->name, "current") && sh->set.bn_eps_layer) {
+        /* the current settings may name single layers */
+        *eps_out = k2t_xmalloc((size_t)sh->model->n_layers * sizeof(double));
+        memcpy(*eps_out, sh->set.bn_eps_layer, (size_t)sh->model->n_layers * sizeof(double));
+    } else if (p->bn_eps > 0) {
+        *eps_out = k2t_xmalloc((size_t)sh->model->n_layers * sizeof(double));
+        for (int i = 0; i < sh->model->n_layers; i++) (*eps_out)[i] = p->bn_eps;
+    }
+    o->bn_eps = *eps_out;
+}
+
+void k2t_profile_describe(const k2t_profile *p, char *buf, size_t n)
+{
+    size_t w = 0;
+    buf[0] = '\0';
+#define ADD(...) do { if (w < n) w += (size_t)snprintf(buf + w, n - w, __VA_ARGS__); } while (0)
+    ADD("layout %s", p->layout == K2T_LAYOUT_NCHW ? "nchw" : "nhwc");
+    if (!p->transpose) ADD(", weights.transpose off");
+    if (p->bn_eps > 0) ADD(", bn.eps %g", p->bn_eps);
+    if (p->bn_train) ADD(", bn.mode train");
+    if (p->pad_torch) ADD(", padding torch");
+    if (p->flatten_torch) ADD(", flatten torch");
+    if (p->softmax_drop) ADD(", softmax drop");
+    if (p->preprocess >= 0) ADD(", preprocess %s", k2t_pre_names[p->preprocess]);
+#undef ADD
+}
+
+static int same_settings(const k2t_profile *a, const k2t_profile *b)
+{
+    return a->layout == b->layout && a->transpose == b->transpose && a->bn_train == b->bn_train &&
+           a->pad_torch == b->pad_torch && a->flatten_torch == b->flatten_torch &&
+           a->softmax_drop == b->softmax_drop && a->bn_eps == b->bn_eps;
+}
+
+/*-------------------------------------------------------------- profile */
+
+static void apply(k2t_shell *sh, const k2t_profile *p)
+{
+    sh->set.layout = p->layout;
+    sh->set.transpose = p->transpose;
+    sh->set.bn_train = p->bn_train;
+    sh->set.pad_torch = p->pad_torch;
+    sh->set.flatten_torch = p->flatten_torch;
+    sh->set.softmax_drop = p->softmax_drop;
+    sh->set.bn_eps = p->bn_eps;
+    if (p->preprocess >= 0) sh->set.preprocess = (k2t_pre)p->preprocess;
+    k2t_shell_bn_eps_apply(sh);
+    k2t_shell_drop_run(sh);
+}
+
+static int cmd_profile(k2t_shell *sh, int argc, char **argv)
+{
+    char desc[256];
+    k2t_profile cur;
+    k2t_profile_current(sh, &cur);
+    if (argc == 1) {
+        const char *match = "custom";
+        for (int i = 0; i < N_BUILTIN; i++) if (same_settings(&builtin[i], &cur)) match = builtin[i].name;
+        for (int i = 0; i < sh->n_profiles; i++) if (same_settings(&sh->profiles[i], &cur)) match = sh->profiles[i].name;
+        k2t_profile_describe(&cur, desc, sizeof desc);
+        k2t_printf(sh, "profile %s: %s\n", match, desc);
+        k2t_var_set(sh, "profile", "%s", match);
+        return K2T_CMD_OK;
+    }
+    if (!strcmp(argv[1], "list")) {
+        for (int i = 0; i < N_BUILTIN; i++) {
+            k2t_profile_describe(&builtin[i], desc, sizeof desc);
+            k2t_printf(sh, "%-12s %s%s\n", builtin[i].name, desc, same_settings(&builtin[i], &cur) ? "  (current)" : "");
+        }
+        for (int i = 0; i < sh->n_profiles; i++) {
+            k2t_profile_describe(&sh->profiles[i], desc, sizeof desc);
+            k2t_printf(sh, "%-12s %s%s\n", sh->profiles[i].name, desc,
+                       same_settings(&sh->profiles[i], &cur) ? "  (current)" : "");
+        }
+        return K2T_CMD_OK;
+    }
+    if (!strcmp(argv[1], "save")) {
+        if (argc != 3) return k2t_error(sh, -1, "profile save: usage: profile save NAME");
+        const char *name = argv[2];
+        if (!strcmp(name, "list") || !strcmp(name, "save") || !strcmp(name, "current") || strlen(name) >= 32)
+            return k2t_error(sh, 2, "profile save: '%s' cannot name a profile", name);
+        for (int i = 0; i < N_BUILTIN; i++)
+            if (!strcmp(builtin[i].name, name))
+                return k2t_error(sh, 2, "profile save: '%s' is a built-in profile; choose another name", name);
+        k2t_profile *slot = NULL;
+        for (int i = 0; i < sh->n_profiles; i++)
+            if (!strcmp(sh->profiles[i].name, name)) slot = &sh->profiles[i];
+        if (!slot) {
+            sh->profiles = k2t_xrealloc(sh->profiles, (size_t)(sh->n_profiles + 1) * sizeof *sh->profiles);
+            slot = &sh->profiles[sh->n_profiles++];
+        }
+        *slot = cur;
+        snprintf(slot->name, sizeof slot->name, "%s", name);
+        k2t_profile_describe(slot, desc, sizeof desc);
+        k2t_printf(sh, "saved profile %s: %s\n", name, desc);
+        return K2T_CMD_OK;
+    }
+    if (argc > 2) return k2t_error(sh, 2, "profile: unexpected argument '%s'", argv[2]);
+    const k2t_profile *p = k2t_profile_find(sh, argv[1]);
+    if (!p) return k2t_error(sh, 1, "profile: unknown profile '%s' (\"profile list\" lists them)", argv[1]);
+    apply(sh, p);
+    k2t_profile_current(sh, &cur);
+    k2t_profile_describe(&cur, desc, sizeof desc);
+    k2t_printf(sh, "profile %s: %s\n", p->name, desc);
+    return K2T_CMD_OK;
+}
+
+static void complete_profile(k2t_shell *sh, int argi, char **argv, const char *prefix, k2t_strlist *out)
+{
+    (void)argv;
+    if (argi != 1) return;
+    k2t_complete_words("list save keras torch torch-naive", prefix, out);
+    for (int i = 0; i < sh->n_profiles; i++)
+        if (!strncmp(sh->profiles[i].name, prefix, strlen(prefix))) k2t_strlist_add(out, sh->profiles[i].name);
+}
+
+/*----------------------------------------------------------------- diff */
+
+/* Why a layer differs between A and B, from the settings that differ and
+** the layer's own config.  Empty when nothing explains it. */
+static void diagnose(k2t_shell *sh, const k2t_profile *a, const k2t_profile *b, int node, k2t_run *rb,
+                     char *buf, size_t n)
+{
+    const k2t_model *m = sh->model;
+    const k2t_node *N = &m->nodes[node];
+    const k2t_layer *L = k2t_node_layer(m, node);
+    const k2t_cfg *c = &L->cfg;
+    size_t w = 0;
+    buf[0] = '\0';
+#define ADD(...) do { if (w < n) w += (size_t)snprintf(buf + w, n - w, __VA_ARGS__); } while (0)
+    int window = L->op == K2T_OP_CONV || L->op == K2T_OP_DEPTHWISE || L->op == K2T_OP_SEPARABLE ||
+                 L->op == K2T_OP_MAXPOOL || L->op == K2T_OP_AVGPOOL;
+    if (a->pad_torch != b->pad_torch && window && c->padding == K2T_PAD_SAME && N->n_in) {
+        const k2t_shape *in = &m->nodes[N->in[0]].shape;
+        k2t_win g = {0};
+        int one_d = in->ndim == 2;
+        g.ih = one_d ? 1 : (int)in->d[0], g.iw = (int)in->d[one_d ? 0 : 1];
+        g.kh = one_d ? 1 : c->kernel[0], g.kw = c->kernel[one_d ? 0 : 1];
+        g.sh = one_d ? 1 : c->strides[0], g.sw = c->strides[one_d ? 0 : 1];
+        g.dh = one_d ? 1 : (c->dilation[0] ? c->dilation[0] : 1);
+        g.dw = c->dilation[one_d ? 0 : 1] ? c->dilation[one_d ? 0 : 1] : 1;
+        k2t_win_tf(&g, K2T_PAD_SAME);
+        int ph = one_d ? 0 : (g.kh / 2) * g.dh, pw = (g.kw / 2) * g.dw;
+        ADD("padding: %dx%d stride %dx%d 'same' on a %dx%d input: Keras (TF) pads top %d, bottom %d, "
+            "left %d, right %d; PyTorch's padding=(%d, %d) pads %d on top and bottom and %d left and right, "
+            "so every window is shifted. Port it as F.pad(x, (%d, %d, %d, %d)) and padding=0.",
+            g.kh, g.kw, g.sh, g.sw, g.ih, g.iw, g.pt, g.pb, g.pl, g.pr, ph, pw, ph, pw, g.pl, g.pr, g.pt, g.pb);
+        if (L->op == K2T_OP_AVGPOOL)
+            ADD(" Average pooling also counts the padding in PyTorch unless count_include_pad=False.");
+    } else if (L->op == K2T_OP_BATCHNORM && a->bn_train != b->bn_train) {
+        ADD("bn.mode: one run normalizes with this batch's own mean and variance (a model left in train "
+            "mode), the other with the moving statistics; call model.eval() before inference.");
+    } else if (L->op == K2T_OP_BATCHNORM) {
+        double ea = a->bn_eps > 0 ? a->bn_eps : c->eps, eb = b->bn_eps > 0 ? b->bn_eps : c->eps;
+        if (!strcmp(b->name, "current") && sh->set.bn_eps_layer && sh->set.bn_eps_layer[N->layer] > 0)
+            eb = sh->set.bn_eps_layer[N->layer];
+        if (ea != eb)
+            ADD("bn.eps: epsilon %g in one run, %g in the other; Keras's BatchNormalization defaults to "
+                "1e-3, PyTorch's to 1e-5: use nn.BatchNorm2d(%lld, eps=%g, momentum=%g).", ea, eb,
+                (long long)L->w[0].shape.d[0], c->eps, 1 - c->momentum);
+    } else if ((L->op == K2T_OP_DENSE) && a->flatten_torch != b->flatten_torch && N->n_in &&
+               k2t_node_layer(m, N->in[0])->op == K2T_OP_FLATTEN) {
+        const k2t_node *F = &m->nodes[N->in[0]];
+        const k2t_shape *fs = F->n_in ? &m->nodes[F->in[0]].shape : NULL;
+        ADD("flatten: the Flatten before this Dense reads ");
+        if (fs && fs->ndim == 3)
+            ADD("H=%lld, W=%lld, C=%lld ", (long long)fs->d[0], (long long)fs->d[1], (long long)fs->d[2]);
+        ADD("in HWC order in Keras and CHW in PyTorch; the Linear's input columns must be permuted "
+            "(or x.permute(0, 2, 3, 1) before flattening).");
+    } else if (a->transpose != b->transpose && L->n_w &&
+               (L->op == K2T_OP_CONV || L->op == K2T_OP_DENSE || L->op == K2T_OP_DEPTHWISE ||
+                L->op == K2T_OP_SEPARABLE || L->op == K2T_OP_CONV_TRANSPOSE)) {
+        char s1[64], s2[64], tn[256];
+        k2t_shape ts;
+        if (k2t_torch_param(m, L, 0, tn, sizeof tn, &ts) == 0)
+            ADD("weights.transpose: the Keras kernel %s was read as PyTorch's %s without permuting it; "
+                "use .permute(3, 2, 0, 1) for conv kernels and .T for Dense.",
+                k2t_shape_str(&L->w[0].shape, 0, s1, sizeof s1), k2t_shape_str(&ts, 0, s2, sizeof s2));
+    } else if (a->softmax_drop != b->softmax_drop && N->is_output) {
+        ADD("softmax: one run ends in softmax probabilities, the other in logits (a port that leaves the "
+            "softmax to CrossEntropyLoss); apply torch.softmax(x, dim=1) to compare.");
+    } else if (L->op == K2T_OP_INPUT && a->preprocess != b->preprocess) {
+        ADD("preprocess: the input is %s in one run and %s in the other.",
+            a->preprocess >= 0 ? k2t_pre_names[a->preprocess] : "as set",
+            b->preprocess >= 0 ? k2t_pre_names[b->preprocess] : "as set");
+    }
+    (void)rb;
+#undef ADD
+}
+
+static void index_str(const k2t_shape *s, int64_t flat, char *buf, size_t n)
+{
+    int64_t idx[K2T_MAX_DIMS];
+    for (int d = s->ndim - 1; d >= 0; d--) {
+        idx[d] = s->d[d] ? flat % s->d[d] : 0;
+        flat = s->d[d] ? flat / s->d[d] : 0;
+    }
+    size_t w = (size_t)snprintf(buf, n, "[");
+    for (int d = 0; d < s->ndim && w < n; d++) w += (size_t)snprintf(buf + w, n - w, "%s%lld", d ? "," : "", (long long)idx[d]);
+    if (w < n) snprintf(buf + w, n - w, "]");
+}
+
+static int cmd_diff(k2t_shell *sh, int argc, char **argv)
+{
+    const k2t_model *m = sh->model;
+    k2t_err err = {0};
+    int isolated = 0;
+    const char *names[2] = {NULL, NULL};
+    int nn = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--isolated")) isolated = 1;
+        else if (argv[i][0] == '-') return k2t_error(sh, i, "diff: unknown option '%s' (--isolated)", argv[i]);
+        else if (nn < 2) names[nn++] = argv[i];
+        else return k2t_error(sh, i, "diff: at most two profiles");
+    }
+    k2t_profile pa, pb, cur;
+    k2t_profile_current(sh, &cur);
+    const k2t_profile *fa = names[0] ? k2t_profile_find(sh, names[0]) : k2t_profile_find(sh, "keras");
+    if (names[0] && !strcmp(names[0], "current")) fa = &cur;
+    if (!fa) return k2t_error(sh, 1, "diff: unknown profile '%s' (\"profile list\" lists them)", names[0]);
+    const k2t_profile *fb = names[1] && strcmp(names[1], "current") ? k2t_profile_find(sh, names[1]) : &cur;
+    if (!fb) return k2t_error(sh, 2, "diff: unknown profile '%s' (\"profile list\" lists them)", names[1]);
+    pa = *fa, pb = *fb;
+    if (pa.preprocess < 0) pa.preprocess = (int)sh->set.preprocess;
+    if (pb.preprocess < 0) pb.preprocess = (int)sh->set.preprocess;
+    if (sh->in.n == 0)
+        return k2t_error(sh, -1, "diff: no input (use \"input cifar FILE 0:4\", \"input random\" ...)");
+    if (m->n_inputs != 1) return k2t_error(sh, -1, "diff: the model has %d inputs; k2t feeds single-input models", m->n_inputs);
+
+    /* Both runs, on the same samples, each with its own preprocessing. */
+    k2t_run *ra = NULL, *rb = NULL;
+    double *ea = NULL, *eb = NULL;
+    k2t_opts oa, ob;
+    k2t_profile_opts(sh, &pa, &oa, 1, &ea);
+    k2t_profile_opts(sh, &pb, &ob, 1, &eb);
+    k2t_shape per = sh->in.a.shape;
+    per.ndim--;
+    for (int i = 0; i < per.ndim; i++) per.d[i] = sh->in.a.shape.d[i + 1];
+    int64_t numel = k2t_shape_numel(&sh->in.a.shape);
+    float *xa = k2t_xmalloc((size_t)numel * sizeof(float)), *xb = k2t_xmalloc((size_t)numel * sizeof(float));
+    memcpy(xa, sh->in.a.data, (size_t)numel * sizeof(float));
+    memcpy(xb, sh->in.a.data, (size_t)numel * sizeof(float));
+    int c = (int)per.d[per.ndim - 1];
+    int rc = K2T_CMD_OK;
+    if (sh->in.a.pixels &&
+        (k2t_preprocess(xa, numel, c, (k2t_pre)pa.preprocess, &err) != K2T_OK ||
+         k2t_preprocess(xb, numel, c, (k2t_pre)pb.preprocess, &err) != K2T_OK)) {
+        rc = k2t_error(sh, -1, "diff: %s", err.msg);
+        goto done;
+    }
+    ra = k2t_run_new(m, &oa, &per, sh->in.n, &err);
+    if (ra) rb = k2t_run_new(m, &ob, &per, sh->in.n, &err);
+    if (!ra || !rb) { rc = k2t_error(sh, -1, "diff: %s", err.msg); goto done; }
+    if (k2t_run_set_input(ra, 0, xa, sh->in.n, &err) != K2T_OK ||
+        k2t_run_nodes(ra, 0, m->n_nodes, &err) != K2T_OK ||
+        k2t_run_set_input(rb, 0, xb, sh->in.n, &err) != K2T_OK ||
+        (!isolated && k2t_run_nodes(rb, 0, m->n_nodes, &err) != K2T_OK)) {
+        rc = k2t_error(sh, -1, "diff: %s", err.msg);
+        goto done;
+    }
+
+    char da[256], db[256];
+    k2t_profile_describe(&pa, da, sizeof da);
+    k2t_profile_describe(&pb, db, sizeof db);
+    k2t_printf(sh, "diff%s: A = %s (%s)\n      B = %s (%s)\n      %d sample%s; pass when max|a-b| <= %g + %g*max|a|\n",
+               isolated ? " --isolated" : "", names[0] ? names[0] : "keras", da,
+               names[1] ? names[1] : "current", db, sh->in.n, sh->in.n == 1 ? "" : "s",
+               sh->set.diff_atol, sh->set.diff_rtol);
+    int wn = 5;
+    for (int i = 0; i < m->n_nodes; i++)
+        if ((int)strlen(m->nodes[i].name) > wn) wn = (int)strlen(m->nodes[i].name);
+    k2t_printf(sh, "%s%4s  %-*s  %-20s  %11s  %11s  %-16s  %s%s\n", k2t_c_bold(sh), "#", wn, "layer", "class",
+               "max|a-b|", "max rel", "worst at", "", k2t_c_off(sh));
+    int first = -1, n_fail = 0;
+    double out_diff = 0;
+    int64_t maxn = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        int64_t q = k2t_shape_numel(k2t_run_keras_shape(ra, i));
+        int64_t q2 = k2t_shape_numel(k2t_run_keras_shape(rb, i));
+        if (q > maxn) maxn = q;
+        if (q2 > maxn) maxn = q2;
+    }
+    float *ka = k2t_xmalloc((size_t)(maxn * sh->in.n + 1) * sizeof(float));
+    float *kb = k2t_xmalloc((size_t)(maxn * sh->in.n + 1) * sizeof(float));
+    int shapes_diverged = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const k2t_layer *L = k2t_node_layer(m, i);
+        const k2t_shape *sa = k2t_run_keras_shape(ra, i), *sb = k2t_run_keras_shape(rb, i);
+        int same_shape = sa->ndim == sb->ndim;
+        for (int d = 0; same_shape && d < sa->ndim; d++) same_shape = sa->d[d] == sb->d[d];
+        if (isolated && same_shape && !shapes_diverged) {
+            /* Feed B this layer's inputs as A computed them, then run it alone. */
+            const k2t_node *N = &m->nodes[i];
+            int ok = 1;
+            for (int j = 0; j < N->n_in && ok; j++) {
+                k2t_run_keras(ra, N->in[j], 0, ka, &err);
+                ok = k2t_run_inject(rb, N->in[j], ka, &err) == K2T_OK;
+            }
+            if (L->op != K2T_OP_INPUT && (!ok || k2t_run_nodes(rb, i, i + 1, &err) != K2T_OK)) {
+                rc = k2t_error(sh, -1, "diff: %s", err.msg);
+                break;
+            }
+        }
+        char s1[64], s2[64];
+        if (!same_shape) {
+            k2t_shape fa_ = *sa, fb_ = *sb;
+            k2t_printf(sh, "%4d  %-*s  %-20s  shape %s vs %s  FAIL\n", i, wn, m->nodes[i].name, L->class_name,
+                       k2t_shape_str(&fa_, 0, s1, sizeof s1), k2t_shape_str(&fb_, 0, s2, sizeof s2));
+            n_fail++;
+            if (first < 0) first = i;
+            shapes_diverged = 1;
+            continue;
+        }
+        if ((isolated && shapes_diverged) || k2t_run_keras(ra, i, 0, ka, &err) != K2T_OK ||
+            k2t_run_keras(rb, i, 0, kb, &err) != K2T_OK) {
+            k2t_printf(sh, "%4d  %-*s  %-20s  (not compared)\n", i, wn, m->nodes[i].name, L->class_name);
+            continue;
+        }
+        int64_t cnt = k2t_shape_numel(sa) * sh->in.n, worst = 0;
+        double mad = 0, ref = 0;
+        for (int64_t k = 0; k < cnt; k++) {
+            double d = fabs((double)ka[k] - (double)kb[k]);
+            if (!(d <= mad)) { mad = d; worst = k; } /* NaN counts as worst */
+            if (fabs(ka[k]) > ref) ref = fabs(ka[k]);
+        }
+        int pass = mad <= sh->set.diff_atol + sh->set.diff_rtol * ref;
+        k2t_shape full = *sa;
+        for (int d = full.ndim; d > 0; d--) full.d[d] = full.d[d - 1];
+        full.d[0] = sh->in.n;
+        full.ndim++;
+        char where[64];
+        index_str(&full, worst, where, sizeof where);
+        k2t_printf(sh, "%4d  %-*s  %-20s  %11.4g  %11.4g  %-16s  %s%s%s\n", i, wn, m->nodes[i].name, L->class_name,
+                   mad, ref > 0 ? mad / ref : mad, mad > 0 ? where : "-", pass ? "" : k2t_c_warn(sh),
+                   pass ? "ok" : "FAIL", pass ? "" : k2t_c_off(sh));
+        if (!pass) {
+            n_fail++;
+            if (first < 0) first = i;
+        }
+        if (m->nodes[i].is_output && mad > out_diff) out_diff = mad;
+    }
+    free(ka);
+    free(kb);
+    if (rc != K2T_CMD_OK) goto done;
+    k2t_var_num(sh, "max_abs_diff", out_diff);
+    k2t_var_num(sh, "failed_layers", n_fail);
+    if (first < 0) {
+        k2t_printf(sh, "no divergence: every layer within tolerance (max |a-b| at the output %g)\n", out_diff);
+        k2t_var_set(sh, "first_divergence", "none");
+    } else {
+        char why[1024];
+        const k2t_layer *L = k2t_node_layer(m, first);
+        k2t_printf(sh, "%sfirst divergence: %s (%s)%s\n", k2t_c_bold(sh), m->nodes[first].name, L->class_name,
+                   k2t_c_off(sh));
+        diagnose(sh, &pa, &pb, first, rb, why, sizeof why);
+        if (why[0]) k2t_printf(sh, "  why: %s\n", why);
+        else k2t_printf(sh, "  why: no setting explains it (the settings that differ: A %s; B %s)\n", da, db);
+        k2t_printf(sh, "%d layer%s out of tolerance; max |a-b| at the output %g\n", n_fail, n_fail == 1 ? "" : "s",
+                   out_diff);
+        k2t_var_set(sh, "first_divergence", "%s", m->nodes[first].name);
+    }
+done:
+    k2t_run_free(ra);
+    k2t_run_free(rb);
+    free(ea);
+    free(eb);
+    free(xa);
+    free(xb);
+    return rc;
+}
+
+static void complete_diff(k2t_shell *sh, int argi, char **argv, const char *prefix, k2t_strlist *out)
+{
+    (void)argv;
+    if (argi > 3) return;
+    k2t_complete_words("keras torch torch-naive current --isolated", prefix, out);
+    for (int i = 0; i < sh->n_profiles; i++)
+        if (!strncmp(sh->profiles[i].name, prefix, strlen(prefix))) k2t_strlist_add(out, sh->profiles[i].name);
+}
+
+const k2t_command k2t_cmd_profile = {
+    .name = "profile", .group = "debug", .min_args = 0, .max_args = 2,
+    .usage = "profile [NAME | save NAME | list]",
+    .summary = "Switch the emulation settings to a named profile, save the current ones, or list them.",
+    .help = "keras: faithful Keras semantics (the default).  torch: NCHW with PyTorch-layout weights and\n"
+            "every fix (reproduces Keras).  torch-naive: NCHW, BN epsilon 1e-5, symmetric padding,\n"
+            "CHW flatten: what a straightforward hand port computes.  Without NAME: which profile the\n"
+            "current settings match.",
+    .complete = complete_profile, .fn = cmd_profile,
+};
+
+const k2t_command k2t_cmd_diff = {
+    .name = "diff", .group = "debug", .min_args = 0, .max_args = 3, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
+    .usage = "diff [A [B]] [--isolated]",
+    .summary = "Run the input under two profiles and compare layer by layer, naming the first divergent layer and why.",
+    .help = "A defaults to keras, B to the current settings (\"current\").  Per layer: max |a-b|,\n"
+            "max relative difference, the worst element's index, and ok/FAIL against\n"
+            "diff.atol + diff.rtol * max|a|.  B's tensors are mapped back to Keras's layout (flatten\n"
+            "order included), so the divergence lands on the layer whose computation differs.\n"
+            "--isolated feeds every layer of B the inputs A produced: each layer's own error,\n"
+            "without accumulation.  Publishes $first_divergence, $max_abs_diff, $failed_layers.",
+    .complete = complete_diff, .fn = cmd_diff,
+};
