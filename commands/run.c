@@ -602,11 +602,23 @@ static int cmd_top(k2t_shell *sh, int argc, char **argv)
 
 /*------------------------------------------------------------------- save */
 
-static int save_tensor(k2t_shell *sh, int argi, const k2t_tensor *t, const char *path)
+/* Save node i's output (or pre-activation) in Keras's layout, whatever
+** layout the run uses. */
+static int save_node(k2t_shell *sh, int argi, int node, int preact, const char *path)
 {
     k2t_err err = {0};
-    if (k2t_npy_write(path, &t->shape, t->data, &err) != K2T_OK) return k2t_error(sh, argi, "save: %s", err.msg);
-    return K2T_CMD_OK;
+    const k2t_shape *ks = k2t_run_keras_shape(sh->run, node);
+    k2t_shape full = *ks;
+    for (int d = full.ndim; d > 0; d--) full.d[d] = full.d[d - 1];
+    full.d[0] = sh->in.n;
+    full.ndim++;
+    float *buf = k2t_xmalloc((size_t)(k2t_shape_numel(&full) + 1) * sizeof(float));
+    int rc = K2T_CMD_OK;
+    if (k2t_run_keras(sh->run, node, preact, buf, &err) != K2T_OK ||
+        k2t_npy_write(path, &full, buf, &err) != K2T_OK)
+        rc = k2t_error(sh, argi, "save: %s", err.msg);
+    free(buf);
+    return rc;
 }
 
 static int cmd_save(k2t_shell *sh, int argc, char **argv)
@@ -626,9 +638,10 @@ static int cmd_save(k2t_shell *sh, int argc, char **argv)
                 int base = dot && !strchr(dot, '/') ? (int)(dot - argv[2]) : (int)strlen(argv[2]);
                 snprintf(path, sizeof path, "%.*s_%d%s", base, argv[2], i, dot && !strchr(dot, '/') ? dot : ".npy");
             }
-            if (save_tensor(sh, 2, t, path) != K2T_CMD_OK) return K2T_CMD_ERR;
+            if (save_node(sh, 2, m->outputs[i], 0, path) != K2T_CMD_OK) return K2T_CMD_ERR;
+            (void)t;
             k2t_printf(sh, "saved %s %s to %s\n", m->nodes[m->outputs[i]].name,
-                       k2t_shape_str(&t->shape, 0, s1, sizeof s1), path);
+                       k2t_shape_str(k2t_run_keras_shape(sh->run, m->outputs[i]), 0, s1, sizeof s1), path);
         }
         return K2T_CMD_OK;
     }
@@ -644,11 +657,11 @@ static int cmd_save(k2t_shell *sh, int argc, char **argv)
             const k2t_tensor *t = k2t_run_output(sh->run, i);
             if (!t) continue;
             snprintf(path, sizeof path, "%s/%s.npy", argv[2], fname);
-            if (save_tensor(sh, 2, t, path) != K2T_CMD_OK) return K2T_CMD_ERR;
+            if (save_node(sh, 2, i, 0, path) != K2T_CMD_OK) return K2T_CMD_ERR;
             saved++;
-            if ((t = k2t_run_preact(sh->run, i))) {
+            if (k2t_run_preact(sh->run, i)) {
                 snprintf(path, sizeof path, "%s/%s.preact.npy", argv[2], fname);
-                if (save_tensor(sh, 2, t, path) != K2T_CMD_OK) return K2T_CMD_ERR;
+                if (save_node(sh, 2, i, 1, path) != K2T_CMD_OK) return K2T_CMD_ERR;
                 saved++;
             }
         }
@@ -657,8 +670,11 @@ static int cmd_save(k2t_shell *sh, int argc, char **argv)
     }
     const k2t_tensor *t = activation(sh, 1, argv[1], 0);
     if (!t) return K2T_CMD_ERR;
-    if (save_tensor(sh, 2, t, argv[2]) != K2T_CMD_OK) return K2T_CMD_ERR;
-    k2t_printf(sh, "saved %s %s to %s\n", argv[1], k2t_shape_str(&t->shape, 0, s1, sizeof s1), argv[2]);
+    int node = k2t_find_node(m, argv[1]);
+    if (node < 0) node = k2t_find_node(m, m->layers[k2t_find_layer(m, argv[1])].name);
+    if (save_node(sh, 2, node, 0, argv[2]) != K2T_CMD_OK) return K2T_CMD_ERR;
+    k2t_printf(sh, "saved %s %s to %s\n", argv[1], k2t_shape_str(k2t_run_keras_shape(sh->run, node), 0, s1, sizeof s1),
+               argv[2]);
     return K2T_CMD_OK;
 }
 

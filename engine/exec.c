@@ -321,7 +321,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     }
     case K2T_OP_DENSE: {
         const k2t_weight *k = wget(L, "kernel");
-        int native = s->nchw || in[0].ndim == 1; /* rank-1 input: Linear on a vector */
+        int native = in[0].ndim == 1; /* Linear on a vector; rank > 1 falls back to Keras's kernel */
         s->w = prep_kernel(k, 1, 1, k->shape.d[0], k->shape.d[1], r->o.layout == K2T_LAYOUT_NCHW && native,
                            r->o.no_transpose, &s->own_w);
         if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
@@ -448,7 +448,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
             break;
         }
         if (s->fallback) {
-            int64_t tmp = s->numel;
+            int64_t tmp = 2 * s->numel; /* output and pre-activation */
             for (int j = 0; j < N->n_in; j++) tmp += r->s[N->in[j]].numel;
             s->ws += tmp;
         }
@@ -544,7 +544,7 @@ static void assign_buffers(k2t_run *r)
         for (int i = 0; i < r->n; i++) {
             step *s = &r->s[i];
             if (root[i] == i) { s->out_off = top; top += B * s->numel; }
-            if (s->epi.act != K2T_ACT_LINEAR && !s->folded && !s->fallback) {
+            if (s->epi.act != K2T_ACT_LINEAR && !s->folded) {
                 s->pre_off = top;
                 top += B * s->numel;
             }
@@ -936,18 +936,19 @@ static void exec_op(const k2t_run *r, const step *s, const float *const *xs, int
 ** Keras's layout, the Keras kernel, the output converted back. */
 static void run_fallback(const k2t_run *r, const step *s, int n0, int n1, int t)
 {
-    float *ws = r->ws[t], *tmp = ws;
-    int64_t kws = s->ws;
+    /* ws: [kernel scratch][inputs, Keras layout][output][pre-activation] */
+    float *ws = r->ws[t];
+    int64_t kws = s->ws - 2 * s->numel;
     const float *xs[64];
     for (int j = 0; j < s->n_in && j < 64; j++) kws -= r->s[s->in[j]].numel;
-    kws -= s->numel;
-    float *kernel_ws = tmp, *cur = tmp + kws;
+    float *cur = ws + kws;
     float *ins[64];
     for (int j = 0; j < s->n_in && j < 64; j++) {
         ins[j] = cur;
         cur += r->s[s->in[j]].numel;
     }
-    float *o = cur;
+    float *o = cur, *pg = s->pre_off >= 0 ? cur + s->numel : o;
+    int c = (int)s->shape.d[s->shape.ndim - 1];
     for (int i = n0; i < n1; i++) {
         for (int j = 0; j < s->n_in && j < 64; j++) {
             const step *q = &r->s[s->in[j]];
@@ -960,13 +961,15 @@ static void run_fallback(const k2t_run *r, const step *s, int n0, int n1, int t)
                 xs[j] = xq;
             }
         }
-        exec_op(r, s, xs, 1, o, o, kernel_ws, 1);
+        exec_op(r, s, xs, 1, o, pg, ws, 1);
         float *y = buf(r, s, n0, t) + (int64_t)(i - n0) * s->numel;
+        float *yp = s->pre_off >= 0 ? r->arena + s->pre_off + (int64_t)i * s->numel : NULL;
         if (s->nchw) {
-            int c = (int)s->shape.d[s->shape.ndim - 1];
             kern_to_nchw(o, 1, s->numel / c, c, y);
+            if (yp) kern_to_nchw(pg, 1, s->numel / c, c, yp);
         } else {
             memcpy(y, o, (size_t)s->numel * sizeof(float));
+            if (yp) memcpy(yp, pg, (size_t)s->numel * sizeof(float));
         }
     }
 }

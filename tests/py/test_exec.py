@@ -241,7 +241,8 @@ def compare_output(fx, model, refdir, outdir):
     compare_entries(fx, refdir, outdir, [entry], set())
 
 
-def main():
+def main(prefix=(), tag=""):
+    """prefix: k2t commands run before 'run' (a profile); tag: a label for the ok lines."""
     if not oracle_ready():
         done()
     manifest = ensure_fixtures()
@@ -273,14 +274,14 @@ def main():
                  "is compared" % why[:200])
         out = tempfile.mkdtemp(prefix="k2t_exec_")
         try:
-            rc, so, se = k2t("input " + inp, "run", "save activations " + out, model=model)
-            if not ok(rc == 0, "%s: k2t input/run/save activations" % fx,
+            rc, so, se = k2t(*prefix, "input " + inp, "run", "save activations " + out, model=model)
+            if not ok(rc == 0, "%s%s: k2t input/run/save activations" % (tag, fx),
                       "exit %d: %s [fixture: %s]" % (rc, se.strip()[-600:], desc)):
                 continue
             if per_layer:
-                compare(fx, refdir, out, set(oracle_only))
+                compare(tag + fx, refdir, out, set(oracle_only))
             else:
-                compare_output(fx, model, refdir, out)
+                compare_output(tag + fx, model, refdir, out)
         finally:
             shutil.rmtree(out, ignore_errors=True)
     done()
