@@ -493,6 +493,17 @@ static void print_values(k2t_shell *sh, const k2t_tensor *t, const range *r, int
 static int cmd_print(k2t_shell *sh, int argc, char **argv)
 {
     int preact = 0, slice_arg = -1;
+    if (argv[1][0] == '$') {
+        /* a published result */
+        if (argc > 2) return k2t_error(sh, 2, "print: a variable takes no slice");
+        const char *v = k2t_var_get(sh, argv[1] + 1);
+        if (!v) return k2t_error(sh, 1, "print: %s is not set (\"vars\" lists what is)", argv[1]);
+        k2t_printf(sh, "%s = %s\n", argv[1], v);
+        return K2T_CMD_OK;
+    }
+    if (!sh->model) return k2t_error(sh, -1, "print: no model loaded (use \"load FILE.h5\")");
+    if (!sh->model->has_arch)
+        return k2t_error(sh, -1, "print: %s is a weights-only file: it has no architecture", sh->model->path);
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--preact")) preact = 1;
         else if (argv[i][0] == '[' && slice_arg < 0) slice_arg = i;
@@ -514,8 +525,10 @@ static int cmd_print(k2t_shell *sh, int argc, char **argv)
     double mean = n - bad ? sum / (double)(n - bad) : NAN;
     for (int64_t i = 0; i < n; i++)
         if (isfinite(t->data[i])) sq += (t->data[i] - mean) * (t->data[i] - mean);
-    k2t_printf(sh, "%s%s: shape %s (Keras layout)  min %g  max %g  mean %g  std %g%s\n", argv[1],
-               preact ? " (pre-activation)" : "", k2t_shape_str(&t->shape, 0, s1, sizeof s1), mn, mx, mean,
+    int nchw = k2t_run_opts(sh->run)->layout == K2T_LAYOUT_NCHW && t->shape.ndim >= 3;
+    k2t_printf(sh, "%s%s: shape %s (%s)  min %g  max %g  mean %g  std %g%s\n", argv[1],
+               preact ? " (pre-activation)" : "", k2t_shape_str(&t->shape, 0, s1, sizeof s1),
+               nchw ? "NCHW, as the port holds it" : "Keras layout", mn, mx, mean,
                n - bad ? sqrt(sq / (double)(n - bad)) : NAN, bad ? "  (NaN/Inf present)" : "");
     range r[K2T_MAX_DIMS];
     char why[256];
@@ -816,11 +829,12 @@ const k2t_command k2t_cmd_run = {
 
 const k2t_command k2t_cmd_print = {
     .name = "print", .aliases = "p", .group = "run", .min_args = 1, .max_args = 3,
-    .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
-    .usage = "print LAYER [SLICE] [--preact]",
+    .flags = K2T_RAW_VARS,
+    .usage = "print LAYER [SLICE] [--preact] | print $NAME",
     .summary = "Print a layer's activation: shape, statistics and values, with numpy-style slices.",
-    .help = "Example: print conv2d_3 [0,:4,:4,0].  The tensor is in Keras layout with the batch\n"
-            "first.  --preact shows a Conv/Dense layer's output before its fused activation.",
+    .help = "Example: print conv2d_3 [0,:4,:4,0].  The tensor is shown as the run holds it: Keras\n"
+            "layout, or NCHW under \"set layout nchw\", batch first.  --preact shows a Conv/Dense\n"
+            "layer's output before its fused activation.  print $NAME shows a published result.",
     .complete = complete_print, .fn = cmd_print,
 };
 
