@@ -22,7 +22,7 @@
 ** of the vector width ("very-cheap" cost model); these loops run over a
 ** channel count, so ask for the ordinary cost model here. */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("vect-cost-model=dynamic")
+#pragma GCC optimize("vect-cost-model=dynamic", "no-tree-loop-distribute-patterns")
 #endif
 #include <math.h>
 #include <string.h>
@@ -61,18 +61,18 @@ static inline void tap_range(int base, int k, int d, int in, int *k0, int *k1)
 
 /*---------------------------------------------------------- convolution */
 
+/* A short copy: the runs here are tens of floats, where a loop beats the
+** call into memcpy. */
+static inline void copy_floats(float *restrict d, const float *restrict s, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        d[i] = s[i];
+}
+
 static int conv_is_pointwise(const k2t_win *g)
 {
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pb == 0 &&
            g->pl == 0 && g->pr == 0 && g->oh == g->ih && g->ow == g->iw;
-}
-
-int64_t kern_conv2d_ws(const k2t_win *g, int groups)
-{
-    if (conv_is_pointwise(g))
-        return 0;
-    int64_t k = (int64_t)g->kh * g->kw * (g->c / groups);
-    return (int64_t)tile_rows(k) * k;
 }
 
 /* Unfold output rows [r0, r0+rows) (row = (sample, oy, ox) flattened) of
@@ -102,17 +102,19 @@ static void im2col(const k2t_win *g, const float *x, int cg, int coff, int64_t r
             }
             const float *xr = xs + (int64_t)iy * iw * c;
             if (contig) {
-                memset(d, 0, (size_t)kx0 * c * fs);
-                memcpy(d + (int64_t)kx0 * c, xr + (int64_t)(ix0 + kx0) * c,
-                       (size_t)(kx1 - kx0) * c * fs);
-                memset(d + (int64_t)kx1 * c, 0, (size_t)(kw - kx1) * c * fs);
+                if (kx0 > 0)
+                    memset(d, 0, (size_t)kx0 * c * fs);
+                copy_floats(d + (int64_t)kx0 * c, xr + (int64_t)(ix0 + kx0) * c,
+                            (int64_t)(kx1 - kx0) * c);
+                if (kx1 < kw)
+                    memset(d + (int64_t)kx1 * c, 0, (size_t)(kw - kx1) * c * fs);
                 d += (int64_t)kw * c;
             } else {
                 for (int kx = 0; kx < kw; kx++, d += cg) {
                     if (kx < kx0 || kx >= kx1)
                         memset(d, 0, (size_t)cg * fs);
                     else
-                        memcpy(d, xr + (int64_t)(ix0 + kx * g->dw) * c, (size_t)cg * fs);
+                        copy_floats(d, xr + (int64_t)(ix0 + kx * g->dw) * c, cg);
                 }
             }
         }
@@ -126,6 +128,369 @@ static void im2col(const k2t_win *g, const float *x, int cg, int coff, int64_t r
     }
 }
 
+/*------------------------------------------- direct convolution (AVX-512) */
+
+/* On x86-64 with AVX-512 the convolution skips the unfold.  A micro-kernel
+** holds a block of NB output pixels x NV*16 output channels in registers
+** and, for each kernel row k = (ky, kx, ci), broadcasts the input value of
+** every pixel of the block straight from x and multiplies it by kernel row
+** k.  The input is read in place (no im2col, no GEMM packing), which for
+** the small channel counts of image models was most of the cost of the
+** GEMM route; sums run in the same k order, one fused multiply-add each.
+**
+** A block is up to four groups of four pixels; the pixels of a group are
+** adjacent in one output row, but groups may come from different rows, so
+** an 8-pixel-wide feature map still fills 16-pixel blocks.  Each group has
+** its own input and output pointer; inside a group pixels are sw*c floats
+** apart in x and cout floats apart in y.
+**
+** Padding: when the layer pads, the input rows a band of output rows
+** reads are copied into ws with the zero rows and columns around them, so
+** every window lies inside the copy and every pixel takes the same path.
+** A band is as many output rows as fit BAND_FLOATS; consecutive rows
+** share input rows, so the copy is about one pass over x.  The epilogue's
+** scale, bias and ReLU/ReLU6 are applied in registers before the store
+** (v*scale + bias as one fused multiply-add); other activations run on
+** the band's rows after. */
+
+static int simd_enabled = 1;
+
+void kern_set_simd(int enable)
+{
+    simd_enabled = enable;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_DIRECT 1
+#define AVX512 __attribute__((target("avx512f")))
+
+/* A micro-kernel call: everything but the pixels' positions. */
+typedef struct dk {
+    const float *w;          /* kernel row 0 of this group and channel chunk */
+    int64_t ldw;             /* floats between kernel rows (cout) */
+    int64_t ps;              /* floats between the windows of adjacent pixels (sw*c) */
+    int64_t rowstep;         /* floats between kernel rows ky in the rows read (dh*width*c) */
+    int64_t colstep;         /* floats between kernel columns kx (dw*c) */
+    int kh, kw, cg;          /* kernel size, input channels per group */
+    int merged;              /* dw == 1 && one group: a kernel row's taps are one run of x */
+    int64_t ys;              /* floats between output pixels (cout) */
+    __mmask16 tail;          /* the lanes of the last 16-wide channel vector */
+    const float *scale;      /* fused epilogue: per-channel scale of this chunk, or NULL */
+    const float *bias;       /* per-channel bias of this chunk, or NULL */
+    int clip;                /* 0, or max(v, 0) (1), or then min(v, 6) (2) */
+} dk;
+
+/* Named accumulators a<p>_<v> for pixel p and channel vector v (an array
+** of __m512 would live in memory); those beyond NB and NV are dead code.
+** Pixel p's input is q<p/4>[s<p%4>], so four base pointers and three
+** strides address sixteen pixels. */
+#define ACC4(p) __m512 a##p##_0 = z, a##p##_1 = z, a##p##_2 = z, a##p##_3 = z;
+#define STEP(p, val)                                                                   \
+    if ((p) < NB) {                                                                    \
+        __m512 b = _mm512_set1_ps(val);                                                \
+        a##p##_0 = _mm512_fmadd_ps(b, w0, a##p##_0);                                   \
+        if (NV > 1) a##p##_1 = _mm512_fmadd_ps(b, w1, a##p##_1);                       \
+        if (NV > 2) a##p##_2 = _mm512_fmadd_ps(b, w2, a##p##_2);                       \
+        if (NV > 3) a##p##_3 = _mm512_fmadd_ps(b, w3, a##p##_3);                       \
+    }
+#define EPI(p)                                                                         \
+    if ((p) < NB) {                                                                    \
+        a##p##_0 = _mm512_fmadd_ps(a##p##_0, e0, f0);                                  \
+        if (NV > 1) a##p##_1 = _mm512_fmadd_ps(a##p##_1, e1, f1);                      \
+        if (NV > 2) a##p##_2 = _mm512_fmadd_ps(a##p##_2, e2, f2);                      \
+        if (NV > 3) a##p##_3 = _mm512_fmadd_ps(a##p##_3, e3, f3);                      \
+    }
+#define CLIP(p, OP, bound)                                                             \
+    if ((p) < NB) {                                                                    \
+        a##p##_0 = OP(a##p##_0, bound);                                                \
+        if (NV > 1) a##p##_1 = OP(a##p##_1, bound);                                    \
+        if (NV > 2) a##p##_2 = OP(a##p##_2, bound);                                    \
+        if (NV > 3) a##p##_3 = OP(a##p##_3, bound);                                    \
+    }
+#define CLIP_LO(p) CLIP(p, _mm512_max_ps, z)
+#define CLIP_HI(p) CLIP(p, _mm512_min_ps, six)
+#define STORE(p)                                                                       \
+    if ((p) < NB) {                                                                    \
+        float *yp = yo[(p) / 4] + ((p) % 4) * a->ys;                                   \
+        _mm512_mask_storeu_ps(yp, m0, a##p##_0);                                       \
+        if (NV > 1) _mm512_mask_storeu_ps(yp + 16, m1, a##p##_1);                      \
+        if (NV > 2) _mm512_mask_storeu_ps(yp + 32, m2, a##p##_2);                      \
+        if (NV > 3) _mm512_mask_storeu_ps(yp + 48, m3, a##p##_3);                      \
+    }
+#define ALL16(M)                                                                       \
+    M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15)
+
+/* Pixels 4j .. 4j+3 (those < NB) read from q[j] + i*ps and write
+** yo[j] + i*ys. */
+static inline __attribute__((always_inline)) AVX512 void
+mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *const *yo)
+{
+    const __m512 z = _mm512_setzero_ps();
+    ACC4(0) ACC4(1) ACC4(2) ACC4(3) ACC4(4) ACC4(5) ACC4(6) ACC4(7)
+    ACC4(8) ACC4(9) ACC4(10) ACC4(11) ACC4(12) ACC4(13) ACC4(14) ACC4(15)
+    const int64_t ps = a->ps, ldw = a->ldw, s1 = ps, s2 = 2 * ps, s3 = 3 * ps;
+    const __mmask16 m0 = NV == 1 ? a->tail : 0xffff, m1 = NV == 2 ? a->tail : 0xffff;
+    const __mmask16 m2 = NV == 3 ? a->tail : 0xffff, m3 = NV == 4 ? a->tail : 0xffff;
+    const int nrun = a->merged ? 1 : a->kw;
+    const int len = a->merged ? a->kw * a->cg : a->cg;
+    const float *wr = a->w;
+    for (int ky = 0; ky < a->kh; ky++) {
+        int64_t xo = ky * a->rowstep;
+        for (int r = 0; r < nrun; r++, xo += a->colstep) {
+            const float *q0 = q[0] + xo;
+            const float *q1 = NB > 4 ? q[1] + xo : q0;
+            const float *q2 = NB > 8 ? q[2] + xo : q0;
+            const float *q3 = NB > 12 ? q[3] + xo : q0;
+            for (int k = 0; k < len; k++, wr += ldw, q0++, q1++, q2++, q3++) {
+                __m512 w0 = _mm512_maskz_loadu_ps(m0, wr), w1 = z, w2 = z, w3 = z;
+                if (NV > 1)
+                    w1 = _mm512_maskz_loadu_ps(m1, wr + 16);
+                if (NV > 2)
+                    w2 = _mm512_maskz_loadu_ps(m2, wr + 32);
+                if (NV > 3)
+                    w3 = _mm512_maskz_loadu_ps(m3, wr + 48);
+                STEP(0, q0[0]) STEP(1, q0[s1]) STEP(2, q0[s2]) STEP(3, q0[s3])
+                STEP(4, q1[0]) STEP(5, q1[s1]) STEP(6, q1[s2]) STEP(7, q1[s3])
+                STEP(8, q2[0]) STEP(9, q2[s1]) STEP(10, q2[s2]) STEP(11, q2[s3])
+                STEP(12, q3[0]) STEP(13, q3[s1]) STEP(14, q3[s2]) STEP(15, q3[s3])
+            }
+        }
+    }
+    if (a->scale || a->bias) {
+        const __m512 one = _mm512_set1_ps(1.0f);
+        __m512 e0 = one, e1 = one, e2 = one, e3 = one, f0 = z, f1 = z, f2 = z, f3 = z;
+        if (a->scale) {
+            e0 = _mm512_mask_loadu_ps(one, m0, a->scale);
+            if (NV > 1) e1 = _mm512_mask_loadu_ps(one, m1, a->scale + 16);
+            if (NV > 2) e2 = _mm512_mask_loadu_ps(one, m2, a->scale + 32);
+            if (NV > 3) e3 = _mm512_mask_loadu_ps(one, m3, a->scale + 48);
+        }
+        if (a->bias) {
+            f0 = _mm512_maskz_loadu_ps(m0, a->bias);
+            if (NV > 1) f1 = _mm512_maskz_loadu_ps(m1, a->bias + 16);
+            if (NV > 2) f2 = _mm512_maskz_loadu_ps(m2, a->bias + 32);
+            if (NV > 3) f3 = _mm512_maskz_loadu_ps(m3, a->bias + 48);
+        }
+        ALL16(EPI)
+    }
+    if (a->clip) {
+        ALL16(CLIP_LO)
+        if (a->clip == 2) {
+            const __m512 six = _mm512_set1_ps(6.0f);
+            ALL16(CLIP_HI)
+        }
+    }
+    ALL16(STORE)
+}
+#undef ACC4
+#undef STEP
+#undef EPI
+#undef CLIP
+#undef CLIP_LO
+#undef CLIP_HI
+#undef STORE
+#undef ALL16
+
+typedef void (*mk_fn)(const dk *, const float *const *, float *const *);
+
+#define MK(NB, NV)                                                                       \
+    static AVX512 void mk_##NB##_##NV(const dk *a, const float *const *q, float *const *yo) \
+    {                                                                                    \
+        mk_body(NB, NV, a, q, yo);                                                       \
+    }
+MK(16, 1) MK(12, 1) MK(8, 1) MK(4, 1) MK(2, 1) MK(1, 1)
+MK(12, 2) MK(8, 2) MK(4, 2) MK(2, 2) MK(1, 2)
+MK(8, 3) MK(4, 3) MK(2, 3) MK(1, 3)
+#undef MK
+
+/* mk_tab[nv-1][g]: a block of g+1 full groups (4(g+1) pixels), or with
+** g = 4 and 5 a block of 2 and 1 pixels; NULL where the registers do not
+** hold it.  mk_groups[nv-1]: the most groups a block takes. */
+static const mk_fn mk_tab[3][6] = {
+    {mk_4_1, mk_8_1, mk_12_1, mk_16_1, mk_2_1, mk_1_1},
+    {mk_4_2, mk_8_2, mk_12_2, NULL, mk_2_2, mk_1_2},
+    {mk_4_3, mk_8_3, NULL, NULL, mk_2_3, mk_1_3},
+};
+static const int mk_groups[3] = {4, 3, 2};
+
+/* Where the direct route stops paying: each block of pixels streams the
+** kernel panel (K rows of one channel chunk, cout floats apart) from L2,
+** so with a long K or very wide rows the blocked GEMM, which tiles K and
+** packs the panel, wins (measured on Zen 5: 7x7x512 3x3 and 1x1 with 1024
+** channels). */
+#define DIRECT_MAX_K 2048
+#define DIRECT_MAX_COUT 512
+
+static int direct_ok(const k2t_win *g, int groups, int cout)
+{
+    static int cpu = -1;
+    if (!simd_enabled)
+        return 0;
+    if (cpu < 0) {
+        __builtin_cpu_init();
+        cpu = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    }
+    int64_t k = (int64_t)g->kh * g->kw * (g->c / groups);
+    return cpu && k <= DIRECT_MAX_K && cout <= DIRECT_MAX_COUT;
+}
+
+#define BAND_FLOATS (64 * 1024)
+
+/* Output rows per band, and the floats of the band (*floats). */
+static int band_rows(const k2t_win *g, int64_t *floats)
+{
+    int64_t row = (int64_t)(g->iw + g->pl + g->pr) * g->c, keh = (int64_t)(g->kh - 1) * g->dh + 1;
+    int64_t b = (BAND_FLOATS / row - keh) / g->sh + 1;
+    b = b < 1 ? 1 : b > g->oh ? g->oh : b;
+    if (floats)
+        *floats = ((b - 1) * g->sh + keh) * row;
+    return (int)b;
+}
+
+/* Copy input rows [first, first + rows) of sample xs into band, with pl
+** zero columns before each, pr after, and zero rows outside the input. */
+static AVX512 void band_fill(const k2t_win *g, const float *xs, int first, int rows,
+                             float *band)
+{
+    const int c = g->c;
+    const int64_t bw = (int64_t)(g->iw + g->pl + g->pr) * c, lead = (int64_t)g->pl * c;
+    const int64_t body = (int64_t)g->iw * c, trail = (int64_t)g->pr * c;
+    for (int r = 0; r < rows; r++) {
+        float *row = band + r * bw;
+        int iy = first + r;
+        if (iy < 0 || iy >= g->ih) {
+            memset(row, 0, (size_t)bw * sizeof(float));
+            continue;
+        }
+        const float *src = xs + (int64_t)iy * body;
+        for (int64_t i = 0; i < lead; i++)
+            row[i] = 0.0f;
+        for (int64_t i = 0; i < body; i++)
+            row[lead + i] = src[i];
+        for (int64_t i = 0; i < trail; i++)
+            row[lead + body + i] = 0.0f;
+    }
+}
+
+/* Output rows [oy0, oy1) of one sample for the channel chunk a->w..: the
+** pixels of each row cut into groups of four (the last one shifted back
+** to end at the row's end, recomputing a few pixels), the groups of all
+** rows dealt into blocks.  'src' + row0 is the window of pixel (oy0, 0);
+** rows are rstride floats apart in src.  Rows narrower than four pixels
+** go pixel by pixel. */
+static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride, int ow, int oy0,
+                        int oy1, float *y)
+{
+    const int gmax = mk_groups[nvi];
+    const float *q[4];
+    float *yo[4];
+    if (ow < 4) {
+        for (int oy = oy0; oy < oy1; oy++)
+            for (int ox = 0; ox < ow;) {
+                int two = ow - ox >= 2;
+                q[0] = src + (oy - oy0) * rstride + ox * a->ps;
+                yo[0] = y + ((int64_t)(oy - oy0) * ow + ox) * a->ys;
+                mk_tab[nvi][two ? 4 : 5](a, q, yo);
+                ox += two ? 2 : 1;
+            }
+        return;
+    }
+    int ng = 0;
+    for (int oy = oy0; oy < oy1; oy++)
+        for (int ox = 0; ox < ow; ox += 4) {
+            int o = ox + 4 <= ow ? ox : ow - 4;
+            q[ng] = src + (oy - oy0) * rstride + o * a->ps;
+            yo[ng] = y + ((int64_t)(oy - oy0) * ow + o) * a->ys;
+            if (++ng == gmax) {
+                mk_tab[nvi][ng - 1](a, q, yo);
+                ng = 0;
+            }
+        }
+    if (ng)
+        mk_tab[nvi][ng - 1](a, q, yo);
+}
+
+static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, int n,
+                        const float *w, const k2t_epi *e, float *y, float *ws)
+{
+    const int c = g->c, cg = c / groups, coutg = cout / groups;
+    const int use_band = g->pt > 0 || g->pb > 0 || g->pl > 0 || g->pr > 0;
+    const int width = use_band ? g->iw + g->pl + g->pr : g->iw; /* of the rows read */
+    const int keh = (g->kh - 1) * g->dh + 1;
+    const int brows = use_band ? band_rows(g, NULL) : g->oh;
+    /* The epilogue fused into the micro-kernel's stores where it can be;
+    ** another activation runs on each band's rows. */
+    k2t_act act = e ? e->act : K2T_ACT_LINEAR;
+    int clip = act == K2T_ACT_RELU ? 1 : act == K2T_ACT_RELU6 ? 2 : 0;
+    dk a;
+    a.ldw = cout;
+    a.ps = (int64_t)g->sw * c;
+    a.rowstep = (int64_t)g->dh * width * c;
+    a.colstep = (int64_t)g->dw * c;
+    a.kh = g->kh;
+    a.kw = g->kw;
+    a.cg = cg;
+    a.merged = g->dw == 1 && cg == c;
+    a.ys = cout;
+    a.clip = clip;
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + (int64_t)s * g->ih * g->iw * c;
+        for (int oy0 = 0; oy0 < g->oh; oy0 += brows) {
+            int oy1 = oy0 + brows < g->oh ? oy0 + brows : g->oh;
+            int first = oy0 * g->sh - g->pt; /* input row of the band's row 0 */
+            const float *src = xs + (int64_t)first * g->iw * c;
+            if (use_band) {
+                band_fill(g, xs, first, (oy1 - oy0 - 1) * g->sh + keh, ws);
+                src = ws;
+            }
+            float *yb = y + ((int64_t)s * g->oh + oy0) * g->ow * cout;
+            for (int q = 0; q < groups; q++) {
+                for (int c0 = 0; c0 < coutg;) {
+                    /* Chunks of 32 channels, or one of up to 48 to finish. */
+                    int rest = coutg - c0, nc = rest > 32 && rest <= 48 ? rest : rest < 32 ? rest : 32;
+                    int nvi = (nc + 15) / 16 - 1;
+                    int64_t ch = (int64_t)q * coutg + c0;
+                    a.tail = (__mmask16)((1u << (nc - 16 * nvi)) - 1u);
+                    a.w = w + ch;
+                    a.scale = e && e->scale ? e->scale + ch : NULL;
+                    a.bias = e && e->bias ? e->bias + ch : NULL;
+                    direct_rows(&a, nvi, src + (int64_t)q * cg, (int64_t)g->sh * width * c, g->ow,
+                                oy0, oy1, yb + ch);
+                    c0 += nc;
+                }
+            }
+            int64_t rows = (int64_t)(oy1 - oy0) * g->ow;
+            if (act == K2T_ACT_SOFTMAX) {
+                k2t_epi sm = {NULL, NULL, act};
+                kern_epilogue(yb, rows, cout, &sm);
+            } else if (!clip && act != K2T_ACT_LINEAR) {
+                kern_act(yb, rows * cout, act);
+            }
+        }
+    }
+}
+#else
+static int direct_ok(const k2t_win *g, int groups, int cout)
+{
+    (void)g, (void)groups, (void)cout;
+    return 0;
+}
+#endif
+
+
+int64_t kern_conv2d_ws(const k2t_win *g, int groups)
+{
+    int64_t k = (int64_t)g->kh * g->kw * (g->c / groups);
+    int64_t tile = conv_is_pointwise(g) ? 0 : (int64_t)tile_rows(k) * k;
+    int64_t band = 0;
+#ifdef HAVE_DIRECT
+    if (g->pt > 0 || g->pb > 0 || g->pl > 0 || g->pr > 0)
+        band_rows(g, &band);
+#endif
+    return tile > band ? tile : band;
+}
+
 void kern_conv2d(const k2t_win *g, int groups, int cout, const float *x, int n,
                  const float *w, const k2t_epi *e, float *y, float *ws)
 {
@@ -134,6 +499,12 @@ void kern_conv2d(const k2t_win *g, int groups, int cout, const float *x, int n,
     const int64_t k = (int64_t)g->kh * g->kw * cg;
     const int point = conv_is_pointwise(g);
     const int t = point ? 256 : tile_rows(k);
+#ifdef HAVE_DIRECT
+    if (direct_ok(g, groups, cout)) {
+        conv_direct(g, groups, cout, x, n, w, e, y, ws);
+        return;
+    }
+#endif
     for (int64_t r0 = 0; r0 < m; r0 += t) {
         int rows = (int)(m - r0 < t ? m - r0 : t);
         float *yt = y + r0 * cout;
@@ -157,10 +528,109 @@ void kern_conv2d(const k2t_win *g, int groups, int cout, const float *x, int n,
 
 /*------------------------------------------------------------ depthwise */
 
-void kern_depthwise(const k2t_win *g, int m, const float *x, int n, const float *w,
-                    const k2t_epi *e, float *y)
+/* Depthwise convolution does 2*kh*kw flops per output value, so its cost
+** is loop overhead, memory and the latency of each output's chain of
+** kh*kw multiply-adds, not arithmetic.
+**
+** Portable route: pixel by pixel, a block of up to DW_JB output channels
+** summed in a local array over the taps (the depth multiplier through
+** an expanded copy of the input channels), the epilogue per output row.
+**
+** AVX-512 route (m == 1):
+** - a block of P pixels x V vectors of 16 channels (P*V = 16 independent
+**   accumulators, covering the FMA latency and the per-tap overhead) in
+**   registers over all taps, the epilogue applied before the store.  Pixels whose window is
+**   inside the input are blocked; border pixels go one at a time with
+**   their own taps.
+** - stride 1 with a channel count that is not a multiple of 16 (8, 24,
+**   ...): along an output row the inside pixels form one flat run,
+**   y[j] = sum over taps of x_tap[j] * w_tap[j mod c], x_tap contiguous
+**   for every tap; the run goes in blocks of 128 floats with the tap's
+**   weights (and the epilogue's scale and bias) repeated on the stack so
+**   that w_tap[j mod c] is contiguous too.  No lane is wasted on c = 8. */
+
+#define DW_JB 64
+
+static int cpu_avx512(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    static int cpu = -1;
+    if (cpu < 0) {
+        __builtin_cpu_init();
+        cpu = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    }
+    return cpu && simd_enabled;
+#else
+    return 0;
+#endif
+}
+
+#define DW_TILE_MAX 8192 /* floats of rearranged weights kept on the stack */
+
+/* One output pixel: taps [ky0, ky1) x [kx0, kx1), window at input (iy0,
+** ix0).  With a depth multiplier, wt (if not NULL) holds the kernel as
+** [tap][j][ci], so that each of the m outputs of a channel is a
+** contiguous multiply-add over channels (the store interleaves them);
+** without wt the input channels are expanded m times per tap. */
+static inline __attribute__((always_inline)) void
+dw_pixel(const k2t_win *g, int m, const float *xs, const float *w, const float *wt, int iy0,
+         int ix0, int ky0, int ky1, int kx0, int kx1, float *o)
 {
     const int c = g->c, cm = c * m;
+    float acc[DW_JB], xe[DW_JB];
+    /* Blocks of whole input channels: cb channels, cb*m outputs. */
+    const int cb = DW_JB / m;
+    for (int c0 = 0; c0 < c; c0 += cb) {
+        int nc = c - c0 < cb ? c - c0 : cb, no = nc * m;
+        for (int j = 0; j < DW_JB; j++)
+            acc[j] = 0.0f;
+        for (int ky = ky0; ky < ky1; ky++) {
+            const float *xr = xs + (int64_t)(iy0 + ky * g->dh) * g->iw * c + c0;
+            for (int kx = kx0; kx < kx1; kx++) {
+                const float *xp = xr + (int64_t)(ix0 + kx * g->dw) * c;
+                int64_t tap = (int64_t)ky * g->kw + kx;
+                if (m > 1 && wt) {
+                    for (int j = 0; j < m; j++) {
+                        const float *wq = wt + (tap * m + j) * c + c0;
+                        float *aq = acc + j * cb;
+                        for (int ci = 0; ci < nc; ci++)
+                            aq[ci] += xp[ci] * wq[ci];
+                    }
+                    continue;
+                }
+                const float *wp = w + tap * cm + (int64_t)c0 * m;
+                if (m > 1) {
+                    for (int ci = 0; ci < nc; ci++)
+                        for (int j = 0; j < m; j++)
+                            xe[ci * m + j] = xp[ci];
+                    xp = xe;
+                }
+                for (int j = 0; j < no; j++)
+                    acc[j] += xp[j] * wp[j];
+            }
+        }
+        if (m > 1 && wt) {
+            for (int ci = 0; ci < nc; ci++)
+                for (int j = 0; j < m; j++)
+                    o[(int64_t)(c0 + ci) * m + j] = acc[j * cb + ci];
+        } else {
+            memcpy(o + (int64_t)c0 * m, acc, (size_t)no * sizeof(float));
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void
+dw_portable_body(const k2t_win *g, int m, const float *x, int n, const float *w,
+                 const k2t_epi *e, float *y)
+{
+    const int c = g->c, cm = c * m, ntap = g->kh * g->kw;
+    float wt[DW_TILE_MAX];
+    const int use_wt = m > 1 && (int64_t)ntap * cm <= DW_TILE_MAX;
+    if (use_wt)
+        for (int t = 0; t < ntap; t++)
+            for (int ci = 0; ci < c; ci++)
+                for (int j = 0; j < m; j++)
+                    wt[((int64_t)t * m + j) * c + ci] = w[(int64_t)t * cm + ci * m + j];
     for (int s = 0; s < n; s++) {
         const float *xs = x + (int64_t)s * g->ih * g->iw * c;
         for (int oy = 0; oy < g->oh; oy++) {
@@ -170,27 +640,306 @@ void kern_depthwise(const k2t_win *g, int m, const float *x, int n, const float 
             for (int ox = 0; ox < g->ow; ox++) {
                 int ix0 = ox * g->sw - g->pl, kx0, kx1;
                 tap_range(ix0, g->kw, g->dw, g->iw, &kx0, &kx1);
-                float *restrict o = yrow + (int64_t)ox * cm;
-                memset(o, 0, (size_t)cm * sizeof(float));
-                for (int ky = ky0; ky < ky1; ky++) {
-                    const float *xr = xs + (int64_t)(iy0 + ky * g->dh) * g->iw * c;
-                    for (int kx = kx0; kx < kx1; kx++) {
-                        const float *restrict xp = xr + (int64_t)(ix0 + kx * g->dw) * c;
-                        const float *restrict wp = w + ((int64_t)ky * g->kw + kx) * cm;
-                        if (m == 1) {
-                            for (int ci = 0; ci < c; ci++)
-                                o[ci] += xp[ci] * wp[ci];
-                        } else {
-                            for (int ci = 0; ci < c; ci++)
-                                for (int j = 0; j < m; j++)
-                                    o[ci * m + j] += xp[ci] * wp[ci * m + j];
-                        }
-                    }
-                }
+                dw_pixel(g, m, xs, w, use_wt ? wt : NULL, iy0, ix0, ky0, ky1, kx0, kx1,
+                         yrow + (int64_t)ox * cm);
             }
             kern_epilogue(yrow, g->ow, cm, e);
         }
     }
+}
+
+static void dw_portable(const k2t_win *g, int m, const float *x, int n, const float *w,
+                        const k2t_epi *e, float *y)
+{
+    dw_portable_body(g, m, x, n, w, e, y);
+}
+
+#ifdef HAVE_DIRECT
+/* The portable loops compiled for AVX-512 (the depth multiplier case). */
+static AVX512 void dw_portable_avx512(const k2t_win *g, int m, const float *x, int n,
+                                      const float *w, const k2t_epi *e, float *y)
+{
+    dw_portable_body(g, m, x, n, w, e, y);
+}
+
+/* A depthwise micro-kernel call: everything but the pixels' position. */
+typedef struct dwk {
+    int64_t rowstep, colstep;   /* floats between taps ky and kx in x */
+    int64_t ps;                 /* floats between the windows of adjacent pixels (sw*c) */
+    int64_t ys;                 /* floats between output pixels (c) */
+    int ky0, ky1, kx0, kx1, kw; /* taps used; kernel width */
+    const float *w;             /* w + c0: tap t's channels at w + t*c */
+    int64_t wstep;              /* c */
+    const float *scale, *bias;  /* + c0, or NULL */
+    int clip;                   /* 0, max(v,0) (1), then min(v,6) (2) */
+    __mmask16 tail;             /* lanes of the last vector */
+} dwk;
+
+/* Accumulator i is pixel i/V, channel vector i%V. */
+#define DW_ACC(i)                                                                      \
+    if ((i) < P * V) {                                                                 \
+        const int v = (i) % V;                                                         \
+        __m512 xv = _mm512_maskz_loadu_ps(v == V - 1 ? tail : 0xffff,                 \
+                                          xt + ((i) / V) * ps + 16 * v);               \
+        a##i = _mm512_fmadd_ps(xv, wv[v], a##i);                                      \
+    }
+#define DW_EPI(i)                                                                      \
+    if ((i) < P * V) {                                                                 \
+        const int v = (i) % V;                                                         \
+        a##i = _mm512_fmadd_ps(a##i, sv[v], bv[v]);                                    \
+    }
+#define DW_CLIP(i)                                                                     \
+    if ((i) < P * V) {                                                                 \
+        a##i = _mm512_max_ps(a##i, z);                                                 \
+        if (a->clip == 2)                                                              \
+            a##i = _mm512_min_ps(a##i, six);                                           \
+    }
+#define DW_STORE(i)                                                                    \
+    if ((i) < P * V) {                                                                 \
+        const int v = (i) % V;                                                         \
+        _mm512_mask_storeu_ps(y + ((i) / V) * a->ys + 16 * v,                          \
+                              v == V - 1 ? a->tail : 0xffff, a##i);                    \
+    }
+#define DW_ALL(M)                                                                      \
+    M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15)
+
+/* P pixels (windows at xs + off + p*ps) x V channel vectors. */
+static inline __attribute__((always_inline)) AVX512 void
+dwk_body(const int P, const int V, const dwk *a, const float *xs, int64_t off, float *y)
+{
+    const __m512 z = _mm512_setzero_ps();
+    __m512 a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z;
+    __m512 a8 = z, a9 = z, a10 = z, a11 = z, a12 = z, a13 = z, a14 = z, a15 = z;
+    __m512 wv[V];
+    const int64_t rs = a->rowstep, cs = a->colstep, wst = a->wstep, ps = a->ps;
+    const __mmask16 tail = a->tail;
+    const int nky = a->ky1 - a->ky0, nkx = a->kx1 - a->kx0;
+    const float *xr = xs + off + a->ky0 * rs + a->kx0 * cs;
+    const float *wr = a->w + (int64_t)(a->ky0 * a->kw + a->kx0) * wst;
+    for (int ky = 0; ky < nky; ky++, xr += rs, wr += a->kw * wst) {
+        const float *xt = xr, *wt = wr;
+        for (int kx = 0; kx < nkx; kx++, xt += cs, wt += wst) {
+#pragma GCC unroll 8
+            for (int v = 0; v < V; v++)
+                wv[v] = _mm512_maskz_loadu_ps(v == V - 1 ? tail : 0xffff, wt + 16 * v);
+            DW_ALL(DW_ACC)
+        }
+    }
+    if (a->scale || a->bias) {
+        __m512 sv[V], bv[V];
+#pragma GCC unroll 8
+        for (int v = 0; v < V; v++) {
+            __mmask16 mk = v == V - 1 ? a->tail : 0xffff;
+            sv[v] = a->scale ? _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), mk, a->scale + 16 * v)
+                             : _mm512_set1_ps(1.0f);
+            bv[v] = a->bias ? _mm512_maskz_loadu_ps(mk, a->bias + 16 * v) : z;
+        }
+        DW_ALL(DW_EPI)
+    }
+    if (a->clip) {
+        const __m512 six = _mm512_set1_ps(6.0f);
+        DW_ALL(DW_CLIP)
+    }
+    DW_ALL(DW_STORE)
+}
+#undef DW_ACC
+#undef DW_EPI
+#undef DW_CLIP
+#undef DW_STORE
+#undef DW_ALL
+
+typedef void (*dwk_fn)(const dwk *, const float *, int64_t, float *);
+#define DWK(P, V)                                                                        \
+    static AVX512 void dwk_##P##_##V(const dwk *a, const float *xs, int64_t off, float *y) \
+    {                                                                                    \
+        dwk_body(P, V, a, xs, off, y);                                                   \
+    }
+DWK(16, 1) DWK(8, 1) DWK(4, 1) DWK(2, 1) DWK(1, 1)
+DWK(8, 2) DWK(4, 2) DWK(2, 2) DWK(1, 2)
+DWK(4, 4) DWK(2, 4) DWK(1, 4)
+DWK(2, 8) DWK(1, 8)
+#undef DWK
+
+/* dwk_tab[log2 V][i]: blocks of 16/V pixels and smaller, ending with 1. */
+static const dwk_fn dwk_tab[4][5] = {
+    {dwk_16_1, dwk_8_1, dwk_4_1, dwk_2_1, dwk_1_1},
+    {dwk_8_2, dwk_4_2, dwk_2_2, dwk_1_2, NULL},
+    {dwk_4_4, dwk_2_4, dwk_1_4, NULL, NULL},
+    {dwk_2_8, dwk_1_8, NULL, NULL, NULL},
+};
+
+/* The flat run of one output row (stride 1, m 1): len floats from
+** y + 0 and x offset xoff, taps [ky0, ky1) x [0, kw); wt, st, bt: per tap
+** weights (and scale, bias) repeated, tstride floats per tap. */
+static AVX512 void dw_flat(const k2t_win *g, const float *xs, int64_t xoff, int64_t len,
+                           int ky0, int ky1, const float *wt, const float *st, const float *bt,
+                           int64_t tstride, int clip, float *y)
+{
+    const int c = g->c, kw = g->kw;
+    const __m512 z = _mm512_setzero_ps(), six = _mm512_set1_ps(6.0f);
+    int phase = 0; /* j0 mod c */
+    for (int64_t j0 = 0; j0 < len; j0 += 128) {
+        int nb = len - j0 < 128 ? (int)(len - j0) : 128;
+        int nv = (nb + 15) / 16;
+        __mmask16 tail = (__mmask16)((1u << (nb - 16 * (nv - 1))) - 1u);
+        __m512 acc[8];
+        if (nb == 128) {
+            /* The common case, all eight accumulators live. */
+            __m512 a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z;
+            for (int ky = ky0; ky < ky1; ky++)
+                for (int kx = 0; kx < kw; kx++) {
+                    const float *xp = xs + xoff + ((int64_t)ky * g->dh * g->iw +
+                                                   (int64_t)kx * g->dw) * c + j0;
+                    const float *wp = wt + (ky * kw + kx) * tstride + phase;
+                    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(xp), _mm512_loadu_ps(wp), a0);
+                    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 16), _mm512_loadu_ps(wp + 16), a1);
+                    a2 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 32), _mm512_loadu_ps(wp + 32), a2);
+                    a3 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 48), _mm512_loadu_ps(wp + 48), a3);
+                    a4 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 64), _mm512_loadu_ps(wp + 64), a4);
+                    a5 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 80), _mm512_loadu_ps(wp + 80), a5);
+                    a6 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 96), _mm512_loadu_ps(wp + 96), a6);
+                    a7 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 112), _mm512_loadu_ps(wp + 112), a7);
+                }
+            acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+            acc[4] = a4, acc[5] = a5, acc[6] = a6, acc[7] = a7;
+        } else {
+            for (int v = 0; v < nv; v++)
+                acc[v] = z;
+            for (int ky = ky0; ky < ky1; ky++)
+                for (int kx = 0; kx < kw; kx++) {
+                    const float *xp = xs + xoff + ((int64_t)ky * g->dh * g->iw +
+                                                   (int64_t)kx * g->dw) * c + j0;
+                    const float *wp = wt + (ky * kw + kx) * tstride + phase;
+                    for (int v = 0; v < nv; v++) {
+                        __mmask16 mk = v == nv - 1 ? tail : 0xffff;
+                        acc[v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, xp + 16 * v),
+                                                 _mm512_maskz_loadu_ps(mk, wp + 16 * v), acc[v]);
+                    }
+                }
+        }
+        for (int v = 0; v < nv; v++) {
+            __mmask16 mk = v == nv - 1 ? tail : 0xffff;
+            __m512 r = acc[v];
+            if (st)
+                r = _mm512_mul_ps(r, _mm512_loadu_ps(st + phase + 16 * v));
+            if (bt)
+                r = _mm512_add_ps(r, _mm512_loadu_ps(bt + phase + 16 * v));
+            if (clip)
+                r = _mm512_max_ps(r, z);
+            if (clip == 2)
+                r = _mm512_min_ps(r, six);
+            _mm512_mask_storeu_ps(y + j0 + 16 * v, mk, r);
+        }
+        phase = (int)((phase + 128) % c);
+    }
+}
+
+static void dw_avx512(const k2t_win *g, const float *x, int n, const float *w, const k2t_epi *e,
+                      float *y)
+{
+    const int c = g->c, kw = g->kw, ntap = g->kh * g->kw;
+    k2t_act act = e ? e->act : K2T_ACT_LINEAR;
+    int clip = act == K2T_ACT_RELU ? 1 : act == K2T_ACT_RELU6 ? 2 : 0;
+    const float *scale = e ? e->scale : NULL, *bias = e ? e->bias : NULL;
+    /* Interior columns: ox*sw - pl >= 0 and ox*sw - pl + (kw-1)*dw <= iw-1. */
+    int oxa = (g->pl + g->sw - 1) / g->sw, num = g->iw - 1 - (kw - 1) * g->dw + g->pl;
+    int oxb = num < 0 ? 0 : num / g->sw + 1;
+    oxa = oxa < g->ow ? oxa : g->ow;
+    oxb = oxb < g->ow ? oxb : g->ow;
+    oxb = oxb > oxa ? oxb : oxa;
+    /* The flat run, with its repeated weights, scale and bias. */
+    const int64_t tstride = (int64_t)c + 128;
+    const int flat = g->sw == 1 && c % 16 != 0 && (ntap + 2) * tstride <= DW_TILE_MAX;
+    float tile[DW_TILE_MAX];
+    float *st = NULL, *bt = NULL;
+    if (flat) {
+        for (int t = 0; t < ntap; t++)
+            for (int64_t i = 0; i < tstride; i++)
+                tile[t * tstride + i] = w[(int64_t)t * c + i % c];
+        if (scale) {
+            st = tile + ntap * tstride;
+            for (int64_t i = 0; i < tstride; i++)
+                st[i] = scale[i % c];
+        }
+        if (bias) {
+            bt = tile + (ntap + 1) * tstride;
+            for (int64_t i = 0; i < tstride; i++)
+                bt[i] = bias[i % c];
+        }
+    }
+    dwk a;
+    a.rowstep = (int64_t)g->dh * g->iw * c;
+    a.colstep = (int64_t)g->dw * c;
+    a.ps = (int64_t)g->sw * c;
+    a.ys = c;
+    a.kw = kw;
+    a.wstep = c;
+    a.clip = clip;
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + (int64_t)s * g->ih * g->iw * c;
+        for (int oy = 0; oy < g->oh; oy++) {
+            int iy0 = oy * g->sh - g->pt;
+            tap_range(iy0, g->kh, g->dh, g->ih, &a.ky0, &a.ky1);
+            float *yrow = y + (((int64_t)s * g->oh + oy) * g->ow) * c;
+            const int64_t row0 = (int64_t)iy0 * g->iw * c; /* may lie in the padding */
+            if (flat && oxb > oxa)
+                dw_flat(g, xs, row0 + (int64_t)(oxa - g->pl) * c, (int64_t)(oxb - oxa) * c,
+                        a.ky0, a.ky1, tile, st, bt, tstride, clip, yrow + (int64_t)oxa * c);
+            for (int c0 = 0; c0 < c;) {
+                /* Chunks of 8, 4, 2 or 1 vectors, the last one masked. */
+                int vec = (c - c0 + 15) / 16, li = vec >= 8 ? 3 : vec >= 4 ? 2 : vec >= 2 ? 1 : 0;
+                int nv = 1 << li, nc = c - c0 < 16 * nv ? c - c0 : 16 * nv;
+                a.tail = (__mmask16)((1u << (nc - 16 * (nv - 1))) - 1u);
+                a.w = w + c0;
+                a.scale = scale ? scale + c0 : NULL;
+                a.bias = bias ? bias + c0 : NULL;
+                for (int ox = 0; ox < g->ow; ox++) {
+                    if (ox == oxa && oxb > oxa) {
+                        if (!flat) {
+                            /* Inside pixels in blocks. */
+                            a.kx0 = 0;
+                            a.kx1 = kw;
+                            for (int i = 0, o = oxa; o < oxb; i++) {
+                                int pb = (16 >> li) >> i;
+                                for (; o + pb <= oxb; o += pb)
+                                    dwk_tab[li][i](&a, xs, row0 + ((int64_t)o * g->sw - g->pl) * c + c0,
+                                                   yrow + (int64_t)o * c + c0);
+                            }
+                        }
+                        ox = oxb - 1;
+                        continue;
+                    }
+                    int ix0 = ox * g->sw - g->pl;
+                    tap_range(ix0, kw, g->dw, g->iw, &a.kx0, &a.kx1);
+                    dwk_tab[li][4 - li](&a, xs, row0 + (int64_t)ix0 * c + c0,
+                                        yrow + (int64_t)ox * c + c0);
+                }
+                c0 += nc;
+            }
+            if (act == K2T_ACT_SOFTMAX) {
+                k2t_epi sm = {NULL, NULL, act};
+                kern_epilogue(yrow, g->ow, c, &sm);
+            } else if (!clip && act != K2T_ACT_LINEAR) {
+                kern_act(yrow, (int64_t)g->ow * c, act);
+            }
+        }
+    }
+}
+#endif
+
+void kern_depthwise(const k2t_win *g, int m, const float *x, int n, const float *w,
+                    const k2t_epi *e, float *y)
+{
+#ifdef HAVE_DIRECT
+    if (cpu_avx512()) {
+        if (m == 1)
+            dw_avx512(g, x, n, w, e, y);
+        else
+            dw_portable_avx512(g, m, x, n, w, e, y);
+        return;
+    }
+#endif
+    dw_portable(g, m, x, n, w, e, y);
 }
 
 /*------------------------------------------------- transposed convolution */

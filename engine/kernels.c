@@ -189,9 +189,14 @@ void kern_act(float *restrict y, int64_t n, k2t_act act)
         return;
     case K2T_ACT_GELU:
         /* 0.5 x (1 + erf(x/sqrt 2)) == 0.5 x erfc(-x/sqrt 2), without the
-        ** cancellation for x << 0. */
-        for (i = 0; i < n; i++)
-            y[i] = 0.5f * y[i] * erfcf(-y[i] * 0.70710678118654752f);
+        ** cancellation for x << 0.  Far in that tail erfc magnifies the
+        ** rounding of its argument (relative error ~ x^2 * ulp), so there
+        ** the argument is formed in double. */
+        for (i = 0; i < n; i++) {
+            float x = y[i];
+            y[i] = x > -4.0f ? 0.5f * x * erfcf(-x * 0.70710678118654752f)
+                             : (float)(0.5 * x * erfc(-x * 0.70710678118654752440));
+        }
         return;
     case K2T_ACT_EXPONENTIAL:
         for (i = 0; i < n; i++)
@@ -318,25 +323,24 @@ void kern_dense(const float *x, int64_t rows, int in, const float *w, int units,
 
 /*-------------------------------------------------------- normalisation */
 
-void kern_scale_shift(const float *restrict x, int64_t rows, int c, const float *restrict scale,
-                      const float *restrict shift, float *restrict y)
+void kern_scale_shift(const float *x, int64_t rows, int c, const float *scale, const float *shift,
+                      float *y)
 {
     for (int64_t r = 0; r < rows; r++) {
-        const float *restrict a = x + r * c;
-        float *restrict b = y + r * c;
+        const float *a = x + r * c;
+        float *b = y + r * c;
         for (int j = 0; j < c; j++)
             b[j] = a[j] * scale[j] + shift[j];
     }
 }
 
-void kern_scale_shift_nchw(const float *restrict x, int n, int c, int64_t hw,
-                           const float *restrict scale, const float *restrict shift,
-                           float *restrict y)
+void kern_scale_shift_nchw(const float *x, int n, int c, int64_t hw, const float *scale,
+                           const float *shift, float *y)
 {
     for (int64_t p = 0; p < (int64_t)n * c; p++) {
         float s = scale[p % c], t = shift[p % c];
-        const float *restrict a = x + p * hw;
-        float *restrict b = y + p * hw;
+        const float *a = x + p * hw;
+        float *b = y + p * hw;
         for (int64_t i = 0; i < hw; i++)
             b[i] = a[i] * s + t;
     }
@@ -346,8 +350,8 @@ void kern_layernorm(const float *x, int64_t rows, int64_t len, const float *gamm
                     const float *beta, float eps, float *y)
 {
     for (int64_t r = 0; r < rows; r++) {
-        const float *restrict a = x + r * len;
-        float *restrict b = y + r * len;
+        const float *a = x + r * len;
+        float *b = y + r * len;
         double s = 0.0;
         for (int64_t i = 0; i < len; i++)
             s += a[i];
@@ -375,7 +379,7 @@ void kern_layernorm(const float *x, int64_t rows, int64_t len, const float *gamm
 
 /*---------------------------------------------------------- elementwise */
 
-void kern_relu(const float *restrict x, int64_t n, float t, float m, float a, float *restrict y)
+void kern_relu(const float *x, int64_t n, float t, float m, float a, float *y)
 {
     int clip = !isnan(m);
     if (t == 0.0f && !clip && a == 0.0f) {
@@ -397,24 +401,23 @@ void kern_relu(const float *restrict x, int64_t n, float t, float m, float a, fl
     }
 }
 
-void kern_leaky_relu(const float *restrict x, int64_t n, float alpha, float *restrict y)
+void kern_leaky_relu(const float *x, int64_t n, float alpha, float *y)
 {
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
 }
 
-void kern_elu(const float *restrict x, int64_t n, float alpha, float *restrict y)
+void kern_elu(const float *x, int64_t n, float alpha, float *y)
 {
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] > 0.0f ? x[i] : alpha * expm1f(x[i]);
 }
 
-void kern_prelu(const float *restrict x, int n, int64_t per_sample, const float *restrict alpha,
-                float *restrict y)
+void kern_prelu(const float *x, int n, int64_t per_sample, const float *alpha, float *y)
 {
     for (int s = 0; s < n; s++) {
-        const float *restrict a = x + s * per_sample;
-        float *restrict b = y + s * per_sample;
+        const float *a = x + s * per_sample;
+        float *b = y + s * per_sample;
         for (int64_t i = 0; i < per_sample; i++)
             b[i] = a[i] > 0.0f ? a[i] : alpha[i] * a[i];
     }
@@ -422,45 +425,84 @@ void kern_prelu(const float *restrict x, int n, int64_t per_sample, const float 
 
 void kern_merge(k2t_merge op, const float *const *x, int k, int64_t n, float *y)
 {
+    /* A block at a time through a stack buffer: every input is read at an
+    ** index before y is written there, so y may be any of the inputs.
+    ** The fold is left to right, as Keras's _merge_function. */
+    enum { B = 1024 };
+    float acc[B];
     if (k <= 0)
         return;
-    if (op == K2T_MERGE_SUB) {
-        const float *restrict a = x[0], *restrict b = x[1];
-        for (int64_t i = 0; i < n; i++)
-            y[i] = a[i] - b[i];
+    if (k == 1) {
+        if (y != x[0])
+            memmove(y, x[0], (size_t)n * sizeof(float));
         return;
     }
-    if (y != x[0])
-        memmove(y, x[0], (size_t)n * sizeof(float));
-    /* Left to right, as Keras's _merge_function folds. */
-    for (int j = 1; j < k; j++) {
-        const float *a = x[j];
+    if (k == 2 || op == K2T_MERGE_SUB) {
+        const float *a = x[0], *b = x[1];
         switch (op) {
         case K2T_MERGE_ADD:
-        case K2T_MERGE_AVG:
             for (int64_t i = 0; i < n; i++)
-                y[i] += a[i];
+                y[i] = a[i] + b[i];
+            break;
+        case K2T_MERGE_SUB:
+            for (int64_t i = 0; i < n; i++)
+                y[i] = a[i] - b[i];
             break;
         case K2T_MERGE_MUL:
             for (int64_t i = 0; i < n; i++)
-                y[i] *= a[i];
+                y[i] = a[i] * b[i];
+            break;
+        case K2T_MERGE_AVG:
+            for (int64_t i = 0; i < n; i++)
+                y[i] = (a[i] + b[i]) / 2.0f;
             break;
         case K2T_MERGE_MAX:
             for (int64_t i = 0; i < n; i++)
-                y[i] = a[i] > y[i] ? a[i] : y[i];
+                y[i] = b[i] > a[i] ? b[i] : a[i];
             break;
         case K2T_MERGE_MIN:
             for (int64_t i = 0; i < n; i++)
-                y[i] = a[i] < y[i] ? a[i] : y[i];
-            break;
-        case K2T_MERGE_SUB:
+                y[i] = b[i] < a[i] ? b[i] : a[i];
             break;
         }
+        return;
     }
-    if (op == K2T_MERGE_AVG) {
-        float d = (float)k;
-        for (int64_t i = 0; i < n; i++)
-            y[i] /= d;
+    for (int64_t i0 = 0; i0 < n; i0 += B) {
+        int nb = (int)(n - i0 < B ? n - i0 : B);
+        memcpy(acc, x[0] + i0, (size_t)nb * sizeof(float));
+        for (int j = 1; j < k; j++) {
+            const float *a = x[j] + i0;
+            switch (op) {
+            case K2T_MERGE_ADD:
+            case K2T_MERGE_AVG:
+                for (int i = 0; i < nb; i++)
+                    acc[i] += a[i];
+                break;
+            case K2T_MERGE_SUB:
+                if (j == 1)
+                    for (int i = 0; i < nb; i++)
+                        acc[i] -= a[i];
+                break;
+            case K2T_MERGE_MUL:
+                for (int i = 0; i < nb; i++)
+                    acc[i] *= a[i];
+                break;
+            case K2T_MERGE_MAX:
+                for (int i = 0; i < nb; i++)
+                    acc[i] = a[i] > acc[i] ? a[i] : acc[i];
+                break;
+            case K2T_MERGE_MIN:
+                for (int i = 0; i < nb; i++)
+                    acc[i] = a[i] < acc[i] ? a[i] : acc[i];
+                break;
+            }
+        }
+        if (op == K2T_MERGE_AVG) {
+            float d = (float)k;
+            for (int i = 0; i < nb; i++)
+                acc[i] /= d;
+        }
+        memcpy(y + i0, acc, (size_t)nb * sizeof(float));
     }
 }
 
@@ -593,7 +635,7 @@ void kern_upsample2d(const float *x, int n, int h, int w, int c, int sh, int sw,
     }
 }
 
-void kern_affine(const float *restrict x, int64_t n, float scale, float offset, float *restrict y)
+void kern_affine(const float *x, int64_t n, float scale, float offset, float *y)
 {
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] * scale + offset;

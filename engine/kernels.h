@@ -48,17 +48,20 @@ typedef struct k2t_epi {
     k2t_act act;
 } k2t_epi;
 
-/* y[rows][c] = act(y * scale + bias), in place.  softmax acts on each row. */
+/* y[rows][c] = act(y * scale + bias), in place.  softmax acts on each row.
+** e == NULL does nothing.  Every activation is within a few float ulps of
+** its double formula (KERAS-FORMAT 4; gelu is the exact erf form). */
 void kern_epilogue(float *y, int64_t rows, int c, const k2t_epi *e);
 
-/* Elementwise activation (softmax excluded: it needs rows). */
+/* Elementwise activation in place; softmax treats the n floats as one row. */
 void kern_act(float *y, int64_t n, k2t_act act);
 /* Softmax over the middle axis of an (outer, len, inner) view, in place. */
 void kern_softmax(float *y, int64_t outer, int64_t len, int64_t inner);
 
 /*------------------------------------------------------------ convolution */
 
-/* Workspace (floats) kern_conv2d needs for geometry g and 'groups'. */
+/* Workspace (floats) kern_conv2d needs for geometry g and 'groups' (either
+** route below; at most a few hundred KiB, independent of n). */
 int64_t kern_conv2d_ws(const k2t_win *g, int groups);
 
 /* y (n, oh, ow, cout) = conv(x (n, ih, iw, c), w) then the epilogue.
@@ -66,9 +69,16 @@ int64_t kern_conv2d_ws(const k2t_win *g, int groups);
 ** [kh*kw*c/groups][cout] matrix); output channels of group q are
 ** q*cout/groups ... (q+1)*cout/groups-1, as in TF and PyTorch.  im2col of
 ** a tile of output rows into ws, then cblas_sgemm; a 1x1 stride-1
-** unpadded convolution is one GEMM on x directly. */
+** unpadded convolution is one GEMM on x directly.  Tiles run across
+** samples; the epilogue runs on each tile as it is produced. */
 void kern_conv2d(const k2t_win *g, int groups, int cout, const float *x, int n,
                  const float *w, const k2t_epi *e, float *y, float *ws);
+
+/* On x86-64 CPUs with AVX-512, kern_conv2d reads x in place with a
+** register-blocked micro-kernel instead of im2col + GEMM (same sums, same
+** order of k).  kern_set_simd(0) forces the portable route everywhere
+** (tests compare the two); call it before any kernel runs, not during. */
+void kern_set_simd(int enable);
 
 /* Depthwise: y (n, oh, ow, c*m)[..., ci*m+j] = sum x[..., ci] * w[kh][kw][ci][j],
 ** then the epilogue (bias indexed by ci*m+j).  w is (kh, kw, c, m). */
@@ -80,7 +90,8 @@ void kern_depthwise(const k2t_win *g, int m, const float *x, int n, const float 
 ** oh/ow unused).  The full output F has size (ih-1)*sh + (kh-1)*dh + 1 by
 ** the same for w; y (n, out_h, out_w, cout)[i][j] = F[i + crop_t][j + crop_l],
 ** zero where that falls outside F ('valid' with stride > kernel).
-** w is Keras's (kh, kw, cout, cin).  Workspace: kern_conv2d_transpose_ws. */
+** w is Keras's (kh, kw, cout, cin).  Workspace: kern_conv2d_transpose_ws.
+** Computed as GEMM (x times the kernel) then col2im into y. */
 int64_t kern_conv2d_transpose_ws(const k2t_win *g, int cout);
 void kern_conv2d_transpose(const k2t_win *g, int cout, int out_h, int out_w, int crop_t,
                            int crop_l, const float *x, int n, const float *w,
@@ -101,6 +112,9 @@ void kern_global_pool(int64_t hw, int c, int is_max, const float *x, int n, floa
 /* y (rows, units) = x (rows, in) * w (in, units), then the epilogue. */
 void kern_dense(const float *x, int64_t rows, int in, const float *w, int units,
                 const k2t_epi *e, float *y);
+
+/* In the elementwise kernels below (scale_shift, layernorm, relu, leaky_relu,
+** elu, prelu, merge, affine) y may be x: they run in place. */
 
 /* y = x * scale[c] + shift[c] over (rows, c) (BatchNormalization folded
 ** into scale and shift). */
@@ -129,7 +143,9 @@ void kern_prelu(const float *x, int n, int64_t per_sample, const float *alpha, f
 
 typedef enum { K2T_MERGE_ADD, K2T_MERGE_SUB, K2T_MERGE_MUL, K2T_MERGE_AVG,
                K2T_MERGE_MAX, K2T_MERGE_MIN } k2t_merge;
-/* y = op(x[0], ..., x[k-1]) elementwise over n floats. */
+/* y = op(x[0], ..., x[k-1]) elementwise over n floats, folded left to
+** right as Keras does (AVG divides the sum by k; SUB uses x[0] - x[1]).
+** y may be any of the inputs. */
 void kern_merge(k2t_merge op, const float *const *x, int k, int64_t n, float *y);
 
 /* Concatenate k inputs along an axis: each input is (outer, len_i, inner);
