@@ -295,14 +295,22 @@ int k2t_shell_prepare(k2t_shell *sh, const char *cmd)
     if (sh->in.n == 0)
         return k2t_error(sh, -1, "%s: no input (use \"input FILE.npy\", \"input cifar FILE\", "
                          "\"input random\" ...)", cmd);
-    if (single_input(sh, cmd) < 0) return K2T_CMD_ERR;
+    int in_node = single_input(sh, cmd);
+    if (in_node < 0) return K2T_CMD_ERR;
+    k2t_shape per = sh->in.a.shape;
+    per.ndim--;
+    for (int i = 0; i < per.ndim; i++) per.d[i] = sh->in.a.shape.d[i + 1];
+    if (!fits(&m->nodes[in_node].shape, &per)) {
+        /* An input set for another model. */
+        char s1[96], s2[96];
+        return k2t_error(sh, -1, "%s: the input %s has per-sample shape %s; this model takes %s (set a new "
+                         "input)", cmd, sh->in.desc, k2t_shape_str(&per, 0, s1, sizeof s1),
+                         k2t_shape_str(&m->nodes[in_node].shape, 1, s2, sizeof s2));
+    }
     if (!sh->run || sh->run_n != sh->in.n) {
         k2t_shell_drop_run(sh);
         k2t_opts o;
         k2t_shell_opts(sh, &o, 1);
-        k2t_shape per = sh->in.a.shape;
-        per.ndim--;
-        for (int i = 0; i < per.ndim; i++) per.d[i] = sh->in.a.shape.d[i + 1];
         sh->run = k2t_run_new(m, &o, &per, sh->in.n, &err);
         if (!sh->run) return k2t_error(sh, -1, "%s: %s", cmd, err.msg);
         sh->run_n = sh->in.n;
