@@ -134,14 +134,16 @@ static void diff_get(const k2t_shell *sh, char *buf, size_t n, double v)
 
 static int set_diff_atol(k2t_shell *sh, const char *v, char *why, size_t n)
 {
-    if (parse_double(v, &sh->set.diff_atol) && sh->set.diff_atol >= 0) return 0;
+    double x;
+    if (parse_double(v, &x) && x >= 0) { sh->set.diff_atol = x; return 0; }
     snprintf(why, n, "expected a number >= 0, got '%s'", v);
     return -1;
 }
 
 static int set_diff_rtol(k2t_shell *sh, const char *v, char *why, size_t n)
 {
-    if (parse_double(v, &sh->set.diff_rtol) && sh->set.diff_rtol >= 0) return 0;
+    double x;
+    if (parse_double(v, &x) && x >= 0) { sh->set.diff_rtol = x; return 0; }
     snprintf(why, n, "expected a number >= 0, got '%s'", v);
     return -1;
 }
