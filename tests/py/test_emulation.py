@@ -18,6 +18,24 @@ import tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 from k2tlib import SHARED, k2t, ok, skip, done  # noqa: E402
 
+from k2tlib import FIXTURES  # noqa: E402
+
+# Flatten of a spatial map before a Dense (seq_dict_input.h5: 3x3x4 -> Dense):
+# with the CHW flatten the divergence lands on the Dense, not on the Flatten.
+fx = os.path.join(FIXTURES, "seq_dict_input.h5")
+rc, out, err = k2t("input random 5", "profile torch", "set flatten torch", "diff",
+                   "expect $first_divergence == dense", model=fx)
+ok(rc == 0 and "first divergence: dense (Dense)" in out and "H=3, W=3, C=4" in out,
+   "diff with flatten torch: first divergence at the Dense after the Flatten", err.strip())
+rc, out, err = k2t("input random 5", "profile torch", "diff", "diff --isolated",
+                   "expect $first_divergence == none", model=fx)
+ok(rc == 0 and out.count("no divergence") == 2, "profile torch: no divergence, isolated or not", err.strip())
+for setting, layer in (("set weights.transpose off", "conv2d"), ("set bn.mode train", "batch_normalization"),
+                       ("set softmax drop", "dense")):
+    rc, out, err = k2t("input random 5", "profile torch", setting, "diff --isolated", model=fx)
+    ok("first divergence: %s " % layer in out, "%s: first divergence %s" % (setting, layer),
+       [l for l in out.splitlines() if "first" in l or "why" in l].__str__())
+
 model = os.path.join(SHARED, "models", "pretrainedResnet.h5")
 data = os.path.join(SHARED, "data", "cifar10-ic200.bin")
 if not os.path.exists(model):
