@@ -29,6 +29,13 @@
 #include <cblas.h>
 #include "kernels.h"
 
+/* See kernels.c: the pooling loops compiled for AVX-512 and the baseline. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define K2T_CLONES __attribute__((target_clones("avx512f", "default")))
+#else
+#define K2T_CLONES
+#endif
+
 /* Floats of the patch tile: 64K floats = 256 KiB, half a typical L2, which
 ** leaves room for the kernel panel and the output tile. */
 #define TILE_FLOATS (64 * 1024)
@@ -158,6 +165,15 @@ static int simd_enabled = 1;
 void kern_set_simd(int enable)
 {
     simd_enabled = enable;
+}
+
+int kern_simd(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    return simd_enabled && __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -324,15 +340,8 @@ static const int mk_groups[3] = {4, 3, 2};
 
 static int direct_ok(const k2t_win *g, int groups, int cout)
 {
-    static int cpu = -1;
-    if (!simd_enabled)
-        return 0;
-    if (cpu < 0) {
-        __builtin_cpu_init();
-        cpu = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
     int64_t k = (int64_t)g->kh * g->kw * (g->c / groups);
-    return cpu && k <= DIRECT_MAX_K && cout <= DIRECT_MAX_COUT;
+    return kern_simd() && k <= DIRECT_MAX_K && cout <= DIRECT_MAX_COUT;
 }
 
 #define BAND_FLOATS (64 * 1024)
@@ -550,20 +559,6 @@ void kern_conv2d(const k2t_win *g, int groups, int cout, const float *x, int n,
 **   that w_tap[j mod c] is contiguous too.  No lane is wasted on c = 8. */
 
 #define DW_JB 64
-
-static int cpu_avx512(void)
-{
-#if defined(__x86_64__) && defined(__GNUC__)
-    static int cpu = -1;
-    if (cpu < 0) {
-        __builtin_cpu_init();
-        cpu = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-    return cpu && simd_enabled;
-#else
-    return 0;
-#endif
-}
 
 #define DW_TILE_MAX 8192 /* floats of rearranged weights kept on the stack */
 
@@ -931,7 +926,7 @@ void kern_depthwise(const k2t_win *g, int m, const float *x, int n, const float 
                     const k2t_epi *e, float *y)
 {
 #ifdef HAVE_DIRECT
-    if (cpu_avx512()) {
+    if (kern_simd()) {
         if (m == 1)
             dw_avx512(g, x, n, w, e, y);
         else
@@ -992,6 +987,7 @@ void kern_conv2d_transpose(const k2t_win *g, int cout, int out_h, int out_w, int
 
 /*-------------------------------------------------------------- pooling */
 
+K2T_CLONES
 void kern_maxpool(const k2t_win *g, const float *x, int n, float *y)
 {
     const int c = g->c;
@@ -1027,6 +1023,7 @@ void kern_maxpool(const k2t_win *g, const float *x, int n, float *y)
     }
 }
 
+K2T_CLONES
 void kern_avgpool(const k2t_win *g, int count_include_pad, const float *x, int n, float *y)
 {
     const int c = g->c;
@@ -1058,6 +1055,7 @@ void kern_avgpool(const k2t_win *g, int count_include_pad, const float *x, int n
     }
 }
 
+K2T_CLONES
 void kern_global_pool(int64_t hw, int c, int is_max, const float *x, int n, float *y)
 {
     enum { B = 256 };

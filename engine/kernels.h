@@ -75,10 +75,15 @@ void kern_conv2d(const k2t_win *g, int groups, int cout, const float *x, int n,
                  const float *w, const k2t_epi *e, float *y, float *ws);
 
 /* On x86-64 CPUs with AVX-512, kern_conv2d reads x in place with a
-** register-blocked micro-kernel instead of im2col + GEMM (same sums, same
-** order of k).  kern_set_simd(0) forces the portable route everywhere
-** (tests compare the two); call it before any kernel runs, not during. */
+** register-blocked micro-kernel instead of im2col + GEMM (same sums in the
+** same order of k, the epilogue's v*scale + bias fused into one rounding),
+** kern_depthwise and the exp/erf activations use AVX-512 code too.
+** kern_set_simd(0) forces the portable routes (tests compare the two);
+** call it before any kernel runs, not during. */
 void kern_set_simd(int enable);
+/* Nonzero when the AVX-512 kernels are in use (the CPU has AVX-512F and
+** kern_set_simd has not turned them off). */
+int kern_simd(void);
 
 /* Depthwise: y (n, oh, ow, c*m)[..., ci*m+j] = sum x[..., ci] * w[kh][kw][ci][j],
 ** then the epilogue (bias indexed by ci*m+j).  w is (kh, kw, c, m). */
