@@ -1,26 +1,32 @@
 /*
-** kern_conv.c -- the window kernels: convolution (im2col + GEMM),
-** depthwise convolution, transposed convolution (GEMM + col2im) and
-** pooling, all on NHWC float tensors.
+** kern_conv.c -- the window kernels: convolution, depthwise convolution,
+** transposed convolution (GEMM + col2im) and pooling, all on NHWC float
+** tensors.
 **
-** Convolution follows Darknet: the output is a [n*oh*ow][cout] matrix,
-** the input patches an [n*oh*ow][kh*kw*cin] matrix, the Keras kernel a
-** [kh*kw*cin][cout] matrix as stored, so the layer is one product.  The
-** patch matrix is never built whole: a tile of output rows, sized so its
-** patches fit in L2, is unfolded into the caller's workspace, multiplied
-** by cblas_sgemm, and the epilogue (folded BN, bias, activation) runs on
-** the output tile while it is still in cache.  In NHWC a patch row is
-** kh runs of kw*cin contiguous floats (when the width dilation is 1), so
-** the unfold is a few memcpy calls per output pixel plus memset for the
-** padding.  A 1x1, stride-1, unpadded convolution needs no unfold at all:
-** x already is the patch matrix.
+** Convolution has two routes with the same sums in the same order.
 **
-** Tiles run across sample boundaries, so a batch of small images still
-** makes full-sized GEMMs.
+** The portable route follows Darknet: the output is a [n*oh*ow][cout]
+** matrix, the input patches an [n*oh*ow][kh*kw*cin] matrix, the Keras
+** kernel a [kh*kw*cin][cout] matrix as stored, so the layer is one
+** product.  The patch matrix is never built whole: a tile of output rows,
+** sized so its patches fit in L2, is unfolded into the caller's workspace,
+** multiplied by cblas_sgemm, and the epilogue (folded BN, bias,
+** activation) runs on the output tile while it is still in cache.  In
+** NHWC a patch row is kh runs of kw*cin contiguous floats (when the width
+** dilation is 1).  A 1x1, stride-1, unpadded convolution needs no unfold:
+** x already is the patch matrix.  Tiles run across sample boundaries, so
+** a batch of small images still makes full-sized GEMMs.
+**
+** On CPUs with AVX-512 the direct route (below) reads x in place with a
+** register-blocked micro-kernel: for the channel counts of small image
+** models the unfold and OpenBLAS's packing of it cost more than the
+** multiplications (ResNet8's convolutions on Zen 5, one core: 2.6x the
+** GEMM route with OpenBLAS's default kernels, 1.75x with its AVX-512 ones).
 */
 /* GCC 12's -O2 vectorises only loops whose trip count is a known multiple
 ** of the vector width ("very-cheap" cost model); these loops run over a
-** channel count, so ask for the ordinary cost model here. */
+** channel count, so ask for the ordinary cost model here, and keep short
+** copy loops loops. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("vect-cost-model=dynamic", "no-tree-loop-distribute-patterns")
 #endif
@@ -47,7 +53,7 @@ static int tile_rows(int64_t k)
 {
     int64_t r = k > 0 ? TILE_FLOATS / k : TILE_MAX;
     r = r < TILE_MIN ? TILE_MIN : r > TILE_MAX ? TILE_MAX : r;
-    return (int)(r & ~(int64_t)7) > 0 ? (int)(r & ~(int64_t)7) : (int)r;
+    return (int)(r & ~(int64_t)7);
 }
 
 /* The kernel taps k0 <= k < k1 of a window starting at input index 'base'
@@ -68,8 +74,8 @@ static inline void tap_range(int base, int k, int d, int in, int *k0, int *k1)
 
 /*---------------------------------------------------------- convolution */
 
-/* A short copy: the runs here are tens of floats, where a loop beats the
-** call into memcpy. */
+/* A short copy: the runs here are tens of floats.  (The pragma above keeps
+** gcc from turning it back into a call to memcpy.) */
 static inline void copy_floats(float *restrict d, const float *restrict s, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
@@ -385,9 +391,9 @@ static AVX512 void band_fill(const k2t_win *g, const float *xs, int first, int r
 /* Output rows [oy0, oy1) of one sample for the channel chunk a->w..: the
 ** pixels of each row cut into groups of four (the last one shifted back
 ** to end at the row's end, recomputing a few pixels), the groups of all
-** rows dealt into blocks.  'src' + row0 is the window of pixel (oy0, 0);
-** rows are rstride floats apart in src.  Rows narrower than four pixels
-** go pixel by pixel. */
+** rows dealt into blocks.  src is the window of pixel (oy0, 0) at tap
+** (0, 0); output rows are rstride floats apart in src.  Rows narrower
+** than four pixels go in blocks of two and one. */
 static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride, int ow, int oy0,
                         int oy1, float *y)
 {
@@ -494,7 +500,8 @@ int64_t kern_conv2d_ws(const k2t_win *g, int groups)
     int64_t tile = conv_is_pointwise(g) ? 0 : (int64_t)tile_rows(k) * k;
     int64_t band = 0;
 #ifdef HAVE_DIRECT
-    if (g->pt > 0 || g->pb > 0 || g->pl > 0 || g->pr > 0)
+    /* Whatever kern_set_simd says now: it may change before the call. */
+    if ((g->pt > 0 || g->pb > 0 || g->pl > 0 || g->pr > 0) && k <= DIRECT_MAX_K)
         band_rows(g, &band);
 #endif
     return tile > band ? tile : band;

@@ -26,7 +26,8 @@
 /* The tight loops are compiled twice, for AVX-512 and for the baseline,
 ** and the loader picks one (GCC function multi-versioning).  Plain IEEE
 ** single operations either way (no contraction into FMA under -std=c11),
-** so both give the same bits. */
+** so both give the same bits; only the exp-based activations differ in
+** the last bits between the two (libmvec below). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define K2T_CLONES __attribute__((target_clones("avx512f", "default")))
 #else

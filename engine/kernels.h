@@ -61,7 +61,7 @@ void kern_softmax(float *y, int64_t outer, int64_t len, int64_t inner);
 /*------------------------------------------------------------ convolution */
 
 /* Workspace (floats) kern_conv2d needs for geometry g and 'groups' (either
-** route below; at most a few hundred KiB, independent of n). */
+** route below; independent of n, typically a few hundred KiB). */
 int64_t kern_conv2d_ws(const k2t_win *g, int groups);
 
 /* y (n, oh, ow, cout) = conv(x (n, ih, iw, c), w) then the epilogue.
