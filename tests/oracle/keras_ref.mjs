@@ -507,6 +507,8 @@ function probeModel(m, inputVals, prefix, listing) {
       const cfg = l.getConfig();
       cfg.activation = 'linear';
       cfg.name = `${l.name}__preact`;
+      // getConfig() of tfjs's SeparableConv2D leaves out the depth multiplier.
+      if (l.depthMultiplier !== undefined && cfg.depthMultiplier === undefined) cfg.depthMultiplier = l.depthMultiplier;
       const clone = new l.constructor(cfg);
       const y = clone.apply(l.inboundNodes[0].inputTensors[0]);
       clone.setWeights(l.getWeights());
@@ -515,8 +517,13 @@ function probeModel(m, inputVals, prefix, listing) {
   }
   const symOuts = [...probes.filter(p => p.tensor).map(p => p.tensor), ...preacts.map(p => p.tensor),
     ...nested.flatMap(n => n.tensors)];
-  const probe = symOuts.length ? tf.model({ inputs: m.inputs, outputs: symOuts }) : null;
-  const vals = probe ? runBatched(probe, inputVals, batch) : [];
+  // One tensor may be wanted twice (a nested model's output is the next one's
+  // input); tf.model refuses repeated outputs, so probe each once.
+  const uniq = [];
+  const slot = symOuts.map(t => { let i = uniq.indexOf(t); if (i < 0) { uniq.push(t); i = uniq.length - 1; } return i; });
+  const probe = uniq.length ? tf.model({ inputs: m.inputs, outputs: uniq }) : null;
+  const uvals = probe ? runBatched(probe, inputVals, batch) : [];
+  const vals = slot.map(i => uvals[i]);
   let vi = 0;
   const start = listing.length;
   for (const p of probes) {
