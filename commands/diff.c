@@ -179,9 +179,10 @@ static void complete_profile(k2t_shell *sh, int argi, char **argv, const char *p
 /*----------------------------------------------------------------- diff */
 
 /* Why a layer differs between A and B, from the settings that differ and
-** the layer's own config.  Empty when nothing explains it. */
-static void diagnose(k2t_shell *sh, const k2t_profile *a, const k2t_profile *b, int node, k2t_run *rb,
-                     char *buf, size_t n)
+** the layer's own config.  Empty when nothing explains it.  Also used by
+** compare (compare.c), which passes the convention it suspects as B. */
+void k2t_diagnose(k2t_shell *sh, const k2t_profile *a, const k2t_profile *b, int node, k2t_run *rb,
+                  char *buf, size_t n)
 {
     const k2t_model *m = sh->model;
     const k2t_node *N = &m->nodes[node];
@@ -414,7 +415,7 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
         const k2t_layer *L = k2t_node_layer(m, first);
         k2t_printf(sh, "%sfirst divergence: %s (%s)%s\n", k2t_c_bold(sh), m->nodes[first].name, L->class_name,
                    k2t_c_off(sh));
-        diagnose(sh, &pa, &pb, first, rb, why, sizeof why);
+        k2t_diagnose(sh, &pa, &pb, first, rb, why, sizeof why);
         if (why[0]) k2t_printf(sh, "  why: %s\n", why);
         else k2t_printf(sh, "  why: no setting explains it (the settings that differ: A %s; B %s)\n", da, db);
         k2t_printf(sh, "%d layer%s out of tolerance; max |a-b| at the output %g\n", n_fail, n_fail == 1 ? "" : "s",

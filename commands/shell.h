@@ -184,6 +184,13 @@ void k2t_profile_current(const struct k2t_shell *sh, k2t_profile *p);
 void k2t_profile_opts(const struct k2t_shell *sh, const k2t_profile *p, k2t_opts *o, int keep, double **eps_out);
 /* "layout nchw, padding torch" for the settings where p differs from Keras. */
 void k2t_profile_describe(const k2t_profile *p, char *buf, size_t n);
+/* Why node 'node' differs between runs under profiles a and b: one or more
+** sentences written into buf, from the settings that differ and the
+** layer's config ("" when nothing explains it); rb is b's run (may be
+** NULL).  diff explains its first divergence with it, compare the
+** convention it suspects (diff.c). */
+void k2t_diagnose(struct k2t_shell *sh, const k2t_profile *a, const k2t_profile *b, int node, k2t_run *rb,
+                  char *buf, size_t n);
 
 /*------------------------------------------------------------- variables */
 

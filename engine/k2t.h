@@ -468,4 +468,35 @@ typedef enum { K2T_PRE_RAW, K2T_PRE_UNIT, K2T_PRE_SYMMETRIC, K2T_PRE_TORCH, K2T_
 extern const char *const k2t_pre_names[5];
 k2t_status k2t_preprocess(float *x, int64_t n, int c, k2t_pre mode, k2t_err *err);
 
+/*-------------------------------------------------------------- npz archives */
+
+/* One array of an .npz archive (numpy.savez): a member NAME.npy. */
+typedef struct k2t_npz_entry {
+    char *name;          /* the member's name without ".npy" */
+    char *cls;           /* the producing module's class from __order__ ("Conv2d"), or NULL */
+    k2t_array a;         /* float32 values, C order, shape as stored; data NULL when skipped */
+    char *skip;          /* why the array was not read (its dtype, Fortran order), or NULL */
+} k2t_npz_entry;
+
+typedef struct k2t_npz {
+    k2t_npz_entry *e;    /* in execution order */
+    int n;
+    int ordered;         /* 1: the __order__ member gave the order; 0: the archive's member order */
+} k2t_npz;
+
+/* Read an .npz (a zip archive, stored or deflated, of NAME.npy members).
+** The entries' order is the one the optional __order__ member lists (a
+** uint8 array of UTF-8 text, one "NAME" or "NAME<TAB>CLASS" line per entry,
+** or a 1-D array of names), then any member it omits in archive order;
+** without __order__, the archive's member order.  A member whose dtype k2t
+** cannot read stays as an entry with 'skip' set.  Errors name the file:
+** not a zip, a member that is not .npy, a truncated array, an __order__
+** line naming no member.  Free with k2t_npz_free (also after an error). */
+k2t_status k2t_npz_read(const char *path, k2t_npz *out, k2t_err *err);
+void k2t_npz_free(k2t_npz *z);
+
+/* Parse a .npy held in memory (buf, len bytes) as k2t_npy_read parses a
+** file; 'what' names it in errors ("'x.npz' member 'a.npy'"). */
+k2t_status k2t_npy_parse(const void *buf, size_t len, const char *what, k2t_array *out, k2t_err *err);
+
 #endif /* K2T_ENGINE_K2T_H */

@@ -1,0 +1,404 @@
+/*
+** npz.c -- .npz archives of activations (numpy.savez, scripts/torch_dump.py).
+**
+** An .npz is a zip archive (stored or deflated) whose members are NAME.npy
+** files.  k2t_npz_read opens it with libzip, parses every member from
+** memory (k2t_npy_parse, the in-memory twin of k2t_npy_read) into float32,
+** and puts the entries in execution order: the order the optional
+** __order__ member gives (one "NAME" or "NAME<TAB>CLASS" line per entry,
+** stored as a uint8 array of UTF-8 text, or as a 1-D array of strings),
+** else the archive's member order, which is numpy.savez's argument order.
+** Members __order__ does not list follow in archive order.
+**
+** Sizes read from the archive are checked before anything is allocated;
+** an array k2t cannot read (a string or bool dtype, Fortran order) is kept
+** as an entry with a reason, so that one odd member does not hide the rest.
+*/
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zip.h>
+#include "internal.h"
+
+/*---------------------------------------------------------------- .npy */
+
+static float npz_half(uint16_t h)
+{
+    uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1f, m = h & 0x3ff, f;
+    if (e == 0) {
+        if (m == 0) f = s;
+        else { /* subnormal */
+            e = 127 - 15 + 1;
+            while (!(m & 0x400)) { m <<= 1; e--; }
+            f = s | (e << 23) | ((m & 0x3ff) << 13);
+        }
+    } else if (e == 31) {
+        f = s | 0x7f800000u | (m << 13);
+    } else {
+        f = s | ((e - 15 + 127) << 23) | (m << 13);
+    }
+    float out;
+    memcpy(&out, &f, 4);
+    return out;
+}
+
+/* A parsed .npy header: the dtype as written ("<f4"), the shape, where the
+** data starts, and whether the array is in Fortran order. */
+typedef struct npy_head {
+    char descr[16];
+    k2t_shape shape;
+    int64_t numel;
+    size_t data_at;
+    int fortran;
+} npy_head;
+
+static k2t_status npy_header(const unsigned char *b, size_t len, const char *what, npy_head *h, k2t_err *err)
+{
+    memset(h, 0, sizeof *h);
+    if (len < 10 || memcmp(b, "\x93NUMPY", 6) != 0)
+        return k2t_fail(err, K2T_EFORMAT, "%s is not a .npy array (no \\x93NUMPY magic)", what);
+    size_t hlen, at;
+    if (b[6] == 1) {
+        hlen = (size_t)b[8] | (size_t)b[9] << 8;
+        at = 10;
+    } else {
+        if (len < 12) return k2t_fail(err, K2T_EFORMAT, "%s: truncated .npy header", what);
+        hlen = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
+        at = 12;
+    }
+    if (hlen > (1 << 20) || hlen > len - at) return k2t_fail(err, K2T_EFORMAT, "%s: truncated .npy header", what);
+    char *hdr = k2t_xmalloc(hlen + 1);
+    memcpy(hdr, b + at, hlen);
+    hdr[hlen] = '\0';
+    h->data_at = at + hlen;
+    k2t_status rc = K2T_OK;
+    /* The header is a Python dict literal: 'descr', 'fortran_order', 'shape'. */
+    char *d = strstr(hdr, "'descr'"), *fo = strstr(hdr, "'fortran_order'"), *sh = strstr(hdr, "'shape'");
+    if (!d || !fo || !sh) {
+        rc = k2t_fail(err, K2T_EFORMAT, "%s: malformed .npy header", what);
+        goto done;
+    }
+    d = strchr(d + 7, '\'');
+    if (d) sscanf(d + 1, "%15[^']", h->descr);
+    char *comma = strchr(fo, ',');
+    char *tr = strstr(fo, "True");
+    h->fortran = tr && (!comma || tr < comma);
+    char *p = strchr(sh, '(');
+    if (!p) {
+        rc = k2t_fail(err, K2T_EFORMAT, "%s: malformed .npy shape", what);
+        goto done;
+    }
+    h->numel = 1;
+    for (p++; *p && *p != ')';) {
+        while (*p == ' ' || *p == ',') p++;
+        if (*p == ')') break;
+        char *e;
+        long long v = strtoll(p, &e, 10);
+        if (e == p || v < 0 || h->shape.ndim == K2T_MAX_DIMS) {
+            rc = k2t_fail(err, K2T_EFORMAT, "%s: bad .npy shape", what);
+            goto done;
+        }
+        h->shape.d[h->shape.ndim++] = v;
+        if (v && h->numel > K2T_MAX_NUMEL / v) {
+            rc = k2t_fail(err, K2T_ENOMEM, "%s: absurd .npy shape", what);
+            goto done;
+        }
+        h->numel *= v;
+        p = e;
+    }
+done:
+    free(hdr);
+    return rc;
+}
+
+/* The element size of a numeric dtype k2t reads, or 0. */
+static size_t numeric_size(const char *descr)
+{
+    int little = descr[0] == '<' || descr[0] == '|' || descr[0] == '=';
+    const char *t = descr + 1;
+    size_t isz = 0;
+    if (!strcmp(t, "f4") || !strcmp(t, "i4")) isz = 4;
+    else if (!strcmp(t, "f8") || !strcmp(t, "i8")) isz = 8;
+    else if (!strcmp(t, "f2") || !strcmp(t, "i2")) isz = 2;
+    else if (!strcmp(t, "u1") || !strcmp(t, "i1")) isz = 1;
+    return little || isz == 1 ? isz : 0;
+}
+
+static const char *dtype_name(const char *t)
+{
+    static const char *const names[][2] = {{"f4", "float32"}, {"f8", "float64"}, {"f2", "float16"},
+                                           {"u1", "uint8"},   {"i1", "int8"},    {"i2", "int16"},
+                                           {"i4", "int32"},   {"i8", "int64"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(t, names[i][0])) return names[i][1];
+    return "?";
+}
+
+k2t_status k2t_npy_parse(const void *buf, size_t len, const char *what, k2t_array *out, k2t_err *err)
+{
+    const unsigned char *b = buf;
+    npy_head h;
+    memset(out, 0, sizeof *out);
+    k2t_status rc = npy_header(b, len, what, &h, err);
+    if (rc != K2T_OK) return rc;
+    size_t isz = numeric_size(h.descr);
+    if (!isz)
+        return k2t_fail(err, K2T_EUNSUPPORTED, "%s: dtype '%s' is not supported (float32, float64, "
+                        "float16, uint8 or int arrays)", what, h.descr);
+    if (h.fortran)
+        return k2t_fail(err, K2T_EUNSUPPORTED, "%s: Fortran-order arrays are not supported "
+                        "(save it with np.ascontiguousarray)", what);
+    if ((uint64_t)(len - h.data_at) < (uint64_t)h.numel * isz)
+        return k2t_fail(err, K2T_EFORMAT, "%s is truncated: its header declares %lld elements "
+                        "(%lld bytes) but %lld bytes follow", what, (long long)h.numel,
+                        (long long)(h.numel * (int64_t)isz), (long long)(len - h.data_at));
+    out->shape = h.shape;
+    out->data = malloc((size_t)(h.numel ? h.numel : 1) * sizeof(float));
+    if (!out->data)
+        return k2t_fail(err, K2T_ENOMEM, "%s: cannot allocate %lld elements", what, (long long)h.numel);
+    const char *t = h.descr + 1;
+    snprintf(out->dtype, sizeof out->dtype, "%s", dtype_name(t));
+    const unsigned char *q = b + h.data_at;
+    for (int64_t i = 0; i < h.numel; i++, q += isz) {
+        float v;
+        if (!strcmp(t, "f4")) memcpy(&v, q, 4);
+        else if (!strcmp(t, "f8")) { double dv; memcpy(&dv, q, 8); v = (float)dv; }
+        else if (!strcmp(t, "f2")) { uint16_t x; memcpy(&x, q, 2); v = npz_half(x); }
+        else if (!strcmp(t, "u1")) v = q[0];
+        else if (!strcmp(t, "i1")) v = (signed char)q[0];
+        else if (!strcmp(t, "i2")) { int16_t x; memcpy(&x, q, 2); v = x; }
+        else if (!strcmp(t, "i4")) { int32_t x; memcpy(&x, q, 4); v = (float)x; }
+        else { int64_t x; memcpy(&x, q, 8); v = (float)x; }
+        out->data[i] = v;
+    }
+    out->pixels = !strcmp(t, "u1");
+    return K2T_OK;
+}
+
+/*---------------------------------------------------------------- .npz */
+
+void k2t_npz_free(k2t_npz *z)
+{
+    for (int i = 0; i < z->n; i++) {
+        free(z->e[i].name);
+        free(z->e[i].cls);
+        free(z->e[i].skip);
+        k2t_array_free(&z->e[i].a);
+    }
+    free(z->e);
+    memset(z, 0, sizeof *z);
+}
+
+/* The __order__ member as text, one line per entry: from a uint8 array
+** (UTF-8), or from a 1-D array of strings ('<U' UTF-32, '|S' bytes), whose
+** elements become lines.  Returns a malloc'ed string or NULL with err. */
+static char *order_text(const unsigned char *b, size_t len, const char *what, k2t_err *err)
+{
+    npy_head h;
+    if (npy_header(b, len, what, &h, err) != K2T_OK) return NULL;
+    const char *t = h.descr + 1;
+    size_t item = 0;
+    int utf32 = 0;
+    if (!strcmp(t, "u1") || !strcmp(t, "i1")) item = 1;
+    else if (t[0] == 'U' && h.descr[0] != '>') utf32 = 1, item = 4 * (size_t)atoi(t + 1);
+    else if (t[0] == 'S') item = (size_t)atoi(t + 1);
+    if (!item || h.fortran || h.shape.ndim > 1) {
+        k2t_fail(err, K2T_EFORMAT, "%s: expected a uint8 array of text lines or a 1-D array of names, "
+                 "got dtype '%s'", what, h.descr);
+        return NULL;
+    }
+    if ((uint64_t)(len - h.data_at) < (uint64_t)h.numel * item) {
+        k2t_fail(err, K2T_EFORMAT, "%s is truncated", what);
+        return NULL;
+    }
+    const unsigned char *q = b + h.data_at;
+    if (item == 1 && !(t[0] == 'S')) {
+        char *s = k2t_xmalloc((size_t)h.numel + 1);
+        memcpy(s, q, (size_t)h.numel);
+        s[h.numel] = '\0';
+        return s;
+    }
+    /* An array of strings: each element (NUL padded) becomes one line. */
+    size_t cap = (size_t)h.numel * (item + 2) + 1, w = 0;
+    char *s = k2t_xmalloc(cap);
+    for (int64_t i = 0; i < h.numel; i++, q += item) {
+        if (!utf32) {
+            for (size_t k = 0; k < item && q[k]; k++) s[w++] = (char)q[k];
+        } else {
+            for (size_t k = 0; k + 4 <= item; k += 4) {
+                uint32_t c = (uint32_t)q[k] | (uint32_t)q[k + 1] << 8 | (uint32_t)q[k + 2] << 16 |
+                             (uint32_t)q[k + 3] << 24;
+                if (!c) break;
+                /* UTF-8; a code point takes at most as many bytes as its 4 in the file */
+                if (c < 0x80) s[w++] = (char)c;
+                else if (c < 0x800) s[w++] = (char)(0xc0 | c >> 6), s[w++] = (char)(0x80 | (c & 0x3f));
+                else if (c < 0x10000)
+                    s[w++] = (char)(0xe0 | c >> 12), s[w++] = (char)(0x80 | ((c >> 6) & 0x3f)),
+                    s[w++] = (char)(0x80 | (c & 0x3f));
+                else
+                    s[w++] = (char)(0xf0 | (c >> 18 & 7)), s[w++] = (char)(0x80 | ((c >> 12) & 0x3f)),
+                    s[w++] = (char)(0x80 | ((c >> 6) & 0x3f)), s[w++] = (char)(0x80 | (c & 0x3f));
+            }
+        }
+        s[w++] = '\n';
+    }
+    s[w] = '\0';
+    return s;
+}
+
+static int find_entry(const k2t_npz *z, const char *name)
+{
+    for (int i = 0; i < z->n; i++)
+        if (!strcmp(z->e[i].name, name)) return i;
+    return -1;
+}
+
+/* Reorder z->e by the __order__ text: listed entries first, in its order,
+** then the rest in archive order.  Classes after a tab are kept. */
+static k2t_status apply_order(k2t_npz *z, char *text, const char *path, k2t_err *err)
+{
+    k2t_npz_entry *sorted = k2t_xcalloc((size_t)(z->n ? z->n : 1), sizeof *sorted);
+    char *used = k2t_xcalloc((size_t)(z->n ? z->n : 1), 1);
+    int w = 0, line = 0;
+    k2t_status rc = K2T_OK;
+    for (char *s = text, *next; s && *s; s = next) {
+        next = strchr(s, '\n');
+        if (next) *next++ = '\0';
+        line++;
+        size_t l = strlen(s);
+        if (l && s[l - 1] == '\r') s[--l] = '\0';
+        if (!l) continue;
+        char *tab = strchr(s, '\t');
+        if (tab) *tab++ = '\0';
+        int i = find_entry(z, s);
+        if (i < 0) {
+            rc = k2t_fail(err, K2T_EFORMAT, "'%s': __order__ line %d names '%s', which is not an array of the "
+                          "archive", path, line, s);
+            break;
+        }
+        if (used[i]) {
+            rc = k2t_fail(err, K2T_EFORMAT, "'%s': __order__ line %d names '%s' a second time", path, line, s);
+            break;
+        }
+        used[i] = 1;
+        if (tab && *tab) {
+            free(z->e[i].cls);
+            z->e[i].cls = k2t_xstrdup(tab);
+        }
+        sorted[w++] = z->e[i];
+    }
+    if (rc == K2T_OK) {
+        for (int i = 0; i < z->n; i++)
+            if (!used[i]) sorted[w++] = z->e[i];
+        free(z->e);
+        z->e = sorted;
+        z->ordered = 1;
+    } else {
+        free(sorted);
+    }
+    free(used);
+    return rc;
+}
+
+k2t_status k2t_npz_read(const char *path, k2t_npz *out, k2t_err *err)
+{
+    memset(out, 0, sizeof *out);
+    FILE *probe = fopen(path, "rb"); /* the system's reason, as other readers give it */
+    if (!probe) return k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
+    fclose(probe);
+    int zerr = 0;
+    zip_t *za = zip_open(path, ZIP_RDONLY, &zerr);
+    if (!za) {
+        if (zerr == ZIP_ER_NOENT || zerr == ZIP_ER_OPEN || zerr == ZIP_ER_READ) {
+            zip_error_t ze;
+            zip_error_init_with_code(&ze, zerr);
+            k2t_fail(err, K2T_EIO, "cannot read '%s': %s", path, zip_error_strerror(&ze));
+            zip_error_fini(&ze);
+            return K2T_EIO;
+        }
+        return k2t_fail(err, K2T_EFORMAT, "'%s' is not an .npz file: not a zip archive (write it with "
+                        "numpy.savez or scripts/torch_dump.py)", path);
+    }
+    k2t_status rc = K2T_OK;
+    char *order = NULL;
+    unsigned char *buf = NULL;
+    char what[600];
+    zip_int64_t n = zip_get_num_entries(za, 0);
+    if (n < 0 || n > 1000000) {
+        rc = k2t_fail(err, K2T_EFORMAT, "'%s': unreadable zip directory", path);
+        goto done;
+    }
+    out->e = k2t_xcalloc((size_t)(n ? n : 1), sizeof *out->e);
+    for (zip_int64_t i = 0; i < n; i++) {
+        zip_stat_t st;
+        const char *name = zip_get_name(za, (zip_uint64_t)i, 0);
+        if (!name || zip_stat_index(za, (zip_uint64_t)i, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE)) {
+            rc = k2t_fail(err, K2T_EFORMAT, "'%s': unreadable member %lld", path, (long long)i);
+            goto done;
+        }
+        size_t nl = strlen(name);
+        if (nl && name[nl - 1] == '/') continue; /* a directory */
+        if (nl < 5 || strcmp(name + nl - 4, ".npy") != 0) {
+            rc = k2t_fail(err, K2T_EFORMAT, "'%s' is a zip archive but not an .npz: member '%s' is not a .npy "
+                          "array", path, name);
+            goto done;
+        }
+        snprintf(what, sizeof what, "'%s' member '%s'", path, name);
+        if (st.size > (zip_uint64_t)K2T_MAX_NUMEL * 8 + (1 << 20)) {
+            rc = k2t_fail(err, K2T_ENOMEM, "%s is too large (%llu bytes)", what, (unsigned long long)st.size);
+            goto done;
+        }
+        buf = malloc((size_t)st.size + 1);
+        if (!buf) {
+            rc = k2t_fail(err, K2T_ENOMEM, "%s: cannot allocate %llu bytes", what, (unsigned long long)st.size);
+            goto done;
+        }
+        zip_file_t *f = zip_fopen_index(za, (zip_uint64_t)i, 0);
+        zip_int64_t got = f ? zip_fread(f, buf, st.size) : -1;
+        if (f) zip_fclose(f);
+        if (got < 0 || (zip_uint64_t)got != st.size) {
+            rc = k2t_fail(err, K2T_EFORMAT, "%s: cannot read it (%s)", what,
+                          f ? "truncated or corrupt" : zip_strerror(za));
+            goto done;
+        }
+        char *base = k2t_xstrdup(name);
+        base[nl - 4] = '\0';
+        if (!strcmp(base, "__order__")) {
+            free(base);
+            if (order) {
+                rc = k2t_fail(err, K2T_EFORMAT, "'%s': two __order__ members", path);
+                goto done;
+            }
+            order = order_text(buf, (size_t)st.size, what, err);
+            if (!order) {
+                rc = err ? err->status : K2T_EFORMAT;
+                goto done;
+            }
+        } else {
+            k2t_npz_entry *e = &out->e[out->n++];
+            e->name = base;
+            k2t_err e2 = {0};
+            k2t_status s = k2t_npy_parse(buf, (size_t)st.size, what, &e->a, &e2);
+            if (s == K2T_EUNSUPPORTED) {
+                e->skip = k2t_xstrdup(e2.msg);
+            } else if (s != K2T_OK) {
+                rc = k2t_fail(err, s, "%s", e2.msg);
+                goto done;
+            }
+        }
+        free(buf);
+        buf = NULL;
+    }
+    if (out->n == 0) {
+        rc = k2t_fail(err, K2T_EFORMAT, "'%s' holds no arrays", path);
+        goto done;
+    }
+    if (order) rc = apply_order(out, order, path, err);
+done:
+    free(buf);
+    free(order);
+    zip_discard(za);
+    if (rc != K2T_OK) k2t_npz_free(out);
+    return rc;
+}

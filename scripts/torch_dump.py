@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""torch_dump.py -- dump a PyTorch model's activations for k2t's 'compare'.
+
+Registers a forward hook on every leaf module of an nn.Module (with
+--containers, on every module but the root), runs the model once on an
+input .npy, and writes what each module returned, in execution order, to an
+.npz that k2t reads with
+
+    k2t> input SAME_INPUT.npy          (or: input cifar FILE 0:4, ...)
+    k2t> compare OUT.npz
+
+The .npz (numpy.savez's format: a zip of NAME.npy members) holds:
+
+  NAME.npy    the output of module NAME (its qualified name, "block2.conv1"),
+              float32, in PyTorch's layout (N,C,H,W); a module called k times
+              gives NAME, NAME#1, ... NAME#(k-1); a module returning a tuple
+              or list gives NAME.0, NAME.1, ...
+  __order__   the execution order: a uint8 array of UTF-8 text, one line per
+              array, "NAME<TAB>ModuleClass" (k2t uses the class to pair an
+              array that matches no layer with the layer of that kind)
+
+The input: a .npy, batch first, in NHWC (Keras's layout, as k2t takes it) or
+NCHW; --layout says which, else the first convolution's in_channels decides
+(the axis that equals it is the channel axis), else a last axis of 1 or 3
+(and a second that is not) means NHWC.  uint8 pixels are given to the model
+as float32 values 0..255: apply the same preprocessing in both places (k2t's
+"set preprocess", or do it in the model).
+
+Command line:
+
+  torch_dump.py MODULE.py:FACTORY [WEIGHTS] INPUT.npy OUT.npz [options]
+  torch_dump.py --module MODULE.py --factory FACTORY [--weights W] INPUT.npy OUT.npz
+
+FACTORY is a class or a function in MODULE.py returning the nn.Module,
+called with the --arg KEY=VALUE pairs as keyword arguments (VALUE is read as
+a Python literal when it parses as one).  WEIGHTS, when given, is a file
+torch.load reads: a state_dict (or a dict holding one under "state_dict"),
+loaded with load_state_dict, or a whole pickled nn.Module.
+
+As a library:
+
+    from torch_dump import dump
+    dump(model, x, "acts.npz")          # x: numpy array or tensor
+"""
+import argparse
+import ast
+import importlib.util
+import io
+import os
+import sys
+import zipfile
+
+import numpy as np
+
+
+def _torch():
+    import torch
+    return torch
+
+
+def _first_conv(model):
+    torch = _torch()
+    for m in model.modules():
+        if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)):
+            return m
+    return None
+
+
+def detect_layout(model, x, layout=None):
+    """'nhwc' or 'nchw' for input x (batch first) of model."""
+    if layout:
+        layout = layout.lower()
+        if layout not in ("nhwc", "nchw"):
+            raise ValueError("layout must be nhwc or nchw, not %r" % layout)
+        return layout
+    if x.ndim < 3:
+        return "nchw"  # (N, F): nothing to move
+    conv = _first_conv(model)
+    if conv is not None:
+        c = conv.in_channels
+        last, second = x.shape[-1] == c, x.shape[1] == c
+        if last and not second:
+            return "nhwc"
+        if second and not last:
+            return "nchw"
+    if x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
+        return "nhwc"
+    return "nchw"
+
+
+def to_model_input(model, x, layout=None):
+    """x (numpy or tensor, batch first) as the float32 NCHW tensor the model takes."""
+    torch = _torch()
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    x = np.asarray(x)
+    if x.dtype != np.float32:
+        x = x.astype(np.float32)
+    if detect_layout(model, x, layout) == "nhwc" and x.ndim >= 3:
+        x = np.moveaxis(x, -1, 1)
+    return torch.from_numpy(np.ascontiguousarray(x))
+
+
+def _write_npz(path, items, compress=False):
+    """Write [(name, class, array)] as an .npz with an __order__ member."""
+    mode = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    order = "".join("%s\t%s\n" % (n, c) for n, c, _ in items)
+    with zipfile.ZipFile(path, "w", mode, allowZip64=True) as zf:
+        def put(name, arr):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
+            zf.writestr(name + ".npy", buf.getvalue())
+        put("__order__", np.frombuffer(order.encode("utf-8"), dtype=np.uint8))
+        for name, _, arr in items:
+            put(name, arr)
+
+
+def dump(model, x, path, layout=None, containers=False, train=False, compress=False):
+    """Run model on x and write each module's output to the .npz 'path'.
+
+    x: batch-first input, NHWC or NCHW (see detect_layout; 'layout' forces
+    it).  Hooks go on the leaf modules, or on every module but the root with
+    containers=True.  The model runs in eval mode unless train=True (its mode
+    is restored afterwards).  Returns [(name, class, shape)] in execution
+    order.
+    """
+    torch = _torch()
+    xt = to_model_input(model, x, layout)
+    items, calls, hooks = [], {}, []
+
+    def add(name, cls, out):
+        if isinstance(out, torch.Tensor):
+            items.append((name, cls, out.detach().cpu().float().clone().numpy()))
+        elif isinstance(out, (tuple, list)):
+            for i, o in enumerate(out):
+                add("%s.%d" % (name, i), cls, o)
+
+    def hook_for(name):
+        def hook(mod, inp, out):
+            k = calls.get(name, 0)
+            calls[name] = k + 1
+            add(name if k == 0 else "%s#%d" % (name, k), type(mod).__name__, out)
+        return hook
+
+    for name, mod in model.named_modules():
+        if not name:
+            continue  # the root: its output is the last module's
+        if containers or not any(True for _ in mod.children()):
+            hooks.append(mod.register_forward_hook(hook_for(name)))
+    was_training = model.training
+    model.train(train)
+    try:
+        with torch.no_grad():
+            model(xt)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    _write_npz(path, items, compress)
+    return [(n, c, tuple(a.shape)) for n, c, a in items]
+
+
+def _literal(v):
+    try:
+        return ast.literal_eval(v)
+    except (ValueError, SyntaxError):
+        return v
+
+
+def load_model(module, factory, weights=None, kwargs=None):
+    """The nn.Module FACTORY(**kwargs) from the Python file 'module', with
+    'weights' (a state_dict file, or a pickled module) loaded."""
+    torch = _torch()
+    spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(module))[0], module)
+    if spec is None:
+        raise SystemExit("torch_dump: cannot import '%s'" % module)
+    mod = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(module)))
+    spec.loader.exec_module(mod)
+    if not hasattr(mod, factory):
+        raise SystemExit("torch_dump: '%s' has no '%s'" % (module, factory))
+    model = getattr(mod, factory)(**(kwargs or {}))
+    if not isinstance(model, torch.nn.Module):
+        raise SystemExit("torch_dump: %s() returned a %s, not an nn.Module" % (factory, type(model).__name__))
+    if weights:
+        obj = torch.load(weights, map_location="cpu")
+        if isinstance(obj, torch.nn.Module):
+            model = obj
+        else:
+            if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+                obj = obj["state_dict"]
+            model.load_state_dict(obj)
+    return model
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog="torch_dump.py",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Dump every module's output of a PyTorch model, in execution order, to an .npz "
+                    "for k2t's 'compare FILE.npz'.",
+        epilog="examples:\n"
+               "  torch_dump.py port.py:ResNet8 resnet.pt x.npy acts.npz\n"
+               "  torch_dump.py --module port.py --factory build --arg h5=model.h5 x.npy acts.npz\n"
+               "then, in k2t: input x.npy; compare acts.npz\n\n"
+               "The .npz holds NAME.npy per module output (PyTorch layout, float32; a module called\n"
+               "again gives NAME#1, ...) and __order__, a uint8 array of text lines 'NAME<TAB>Class' in\n"
+               "execution order.")
+    ap.add_argument("args", nargs="+", metavar="ARG",
+                    help="[MODULE.py:FACTORY [WEIGHTS]] INPUT.npy OUT.npz")
+    ap.add_argument("--module", help="the Python file that defines the model")
+    ap.add_argument("--factory", help="the class or function in it that returns the nn.Module")
+    ap.add_argument("--weights", help="a state_dict (torch.save) or a pickled module to load")
+    ap.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",
+                    help="a keyword argument for FACTORY (repeatable)")
+    ap.add_argument("--layout", choices=["nhwc", "nchw"],
+                    help="the input's layout (default: from the first conv's in_channels, else NHWC when "
+                         "the last axis is 1 or 3 and the second is not)")
+    ap.add_argument("--containers", action="store_true",
+                    help="hook every module, not only the leaves (a container repeats its last child)")
+    ap.add_argument("--train", action="store_true", help="run in train mode (default: eval)")
+    ap.add_argument("--compress", action="store_true", help="deflate the members (numpy.savez_compressed)")
+    a = ap.parse_intermixed_args(argv)
+    rest = list(a.args)
+    if a.module is None:
+        if len(rest) not in (3, 4) or ":" not in rest[0]:
+            ap.error("expected MODULE.py:FACTORY [WEIGHTS] INPUT.npy OUT.npz, or --module/--factory")
+        a.module, a.factory = rest.pop(0).rsplit(":", 1)
+        if len(rest) == 3:
+            a.weights = rest.pop(0)
+    if not a.factory:
+        ap.error("--factory is needed with --module")
+    if len(rest) != 2:
+        ap.error("expected INPUT.npy OUT.npz")
+    inp, out = rest
+    kwargs = {}
+    for kv in a.arg:
+        if "=" not in kv:
+            ap.error("--arg wants KEY=VALUE, got %r" % kv)
+        k, v = kv.split("=", 1)
+        kwargs[k] = _literal(v)
+    model = load_model(a.module, a.factory, a.weights, kwargs)
+    x = np.load(inp)
+    items = dump(model, x, out, layout=a.layout, containers=a.containers, train=a.train, compress=a.compress)
+    print("%s: %d arrays from %s (input %s, %s)" % (out, len(items), type(model).__name__,
+                                                   "x".join(map(str, x.shape)), detect_layout(model, x, a.layout)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
