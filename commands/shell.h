@@ -131,6 +131,13 @@ typedef struct k2t_shell {
     int n_vars;
     /* Hooks filled by repl/: run a script file; enter full-screen mode. */
     int (*run_file)(struct k2t_shell *sh, const char *path);
+    /* The full-screen mode (the tui command): returns K2T_CMD_*, QUIT when
+    ** "quit" was typed in it.  NULL without a terminal front-end. */
+    int (*tui)(struct k2t_shell *sh);
+    /* Print the full-screen mode's w x h character grid for the current
+    ** state (tui-snapshot): 'node' selected (-1: the default), with the
+    ** key help open when 'keys'.  Returns K2T_CMD_*. */
+    int (*tui_snapshot)(struct k2t_shell *sh, int w, int h, int node, int keys);
 } k2t_shell;
 
 /* Initialise 'sh' with default settings; output to stdout/stderr. */

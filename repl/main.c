@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "repl.h"
+#include "tui.h"
 
 static const char usage_text[] =
     "Usage: k2t [OPTIONS] [MODEL]\n"
@@ -29,13 +30,13 @@ static const char usage_text[] =
     "      --bail         stop at the first failing command\n"
     "      --echo         print each command of a script before running it\n"
     "      --no-init      do not run ~/.k2trc\n"
-    "      --tui          full-screen mode (not available yet)\n"
+    "      --tui          full-screen mode: layers, details, output, command line\n"
     "      --help         show this help and exit\n"
     "      --version      show the version and exit\n"
     "\n"
     "MODEL is loaded first, as by \"load MODEL\".  -x and -c run in the order\n"
-    "given, then k2t exits unless -i is given.  Type \"help\" at the prompt\n"
-    "for the commands.\n"
+    "given, then k2t exits unless -i or --tui is given.  Type \"help\" at the\n"
+    "prompt for the commands, ? in full-screen mode for the keys.\n"
     "\n"
     "Exit status: 0 if every command succeeded, 1 if one failed, 2 for bad usage.\n";
 
@@ -208,26 +209,34 @@ int main(int argc, char **argv)
             return usage_error("unknown option '%s'", a);
         }
     }
-    if (tui) {
-        fputs("k2t: --tui is not available yet\n", stderr);
+    if (tui && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
         free(acts);
-        return 2;
+        return usage_error("%s needs a terminal (standard input and output)", "--tui");
     }
 
     int stdin_tty = isatty(STDIN_FILENO) || env_flag("K2T_FAKETTY");
-    int interactive = form >= 0 ? form : (n_acts == 0 && stdin_tty);
+    int interactive = tui || (form >= 0 ? form : (n_acts == 0 && stdin_tty));
 
     k2t_shell sh;
     k2t_shell_init(&sh);
     sh.run_file = repl_run_file;
+    sh.tui = tui_run;
+    sh.tui_snapshot = tui_snapshot;
     sh.bail = bail;
     sh.interactive = 0;  /* set only while the terminal is read */
     if (echo) sh.set.echo = 1;
     sh.set.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
     repl_install_signals();
 
+    /* --tui: what runs before the screen opens (the init file, MODEL, -x,
+    ** -c) is captured and shown in its output pane. */
+    char *pre = NULL;
+    size_t pre_len = 0;
+    FILE *cap = tui ? open_memstream(&pre, &pre_len) : NULL;
+    if (cap) sh.out = sh.err = cap;
+
     int rc = K2T_CMD_OK;
-    if (interactive && stdin_tty)
+    if (interactive && stdin_tty && !tui)
         printf("k2t %s -- Keras-to-PyTorch port debugger. Type \"help\" for commands.\n",
                K2T_VERSION);
     if (interactive && !no_init) rc = run_init_file(&sh);
@@ -247,7 +256,16 @@ int main(int argc, char **argv)
         if (k2t_interrupted) rc = K2T_CMD_QUIT;
     }
 
-    if (rc != K2T_CMD_QUIT) {
+    if (cap) {
+        fclose(cap);
+        sh.out = stdout;
+        sh.err = stderr;
+    }
+    if (tui) {
+        if (rc != K2T_CMD_QUIT) tui_session(&sh, pre);
+        else if (pre) fputs(pre, stdout);  /* quit before the screen opened */
+        free(pre);
+    } else if (rc != K2T_CMD_QUIT) {
         if (interactive)
             repl_interactive_loop(&sh);
         else if (n_acts == 0)
