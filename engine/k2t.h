@@ -499,4 +499,69 @@ void k2t_npz_free(k2t_npz *z);
 ** file; 'what' names it in errors ("'x.npz' member 'a.npy'"). */
 k2t_status k2t_npy_parse(const void *buf, size_t len, const char *what, k2t_array *out, k2t_err *err);
 
+/*------------------------------------------------------------------ export */
+
+/* A Keras name as a PyTorch attribute name (and state_dict prefix): '.',
+** '/', '#', '-' and every other character outside [A-Za-z0-9_] become '_';
+** a leading digit gets the prefix "layer_" and a leading '_' the prefix
+** "layer"; a Python keyword or an nn.Module member ("forward", "eval",
+** "to", ...) gets a trailing '_'.  Written into out (n bytes); returns out.
+** k2t_torch_param, the safetensors names and the generated module's
+** attributes all use it. */
+char *k2t_torch_ident(const char *name, char *out, size_t n);
+
+/* One array of the pytorch export's self-test, PyTorch layout (channels
+** first), batch first. */
+typedef struct k2t_export_sample {
+    const float *data;
+    k2t_shape shape;      /* every axis, batch included */
+} k2t_export_sample;
+
+typedef struct k2t_export_opts {
+    int force;                      /* replace an existing file */
+    const char *k2t_version;        /* in __metadata__ and the .py docstring; NULL: K2T_VERSION */
+    /* pytorch only */
+    const char *st_name;            /* the weights file the .py loads, next to it */
+    const char *py_name;            /* the .py's own name, for its docstring */
+    const k2t_export_sample *in;    /* the self-test's input, one per model input */
+    const k2t_export_sample *out;   /* Keras's output on it, one per model output */
+    const char *in_desc;            /* where the input came from ("random uniform ...") */
+} k2t_export_opts;
+
+typedef struct k2t_export_info {
+    int n_tensors;        /* safetensors: tensors written */
+    int64_t n_values;     /* safetensors: their elements */
+    int64_t bytes;        /* the file's size */
+    int n_modules;        /* layers with a torch module (attributes of class Model) */
+    int n_permuted;       /* Linear layers whose input columns follow an NCHW Flatten */
+} k2t_export_info;
+
+/* Whether m can be exported: every layer one k2t executes, distinct
+** attribute names.  K2T_EUNSUPPORTED naming the first layer and its class
+** otherwise. */
+k2t_status k2t_export_check(const k2t_model *m, k2t_err *err);
+
+/* Write m's weights in PyTorch layout as a safetensors file at path: named
+** "<layer>.<param>" as the generated module's state_dict() names them,
+** F32 (num_batches_tracked I64 0), with __metadata__ (format, source,
+** keras_version, k2t_version).  Conv (O, I, k...), depthwise (C*M, 1, kh,
+** kw), SeparableConv2D as depthwise/pointwise, ConvTranspose2d (I, O, kh,
+** kw), Linear (out, in) with its input columns permuted after an NCHW
+** Flatten, BatchNorm with gamma/beta filled in when scale/center are off,
+** LayerNorm, PReLU.  Written to PATH.tmp.<pid>, synced and renamed: an
+** existing path is refused unless o->force, and a failure leaves no file.
+** info (may be NULL) gets the counts. */
+k2t_status k2t_export_safetensors(const k2t_model *m, const char *path, const k2t_export_opts *o,
+                                  k2t_export_info *info, k2t_err *err);
+
+/* Write m as one Python file at path: class Model(nn.Module) with one
+** attribute per layer with weights, forward() as straight-line code in
+** topological order (one variable per layer, channels first, the exact
+** TF pads for o->in's size), load_weights/load_model for the safetensors
+** file o->st_name next to it, and a self-test that runs o->in and compares
+** with o->out.  Writes only the .py (k2t_export_safetensors writes the
+** weights); same file rules. */
+k2t_status k2t_export_pytorch(const k2t_model *m, const char *path, const k2t_export_opts *o,
+                              k2t_export_info *info, k2t_err *err);
+
 #endif /* K2T_ENGINE_K2T_H */

@@ -1145,10 +1145,9 @@ int k2t_torch_param(const k2t_model *m, const k2t_layer *L, int wi,
     if (!def || !def->torch || wi < 0 || wi >= L->n_w) return -1;
     if (def->torch(L, wi, &suffix, shape) != 0 || !suffix) return -1;
     /* state_dict keys are dot-separated: a Keras name with '.' or '/'
-    ** would read as a submodule path. */
-    size_t j = 0;
-    for (const char *p = L->name; *p && j + 1 < n; p++)
-        name[j++] = (*p == '.' || *p == '/' || *p == '#') ? '_' : *p;
-    snprintf(name + j, n - j, ".%s", suffix);
+    ** would read as a submodule path.  The exported module's attributes
+    ** and safetensors names use the same sanitizer (engine/export.c). */
+    char attr[512];
+    snprintf(name, n, "%s.%s", k2t_torch_ident(L->name, attr, sizeof attr), suffix);
     return 0;
 }

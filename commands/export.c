@@ -1,0 +1,321 @@
+/*
+** export.c -- export safetensors FILE / export pytorch FILE.py.
+**
+** safetensors writes the weights in PyTorch layout; pytorch writes a
+** self-contained Python module and, next to it, the weights it loads
+** (FILE.py -> FILE.safetensors).  For the module's self-test the command
+** runs the model once with Keras semantics (whatever the emulation
+** settings say) on the current input's first samples, or on "input
+** random" (seed 1) when no input is set, and embeds that input and the
+** output in the file, both converted to PyTorch's layout.  Neither file
+** replaces an existing one without --force, and a failed export leaves
+** neither behind.
+*/
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "shell.h"
+
+#define MAX_SAMPLES 2 /* samples of the current input the self-test records */
+
+static int exists(const char *path)
+{
+    struct stat sb;
+    return lstat(path, &sb) == 0;
+}
+
+/* Keras layout (n, S..., C) -> PyTorch (n, C, S...) for a per-sample shape
+** of 2 or more dims; the same data otherwise.  Returns a new buffer and
+** the PyTorch shape (batch included). */
+static float *to_torch(const float *x, int n, const k2t_shape *per, k2t_shape *out)
+{
+    int64_t numel = k2t_shape_numel(per);
+    int64_t total = n * numel;
+    float *y = k2t_xmalloc((size_t)(total > 0 ? total : 1) * sizeof(float));
+    k2t_shape t = k2t_shape_nchw(per);
+    out->ndim = per->ndim + 1;
+    out->d[0] = n;
+    for (int d = 0; d < per->ndim; d++) out->d[d + 1] = t.d[d];
+    if (per->ndim < 2) {
+        memcpy(y, x, (size_t)(n * numel) * sizeof(float));
+        return y;
+    }
+    int64_t C = per->d[per->ndim - 1], S = C ? numel / C : 0;
+    for (int i = 0; i < n; i++)
+        for (int64_t s = 0; s < S; s++)
+            for (int64_t c = 0; c < C; c++)
+                y[i * numel + c * S + s] = x[i * numel + s * C + c];
+    return y;
+}
+
+/* "input random" (splitmix64, uniform [0,1)): the same values as there. */
+static void random_fill(float *x, int64_t n, unsigned long long seed)
+{
+    unsigned long long z = seed;
+    for (int64_t i = 0; i < n; i++) {
+        unsigned long long v = (z += 0x9e3779b97f4a7c15ULL);
+        v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        v = (v ^ (v >> 27)) * 0x94d049bb133111ebULL;
+        v ^= v >> 31;
+        x[i] = (float)((double)(v >> 40) / (double)(1ULL << 24));
+    }
+}
+
+static int fits(const k2t_shape *want, const k2t_shape *got)
+{
+    if (want->ndim != got->ndim) return 0;
+    for (int i = 0; i < want->ndim; i++)
+        if (want->d[i] >= 0 && want->d[i] != got->d[i]) return 0;
+    return 1;
+}
+
+/* The self-test's data: inputs (Keras layout, from the shell's input or
+** random) run through a Keras-semantics plan; both converted to PyTorch's
+** layout into in[] / out[] (the caller frees their data).  Reports errors. */
+static int record(k2t_shell *sh, k2t_export_sample *in, k2t_export_sample *out, char *desc,
+                  size_t desc_n)
+{
+    const k2t_model *m = sh->model;
+    k2t_err err = {0};
+    k2t_shape per[64];
+    float *x[64] = {0};
+    int n = 1, rc = K2T_CMD_ERR;
+    char s1[96], s2[96];
+    if (m->n_inputs > 64) return k2t_error(sh, -1, "export: the model has %d inputs", m->n_inputs);
+    if (sh->in.n > 0 && m->n_inputs == 1) {
+        const k2t_shape *want = &m->nodes[m->inputs[0]].shape;
+        per[0] = sh->in.a.shape;
+        per[0].ndim--;
+        for (int d = 0; d < per[0].ndim; d++) per[0].d[d] = sh->in.a.shape.d[d + 1];
+        if (!fits(want, &per[0]))
+            return k2t_error(sh, -1, "export: the input %s has per-sample shape %s; this model "
+                             "takes %s (set a new input)", sh->in.desc,
+                             k2t_shape_str(&per[0], 0, s1, sizeof s1), k2t_shape_str(want, 1, s2, sizeof s2));
+        n = sh->in.n < MAX_SAMPLES ? sh->in.n : MAX_SAMPLES;
+        int64_t numel = n * k2t_shape_numel(&per[0]);
+        x[0] = k2t_xmalloc((size_t)(numel ? numel : 1) * sizeof(float));
+        memcpy(x[0], sh->in.a.data, (size_t)numel * sizeof(float));
+        if (sh->in.a.pixels &&
+            k2t_preprocess(x[0], numel, (int)per[0].d[per[0].ndim - 1], sh->set.preprocess, &err) != K2T_OK) {
+            free(x[0]);
+            return k2t_error(sh, -1, "export: %s", err.msg);
+        }
+        if (n == 1) snprintf(desc, desc_n, "%s, its first sample", sh->in.desc);
+        else snprintf(desc, desc_n, "%s, its first %d samples", sh->in.desc, n);
+        if (sh->in.a.pixels)
+            snprintf(desc + strlen(desc), desc_n - strlen(desc), ", preprocess %s",
+                     k2t_pre_names[sh->set.preprocess]);
+    } else {
+        for (int k = 0; k < m->n_inputs; k++) {
+            per[k] = m->nodes[m->inputs[k]].shape;
+            int64_t numel = k2t_shape_numel(&per[k]);
+            if (numel < 0) {
+                for (int j = 0; j < k; j++) free(x[j]);
+                return k2t_error(sh, -1, "export: the model's input shape %s is not fully known: "
+                                 "set an input of the size to export for (\"input FILE.npy\")",
+                                 k2t_shape_str(&per[k], 1, s1, sizeof s1));
+            }
+            x[k] = k2t_xmalloc((size_t)(numel ? numel : 1) * sizeof(float));
+            random_fill(x[k], numel, (unsigned long long)k + 1);
+        }
+        if (m->n_inputs == 1) snprintf(desc, desc_n, "input random: uniform [0,1), seed 1");
+        else snprintf(desc, desc_n, "input random: uniform [0,1), seeds 1..%d", m->n_inputs);
+        if (sh->in.n > 0) snprintf(desc + strlen(desc), desc_n - strlen(desc), " (k2t feeds "
+                                   "its input to single-input models only)");
+    }
+    k2t_opts o;
+    memset(&o, 0, sizeof o);
+    o.threads = sh->set.threads;
+    o.keep = 1;
+    k2t_run *r = k2t_run_new(m, &o, per, n, &err);
+    if (!r) {
+        k2t_error(sh, -1, "export: %s", err.msg);
+        goto done;
+    }
+    for (int k = 0; k < m->n_inputs; k++)
+        if (k2t_run_set_input(r, k, x[k], n, &err) != K2T_OK) {
+            k2t_error(sh, -1, "export: %s", err.msg);
+            goto done;
+        }
+    if (k2t_run_nodes(r, 0, m->n_nodes, &err) != K2T_OK) {
+        k2t_error(sh, -1, "export: %s", err.msg);
+        goto done;
+    }
+    for (int k = 0; k < m->n_inputs; k++) in[k].data = to_torch(x[k], n, &per[k], &in[k].shape);
+    for (int k = 0; k < m->n_outputs; k++) {
+        const k2t_shape *ks = k2t_run_keras_shape(r, m->outputs[k]);
+        float *y = k2t_xmalloc((size_t)(n * k2t_shape_numel(ks) + 1) * sizeof(float));
+        if (k2t_run_keras(r, m->outputs[k], 0, y, &err) != K2T_OK) {
+            free(y);
+            k2t_error(sh, -1, "export: %s", err.msg);
+            goto done;
+        }
+        out[k].data = to_torch(y, n, ks, &out[k].shape);
+        free(y);
+    }
+    rc = K2T_CMD_OK;
+done:
+    k2t_run_free(r);
+    for (int k = 0; k < m->n_inputs; k++) free(x[k]);
+    return rc;
+}
+
+/* FILE.py -> FILE.safetensors (any other name: NAME.safetensors). */
+static void weights_path(const char *py, char *out, size_t n)
+{
+    size_t len = strlen(py);
+    if (len > 3 && !strcmp(py + len - 3, ".py")) len -= 3;
+    snprintf(out, n, "%.*s.safetensors", (int)len, py);
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static int export_safetensors(k2t_shell *sh, const char *path, int force)
+{
+    k2t_err err = {0};
+    k2t_export_opts o;
+    k2t_export_info info;
+    char b1[32], b2[32];
+    memset(&o, 0, sizeof o);
+    o.force = force;
+    o.k2t_version = K2T_VERSION;
+    if (k2t_export_safetensors(sh->model, path, &o, &info, &err) != K2T_OK)
+        return k2t_error(sh, 2, "export: %s", err.msg);
+    k2t_printf(sh, "exported %d tensors (%s values, %s bytes) to %s\n", info.n_tensors,
+               k2t_fmt_count(info.n_values, b1, sizeof b1), k2t_fmt_count(info.bytes, b2, sizeof b2),
+               path);
+    if (info.n_permuted)
+        k2t_printf(sh, "  %d Linear weight%s with input columns permuted for an NCHW Flatten\n",
+                   info.n_permuted, info.n_permuted == 1 ? "" : "s");
+    k2t_var_set(sh, "export_file", "%s", path);
+    k2t_var_num(sh, "export_tensors", info.n_tensors);
+    return K2T_CMD_OK;
+}
+
+static int export_pytorch(k2t_shell *sh, const char *path, int force)
+{
+    const k2t_model *m = sh->model;
+    k2t_err err = {0};
+    k2t_export_sample in[64], out[64];
+    k2t_export_opts o;
+    k2t_export_info st_info, py_info;
+    char st[4096], desc[512], b1[32], s1[96];
+    int rc = K2T_CMD_ERR;
+    weights_path(path, st, sizeof st);
+    if (!strcmp(st, path)) return k2t_error(sh, 2, "export pytorch: '%s' would be its own weights file", path);
+    if (k2t_export_check(m, &err) != K2T_OK) return k2t_error(sh, -1, "export: %s", err.msg);
+    if (!force && exists(path))
+        return k2t_error(sh, 2, "export: '%s' exists (use --force to overwrite it)", path);
+    if (!force && exists(st))
+        return k2t_error(sh, 2, "export: '%s' exists, the weights file written next to %s (use "
+                         "--force to overwrite it)", st, base_name(path));
+    if (m->n_outputs > 64) return k2t_error(sh, -1, "export: the model has %d outputs", m->n_outputs);
+    memset(in, 0, sizeof in);
+    memset(out, 0, sizeof out);
+    if (record(sh, in, out, desc, sizeof desc) != K2T_CMD_OK) goto done;
+    memset(&o, 0, sizeof o);
+    o.force = force;
+    o.k2t_version = K2T_VERSION;
+    o.st_name = base_name(st);
+    o.py_name = base_name(path);
+    o.in = in;
+    o.out = out;
+    o.in_desc = desc;
+    /* The module first: whatever it cannot translate stops the export
+    ** before any file exists. */
+    if (k2t_export_pytorch(m, path, &o, &py_info, &err) != K2T_OK) {
+        k2t_error(sh, 2, "export: %s", err.msg);
+        goto done;
+    }
+    if (k2t_export_safetensors(m, st, &o, &st_info, &err) != K2T_OK) {
+        unlink(path); /* written just now: no half export */
+        k2t_error(sh, 2, "export: %s", err.msg);
+        goto done;
+    }
+    k2t_printf(sh, "exported %d tensors (%s values) to %s\n", st_info.n_tensors,
+               k2t_fmt_count(st_info.n_values, b1, sizeof b1), st);
+    k2t_printf(sh, "wrote %s: class Model, %d module%s, forward() over %d layers", path,
+               py_info.n_modules, py_info.n_modules == 1 ? "" : "s", m->n_nodes);
+    if (py_info.n_permuted)
+        k2t_printf(sh, ", %d Linear%s after an NCHW Flatten", py_info.n_permuted,
+                   py_info.n_permuted == 1 ? "" : "s");
+    k2t_printf(sh, "\n  self-test input %s: %s\n", k2t_shape_str(&in[0].shape, 0, s1, sizeof s1), desc);
+    k2t_printf(sh, "  check it: python3 %s\n", path);
+    k2t_var_set(sh, "export_file", "%s", path);
+    k2t_var_num(sh, "export_tensors", st_info.n_tensors);
+    rc = K2T_CMD_OK;
+done:
+    for (int k = 0; k < 64; k++) {
+        free((void *)in[k].data);
+        free((void *)out[k].data);
+    }
+    return rc;
+}
+
+static int cmd_export(k2t_shell *sh, int argc, char **argv)
+{
+    const char *file = NULL;
+    int force = 0, file_arg = 2;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--force")) {
+            force = 1;
+        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
+            return k2t_error(sh, i, "export: unknown option '%s' (only --force)", argv[i]);
+        } else if (file) {
+            return k2t_error(sh, i, "export: unexpected argument '%s'", argv[i]);
+        } else {
+            file = argv[i];
+            file_arg = i;
+        }
+    }
+    (void)file_arg;
+    if (strcmp(argv[1], "safetensors") && strcmp(argv[1], "pytorch"))
+        return k2t_error(sh, 1, "export: unknown format '%s' (pytorch or safetensors)", argv[1]);
+    if (!file)
+        return k2t_error(sh, -1, "export %s: which file? Usage: %s", argv[1],
+                         argv[1][0] == 's' ? "export safetensors FILE [--force]"
+                                           : "export pytorch FILE.py [--force]");
+    if (argv[1][0] == 's') {
+        k2t_err err = {0};
+        if (k2t_export_check(sh->model, &err) != K2T_OK) return k2t_error(sh, -1, "export: %s", err.msg);
+        return export_safetensors(sh, file, force);
+    }
+    return export_pytorch(sh, file, force);
+}
+
+static void complete_export(k2t_shell *sh, int argi, char **argv, const char *prefix, k2t_strlist *out)
+{
+    (void)sh;
+    if (argi == 1) {
+        k2t_complete_words("pytorch safetensors", prefix, out);
+    } else if (argi == 2) {
+        k2t_complete_files(prefix, !strcmp(argv[1], "pytorch") ? ".py" : ".safetensors", out);
+    } else if (argi == 3) {
+        k2t_complete_words("--force", prefix, out);
+    }
+}
+
+const k2t_command k2t_cmd_export = {
+    .name = "export", .group = "model", .min_args = 2, .max_args = 3,
+    .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
+    .usage = "export pytorch FILE.py [--force] | export safetensors FILE [--force]",
+    .summary = "Write the model as a PyTorch module (FILE.py and its FILE.safetensors) or its weights as safetensors.",
+    .help = "safetensors: every weight in PyTorch layout, named <layer>.<param> as the module's\n"
+            "state_dict() names them (Conv (O,I,kh,kw), depthwise (C*M,1,kh,kw), ConvTranspose\n"
+            "(I,O,kh,kw), Linear (out,in) with its columns permuted after a Flatten, BatchNorm with\n"
+            "num_batches_tracked), F32, with the source file and versions in __metadata__.\n"
+            "pytorch: one readable Python file, class Model(nn.Module) with forward() as straight-\n"
+            "line code (channels first, TF's exact 'same' pads for this input size), load_model(),\n"
+            "and a self-test: \"python3 FILE.py\" runs an input recorded now (the current input's\n"
+            "first samples, else input random seed 1) and compares with Keras's output on it (PASS\n"
+            "or FAIL).  Also writes FILE.safetensors next to it.  An existing file is kept unless\n"
+            "--force; a layer k2t cannot execute stops the export.  Publishes $export_file and\n"
+            "$export_tensors.",
+    .complete = complete_export, .fn = cmd_export,
+};

@@ -1,0 +1,1610 @@
+/*
+** export.c -- a Keras model as a PyTorch port: its weights as a
+** safetensors file, and its architecture as one readable Python file.
+**
+** Both exports share one plan (make_plan): every layer must be one k2t
+** executes; each layer with weights becomes one attribute of the module,
+** named by k2t_torch_ident (the same name k2t_torch_param and the
+** safetensors file use); a Flatten of a spatial map that feeds only Dense
+** layers (through Dropout and other elementwise layers) flattens the NCHW
+** tensor directly, and those Dense layers get their input columns permuted
+** (KERAS-FORMAT 6).
+**
+** The Python module holds every activation channels first: a Keras
+** (H, W, C) is (C, H, W), (L, C) is (C, L), a vector stays a vector.  Its
+** forward() is straight-line code in the graph's topological order, one
+** variable per layer, with the exact TF pads of each 'same' window for the
+** input size the export was made with.
+**
+** Files are written next to their destination as NAME.tmp.<pid>, synced,
+** then renamed into place; without 'force' the rename refuses to replace
+** an existing file (link(2), so the check and the rename are one step).
+** A failed export leaves nothing behind.
+*/
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "internal.h"
+#include "kernels.h"
+
+/*------------------------------------------------------------- names */
+
+static const char *const py_keywords[] = {
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+    "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
+    "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
+    "return", "try", "while", "with", "yield", NULL,
+};
+
+/* Public members of torch.nn.Module (1.13 to 2.x): an attribute of that
+** name would replace a method the module needs. */
+static const char *const module_members[] = {
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init",
+    "children", "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr",
+    "float", "forward", "get_buffer", "get_extra_state", "get_parameter", "get_submodule",
+    "half", "ipu", "load_state_dict", "modules", "mtia", "named_buffers", "named_children",
+    "named_modules", "named_parameters", "parameters", "register_backward_hook",
+    "register_buffer", "register_forward_hook", "register_forward_pre_hook",
+    "register_full_backward_hook", "register_full_backward_pre_hook",
+    "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook",
+    "register_module", "register_parameter", "register_state_dict_post_hook",
+    "register_state_dict_pre_hook", "requires_grad_", "set_extra_state", "set_submodule",
+    "share_memory", "smart_apply", "state_dict", "to", "to_empty", "train", "training",
+    "type", "xpu", "zero_grad", NULL,
+};
+
+static int in_list(const char *const *list, const char *s)
+{
+    for (; *list; list++)
+        if (!strcmp(*list, s)) return 1;
+    return 0;
+}
+
+char *k2t_torch_ident(const char *name, char *out, size_t n)
+{
+    size_t j = 0;
+    if (n == 0) return out;
+    if (!name || !*name) name = "layer";
+    /* A leading digit cannot start an identifier; a leading underscore
+    ** could land on nn.Module's own _parameters, _modules, ... */
+    if ((*name >= '0' && *name <= '9') || *name == '_') {
+        const char *pre = *name == '_' ? "layer" : "layer_";
+        for (; *pre && j + 1 < n; pre++) out[j++] = *pre;
+    }
+    for (const char *p = name; *p && j + 1 < n; p++) {
+        unsigned char c = (unsigned char)*p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '_';
+        out[j++] = ok ? (char)c : '_';
+    }
+    out[j] = '\0';
+    if ((in_list(py_keywords, out) || in_list(module_members, out)) && j + 1 < n) {
+        out[j++] = '_';
+        out[j] = '\0';
+    }
+    return out;
+}
+
+/*-------------------------------------------------------------- the plan */
+
+typedef struct plan {
+    const k2t_model *m;
+    char **attr;          /* per layer: the module attribute, NULL without weights */
+    int *perm;            /* per layer: a Dense whose input columns are permuted */
+    k2t_shape *pshape;    /* per layer (perm): the Keras shape before the Flatten */
+    int *chw;             /* per node: a Flatten output in C,H,W order (or one passed on) */
+    k2t_shape *shape;     /* per node: per-sample Keras output shape */
+} plan;
+
+static void plan_free(plan *p)
+{
+    if (p->attr)
+        for (int i = 0; i < p->m->n_layers; i++) free(p->attr[i]);
+    free(p->attr);
+    free(p->perm);
+    free(p->pshape);
+    free(p->chw);
+    free(p->shape);
+    memset(p, 0, sizeof *p);
+}
+
+static const k2t_weight *wget(const k2t_layer *L, const char *name)
+{
+    for (int i = 0; i < L->n_w; i++)
+        if (L->w[i].name && !strcmp(L->w[i].name, name)) return &L->w[i];
+    return NULL;
+}
+
+/* Layers whose attribute is a torch module (with parameters). */
+static int has_module(const k2t_layer *L)
+{
+    switch (L->op) {
+    case K2T_OP_CONV: case K2T_OP_CONV_TRANSPOSE: case K2T_OP_DEPTHWISE: case K2T_OP_SEPARABLE:
+    case K2T_OP_DENSE: case K2T_OP_BATCHNORM: case K2T_OP_PRELU:
+        return 1;
+    case K2T_OP_LAYERNORM:
+        return L->n_w > 0;
+    default:
+        return 0;
+    }
+}
+
+/* Elementwise layers a C,H,W-ordered vector may pass through unchanged in
+** meaning (the order of features does not matter to them). */
+static int passthrough(const k2t_layer *L)
+{
+    switch (L->op) {
+    case K2T_OP_IDENTITY: case K2T_OP_ACTIVATION: case K2T_OP_RELU: case K2T_OP_LEAKY_RELU:
+    case K2T_OP_ELU: case K2T_OP_RESCALING:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int shape_eq(const k2t_shape *a, const k2t_shape *b)
+{
+    if (a->ndim != b->ndim) return 0;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->d[i] != b->d[i]) return 0;
+    return 1;
+}
+
+/* Which Flatten layers may flatten NCHW directly: those whose every
+** reader (through passthrough layers) is a Dense that only ever reads such
+** vectors of one shape.  A fixed point: dropping one Flatten may make a
+** Dense ineligible, which drops the other Flattens feeding it. */
+static void plan_flatten(plan *p)
+{
+    const k2t_model *m = p->m;
+    int *on = k2t_xcalloc((size_t)m->n_nodes, sizeof(int));
+    int *src = k2t_xcalloc((size_t)m->n_nodes, sizeof(int));
+    int *pset = k2t_xcalloc((size_t)m->n_layers, sizeof(int));
+    for (int i = 0; i < m->n_nodes; i++) {
+        const k2t_node *N = &m->nodes[i];
+        if (k2t_node_layer(m, i)->op != K2T_OP_FLATTEN || N->n_in != 1) continue;
+        const k2t_shape *s = &m->nodes[N->in[0]].shape;
+        on[i] = s->ndim >= 2 && k2t_shape_numel(s) > 0;
+    }
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int i = 0; i < m->n_nodes; i++) {
+            const k2t_node *N = &m->nodes[i];
+            const k2t_layer *L = k2t_node_layer(m, i);
+            src[i] = -1;
+            if (L->op == K2T_OP_FLATTEN && on[i]) src[i] = i;
+            else if (passthrough(L) && N->n_in == 1) src[i] = src[N->in[0]];
+        }
+        for (int li = 0; li < m->n_layers; li++) p->perm[li] = m->layers[li].op == K2T_OP_DENSE;
+        memset(pset, 0, (size_t)m->n_layers * sizeof(int));
+        for (int i = 0; i < m->n_nodes; i++) {
+            const k2t_node *N = &m->nodes[i];
+            int li = N->layer;
+            if (m->layers[li].op != K2T_OP_DENSE || !p->perm[li]) continue;
+            int s = N->n_in == 1 ? src[N->in[0]] : -1;
+            const k2t_weight *k = wget(&m->layers[li], "kernel");
+            if (s < 0 || !k) {
+                p->perm[li] = 0;
+                continue;
+            }
+            const k2t_shape *fs = &m->nodes[m->nodes[s].in[0]].shape;
+            if (k->shape.ndim != 2 || k->shape.d[0] != k2t_shape_numel(fs) ||
+                (pset[li] && !shape_eq(&p->pshape[li], fs))) {
+                p->perm[li] = 0;
+                continue;
+            }
+            p->pshape[li] = *fs;
+            pset[li] = 1;
+        }
+        for (int i = 0; i < m->n_nodes; i++) {
+            const k2t_node *N = &m->nodes[i];
+            if (src[i] < 0 || !on[src[i]]) continue;
+            int bad = N->is_output;
+            for (int j = 0; j < N->n_out && !bad; j++) {
+                const k2t_node *C = &m->nodes[N->out[j]];
+                const k2t_layer *Lc = &m->layers[C->layer];
+                if (passthrough(Lc) && C->n_in == 1) continue;
+                if (Lc->op == K2T_OP_DENSE && p->perm[C->layer]) continue;
+                bad = 1;
+            }
+            if (bad) {
+                on[src[i]] = 0;
+                changed = 1;
+            }
+        }
+    }
+    for (int i = 0; i < m->n_nodes; i++) p->chw[i] = src[i] >= 0;
+    for (int li = 0; li < m->n_layers; li++)
+        if (p->perm[li] && !pset[li]) p->perm[li] = 0; /* never called */
+    free(on);
+    free(src);
+    free(pset);
+}
+
+/* The first node that calls layer li, or -1. */
+static int first_call(const k2t_model *m, int li)
+{
+    for (int i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i].layer == li) return i;
+    return -1;
+}
+
+static k2t_status layer_fail(const k2t_layer *L, k2t_err *err, const char *why)
+{
+    return k2t_fail(err, K2T_EUNSUPPORTED, "layer '%s' (%s) cannot be exported: %s", L->name,
+                    L->class_name ? L->class_name : "?", why);
+}
+
+/* Check that m can be exported and name its modules. */
+static k2t_status make_plan(const k2t_model *m, plan *p, k2t_err *err)
+{
+    memset(p, 0, sizeof *p);
+    p->m = m;
+    if (!m->has_arch)
+        return k2t_fail(err, K2T_EUNSUPPORTED, "'%s' holds weights only: without the architecture "
+                        "there is no PyTorch layout to export", m->path);
+    for (int i = 0; i < m->n_layers; i++) {
+        const k2t_layer *L = &m->layers[i];
+        if (L->op == K2T_OP_UNSUPPORTED || L->op == K2T_OP_NONE)
+            return layer_fail(L, err, L->unsupported ? L->unsupported
+                                                     : "k2t does not support this class");
+        if (L->unsupported) return layer_fail(L, err, L->unsupported);
+        /* nn.LayerNorm's weight has the normalized dims in the tensor's
+        ** order; Keras's gamma has them in the order 'axis' lists them. */
+        int call = L->op == K2T_OP_LAYERNORM ? first_call(m, i) : -1;
+        if (call >= 0 && m->nodes[call].n_in == 1) {
+            int nd = m->nodes[m->nodes[call].in[0]].shape.ndim, prev = -1;
+            for (int k = 0; k < L->cfg.n_dims; k++) {
+                int ax = k2t_norm_axis(L->cfg.dims[k], nd);
+                if (ax <= prev)
+                    return layer_fail(L, err, "its axes must be listed in increasing order");
+                prev = ax;
+            }
+        }
+    }
+    p->attr = k2t_xcalloc((size_t)m->n_layers, sizeof(char *));
+    p->perm = k2t_xcalloc((size_t)m->n_layers, sizeof(int));
+    p->pshape = k2t_xcalloc((size_t)m->n_layers, sizeof(k2t_shape));
+    p->chw = k2t_xcalloc((size_t)(m->n_nodes ? m->n_nodes : 1), sizeof(int));
+    p->shape = k2t_xcalloc((size_t)(m->n_nodes ? m->n_nodes : 1), sizeof(k2t_shape));
+    for (int i = 0; i < m->n_nodes; i++) p->shape[i] = m->nodes[i].shape;
+    for (int i = 0; i < m->n_layers; i++) {
+        char buf[512];
+        if (!has_module(&m->layers[i])) continue;
+        p->attr[i] = k2t_xstrdup(k2t_torch_ident(m->layers[i].name, buf, sizeof buf));
+        for (int j = 0; j < i; j++)
+            if (p->attr[j] && !strcmp(p->attr[j], p->attr[i])) {
+                k2t_status st = k2t_fail(err, K2T_EUNSUPPORTED, "layers '%s' and '%s' would both "
+                                         "be the PyTorch attribute '%s'", m->layers[j].name,
+                                         m->layers[i].name, p->attr[i]);
+                plan_free(p);
+                return st;
+            }
+    }
+    plan_flatten(p);
+    return K2T_OK;
+}
+
+k2t_status k2t_export_check(const k2t_model *m, k2t_err *err)
+{
+    plan p;
+    k2t_status st = make_plan(m, &p, err);
+    if (st == K2T_OK) plan_free(&p);
+    return st;
+}
+
+/*------------------------------------------------------------ tensors */
+
+enum { T_COPY, T_OI, T_DEPTHWISE, T_DENSE, T_PRELU, T_FILL, T_I64 };
+
+typedef struct tensor {
+    char name[560];
+    k2t_shape shape;      /* PyTorch shape */
+    int kind;             /* T_*: how the Keras data becomes this tensor */
+    const k2t_weight *w;  /* the Keras weight (T_FILL, T_I64: none) */
+    float fill;           /* T_FILL */
+    const k2t_shape *pshape; /* T_DENSE: permute columns for this pre-Flatten shape, or NULL */
+    int64_t begin, end;   /* byte offsets in the data buffer */
+} tensor;
+
+static int elem_size(const tensor *t)
+{
+    return t->kind == T_I64 ? 8 : 4;
+}
+
+static int tensor_cmp(const void *a, const void *b)
+{
+    const tensor *x = a, *y = b;
+    if (elem_size(x) != elem_size(y)) return elem_size(y) - elem_size(x);
+    return strcmp(x->name, y->name);
+}
+
+/* How layer L's weight becomes its torch tensor. */
+static int weight_kind(const k2t_layer *L, const k2t_weight *w)
+{
+    switch (L->op) {
+    case K2T_OP_CONV: case K2T_OP_CONV_TRANSPOSE:
+        return !strcmp(w->name, "kernel") ? T_OI : T_COPY;
+    case K2T_OP_DEPTHWISE:
+        return !strcmp(w->name, "bias") ? T_COPY : T_DEPTHWISE;
+    case K2T_OP_SEPARABLE:
+        if (!strcmp(w->name, "depthwise_kernel")) return T_DEPTHWISE;
+        return !strcmp(w->name, "pointwise_kernel") ? T_OI : T_COPY;
+    case K2T_OP_DENSE:
+        return !strcmp(w->name, "kernel") ? T_DENSE : T_COPY;
+    case K2T_OP_PRELU:
+        return T_PRELU;
+    default:
+        return T_COPY;
+    }
+}
+
+static void add_tensor(tensor **v, int *n, int *cap, const tensor *t)
+{
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 32;
+        *v = k2t_xrealloc(*v, (size_t)*cap * sizeof(tensor));
+    }
+    (*v)[(*n)++] = *t;
+}
+
+/* A filled (C,) tensor for BatchNormalization's or LayerNormalization's
+** missing gamma (ones) or beta (zeros). */
+static void add_fill(tensor **v, int *n, int *cap, const char *attr, const char *suffix,
+                     const k2t_shape *shape, float value)
+{
+    tensor t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.name, sizeof t.name, "%s.%s", attr, suffix);
+    t.shape = *shape;
+    t.kind = T_FILL;
+    t.fill = value;
+    add_tensor(v, n, cap, &t);
+}
+
+/* Every tensor of the state_dict, sorted as safetensors writes them, with
+** their offsets.  *total gets the data size in bytes. */
+static k2t_status list_tensors(const plan *p, tensor **out, int *n_out, int64_t *total,
+                               k2t_err *err)
+{
+    const k2t_model *m = p->m;
+    tensor *v = NULL;
+    int n = 0, cap = 0;
+    for (int li = 0; li < m->n_layers; li++) {
+        const k2t_layer *L = &m->layers[li];
+        if (!p->attr[li]) continue;
+        for (int wi = 0; wi < L->n_w; wi++) {
+            tensor t;
+            memset(&t, 0, sizeof t);
+            if (k2t_torch_param(m, L, wi, t.name, sizeof t.name, &t.shape) != 0) {
+                free(v);
+                return k2t_fail(err, K2T_EUNSUPPORTED, "layer '%s' (%s): weight '%s' has no "
+                                "PyTorch counterpart", L->name, L->class_name, L->w[wi].name);
+            }
+            if (!L->w[wi].data || k2t_shape_numel(&t.shape) != L->w[wi].size) {
+                free(v);
+                return k2t_fail(err, K2T_EFORMAT, "layer '%s' (%s): weight '%s' has no data of "
+                                "its shape", L->name, L->class_name, L->w[wi].name);
+            }
+            t.w = &L->w[wi];
+            t.kind = weight_kind(L, t.w);
+            if (t.kind == T_DENSE && p->perm[li]) t.pshape = &p->pshape[li];
+            add_tensor(&v, &n, &cap, &t);
+        }
+        if (L->op == K2T_OP_BATCHNORM) {
+            const k2t_weight *mean = wget(L, "moving_mean");
+            if (!mean || !wget(L, "moving_variance")) {
+                free(v);
+                return k2t_fail(err, K2T_EFORMAT, "layer '%s' (%s) has no moving statistics",
+                                L->name, L->class_name);
+            }
+            if (!wget(L, "gamma")) add_fill(&v, &n, &cap, p->attr[li], "weight", &mean->shape, 1);
+            if (!wget(L, "beta")) add_fill(&v, &n, &cap, p->attr[li], "bias", &mean->shape, 0);
+            tensor t;
+            memset(&t, 0, sizeof t);
+            snprintf(t.name, sizeof t.name, "%s.num_batches_tracked", p->attr[li]);
+            t.kind = T_I64; /* shape [] */
+            add_tensor(&v, &n, &cap, &t);
+        } else if (L->op == K2T_OP_LAYERNORM) {
+            const k2t_weight *g = wget(L, "gamma"), *b = wget(L, "beta");
+            if (!g && b) add_fill(&v, &n, &cap, p->attr[li], "weight", &b->shape, 1);
+            if (g && !b) add_fill(&v, &n, &cap, p->attr[li], "bias", &g->shape, 0);
+        }
+    }
+    if (n) qsort(v, (size_t)n, sizeof *v, tensor_cmp);
+    int64_t off = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t numel = k2t_shape_numel(&v[i].shape);
+        v[i].begin = off;
+        off += (numel < 0 ? 0 : numel) * elem_size(&v[i]);
+        v[i].end = off;
+    }
+    *out = v;
+    *n_out = n;
+    *total = off;
+    return K2T_OK;
+}
+
+/* The torch tensor's values (numel floats) from the Keras weight. */
+static void convert(const tensor *t, float *o)
+{
+    const k2t_weight *w = t->w;
+    const float *x = w ? w->data : NULL;
+    int64_t numel = k2t_shape_numel(&t->shape);
+    switch (t->kind) {
+    case T_FILL:
+        for (int64_t i = 0; i < numel; i++) o[i] = t->fill;
+        return;
+    case T_COPY:
+        memcpy(o, x, (size_t)numel * sizeof(float));
+        return;
+    case T_OI: {
+        /* Keras (spatial..., A, B) -> torch (B, A, spatial...). */
+        int nd = w->shape.ndim;
+        int64_t A = w->shape.d[nd - 2], B = w->shape.d[nd - 1], S = 1;
+        for (int i = 0; i < nd - 2; i++) S *= w->shape.d[i];
+        for (int64_t s = 0; s < S; s++)
+            for (int64_t a = 0; a < A; a++)
+                for (int64_t b = 0; b < B; b++) o[(b * A + a) * S + s] = x[(s * A + a) * B + b];
+        return;
+    }
+    case T_DEPTHWISE: {
+        /* Keras (spatial..., C, M) -> torch (C*M, 1, spatial...): the same
+        ** buffer as (spatial..., C*M) with channel c*M+m moved first. */
+        int nd = w->shape.ndim;
+        int64_t CM = w->shape.d[nd - 2] * w->shape.d[nd - 1], S = 1;
+        for (int i = 0; i < nd - 2; i++) S *= w->shape.d[i];
+        for (int64_t s = 0; s < S; s++)
+            for (int64_t c = 0; c < CM; c++) o[c * S + s] = x[s * CM + c];
+        return;
+    }
+    case T_DENSE: {
+        /* kernel (in, out) -> weight (out, in); after a Flatten of
+        ** (S..., C) the column c*S + s reads Keras row s*C + c. */
+        int64_t I = w->shape.d[0], U = w->shape.d[1], C = 1, S = I;
+        if (t->pshape) {
+            C = t->pshape->d[t->pshape->ndim - 1];
+            S = C ? I / C : 0;
+        }
+        for (int64_t u = 0; u < U; u++)
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t s = 0; s < S; s++)
+                    o[u * I + c * S + s] = x[(s * C + c) * U + u];
+        return;
+    }
+    case T_PRELU: {
+        /* alpha (d..., C) -> (C, d...); collapsing ones keeps the order. */
+        int nd = w->shape.ndim;
+        if (nd < 2) {
+            memcpy(o, x, (size_t)numel * sizeof(float));
+            return;
+        }
+        int64_t C = w->shape.d[nd - 1], S = C ? w->size / C : 0;
+        for (int64_t s = 0; s < S; s++)
+            for (int64_t c = 0; c < C; c++) o[c * S + s] = x[s * C + c];
+        return;
+    }
+    default:
+        return;
+    }
+}
+
+/*------------------------------------------------------- atomic writes */
+
+static int little_endian(void)
+{
+    const uint16_t one = 1;
+    return *(const unsigned char *)&one == 1;
+}
+
+/* Write n bytes of 'size'-byte little-endian elements. */
+static int write_le(FILE *f, const void *p, size_t size, size_t n)
+{
+    if (little_endian() || size == 1) return fwrite(p, size, n, f) == n ? 0 : -1;
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < size; k++)
+            if (fputc(b[i * size + size - 1 - k], f) == EOF) return -1;
+    return 0;
+}
+
+typedef k2t_status (*fill_fn)(FILE *f, void *ctx, k2t_err *err);
+
+/* The directory part of path, for fsync after the rename. */
+static void sync_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+/* Write path through fill(): PATH.tmp.<pid>, fsync, then into place.
+** Without force an existing path is refused, atomically (link(2) fails
+** with EEXIST); a file system without hard links falls back to a check
+** and rename(2).  On any failure the temporary file is removed. */
+static k2t_status write_file(const char *path, int force, fill_fn fill, void *ctx, k2t_err *err)
+{
+    char tmp[4200];
+    struct stat sb;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return k2t_fail(err, K2T_EARG, "the file name '%.200s...' is too long", path);
+    if (!force && lstat(path, &sb) == 0)
+        return k2t_fail(err, K2T_EIO, "'%s' exists (use --force to overwrite it)", path);
+    if (!stat(path, &sb) && S_ISDIR(sb.st_mode))
+        return k2t_fail(err, K2T_EIO, "'%s' is a directory", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(errno));
+    k2t_status st = fill(f, ctx, err);
+    if (st == K2T_OK && (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0))
+        st = k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(errno ? errno : EIO));
+    if (fclose(f) != 0 && st == K2T_OK)
+        st = k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(errno));
+    if (st != K2T_OK) {
+        unlink(tmp);
+        return st;
+    }
+    int rc;
+    if (force) {
+        rc = rename(tmp, path);
+    } else {
+        rc = link(tmp, path);
+        if (rc == 0) {
+            unlink(tmp);
+        } else if (errno != EEXIST) {
+            rc = lstat(path, &sb) == 0 ? (errno = EEXIST, -1) : rename(tmp, path);
+        }
+    }
+    if (rc != 0) {
+        int e = errno;
+        unlink(tmp);
+        if (e == EEXIST)
+            return k2t_fail(err, K2T_EIO, "'%s' exists (use --force to overwrite it)", path);
+        return k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(e));
+    }
+    sync_dir(path);
+    return K2T_OK;
+}
+
+/*--------------------------------------------------------- safetensors */
+
+typedef struct st_ctx {
+    const plan *p;
+    const char *version;
+    tensor *t;
+    int n;
+    int64_t data_bytes;
+    int64_t file_bytes;
+} st_ctx;
+
+/* A JSON string of s; bytes that are not UTF-8 become '?'. */
+static json_t *jstr(const char *s)
+{
+    json_t *j = json_string(s ? s : "");
+    if (j) return j;
+    char *t = k2t_xstrdup(s);
+    for (char *p = t; *p; p++)
+        if ((unsigned char)*p >= 128) *p = '?';
+    j = json_string(t);
+    free(t);
+    return j;
+}
+
+static k2t_status st_fill(FILE *f, void *vctx, k2t_err *err)
+{
+    st_ctx *c = vctx;
+    const k2t_model *m = c->p->m;
+    json_t *root = json_object(), *meta = json_object();
+    json_object_set_new(meta, "format", json_string("pt"));
+    json_object_set_new(meta, "source", jstr(m->path));
+    json_object_set_new(meta, "keras_version", jstr(m->keras_version));
+    json_object_set_new(meta, "k2t_version", jstr(c->version ? c->version : K2T_VERSION));
+    json_object_set_new(root, "__metadata__", meta);
+    for (int i = 0; i < c->n; i++) {
+        const tensor *t = &c->t[i];
+        json_t *o = json_object(), *shape = json_array(), *offs = json_array();
+        json_object_set_new(o, "dtype", json_string(t->kind == T_I64 ? "I64" : "F32"));
+        for (int d = 0; d < t->shape.ndim; d++) json_array_append_new(shape, json_integer(t->shape.d[d]));
+        json_object_set_new(o, "shape", shape);
+        json_array_append_new(offs, json_integer(t->begin));
+        json_array_append_new(offs, json_integer(t->end));
+        json_object_set_new(o, "data_offsets", offs);
+        if (json_object_set_new(root, t->name, o) != 0) {
+            json_decref(root);
+            return k2t_fail(err, K2T_EFORMAT, "cannot put tensor '%s' in the safetensors header",
+                            t->name);
+        }
+    }
+    char *hdr = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (!hdr) return k2t_fail(err, K2T_EFORMAT, "cannot encode the safetensors header (a name "
+                              "that is not UTF-8?)");
+    size_t len = strlen(hdr), padded = (len + 7) / 8 * 8;
+    uint64_t n = padded;
+    int bad = write_le(f, &n, 8, 1) || fwrite(hdr, 1, len, f) != len;
+    for (size_t i = len; i < padded && !bad; i++) bad = fputc(' ', f) == EOF;
+    free(hdr);
+    for (int i = 0; i < c->n && !bad; i++) {
+        const tensor *t = &c->t[i];
+        if (t->kind == T_I64) {
+            int64_t zero = 0;
+            bad = write_le(f, &zero, 8, 1);
+            continue;
+        }
+        int64_t numel = k2t_shape_numel(&t->shape);
+        if (numel <= 0) continue;
+        float *o = k2t_xmalloc((size_t)numel * sizeof(float));
+        convert(t, o);
+        bad = write_le(f, o, 4, (size_t)numel);
+        free(o);
+    }
+    if (bad) return k2t_fail(err, K2T_EIO, "write error: %s", strerror(errno ? errno : EIO));
+    c->file_bytes = 8 + (int64_t)padded + c->data_bytes;
+    return K2T_OK;
+}
+
+k2t_status k2t_export_safetensors(const k2t_model *m, const char *path, const k2t_export_opts *o,
+                                  k2t_export_info *info, k2t_err *err)
+{
+    plan p;
+    st_ctx c;
+    k2t_status st = make_plan(m, &p, err);
+    if (st != K2T_OK) return st;
+    memset(&c, 0, sizeof c);
+    c.p = &p;
+    c.version = o ? o->k2t_version : NULL;
+    st = list_tensors(&p, &c.t, &c.n, &c.data_bytes, err);
+    if (st == K2T_OK) st = write_file(path, o && o->force, st_fill, &c, err);
+    if (st == K2T_OK && info) {
+        memset(info, 0, sizeof *info);
+        info->n_tensors = c.n;
+        info->bytes = c.file_bytes;
+        for (int i = 0; i < c.n; i++) {
+            int64_t k = k2t_shape_numel(&c.t[i].shape);
+            info->n_values += k < 0 ? 0 : k;
+        }
+        for (int i = 0; i < m->n_layers; i++) {
+            info->n_modules += p.attr[i] != NULL;
+            info->n_permuted += p.perm[i];
+        }
+    }
+    free(c.t);
+    plan_free(&p);
+    return st;
+}
+
+/*-------------------------------------------------------------- Python */
+
+/* Shortest text that reads back as v, always with a '.' or exponent. */
+static const char *pyfloat(double v, char *buf, size_t n)
+{
+    if (isnan(v)) return snprintf(buf, n, "float(\"nan\")"), buf;
+    if (isinf(v)) return snprintf(buf, n, v > 0 ? "float(\"inf\")" : "float(\"-inf\")"), buf;
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    if (!strpbrk(buf, ".en")) {
+        size_t l = strlen(buf);
+        if (l + 3 <= n) memcpy(buf + l, ".0", 3);
+    }
+    return buf;
+}
+
+/* "(N, 16, 8, 8)": the batch, then the per-sample Keras shape in the
+** module's layout. */
+static const char *torch_shape_str(const k2t_shape *keras, char *buf, size_t n)
+{
+    k2t_shape t = k2t_shape_nchw(keras);
+    size_t len = (size_t)snprintf(buf, n, "(N");
+    for (int i = 0; i < t.ndim && len < n; i++) {
+        if (t.d[i] < 0) len += (size_t)snprintf(buf + len, n - len, ", ?");
+        else len += (size_t)snprintf(buf + len, n - len, ", %lld", (long long)t.d[i]);
+    }
+    if (len < n) snprintf(buf + len, n - len, ")");
+    return buf;
+}
+
+/* A Keras per-sample axis (counting the batch as 0, may be negative) as
+** the module's dim; -1 when out of range. */
+static int torch_dim(int axis, int ndim)
+{
+    int p = k2t_norm_axis(axis, ndim);
+    if (p < 0) return -1;
+    if (ndim >= 2) return p == ndim - 1 ? 1 : p + 2;
+    return p + 1;
+}
+
+/* The activation k2t_act applied to variable v, as an expression; NULL
+** for linear.  Softmax acts on Keras's last axis: dim 1 in this layout. */
+static const char *act_expr(k2t_act a, const char *v, char *buf, size_t n)
+{
+    switch (a) {
+    case K2T_ACT_LINEAR: return NULL;
+    case K2T_ACT_RELU: snprintf(buf, n, "F.relu(%s)", v); break;
+    case K2T_ACT_RELU6: snprintf(buf, n, "F.relu6(%s)", v); break;
+    case K2T_ACT_SIGMOID: snprintf(buf, n, "torch.sigmoid(%s)", v); break;
+    case K2T_ACT_HARD_SIGMOID:
+        snprintf(buf, n, "torch.clamp(0.2 * %s + 0.5, 0.0, 1.0)  # Keras 2 hard_sigmoid", v);
+        break;
+    case K2T_ACT_HARD_SIGMOID3:
+        snprintf(buf, n, "torch.clamp(%s / 6.0 + 0.5, 0.0, 1.0)  # Keras 3 hard_sigmoid", v);
+        break;
+    case K2T_ACT_TANH: snprintf(buf, n, "torch.tanh(%s)", v); break;
+    case K2T_ACT_SOFTMAX: snprintf(buf, n, "F.softmax(%s, dim=1)", v); break;
+    case K2T_ACT_SOFTPLUS: snprintf(buf, n, "F.softplus(%s)", v); break;
+    case K2T_ACT_SOFTSIGN: snprintf(buf, n, "F.softsign(%s)", v); break;
+    case K2T_ACT_ELU: snprintf(buf, n, "F.elu(%s)", v); break;
+    case K2T_ACT_SELU: snprintf(buf, n, "F.selu(%s)", v); break;
+    case K2T_ACT_SWISH: snprintf(buf, n, "F.silu(%s)", v); break;
+    case K2T_ACT_GELU: snprintf(buf, n, "F.gelu(%s)  # exact (erf) form", v); break;
+    case K2T_ACT_EXPONENTIAL: snprintf(buf, n, "torch.exp(%s)", v); break;
+    case K2T_ACT_LEAKY_RELU: snprintf(buf, n, "F.leaky_relu(%s, 0.2)", v); break;
+    case K2T_ACT_HARD_SWISH:
+        snprintf(buf, n, "%s * torch.clamp(%s / 6.0 + 0.5, 0.0, 1.0)  # Keras 3 hard_silu", v, v);
+        break;
+    default: return NULL;
+    }
+    return buf;
+}
+
+typedef struct py {
+    const plan *p;
+    const k2t_export_opts *o;
+    k2t_buf file, init, fwd; /* the whole file; __init__'s and forward()'s lines */
+    k2t_buf *cur;          /* where P() writes */
+    char **var;            /* per node: its variable */
+    int used_sep, used_prelu;
+    int n_modules;
+} py;
+
+#define P(...) k2t_buf_printf(y->cur, __VA_ARGS__)
+
+/* Python names of the variables: each node's sanitized name, made unique
+** and kept off the names the generated code itself uses. */
+static void name_vars(py *y)
+{
+    static const char *const reserved[] = {"self", "x", "F", "nn", "torch", "np", "math",
+                                           "float", "base64", "json", "os", "sys", NULL};
+    const k2t_model *m = y->p->m;
+    y->var = k2t_xcalloc((size_t)(m->n_nodes ? m->n_nodes : 1), sizeof(char *));
+    for (int i = 0; i < m->n_nodes; i++) {
+        char base[512], name[560];
+        k2t_torch_ident(m->nodes[i].name, base, sizeof base);
+        snprintf(name, sizeof name, "%s", base);
+        for (int k = 2;; k++) {
+            int clash = in_list(reserved, name);
+            for (int j = 0; j < i && !clash; j++) clash = !strcmp(y->var[j], name);
+            if (!clash) break;
+            snprintf(name, sizeof name, "%s_%d", base, k);
+        }
+        y->var[i] = k2t_xstrdup(name);
+    }
+}
+
+static const char *win_str(const int *v, int rank, char *buf, size_t n)
+{
+    if (rank == 1) snprintf(buf, n, "%d", v[0]);
+    else snprintf(buf, n, "(%d, %d)", v[0], v[1]);
+    return buf;
+}
+
+/* The window geometry of a conv or pool node with TF's pads. */
+static int node_win(const k2t_layer *L, const k2t_shape *in, k2t_win *g)
+{
+    const k2t_cfg *c = &L->cfg;
+    memset(g, 0, sizeof *g);
+    if (c->rank == 1) {
+        g->ih = 1, g->iw = (int)in->d[0], g->c = (int)in->d[1];
+        g->kh = 1, g->kw = c->kernel[0], g->sh = 1, g->sw = c->strides[0];
+        g->dh = 1, g->dw = c->dilation[0] ? c->dilation[0] : 1;
+    } else {
+        g->ih = (int)in->d[0], g->iw = (int)in->d[1], g->c = (int)in->d[2];
+        g->kh = c->kernel[0], g->kw = c->kernel[1], g->sh = c->strides[0], g->sw = c->strides[1];
+        g->dh = c->dilation[0] ? c->dilation[0] : 1, g->dw = c->dilation[1] ? c->dilation[1] : 1;
+    }
+    return k2t_win_tf(g, c->padding);
+}
+
+/* "F.pad(a, (l, r, t, b))" (or "a" when there is no padding) into buf;
+** 'fill' is an extra argument ("value=...") or "". */
+static const char *padded(const k2t_layer *L, const k2t_win *g, const char *a, const char *fill,
+                          char *buf, size_t n)
+{
+    if (!g->pl && !g->pr && !g->pt && !g->pb) snprintf(buf, n, "%s", a);
+    else if (L->cfg.rank == 1) snprintf(buf, n, "F.pad(%s, (%d, %d)%s)", a, g->pl, g->pr, fill);
+    else snprintf(buf, n, "F.pad(%s, (%d, %d, %d, %d)%s)", a, g->pl, g->pr, g->pt, g->pb, fill);
+    return buf;
+}
+
+/* "3x3/2x2 'same' on 32x32: TF pads top 0, bottom 1, left 0, right 1" */
+static void put_window_comment(py *y, const k2t_layer *L, const k2t_win *g)
+{
+    const k2t_cfg *c = &L->cfg;
+    if (c->rank == 1) P(" %d/%d", c->kernel[0], c->strides[0]);
+    else P(" %dx%d/%dx%d", c->kernel[0], c->kernel[1], c->strides[0], c->strides[1]);
+    if (c->rank == 1 && c->dilation[0] > 1) P(" dilation %d", c->dilation[0]);
+    if (c->rank == 2 && (c->dilation[0] > 1 || c->dilation[1] > 1))
+        P(" dilation %dx%d", c->dilation[0], c->dilation[1]);
+    P(" '%s'", k2t_pad_name(c->padding));
+    if (c->padding == K2T_PAD_VALID) return;
+    if (c->rank == 1) P(" on %d: pads left %d, right %d", g->iw, g->pl, g->pr);
+    else P(" on %dx%d: TF pads top %d, bottom %d, left %d, right %d", g->ih, g->iw, g->pt, g->pb,
+           g->pl, g->pr);
+}
+
+static void put_act(py *y, const char *v, k2t_act a)
+{
+    char buf[600];
+    const char *e = act_expr(a, v, buf, sizeof buf);
+    if (e) P("        %s = %s\n", v, e);
+}
+
+/* Keras (S..., C) held (C, S...) -> (S..., C) and back. */
+static const char *to_last(const char *a, int ndim, char *buf, size_t n)
+{
+    if (ndim >= 2) snprintf(buf, n, "%s.movedim(1, -1)", a);
+    else snprintf(buf, n, "%s", a);
+    return buf;
+}
+
+/* ReLU(max_value, negative_slope, threshold) as backend.relu computes it. */
+static void put_relu(py *y, const char *v, const char *a, const k2t_cfg *c)
+{
+    char t[64], mv[64], al[64];
+    pyfloat(c->threshold, t, sizeof t);
+    pyfloat(c->max_value, mv, sizeof mv);
+    pyfloat(c->negative_slope, al, sizeof al);
+    int has_a = c->negative_slope != 0, has_t = c->threshold != 0, clip = c->has_max_value;
+    if (has_a && !clip && !has_t) {
+        P("        %s = F.leaky_relu(%s, %s)\n", v, a, al);
+        return;
+    }
+    if (has_a) P("        %s_neg = F.relu(%s%s%s)\n", v, has_t ? t : "", has_t ? " - " : "-", a);
+    if (has_t) P("        %s = %s * (%s > %s).to(%s.dtype)\n", v, a, a, t, a);
+    else if (clip && c->max_value == 6) {
+        P("        %s = F.relu6(%s)\n", v, a);
+        clip = 0;
+    } else P("        %s = F.relu(%s)\n", v, a);
+    if (clip) P("        %s = torch.clamp(%s, 0.0, %s)\n", v, v, mv);
+    if (has_a) P("        %s = %s - %s * %s_neg\n", v, v, al, v);
+}
+
+/* The BatchNorm class for an input of 'ndim' per-sample dims, or NULL. */
+static const char *bn_class(int ndim)
+{
+    switch (ndim + 1) {
+    case 2: case 3: return "nn.BatchNorm1d";
+    case 4: return "nn.BatchNorm2d";
+    case 5: return "nn.BatchNorm3d";
+    default: return NULL;
+    }
+}
+
+static double bn_eps(const k2t_model *m, const k2t_layer *L, int in_ndim)
+{
+    double eps = L->cfg.eps;
+    if (m->keras_major < 3 && in_ndim == 3 && eps < 1.001e-5) eps = 1.001e-5;
+    return eps;
+}
+
+/* One line of __init__ for layer li. */
+static k2t_status put_module(py *y, int li, k2t_err *err)
+{
+    const plan *p = y->p;
+    const k2t_model *m = p->m;
+    const k2t_layer *L = &m->layers[li];
+    const k2t_cfg *c = &L->cfg;
+    const char *a = p->attr[li];
+    char k[64], s[64], d[64], e1[64], e2[64];
+    const k2t_weight *kw = wget(L, "kernel");
+    int call = first_call(m, li);
+    int in_nd = call >= 0 && m->nodes[call].n_in ? p->shape[m->nodes[call].in[0]].ndim : -1;
+    const char *bias = c->use_bias ? "True" : "False";
+    y->n_modules++;
+    switch (L->op) {
+    case K2T_OP_CONV: {
+        int nd = kw->shape.ndim;
+        long long cin = (long long)kw->shape.d[nd - 2] * (c->groups ? c->groups : 1);
+        P("        self.%s = nn.Conv%dd(%lld, %d, kernel_size=%s, stride=%s, padding=0, "
+          "dilation=%s, groups=%d, bias=%s)  # %s\n", a, c->rank, cin, c->filters,
+          win_str(c->kernel, c->rank, k, sizeof k), win_str(c->strides, c->rank, s, sizeof s),
+          win_str(c->dilation, c->rank, d, sizeof d), c->groups ? c->groups : 1, bias,
+          L->class_name);
+        break;
+    }
+    case K2T_OP_DEPTHWISE: {
+        const k2t_weight *w = wget(L, "depthwise_kernel");
+        if (!w) w = kw;
+        long long C = (long long)w->shape.d[2], M = (long long)w->shape.d[3];
+        P("        self.%s = nn.Conv2d(%lld, %lld, kernel_size=%s, stride=%s, padding=0, "
+          "dilation=%s, groups=%lld, bias=%s)  # %s, depth_multiplier %lld\n", a, C, C * M,
+          win_str(c->kernel, 2, k, sizeof k), win_str(c->strides, 2, s, sizeof s),
+          win_str(c->dilation, 2, d, sizeof d), C, bias, L->class_name, M);
+        break;
+    }
+    case K2T_OP_SEPARABLE: {
+        const k2t_weight *w = wget(L, "depthwise_kernel");
+        y->used_sep = 1;
+        P("        self.%s = SeparableConv2d(%lld, %d, kernel_size=%s, stride=%s, dilation=%s, "
+          "depth_multiplier=%lld, bias=%s)  # %s\n", a, (long long)w->shape.d[2], c->filters,
+          win_str(c->kernel, 2, k, sizeof k), win_str(c->strides, 2, s, sizeof s),
+          win_str(c->dilation, 2, d, sizeof d), (long long)w->shape.d[3], bias, L->class_name);
+        break;
+    }
+    case K2T_OP_CONV_TRANSPOSE:
+        P("        self.%s = nn.ConvTranspose2d(%lld, %d, kernel_size=%s, stride=%s, padding=0, "
+          "dilation=%s, bias=%s)  # %s; Keras's cropping in forward()\n", a,
+          (long long)kw->shape.d[3], c->filters, win_str(c->kernel, 2, k, sizeof k),
+          win_str(c->strides, 2, s, sizeof s), win_str(c->dilation, 2, d, sizeof d), bias,
+          L->class_name);
+        break;
+    case K2T_OP_DENSE:
+        P("        self.%s = nn.Linear(%lld, %d, bias=%s)  # %s", a, (long long)kw->shape.d[0],
+          c->units, bias, L->class_name);
+        if (p->perm[li]) {
+            char sh[160];
+            P("; input columns permuted at export for the NCHW Flatten of %s",
+              torch_shape_str(&p->pshape[li], sh, sizeof sh));
+        }
+        P("\n");
+        break;
+    case K2T_OP_BATCHNORM: {
+        const k2t_weight *mean = wget(L, "moving_mean");
+        const char *cls = bn_class(in_nd);
+        if (!cls) return layer_fail(L, err, "PyTorch has no BatchNorm for inputs of this rank");
+        double eps = bn_eps(m, L, in_nd);
+        P("        self.%s = %s(%lld, eps=%s, momentum=%s)  # %s", a, cls,
+          (long long)mean->shape.d[0], pyfloat(eps, e1, sizeof e1),
+          (snprintf(e2, sizeof e2, "%.12g", 1 - c->momentum), e2), L->class_name);
+        if (eps != c->eps) P(": Keras 2's fused batch norm raises epsilon %s to 1.001e-5",
+                             pyfloat(c->eps, e1, sizeof e1));
+        if (!c->scale || !c->center) P("; %s%s%s filled in", c->scale ? "" : "gamma (ones)",
+                                       !c->scale && !c->center ? " and " : "",
+                                       c->center ? "" : "beta (zeros)");
+        P("\n");
+        break;
+    }
+    case K2T_OP_LAYERNORM: {
+        const k2t_weight *w = wget(L, "gamma");
+        if (!w) w = wget(L, "beta");
+        P("        self.%s = nn.LayerNorm((", a);
+        for (int i = 0; i < w->shape.ndim; i++) P("%s%lld", i ? ", " : "", (long long)w->shape.d[i]);
+        P("%s), eps=%s)  # %s\n", w->shape.ndim == 1 ? "," : "", pyfloat(c->eps, e1, sizeof e1),
+          L->class_name);
+        break;
+    }
+    case K2T_OP_PRELU: {
+        k2t_shape t;
+        char nm[600];
+        int wi = (int)(wget(L, "alpha") - L->w);
+        if (k2t_torch_param(m, L, wi, nm, sizeof nm, &t) != 0) return layer_fail(L, err, "no alpha");
+        if (t.ndim == 1) {
+            P("        self.%s = nn.PReLU(%lld)  # %s\n", a, (long long)t.d[0], L->class_name);
+        } else {
+            y->used_prelu = 1;
+            P("        self.%s = KerasPReLU((", a);
+            for (int i = 0; i < t.ndim; i++) P("%s%lld", i ? ", " : "", (long long)t.d[i]);
+            P("))  # %s, alpha channels first\n", L->class_name);
+        }
+        break;
+    }
+    default:
+        y->n_modules--;
+        break;
+    }
+    return K2T_OK;
+}
+
+/* forward() lines for node i. */
+static k2t_status put_node(py *y, int i, k2t_err *err)
+{
+    const plan *p = y->p;
+    const k2t_model *m = p->m;
+    const k2t_node *N = &m->nodes[i];
+    const k2t_layer *L = k2t_node_layer(m, i);
+    const k2t_cfg *c = &L->cfg;
+    const char *v = y->var[i], *attr = p->attr[N->layer];
+    const char *a = N->n_in ? y->var[N->in[0]] : "x";
+    const k2t_shape *in = N->n_in ? &p->shape[N->in[0]] : NULL, *out = &p->shape[i];
+    int ind = in ? in->ndim : 0;
+    char sh[160], b1[1200], b2[2600], f1[64], f2[64];
+    k2t_win g;
+
+    /* The comment: layer, class, details, output shape. */
+    P("        # %s (%s)", N->name, L->class_name);
+    switch (L->op) {
+    case K2T_OP_CONV: case K2T_OP_DEPTHWISE: case K2T_OP_SEPARABLE: case K2T_OP_MAXPOOL:
+    case K2T_OP_AVGPOOL:
+        if (node_win(L, in, &g) != 0) return layer_fail(L, err, "the input is smaller than the window");
+        put_window_comment(y, L, &g);
+        break;
+    default:
+        break;
+    }
+    P(" -> %s\n", torch_shape_str(out, sh, sizeof sh));
+
+    switch (L->op) {
+    case K2T_OP_INPUT:
+        if (N->n_in != 1) return layer_fail(L, err, "an InputLayer that is not one of the model's inputs");
+        P("        %s = %s\n", v, a);
+        break;
+    case K2T_OP_CONV:
+        if (c->padding == K2T_PAD_CAUSAL) P("        # causal: pads only on the left\n");
+        P("        %s = self.%s(%s)\n", v, attr, padded(L, &g, a, "", b1, sizeof b1));
+        put_act(y, v, c->act);
+        break;
+    case K2T_OP_DEPTHWISE: case K2T_OP_SEPARABLE:
+        P("        %s = self.%s(%s)\n", v, attr, padded(L, &g, a, "", b1, sizeof b1));
+        put_act(y, v, c->act);
+        break;
+    case K2T_OP_CONV_TRANSPOSE: {
+        /* F: the full transposed convolution; Keras keeps out rows from
+        ** crop on, and rows past F are zero (plus the bias). */
+        int64_t fh = (in->d[0] - 1) * c->strides[0] + (int64_t)(c->kernel[0] - 1) * c->dilation[0] + 1;
+        int64_t fw = (in->d[1] - 1) * c->strides[1] + (int64_t)(c->kernel[1] - 1) * c->dilation[1] + 1;
+        int64_t oh = out->d[0], ow = out->d[1];
+        int64_t ct = fh > oh ? (fh - oh) / 2 : 0, cl = fw > ow ? (fw - ow) / 2 : 0;
+        int64_t eh = oh + ct > fh ? oh + ct - fh : 0, ew = ow + cl > fw ? ow + cl - fw : 0;
+        int mh = c->strides[0] > c->dilation[0] ? c->strides[0] : c->dilation[0];
+        int mw = c->strides[1] > c->dilation[1] ? c->strides[1] : c->dilation[1];
+        if (eh >= mh || ew >= mw)
+            return layer_fail(L, err, "its output extends past the transposed convolution by "
+                              "more than PyTorch's output_padding allows");
+        if (eh || ew)
+            P("        %s = self.%s(%s, output_size=(%lld, %lld))  # the full %lldx%lld and "
+              "%lld row(s), %lld column(s) of bias past it, as Keras pads\n", v, attr, a,
+              (long long)(fh + eh), (long long)(fw + ew), (long long)fh, (long long)fw,
+              (long long)eh, (long long)ew);
+        else
+            P("        %s = self.%s(%s)  # full %lldx%lld\n", v, attr, a, (long long)fh,
+              (long long)fw);
+        if (ct || cl || fh + eh != oh || fw + ew != ow)
+            P("        %s = %s[:, :, %lld:%lld, %lld:%lld]  # Keras's cropping\n", v, v,
+              (long long)ct, (long long)(ct + oh), (long long)cl, (long long)(cl + ow));
+        put_act(y, v, c->act);
+        break;
+    }
+    case K2T_OP_DENSE:
+        if (ind <= 1)
+            P("        %s = self.%s(%s)\n", v, attr, a);
+        else
+            P("        %s = self.%s(%s.movedim(1, -1)).movedim(-1, 1)  # on the channels axis\n",
+              v, attr, a);
+        put_act(y, v, c->act);
+        break;
+    case K2T_OP_BATCHNORM: {
+        int t = torch_dim(c->axis, ind);
+        const char *cls = bn_class(ind);
+        int call = first_call(m, N->layer);
+        if (t < 0) return layer_fail(L, err, "axis out of range");
+        const char *first = call >= 0 ? bn_class(p->shape[m->nodes[call].in[0]].ndim) : cls;
+        if (!cls || !first || strcmp(cls, first))
+            return layer_fail(L, err, "it is called on inputs of ranks PyTorch's BatchNorm cannot share");
+        if (t == 1) P("        %s = self.%s(%s)  # eval mode: the moving statistics\n", v, attr, a);
+        else P("        %s = self.%s(%s.movedim(%d, 1)).movedim(1, %d)  # eval mode\n", v, attr, a, t, t);
+        break;
+    }
+    case K2T_OP_LAYERNORM: {
+        int lo = ind;
+        for (int k = 0; k < c->n_dims; k++) {
+            int ax = k2t_norm_axis(c->dims[k], ind);
+            if (ax < 0) return layer_fail(L, err, "axis out of range");
+            if (ax < lo) lo = ax;
+        }
+        if (c->n_dims != ind - lo)
+            return layer_fail(L, err, "LayerNormalization over non-trailing axes is not supported");
+        const char *xin = to_last(a, ind, b1, sizeof b1);
+        if (attr) {
+            snprintf(b2, sizeof b2, "self.%s(%s)", attr, xin);
+        } else {
+            size_t len = (size_t)snprintf(b2, sizeof b2, "F.layer_norm(%s, (", xin);
+            for (int k = lo; k < ind && len < sizeof b2; k++)
+                len += (size_t)snprintf(b2 + len, sizeof b2 - len, "%s%lld", k > lo ? ", " : "",
+                                        (long long)in->d[k]);
+            if (len < sizeof b2)
+                snprintf(b2 + len, sizeof b2 - len, "%s), eps=%s)", ind - lo == 1 ? "," : "",
+                         pyfloat(c->eps, f1, sizeof f1));
+        }
+        if (ind >= 2) P("        %s = %s.movedim(-1, 1)\n", v, b2);
+        else P("        %s = %s\n", v, b2);
+        break;
+    }
+    case K2T_OP_ACTIVATION: {
+        const char *e = act_expr(c->act, a, b1, sizeof b1);
+        P("        %s = %s\n", v, e ? e : a);
+        break;
+    }
+    case K2T_OP_RELU:
+        put_relu(y, v, a, c);
+        break;
+    case K2T_OP_LEAKY_RELU:
+        P("        %s = F.leaky_relu(%s, %s)\n", v, a, pyfloat(c->alpha, f1, sizeof f1));
+        break;
+    case K2T_OP_ELU:
+        P("        %s = F.elu(%s, %s)\n", v, a, pyfloat(c->alpha, f1, sizeof f1));
+        break;
+    case K2T_OP_PRELU:
+        P("        %s = self.%s(%s)\n", v, attr, a);
+        break;
+    case K2T_OP_SOFTMAX: {
+        int t = torch_dim(c->axis, ind);
+        if (t < 0) return layer_fail(L, err, "axis out of range");
+        P("        %s = F.softmax(%s, dim=%d)  # Keras axis %d\n", v, a, t, c->axis);
+        break;
+    }
+    case K2T_OP_IDENTITY:
+        P("        %s = %s  # identity at inference\n", v, a);
+        break;
+    case K2T_OP_ADD: case K2T_OP_SUBTRACT: case K2T_OP_MULTIPLY: case K2T_OP_AVERAGE: {
+        const char *op = L->op == K2T_OP_MULTIPLY ? " * " : L->op == K2T_OP_SUBTRACT ? " - " : " + ";
+        P("        %s = %s", v, L->op == K2T_OP_AVERAGE ? "(" : "");
+        for (int k = 0; k < N->n_in; k++) P("%s%s", k ? op : "", y->var[N->in[k]]);
+        if (L->op == K2T_OP_AVERAGE) P(") / %d", N->n_in);
+        P("\n");
+        break;
+    }
+    case K2T_OP_MAXIMUM: case K2T_OP_MINIMUM: {
+        const char *fn = L->op == K2T_OP_MAXIMUM ? "torch.maximum" : "torch.minimum";
+        P("        %s = %s\n", v, y->var[N->in[0]]);
+        for (int k = 1; k < N->n_in; k++) P("        %s = %s(%s, %s)\n", v, fn, v, y->var[N->in[k]]);
+        break;
+    }
+    case K2T_OP_CONCATENATE: {
+        int t = torch_dim(c->axis, ind);
+        if (t < 0) return layer_fail(L, err, "axis out of range");
+        P("        %s = torch.cat([", v);
+        for (int k = 0; k < N->n_in; k++) P("%s%s", k ? ", " : "", y->var[N->in[k]]);
+        P("], dim=%d)  # Keras axis %d\n", t, c->axis);
+        break;
+    }
+    case K2T_OP_FLATTEN:
+        if (ind < 2) P("        %s = %s\n", v, a);
+        else if (p->chw[i])
+            P("        %s = %s.flatten(1)  # C,H,W order: the Linear after it has permuted columns\n",
+              v, a);
+        else P("        %s = %s.movedim(1, -1).flatten(1)  # Keras's H,W,C order\n", v, a);
+        break;
+    case K2T_OP_RESHAPE: {
+        P("        %s = %s.reshape(%s.shape[0]", v, to_last(a, ind, b1, sizeof b1), a);
+        for (int k = 0; k < out->ndim; k++) P(", %lld", (long long)out->d[k]);
+        P(")%s  # Keras's layout, reshaped%s\n", out->ndim >= 2 ? ".movedim(-1, 1)" : "",
+          out->ndim >= 2 ? ", back to channels first" : "");
+        break;
+    }
+    case K2T_OP_PERMUTE:
+        if (ind < 2) {
+            P("        %s = %s\n", v, a);
+            break;
+        }
+        P("        %s = %s.permute(0", v, to_last(a, ind, b1, sizeof b1));
+        for (int k = 0; k < c->n_dims; k++) P(", %d", c->dims[k]);
+        P(").movedim(-1, 1)  # Keras's dims on its layout\n");
+        break;
+    case K2T_OP_ZEROPAD:
+        P("        %s = F.pad(%s, (%d, %d, %d, %d))\n", v, a, c->pad[1][0], c->pad[1][1],
+          c->pad[0][0], c->pad[0][1]);
+        break;
+    case K2T_OP_CROP:
+        P("        %s = %s[:, :, %d:%lld, %d:%lld]\n", v, a, c->pad[0][0],
+          (long long)(c->pad[0][0] + out->d[0]), c->pad[1][0], (long long)(c->pad[1][0] + out->d[1]));
+        break;
+    case K2T_OP_UPSAMPLE:
+        if (c->bilinear)
+            P("        %s = F.interpolate(%s, size=(%lld, %lld), mode=\"bilinear\", "
+              "align_corners=False)  # tf.image.resize, half-pixel centers\n", v, a,
+              (long long)out->d[0], (long long)out->d[1]);
+        else
+            P("        %s = %s.repeat_interleave(%d, dim=2).repeat_interleave(%d, dim=3)  # nearest\n",
+              v, a, c->size[0], c->size[1]);
+        break;
+    case K2T_OP_MAXPOOL: {
+        const char *fn = c->rank == 1 ? "F.max_pool1d" : "F.max_pool2d";
+        P("        %s = %s(%s, %s, %s)%s\n", v, fn,
+          padded(L, &g, a, ", value=float(\"-inf\")", b1, sizeof b1),
+          win_str(c->kernel, c->rank, f1, sizeof f1), win_str(c->strides, c->rank, f2, sizeof f2),
+          g.pl || g.pr || g.pt || g.pb ? "  # padded cells never win" : "");
+        break;
+    }
+    case K2T_OP_AVGPOOL: {
+        const char *fn = c->rank == 1 ? "F.avg_pool1d" : "F.avg_pool2d";
+        win_str(c->kernel, c->rank, f1, sizeof f1);
+        win_str(c->strides, c->rank, f2, sizeof f2);
+        if (!g.pl && !g.pr && !g.pt && !g.pb) {
+            P("        %s = %s(%s, %s, %s)\n", v, fn, a, f1, f2);
+        } else if (g.pt == g.pb && g.pl == g.pr) {
+            if (c->rank == 1) snprintf(b1, sizeof b1, "%d", g.pl);
+            else snprintf(b1, sizeof b1, "(%d, %d)", g.pt, g.pl);
+            P("        %s = %s(%s, %s, %s, padding=%s, count_include_pad=False)\n", v, fn, a, f1,
+              f2, b1);
+        } else {
+            /* Asymmetric: the average of the zero-padded input over the
+            ** pooled fraction of real cells. */
+            char ones[600];
+            snprintf(ones, sizeof ones, "torch.ones_like(%s[:, :1])", a);
+            P("        %s = %s(%s, %s, %s)", v, fn, padded(L, &g, a, "", b1, sizeof b1), f1, f2);
+            P(" / %s(%s, %s, %s)  # real cells only\n", fn, padded(L, &g, ones, "", b2, sizeof b2),
+              f1, f2);
+        }
+        break;
+    }
+    case K2T_OP_GLOBAL_MAXPOOL: case K2T_OP_GLOBAL_AVGPOOL: {
+        const char *dims = c->rank == 1 ? "2" : "(2, 3)";
+        P("        %s = %s.%s(dim=%s%s)\n", v, a, L->op == K2T_OP_GLOBAL_MAXPOOL ? "amax" : "mean",
+          dims, c->keepdims ? ", keepdim=True" : "");
+        break;
+    }
+    case K2T_OP_RESCALING:
+        if (c->offset != 0)
+            P("        %s = %s * %s + %s\n", v, a, pyfloat(c->rescale, f1, sizeof f1),
+              pyfloat(c->offset, f2, sizeof f2));
+        else
+            P("        %s = %s * %s\n", v, a, pyfloat(c->rescale, f1, sizeof f1));
+        break;
+    default:
+        return layer_fail(L, err, "no PyTorch translation");
+    }
+    return K2T_OK;
+}
+
+/* Concrete per-sample shapes from the self-test's input shapes. */
+static k2t_status infer_shapes(plan *p, const k2t_export_opts *o, k2t_err *err)
+{
+    const k2t_model *m = p->m;
+    k2t_shape in[64];
+    if (!o || !o->in) return K2T_OK;
+    for (int k = 0; k < m->n_inputs; k++) {
+        const k2t_shape *t = &o->in[k].shape; /* (N, C, S...) or (N, F) */
+        k2t_shape s = {.ndim = t->ndim - 1};
+        for (int d = 0; d < s.ndim; d++) s.d[d] = t->d[d + 1];
+        if (s.ndim >= 2) {
+            for (int d = 0; d < s.ndim - 1; d++) s.d[d] = t->d[d + 2];
+            s.d[s.ndim - 1] = t->d[1];
+        }
+        p->shape[m->inputs[k]] = s;
+    }
+    for (int i = 0; i < m->n_nodes; i++) {
+        const k2t_node *N = &m->nodes[i];
+        const k2t_layer *L = k2t_node_layer(m, i);
+        const k2t_op_def *def = k2t_op_def_of(L->op);
+        k2t_err e = {0};
+        if (L->op == K2T_OP_INPUT) {
+            if (N->n_in == 1) p->shape[i] = p->shape[N->in[0]];
+            continue;
+        }
+        if (N->n_in > 64) return layer_fail(L, err, "more than 64 inputs");
+        for (int j = 0; j < N->n_in; j++) in[j] = p->shape[N->in[j]];
+        if (!def || !def->infer || def->infer(L, in, N->n_in, &p->shape[i], &e) != K2T_OK)
+            return k2t_fail(err, K2T_ESHAPE, "layer '%s' (%s): %s", N->name, L->class_name,
+                            e.msg[0] ? e.msg : "cannot infer its output shape");
+    }
+    for (int i = 0; i < m->n_nodes; i++)
+        if (k2t_shape_numel(&p->shape[i]) < 0)
+            return k2t_fail(err, K2T_ESHAPE, "layer '%s': its output shape is not fully known",
+                            m->nodes[i].name);
+    return K2T_OK;
+}
+
+/* A float32 array as base64 string literals, 76 characters a line. */
+static void put_b64(py *y, const float *x, int64_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t nb = (size_t)n * 4, col = 0;
+    unsigned char *b = k2t_xmalloc(nb ? nb : 1);
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        for (int k = 0; k < 4; k++) b[i * 4 + k] = (unsigned char)(u >> (8 * k));
+    }
+    P("            \"");
+    for (size_t i = 0; i < nb; i += 3) {
+        uint32_t v = (uint32_t)b[i] << 16;
+        if (i + 1 < nb) v |= (uint32_t)b[i + 1] << 8;
+        if (i + 2 < nb) v |= b[i + 2];
+        char q[5] = {tab[(v >> 18) & 63], tab[(v >> 12) & 63], i + 1 < nb ? tab[(v >> 6) & 63] : '=',
+                     i + 2 < nb ? tab[v & 63] : '=', 0};
+        if (col == 76) {
+            P("\"\n            \"");
+            col = 0;
+        }
+        P("%s", q);
+        col += 4;
+    }
+    P("\"");
+    free(b);
+}
+
+static void put_samples(py *y, const char *name, const k2t_export_sample *s, int n)
+{
+    P("%s = [\n", name);
+    for (int k = 0; k < n; k++) {
+        P("    (\n        (");
+        for (int d = 0; d < s[k].shape.ndim; d++) P("%s%lld", d ? ", " : "", (long long)s[k].shape.d[d]);
+        P("%s),\n        (\n", s[k].shape.ndim == 1 ? "," : "");
+        put_b64(y, s[k].data, k2t_shape_numel(&s[k].shape));
+        P(",\n        ),\n    ),\n");
+    }
+    P("]\n");
+}
+
+static const char *basename_of(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* A Python string literal of s (ASCII; anything else escaped). */
+static const char *pystr(const char *s, char *buf, size_t n)
+{
+    size_t j = 0;
+    if (n < 3) return "\"\"";
+    buf[j++] = '"';
+    for (; *s && j + 6 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') buf[j++] = '\\', buf[j++] = (char)c;
+        else if (c < 32 || c >= 127) j += (size_t)snprintf(buf + j, n - j, "\\x%02x", c);
+        else buf[j++] = (char)c;
+    }
+    buf[j++] = '"';
+    buf[j] = '\0';
+    return buf;
+}
+
+/* A docstring-safe copy: no backslashes or triple quotes. */
+static const char *doc_safe(const char *s, char *buf, size_t n)
+{
+    size_t j = 0;
+    for (; *s && j + 1 < n; s++) buf[j++] = (*s == '\\' || *s == '"' || (unsigned char)*s < 32) ? '_' : *s;
+    buf[j] = '\0';
+    return buf;
+}
+
+static const char py_helpers_sep[] =
+    "class SeparableConv2d(nn.Module):\n"
+    "    \"\"\"Keras SeparableConv2D: a depthwise convolution (groups=in_channels, no bias), then\n"
+    "    a 1x1 pointwise one with the bias.\"\"\"\n"
+    "\n"
+    "    def __init__(self, in_channels, out_channels, kernel_size, stride, dilation, "
+    "depth_multiplier, bias):\n"
+    "        super().__init__()\n"
+    "        self.depthwise = nn.Conv2d(in_channels, in_channels * depth_multiplier, kernel_size,\n"
+    "                                   stride=stride, padding=0, dilation=dilation,\n"
+    "                                   groups=in_channels, bias=False)\n"
+    "        self.pointwise = nn.Conv2d(in_channels * depth_multiplier, out_channels, 1, "
+    "bias=bias)\n"
+    "\n"
+    "    def forward(self, x):\n"
+    "        return self.pointwise(self.depthwise(x))\n"
+    "\n\n";
+
+static const char py_helpers_prelu[] =
+    "class KerasPReLU(nn.Module):\n"
+    "    \"\"\"Keras PReLU whose alpha varies over more than the channels: weight is alpha,\n"
+    "    channels first, broadcast over the batch.\"\"\"\n"
+    "\n"
+    "    def __init__(self, shape):\n"
+    "        super().__init__()\n"
+    "        self.weight = nn.Parameter(torch.empty(shape))\n"
+    "\n"
+    "    def forward(self, x):\n"
+    "        return F.relu(x) - self.weight * F.relu(-x)\n"
+    "\n\n";
+
+static const char py_loader[] =
+    "def load_weights(path):\n"
+    "    \"\"\"The tensors of a safetensors file by name: with the safetensors package when it is\n"
+    "    installed, else with numpy (8-byte little-endian header length, JSON header, data).\"\"\"\n"
+    "    try:\n"
+    "        from safetensors.torch import load_file\n"
+    "    except ImportError:\n"
+    "        load_file = None\n"
+    "    if load_file is not None:\n"
+    "        return load_file(path)\n"
+    "    dtypes = {\"F64\": \"<f8\", \"F32\": \"<f4\", \"F16\": \"<f2\", \"I64\": \"<i8\", "
+    "\"I32\": \"<i4\",\n"
+    "              \"I16\": \"<i2\", \"I8\": \"i1\", \"U8\": \"u1\", \"BOOL\": \"?\"}\n"
+    "    with open(path, \"rb\") as f:\n"
+    "        data = f.read()\n"
+    "    n = int.from_bytes(data[:8], \"little\")\n"
+    "    header = json.loads(data[8:8 + n])\n"
+    "    tensors = {}\n"
+    "    for name, t in header.items():\n"
+    "        if name == \"__metadata__\":\n"
+    "            continue\n"
+    "        begin, end = t[\"data_offsets\"]\n"
+    "        dt = np.dtype(dtypes[t[\"dtype\"]])\n"
+    "        a = np.frombuffer(data, dtype=dt, count=(end - begin) // dt.itemsize, "
+    "offset=8 + n + begin)\n"
+    "        tensors[name] = torch.from_numpy(a.astype(dt.newbyteorder(\"=\")).reshape(t[\"shape\"]))\n"
+    "    return tensors\n"
+    "\n\n"
+    "def load_model(path=None):\n"
+    "    \"\"\"Model() in eval mode with the weights of the safetensors file at path (default:\n"
+    "    WEIGHTS, next to this file).\"\"\"\n"
+    "    if path is None:\n"
+    "        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), WEIGHTS)\n"
+    "    model = Model()\n"
+    "    model.load_state_dict(load_weights(path))\n"
+    "    return model.eval()\n"
+    "\n\n";
+
+static const char py_selftest[] =
+    "def _array(shape, parts):\n"
+    "    return np.frombuffer(base64.b64decode(\"\".join(parts)), dtype=\"<f4\").astype(np.float32)"
+    ".reshape(shape)\n"
+    "\n\n"
+    "def self_test(path=None, tolerance=1e-4):\n"
+    "    \"\"\"Run TEST_INPUTS through the module and compare with Keras's TEST_OUTPUTS: the\n"
+    "    largest |torch - keras| over max(1, max|keras|) must be within tolerance.\n"
+    "    Prints PASS or FAIL with the difference; returns 0 or 1.\"\"\"\n"
+    "    model = load_model(path)\n"
+    "    inputs = [torch.from_numpy(_array(s, p)) for s, p in TEST_INPUTS]\n"
+    "    with torch.no_grad():\n"
+    "        got = model(*inputs)\n"
+    "    if not isinstance(got, (tuple, list)):\n"
+    "        got = (got,)\n"
+    "    worst, worst_abs = 0.0, 0.0\n"
+    "    for k, (out, (shape, parts)) in enumerate(zip(got, TEST_OUTPUTS)):\n"
+    "        want = _array(shape, parts).astype(np.float64)\n"
+    "        have = out.numpy().astype(np.float64)\n"
+    "        if have.shape != want.shape:\n"
+    "            print(\"FAIL: output %d has shape %s, Keras's %s\" % (k, have.shape, want.shape))\n"
+    "            return 1\n"
+    "        same = (have == want) | (np.isnan(have) & np.isnan(want))\n"
+    "        diff = np.where(same, 0.0, np.abs(have - want))\n"
+    "        if diff.size and not np.all(np.isfinite(diff)):\n"
+    "            print(\"FAIL: output %d differs from Keras's in NaN or Inf values\" % k)\n"
+    "            return 1\n"
+    "        finite = want[np.isfinite(want)]\n"
+    "        scale = max(1.0, float(np.abs(finite).max()) if finite.size else 1.0)\n"
+    "        d = float(diff.max()) if diff.size else 0.0\n"
+    "        worst, worst_abs = max(worst, d / scale), max(worst_abs, d)\n"
+    "    if worst <= tolerance:\n"
+    "        print(\"PASS: max difference %.3g (relative %.3g, tolerance %g)\" % "
+    "(worst_abs, worst, tolerance))\n"
+    "        return 0\n"
+    "    print(\"FAIL: max difference %.3g (relative %.3g > tolerance %g)\" % "
+    "(worst_abs, worst, tolerance))\n"
+    "    return 1\n"
+    "\n\n";
+
+static k2t_status py_generate(py *y, k2t_err *err)
+{
+    const plan *p = y->p;
+    const k2t_model *m = p->m;
+    const k2t_export_opts *o = y->o;
+    char b1[1200], b2[1200], sh[160];
+    k2t_status st;
+
+    name_vars(y);
+    /* __init__ and forward() first, into their own buffers: they say
+    ** which helper classes the file needs. */
+    y->cur = &y->init;
+    for (int li = 0; li < m->n_layers; li++)
+        if (p->attr[li] && (st = put_module(y, li, err)) != K2T_OK) return st;
+    y->cur = &y->fwd;
+    P("    def forward(self, ");
+    for (int k = 0; k < m->n_inputs; k++)
+        P("%s%s", k ? ", " : "", m->n_inputs == 1 ? "x" : y->var[m->inputs[k]]);
+    P("):\n");
+    for (int i = 0; i < m->n_nodes; i++) {
+        if (m->n_inputs == 1 && i == m->inputs[0]) {
+            P("        # %s (%s) -> %s\n", m->nodes[i].name, k2t_node_layer(m, i)->class_name,
+              torch_shape_str(&p->shape[i], sh, sizeof sh));
+            P("        %s = x\n", y->var[i]);
+            continue;
+        }
+        int is_input = 0;
+        for (int k = 0; k < m->n_inputs; k++) is_input |= m->inputs[k] == i;
+        if (is_input) {
+            P("        # %s (%s) -> %s\n", m->nodes[i].name, k2t_node_layer(m, i)->class_name,
+              torch_shape_str(&p->shape[i], sh, sizeof sh));
+            continue;
+        }
+        if ((st = put_node(y, i, err)) != K2T_OK) return st;
+    }
+    P("        return ");
+    for (int k = 0; k < m->n_outputs; k++) P("%s%s", k ? ", " : "", y->var[m->outputs[k]]);
+    P("%s\n", m->n_outputs == 0 ? "()" : "");
+    y->cur = &y->file;
+
+    /* The module docstring and imports. */
+    P("\"\"\"%s: a PyTorch port of the Keras model in %s,\n",
+      doc_safe(m->name ? m->name : "model", b1, sizeof b1), doc_safe(basename_of(m->path), b2, sizeof b2));
+    P("generated by k2t %s from Keras %s.\n\n", o->k2t_version ? o->k2t_version : K2T_VERSION,
+      m->keras_version && *m->keras_version ? m->keras_version : "(version unknown)");
+    P("Every tensor is channels first: Keras's (H, W, C) is (C, H, W) here, (L, C) is (C, L),\n"
+      "and a vector stays a vector; the batch comes first.  forward() reproduces Keras's\n"
+      "inference: TensorFlow's 'same' pads for this model's input size, average pooling\n"
+      "that leaves padding out of the count, BatchNormalization in eval mode, Dense after\n"
+      "Flatten with its input columns permuted so that the NCHW tensor is flattened as is.\n\n");
+    P("load_model() reads the weights from %s (safetensors) next to this file.\n",
+      doc_safe(o->st_name ? o->st_name : "?", b1, sizeof b1));
+    P("Self-test: python3 %s [WEIGHTS.safetensors] runs an input recorded at export time\n"
+      "and compares the result with Keras's output on it (PASS or FAIL; exit status 0 or 1).\n"
+      "\"\"\"\n", doc_safe(o->py_name ? o->py_name : "MODEL.py", b1, sizeof b1));
+    P("import base64\nimport json\nimport os\nimport sys\n\nimport numpy as np\nimport torch\n"
+      "import torch.nn as nn\nimport torch.nn.functional as F\n\n");
+    P("WEIGHTS = %s\n\n\n", pystr(o->st_name ? o->st_name : "", b1, sizeof b1));
+    if (y->used_sep) P("%s", py_helpers_sep);
+    if (y->used_prelu) P("%s", py_helpers_prelu);
+    P("class Model(nn.Module):\n");
+    P("    \"\"\"%s (Keras %s).  Input ", doc_safe(m->name ? m->name : "model", b1, sizeof b1),
+      doc_safe(m->model_class ? m->model_class : "Model", b2, sizeof b2));
+    for (int k = 0; k < m->n_inputs; k++)
+        P("%s%s", k ? ", " : "", torch_shape_str(&p->shape[m->inputs[k]], sh, sizeof sh));
+    P(", output ");
+    for (int k = 0; k < m->n_outputs; k++)
+        P("%s%s", k ? ", " : "", torch_shape_str(&p->shape[m->outputs[k]], sh, sizeof sh));
+    P(".\"\"\"\n\n    def __init__(self):\n        super().__init__()\n");
+    if (y->init.len) P("%s", y->init.p);
+    P("\n%s\n\n", y->fwd.p ? y->fwd.p : "");
+    P("%s", py_loader);
+    P("%s", py_selftest);
+    P("# Recorded at export time: the input (%s) and Keras's output on it, computed by\n"
+      "# k2t's Keras-semantics run; float32 little-endian, base64, with their shapes.\n",
+      o->in_desc ? o->in_desc : "?");
+    put_samples(y, "TEST_INPUTS", o->in, m->n_inputs);
+    P("\n");
+    put_samples(y, "TEST_OUTPUTS", o->out, m->n_outputs);
+    P("\n\nif __name__ == \"__main__\":\n"
+      "    sys.exit(self_test(sys.argv[1] if len(sys.argv) > 1 else None))\n");
+    return K2T_OK;
+}
+
+static k2t_status py_fill(FILE *f, void *ctx, k2t_err *err)
+{
+    const k2t_buf *b = ctx;
+    (void)err;
+    if (b->len && fwrite(b->p, 1, b->len, f) != b->len)
+        return k2t_fail(err, K2T_EIO, "write error: %s", strerror(errno ? errno : EIO));
+    return K2T_OK;
+}
+
+k2t_status k2t_export_pytorch(const k2t_model *m, const char *path, const k2t_export_opts *o,
+                              k2t_export_info *info, k2t_err *err)
+{
+    plan p;
+    py y;
+    k2t_status st;
+    if (!o || !o->in || !o->out)
+        return k2t_fail(err, K2T_EARG, "export pytorch needs the self-test's input and output");
+    for (int k = 0; k < m->n_inputs; k++)
+        if (!o->in[k].data || o->in[k].shape.ndim < 1)
+            return k2t_fail(err, K2T_EARG, "the self-test's input %d is missing", k);
+    for (int k = 0; k < m->n_outputs; k++)
+        if (!o->out[k].data || o->out[k].shape.ndim < 1)
+            return k2t_fail(err, K2T_EARG, "the self-test's output %d is missing", k);
+    if ((st = make_plan(m, &p, err)) != K2T_OK) return st;
+    memset(&y, 0, sizeof y);
+    y.p = &p;
+    y.o = o;
+    st = infer_shapes(&p, o, err);
+    if (st == K2T_OK) st = py_generate(&y, err);
+    if (st == K2T_OK) st = write_file(path, o->force, py_fill, &y.file, err);
+    if (st == K2T_OK && info) {
+        memset(info, 0, sizeof *info);
+        info->n_modules = y.n_modules;
+        info->bytes = (int64_t)y.file.len;
+        for (int i = 0; i < m->n_layers; i++) info->n_permuted += p.perm[i];
+    }
+    if (y.var)
+        for (int i = 0; i < m->n_nodes; i++) free(y.var[i]);
+    free(y.var);
+    free(y.file.p);
+    free(y.init.p);
+    free(y.fwd.p);
+    plan_free(&p);
+    return st;
+}
