@@ -30,7 +30,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../engine/kernels.h"
 #include "shell.h"
 
 enum { E_UNMATCHED, E_MATCHED, E_REPEAT };
@@ -389,16 +388,9 @@ static int asymmetric_same(const k2t_model *m, int node)
     int window = L->op == K2T_OP_CONV || L->op == K2T_OP_DEPTHWISE || L->op == K2T_OP_SEPARABLE ||
                  L->op == K2T_OP_MAXPOOL || L->op == K2T_OP_AVGPOOL;
     if (!window || c->padding != K2T_PAD_SAME || !N->n_in) return 0;
-    const k2t_shape *in = &m->nodes[N->in[0]].shape;
-    if (in->ndim < 2) return 0;
-    k2t_win g = {0};
-    int one_d = in->ndim == 2;
-    g.ih = one_d ? 1 : (int)in->d[0], g.iw = (int)in->d[one_d ? 0 : 1];
-    g.kh = one_d ? 1 : c->kernel[0], g.kw = c->kernel[one_d ? 0 : 1];
-    g.sh = one_d ? 1 : c->strides[0], g.sw = c->strides[one_d ? 0 : 1];
-    g.dh = one_d ? 1 : (c->dilation[0] ? c->dilation[0] : 1);
-    g.dw = c->dilation[one_d ? 0 : 1] ? c->dilation[one_d ? 0 : 1] : 1;
-    if (g.ih < 1 || g.iw < 1 || k2t_win_tf(&g, K2T_PAD_SAME) != 0) return 0;
+    k2t_win g;
+    int rank;
+    if (k2t_layer_win(L, &m->nodes[N->in[0]].shape, &g, &rank) != 0 || c->padding != K2T_PAD_SAME) return 0;
     return g.pt != g.pb || g.pl != g.pr || (L->op == K2T_OP_AVGPOOL && (g.pt || g.pb || g.pl || g.pr));
 }
 

@@ -15,7 +15,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../engine/kernels.h"
 #include "shell.h"
 
 static const k2t_profile builtin[] = {
@@ -194,15 +193,10 @@ void k2t_diagnose(k2t_shell *sh, const k2t_profile *a, const k2t_profile *b, int
     int window = L->op == K2T_OP_CONV || L->op == K2T_OP_DEPTHWISE || L->op == K2T_OP_SEPARABLE ||
                  L->op == K2T_OP_MAXPOOL || L->op == K2T_OP_AVGPOOL;
     if (a->pad_torch != b->pad_torch && window && c->padding == K2T_PAD_SAME && N->n_in) {
-        const k2t_shape *in = &m->nodes[N->in[0]].shape;
-        k2t_win g = {0};
-        int one_d = in->ndim == 2;
-        g.ih = one_d ? 1 : (int)in->d[0], g.iw = (int)in->d[one_d ? 0 : 1];
-        g.kh = one_d ? 1 : c->kernel[0], g.kw = c->kernel[one_d ? 0 : 1];
-        g.sh = one_d ? 1 : c->strides[0], g.sw = c->strides[one_d ? 0 : 1];
-        g.dh = one_d ? 1 : (c->dilation[0] ? c->dilation[0] : 1);
-        g.dw = c->dilation[one_d ? 0 : 1] ? c->dilation[one_d ? 0 : 1] : 1;
-        k2t_win_tf(&g, K2T_PAD_SAME);
+        k2t_win g;
+        int rank = 2;
+        k2t_layer_win(L, &m->nodes[N->in[0]].shape, &g, &rank);
+        int one_d = rank == 1;
         int ph = one_d ? 0 : (g.kh / 2) * g.dh, pw = (g.kw / 2) * g.dw;
         ADD("padding: %dx%d stride %dx%d 'same' on a %dx%d input: Keras (TF) pads top %d, bottom %d, "
             "left %d, right %d; PyTorch's padding=(%d, %d) pads %d on top and bottom and %d left and right, "

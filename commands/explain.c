@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "shell.h"
-#include "../engine/kernels.h"
 
 /*------------------------------------------------------------------ tags */
 
@@ -265,27 +264,9 @@ static int is_window_op(k2t_op op)
 static int node_win(const k2t_model *m, int i, k2t_win *g, int *rank)
 {
     const k2t_node *N = &m->nodes[i];
-    const k2t_cfg *c = &k2t_node_layer(m, i)->cfg;
     memset(g, 0, sizeof *g);
     if (N->n_in < 1) return -1;
-    const k2t_shape *in = &m->nodes[N->in[0]].shape;
-    if (!shape_known(in)) return -1;
-    if (c->rank == 1 || in->ndim == 2) {
-        if (in->ndim != 2) return -1;
-        *rank = 1;
-        g->ih = 1, g->iw = (int)in->d[0], g->c = (int)in->d[1];
-        g->kh = 1, g->kw = c->kernel[0], g->sh = 1, g->sw = c->strides[0];
-        g->dh = 1, g->dw = c->dilation[0] ? c->dilation[0] : 1;
-    } else {
-        if (in->ndim != 3) return -1;
-        *rank = 2;
-        if (c->channels_first) g->ih = (int)in->d[1], g->iw = (int)in->d[2], g->c = (int)in->d[0];
-        else g->ih = (int)in->d[0], g->iw = (int)in->d[1], g->c = (int)in->d[2];
-        g->kh = c->kernel[0], g->kw = c->kernel[1];
-        g->sh = c->strides[0], g->sw = c->strides[1];
-        g->dh = c->dilation[0] ? c->dilation[0] : 1, g->dw = c->dilation[1] ? c->dilation[1] : 1;
-    }
-    return k2t_win_tf(g, c->padding);
+    return k2t_layer_win(k2t_node_layer(m, i), &m->nodes[N->in[0]].shape, g, rank);
 }
 
 /* The padding a straightforward port writes for 'same': k//2 (of the

@@ -128,22 +128,34 @@ static int torch_win(step *s, const k2t_shape *in);
 ** symmetric k//2*d when emulating a port ('same' layers only: 'valid' is
 ** padding=0 in both). */
 static int make_win_opts(step *s, const k2t_shape *in, int pad_torch);
-static int make_win(step *s, const k2t_shape *in)
+int k2t_layer_win(const k2t_layer *L, const k2t_shape *in, k2t_win *g, int *rank)
 {
-    const k2t_cfg *c = &s->L->cfg;
-    k2t_win *g = &s->win;
+    const k2t_cfg *c = &L->cfg;
     memset(g, 0, sizeof *g);
+    for (int i = 0; i < in->ndim; i++)
+        if (in->d[i] < 1) return -1;
     if (c->rank == 1 || in->ndim == 2) {
+        if (in->ndim != 2) return -1;
+        *rank = 1;
         g->ih = 1, g->iw = (int)in->d[0], g->c = (int)in->d[1];
         g->kh = 1, g->kw = c->kernel[0], g->sh = 1, g->sw = c->strides[0];
         g->dh = 1, g->dw = c->dilation[0] ? c->dilation[0] : 1;
     } else {
-        g->ih = (int)in->d[0], g->iw = (int)in->d[1], g->c = (int)in->d[2];
+        if (in->ndim != 3) return -1;
+        *rank = 2;
+        if (c->channels_first) g->ih = (int)in->d[1], g->iw = (int)in->d[2], g->c = (int)in->d[0];
+        else g->ih = (int)in->d[0], g->iw = (int)in->d[1], g->c = (int)in->d[2];
         g->kh = c->kernel[0], g->kw = c->kernel[1];
         g->sh = c->strides[0], g->sw = c->strides[1];
         g->dh = c->dilation[0] ? c->dilation[0] : 1, g->dw = c->dilation[1] ? c->dilation[1] : 1;
     }
     return k2t_win_tf(g, c->padding);
+}
+
+static int make_win(step *s, const k2t_shape *in)
+{
+    int rank;
+    return k2t_layer_win(s->L, in, &s->win, &rank);
 }
 
 /* BatchNormalization as y = x*scale + shift, computed in double.  Keras 2

@@ -803,18 +803,8 @@ static const char *win_str(const int *v, int rank, char *buf, size_t n)
 /* The window geometry of a conv or pool node with TF's pads. */
 static int node_win(const k2t_layer *L, const k2t_shape *in, k2t_win *g)
 {
-    const k2t_cfg *c = &L->cfg;
-    memset(g, 0, sizeof *g);
-    if (c->rank == 1) {
-        g->ih = 1, g->iw = (int)in->d[0], g->c = (int)in->d[1];
-        g->kh = 1, g->kw = c->kernel[0], g->sh = 1, g->sw = c->strides[0];
-        g->dh = 1, g->dw = c->dilation[0] ? c->dilation[0] : 1;
-    } else {
-        g->ih = (int)in->d[0], g->iw = (int)in->d[1], g->c = (int)in->d[2];
-        g->kh = c->kernel[0], g->kw = c->kernel[1], g->sh = c->strides[0], g->sw = c->strides[1];
-        g->dh = c->dilation[0] ? c->dilation[0] : 1, g->dw = c->dilation[1] ? c->dilation[1] : 1;
-    }
-    return k2t_win_tf(g, c->padding);
+    int rank;
+    return k2t_layer_win(L, in, g, &rank);
 }
 
 /* "F.pad(a, (l, r, t, b))" (or "a" when there is no padding) into buf;

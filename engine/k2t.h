@@ -207,6 +207,31 @@ typedef struct k2t_cfg {
     char bias_initializer[48];
 } k2t_cfg;
 
+/*--------------------------------------------------------- window geometry */
+
+/* Geometry of a 2-D window op (convolution or pooling) on NHWC tensors.
+** 1-D ops (Conv1D, *Pooling1D) use ih = oh = 1, kh = sh = dh = 1, and
+** pt = pb = 0. */
+typedef struct k2t_win {
+    int ih, iw, c;          /* input per sample: height, width, channels */
+    int oh, ow;             /* output height, width */
+    int kh, kw;             /* kernel (or pool) size */
+    int sh, sw;             /* strides */
+    int dh, dw;             /* dilation */
+    int pt, pb, pl, pr;     /* padding: top, bottom, left, right */
+} k2t_win;
+
+/* Fill oh/ow and the pads of g (ih, iw, kh, kw, sh, sw, dh, dw set) by
+** TensorFlow's rules: 'valid' no padding; 'same' out = ceil(in/s),
+** pad_total = max((out-1)*s + k_eff - in, 0), the smaller half before
+** (top/left), the remainder after; 'causal' (1-D) pads k_eff-1 on the
+** left.  Returns 0, or -1 when the window does not fit. */
+int k2t_win_tf(k2t_win *g, k2t_pad pad);
+
+/* Symmetric PyTorch-style padding p (nn.Conv2d(padding=p)):
+** out = floor((in + 2p - k_eff)/s) + 1.  Returns 0 or -1. */
+int k2t_win_sym(k2t_win *g, int ph, int pw);
+
 /*---------------------------------------------------------------- weights */
 
 typedef struct k2t_weight {
@@ -283,6 +308,12 @@ static inline const k2t_layer *k2t_node_layer(const k2t_model *m, int node)
 {
     return &m->layers[m->nodes[node].layer];
 }
+
+/* The geometry of a convolution or pooling layer (Conv1D/2D, DepthwiseConv2D,
+** SeparableConv2D, Max/AveragePooling1D/2D) on a per-sample input shape,
+** with TF's pads for its padding; *rank is 1 or 2.  Returns 0, or -1 when
+** a size is unknown or the window does not fit. */
+int k2t_layer_win(const k2t_layer *L, const k2t_shape *in, k2t_win *g, int *rank);
 
 /* Parameters of a layer, as Keras counts them. */
 int64_t k2t_layer_params(const k2t_layer *L);

@@ -18,29 +18,6 @@
 #include <stdint.h>
 #include "k2t.h"
 
-/* Geometry of a 2-D window op (convolution or pooling) on NHWC tensors.
-** 1-D ops (Conv1D, *Pooling1D) use ih = oh = 1, kh = sh = dh = 1, and
-** pt = pb = 0. */
-typedef struct k2t_win {
-    int ih, iw, c;          /* input per sample: height, width, channels */
-    int oh, ow;             /* output height, width */
-    int kh, kw;             /* kernel (or pool) size */
-    int sh, sw;             /* strides */
-    int dh, dw;             /* dilation */
-    int pt, pb, pl, pr;     /* padding: top, bottom, left, right */
-} k2t_win;
-
-/* Fill oh/ow and the pads of g (ih, iw, kh, kw, sh, sw, dh, dw set) by
-** TensorFlow's rules: 'valid' no padding; 'same' out = ceil(in/s),
-** pad_total = max((out-1)*s + k_eff - in, 0), the smaller half before
-** (top/left), the remainder after; 'causal' (1-D) pads k_eff-1 on the
-** left.  Returns 0, or -1 when the window does not fit. */
-int k2t_win_tf(k2t_win *g, k2t_pad pad);
-
-/* Symmetric PyTorch-style padding p (nn.Conv2d(padding=p)):
-** out = floor((in + 2p - k_eff)/s) + 1.  Returns 0 or -1. */
-int k2t_win_sym(k2t_win *g, int ph, int pw);
-
 /* What follows a GEMM: per-channel bias, then an activation. */
 typedef struct k2t_epi {
     const float *bias;      /* per output channel, or NULL */
