@@ -165,9 +165,10 @@ done:
 /* FILE.py -> FILE.safetensors (any other name: NAME.safetensors). */
 static void weights_path(const char *py, char *out, size_t n)
 {
-    size_t len = strlen(py);
-    if (len > 3 && !strcmp(py + len - 3, ".py")) len -= 3;
-    snprintf(out, n, "%.*s.safetensors", (int)len, py);
+    snprintf(out, n, "%s", py);
+    size_t len = strlen(out);
+    if (len > 3 && !strcmp(out + len - 3, ".py")) out[len - 3] = '\0';
+    if (strlen(out) + sizeof ".safetensors" <= n) strcat(out, ".safetensors");
 }
 
 static const char *base_name(const char *path)
