@@ -143,6 +143,34 @@ static int load_model(k2t_shell *sh, const char *path)
     return sh->nerr > nerr0 ? -1 : 0;
 }
 
+#ifndef K2T_DATADIR
+#define K2T_DATADIR "/usr/local/share/k2t"
+#endif
+
+/*
+** The demo model a plain "k2t" opens: $K2T_DEMO when set (empty: none),
+** else demo/demo.h5 beside the executable, else K2T_DATADIR/demo.h5.
+** Returns a malloc'ed path, or NULL when there is none.
+*/
+static char *demo_model(const char *argv0)
+{
+    static const char tail[] = "/demo/demo.h5";
+    const char *env = getenv("K2T_DEMO");
+    struct stat st;
+    char exe[4096];
+    if (env) return *env ? k2t_xstrdup(env) : NULL;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - sizeof tail);
+    if (n > 0) exe[n] = '\0';
+    else snprintf(exe, sizeof exe - sizeof tail, "%s", argv0);
+    char *slash = strrchr(exe, '/');
+    if (slash) {
+        strcpy(slash, tail);
+        if (stat(exe, &st) == 0) return k2t_xstrdup(exe);
+    }
+    if (stat(K2T_DATADIR "/demo.h5", &st) == 0) return k2t_xstrdup(K2T_DATADIR "/demo.h5");
+    return NULL;
+}
+
 /* Run ~/.k2trc if it exists.  Returns a K2T_CMD_* code. */
 static int run_init_file(k2t_shell *sh)
 {
@@ -241,11 +269,18 @@ int main(int argc, char **argv)
                K2T_VERSION);
     if (interactive && !no_init) rc = run_init_file(&sh);
 
+    char *demo = NULL;  /* a plain interactive "k2t" opens the demo model */
+    if (rc != K2T_CMD_QUIT && !model && n_acts == 0 && interactive && !sh.model)
+        model = demo = demo_model(argv[0]);
+
     if (rc != K2T_CMD_QUIT && model && load_model(&sh, model) != 0 && !interactive) {
         k2t_shell_free(&sh);
         free(acts);
         return 1;
+    } else if (demo && sh.model) {
+        fprintf(sh.out, "no model given: opened the demo model %s (see demo/README.md)\n", demo);
     }
+    free(demo);
 
     for (int i = 0; i < n_acts && rc != K2T_CMD_QUIT; i++) {
         if (acts[i].kind == 'x')
