@@ -3,7 +3,7 @@
 #   make            build ./k2t
 #   make check      set up what is missing (Debian packages, npm oracle), build, run every test
 #                   (T=PATTERN runs the tests whose name matches)
-#   make demo       set up, build, open the demo model in the shell
+#   make demo       set up, build, open the demo model in the shell (DEMO_MODEL=x.h5: another)
 #   make install    PREFIX=/usr/local: the binary and the man page
 #   make asan       build ./k2t-asan with AddressSanitizer and UBSan
 #   make bench      throughput benchmarks
@@ -22,7 +22,8 @@ WARN     = -Wall -Wextra -Wshadow -Wundef -Wmissing-prototypes -Wstrict-prototyp
 # the packages first and then build in a sub-make.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljpeg
-CFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(OPT) $(WARN) -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
+CFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(OPT) $(WARN) -MMD -MP $(PKG_CFLAGS) \
+             -DK2T_DATADIR='"$(PREFIX)/share/k2t"' $(CFLAGS)
 LIBS       = $(PKG_LIBS) -lreadline -lncursesw -lm -lpthread $(LDFLAGS)
 
 B = build
@@ -77,7 +78,8 @@ check:
 	@$(MAKE) --no-print-directory all unit
 	@tests/run $(T)
 
-DEMO_MODEL ?= $(wildcard ../shared/models/pretrainedResnet.h5)
+# Without DEMO_MODEL, k2t opens the demo model shipped in demo/.
+DEMO_MODEL ?=
 demo: setup
 	@$(MAKE) --no-print-directory all
 	@./k2t $(DEMO_MODEL)
@@ -86,6 +88,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 k2t $(DESTDIR)$(PREFIX)/bin/k2t
 	install -m 644 man/k2t.1 $(DESTDIR)$(PREFIX)/share/man/man1/k2t.1
+	install -d $(DESTDIR)$(PREFIX)/share/k2t
+	install -m 644 demo/demo.h5 demo/demo-test.bin $(DESTDIR)$(PREFIX)/share/k2t/
 
 asan:
 	@$(MAKE) --no-print-directory B=build-asan BIN=k2t-asan \

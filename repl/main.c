@@ -164,8 +164,13 @@ static char *demo_model(const char *argv0)
     else snprintf(exe, sizeof exe - sizeof tail, "%s", argv0);
     char *slash = strrchr(exe, '/');
     if (slash) {
-        strcpy(slash, tail);
-        if (stat(exe, &st) == 0) return k2t_xstrdup(exe);
+        char up[4200];
+        *slash = '\0';
+        /* a build tree: <dir>/demo/demo.h5; an installation: <prefix>/bin/../share/k2t */
+        snprintf(up, sizeof up, "%s%s", exe, tail);
+        if (stat(up, &st) == 0) return k2t_xstrdup(up);
+        snprintf(up, sizeof up, "%s/../share/k2t/demo.h5", exe);
+        if (stat(up, &st) == 0) return k2t_xstrdup(up);
     }
     if (stat(K2T_DATADIR "/demo.h5", &st) == 0) return k2t_xstrdup(K2T_DATADIR "/demo.h5");
     return NULL;
