@@ -727,15 +727,23 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
                          k2t_shape_str(&m->nodes[in_node].shape, 1, s1, sizeof s1));
     if (!classifier(m) || m->nodes[m->outputs[0]].shape.d[0] != 10)
         return k2t_error(sh, -1, "eval cifar: the model's output is not 10 class scores");
-    int64_t total;
+    int64_t total, batch = 256;
     if (k2t_cifar_count(path, &total, &err) != K2T_OK) return k2t_error(sh, 2, "eval: %s", err.msg);
-    if (argc > 3) {
+    for (int a = 3; a < argc; a++) {
         char *end;
-        long long c = strtoll(argv[3], &end, 10);
-        if (!*argv[3] || *end || c < 1) return k2t_error(sh, 3, "eval: COUNT must be a positive whole number, got '%s'", argv[3]);
+        if (!strcmp(argv[a], "--batch")) {
+            /* The batch matters to a model whose BN runs in train mode. */
+            if (a + 1 >= argc) return k2t_error(sh, a, "eval: --batch needs a size");
+            batch = strtoll(argv[++a], &end, 10);
+            if (!*argv[a] || *end || batch < 1 || batch > 4096)
+                return k2t_error(sh, a, "eval: --batch takes a size from 1 to 4096, got '%s'", argv[a]);
+            continue;
+        }
+        long long c = strtoll(argv[a], &end, 10);
+        if (!*argv[a] || *end || c < 1) return k2t_error(sh, a, "eval: COUNT must be a positive whole number, got '%s'", argv[a]);
         if (c < total) total = c;
     }
-    int B = total < 256 ? (int)total : 256;
+    int B = total < batch ? (int)total : (int)batch;
     k2t_opts o;
     k2t_shell_opts(sh, &o, 0);
     k2t_run *r = k2t_run_new(m, &o, &cif, B, &err);
@@ -863,12 +871,13 @@ const k2t_command k2t_cmd_save = {
 };
 
 const k2t_command k2t_cmd_eval = {
-    .name = "eval", .group = "run", .min_args = 2, .max_args = 3, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
-    .usage = "eval cifar FILE [COUNT]",
+    .name = "eval", .group = "run", .min_args = 2, .max_args = 5, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
+    .usage = "eval cifar FILE [COUNT] [--batch N]",
     .summary = "Accuracy of a CIFAR-10 classifier on a CIFAR binary file, with per-class accuracy and a confusion matrix.",
     .help = "Prints \"accuracy: 171/200 (85.50%)\" and more.  Streams the file in batches of 256\n"
             "through the fast path (BatchNormalization folded into the convolution before it), on\n"
-            "\"set threads\" threads, with \"set preprocess\" applied.  Ctrl-C stops it and keeps the\n"
-            "session; what was counted so far is printed.",
+            "\"set threads\" threads, with \"set preprocess\" applied.  --batch N changes the batch\n"
+            "size, which only matters under \"set bn.mode train\" (batch statistics).  Ctrl-C stops\n"
+            "it and keeps the session; what was counted so far is printed.",
     .complete = complete_eval, .fn = cmd_eval,
 };

@@ -36,6 +36,17 @@ for setting, layer in (("set weights.transpose off", "conv2d"), ("set bn.mode tr
     ok("first divergence: %s " % layer in out, "%s: first divergence %s" % (setting, layer),
        [l for l in out.splitlines() if "first" in l or "why" in l].__str__())
 
+# BN left in train mode: the damage depends on the batch.  The demo model's
+# PyTorch accuracies per batch size were recorded by scripts/make_demo.py.
+import json  # noqa: E402
+from k2tlib import ROOT  # noqa: E402
+demo = json.load(open(os.path.join(ROOT, "demo", "demo.json")))
+for b, want in sorted(demo["pytorch_bn_train_mode_correct_by_batch"].items(), key=lambda kv: int(kv[0])):
+    rc, out, err = k2t("set bn.mode train", "eval cifar demo/demo-test.bin --batch %s" % b,
+                       model=os.path.join(ROOT, "demo", "demo.h5"))
+    ok("accuracy: %d/500" % want in out, "bn.mode train, batch %s: %d/500 as PyTorch in train mode" % (b, want),
+       (re.findall(r"accuracy: .*", out) or [err.strip()])[0])
+
 model = os.path.join(SHARED, "models", "pretrainedResnet.h5")
 data = os.path.join(SHARED, "data", "cifar10-ic200.bin")
 if not os.path.exists(model):
