@@ -24,135 +24,37 @@ void k2t_array_free(k2t_array *a)
 
 /*-------------------------------------------------------------------- npy */
 
-static float half_to_float(uint16_t h)
-{
-    uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1f, m = h & 0x3ff, f;
-    if (e == 0) {
-        if (m == 0) f = s;
-        else { /* subnormal */
-            e = 127 - 15 + 1;
-            while (!(m & 0x400)) { m <<= 1; e--; }
-            f = s | (e << 23) | ((m & 0x3ff) << 13);
-        }
-    } else if (e == 31) {
-        f = s | 0x7f800000u | (m << 13);
-    } else {
-        f = s | ((e - 15 + 127) << 23) | (m << 13);
-    }
-    float out;
-    memcpy(&out, &f, 4);
-    return out;
-}
-
 k2t_status k2t_npy_read(const char *path, k2t_array *out, k2t_err *err)
 {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f) return k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
     struct stat st;
-    fstat(fileno(f), &st);
-    unsigned char pre[12];
-    k2t_status rc = K2T_OK;
-    char *hdr = NULL;
-    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
-        rc = k2t_fail(err, K2T_EFORMAT, "'%s' is not a .npy file (no \\x93NUMPY magic)", path);
-        goto done;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return k2t_fail(err, K2T_EIO, "'%s' is not a regular file", path);
     }
-    size_t hlen;
-    if (pre[6] == 1) {
-        hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
-    } else {
-        if (fread(pre + 10, 1, 2, f) != 2) { rc = k2t_fail(err, K2T_EFORMAT, "'%s': truncated .npy header", path); goto done; }
-        hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
+    if ((uint64_t)st.st_size > (uint64_t)K2T_MAX_NUMEL * 8 + (1 << 20)) {
+        fclose(f);
+        return k2t_fail(err, K2T_ENOMEM, "'%s' is too large (%lld bytes)", path, (long long)st.st_size);
     }
-    if (hlen > (1 << 20)) { rc = k2t_fail(err, K2T_EFORMAT, "'%s': absurd .npy header length", path); goto done; }
-    hdr = k2t_xmalloc(hlen + 1);
-    if (fread(hdr, 1, hlen, f) != hlen) { rc = k2t_fail(err, K2T_EFORMAT, "'%s': truncated .npy header", path); goto done; }
-    hdr[hlen] = '\0';
-    /* The header is a Python dict literal: 'descr', 'fortran_order', 'shape'. */
-    char *d = strstr(hdr, "'descr'"), *fo = strstr(hdr, "'fortran_order'"), *sh = strstr(hdr, "'shape'");
-    if (!d || !fo || !sh) { rc = k2t_fail(err, K2T_EFORMAT, "'%s': malformed .npy header", path); goto done; }
-    char descr[16] = "";
-    d = strchr(d + 7, '\'');
-    if (d) sscanf(d + 1, "%15[^']", descr);
-    if (strstr(fo, "True") && strstr(fo, "True") < strchr(fo, ',')) {
-        rc = k2t_fail(err, K2T_EUNSUPPORTED, "'%s': Fortran-order arrays are not supported "
-                      "(save it with np.ascontiguousarray)", path);
-        goto done;
+    size_t len = (size_t)st.st_size;
+    unsigned char *buf = malloc(len ? len : 1);
+    if (!buf) {
+        fclose(f);
+        return k2t_fail(err, K2T_ENOMEM, "'%s': cannot allocate %zu bytes", path, len);
     }
-    char *p = strchr(sh, '(');
-    int nd = 0;
-    int64_t numel = 1;
-    if (!p) { rc = k2t_fail(err, K2T_EFORMAT, "'%s': malformed .npy shape", path); goto done; }
-    for (p++; *p && *p != ')';) {
-        while (*p == ' ' || *p == ',') p++;
-        if (*p == ')') break;
-        char *e;
-        long long v = strtoll(p, &e, 10);
-        if (e == p || v < 0 || nd == K2T_MAX_DIMS) {
-            rc = k2t_fail(err, K2T_EFORMAT, "'%s': bad .npy shape", path);
-            goto done;
-        }
-        out->shape.d[nd++] = v;
-        if (v && numel > K2T_MAX_NUMEL / v) { rc = k2t_fail(err, K2T_ENOMEM, "'%s': absurd .npy shape", path); goto done; }
-        numel *= v;
-        p = e;
-    }
-    out->shape.ndim = nd;
-    int little = descr[0] == '<' || descr[0] == '|' || descr[0] == '=';
-    const char *t = descr + 1;
-    size_t isz = 0;
-    if (!strcmp(t, "f4")) isz = 4, snprintf(out->dtype, sizeof out->dtype, "float32");
-    else if (!strcmp(t, "f8")) isz = 8, snprintf(out->dtype, sizeof out->dtype, "float64");
-    else if (!strcmp(t, "f2")) isz = 2, snprintf(out->dtype, sizeof out->dtype, "float16");
-    else if (!strcmp(t, "u1")) isz = 1, snprintf(out->dtype, sizeof out->dtype, "uint8");
-    else if (!strcmp(t, "i1")) isz = 1, snprintf(out->dtype, sizeof out->dtype, "int8");
-    else if (!strcmp(t, "i2")) isz = 2, snprintf(out->dtype, sizeof out->dtype, "int16");
-    else if (!strcmp(t, "i4")) isz = 4, snprintf(out->dtype, sizeof out->dtype, "int32");
-    else if (!strcmp(t, "i8")) isz = 8, snprintf(out->dtype, sizeof out->dtype, "int64");
-    if (!isz || (!little && isz > 1)) {
-        rc = k2t_fail(err, K2T_EUNSUPPORTED, "'%s': dtype '%s' is not supported (float32, "
-                      "float64, float16, uint8 or int arrays)", path, descr);
-        goto done;
-    }
-    long data_at = ftell(f);
-    if ((int64_t)st.st_size - data_at < numel * (int64_t)isz) {
-        rc = k2t_fail(err, K2T_EFORMAT, "'%s' is truncated: its header declares %lld elements "
-                      "(%lld bytes) but %lld bytes follow", path, (long long)numel,
-                      (long long)(numel * (int64_t)isz), (long long)(st.st_size - data_at));
-        goto done;
-    }
-    unsigned char *raw = malloc((size_t)(numel ? numel : 1) * isz);
-    out->data = malloc((size_t)(numel ? numel : 1) * sizeof(float));
-    if (!raw || !out->data) {
-        free(raw);
-        rc = k2t_fail(err, K2T_ENOMEM, "'%s': cannot allocate %lld elements", path, (long long)numel);
-        goto done;
-    }
-    if (fread(raw, isz, (size_t)numel, f) != (size_t)numel) {
-        free(raw);
-        rc = k2t_fail(err, K2T_EIO, "'%s': read error", path);
-        goto done;
-    }
-    for (int64_t i = 0; i < numel; i++) {
-        const unsigned char *q = raw + i * (int64_t)isz;
-        float v;
-        if (!strcmp(t, "f4")) memcpy(&v, q, 4);
-        else if (!strcmp(t, "f8")) { double dv; memcpy(&dv, q, 8); v = (float)dv; }
-        else if (!strcmp(t, "f2")) { uint16_t h; memcpy(&h, q, 2); v = half_to_float(h); }
-        else if (!strcmp(t, "u1")) v = q[0];
-        else if (!strcmp(t, "i1")) v = (signed char)q[0];
-        else if (!strcmp(t, "i2")) { int16_t x; memcpy(&x, q, 2); v = x; }
-        else if (!strcmp(t, "i4")) { int32_t x; memcpy(&x, q, 4); v = (float)x; }
-        else { int64_t x; memcpy(&x, q, 8); v = (float)x; }
-        out->data[i] = v;
-    }
-    free(raw);
-    out->pixels = !strcmp(t, "u1");
-done:
-    free(hdr);
+    size_t got = fread(buf, 1, len, f);
     fclose(f);
-    if (rc != K2T_OK) k2t_array_free(out);
+    if (got != len) {
+        free(buf);
+        return k2t_fail(err, K2T_EIO, "'%s': read error", path);
+    }
+    /* One parser for files and .npz members (npz.c). */
+    char what[1100];
+    snprintf(what, sizeof what, "'%s'", path);
+    k2t_status rc = k2t_npy_parse(buf, len, what, out, err);
+    free(buf);
     return rc;
 }
 
