@@ -60,7 +60,7 @@ static const k2t_tensor *output_of(const k2t_shell *sh, int node)
 /* Node i's output shape, batch first, in the current layout: the run's when
 ** the node ran (*from_run = 1), else Keras's inferred shape converted to
 ** NCHW under "set layout nchw", with the input's batch (1 without input). */
-static k2t_shape node_shape(const k2t_shell *sh, int node, int *from_run)
+k2t_shape k2t_shell_node_shape(const k2t_shell *sh, int node, int *from_run)
 {
     const k2t_tensor *t = output_of(sh, node);
     if (t) {
@@ -261,7 +261,7 @@ static void print_operands(k2t_shell *sh, int merge)
     int ran;
     k2t_printf(sh, "  before %s:", M->name);
     for (int j = 0; j < M->n_in; j++) {
-        k2t_shape s = node_shape(sh, M->in[j], &ran);
+        k2t_shape s = k2t_shell_node_shape(sh, M->in[j], &ran);
         k2t_printf(sh, "%s %s %s", j ? " +" : "", m->nodes[M->in[j]].name, shape_str(&s, s1, sizeof s1));
     }
     k2t_printf(sh, "\n");
@@ -602,7 +602,7 @@ static int cmd_where(k2t_shell *sh, int argc, char **argv)
     } else {
         char sec[96], s1[160];
         int ran;
-        k2t_shape s = node_shape(sh, last, &ran);
+        k2t_shape s = k2t_shell_node_shape(sh, last, &ran);
         k2t_printf(sh, "last ran: node %d %s (%s), %s, output %s\n", last, m->nodes[last].name,
                    k2t_node_layer(m, last)->class_name, section_str(m, &B, last, sec, sizeof sec),
                    shape_str(&s, s1, sizeof s1));
@@ -723,7 +723,7 @@ static int cmd_shapes(k2t_shell *sh, int argc, char **argv)
         int ran_all = 1, mismatch = 0, ran;
         k2t_printf(sh, "  block %d %s:", k + 1, M->name);
         for (int j = 0; j < M->n_in; j++) {
-            k2t_shape s = node_shape(sh, M->in[j], &ran);
+            k2t_shape s = k2t_shell_node_shape(sh, M->in[j], &ran);
             ran_all &= ran;
             if (j == 0) first = s;
             else if (L->op != K2T_OP_CONCATENATE && !same_shape(&first, &s)) mismatch = 1;

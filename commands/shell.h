@@ -150,6 +150,10 @@ void k2t_shell_drop_run(k2t_shell *sh);
 /* Rebuild the per-layer BatchNormalization epsilons for the loaded model
 ** from the global bn.eps setting. */
 void k2t_shell_bn_eps_apply(k2t_shell *sh);
+/* Node i's output shape, batch first, in the current layout: the run's when
+** the node ran (*from_run = 1), else Keras's inferred shape (NCHW under
+** "set layout nchw") with the input's batch, 1 without input. */
+k2t_shape k2t_shell_node_shape(const k2t_shell *sh, int node, int *from_run);
 /* The execution options the current settings describe. */
 void k2t_shell_opts(const k2t_shell *sh, k2t_opts *o, int keep);
 /* Plan the run for the current input and settings if needed and feed it

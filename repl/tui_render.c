@@ -217,24 +217,6 @@ static char *shape_str(const k2t_shape *s, char *buf, size_t n)
     return buf;
 }
 
-/* Node i's output shape, batch first, in the current layout: the run's
-** when it ran (*ran = 1), else the inferred one with the input's batch. */
-static k2t_shape node_shape(const k2t_shell *sh, int node, int *ran)
-{
-    const k2t_tensor *t = ran_output(sh, node);
-    if (t) {
-        *ran = 1;
-        return t->shape;
-    }
-    *ran = 0;
-    k2t_shape per = sh->model->nodes[node].shape, s;
-    if (sh->set.layout == K2T_LAYOUT_NCHW) per = k2t_shape_nchw(&per);
-    s.ndim = per.ndim + 1 <= K2T_MAX_DIMS ? per.ndim + 1 : K2T_MAX_DIMS;
-    s.d[0] = sh->in.n > 0 ? sh->in.n : 1;
-    for (int i = 1; i < s.ndim; i++) s.d[i] = per.d[i - 1];
-    return s;
-}
-
 static int same_shape(const k2t_shape *a, const k2t_shape *b)
 {
     if (a->ndim != b->ndim) return 0;
@@ -667,7 +649,7 @@ static void details_doc(const tui_state *st, k2t_shell *sh, doc *d)
         size_t w = (size_t)snprintf(buf, sizeof buf, "input:");
         for (int j = 0; j < N->n_in && w < sizeof buf; j++) {
             int ran;
-            k2t_shape s = node_shape(sh, N->in[j], &ran);
+            k2t_shape s = k2t_shell_node_shape(sh, N->in[j], &ran);
             w += (size_t)snprintf(buf + w, sizeof buf - w, "%s %s %s", j ? "," : "", m->nodes[N->in[j]].name,
                                   shape_str(&s, s1, sizeof s1));
         }
@@ -677,7 +659,7 @@ static void details_doc(const tui_state *st, k2t_shell *sh, doc *d)
     k2t_fmt_count(k2t_layer_params(L), params, sizeof params);
     if (N) {
         int ran;
-        k2t_shape s = node_shape(sh, i, &ran);
+        k2t_shape s = k2t_shell_node_shape(sh, i, &ran);
         snprintf(buf, sizeof buf, "output: %s%s%s", shape_str(&s, s1, sizeof s1),
                  s.ndim < 3 ? "" : sh->set.layout == K2T_LAYOUT_NCHW ? " NCHW" : " NHWC", ran ? "" : " (inferred)");
         doc_wrap(d, 0, 2, buf);
@@ -693,7 +675,7 @@ static void details_doc(const tui_state *st, k2t_shell *sh, doc *d)
         int ran_all = 1, mismatch = 0;
         for (int j = 0; j < N->n_in; j++) {
             int ran;
-            k2t_shape s = node_shape(sh, N->in[j], &ran);
+            k2t_shape s = k2t_shell_node_shape(sh, N->in[j], &ran);
             ran_all &= ran;
             if (j == 0) first = s;
             else if (L->op != K2T_OP_CONCATENATE && !same_shape(&first, &s)) mismatch = 1;
