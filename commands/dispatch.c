@@ -28,6 +28,9 @@ void k2t_shell_init(k2t_shell *sh)
 
 void k2t_shell_free(k2t_shell *sh)
 {
+    free(sh->profiles);
+    sh->profiles = NULL;
+    sh->n_profiles = 0;
     free(sh->breaks);
     sh->breaks = NULL;
     sh->n_breaks = 0;

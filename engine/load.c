@@ -101,7 +101,7 @@ static void sym_add(loader *ld, const char *scope, const char *name, int call,
     s->name = k2t_xstrdup(name);
     s->call = call;
     s->nodes = k2t_xmalloc((size_t)(n ? n : 1) * sizeof *s->nodes);
-    memcpy(s->nodes, nodes, (size_t)n * sizeof *nodes);
+    if (n) memcpy(s->nodes, nodes, (size_t)n * sizeof *nodes);
     s->n_nodes = n;
 }
 
@@ -210,7 +210,7 @@ static int new_node(loader *ld, int li, int call, const int *in, int n_in)
     }
     N->layer = li;
     N->in = k2t_xmalloc((size_t)(n_in ? n_in : 1) * sizeof *N->in);
-    memcpy(N->in, in, (size_t)n_in * sizeof *in);
+    if (n_in) memcpy(N->in, in, (size_t)n_in * sizeof *in);
     N->n_in = n_in;
     N->shape.ndim = -1;
     m->layers[li].n_calls++;
