@@ -412,7 +412,13 @@ static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
         json_t *e = json_array_get(layers, i);
         if (strcmp(entry_class(e), "InputLayer") == 0) continue;
         json_t *ib = json_object_get(e, "inbound_nodes");
-        total += json_is_array(ib) ? (int)json_array_size(ib) : 0;
+        size_t calls = json_is_array(ib) ? json_array_size(ib) : 0;
+        if (calls > 64) {
+            st = k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: layer '%s' is called %zu times; k2t "
+                          "handles up to 64 calls of a shared layer", ld->path, entry_name(e), calls);
+            goto out;
+        }
+        total += (int)calls;
     }
     char *made = k2t_xcalloc((size_t)nl * 64 + 1, 1); /* made[i*64+call] */
     for (int progress = 1; progress && done < total;) {
