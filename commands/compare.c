@@ -85,11 +85,6 @@ static int weighted(const k2t_model *m, int i)
     return k2t_node_layer(m, i)->n_w > 0;
 }
 
-static int is_merge(k2t_op op)
-{
-    return op >= K2T_OP_ADD && op <= K2T_OP_CONCATENATE;
-}
-
 /* Equal shapes once axes of size 1 are dropped (torch (C,1,1) is Keras (1,1,C) or (C,)). */
 static int shape_fits(const k2t_shape *a, const k2t_shape *b)
 {
@@ -253,7 +248,7 @@ static int kind_fits(cmp *c, int kind, const cand *k)
     case TK_IDENTITY: return op == K2T_OP_IDENTITY;
     case TK_PAD: return op == K2T_OP_ZEROPAD;
     case TK_UPSAMPLE: return op == K2T_OP_UPSAMPLE;
-    default: return !is_merge(op);
+    default: return !k2t_op_is_merge(op);
     }
 }
 
@@ -541,14 +536,6 @@ static void make_views(ent *e)
     e->vd[e->nv++] = a->data;
 }
 
-static int fits_input(const k2t_shape *want, const k2t_shape *got)
-{
-    if (want->ndim != got->ndim) return 0;
-    for (int i = 0; i < want->ndim; i++)
-        if (want->d[i] >= 0 && want->d[i] != got->d[i]) return 0;
-    return 1;
-}
-
 static int cmd_compare(k2t_shell *sh, int argc, char **argv)
 {
     const k2t_model *m = sh->model;
@@ -577,14 +564,8 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
     cmp c;
     memset(&c, 0, sizeof c);
     c.sh = sh, c.m = m, c.n = sh->in.n, c.P = -1;
-    c.per = sh->in.a.shape;
-    c.per.ndim--;
-    for (int i = 0; i < c.per.ndim; i++) c.per.d[i] = sh->in.a.shape.d[i + 1];
+    if (k2t_shell_input_shape(sh, "compare", &c.per) != K2T_CMD_OK) return K2T_CMD_ERR;
     char s1[96], s2[96], s3[96];
-    if (!fits_input(&m->nodes[m->inputs[0]].shape, &c.per))
-        return k2t_error(sh, -1, "compare: the input %s has per-sample shape %s; this model takes %s (set a new "
-                         "input)", sh->in.desc, k2t_shape_str(&c.per, 0, s1, sizeof s1),
-                         k2t_shape_str(&m->nodes[m->inputs[0]].shape, 1, s2, sizeof s2));
 
     k2t_npz z;
     if (k2t_npz_read(path, &z, &err) != K2T_OK) return k2t_error(sh, 1, "compare: %s", err.msg);

@@ -22,13 +22,6 @@
 
 /*---------------------------------------------------------------- helpers */
 
-static int is_merge(k2t_op op)
-{
-    return op == K2T_OP_ADD || op == K2T_OP_SUBTRACT || op == K2T_OP_MULTIPLY ||
-           op == K2T_OP_AVERAGE || op == K2T_OP_MAXIMUM || op == K2T_OP_MINIMUM ||
-           op == K2T_OP_CONCATENATE;
-}
-
 /* "(1, 32, 32, 16)"; a 1-tuple as Python writes it, "(10,)". */
 static char *shape_str(const k2t_shape *s, char *buf, size_t n)
 {
@@ -407,7 +400,7 @@ static int cmd_next(k2t_shell *sh, int argc, char **argv)
 static int break_matches(const k2t_model *m, const k2t_break *b, int node)
 {
     const k2t_layer *L = k2t_node_layer(m, node);
-    if (!strcmp(b->what, "add")) return is_merge(L->op) && m->nodes[node].n_in >= 2;
+    if (!strcmp(b->what, "add")) return k2t_op_is_merge(L->op) && m->nodes[node].n_in >= 2;
     return !strcmp(m->nodes[node].name, b->what) || !strcmp(L->name, b->what) ||
            !strcmp(L->class_name, b->what);
 }

@@ -290,9 +290,12 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
     k2t_opts oa, ob;
     k2t_profile_opts(sh, &pa, &oa, 1, &ea);
     k2t_profile_opts(sh, &pb, &ob, 1, &eb);
-    k2t_shape per = sh->in.a.shape;
-    per.ndim--;
-    for (int i = 0; i < per.ndim; i++) per.d[i] = sh->in.a.shape.d[i + 1];
+    k2t_shape per;
+    if (k2t_shell_input_shape(sh, "diff", &per) != K2T_CMD_OK) {
+        free(ea);
+        free(eb);
+        return K2T_CMD_ERR;
+    }
     int64_t numel = k2t_shape_numel(&sh->in.a.shape);
     float *xa = k2t_xmalloc((size_t)numel * sizeof(float)), *xb = k2t_xmalloc((size_t)numel * sizeof(float));
     memcpy(xa, sh->in.a.data, (size_t)numel * sizeof(float));

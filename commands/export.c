@@ -63,14 +63,6 @@ static void random_fill(float *x, int64_t n, unsigned long long seed)
     }
 }
 
-static int fits(const k2t_shape *want, const k2t_shape *got)
-{
-    if (want->ndim != got->ndim) return 0;
-    for (int i = 0; i < want->ndim; i++)
-        if (want->d[i] >= 0 && want->d[i] != got->d[i]) return 0;
-    return 1;
-}
-
 /* The self-test's data: inputs (Keras layout, from the shell's input or
 ** random) run through a Keras-semantics plan; both converted to PyTorch's
 ** layout into in[] / out[] (the caller frees their data).  Reports errors. */
@@ -82,17 +74,10 @@ static int record(k2t_shell *sh, k2t_export_sample *in, k2t_export_sample *out, 
     k2t_shape per[64];
     float *x[64] = {0};
     int n = 1, rc = K2T_CMD_ERR;
-    char s1[96], s2[96];
+    char s1[96];
     if (m->n_inputs > 64) return k2t_error(sh, -1, "export: the model has %d inputs", m->n_inputs);
     if (sh->in.n > 0 && m->n_inputs == 1) {
-        const k2t_shape *want = &m->nodes[m->inputs[0]].shape;
-        per[0] = sh->in.a.shape;
-        per[0].ndim--;
-        for (int d = 0; d < per[0].ndim; d++) per[0].d[d] = sh->in.a.shape.d[d + 1];
-        if (!fits(want, &per[0]))
-            return k2t_error(sh, -1, "export: the input %s has per-sample shape %s; this model "
-                             "takes %s (set a new input)", sh->in.desc,
-                             k2t_shape_str(&per[0], 0, s1, sizeof s1), k2t_shape_str(want, 1, s2, sizeof s2));
+        if (k2t_shell_input_shape(sh, "export", &per[0]) != K2T_CMD_OK) return K2T_CMD_ERR;
         n = sh->in.n < MAX_SAMPLES ? sh->in.n : MAX_SAMPLES;
         int64_t numel = n * k2t_shape_numel(&per[0]);
         x[0] = k2t_xmalloc((size_t)(numel ? numel : 1) * sizeof(float));

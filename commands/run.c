@@ -53,14 +53,6 @@ static int single_input(k2t_shell *sh, const char *cmd)
 }
 
 /* Does per-sample 'got' fit the model's input shape (None matches any)? */
-static int fits(const k2t_shape *want, const k2t_shape *got)
-{
-    if (want->ndim != got->ndim) return 0;
-    for (int i = 0; i < want->ndim; i++)
-        if (want->d[i] >= 0 && want->d[i] != got->d[i]) return 0;
-    return 1;
-}
-
 static void print_input(k2t_shell *sh)
 {
     char s1[96];
@@ -77,7 +69,7 @@ static int input_npy(k2t_shell *sh, int in_node, const char *path)
     const k2t_shape *want = &sh->model->nodes[in_node].shape;
     k2t_shape per = a.shape;
     int n = 1;
-    if (fits(want, &a.shape)) {
+    if (k2t_shape_fits(want, &a.shape)) {
         /* one sample without its batch dimension */
         for (int i = a.shape.ndim; i > 0; i--) a.shape.d[i] = a.shape.d[i - 1];
         a.shape.d[0] = 1;
@@ -85,7 +77,7 @@ static int input_npy(k2t_shell *sh, int in_node, const char *path)
     } else {
         per.ndim = a.shape.ndim - 1;
         for (int i = 0; i < per.ndim; i++) per.d[i] = a.shape.d[i + 1];
-        if (a.shape.ndim < 1 || !fits(want, &per) || a.shape.d[0] < 1) {
+        if (a.shape.ndim < 1 || !k2t_shape_fits(want, &per) || a.shape.d[0] < 1) {
             k2t_array_free(&a);
             return k2t_error(sh, 1, "input: '%s' has shape %s; the model takes %s (a batch of "
                              "samples, or one sample without the batch dimension)", path,
@@ -128,7 +120,7 @@ static int input_cifar(k2t_shell *sh, int in_node, int argc, char **argv)
     char s2[96];
     const k2t_shape *want = &sh->model->nodes[in_node].shape;
     k2t_shape cif = {3, {32, 32, 3}};
-    if (!fits(want, &cif))
+    if (!k2t_shape_fits(want, &cif))
         return k2t_error(sh, -1, "input cifar: the model takes %s, not CIFAR's 32x32x3 images",
                          k2t_shape_str(want, 1, s2, sizeof s2));
     if (k2t_cifar_count(path, &total, &err) != K2T_OK) return k2t_error(sh, 2, "input cifar: %s", err.msg);
@@ -288,6 +280,19 @@ void k2t_shell_opts(const k2t_shell *sh, k2t_opts *o, int keep)
     o->softmax_drop = sh->set.softmax_drop;
 }
 
+int k2t_shell_input_shape(k2t_shell *sh, const char *cmd, k2t_shape *per)
+{
+    const k2t_shape *want = &sh->model->nodes[sh->model->inputs[0]].shape;
+    *per = sh->in.a.shape;
+    per->ndim--;
+    for (int i = 0; i < per->ndim; i++) per->d[i] = sh->in.a.shape.d[i + 1];
+    if (k2t_shape_fits(want, per)) return K2T_CMD_OK;
+    char s1[96], s2[96];
+    return k2t_error(sh, -1, "%s: the input %s has per-sample shape %s; this model takes %s (set a new "
+                     "input)", cmd, sh->in.desc, k2t_shape_str(per, 0, s1, sizeof s1),
+                     k2t_shape_str(want, 1, s2, sizeof s2));
+}
+
 int k2t_shell_prepare(k2t_shell *sh, const char *cmd)
 {
     k2t_err err = {0};
@@ -295,18 +300,8 @@ int k2t_shell_prepare(k2t_shell *sh, const char *cmd)
     if (sh->in.n == 0)
         return k2t_error(sh, -1, "%s: no input (use \"input FILE.npy\", \"input cifar FILE\", "
                          "\"input random\" ...)", cmd);
-    int in_node = single_input(sh, cmd);
-    if (in_node < 0) return K2T_CMD_ERR;
-    k2t_shape per = sh->in.a.shape;
-    per.ndim--;
-    for (int i = 0; i < per.ndim; i++) per.d[i] = sh->in.a.shape.d[i + 1];
-    if (!fits(&m->nodes[in_node].shape, &per)) {
-        /* An input set for another model. */
-        char s1[96], s2[96];
-        return k2t_error(sh, -1, "%s: the input %s has per-sample shape %s; this model takes %s (set a new "
-                         "input)", cmd, sh->in.desc, k2t_shape_str(&per, 0, s1, sizeof s1),
-                         k2t_shape_str(&m->nodes[in_node].shape, 1, s2, sizeof s2));
-    }
+    k2t_shape per;
+    if (single_input(sh, cmd) < 0 || k2t_shell_input_shape(sh, cmd, &per) != K2T_CMD_OK) return K2T_CMD_ERR;
     if (!sh->run || sh->run_n != sh->in.n) {
         k2t_shell_drop_run(sh);
         k2t_opts o;
@@ -722,7 +717,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
     if (in_node < 0) return K2T_CMD_ERR;
     k2t_shape cif = {3, {32, 32, 3}};
     char s1[96];
-    if (!fits(&m->nodes[in_node].shape, &cif))
+    if (!k2t_shape_fits(&m->nodes[in_node].shape, &cif))
         return k2t_error(sh, -1, "eval cifar: the model takes %s, not CIFAR's 32x32x3 images",
                          k2t_shape_str(&m->nodes[in_node].shape, 1, s1, sizeof s1));
     if (!classifier(m) || m->nodes[m->outputs[0]].shape.d[0] != 10)

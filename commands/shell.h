@@ -154,6 +154,10 @@ void k2t_shell_bn_eps_apply(k2t_shell *sh);
 ** the node ran (*from_run = 1), else Keras's inferred shape (NCHW under
 ** "set layout nchw") with the input's batch, 1 without input. */
 k2t_shape k2t_shell_node_shape(const k2t_shell *sh, int node, int *from_run);
+/* The current input's per-sample shape into *per, refused (naming cmd and
+** both shapes) when it does not fit the model's single input: an input set
+** for another model.  Callers check that there is an input.  K2T_CMD_*. */
+int k2t_shell_input_shape(k2t_shell *sh, const char *cmd, k2t_shape *per);
 /* The execution options the current settings describe. */
 void k2t_shell_opts(const k2t_shell *sh, k2t_opts *o, int keep);
 /* Plan the run for the current input and settings if needed and feed it

@@ -14,7 +14,7 @@
 #include <string.h>
 #include "internal.h"
 
-static int is_merge(k2t_op op)
+int k2t_op_is_merge(k2t_op op)
 {
     return op == K2T_OP_ADD || op == K2T_OP_SUBTRACT || op == K2T_OP_MULTIPLY ||
            op == K2T_OP_AVERAGE || op == K2T_OP_MAXIMUM || op == K2T_OP_MINIMUM ||
@@ -46,7 +46,7 @@ int k2t_find_blocks(const k2t_model *m, k2t_block **out)
     char *desc = k2t_xmalloc((size_t)N + 1), *anc = k2t_xmalloc((size_t)N + 1);
     for (int mi = 0; mi < N; mi++) {
         const k2t_node *M = &m->nodes[mi];
-        if (!is_merge(k2t_node_layer(m, mi)->op) || M->n_in < 2) continue;
+        if (!k2t_op_is_merge(k2t_node_layer(m, mi)->op) || M->n_in < 2) continue;
         memset(common, 1, (size_t)N);
         for (int j = 0; j < M->n_in; j++) {
             ancestors(m, M->in[j], tmp);

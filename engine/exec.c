@@ -655,10 +655,7 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
             s->shape = in_shapes ? in_shapes[k] : m->nodes[i].shape;
             /* The given shape must be the model's, None matching anything. */
             const k2t_shape *want = &m->nodes[i].shape;
-            int fit = want->ndim < 0 || want->ndim == s->shape.ndim;
-            for (int d = 0; fit && want->ndim >= 0 && d < want->ndim; d++)
-                fit = want->d[d] < 0 || want->d[d] == s->shape.d[d];
-            if (!fit) {
+            if (want->ndim >= 0 && !k2t_shape_fits(want, &s->shape)) {
                 char a[96], b[96];
                 k2t_fail(err, K2T_ESHAPE, "input '%s' takes %s, not %s", m->nodes[i].name,
                          k2t_shape_str(want, 1, a, sizeof a), k2t_shape_str(&s->shape, 0, b, sizeof b));

@@ -73,6 +73,10 @@ typedef struct k2t_shape {
     int64_t d[K2T_MAX_DIMS];    /* -1 where Keras has None */
 } k2t_shape;
 
+/* Does 'got' fit 'want' (same rank, equal dimensions; -1 in want, Keras's
+** None, matches any)? */
+int k2t_shape_fits(const k2t_shape *want, const k2t_shape *got);
+
 /* Number of elements; -1 if any dimension is unknown. */
 int64_t k2t_shape_numel(const k2t_shape *s);
 
@@ -129,6 +133,8 @@ typedef enum k2t_op {
 } k2t_op;
 
 const char *k2t_op_name(k2t_op op);
+/* A merge layer: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate. */
+int k2t_op_is_merge(k2t_op op);
 
 /* Keras activations by name.  hard_sigmoid differs between Keras 2
 ** (clip(0.2x+0.5)) and Keras 3 (clip(x/6+0.5)); the loader picks by the

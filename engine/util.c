@@ -102,6 +102,14 @@ void k2t_buf_printf(k2t_buf *b, const char *fmt, ...)
 
 /*----------------------------------------------------------------- shapes */
 
+int k2t_shape_fits(const k2t_shape *want, const k2t_shape *got)
+{
+    if (want->ndim != got->ndim) return 0;
+    for (int i = 0; i < want->ndim; i++)
+        if (want->d[i] >= 0 && want->d[i] != got->d[i]) return 0;
+    return 1;
+}
+
 int64_t k2t_shape_numel(const k2t_shape *s)
 {
     int64_t n = 1;

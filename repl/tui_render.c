@@ -174,18 +174,11 @@ int tui_cursor_of(const k2t_shell *sh)
     return sh->cursor > sh->model->n_nodes ? sh->model->n_nodes : sh->cursor;
 }
 
-static int is_merge(k2t_op op)
-{
-    return op == K2T_OP_ADD || op == K2T_OP_SUBTRACT || op == K2T_OP_MULTIPLY ||
-           op == K2T_OP_AVERAGE || op == K2T_OP_MAXIMUM || op == K2T_OP_MINIMUM ||
-           op == K2T_OP_CONCATENATE;
-}
-
 /* Does breakpoint b stop before node i?  (debug.c's rule.) */
 static int break_matches(const k2t_model *m, const k2t_break *b, int node)
 {
     const k2t_layer *L = k2t_node_layer(m, node);
-    if (!strcmp(b->what, "add")) return is_merge(L->op) && m->nodes[node].n_in >= 2;
+    if (!strcmp(b->what, "add")) return k2t_op_is_merge(L->op) && m->nodes[node].n_in >= 2;
     return !strcmp(m->nodes[node].name, b->what) || !strcmp(L->name, b->what) ||
            !strcmp(L->class_name, b->what);
 }
@@ -644,7 +637,7 @@ static void details_doc(const tui_state *st, k2t_shell *sh, doc *d)
     const k2t_block *blk = NULL;
     for (int k = 0; N && k < S.n; k++)
         if (S.b[k].merge == i) blk = &S.b[k];
-    int merge = N && is_merge(L->op) && N->n_in >= 2;
+    int merge = N && k2t_op_is_merge(L->op) && N->n_in >= 2;
     if (N && N->n_in && !merge) {
         size_t w = (size_t)snprintf(buf, sizeof buf, "input:");
         for (int j = 0; j < N->n_in && w < sizeof buf; j++) {
