@@ -350,9 +350,9 @@ static double emulate(cmp *c, const k2t_profile *p, const ent *e)
     const k2t_node *N = &m->nodes[e->node];
     k2t_err err = {0};
     k2t_opts o;
-    double *eps = NULL, res = -1;
+    double res = -1;
     if (e->chw) return -1; /* a Flatten read in CHW order: the emulation maps back to HWC */
-    k2t_profile_opts(sh, p, &o, 1, &eps);
+    k2t_profile_opts(sh, p, &o, 1);
     k2t_run *r = k2t_run_new(m, &o, &c->per, c->n, &err);
     if (!r || k2t_run_set_input(r, 0, c->x, c->n, &err) != K2T_OK) goto done;
     for (int j = 0; j < N->n_in; j++)
@@ -369,7 +369,6 @@ static double emulate(cmp *c, const k2t_profile *p, const ent *e)
     res = mad;
 done:
     k2t_run_free(r);
-    free(eps);
     return res;
 }
 
@@ -399,7 +398,7 @@ static void explain(cmp *c, const ent *e)
     const k2t_layer *L = k2t_node_layer(m, e->node);
     const k2t_node *N = &m->nodes[e->node];
     k2t_profile base = *k2t_profile_find(sh, "torch");
-    base.preprocess = (int)sh->set.preprocess;
+    base.emu.preprocess = sh->set.emu.preprocess;
     struct { const char *setting; k2t_profile p; double mad; } h[5];
     int nh = 0;
 #define HYP(cond, text, field, value)                                   \
@@ -407,7 +406,7 @@ static void explain(cmp *c, const ent *e)
         if (cond) {                                                     \
             h[nh].setting = text;                                       \
             h[nh].p = base;                                             \
-            h[nh].p.field = value;                                      \
+            h[nh].p.emu.field = value;                                      \
             snprintf(h[nh].p.name, sizeof h[nh].p.name, "compare");     \
             nh++;                                                       \
         }                                                               \
@@ -420,7 +419,7 @@ static void explain(cmp *c, const ent *e)
     HYP(is_bn && L->cfg.eps != 1e-5, "set bn.eps 1e-5", bn_eps, 1e-5);
     HYP(flat, "set flatten torch", flatten_torch, 1);
     HYP(is_bn, "set bn.mode train", bn_train, 1);
-    HYP(kernel, "set weights.transpose off", transpose, 0);
+    HYP(kernel, "set weights.transpose off", no_transpose, 1);
 #undef HYP
     int pick = -1, conf = 0;
     for (int i = 0; i < nh; i++) {
@@ -571,7 +570,6 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
     if (k2t_npz_read(path, &z, &err) != K2T_OK) return k2t_error(sh, 1, "compare: %s", err.msg);
     int ne = z.n, rc = K2T_CMD_OK;
     ent *es = k2t_xcalloc((size_t)ne, sizeof *es);
-    double *eps = NULL;
     for (int i = 0; i < ne; i++) {
         es[i].z = &z.e[i];
         es[i].map_node = -1;
@@ -585,14 +583,14 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
     c.x = k2t_xmalloc((size_t)(numel ? numel : 1) * sizeof(float));
     memcpy(c.x, sh->in.a.data, (size_t)numel * sizeof(float));
     if (sh->in.a.pixels &&
-        k2t_preprocess(c.x, numel, (int)c.per.d[c.per.ndim - 1], sh->set.preprocess, &err) != K2T_OK) {
+        k2t_preprocess(c.x, numel, (int)c.per.d[c.per.ndim - 1], sh->set.emu.preprocess, &err) != K2T_OK) {
         rc = k2t_error(sh, -1, "compare: %s", err.msg);
         goto done;
     }
     k2t_profile kp = *k2t_profile_find(sh, "keras");
-    kp.preprocess = (int)sh->set.preprocess;
+    kp.emu.preprocess = sh->set.emu.preprocess;
     k2t_opts o;
-    k2t_profile_opts(sh, &kp, &o, 1, &eps);
+    k2t_profile_opts(sh, &kp, &o, 1);
     c.rk = k2t_run_new(m, &o, &c.per, c.n, &err);
     if (!c.rk || k2t_run_set_input(c.rk, 0, c.x, c.n, &err) != K2T_OK ||
         k2t_run_nodes(c.rk, 0, m->n_nodes, &err) != K2T_OK) {
@@ -761,7 +759,6 @@ done:
     free(es);
     k2t_npz_free(&z);
     k2t_run_free(c.rk);
-    free(eps);
     free(c.x);
     free(c.scratch);
     free(c.scratch2);

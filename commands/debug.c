@@ -62,7 +62,7 @@ k2t_shape k2t_shell_node_shape(const k2t_shell *sh, int node, int *from_run)
     }
     *from_run = 0;
     k2t_shape per = sh->model->nodes[node].shape, s;
-    if (sh->set.layout == K2T_LAYOUT_NCHW) per = k2t_shape_nchw(&per);
+    if (sh->set.emu.layout == K2T_LAYOUT_NCHW) per = k2t_shape_nchw(&per);
     s.ndim = per.ndim + 1 <= K2T_MAX_DIMS ? per.ndim + 1 : K2T_MAX_DIMS;
     s.d[0] = sh->in.n > 0 ? sh->in.n : 1;
     for (int i = 1; i < s.ndim; i++) s.d[i] = per.d[i - 1];
@@ -708,7 +708,7 @@ static int cmd_shapes(k2t_shell *sh, int argc, char **argv)
     }
     int bad = 0;
     char s1[160];
-    k2t_printf(sh, "residual additions (%s, batch first):\n", sh->set.layout == K2T_LAYOUT_NCHW ? "NCHW" : "NHWC");
+    k2t_printf(sh, "residual additions (%s, batch first):\n", sh->set.emu.layout == K2T_LAYOUT_NCHW ? "NCHW" : "NHWC");
     for (int k = 0; k < B.n; k++) {
         const k2t_node *M = &m->nodes[B.b[k].merge];
         const k2t_layer *L = &m->layers[M->layer];

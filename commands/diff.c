@@ -17,10 +17,13 @@
 #include <string.h>
 #include "shell.h"
 
+/* The built-in profiles, by name; a profile leaves preprocess as set
+** (with_input 0) unless it was saved from the user's own settings. */
 static const k2t_profile builtin[] = {
-    {"keras", K2T_LAYOUT_NHWC, 1, 0, 0, 0, 0, 0, -1},
-    {"torch", K2T_LAYOUT_NCHW, 1, 0, 0, 0, 0, 0, -1},
-    {"torch-naive", K2T_LAYOUT_NCHW, 1, 0, 1, 1, 0, 1e-5, -1},
+    {.name = "keras", .emu = {.layout = K2T_LAYOUT_NHWC}},
+    {.name = "torch", .emu = {.layout = K2T_LAYOUT_NCHW}},
+    {.name = "torch-naive",
+     .emu = {.layout = K2T_LAYOUT_NCHW, .bn_eps = 1e-5, .pad_torch = 1, .flatten_torch = 1}},
 };
 #define N_BUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 
@@ -37,75 +40,43 @@ void k2t_profile_current(const k2t_shell *sh, k2t_profile *p)
 {
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "current");
-    p->layout = sh->set.layout;
-    p->transpose = sh->set.transpose;
-    p->bn_train = sh->set.bn_train;
-    p->pad_torch = sh->set.pad_torch;
-    p->flatten_torch = sh->set.flatten_torch;
-    p->softmax_drop = sh->set.softmax_drop;
-    p->bn_eps = sh->set.bn_eps;
-    p->preprocess = (int)sh->set.preprocess;
+    p->emu = sh->set.emu;
+    p->with_input = 1;
 }
 
-void k2t_profile_opts(const k2t_shell *sh, const k2t_profile *p, k2t_opts *o, int keep, double **eps_out)
+void k2t_profile_opts(const k2t_shell *sh, const k2t_profile *p, k2t_opts *o, int keep)
 {
     memset(o, 0, sizeof *o);
     o->threads = sh->set.threads;
     o->keep = keep;
-    o->layout = p->layout;
-    o->no_transpose = !p->transpose;
-    o->bn_train = p->bn_train;
-    o->pad_torch = p->pad_torch;
-    o->flatten_torch = p->flatten_torch;
-    o->softmax_drop = p->softmax_drop;
-    *eps_out = NULL;
-    if (!strcmp(p->name, "current") && sh->set.bn_eps_layer) {
-        /* the current settings may name single layers */
-        *eps_out = k2t_xmalloc((size_t)sh->model->n_layers * sizeof(double));
-        memcpy(*eps_out, sh->set.bn_eps_layer, (size_t)sh->model->n_layers * sizeof(double));
-    } else if (p->bn_eps > 0) {
-        *eps_out = k2t_xmalloc((size_t)sh->model->n_layers * sizeof(double));
-        for (int i = 0; i < sh->model->n_layers; i++) (*eps_out)[i] = p->bn_eps;
-    }
-    o->bn_eps = *eps_out;
+    o->emu = p->emu;
+    /* the current settings may name single layers */
+    if (!strcmp(p->name, "current")) o->bn_eps_layer = sh->set.bn_eps_layer;
 }
 
-void k2t_profile_describe(const k2t_profile *p, char *buf, size_t n)
+/* The profile as "layout nchw, padding torch, preprocess raw". */
+static char *describe(const k2t_profile *p, char *buf, size_t n)
 {
-    size_t w = 0;
-    buf[0] = '\0';
-#define ADD(...) do { if (w < n) w += (size_t)snprintf(buf + w, n - w, __VA_ARGS__); } while (0)
-    ADD("layout %s", p->layout == K2T_LAYOUT_NCHW ? "nchw" : "nhwc");
-    if (!p->transpose) ADD(", weights.transpose off");
-    if (p->bn_eps > 0) ADD(", bn.eps %g", p->bn_eps);
-    if (p->bn_train) ADD(", bn.mode train");
-    if (p->pad_torch) ADD(", padding torch");
-    if (p->flatten_torch) ADD(", flatten torch");
-    if (p->softmax_drop) ADD(", softmax drop");
-    if (p->preprocess >= 0) ADD(", preprocess %s", k2t_pre_names[p->preprocess]);
-#undef ADD
+    return k2t_emu_describe(&p->emu, p->with_input, buf, n);
 }
 
+/* Same emulation settings (preprocess aside). */
 static int same_settings(const k2t_profile *a, const k2t_profile *b)
 {
-    return a->layout == b->layout && a->transpose == b->transpose && a->bn_train == b->bn_train &&
-           a->pad_torch == b->pad_torch && a->flatten_torch == b->flatten_torch &&
-           a->softmax_drop == b->softmax_drop && a->bn_eps == b->bn_eps;
+    for (int t = 0; t < K2T_PIT_COUNT; t++)
+        if (k2t_pitfalls[t].in_profiles && !k2t_emu_same(&a->emu, &b->emu, (k2t_pit)t)) return 0;
+    return 1;
 }
 
 /*-------------------------------------------------------------- profile */
 
 static void apply(k2t_shell *sh, const k2t_profile *p)
 {
-    sh->set.layout = p->layout;
-    sh->set.transpose = p->transpose;
-    sh->set.bn_train = p->bn_train;
-    sh->set.pad_torch = p->pad_torch;
-    sh->set.flatten_torch = p->flatten_torch;
-    sh->set.softmax_drop = p->softmax_drop;
-    sh->set.bn_eps = p->bn_eps;
-    if (p->preprocess >= 0) sh->set.preprocess = (k2t_pre)p->preprocess;
-    k2t_shell_bn_eps_apply(sh);
+    int pre = sh->set.emu.preprocess;
+    sh->set.emu = p->emu;
+    if (!p->with_input) sh->set.emu.preprocess = pre;
+    free(sh->set.bn_eps_layer); /* per-layer epsilons give way to the profile's */
+    sh->set.bn_eps_layer = NULL;
     k2t_shell_drop_run(sh);
 }
 
@@ -118,18 +89,18 @@ static int cmd_profile(k2t_shell *sh, int argc, char **argv)
         const char *match = "custom";
         for (int i = 0; i < N_BUILTIN; i++) if (same_settings(&builtin[i], &cur)) match = builtin[i].name;
         for (int i = 0; i < sh->n_profiles; i++) if (same_settings(&sh->profiles[i], &cur)) match = sh->profiles[i].name;
-        k2t_profile_describe(&cur, desc, sizeof desc);
+        describe(&cur, desc, sizeof desc);
         k2t_printf(sh, "profile %s: %s\n", match, desc);
         k2t_var_set(sh, "profile", "%s", match);
         return K2T_CMD_OK;
     }
     if (!strcmp(argv[1], "list")) {
         for (int i = 0; i < N_BUILTIN; i++) {
-            k2t_profile_describe(&builtin[i], desc, sizeof desc);
+            describe(&builtin[i], desc, sizeof desc);
             k2t_printf(sh, "%-12s %s%s\n", builtin[i].name, desc, same_settings(&builtin[i], &cur) ? "  (current)" : "");
         }
         for (int i = 0; i < sh->n_profiles; i++) {
-            k2t_profile_describe(&sh->profiles[i], desc, sizeof desc);
+            describe(&sh->profiles[i], desc, sizeof desc);
             k2t_printf(sh, "%-12s %s%s\n", sh->profiles[i].name, desc,
                        same_settings(&sh->profiles[i], &cur) ? "  (current)" : "");
         }
@@ -152,7 +123,7 @@ static int cmd_profile(k2t_shell *sh, int argc, char **argv)
         }
         *slot = cur;
         snprintf(slot->name, sizeof slot->name, "%s", name);
-        k2t_profile_describe(slot, desc, sizeof desc);
+        describe(slot, desc, sizeof desc);
         k2t_printf(sh, "saved profile %s: %s\n", name, desc);
         return K2T_CMD_OK;
     }
@@ -161,7 +132,7 @@ static int cmd_profile(k2t_shell *sh, int argc, char **argv)
     if (!p) return k2t_error(sh, 1, "profile: unknown profile '%s' (\"profile list\" lists them)", argv[1]);
     apply(sh, p);
     k2t_profile_current(sh, &cur);
-    k2t_profile_describe(&cur, desc, sizeof desc);
+    describe(&cur, desc, sizeof desc);
     k2t_printf(sh, "profile %s: %s\n", p->name, desc);
     return K2T_CMD_OK;
 }
@@ -192,7 +163,7 @@ void k2t_diagnose(k2t_shell *sh, const k2t_profile *a, const k2t_profile *b, int
 #define ADD(...) do { if (w < n) w += (size_t)snprintf(buf + w, n - w, __VA_ARGS__); } while (0)
     int window = L->op == K2T_OP_CONV || L->op == K2T_OP_DEPTHWISE || L->op == K2T_OP_SEPARABLE ||
                  L->op == K2T_OP_MAXPOOL || L->op == K2T_OP_AVGPOOL;
-    if (a->pad_torch != b->pad_torch && window && c->padding == K2T_PAD_SAME && N->n_in) {
+    if (a->emu.pad_torch != b->emu.pad_torch && window && c->padding == K2T_PAD_SAME && N->n_in) {
         k2t_win g;
         int rank = 2;
         k2t_layer_win(L, &m->nodes[N->in[0]].shape, &g, &rank);
@@ -204,18 +175,18 @@ void k2t_diagnose(k2t_shell *sh, const k2t_profile *a, const k2t_profile *b, int
             g.kh, g.kw, g.sh, g.sw, g.ih, g.iw, g.pt, g.pb, g.pl, g.pr, ph, pw, ph, pw, g.pl, g.pr, g.pt, g.pb);
         if (L->op == K2T_OP_AVGPOOL)
             ADD(" Average pooling also counts the padding in PyTorch unless count_include_pad=False.");
-    } else if (L->op == K2T_OP_BATCHNORM && a->bn_train != b->bn_train) {
+    } else if (L->op == K2T_OP_BATCHNORM && a->emu.bn_train != b->emu.bn_train) {
         ADD("bn.mode: one run normalizes with this batch's own mean and variance (a model left in train "
             "mode), the other with the moving statistics; call model.eval() before inference.");
     } else if (L->op == K2T_OP_BATCHNORM) {
-        double ea = a->bn_eps > 0 ? a->bn_eps : c->eps, eb = b->bn_eps > 0 ? b->bn_eps : c->eps;
+        double ea = a->emu.bn_eps > 0 ? a->emu.bn_eps : c->eps, eb = b->emu.bn_eps > 0 ? b->emu.bn_eps : c->eps;
         if (!strcmp(b->name, "current") && sh->set.bn_eps_layer && sh->set.bn_eps_layer[N->layer] > 0)
             eb = sh->set.bn_eps_layer[N->layer];
         if (ea != eb)
             ADD("bn.eps: epsilon %g in one run, %g in the other; Keras's BatchNormalization defaults to "
                 "1e-3, PyTorch's to 1e-5: use nn.BatchNorm2d(%lld, eps=%g, momentum=%g).", ea, eb,
                 (long long)L->w[0].shape.d[0], c->eps, 1 - c->momentum);
-    } else if ((L->op == K2T_OP_DENSE) && a->flatten_torch != b->flatten_torch && N->n_in &&
+    } else if ((L->op == K2T_OP_DENSE) && a->emu.flatten_torch != b->emu.flatten_torch && N->n_in &&
                k2t_node_layer(m, N->in[0])->op == K2T_OP_FLATTEN) {
         const k2t_node *F = &m->nodes[N->in[0]];
         const k2t_shape *fs = F->n_in ? &m->nodes[F->in[0]].shape : NULL;
@@ -224,7 +195,7 @@ void k2t_diagnose(k2t_shell *sh, const k2t_profile *a, const k2t_profile *b, int
             ADD("H=%lld, W=%lld, C=%lld ", (long long)fs->d[0], (long long)fs->d[1], (long long)fs->d[2]);
         ADD("in HWC order in Keras and CHW in PyTorch; the Linear's input columns must be permuted "
             "(or x.permute(0, 2, 3, 1) before flattening).");
-    } else if (a->transpose != b->transpose && L->n_w &&
+    } else if (a->emu.no_transpose != b->emu.no_transpose && L->n_w &&
                (L->op == K2T_OP_CONV || L->op == K2T_OP_DENSE || L->op == K2T_OP_DEPTHWISE ||
                 L->op == K2T_OP_SEPARABLE || L->op == K2T_OP_CONV_TRANSPOSE)) {
         char s1[64], s2[64], tn[256];
@@ -233,13 +204,13 @@ void k2t_diagnose(k2t_shell *sh, const k2t_profile *a, const k2t_profile *b, int
             ADD("weights.transpose: the Keras kernel %s was read as PyTorch's %s without permuting it; "
                 "use .permute(3, 2, 0, 1) for conv kernels and .T for Dense.",
                 k2t_shape_str(&L->w[0].shape, 0, s1, sizeof s1), k2t_shape_str(&ts, 0, s2, sizeof s2));
-    } else if (a->softmax_drop != b->softmax_drop && N->is_output) {
+    } else if (a->emu.softmax_drop != b->emu.softmax_drop && N->is_output) {
         ADD("softmax: one run ends in softmax probabilities, the other in logits (a port that leaves the "
             "softmax to CrossEntropyLoss); apply torch.softmax(x, dim=1) to compare.");
-    } else if (L->op == K2T_OP_INPUT && a->preprocess != b->preprocess) {
+    } else if (L->op == K2T_OP_INPUT && a->emu.preprocess != b->emu.preprocess) {
         ADD("preprocess: the input is %s in one run and %s in the other.",
-            a->preprocess >= 0 ? k2t_pre_names[a->preprocess] : "as set",
-            b->preprocess >= 0 ? k2t_pre_names[b->preprocess] : "as set");
+            k2t_pre_names[a->emu.preprocess],
+            k2t_pre_names[b->emu.preprocess]);
     }
     (void)rb;
 #undef ADD
@@ -278,24 +249,19 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
     const k2t_profile *fb = names[1] && strcmp(names[1], "current") ? k2t_profile_find(sh, names[1]) : &cur;
     if (!fb) return k2t_error(sh, 2, "diff: unknown profile '%s' (\"profile list\" lists them)", names[1]);
     pa = *fa, pb = *fb;
-    if (pa.preprocess < 0) pa.preprocess = (int)sh->set.preprocess;
-    if (pb.preprocess < 0) pb.preprocess = (int)sh->set.preprocess;
+    if (!pa.with_input) pa.emu.preprocess = sh->set.emu.preprocess;
+    if (!pb.with_input) pb.emu.preprocess = sh->set.emu.preprocess;
     if (sh->in.n == 0)
         return k2t_error(sh, -1, "diff: no input (use \"input cifar FILE 0:4\", \"input random\" ...)");
     if (m->n_inputs != 1) return k2t_error(sh, -1, "diff: the model has %d inputs; k2t feeds single-input models", m->n_inputs);
 
     /* Both runs, on the same samples, each with its own preprocessing. */
     k2t_run *ra = NULL, *rb = NULL;
-    double *ea = NULL, *eb = NULL;
     k2t_opts oa, ob;
-    k2t_profile_opts(sh, &pa, &oa, 1, &ea);
-    k2t_profile_opts(sh, &pb, &ob, 1, &eb);
+    k2t_profile_opts(sh, &pa, &oa, 1);
+    k2t_profile_opts(sh, &pb, &ob, 1);
     k2t_shape per;
-    if (k2t_shell_input_shape(sh, "diff", &per) != K2T_CMD_OK) {
-        free(ea);
-        free(eb);
-        return K2T_CMD_ERR;
-    }
+    if (k2t_shell_input_shape(sh, "diff", &per) != K2T_CMD_OK) return K2T_CMD_ERR;
     int64_t numel = k2t_shape_numel(&sh->in.a.shape);
     float *xa = k2t_xmalloc((size_t)numel * sizeof(float)), *xb = k2t_xmalloc((size_t)numel * sizeof(float));
     memcpy(xa, sh->in.a.data, (size_t)numel * sizeof(float));
@@ -303,8 +269,8 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
     int c = (int)per.d[per.ndim - 1];
     int rc = K2T_CMD_OK;
     if (sh->in.a.pixels &&
-        (k2t_preprocess(xa, numel, c, (k2t_pre)pa.preprocess, &err) != K2T_OK ||
-         k2t_preprocess(xb, numel, c, (k2t_pre)pb.preprocess, &err) != K2T_OK)) {
+        (k2t_preprocess(xa, numel, c, (k2t_pre)pa.emu.preprocess, &err) != K2T_OK ||
+         k2t_preprocess(xb, numel, c, (k2t_pre)pb.emu.preprocess, &err) != K2T_OK)) {
         rc = k2t_error(sh, -1, "diff: %s", err.msg);
         goto done;
     }
@@ -320,8 +286,8 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
     }
 
     char da[256], db[256];
-    k2t_profile_describe(&pa, da, sizeof da);
-    k2t_profile_describe(&pb, db, sizeof db);
+    describe(&pa, da, sizeof da);
+    describe(&pb, db, sizeof db);
     k2t_printf(sh, "diff%s: A = %s (%s)\n      B = %s (%s)\n      %d sample%s; pass when max|a-b| <= %g + %g*max|a|\n",
                isolated ? " --isolated" : "", names[0] ? names[0] : "keras", da,
                names[1] ? names[1] : "current", db, sh->in.n, sh->in.n == 1 ? "" : "s",
@@ -422,8 +388,6 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
 done:
     k2t_run_free(ra);
     k2t_run_free(rb);
-    free(ea);
-    free(eb);
     free(xa);
     free(xb);
     return rc;

@@ -21,7 +21,6 @@ void k2t_shell_init(k2t_shell *sh)
     sh->err = stderr;
     sh->set.color = 0;
     sh->set.hist_bins = 20;
-    sh->set.transpose = 1;
     sh->set.diff_atol = 1e-5;
     sh->set.diff_rtol = 1e-4;
 }

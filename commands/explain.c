@@ -1140,7 +1140,7 @@ static int on_preprocess(k2t_shell *sh, int tag)
         k2t_printf(sh, "  This is the MLPerf Tiny ResNet8. It was trained on raw pixels 0..255 and contains "
                    "no\n  Rescaling layer. Measured on the 200 CIFAR-10 test images: 171/200 correct on raw "
                    "pixels,\n  21/200 when they are divided by 255.\n");
-    k2t_printf(sh, "  k2t's preprocess setting is now %s.\n", k2t_pre_names[sh->set.preprocess]);
+    k2t_printf(sh, "  k2t's preprocess setting is now %s.\n", k2t_pre_names[sh->set.emu.preprocess]);
     return 1;
 }
 

@@ -83,7 +83,7 @@ static int record(k2t_shell *sh, k2t_export_sample *in, k2t_export_sample *out, 
         x[0] = k2t_xmalloc((size_t)(numel ? numel : 1) * sizeof(float));
         memcpy(x[0], sh->in.a.data, (size_t)numel * sizeof(float));
         if (sh->in.a.pixels &&
-            k2t_preprocess(x[0], numel, (int)per[0].d[per[0].ndim - 1], sh->set.preprocess, &err) != K2T_OK) {
+            k2t_preprocess(x[0], numel, (int)per[0].d[per[0].ndim - 1], sh->set.emu.preprocess, &err) != K2T_OK) {
             free(x[0]);
             return k2t_error(sh, -1, "export: %s", err.msg);
         }
@@ -91,7 +91,7 @@ static int record(k2t_shell *sh, k2t_export_sample *in, k2t_export_sample *out, 
         else snprintf(desc, desc_n, "%s, its first %d samples", sh->in.desc, n);
         if (sh->in.a.pixels)
             snprintf(desc + strlen(desc), desc_n - strlen(desc), ", preprocess %s",
-                     k2t_pre_names[sh->set.preprocess]);
+                     k2t_pre_names[sh->set.emu.preprocess]);
     } else {
         for (int k = 0; k < m->n_inputs; k++) {
             per[k] = m->nodes[m->inputs[k]].shape;

@@ -71,7 +71,8 @@ static int cmd_load(k2t_shell *sh, int argc, char **argv)
     k2t_shell_drop_run(sh);
     k2t_model_free(sh->model);
     sh->model = m;
-    k2t_shell_bn_eps_apply(sh); /* per-layer epsilons belong to the old model */
+    free(sh->set.bn_eps_layer); /* per-layer epsilons belong to the old model */
+    sh->set.bn_eps_layer = NULL;
     if (m->has_arch) {
         int unsupported = 0;
         for (int i = 0; i < m->n_layers; i++) unsupported += m->layers[i].op == K2T_OP_UNSUPPORTED;

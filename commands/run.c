@@ -240,7 +240,7 @@ static float *prepared_input(k2t_shell *sh, int64_t *numel)
     if (sh->in.a.pixels) {
         k2t_err err = {0};
         int c = (int)sh->in.a.shape.d[sh->in.a.shape.ndim - 1];
-        if (k2t_preprocess(x, n, c, sh->set.preprocess, &err) != K2T_OK) {
+        if (k2t_preprocess(x, n, c, sh->set.emu.preprocess, &err) != K2T_OK) {
             free(x);
             k2t_error(sh, -1, "%s", err.msg);
             return NULL;
@@ -271,13 +271,8 @@ void k2t_shell_opts(const k2t_shell *sh, k2t_opts *o, int keep)
     memset(o, 0, sizeof *o);
     o->threads = sh->set.threads;
     o->keep = keep;
-    o->layout = sh->set.layout;
-    o->no_transpose = !sh->set.transpose;
-    o->bn_eps = sh->set.bn_eps_layer;
-    o->bn_train = sh->set.bn_train;
-    o->pad_torch = sh->set.pad_torch;
-    o->flatten_torch = sh->set.flatten_torch;
-    o->softmax_drop = sh->set.softmax_drop;
+    o->emu = sh->set.emu;
+    o->bn_eps_layer = sh->set.bn_eps_layer;
 }
 
 int k2t_shell_input_shape(k2t_shell *sh, const char *cmd, k2t_shape *per)
@@ -350,7 +345,7 @@ static int cmd_run(k2t_shell *sh, int argc, char **argv)
     double dt = now() - t0;
     const k2t_model *m = sh->model;
     k2t_printf(sh, "ran %d layers on %d sample%s in %.3f ms (preprocess %s)\n", m->n_nodes, sh->in.n,
-               sh->in.n == 1 ? "" : "s", dt * 1e3, sh->in.a.pixels ? k2t_pre_names[sh->set.preprocess] : "none");
+               sh->in.n == 1 ? "" : "s", dt * 1e3, sh->in.a.pixels ? k2t_pre_names[sh->set.emu.preprocess] : "none");
     if (classifier(m)) {
         const k2t_tensor *o = k2t_run_output(sh->run, m->outputs[0]);
         int K = (int)o->shape.d[1];
@@ -528,7 +523,7 @@ static int cmd_print(k2t_shell *sh, int argc, char **argv)
     double mean = n - bad ? sum / (double)(n - bad) : NAN;
     for (int64_t i = 0; i < n; i++)
         if (isfinite(t->data[i])) sq += (t->data[i] - mean) * (t->data[i] - mean);
-    int nchw = k2t_run_opts(sh->run)->layout == K2T_LAYOUT_NCHW && t->shape.ndim >= 3;
+    int nchw = k2t_run_opts(sh->run)->emu.layout == K2T_LAYOUT_NCHW && t->shape.ndim >= 3;
     k2t_printf(sh, "%s%s: shape %s (%s)  min %g  max %g  mean %g  std %g%s\n", argv[1],
                preact ? " (pre-activation)" : "", k2t_shape_str(&t->shape, 0, s1, sizeof s1),
                nchw ? "NCHW, as the port holds it" : "Keras layout", mn, mx, mean,
@@ -752,7 +747,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
     while (done < total && st == K2T_OK) {
         int n = total - done < B ? (int)(total - done) : B;
         st = k2t_cifar_read(path, done, n, x, labels, &err);
-        if (st == K2T_OK) st = k2t_preprocess(x, (int64_t)n * 3072, 3, sh->set.preprocess, &err);
+        if (st == K2T_OK) st = k2t_preprocess(x, (int64_t)n * 3072, 3, sh->set.emu.preprocess, &err);
         if (st == K2T_OK) st = k2t_run_set_input(r, 0, x, n, &err);
         if (st == K2T_OK) st = k2t_run_nodes(r, 0, m->n_nodes, &err);
         if (st != K2T_OK) break;
@@ -777,7 +772,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
     k2t_run_free(r);
     if (st != K2T_OK && st != K2T_EINTERRUPTED) return k2t_error(sh, -1, "eval: %s", err.msg);
     k2t_printf(sh, "eval: %lld images from %s in %.3f s (%.0f images/s), preprocess %s\n", (long long)done, path,
-               dt, dt > 0 ? (double)done / dt : 0.0, k2t_pre_names[sh->set.preprocess]);
+               dt, dt > 0 ? (double)done / dt : 0.0, k2t_pre_names[sh->set.emu.preprocess]);
     if (done == 0) return k2t_error(sh, -1, "eval: interrupted before the first batch");
     k2t_printf(sh, "accuracy: %lld/%lld (%.2f%%)\n", (long long)correct, (long long)done,
                100.0 * (double)correct / (double)done);

@@ -79,46 +79,6 @@ static void get_threads(const k2t_shell *sh, char *buf, size_t n)
     else snprintf(buf, n, "%d", k2t_cores());
 }
 
-static int set_preprocess(k2t_shell *sh, const char *v, char *why, size_t n)
-{
-    for (int i = 0; i < 5; i++)
-        if (strcmp(v, k2t_pre_names[i]) == 0) {
-            sh->set.preprocess = (k2t_pre)i;
-            return 0;
-        }
-    snprintf(why, n, "expected raw, unit, symmetric, torch or caffe, got '%s'", v);
-    return -1;
-}
-
-static void get_preprocess(const k2t_shell *sh, char *buf, size_t n)
-{
-    snprintf(buf, n, "%s", k2t_pre_names[sh->set.preprocess]);
-}
-
-/*----------------------------------------------------- PyTorch emulation */
-
-/* Settings that change what a run computes drop the kept run. */
-#define EMU_CHOICE(fname, field, no, yes)                                           \
-    static int set_##fname(k2t_shell *sh, const char *v, char *why, size_t n)       \
-    {                                                                               \
-        if (!strcmp(v, no)) sh->set.field = 0;                                      \
-        else if (!strcmp(v, yes)) sh->set.field = 1;                                \
-        else { snprintf(why, n, "expected %s or %s, got '%s'", no, yes, v); return -1; } \
-        k2t_shell_drop_run(sh);                                                     \
-        return 0;                                                                   \
-    }                                                                               \
-    static void get_##fname(const k2t_shell *sh, char *buf, size_t n)               \
-    {                                                                               \
-        snprintf(buf, n, "%s", sh->set.field ? yes : no);                           \
-    }
-
-EMU_CHOICE(layout, layout, "nhwc", "nchw")
-EMU_CHOICE(transpose, transpose, "off", "on")
-EMU_CHOICE(bn_mode, bn_train, "eval", "train")
-EMU_CHOICE(padding, pad_torch, "keras", "torch")
-EMU_CHOICE(flatten, flatten_torch, "keras", "torch")
-EMU_CHOICE(softmax, softmax_drop, "keep", "drop")
-
 static int parse_double(const char *v, double *out)
 {
     char *end;
@@ -151,43 +111,12 @@ static int set_diff_rtol(k2t_shell *sh, const char *v, char *why, size_t n)
 static void get_diff_atol(const k2t_shell *sh, char *buf, size_t n) { diff_get(sh, buf, n, sh->set.diff_atol); }
 static void get_diff_rtol(const k2t_shell *sh, char *buf, size_t n) { diff_get(sh, buf, n, sh->set.diff_rtol); }
 
-/* bn.eps: keras (each layer's own), torch (1e-5) or a value; for every
-** BatchNormalization layer, or only those named after it. */
-void k2t_shell_bn_eps_apply(k2t_shell *sh)
-{
-    free(sh->set.bn_eps_layer);
-    sh->set.bn_eps_layer = NULL;
-    if (!sh->model || sh->set.bn_eps <= 0) return;
-    sh->set.bn_eps_layer = k2t_xcalloc((size_t)sh->model->n_layers, sizeof(double));
-    for (int i = 0; i < sh->model->n_layers; i++) sh->set.bn_eps_layer[i] = sh->set.bn_eps;
-}
-
-static int parse_eps(const char *v, double *eps)
-{
-    if (!strcmp(v, "keras")) *eps = 0;
-    else if (!strcmp(v, "torch")) *eps = 1e-5;
-    else if (!parse_double(v, eps) || *eps <= 0 || *eps > 1) return -1;
-    return 0;
-}
-
-static int set_bn_eps(k2t_shell *sh, const char *v, char *why, size_t n)
-{
-    double eps;
-    if (parse_eps(v, &eps) != 0) {
-        snprintf(why, n, "expected keras, torch or a number in (0, 1], got '%s'", v);
-        return -1;
-    }
-    sh->set.bn_eps = eps;
-    k2t_shell_bn_eps_apply(sh);
-    k2t_shell_drop_run(sh);
-    return 0;
-}
-
+/* bn.eps as show prints it: the global value, then per-layer overrides. */
 static void get_bn_eps(const k2t_shell *sh, char *buf, size_t n)
 {
-    size_t w = (size_t)snprintf(buf, n, "%s", sh->set.bn_eps <= 0 ? "keras" : "");
-    if (sh->set.bn_eps > 0) w = (size_t)snprintf(buf, n, sh->set.bn_eps == 1e-5 ? "torch" : "%g", sh->set.bn_eps);
-    if (!sh->model || !sh->set.bn_eps_layer || sh->set.bn_eps > 0) return;
+    size_t w = (size_t)snprintf(buf, n, "%s", sh->set.emu.bn_eps <= 0 ? "keras" : "");
+    if (sh->set.emu.bn_eps > 0) w = (size_t)snprintf(buf, n, sh->set.emu.bn_eps == 1e-5 ? "torch" : "%g", sh->set.emu.bn_eps);
+    if (!sh->model || !sh->set.bn_eps_layer) return;
     for (int i = 0; i < sh->model->n_layers && w < n; i++)
         if (sh->set.bn_eps_layer[i] > 0)
             w += (size_t)snprintf(buf + w, n - w, "%s %s=%g", w > 5 && buf[w - 1] != 's' ? "," : ";",
@@ -195,34 +124,15 @@ static void get_bn_eps(const k2t_shell *sh, char *buf, size_t n)
 }
 
 static const setting settings[] = {
-    {"bn.eps", "keras|torch|VALUE [LAYER...]",
-     "BatchNormalization epsilon: each layer's own (keras), PyTorch's 1e-5 (torch) or a value; optionally for the named layers only.",
-     set_bn_eps, get_bn_eps},
-    {"bn.mode", "eval|train", "BatchNormalization with the moving statistics (eval) or the batch's own (train: a model left in train mode).",
-     set_bn_mode, get_bn_mode},
     {"color", "on|off", "Colour in output (off when NO_COLOR is set or output is not a terminal).",
      set_color, get_color},
     {"diff.atol", "VALUE", "diff passes a layer when max |a-b| <= diff.atol + diff.rtol * max |reference| (default 1e-5).",
      set_diff_atol, get_diff_atol},
     {"diff.rtol", "VALUE", "Relative part of diff's tolerance (default 1e-4).", set_diff_rtol, get_diff_rtol},
     {"echo", "on|off", "Echo each command of a script before running it.", set_echo, get_echo},
-    {"flatten", "keras|torch", "Flatten order: HWC as Keras, or CHW feeding the Dense rows unpermuted (torch: the classic port).",
-     set_flatten, get_flatten},
     {"hist.bins", "4..200", "Number of bins that hist draws.", set_hist_bins, get_hist_bins},
-    {"layout", "nhwc|nchw", "Execute in Keras's NHWC, or in NCHW with the weights as PyTorch holds them.",
-     set_layout, get_layout},
-    {"padding", "keras|torch", "'same' padding: TF's (asymmetric at stride 2), or PyTorch's symmetric k//2 with count_include_pad pooling.",
-     set_padding, get_padding},
-    {"preprocess", "raw|unit|symmetric|torch|caffe",
-     "Pixel preprocessing for cifar, image and uint8 inputs: raw 0..255, /255, [-1,1], ImageNet mean/std, BGR minus means.",
-     set_preprocess, get_preprocess},
-    {"softmax", "keep|drop", "Keep a final softmax, or drop it (a port that leaves it to the loss).",
-     set_softmax, get_softmax},
     {"threads", "0..64", "Worker threads for run and eval (0: the machine's cores).", set_threads, get_threads},
-    {"timer", "on|off", "Print each command's wall time after it runs.", set_timer, get_timer},
-    {"weights.transpose", "on|off", "Permute kernels into PyTorch's layout (on), or read the Keras buffers in PyTorch's shape unpermuted (off).",
-     set_transpose, get_transpose},
-};
+    {"timer", "on|off", "Print each command's wall time after it runs.", set_timer, get_timer},};
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))
 
 static const setting *find(const char *key)
@@ -232,39 +142,81 @@ static const setting *find(const char *key)
     return NULL;
 }
 
+/* A setting is a row of the table above or a pitfall's emulation setting
+** (engine/pitfall.c): set, show and completion see them as one list. */
 int k2t_setting_set(k2t_shell *sh, const char *key, const char *value)
 {
     const setting *s = find(key);
+    const k2t_pitfall *P = s ? NULL : k2t_pitfall_by_key(key);
     char why[256];
-    if (!s) return k2t_error(sh, 1, "set: unknown setting '%s' (\"show\" lists them)", key);
+    if (!s && !P) return k2t_error(sh, 1, "set: unknown setting '%s' (\"show\" lists them)", key);
+    if (P) {
+        k2t_err err = {0};
+        if (k2t_emu_set(&sh->set.emu, (k2t_pit)(P - k2t_pitfalls), value, &err) != K2T_OK)
+            return k2t_error(sh, 2, "set %s: %s", key, err.msg);
+        if (P == &k2t_pitfalls[K2T_PIT_BN_EPS]) { /* a global value replaces per-layer ones */
+            free(sh->set.bn_eps_layer);
+            sh->set.bn_eps_layer = NULL;
+        }
+        if (P->in_profiles) k2t_shell_drop_run(sh); /* it changes what a run computes */
+        return K2T_CMD_OK;
+    }
     if (s->set(sh, value, why, sizeof why) != 0)
         return k2t_error(sh, 2, "set %s: %s", key, why);
     return K2T_CMD_OK;
 }
 
+/* Every setting, sorted by key: the table's and the pitfalls'. */
+typedef struct row { const char *key, *values, *help; const setting *s; const k2t_pitfall *p; } row;
+
+static int row_cmp(const void *a, const void *b)
+{
+    return strcmp(((const row *)a)->key, ((const row *)b)->key);
+}
+
+static int all_rows(row *r)
+{
+    int n = 0;
+    for (int i = 0; i < N_SETTINGS; i++) r[n++] = (row){settings[i].key, settings[i].values, settings[i].help, &settings[i], NULL};
+    for (int p = 0; p < K2T_PIT_COUNT; p++)
+        if (k2t_pitfalls[p].key)
+            r[n++] = (row){k2t_pitfalls[p].key, k2t_pitfalls[p].values, k2t_pitfalls[p].help, NULL, &k2t_pitfalls[p]};
+    qsort(r, (size_t)n, sizeof *r, row_cmp);
+    return n;
+}
+
+static void row_value(const k2t_shell *sh, const row *r, char *buf, size_t n)
+{
+    if (r->s) r->s->get(sh, buf, n);
+    else if (r->p == &k2t_pitfalls[K2T_PIT_BN_EPS]) get_bn_eps(sh, buf, n);
+    else k2t_emu_value(&sh->set.emu, (k2t_pit)(r->p - k2t_pitfalls), buf, n);
+}
+
 int k2t_setting_show(k2t_shell *sh, const char *key)
 {
     char buf[256];
-    if (key) {
-        const setting *s = find(key);
-        if (!s) return k2t_error(sh, 1, "show: unknown setting '%s' (\"show\" lists them)", key);
-        s->get(sh, buf, sizeof buf);
-        k2t_printf(sh, "%s = %s\n", s->key, buf);
-        return K2T_CMD_OK;
+    row r[N_SETTINGS + K2T_PIT_COUNT];
+    int n = all_rows(r);
+    for (int i = 0; i < n; i++) {
+        if (key && strcmp(r[i].key, key)) continue;
+        row_value(sh, &r[i], buf, sizeof buf);
+        if (key) {
+            k2t_printf(sh, "%s = %s\n", r[i].key, buf);
+            return K2T_CMD_OK;
+        }
+        k2t_printf(sh, "%-17s %-8s %s(%s) %s%s\n", r[i].key, buf, k2t_c_dim(sh), r[i].values, r[i].help,
+                   k2t_c_off(sh));
     }
-    for (int i = 0; i < N_SETTINGS; i++) {
-        settings[i].get(sh, buf, sizeof buf);
-        k2t_printf(sh, "%-17s %-8s %s(%s) %s%s\n", settings[i].key, buf, k2t_c_dim(sh),
-                   settings[i].values, settings[i].help, k2t_c_off(sh));
-    }
+    if (key) return k2t_error(sh, 1, "show: unknown setting '%s' (\"show\" lists them)", key);
     return K2T_CMD_OK;
 }
 
 void k2t_complete_settings(const char *prefix, k2t_strlist *out)
 {
-    for (int i = 0; i < N_SETTINGS; i++)
-        if (strncmp(settings[i].key, prefix, strlen(prefix)) == 0)
-            k2t_strlist_add(out, settings[i].key);
+    row r[N_SETTINGS + K2T_PIT_COUNT];
+    int n = all_rows(r);
+    for (int i = 0; i < n; i++)
+        if (strncmp(r[i].key, prefix, strlen(prefix)) == 0) k2t_strlist_add(out, r[i].key);
 }
 
 /*---------------------------------------------------------------- commands */
@@ -276,7 +228,7 @@ static int cmd_set(k2t_shell *sh, int argc, char **argv)
             return k2t_error(sh, 3, "set %s: takes one value", argv[1]);
         /* bn.eps VALUE LAYER...: only those layers. */
         double eps;
-        if (parse_eps(argv[2], &eps) != 0)
+        if (k2t_eps_parse(argv[2], &eps) != 0)
             return k2t_error(sh, 2, "set bn.eps: expected keras, torch or a number in (0, 1], got '%s'", argv[2]);
         if (!sh->model) return k2t_error(sh, 3, "set bn.eps: no model loaded to name layers of");
         int li[K2T_MAX_ARGS];
@@ -308,7 +260,13 @@ static void complete_set(k2t_shell *sh, int argi, char **argv, const char *prefi
     if (argi == 1) k2t_complete_settings(prefix, out);
     else if (argi == 2) {
         const setting *s = find(argv[1]);
-        if (s && strchr(s->values, '|')) k2t_complete_words(s->values, prefix, out);
+        const k2t_pitfall *p = k2t_pitfall_by_key(argv[1]);
+        const char *values = s ? s->values : p ? p->values : NULL;
+        if (values && strchr(values, '|')) {
+            char words[160];
+            snprintf(words, sizeof words, "%.*s", (int)strcspn(values, " "), values); /* not "[LAYER...]" */
+            k2t_complete_words(words, prefix, out);
+        }
     }
 }
 

@@ -56,16 +56,8 @@ extern const int k2t_n_commands;
 typedef struct k2t_settings {
     int color;        /* colour in output */
     int threads;      /* worker threads for run/eval; 0: the machine's cores */
-    k2t_pre preprocess; /* pixel preprocessing for cifar, image and uint8 inputs */
-    /* The PyTorch-port emulation (see k2t_opts). */
-    k2t_layout layout;
-    int transpose;      /* weights.transpose: 1 on (correct), 0 off */
-    double bn_eps;      /* 0: keras (each layer's own); > 0: this value for every BN */
-    double *bn_eps_layer; /* per layer override (m->n_layers, owned), or NULL */
-    int bn_train;
-    int pad_torch;
-    int flatten_torch;
-    int softmax_drop;
+    k2t_emu emu;        /* the PyTorch-port emulation and the preprocessing (pitfall.c) */
+    double *bn_eps_layer; /* per layer bn.eps overrides (m->n_layers, owned), or NULL */
     double diff_atol, diff_rtol; /* diff's pass/fail: |a-b| <= atol + rtol*max|ref| */
     int echo;         /* echo each command of a script before running it */
     int timer;        /* print each command's wall time */
@@ -87,10 +79,8 @@ typedef struct k2t_input {
 ** and the user's own from "profile save"). */
 typedef struct k2t_profile {
     char name[32];
-    k2t_layout layout;
-    int transpose, bn_train, pad_torch, flatten_torch, softmax_drop;
-    double bn_eps;           /* 0: each layer's own */
-    int preprocess;          /* -1: whatever is set */
+    k2t_emu emu;             /* the settings it sets */
+    int with_input;          /* it sets preprocess too (saved profiles; built-ins leave it) */
 } k2t_profile;
 
 /*----------------------------------------------------------- breakpoints */
@@ -147,9 +137,6 @@ void k2t_shell_free(k2t_shell *sh);
 /* Forget the last run (its plan and activations): the model, the input or
 ** a setting that changes the computation has changed. */
 void k2t_shell_drop_run(k2t_shell *sh);
-/* Rebuild the per-layer BatchNormalization epsilons for the loaded model
-** from the global bn.eps setting. */
-void k2t_shell_bn_eps_apply(k2t_shell *sh);
 /* Node i's output shape, batch first, in the current layout: the run's when
 ** the node ran (*from_run = 1), else Keras's inferred shape (NCHW under
 ** "set layout nchw") with the input's batch, 1 without input. */
@@ -194,11 +181,8 @@ const k2t_command *k2t_command_find(const char *name, char *why, size_t n);
 const k2t_profile *k2t_profile_find(const struct k2t_shell *sh, const char *name);
 /* The current settings as a profile. */
 void k2t_profile_current(const struct k2t_shell *sh, k2t_profile *p);
-/* Execution options for a profile (per-layer epsilons from bn_eps, owned by
-** *eps_out, which the caller frees). */
-void k2t_profile_opts(const struct k2t_shell *sh, const k2t_profile *p, k2t_opts *o, int keep, double **eps_out);
-/* "layout nchw, padding torch" for the settings where p differs from Keras. */
-void k2t_profile_describe(const k2t_profile *p, char *buf, size_t n);
+/* Execution options for a profile ("current": the per-layer epsilons too). */
+void k2t_profile_opts(const struct k2t_shell *sh, const k2t_profile *p, k2t_opts *o, int keep);
 /* Why node 'node' differs between runs under profiles a and b: one or more
 ** sentences written into buf, from the settings that differ and the
 ** layer's config ("" when nothing explains it); rb is b's run (may be

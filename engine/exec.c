@@ -168,7 +168,8 @@ static void bn_prepare(const k2t_run *r, step *s, int64_t C, int four_d)
     const k2t_weight *mean = wget(L, "moving_mean"), *var = wget(L, "moving_variance");
     double eps = L->cfg.eps;
     int li = (int)(L - r->m->layers);
-    if (r->o.bn_eps && r->o.bn_eps[li] > 0) eps = r->o.bn_eps[li]; /* as a port configures it */
+    if (r->o.bn_eps_layer && r->o.bn_eps_layer[li] > 0) eps = r->o.bn_eps_layer[li]; /* as a port configures it */
+    else if (r->o.emu.bn_eps > 0) eps = r->o.emu.bn_eps;
     else if (r->m->keras_major < 3 && four_d && eps < 1.001e-5) eps = 1.001e-5;
     s->eps = eps;
     s->scale = k2t_xmalloc((size_t)C * sizeof(float));
@@ -263,7 +264,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     s->numel = k2t_shape_numel(&s->shape);
     if (s->numel < 0)
         return step_fail(m, s, err, K2T_ESHAPE, "output shape is not fully known");
-    s->nchw = r->o.layout == K2T_LAYOUT_NCHW && s->shape.ndim >= 2;
+    s->nchw = r->o.emu.layout == K2T_LAYOUT_NCHW && s->shape.ndim >= 2;
     const k2t_cfg *c = &L->cfg;
     s->epi.act = K2T_ACT_LINEAR;
     s->pre_off = -1;
@@ -271,7 +272,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     case K2T_OP_INPUT:
         break;
     case K2T_OP_CONV: {
-        if (make_win_opts(s, &in[0], r->o.pad_torch) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the kernel");
+        if (make_win_opts(s, &in[0], r->o.emu.pad_torch) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the kernel");
         s->groups = c->groups ? c->groups : 1;
         s->cout = c->filters;
         {
@@ -279,7 +280,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
             int one_d = k->shape.ndim == 3;
             s->w = prep_kernel(k, one_d ? 1 : k->shape.d[0], one_d ? k->shape.d[0] : k->shape.d[1],
                                k->shape.d[one_d ? 1 : 2], k->shape.d[one_d ? 2 : 3], s->nchw,
-                               r->o.no_transpose, &s->own_w);
+                               r->o.emu.no_transpose, &s->own_w);
         }
         if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
         s->epi.act = c->act;
@@ -288,18 +289,18 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     }
     case K2T_OP_DEPTHWISE:
     case K2T_OP_SEPARABLE: {
-        if (make_win_opts(s, &in[0], r->o.pad_torch) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the kernel");
+        if (make_win_opts(s, &in[0], r->o.emu.pad_torch) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the kernel");
         s->mult = c->depth_multiplier ? c->depth_multiplier : 1;
         {
             const k2t_weight *k = wget(L, "depthwise_kernel");
             s->w = prep_kernel(k, k->shape.d[0], k->shape.d[1], 1, k->shape.d[2] * k->shape.d[3],
-                               s->nchw, r->o.no_transpose, &s->own_w);
+                               s->nchw, r->o.emu.no_transpose, &s->own_w);
         }
         if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
         s->epi.act = c->act;
         if (L->op == K2T_OP_SEPARABLE) {
             const k2t_weight *k = wget(L, "pointwise_kernel");
-            s->w2 = prep_kernel(k, 1, 1, k->shape.d[2], k->shape.d[3], s->nchw, r->o.no_transpose,
+            s->w2 = prep_kernel(k, 1, 1, k->shape.d[2], k->shape.d[3], s->nchw, r->o.emu.no_transpose,
                                 &s->own_w2);
             s->cout = c->filters;
             /* the depthwise result of one sample (and, NCHW, its im2col) */
@@ -324,7 +325,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
         {
             const k2t_weight *k = wget(L, "kernel");
             s->w = prep_kernel(k, k->shape.d[0], k->shape.d[1], k->shape.d[2], k->shape.d[3], 0,
-                               r->o.no_transpose, &s->own_w);
+                               r->o.emu.no_transpose, &s->own_w);
         }
         if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
         s->epi.act = c->act;
@@ -334,8 +335,8 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     case K2T_OP_DENSE: {
         const k2t_weight *k = wget(L, "kernel");
         int native = in[0].ndim == 1; /* Linear on a vector; rank > 1 falls back to Keras's kernel */
-        s->w = prep_kernel(k, 1, 1, k->shape.d[0], k->shape.d[1], r->o.layout == K2T_LAYOUT_NCHW && native,
-                           r->o.no_transpose, &s->own_w);
+        s->w = prep_kernel(k, 1, 1, k->shape.d[0], k->shape.d[1], r->o.emu.layout == K2T_LAYOUT_NCHW && native,
+                           r->o.emu.no_transpose, &s->own_w);
         if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
         s->epi.act = c->act;
         s->cout = c->units;
@@ -346,7 +347,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
         if (ax < 0 || ax >= in[0].ndim) return step_fail(m, s, err, K2T_ESHAPE, "axis out of range");
         axis_split(&in[0], ax, &s->outer, &s->len, &s->inner);
         bn_prepare(r, s, s->len, in[0].ndim == 3);
-        s->bn_batch = r->o.bn_train;
+        s->bn_batch = r->o.emu.bn_train;
         break;
     }
     case K2T_OP_LAYERNORM: {
@@ -399,8 +400,8 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     }
     case K2T_OP_MAXPOOL:
     case K2T_OP_AVGPOOL:
-        if (make_win_opts(s, &in[0], r->o.pad_torch) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the pool");
-        s->count_pad = r->o.pad_torch;
+        if (make_win_opts(s, &in[0], r->o.emu.pad_torch) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the pool");
+        s->count_pad = r->o.emu.pad_torch;
         break;
     case K2T_OP_IDENTITY:
         s->alias = 1;
@@ -411,7 +412,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
         ** keeps whichever order the setting asks for, so that the Dense
         ** after it sees what the port's Linear would. */
         int p_nchw = r->s[N->in[0]].nchw;
-        int chw = r->o.flatten_torch && in[0].ndim >= 2;
+        int chw = r->o.emu.flatten_torch && in[0].ndim >= 2;
         s->chw_order = chw;
         s->alias = in[0].ndim < 2 || p_nchw == chw;
         break;
@@ -439,7 +440,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     default:
         return step_fail(m, s, err, K2T_EUNSUPPORTED, "no kernel for this layer");
     }
-    if (r->o.layout == K2T_LAYOUT_NCHW) {
+    if (r->o.emu.layout == K2T_LAYOUT_NCHW) {
         /* Ops without an NCHW kernel run the Keras kernel between layout
         ** conversions: Keras's semantics, the port's layout. */
         int any_nchw = s->nchw;
@@ -465,7 +466,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
             s->ws += tmp;
         }
     }
-    if (r->o.softmax_drop && N->is_output) {
+    if (r->o.emu.softmax_drop && N->is_output) {
         /* The port leaves the softmax to its loss function. */
         if ((L->op == K2T_OP_ACTIVATION && c->act == K2T_ACT_SOFTMAX) || L->op == K2T_OP_SOFTMAX) {
             s->alias = 1;
@@ -639,7 +640,7 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
     r->max_batch = max_batch < 1 ? 1 : max_batch;
     r->threads = o->threads > 0 ? o->threads : k2t_cores();
     if (r->threads > 64) r->threads = 64;
-    if (o->bn_train) r->threads = 1; /* batch statistics need the whole batch */
+    if (o->emu.bn_train) r->threads = 1; /* batch statistics need the whole batch */
     r->n = m->n_nodes;
     r->s = k2t_xcalloc((size_t)r->n, sizeof *r->s);
     for (int i = 0; i < r->n; i++) {
@@ -825,7 +826,7 @@ static void exec_op(const k2t_run *r, const step *s, const float *const *xs, int
         break;
     case K2T_OP_DENSE: {
         int in = (int)(p->numel / (s->numel / s->cout));
-        if (r->o.layout == K2T_LAYOUT_NCHW && !nhwc) kern_linear(x, total / s->cout, in, s->w, s->cout, &e, g);
+        if (r->o.emu.layout == K2T_LAYOUT_NCHW && !nhwc) kern_linear(x, total / s->cout, in, s->w, s->cout, &e, g);
         else kern_dense(x, total / s->cout, in, s->w, s->cout, &e, g);
         break;
     }

@@ -366,28 +366,92 @@ int64_t k2t_histogram(const float *x, int64_t n, int64_t *bins, int n_bins,
 
 /*--------------------------------------------------------------- execution */
 
-/* How to execute.  All zero (but threads) is Keras's own semantics; the
-** other fields emulate the conventions of a PyTorch port, one pitfall each,
-** so that a divergence can be reproduced and located. */
+/* Execution with Keras's semantics, or under emulated conventions of a
+** PyTorch port, one pitfall each, so that a divergence can be reproduced
+** and located. */
 typedef enum { K2T_LAYOUT_NHWC, K2T_LAYOUT_NCHW } k2t_layout;
 
+/* The PyTorch conventions a run emulates, one field per pitfall that has a
+** setting (engine/pitfall.c declares each: its setting name, values, what
+** it means for each layer kind, its diagnosis and its fix).  All zero but
+** 'preprocess' is Keras's own semantics.  Embedded wherever settings
+** travel: the shell's settings, profiles, k2t_opts. */
+typedef struct k2t_emu {
+    k2t_layout layout;    /* NCHW: execute as PyTorch does, weights as PyTorch holds
+                             them (conv OIHW, depthwise (C*M,1,kh,kw), Linear (out,in)) */
+    int no_transpose;     /* weights.transpose off: each Keras kernel buffer read in the
+                             PyTorch shape without permuting it (the forgotten transpose) */
+    double bn_eps;        /* bn.eps: 0 each layer its own; > 0 this epsilon for every
+                             BatchNormalization (k2t_opts.bn_eps_layer overrides per layer) */
+    int bn_train;         /* bn.mode train: BatchNormalization with the batch's statistics */
+    int pad_torch;        /* padding torch: symmetric padding k//2*d for 'same' convs and
+                             pools, and average pooling that counts the padding */
+    int flatten_torch;    /* flatten torch: Flatten in CHW order, Dense rows unpermuted */
+    int softmax_drop;     /* softmax drop: a final softmax left out (left to the loss) */
+    int preprocess;       /* preprocess: a k2t_pre; the executor ignores it (the shell
+                             applies it to the input); -1 in a profile: leave as set */
+} k2t_emu;
+
+/* How to execute: threads, what to keep, and the conventions emulated. */
 typedef struct k2t_opts {
     int threads;          /* worker threads; 0: the machine's cores */
     int keep;             /* keep every layer's output (and pre-activations) for
                              inspection; otherwise buffers are reused and BN is
                              folded into the convolution before it (the fast path) */
-    k2t_layout layout;    /* NCHW: execute as PyTorch does, weights as PyTorch holds
-                             them (conv OIHW, depthwise (C*M,1,kh,kw), Linear (out,in)) */
-    int no_transpose;     /* weights.transpose off: each Keras kernel buffer read in the
-                             PyTorch shape without permuting it (the forgotten transpose) */
-    const double *bn_eps; /* per layer (indexed like m->layers): the epsilon to use, or
-                             <= 0 for the layer's own; NULL: every layer its own */
-    int bn_train;         /* BatchNormalization with the batch's statistics (train mode) */
-    int pad_torch;        /* symmetric padding k//2*d for 'same' convs and pools, and
-                             average pooling that counts the padding */
-    int flatten_torch;    /* Flatten in CHW order, Dense rows unpermuted */
-    int softmax_drop;     /* a final softmax left out (a port that leaves it to the loss) */
+    k2t_emu emu;          /* the PyTorch conventions; all zero: Keras */
+    const double *bn_eps_layer; /* per layer (indexed like m->layers): an epsilon > 0
+                             that overrides emu.bn_eps and the layer's own; NULL: none */
 } k2t_opts;
+
+/*---------------------------------------------------------------- pitfalls */
+
+/* The pitfalls of a port, declared once in engine/pitfall.c: check tags
+** its hazards with them, explain teaches them (the first ten are its
+** topics), diff and compare diagnose with them, and those with a setting
+** are emulated by k2t_emu. */
+typedef enum k2t_pit {
+    K2T_PIT_LAYOUT, K2T_PIT_TRANSPOSE, K2T_PIT_BN_EPS, K2T_PIT_BN_MODE, K2T_PIT_PADDING,
+    K2T_PIT_FLATTEN, K2T_PIT_SOFTMAX, K2T_PIT_PREPROCESS, K2T_PIT_INIT, K2T_PIT_RESIDUAL,
+    K2T_PIT_ACTIVATION, K2T_PIT_UNSUPPORTED, K2T_PIT_COUNT
+} k2t_pit;
+#define K2T_PIT_TOPICS (K2T_PIT_RESIDUAL + 1) /* explain's topics: the first ten */
+
+typedef struct k2t_pitfall {
+    const char *topic;        /* "padding": check's tag and explain's topic */
+    const char *summary;      /* one line for explain's list */
+    const char *text;         /* explain: paragraphs that hold for any model */
+    const char *none;         /* explain: when the model shows nothing of it, or NULL */
+    const char *k2t;          /* explain: the setting and commands that show it */
+    /* The setting that emulates it (key NULL: none). */
+    const char *key;          /* "padding" */
+    const char *values;       /* "keras|torch", Keras's value first, as show lists them */
+    const char *help;         /* show's sentence */
+    const char *const *names; /* the values of an int field, Keras's first (NULL: bn.eps) */
+    int n_names;
+    size_t field;             /* offsetof(k2t_emu, ...) of that int field */
+    int in_profiles;          /* built-in profiles set it (preprocess: they leave it) */
+} k2t_pitfall;
+
+extern const k2t_pitfall k2t_pitfalls[K2T_PIT_COUNT];
+/* By topic ("bn-eps") or by setting key ("bn.eps"); NULL when none. */
+const k2t_pitfall *k2t_pitfall_by_topic(const char *topic);
+const k2t_pitfall *k2t_pitfall_by_key(const char *key);
+
+/* Keras's own semantics (every pitfall at its Keras value, preprocess raw). */
+extern const k2t_emu k2t_emu_keras;
+/* Set pitfall p's setting from text ("torch", "1e-5", "off"); errors say
+** what was expected.  bn.eps takes keras, torch or a value in (0, 1]. */
+k2t_status k2t_emu_set(k2t_emu *e, k2t_pit p, const char *value, k2t_err *err);
+int k2t_eps_parse(const char *v, double *eps);
+/* The value as set would take it ("torch", "1e-05"); returns buf. */
+char *k2t_emu_value(const k2t_emu *e, k2t_pit p, char *buf, size_t n);
+int k2t_emu_int(const k2t_emu *e, k2t_pit p);
+/* Do a and b agree on p?  Is e at Keras's value for p? */
+int k2t_emu_same(const k2t_emu *a, const k2t_emu *b, k2t_pit p);
+int k2t_emu_is_keras(const k2t_emu *e, k2t_pit p);
+/* "layout nchw, bn.eps 1e-05, padding torch" (layout always; preprocess
+** too when with_input).  Returns buf. */
+char *k2t_emu_describe(const k2t_emu *e, int with_input, char *buf, size_t n);
 
 /* An activation: the batch is d[0] of shape. */
 typedef struct k2t_tensor {

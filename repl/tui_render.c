@@ -654,7 +654,7 @@ static void details_doc(const tui_state *st, k2t_shell *sh, doc *d)
         int ran;
         k2t_shape s = k2t_shell_node_shape(sh, i, &ran);
         snprintf(buf, sizeof buf, "output: %s%s%s", shape_str(&s, s1, sizeof s1),
-                 s.ndim < 3 ? "" : sh->set.layout == K2T_LAYOUT_NCHW ? " NCHW" : " NHWC", ran ? "" : " (inferred)");
+                 s.ndim < 3 ? "" : sh->set.emu.layout == K2T_LAYOUT_NCHW ? " NCHW" : " NHWC", ran ? "" : " (inferred)");
         doc_wrap(d, 0, 2, buf);
     }
 
