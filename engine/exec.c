@@ -188,29 +188,21 @@ static int is_unary_elementwise(k2t_op op)
            op == K2T_OP_ELU || op == K2T_OP_RESCALING || op == K2T_OP_BATCHNORM;
 }
 
-/* The kernel a step computes with.  Every Keras kernel is viewed as
-** (A, B, C, D) -- conv (kh, kw, cin/g, cout), depthwise (kh, kw, 1, c*m),
-** Dense (1, 1, in, out), Conv2DTranspose (kh, kw, cout, cin), Conv1D
-** (1, k, cin, cout) -- and PyTorch holds it as (D, C, A, B): permute(3, 2,
-** 0, 1).  With the forgotten transpose (no_transpose) PyTorch's tensor is
-** the Keras buffer read in that shape.  NCHW kernels take PyTorch's
-** layout, NHWC kernels Keras's; whatever is not the file's own buffer is
-** copied into *owned. */
-static const float *prep_kernel(const k2t_weight *w, int64_t A, int64_t B, int64_t C, int64_t D,
-                                int nchw, int no_transpose, float **owned)
+/* The kernel a step computes with: Keras's own buffer for the NHWC
+** kernels, PyTorch's layout (the op's k2t_tw) for the NCHW ones.  With the
+** forgotten transpose (no_transpose) PyTorch's tensor is the Keras buffer
+** read in its shape: the NCHW kernels take the buffer as it is, the NHWC
+** ones that tensor mapped back to Keras's layout.  Whatever is not the
+** file's own buffer is copied into *owned. */
+static const float *prep_kernel(const k2t_layer *L, const k2t_weight *w, int nchw, int no_transpose,
+                                float **owned)
 {
-    int64_t n = A * B * C * D;
-    if (!nchw && !no_transpose) return w->data;
-    if (nchw && no_transpose) return w->data;
-    float *o = k2t_xmalloc((size_t)(n ? n : 1) * sizeof(float));
-    for (int64_t a = 0; a < A; a++)
-        for (int64_t b = 0; b < B; b++)
-            for (int64_t c = 0; c < C; c++)
-                for (int64_t d = 0; d < D; d++) {
-                    int64_t keras = ((a * B + b) * C + c) * D + d, torch = ((d * C + c) * A + a) * B + b;
-                    if (nchw) o[torch] = w->data[keras];     /* the right permutation */
-                    else o[keras] = w->data[torch];          /* wrong PyTorch tensor, used correctly */
-                }
+    k2t_tw tw;
+    if (nchw == no_transpose) return w->data;
+    if (k2t_layer_tw(L, (int)(w - L->w), &tw) != 0) return w->data;
+    float *o = k2t_xmalloc((size_t)(w->size ? w->size : 1) * sizeof(float));
+    if (nchw) k2t_tw_apply(w, &tw, o);   /* the right permutation */
+    else k2t_tw_misread(w, &tw, o);      /* the wrong PyTorch tensor, used correctly */
     *owned = o;
     return o;
 }
@@ -275,13 +267,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
         if (make_win_opts(s, &in[0], r->o.emu.pad_torch) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the kernel");
         s->groups = c->groups ? c->groups : 1;
         s->cout = c->filters;
-        {
-            const k2t_weight *k = wget(L, "kernel");
-            int one_d = k->shape.ndim == 3;
-            s->w = prep_kernel(k, one_d ? 1 : k->shape.d[0], one_d ? k->shape.d[0] : k->shape.d[1],
-                               k->shape.d[one_d ? 1 : 2], k->shape.d[one_d ? 2 : 3], s->nchw,
-                               r->o.emu.no_transpose, &s->own_w);
-        }
+        s->w = prep_kernel(L, wget(L, "kernel"), s->nchw, r->o.emu.no_transpose, &s->own_w);
         if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
         s->epi.act = c->act;
         s->ws = kern_conv2d_ws(&s->win, s->groups);
@@ -291,17 +277,11 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     case K2T_OP_SEPARABLE: {
         if (make_win_opts(s, &in[0], r->o.emu.pad_torch) != 0) return step_fail(m, s, err, K2T_ESHAPE, "input smaller than the kernel");
         s->mult = c->depth_multiplier ? c->depth_multiplier : 1;
-        {
-            const k2t_weight *k = wget(L, "depthwise_kernel");
-            s->w = prep_kernel(k, k->shape.d[0], k->shape.d[1], 1, k->shape.d[2] * k->shape.d[3],
-                               s->nchw, r->o.emu.no_transpose, &s->own_w);
-        }
+        s->w = prep_kernel(L, wget(L, "depthwise_kernel"), s->nchw, r->o.emu.no_transpose, &s->own_w);
         if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
         s->epi.act = c->act;
         if (L->op == K2T_OP_SEPARABLE) {
-            const k2t_weight *k = wget(L, "pointwise_kernel");
-            s->w2 = prep_kernel(k, 1, 1, k->shape.d[2], k->shape.d[3], s->nchw, r->o.emu.no_transpose,
-                                &s->own_w2);
+            s->w2 = prep_kernel(L, wget(L, "pointwise_kernel"), s->nchw, r->o.emu.no_transpose, &s->own_w2);
             s->cout = c->filters;
             /* the depthwise result of one sample (and, NCHW, its im2col) */
             s->ws = (int64_t)s->win.oh * s->win.ow * s->win.c * s->mult * (s->nchw ? 2 : 1);
@@ -322,11 +302,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
         int64_t oh = s->shape.d[0], ow = s->shape.d[1];
         s->crop_t = (int)(fh > oh ? (fh - oh) / 2 : 0);
         s->crop_l = (int)(fw > ow ? (fw - ow) / 2 : 0);
-        {
-            const k2t_weight *k = wget(L, "kernel");
-            s->w = prep_kernel(k, k->shape.d[0], k->shape.d[1], k->shape.d[2], k->shape.d[3], 0,
-                               r->o.emu.no_transpose, &s->own_w);
-        }
+        s->w = prep_kernel(L, wget(L, "kernel"), 0, r->o.emu.no_transpose, &s->own_w);
         if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
         s->epi.act = c->act;
         s->ws = kern_conv2d_transpose_ws(g, s->cout);
@@ -335,8 +311,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     case K2T_OP_DENSE: {
         const k2t_weight *k = wget(L, "kernel");
         int native = in[0].ndim == 1; /* Linear on a vector; rank > 1 falls back to Keras's kernel */
-        s->w = prep_kernel(k, 1, 1, k->shape.d[0], k->shape.d[1], r->o.emu.layout == K2T_LAYOUT_NCHW && native,
-                           r->o.emu.no_transpose, &s->own_w);
+        s->w = prep_kernel(L, k, r->o.emu.layout == K2T_LAYOUT_NCHW && native, r->o.emu.no_transpose, &s->own_w);
         if (c->use_bias) s->epi.bias = wget(L, "bias")->data;
         s->epi.act = c->act;
         s->cout = c->units;

@@ -61,6 +61,33 @@ typedef struct k2t_wspec {
     int trainable;
 } k2t_wspec;
 
+/* How a Keras weight becomes its PyTorch parameter: the PyTorch tensor is
+** torch.from_numpy(keras).permute(perm) then .reshape(shape).  The op
+** declares it (its 'torch' callback); export converts with it, the NCHW
+** executor prepares its kernels with it, the forgotten-transpose emulation
+** undoes it, and the transpose pitfall prints it as the fix. */
+typedef struct k2t_tw {
+    const char *suffix;        /* "weight", "depthwise.weight", "running_mean" */
+    k2t_shape shape;           /* PyTorch's shape */
+    int perm[K2T_MAX_DIMS];    /* PyTorch axis i is Keras axis perm[i] (before the reshape) */
+    int n_perm;                /* 0: no permutation (values in order, reshaped) */
+    const char *keras_axes;    /* "(kh, kw, in, out)": what Keras's axes are, or NULL */
+    const char *torch_axes;    /* "(out, in, kh, kw)": PyTorch's */
+} k2t_tw;
+
+/* The PyTorch parameter of weight wi of L by its op, or -1 (none). */
+int k2t_layer_tw(const k2t_layer *L, int wi, k2t_tw *tw);
+/* out (numel floats) = w's values as PyTorch's tensor. */
+void k2t_tw_apply(const k2t_weight *w, const k2t_tw *tw, float *out);
+/* The forgotten transpose: w's buffer read as PyTorch's tensor without the
+** permutation, written back in Keras's layout (what a Keras-layout kernel
+** must hold to compute what that port computes). */
+void k2t_tw_misread(const k2t_weight *w, const k2t_tw *tw, float *out);
+/* The PyTorch expression that turns the Keras array into the parameter:
+** ".permute(3, 2, 0, 1)", ".T", ".permute(2, 3, 0, 1).reshape(16, 1, 3, 3)",
+** "" when none is needed.  Returns buf. */
+char *k2t_tw_code(const k2t_weight *w, const k2t_tw *tw, char *buf, size_t n);
+
 typedef struct k2t_op_def {
     k2t_op op;
     const char *const *classes; /* Keras class names, NULL-terminated */
@@ -78,9 +105,9 @@ typedef struct k2t_op_def {
     int (*weights)(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec);
     /* The typed config as "k=v, k=v". */
     void (*describe)(const k2t_layer *L, k2t_buf *b);
-    /* PyTorch parameter suffix ("weight", "depthwise.weight") and shape
-    ** of weight wi; returns -1 when none.  NULL: no weights. */
-    int (*torch)(const k2t_layer *L, int wi, const char **suffix, k2t_shape *shape);
+    /* Weight wi's PyTorch parameter (suffix, shape, layout map); returns
+    ** -1 when it has none.  NULL: no weights. */
+    int (*torch)(const k2t_layer *L, int wi, k2t_tw *tw);
 } k2t_op_def;
 
 /* The op for a Keras class name (after aliasing), or NULL. */

@@ -1144,16 +1144,15 @@ char *k2t_layer_describe(const k2t_model *m, const k2t_layer *L, char *buf, size
 int k2t_torch_param(const k2t_model *m, const k2t_layer *L, int wi,
                     char *name, size_t n, k2t_shape *shape)
 {
-    const k2t_op_def *def = k2t_op_def_of(L->op);
-    const char *suffix = NULL;
+    k2t_tw tw;
     (void)m;
     name[0] = '\0';
-    if (!def || !def->torch || wi < 0 || wi >= L->n_w) return -1;
-    if (def->torch(L, wi, &suffix, shape) != 0 || !suffix) return -1;
+    if (k2t_layer_tw(L, wi, &tw) != 0) return -1;
+    *shape = tw.shape;
     /* state_dict keys are dot-separated: a Keras name with '.' or '/'
     ** would read as a submodule path.  The exported module's attributes
     ** and safetensors names use the same sanitizer (engine/export.c). */
     char attr[512];
-    snprintf(name, n, "%s.%s", k2t_torch_ident(L->name, attr, sizeof attr), suffix);
+    snprintf(name, n, "%s.%s", k2t_torch_ident(L->name, attr, sizeof attr), tw.suffix);
     return 0;
 }

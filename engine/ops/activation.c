@@ -174,19 +174,26 @@ static void softmax_describe(const k2t_layer *L, k2t_buf *b)
 /* alpha (H, W, C) -> nn.PReLU weight: channels first, (C, H, W); when
 ** only channels vary (the usual shared spatial axes) it is (C,), and a
 ** fully shared alpha is torch's default single parameter (1,). */
-static int prelu_torch(const k2t_layer *L, int wi, const char **suffix, k2t_shape *shape)
+static int prelu_torch(const k2t_layer *L, int wi, k2t_tw *tw)
 {
-    if (!L->w || wi < 0 || wi >= L->n_w || !L->w[wi].name || strcmp(L->w[wi].name, "alpha"))
-        return -1;
-    const k2t_shape *a = &L->w[wi].shape;
+    const k2t_weight *w = &L->w[wi];
+    if (strcmp(w->name, "alpha")) return -1;
+    const k2t_shape *a = &w->shape;
     k2t_shape t = k2t_shape_nchw(a);
     int rest_one = 1;
     for (int i = 1; i < t.ndim; i++)
         if (t.d[i] != 1) rest_one = 0;
     if (t.ndim > 1 && rest_one) t.ndim = 1;
     if (t.ndim == 0) t = (k2t_shape){.ndim = 1, .d = {1}};
-    *suffix = "weight";
-    *shape = t;
+    tw->suffix = "weight";
+    tw->shape = t;
+    if (a->ndim >= 2) { /* channels to the front: (d..., C) -> (C, d...) */
+        tw->n_perm = a->ndim;
+        tw->perm[0] = a->ndim - 1;
+        for (int i = 1; i < a->ndim; i++) tw->perm[i] = i - 1;
+    }
+    tw->keras_axes = "(positions..., C)";
+    tw->torch_axes = "(C, positions...)";
     return 0;
 }
 

@@ -462,72 +462,94 @@ static void separable_describe(const k2t_layer *L, k2t_buf *b)
 /* Keras (spatial..., I, O) -> PyTorch (O, I, spatial...): Conv, the
 ** separable pointwise kernel, and ConvTranspose, whose Keras (.., O, I)
 ** becomes torch's (I, O, ..) by the very same permutation. */
-static k2t_shape perm_oi(const k2t_shape *k)
+static void tw_oi(const k2t_weight *w, k2t_tw *tw, int transposed)
 {
-    k2t_shape t = *k;
-    int n = k->ndim;
-    if (n < 2) return t;
-    t.d[0] = k->d[n - 1];
-    t.d[1] = k->d[n - 2];
-    for (int i = 0; i < n - 2; i++) t.d[2 + i] = k->d[i];
-    return t;
+    int n = w->shape.ndim;
+    tw->shape = w->shape;
+    if (n < 2) return;
+    tw->n_perm = n;
+    tw->perm[0] = n - 1;
+    tw->perm[1] = n - 2;
+    for (int i = 0; i < n - 2; i++) tw->perm[2 + i] = i;
+    for (int i = 0; i < n; i++) tw->shape.d[i] = w->shape.d[tw->perm[i]];
+    if (transposed) {
+        tw->keras_axes = "(kh, kw, out, in)";
+        tw->torch_axes = "(in, out, kh, kw)";
+    } else if (n == 3) {
+        tw->keras_axes = "(k, in, out)";
+        tw->torch_axes = "(out, in, k)";
+    } else {
+        tw->keras_axes = "HWIO";
+        tw->torch_axes = "OIHW";
+    }
 }
 
-/* Keras depthwise (spatial..., C, M) -> torch (C*M, 1, spatial...). */
-static k2t_shape perm_depthwise(const k2t_shape *k)
+/* Keras depthwise (spatial..., C, M) -> torch (C*M, 1, spatial...):
+** .permute(C, M, spatial...) then the reshape, so that output channel
+** c*M+m is input channel c's m-th filter, as in Keras. */
+static void tw_depthwise(const k2t_weight *w, k2t_tw *tw)
 {
-    k2t_shape t = *k;
-    int n = k->ndim;
-    if (n < 2) return t;
-    int64_t c = k->d[n - 2], m = k->d[n - 1];
-    t.d[0] = c < 0 || m < 0 ? -1 : c * m;
-    t.d[1] = 1;
-    for (int i = 0; i < n - 2; i++) t.d[2 + i] = k->d[i];
-    return t;
+    int n = w->shape.ndim;
+    tw->shape = w->shape;
+    if (n < 2) return;
+    int64_t c = w->shape.d[n - 2], m = w->shape.d[n - 1];
+    tw->n_perm = n;
+    tw->perm[0] = n - 2;
+    tw->perm[1] = n - 1;
+    for (int i = 0; i < n - 2; i++) tw->perm[2 + i] = i;
+    tw->shape.d[0] = c < 0 || m < 0 ? -1 : c * m;
+    tw->shape.d[1] = 1;
+    for (int i = 0; i < n - 2; i++) tw->shape.d[2 + i] = w->shape.d[i];
+    tw->keras_axes = "(kh, kw, C, M)";
+    tw->torch_axes = m == 1 ? "(C, 1, kh, kw), one filter per channel"
+                            : "(C*M, 1, kh, kw), output channel c*M+m from input channel c";
 }
 
 /* Weights are matched by name, not position: the loader keeps Keras's
 ** order, and a missing bias shifts nothing that way.  'kind' is 'c'
-** (Conv, ConvTranspose), 'd' (depthwise) or 's' (separable, whose torch
-** port is a depthwise and a pointwise Conv2d in a module). */
-static int torch_common(const k2t_layer *L, int wi, int kind, const char **suffix,
-                        k2t_shape *shape)
+** (Conv), 't' (ConvTranspose), 'd' (depthwise) or 's' (separable, whose
+** torch port is a depthwise and a pointwise Conv2d in a module). */
+static int torch_common(const k2t_layer *L, int wi, int kind, k2t_tw *tw)
 {
-    if (!L->w || wi < 0 || wi >= L->n_w || !L->w[wi].name) return -1;
     const k2t_weight *w = &L->w[wi];
     int sep = kind == 's';
     if (!strcmp(w->name, "bias")) {
-        *suffix = sep ? "pointwise.bias" : "bias";
-        *shape = w->shape;
+        tw->suffix = sep ? "pointwise.bias" : "bias";
+        tw->shape = w->shape;
         return 0;
     }
     /* Keras 3 calls the depthwise variable "kernel". */
     if (!strcmp(w->name, "depthwise_kernel") || (kind == 'd' && !strcmp(w->name, "kernel"))) {
-        *suffix = sep ? "depthwise.weight" : "weight";
-        *shape = perm_depthwise(&w->shape);
+        tw->suffix = sep ? "depthwise.weight" : "weight";
+        tw_depthwise(w, tw);
         return 0;
     }
     if (!strcmp(w->name, "kernel") || !strcmp(w->name, "pointwise_kernel")) {
-        *suffix = sep ? "pointwise.weight" : "weight";
-        *shape = perm_oi(&w->shape);
+        tw->suffix = sep ? "pointwise.weight" : "weight";
+        tw_oi(w, tw, kind == 't');
         return 0;
     }
     return -1;
 }
 
-static int conv_torch(const k2t_layer *L, int wi, const char **suffix, k2t_shape *shape)
+static int conv_torch(const k2t_layer *L, int wi, k2t_tw *tw)
 {
-    return torch_common(L, wi, 'c', suffix, shape);
+    return torch_common(L, wi, 'c', tw);
 }
 
-static int depthwise_torch(const k2t_layer *L, int wi, const char **suffix, k2t_shape *shape)
+static int transpose_torch(const k2t_layer *L, int wi, k2t_tw *tw)
 {
-    return torch_common(L, wi, 'd', suffix, shape);
+    return torch_common(L, wi, 't', tw);
 }
 
-static int separable_torch(const k2t_layer *L, int wi, const char **suffix, k2t_shape *shape)
+static int depthwise_torch(const k2t_layer *L, int wi, k2t_tw *tw)
 {
-    return torch_common(L, wi, 's', suffix, shape);
+    return torch_common(L, wi, 'd', tw);
+}
+
+static int separable_torch(const k2t_layer *L, int wi, k2t_tw *tw)
+{
+    return torch_common(L, wi, 's', tw);
 }
 
 /*---------------------------------------------------------------- defs */
@@ -549,7 +571,7 @@ const k2t_op_def k2t_op_conv = {
 const k2t_op_def k2t_op_conv_transpose = {
     .op = K2T_OP_CONV_TRANSPOSE, .classes = transpose_classes, .min_in = 1, .max_in = 1,
     .parse = transpose_parse, .infer = transpose_infer, .weights = transpose_weights,
-    .describe = transpose_describe, .torch = conv_torch,
+    .describe = transpose_describe, .torch = transpose_torch,
 };
 
 const k2t_op_def k2t_op_depthwise = {

@@ -69,20 +69,24 @@ static void dense_describe(const k2t_layer *L, k2t_buf *b)
                    k2t_act_name(L->cfg.act));
 }
 
-/* kernel (in, units) -> Linear.weight (units, in); bias as is. */
-static int dense_torch(const k2t_layer *L, int wi, const char **suffix, k2t_shape *shape)
+/* kernel (in, units) -> Linear.weight (units, in): .T; bias as is. */
+static int dense_torch(const k2t_layer *L, int wi, k2t_tw *tw)
 {
-    if (!L->w || wi < 0 || wi >= L->n_w || !L->w[wi].name) return -1;
     const k2t_weight *w = &L->w[wi];
-    *shape = w->shape;
+    tw->shape = w->shape;
     if (!strcmp(w->name, "bias")) {
-        *suffix = "bias";
+        tw->suffix = "bias";
         return 0;
     }
     if (!strcmp(w->name, "kernel") && w->shape.ndim == 2) {
-        *suffix = "weight";
-        shape->d[0] = w->shape.d[1];
-        shape->d[1] = w->shape.d[0];
+        tw->suffix = "weight";
+        tw->shape.d[0] = w->shape.d[1];
+        tw->shape.d[1] = w->shape.d[0];
+        tw->n_perm = 2;
+        tw->perm[0] = 1;
+        tw->perm[1] = 0;
+        tw->keras_axes = "(in, out)";
+        tw->torch_axes = "(out, in)";
         return 0;
     }
     return -1;

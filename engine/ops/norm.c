@@ -183,17 +183,16 @@ static void ln_describe(const k2t_layer *L, k2t_buf *b)
 
 /* By name: BatchNorm2d weight/bias/running_mean/running_var, LayerNorm
 ** weight/bias; shapes unchanged.  Renorm statistics have no torch slot. */
-static int norm_torch(const k2t_layer *L, int wi, const char **suffix, k2t_shape *shape)
+static int norm_torch(const k2t_layer *L, int wi, k2t_tw *tw)
 {
     static const char *const map[][2] = {{"gamma", "weight"},
                                          {"beta", "bias"},
                                          {"moving_mean", "running_mean"},
                                          {"moving_variance", "running_var"}};
-    if (!L->w || wi < 0 || wi >= L->n_w || !L->w[wi].name) return -1;
     for (int i = 0; i < 4; i++) {
         if (strcmp(L->w[wi].name, map[i][0]) != 0) continue;
-        *suffix = map[i][1];
-        *shape = L->w[wi].shape;
+        tw->suffix = map[i][1];
+        tw->shape = L->w[wi].shape;
         return 0;
     }
     return -1;
