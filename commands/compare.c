@@ -372,55 +372,36 @@ done:
     return res;
 }
 
-/* A stride or kernel whose TF 'same' padding is not what symmetric
-** PyTorch padding does (pads differ before and after). */
-static int asymmetric_same(const k2t_model *m, int node)
-{
-    const k2t_node *N = &m->nodes[node];
-    const k2t_layer *L = k2t_node_layer(m, node);
-    const k2t_cfg *c = &L->cfg;
-    int window = L->op == K2T_OP_CONV || L->op == K2T_OP_DEPTHWISE || L->op == K2T_OP_SEPARABLE ||
-                 L->op == K2T_OP_MAXPOOL || L->op == K2T_OP_AVGPOOL;
-    if (!window || c->padding != K2T_PAD_SAME || !N->n_in) return 0;
-    k2t_win g;
-    int rank;
-    if (k2t_layer_win(L, &m->nodes[N->in[0]].shape, &g, &rank) != 0 || c->padding != K2T_PAD_SAME) return 0;
-    return g.pt != g.pb || g.pl != g.pr || (L->op == K2T_OP_AVGPOOL && (g.pt || g.pb || g.pl || g.pr));
-}
-
-/* Explain the first divergence: the conventions the layer's config makes
-** likely, each checked by emulation; the one that reproduces the torch
-** array wins, else the likeliest is named as unconfirmed. */
+/* Explain the first divergence: every emulated pitfall that concerns the
+** layer (it has a finding there) is tried on the layer alone, fed Keras's
+** inputs; one that reproduces the port's array is stated with its finding
+** (the text and fix check and diff print); one that only comes closer is
+** stated as partial; none: "no known port convention explains it". */
 static void explain(cmp *c, const ent *e)
 {
     k2t_shell *sh = c->sh;
     const k2t_model *m = c->m;
     const k2t_layer *L = k2t_node_layer(m, e->node);
-    const k2t_node *N = &m->nodes[e->node];
     k2t_profile base = *k2t_profile_find(sh, "torch");
     base.emu.preprocess = sh->set.emu.preprocess;
-    struct { const char *setting; k2t_profile p; double mad; } h[5];
+    struct { k2t_pit pit; k2t_profile p; double mad; } h[K2T_PIT_COUNT];
     int nh = 0;
-#define HYP(cond, text, field, value)                                   \
-    do {                                                                \
-        if (cond) {                                                     \
-            h[nh].setting = text;                                       \
-            h[nh].p = base;                                             \
-            h[nh].p.emu.field = value;                                      \
-            snprintf(h[nh].p.name, sizeof h[nh].p.name, "compare");     \
-            nh++;                                                       \
-        }                                                               \
-    } while (0)
-    int is_bn = L->op == K2T_OP_BATCHNORM;
-    int flat = L->op == K2T_OP_DENSE && N->n_in && spatial_flatten(m, N->in[0]) >= 0;
-    int kernel = L->n_w && (L->op == K2T_OP_CONV || L->op == K2T_OP_DENSE || L->op == K2T_OP_DEPTHWISE ||
-                            L->op == K2T_OP_SEPARABLE || L->op == K2T_OP_CONV_TRANSPOSE);
-    HYP(asymmetric_same(m, e->node), "set padding torch", pad_torch, 1);
-    HYP(is_bn && L->cfg.eps != 1e-5, "set bn.eps 1e-5", bn_eps, 1e-5);
-    HYP(flat, "set flatten torch", flatten_torch, 1);
-    HYP(is_bn, "set bn.mode train", bn_train, 1);
-    HYP(kernel, "set weights.transpose off", no_transpose, 1);
-#undef HYP
+    k2t_diag *d = k2t_diag_new(m);
+    for (int t = 0; t < K2T_PIT_COUNT; t++) {
+        const k2t_pitfall *P = &k2t_pitfalls[t];
+        k2t_finding f[4];
+        k2t_err err = {0};
+        if (!P->in_profiles || t == K2T_PIT_LAYOUT) continue; /* the base already runs NCHW */
+        h[nh].pit = (k2t_pit)t;
+        h[nh].p = base;
+        snprintf(h[nh].p.name, sizeof h[nh].p.name, "compare");
+        if (k2t_emu_set(&h[nh].p.emu, (k2t_pit)t, t == K2T_PIT_BN_EPS ? "torch" : P->names[1], &err) != K2T_OK)
+            continue;
+        int n = k2t_findings(d, e->node, K2T_PIT_BIT(t), &h[nh].p.emu, &base.emu, f, 4), any = 0;
+        for (int k = 0; k < n && k < 4; k++) any |= f[k].hazard;
+        if (any) nh++;
+    }
+    k2t_diag_free(d);
     int pick = -1, conf = 0;
     for (int i = 0; i < nh; i++) {
         h[i].mad = emulate(c, &h[i].p, e);
@@ -430,28 +411,20 @@ static void explain(cmp *c, const ent *e)
     if (!conf)
         for (int i = 0; i < nh; i++)
             if (h[i].mad >= 0 && h[i].mad < 0.5 * e->mad && (pick < 0 || h[i].mad < h[pick].mad)) pick = i;
-    char why[1024];
-    if (pick < 0 && nh) {
-        /* Nothing reproduces it: name the likeliest from the config alone. */
-        k2t_diagnose(sh, &base, &h[0].p, e->node, NULL, why, sizeof why);
-        k2t_printf(sh, "  why (likely, from the layer's config): %s\n", why);
-        if (h[0].mad >= 0)
-            k2t_printf(sh, "  note: emulating it (%s) does not reproduce %s here (max|diff| %.4g, Keras's %.4g): "
-                       "something else differs too\n", h[0].setting, e->z->name, h[0].mad, e->mad);
-        return;
-    }
     if (pick < 0) {
-        char d[512];
-        k2t_layer_describe(m, L, d, sizeof d);
+        char desc[512];
+        k2t_layer_describe(m, L, desc, sizeof desc);
         k2t_printf(sh, "  why: no known port convention explains it; the layer: %s%s%s\n", L->class_name,
-                   d[0] ? ", " : "", d);
+                   desc[0] ? ", " : "", desc);
         return;
     }
-    k2t_diagnose(sh, &base, &h[pick].p, e->node, NULL, why, sizeof why);
-    k2t_printf(sh, "  why: %s\n", why);
-    k2t_printf(sh, "  evidence: emulating it on %s alone (%s) gives max|diff| %.4g to %s, against %.4g for "
-               "Keras%s\n", m->nodes[e->node].name, h[pick].setting, h[pick].mad, e->z->name,
-               e->mad, conf ? ": it reproduces the port" : "");
+    char v[64];
+    const k2t_pitfall *P = &k2t_pitfalls[h[pick].pit];
+    k2t_shell_why(sh, e->node, &base.emu, &h[pick].p.emu);
+    k2t_printf(sh, "  evidence: emulating it on %s alone (set %s %s) gives max|diff| %.4g to %s, against %.4g for "
+               "Keras%s\n", m->nodes[e->node].name, P->key, k2t_emu_value(&h[pick].p.emu, h[pick].pit, v, sizeof v),
+               h[pick].mad, e->z->name, e->mad, conf ? ": it reproduces the port" : ": closer, but something else "
+               "differs too");
 }
 
 /*--------------------------------------------------------------- --map */

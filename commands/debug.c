@@ -50,25 +50,6 @@ static const k2t_tensor *output_of(const k2t_shell *sh, int node)
     return k2t_run_output(sh->run, node);
 }
 
-/* Node i's output shape, batch first, in the current layout: the run's when
-** the node ran (*from_run = 1), else Keras's inferred shape converted to
-** NCHW under "set layout nchw", with the input's batch (1 without input). */
-k2t_shape k2t_shell_node_shape(const k2t_shell *sh, int node, int *from_run)
-{
-    const k2t_tensor *t = output_of(sh, node);
-    if (t) {
-        *from_run = 1;
-        return t->shape;
-    }
-    *from_run = 0;
-    k2t_shape per = sh->model->nodes[node].shape, s;
-    if (sh->set.emu.layout == K2T_LAYOUT_NCHW) per = k2t_shape_nchw(&per);
-    s.ndim = per.ndim + 1 <= K2T_MAX_DIMS ? per.ndim + 1 : K2T_MAX_DIMS;
-    s.d[0] = sh->in.n > 0 ? sh->in.n : 1;
-    for (int i = 1; i < s.ndim; i++) s.d[i] = per.d[i - 1];
-    return s;
-}
-
 /* "conv2d_3 (Conv2D)  (1, 32, 16, 16)  min -1.2 max 3.4 mean 0.1 std 0.5": node
 ** i's output shape and, with 'stats', its statistics over the whole batch. */
 static void print_tensor(k2t_shell *sh, int node, int stats)

@@ -17,43 +17,6 @@
 #include <string.h>
 #include "shell.h"
 
-/* The built-in profiles, by name; a profile leaves preprocess as set
-** (with_input 0) unless it was saved from the user's own settings. */
-static const k2t_profile builtin[] = {
-    {.name = "keras", .emu = {.layout = K2T_LAYOUT_NHWC}},
-    {.name = "torch", .emu = {.layout = K2T_LAYOUT_NCHW}},
-    {.name = "torch-naive",
-     .emu = {.layout = K2T_LAYOUT_NCHW, .bn_eps = 1e-5, .pad_torch = 1, .flatten_torch = 1}},
-};
-#define N_BUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
-
-const k2t_profile *k2t_profile_find(const k2t_shell *sh, const char *name)
-{
-    for (int i = 0; i < N_BUILTIN; i++)
-        if (!strcmp(builtin[i].name, name)) return &builtin[i];
-    for (int i = 0; i < sh->n_profiles; i++)
-        if (!strcmp(sh->profiles[i].name, name)) return &sh->profiles[i];
-    return NULL;
-}
-
-void k2t_profile_current(const k2t_shell *sh, k2t_profile *p)
-{
-    memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "current");
-    p->emu = sh->set.emu;
-    p->with_input = 1;
-}
-
-void k2t_profile_opts(const k2t_shell *sh, const k2t_profile *p, k2t_opts *o, int keep)
-{
-    memset(o, 0, sizeof *o);
-    o->threads = sh->set.threads;
-    o->keep = keep;
-    o->emu = p->emu;
-    /* the current settings may name single layers */
-    if (!strcmp(p->name, "current")) o->bn_eps_layer = sh->set.bn_eps_layer;
-}
-
 /* The profile as "layout nchw, padding torch, preprocess raw". */
 static char *describe(const k2t_profile *p, char *buf, size_t n)
 {
@@ -87,7 +50,7 @@ static int cmd_profile(k2t_shell *sh, int argc, char **argv)
     k2t_profile_current(sh, &cur);
     if (argc == 1) {
         const char *match = "custom";
-        for (int i = 0; i < N_BUILTIN; i++) if (same_settings(&builtin[i], &cur)) match = builtin[i].name;
+        for (int i = 0; i < k2t_n_profile_builtins; i++) if (same_settings(&k2t_profile_builtins[i], &cur)) match = k2t_profile_builtins[i].name;
         for (int i = 0; i < sh->n_profiles; i++) if (same_settings(&sh->profiles[i], &cur)) match = sh->profiles[i].name;
         describe(&cur, desc, sizeof desc);
         k2t_printf(sh, "profile %s: %s\n", match, desc);
@@ -95,9 +58,9 @@ static int cmd_profile(k2t_shell *sh, int argc, char **argv)
         return K2T_CMD_OK;
     }
     if (!strcmp(argv[1], "list")) {
-        for (int i = 0; i < N_BUILTIN; i++) {
-            describe(&builtin[i], desc, sizeof desc);
-            k2t_printf(sh, "%-12s %s%s\n", builtin[i].name, desc, same_settings(&builtin[i], &cur) ? "  (current)" : "");
+        for (int i = 0; i < k2t_n_profile_builtins; i++) {
+            describe(&k2t_profile_builtins[i], desc, sizeof desc);
+            k2t_printf(sh, "%-12s %s%s\n", k2t_profile_builtins[i].name, desc, same_settings(&k2t_profile_builtins[i], &cur) ? "  (current)" : "");
         }
         for (int i = 0; i < sh->n_profiles; i++) {
             describe(&sh->profiles[i], desc, sizeof desc);
@@ -111,8 +74,8 @@ static int cmd_profile(k2t_shell *sh, int argc, char **argv)
         const char *name = argv[2];
         if (!strcmp(name, "list") || !strcmp(name, "save") || !strcmp(name, "current") || strlen(name) >= 32)
             return k2t_error(sh, 2, "profile save: '%s' cannot name a profile", name);
-        for (int i = 0; i < N_BUILTIN; i++)
-            if (!strcmp(builtin[i].name, name))
+        for (int i = 0; i < k2t_n_profile_builtins; i++)
+            if (!strcmp(k2t_profile_builtins[i].name, name))
                 return k2t_error(sh, 2, "profile save: '%s' is a built-in profile; choose another name", name);
         k2t_profile *slot = NULL;
         for (int i = 0; i < sh->n_profiles; i++)
@@ -147,74 +110,6 @@ static void complete_profile(k2t_shell *sh, int argi, char **argv, const char *p
 }
 
 /*----------------------------------------------------------------- diff */
-
-/* Why a layer differs between A and B, from the settings that differ and
-** the layer's own config.  Empty when nothing explains it.  Also used by
-** compare (compare.c), which passes the convention it suspects as B. */
-void k2t_diagnose(k2t_shell *sh, const k2t_profile *a, const k2t_profile *b, int node, k2t_run *rb,
-                  char *buf, size_t n)
-{
-    const k2t_model *m = sh->model;
-    const k2t_node *N = &m->nodes[node];
-    const k2t_layer *L = k2t_node_layer(m, node);
-    const k2t_cfg *c = &L->cfg;
-    size_t w = 0;
-    buf[0] = '\0';
-#define ADD(...) do { if (w < n) w += (size_t)snprintf(buf + w, n - w, __VA_ARGS__); } while (0)
-    int window = L->op == K2T_OP_CONV || L->op == K2T_OP_DEPTHWISE || L->op == K2T_OP_SEPARABLE ||
-                 L->op == K2T_OP_MAXPOOL || L->op == K2T_OP_AVGPOOL;
-    if (a->emu.pad_torch != b->emu.pad_torch && window && c->padding == K2T_PAD_SAME && N->n_in) {
-        k2t_win g;
-        int rank = 2;
-        k2t_layer_win(L, &m->nodes[N->in[0]].shape, &g, &rank);
-        int one_d = rank == 1;
-        int ph = one_d ? 0 : (g.kh / 2) * g.dh, pw = (g.kw / 2) * g.dw;
-        ADD("padding: %dx%d stride %dx%d 'same' on a %dx%d input: Keras (TF) pads top %d, bottom %d, "
-            "left %d, right %d; PyTorch's padding=(%d, %d) pads %d on top and bottom and %d left and right, "
-            "so every window is shifted. Port it as F.pad(x, (%d, %d, %d, %d)) and padding=0.",
-            g.kh, g.kw, g.sh, g.sw, g.ih, g.iw, g.pt, g.pb, g.pl, g.pr, ph, pw, ph, pw, g.pl, g.pr, g.pt, g.pb);
-        if (L->op == K2T_OP_AVGPOOL)
-            ADD(" Average pooling also counts the padding in PyTorch unless count_include_pad=False.");
-    } else if (L->op == K2T_OP_BATCHNORM && a->emu.bn_train != b->emu.bn_train) {
-        ADD("bn.mode: one run normalizes with this batch's own mean and variance (a model left in train "
-            "mode), the other with the moving statistics; call model.eval() before inference.");
-    } else if (L->op == K2T_OP_BATCHNORM) {
-        double ea = a->emu.bn_eps > 0 ? a->emu.bn_eps : c->eps, eb = b->emu.bn_eps > 0 ? b->emu.bn_eps : c->eps;
-        if (!strcmp(b->name, "current") && sh->set.bn_eps_layer && sh->set.bn_eps_layer[N->layer] > 0)
-            eb = sh->set.bn_eps_layer[N->layer];
-        if (ea != eb)
-            ADD("bn.eps: epsilon %g in one run, %g in the other; Keras's BatchNormalization defaults to "
-                "1e-3, PyTorch's to 1e-5: use nn.BatchNorm2d(%lld, eps=%g, momentum=%g).", ea, eb,
-                (long long)L->w[0].shape.d[0], c->eps, 1 - c->momentum);
-    } else if ((L->op == K2T_OP_DENSE) && a->emu.flatten_torch != b->emu.flatten_torch && N->n_in &&
-               k2t_node_layer(m, N->in[0])->op == K2T_OP_FLATTEN) {
-        const k2t_node *F = &m->nodes[N->in[0]];
-        const k2t_shape *fs = F->n_in ? &m->nodes[F->in[0]].shape : NULL;
-        ADD("flatten: the Flatten before this Dense reads ");
-        if (fs && fs->ndim == 3)
-            ADD("H=%lld, W=%lld, C=%lld ", (long long)fs->d[0], (long long)fs->d[1], (long long)fs->d[2]);
-        ADD("in HWC order in Keras and CHW in PyTorch; the Linear's input columns must be permuted "
-            "(or x.permute(0, 2, 3, 1) before flattening).");
-    } else if (a->emu.no_transpose != b->emu.no_transpose && L->n_w &&
-               (L->op == K2T_OP_CONV || L->op == K2T_OP_DENSE || L->op == K2T_OP_DEPTHWISE ||
-                L->op == K2T_OP_SEPARABLE || L->op == K2T_OP_CONV_TRANSPOSE)) {
-        char s1[64], s2[64], tn[256];
-        k2t_shape ts;
-        if (k2t_torch_param(m, L, 0, tn, sizeof tn, &ts) == 0)
-            ADD("weights.transpose: the Keras kernel %s was read as PyTorch's %s without permuting it; "
-                "use .permute(3, 2, 0, 1) for conv kernels and .T for Dense.",
-                k2t_shape_str(&L->w[0].shape, 0, s1, sizeof s1), k2t_shape_str(&ts, 0, s2, sizeof s2));
-    } else if (a->emu.softmax_drop != b->emu.softmax_drop && N->is_output) {
-        ADD("softmax: one run ends in softmax probabilities, the other in logits (a port that leaves the "
-            "softmax to CrossEntropyLoss); apply torch.softmax(x, dim=1) to compare.");
-    } else if (L->op == K2T_OP_INPUT && a->emu.preprocess != b->emu.preprocess) {
-        ADD("preprocess: the input is %s in one run and %s in the other.",
-            k2t_pre_names[a->emu.preprocess],
-            k2t_pre_names[b->emu.preprocess]);
-    }
-    (void)rb;
-#undef ADD
-}
 
 static void index_str(const k2t_shape *s, int64_t flat, char *buf, size_t n)
 {
@@ -374,13 +269,14 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
         k2t_printf(sh, "no divergence: every layer within tolerance (max |a-b| at the output %g)\n", out_diff);
         k2t_var_set(sh, "first_divergence", "none");
     } else {
-        char why[1024];
         const k2t_layer *L = k2t_node_layer(m, first);
         k2t_printf(sh, "%sfirst divergence: %s (%s)%s\n", k2t_c_bold(sh), m->nodes[first].name, L->class_name,
                    k2t_c_off(sh));
-        k2t_diagnose(sh, &pa, &pb, first, rb, why, sizeof why);
-        if (why[0]) k2t_printf(sh, "  why: %s\n", why);
-        else k2t_printf(sh, "  why: no setting explains it (the settings that differ: A %s; B %s)\n", da, db);
+        k2t_emu ea = pa.emu, eb = pb.emu;
+        k2t_shell_layer_emu(sh, &pa, first, &ea);
+        k2t_shell_layer_emu(sh, &pb, first, &eb);
+        if (!k2t_shell_why(sh, first, &ea, &eb))
+            k2t_printf(sh, "  why: no setting explains it (the settings that differ: A %s; B %s)\n", da, db);
         k2t_printf(sh, "%d layer%s out of tolerance; max |a-b| at the output %g\n", n_fail, n_fail == 1 ? "" : "s",
                    out_diff);
         k2t_var_set(sh, "first_divergence", "%s", m->nodes[first].name);

@@ -6,59 +6,6 @@
 #include <string.h>
 #include "shell.h"
 
-char *k2t_fmt_count(int64_t n, char *buf, size_t size)
-{
-    char digits[32];
-    int len = snprintf(digits, sizeof digits, "%lld", (long long)(n < 0 ? -n : n));
-    size_t j = 0;
-    if (n < 0 && j + 1 < size) buf[j++] = '-';
-    for (int i = 0; i < len && j + 1 < size; i++) {
-        if (i > 0 && (len - i) % 3 == 0 && j + 1 < size) buf[j++] = ',';
-        if (j + 1 < size) buf[j++] = digits[i];
-    }
-    buf[j] = '\0';
-    return buf;
-}
-
-/* Levenshtein distance, for "did you mean". */
-static int distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64) return 99;
-    int d[65][65];
-    for (size_t i = 0; i <= la; i++) d[i][0] = (int)i;
-    for (size_t j = 0; j <= lb; j++) d[0][j] = (int)j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
-            d[i][j] = c;
-        }
-    return d[la][lb];
-}
-
-int k2t_arg_layer(k2t_shell *sh, int argi, const char *name)
-{
-    k2t_model *m = sh->model;
-    int li = k2t_find_layer(m, name);
-    if (li >= 0) return li;
-    int ni = k2t_find_node(m, name);
-    if (ni >= 0) return m->nodes[ni].layer;
-    const char *best = NULL;
-    int bd = 4;
-    for (int i = 0; i < m->n_layers; i++) {
-        int d = distance(name, m->layers[i].name);
-        if (d < bd) bd = d, best = m->layers[i].name;
-    }
-    if (best)
-        k2t_error(sh, argi, "unknown layer '%s' (did you mean '%s'? \"layers\" lists them)",
-                  name, best);
-    else
-        k2t_error(sh, argi, "unknown layer '%s' (\"layers\" lists them)", name);
-    return -1;
-}
-
 /*------------------------------------------------------------------ load */
 
 static int cmd_load(k2t_shell *sh, int argc, char **argv)

@@ -41,17 +41,6 @@ static void set_input(k2t_shell *sh, k2t_array *a, int n, unsigned char *labels,
     k2t_shell_drop_run(sh);
 }
 
-/* The model's single input node, or -1 with an error. */
-static int single_input(k2t_shell *sh, const char *cmd)
-{
-    const k2t_model *m = sh->model;
-    if (m->n_inputs != 1) {
-        k2t_error(sh, -1, "%s: the model has %d inputs; k2t feeds single-input models", cmd, m->n_inputs);
-        return -1;
-    }
-    return m->inputs[0];
-}
-
 /* Does per-sample 'got' fit the model's input shape (None matches any)? */
 static void print_input(k2t_shell *sh)
 {
@@ -159,7 +148,7 @@ static int input_cifar(k2t_shell *sh, int in_node, int argc, char **argv)
 static int cmd_input(k2t_shell *sh, int argc, char **argv)
 {
     k2t_err err = {0};
-    int in_node = single_input(sh, "input");
+    int in_node = k2t_shell_single_input(sh, "input");
     if (in_node < 0) return K2T_CMD_ERR;
     const k2t_shape *want = &sh->model->nodes[in_node].shape;
     char s1[96];
@@ -231,25 +220,6 @@ static void complete_input(k2t_shell *sh, int argi, char **argv, const char *pre
 
 /*-------------------------------------------------------------------- run */
 
-/* The model input, preprocessed when it holds pixels: a fresh copy. */
-static float *prepared_input(k2t_shell *sh, int64_t *numel)
-{
-    int64_t n = k2t_shape_numel(&sh->in.a.shape);
-    float *x = k2t_xmalloc((size_t)(n ? n : 1) * sizeof(float));
-    memcpy(x, sh->in.a.data, (size_t)n * sizeof(float));
-    if (sh->in.a.pixels) {
-        k2t_err err = {0};
-        int c = (int)sh->in.a.shape.d[sh->in.a.shape.ndim - 1];
-        if (k2t_preprocess(x, n, c, sh->set.emu.preprocess, &err) != K2T_OK) {
-            free(x);
-            k2t_error(sh, -1, "%s", err.msg);
-            return NULL;
-        }
-    }
-    *numel = n;
-    return x;
-}
-
 /* A model whose single output is a vector of K >= 2 scores. */
 static int classifier(const k2t_model *m)
 {
@@ -264,55 +234,6 @@ static const char *class_name(const k2t_shell *sh, int k, char *buf, size_t n)
     if (K == 10 && sh->in.labels) snprintf(buf, n, "%d %s", k, k2t_cifar_names[k]);
     else snprintf(buf, n, "%d", k);
     return buf;
-}
-
-void k2t_shell_opts(const k2t_shell *sh, k2t_opts *o, int keep)
-{
-    memset(o, 0, sizeof *o);
-    o->threads = sh->set.threads;
-    o->keep = keep;
-    o->emu = sh->set.emu;
-    o->bn_eps_layer = sh->set.bn_eps_layer;
-}
-
-int k2t_shell_input_shape(k2t_shell *sh, const char *cmd, k2t_shape *per)
-{
-    const k2t_shape *want = &sh->model->nodes[sh->model->inputs[0]].shape;
-    *per = sh->in.a.shape;
-    per->ndim--;
-    for (int i = 0; i < per->ndim; i++) per->d[i] = sh->in.a.shape.d[i + 1];
-    if (k2t_shape_fits(want, per)) return K2T_CMD_OK;
-    char s1[96], s2[96];
-    return k2t_error(sh, -1, "%s: the input %s has per-sample shape %s; this model takes %s (set a new "
-                     "input)", cmd, sh->in.desc, k2t_shape_str(per, 0, s1, sizeof s1),
-                     k2t_shape_str(want, 1, s2, sizeof s2));
-}
-
-int k2t_shell_prepare(k2t_shell *sh, const char *cmd)
-{
-    k2t_err err = {0};
-    const k2t_model *m = sh->model;
-    if (sh->in.n == 0)
-        return k2t_error(sh, -1, "%s: no input (use \"input FILE.npy\", \"input cifar FILE\", "
-                         "\"input random\" ...)", cmd);
-    k2t_shape per;
-    if (single_input(sh, cmd) < 0 || k2t_shell_input_shape(sh, cmd, &per) != K2T_CMD_OK) return K2T_CMD_ERR;
-    if (!sh->run || sh->run_n != sh->in.n) {
-        k2t_shell_drop_run(sh);
-        k2t_opts o;
-        k2t_shell_opts(sh, &o, 1);
-        sh->run = k2t_run_new(m, &o, &per, sh->in.n, &err);
-        if (!sh->run) return k2t_error(sh, -1, "%s: %s", cmd, err.msg);
-        sh->run_n = sh->in.n;
-    }
-    int64_t numel;
-    float *x = prepared_input(sh, &numel);
-    if (!x) return K2T_CMD_ERR;
-    k2t_status st = k2t_run_set_input(sh->run, 0, x, sh->in.n, &err);
-    free(x);
-    if (st != K2T_OK) return k2t_error(sh, -1, "%s: %s", cmd, err.msg);
-    sh->cursor = 0;
-    return K2T_CMD_OK;
 }
 
 /* Plan (once per model, input shape, batch and settings) and run the whole
@@ -708,7 +629,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
     const k2t_model *m = sh->model;
     const char *path = argv[2];
     if (strcmp(argv[1], "cifar") != 0) return k2t_error(sh, 1, "eval: unknown data set '%s' (eval cifar FILE [COUNT])", argv[1]);
-    int in_node = single_input(sh, "eval");
+    int in_node = k2t_shell_single_input(sh, "eval");
     if (in_node < 0) return K2T_CMD_ERR;
     k2t_shape cif = {3, {32, 32, 3}};
     char s1[96];

@@ -147,6 +147,24 @@ k2t_shape k2t_shell_node_shape(const k2t_shell *sh, int node, int *from_run);
 int k2t_shell_input_shape(k2t_shell *sh, const char *cmd, k2t_shape *per);
 /* The execution options the current settings describe. */
 void k2t_shell_opts(const k2t_shell *sh, k2t_opts *o, int keep);
+/* The model's single input node, or -1 with an error naming cmd. */
+int k2t_shell_single_input(k2t_shell *sh, const char *cmd);
+/* A fresh copy of the current input, preprocessed (when it holds pixels)
+** as emulation e says (NULL: the current settings); NULL after an error. */
+float *k2t_shell_input_data(k2t_shell *sh, const k2t_emu *e, int64_t *numel);
+/* The current input through the model under emulation e (fast path): its
+** first output in Keras's layout and, with labels, how many are right. */
+typedef struct k2t_measure {
+    int n;              /* samples */
+    int labelled;       /* the input has labels and the output is a score vector */
+    int correct;        /* samples whose top class is their label */
+    float *out;         /* the first output, Keras layout (owned) */
+    int64_t numel;
+    double max_abs;     /* max |out| */
+} k2t_measure;
+int k2t_shell_measure(k2t_shell *sh, const k2t_emu *e, k2t_measure *r);
+double k2t_measure_diff(const k2t_measure *a, const k2t_measure *b);
+void k2t_measure_free(k2t_measure *r);
 /* Plan the run for the current input and settings if needed and feed it
 ** the (preprocessed) input, without executing anything; the stepping
 ** cursor goes back to 0.  Reports errors; returns K2T_CMD_*. */
@@ -177,19 +195,27 @@ const char *k2t_c_off(const k2t_shell *sh);
 ** and, when 'why' is non-NULL, writes why ("unknown"/"ambiguous ..."). */
 const k2t_command *k2t_command_find(const char *name, char *why, size_t n);
 
+/* The built-in profiles (keras, torch, torch-naive). */
+extern const k2t_profile k2t_profile_builtins[];
+extern const int k2t_n_profile_builtins;
 /* Find a profile by name (built-in or saved); NULL when unknown. */
 const k2t_profile *k2t_profile_find(const struct k2t_shell *sh, const char *name);
 /* The current settings as a profile. */
 void k2t_profile_current(const struct k2t_shell *sh, k2t_profile *p);
 /* Execution options for a profile ("current": the per-layer epsilons too). */
 void k2t_profile_opts(const struct k2t_shell *sh, const k2t_profile *p, k2t_opts *o, int keep);
-/* Why node 'node' differs between runs under profiles a and b: one or more
-** sentences written into buf, from the settings that differ and the
-** layer's config ("" when nothing explains it); rb is b's run (may be
-** NULL).  diff explains its first divergence with it, compare the
-** convention it suspects (diff.c). */
-void k2t_diagnose(struct k2t_shell *sh, const k2t_profile *a, const k2t_profile *b, int node, k2t_run *rb,
-                  char *buf, size_t n);
+/* The emulation profile p applies at node i (the current settings' per
+** layer bn.eps included). */
+void k2t_shell_layer_emu(const struct k2t_shell *sh, const k2t_profile *p, int node, k2t_emu *e);
+/* Why node i differs between runs under emulations a and b: the finding
+** (text and fix) of every pitfall whose setting differs and that concerns
+** the node, printed as "why:"/"fix:" lines.  Returns how many. */
+int k2t_shell_why(struct k2t_shell *sh, int node, const k2t_emu *a, const k2t_emu *b);
+/* Print a pitfall's finding: K2T_FINDING_CHECK as check lists it ("  !
+** topic: text" then its code), K2T_FINDING_WHY as diff and compare explain
+** a divergence ("  why: topic: text", "  fix: code"). */
+enum { K2T_FINDING_CHECK, K2T_FINDING_WHY };
+void k2t_print_finding(struct k2t_shell *sh, const k2t_finding *f, int style);
 
 /*------------------------------------------------------------- variables */
 

@@ -88,10 +88,64 @@ void k2t_tw_misread(const k2t_weight *w, const k2t_tw *tw, float *out);
 ** "" when none is needed.  Returns buf. */
 char *k2t_tw_code(const k2t_weight *w, const k2t_tw *tw, char *buf, size_t n);
 
+/* What an op is, for the code that treats ops alike (k2t_op_def.flags). */
+enum {
+    K2T_OPF_KEEPS_ORDER = 1 << 0, /* elementwise on one input: a CHW-ordered vector passes through */
+    K2T_OPF_FLATTENS    = 1 << 1, /* Flatten, Reshape: its input's elements, in Keras order */
+    K2T_OPF_CONCAT      = 1 << 2, /* joins its inputs along an axis */
+    K2T_OPF_FEATURES    = 1 << 3, /* reads a vector through kernel rows (Dense): a Flatten's order matters */
+};
+
+/* The state of one node's hazard check (engine/diagnose.c).  An op's
+** 'hazards' callback reports what is particular to its kind through
+** k2t_hz_say/k2t_hz_code, and calls the shared checks below. */
+typedef struct k2t_hz {
+    const k2t_model *m;
+    int node;
+    const k2t_layer *L;
+    const k2t_node *N;
+    const k2t_shape *in;      /* its first input's Keras shape, or NULL */
+    unsigned mask;            /* pitfalls wanted (K2T_PIT_BIT) */
+    const k2t_emu *port;      /* the port's conventions */
+    const k2t_emu *ref;       /* the reference run's (Keras's semantics; its preprocessing) */
+    const k2t_diag *d;
+    k2t_finding *out;
+    int n, max;
+    int shown;                /* the last k2t_hz_say was kept: k2t_hz_code appends to it */
+} k2t_hz;
+
+int k2t_hz_wants(const k2t_hz *h, k2t_pit p);
+/* A finding of pitfall p at this node: hazard 1, or 0 for "looks risky, is fine". */
+void k2t_hz_say(k2t_hz *h, k2t_pit p, int hazard, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A line of PyTorch code under the last finding. */
+void k2t_hz_code(k2t_hz *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Shared checks: 'same'/'causal' padding of a window op, whose module is
+** written by 'module' (symmetric padding ph, pw; sep: the depthwise half
+** only; kind 'c' a convolution, 'm' max pooling, 'a' average pooling); an
+** activation PyTorch computes otherwise; a model output that
+** ends in softmax; the Flatten orders feeding a Dense. */
+typedef const char *(*k2t_module_fn)(const k2t_layer *L, const k2t_win *g, int rank, int ph, int pw,
+                                     char *buf, size_t n);
+void k2t_hz_window(k2t_hz *h, k2t_module_fn module, int kind);
+void k2t_hz_act(k2t_hz *h, k2t_act act);
+void k2t_hz_softmax_out(k2t_hz *h);
+void k2t_hz_flatten(k2t_hz *h);
+/* Is this node the model's first BatchNormalization (and how many are there)? */
+int k2t_hz_first_bn(const k2t_hz *h, int *n_bn);
+/* Was Flatten node f already reported through the Dense that reads it? */
+int k2t_hz_flat_seen(const k2t_hz *h, int f);
+/* Small formatters for hazard texts. */
+void k2t_cat(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const char *k2t_pair(char *buf, size_t n, int rank, int h, int w);  /* "3" or "(3, 1)" */
+const char *k2t_perm_str(char *buf, size_t n, int r, int to_last);  /* permute(0, 2, 3, 1) */
+int k2t_axis0(int a, int ndim);   /* Keras axis (batch counted) -> per-sample index, or -1 */
+int k2t_shape_known(const k2t_shape *s);
+
 typedef struct k2t_op_def {
     k2t_op op;
     const char *const *classes; /* Keras class names, NULL-terminated */
     int min_in, max_in;         /* number of inputs accepted (max -1: any) */
+    unsigned flags;             /* K2T_OPF_* */
     /* Fill L->cfg from the "config" object.  May set L->unsupported (a
     ** valid layer k2t cannot execute).  On a malformed config returns an
     ** error whose message names the key. */
@@ -108,6 +162,12 @@ typedef struct k2t_op_def {
     /* Weight wi's PyTorch parameter (suffix, shape, layout map); returns
     ** -1 when it has none.  NULL: no weights. */
     int (*torch)(const k2t_layer *L, int wi, k2t_tw *tw);
+    /* Report the port hazards particular to this kind (k2t_hz_say); the
+    ** generic ones (kernel layouts, unsupported) come from diagnose.c.
+    ** NULL: none. */
+    void (*hazards)(k2t_hz *h);
+    /* Its moving statistics make train and eval mode differ (BatchNorm). */
+    int mode_stats;
 } k2t_op_def;
 
 /* The op for a Keras class name (after aliasing), or NULL. */

@@ -453,6 +453,33 @@ int k2t_emu_is_keras(const k2t_emu *e, k2t_pit p);
 ** too when with_input).  Returns buf. */
 char *k2t_emu_describe(const k2t_emu *e, int with_input, char *buf, size_t n);
 
+/* What a pitfall means at one layer: the hazard check (check), the
+** diagnosis (diff, compare) and the fix, one text for all of them,
+** computed from the layer's op (engine/diagnose.c and the op's 'hazards'). */
+typedef struct k2t_finding {
+    k2t_pit pit;
+    int node;
+    int hazard;           /* 1: a port with PyTorch's habits differs here; 0: looks risky, is not */
+    char text[768];       /* what Keras computes and what the port computes */
+    char code[1200];      /* PyTorch lines that compute what Keras does ('\n' between); "" none */
+} k2t_finding;
+
+#define K2T_PIT_ALL (~0u)
+#define K2T_PIT_BIT(p) (1u << (p))
+
+/* Per-model context for findings (which BatchNormalization is the first,
+** which Flatten a Dense reports); free with k2t_diag_free. */
+typedef struct k2t_diag k2t_diag;
+k2t_diag *k2t_diag_new(const k2t_model *m);
+void k2t_diag_free(k2t_diag *d);
+/* The findings at node i for the pitfalls in mask (K2T_PIT_BIT(p), or
+** K2T_PIT_ALL), for a port with conventions 'port' (NULL: PyTorch's
+** defaults, every habit of a straightforward port) against a reference
+** run with 'ref' (NULL: Keras's semantics, raw input).  Writes at most
+** max into out; returns how many there are. */
+int k2t_findings(k2t_diag *d, int node, unsigned mask, const k2t_emu *port, const k2t_emu *ref,
+                 k2t_finding *out, int max);
+
 /* An activation: the batch is d[0] of shape. */
 typedef struct k2t_tensor {
     k2t_shape shape;

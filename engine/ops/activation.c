@@ -11,6 +11,7 @@
 ** activation "leaky_relu" uses 0.2: that one is k2t_act).  An activation
 ** name k2t does not know makes the layer unsupported, not the load fail.
 */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include "../internal.h"
@@ -197,6 +198,67 @@ static int prelu_torch(const k2t_layer *L, int wi, k2t_tw *tw)
     return 0;
 }
 
+/*----------------------------------------------------------- port hazards */
+
+/* A softmax (layer, or Activation('softmax')) over axis 'axis'. */
+static void softmax_common(k2t_hz *h, int axis)
+{
+    int nd = h->N->shape.ndim;
+    if (nd >= 2) {
+        int a = k2t_axis0(axis, nd), dim = a == nd - 1 ? 1 : a + 2;
+        k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "softmax over axis %d of NHWC (%s); in NCHW that is dim=%d", axis,
+                   a == nd - 1 ? "the channels" : "a spatial axis", dim);
+        k2t_hz_code(h, "x = F.softmax(x, dim=%d)", dim);
+    }
+    k2t_hz_softmax_out(h);
+}
+
+static void activation_hazards(k2t_hz *h)
+{
+    if (h->L->cfg.act == K2T_ACT_SOFTMAX) softmax_common(h, -1);
+    k2t_hz_act(h, h->L->cfg.act);
+}
+
+static void softmax_hazards(k2t_hz *h)
+{
+    softmax_common(h, h->L->cfg.axis);
+}
+
+static void relu_hazards(k2t_hz *h)
+{
+    const k2t_cfg *cf = &h->L->cfg;
+    double t = cf->threshold, a = cf->negative_slope;
+    char s1[64], s2[160];
+    if (!cf->has_max_value && t == 0 && a == 0) return;
+    if (t == 0 && a == 0) {
+        k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "ReLU(max_value=%g) clips at %g; nn.ReLU() does not", cf->max_value,
+                   cf->max_value);
+        if (cf->max_value == 6) k2t_hz_code(h, "nn.ReLU6()");
+        else k2t_hz_code(h, "x = torch.clamp(x, 0, %g)", cf->max_value);
+        return;
+    }
+    k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "ReLU with threshold %g, max_value %s, negative_slope %g: not nn.ReLU()",
+               t, cf->has_max_value ? (snprintf(s1, sizeof s1, "%g", cf->max_value), s1) : "None", a);
+    snprintf(s2, sizeof s2, "x = torch.where(x > %g, x, torch.zeros_like(x))", t);
+    if (cf->has_max_value) k2t_cat(s2, sizeof s2, ".clamp(0, %g)", cf->max_value);
+    if (a != 0) k2t_cat(s2, sizeof s2, " - %g * F.relu(%g - x)", a, t);
+    k2t_hz_code(h, "%s", s2);
+}
+
+static void leaky_hazards(k2t_hz *h)
+{
+    if (fabs(h->L->cfg.alpha - 0.01) <= 1e-12) return;
+    k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "slope %g; nn.LeakyReLU() defaults to 0.01", h->L->cfg.alpha);
+    k2t_hz_code(h, "nn.LeakyReLU(%g)", h->L->cfg.alpha);
+}
+
+static void elu_hazards(k2t_hz *h)
+{
+    if (fabs(h->L->cfg.alpha - 1.0) <= 1e-12) return;
+    k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "alpha %g; nn.ELU() defaults to 1.0", h->L->cfg.alpha);
+    k2t_hz_code(h, "nn.ELU(%g)", h->L->cfg.alpha);
+}
+
 /*---------------------------------------------------------------- defs */
 
 static const char *const activation_classes[] = {"Activation", NULL};
@@ -207,18 +269,18 @@ static const char *const elu_classes[] = {"ELU", NULL};
 static const char *const softmax_classes[] = {"Softmax", NULL};
 
 const k2t_op_def k2t_op_activation = {
-    .op = K2T_OP_ACTIVATION, .classes = activation_classes, .min_in = 1, .max_in = 1,
-    .parse = activation_parse, .infer = same_infer, .describe = activation_describe,
+    .op = K2T_OP_ACTIVATION, .classes = activation_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER,
+    .parse = activation_parse, .infer = same_infer, .describe = activation_describe, .hazards = activation_hazards,
 };
 
 const k2t_op_def k2t_op_relu = {
-    .op = K2T_OP_RELU, .classes = relu_classes, .min_in = 1, .max_in = 1,
-    .parse = relu_parse, .infer = same_infer, .describe = relu_describe,
+    .op = K2T_OP_RELU, .classes = relu_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER,
+    .parse = relu_parse, .infer = same_infer, .describe = relu_describe, .hazards = relu_hazards,
 };
 
 const k2t_op_def k2t_op_leaky_relu = {
-    .op = K2T_OP_LEAKY_RELU, .classes = leaky_classes, .min_in = 1, .max_in = 1,
-    .parse = leaky_parse, .infer = same_infer, .describe = alpha_describe,
+    .op = K2T_OP_LEAKY_RELU, .classes = leaky_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER,
+    .parse = leaky_parse, .infer = same_infer, .describe = alpha_describe, .hazards = leaky_hazards,
 };
 
 const k2t_op_def k2t_op_prelu = {
@@ -228,11 +290,11 @@ const k2t_op_def k2t_op_prelu = {
 };
 
 const k2t_op_def k2t_op_elu = {
-    .op = K2T_OP_ELU, .classes = elu_classes, .min_in = 1, .max_in = 1,
-    .parse = elu_parse, .infer = same_infer, .describe = alpha_describe,
+    .op = K2T_OP_ELU, .classes = elu_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER,
+    .parse = elu_parse, .infer = same_infer, .describe = alpha_describe, .hazards = elu_hazards,
 };
 
 const k2t_op_def k2t_op_softmax = {
     .op = K2T_OP_SOFTMAX, .classes = softmax_classes, .min_in = 1, .max_in = 1,
-    .parse = softmax_parse, .infer = softmax_infer, .describe = softmax_describe,
+    .parse = softmax_parse, .infer = softmax_infer, .describe = softmax_describe, .hazards = softmax_hazards,
 };

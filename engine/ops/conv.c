@@ -552,6 +552,91 @@ static int separable_torch(const k2t_layer *L, int wi, k2t_tw *tw)
     return torch_common(L, wi, 's', tw);
 }
 
+/*----------------------------------------------------------- port hazards */
+
+/* The PyTorch module of a convolution with symmetric padding (ph, pw):
+** nn.Conv1d/2d, groups=C for a depthwise kernel; a SeparableConv2D is
+** shown by its depthwise half (its pointwise half is a 1x1 nn.Conv2d). */
+static const char *conv_module(const k2t_layer *L, const k2t_win *g, int rank, int ph, int pw, char *buf,
+                               size_t n)
+{
+    const k2t_cfg *c = &L->cfg;
+    char k[32], s[32], p[32], d[32];
+    k2t_pair(k, sizeof k, rank, g->kh, g->kw);
+    k2t_pair(s, sizeof s, rank, g->sh, g->sw);
+    k2t_pair(p, sizeof p, rank, ph, pw);
+    k2t_pair(d, sizeof d, rank, g->dh, g->dw);
+    int strided = g->sh != 1 || g->sw != 1, dilated = g->dh != 1 || g->dw != 1;
+    int cin = g->c, cout = c->filters, groups = c->groups > 1 ? c->groups : 1;
+    int depthwise = L->op == K2T_OP_DEPTHWISE || L->op == K2T_OP_SEPARABLE;
+    if (depthwise) {
+        int mult = c->depth_multiplier > 0 ? c->depth_multiplier : 1;
+        cout = cin * mult, groups = cin;
+    }
+    buf[0] = '\0';
+    k2t_cat(buf, n, "nn.Conv%dd(%d, %d, %s", rank, cin, cout, k);
+    if (strided) k2t_cat(buf, n, ", stride=%s", s);
+    k2t_cat(buf, n, ", padding=%s", p);
+    if (dilated) k2t_cat(buf, n, ", dilation=%s", d);
+    if (groups > 1) k2t_cat(buf, n, ", groups=%d", groups);
+    if (L->op == K2T_OP_SEPARABLE || !c->use_bias) k2t_cat(buf, n, ", bias=False");
+    k2t_cat(buf, n, ")");
+    if (L->op == K2T_OP_SEPARABLE) k2t_cat(buf, n, "  # then nn.Conv2d(%d, %d, 1)", cout, c->filters);
+    return buf;
+}
+
+static void conv_hazards(k2t_hz *h)
+{
+    k2t_hz_window(h, conv_module, 'c');
+    k2t_hz_act(h, h->L->cfg.act);
+    if (h->L->cfg.act == K2T_ACT_SOFTMAX) k2t_hz_softmax_out(h);
+}
+
+/* Conv2DTranspose: Keras keeps out = in*stride of the full transposed
+** convolution F, starting at c = (len(F) - out) // 2 (KERAS-FORMAT 4). */
+static void transpose_hazards(k2t_hz *h)
+{
+    const k2t_cfg *cf = &h->L->cfg;
+    const k2t_shape *in = h->in, *o = &h->N->shape;
+    if (in && k2t_shape_known(in) && k2t_shape_known(o) && in->ndim == 3 && o->ndim == 3) {
+        int p[2], op[2], crop[2], after[2], full[2], out[2], ok = 1, any = 0;
+        for (int a = 0; a < 2; a++) {
+            int d = cf->dilation[a] ? cf->dilation[a] : 1, s = cf->strides[a];
+            full[a] = (int)((in->d[a] - 1) * s + (cf->kernel[a] - 1) * d + 1);
+            out[a] = (int)o->d[a];
+            crop[a] = full[a] > out[a] ? (full[a] - out[a]) / 2 : 0;
+            after[a] = full[a] - out[a] - crop[a];
+            p[a] = crop[a], op[a] = crop[a] - after[a];
+            if (op[a] < 0 || op[a] >= (s > d ? s : d)) ok = 0;
+            if (p[a] || op[a]) any = 1;
+        }
+        char k[32], s[32], pp[32], oo[32];
+        k2t_pair(k, sizeof k, 2, cf->kernel[0], cf->kernel[1]);
+        k2t_pair(s, sizeof s, 2, cf->strides[0], cf->strides[1]);
+        if (ok && any) {
+            k2t_pair(pp, sizeof pp, 2, p[0], p[1]);
+            k2t_pair(oo, sizeof oo, 2, op[0], op[1]);
+            k2t_hz_say(h, K2T_PIT_PADDING, 0, "Keras keeps rows %d..%d and columns %d..%d of the full %dx%d "
+                       "output, as nn.ConvTranspose2d(padding=%s, output_padding=%s) does", crop[0],
+                       crop[0] + out[0] - 1, crop[1], crop[1] + out[1] - 1, full[0], full[1], pp, oo);
+        } else if (!ok) {
+            k2t_hz_say(h, K2T_PIT_PADDING, 1, "'%s' at stride %s: Keras keeps rows %d..%d and columns %d..%d of "
+                       "the full %dx%d output; no padding/output_padding of nn.ConvTranspose2d selects that",
+                       cf->padding == K2T_PAD_SAME ? "same" : "valid", s, crop[0], crop[0] + out[0] - 1,
+                       crop[1], crop[1] + out[1] - 1, full[0], full[1]);
+            k2t_hz_code(h, "nn.ConvTranspose2d(%lld, %d, %s, stride=%s, padding=0)", (long long)in->d[2],
+                        cf->filters, k, s);
+            if (after[0] >= 0 && after[1] >= 0)
+                k2t_hz_code(h, "y = y[:, :, %d:%d, %d:%d]", crop[0], crop[0] + out[0], crop[1], crop[1] + out[1]);
+            else
+                k2t_hz_code(h, "y = F.pad(y, (%d, %d, %d, %d))[:, :, %d:%d, %d:%d]  # zeros (then the bias) past "
+                            "the full output", 0, after[1] < 0 ? -after[1] : 0, 0, after[0] < 0 ? -after[0] : 0,
+                            crop[0], crop[0] + out[0], crop[1], crop[1] + out[1]);
+        }
+    }
+    k2t_hz_act(h, cf->act);
+}
+
 /*---------------------------------------------------------------- defs */
 
 static const char *const conv_classes[] = {"Conv1D", "Conv2D", "Convolution1D", "Convolution2D",
@@ -565,23 +650,23 @@ static const char *const separable_classes[] = {"SeparableConv2D", "SeparableCon
 const k2t_op_def k2t_op_conv = {
     .op = K2T_OP_CONV, .classes = conv_classes, .min_in = 1, .max_in = 1,
     .parse = conv_parse, .infer = conv_infer, .weights = conv_weights,
-    .describe = conv_describe, .torch = conv_torch,
+    .describe = conv_describe, .torch = conv_torch, .hazards = conv_hazards,
 };
 
 const k2t_op_def k2t_op_conv_transpose = {
     .op = K2T_OP_CONV_TRANSPOSE, .classes = transpose_classes, .min_in = 1, .max_in = 1,
     .parse = transpose_parse, .infer = transpose_infer, .weights = transpose_weights,
-    .describe = transpose_describe, .torch = transpose_torch,
+    .describe = transpose_describe, .torch = transpose_torch, .hazards = transpose_hazards,
 };
 
 const k2t_op_def k2t_op_depthwise = {
     .op = K2T_OP_DEPTHWISE, .classes = depthwise_classes, .min_in = 1, .max_in = 1,
     .parse = depthwise_parse, .infer = depthwise_infer, .weights = depthwise_weights,
-    .describe = depthwise_describe, .torch = depthwise_torch,
+    .describe = depthwise_describe, .torch = depthwise_torch, .hazards = conv_hazards,
 };
 
 const k2t_op_def k2t_op_separable = {
     .op = K2T_OP_SEPARABLE, .classes = separable_classes, .min_in = 1, .max_in = 1,
     .parse = separable_parse, .infer = separable_infer, .weights = separable_weights,
-    .describe = separable_describe, .torch = separable_torch,
+    .describe = separable_describe, .torch = separable_torch, .hazards = conv_hazards,
 };

@@ -92,10 +92,28 @@ static int dense_torch(const k2t_layer *L, int wi, k2t_tw *tw)
     return -1;
 }
 
+/*----------------------------------------------------------- port hazards */
+
+static void dense_hazards(k2t_hz *h)
+{
+    const k2t_shape *in = h->in;
+    char s1[96], p1[64], p2[64], attr[300];
+    if (in && in->ndim >= 2) {
+        k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "Dense on %s acts on the channels; nn.Linear acts on the last axis, "
+                   "which in NCHW is %s", k2t_shape_str(in, 1, s1, sizeof s1), in->ndim == 2 ? "L" : "W");
+        k2t_hz_code(h, "x = self.%s(x.%s).%s", k2t_torch_ident(h->L->name, attr, sizeof attr),
+                    k2t_perm_str(p1, sizeof p1, in->ndim, 1), k2t_perm_str(p2, sizeof p2, in->ndim, 0));
+    } else {
+        k2t_hz_flatten(h);
+    }
+    if (h->L->cfg.act == K2T_ACT_SOFTMAX) k2t_hz_softmax_out(h);
+    k2t_hz_act(h, h->L->cfg.act);
+}
+
 static const char *const dense_classes[] = {"Dense", NULL};
 
 const k2t_op_def k2t_op_dense = {
-    .op = K2T_OP_DENSE, .classes = dense_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_DENSE, .classes = dense_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_FEATURES,
     .parse = dense_parse, .infer = dense_infer, .weights = dense_weights,
-    .describe = dense_describe, .torch = dense_torch,
+    .describe = dense_describe, .torch = dense_torch, .hazards = dense_hazards,
 };

@@ -40,6 +40,6 @@ static const char *const identity_classes[] = {
 };
 
 const k2t_op_def k2t_op_identity = {
-    .op = K2T_OP_IDENTITY, .classes = identity_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_IDENTITY, .classes = identity_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER,
     .parse = identity_parse, .infer = identity_infer, .describe = identity_describe,
 };

@@ -99,9 +99,26 @@ static void input_describe(const k2t_layer *L, k2t_buf *b)
     k2t_buf_printf(b, "shape=%s", k2t_shape_str(&L->cfg.input_shape, 1, buf, sizeof buf));
 }
 
+/*----------------------------------------------------------- port hazards */
+
+static void input_hazards(k2t_hz *h)
+{
+    const k2t_shape *s = &h->N->shape;
+    char s1[96], s2[96], p1[64];
+    if (h->port->preprocess != h->ref->preprocess)
+        k2t_hz_say(h, K2T_PIT_PREPROCESS, 1, "the port's input is scaled '%s', the reference's '%s': the model "
+                   "sees other numbers from its first layer on", k2t_pre_names[h->port->preprocess],
+                   k2t_pre_names[h->ref->preprocess]);
+    if (s->ndim < 2) return;
+    k2t_shape t = k2t_shape_nchw(s);
+    k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "Keras's input is %s, channels last; a PyTorch port's is %s",
+               k2t_shape_str(s, 1, s1, sizeof s1), k2t_shape_str(&t, 1, s2, sizeof s2));
+    k2t_hz_code(h, "x = torch.from_numpy(x_keras).%s", k2t_perm_str(p1, sizeof p1, s->ndim, 0));
+}
+
 static const char *const input_classes[] = {"InputLayer", NULL};
 
 const k2t_op_def k2t_op_input = {
     .op = K2T_OP_INPUT, .classes = input_classes, .min_in = 0, .max_in = 0,
-    .parse = input_parse, .infer = input_infer, .describe = input_describe,
+    .parse = input_parse, .infer = input_infer, .describe = input_describe, .hazards = input_hazards,
 };

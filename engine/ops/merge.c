@@ -108,6 +108,22 @@ static void concat_describe(const k2t_layer *L, k2t_buf *b)
     k2t_buf_printf(b, "axis=%d", L->cfg.axis);
 }
 
+/*----------------------------------------------------------- port hazards */
+
+static void concat_hazards(k2t_hz *h)
+{
+    const k2t_model *m = h->m;
+    const k2t_node *N = h->N;
+    int nd = N->shape.ndim, a;
+    if (nd < 2 || (a = k2t_axis0(h->L->cfg.axis, nd)) < 0) return;
+    int dim = a == nd - 1 ? 1 : a + 2;
+    char names[200] = "";
+    for (int j = 0; j < N->n_in && j < 6; j++) k2t_cat(names, sizeof names, "%s%s", j ? ", " : "", m->nodes[N->in[j]].name);
+    k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "concatenates along axis %d of NHWC (%s); in NCHW that axis is dim=%d",
+               h->L->cfg.axis, a == nd - 1 ? "the channels" : "a spatial axis", dim);
+    k2t_hz_code(h, "x = torch.cat([%s], dim=%d)", names, dim);
+}
+
 static const char *const add_classes[] = {"Add", NULL};
 static const char *const subtract_classes[] = {"Subtract", NULL};
 static const char *const multiply_classes[] = {"Multiply", NULL};
@@ -128,6 +144,6 @@ ELEMENTWISE(k2t_op_maximum, K2T_OP_MAXIMUM, maximum_classes, 1, -1, merge_infer)
 ELEMENTWISE(k2t_op_minimum, K2T_OP_MINIMUM, minimum_classes, 1, -1, merge_infer);
 
 const k2t_op_def k2t_op_concatenate = {
-    .op = K2T_OP_CONCATENATE, .classes = concat_classes, .min_in = 1, .max_in = -1,
-    .parse = concat_parse, .infer = concat_infer, .describe = concat_describe,
+    .op = K2T_OP_CONCATENATE, .classes = concat_classes, .min_in = 1, .max_in = -1, .flags = K2T_OPF_CONCAT,
+    .parse = concat_parse, .infer = concat_infer, .describe = concat_describe, .hazards = concat_hazards,
 };

@@ -11,6 +11,7 @@
 ** load but are not executed.  LayerNormalization keeps gamma and beta
 ** shaped like the normalized axes, in the order the axes are listed.
 */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include "../internal.h"
@@ -198,6 +199,65 @@ static int norm_torch(const k2t_layer *L, int wi, k2t_tw *tw)
     return -1;
 }
 
+/*----------------------------------------------------------- port hazards */
+
+/* The BatchNorm class for a per-sample rank: (C,) and (L, C) are
+** BatchNorm1d, (H, W, C) BatchNorm2d, (D, H, W, C) BatchNorm3d. */
+static int bn_dims(int ndim)
+{
+    return ndim == 3 ? 2 : ndim == 4 ? 3 : 1;
+}
+
+static void bn_hazards(k2t_hz *h)
+{
+    const k2t_cfg *cf = &h->L->cfg;
+    const k2t_shape *in = h->in;
+    char s1[96];
+    int nd = in ? in->ndim : 3, n_bn;
+    int64_t C = in && in->ndim >= 1 ? in->d[in->ndim - 1] : -1;
+    double tm = 1.0 - cf->momentum;
+    double port_eps = h->port->bn_eps > 0 ? h->port->bn_eps : 1e-5;
+    if (in && nd >= 2 && k2t_axis0(cf->axis, nd) != nd - 1)
+        k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "normalises axis %d of %s, not the channels; nn.BatchNorm%dd "
+                   "normalises dim 1 of the NCHW tensor", cf->axis, k2t_shape_str(in, 1, s1, sizeof s1), bn_dims(nd));
+    if (fabs(cf->eps - port_eps) > 1e-12 || fabs(tm - 0.1) > 1e-9) {
+        k2t_hz_say(h, K2T_PIT_BN_EPS, 1, "Keras uses epsilon %g, momentum %g; the port uses eps %g%s, "
+                   "momentum 0.1, counted as 1 - Keras's", cf->eps, cf->momentum, port_eps,
+                   port_eps == 1e-5 ? " (PyTorch's default)" : "");
+        k2t_hz_code(h, "nn.BatchNorm%dd(%lld, eps=%g, momentum=%g)", bn_dims(nd), (long long)C, cf->eps, tm);
+    } else {
+        k2t_hz_say(h, K2T_PIT_BN_EPS, 0, "epsilon %g and momentum %g match the port's", cf->eps, cf->momentum);
+    }
+    if (k2t_hz_first_bn(h, &n_bn)) { /* once: the first one diverges first */
+        char others[64] = "";
+        if (n_bn > 1) snprintf(others, sizeof others, " (and in %d more layer%s)", n_bn - 1, n_bn > 2 ? "s" : "");
+        k2t_hz_say(h, K2T_PIT_BN_MODE, 1, "without model.eval(), nn.BatchNorm%dd uses the batch's statistics%s",
+                   bn_dims(nd), others);
+        k2t_hz_code(h, "model.eval()  # before inference");
+    }
+}
+
+static void ln_hazards(k2t_hz *h)
+{
+    const k2t_cfg *cf = &h->L->cfg;
+    const k2t_shape *in = h->in;
+    char s1[96], p1[64], p2[64];
+    int nd = in ? in->ndim : 1;
+    if (fabs(cf->eps - 1e-5) > 1e-12) {
+        k2t_hz_say(h, K2T_PIT_BN_EPS, 1, "Keras uses epsilon %g; nn.LayerNorm's default is 1e-05", cf->eps);
+        k2t_hz_code(h, "nn.LayerNorm(%lld, eps=%g)", in && nd ? (long long)in->d[nd - 1] : -1LL, cf->eps);
+    }
+    if (nd < 2) return;
+    int chan_only = cf->n_dims == 1 && k2t_axis0(cf->dims[0], nd) == nd - 1;
+    if (chan_only)
+        k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "normalises the channels (axis -1 of NHWC); nn.LayerNorm normalises "
+                   "the last axis, which is W in NCHW");
+    else
+        k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "normalises Keras axes of %s; nn.LayerNorm normalises trailing axes "
+                   "of the NCHW tensor: move them to the end first", k2t_shape_str(in, 1, s1, sizeof s1));
+    k2t_hz_code(h, "x = ln(x.%s).%s", k2t_perm_str(p1, sizeof p1, nd, 1), k2t_perm_str(p2, sizeof p2, nd, 0));
+}
+
 /* BatchNormalizationV1 is TF 1.x's class name for the same layer (tfjs's
 ** converter aliases it too); SyncBatchNormalization only differs in
 ** training. */
@@ -208,11 +268,11 @@ static const char *const ln_classes[] = {"LayerNormalization", NULL};
 const k2t_op_def k2t_op_batchnorm = {
     .op = K2T_OP_BATCHNORM, .classes = bn_classes, .min_in = 1, .max_in = 1,
     .parse = bn_parse, .infer = norm_infer, .weights = bn_weights,
-    .describe = bn_describe, .torch = norm_torch,
+    .describe = bn_describe, .torch = norm_torch, .hazards = bn_hazards, .mode_stats = 1,
 };
 
 const k2t_op_def k2t_op_layernorm = {
     .op = K2T_OP_LAYERNORM, .classes = ln_classes, .min_in = 1, .max_in = 1,
     .parse = ln_parse, .infer = norm_infer, .weights = ln_weights,
-    .describe = ln_describe, .torch = norm_torch,
+    .describe = ln_describe, .torch = norm_torch, .hazards = ln_hazards,
 };

@@ -155,6 +155,37 @@ static void global_describe(const k2t_layer *L, k2t_buf *b)
     if (L->cfg.channels_first) k2t_buf_printf(b, ", data_format=channels_first");
 }
 
+/*----------------------------------------------------------- port hazards */
+
+/* nn.MaxPool/AvgPool with symmetric padding (ph, pw); average pooling
+** that pads leaves the pads out of the count as Keras does. */
+static const char *pool_module(const k2t_layer *L, const k2t_win *g, int rank, int ph, int pw, char *buf,
+                               size_t n)
+{
+    int is_max = L->op == K2T_OP_MAXPOOL;
+    char k[32], s[32], p[32];
+    k2t_pair(k, sizeof k, rank, g->kh, g->kw);
+    k2t_pair(s, sizeof s, rank, g->sh, g->sw);
+    k2t_pair(p, sizeof p, rank, ph, pw);
+    buf[0] = '\0';
+    k2t_cat(buf, n, "nn.%sPool%dd(%s", is_max ? "Max" : "Avg", rank, k);
+    if (g->sh != g->kh || g->sw != g->kw) k2t_cat(buf, n, ", stride=%s", s);
+    k2t_cat(buf, n, ", padding=%s", p);
+    if (!is_max && (ph || pw)) k2t_cat(buf, n, ", count_include_pad=False");
+    k2t_cat(buf, n, ")");
+    return buf;
+}
+
+static void maxpool_hazards(k2t_hz *h)
+{
+    k2t_hz_window(h, pool_module, 'm');
+}
+
+static void avgpool_hazards(k2t_hz *h)
+{
+    k2t_hz_window(h, pool_module, 'a');
+}
+
 static const char *const maxpool_classes[] = {"MaxPooling1D", "MaxPooling2D", "MaxPool1D",
                                               "MaxPool2D", NULL};
 static const char *const avgpool_classes[] = {"AveragePooling1D", "AveragePooling2D",
@@ -166,12 +197,12 @@ static const char *const gavg_classes[] = {"GlobalAveragePooling1D", "GlobalAver
 
 const k2t_op_def k2t_op_maxpool = {
     .op = K2T_OP_MAXPOOL, .classes = maxpool_classes, .min_in = 1, .max_in = 1,
-    .parse = pool_parse, .infer = pool_infer, .describe = pool_describe,
+    .parse = pool_parse, .infer = pool_infer, .describe = pool_describe, .hazards = maxpool_hazards,
 };
 
 const k2t_op_def k2t_op_avgpool = {
     .op = K2T_OP_AVGPOOL, .classes = avgpool_classes, .min_in = 1, .max_in = 1,
-    .parse = pool_parse, .infer = pool_infer, .describe = pool_describe,
+    .parse = pool_parse, .infer = pool_infer, .describe = pool_describe, .hazards = avgpool_hazards,
 };
 
 const k2t_op_def k2t_op_global_maxpool = {

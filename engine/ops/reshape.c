@@ -12,6 +12,7 @@
 ** [[top, bottom], [left, right]].
 */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,6 +384,61 @@ static void rescaling_describe(const k2t_layer *L, k2t_buf *b)
 
 /*---------------------------------------------------------------- defs */
 
+/*----------------------------------------------------------- port hazards */
+
+/* A Reshape to a map (not a vector: that is the flatten pitfall) moves
+** elements in Keras's channels-last order. */
+static void reshape_hazards(k2t_hz *h)
+{
+    const k2t_shape *in = h->in, *o = &h->N->shape;
+    char s1[96], s2[96], p1[64], p2[64], tgt[96] = "";
+    if (!in || o->ndim < 2 || !k2t_shape_known(o)) return;
+    for (int a = 0; a < o->ndim; a++) k2t_cat(tgt, sizeof tgt, ", %lld", (long long)o->d[a]);
+    k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "reshapes %s to %s in Keras's channels-last element order",
+               k2t_shape_str(in, 1, s1, sizeof s1), k2t_shape_str(o, 1, s2, sizeof s2));
+    k2t_hz_code(h, "x = x%s%s.reshape(-1%s).%s", in->ndim >= 2 ? "." : "",
+                in->ndim >= 2 ? k2t_perm_str(p1, sizeof p1, in->ndim, 1) : "", tgt,
+                k2t_perm_str(p2, sizeof p2, o->ndim, 0));
+}
+
+static void permute_hazards(k2t_hz *h)
+{
+    const k2t_cfg *cf = &h->L->cfg;
+    int r = h->in ? h->in->ndim : 0;
+    if (r < 2 || cf->n_dims != r) return;
+    /* Port axis j (1..r) of the output is Keras output axis kout(j); it
+    ** is Keras input axis dims[kout(j)-1], held at port axis pin(). */
+    char perm[64] = "permute(0", kd[64] = "";
+    for (int j = 1; j <= r; j++) {
+        int kout = j == 1 ? r : j - 1, a = cf->dims[kout - 1];
+        k2t_cat(perm, sizeof perm, ", %d", a == r ? 1 : a + 1);
+    }
+    k2t_cat(perm, sizeof perm, ")");
+    for (int j = 0; j < r; j++) k2t_cat(kd, sizeof kd, "%s%d", j ? ", " : "", cf->dims[j]);
+    k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "Permute((%s)) numbers the axes of NHWC; on the NCHW tensor the same move "
+               "is %s", kd, perm);
+    k2t_hz_code(h, "x = x.%s", perm);
+}
+
+static void zeropad_hazards(k2t_hz *h)
+{
+    const k2t_cfg *cf = &h->L->cfg;
+    int t = cf->pad[0][0], b = cf->pad[0][1], l = cf->pad[1][0], r = cf->pad[1][1];
+    if (t == l && b == r) return;
+    k2t_hz_say(h, K2T_PIT_PADDING, 1, "Keras writes ((top, bottom), (left, right)) = ((%d, %d), (%d, %d)); "
+               "F.pad and nn.ZeroPad2d take (left, right, top, bottom)", t, b, l, r);
+    k2t_hz_code(h, "x = F.pad(x, (%d, %d, %d, %d))", l, r, t, b);
+}
+
+static void rescaling_hazards(k2t_hz *h)
+{
+    const k2t_cfg *cf = &h->L->cfg;
+    k2t_hz_say(h, K2T_PIT_PREPROCESS, 1, "the model scales its own input (x * %.9g + %g): keep it in forward() "
+               "and feed the port what Keras is fed", cf->rescale, cf->offset);
+    if (fabs(cf->rescale * 255 - 1) < 1e-6 && cf->offset == 0) k2t_hz_code(h, "x = x / 255");
+    else k2t_hz_code(h, "x = x * %.9g + %.9g", cf->rescale, cf->offset);
+}
+
 static const char *const flatten_classes[] = {"Flatten", NULL};
 static const char *const reshape_classes[] = {"Reshape", NULL};
 static const char *const permute_classes[] = {"Permute", NULL};
@@ -392,23 +448,23 @@ static const char *const upsample_classes[] = {"UpSampling2D", NULL};
 static const char *const rescaling_classes[] = {"Rescaling", NULL};
 
 const k2t_op_def k2t_op_flatten = {
-    .op = K2T_OP_FLATTEN, .classes = flatten_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_FLATTEN, .classes = flatten_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_FLATTENS,
     .parse = flatten_parse, .infer = flatten_infer, .describe = format_describe,
 };
 
 const k2t_op_def k2t_op_reshape = {
-    .op = K2T_OP_RESHAPE, .classes = reshape_classes, .min_in = 1, .max_in = 1,
-    .parse = reshape_parse, .infer = reshape_infer, .describe = reshape_describe,
+    .op = K2T_OP_RESHAPE, .classes = reshape_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_FLATTENS,
+    .parse = reshape_parse, .infer = reshape_infer, .describe = reshape_describe, .hazards = reshape_hazards,
 };
 
 const k2t_op_def k2t_op_permute = {
     .op = K2T_OP_PERMUTE, .classes = permute_classes, .min_in = 1, .max_in = 1,
-    .parse = permute_parse, .infer = permute_infer, .describe = permute_describe,
+    .parse = permute_parse, .infer = permute_infer, .describe = permute_describe, .hazards = permute_hazards,
 };
 
 const k2t_op_def k2t_op_zeropad = {
     .op = K2T_OP_ZEROPAD, .classes = zeropad_classes, .min_in = 1, .max_in = 1,
-    .parse = zeropad_parse, .infer = zeropad_infer, .describe = zeropad_describe,
+    .parse = zeropad_parse, .infer = zeropad_infer, .describe = zeropad_describe, .hazards = zeropad_hazards,
 };
 
 const k2t_op_def k2t_op_crop = {
@@ -422,6 +478,6 @@ const k2t_op_def k2t_op_upsample = {
 };
 
 const k2t_op_def k2t_op_rescaling = {
-    .op = K2T_OP_RESCALING, .classes = rescaling_classes, .min_in = 1, .max_in = 1,
-    .parse = rescaling_parse, .infer = rescaling_infer, .describe = rescaling_describe,
+    .op = K2T_OP_RESCALING, .classes = rescaling_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER,
+    .parse = rescaling_parse, .infer = rescaling_infer, .describe = rescaling_describe, .hazards = rescaling_hazards,
 };

@@ -1,0 +1,337 @@
+/*
+** shell.c -- the shell's state and its lifecycle: what every command
+** shares.
+**
+** A k2t_shell holds the model, the current input, the kept run, the
+** settings and profiles; commands/ files reach what they share through
+** here (and output.c), never through each other, so that no command file
+** calls into another.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "shell.h"
+
+/*---------------------------------------------------------- lifecycle */
+
+void k2t_shell_init(k2t_shell *sh)
+{
+    memset(sh, 0, sizeof *sh);
+    sh->out = stdout;
+    sh->err = stderr;
+    sh->set.color = 0;
+    sh->set.hist_bins = 20;
+    sh->set.diff_atol = 1e-5;
+    sh->set.diff_rtol = 1e-4;
+}
+
+void k2t_shell_free(k2t_shell *sh)
+{
+    free(sh->profiles);
+    sh->profiles = NULL;
+    sh->n_profiles = 0;
+    free(sh->breaks);
+    sh->breaks = NULL;
+    sh->n_breaks = 0;
+    free(sh->set.bn_eps_layer);
+    sh->set.bn_eps_layer = NULL;
+    free(sh->vars);
+    sh->vars = NULL;
+    sh->n_vars = 0;
+    k2t_shell_drop_run(sh);
+    k2t_model_free(sh->model);
+    sh->model = NULL;
+    k2t_array_free(&sh->in.a);
+    free(sh->in.labels);
+    memset(&sh->in, 0, sizeof sh->in);
+}
+
+void k2t_shell_drop_run(k2t_shell *sh)
+{
+    k2t_run_free(sh->run);
+    sh->run = NULL;
+    sh->run_n = 0;
+}
+
+/* The model's single input node, or -1 with an error. */
+int k2t_shell_single_input(k2t_shell *sh, const char *cmd)
+{
+    const k2t_model *m = sh->model;
+    if (m->n_inputs != 1) {
+        k2t_error(sh, -1, "%s: the model has %d inputs; k2t feeds single-input models", cmd, m->n_inputs);
+        return -1;
+    }
+    return m->inputs[0];
+}
+
+/* The model input, preprocessed when it holds pixels: a fresh copy. */
+float *k2t_shell_input_data(k2t_shell *sh, const k2t_emu *e, int64_t *numel)
+{
+    int64_t n = k2t_shape_numel(&sh->in.a.shape);
+    float *x = k2t_xmalloc((size_t)(n ? n : 1) * sizeof(float));
+    memcpy(x, sh->in.a.data, (size_t)n * sizeof(float));
+    if (sh->in.a.pixels) {
+        k2t_err err = {0};
+        int c = (int)sh->in.a.shape.d[sh->in.a.shape.ndim - 1];
+        if (k2t_preprocess(x, n, c, (k2t_pre)(e ? e : &sh->set.emu)->preprocess, &err) != K2T_OK) {
+            free(x);
+            k2t_error(sh, -1, "%s", err.msg);
+            return NULL;
+        }
+    }
+    *numel = n;
+    return x;
+}
+
+void k2t_shell_opts(const k2t_shell *sh, k2t_opts *o, int keep)
+{
+    memset(o, 0, sizeof *o);
+    o->threads = sh->set.threads;
+    o->keep = keep;
+    o->emu = sh->set.emu;
+    o->bn_eps_layer = sh->set.bn_eps_layer;
+}
+
+int k2t_shell_input_shape(k2t_shell *sh, const char *cmd, k2t_shape *per)
+{
+    const k2t_shape *want = &sh->model->nodes[sh->model->inputs[0]].shape;
+    *per = sh->in.a.shape;
+    per->ndim--;
+    for (int i = 0; i < per->ndim; i++) per->d[i] = sh->in.a.shape.d[i + 1];
+    if (k2t_shape_fits(want, per)) return K2T_CMD_OK;
+    char s1[96], s2[96];
+    return k2t_error(sh, -1, "%s: the input %s has per-sample shape %s; this model takes %s (set a new "
+                     "input)", cmd, sh->in.desc, k2t_shape_str(per, 0, s1, sizeof s1),
+                     k2t_shape_str(want, 1, s2, sizeof s2));
+}
+
+int k2t_shell_prepare(k2t_shell *sh, const char *cmd)
+{
+    k2t_err err = {0};
+    const k2t_model *m = sh->model;
+    if (sh->in.n == 0)
+        return k2t_error(sh, -1, "%s: no input (use \"input FILE.npy\", \"input cifar FILE\", "
+                         "\"input random\" ...)", cmd);
+    k2t_shape per;
+    if (k2t_shell_single_input(sh, cmd) < 0 || k2t_shell_input_shape(sh, cmd, &per) != K2T_CMD_OK) return K2T_CMD_ERR;
+    if (!sh->run || sh->run_n != sh->in.n) {
+        k2t_shell_drop_run(sh);
+        k2t_opts o;
+        k2t_shell_opts(sh, &o, 1);
+        sh->run = k2t_run_new(m, &o, &per, sh->in.n, &err);
+        if (!sh->run) return k2t_error(sh, -1, "%s: %s", cmd, err.msg);
+        sh->run_n = sh->in.n;
+    }
+    int64_t numel;
+    float *x = k2t_shell_input_data(sh, NULL, &numel);
+    if (!x) return K2T_CMD_ERR;
+    k2t_status st = k2t_run_set_input(sh->run, 0, x, sh->in.n, &err);
+    free(x);
+    if (st != K2T_OK) return k2t_error(sh, -1, "%s: %s", cmd, err.msg);
+    sh->cursor = 0;
+    return K2T_CMD_OK;
+}
+
+/* Node i's output shape, batch first, in the current layout: the run's when
+** the node ran (*from_run = 1), else Keras's inferred shape converted to
+** NCHW under "set layout nchw", with the input's batch (1 without input). */
+k2t_shape k2t_shell_node_shape(const k2t_shell *sh, int node, int *from_run)
+{
+    const k2t_tensor *t = sh->run && node >= 0 && node < sh->model->n_nodes ? k2t_run_output(sh->run, node) : NULL;
+    if (t) {
+        *from_run = 1;
+        return t->shape;
+    }
+    *from_run = 0;
+    k2t_shape per = sh->model->nodes[node].shape, s;
+    if (sh->set.emu.layout == K2T_LAYOUT_NCHW) per = k2t_shape_nchw(&per);
+    s.ndim = per.ndim + 1 <= K2T_MAX_DIMS ? per.ndim + 1 : K2T_MAX_DIMS;
+    s.d[0] = sh->in.n > 0 ? sh->in.n : 1;
+    for (int i = 1; i < s.ndim; i++) s.d[i] = per.d[i - 1];
+    return s;
+}
+
+char *k2t_fmt_count(int64_t n, char *buf, size_t size)
+{
+    char digits[32];
+    int len = snprintf(digits, sizeof digits, "%lld", (long long)(n < 0 ? -n : n));
+    size_t j = 0;
+    if (n < 0 && j + 1 < size) buf[j++] = '-';
+    for (int i = 0; i < len && j + 1 < size; i++) {
+        if (i > 0 && (len - i) % 3 == 0 && j + 1 < size) buf[j++] = ',';
+        if (j + 1 < size) buf[j++] = digits[i];
+    }
+    buf[j] = '\0';
+    return buf;
+}
+
+/* Levenshtein distance, for "did you mean". */
+static int distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64) return 99;
+    int d[65][65];
+    for (size_t i = 0; i <= la; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
+            d[i][j] = c;
+        }
+    return d[la][lb];
+}
+
+int k2t_arg_layer(k2t_shell *sh, int argi, const char *name)
+{
+    k2t_model *m = sh->model;
+    int li = k2t_find_layer(m, name);
+    if (li >= 0) return li;
+    int ni = k2t_find_node(m, name);
+    if (ni >= 0) return m->nodes[ni].layer;
+    const char *best = NULL;
+    int bd = 4;
+    for (int i = 0; i < m->n_layers; i++) {
+        int d = distance(name, m->layers[i].name);
+        if (d < bd) bd = d, best = m->layers[i].name;
+    }
+    if (best)
+        k2t_error(sh, argi, "unknown layer '%s' (did you mean '%s'? \"layers\" lists them)",
+                  name, best);
+    else
+        k2t_error(sh, argi, "unknown layer '%s' (\"layers\" lists them)", name);
+    return -1;
+}
+
+/*------------------------------------------------------------ profiles */
+
+/* The built-in profiles, by name; a profile leaves preprocess as set
+** (with_input 0) unless it was saved from the user's own settings. */
+const k2t_profile k2t_profile_builtins[] = {
+    {.name = "keras", .emu = {.layout = K2T_LAYOUT_NHWC}},
+    {.name = "torch", .emu = {.layout = K2T_LAYOUT_NCHW}},
+    {.name = "torch-naive",
+     .emu = {.layout = K2T_LAYOUT_NCHW, .bn_eps = 1e-5, .pad_torch = 1, .flatten_torch = 1}},
+};
+const int k2t_n_profile_builtins = (int)(sizeof k2t_profile_builtins / sizeof k2t_profile_builtins[0]);
+
+const k2t_profile *k2t_profile_find(const k2t_shell *sh, const char *name)
+{
+    for (int i = 0; i < k2t_n_profile_builtins; i++)
+        if (!strcmp(k2t_profile_builtins[i].name, name)) return &k2t_profile_builtins[i];
+    for (int i = 0; i < sh->n_profiles; i++)
+        if (!strcmp(sh->profiles[i].name, name)) return &sh->profiles[i];
+    return NULL;
+}
+
+void k2t_profile_current(const k2t_shell *sh, k2t_profile *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "current");
+    p->emu = sh->set.emu;
+    p->with_input = 1;
+}
+
+void k2t_profile_opts(const k2t_shell *sh, const k2t_profile *p, k2t_opts *o, int keep)
+{
+    memset(o, 0, sizeof *o);
+    o->threads = sh->set.threads;
+    o->keep = keep;
+    o->emu = p->emu;
+    /* the current settings may name single layers */
+    if (!strcmp(p->name, "current")) o->bn_eps_layer = sh->set.bn_eps_layer;
+}
+
+
+/* Run the current input through the model under emulation e on the fast
+** path and keep its first output (Keras layout) and, with labels, the
+** number of samples whose top class is the label. */
+int k2t_shell_measure(k2t_shell *sh, const k2t_emu *e, k2t_measure *r)
+{
+    const k2t_model *m = sh->model;
+    k2t_err err = {0};
+    k2t_opts o = {.threads = sh->set.threads, .emu = *e};
+    k2t_shape per;
+    int64_t numel;
+    memset(r, 0, sizeof *r);
+    if (!sh->in.n || k2t_shell_single_input(sh, "measure") < 0 ||
+        k2t_shell_input_shape(sh, "measure", &per) != K2T_CMD_OK)
+        return K2T_CMD_ERR;
+    float *x = k2t_shell_input_data(sh, e, &numel);
+    if (!x) return K2T_CMD_ERR;
+    k2t_run *run = k2t_run_new(m, &o, &per, sh->in.n, &err);
+    int out = m->outputs[0];
+    if (!run || k2t_run_set_input(run, 0, x, sh->in.n, &err) != K2T_OK ||
+        k2t_run_nodes(run, 0, m->n_nodes, &err) != K2T_OK) {
+        free(x);
+        k2t_run_free(run);
+        return k2t_error(sh, -1, "%s", err.msg);
+    }
+    const k2t_shape *ks = k2t_run_keras_shape(run, out);
+    int64_t per_n = k2t_shape_numel(ks);
+    r->n = sh->in.n;
+    r->numel = per_n * r->n;
+    r->out = k2t_xmalloc((size_t)(r->numel ? r->numel : 1) * sizeof(float));
+    k2t_run_keras(run, out, 0, r->out, &err);
+    for (int64_t i = 0; i < r->numel; i++)
+        if (fabs(r->out[i]) > r->max_abs) r->max_abs = fabs(r->out[i]);
+    if (sh->in.labels && ks->ndim == 1 && per_n >= 2) {
+        r->labelled = 1;
+        for (int s = 0; s < r->n; s++) {
+            const float *p = r->out + (int64_t)s * per_n;
+            int b = 0;
+            for (int k = 1; k < per_n; k++)
+                if (p[k] > p[b]) b = k;
+            r->correct += b == sh->in.labels[s];
+        }
+    }
+    free(x);
+    k2t_run_free(run);
+    return K2T_CMD_OK;
+}
+
+double k2t_measure_diff(const k2t_measure *a, const k2t_measure *b)
+{
+    double d = 0;
+    for (int64_t i = 0; i < a->numel && i < b->numel; i++) {
+        double x = fabs((double)a->out[i] - (double)b->out[i]);
+        if (!(x <= d)) d = x;
+    }
+    return d;
+}
+
+void k2t_measure_free(k2t_measure *r)
+{
+    free(r->out);
+    r->out = NULL;
+}
+
+void k2t_shell_layer_emu(const k2t_shell *sh, const k2t_profile *p, int node, k2t_emu *e)
+{
+    *e = p->emu;
+    if (!strcmp(p->name, "current") && sh->set.bn_eps_layer) {
+        double eps = sh->set.bn_eps_layer[sh->model->nodes[node].layer];
+        if (eps > 0) e->bn_eps = eps;
+    }
+}
+
+int k2t_shell_why(k2t_shell *sh, int node, const k2t_emu *a, const k2t_emu *b)
+{
+    k2t_diag *d = k2t_diag_new(sh->model);
+    k2t_finding f[8];
+    int shown = 0;
+    for (int p = 0; p < K2T_PIT_COUNT; p++) {
+        if (!k2t_pitfalls[p].key || k2t_emu_same(a, b, (k2t_pit)p)) continue;
+        /* The side at Keras's value is the reference; the other is the port. */
+        const k2t_emu *port = k2t_emu_is_keras(a, (k2t_pit)p) ? b : a, *ref = port == b ? a : b;
+        int n = k2t_findings(d, node, K2T_PIT_BIT(p), port, ref, f, 8);
+        for (int k = 0; k < n && k < 8; k++)
+            if (f[k].hazard) {
+                k2t_print_finding(sh, &f[k], K2T_FINDING_WHY);
+                shown++;
+            }
+    }
+    k2t_diag_free(d);
+    return shown;
+}

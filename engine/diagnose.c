@@ -1,0 +1,474 @@
+/*
+** diagnose.c -- what each pitfall means at one layer, and its fix.
+**
+** check, explain, diff and compare all ask here, so a layer gets one text
+** and one fix whichever command prints it: what Keras computes, what a
+** PyTorch port with the given conventions computes instead, and the
+** PyTorch code that matches Keras.  Nothing here knows a layer kind by
+** name: a weight's layout and its fix come from the op's k2t_tw, a
+** window's module from the op, and whatever is particular to a kind from
+** the op's own 'hazards' callback (engine/ops/), which calls the shared
+** checks below.
+*/
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+struct k2t_diag {
+    const k2t_model *m;
+    int first_bn;       /* the first node whose op keeps moving statistics, or -1 */
+    int n_bn;
+    char *flat_seen;    /* per node: a Flatten reported at the Dense that reads it */
+};
+
+/*------------------------------------------------------- small formatters */
+
+void k2t_cat(char *buf, size_t n, const char *fmt, ...)
+{
+    size_t len = strlen(buf);
+    if (len + 1 >= n) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + len, n - len, fmt, ap);
+    va_end(ap);
+}
+
+const char *k2t_pair(char *buf, size_t n, int rank, int h, int w)
+{
+    if (rank == 1 || h == w) snprintf(buf, n, "%d", w);
+    else snprintf(buf, n, "(%d, %d)", h, w);
+    return buf;
+}
+
+/* "3x3, stride 2" (rank 2) or "3, stride 2" (rank 1), with dilation. */
+static const char *win_desc(char *buf, size_t n, const k2t_win *g, int rank)
+{
+    if (rank == 1) snprintf(buf, n, "%d, stride %d", g->kw, g->sw);
+    else if (g->sh == g->sw) snprintf(buf, n, "%dx%d, stride %d", g->kh, g->kw, g->sw);
+    else snprintf(buf, n, "%dx%d, stride %dx%d", g->kh, g->kw, g->sh, g->sw);
+    if (rank == 1 && g->dw > 1) k2t_cat(buf, n, ", dilation %d", g->dw);
+    else if (rank == 2 && (g->dh > 1 || g->dw > 1)) k2t_cat(buf, n, ", dilation %dx%d", g->dh, g->dw);
+    return buf;
+}
+
+static const char *size_desc(char *buf, size_t n, const k2t_win *g, int rank)
+{
+    if (rank == 1) snprintf(buf, n, "length %d", g->iw);
+    else snprintf(buf, n, "%dx%d", g->ih, g->iw);
+    return buf;
+}
+
+static const char *pads_desc(char *buf, size_t n, const k2t_win *g, int rank)
+{
+    if (rank == 1 && g->pl == g->pr) snprintf(buf, n, "%d on both sides", g->pl);
+    else if (rank == 2 && g->pt == g->pb && g->pt == g->pl && g->pl == g->pr)
+        snprintf(buf, n, "%d on every side", g->pt);
+    else if (rank == 1) snprintf(buf, n, "left %d, right %d", g->pl, g->pr);
+    else snprintf(buf, n, "top %d, bottom %d, left %d, right %d", g->pt, g->pb, g->pl, g->pr);
+    return buf;
+}
+
+/* F.pad's argument: (left, right, top, bottom), last axis first. */
+static const char *fpad(char *buf, size_t n, const k2t_win *g, int rank)
+{
+    if (rank == 1) snprintf(buf, n, "(%d, %d)", g->pl, g->pr);
+    else snprintf(buf, n, "(%d, %d, %d, %d)", g->pl, g->pr, g->pt, g->pb);
+    return buf;
+}
+
+int k2t_axis0(int a, int ndim)
+{
+    if (a < 0) a += ndim + 1;
+    return a >= 1 && a <= ndim ? a - 1 : -1;
+}
+
+const char *k2t_perm_str(char *buf, size_t n, int r, int to_last)
+{
+    snprintf(buf, n, "permute(0");
+    if (to_last) {
+        for (int i = 2; i <= r; i++) k2t_cat(buf, n, ", %d", i);
+        k2t_cat(buf, n, ", 1)");
+    } else {
+        k2t_cat(buf, n, ", %d", r);
+        for (int i = 1; i < r; i++) k2t_cat(buf, n, ", %d", i);
+        k2t_cat(buf, n, ")");
+    }
+    return buf;
+}
+
+int k2t_shape_known(const k2t_shape *s)
+{
+    if (s->ndim < 0) return 0;
+    for (int i = 0; i < s->ndim; i++)
+        if (s->d[i] < 0) return 0;
+    return 1;
+}
+
+/*--------------------------------------------------------------- findings */
+
+int k2t_hz_wants(const k2t_hz *h, k2t_pit p)
+{
+    return (h->mask & K2T_PIT_BIT(p)) != 0;
+}
+
+void k2t_hz_say(k2t_hz *h, k2t_pit p, int hazard, const char *fmt, ...)
+{
+    h->shown = k2t_hz_wants(h, p);
+    if (!h->shown) return;
+    if (h->n < h->max) {
+        k2t_finding *f = &h->out[h->n];
+        va_list ap;
+        memset(f, 0, sizeof *f);
+        f->pit = p, f->node = h->node, f->hazard = hazard;
+        va_start(ap, fmt);
+        vsnprintf(f->text, sizeof f->text, fmt, ap);
+        va_end(ap);
+    }
+    h->n++;
+}
+
+void k2t_hz_code(k2t_hz *h, const char *fmt, ...)
+{
+    if (!h->shown || h->n > h->max || h->n == 0) return;
+    k2t_finding *f = &h->out[h->n - 1];
+    size_t len = strlen(f->code);
+    if (len && len + 1 < sizeof f->code) f->code[len++] = '\n', f->code[len] = '\0';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->code + len, sizeof f->code - len, fmt, ap);
+    va_end(ap);
+}
+
+int k2t_hz_first_bn(const k2t_hz *h, int *n_bn)
+{
+    *n_bn = h->d->n_bn;
+    return h->d->first_bn == h->node;
+}
+
+int k2t_hz_flat_seen(const k2t_hz *h, int f)
+{
+    return h->d->flat_seen[f];
+}
+
+/*---------------------------------------------------------------- padding */
+
+/* The padding a straightforward port writes for 'same': k//2 (of the
+** dilated kernel) on each side when the kernel is odd, none when even. */
+static int naive_pad(int k, int d)
+{
+    int keff = (k - 1) * d + 1;
+    return keff % 2 ? keff / 2 : 0;
+}
+
+void k2t_hz_window(k2t_hz *h, k2t_module_fn module, int kind)
+{
+    const k2t_layer *L = h->L;
+    int is_pool = kind != 'c', is_max = kind == 'm';
+    char wd[64], sd[48], pd[96], fp[48], mod[200], pp[32];
+    k2t_win g;
+    int rank = 2;
+    if (L->cfg.padding == K2T_PAD_VALID) return;
+    if (!h->in || k2t_layer_win(L, h->in, &g, &rank) < 0) {
+        k2t_hz_say(h, K2T_PIT_PADDING, 1, "'%s' padding on an input of unknown size: TF's pads depend on it",
+                   L->cfg.padding == K2T_PAD_CAUSAL ? "causal" : "same");
+        return;
+    }
+    const char *what = is_pool ? (is_max ? "nn.MaxPool" : "nn.AvgPool") : "nn.Conv";
+    win_desc(wd, sizeof wd, &g, rank);
+    size_desc(sd, sizeof sd, &g, rank);
+    pads_desc(pd, sizeof pd, &g, rank);
+    fpad(fp, sizeof fp, &g, rank);
+    if (L->cfg.padding == K2T_PAD_CAUSAL) {
+        k2t_hz_say(h, K2T_PIT_PADDING, 1, "'causal' (%s) on %s: TF pads %d on the left only; PyTorch has no "
+                   "causal padding", wd, sd, g.pl);
+        k2t_hz_code(h, "x = F.pad(x, %s)", fp);
+        k2t_hz_code(h, "%s", module(L, &g, rank, 0, 0, mod, sizeof mod));
+        return;
+    }
+    int qh = rank == 1 ? 0 : naive_pad(g.kh, g.dh), qw = naive_pad(g.kw, g.dw);
+    int asym = g.pt != g.pb || g.pl != g.pr;
+    int zero = !(g.pt | g.pb | g.pl | g.pr);
+    if (asym) {
+        /* What the port's symmetric k//2 would compute instead. */
+        k2t_win t = g;
+        int nout = k2t_win_sym(&t, qh, qw) == 0;
+        char conseq[160] = "";
+        if (nout && (t.oh != g.oh || t.ow != g.ow)) {
+            if (rank == 1) snprintf(conseq, sizeof conseq, "gives length %d instead of %d", t.ow, g.ow);
+            else snprintf(conseq, sizeof conseq, "gives %dx%d instead of %dx%d", t.oh, t.ow, g.oh, g.ow);
+        } else if (nout) {
+            int up = qh - g.pt, left = qw - g.pl;
+            if (rank == 2 && up == left)
+                snprintf(conseq, sizeof conseq, "moves every window %d pixel%s up and left", up, up == 1 ? "" : "s");
+            else if (rank == 2 && up && left)
+                snprintf(conseq, sizeof conseq, "moves every window %d up and %d left", up, left);
+            else if (rank == 2 && up)
+                snprintf(conseq, sizeof conseq, "moves every window %d up", up);
+            else
+                snprintf(conseq, sizeof conseq, "moves every window %d %s", left, rank == 1 ? "earlier" : "left");
+        }
+        k2t_pair(pp, sizeof pp, rank, qh, qw);
+        k2t_hz_say(h, K2T_PIT_PADDING, 1, "'same' (%s) on %s: TF pads %s; %s%dd(padding=%s) pads %s on both "
+                   "sides and %s", wd, sd, pd, what, rank, pp, pp, conseq);
+        if (is_pool && is_max) {
+            k2t_hz_code(h, "x = F.pad(x, %s, value=float('-inf'))  # (left, right%s)", fp,
+                        rank == 1 ? "" : ", top, bottom");
+            k2t_hz_code(h, "%s", module(L, &g, rank, 0, 0, mod, sizeof mod));
+        } else if (is_pool) {
+            char k[32], s[32];
+            k2t_pair(k, sizeof k, rank, g.kh, g.kw);
+            k2t_pair(s, sizeof s, rank, g.sh, g.sw);
+            k2t_hz_code(h, "ones = F.pad(torch.ones_like(x[:, :1]), %s)", fp);
+            k2t_hz_code(h, "x = F.avg_pool%dd(F.pad(x, %s), %s, %s) / F.avg_pool%dd(ones, %s, %s)  "
+                        "# divide by the real cells", rank, fp, k, s, rank, k, s);
+        } else {
+            k2t_hz_code(h, "x = F.pad(x, %s)  # (left, right%s)", fp, rank == 1 ? "" : ", top, bottom");
+            k2t_hz_code(h, "%s", module(L, &g, rank, 0, 0, mod, sizeof mod));
+        }
+        return;
+    }
+    int ph = g.pt, pw = g.pl;
+    k2t_pair(pp, sizeof pp, rank, ph, pw);
+    if (ph == qh && pw == qw) {
+        if (zero)
+            k2t_hz_say(h, K2T_PIT_PADDING, 0, "'same' (%s) on %s: TF pads nothing, as padding=0 does", wd, sd);
+        else if (is_pool && !is_max) {
+            k2t_hz_say(h, K2T_PIT_PADDING, 1, "'same' (%s) on %s: TF pads %s and divides each window by its "
+                       "real cells; nn.AvgPool%dd counts the padded zeros by default", wd, sd, pd, rank);
+            k2t_hz_code(h, "%s", module(L, &g, rank, ph, pw, mod, sizeof mod));
+        } else if (is_max)
+            k2t_hz_say(h, K2T_PIT_PADDING, 0, "'same' (%s) on %s: TF pads %s with -inf, as %s does", wd, sd, pd,
+                       module(L, &g, rank, ph, pw, mod, sizeof mod));
+        else
+            k2t_hz_say(h, K2T_PIT_PADDING, 0, "'same' (%s) on %s: TF pads %s, as padding=%s does", wd, sd, pd, pp);
+        return;
+    }
+    char qq[32];
+    k2t_pair(qq, sizeof qq, rank, qh, qw);
+    k2t_hz_say(h, K2T_PIT_PADDING, 1, "'same' (%s) on %s: TF pads %s here, not k//2 = %s", wd, sd, pd, qq);
+    k2t_hz_code(h, "%s", module(L, &g, rank, ph, pw, mod, sizeof mod));
+}
+
+/*------------------------------------------------------------ activation */
+
+void k2t_hz_act(k2t_hz *h, k2t_act act)
+{
+    if (act == K2T_ACT_HARD_SIGMOID) {
+        k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "hard_sigmoid is Keras 2's clip(0.2*x + 0.5, 0, 1); F.hardsigmoid "
+                   "is clip(x/6 + 0.5, 0, 1)");
+        k2t_hz_code(h, "x = torch.clamp(0.2 * x + 0.5, 0, 1)");
+    } else if (act == K2T_ACT_LEAKY_RELU) {
+        k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "the activation string 'leaky_relu' uses slope 0.2; PyTorch's "
+                   "default is 0.01");
+        k2t_hz_code(h, "x = F.leaky_relu(x, 0.2)");
+    }
+}
+
+void k2t_hz_softmax_out(k2t_hz *h)
+{
+    if (!h->N->is_output) return;
+    k2t_hz_say(h, K2T_PIT_SOFTMAX, 1, "the model's output ends in softmax: Keras returns probabilities; a port "
+               "that leaves softmax to nn.CrossEntropyLoss returns logits");
+    k2t_hz_code(h, "probs = torch.softmax(logits, dim=1)  # or end forward() with it");
+}
+
+/*---------------------------------------------------------------- flatten */
+
+/* Walk back from a Dense input through layers that keep the element order
+** and 1-D concatenations, to the Flatten nodes (or Reshapes to 1-D) of a
+** map with more than one position. */
+typedef struct flat_hit {
+    int node;        /* the Flatten or Reshape */
+    int64_t offset;  /* its first column in the Dense's input */
+} flat_hit;
+
+static void find_flattens(const k2t_model *m, int node, int64_t offset, flat_hit *hits, int *n, int cap,
+                          int depth)
+{
+    const k2t_node *N = &m->nodes[node];
+    const k2t_op_def *def = k2t_op_def_of(k2t_node_layer(m, node)->op);
+    unsigned fl = def ? def->flags : 0;
+    if (depth > 64 || N->shape.ndim != 1) return;
+    if (fl & K2T_OPF_FLATTENS) {
+        if (N->n_in == 1 && m->nodes[N->in[0]].shape.ndim >= 2 && *n < cap) {
+            hits[*n].node = node, hits[*n].offset = offset;
+            (*n)++;
+        }
+    } else if (fl & K2T_OPF_KEEPS_ORDER) {
+        if (N->n_in == 1) find_flattens(m, N->in[0], offset, hits, n, cap, depth + 1);
+    } else if (fl & K2T_OPF_CONCAT) {
+        for (int j = 0; j < N->n_in; j++) {
+            const k2t_shape *s = &m->nodes[N->in[j]].shape;
+            if (s->ndim != 1 || s->d[0] < 0) return;
+            find_flattens(m, N->in[j], offset, hits, n, cap, depth + 1);
+            offset += s->d[0];
+        }
+    }
+}
+
+/* The flatten finding of Flatten node f whose output feeds columns
+** [offset, offset+len) of Dense layer L (NULL: no Dense reads it). */
+static void flatten_one(k2t_hz *h, int f, const k2t_layer *L, int64_t offset, int64_t in_len)
+{
+    const k2t_model *m = h->m;
+    const k2t_shape *s = &m->nodes[m->nodes[f].in[0]].shape;
+    char s1[96], pl[64], pf[64], dimnames[96] = "";
+    int r = s->ndim;
+    if (!k2t_shape_known(s)) {
+        k2t_hz_say(h, K2T_PIT_FLATTEN, 1, "%s flattens a map of unknown size %s: Keras's order is H,W,C, a "
+                   "PyTorch flatten(1) on NCHW is C,H,W", m->nodes[f].name, k2t_shape_str(s, 0, s1, sizeof s1));
+        return;
+    }
+    int64_t pos = 1, C = s->d[r - 1], len = k2t_shape_numel(s);
+    for (int a = 0; a < r - 1; a++) pos *= s->d[a];
+    k2t_shape_str(s, 0, s1, sizeof s1);
+    const char *keras_order = r == 3 ? "H,W,C" : r == 2 ? "L,C" : "channels-last";
+    const char *torch_order = r == 3 ? "C,H,W" : r == 2 ? "C,L" : "channels-first";
+    const char *posn = r == 3 ? "H*W" : r == 2 ? "L" : "the number of positions";
+    if (r == 3) snprintf(dimnames, sizeof dimnames, " (H=%lld, W=%lld, C=%lld)", (long long)s->d[0],
+                         (long long)s->d[1], (long long)s->d[2]);
+    else if (r == 2) snprintf(dimnames, sizeof dimnames, " (L=%lld, C=%lld)", (long long)s->d[0], (long long)s->d[1]);
+    char cols[96] = "";
+    if (L && (offset != 0 || len != in_len))
+        snprintf(cols, sizeof cols, " %lld..%lld (of %lld)", (long long)offset, (long long)(offset + len - 1),
+                 (long long)in_len);
+    if (pos == 1 || C == 1) {
+        k2t_hz_say(h, K2T_PIT_FLATTEN, 0, "%s reads %s: with %s = %lld, Keras's %s order and PyTorch's %s order "
+                   "agree", m->nodes[f].name, s1, pos == 1 ? posn : "C", (long long)(pos == 1 ? pos : C),
+                   keras_order, torch_order);
+        return;
+    }
+    if (L)
+        k2t_hz_say(h, K2T_PIT_FLATTEN, 1, "%s turns %s%s into %lld features in %s order; flatten(1) on the NCHW "
+                   "tensor gives %s, so %s's kernel rows%s meet the wrong features", m->nodes[f].name, s1,
+                   dimnames, (long long)len, keras_order, torch_order, L->name, cols);
+    else
+        k2t_hz_say(h, K2T_PIT_FLATTEN, 1, "turns %s%s into %lld features in %s order; flatten(1) on the NCHW "
+                   "tensor gives %s", s1, dimnames, (long long)len, keras_order, torch_order);
+    k2t_hz_code(h, "x = x.%s.flatten(1)  # %s order, as Keras", k2t_perm_str(pl, sizeof pl, r, 1), keras_order);
+    if (!L) return;
+    /* Or permute the kernel's rows once: (pos..., C, out) -> (C, pos..., out). */
+    snprintf(pf, sizeof pf, "transpose(%d", r - 1);
+    for (int a = 0; a < r - 1; a++) k2t_cat(pf, sizeof pf, ", %d", a);
+    k2t_cat(pf, sizeof pf, ", %d)", r);
+    char dims[64] = "", attr[300];
+    for (int a = 0; a < r; a++) k2t_cat(dims, sizeof dims, "%lld, ", (long long)s->d[a]);
+    k2t_torch_ident(L->name, attr, sizeof attr);
+    if (offset == 0 && len == in_len)
+        k2t_hz_code(h, "or: sd[\"%s.weight\"] = torch.from_numpy(kernel.reshape(%s-1).%s.reshape(%lld, -1).T)",
+                    attr, dims, pf, (long long)len);
+    else
+        k2t_hz_code(h, "or: kernel[%lld:%lld] = kernel[%lld:%lld].reshape(%s-1).%s.reshape(%lld, -1)  "
+                    "# numpy, before .T", (long long)offset, (long long)(offset + len), (long long)offset,
+                    (long long)(offset + len), dims, pf, (long long)len);
+}
+
+void k2t_hz_flatten(k2t_hz *h)
+{
+    flat_hit hits[16];
+    int n = 0;
+    if (!h->in || h->in->ndim != 1 || h->N->n_in != 1) return;
+    find_flattens(h->m, h->N->in[0], 0, hits, &n, 16, 0);
+    for (int k = 0; k < n; k++) flatten_one(h, hits[k].node, h->L, hits[k].offset, h->in->d[0]);
+}
+
+/* A Flatten that no Dense reports (issue 'flatten' at the Flatten itself). */
+static void flatten_alone(k2t_hz *h)
+{
+    const k2t_op_def *def = k2t_op_def_of(h->L->op);
+    if (!def || !(def->flags & K2T_OPF_FLATTENS) || !h->in || h->N->shape.ndim != 1 || h->in->ndim < 2) return;
+    if (h->d->flat_seen[h->node]) return;
+    int64_t pos = 1;
+    for (int a = 0; a < h->in->ndim - 1; a++) pos *= h->in->d[a];
+    if (pos != 1 && h->in->d[h->in->ndim - 1] != 1) flatten_one(h, h->node, NULL, 0, 0);
+}
+
+/*-------------------------------------------------------------- transpose */
+
+/* Every weight whose PyTorch tensor is a rearrangement of Keras's. */
+static void transpose(k2t_hz *h)
+{
+    const k2t_layer *L = h->L;
+    char tname[300], s1[64], s2[64], how[128];
+    if (k2t_find_node(h->m, L->name) != h->node) return; /* a shared layer: at its first call */
+    for (int wi = 0; wi < L->n_w; wi++) {
+        const k2t_weight *w = &L->w[wi];
+        k2t_tw tw;
+        k2t_shape ts;
+        if (k2t_layer_tw(L, wi, &tw) != 0 || !tw.n_perm) continue;
+        if (k2t_torch_param(h->m, L, wi, tname, sizeof tname, &ts) != 0) continue;
+        k2t_tw_code(w, &tw, how, sizeof how);
+        if (!how[0]) continue;
+        k2t_hz_say(h, K2T_PIT_TRANSPOSE, 1, "%s %s is %s; %s %s is %s", w->name,
+                   k2t_shape_str(&w->shape, 0, s1, sizeof s1), tw.keras_axes ? tw.keras_axes : "Keras's layout",
+                   tname, k2t_shape_str(&ts, 0, s2, sizeof s2), tw.torch_axes ? tw.torch_axes : "PyTorch's");
+        k2t_hz_code(h, "sd[\"%s\"] = torch.from_numpy(%s)%s", tname, w->name, how);
+    }
+}
+
+/*------------------------------------------------------------- the driver */
+
+k2t_diag *k2t_diag_new(const k2t_model *m)
+{
+    k2t_diag *d = k2t_xcalloc(1, sizeof *d);
+    d->m = m;
+    d->first_bn = -1;
+    d->flat_seen = k2t_xcalloc((size_t)m->n_nodes + 1, 1);
+    for (int i = 0; i < m->n_nodes; i++) {
+        const k2t_layer *L = k2t_node_layer(m, i);
+        const k2t_op_def *def = k2t_op_def_of(L->op);
+        if (def && def->mode_stats) {
+            if (d->first_bn < 0) d->first_bn = i;
+            d->n_bn++;
+        }
+        /* A Flatten that feeds a Dense is reported at the Dense, where the
+        ** weight fix goes. */
+        const k2t_node *N = &m->nodes[i];
+        if (def && (def->flags & K2T_OPF_FEATURES) && N->n_in == 1 && m->nodes[N->in[0]].shape.ndim == 1) {
+            flat_hit hits[16];
+            int n = 0;
+            find_flattens(m, N->in[0], 0, hits, &n, 16, 0);
+            for (int k = 0; k < n; k++) d->flat_seen[hits[k].node] = 1;
+        }
+    }
+    return d;
+}
+
+void k2t_diag_free(k2t_diag *d)
+{
+    if (!d) return;
+    free(d->flat_seen);
+    free(d);
+}
+
+int k2t_findings(k2t_diag *d, int node, unsigned mask, const k2t_emu *port, const k2t_emu *ref,
+                 k2t_finding *out, int max)
+{
+    const k2t_model *m = d->m;
+    static const k2t_emu naive = {.layout = K2T_LAYOUT_NCHW, .no_transpose = 1, .bn_eps = 1e-5,
+                                  .bn_train = 1, .pad_torch = 1, .flatten_torch = 1, .softmax_drop = 1};
+    k2t_hz h = {0};
+    if (node < 0 || node >= m->n_nodes) return 0;
+    h.m = m, h.d = d, h.node = node, h.mask = mask, h.out = out, h.max = max;
+    h.port = port ? port : &naive;
+    h.ref = ref ? ref : &k2t_emu_keras;
+    h.N = &m->nodes[node];
+    h.L = k2t_node_layer(m, node);
+    h.in = h.N->n_in ? &m->nodes[h.N->in[0]].shape : NULL;
+    const k2t_layer *L = h.L;
+    const k2t_op_def *def = k2t_op_def_of(L->op);
+    int first_call = k2t_find_node(m, L->name) == node;
+    if (L->op == K2T_OP_UNSUPPORTED || !def) {
+        k2t_hz_say(&h, K2T_PIT_UNSUPPORTED, 1, "%s (k2t cannot check or run it; port it by hand from its "
+                   "config: info %s --json)", L->unsupported ? L->unsupported : "not supported", L->name);
+        return h.n;
+    }
+    if (L->unsupported && first_call) k2t_hz_say(&h, K2T_PIT_UNSUPPORTED, 1, "%s", L->unsupported);
+    transpose(&h);
+    if (def->hazards) def->hazards(&h);
+    flatten_alone(&h);
+    return h.n;
+}
