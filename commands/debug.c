@@ -377,30 +377,6 @@ static int cmd_next(k2t_shell *sh, int argc, char **argv)
 
 /*------------------------------------------------------------ breakpoints */
 
-/* Does breakpoint 'b' stop before node i? */
-static int break_matches(const k2t_model *m, const k2t_break *b, int node)
-{
-    const k2t_layer *L = k2t_node_layer(m, node);
-    if (!strcmp(b->what, "add")) return k2t_op_is_merge(L->op) && m->nodes[node].n_in >= 2;
-    return !strcmp(m->nodes[node].name, b->what) || !strcmp(L->name, b->what) ||
-           !strcmp(L->class_name, b->what);
-}
-
-static int break_count(const k2t_model *m, const k2t_break *b)
-{
-    int n = 0;
-    for (int i = 0; i < m->n_nodes; i++) n += break_matches(m, b, i);
-    return n;
-}
-
-/* "layer", "class" or "every merge", for listings. */
-static const char *break_kind(const k2t_model *m, const k2t_break *b)
-{
-    if (!strcmp(b->what, "add")) return "every merge";
-    if (k2t_find_node(m, b->what) >= 0 || k2t_find_layer(m, b->what) >= 0) return "layer";
-    return "class";
-}
-
 static int cmd_break(k2t_shell *sh, int argc, char **argv)
 {
     (void)argc;
@@ -424,10 +400,10 @@ static int cmd_break(k2t_shell *sh, int argc, char **argv)
     memset(b, 0, sizeof *b);
     b->id = ++sh->next_break_id;
     snprintf(b->what, sizeof b->what, "%s", what);
-    int n = break_count(m, b), first = -1;
+    int n = k2t_break_count(m, b), first = -1;
     for (int i = 0; i < m->n_nodes && first < 0; i++)
-        if (break_matches(m, b, i)) first = i;
-    const char *kind = break_kind(m, b);
+        if (k2t_break_matches(m, b, i)) first = i;
+    const char *kind = k2t_break_kind(m, b);
     if (n == 1)
         k2t_printf(sh, "breakpoint %d: before %s (%s), node %d\n", b->id, m->nodes[first].name,
                    k2t_node_layer(m, first)->class_name, first);
@@ -500,26 +476,6 @@ static void complete_delete(k2t_shell *sh, int argi, char **argv, const char *pr
     }
 }
 
-int k2t_info_breakpoints(k2t_shell *sh)
-{
-    const k2t_model *m = sh->model;
-    if (!sh->n_breaks) {
-        k2t_printf(sh, "no breakpoints (\"break LAYER|CLASS|add\" sets one)\n");
-        return K2T_CMD_OK;
-    }
-    int w = 4;
-    for (int i = 0; i < sh->n_breaks; i++)
-        if ((int)strlen(sh->breaks[i].what) > w) w = (int)strlen(sh->breaks[i].what);
-    k2t_printf(sh, "%s%-3s  %-*s  %-11s  %7s  %4s%s\n", k2t_c_bold(sh), "Num", w, "What", "Kind", "Matches",
-               "Hits", k2t_c_off(sh));
-    for (int i = 0; i < sh->n_breaks; i++) {
-        const k2t_break *b = &sh->breaks[i];
-        k2t_printf(sh, "%-3d  %-*s  %-11s  %7d  %4d\n", b->id, w, b->what, break_kind(m, b), break_count(m, b),
-                   b->hits);
-    }
-    return K2T_CMD_OK;
-}
-
 /*--------------------------------------------------------------- continue */
 
 static int cmd_continue(k2t_shell *sh, int argc, char **argv)
@@ -534,7 +490,7 @@ static int cmd_continue(k2t_shell *sh, int argc, char **argv)
     int stop = m->n_nodes, hit = -1;
     for (int i = c + 1; i < m->n_nodes && hit < 0; i++)
         for (int j = 0; j < sh->n_breaks; j++)
-            if (break_matches(m, &sh->breaks[j], i)) {
+            if (k2t_break_matches(m, &sh->breaks[j], i)) {
                 stop = i;
                 hit = j;
                 break;
@@ -548,7 +504,7 @@ static int cmd_continue(k2t_shell *sh, int argc, char **argv)
     if (hit >= 0) {
         char sec[96];
         for (int j = 0; j < sh->n_breaks; j++)
-            if (break_matches(m, &sh->breaks[j], stop)) sh->breaks[j].hits++;
+            if (k2t_break_matches(m, &sh->breaks[j], stop)) sh->breaks[j].hits++;
         k2t_printf(sh, "breakpoint %d (%s), before node %d %s (%s), %s\n", sh->breaks[hit].id, sh->breaks[hit].what,
                    stop, m->nodes[stop].name, k2t_node_layer(m, stop)->class_name,
                    section_str(m, &B, stop, sec, sizeof sec));

@@ -204,6 +204,52 @@ int k2t_arg_layer(k2t_shell *sh, int argi, const char *name)
     return -1;
 }
 
+/*--------------------------------------------------------- breakpoints */
+
+/* Does breakpoint 'b' stop before node i? */
+int k2t_break_matches(const k2t_model *m, const k2t_break *b, int node)
+{
+    const k2t_layer *L = k2t_node_layer(m, node);
+    if (!strcmp(b->what, "add")) return k2t_op_is_merge(L->op) && m->nodes[node].n_in >= 2;
+    return !strcmp(m->nodes[node].name, b->what) || !strcmp(L->name, b->what) ||
+           !strcmp(L->class_name, b->what);
+}
+
+int k2t_break_count(const k2t_model *m, const k2t_break *b)
+{
+    int n = 0;
+    for (int i = 0; i < m->n_nodes; i++) n += k2t_break_matches(m, b, i);
+    return n;
+}
+
+/* "layer", "class" or "every merge", for listings. */
+const char *k2t_break_kind(const k2t_model *m, const k2t_break *b)
+{
+    if (!strcmp(b->what, "add")) return "every merge";
+    if (k2t_find_node(m, b->what) >= 0 || k2t_find_layer(m, b->what) >= 0) return "layer";
+    return "class";
+}
+
+int k2t_info_breakpoints(k2t_shell *sh)
+{
+    const k2t_model *m = sh->model;
+    if (!sh->n_breaks) {
+        k2t_printf(sh, "no breakpoints (\"break LAYER|CLASS|add\" sets one)\n");
+        return K2T_CMD_OK;
+    }
+    int w = 4;
+    for (int i = 0; i < sh->n_breaks; i++)
+        if ((int)strlen(sh->breaks[i].what) > w) w = (int)strlen(sh->breaks[i].what);
+    k2t_printf(sh, "%s%-3s  %-*s  %-11s  %7s  %4s%s\n", k2t_c_bold(sh), "Num", w, "What", "Kind", "Matches",
+               "Hits", k2t_c_off(sh));
+    for (int i = 0; i < sh->n_breaks; i++) {
+        const k2t_break *b = &sh->breaks[i];
+        k2t_printf(sh, "%-3d  %-*s  %-11s  %7d  %4d\n", b->id, w, b->what, k2t_break_kind(m, b), k2t_break_count(m, b),
+                   b->hits);
+    }
+    return K2T_CMD_OK;
+}
+
 /*------------------------------------------------------------ profiles */
 
 /* The built-in profiles, by name; a profile leaves preprocess as set

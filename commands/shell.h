@@ -265,8 +265,13 @@ int k2t_setting_show(k2t_shell *sh, const char *key);
 ** "dense#1").  An unknown name is reported with the closest known name;
 ** returns the layer index or -1. */
 int k2t_arg_layer(k2t_shell *sh, int argi, const char *name);
-/* "info breakpoints" (debug.c): list the breakpoints.  Returns K2T_CMD_*. */
+/* "info breakpoints": list the breakpoints.  Returns K2T_CMD_*. */
 int k2t_info_breakpoints(k2t_shell *sh);
+/* Does breakpoint b stop at node i; at how many nodes; "layer", "class" or
+** "every merge". */
+int k2t_break_matches(const k2t_model *m, const k2t_break *b, int node);
+int k2t_break_count(const k2t_model *m, const k2t_break *b);
+const char *k2t_break_kind(const k2t_model *m, const k2t_break *b);
 /* 78666 -> "78,666" */
 char *k2t_fmt_count(int64_t n, char *buf, size_t size);
 
