@@ -111,6 +111,55 @@ static void complete_profile(k2t_shell *sh, int argi, char **argv, const char *p
 
 /*----------------------------------------------------------------- diff */
 
+/* Each setting where A and B differ, alone: A with only that setting of B,
+** measured on the current input (accuracy too when it has labels), ranked
+** by what it costs, so that the fix that matters most comes first. */
+static void effects(k2t_shell *sh, const k2t_profile *pa, const k2t_profile *pb)
+{
+    struct { k2t_pit p; k2t_measure r; double d; } e[K2T_PIT_COUNT];
+    k2t_measure ma;
+    int n = 0;
+    for (int t = 0; t < K2T_PIT_COUNT; t++)
+        if (k2t_pitfalls[t].key && !k2t_emu_same(&pa->emu, &pb->emu, (k2t_pit)t)) n++;
+    if (n < 2 && !sh->in.labels) return; /* one setting: the diff above is its effect */
+    if (k2t_shell_measure(sh, &pa->emu, &ma) != K2T_CMD_OK) return;
+    n = 0;
+    for (int t = 0; t < K2T_PIT_COUNT; t++) {
+        if (!k2t_pitfalls[t].key || k2t_emu_same(&pa->emu, &pb->emu, (k2t_pit)t)) continue;
+        k2t_emu one = pa->emu;
+        if (t == K2T_PIT_BN_EPS) one.bn_eps = pb->emu.bn_eps;
+        else *(int *)(void *)((char *)&one + k2t_pitfalls[t].field) = k2t_emu_int(&pb->emu, (k2t_pit)t);
+        if (k2t_shell_measure(sh, &one, &e[n].r) != K2T_CMD_OK) break;
+        e[n].p = (k2t_pit)t;
+        e[n].d = k2t_measure_diff(&ma, &e[n].r);
+        n++;
+    }
+    /* Rank: the most images lost first, then the largest move of the output. */
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0; j--) {
+            int lj = e[j].r.correct, lk = e[j - 1].r.correct;
+            if (lj < lk || (lj == lk && e[j].d > e[j - 1].d)) {
+                __typeof__(e[0]) tmp = e[j];
+                e[j] = e[j - 1];
+                e[j - 1] = tmp;
+            } else {
+                break;
+            }
+        }
+    k2t_printf(sh, "each setting alone (A with only that setting of B), the costliest first:\n");
+    for (int i = 0; i < n; i++) {
+        char v[64];
+        const k2t_pitfall *P = &k2t_pitfalls[e[i].p];
+        k2t_emu_value(&pb->emu, e[i].p, v, sizeof v);
+        k2t_printf(sh, "  %s:", P->topic);
+        if (ma.labelled) k2t_printf(sh, " %d/%d -> %d/%d,", ma.correct, ma.n, e[i].r.correct, e[i].r.n);
+        k2t_printf(sh, " output moved by up to %.3g (%s %s)\n", e[i].d, P->key, v);
+        k2t_measure_free(&e[i].r);
+    }
+    if (n) k2t_var_set(sh, "costliest_setting", "%s", k2t_pitfalls[e[0].p].key);
+    k2t_measure_free(&ma);
+}
+
 static void index_str(const k2t_shape *s, int64_t flat, char *buf, size_t n)
 {
     int64_t idx[K2T_MAX_DIMS];
@@ -280,6 +329,7 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
         k2t_printf(sh, "%d layer%s out of tolerance; max |a-b| at the output %g\n", n_fail, n_fail == 1 ? "" : "s",
                    out_diff);
         k2t_var_set(sh, "first_divergence", "%s", m->nodes[first].name);
+        effects(sh, &pa, &pb);
     }
 done:
     k2t_run_free(ra);
@@ -318,6 +368,9 @@ const k2t_command k2t_cmd_diff = {
             "diff.atol + diff.rtol * max|a|.  B's tensors are mapped back to Keras's layout (flatten\n"
             "order included), so the divergence lands on the layer whose computation differs.\n"
             "--isolated feeds every layer of B the inputs A produced: each layer's own error,\n"
-            "without accumulation.  Publishes $first_divergence, $max_abs_diff, $failed_layers.",
+            "without accumulation.  When A and B differ in several settings (or the input has\n"
+            "labels), each setting's own effect follows, the costliest first: the accuracy it\n"
+            "costs on a labelled input (input cifar FILE) and how far it moves the output.\n"
+            "Publishes $first_divergence, $max_abs_diff, $failed_layers, $costliest_setting.",
     .complete = complete_diff, .fn = cmd_diff,
 };
