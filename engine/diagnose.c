@@ -19,6 +19,8 @@
 
 struct k2t_diag {
     const k2t_model *m;
+    int scale_done;     /* 'scale' computed (once, on demand) */
+    k2t_input_scale scale;
     int first_bn;       /* the first node whose op keeps moving statistics, or -1 */
     int n_bn;
     char *flat_seen;    /* per node: a Flatten reported at the Dense that reads it */
@@ -471,4 +473,213 @@ int k2t_findings(k2t_diag *d, int node, unsigned mask, const k2t_emu *port, cons
     if (def->hazards) def->hazards(&h);
     flatten_alone(&h);
     return h.n;
+}
+
+/*------------------------------------------- the training preprocessing */
+
+/* The first BatchNormalization's moving mean and variance are statistics
+** of its input over the training data.  When the layers before it are
+** linear in the model's input (a convolution, a Dense, padding), the
+** mean input value that produced those means can be solved for: run the
+** prefix on constant inputs (its response to 1 per channel, and to 0 for
+** the bias) and fit.  A mean near 120 is raw 0..255 pixels, near 0.45 is
+** x/255, near 0 a centred input; the variance separates a centred input
+** of pixel scale (Caffe's BGR minus means) from a unit one. */
+static int find_stats_bn(const k2t_model *m, int *bn, int *from)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        const k2t_op_def *def = k2t_op_def_of(k2t_node_layer(m, i)->op);
+        if (!def || !def->mode_stats) continue;
+        if (m->nodes[i].n_in != 1) return -1;
+        *bn = i, *from = m->nodes[i].in[0];
+        return 0;
+    }
+    return -1;
+}
+
+k2t_status k2t_infer_input_scale(const k2t_model *m, k2t_input_scale *s, k2t_err *err)
+{
+    memset(s, 0, sizeof *s);
+    s->guess = -1;
+    if (!m->has_arch || m->n_inputs != 1)
+        return k2t_fail(err, K2T_EUNSUPPORTED, "needs a model with one input");
+    int bn, from;
+    if (find_stats_bn(m, &bn, &from) != 0)
+        return k2t_fail(err, K2T_EUNSUPPORTED, "no BatchNormalization with moving statistics");
+    s->bn_node = bn, s->from_node = from;
+    const k2t_layer *L = k2t_node_layer(m, bn);
+    const k2t_weight *mean = NULL, *var = NULL;
+    for (int i = 0; i < L->n_w; i++) {
+        if (!strcmp(L->w[i].name, "moving_mean")) mean = &L->w[i];
+        if (!strcmp(L->w[i].name, "moving_variance")) var = &L->w[i];
+    }
+    const k2t_shape *ins = &m->nodes[m->inputs[0]].shape;
+    int64_t numel = k2t_shape_numel(ins);
+    if (!mean || !var || numel <= 0 || ins->ndim < 1 || numel > (1 << 22))
+        return k2t_fail(err, K2T_EUNSUPPORTED, "the input size is not known");
+    int C = (int)ins->d[ins->ndim - 1], nc = C <= 8 ? C : 1;
+    /* samples: zeros, ones in each channel (or all ones), and noise */
+    int B = 1 + nc + 1;
+    float *x = k2t_xcalloc((size_t)(B * numel), sizeof(float));
+    for (int k = 0; k < nc; k++)
+        for (int64_t i = 0; i < numel; i++)
+            if (nc == 1 || i % C == k) x[(1 + k) * numel + i] = 1;
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    for (int64_t i = 0; i < numel; i++) { /* uniform, variance 1 */
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        x[(B - 1) * numel + i] = (float)(((double)(seed >> 11) / 9007199254740992.0 - 0.5) * 3.4641016151377544);
+    }
+    k2t_opts o = {.threads = 1, .keep = 1};
+    k2t_run *r = k2t_run_new(m, &o, NULL, B, err);
+    k2t_status st = r ? k2t_run_set_input(r, 0, x, B, err) : K2T_EUNSUPPORTED;
+    if (st == K2T_OK) st = k2t_run_nodes(r, 0, from + 1, err);
+    float *y = NULL;
+    int64_t yn = 0;
+    if (st == K2T_OK) {
+        yn = k2t_shape_numel(k2t_run_keras_shape(r, from));
+        y = k2t_xmalloc((size_t)(B * yn) * sizeof(float));
+        st = k2t_run_keras(r, from, 0, y, err);
+    }
+    k2t_run_free(r);
+    free(x);
+    int64_t O = mean->size;
+    if (st == K2T_OK && (O <= 0 || yn % O)) st = k2t_fail(err, K2T_ESHAPE, "statistics do not fit the layer");
+    if (st != K2T_OK) {
+        free(y);
+        return st;
+    }
+    int64_t P = yn / O;   /* positions per channel */
+    /* Per output channel: bias response b, response to each input channel
+    ** S[k], and to unit noise Q (its variance around b). */
+    double *b = k2t_xcalloc((size_t)O * (size_t)(nc + 2), sizeof(double)), *S = b + O, *Q = S + O * nc;
+    for (int64_t o2 = 0; o2 < O; o2++) {
+        double sb = 0, sq = 0;
+        for (int64_t p = 0; p < P; p++) sb += y[p * O + o2];
+        b[o2] = sb / (double)P;
+        for (int k = 0; k < nc; k++) {
+            double a = 0;
+            for (int64_t p = 0; p < P; p++) a += y[(1 + k) * yn + p * O + o2];
+            S[o2 * nc + k] = a / (double)P - b[o2];
+        }
+        for (int64_t p = 0; p < P; p++) {
+            double d = y[(B - 1) * yn + p * O + o2] - y[p * O + o2];
+            sq += d * d;
+        }
+        Q[o2] = sq / (double)P;
+    }
+    /* Linearity: the response to all ones is the sum of the per-channel ones
+    ** only if nothing nonlinear sits before the statistics.  Checked on the
+    ** noise sample's mean instead: a ReLU would make it positive. */
+    double num = 0, den = 0, res = 0, tot = 0;
+    for (int64_t o2 = 0; o2 < O; o2++) {
+        double St = 0;
+        for (int k = 0; k < nc; k++) St += S[o2 * nc + k];
+        num += (mean->data[o2] - b[o2]) * St;
+        den += St * St;
+    }
+    if (den <= 0) {
+        free(b);
+        free(y);
+        return k2t_fail(err, K2T_EUNSUPPORTED, "the layers before the statistics do not respond to the input");
+    }
+    s->mean = num / den;
+    for (int64_t o2 = 0; o2 < O; o2++) {
+        double St = 0;
+        for (int k = 0; k < nc; k++) St += S[o2 * nc + k];
+        double e = mean->data[o2] - b[o2] - s->mean * St;
+        res += e * e;
+        tot += (mean->data[o2] - b[o2]) * (mean->data[o2] - b[o2]);
+    }
+    s->fit = tot > 0 ? sqrt(res / tot) : 0;
+    /* Per channel, when there are few: least squares on nc unknowns. */
+    if (nc > 1 && nc <= 8 && O >= 2 * nc) {
+        double A[8][9] = {{0}};
+        for (int64_t o2 = 0; o2 < O; o2++)
+            for (int i = 0; i < nc; i++) {
+                for (int j = 0; j < nc; j++) A[i][j] += S[o2 * nc + i] * S[o2 * nc + j];
+                A[i][nc] += S[o2 * nc + i] * (mean->data[o2] - b[o2]);
+            }
+        int ok = 1;
+        for (int i = 0; i < nc && ok; i++) { /* Gauss-Jordan with partial pivoting */
+            int p = i;
+            for (int r2 = i + 1; r2 < nc; r2++) if (fabs(A[r2][i]) > fabs(A[p][i])) p = r2;
+            if (fabs(A[p][i]) < 1e-12) { ok = 0; break; }
+            for (int j = 0; j <= nc; j++) { double t = A[i][j]; A[i][j] = A[p][j]; A[p][j] = t; }
+            for (int r2 = 0; r2 < nc; r2++) {
+                if (r2 == i) continue;
+                double f = A[r2][i] / A[i][i];
+                for (int j = i; j <= nc; j++) A[r2][j] -= f * A[i][j];
+            }
+        }
+        if (ok) {
+            s->n_ch = nc;
+            for (int i = 0; i < nc; i++) s->ch_mean[i] = A[i][nc] / A[i][i];
+        }
+    }
+    /* The input's spread: var_o ~ sigma^2 * G_o, G between independent
+    ** (Q) and fully correlated (S^2) pixels; their geometric mean. */
+    double lr = 0;
+    int nl = 0;
+    for (int64_t o2 = 0; o2 < O; o2++) {
+        double St = 0;
+        for (int k = 0; k < nc; k++) St += S[o2 * nc + k];
+        double G = sqrt(Q[o2] * St * St);
+        if (G > 0 && var->data[o2] > 0) lr += log(var->data[o2] / G), nl++;
+    }
+    s->std = nl ? sqrt(exp(lr / nl)) : 0;
+    free(b);
+    free(y);
+    s->ok = s->fit < 0.75;
+    double mu = s->mean, sd = s->std;
+    int image = ins->ndim == 3 && (C == 1 || C == 3 || C == 4);
+    if (!s->ok) snprintf(s->why, sizeof s->why, "the statistics fit no single mean input (residual %.2f)", s->fit);
+    else if (!image) snprintf(s->why, sizeof s->why, "the input is not an image: no pixel convention applies");
+    else if (mu > 40 && mu < 215) s->guess = K2T_PRE_RAW;
+    else if (mu > 0.15 && mu < 0.85) s->guess = K2T_PRE_UNIT;
+    else if (fabs(mu) < 0.45 && sd > 8) s->guess = K2T_PRE_CAFFE;
+    else if (fabs(mu) < 0.45) s->guess = K2T_PRE_SYMMETRIC; /* or mean/std: both centred, spread ~1 */
+    return K2T_OK;
+}
+
+/* A check finding at the model's input: the preprocessing its statistics say
+** it was trained with, and the line that feeds a port that way. */
+void k2t_hz_input_scale(k2t_hz *h)
+{
+    k2t_diag *d = (k2t_diag *)h->d;
+    if (!k2t_hz_wants(h, K2T_PIT_PREPROCESS) || h->m->n_inputs != 1 || h->node != h->m->inputs[0]) return;
+    if (!d->scale_done) {
+        k2t_err err = {0};
+        d->scale_done = 1;
+        if (k2t_infer_input_scale(h->m, &d->scale, &err) != K2T_OK) d->scale.ok = 0;
+    }
+    const k2t_input_scale *s = &d->scale;
+    if (!s->ok) return;
+    if (s->guess < 0) {
+        k2t_hz_say(h, K2T_PIT_PREPROCESS, 0, "the moving mean of %s fits a mean input of %.3g through %s (spread "
+                   "about %.2g): feed the port the features Keras was trained on, scaled the same way",
+                   h->m->nodes[s->bn_node].name, s->mean, h->m->nodes[s->from_node].name, s->std);
+        return;
+    }
+    char ch[160] = "";
+    if (s->n_ch > 1) {
+        snprintf(ch, sizeof ch, " (per channel");
+        for (int k = 0; k < s->n_ch; k++) k2t_cat(ch, sizeof ch, "%s %.3g", k ? "," : "", s->ch_mean[k]);
+        k2t_cat(ch, sizeof ch, ")");
+    }
+    static const char *const what[] = {
+        [K2T_PRE_RAW] = "raw pixels 0..255 (transforms.ToTensor() would divide them by 255)",
+        [K2T_PRE_UNIT] = "pixels divided by 255, as transforms.ToTensor() gives",
+        [K2T_PRE_SYMMETRIC] = "a centred input of spread about 1 ([-1, 1], or mean/std normalisation)",
+        [K2T_PRE_TORCH] = "ImageNet mean/std normalisation",
+        [K2T_PRE_CAFFE] = "a centred input of pixel scale (Caffe's BGR minus the channel means)",
+    };
+    k2t_hz_say(h, K2T_PIT_PREPROCESS, s->guess != K2T_PRE_UNIT,
+               "the moving mean of %s fits a mean input of %.3g%s through %s (spread about %.2g): "
+               "the model was trained on %s", h->m->nodes[s->bn_node].name, s->mean, ch,
+               h->m->nodes[s->from_node].name, s->std, what[s->guess]);
+    if (s->guess == K2T_PRE_RAW) k2t_hz_code(h, "x = torch.from_numpy(images.astype(np.float32))  # 0..255, no ToTensor()");
+    else if (s->guess == K2T_PRE_UNIT) k2t_hz_code(h, "x = torch.from_numpy(images.astype(np.float32)) / 255");
+    else if (s->guess == K2T_PRE_CAFFE)
+        k2t_hz_code(h, "x = x[:, [2, 1, 0]] - torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)  # BGR");
+    else k2t_hz_code(h, "x = x / 127.5 - 1  # or the mean/std normalisation of its training script");
 }

@@ -130,6 +130,9 @@ void k2t_hz_window(k2t_hz *h, k2t_module_fn module, int kind);
 void k2t_hz_act(k2t_hz *h, k2t_act act);
 void k2t_hz_softmax_out(k2t_hz *h);
 void k2t_hz_flatten(k2t_hz *h);
+/* At the model's input: the training preprocessing its first
+** BatchNormalization's statistics reveal (k2t_infer_input_scale). */
+void k2t_hz_input_scale(k2t_hz *h);
 /* Is this node the model's first BatchNormalization (and how many are there)? */
 int k2t_hz_first_bn(const k2t_hz *h, int *n_bn);
 /* Was Flatten node f already reported through the Dense that reads it? */

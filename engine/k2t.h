@@ -480,6 +480,23 @@ void k2t_diag_free(k2t_diag *d);
 int k2t_findings(k2t_diag *d, int node, unsigned mask, const k2t_emu *port, const k2t_emu *ref,
                  k2t_finding *out, int max);
 
+/* How the model's input was scaled in training, inferred from the first
+** BatchNormalization's moving statistics through the linear layers before
+** it (no model is recognised by name). */
+typedef struct k2t_input_scale {
+    int ok;                 /* the statistics fit one mean input */
+    int bn_node, from_node; /* the BatchNormalization, and the layer that feeds it */
+    double mean;            /* the mean input value they fit */
+    double ch_mean[8];      /* per input channel, when n_ch > 0 */
+    int n_ch;
+    double std;             /* the input's spread they suggest (order of magnitude) */
+    double fit;             /* relative residual of the mean fit */
+    int guess;              /* the k2t_pre it looks like: raw, unit, symmetric (any centred
+                               input of spread ~1), caffe; -1: none */
+    char why[256];          /* when !ok */
+} k2t_input_scale;
+k2t_status k2t_infer_input_scale(const k2t_model *m, k2t_input_scale *s, k2t_err *err);
+
 /* An activation: the batch is d[0] of shape. */
 typedef struct k2t_tensor {
     k2t_shape shape;

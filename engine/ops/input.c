@@ -109,6 +109,7 @@ static void input_hazards(k2t_hz *h)
         k2t_hz_say(h, K2T_PIT_PREPROCESS, 1, "the port's input is scaled '%s', the reference's '%s': the model "
                    "sees other numbers from its first layer on", k2t_pre_names[h->port->preprocess],
                    k2t_pre_names[h->ref->preprocess]);
+    k2t_hz_input_scale(h);
     if (s->ndim < 2) return;
     k2t_shape t = k2t_shape_nchw(s);
     k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "Keras's input is %s, channels last; a PyTorch port's is %s",
