@@ -88,6 +88,28 @@ void k2t_tw_misread(const k2t_weight *w, const k2t_tw *tw, float *out);
 ** "" when none is needed.  Returns buf. */
 char *k2t_tw_code(const k2t_weight *w, const k2t_tw *tw, char *buf, size_t n);
 
+/* A tensor of the PyTorch module that the Keras layer has no weight for
+** (BatchNorm's filled-in gamma and beta, num_batches_tracked). */
+typedef struct k2t_xt {
+    const char *suffix;   /* "weight", "num_batches_tracked" */
+    k2t_shape shape;      /* PyTorch's shape (ndim 0: a scalar) */
+    float fill;           /* every value (float32 tensors) */
+    int i64;              /* an int64 zero instead of float32 values */
+} k2t_xt;
+
+#define K2T_MAX_XT 4 /* extra tensors per layer */
+
+/* Flags of an op (k2t_op_def.flags). */
+#define K2T_OPF_MODULE (1u << 0)      /* with weights, a torch module attribute holds them */
+#define K2T_OPF_KEEPS_ORDER (1u << 1) /* elementwise: a CHW-ordered vector may pass through it unchanged */
+#define K2T_OPF_FLATTENS (1u << 2)    /* flattens its input to a vector (Flatten) */
+#define K2T_OPF_FEATURES (1u << 3)    /* reads a vector through the rows of its weight "kernel"
+                                      ** (in, ...), whose PyTorch tensor is (out, in): Dense */
+#define K2T_OPF_WINDOW (1u << 4)      /* a conv/pool window with TF's pads (k2t_layer_win);
+                                      ** its module, if any, takes padding= */
+
+typedef struct k2t_py k2t_py; /* export's Python writer (engine/py.h) */
+
 typedef struct k2t_op_def {
     k2t_op op;
     const char *const *classes; /* Keras class names, NULL-terminated */
@@ -108,6 +130,29 @@ typedef struct k2t_op_def {
     /* Weight wi's PyTorch parameter (suffix, shape, layout map); returns
     ** -1 when it has none.  NULL: no weights. */
     int (*torch)(const k2t_layer *L, int wi, k2t_tw *tw);
+
+    /* PyTorch export (engine/export.c, helpers in engine/py.h). */
+    unsigned flags;             /* K2T_OPF_* */
+    /* The PyTorch module constructor for L on input 'in' (per-sample
+    ** Keras shape), with symmetric padding (ph, pw) written into it:
+    ** "nn.Conv2d(3, 16, 3, stride=2, padding=0)".  Only non-default
+    ** arguments, plus padding always for windowed layers.  Returns the
+    ** length written, or -1 (no module for this layer or input).  NULL
+    ** for ops without a module. */
+    int (*module)(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n);
+    /* __init__'s line(s) for layer li when the default does not do:
+    ** "self.ATTR = MODULE  # Class" (MODULE from k2t_py_module).  NULL:
+    ** the default. */
+    k2t_status (*py_init)(k2t_py *y, int li, k2t_err *err);
+    /* forward()'s lines for node i (export has written its comment line).
+    ** NULL: the op has no PyTorch translation. */
+    k2t_status (*py_forward)(k2t_py *y, int i, k2t_err *err);
+    /* Tensors the torch module has and Keras's layer lacks, into x
+    ** (K2T_MAX_XT), their number in *n.  Errors name the layer. */
+    k2t_status (*extra_tensors)(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err);
+    /* Why L cannot be exported when its first call reads 'in' (NULL when
+    ** not called), or NULL when it can. */
+    const char *(*unexportable)(const k2t_layer *L, const k2t_shape *in);
 } k2t_op_def;
 
 /* The op for a Keras class name (after aliasing), or NULL. */
