@@ -14,7 +14,18 @@
 ** (H, W, C) is (C, H, W), (L, C) is (C, L), a vector stays a vector.  Its
 ** forward() is straight-line code in the graph's topological order, one
 ** variable per layer, with the exact TF pads of each 'same' window for the
-** input size the export was made with.
+** input size the export was made with: symmetric pads in the module's
+** padding= (when every call of the layer has the same), else F.pad then
+** padding=0 (k2t_py_module_input).
+**
+** This file is the writer, without knowledge of layer kinds: each op
+** (engine/ops/<family>.c, k2t_op_def) writes its module constructor, its
+** __init__ and forward() lines through the helpers of engine/py.h, lists
+** the tensors its module has beyond Keras's weights, and declares what
+** the plan needs as flags (K2T_OPF_MODULE, _KEEPS_ORDER, _FLATTENS,
+** _FEATURES, _WINDOW).  Weights become PyTorch's tensors through the op's
+** k2t_tw (k2t_tw_apply); the one export-only twist, a K2T_OPF_FEATURES
+** kernel after an NCHW Flatten, permutes that tensor's columns.
 **
 ** Files are written next to their destination as NAME.tmp.<pid>, synced,
 ** then renamed into place; without 'force' the rename refuses to replace
