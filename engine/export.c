@@ -186,7 +186,8 @@ static void plan_flatten(plan *p)
             if ((flags_of(L) & K2T_OPF_FLATTENS) && on[i]) src[i] = i;
             else if (passthrough(L) && N->n_in == 1) src[i] = src[N->in[0]];
         }
-        for (int li = 0; li < m->n_layers; li++) p->perm[li] = (flags_of(&m->layers[li]) & K2T_OPF_FEATURES) != 0;
+        for (int li = 0; li < m->n_layers; li++)
+            p->perm[li] = (flags_of(&m->layers[li]) & K2T_OPF_FEATURES) != 0;
         memset(pset, 0, (size_t)m->n_layers * sizeof(int));
         for (int i = 0; i < m->n_nodes; i++) {
             const k2t_node *N = &m->nodes[i];
@@ -263,8 +264,9 @@ static k2t_status make_plan(const k2t_model *m, plan *p, k2t_err *err)
         if (L->unsupported) return layer_fail(L, err, L->unsupported);
         if (def->unexportable) {
             int call = first_call(m, i);
-            const char *why = def->unexportable(
-                L, call >= 0 && m->nodes[call].n_in == 1 ? &m->nodes[m->nodes[call].in[0]].shape : NULL);
+            const char *why = def->unexportable(L, call >= 0 && m->nodes[call].n_in == 1
+                                                       ? &m->nodes[m->nodes[call].in[0]].shape
+                                                       : NULL);
             if (why) return layer_fail(L, err, why);
         }
     }

@@ -171,11 +171,16 @@ static const char *const concat_classes[] = {"Concatenate", NULL};
                             .py_forward = py}
 
 ELEMENTWISE(k2t_op_add, K2T_OP_ADD, add_classes, 1, -1, merge_infer, add_py_forward);
-ELEMENTWISE(k2t_op_subtract, K2T_OP_SUBTRACT, subtract_classes, 2, 2, subtract_infer, subtract_py_forward);
-ELEMENTWISE(k2t_op_multiply, K2T_OP_MULTIPLY, multiply_classes, 1, -1, merge_infer, multiply_py_forward);
-ELEMENTWISE(k2t_op_average, K2T_OP_AVERAGE, average_classes, 1, -1, merge_infer, average_py_forward);
-ELEMENTWISE(k2t_op_maximum, K2T_OP_MAXIMUM, maximum_classes, 1, -1, merge_infer, maximum_py_forward);
-ELEMENTWISE(k2t_op_minimum, K2T_OP_MINIMUM, minimum_classes, 1, -1, merge_infer, minimum_py_forward);
+ELEMENTWISE(k2t_op_subtract, K2T_OP_SUBTRACT, subtract_classes, 2, 2, subtract_infer,
+            subtract_py_forward);
+ELEMENTWISE(k2t_op_multiply, K2T_OP_MULTIPLY, multiply_classes, 1, -1, merge_infer,
+            multiply_py_forward);
+ELEMENTWISE(k2t_op_average, K2T_OP_AVERAGE, average_classes, 1, -1, merge_infer,
+            average_py_forward);
+ELEMENTWISE(k2t_op_maximum, K2T_OP_MAXIMUM, maximum_classes, 1, -1, merge_infer,
+            maximum_py_forward);
+ELEMENTWISE(k2t_op_minimum, K2T_OP_MINIMUM, minimum_classes, 1, -1, merge_infer,
+            minimum_py_forward);
 
 const k2t_op_def k2t_op_concatenate = {
     .op = K2T_OP_CONCATENATE, .classes = concat_classes, .min_in = 1, .max_in = -1,

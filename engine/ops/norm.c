@@ -398,8 +398,8 @@ const k2t_op_def k2t_op_batchnorm = {
     .op = K2T_OP_BATCHNORM, .classes = bn_classes, .min_in = 1, .max_in = 1,
     .parse = bn_parse, .infer = norm_infer, .weights = bn_weights,
     .describe = bn_describe, .torch = norm_torch,
-    .flags = K2T_OPF_MODULE, .module = bn_module, .py_init = bn_py_init, .py_forward = bn_py_forward,
-    .extra_tensors = bn_extra,
+    .flags = K2T_OPF_MODULE, .module = bn_module, .py_init = bn_py_init,
+    .py_forward = bn_py_forward, .extra_tensors = bn_extra,
 };
 
 const k2t_op_def k2t_op_layernorm = {
