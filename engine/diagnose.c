@@ -165,7 +165,15 @@ static int naive_pad(int k, int d)
     return keff % 2 ? keff / 2 : 0;
 }
 
-void k2t_hz_window(k2t_hz *h, k2t_module_fn module, int kind)
+/* The op's module for L with symmetric padding (ph, pw), or a placeholder. */
+static const char *module(const k2t_hz *h, int ph, int pw, char *buf, size_t n)
+{
+    const k2t_op_def *def = k2t_op_def_of(h->L->op);
+    if (!def || !def->module || def->module(h->L, h->in, ph, pw, buf, n) < 0) snprintf(buf, n, "(its module)");
+    return buf;
+}
+
+void k2t_hz_window(k2t_hz *h, int kind)
 {
     const k2t_layer *L = h->L;
     int is_pool = kind != 'c', is_max = kind == 'm';
@@ -187,7 +195,7 @@ void k2t_hz_window(k2t_hz *h, k2t_module_fn module, int kind)
         k2t_hz_say(h, K2T_PIT_PADDING, 1, "'causal' (%s) on %s: TF pads %d on the left only; PyTorch has no "
                    "causal padding", wd, sd, g.pl);
         k2t_hz_code(h, "x = F.pad(x, %s)", fp);
-        k2t_hz_code(h, "%s", module(L, &g, rank, 0, 0, mod, sizeof mod));
+        k2t_hz_code(h, "%s", module(h, 0, 0, mod, sizeof mod));
         return;
     }
     int qh = rank == 1 ? 0 : naive_pad(g.kh, g.dh), qw = naive_pad(g.kw, g.dw);
@@ -218,7 +226,7 @@ void k2t_hz_window(k2t_hz *h, k2t_module_fn module, int kind)
         if (is_pool && is_max) {
             k2t_hz_code(h, "x = F.pad(x, %s, value=float('-inf'))  # (left, right%s)", fp,
                         rank == 1 ? "" : ", top, bottom");
-            k2t_hz_code(h, "%s", module(L, &g, rank, 0, 0, mod, sizeof mod));
+            k2t_hz_code(h, "%s", module(h, 0, 0, mod, sizeof mod));
         } else if (is_pool) {
             char k[32], s[32];
             k2t_pair(k, sizeof k, rank, g.kh, g.kw);
@@ -228,7 +236,7 @@ void k2t_hz_window(k2t_hz *h, k2t_module_fn module, int kind)
                         "# divide by the real cells", rank, fp, k, s, rank, k, s);
         } else {
             k2t_hz_code(h, "x = F.pad(x, %s)  # (left, right%s)", fp, rank == 1 ? "" : ", top, bottom");
-            k2t_hz_code(h, "%s", module(L, &g, rank, 0, 0, mod, sizeof mod));
+            k2t_hz_code(h, "%s", module(h, 0, 0, mod, sizeof mod));
         }
         return;
     }
@@ -240,10 +248,10 @@ void k2t_hz_window(k2t_hz *h, k2t_module_fn module, int kind)
         else if (is_pool && !is_max) {
             k2t_hz_say(h, K2T_PIT_PADDING, 1, "'same' (%s) on %s: TF pads %s and divides each window by its "
                        "real cells; nn.AvgPool%dd counts the padded zeros by default", wd, sd, pd, rank);
-            k2t_hz_code(h, "%s", module(L, &g, rank, ph, pw, mod, sizeof mod));
+            k2t_hz_code(h, "%s", module(h, ph, pw, mod, sizeof mod));
         } else if (is_max)
             k2t_hz_say(h, K2T_PIT_PADDING, 0, "'same' (%s) on %s: TF pads %s with -inf, as %s does", wd, sd, pd,
-                       module(L, &g, rank, ph, pw, mod, sizeof mod));
+                       module(h, ph, pw, mod, sizeof mod));
         else
             k2t_hz_say(h, K2T_PIT_PADDING, 0, "'same' (%s) on %s: TF pads %s, as padding=%s does", wd, sd, pd, pp);
         return;
@@ -251,7 +259,7 @@ void k2t_hz_window(k2t_hz *h, k2t_module_fn module, int kind)
     char qq[32];
     k2t_pair(qq, sizeof qq, rank, qh, qw);
     k2t_hz_say(h, K2T_PIT_PADDING, 1, "'same' (%s) on %s: TF pads %s here, not k//2 = %s", wd, sd, pd, qq);
-    k2t_hz_code(h, "%s", module(L, &g, rank, ph, pw, mod, sizeof mod));
+    k2t_hz_code(h, "%s", module(h, ph, pw, mod, sizeof mod));
 }
 
 /*------------------------------------------------------------ activation */

@@ -14,7 +14,18 @@
 ** (H, W, C) is (C, H, W), (L, C) is (C, L), a vector stays a vector.  Its
 ** forward() is straight-line code in the graph's topological order, one
 ** variable per layer, with the exact TF pads of each 'same' window for the
-** input size the export was made with.
+** input size the export was made with: symmetric pads in the module's
+** padding= (when every call of the layer has the same), else F.pad then
+** padding=0 (k2t_py_module_input).
+**
+** This file is the writer, without knowledge of layer kinds: each op
+** (engine/ops/<family>.c, k2t_op_def) writes its module constructor, its
+** __init__ and forward() lines through the helpers of engine/py.h, lists
+** the tensors its module has beyond Keras's weights, and declares what
+** the plan needs as flags (K2T_OPF_MODULE, _KEEPS_ORDER, _FLATTENS,
+** _FEATURES, _WINDOW).  Weights become PyTorch's tensors through the op's
+** k2t_tw (k2t_tw_apply); the one export-only twist, a K2T_OPF_FEATURES
+** kernel after an NCHW Flatten, permutes that tensor's columns.
 **
 ** Files are written next to their destination as NAME.tmp.<pid>, synced,
 ** then renamed into place; without 'force' the rename refuses to replace
@@ -31,6 +42,7 @@
 #include <unistd.h>
 #include "internal.h"
 #include "kernels.h"
+#include "py.h"
 
 /*------------------------------------------------------------- names */
 
@@ -120,31 +132,25 @@ static const k2t_weight *wget(const k2t_layer *L, const char *name)
     return NULL;
 }
 
-/* Layers whose attribute is a torch module (with parameters). */
+static unsigned flags_of(const k2t_layer *L)
+{
+    const k2t_op_def *def = k2t_op_def_of(L->op);
+    return def ? def->flags : 0;
+}
+
+/* Layers whose attribute is a torch module: the op has one
+** (K2T_OPF_MODULE) and the layer has weights (a LayerNormalization
+** without gamma and beta is F.layer_norm). */
 static int has_module(const k2t_layer *L)
 {
-    switch (L->op) {
-    case K2T_OP_CONV: case K2T_OP_CONV_TRANSPOSE: case K2T_OP_DEPTHWISE: case K2T_OP_SEPARABLE:
-    case K2T_OP_DENSE: case K2T_OP_BATCHNORM: case K2T_OP_PRELU:
-        return 1;
-    case K2T_OP_LAYERNORM:
-        return L->n_w > 0;
-    default:
-        return 0;
-    }
+    return (flags_of(L) & K2T_OPF_MODULE) && L->n_w > 0;
 }
 
 /* Elementwise layers a C,H,W-ordered vector may pass through unchanged in
 ** meaning (the order of features does not matter to them). */
 static int passthrough(const k2t_layer *L)
 {
-    switch (L->op) {
-    case K2T_OP_IDENTITY: case K2T_OP_ACTIVATION: case K2T_OP_RELU: case K2T_OP_LEAKY_RELU:
-    case K2T_OP_ELU: case K2T_OP_RESCALING:
-        return 1;
-    default:
-        return 0;
-    }
+    return (flags_of(L) & K2T_OPF_KEEPS_ORDER) != 0;
 }
 
 static int shape_eq(const k2t_shape *a, const k2t_shape *b)
@@ -167,7 +173,7 @@ static void plan_flatten(plan *p)
     int *pset = k2t_xcalloc((size_t)m->n_layers, sizeof(int));
     for (int i = 0; i < m->n_nodes; i++) {
         const k2t_node *N = &m->nodes[i];
-        if (k2t_node_layer(m, i)->op != K2T_OP_FLATTEN || N->n_in != 1) continue;
+        if (!(flags_of(k2t_node_layer(m, i)) & K2T_OPF_FLATTENS) || N->n_in != 1) continue;
         const k2t_shape *s = &m->nodes[N->in[0]].shape;
         on[i] = s->ndim >= 2 && k2t_shape_numel(s) > 0;
     }
@@ -177,15 +183,16 @@ static void plan_flatten(plan *p)
             const k2t_node *N = &m->nodes[i];
             const k2t_layer *L = k2t_node_layer(m, i);
             src[i] = -1;
-            if (L->op == K2T_OP_FLATTEN && on[i]) src[i] = i;
+            if ((flags_of(L) & K2T_OPF_FLATTENS) && on[i]) src[i] = i;
             else if (passthrough(L) && N->n_in == 1) src[i] = src[N->in[0]];
         }
-        for (int li = 0; li < m->n_layers; li++) p->perm[li] = m->layers[li].op == K2T_OP_DENSE;
+        for (int li = 0; li < m->n_layers; li++)
+            p->perm[li] = (flags_of(&m->layers[li]) & K2T_OPF_FEATURES) != 0;
         memset(pset, 0, (size_t)m->n_layers * sizeof(int));
         for (int i = 0; i < m->n_nodes; i++) {
             const k2t_node *N = &m->nodes[i];
             int li = N->layer;
-            if (m->layers[li].op != K2T_OP_DENSE || !p->perm[li]) continue;
+            if (!p->perm[li]) continue;
             int s = N->n_in == 1 ? src[N->in[0]] : -1;
             const k2t_weight *k = wget(&m->layers[li], "kernel");
             if (s < 0 || !k) {
@@ -209,7 +216,7 @@ static void plan_flatten(plan *p)
                 const k2t_node *C = &m->nodes[N->out[j]];
                 const k2t_layer *Lc = &m->layers[C->layer];
                 if (passthrough(Lc) && C->n_in == 1) continue;
-                if (Lc->op == K2T_OP_DENSE && p->perm[C->layer]) continue;
+                if (p->perm[C->layer]) continue;
                 bad = 1;
             }
             if (bad) {
@@ -250,21 +257,17 @@ static k2t_status make_plan(const k2t_model *m, plan *p, k2t_err *err)
                         "there is no PyTorch layout to export", m->path);
     for (int i = 0; i < m->n_layers; i++) {
         const k2t_layer *L = &m->layers[i];
-        if (L->op == K2T_OP_UNSUPPORTED || L->op == K2T_OP_NONE)
+        const k2t_op_def *def = k2t_op_def_of(L->op);
+        if (!def || !def->py_forward)
             return layer_fail(L, err, L->unsupported ? L->unsupported
                                                      : "k2t does not support this class");
         if (L->unsupported) return layer_fail(L, err, L->unsupported);
-        /* nn.LayerNorm's weight has the normalized dims in the tensor's
-        ** order; Keras's gamma has them in the order 'axis' lists them. */
-        int call = L->op == K2T_OP_LAYERNORM ? first_call(m, i) : -1;
-        if (call >= 0 && m->nodes[call].n_in == 1) {
-            int nd = m->nodes[m->nodes[call].in[0]].shape.ndim, prev = -1;
-            for (int k = 0; k < L->cfg.n_dims; k++) {
-                int ax = k2t_norm_axis(L->cfg.dims[k], nd);
-                if (ax <= prev)
-                    return layer_fail(L, err, "its axes must be listed in increasing order");
-                prev = ax;
-            }
+        if (def->unexportable) {
+            int call = first_call(m, i);
+            const char *why = def->unexportable(L, call >= 0 && m->nodes[call].n_in == 1
+                                                       ? &m->nodes[m->nodes[call].in[0]].shape
+                                                       : NULL);
+            if (why) return layer_fail(L, err, why);
         }
     }
     p->attr = k2t_xcalloc((size_t)m->n_layers, sizeof(char *));
@@ -300,15 +303,19 @@ k2t_status k2t_export_check(const k2t_model *m, k2t_err *err)
 
 /*------------------------------------------------------------ tensors */
 
-enum { T_COPY, T_OI, T_DEPTHWISE, T_DENSE, T_PRELU, T_FILL, T_I64 };
+/* How a tensor's values are made: a Keras weight through its op's
+** k2t_tw (k2t_tw_apply), a fill, or an int64 zero. */
+enum { T_WEIGHT, T_FILL, T_I64 };
 
 typedef struct tensor {
     char name[560];
     k2t_shape shape;      /* PyTorch shape */
-    int kind;             /* T_*: how the Keras data becomes this tensor */
-    const k2t_weight *w;  /* the Keras weight (T_FILL, T_I64: none) */
+    int kind;             /* T_* */
+    const k2t_weight *w;  /* T_WEIGHT: the Keras weight */
+    k2t_tw tw;            /* T_WEIGHT: its PyTorch layout, from the op */
     float fill;           /* T_FILL */
-    const k2t_shape *pshape; /* T_DENSE: permute columns for this pre-Flatten shape, or NULL */
+    const k2t_shape *pshape; /* a K2T_OPF_FEATURES kernel read after an NCHW Flatten of this
+                             ** Keras shape: its columns are permuted, or NULL */
     int64_t begin, end;   /* byte offsets in the data buffer */
 } tensor;
 
@@ -324,26 +331,6 @@ static int tensor_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* How layer L's weight becomes its torch tensor. */
-static int weight_kind(const k2t_layer *L, const k2t_weight *w)
-{
-    switch (L->op) {
-    case K2T_OP_CONV: case K2T_OP_CONV_TRANSPOSE:
-        return !strcmp(w->name, "kernel") ? T_OI : T_COPY;
-    case K2T_OP_DEPTHWISE:
-        return !strcmp(w->name, "bias") ? T_COPY : T_DEPTHWISE;
-    case K2T_OP_SEPARABLE:
-        if (!strcmp(w->name, "depthwise_kernel")) return T_DEPTHWISE;
-        return !strcmp(w->name, "pointwise_kernel") ? T_OI : T_COPY;
-    case K2T_OP_DENSE:
-        return !strcmp(w->name, "kernel") ? T_DENSE : T_COPY;
-    case K2T_OP_PRELU:
-        return T_PRELU;
-    default:
-        return T_COPY;
-    }
-}
-
 static void add_tensor(tensor **v, int *n, int *cap, const tensor *t)
 {
     if (*n == *cap) {
@@ -351,20 +338,6 @@ static void add_tensor(tensor **v, int *n, int *cap, const tensor *t)
         *v = k2t_xrealloc(*v, (size_t)*cap * sizeof(tensor));
     }
     (*v)[(*n)++] = *t;
-}
-
-/* A filled (C,) tensor for BatchNormalization's or LayerNormalization's
-** missing gamma (ones) or beta (zeros). */
-static void add_fill(tensor **v, int *n, int *cap, const char *attr, const char *suffix,
-                     const k2t_shape *shape, float value)
-{
-    tensor t;
-    memset(&t, 0, sizeof t);
-    snprintf(t.name, sizeof t.name, "%s.%s", attr, suffix);
-    t.shape = *shape;
-    t.kind = T_FILL;
-    t.fill = value;
-    add_tensor(v, n, cap, &t);
 }
 
 /* Every tensor of the state_dict, sorted as safetensors writes them, with
@@ -392,28 +365,29 @@ static k2t_status list_tensors(const plan *p, tensor **out, int *n_out, int64_t 
                                 "its shape", L->name, L->class_name, L->w[wi].name);
             }
             t.w = &L->w[wi];
-            t.kind = weight_kind(L, t.w);
-            if (t.kind == T_DENSE && p->perm[li]) t.pshape = &p->pshape[li];
+            t.kind = T_WEIGHT;
+            k2t_layer_tw(L, wi, &t.tw);
+            if (p->perm[li] && !strcmp(t.w->name, "kernel")) t.pshape = &p->pshape[li];
             add_tensor(&v, &n, &cap, &t);
         }
-        if (L->op == K2T_OP_BATCHNORM) {
-            const k2t_weight *mean = wget(L, "moving_mean");
-            if (!mean || !wget(L, "moving_variance")) {
+        const k2t_op_def *def = k2t_op_def_of(L->op);
+        k2t_xt x[K2T_MAX_XT];
+        int nx = 0;
+        if (def && def->extra_tensors) {
+            k2t_status st = def->extra_tensors(L, x, &nx, err);
+            if (st != K2T_OK) {
                 free(v);
-                return k2t_fail(err, K2T_EFORMAT, "layer '%s' (%s) has no moving statistics",
-                                L->name, L->class_name);
+                return st;
             }
-            if (!wget(L, "gamma")) add_fill(&v, &n, &cap, p->attr[li], "weight", &mean->shape, 1);
-            if (!wget(L, "beta")) add_fill(&v, &n, &cap, p->attr[li], "bias", &mean->shape, 0);
+        }
+        for (int k = 0; k < nx; k++) {
             tensor t;
             memset(&t, 0, sizeof t);
-            snprintf(t.name, sizeof t.name, "%s.num_batches_tracked", p->attr[li]);
-            t.kind = T_I64; /* shape [] */
+            snprintf(t.name, sizeof t.name, "%s.%s", p->attr[li], x[k].suffix);
+            t.shape = x[k].shape;
+            t.kind = x[k].i64 ? T_I64 : T_FILL;
+            t.fill = x[k].fill;
             add_tensor(&v, &n, &cap, &t);
-        } else if (L->op == K2T_OP_LAYERNORM) {
-            const k2t_weight *g = wget(L, "gamma"), *b = wget(L, "beta");
-            if (!g && b) add_fill(&v, &n, &cap, p->attr[li], "weight", &b->shape, 1);
-            if (g && !b) add_fill(&v, &n, &cap, p->attr[li], "bias", &g->shape, 0);
         }
     }
     if (n) qsort(v, (size_t)n, sizeof *v, tensor_cmp);
@@ -430,68 +404,29 @@ static k2t_status list_tensors(const plan *p, tensor **out, int *n_out, int64_t 
     return K2T_OK;
 }
 
-/* The torch tensor's values (numel floats) from the Keras weight. */
+/* The torch tensor's values (numel floats): the Keras weight in PyTorch's
+** layout (k2t_tw_apply), then, for a kernel read after an NCHW Flatten of
+** (S..., C), each row's columns permuted: column c*S + s holds Keras's
+** input feature s*C + c (KERAS-FORMAT 6). */
 static void convert(const tensor *t, float *o)
 {
-    const k2t_weight *w = t->w;
-    const float *x = w ? w->data : NULL;
     int64_t numel = k2t_shape_numel(&t->shape);
-    switch (t->kind) {
-    case T_FILL:
+    if (t->kind == T_FILL) {
         for (int64_t i = 0; i < numel; i++) o[i] = t->fill;
         return;
-    case T_COPY:
-        memcpy(o, x, (size_t)numel * sizeof(float));
-        return;
-    case T_OI: {
-        /* Keras (spatial..., A, B) -> torch (B, A, spatial...). */
-        int nd = w->shape.ndim;
-        int64_t A = w->shape.d[nd - 2], B = w->shape.d[nd - 1], S = 1;
-        for (int i = 0; i < nd - 2; i++) S *= w->shape.d[i];
-        for (int64_t s = 0; s < S; s++)
-            for (int64_t a = 0; a < A; a++)
-                for (int64_t b = 0; b < B; b++) o[(b * A + a) * S + s] = x[(s * A + a) * B + b];
-        return;
     }
-    case T_DEPTHWISE: {
-        /* Keras (spatial..., C, M) -> torch (C*M, 1, spatial...): the same
-        ** buffer as (spatial..., C*M) with channel c*M+m moved first. */
-        int nd = w->shape.ndim;
-        int64_t CM = w->shape.d[nd - 2] * w->shape.d[nd - 1], S = 1;
-        for (int i = 0; i < nd - 2; i++) S *= w->shape.d[i];
-        for (int64_t s = 0; s < S; s++)
-            for (int64_t c = 0; c < CM; c++) o[c * S + s] = x[s * CM + c];
-        return;
+    k2t_tw_apply(t->w, &t->tw, o);
+    if (!t->pshape || t->shape.ndim != 2) return;
+    int64_t U = t->shape.d[0], I = t->shape.d[1], C = t->pshape->d[t->pshape->ndim - 1];
+    int64_t S = C ? I / C : 0;
+    float *row = k2t_xmalloc((size_t)(I ? I : 1) * sizeof(float));
+    for (int64_t u = 0; u < U; u++) {
+        float *r = o + u * I;
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t s = 0; s < S; s++) row[c * S + s] = r[s * C + c];
+        memcpy(r, row, (size_t)I * sizeof(float));
     }
-    case T_DENSE: {
-        /* kernel (in, out) -> weight (out, in); after a Flatten of
-        ** (S..., C) the column c*S + s reads Keras row s*C + c. */
-        int64_t I = w->shape.d[0], U = w->shape.d[1], C = 1, S = I;
-        if (t->pshape) {
-            C = t->pshape->d[t->pshape->ndim - 1];
-            S = C ? I / C : 0;
-        }
-        for (int64_t u = 0; u < U; u++)
-            for (int64_t c = 0; c < C; c++)
-                for (int64_t s = 0; s < S; s++)
-                    o[u * I + c * S + s] = x[(s * C + c) * U + u];
-        return;
-    }
-    case T_PRELU: {
-        /* alpha (d..., C) -> (C, d...); collapsing ones keeps the order. */
-        int nd = w->shape.ndim;
-        if (nd < 2) {
-            memcpy(o, x, (size_t)numel * sizeof(float));
-            return;
-        }
-        int64_t C = w->shape.d[nd - 1], S = C ? w->size / C : 0;
-        for (int64_t s = 0; s < S; s++)
-            for (int64_t c = 0; c < C; c++) o[c * S + s] = x[s * C + c];
-        return;
-    }
-    default:
-        return;
-    }
+    free(row);
 }
 
 /*------------------------------------------------------- atomic writes */
@@ -687,7 +622,7 @@ k2t_status k2t_export_safetensors(const k2t_model *m, const char *path, const k2
 /*-------------------------------------------------------------- Python */
 
 /* Shortest text that reads back as v, always with a '.' or exponent. */
-static const char *pyfloat(double v, char *buf, size_t n)
+const char *k2t_pyfloat(double v, char *buf, size_t n)
 {
     if (isnan(v)) return snprintf(buf, n, "float(\"nan\")"), buf;
     if (isinf(v)) return snprintf(buf, n, v > 0 ? "float(\"inf\")" : "float(\"-inf\")"), buf;
@@ -702,9 +637,7 @@ static const char *pyfloat(double v, char *buf, size_t n)
     return buf;
 }
 
-/* "(N, 16, 8, 8)": the batch, then the per-sample Keras shape in the
-** module's layout. */
-static const char *torch_shape_str(const k2t_shape *keras, char *buf, size_t n)
+const char *k2t_py_shape_str(const k2t_shape *keras, char *buf, size_t n)
 {
     k2t_shape t = k2t_shape_nchw(keras);
     size_t len = (size_t)snprintf(buf, n, "(N");
@@ -716,9 +649,7 @@ static const char *torch_shape_str(const k2t_shape *keras, char *buf, size_t n)
     return buf;
 }
 
-/* A Keras per-sample axis (counting the batch as 0, may be negative) as
-** the module's dim; -1 when out of range. */
-static int torch_dim(int axis, int ndim)
+int k2t_py_dim(int axis, int ndim)
 {
     int p = k2t_norm_axis(axis, ndim);
     if (p < 0) return -1;
@@ -726,9 +657,7 @@ static int torch_dim(int axis, int ndim)
     return p + 1;
 }
 
-/* The activation k2t_act applied to variable v, as an expression; NULL
-** for linear.  Softmax acts on Keras's last axis: dim 1 in this layout. */
-static const char *act_expr(k2t_act a, const char *v, char *buf, size_t n)
+const char *k2t_py_act(k2t_act a, const char *v, char *buf, size_t n)
 {
     switch (a) {
     case K2T_ACT_LINEAR: return NULL;
@@ -759,17 +688,194 @@ static const char *act_expr(k2t_act a, const char *v, char *buf, size_t n)
     return buf;
 }
 
-typedef struct py {
+struct k2t_py {
     const plan *p;
     const k2t_export_opts *o;
     k2t_buf file, init, fwd; /* the whole file; __init__'s and forward()'s lines */
     k2t_buf *cur;          /* where P() writes */
     char **var;            /* per node: its variable */
-    int used_sep, used_prelu;
+    int *mpad;             /* per layer: 2 ints, the padding its module holds, or -1 */
+    int helpers;           /* K2T_PY_* asked for */
     int n_modules;
-} py;
+};
+typedef struct k2t_py py;
 
 #define P(...) k2t_buf_printf(y->cur, __VA_ARGS__)
+
+void k2t_py_printf(k2t_py *y, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    k2t_buf_vprintf(y->cur, fmt, ap);
+    va_end(ap);
+}
+
+void k2t_py_need(k2t_py *y, int helper)
+{
+    y->helpers |= helper;
+}
+
+const k2t_model *k2t_py_model(const k2t_py *y)
+{
+    return y->p->m;
+}
+
+const char *k2t_py_var(const k2t_py *y, int i)
+{
+    return y->var[i];
+}
+
+const char *k2t_py_in(const k2t_py *y, int i, int k)
+{
+    const k2t_node *N = &y->p->m->nodes[i];
+    return k >= 0 && k < N->n_in ? y->var[N->in[k]] : "x";
+}
+
+const char *k2t_py_attr(const k2t_py *y, int li)
+{
+    return y->p->attr[li];
+}
+
+const k2t_shape *k2t_py_shape(const k2t_py *y, int i)
+{
+    return &y->p->shape[i];
+}
+
+const k2t_shape *k2t_py_in_shape(const k2t_py *y, int i, int k)
+{
+    const k2t_node *N = &y->p->m->nodes[i];
+    return k >= 0 && k < N->n_in ? &y->p->shape[N->in[k]] : NULL;
+}
+
+const k2t_shape *k2t_py_layer_in(const k2t_py *y, int li)
+{
+    int call = first_call(y->p->m, li);
+    return call >= 0 ? k2t_py_in_shape(y, call, 0) : NULL;
+}
+
+int k2t_py_chw(const k2t_py *y, int i)
+{
+    return y->p->chw[i];
+}
+
+const k2t_shape *k2t_py_permuted(const k2t_py *y, int li)
+{
+    return y->p->perm[li] ? &y->p->pshape[li] : NULL;
+}
+
+k2t_status k2t_py_fail(const k2t_layer *L, k2t_err *err, const char *why)
+{
+    return layer_fail(L, err, why);
+}
+
+const char *k2t_py_to_last(const char *a, int ndim, char *buf, size_t n)
+{
+    if (ndim >= 2) snprintf(buf, n, "%s.movedim(1, -1)", a);
+    else snprintf(buf, n, "%s", a);
+    return buf;
+}
+
+void k2t_py_put_act(k2t_py *y, const char *v, k2t_act a)
+{
+    char buf[600];
+    const char *e = k2t_py_act(a, v, buf, sizeof buf);
+    if (e) P("        %s = %s\n", v, e);
+}
+
+/*--- windows: one place decides between padding= and F.pad (issue 10) */
+
+const char *k2t_py_win_str(const int *v, int rank, int compact, char *buf, size_t n)
+{
+    if (rank == 1 || (compact && v[0] == v[1])) snprintf(buf, n, "%d", v[0]);
+    else snprintf(buf, n, "(%d, %d)", v[0], v[1]);
+    return buf;
+}
+
+k2t_status k2t_py_window(const k2t_py *y, int i, k2t_win *g, k2t_err *err)
+{
+    const k2t_layer *L = k2t_node_layer(y->p->m, i);
+    const k2t_shape *in = k2t_py_in_shape(y, i, 0);
+    int rank;
+    if (!in || k2t_layer_win(L, in, g, &rank) != 0)
+        return layer_fail(L, err, "the input is smaller than the window");
+    return K2T_OK;
+}
+
+int k2t_py_sym(const k2t_win *g, int *ph, int *pw)
+{
+    int sym = g->pt == g->pb && g->pl == g->pr;
+    *ph = sym ? g->pt : 0;
+    *pw = sym ? g->pl : 0;
+    return sym;
+}
+
+const char *k2t_py_padding(int rank, int ph, int pw, char *buf, size_t n)
+{
+    if (rank == 1 || ph == pw) snprintf(buf, n, "%d", pw);
+    else snprintf(buf, n, "(%d, %d)", ph, pw);
+    return buf;
+}
+
+const char *k2t_py_padded(const k2t_win *g, int rank, const char *a, const char *fill, char *buf,
+                          size_t n)
+{
+    if (!g->pl && !g->pr && !g->pt && !g->pb) snprintf(buf, n, "%s", a);
+    else if (rank == 1) snprintf(buf, n, "F.pad(%s, (%d, %d)%s)", a, g->pl, g->pr, fill);
+    else snprintf(buf, n, "F.pad(%s, (%d, %d, %d, %d)%s)", a, g->pl, g->pr, g->pt, g->pb, fill);
+    return buf;
+}
+
+const char *k2t_py_module_input(const k2t_py *y, int i, const k2t_win *g, const char *a, char *buf,
+                                size_t n)
+{
+    const k2t_layer *L = k2t_node_layer(y->p->m, i);
+    const int *mp = &y->mpad[2 * y->p->m->nodes[i].layer];
+    if (mp[0] >= 0) {
+        snprintf(buf, n, "%s", a);
+        return buf;
+    }
+    return k2t_py_padded(g, L->cfg.rank == 1 ? 1 : 2, a, "", buf, n);
+}
+
+/* The padding each windowed module holds: its calls' TF pads when they
+** are symmetric and the same on every call, else -1 (padding=0 in the
+** module, F.pad in forward()). */
+static void plan_module_pads(py *y)
+{
+    const k2t_model *m = y->p->m;
+    y->mpad = k2t_xmalloc((size_t)(m->n_layers ? 2 * m->n_layers : 1) * sizeof(int));
+    for (int li = 0; li < m->n_layers; li++) {
+        int *mp = &y->mpad[2 * li], seen = 0;
+        mp[0] = mp[1] = -1;
+        if (!y->p->attr[li] || !(flags_of(&m->layers[li]) & K2T_OPF_WINDOW)) continue;
+        for (int i = 0; i < m->n_nodes; i++) {
+            k2t_win g;
+            int rank, ph, pw;
+            const k2t_shape *in = k2t_py_in_shape(y, i, 0);
+            if (m->nodes[i].layer != li) continue;
+            if (!in || k2t_layer_win(&m->layers[li], in, &g, &rank) != 0 || !k2t_py_sym(&g, &ph, &pw) ||
+                (seen && (ph != mp[0] || pw != mp[1]))) {
+                mp[0] = mp[1] = -1;
+                break;
+            }
+            mp[0] = ph, mp[1] = pw, seen = 1;
+        }
+    }
+}
+
+k2t_status k2t_py_module(const k2t_py *y, int li, char *buf, size_t n, k2t_err *err)
+{
+    const k2t_layer *L = &y->p->m->layers[li];
+    const k2t_op_def *def = k2t_op_def_of(L->op);
+    const int *mp = &y->mpad[2 * li];
+    const k2t_shape *in = k2t_py_layer_in(y, li);
+    k2t_shape none = {0};
+    buf[0] = '\0';
+    if (!def || !def->module ||
+        def->module(L, in ? in : &none, mp[0] > 0 ? mp[0] : 0, mp[1] > 0 ? mp[1] : 0, buf, n) < 0)
+        return layer_fail(L, err, "PyTorch has no module for it");
+    return K2T_OK;
+}
 
 /* Python names of the variables: each node's sanitized name, made unique
 ** and kept off the names the generated code itself uses. */
@@ -793,31 +899,6 @@ static void name_vars(py *y)
     }
 }
 
-static const char *win_str(const int *v, int rank, char *buf, size_t n)
-{
-    if (rank == 1) snprintf(buf, n, "%d", v[0]);
-    else snprintf(buf, n, "(%d, %d)", v[0], v[1]);
-    return buf;
-}
-
-/* The window geometry of a conv or pool node with TF's pads. */
-static int node_win(const k2t_layer *L, const k2t_shape *in, k2t_win *g)
-{
-    int rank;
-    return k2t_layer_win(L, in, g, &rank);
-}
-
-/* "F.pad(a, (l, r, t, b))" (or "a" when there is no padding) into buf;
-** 'fill' is an extra argument ("value=...") or "". */
-static const char *padded(const k2t_layer *L, const k2t_win *g, const char *a, const char *fill,
-                          char *buf, size_t n)
-{
-    if (!g->pl && !g->pr && !g->pt && !g->pb) snprintf(buf, n, "%s", a);
-    else if (L->cfg.rank == 1) snprintf(buf, n, "F.pad(%s, (%d, %d)%s)", a, g->pl, g->pr, fill);
-    else snprintf(buf, n, "F.pad(%s, (%d, %d, %d, %d)%s)", a, g->pl, g->pr, g->pt, g->pb, fill);
-    return buf;
-}
-
 /* "3x3/2x2 'same' on 32x32: TF pads top 0, bottom 1, left 0, right 1" */
 static void put_window_comment(py *y, const k2t_layer *L, const k2t_win *g)
 {
@@ -834,418 +915,38 @@ static void put_window_comment(py *y, const k2t_layer *L, const k2t_win *g)
            g->pl, g->pr);
 }
 
-static void put_act(py *y, const char *v, k2t_act a)
-{
-    char buf[600];
-    const char *e = act_expr(a, v, buf, sizeof buf);
-    if (e) P("        %s = %s\n", v, e);
-}
-
-/* Keras (S..., C) held (C, S...) -> (S..., C) and back. */
-static const char *to_last(const char *a, int ndim, char *buf, size_t n)
-{
-    if (ndim >= 2) snprintf(buf, n, "%s.movedim(1, -1)", a);
-    else snprintf(buf, n, "%s", a);
-    return buf;
-}
-
-/* ReLU(max_value, negative_slope, threshold) as backend.relu computes it. */
-static void put_relu(py *y, const char *v, const char *a, const k2t_cfg *c)
-{
-    char t[64], mv[64], al[64];
-    pyfloat(c->threshold, t, sizeof t);
-    pyfloat(c->max_value, mv, sizeof mv);
-    pyfloat(c->negative_slope, al, sizeof al);
-    int has_a = c->negative_slope != 0, has_t = c->threshold != 0, clip = c->has_max_value;
-    if (has_a && !clip && !has_t) {
-        P("        %s = F.leaky_relu(%s, %s)\n", v, a, al);
-        return;
-    }
-    if (has_a) P("        %s_neg = F.relu(%s%s%s)\n", v, has_t ? t : "", has_t ? " - " : "-", a);
-    if (has_t) P("        %s = %s * (%s > %s).to(%s.dtype)\n", v, a, a, t, a);
-    else if (clip && c->max_value == 6) {
-        P("        %s = F.relu6(%s)\n", v, a);
-        clip = 0;
-    } else P("        %s = F.relu(%s)\n", v, a);
-    if (clip) P("        %s = torch.clamp(%s, 0.0, %s)\n", v, v, mv);
-    if (has_a) P("        %s = %s - %s * %s_neg\n", v, v, al, v);
-}
-
-/* The BatchNorm class for an input of 'ndim' per-sample dims, or NULL. */
-static const char *bn_class(int ndim)
-{
-    switch (ndim + 1) {
-    case 2: case 3: return "nn.BatchNorm1d";
-    case 4: return "nn.BatchNorm2d";
-    case 5: return "nn.BatchNorm3d";
-    default: return NULL;
-    }
-}
-
-static double bn_eps(const k2t_model *m, const k2t_layer *L, int in_ndim)
-{
-    double eps = L->cfg.eps;
-    if (m->keras_major < 3 && in_ndim == 3 && eps < 1.001e-5) eps = 1.001e-5;
-    return eps;
-}
-
-/* One line of __init__ for layer li. */
+/* One line of __init__ for layer li: the op's, or "self.ATTR = MODULE  # Class". */
 static k2t_status put_module(py *y, int li, k2t_err *err)
 {
-    const plan *p = y->p;
-    const k2t_model *m = p->m;
-    const k2t_layer *L = &m->layers[li];
-    const k2t_cfg *c = &L->cfg;
-    const char *a = p->attr[li];
-    char k[64], s[64], d[64], e1[64], e2[64];
-    const k2t_weight *kw = wget(L, "kernel");
-    int call = first_call(m, li);
-    int in_nd = call >= 0 && m->nodes[call].n_in ? p->shape[m->nodes[call].in[0]].ndim : -1;
-    const char *bias = c->use_bias ? "True" : "False";
+    const k2t_layer *L = &y->p->m->layers[li];
+    const k2t_op_def *def = k2t_op_def_of(L->op);
+    char mod[1200];
+    k2t_status st;
     y->n_modules++;
-    switch (L->op) {
-    case K2T_OP_CONV: {
-        int nd = kw->shape.ndim;
-        long long cin = (long long)kw->shape.d[nd - 2] * (c->groups ? c->groups : 1);
-        P("        self.%s = nn.Conv%dd(%lld, %d, kernel_size=%s, stride=%s, padding=0, "
-          "dilation=%s, groups=%d, bias=%s)  # %s\n", a, c->rank, cin, c->filters,
-          win_str(c->kernel, c->rank, k, sizeof k), win_str(c->strides, c->rank, s, sizeof s),
-          win_str(c->dilation, c->rank, d, sizeof d), c->groups ? c->groups : 1, bias,
-          L->class_name);
-        break;
-    }
-    case K2T_OP_DEPTHWISE: {
-        const k2t_weight *w = wget(L, "depthwise_kernel");
-        if (!w) w = kw;
-        long long C = (long long)w->shape.d[2], M = (long long)w->shape.d[3];
-        P("        self.%s = nn.Conv2d(%lld, %lld, kernel_size=%s, stride=%s, padding=0, "
-          "dilation=%s, groups=%lld, bias=%s)  # %s, depth_multiplier %lld\n", a, C, C * M,
-          win_str(c->kernel, 2, k, sizeof k), win_str(c->strides, 2, s, sizeof s),
-          win_str(c->dilation, 2, d, sizeof d), C, bias, L->class_name, M);
-        break;
-    }
-    case K2T_OP_SEPARABLE: {
-        const k2t_weight *w = wget(L, "depthwise_kernel");
-        y->used_sep = 1;
-        P("        self.%s = SeparableConv2d(%lld, %d, kernel_size=%s, stride=%s, dilation=%s, "
-          "depth_multiplier=%lld, bias=%s)  # %s\n", a, (long long)w->shape.d[2], c->filters,
-          win_str(c->kernel, 2, k, sizeof k), win_str(c->strides, 2, s, sizeof s),
-          win_str(c->dilation, 2, d, sizeof d), (long long)w->shape.d[3], bias, L->class_name);
-        break;
-    }
-    case K2T_OP_CONV_TRANSPOSE:
-        P("        self.%s = nn.ConvTranspose2d(%lld, %d, kernel_size=%s, stride=%s, padding=0, "
-          "dilation=%s, bias=%s)  # %s; Keras's cropping in forward()\n", a,
-          (long long)kw->shape.d[3], c->filters, win_str(c->kernel, 2, k, sizeof k),
-          win_str(c->strides, 2, s, sizeof s), win_str(c->dilation, 2, d, sizeof d), bias,
-          L->class_name);
-        break;
-    case K2T_OP_DENSE:
-        P("        self.%s = nn.Linear(%lld, %d, bias=%s)  # %s", a, (long long)kw->shape.d[0],
-          c->units, bias, L->class_name);
-        if (p->perm[li]) {
-            char sh[160];
-            P("; input columns permuted at export for the NCHW Flatten of %s",
-              torch_shape_str(&p->pshape[li], sh, sizeof sh));
-        }
-        P("\n");
-        break;
-    case K2T_OP_BATCHNORM: {
-        const k2t_weight *mean = wget(L, "moving_mean");
-        const char *cls = bn_class(in_nd);
-        if (!cls) return layer_fail(L, err, "PyTorch has no BatchNorm for inputs of this rank");
-        double eps = bn_eps(m, L, in_nd);
-        P("        self.%s = %s(%lld, eps=%s, momentum=%s)  # %s", a, cls,
-          (long long)mean->shape.d[0], pyfloat(eps, e1, sizeof e1),
-          (snprintf(e2, sizeof e2, "%.12g", 1 - c->momentum), e2), L->class_name);
-        if (eps != c->eps) P(": Keras 2's fused batch norm raises epsilon %s to 1.001e-5",
-                             pyfloat(c->eps, e1, sizeof e1));
-        if (!c->scale || !c->center) P("; %s%s%s filled in", c->scale ? "" : "gamma (ones)",
-                                       !c->scale && !c->center ? " and " : "",
-                                       c->center ? "" : "beta (zeros)");
-        P("\n");
-        break;
-    }
-    case K2T_OP_LAYERNORM: {
-        const k2t_weight *w = wget(L, "gamma");
-        if (!w) w = wget(L, "beta");
-        P("        self.%s = nn.LayerNorm((", a);
-        for (int i = 0; i < w->shape.ndim; i++) P("%s%lld", i ? ", " : "", (long long)w->shape.d[i]);
-        P("%s), eps=%s)  # %s\n", w->shape.ndim == 1 ? "," : "", pyfloat(c->eps, e1, sizeof e1),
-          L->class_name);
-        break;
-    }
-    case K2T_OP_PRELU: {
-        k2t_shape t;
-        char nm[600];
-        int wi = (int)(wget(L, "alpha") - L->w);
-        if (k2t_torch_param(m, L, wi, nm, sizeof nm, &t) != 0) return layer_fail(L, err, "no alpha");
-        if (t.ndim == 1) {
-            P("        self.%s = nn.PReLU(%lld)  # %s\n", a, (long long)t.d[0], L->class_name);
-        } else {
-            y->used_prelu = 1;
-            P("        self.%s = KerasPReLU((", a);
-            for (int i = 0; i < t.ndim; i++) P("%s%lld", i ? ", " : "", (long long)t.d[i]);
-            P("))  # %s, alpha channels first\n", L->class_name);
-        }
-        break;
-    }
-    default:
-        y->n_modules--;
-        break;
-    }
+    if (def && def->py_init) return def->py_init(y, li, err);
+    if ((st = k2t_py_module(y, li, mod, sizeof mod, err)) != K2T_OK) return st;
+    P("        self.%s = %s  # %s\n", y->p->attr[li], mod, L->class_name);
     return K2T_OK;
 }
 
-/* forward() lines for node i. */
+/* forward() lines for node i: the comment (layer, class, window, output
+** shape), then the op's code. */
 static k2t_status put_node(py *y, int i, k2t_err *err)
 {
-    const plan *p = y->p;
-    const k2t_model *m = p->m;
-    const k2t_node *N = &m->nodes[i];
+    const k2t_model *m = y->p->m;
     const k2t_layer *L = k2t_node_layer(m, i);
-    const k2t_cfg *c = &L->cfg;
-    const char *v = y->var[i], *attr = p->attr[N->layer];
-    const char *a = N->n_in ? y->var[N->in[0]] : "x";
-    const k2t_shape *in = N->n_in ? &p->shape[N->in[0]] : NULL, *out = &p->shape[i];
-    int ind = in ? in->ndim : 0;
-    char sh[160], b1[1200], b2[2600], f1[64], f2[64];
-    k2t_win g;
-
-    /* The comment: layer, class, details, output shape. */
-    P("        # %s (%s)", N->name, L->class_name);
-    switch (L->op) {
-    case K2T_OP_CONV: case K2T_OP_DEPTHWISE: case K2T_OP_SEPARABLE: case K2T_OP_MAXPOOL:
-    case K2T_OP_AVGPOOL:
-        if (node_win(L, in, &g) != 0) return layer_fail(L, err, "the input is smaller than the window");
+    const k2t_op_def *def = k2t_op_def_of(L->op);
+    char sh[160];
+    k2t_status st;
+    P("        # %s (%s)", m->nodes[i].name, L->class_name);
+    if (def && (def->flags & K2T_OPF_WINDOW)) {
+        k2t_win g;
+        if ((st = k2t_py_window(y, i, &g, err)) != K2T_OK) return st;
         put_window_comment(y, L, &g);
-        break;
-    default:
-        break;
     }
-    P(" -> %s\n", torch_shape_str(out, sh, sizeof sh));
-
-    switch (L->op) {
-    case K2T_OP_INPUT:
-        if (N->n_in != 1) return layer_fail(L, err, "an InputLayer that is not one of the model's inputs");
-        P("        %s = %s\n", v, a);
-        break;
-    case K2T_OP_CONV:
-        if (c->padding == K2T_PAD_CAUSAL) P("        # causal: pads only on the left\n");
-        P("        %s = self.%s(%s)\n", v, attr, padded(L, &g, a, "", b1, sizeof b1));
-        put_act(y, v, c->act);
-        break;
-    case K2T_OP_DEPTHWISE: case K2T_OP_SEPARABLE:
-        P("        %s = self.%s(%s)\n", v, attr, padded(L, &g, a, "", b1, sizeof b1));
-        put_act(y, v, c->act);
-        break;
-    case K2T_OP_CONV_TRANSPOSE: {
-        /* F: the full transposed convolution; Keras keeps out rows from
-        ** crop on, and rows past F are zero (plus the bias). */
-        int64_t fh = (in->d[0] - 1) * c->strides[0] + (int64_t)(c->kernel[0] - 1) * c->dilation[0] + 1;
-        int64_t fw = (in->d[1] - 1) * c->strides[1] + (int64_t)(c->kernel[1] - 1) * c->dilation[1] + 1;
-        int64_t oh = out->d[0], ow = out->d[1];
-        int64_t ct = fh > oh ? (fh - oh) / 2 : 0, cl = fw > ow ? (fw - ow) / 2 : 0;
-        int64_t eh = oh + ct > fh ? oh + ct - fh : 0, ew = ow + cl > fw ? ow + cl - fw : 0;
-        int mh = c->strides[0] > c->dilation[0] ? c->strides[0] : c->dilation[0];
-        int mw = c->strides[1] > c->dilation[1] ? c->strides[1] : c->dilation[1];
-        if (eh >= mh || ew >= mw)
-            return layer_fail(L, err, "its output extends past the transposed convolution by "
-                              "more than PyTorch's output_padding allows");
-        if (eh || ew)
-            P("        %s = self.%s(%s, output_size=(%lld, %lld))  # the full %lldx%lld and "
-              "%lld row(s), %lld column(s) of bias past it, as Keras pads\n", v, attr, a,
-              (long long)(fh + eh), (long long)(fw + ew), (long long)fh, (long long)fw,
-              (long long)eh, (long long)ew);
-        else
-            P("        %s = self.%s(%s)  # full %lldx%lld\n", v, attr, a, (long long)fh,
-              (long long)fw);
-        if (ct || cl || fh + eh != oh || fw + ew != ow)
-            P("        %s = %s[:, :, %lld:%lld, %lld:%lld]  # Keras's cropping\n", v, v,
-              (long long)ct, (long long)(ct + oh), (long long)cl, (long long)(cl + ow));
-        put_act(y, v, c->act);
-        break;
-    }
-    case K2T_OP_DENSE:
-        if (ind <= 1)
-            P("        %s = self.%s(%s)\n", v, attr, a);
-        else
-            P("        %s = self.%s(%s.movedim(1, -1)).movedim(-1, 1)  # on the channels axis\n",
-              v, attr, a);
-        put_act(y, v, c->act);
-        break;
-    case K2T_OP_BATCHNORM: {
-        int t = torch_dim(c->axis, ind);
-        const char *cls = bn_class(ind);
-        int call = first_call(m, N->layer);
-        if (t < 0) return layer_fail(L, err, "axis out of range");
-        const char *first = call >= 0 ? bn_class(p->shape[m->nodes[call].in[0]].ndim) : cls;
-        if (!cls || !first || strcmp(cls, first))
-            return layer_fail(L, err, "it is called on inputs of ranks PyTorch's BatchNorm cannot share");
-        if (t == 1) P("        %s = self.%s(%s)  # eval mode: the moving statistics\n", v, attr, a);
-        else P("        %s = self.%s(%s.movedim(%d, 1)).movedim(1, %d)  # eval mode\n", v, attr, a, t, t);
-        break;
-    }
-    case K2T_OP_LAYERNORM: {
-        int lo = ind;
-        for (int k = 0; k < c->n_dims; k++) {
-            int ax = k2t_norm_axis(c->dims[k], ind);
-            if (ax < 0) return layer_fail(L, err, "axis out of range");
-            if (ax < lo) lo = ax;
-        }
-        if (c->n_dims != ind - lo)
-            return layer_fail(L, err, "LayerNormalization over non-trailing axes is not supported");
-        const char *xin = to_last(a, ind, b1, sizeof b1);
-        if (attr) {
-            snprintf(b2, sizeof b2, "self.%s(%s)", attr, xin);
-        } else {
-            size_t len = (size_t)snprintf(b2, sizeof b2, "F.layer_norm(%s, (", xin);
-            for (int k = lo; k < ind && len < sizeof b2; k++)
-                len += (size_t)snprintf(b2 + len, sizeof b2 - len, "%s%lld", k > lo ? ", " : "",
-                                        (long long)in->d[k]);
-            if (len < sizeof b2)
-                snprintf(b2 + len, sizeof b2 - len, "%s), eps=%s)", ind - lo == 1 ? "," : "",
-                         pyfloat(c->eps, f1, sizeof f1));
-        }
-        if (ind >= 2) P("        %s = %s.movedim(-1, 1)\n", v, b2);
-        else P("        %s = %s\n", v, b2);
-        break;
-    }
-    case K2T_OP_ACTIVATION: {
-        const char *e = act_expr(c->act, a, b1, sizeof b1);
-        P("        %s = %s\n", v, e ? e : a);
-        break;
-    }
-    case K2T_OP_RELU:
-        put_relu(y, v, a, c);
-        break;
-    case K2T_OP_LEAKY_RELU:
-        P("        %s = F.leaky_relu(%s, %s)\n", v, a, pyfloat(c->alpha, f1, sizeof f1));
-        break;
-    case K2T_OP_ELU:
-        P("        %s = F.elu(%s, %s)\n", v, a, pyfloat(c->alpha, f1, sizeof f1));
-        break;
-    case K2T_OP_PRELU:
-        P("        %s = self.%s(%s)\n", v, attr, a);
-        break;
-    case K2T_OP_SOFTMAX: {
-        int t = torch_dim(c->axis, ind);
-        if (t < 0) return layer_fail(L, err, "axis out of range");
-        P("        %s = F.softmax(%s, dim=%d)  # Keras axis %d\n", v, a, t, c->axis);
-        break;
-    }
-    case K2T_OP_IDENTITY:
-        P("        %s = %s  # identity at inference\n", v, a);
-        break;
-    case K2T_OP_ADD: case K2T_OP_SUBTRACT: case K2T_OP_MULTIPLY: case K2T_OP_AVERAGE: {
-        const char *op = L->op == K2T_OP_MULTIPLY ? " * " : L->op == K2T_OP_SUBTRACT ? " - " : " + ";
-        P("        %s = %s", v, L->op == K2T_OP_AVERAGE ? "(" : "");
-        for (int k = 0; k < N->n_in; k++) P("%s%s", k ? op : "", y->var[N->in[k]]);
-        if (L->op == K2T_OP_AVERAGE) P(") / %d", N->n_in);
-        P("\n");
-        break;
-    }
-    case K2T_OP_MAXIMUM: case K2T_OP_MINIMUM: {
-        const char *fn = L->op == K2T_OP_MAXIMUM ? "torch.maximum" : "torch.minimum";
-        P("        %s = %s\n", v, y->var[N->in[0]]);
-        for (int k = 1; k < N->n_in; k++) P("        %s = %s(%s, %s)\n", v, fn, v, y->var[N->in[k]]);
-        break;
-    }
-    case K2T_OP_CONCATENATE: {
-        int t = torch_dim(c->axis, ind);
-        if (t < 0) return layer_fail(L, err, "axis out of range");
-        P("        %s = torch.cat([", v);
-        for (int k = 0; k < N->n_in; k++) P("%s%s", k ? ", " : "", y->var[N->in[k]]);
-        P("], dim=%d)  # Keras axis %d\n", t, c->axis);
-        break;
-    }
-    case K2T_OP_FLATTEN:
-        if (ind < 2) P("        %s = %s\n", v, a);
-        else if (p->chw[i])
-            P("        %s = %s.flatten(1)  # C,H,W order: the Linear after it has permuted columns\n",
-              v, a);
-        else P("        %s = %s.movedim(1, -1).flatten(1)  # Keras's H,W,C order\n", v, a);
-        break;
-    case K2T_OP_RESHAPE: {
-        P("        %s = %s.reshape(%s.shape[0]", v, to_last(a, ind, b1, sizeof b1), a);
-        for (int k = 0; k < out->ndim; k++) P(", %lld", (long long)out->d[k]);
-        P(")%s  # Keras's layout, reshaped%s\n", out->ndim >= 2 ? ".movedim(-1, 1)" : "",
-          out->ndim >= 2 ? ", back to channels first" : "");
-        break;
-    }
-    case K2T_OP_PERMUTE:
-        if (ind < 2) {
-            P("        %s = %s\n", v, a);
-            break;
-        }
-        P("        %s = %s.permute(0", v, to_last(a, ind, b1, sizeof b1));
-        for (int k = 0; k < c->n_dims; k++) P(", %d", c->dims[k]);
-        P(").movedim(-1, 1)  # Keras's dims on its layout\n");
-        break;
-    case K2T_OP_ZEROPAD:
-        P("        %s = F.pad(%s, (%d, %d, %d, %d))\n", v, a, c->pad[1][0], c->pad[1][1],
-          c->pad[0][0], c->pad[0][1]);
-        break;
-    case K2T_OP_CROP:
-        P("        %s = %s[:, :, %d:%lld, %d:%lld]\n", v, a, c->pad[0][0],
-          (long long)(c->pad[0][0] + out->d[0]), c->pad[1][0], (long long)(c->pad[1][0] + out->d[1]));
-        break;
-    case K2T_OP_UPSAMPLE:
-        if (c->bilinear)
-            P("        %s = F.interpolate(%s, size=(%lld, %lld), mode=\"bilinear\", "
-              "align_corners=False)  # tf.image.resize, half-pixel centers\n", v, a,
-              (long long)out->d[0], (long long)out->d[1]);
-        else
-            P("        %s = %s.repeat_interleave(%d, dim=2).repeat_interleave(%d, dim=3)  # nearest\n",
-              v, a, c->size[0], c->size[1]);
-        break;
-    case K2T_OP_MAXPOOL: {
-        const char *fn = c->rank == 1 ? "F.max_pool1d" : "F.max_pool2d";
-        P("        %s = %s(%s, %s, %s)%s\n", v, fn,
-          padded(L, &g, a, ", value=float(\"-inf\")", b1, sizeof b1),
-          win_str(c->kernel, c->rank, f1, sizeof f1), win_str(c->strides, c->rank, f2, sizeof f2),
-          g.pl || g.pr || g.pt || g.pb ? "  # padded cells never win" : "");
-        break;
-    }
-    case K2T_OP_AVGPOOL: {
-        const char *fn = c->rank == 1 ? "F.avg_pool1d" : "F.avg_pool2d";
-        win_str(c->kernel, c->rank, f1, sizeof f1);
-        win_str(c->strides, c->rank, f2, sizeof f2);
-        if (!g.pl && !g.pr && !g.pt && !g.pb) {
-            P("        %s = %s(%s, %s, %s)\n", v, fn, a, f1, f2);
-        } else if (g.pt == g.pb && g.pl == g.pr) {
-            if (c->rank == 1) snprintf(b1, sizeof b1, "%d", g.pl);
-            else snprintf(b1, sizeof b1, "(%d, %d)", g.pt, g.pl);
-            P("        %s = %s(%s, %s, %s, padding=%s, count_include_pad=False)\n", v, fn, a, f1,
-              f2, b1);
-        } else {
-            /* Asymmetric: the average of the zero-padded input over the
-            ** pooled fraction of real cells. */
-            char ones[600];
-            snprintf(ones, sizeof ones, "torch.ones_like(%s[:, :1])", a);
-            P("        %s = %s(%s, %s, %s)", v, fn, padded(L, &g, a, "", b1, sizeof b1), f1, f2);
-            P(" / %s(%s, %s, %s)  # real cells only\n", fn, padded(L, &g, ones, "", b2, sizeof b2),
-              f1, f2);
-        }
-        break;
-    }
-    case K2T_OP_GLOBAL_MAXPOOL: case K2T_OP_GLOBAL_AVGPOOL: {
-        const char *dims = c->rank == 1 ? "2" : "(2, 3)";
-        P("        %s = %s.%s(dim=%s%s)\n", v, a, L->op == K2T_OP_GLOBAL_MAXPOOL ? "amax" : "mean",
-          dims, c->keepdims ? ", keepdim=True" : "");
-        break;
-    }
-    case K2T_OP_RESCALING:
-        if (c->offset != 0)
-            P("        %s = %s * %s + %s\n", v, a, pyfloat(c->rescale, f1, sizeof f1),
-              pyfloat(c->offset, f2, sizeof f2));
-        else
-            P("        %s = %s * %s\n", v, a, pyfloat(c->rescale, f1, sizeof f1));
-        break;
-    default:
-        return layer_fail(L, err, "no PyTorch translation");
-    }
-    return K2T_OK;
+    P(" -> %s\n", k2t_py_shape_str(&y->p->shape[i], sh, sizeof sh));
+    if (!def || !def->py_forward) return layer_fail(L, err, "no PyTorch translation");
+    return def->py_forward(y, i, err);
 }
 
 /* Concrete per-sample shapes from the self-test's input shapes. */
@@ -1269,7 +970,7 @@ static k2t_status infer_shapes(plan *p, const k2t_export_opts *o, k2t_err *err)
         const k2t_layer *L = k2t_node_layer(m, i);
         const k2t_op_def *def = k2t_op_def_of(L->op);
         k2t_err e = {0};
-        if (L->op == K2T_OP_INPUT) {
+        if (def && def->max_in == 0) { /* an InputLayer: given, or its producer's when nested */
             if (N->n_in == 1) p->shape[i] = p->shape[N->in[0]];
             continue;
         }
@@ -1365,11 +1066,12 @@ static const char py_helpers_sep[] =
     "    \"\"\"Keras SeparableConv2D: a depthwise convolution (groups=in_channels, no bias), then\n"
     "    a 1x1 pointwise one with the bias.\"\"\"\n"
     "\n"
-    "    def __init__(self, in_channels, out_channels, kernel_size, stride, dilation, "
-    "depth_multiplier, bias):\n"
+    "    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, "
+    "dilation=1,\n"
+    "                 depth_multiplier=1, bias=True):\n"
     "        super().__init__()\n"
     "        self.depthwise = nn.Conv2d(in_channels, in_channels * depth_multiplier, kernel_size,\n"
-    "                                   stride=stride, padding=0, dilation=dilation,\n"
+    "                                   stride=stride, padding=padding, dilation=dilation,\n"
     "                                   groups=in_channels, bias=False)\n"
     "        self.pointwise = nn.Conv2d(in_channels * depth_multiplier, out_channels, 1, "
     "bias=bias)\n"
@@ -1478,6 +1180,7 @@ static k2t_status py_generate(py *y, k2t_err *err)
     k2t_status st;
 
     name_vars(y);
+    plan_module_pads(y);
     /* __init__ and forward() first, into their own buffers: they say
     ** which helper classes the file needs. */
     y->cur = &y->init;
@@ -1491,7 +1194,7 @@ static k2t_status py_generate(py *y, k2t_err *err)
     for (int i = 0; i < m->n_nodes; i++) {
         if (m->n_inputs == 1 && i == m->inputs[0]) {
             P("        # %s (%s) -> %s\n", m->nodes[i].name, k2t_node_layer(m, i)->class_name,
-              torch_shape_str(&p->shape[i], sh, sizeof sh));
+              k2t_py_shape_str(&p->shape[i], sh, sizeof sh));
             P("        %s = x\n", y->var[i]);
             continue;
         }
@@ -1499,7 +1202,7 @@ static k2t_status py_generate(py *y, k2t_err *err)
         for (int k = 0; k < m->n_inputs; k++) is_input |= m->inputs[k] == i;
         if (is_input) {
             P("        # %s (%s) -> %s\n", m->nodes[i].name, k2t_node_layer(m, i)->class_name,
-              torch_shape_str(&p->shape[i], sh, sizeof sh));
+              k2t_py_shape_str(&p->shape[i], sh, sizeof sh));
             continue;
         }
         if ((st = put_node(y, i, err)) != K2T_OK) return st;
@@ -1527,16 +1230,16 @@ static k2t_status py_generate(py *y, k2t_err *err)
     P("import base64\nimport json\nimport os\nimport sys\n\nimport numpy as np\nimport torch\n"
       "import torch.nn as nn\nimport torch.nn.functional as F\n\n");
     P("WEIGHTS = %s\n\n\n", pystr(o->st_name ? o->st_name : "", b1, sizeof b1));
-    if (y->used_sep) P("%s", py_helpers_sep);
-    if (y->used_prelu) P("%s", py_helpers_prelu);
+    if (y->helpers & K2T_PY_SEPARABLE) P("%s", py_helpers_sep);
+    if (y->helpers & K2T_PY_PRELU) P("%s", py_helpers_prelu);
     P("class Model(nn.Module):\n");
     P("    \"\"\"%s (Keras %s).  Input ", doc_safe(m->name ? m->name : "model", b1, sizeof b1),
       doc_safe(m->model_class ? m->model_class : "Model", b2, sizeof b2));
     for (int k = 0; k < m->n_inputs; k++)
-        P("%s%s", k ? ", " : "", torch_shape_str(&p->shape[m->inputs[k]], sh, sizeof sh));
+        P("%s%s", k ? ", " : "", k2t_py_shape_str(&p->shape[m->inputs[k]], sh, sizeof sh));
     P(", output ");
     for (int k = 0; k < m->n_outputs; k++)
-        P("%s%s", k ? ", " : "", torch_shape_str(&p->shape[m->outputs[k]], sh, sizeof sh));
+        P("%s%s", k ? ", " : "", k2t_py_shape_str(&p->shape[m->outputs[k]], sh, sizeof sh));
     P(".\"\"\"\n\n    def __init__(self):\n        super().__init__()\n");
     if (y->init.len) P("%s", y->init.p);
     P("\n%s\n\n", y->fwd.p ? y->fwd.p : "");
@@ -1592,6 +1295,7 @@ k2t_status k2t_export_pytorch(const k2t_model *m, const char *path, const k2t_ex
     if (y.var)
         for (int i = 0; i < m->n_nodes; i++) free(y.var[i]);
     free(y.var);
+    free(y.mpad);
     free(y.file.p);
     free(y.init.p);
     free(y.fwd.p);

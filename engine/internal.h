@@ -88,14 +88,6 @@ void k2t_tw_misread(const k2t_weight *w, const k2t_tw *tw, float *out);
 ** "" when none is needed.  Returns buf. */
 char *k2t_tw_code(const k2t_weight *w, const k2t_tw *tw, char *buf, size_t n);
 
-/* What an op is, for the code that treats ops alike (k2t_op_def.flags). */
-enum {
-    K2T_OPF_KEEPS_ORDER = 1 << 0, /* elementwise on one input: a CHW-ordered vector passes through */
-    K2T_OPF_FLATTENS    = 1 << 1, /* Flatten, Reshape: its input's elements, in Keras order */
-    K2T_OPF_CONCAT      = 1 << 2, /* joins its inputs along an axis */
-    K2T_OPF_FEATURES    = 1 << 3, /* reads a vector through kernel rows (Dense): a Flatten's order matters */
-};
-
 /* The state of one node's hazard check (engine/diagnose.c).  An op's
 ** 'hazards' callback reports what is particular to its kind through
 ** k2t_hz_say/k2t_hz_code, and calls the shared checks below. */
@@ -119,14 +111,12 @@ int k2t_hz_wants(const k2t_hz *h, k2t_pit p);
 void k2t_hz_say(k2t_hz *h, k2t_pit p, int hazard, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* A line of PyTorch code under the last finding. */
 void k2t_hz_code(k2t_hz *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Shared checks: 'same'/'causal' padding of a window op, whose module is
-** written by 'module' (symmetric padding ph, pw; sep: the depthwise half
-** only; kind 'c' a convolution, 'm' max pooling, 'a' average pooling); an
-** activation PyTorch computes otherwise; a model output that
-** ends in softmax; the Flatten orders feeding a Dense. */
-typedef const char *(*k2t_module_fn)(const k2t_layer *L, const k2t_win *g, int rank, int ph, int pw,
-                                     char *buf, size_t n);
-void k2t_hz_window(k2t_hz *h, k2t_module_fn module, int kind);
+/* Shared checks: 'same'/'causal' padding of a window op (kind 'c' a
+** convolution, 'm' max pooling, 'a' average pooling; its fix uses the op's
+** 'module', the constructor export writes); an activation PyTorch computes
+** otherwise; a model output that ends in softmax; the Flatten orders
+** feeding a Dense. */
+void k2t_hz_window(k2t_hz *h, int kind);
 void k2t_hz_act(k2t_hz *h, k2t_act act);
 void k2t_hz_softmax_out(k2t_hz *h);
 void k2t_hz_flatten(k2t_hz *h);
@@ -143,6 +133,29 @@ const char *k2t_pair(char *buf, size_t n, int rank, int h, int w);  /* "3" or "(
 const char *k2t_perm_str(char *buf, size_t n, int r, int to_last);  /* permute(0, 2, 3, 1) */
 int k2t_axis0(int a, int ndim);   /* Keras axis (batch counted) -> per-sample index, or -1 */
 int k2t_shape_known(const k2t_shape *s);
+/* A tensor of the PyTorch module that the Keras layer has no weight for
+** (BatchNorm's filled-in gamma and beta, num_batches_tracked). */
+typedef struct k2t_xt {
+    const char *suffix;   /* "weight", "num_batches_tracked" */
+    k2t_shape shape;      /* PyTorch's shape (ndim 0: a scalar) */
+    float fill;           /* every value (float32 tensors) */
+    int i64;              /* an int64 zero instead of float32 values */
+} k2t_xt;
+
+#define K2T_MAX_XT 4 /* extra tensors per layer */
+
+/* What an op is, for the code that treats ops alike (k2t_op_def.flags). */
+#define K2T_OPF_MODULE (1u << 0)      /* with weights, a torch module attribute holds them */
+#define K2T_OPF_KEEPS_ORDER (1u << 1) /* elementwise: a CHW-ordered vector may pass through it unchanged */
+#define K2T_OPF_FLATTENS (1u << 2)    /* flattens its input to a vector (Flatten; Reshape for the
+                                      ** flatten hazard) */
+#define K2T_OPF_FEATURES (1u << 3)    /* reads a vector through the rows of its weight "kernel"
+                                      ** (in, ...), whose PyTorch tensor is (out, in): Dense */
+#define K2T_OPF_WINDOW (1u << 4)      /* a conv/pool window with TF's pads (k2t_layer_win);
+                                      ** its module, if any, takes padding= */
+#define K2T_OPF_CONCAT (1u << 5)      /* joins its inputs along an axis (Concatenate) */
+
+typedef struct k2t_py k2t_py; /* export's Python writer (engine/py.h) */
 
 typedef struct k2t_op_def {
     k2t_op op;
@@ -171,6 +184,28 @@ typedef struct k2t_op_def {
     void (*hazards)(k2t_hz *h);
     /* Its moving statistics make train and eval mode differ (BatchNorm). */
     int mode_stats;
+
+    /* PyTorch export (engine/export.c, helpers in engine/py.h). */
+    /* The PyTorch module constructor for L on input 'in' (per-sample
+    ** Keras shape), with symmetric padding (ph, pw) written into it:
+    ** "nn.Conv2d(3, 16, 3, stride=2, padding=0)".  Only non-default
+    ** arguments, plus padding always for windowed layers.  Returns the
+    ** length written, or -1 (no module for this layer or input).  NULL
+    ** for ops without a module. */
+    int (*module)(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n);
+    /* __init__'s line(s) for layer li when the default does not do:
+    ** "self.ATTR = MODULE  # Class" (MODULE from k2t_py_module).  NULL:
+    ** the default. */
+    k2t_status (*py_init)(k2t_py *y, int li, k2t_err *err);
+    /* forward()'s lines for node i (export has written its comment line).
+    ** NULL: the op has no PyTorch translation. */
+    k2t_status (*py_forward)(k2t_py *y, int i, k2t_err *err);
+    /* Tensors the torch module has and Keras's layer lacks, into x
+    ** (K2T_MAX_XT), their number in *n.  Errors name the layer. */
+    k2t_status (*extra_tensors)(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err);
+    /* Why L cannot be exported when its first call reads 'in' (NULL when
+    ** not called), or NULL when it can. */
+    const char *(*unexportable)(const k2t_layer *L, const k2t_shape *in);
 } k2t_op_def;
 
 /* The op for a Keras class name (after aliasing), or NULL. */

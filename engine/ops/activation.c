@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "../internal.h"
+#include "../py.h"
 
 static k2t_status activation_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
 {
@@ -259,6 +260,120 @@ static void elu_hazards(k2t_hz *h)
     k2t_hz_code(h, "nn.ELU(%g)", h->L->cfg.alpha);
 }
 
+/*--- PyTorch export ---*/
+
+/* The variables every forward() here uses. */
+#define PY_VARS                                                                            \
+    const k2t_model *m = k2t_py_model(y);                                                 \
+    const k2t_layer *L = k2t_node_layer(m, i);                                            \
+    const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0);                            \
+    (void)L, (void)v, (void)a, (void)err
+
+static k2t_status activation_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    PY_VARS;
+    char b[1200];
+    const char *e = k2t_py_act(L->cfg.act, a, b, sizeof b);
+    k2t_py_printf(y, "        %s = %s\n", v, e ? e : a);
+    return K2T_OK;
+}
+
+/* ReLU(max_value, negative_slope, threshold) as backend.relu computes it. */
+static k2t_status relu_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    PY_VARS;
+    const k2t_cfg *c = &L->cfg;
+    char t[64], mv[64], al[64];
+    k2t_pyfloat(c->threshold, t, sizeof t);
+    k2t_pyfloat(c->max_value, mv, sizeof mv);
+    k2t_pyfloat(c->negative_slope, al, sizeof al);
+    int has_a = c->negative_slope != 0, has_t = c->threshold != 0, clip = c->has_max_value;
+    if (has_a && !clip && !has_t) {
+        k2t_py_printf(y, "        %s = F.leaky_relu(%s, %s)\n", v, a, al);
+        return K2T_OK;
+    }
+    if (has_a)
+        k2t_py_printf(y, "        %s_neg = F.relu(%s%s%s)\n", v, has_t ? t : "", has_t ? " - " : "-", a);
+    if (has_t) k2t_py_printf(y, "        %s = %s * (%s > %s).to(%s.dtype)\n", v, a, a, t, a);
+    else if (clip && c->max_value == 6) {
+        k2t_py_printf(y, "        %s = F.relu6(%s)\n", v, a);
+        clip = 0;
+    } else k2t_py_printf(y, "        %s = F.relu(%s)\n", v, a);
+    if (clip) k2t_py_printf(y, "        %s = torch.clamp(%s, 0.0, %s)\n", v, v, mv);
+    if (has_a) k2t_py_printf(y, "        %s = %s - %s * %s_neg\n", v, v, al, v);
+    return K2T_OK;
+}
+
+static k2t_status leaky_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    PY_VARS;
+    char f[64];
+    k2t_py_printf(y, "        %s = F.leaky_relu(%s, %s)\n", v, a, k2t_pyfloat(L->cfg.alpha, f, sizeof f));
+    return K2T_OK;
+}
+
+static k2t_status elu_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    PY_VARS;
+    char f[64];
+    k2t_py_printf(y, "        %s = F.elu(%s, %s)\n", v, a, k2t_pyfloat(L->cfg.alpha, f, sizeof f));
+    return K2T_OK;
+}
+
+static k2t_status softmax_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    PY_VARS;
+    const k2t_shape *in = k2t_py_in_shape(y, i, 0);
+    int t = k2t_py_dim(L->cfg.axis, in ? in->ndim : 0);
+    if (t < 0) return k2t_py_fail(L, err, "axis out of range");
+    k2t_py_printf(y, "        %s = F.softmax(%s, dim=%d)  # Keras axis %d\n", v, a, t, L->cfg.axis);
+    return K2T_OK;
+}
+
+/* nn.PReLU(C) when alpha varies over the channels only (or is shared),
+** else the file's KerasPReLU with alpha channels first. */
+static int prelu_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n)
+{
+    k2t_tw tw;
+    size_t len;
+    (void)in, (void)ph, (void)pw;
+    int wi = -1;
+    for (int k = 0; k < L->n_w; k++)
+        if (L->w[k].name && !strcmp(L->w[k].name, "alpha")) wi = k;
+    if (wi < 0 || k2t_layer_tw(L, wi, &tw) != 0) return -1;
+    if (tw.shape.ndim == 1) {
+        int l = snprintf(buf, n, "nn.PReLU(%lld)", (long long)tw.shape.d[0]);
+        return l >= 0 && (size_t)l < n ? l : -1;
+    }
+    len = (size_t)snprintf(buf, n, "KerasPReLU((");
+    for (int k = 0; k < tw.shape.ndim && len < n; k++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%lld", k ? ", " : "", (long long)tw.shape.d[k]);
+    if (len < n) len += (size_t)snprintf(buf + len, n - len, "))");
+    return len < n ? (int)len : -1;
+}
+
+static k2t_status prelu_py_init(k2t_py *y, int li, k2t_err *err)
+{
+    const k2t_layer *L = &k2t_py_model(y)->layers[li];
+    char mod[600];
+    k2t_status st = k2t_py_module(y, li, mod, sizeof mod, err);
+    if (st != K2T_OK) return st;
+    int helper = !strncmp(mod, "KerasPReLU(", 11);
+    if (helper) k2t_py_need(y, K2T_PY_PRELU);
+    k2t_py_printf(y, "        self.%s = %s  # %s%s\n", k2t_py_attr(y, li), mod, L->class_name,
+                  helper ? ", alpha channels first" : "");
+    return K2T_OK;
+}
+
+static k2t_status prelu_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    PY_VARS;
+    k2t_py_printf(y, "        %s = self.%s(%s)\n", v, k2t_py_attr(y, m->nodes[i].layer), a);
+    return K2T_OK;
+}
+
+#undef PY_VARS
+
 /*---------------------------------------------------------------- defs */
 
 static const char *const activation_classes[] = {"Activation", NULL};
@@ -269,32 +384,39 @@ static const char *const elu_classes[] = {"ELU", NULL};
 static const char *const softmax_classes[] = {"Softmax", NULL};
 
 const k2t_op_def k2t_op_activation = {
-    .op = K2T_OP_ACTIVATION, .classes = activation_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER,
-    .parse = activation_parse, .infer = same_infer, .describe = activation_describe, .hazards = activation_hazards,
+    .op = K2T_OP_ACTIVATION, .classes = activation_classes, .min_in = 1, .max_in = 1,
+    .flags = K2T_OPF_KEEPS_ORDER, .parse = activation_parse, .infer = same_infer,
+    .describe = activation_describe, .hazards = activation_hazards,
+    .py_forward = activation_py_forward,
 };
 
 const k2t_op_def k2t_op_relu = {
-    .op = K2T_OP_RELU, .classes = relu_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER,
-    .parse = relu_parse, .infer = same_infer, .describe = relu_describe, .hazards = relu_hazards,
+    .op = K2T_OP_RELU, .classes = relu_classes, .min_in = 1, .max_in = 1,
+    .flags = K2T_OPF_KEEPS_ORDER, .parse = relu_parse, .infer = same_infer,
+    .describe = relu_describe, .hazards = relu_hazards, .py_forward = relu_py_forward,
 };
 
 const k2t_op_def k2t_op_leaky_relu = {
-    .op = K2T_OP_LEAKY_RELU, .classes = leaky_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER,
-    .parse = leaky_parse, .infer = same_infer, .describe = alpha_describe, .hazards = leaky_hazards,
+    .op = K2T_OP_LEAKY_RELU, .classes = leaky_classes, .min_in = 1, .max_in = 1,
+    .flags = K2T_OPF_KEEPS_ORDER, .parse = leaky_parse, .infer = same_infer,
+    .describe = alpha_describe, .hazards = leaky_hazards, .py_forward = leaky_py_forward,
 };
 
 const k2t_op_def k2t_op_prelu = {
-    .op = K2T_OP_PRELU, .classes = prelu_classes, .min_in = 1, .max_in = 1,
-    .parse = prelu_parse, .infer = prelu_infer, .weights = prelu_weights,
-    .describe = prelu_describe, .torch = prelu_torch,
+    .op = K2T_OP_PRELU, .classes = prelu_classes, .min_in = 1, .max_in = 1, .parse = prelu_parse,
+    .infer = prelu_infer, .weights = prelu_weights, .describe = prelu_describe,
+    .torch = prelu_torch, .flags = K2T_OPF_MODULE, .module = prelu_module, .py_init = prelu_py_init,
+    .py_forward = prelu_py_forward,
 };
 
 const k2t_op_def k2t_op_elu = {
-    .op = K2T_OP_ELU, .classes = elu_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER,
-    .parse = elu_parse, .infer = same_infer, .describe = alpha_describe, .hazards = elu_hazards,
+    .op = K2T_OP_ELU, .classes = elu_classes, .min_in = 1, .max_in = 1,
+    .flags = K2T_OPF_KEEPS_ORDER, .parse = elu_parse, .infer = same_infer,
+    .describe = alpha_describe, .hazards = elu_hazards, .py_forward = elu_py_forward,
 };
 
 const k2t_op_def k2t_op_softmax = {
     .op = K2T_OP_SOFTMAX, .classes = softmax_classes, .min_in = 1, .max_in = 1,
-    .parse = softmax_parse, .infer = softmax_infer, .describe = softmax_describe, .hazards = softmax_hazards,
+    .parse = softmax_parse, .infer = softmax_infer, .describe = softmax_describe,
+    .hazards = softmax_hazards, .py_forward = softmax_py_forward,
 };

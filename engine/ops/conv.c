@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "../internal.h"
+#include "../py.h"
 
 /*------------------------------------------------------------- parsing */
 
@@ -554,40 +555,9 @@ static int separable_torch(const k2t_layer *L, int wi, k2t_tw *tw)
 
 /*----------------------------------------------------------- port hazards */
 
-/* The PyTorch module of a convolution with symmetric padding (ph, pw):
-** nn.Conv1d/2d, groups=C for a depthwise kernel; a SeparableConv2D is
-** shown by its depthwise half (its pointwise half is a 1x1 nn.Conv2d). */
-static const char *conv_module(const k2t_layer *L, const k2t_win *g, int rank, int ph, int pw, char *buf,
-                               size_t n)
-{
-    const k2t_cfg *c = &L->cfg;
-    char k[32], s[32], p[32], d[32];
-    k2t_pair(k, sizeof k, rank, g->kh, g->kw);
-    k2t_pair(s, sizeof s, rank, g->sh, g->sw);
-    k2t_pair(p, sizeof p, rank, ph, pw);
-    k2t_pair(d, sizeof d, rank, g->dh, g->dw);
-    int strided = g->sh != 1 || g->sw != 1, dilated = g->dh != 1 || g->dw != 1;
-    int cin = g->c, cout = c->filters, groups = c->groups > 1 ? c->groups : 1;
-    int depthwise = L->op == K2T_OP_DEPTHWISE || L->op == K2T_OP_SEPARABLE;
-    if (depthwise) {
-        int mult = c->depth_multiplier > 0 ? c->depth_multiplier : 1;
-        cout = cin * mult, groups = cin;
-    }
-    buf[0] = '\0';
-    k2t_cat(buf, n, "nn.Conv%dd(%d, %d, %s", rank, cin, cout, k);
-    if (strided) k2t_cat(buf, n, ", stride=%s", s);
-    k2t_cat(buf, n, ", padding=%s", p);
-    if (dilated) k2t_cat(buf, n, ", dilation=%s", d);
-    if (groups > 1) k2t_cat(buf, n, ", groups=%d", groups);
-    if (L->op == K2T_OP_SEPARABLE || !c->use_bias) k2t_cat(buf, n, ", bias=False");
-    k2t_cat(buf, n, ")");
-    if (L->op == K2T_OP_SEPARABLE) k2t_cat(buf, n, "  # then nn.Conv2d(%d, %d, 1)", cout, c->filters);
-    return buf;
-}
-
 static void conv_hazards(k2t_hz *h)
 {
-    k2t_hz_window(h, conv_module, 'c');
+    k2t_hz_window(h, 'c');
     k2t_hz_act(h, h->L->cfg.act);
     if (h->L->cfg.act == K2T_ACT_SOFTMAX) k2t_hz_softmax_out(h);
 }
@@ -637,6 +607,201 @@ static void transpose_hazards(k2t_hz *h)
     k2t_hz_act(h, cf->act);
 }
 
+/*--- PyTorch export ---*/
+
+static const k2t_weight *conv_w(const k2t_layer *L, const char *name)
+{
+    for (int i = 0; i < L->n_w; i++)
+        if (L->w[i].name && !strcmp(L->w[i].name, name)) return &L->w[i];
+    return NULL;
+}
+
+/* The arguments after kernel_size every windowed module shares: stride
+** when not 1, padding always, dilation when not 1.  Returns the length. */
+static size_t window_args(const k2t_cfg *g, int rank, int ph, int pw, char *buf, size_t n)
+{
+    char s[64];
+    size_t len = 0;
+    int st = g->strides[0] != 1 || (rank == 2 && g->strides[1] != 1);
+    int dl = g->dilation[0] > 1 || (rank == 2 && g->dilation[1] > 1);
+    if (st)
+        len += (size_t)snprintf(buf + len, n - len, ", stride=%s",
+                                k2t_py_win_str(g->strides, rank, 1, s, sizeof s));
+    if (len < n && ph >= 0)
+        len += (size_t)snprintf(buf + len, n - len, ", padding=%s",
+                                k2t_py_padding(rank, ph, pw, s, sizeof s));
+    if (len < n && dl)
+        len += (size_t)snprintf(buf + len, n - len, ", dilation=%s",
+                                k2t_py_win_str(g->dilation, rank, 1, s, sizeof s));
+    return len < n ? len : n - 1;
+}
+
+/* Conv1D/Conv2D: nn.Conv1d/2d(in, filters, k, ...). */
+static int conv_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n)
+{
+    const k2t_cfg *g = &L->cfg;
+    const k2t_weight *kw = conv_w(L, "kernel");
+    int groups = g->groups ? g->groups : 1;
+    char k[64];
+    long long cin = kw && kw->shape.ndim >= 2 ? (long long)kw->shape.d[kw->shape.ndim - 2] * groups
+                                              : in->ndim ? (long long)in->d[in->ndim - 1] : -1;
+    size_t len = (size_t)snprintf(buf, n, "nn.Conv%dd(%lld, %d, %s", g->rank, cin, g->filters,
+                                  k2t_py_win_str(g->kernel, g->rank, 1, k, sizeof k));
+    if (len >= n) return -1;
+    len += window_args(g, g->rank, ph, pw, buf + len, n - len);
+    if (groups > 1) len += (size_t)snprintf(buf + len, n - len, ", groups=%d", groups);
+    if (len < n && !g->use_bias) len += (size_t)snprintf(buf + len, n - len, ", bias=False");
+    if (len < n) len += (size_t)snprintf(buf + len, n - len, ")");
+    return len < n ? (int)len : -1;
+}
+
+/* DepthwiseConv2D: nn.Conv2d(C, C*M, k, ..., groups=C). */
+static int depthwise_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf,
+                            size_t n)
+{
+    const k2t_cfg *g = &L->cfg;
+    const k2t_weight *w = conv_w(L, "depthwise_kernel");
+    char k[64];
+    if (!w) w = conv_w(L, "kernel");
+    (void)in;
+    if (!w || w->shape.ndim != 4) return -1;
+    long long C = (long long)w->shape.d[2], M = (long long)w->shape.d[3];
+    size_t len = (size_t)snprintf(buf, n, "nn.Conv2d(%lld, %lld, %s", C, C * M,
+                                  k2t_py_win_str(g->kernel, 2, 1, k, sizeof k));
+    if (len >= n) return -1;
+    len += window_args(g, 2, ph, pw, buf + len, n - len);
+    if (len < n) len += (size_t)snprintf(buf + len, n - len, ", groups=%lld", C);
+    if (len < n && !g->use_bias) len += (size_t)snprintf(buf + len, n - len, ", bias=False");
+    if (len < n) len += (size_t)snprintf(buf + len, n - len, ")");
+    return len < n ? (int)len : -1;
+}
+
+/* SeparableConv2D: the generated file's SeparableConv2d helper class. */
+static int separable_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf,
+                            size_t n)
+{
+    const k2t_cfg *g = &L->cfg;
+    const k2t_weight *w = conv_w(L, "depthwise_kernel");
+    char k[64];
+    (void)in;
+    if (!w || w->shape.ndim != 4) return -1;
+    size_t len = (size_t)snprintf(buf, n, "SeparableConv2d(%lld, %d, %s", (long long)w->shape.d[2],
+                                  g->filters, k2t_py_win_str(g->kernel, 2, 1, k, sizeof k));
+    if (len >= n) return -1;
+    len += window_args(g, 2, ph, pw, buf + len, n - len);
+    if (len < n && w->shape.d[3] != 1)
+        len += (size_t)snprintf(buf + len, n - len, ", depth_multiplier=%lld", (long long)w->shape.d[3]);
+    if (len < n && !g->use_bias) len += (size_t)snprintf(buf + len, n - len, ", bias=False");
+    if (len < n) len += (size_t)snprintf(buf + len, n - len, ")");
+    return len < n ? (int)len : -1;
+}
+
+/* Conv2DTranspose: nn.ConvTranspose2d with padding 0 (the default, so
+** not written): forward() crops as Keras does. */
+static int transpose_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf,
+                            size_t n)
+{
+    const k2t_cfg *g = &L->cfg;
+    const k2t_weight *kw = conv_w(L, "kernel");
+    char k[64];
+    (void)in, (void)ph, (void)pw;
+    if (!kw || kw->shape.ndim != 4) return -1;
+    size_t len = (size_t)snprintf(buf, n, "nn.ConvTranspose2d(%lld, %d, %s", (long long)kw->shape.d[3],
+                                  g->filters, k2t_py_win_str(g->kernel, 2, 1, k, sizeof k));
+    if (len >= n) return -1;
+    len += window_args(g, 2, -1, -1, buf + len, n - len);
+    if (len < n && !g->use_bias) len += (size_t)snprintf(buf + len, n - len, ", bias=False");
+    if (len < n) len += (size_t)snprintf(buf + len, n - len, ")");
+    return len < n ? (int)len : -1;
+}
+
+static k2t_status depthwise_py_init(k2t_py *y, int li, k2t_err *err)
+{
+    const k2t_layer *L = &k2t_py_model(y)->layers[li];
+    const k2t_weight *w = conv_w(L, "depthwise_kernel");
+    char mod[600];
+    k2t_status st = k2t_py_module(y, li, mod, sizeof mod, err);
+    if (!w) w = conv_w(L, "kernel");
+    if (st != K2T_OK) return st;
+    k2t_py_printf(y, "        self.%s = %s  # %s, depth_multiplier %lld\n", k2t_py_attr(y, li), mod,
+                  L->class_name, (long long)w->shape.d[3]);
+    return K2T_OK;
+}
+
+static k2t_status separable_py_init(k2t_py *y, int li, k2t_err *err)
+{
+    const k2t_layer *L = &k2t_py_model(y)->layers[li];
+    char mod[600];
+    k2t_status st = k2t_py_module(y, li, mod, sizeof mod, err);
+    if (st != K2T_OK) return st;
+    k2t_py_need(y, K2T_PY_SEPARABLE);
+    k2t_py_printf(y, "        self.%s = %s  # %s\n", k2t_py_attr(y, li), mod, L->class_name);
+    return K2T_OK;
+}
+
+static k2t_status transpose_py_init(k2t_py *y, int li, k2t_err *err)
+{
+    const k2t_layer *L = &k2t_py_model(y)->layers[li];
+    char mod[600];
+    k2t_status st = k2t_py_module(y, li, mod, sizeof mod, err);
+    if (st != K2T_OK) return st;
+    k2t_py_printf(y, "        self.%s = %s  # %s; Keras's cropping in forward()\n",
+                  k2t_py_attr(y, li), mod, L->class_name);
+    return K2T_OK;
+}
+
+/* Conv, depthwise and separable: the module on the (F.pad-ed) input, then
+** the fused activation. */
+static k2t_status conv_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    const k2t_model *m = k2t_py_model(y);
+    const k2t_layer *L = k2t_node_layer(m, i);
+    const char *v = k2t_py_var(y, i);
+    char b[1200];
+    k2t_win g;
+    k2t_status st = k2t_py_window(y, i, &g, err);
+    if (st != K2T_OK) return st;
+    if (L->cfg.padding == K2T_PAD_CAUSAL) k2t_py_printf(y, "        # causal: pads only on the left\n");
+    k2t_py_printf(y, "        %s = self.%s(%s)\n", v, k2t_py_attr(y, m->nodes[i].layer),
+                  k2t_py_module_input(y, i, &g, k2t_py_in(y, i, 0), b, sizeof b));
+    k2t_py_put_act(y, v, L->cfg.act);
+    return K2T_OK;
+}
+
+/* F: the full transposed convolution; Keras keeps out rows from crop on,
+** and rows past F are zero (plus the bias). */
+static k2t_status transpose_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    const k2t_model *m = k2t_py_model(y);
+    const k2t_layer *L = k2t_node_layer(m, i);
+    const k2t_cfg *c = &L->cfg;
+    const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0), *attr = k2t_py_attr(y, m->nodes[i].layer);
+    const k2t_shape *in = k2t_py_in_shape(y, i, 0), *out = k2t_py_shape(y, i);
+    int64_t fh = (in->d[0] - 1) * c->strides[0] + (int64_t)(c->kernel[0] - 1) * c->dilation[0] + 1;
+    int64_t fw = (in->d[1] - 1) * c->strides[1] + (int64_t)(c->kernel[1] - 1) * c->dilation[1] + 1;
+    int64_t oh = out->d[0], ow = out->d[1];
+    int64_t ct = fh > oh ? (fh - oh) / 2 : 0, cl = fw > ow ? (fw - ow) / 2 : 0;
+    int64_t eh = oh + ct > fh ? oh + ct - fh : 0, ew = ow + cl > fw ? ow + cl - fw : 0;
+    int mh = c->strides[0] > c->dilation[0] ? c->strides[0] : c->dilation[0];
+    int mw = c->strides[1] > c->dilation[1] ? c->strides[1] : c->dilation[1];
+    if (eh >= mh || ew >= mw)
+        return k2t_py_fail(L, err, "its output extends past the transposed convolution by "
+                           "more than PyTorch's output_padding allows");
+    if (eh || ew)
+        k2t_py_printf(y, "        %s = self.%s(%s, output_size=(%lld, %lld))  # the full %lldx%lld and "
+                      "%lld row(s), %lld column(s) of bias past it, as Keras pads\n", v, attr, a,
+                      (long long)(fh + eh), (long long)(fw + ew), (long long)fh, (long long)fw,
+                      (long long)eh, (long long)ew);
+    else
+        k2t_py_printf(y, "        %s = self.%s(%s)  # full %lldx%lld\n", v, attr, a, (long long)fh,
+                      (long long)fw);
+    if (ct || cl || fh + eh != oh || fw + ew != ow)
+        k2t_py_printf(y, "        %s = %s[:, :, %lld:%lld, %lld:%lld]  # Keras's cropping\n", v, v,
+                      (long long)ct, (long long)(ct + oh), (long long)cl, (long long)(cl + ow));
+    k2t_py_put_act(y, v, c->act);
+    return K2T_OK;
+}
+
 /*---------------------------------------------------------------- defs */
 
 static const char *const conv_classes[] = {"Conv1D", "Conv2D", "Convolution1D", "Convolution2D",
@@ -648,25 +813,32 @@ static const char *const separable_classes[] = {"SeparableConv2D", "SeparableCon
                                                 NULL};
 
 const k2t_op_def k2t_op_conv = {
-    .op = K2T_OP_CONV, .classes = conv_classes, .min_in = 1, .max_in = 1,
-    .parse = conv_parse, .infer = conv_infer, .weights = conv_weights,
-    .describe = conv_describe, .torch = conv_torch, .hazards = conv_hazards,
+    .op = K2T_OP_CONV, .classes = conv_classes, .min_in = 1, .max_in = 1, .parse = conv_parse,
+    .infer = conv_infer, .weights = conv_weights, .describe = conv_describe, .torch = conv_torch,
+    .hazards = conv_hazards, .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW, .module = conv_module,
+    .py_forward = conv_py_forward,
 };
 
 const k2t_op_def k2t_op_conv_transpose = {
     .op = K2T_OP_CONV_TRANSPOSE, .classes = transpose_classes, .min_in = 1, .max_in = 1,
     .parse = transpose_parse, .infer = transpose_infer, .weights = transpose_weights,
     .describe = transpose_describe, .torch = transpose_torch, .hazards = transpose_hazards,
+    .flags = K2T_OPF_MODULE, .module = transpose_module, .py_init = transpose_py_init,
+    .py_forward = transpose_py_forward,
 };
 
 const k2t_op_def k2t_op_depthwise = {
     .op = K2T_OP_DEPTHWISE, .classes = depthwise_classes, .min_in = 1, .max_in = 1,
     .parse = depthwise_parse, .infer = depthwise_infer, .weights = depthwise_weights,
     .describe = depthwise_describe, .torch = depthwise_torch, .hazards = conv_hazards,
+    .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW, .module = depthwise_module,
+    .py_init = depthwise_py_init, .py_forward = conv_py_forward,
 };
 
 const k2t_op_def k2t_op_separable = {
     .op = K2T_OP_SEPARABLE, .classes = separable_classes, .min_in = 1, .max_in = 1,
     .parse = separable_parse, .infer = separable_infer, .weights = separable_weights,
     .describe = separable_describe, .torch = separable_torch, .hazards = conv_hazards,
+    .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW, .module = separable_module,
+    .py_init = separable_py_init, .py_forward = conv_py_forward,
 };

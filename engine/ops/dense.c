@@ -8,7 +8,9 @@
 ** those layers are kept inspectable but not executed.
 */
 #include <string.h>
+#include <stdio.h>
 #include "../internal.h"
+#include "../py.h"
 
 static k2t_status dense_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
 {
@@ -110,10 +112,59 @@ static void dense_hazards(k2t_hz *h)
     k2t_hz_act(h, h->L->cfg.act);
 }
 
+/*--- PyTorch export ---*/
+
+/* nn.Linear(in, units), bias=False without a bias. */
+static int dense_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n)
+{
+    long long fin = in->ndim ? (long long)in->d[in->ndim - 1] : -1;
+    (void)ph, (void)pw;
+    for (int i = 0; i < L->n_w; i++)
+        if (L->w[i].name && !strcmp(L->w[i].name, "kernel") && L->w[i].shape.ndim == 2)
+            fin = (long long)L->w[i].shape.d[0];
+    int len = snprintf(buf, n, "nn.Linear(%lld, %d%s)", fin, L->cfg.units,
+                       L->cfg.use_bias ? "" : ", bias=False");
+    return len >= 0 && (size_t)len < n ? len : -1;
+}
+
+/* Says when export permuted the kernel's columns for an NCHW Flatten. */
+static k2t_status dense_py_init(k2t_py *y, int li, k2t_err *err)
+{
+    const k2t_layer *L = &k2t_py_model(y)->layers[li];
+    const k2t_shape *pre = k2t_py_permuted(y, li);
+    char mod[300], sh[160];
+    k2t_status st = k2t_py_module(y, li, mod, sizeof mod, err);
+    if (st != K2T_OK) return st;
+    k2t_py_printf(y, "        self.%s = %s  # %s", k2t_py_attr(y, li), mod, L->class_name);
+    if (pre)
+        k2t_py_printf(y, "; input columns permuted at export for the NCHW Flatten of %s",
+                      k2t_py_shape_str(pre, sh, sizeof sh));
+    k2t_py_printf(y, "\n");
+    return K2T_OK;
+}
+
+/* On a vector, or on the channels axis of a map (Keras's last axis). */
+static k2t_status dense_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    const k2t_model *m = k2t_py_model(y);
+    const k2t_shape *in = k2t_py_in_shape(y, i, 0);
+    const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0), *attr = k2t_py_attr(y, m->nodes[i].layer);
+    (void)err;
+    if (!in || in->ndim <= 1)
+        k2t_py_printf(y, "        %s = self.%s(%s)\n", v, attr, a);
+    else
+        k2t_py_printf(y, "        %s = self.%s(%s.movedim(1, -1)).movedim(-1, 1)  # on the channels "
+                      "axis\n", v, attr, a);
+    k2t_py_put_act(y, v, k2t_node_layer(m, i)->cfg.act);
+    return K2T_OK;
+}
+
 static const char *const dense_classes[] = {"Dense", NULL};
 
 const k2t_op_def k2t_op_dense = {
-    .op = K2T_OP_DENSE, .classes = dense_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_FEATURES,
-    .parse = dense_parse, .infer = dense_infer, .weights = dense_weights,
-    .describe = dense_describe, .torch = dense_torch, .hazards = dense_hazards,
+    .op = K2T_OP_DENSE, .classes = dense_classes, .min_in = 1, .max_in = 1,
+    .flags = K2T_OPF_FEATURES | K2T_OPF_MODULE, .parse = dense_parse, .infer = dense_infer,
+    .weights = dense_weights, .describe = dense_describe, .torch = dense_torch,
+    .hazards = dense_hazards, .module = dense_module, .py_init = dense_py_init,
+    .py_forward = dense_py_forward,
 };

@@ -8,6 +8,7 @@
 */
 #include <string.h>
 #include "../internal.h"
+#include "../py.h"
 
 static k2t_status identity_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
 {
@@ -34,12 +35,22 @@ static void identity_describe(const k2t_layer *L, k2t_buf *b)
         k2t_buf_printf(b, "rate=%g", L->cfg.rate);
 }
 
+/*--- PyTorch export ---*/
+
+static k2t_status identity_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    (void)err;
+    k2t_py_printf(y, "        %s = %s  # identity at inference\n", k2t_py_var(y, i), k2t_py_in(y, i, 0));
+    return K2T_OK;
+}
+
 static const char *const identity_classes[] = {
     "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
     "GaussianDropout", "AlphaDropout", "ActivityRegularization", NULL,
 };
 
 const k2t_op_def k2t_op_identity = {
-    .op = K2T_OP_IDENTITY, .classes = identity_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER,
-    .parse = identity_parse, .infer = identity_infer, .describe = identity_describe,
+    .op = K2T_OP_IDENTITY, .classes = identity_classes, .min_in = 1, .max_in = 1,
+    .flags = K2T_OPF_KEEPS_ORDER, .parse = identity_parse, .infer = identity_infer,
+    .describe = identity_describe, .py_forward = identity_py_forward,
 };

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../internal.h"
+#include "../py.h"
 
 /* Read 'key' (a list of ints and nulls) into cfg.input_shape, dropping
 ** the first entry when it is the batch dimension. */
@@ -117,9 +118,23 @@ static void input_hazards(k2t_hz *h)
     k2t_hz_code(h, "x = torch.from_numpy(x_keras).%s", k2t_perm_str(p1, sizeof p1, s->ndim, 0));
 }
 
+/*--- PyTorch export ---*/
+
+/* An InputLayer inside a nested model passes its producer on; the
+** model's own inputs are forward()'s arguments (export writes those). */
+static k2t_status input_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    const k2t_model *m = k2t_py_model(y);
+    if (m->nodes[i].n_in != 1)
+        return k2t_py_fail(k2t_node_layer(m, i), err, "an InputLayer that is not one of the model's inputs");
+    k2t_py_printf(y, "        %s = %s\n", k2t_py_var(y, i), k2t_py_in(y, i, 0));
+    return K2T_OK;
+}
+
 static const char *const input_classes[] = {"InputLayer", NULL};
 
 const k2t_op_def k2t_op_input = {
-    .op = K2T_OP_INPUT, .classes = input_classes, .min_in = 0, .max_in = 0,
-    .parse = input_parse, .infer = input_infer, .describe = input_describe, .hazards = input_hazards,
+    .op = K2T_OP_INPUT, .classes = input_classes, .min_in = 0, .max_in = 0, .parse = input_parse,
+    .infer = input_infer, .describe = input_describe, .hazards = input_hazards,
+    .py_forward = input_py_forward,
 };

@@ -14,6 +14,7 @@
 */
 #include <stdio.h>
 #include "../internal.h"
+#include "../py.h"
 
 /* First j < i whose known dim k disagrees with input i's, or -1. */
 static int conflict(const k2t_shape *in, int i, int k)
@@ -124,6 +125,54 @@ static void concat_hazards(k2t_hz *h)
     k2t_hz_code(h, "x = torch.cat([%s], dim=%d)", names, dim);
 }
 
+/*--- PyTorch export ---*/
+
+/* v = a OP b OP ..., or their mean. */
+static void py_chain(k2t_py *y, int i, const char *op, int mean)
+{
+    int n = k2t_py_model(y)->nodes[i].n_in;
+    k2t_py_printf(y, "        %s = %s", k2t_py_var(y, i), mean ? "(" : "");
+    for (int k = 0; k < n; k++) k2t_py_printf(y, "%s%s", k ? op : "", k2t_py_in(y, i, k));
+    if (mean) k2t_py_printf(y, ") / %d", n);
+    k2t_py_printf(y, "\n");
+}
+
+/* v = first input, then v = fn(v, next) for each other input. */
+static void py_fold(k2t_py *y, int i, const char *fn)
+{
+    int n = k2t_py_model(y)->nodes[i].n_in;
+    const char *v = k2t_py_var(y, i);
+    k2t_py_printf(y, "        %s = %s\n", v, k2t_py_in(y, i, 0));
+    for (int k = 1; k < n; k++) k2t_py_printf(y, "        %s = %s(%s, %s)\n", v, fn, v, k2t_py_in(y, i, k));
+}
+
+#define PY_MERGE(name, call)                                                               \
+    static k2t_status name(k2t_py *y, int i, k2t_err *err)                                \
+    {                                                                                      \
+        (void)err;                                                                         \
+        call;                                                                              \
+        return K2T_OK;                                                                     \
+    }
+PY_MERGE(add_py_forward, py_chain(y, i, " + ", 0))
+PY_MERGE(subtract_py_forward, py_chain(y, i, " - ", 0))
+PY_MERGE(multiply_py_forward, py_chain(y, i, " * ", 0))
+PY_MERGE(average_py_forward, py_chain(y, i, " + ", 1))
+PY_MERGE(maximum_py_forward, py_fold(y, i, "torch.maximum"))
+PY_MERGE(minimum_py_forward, py_fold(y, i, "torch.minimum"))
+#undef PY_MERGE
+
+static k2t_status concat_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    const k2t_layer *L = k2t_node_layer(k2t_py_model(y), i);
+    const k2t_shape *in = k2t_py_in_shape(y, i, 0);
+    int n = k2t_py_model(y)->nodes[i].n_in, t = k2t_py_dim(L->cfg.axis, in ? in->ndim : 0);
+    if (t < 0) return k2t_py_fail(L, err, "axis out of range");
+    k2t_py_printf(y, "        %s = torch.cat([", k2t_py_var(y, i));
+    for (int k = 0; k < n; k++) k2t_py_printf(y, "%s%s", k ? ", " : "", k2t_py_in(y, i, k));
+    k2t_py_printf(y, "], dim=%d)  # Keras axis %d\n", t, L->cfg.axis);
+    return K2T_OK;
+}
+
 static const char *const add_classes[] = {"Add", NULL};
 static const char *const subtract_classes[] = {"Subtract", NULL};
 static const char *const multiply_classes[] = {"Multiply", NULL};
@@ -132,18 +181,25 @@ static const char *const maximum_classes[] = {"Maximum", NULL};
 static const char *const minimum_classes[] = {"Minimum", NULL};
 static const char *const concat_classes[] = {"Concatenate", NULL};
 
-#define ELEMENTWISE(var, kind, cls, lo, hi, fn)                                             \
+#define ELEMENTWISE(var, kind, cls, lo, hi, fn, py)                                         \
     const k2t_op_def var = {.op = kind, .classes = cls, .min_in = lo, .max_in = hi,        \
-                            .parse = merge_parse, .infer = fn, .describe = merge_describe}
+                            .parse = merge_parse, .infer = fn, .describe = merge_describe, \
+                            .py_forward = py}
 
-ELEMENTWISE(k2t_op_add, K2T_OP_ADD, add_classes, 1, -1, merge_infer);
-ELEMENTWISE(k2t_op_subtract, K2T_OP_SUBTRACT, subtract_classes, 2, 2, subtract_infer);
-ELEMENTWISE(k2t_op_multiply, K2T_OP_MULTIPLY, multiply_classes, 1, -1, merge_infer);
-ELEMENTWISE(k2t_op_average, K2T_OP_AVERAGE, average_classes, 1, -1, merge_infer);
-ELEMENTWISE(k2t_op_maximum, K2T_OP_MAXIMUM, maximum_classes, 1, -1, merge_infer);
-ELEMENTWISE(k2t_op_minimum, K2T_OP_MINIMUM, minimum_classes, 1, -1, merge_infer);
+ELEMENTWISE(k2t_op_add, K2T_OP_ADD, add_classes, 1, -1, merge_infer, add_py_forward);
+ELEMENTWISE(k2t_op_subtract, K2T_OP_SUBTRACT, subtract_classes, 2, 2, subtract_infer,
+            subtract_py_forward);
+ELEMENTWISE(k2t_op_multiply, K2T_OP_MULTIPLY, multiply_classes, 1, -1, merge_infer,
+            multiply_py_forward);
+ELEMENTWISE(k2t_op_average, K2T_OP_AVERAGE, average_classes, 1, -1, merge_infer,
+            average_py_forward);
+ELEMENTWISE(k2t_op_maximum, K2T_OP_MAXIMUM, maximum_classes, 1, -1, merge_infer,
+            maximum_py_forward);
+ELEMENTWISE(k2t_op_minimum, K2T_OP_MINIMUM, minimum_classes, 1, -1, merge_infer,
+            minimum_py_forward);
 
 const k2t_op_def k2t_op_concatenate = {
-    .op = K2T_OP_CONCATENATE, .classes = concat_classes, .min_in = 1, .max_in = -1, .flags = K2T_OPF_CONCAT,
-    .parse = concat_parse, .infer = concat_infer, .describe = concat_describe, .hazards = concat_hazards,
+    .op = K2T_OP_CONCATENATE, .classes = concat_classes, .min_in = 1, .max_in = -1,
+    .flags = K2T_OPF_CONCAT, .parse = concat_parse, .infer = concat_infer,
+    .describe = concat_describe, .hazards = concat_hazards, .py_forward = concat_py_forward,
 };

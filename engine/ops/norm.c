@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "../internal.h"
+#include "../py.h"
 
 /* "axis": -1, [3] or [1, 2]; absent means -1 for both layers. */
 static k2t_status parse_axes(k2t_cfg *g, json_t *c, k2t_err *err)
@@ -258,6 +259,194 @@ static void ln_hazards(k2t_hz *h)
     k2t_hz_code(h, "x = ln(x.%s).%s", k2t_perm_str(p1, sizeof p1, nd, 1), k2t_perm_str(p2, sizeof p2, nd, 0));
 }
 
+/*--- PyTorch export ---*/
+
+static const k2t_weight *norm_w(const k2t_layer *L, const char *name)
+{
+    for (int i = 0; i < L->n_w; i++)
+        if (L->w[i].name && !strcmp(L->w[i].name, name)) return &L->w[i];
+    return NULL;
+}
+
+/* The BatchNorm class for an input of 'ndim' per-sample dims, or NULL. */
+static const char *bn_class(int ndim)
+{
+    switch (ndim + 1) {
+    case 2: case 3: return "nn.BatchNorm1d";
+    case 4: return "nn.BatchNorm2d";
+    case 5: return "nn.BatchNorm3d";
+    default: return NULL;
+    }
+}
+
+/* "nn.BatchNorm2d(16, eps=0.001, momentum=0.01)" with epsilon eps;
+** arguments at PyTorch's defaults (1e-05, 0.1) are left out. */
+static int bn_module_eps(const k2t_layer *L, const k2t_shape *in, double eps, char *buf, size_t n)
+{
+    const k2t_weight *mean = norm_w(L, "moving_mean");
+    const char *cls = bn_class(in->ndim);
+    char e[64], mo[64];
+    if (!cls || !mean || mean->shape.ndim < 1) return -1;
+    snprintf(mo, sizeof mo, "%.12g", 1 - L->cfg.momentum);
+    int len = snprintf(buf, n, "%s(%lld%s%s%s%s)", cls, (long long)mean->shape.d[0],
+                       eps != 1e-5 ? ", eps=" : "", eps != 1e-5 ? k2t_pyfloat(eps, e, sizeof e) : "",
+                       strcmp(mo, "0.1") ? ", momentum=" : "", strcmp(mo, "0.1") ? mo : "");
+    return len >= 0 && (size_t)len < n ? len : -1;
+}
+
+/* Keras's epsilon.  (Keras 2 raises it to 1.001e-5 on 4-D inputs, see
+** bn_eps; export's py_init writes that, this callback knows no model.) */
+static int bn_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n)
+{
+    (void)ph, (void)pw;
+    return bn_module_eps(L, in, L->cfg.eps, buf, n);
+}
+
+/* Keras 2 runs 4-D inputs through fused_batch_norm, which raises epsilon
+** to at least 1.001e-5. */
+static double bn_eps(const k2t_model *m, const k2t_layer *L, int in_ndim)
+{
+    double eps = L->cfg.eps;
+    if (m->keras_major < 3 && in_ndim == 3 && eps < 1.001e-5) eps = 1.001e-5;
+    return eps;
+}
+
+static k2t_status bn_py_init(k2t_py *y, int li, k2t_err *err)
+{
+    const k2t_model *m = k2t_py_model(y);
+    const k2t_layer *L = &m->layers[li];
+    const k2t_cfg *c = &L->cfg;
+    const k2t_shape *in = k2t_py_layer_in(y, li);
+    char mod[300], e[64];
+    if (!in || !bn_class(in->ndim))
+        return k2t_py_fail(L, err, "PyTorch has no BatchNorm for inputs of this rank");
+    double eps = bn_eps(m, L, in->ndim);
+    if (bn_module_eps(L, in, eps, mod, sizeof mod) < 0)
+        return k2t_py_fail(L, err, "it has no moving statistics");
+    k2t_py_printf(y, "        self.%s = %s  # %s", k2t_py_attr(y, li), mod, L->class_name);
+    if (eps != c->eps)
+        k2t_py_printf(y, ": Keras 2's fused batch norm raises epsilon %s to 1.001e-5",
+                      k2t_pyfloat(c->eps, e, sizeof e));
+    if (!c->scale || !c->center)
+        k2t_py_printf(y, "; %s%s%s filled in", c->scale ? "" : "gamma (ones)",
+                      !c->scale && !c->center ? " and " : "", c->center ? "" : "beta (zeros)");
+    k2t_py_printf(y, "\n");
+    return K2T_OK;
+}
+
+/* Eval mode: the moving statistics, on the channels dim (or moved there). */
+static k2t_status bn_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    const k2t_model *m = k2t_py_model(y);
+    const k2t_layer *L = k2t_node_layer(m, i);
+    const k2t_shape *in = k2t_py_in_shape(y, i, 0), *first = k2t_py_layer_in(y, m->nodes[i].layer);
+    const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0), *attr = k2t_py_attr(y, m->nodes[i].layer);
+    int ind = in ? in->ndim : 0, t = k2t_py_dim(L->cfg.axis, ind);
+    const char *cls = bn_class(ind), *cls1 = first ? bn_class(first->ndim) : cls;
+    if (t < 0) return k2t_py_fail(L, err, "axis out of range");
+    if (!cls || !cls1 || strcmp(cls, cls1))
+        return k2t_py_fail(L, err, "it is called on inputs of ranks PyTorch's BatchNorm cannot share");
+    if (t == 1)
+        k2t_py_printf(y, "        %s = self.%s(%s)  # eval mode: the moving statistics\n", v, attr, a);
+    else
+        k2t_py_printf(y, "        %s = self.%s(%s.movedim(%d, 1)).movedim(1, %d)  # eval mode\n", v,
+                      attr, a, t, t);
+    return K2T_OK;
+}
+
+/* gamma (ones) and beta (zeros) when scale or center is off, and the
+** int64 num_batches_tracked every nn.BatchNorm has. */
+static k2t_status bn_extra(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err)
+{
+    const k2t_weight *mean = norm_w(L, "moving_mean");
+    *n = 0;
+    if (!mean || !norm_w(L, "moving_variance"))
+        return k2t_fail(err, K2T_EFORMAT, "layer '%s' (%s) has no moving statistics", L->name,
+                        L->class_name);
+    if (!norm_w(L, "gamma")) x[(*n)++] = (k2t_xt){.suffix = "weight", .shape = mean->shape, .fill = 1};
+    if (!norm_w(L, "beta")) x[(*n)++] = (k2t_xt){.suffix = "bias", .shape = mean->shape, .fill = 0};
+    x[(*n)++] = (k2t_xt){.suffix = "num_batches_tracked", .i64 = 1}; /* shape [] */
+    return K2T_OK;
+}
+
+/* nn.LayerNorm((dims...), eps=...) over gamma's (or beta's) shape. */
+static int ln_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n)
+{
+    const k2t_weight *w = norm_w(L, "gamma");
+    char e[64];
+    size_t len;
+    (void)in, (void)ph, (void)pw;
+    if (!w) w = norm_w(L, "beta");
+    if (!w) return -1;
+    len = (size_t)snprintf(buf, n, "nn.LayerNorm((");
+    for (int i = 0; i < w->shape.ndim && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%lld", i ? ", " : "", (long long)w->shape.d[i]);
+    if (len < n)
+        len += (size_t)snprintf(buf + len, n - len, "%s)%s%s)", w->shape.ndim == 1 ? "," : "",
+                                L->cfg.eps != 1e-5 ? ", eps=" : "",
+                                L->cfg.eps != 1e-5 ? k2t_pyfloat(L->cfg.eps, e, sizeof e) : "");
+    return len < n ? (int)len : -1;
+}
+
+/* nn.LayerNorm's weight has the normalized dims in the tensor's order;
+** Keras's gamma has them in the order 'axis' lists them. */
+static const char *ln_unexportable(const k2t_layer *L, const k2t_shape *in)
+{
+    int prev = -1;
+    if (!in) return NULL;
+    for (int k = 0; k < L->cfg.n_dims; k++) {
+        int ax = k2t_norm_axis(L->cfg.dims[k], in->ndim);
+        if (ax <= prev) return "its axes must be listed in increasing order";
+        prev = ax;
+    }
+    return NULL;
+}
+
+/* Over the trailing axes in Keras's layout; F.layer_norm without weights. */
+static k2t_status ln_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    const k2t_model *m = k2t_py_model(y);
+    const k2t_layer *L = k2t_node_layer(m, i);
+    const k2t_cfg *c = &L->cfg;
+    const k2t_shape *in = k2t_py_in_shape(y, i, 0);
+    const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0), *attr = k2t_py_attr(y, m->nodes[i].layer);
+    int ind = in ? in->ndim : 0, lo = ind;
+    char b1[1200], b2[2600], f1[64];
+    for (int k = 0; k < c->n_dims; k++) {
+        int ax = k2t_norm_axis(c->dims[k], ind);
+        if (ax < 0) return k2t_py_fail(L, err, "axis out of range");
+        if (ax < lo) lo = ax;
+    }
+    if (c->n_dims != ind - lo)
+        return k2t_py_fail(L, err, "LayerNormalization over non-trailing axes is not supported");
+    const char *xin = k2t_py_to_last(a, ind, b1, sizeof b1);
+    if (attr) {
+        snprintf(b2, sizeof b2, "self.%s(%s)", attr, xin);
+    } else {
+        size_t len = (size_t)snprintf(b2, sizeof b2, "F.layer_norm(%s, (", xin);
+        for (int k = lo; k < ind && len < sizeof b2; k++)
+            len += (size_t)snprintf(b2 + len, sizeof b2 - len, "%s%lld", k > lo ? ", " : "",
+                                    (long long)in->d[k]);
+        if (len < sizeof b2)
+            snprintf(b2 + len, sizeof b2 - len, "%s), eps=%s)", ind - lo == 1 ? "," : "",
+                     k2t_pyfloat(c->eps, f1, sizeof f1));
+    }
+    if (ind >= 2) k2t_py_printf(y, "        %s = %s.movedim(-1, 1)\n", v, b2);
+    else k2t_py_printf(y, "        %s = %s\n", v, b2);
+    return K2T_OK;
+}
+
+/* nn.LayerNorm has both weight and bias or neither: fill the missing one. */
+static k2t_status ln_extra(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err)
+{
+    const k2t_weight *g = norm_w(L, "gamma"), *b = norm_w(L, "beta");
+    (void)err;
+    *n = 0;
+    if (!g && b) x[(*n)++] = (k2t_xt){.suffix = "weight", .shape = b->shape, .fill = 1};
+    if (g && !b) x[(*n)++] = (k2t_xt){.suffix = "bias", .shape = g->shape, .fill = 0};
+    return K2T_OK;
+}
+
 /* BatchNormalizationV1 is TF 1.x's class name for the same layer (tfjs's
 ** converter aliases it too); SyncBatchNormalization only differs in
 ** training. */
@@ -266,13 +455,15 @@ static const char *const bn_classes[] = {"BatchNormalization", "BatchNormalizati
 static const char *const ln_classes[] = {"LayerNormalization", NULL};
 
 const k2t_op_def k2t_op_batchnorm = {
-    .op = K2T_OP_BATCHNORM, .classes = bn_classes, .min_in = 1, .max_in = 1,
-    .parse = bn_parse, .infer = norm_infer, .weights = bn_weights,
-    .describe = bn_describe, .torch = norm_torch, .hazards = bn_hazards, .mode_stats = 1,
+    .op = K2T_OP_BATCHNORM, .classes = bn_classes, .min_in = 1, .max_in = 1, .parse = bn_parse,
+    .infer = norm_infer, .weights = bn_weights, .describe = bn_describe, .torch = norm_torch,
+    .hazards = bn_hazards, .mode_stats = 1, .flags = K2T_OPF_MODULE, .module = bn_module,
+    .py_init = bn_py_init, .py_forward = bn_py_forward, .extra_tensors = bn_extra,
 };
 
 const k2t_op_def k2t_op_layernorm = {
-    .op = K2T_OP_LAYERNORM, .classes = ln_classes, .min_in = 1, .max_in = 1,
-    .parse = ln_parse, .infer = norm_infer, .weights = ln_weights,
-    .describe = ln_describe, .torch = norm_torch, .hazards = ln_hazards,
+    .op = K2T_OP_LAYERNORM, .classes = ln_classes, .min_in = 1, .max_in = 1, .parse = ln_parse,
+    .infer = norm_infer, .weights = ln_weights, .describe = ln_describe, .torch = norm_torch,
+    .hazards = ln_hazards, .flags = K2T_OPF_MODULE, .module = ln_module,
+    .py_forward = ln_py_forward, .extra_tensors = ln_extra, .unexportable = ln_unexportable,
 };

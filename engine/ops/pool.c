@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "../internal.h"
+#include "../py.h"
 
 /* 1-D classes say so in their name; the rest are 2-D. */
 static int class_rank(const k2t_layer *L)
@@ -157,33 +158,87 @@ static void global_describe(const k2t_layer *L, k2t_buf *b)
 
 /*----------------------------------------------------------- port hazards */
 
-/* nn.MaxPool/AvgPool with symmetric padding (ph, pw); average pooling
-** that pads leaves the pads out of the count as Keras does. */
-static const char *pool_module(const k2t_layer *L, const k2t_win *g, int rank, int ph, int pw, char *buf,
-                               size_t n)
-{
-    int is_max = L->op == K2T_OP_MAXPOOL;
-    char k[32], s[32], p[32];
-    k2t_pair(k, sizeof k, rank, g->kh, g->kw);
-    k2t_pair(s, sizeof s, rank, g->sh, g->sw);
-    k2t_pair(p, sizeof p, rank, ph, pw);
-    buf[0] = '\0';
-    k2t_cat(buf, n, "nn.%sPool%dd(%s", is_max ? "Max" : "Avg", rank, k);
-    if (g->sh != g->kh || g->sw != g->kw) k2t_cat(buf, n, ", stride=%s", s);
-    k2t_cat(buf, n, ", padding=%s", p);
-    if (!is_max && (ph || pw)) k2t_cat(buf, n, ", count_include_pad=False");
-    k2t_cat(buf, n, ")");
-    return buf;
-}
-
 static void maxpool_hazards(k2t_hz *h)
 {
-    k2t_hz_window(h, pool_module, 'm');
+    k2t_hz_window(h, 'm');
 }
 
 static void avgpool_hazards(k2t_hz *h)
 {
-    k2t_hz_window(h, pool_module, 'a');
+    k2t_hz_window(h, 'a');
+}
+
+/*--- PyTorch export ---*/
+
+/* nn.MaxPool2d(2) / nn.AvgPool2d(3, stride=1, padding=1,
+** count_include_pad=False): stride when it is not the window (PyTorch's
+** default), padding when not 0.  export writes pools as F. calls; this
+** is the module a port would hold. */
+static int pool_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n)
+{
+    const k2t_cfg *g = &L->cfg;
+    int r = g->rank == 1 ? 1 : 2, avg = L->op == K2T_OP_AVGPOOL;
+    char k[64], s[64], p[64];
+    (void)in;
+    int same_stride = g->strides[0] == g->kernel[0] && (r == 1 || g->strides[1] == g->kernel[1]);
+    size_t len = (size_t)snprintf(buf, n, "nn.%sPool%dd(%s", avg ? "Avg" : "Max", r,
+                                  k2t_py_win_str(g->kernel, r, 1, k, sizeof k));
+    if (len < n && !same_stride)
+        len += (size_t)snprintf(buf + len, n - len, ", stride=%s", k2t_py_win_str(g->strides, r, 1, s, sizeof s));
+    if (len < n && (ph || pw))
+        len += (size_t)snprintf(buf + len, n - len, ", padding=%s%s", k2t_py_padding(r, ph, pw, p, sizeof p),
+                                avg ? ", count_include_pad=False" : "");
+    if (len < n) len += (size_t)snprintf(buf + len, n - len, ")");
+    return len < n ? (int)len : -1;
+}
+
+/* Symmetric pads go in padding= (-inf for a max, left out of the count
+** for an average); asymmetric ones are F.pad, with -inf for a max, and an
+** average divided by the pooled fraction of real cells. */
+static k2t_status pool_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    const k2t_model *m = k2t_py_model(y);
+    const k2t_layer *L = k2t_node_layer(m, i);
+    const k2t_cfg *c = &L->cfg;
+    const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0);
+    int r = c->rank == 1 ? 1 : 2, ph, pw, avg = L->op == K2T_OP_AVGPOOL;
+    char fn[32], k[64], s[64], pd[64], b1[1200], b2[1300];
+    k2t_win g;
+    k2t_status st = k2t_py_window(y, i, &g, err);
+    if (st != K2T_OK) return st;
+    snprintf(fn, sizeof fn, "F.%s_pool%dd", avg ? "avg" : "max", r);
+    k2t_py_win_str(c->kernel, r, 0, k, sizeof k);
+    k2t_py_win_str(c->strides, r, 0, s, sizeof s);
+    int none = !g.pl && !g.pr && !g.pt && !g.pb;
+    if (none) {
+        k2t_py_printf(y, "        %s = %s(%s, %s, %s)\n", v, fn, a, k, s);
+    } else if (k2t_py_sym(&g, &ph, &pw)) {
+        k2t_py_printf(y, "        %s = %s(%s, %s, %s, padding=%s%s)\n", v, fn, a, k, s,
+                      r == 1 ? k2t_py_padding(1, ph, pw, pd, sizeof pd)
+                             : (snprintf(pd, sizeof pd, "(%d, %d)", ph, pw), pd),
+                      avg ? ", count_include_pad=False" : "");
+    } else if (!avg) {
+        k2t_py_printf(y, "        %s = %s(%s, %s, %s)  # padded cells never win\n", v, fn,
+                      k2t_py_padded(&g, r, a, ", value=float(\"-inf\")", b1, sizeof b1), k, s);
+    } else {
+        char ones[600];
+        snprintf(ones, sizeof ones, "torch.ones_like(%s[:, :1])", a);
+        k2t_py_printf(y, "        %s = %s(%s, %s, %s)", v, fn, k2t_py_padded(&g, r, a, "", b1, sizeof b1),
+                      k, s);
+        k2t_py_printf(y, " / %s(%s, %s, %s)  # real cells only\n", fn,
+                      k2t_py_padded(&g, r, ones, "", b2, sizeof b2), k, s);
+    }
+    return K2T_OK;
+}
+
+static k2t_status global_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    const k2t_layer *L = k2t_node_layer(k2t_py_model(y), i);
+    (void)err;
+    k2t_py_printf(y, "        %s = %s.%s(dim=%s%s)\n", k2t_py_var(y, i), k2t_py_in(y, i, 0),
+                  L->op == K2T_OP_GLOBAL_MAXPOOL ? "amax" : "mean", L->cfg.rank == 1 ? "2" : "(2, 3)",
+                  L->cfg.keepdims ? ", keepdim=True" : "");
+    return K2T_OK;
 }
 
 static const char *const maxpool_classes[] = {"MaxPooling1D", "MaxPooling2D", "MaxPool1D",
@@ -196,21 +251,25 @@ static const char *const gavg_classes[] = {"GlobalAveragePooling1D", "GlobalAver
                                            "GlobalAvgPool1D", "GlobalAvgPool2D", NULL};
 
 const k2t_op_def k2t_op_maxpool = {
-    .op = K2T_OP_MAXPOOL, .classes = maxpool_classes, .min_in = 1, .max_in = 1,
-    .parse = pool_parse, .infer = pool_infer, .describe = pool_describe, .hazards = maxpool_hazards,
+    .op = K2T_OP_MAXPOOL, .classes = maxpool_classes, .min_in = 1, .max_in = 1, .parse = pool_parse,
+    .infer = pool_infer, .describe = pool_describe, .hazards = maxpool_hazards,
+    .flags = K2T_OPF_WINDOW, .module = pool_module, .py_forward = pool_py_forward,
 };
 
 const k2t_op_def k2t_op_avgpool = {
-    .op = K2T_OP_AVGPOOL, .classes = avgpool_classes, .min_in = 1, .max_in = 1,
-    .parse = pool_parse, .infer = pool_infer, .describe = pool_describe, .hazards = avgpool_hazards,
+    .op = K2T_OP_AVGPOOL, .classes = avgpool_classes, .min_in = 1, .max_in = 1, .parse = pool_parse,
+    .infer = pool_infer, .describe = pool_describe, .hazards = avgpool_hazards,
+    .flags = K2T_OPF_WINDOW, .module = pool_module, .py_forward = pool_py_forward,
 };
 
 const k2t_op_def k2t_op_global_maxpool = {
     .op = K2T_OP_GLOBAL_MAXPOOL, .classes = gmax_classes, .min_in = 1, .max_in = 1,
     .parse = global_parse, .infer = global_infer, .describe = global_describe,
+    .py_forward = global_py_forward,
 };
 
 const k2t_op_def k2t_op_global_avgpool = {
     .op = K2T_OP_GLOBAL_AVGPOOL, .classes = gavg_classes, .min_in = 1, .max_in = 1,
     .parse = global_parse, .infer = global_infer, .describe = global_describe,
+    .py_forward = global_py_forward,
 };

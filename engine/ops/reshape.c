@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../internal.h"
+#include "../py.h"
 
 static k2t_status one_input(const k2t_shape *in, int n_in, k2t_err *err)
 {
@@ -382,6 +383,100 @@ static void rescaling_describe(const k2t_layer *L, k2t_buf *b)
     k2t_buf_printf(b, "scale=%g, offset=%g", L->cfg.rescale, L->cfg.offset);
 }
 
+/*--- PyTorch export ---*/
+
+/* The variables every forward() here uses. */
+#define PY_VARS                                                                            \
+    const k2t_model *m = k2t_py_model(y);                                                 \
+    const k2t_layer *L = k2t_node_layer(m, i);                                            \
+    const k2t_cfg *c = &L->cfg;                                                           \
+    const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0);                            \
+    const k2t_shape *in = k2t_py_in_shape(y, i, 0), *out = k2t_py_shape(y, i);            \
+    int ind = in ? in->ndim : 0;                                                          \
+    (void)c, (void)out, (void)ind, (void)err
+
+/* NCHW as is when export's plan permuted the Dense after it, else in
+** Keras's H,W,C order. */
+static k2t_status flatten_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    PY_VARS;
+    if (ind < 2) k2t_py_printf(y, "        %s = %s\n", v, a);
+    else if (k2t_py_chw(y, i))
+        k2t_py_printf(y, "        %s = %s.flatten(1)  # C,H,W order: the Linear after it has permuted "
+                      "columns\n", v, a);
+    else k2t_py_printf(y, "        %s = %s.movedim(1, -1).flatten(1)  # Keras's H,W,C order\n", v, a);
+    return K2T_OK;
+}
+
+static k2t_status reshape_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    PY_VARS;
+    char b[1200];
+    k2t_py_printf(y, "        %s = %s.reshape(%s.shape[0]", v, k2t_py_to_last(a, ind, b, sizeof b), a);
+    for (int k = 0; k < out->ndim; k++) k2t_py_printf(y, ", %lld", (long long)out->d[k]);
+    k2t_py_printf(y, ")%s  # Keras's layout, reshaped%s\n", out->ndim >= 2 ? ".movedim(-1, 1)" : "",
+                  out->ndim >= 2 ? ", back to channels first" : "");
+    return K2T_OK;
+}
+
+static k2t_status permute_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    PY_VARS;
+    char b[1200];
+    if (ind < 2) {
+        k2t_py_printf(y, "        %s = %s\n", v, a);
+        return K2T_OK;
+    }
+    k2t_py_printf(y, "        %s = %s.permute(0", v, k2t_py_to_last(a, ind, b, sizeof b));
+    for (int k = 0; k < c->n_dims; k++) k2t_py_printf(y, ", %d", c->dims[k]);
+    k2t_py_printf(y, ").movedim(-1, 1)  # Keras's dims on its layout\n");
+    return K2T_OK;
+}
+
+static k2t_status zeropad_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    PY_VARS;
+    k2t_py_printf(y, "        %s = F.pad(%s, (%d, %d, %d, %d))\n", v, a, c->pad[1][0], c->pad[1][1],
+                  c->pad[0][0], c->pad[0][1]);
+    return K2T_OK;
+}
+
+static k2t_status crop_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    PY_VARS;
+    k2t_py_printf(y, "        %s = %s[:, :, %d:%lld, %d:%lld]\n", v, a, c->pad[0][0],
+                  (long long)(c->pad[0][0] + out->d[0]), c->pad[1][0],
+                  (long long)(c->pad[1][0] + out->d[1]));
+    return K2T_OK;
+}
+
+static k2t_status upsample_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    PY_VARS;
+    if (c->bilinear)
+        k2t_py_printf(y, "        %s = F.interpolate(%s, size=(%lld, %lld), mode=\"bilinear\", "
+                      "align_corners=False)  # tf.image.resize, half-pixel centers\n", v, a,
+                      (long long)out->d[0], (long long)out->d[1]);
+    else
+        k2t_py_printf(y, "        %s = %s.repeat_interleave(%d, dim=2).repeat_interleave(%d, dim=3)  "
+                      "# nearest\n", v, a, c->size[0], c->size[1]);
+    return K2T_OK;
+}
+
+static k2t_status rescaling_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    PY_VARS;
+    char f1[64], f2[64];
+    if (c->offset != 0)
+        k2t_py_printf(y, "        %s = %s * %s + %s\n", v, a, k2t_pyfloat(c->rescale, f1, sizeof f1),
+                      k2t_pyfloat(c->offset, f2, sizeof f2));
+    else
+        k2t_py_printf(y, "        %s = %s * %s\n", v, a, k2t_pyfloat(c->rescale, f1, sizeof f1));
+    return K2T_OK;
+}
+
+#undef PY_VARS
+
 /*---------------------------------------------------------------- defs */
 
 /*----------------------------------------------------------- port hazards */
@@ -448,36 +543,43 @@ static const char *const upsample_classes[] = {"UpSampling2D", NULL};
 static const char *const rescaling_classes[] = {"Rescaling", NULL};
 
 const k2t_op_def k2t_op_flatten = {
-    .op = K2T_OP_FLATTEN, .classes = flatten_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_FLATTENS,
-    .parse = flatten_parse, .infer = flatten_infer, .describe = format_describe,
+    .op = K2T_OP_FLATTEN, .classes = flatten_classes, .min_in = 1, .max_in = 1,
+    .flags = K2T_OPF_FLATTENS, .parse = flatten_parse, .infer = flatten_infer,
+    .describe = format_describe, .py_forward = flatten_py_forward,
 };
 
 const k2t_op_def k2t_op_reshape = {
-    .op = K2T_OP_RESHAPE, .classes = reshape_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_FLATTENS,
-    .parse = reshape_parse, .infer = reshape_infer, .describe = reshape_describe, .hazards = reshape_hazards,
+    .op = K2T_OP_RESHAPE, .classes = reshape_classes, .min_in = 1, .max_in = 1,
+    .flags = K2T_OPF_FLATTENS, .parse = reshape_parse, .infer = reshape_infer,
+    .describe = reshape_describe, .hazards = reshape_hazards, .py_forward = reshape_py_forward,
 };
 
 const k2t_op_def k2t_op_permute = {
     .op = K2T_OP_PERMUTE, .classes = permute_classes, .min_in = 1, .max_in = 1,
-    .parse = permute_parse, .infer = permute_infer, .describe = permute_describe, .hazards = permute_hazards,
+    .parse = permute_parse, .infer = permute_infer, .describe = permute_describe,
+    .hazards = permute_hazards, .py_forward = permute_py_forward,
 };
 
 const k2t_op_def k2t_op_zeropad = {
     .op = K2T_OP_ZEROPAD, .classes = zeropad_classes, .min_in = 1, .max_in = 1,
-    .parse = zeropad_parse, .infer = zeropad_infer, .describe = zeropad_describe, .hazards = zeropad_hazards,
+    .parse = zeropad_parse, .infer = zeropad_infer, .describe = zeropad_describe,
+    .hazards = zeropad_hazards, .py_forward = zeropad_py_forward,
 };
 
 const k2t_op_def k2t_op_crop = {
-    .op = K2T_OP_CROP, .classes = crop_classes, .min_in = 1, .max_in = 1,
-    .parse = crop_parse, .infer = crop_infer, .describe = crop_describe,
+    .op = K2T_OP_CROP, .classes = crop_classes, .min_in = 1, .max_in = 1, .parse = crop_parse,
+    .infer = crop_infer, .describe = crop_describe, .py_forward = crop_py_forward,
 };
 
 const k2t_op_def k2t_op_upsample = {
     .op = K2T_OP_UPSAMPLE, .classes = upsample_classes, .min_in = 1, .max_in = 1,
     .parse = upsample_parse, .infer = upsample_infer, .describe = upsample_describe,
+    .py_forward = upsample_py_forward,
 };
 
 const k2t_op_def k2t_op_rescaling = {
-    .op = K2T_OP_RESCALING, .classes = rescaling_classes, .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER,
-    .parse = rescaling_parse, .infer = rescaling_infer, .describe = rescaling_describe, .hazards = rescaling_hazards,
+    .op = K2T_OP_RESCALING, .classes = rescaling_classes, .min_in = 1, .max_in = 1,
+    .flags = K2T_OPF_KEEPS_ORDER, .parse = rescaling_parse, .infer = rescaling_infer,
+    .describe = rescaling_describe, .hazards = rescaling_hazards,
+    .py_forward = rescaling_py_forward,
 };

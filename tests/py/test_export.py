@@ -24,6 +24,7 @@ import glob
 import importlib.util
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -186,12 +187,38 @@ def export_one(c, tmp):
     return r
 
 
+PADS = re.compile(r"(?:TF pads top (\d+), bottom (\d+), left (\d+), right (\d+)|pads left (\d+), right (\d+))")
+
+
+def pad_style(py):
+    """Windows whose TF pads are symmetric yet written with F.pad (issue 10: they belong in the
+    module's or pool's padding=N), and asymmetric ones written without F.pad."""
+    bad = []
+    lines = open(py).read().splitlines()
+    for k, line in enumerate(lines):
+        m = PADS.search(line) if line.strip().startswith("#") else None
+        if not m or k + 1 >= len(lines):
+            continue
+        v = [int(x) for x in m.groups() if x is not None]
+        sym = v[0] == v[1] and (len(v) == 2 or v[2] == v[3])
+        code = lines[k + 1]
+        if code.strip().startswith("# causal"):
+            code = lines[k + 2]
+        if sym and "F.pad(" in code:
+            bad.append("symmetric pads through F.pad: " + code.strip())
+        if not sym and "F.pad(" not in code:
+            bad.append("asymmetric pads without F.pad: " + code.strip())
+    return bad
+
+
 def check_case(c, r, tmp):
     label, model, inp, ref = c
     rc, so, se = r["export"]
     if not ok(rc == 0 and os.path.exists(r["py"]) and os.path.exists(r["st"]),
               "%s: export pytorch" % label, "exit %d: %s" % (rc, se.strip()[-600:])):
         return
+    bad = pad_style(r["py"])
+    ok(not bad, "%s: symmetric pads as padding=N, asymmetric ones through F.pad" % label, "; ".join(bad[:3]))
     src, so2, se2 = r["selftest"]
     ok(src == 0 and so2.startswith("PASS"), "%s: self-test %s" % (label, so2.strip()),
        "exit %d: %s %s" % (src, so2.strip(), se2.strip()[-600:]))

@@ -1021,6 +1021,86 @@ static void test_pool(void)
                   "keepdims=0");
 }
 
+/* The PyTorch module constructor an op writes (export's __init__, and the
+** fix check prints): compact, exact, padding always for windowed layers. */
+static void module_case(const char *what, const char *cls, const char *json, k2t_shape in,
+                        int n, const char *const *names, const k2t_shape *shapes, int ph, int pw,
+                        const char *want)
+{
+    tl t;
+    char buf[300] = "";
+    mk(&t, cls, json, 2);
+    if (t.st || !t.def->module) {
+        CHECK(0, "%s: parse failed or no module: %s", what, t.err.msg);
+        rm(&t);
+        return;
+    }
+    t.L.w = calloc((size_t)(n ? n : 1), sizeof *t.L.w);
+    t.L.n_w = n;
+    for (int i = 0; i < n; i++) {
+        t.L.w[i].name = (char *)names[i];
+        t.L.w[i].shape = shapes[i];
+        t.L.w[i].size = k2t_shape_numel(&shapes[i]);
+    }
+    int r = t.def->module(&t.L, &in, ph, pw, buf, sizeof buf);
+    CHECK(r > 0 && !strcmp(buf, want), "%s: module '%s', want '%s'", what, buf, want);
+    rm(&t);
+}
+
+static void test_module(void)
+{
+    static const char *const kb[] = {"kernel", "bias"}, *const k[] = {"kernel"};
+    static const char *const dw[] = {"depthwise_kernel", "bias"};
+    static const char *const sep[] = {"depthwise_kernel", "pointwise_kernel", "bias"};
+    static const char *const bn[] = {"gamma", "beta", "moving_mean", "moving_variance"};
+    static const char *const ln[] = {"gamma", "beta"};
+    static const char *const al[] = {"alpha"};
+    k2t_shape conv_w[] = {S(4, 3, 3, 3, 16), S(1, 16)};
+    module_case("Conv2D s2", "Conv2D", "{\"filters\": 16, \"kernel_size\": [3, 3], \"strides\": [2, 2]}",
+                S(3, 32, 32, 3), 2, kb, conv_w, 0, 0, "nn.Conv2d(3, 16, 3, stride=2, padding=0)");
+    module_case("Conv2D same", "Conv2D", "{\"filters\": 16, \"kernel_size\": 3, \"padding\": \"same\"}",
+                S(3, 32, 32, 3), 2, kb, conv_w, 1, 1, "nn.Conv2d(3, 16, 3, padding=1)");
+    k2t_shape rect_w[] = {S(4, 1, 3, 3, 4)};
+    module_case("Conv2D rect", "Conv2D",
+                "{\"filters\": 4, \"kernel_size\": [1, 3], \"dilation_rate\": [1, 2], "
+                "\"use_bias\": false, \"padding\": \"same\"}",
+                S(3, 8, 8, 3), 1, k, rect_w, 0, 2,
+                "nn.Conv2d(3, 4, (1, 3), padding=(0, 2), dilation=(1, 2), bias=False)");
+    k2t_shape c1_w[] = {S(3, 5, 8, 16), S(1, 16)};
+    module_case("Conv1D", "Conv1D", "{\"filters\": 16, \"kernel_size\": 5, \"padding\": \"same\"}",
+                S(2, 100, 8), 2, kb, c1_w, 0, 2, "nn.Conv1d(8, 16, 5, padding=2)");
+    k2t_shape dw_w[] = {S(4, 3, 3, 8, 2), S(1, 16)};
+    module_case("DepthwiseConv2D", "DepthwiseConv2D",
+                "{\"kernel_size\": [3, 3], \"depth_multiplier\": 2, \"padding\": \"same\"}",
+                S(3, 16, 16, 8), 2, dw, dw_w, 1, 1, "nn.Conv2d(8, 16, 3, padding=1, groups=8)");
+    k2t_shape sep_w[] = {S(4, 3, 3, 8, 1), S(4, 1, 1, 8, 32), S(1, 32)};
+    module_case("SeparableConv2D", "SeparableConv2D",
+                "{\"filters\": 32, \"kernel_size\": [3, 3], \"strides\": [2, 2]}", S(3, 16, 16, 8),
+                3, sep, sep_w, 0, 0, "SeparableConv2d(8, 32, 3, stride=2, padding=0)");
+    k2t_shape tr_w[] = {S(4, 3, 3, 4, 8), S(1, 4)};
+    module_case("Conv2DTranspose", "Conv2DTranspose",
+                "{\"filters\": 4, \"kernel_size\": [3, 3], \"strides\": [2, 2]}", S(3, 8, 8, 8), 2, kb,
+                tr_w, 0, 0, "nn.ConvTranspose2d(8, 4, 3, stride=2)");
+    k2t_shape de_w[] = {S(2, 64, 10), S(1, 10)};
+    module_case("Dense", "Dense", "{\"units\": 10}", S(1, 64), 2, kb, de_w, 0, 0, "nn.Linear(64, 10)");
+    k2t_shape bn_w[] = {S(1, 16), S(1, 16), S(1, 16), S(1, 16)};
+    module_case("BatchNormalization", "BatchNormalization", "{\"axis\": -1}", S(3, 8, 8, 16), 4, bn,
+                bn_w, 0, 0, "nn.BatchNorm2d(16, eps=0.001, momentum=0.01)");
+    module_case("BatchNormalization 1-D", "BatchNormalization", "{\"axis\": -1}", S(1, 16), 4, bn,
+                bn_w, 0, 0, "nn.BatchNorm1d(16, eps=0.001, momentum=0.01)");
+    k2t_shape ln_w[] = {S(1, 64), S(1, 64)};
+    module_case("LayerNormalization", "LayerNormalization", "{\"axis\": -1, \"epsilon\": 0.001}",
+                S(2, 10, 64), 2, ln, ln_w, 0, 0, "nn.LayerNorm((64,), eps=0.001)");
+    k2t_shape pr_w[] = {S(3, 1, 1, 16)};
+    module_case("PReLU", "PReLU", "{\"shared_axes\": [1, 2]}", S(3, 8, 8, 16), 1, al, pr_w, 0, 0,
+                "nn.PReLU(16)");
+    module_case("MaxPooling2D", "MaxPooling2D", "{\"pool_size\": [2, 2]}", S(3, 8, 8, 16), 0, NULL,
+                NULL, 0, 0, "nn.MaxPool2d(2)");
+    module_case("AveragePooling2D same", "AveragePooling2D",
+                "{\"pool_size\": [3, 3], \"strides\": [1, 1], \"padding\": \"same\"}", S(3, 8, 8, 16),
+                0, NULL, NULL, 1, 1, "nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)");
+}
+
 int main(void)
 {
     test_window();
@@ -1037,6 +1117,7 @@ int main(void)
     test_merge();
     test_reshape();
     test_pool();
+    test_module();
     if (n_failed) {
         printf("FAILED - test_ops: %d of %d checks failed\n", n_failed, n_checks);
         return 1;
