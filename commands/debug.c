@@ -656,7 +656,7 @@ static int cmd_shapes(k2t_shell *sh, int argc, char **argv)
             k2t_shape s = k2t_shell_node_shape(sh, M->in[j], &ran);
             ran_all &= ran;
             if (j == 0) first = s;
-            else if (L->op != K2T_OP_CONCATENATE && !same_shape(&first, &s)) mismatch = 1;
+            else if (!k2t_op_is_concat(L->op) && !same_shape(&first, &s)) mismatch = 1;
             k2t_printf(sh, "%s %s %s", j ? " +" : "", m->nodes[M->in[j]].name, shape_str(&s, s1, sizeof s1));
         }
         k2t_printf(sh, "  %s", ran_all ? "(ran)" : "(inferred)");

@@ -235,7 +235,7 @@ static int cmd_set(k2t_shell *sh, int argc, char **argv)
         for (int a = 3; a < argc; a++) {
             li[a] = k2t_arg_layer(sh, a, argv[a]);
             if (li[a] < 0) return K2T_CMD_ERR;
-            if (sh->model->layers[li[a]].op != K2T_OP_BATCHNORM)
+            if (!k2t_layer_has_weight(&sh->model->layers[li[a]], "moving_variance"))
                 return k2t_error(sh, a, "set bn.eps: '%s' is a %s, not a BatchNormalization layer", argv[a],
                                  sh->model->layers[li[a]].class_name);
         }

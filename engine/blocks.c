@@ -14,19 +14,6 @@
 #include <string.h>
 #include "internal.h"
 
-int k2t_op_is_merge(k2t_op op)
-{
-    return op == K2T_OP_ADD || op == K2T_OP_SUBTRACT || op == K2T_OP_MULTIPLY ||
-           op == K2T_OP_AVERAGE || op == K2T_OP_MAXIMUM || op == K2T_OP_MINIMUM ||
-           op == K2T_OP_CONCATENATE;
-}
-
-static int is_elementwise(k2t_op op)
-{
-    return op == K2T_OP_ACTIVATION || op == K2T_OP_RELU || op == K2T_OP_LEAKY_RELU ||
-           op == K2T_OP_ELU || op == K2T_OP_PRELU;
-}
-
 /* mark[i] = 1 for every ancestor of node x (x included). */
 static void ancestors(const k2t_model *m, int x, char *mark)
 {
@@ -70,7 +57,7 @@ int k2t_find_blocks(const k2t_model *m, k2t_block **out)
         for (int i = fork + 1; i <= mi; i++)
             if (desc[i] && anc[i]) blk.nodes[blk.n_nodes++] = i;
         int last = mi;
-        if (M->n_out == 1 && !M->is_output && is_elementwise(k2t_node_layer(m, M->out[0])->op))
+        if (M->n_out == 1 && !M->is_output && k2t_op_is_activation(k2t_node_layer(m, M->out[0])->op))
             blk.nodes[blk.n_nodes++] = last = M->out[0];
         blk.first = blk.nodes[0];
         blk.last = last;

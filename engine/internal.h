@@ -154,6 +154,8 @@ typedef struct k2t_xt {
 #define K2T_OPF_WINDOW (1u << 4)      /* a conv/pool window with TF's pads (k2t_layer_win);
                                       ** its module, if any, takes padding= */
 #define K2T_OPF_CONCAT (1u << 5)      /* joins its inputs along an axis (Concatenate) */
+#define K2T_OPF_MERGE (1u << 6)       /* merges several inputs (Add ... Minimum, Concatenate) */
+#define K2T_OPF_ACTIVATION (1u << 7)  /* an elementwise activation layer (ends a residual block) */
 
 typedef struct k2t_py k2t_py; /* export's Python writer (engine/py.h) */
 

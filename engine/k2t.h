@@ -90,51 +90,25 @@ char *k2t_shape_str(const k2t_shape *s, int with_batch, char *buf, size_t n);
 
 /*------------------------------------------------------------- layer kinds */
 
-/* One op per Keras layer family; the class name in the file picks it
-** (engine/ops/registry.c).  K2T_OP_UNSUPPORTED keeps a layer k2t cannot
+/* One op per Keras layer kind, listed once in engine/ops/ops.def; the
+** class name in the file picks it (engine/ops/registry.c).  K2T_OP_UNSUPPORTED keeps a layer k2t cannot
 ** execute in the graph, inspectable, with its weights. */
 typedef enum k2t_op {
     K2T_OP_NONE,          /* weights-only file: no architecture known */
-    K2T_OP_INPUT,
-    K2T_OP_CONV,          /* Conv1D, Conv2D */
-    K2T_OP_CONV_TRANSPOSE,/* Conv2DTranspose */
-    K2T_OP_DEPTHWISE,     /* DepthwiseConv2D */
-    K2T_OP_SEPARABLE,     /* SeparableConv2D */
-    K2T_OP_DENSE,
-    K2T_OP_BATCHNORM,
-    K2T_OP_LAYERNORM,
-    K2T_OP_ACTIVATION,    /* Activation(name) */
-    K2T_OP_RELU,          /* ReLU(max_value, negative_slope, threshold) */
-    K2T_OP_LEAKY_RELU,
-    K2T_OP_PRELU,
-    K2T_OP_ELU,
-    K2T_OP_SOFTMAX,
-    K2T_OP_IDENTITY,      /* Dropout, SpatialDropout2D, GaussianNoise, ... */
-    K2T_OP_ADD,
-    K2T_OP_SUBTRACT,
-    K2T_OP_MULTIPLY,
-    K2T_OP_AVERAGE,
-    K2T_OP_MAXIMUM,
-    K2T_OP_MINIMUM,
-    K2T_OP_CONCATENATE,
-    K2T_OP_FLATTEN,
-    K2T_OP_RESHAPE,
-    K2T_OP_PERMUTE,
-    K2T_OP_ZEROPAD,       /* ZeroPadding2D */
-    K2T_OP_CROP,          /* Cropping2D */
-    K2T_OP_UPSAMPLE,      /* UpSampling2D */
-    K2T_OP_MAXPOOL,       /* MaxPooling1D/2D */
-    K2T_OP_AVGPOOL,       /* AveragePooling1D/2D */
-    K2T_OP_GLOBAL_MAXPOOL,
-    K2T_OP_GLOBAL_AVGPOOL,
-    K2T_OP_RESCALING,
-    K2T_OP_UNSUPPORTED,
+#define K2T_OP(id, def, name) K2T_OP_##id,
+#include "ops/ops.def"
+#undef K2T_OP
+    K2T_OP_UNSUPPORTED,   /* a class no op claims: kept, inspectable, not executed */
     K2T_OP_COUNT
 } k2t_op;
 
 const char *k2t_op_name(k2t_op op);
-/* A merge layer: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate. */
+/* A merge layer (Add, Subtract, Multiply, Average, Maximum, Minimum,
+** Concatenate); one that joins along an axis (Concatenate: its operands'
+** shapes may differ there); an elementwise activation layer. */
 int k2t_op_is_merge(k2t_op op);
+int k2t_op_is_concat(k2t_op op);
+int k2t_op_is_activation(k2t_op op);
 
 /* Keras activations by name.  hard_sigmoid differs between Keras 2
 ** (clip(0.2x+0.5)) and Keras 3 (clip(x/6+0.5)); the loader picks by the
@@ -304,6 +278,9 @@ typedef struct k2t_model {
 ** message that names the file and the layer or weight at fault. */
 k2t_model *k2t_model_load(const char *path, k2t_err *err);
 void k2t_model_free(k2t_model *m);
+
+/* Does L have a weight of this name ("moving_variance")? */
+int k2t_layer_has_weight(const k2t_layer *L, const char *name);
 
 /* Index of the layer (or node) with this exact name, or -1. */
 int k2t_find_layer(const k2t_model *m, const char *name);

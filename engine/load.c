@@ -1141,6 +1141,13 @@ char *k2t_layer_describe(const k2t_model *m, const k2t_layer *L, char *buf, size
     return buf;
 }
 
+int k2t_layer_has_weight(const k2t_layer *L, const char *name)
+{
+    for (int i = 0; i < L->n_w; i++)
+        if (L->w[i].name && !strcmp(L->w[i].name, name)) return 1;
+    return 0;
+}
+
 int k2t_torch_param(const k2t_model *m, const k2t_layer *L, int wi,
                     char *name, size_t n, k2t_shape *shape)
 {

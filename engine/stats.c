@@ -182,7 +182,8 @@ void k2t_weight_stats(const k2t_model *m, const k2t_layer *L, int wi, k2t_wstats
         snprintf(st->why, sizeof st->why, "holds %lld NaN and %lld Inf: a broken load or a "
                  "diverged training", (long long)st->n_nan, (long long)st->n_inf);
     }
-    if (L->op == K2T_OP_BATCHNORM && w->size > 0) {
+    const k2t_op_def *def_op = k2t_op_def_of(L->op);
+    if (def_op && def_op->mode_stats && w->size > 0) { /* BatchNormalization's four vectors */
         float def = -1;
         if (strcmp(v, "gamma") == 0 || strcmp(v, "moving_variance") == 0) def = 1;
         else if (strcmp(v, "beta") == 0 || strcmp(v, "moving_mean") == 0) def = 0;

@@ -661,7 +661,7 @@ static void details_doc(const tui_state *st, k2t_shell *sh, doc *d)
     /* The operands of a residual addition (or another merge). */
     if (merge) {
         doc_add(d, 0, "%s", "");
-        if (blk) doc_add(d, TUI_A_BOLD, "Residual %s, block %d", L->op == K2T_OP_ADD ? "addition" : "merge",
+        if (blk) doc_add(d, TUI_A_BOLD, "Residual %s, block %d", !strcmp(L->class_name, "Add") ? "addition" : "merge",
                          (int)(blk - S.b) + 1);
         else doc_add(d, TUI_A_BOLD, "Operands");
         k2t_shape first = {0};
@@ -671,13 +671,13 @@ static void details_doc(const tui_state *st, k2t_shell *sh, doc *d)
             k2t_shape s = k2t_shell_node_shape(sh, N->in[j], &ran);
             ran_all &= ran;
             if (j == 0) first = s;
-            else if (L->op != K2T_OP_CONCATENATE && !same_shape(&first, &s)) mismatch = 1;
+            else if (!k2t_op_is_concat(L->op) && !same_shape(&first, &s)) mismatch = 1;
             const char *role = !blk ? "" : j == blk->shortcut_in ? "shortcut " : "branch   ";
             snprintf(buf, sizeof buf, "  %s%s %s", role, m->nodes[N->in[j]].name, shape_str(&s, s2, sizeof s2));
             doc_wrap(d, 0, 4, buf);
         }
         if (mismatch) doc_add(d, TUI_A_WARN | TUI_A_BOLD, "  MISMATCH: the operands' shapes differ");
-        else if (L->op != K2T_OP_CONCATENATE) doc_add(d, 0, "  shapes match (%s)", ran_all ? "ran" : "inferred");
+        else if (!k2t_op_is_concat(L->op)) doc_add(d, 0, "  shapes match (%s)", ran_all ? "ran" : "inferred");
     }
 
     /* The activation, once computed. */

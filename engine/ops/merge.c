@@ -183,6 +183,7 @@ static const char *const concat_classes[] = {"Concatenate", NULL};
 
 #define ELEMENTWISE(var, kind, cls, lo, hi, fn, py)                                         \
     const k2t_op_def var = {.op = kind, .classes = cls, .min_in = lo, .max_in = hi,        \
+                            .flags = K2T_OPF_MERGE,                                        \
                             .parse = merge_parse, .infer = fn, .describe = merge_describe, \
                             .py_forward = py}
 
@@ -200,6 +201,6 @@ ELEMENTWISE(k2t_op_minimum, K2T_OP_MINIMUM, minimum_classes, 1, -1, merge_infer,
 
 const k2t_op_def k2t_op_concatenate = {
     .op = K2T_OP_CONCATENATE, .classes = concat_classes, .min_in = 1, .max_in = -1,
-    .flags = K2T_OPF_CONCAT, .parse = concat_parse, .infer = concat_infer,
+    .flags = K2T_OPF_CONCAT | K2T_OPF_MERGE, .parse = concat_parse, .infer = concat_infer,
     .describe = concat_describe, .hazards = concat_hazards, .py_forward = concat_py_forward,
 };
