@@ -125,7 +125,7 @@ static double rel_of(double mad, double ref)
 static int spatial_flatten(const k2t_model *m, int node)
 {
     const k2t_node *N = &m->nodes[node];
-    if (k2t_node_layer(m, node)->op != K2T_OP_FLATTEN || N->n_in != 1) return -1;
+    if (!k2t_op_flattens(k2t_node_layer(m, node)->op) || N->n_in != 1) return -1;
     const k2t_shape *s = &m->nodes[N->in[0]].shape;
     if (s->ndim != 3 || s->d[0] * s->d[1] <= 1 || s->d[2] <= 1) return -1;
     return N->in[0];
@@ -192,64 +192,19 @@ static int try_node(cmp *c, const ent *e, int node, int pre, int chw, cand *k)
 
 /*----------------------------------------------------- module classes */
 
-/* What kind of Keras layer a torch module class computes. */
-enum { TK_ANY, TK_CONV, TK_CONVT, TK_LINEAR, TK_BN, TK_LN, TK_ACT, TK_MAXPOOL, TK_AVGPOOL, TK_FLATTEN,
-       TK_IDENTITY, TK_PAD, TK_UPSAMPLE };
-
-static int torch_kind(const char *cls)
-{
-    static const struct { const char *name; int kind; } tab[] = {
-        {"Conv1d", TK_CONV}, {"Conv2d", TK_CONV}, {"Conv3d", TK_CONV}, {"LazyConv2d", TK_CONV},
-        {"ConvTranspose1d", TK_CONVT}, {"ConvTranspose2d", TK_CONVT},
-        {"Linear", TK_LINEAR}, {"LazyLinear", TK_LINEAR},
-        {"BatchNorm1d", TK_BN}, {"BatchNorm2d", TK_BN}, {"BatchNorm3d", TK_BN}, {"SyncBatchNorm", TK_BN},
-        {"LayerNorm", TK_LN},
-        {"ReLU", TK_ACT}, {"ReLU6", TK_ACT}, {"LeakyReLU", TK_ACT}, {"PReLU", TK_ACT}, {"ELU", TK_ACT},
-        {"SELU", TK_ACT}, {"CELU", TK_ACT}, {"GELU", TK_ACT}, {"SiLU", TK_ACT}, {"Sigmoid", TK_ACT},
-        {"Tanh", TK_ACT}, {"Hardswish", TK_ACT}, {"Hardsigmoid", TK_ACT}, {"Hardtanh", TK_ACT},
-        {"Softplus", TK_ACT}, {"Softsign", TK_ACT}, {"Softmax", TK_ACT}, {"Mish", TK_ACT},
-        {"MaxPool1d", TK_MAXPOOL}, {"MaxPool2d", TK_MAXPOOL}, {"AdaptiveMaxPool1d", TK_MAXPOOL},
-        {"AdaptiveMaxPool2d", TK_MAXPOOL},
-        {"AvgPool1d", TK_AVGPOOL}, {"AvgPool2d", TK_AVGPOOL}, {"AdaptiveAvgPool1d", TK_AVGPOOL},
-        {"AdaptiveAvgPool2d", TK_AVGPOOL},
-        {"Flatten", TK_FLATTEN}, {"Unflatten", TK_FLATTEN},
-        {"Identity", TK_IDENTITY}, {"Dropout", TK_IDENTITY}, {"Dropout1d", TK_IDENTITY},
-        {"Dropout2d", TK_IDENTITY}, {"AlphaDropout", TK_IDENTITY},
-        {"ZeroPad2d", TK_PAD}, {"ConstantPad1d", TK_PAD}, {"ConstantPad2d", TK_PAD},
-        {"Upsample", TK_UPSAMPLE}, {"UpsamplingNearest2d", TK_UPSAMPLE}, {"UpsamplingBilinear2d", TK_UPSAMPLE},
-    };
-    if (!cls) return TK_ANY;
-    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-        if (!strcmp(tab[i].name, cls)) return tab[i].kind;
-    return TK_ANY;
-}
-
-/* Could a module of this kind have computed candidate k? */
-static int kind_fits(cmp *c, int kind, const cand *k)
+/* Could a module of class cls have computed candidate k?  The ops say
+** which module classes compute them; a layer with weights must be matched
+** on its own computation (its pre-activation when it fuses one), and any
+** activation module may also be the activation a layer fuses.  A class no
+** op knows could be anything but a merge. */
+static int kind_fits(cmp *c, const char *cls, const cand *k)
 {
     k2t_op op = k2t_node_layer(c->m, k->node)->op;
     int has_pre = k2t_run_preact(c->rk, k->node) != NULL;
     int main_part = k->pre || !has_pre; /* the layer's own computation, before a fused activation */
-    switch (kind) {
-    case TK_CONV:
-        return main_part && (op == K2T_OP_CONV || op == K2T_OP_DEPTHWISE || op == K2T_OP_SEPARABLE);
-    case TK_CONVT: return main_part && op == K2T_OP_CONV_TRANSPOSE;
-    case TK_LINEAR: return main_part && op == K2T_OP_DENSE;
-    case TK_BN: return main_part && op == K2T_OP_BATCHNORM;
-    case TK_LN: return main_part && op == K2T_OP_LAYERNORM;
-    case TK_ACT:
-        return (!k->pre && has_pre) || op == K2T_OP_ACTIVATION || op == K2T_OP_RELU || op == K2T_OP_LEAKY_RELU ||
-               op == K2T_OP_PRELU || op == K2T_OP_ELU || op == K2T_OP_SOFTMAX;
-    case TK_MAXPOOL: return op == K2T_OP_MAXPOOL || op == K2T_OP_GLOBAL_MAXPOOL;
-    case TK_AVGPOOL: return op == K2T_OP_AVGPOOL || op == K2T_OP_GLOBAL_AVGPOOL;
-    case TK_FLATTEN:
-        return op == K2T_OP_FLATTEN || op == K2T_OP_RESHAPE || op == K2T_OP_GLOBAL_AVGPOOL ||
-               op == K2T_OP_GLOBAL_MAXPOOL;
-    case TK_IDENTITY: return op == K2T_OP_IDENTITY;
-    case TK_PAD: return op == K2T_OP_ZEROPAD;
-    case TK_UPSAMPLE: return op == K2T_OP_UPSAMPLE;
-    default: return !k2t_op_is_merge(op);
-    }
+    if (!cls || !k2t_op_torch_module(K2T_OP_COUNT, cls)) return !k2t_op_is_merge(op);
+    if (k2t_op_torch_module(op, cls)) return main_part || !k2t_op_has_weights(op);
+    return !k->pre && has_pre && k2t_op_torch_module(K2T_OP_RELU, cls); /* a fused activation */
 }
 
 /*------------------------------------------------------------- alignment */
@@ -323,9 +278,10 @@ static int align(cmp *c, ent *e, int diverged)
     }
     /* Nothing within tolerance: the layer expected next by order (of the
     ** module's kind when its class is known) is this array's layer. */
-    int kind = torch_kind(e->z->cls), exp = -1, fit = -1;
+    const char *cls = e->z->cls;
+    int exp = -1, fit = -1;
     for (int i = 0; i < nc; i++) {
-        if (!kind_fits(c, kind, &v[i])) continue;
+        if (!kind_fits(c, cls, &v[i])) continue;
         if (exp < 0 || v[i].p < v[exp].p || (v[i].p == v[exp].p && v[i].rel < v[exp].rel)) exp = i;
         if (fit < 0 || v[i].rel < v[fit].rel) fit = i;
     }

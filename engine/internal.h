@@ -164,6 +164,7 @@ typedef struct k2t_op_def {
     const char *const *classes; /* Keras class names, NULL-terminated */
     int min_in, max_in;         /* number of inputs accepted (max -1: any) */
     unsigned flags;             /* K2T_OPF_* */
+    const char *const *torch_modules; /* PyTorch module classes that compute it, NULL-terminated */
     /* Fill L->cfg from the "config" object.  May set L->unsupported (a
     ** valid layer k2t cannot execute).  On a malformed config returns an
     ** error whose message names the key. */

@@ -109,6 +109,12 @@ const char *k2t_op_name(k2t_op op);
 int k2t_op_is_merge(k2t_op op);
 int k2t_op_is_concat(k2t_op op);
 int k2t_op_is_activation(k2t_op op);
+/* Does a PyTorch module of class cls ("Conv2d", "ReLU6") compute layers of
+** kind op (K2T_OP_COUNT: of any kind k2t knows)?  Does the kind hold weights? */
+int k2t_op_torch_module(k2t_op op, const char *cls);
+int k2t_op_has_weights(k2t_op op);
+/* Does it turn its input into a vector in Keras's element order (Flatten)? */
+int k2t_op_flattens(k2t_op op);
 
 /* Keras activations by name.  hard_sigmoid differs between Keras 2
 ** (clip(0.2x+0.5)) and Keras 3 (clip(x/6+0.5)); the loader picks by the

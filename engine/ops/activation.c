@@ -383,40 +383,44 @@ static const char *const prelu_classes[] = {"PReLU", NULL};
 static const char *const elu_classes[] = {"ELU", NULL};
 static const char *const softmax_classes[] = {"Softmax", NULL};
 
+/* The PyTorch modules that compute these layers (compare pairs a port's
+** modules with Keras layers by them). */
+static const char *const act_modules[] = {"ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Hardswish", "Hardsigmoid", "Hardtanh", "Softplus", "Softsign", "Softmax", "Mish", "KerasPReLU", NULL};
+
 const k2t_op_def k2t_op_activation = {
-    .op = K2T_OP_ACTIVATION, .classes = activation_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_ACTIVATION, .torch_modules = act_modules, .classes = activation_classes, .min_in = 1, .max_in = 1,
     .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION, .parse = activation_parse, .infer = same_infer,
     .describe = activation_describe, .hazards = activation_hazards,
     .py_forward = activation_py_forward,
 };
 
 const k2t_op_def k2t_op_relu = {
-    .op = K2T_OP_RELU, .classes = relu_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_RELU, .torch_modules = act_modules, .classes = relu_classes, .min_in = 1, .max_in = 1,
     .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION, .parse = relu_parse, .infer = same_infer,
     .describe = relu_describe, .hazards = relu_hazards, .py_forward = relu_py_forward,
 };
 
 const k2t_op_def k2t_op_leaky_relu = {
-    .op = K2T_OP_LEAKY_RELU, .classes = leaky_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_LEAKY_RELU, .torch_modules = act_modules, .classes = leaky_classes, .min_in = 1, .max_in = 1,
     .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION, .parse = leaky_parse, .infer = same_infer,
     .describe = alpha_describe, .hazards = leaky_hazards, .py_forward = leaky_py_forward,
 };
 
 const k2t_op_def k2t_op_prelu = {
-    .op = K2T_OP_PRELU, .classes = prelu_classes, .min_in = 1, .max_in = 1, .parse = prelu_parse,
+    .op = K2T_OP_PRELU, .torch_modules = act_modules, .classes = prelu_classes, .min_in = 1, .max_in = 1, .parse = prelu_parse,
     .infer = prelu_infer, .weights = prelu_weights, .describe = prelu_describe,
     .torch = prelu_torch, .flags = K2T_OPF_MODULE | K2T_OPF_ACTIVATION, .module = prelu_module, .py_init = prelu_py_init,
     .py_forward = prelu_py_forward,
 };
 
 const k2t_op_def k2t_op_elu = {
-    .op = K2T_OP_ELU, .classes = elu_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_ELU, .torch_modules = act_modules, .classes = elu_classes, .min_in = 1, .max_in = 1,
     .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION, .parse = elu_parse, .infer = same_infer,
     .describe = alpha_describe, .hazards = elu_hazards, .py_forward = elu_py_forward,
 };
 
 const k2t_op_def k2t_op_softmax = {
-    .op = K2T_OP_SOFTMAX, .classes = softmax_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_SOFTMAX, .torch_modules = act_modules, .classes = softmax_classes, .min_in = 1, .max_in = 1,
     .parse = softmax_parse, .infer = softmax_infer, .describe = softmax_describe,
     .hazards = softmax_hazards, .py_forward = softmax_py_forward,
 };

@@ -812,15 +812,22 @@ static const char *const depthwise_classes[] = {"DepthwiseConv2D", NULL};
 static const char *const separable_classes[] = {"SeparableConv2D", "SeparableConvolution2D",
                                                 NULL};
 
+/* The PyTorch modules that compute these layers (compare pairs a port's
+** modules with Keras layers by them). */
+static const char *const conv_modules[] = {"Conv1d", "Conv2d", "Conv3d", "LazyConv1d", "LazyConv2d", NULL};
+static const char *const convt_modules[] = {"ConvTranspose1d", "ConvTranspose2d", NULL};
+static const char *const dw_modules[] = {"Conv2d", "LazyConv2d", NULL};
+static const char *const sep_modules[] = {"Conv2d", "SeparableConv2d", NULL};
+
 const k2t_op_def k2t_op_conv = {
-    .op = K2T_OP_CONV, .classes = conv_classes, .min_in = 1, .max_in = 1, .parse = conv_parse,
+    .op = K2T_OP_CONV, .torch_modules = conv_modules, .classes = conv_classes, .min_in = 1, .max_in = 1, .parse = conv_parse,
     .infer = conv_infer, .weights = conv_weights, .describe = conv_describe, .torch = conv_torch,
     .hazards = conv_hazards, .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW, .module = conv_module,
     .py_forward = conv_py_forward,
 };
 
 const k2t_op_def k2t_op_conv_transpose = {
-    .op = K2T_OP_CONV_TRANSPOSE, .classes = transpose_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_CONV_TRANSPOSE, .torch_modules = convt_modules, .classes = transpose_classes, .min_in = 1, .max_in = 1,
     .parse = transpose_parse, .infer = transpose_infer, .weights = transpose_weights,
     .describe = transpose_describe, .torch = transpose_torch, .hazards = transpose_hazards,
     .flags = K2T_OPF_MODULE, .module = transpose_module, .py_init = transpose_py_init,
@@ -828,7 +835,7 @@ const k2t_op_def k2t_op_conv_transpose = {
 };
 
 const k2t_op_def k2t_op_depthwise = {
-    .op = K2T_OP_DEPTHWISE, .classes = depthwise_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_DEPTHWISE, .torch_modules = dw_modules, .classes = depthwise_classes, .min_in = 1, .max_in = 1,
     .parse = depthwise_parse, .infer = depthwise_infer, .weights = depthwise_weights,
     .describe = depthwise_describe, .torch = depthwise_torch, .hazards = conv_hazards,
     .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW, .module = depthwise_module,
@@ -836,7 +843,7 @@ const k2t_op_def k2t_op_depthwise = {
 };
 
 const k2t_op_def k2t_op_separable = {
-    .op = K2T_OP_SEPARABLE, .classes = separable_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_SEPARABLE, .torch_modules = sep_modules, .classes = separable_classes, .min_in = 1, .max_in = 1,
     .parse = separable_parse, .infer = separable_infer, .weights = separable_weights,
     .describe = separable_describe, .torch = separable_torch, .hazards = conv_hazards,
     .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW, .module = separable_module,

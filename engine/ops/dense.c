@@ -161,8 +161,12 @@ static k2t_status dense_py_forward(k2t_py *y, int i, k2t_err *err)
 
 static const char *const dense_classes[] = {"Dense", NULL};
 
+/* The PyTorch modules that compute these layers (compare pairs a port's
+** modules with Keras layers by them). */
+static const char *const dense_modules[] = {"Linear", "LazyLinear", NULL};
+
 const k2t_op_def k2t_op_dense = {
-    .op = K2T_OP_DENSE, .classes = dense_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_DENSE, .torch_modules = dense_modules, .classes = dense_classes, .min_in = 1, .max_in = 1,
     .flags = K2T_OPF_FEATURES | K2T_OPF_MODULE, .parse = dense_parse, .infer = dense_infer,
     .weights = dense_weights, .describe = dense_describe, .torch = dense_torch,
     .hazards = dense_hazards, .module = dense_module, .py_init = dense_py_init,

@@ -49,8 +49,12 @@ static const char *const identity_classes[] = {
     "GaussianDropout", "AlphaDropout", "ActivityRegularization", NULL,
 };
 
+/* The PyTorch modules that compute these layers (compare pairs a port's
+** modules with Keras layers by them). */
+static const char *const identity_modules[] = {"Identity", "Dropout", "Dropout1d", "Dropout2d", "AlphaDropout", NULL};
+
 const k2t_op_def k2t_op_identity = {
-    .op = K2T_OP_IDENTITY, .classes = identity_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_IDENTITY, .torch_modules = identity_modules, .classes = identity_classes, .min_in = 1, .max_in = 1,
     .flags = K2T_OPF_KEEPS_ORDER, .parse = identity_parse, .infer = identity_infer,
     .describe = identity_describe, .py_forward = identity_py_forward,
 };

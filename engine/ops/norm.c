@@ -454,15 +454,20 @@ static const char *const bn_classes[] = {"BatchNormalization", "BatchNormalizati
                                          "BatchNormalizationV2", "SyncBatchNormalization", NULL};
 static const char *const ln_classes[] = {"LayerNormalization", NULL};
 
+/* The PyTorch modules that compute these layers (compare pairs a port's
+** modules with Keras layers by them). */
+static const char *const bn_modules[] = {"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LazyBatchNorm1d", "LazyBatchNorm2d", NULL};
+static const char *const ln_modules[] = {"LayerNorm", NULL};
+
 const k2t_op_def k2t_op_batchnorm = {
-    .op = K2T_OP_BATCHNORM, .classes = bn_classes, .min_in = 1, .max_in = 1, .parse = bn_parse,
+    .op = K2T_OP_BATCHNORM, .torch_modules = bn_modules, .classes = bn_classes, .min_in = 1, .max_in = 1, .parse = bn_parse,
     .infer = norm_infer, .weights = bn_weights, .describe = bn_describe, .torch = norm_torch,
     .hazards = bn_hazards, .mode_stats = 1, .flags = K2T_OPF_MODULE, .module = bn_module,
     .py_init = bn_py_init, .py_forward = bn_py_forward, .extra_tensors = bn_extra,
 };
 
 const k2t_op_def k2t_op_layernorm = {
-    .op = K2T_OP_LAYERNORM, .classes = ln_classes, .min_in = 1, .max_in = 1, .parse = ln_parse,
+    .op = K2T_OP_LAYERNORM, .torch_modules = ln_modules, .classes = ln_classes, .min_in = 1, .max_in = 1, .parse = ln_parse,
     .infer = norm_infer, .weights = ln_weights, .describe = ln_describe, .torch = norm_torch,
     .hazards = ln_hazards, .flags = K2T_OPF_MODULE, .module = ln_module,
     .py_forward = ln_py_forward, .extra_tensors = ln_extra, .unexportable = ln_unexportable,

@@ -250,26 +250,33 @@ static const char *const gmax_classes[] = {"GlobalMaxPooling1D", "GlobalMaxPooli
 static const char *const gavg_classes[] = {"GlobalAveragePooling1D", "GlobalAveragePooling2D",
                                            "GlobalAvgPool1D", "GlobalAvgPool2D", NULL};
 
+/* The PyTorch modules that compute these layers (compare pairs a port's
+** modules with Keras layers by them). */
+static const char *const avgpool_modules[] = {"AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", NULL};
+static const char *const gavg_modules[] = {"AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "Flatten", NULL};
+static const char *const gmax_modules[] = {"MaxPool1d", "MaxPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Flatten", NULL};
+static const char *const maxpool_modules[] = {"MaxPool1d", "MaxPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", NULL};
+
 const k2t_op_def k2t_op_maxpool = {
-    .op = K2T_OP_MAXPOOL, .classes = maxpool_classes, .min_in = 1, .max_in = 1, .parse = pool_parse,
+    .op = K2T_OP_MAXPOOL, .torch_modules = maxpool_modules, .classes = maxpool_classes, .min_in = 1, .max_in = 1, .parse = pool_parse,
     .infer = pool_infer, .describe = pool_describe, .hazards = maxpool_hazards,
     .flags = K2T_OPF_WINDOW, .module = pool_module, .py_forward = pool_py_forward,
 };
 
 const k2t_op_def k2t_op_avgpool = {
-    .op = K2T_OP_AVGPOOL, .classes = avgpool_classes, .min_in = 1, .max_in = 1, .parse = pool_parse,
+    .op = K2T_OP_AVGPOOL, .torch_modules = avgpool_modules, .classes = avgpool_classes, .min_in = 1, .max_in = 1, .parse = pool_parse,
     .infer = pool_infer, .describe = pool_describe, .hazards = avgpool_hazards,
     .flags = K2T_OPF_WINDOW, .module = pool_module, .py_forward = pool_py_forward,
 };
 
 const k2t_op_def k2t_op_global_maxpool = {
-    .op = K2T_OP_GLOBAL_MAXPOOL, .classes = gmax_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_GLOBAL_MAXPOOL, .torch_modules = gmax_modules, .classes = gmax_classes, .min_in = 1, .max_in = 1,
     .parse = global_parse, .infer = global_infer, .describe = global_describe,
     .py_forward = global_py_forward,
 };
 
 const k2t_op_def k2t_op_global_avgpool = {
-    .op = K2T_OP_GLOBAL_AVGPOOL, .classes = gavg_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_GLOBAL_AVGPOOL, .torch_modules = gavg_modules, .classes = gavg_classes, .min_in = 1, .max_in = 1,
     .parse = global_parse, .infer = global_infer, .describe = global_describe,
     .py_forward = global_py_forward,
 };

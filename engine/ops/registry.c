@@ -71,3 +71,29 @@ int k2t_op_is_activation(k2t_op op)
     const k2t_op_def *d = k2t_op_def_of(op);
     return d && (d->flags & K2T_OPF_ACTIVATION);
 }
+
+int k2t_op_torch_module(k2t_op op, const char *cls)
+{
+    const k2t_op_def *d = k2t_op_def_of(op);
+    if (!cls) return 0;
+    if (op == K2T_OP_COUNT) { /* any op */
+        for (int o = 0; o < K2T_OP_COUNT; o++)
+            if (k2t_op_torch_module((k2t_op)o, cls)) return 1;
+        return 0;
+    }
+    for (const char *const *c = d ? d->torch_modules : NULL; c && *c; c++)
+        if (!strcmp(*c, cls)) return 1;
+    return 0;
+}
+
+int k2t_op_has_weights(k2t_op op)
+{
+    const k2t_op_def *d = k2t_op_def_of(op);
+    return d && d->torch;
+}
+
+int k2t_op_flattens(k2t_op op)
+{
+    const k2t_op_def *d = k2t_op_def_of(op);
+    return d && (d->flags & K2T_OPF_FLATTENS);
+}

@@ -542,14 +542,20 @@ static const char *const crop_classes[] = {"Cropping2D", NULL};
 static const char *const upsample_classes[] = {"UpSampling2D", NULL};
 static const char *const rescaling_classes[] = {"Rescaling", NULL};
 
+/* The PyTorch modules that compute these layers (compare pairs a port's
+** modules with Keras layers by them). */
+static const char *const flatten_modules[] = {"Flatten", "Unflatten", NULL};
+static const char *const pad_modules[] = {"ZeroPad2d", "ConstantPad1d", "ConstantPad2d", NULL};
+static const char *const upsample_modules[] = {"Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", NULL};
+
 const k2t_op_def k2t_op_flatten = {
-    .op = K2T_OP_FLATTEN, .classes = flatten_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_FLATTEN, .torch_modules = flatten_modules, .classes = flatten_classes, .min_in = 1, .max_in = 1,
     .flags = K2T_OPF_FLATTENS, .parse = flatten_parse, .infer = flatten_infer,
     .describe = format_describe, .py_forward = flatten_py_forward,
 };
 
 const k2t_op_def k2t_op_reshape = {
-    .op = K2T_OP_RESHAPE, .classes = reshape_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_RESHAPE, .torch_modules = flatten_modules, .classes = reshape_classes, .min_in = 1, .max_in = 1,
     .flags = K2T_OPF_FLATTENS, .parse = reshape_parse, .infer = reshape_infer,
     .describe = reshape_describe, .hazards = reshape_hazards, .py_forward = reshape_py_forward,
 };
@@ -561,7 +567,7 @@ const k2t_op_def k2t_op_permute = {
 };
 
 const k2t_op_def k2t_op_zeropad = {
-    .op = K2T_OP_ZEROPAD, .classes = zeropad_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_ZEROPAD, .torch_modules = pad_modules, .classes = zeropad_classes, .min_in = 1, .max_in = 1,
     .parse = zeropad_parse, .infer = zeropad_infer, .describe = zeropad_describe,
     .hazards = zeropad_hazards, .py_forward = zeropad_py_forward,
 };
@@ -572,7 +578,7 @@ const k2t_op_def k2t_op_crop = {
 };
 
 const k2t_op_def k2t_op_upsample = {
-    .op = K2T_OP_UPSAMPLE, .classes = upsample_classes, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_UPSAMPLE, .torch_modules = upsample_modules, .classes = upsample_classes, .min_in = 1, .max_in = 1,
     .parse = upsample_parse, .infer = upsample_infer, .describe = upsample_describe,
     .py_forward = upsample_py_forward,
 };
