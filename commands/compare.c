@@ -204,7 +204,7 @@ static int kind_fits(cmp *c, const char *cls, const cand *k)
     int main_part = k->pre || !has_pre; /* the layer's own computation, before a fused activation */
     if (!cls || !k2t_op_torch_module(K2T_OP_COUNT, cls)) return !k2t_op_is_merge(op);
     if (k2t_op_torch_module(op, cls)) return main_part || !k2t_op_has_weights(op);
-    return !k->pre && has_pre && k2t_op_torch_module(K2T_OP_RELU, cls); /* a fused activation */
+    return !k->pre && has_pre && k2t_torch_activation(cls); /* a fused activation */
 }
 
 /*------------------------------------------------------------- alignment */

@@ -113,6 +113,8 @@ int k2t_op_is_activation(k2t_op op);
 ** kind op (K2T_OP_COUNT: of any kind k2t knows)?  Does the kind hold weights? */
 int k2t_op_torch_module(k2t_op op, const char *cls);
 int k2t_op_has_weights(k2t_op op);
+/* Is cls a PyTorch activation module ("ReLU6", "Sigmoid")? */
+int k2t_torch_activation(const char *cls);
 /* Does it turn its input into a vector in Keras's element order (Flatten)? */
 int k2t_op_flattens(k2t_op op);
 

@@ -97,3 +97,10 @@ int k2t_op_flattens(k2t_op op)
     const k2t_op_def *d = k2t_op_def_of(op);
     return d && (d->flags & K2T_OPF_FLATTENS);
 }
+
+int k2t_torch_activation(const char *cls)
+{
+    for (int o = 0; o < K2T_OP_COUNT; o++)
+        if (k2t_op_is_activation((k2t_op)o) && k2t_op_torch_module((k2t_op)o, cls)) return 1;
+    return 0;
+}
