@@ -198,9 +198,11 @@ static void torch_case(const char *what, const char *cls, const char *json, int 
         t.L.w[i].shape = shapes[i];
     }
     for (int i = 0; i < n; i++) {
-        const char *sfx = NULL;
-        k2t_shape s;
-        int r = t.def->torch(&t.L, i, &sfx, &s);
+        k2t_tw tw;
+        memset(&tw, 0, sizeof tw);
+        int r = t.def->torch(&t.L, i, &tw);
+        const char *sfx = tw.suffix;
+        k2t_shape s = tw.shape;
         if (!want_sfx[i]) {
             CHECK(r == -1, "%s: weight %s should have no torch counterpart", what, names[i]);
             continue;
