@@ -88,6 +88,11 @@ void k2t_tw_misread(const k2t_weight *w, const k2t_tw *tw, float *out);
 ** "" when none is needed.  Returns buf. */
 char *k2t_tw_code(const k2t_weight *w, const k2t_tw *tw, char *buf, size_t n);
 
+/* Execution (engine/op.h defines these and the K2T_OPF_* flags). */
+typedef struct k2t_step k2t_step;
+typedef struct k2t_plan_ctx k2t_plan_ctx;
+typedef struct k2t_fwd k2t_fwd;
+
 typedef struct k2t_op_def {
     k2t_op op;
     const char *const *classes; /* Keras class names, NULL-terminated */
@@ -108,6 +113,18 @@ typedef struct k2t_op_def {
     /* Weight wi's PyTorch parameter (suffix, shape, layout map); returns
     ** -1 when it has none.  NULL: no weights. */
     int (*torch)(const k2t_layer *L, int wi, k2t_tw *tw);
+    /* Execution (engine/op.h): K2T_OPF_* bits. */
+    unsigned flags;
+    /* Plan one node: geometry, prepared weights, epilogue, workspace; may
+    ** set s->alias, s->fallback, s->chw_order.  NULL: nothing to plan. */
+    k2t_status (*plan)(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err);
+    /* Compute the step for f->n samples.  NULL (and no K2T_OPF_INPUT):
+    ** k2t cannot execute the layer. */
+    void (*forward)(const k2t_step *s, const k2t_fwd *f);
+    /* 1 and *act when the layer is nothing but activation *act over its
+    ** input (K2T_ACT_SOFTMAX: a softmax over the layer's axis, which the
+    ** fast path never folds); 0 otherwise.  NULL: never. */
+    int (*as_act)(const k2t_layer *L, k2t_act *act);
 } k2t_op_def;
 
 /* The op for a Keras class name (after aliasing), or NULL. */

@@ -99,9 +99,17 @@ static void input_describe(const k2t_layer *L, k2t_buf *b)
     k2t_buf_printf(b, "shape=%s", k2t_shape_str(&L->cfg.input_shape, 1, buf, sizeof buf));
 }
 
+/*----------------------------------------------------------- execution */
+
+#include "../op.h"
+
+/* No plan and no forward: k2t_run_set_input fills the buffer, in the
+** run's layout (K2T_OPF_NCHW). */
+
 static const char *const input_classes[] = {"InputLayer", NULL};
 
 const k2t_op_def k2t_op_input = {
     .op = K2T_OP_INPUT, .classes = input_classes, .min_in = 0, .max_in = 0,
     .parse = input_parse, .infer = input_infer, .describe = input_describe,
+    .flags = K2T_OPF_INPUT | K2T_OPF_NCHW,
 };

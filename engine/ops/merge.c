@@ -108,6 +108,45 @@ static void concat_describe(const k2t_layer *L, k2t_buf *b)
     k2t_buf_printf(b, "axis=%d", L->cfg.axis);
 }
 
+/*----------------------------------------------------------- execution */
+
+#include "../op.h"
+
+/* Elementwise merges are layout-blind: equal shapes, equal layouts. */
+#define MERGE_FORWARD(fn, kind)                                                             \
+    static void fn(const k2t_step *s, const k2t_fwd *f)                                     \
+    {                                                                                       \
+        kern_merge(kind, f->x, s->n_in, (int64_t)f->n * s->numel, f->y);                    \
+    }
+
+MERGE_FORWARD(add_forward, K2T_MERGE_ADD)
+MERGE_FORWARD(subtract_forward, K2T_MERGE_SUB)
+MERGE_FORWARD(multiply_forward, K2T_MERGE_MUL)
+MERGE_FORWARD(average_forward, K2T_MERGE_AVG)
+MERGE_FORWARD(maximum_forward, K2T_MERGE_MAX)
+MERGE_FORWARD(minimum_forward, K2T_MERGE_MIN)
+
+/* Concatenate remembers its per-sample axis in s->len; each input's
+** length along it comes from that input's step. */
+static k2t_status concat_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    int ax = k2t_sample_axis(s->L->cfg.axis, s->shape.ndim);
+    (void)c;
+    if (ax < 0 || ax >= s->shape.ndim) return k2t_fail(err, K2T_ESHAPE, "axis out of range");
+    k2t_axis_split(&s->shape, ax, &s->outer, &s->len, &s->inner);
+    s->len = ax;
+    return K2T_OK;
+}
+
+static void concat_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    int64_t lens[64], outer, len, inner;
+    int ax = (int)s->len;
+    k2t_axis_split(&s->shape, ax, &outer, &len, &inner);
+    for (int j = 0; j < s->n_in && j < 64; j++) lens[j] = k2t_step_in(s, j)->shape.d[ax];
+    kern_concat(f->x, lens, s->n_in, (int64_t)f->n * outer, inner, f->y);
+}
+
 static const char *const add_classes[] = {"Add", NULL};
 static const char *const subtract_classes[] = {"Subtract", NULL};
 static const char *const multiply_classes[] = {"Multiply", NULL};
@@ -116,18 +155,25 @@ static const char *const maximum_classes[] = {"Maximum", NULL};
 static const char *const minimum_classes[] = {"Minimum", NULL};
 static const char *const concat_classes[] = {"Concatenate", NULL};
 
-#define ELEMENTWISE(var, kind, cls, lo, hi, fn)                                             \
+#define ELEMENTWISE(var, kind, cls, lo, hi, fn, fwd)                                        \
     const k2t_op_def var = {.op = kind, .classes = cls, .min_in = lo, .max_in = hi,        \
-                            .parse = merge_parse, .infer = fn, .describe = merge_describe}
+                            .parse = merge_parse, .infer = fn, .describe = merge_describe, \
+                            .flags = K2T_OPF_NCHW, .forward = fwd}
 
-ELEMENTWISE(k2t_op_add, K2T_OP_ADD, add_classes, 1, -1, merge_infer);
-ELEMENTWISE(k2t_op_subtract, K2T_OP_SUBTRACT, subtract_classes, 2, 2, subtract_infer);
-ELEMENTWISE(k2t_op_multiply, K2T_OP_MULTIPLY, multiply_classes, 1, -1, merge_infer);
-ELEMENTWISE(k2t_op_average, K2T_OP_AVERAGE, average_classes, 1, -1, merge_infer);
-ELEMENTWISE(k2t_op_maximum, K2T_OP_MAXIMUM, maximum_classes, 1, -1, merge_infer);
-ELEMENTWISE(k2t_op_minimum, K2T_OP_MINIMUM, minimum_classes, 1, -1, merge_infer);
+ELEMENTWISE(k2t_op_add, K2T_OP_ADD, add_classes, 1, -1, merge_infer, add_forward);
+ELEMENTWISE(k2t_op_subtract, K2T_OP_SUBTRACT, subtract_classes, 2, 2, subtract_infer,
+            subtract_forward);
+ELEMENTWISE(k2t_op_multiply, K2T_OP_MULTIPLY, multiply_classes, 1, -1, merge_infer,
+            multiply_forward);
+ELEMENTWISE(k2t_op_average, K2T_OP_AVERAGE, average_classes, 1, -1, merge_infer,
+            average_forward);
+ELEMENTWISE(k2t_op_maximum, K2T_OP_MAXIMUM, maximum_classes, 1, -1, merge_infer,
+            maximum_forward);
+ELEMENTWISE(k2t_op_minimum, K2T_OP_MINIMUM, minimum_classes, 1, -1, merge_infer,
+            minimum_forward);
 
 const k2t_op_def k2t_op_concatenate = {
     .op = K2T_OP_CONCATENATE, .classes = concat_classes, .min_in = 1, .max_in = -1,
     .parse = concat_parse, .infer = concat_infer, .describe = concat_describe,
+    .plan = concat_plan, .forward = concat_forward,
 };

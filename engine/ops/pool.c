@@ -155,6 +155,51 @@ static void global_describe(const k2t_layer *L, k2t_buf *b)
     if (L->cfg.channels_first) k2t_buf_printf(b, ", data_format=channels_first");
 }
 
+/*----------------------------------------------------------- execution */
+
+#include "../op.h"
+
+/* The window with TF's padding, or PyTorch's symmetric padding and an
+** average that counts it (padding torch). */
+static k2t_status pool_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    if (k2t_plan_win(s, &c->in[0], c->o->emu.pad_torch) != 0)
+        return k2t_fail(err, K2T_ESHAPE, "input smaller than the pool");
+    s->count_pad = c->o->emu.pad_torch;
+    return K2T_OK;
+}
+
+static void maxpool_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    if (f->nchw) kern_maxpool_nchw(&s->win, f->x[0], f->n, f->y);
+    else kern_maxpool(&s->win, f->x[0], f->n, f->y);
+}
+
+static void avgpool_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    if (f->nchw) kern_avgpool_nchw(&s->win, s->count_pad, f->x[0], f->n, f->y);
+    else kern_avgpool(&s->win, s->count_pad, f->x[0], f->n, f->y);
+}
+
+/* The input's layout decides (the output is a vector). */
+static void global_pool(const k2t_step *s, const k2t_fwd *f, int is_max)
+{
+    const k2t_step *p = k2t_step_in(s, 0);
+    int ch = (int)p->shape.d[p->shape.ndim - 1];
+    if (p->nchw && !f->fallback) kern_global_pool_nchw(ch, p->numel / ch, is_max, f->x[0], f->n, f->y);
+    else kern_global_pool(p->numel / ch, ch, is_max, f->x[0], f->n, f->y);
+}
+
+static void gmax_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    global_pool(s, f, 1);
+}
+
+static void gavg_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    global_pool(s, f, 0);
+}
+
 static const char *const maxpool_classes[] = {"MaxPooling1D", "MaxPooling2D", "MaxPool1D",
                                               "MaxPool2D", NULL};
 static const char *const avgpool_classes[] = {"AveragePooling1D", "AveragePooling2D",
@@ -167,19 +212,23 @@ static const char *const gavg_classes[] = {"GlobalAveragePooling1D", "GlobalAver
 const k2t_op_def k2t_op_maxpool = {
     .op = K2T_OP_MAXPOOL, .classes = maxpool_classes, .min_in = 1, .max_in = 1,
     .parse = pool_parse, .infer = pool_infer, .describe = pool_describe,
+    .flags = K2T_OPF_NCHW, .plan = pool_plan, .forward = maxpool_forward,
 };
 
 const k2t_op_def k2t_op_avgpool = {
     .op = K2T_OP_AVGPOOL, .classes = avgpool_classes, .min_in = 1, .max_in = 1,
     .parse = pool_parse, .infer = pool_infer, .describe = pool_describe,
+    .flags = K2T_OPF_NCHW, .plan = pool_plan, .forward = avgpool_forward,
 };
 
 const k2t_op_def k2t_op_global_maxpool = {
     .op = K2T_OP_GLOBAL_MAXPOOL, .classes = gmax_classes, .min_in = 1, .max_in = 1,
     .parse = global_parse, .infer = global_infer, .describe = global_describe,
+    .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_NCHW, .forward = gmax_forward,
 };
 
 const k2t_op_def k2t_op_global_avgpool = {
     .op = K2T_OP_GLOBAL_AVGPOOL, .classes = gavg_classes, .min_in = 1, .max_in = 1,
     .parse = global_parse, .infer = global_infer, .describe = global_describe,
+    .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_NCHW, .forward = gavg_forward,
 };
