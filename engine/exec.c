@@ -26,8 +26,6 @@
 ** the whole plan on its own slice of samples with its own workspace and
 ** OpenBLAS single-threaded underneath.
 */
-#include <cblas.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

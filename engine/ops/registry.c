@@ -3,11 +3,26 @@
 **
 ** Every family file exports its k2t_op_def objects; this file lists
 ** them once, in k2t_op order.  A def carries its own class names, old
-** aliases included (Convolution2D, BatchNormalizationV1, MaxPool2D), so
-** adding a layer touches its family file and one line here.  Lookup
-** walks the defs' class lists: about eighty names, once per layer.
+** aliases included (Convolution2D, BatchNormalizationV1, MaxPool2D).
+** Lookup walks the defs' class lists: about eighty names, once per layer.
 ** A class no def claims is the loader's K2T_OP_UNSUPPORTED: it stays in
 ** the graph with its weights, and k2t_op_unsupported describes it.
+**
+** Adding a layer kind takes:
+**  - its K2T_OP_ value in engine/k2t.h (k2t_op; this table is indexed by it);
+**  - its k2t_op_def in its family file (engine/ops/<family>.c): classes,
+**    parse, infer, weights, describe, torch, and for execution the flags,
+**    plan, forward and as_act of its "execution" section (engine/op.h says
+**    what each means; the executor, engine/exec.c, has no per-kind code,
+**    so a def with a forward runs, fused, in place and under the NCHW
+**    emulation as its flags allow);
+**  - its extern and its defs[] line here;
+**  - its tests.
+** Not yet owned by the op: until export asks the op for its PyTorch code,
+** engine/export.c needs the kind's module and forward in its switches or
+** the exported port leaves the layer out; commands that explain or
+** compare particular kinds name them too (grep K2T_OP_ outside
+** engine/ops/ for every such place).
 */
 #include <assert.h>
 #include <string.h>
