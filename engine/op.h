@@ -68,7 +68,7 @@ struct k2t_step {
     int alias;              /* output is input 0's buffer (a view: Flatten, Dropout) */
     int inplace;            /* computed in input 0's buffer (fast path) */
     int folded;             /* fast path: computed by an earlier step */
-    int skip;               /* nothing to compute (alias, folded) */
+    int skip;               /* nothing to compute (input, alias, folded) */
     const int *in;          /* producer steps (== nodes) */
     int n_in;
     /* window ops */
