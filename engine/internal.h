@@ -156,8 +156,35 @@ typedef struct k2t_xt {
 #define K2T_OPF_CONCAT (1u << 5)      /* joins its inputs along an axis (Concatenate) */
 #define K2T_OPF_MERGE (1u << 6)       /* merges several inputs (Add ... Minimum, Concatenate) */
 #define K2T_OPF_ACTIVATION (1u << 7)  /* an elementwise activation layer (ends a residual block) */
+/* A graph input: its buffer is filled by k2t_run_set_input; no plan,
+** no forward, and its buffer is never reused or written in place. */
+#define K2T_OPF_INPUT (1u << 8)
+/* A GEMM-like producer (convolutions, Dense): forward computes through
+** f->epi (s->epi: per-channel bias, scale and activation), so the fast
+** path may fold a following K2T_OPF_AFFINE step and an activation
+** (as_act) into s->epi.  Its plan sets s->epi.act to its own
+** activation; a kept pre-activation is written to f->g. */
+#define K2T_OPF_GEMM (1u << 9)
+/* Unary elementwise: the fast path may compute it in its input's
+** buffer (f->x[0] == f->y) when that input has no other reader. */
+#define K2T_OPF_INPLACE (1u << 10)
+/* Handles the NCHW layout itself (NCHW kernels when f->nchw, or it does
+** not depend on the layout); its plan sets s->fallback when some case
+** needs Keras's layout.  Without this flag, under layout NCHW, the
+** executor runs the op's Keras kernel between layout conversions
+** whenever its output or an input is held NCHW. */
+#define K2T_OPF_NCHW (1u << 11)
+/* Its output is x * s->scale[c] + s->shift[c] over the last axis when
+** s->inner == 1 and !s->bn_batch (BatchNormalization): a GEMM before it
+** may absorb it (s->len channels). */
+#define K2T_OPF_AFFINE (1u << 12)
+
 
 typedef struct k2t_py k2t_py; /* export's Python writer (engine/py.h) */
+/* Execution (engine/op.h). */
+typedef struct k2t_step k2t_step;
+typedef struct k2t_plan_ctx k2t_plan_ctx;
+typedef struct k2t_fwd k2t_fwd;
 
 typedef struct k2t_op_def {
     k2t_op op;
@@ -209,6 +236,16 @@ typedef struct k2t_op_def {
     /* Why L cannot be exported when its first call reads 'in' (NULL when
     ** not called), or NULL when it can. */
     const char *(*unexportable)(const k2t_layer *L, const k2t_shape *in);
+    /* Plan one node: geometry, prepared weights, epilogue, workspace; may
+    ** set s->alias, s->fallback, s->chw_order.  NULL: nothing to plan. */
+    k2t_status (*plan)(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err);
+    /* Compute the step for f->n samples.  NULL (and no K2T_OPF_INPUT):
+    ** k2t cannot execute the layer. */
+    void (*forward)(const k2t_step *s, const k2t_fwd *f);
+    /* 1 and *act when the layer is nothing but activation *act over its
+    ** input (K2T_ACT_SOFTMAX: a softmax over the layer's axis, which the
+    ** fast path never folds); 0 otherwise.  NULL: never. */
+    int (*as_act)(const k2t_layer *L, k2t_act *act);
 } k2t_op_def;
 
 /* The op for a Keras class name (after aliasing), or NULL. */

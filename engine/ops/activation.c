@@ -373,6 +373,106 @@ static k2t_status prelu_py_forward(k2t_py *y, int i, k2t_err *err)
 }
 
 #undef PY_VARS
+/*----------------------------------------------------------- execution */
+
+#include <math.h>
+#include "../op.h"
+
+static void activation_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    const float *x = f->x[0];
+    float *y = f->y;
+    int64_t total = (int64_t)f->n * s->numel;
+    int C = s->shape.ndim ? (int)s->shape.d[s->shape.ndim - 1] : 1;
+    int64_t hw = C ? s->numel / C : 0;
+    k2t_act act = s->L->cfg.act;
+    if (x != y) memcpy(y, x, (size_t)total * sizeof(float));
+    if (act == K2T_ACT_SOFTMAX) {
+        if (f->nchw) kern_softmax(y, f->n, C, hw);
+        else kern_softmax(y, total / C, C, 1);
+    } else {
+        kern_act(y, total, act);
+    }
+}
+
+static int activation_as_act(const k2t_layer *L, k2t_act *act)
+{
+    *act = L->cfg.act;
+    return 1;
+}
+
+static void relu_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    const k2t_cfg *c = &s->L->cfg;
+    kern_relu(f->x[0], (int64_t)f->n * s->numel, (float)c->threshold,
+              c->has_max_value ? (float)c->max_value : NAN, (float)c->negative_slope, f->y);
+}
+
+/* A plain ReLU() is the relu activation. */
+static int relu_as_act(const k2t_layer *L, k2t_act *act)
+{
+    if (L->cfg.has_max_value || L->cfg.threshold != 0 || L->cfg.negative_slope != 0) return 0;
+    *act = K2T_ACT_RELU;
+    return 1;
+}
+
+static void leaky_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    kern_leaky_relu(f->x[0], (int64_t)f->n * s->numel, (float)s->L->cfg.alpha, f->y);
+}
+
+static void elu_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    kern_elu(f->x[0], (int64_t)f->n * s->numel, (float)s->L->cfg.alpha, f->y);
+}
+
+/* alpha broadcast (shared axes have size 1) over the sample, once. */
+static k2t_status prelu_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    const k2t_weight *a = k2t_wget(s->L, "alpha");
+    (void)c, (void)err;
+    s->alpha = k2t_xmalloc((size_t)s->numel * sizeof(float));
+    for (int64_t i = 0; i < s->numel; i++) {
+        int64_t rem = i, ai = 0, stride = 1;
+        for (int d = s->shape.ndim - 1; d >= 0; d--) {
+            int64_t idx = rem % s->shape.d[d];
+            rem /= s->shape.d[d];
+            int64_t ad = a->shape.d[d];
+            ai += (ad == 1 ? 0 : idx) * stride;
+            stride *= ad;
+        }
+        s->alpha[i] = a->data[ai];
+    }
+    return K2T_OK;
+}
+
+static void prelu_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    kern_prelu(f->x[0], f->n, s->numel, s->alpha, f->y);
+}
+
+static k2t_status softmax_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    int ax = k2t_sample_axis(s->L->cfg.axis, c->in[0].ndim);
+    if (ax < 0 || ax >= c->in[0].ndim) return k2t_fail(err, K2T_ESHAPE, "axis out of range");
+    k2t_axis_split(&c->in[0], ax, &s->outer, &s->len, &s->inner);
+    return K2T_OK;
+}
+
+static void softmax_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    if (f->x[0] != f->y) memcpy(f->y, f->x[0], (size_t)((int64_t)f->n * s->numel) * sizeof(float));
+    kern_softmax(f->y, (int64_t)f->n * s->outer, s->len, s->inner);
+}
+
+static int softmax_as_act(const k2t_layer *L, k2t_act *act)
+{
+    (void)L;
+    *act = K2T_ACT_SOFTMAX;
+    return 1;
+}
+
+#define UNARY (K2T_OPF_INPLACE | K2T_OPF_KEEPS_ORDER | K2T_OPF_NCHW)
 
 /*---------------------------------------------------------------- defs */
 
@@ -388,39 +488,45 @@ static const char *const softmax_classes[] = {"Softmax", NULL};
 static const char *const act_modules[] = {"ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Hardswish", "Hardsigmoid", "Hardtanh", "Softplus", "Softsign", "Softmax", "Mish", "KerasPReLU", NULL};
 
 const k2t_op_def k2t_op_activation = {
-    .op = K2T_OP_ACTIVATION, .torch_modules = act_modules, .classes = activation_classes, .min_in = 1, .max_in = 1,
-    .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION, .parse = activation_parse, .infer = same_infer,
-    .describe = activation_describe, .hazards = activation_hazards,
-    .py_forward = activation_py_forward,
+    .op = K2T_OP_ACTIVATION, .torch_modules = act_modules, .classes = activation_classes,
+    .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION | UNARY,
+    .parse = activation_parse, .infer = same_infer, .describe = activation_describe,
+    .hazards = activation_hazards, .py_forward = activation_py_forward,
+    .forward = activation_forward, .as_act = activation_as_act,
 };
 
 const k2t_op_def k2t_op_relu = {
-    .op = K2T_OP_RELU, .torch_modules = act_modules, .classes = relu_classes, .min_in = 1, .max_in = 1,
-    .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION, .parse = relu_parse, .infer = same_infer,
-    .describe = relu_describe, .hazards = relu_hazards, .py_forward = relu_py_forward,
+    .op = K2T_OP_RELU, .torch_modules = act_modules, .classes = relu_classes, .min_in = 1,
+    .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION | UNARY, .parse = relu_parse,
+    .infer = same_infer, .describe = relu_describe, .hazards = relu_hazards,
+    .py_forward = relu_py_forward, .forward = relu_forward, .as_act = relu_as_act,
 };
 
 const k2t_op_def k2t_op_leaky_relu = {
-    .op = K2T_OP_LEAKY_RELU, .torch_modules = act_modules, .classes = leaky_classes, .min_in = 1, .max_in = 1,
-    .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION, .parse = leaky_parse, .infer = same_infer,
-    .describe = alpha_describe, .hazards = leaky_hazards, .py_forward = leaky_py_forward,
+    .op = K2T_OP_LEAKY_RELU, .torch_modules = act_modules, .classes = leaky_classes, .min_in = 1,
+    .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION | UNARY, .parse = leaky_parse,
+    .infer = same_infer, .describe = alpha_describe, .hazards = leaky_hazards,
+    .py_forward = leaky_py_forward, .forward = leaky_forward,
 };
 
 const k2t_op_def k2t_op_prelu = {
-    .op = K2T_OP_PRELU, .torch_modules = act_modules, .classes = prelu_classes, .min_in = 1, .max_in = 1, .parse = prelu_parse,
-    .infer = prelu_infer, .weights = prelu_weights, .describe = prelu_describe,
-    .torch = prelu_torch, .flags = K2T_OPF_MODULE | K2T_OPF_ACTIVATION, .module = prelu_module, .py_init = prelu_py_init,
-    .py_forward = prelu_py_forward,
+    .op = K2T_OP_PRELU, .torch_modules = act_modules, .classes = prelu_classes, .min_in = 1,
+    .max_in = 1, .parse = prelu_parse, .infer = prelu_infer, .weights = prelu_weights,
+    .describe = prelu_describe, .torch = prelu_torch, .flags = K2T_OPF_MODULE | K2T_OPF_ACTIVATION,
+    .module = prelu_module, .py_init = prelu_py_init, .py_forward = prelu_py_forward,
+    .plan = prelu_plan, .forward = prelu_forward,
 };
 
 const k2t_op_def k2t_op_elu = {
-    .op = K2T_OP_ELU, .torch_modules = act_modules, .classes = elu_classes, .min_in = 1, .max_in = 1,
-    .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION, .parse = elu_parse, .infer = same_infer,
-    .describe = alpha_describe, .hazards = elu_hazards, .py_forward = elu_py_forward,
+    .op = K2T_OP_ELU, .torch_modules = act_modules, .classes = elu_classes, .min_in = 1,
+    .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION | UNARY, .parse = elu_parse,
+    .infer = same_infer, .describe = alpha_describe, .hazards = elu_hazards,
+    .py_forward = elu_py_forward, .forward = elu_forward,
 };
 
 const k2t_op_def k2t_op_softmax = {
-    .op = K2T_OP_SOFTMAX, .torch_modules = act_modules, .classes = softmax_classes, .min_in = 1, .max_in = 1,
-    .parse = softmax_parse, .infer = softmax_infer, .describe = softmax_describe,
-    .hazards = softmax_hazards, .py_forward = softmax_py_forward,
+    .op = K2T_OP_SOFTMAX, .torch_modules = act_modules, .classes = softmax_classes, .min_in = 1,
+    .max_in = 1, .parse = softmax_parse, .infer = softmax_infer, .describe = softmax_describe,
+    .hazards = softmax_hazards, .py_forward = softmax_py_forward, .plan = softmax_plan,
+    .forward = softmax_forward, .as_act = softmax_as_act,
 };

@@ -802,6 +802,124 @@ static k2t_status transpose_py_forward(k2t_py *y, int i, k2t_err *err)
     return K2T_OK;
 }
 
+/*----------------------------------------------------------- execution */
+
+#include "../op.h"
+
+/* Conv1D/Conv2D: one GEMM per tile (im2col), NCHW with OIHW weights. */
+static k2t_status conv_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    const k2t_layer *L = s->L;
+    const k2t_cfg *g = &L->cfg;
+    if (k2t_plan_win(s, &c->in[0], c->o->emu.pad_torch) != 0)
+        return k2t_fail(err, K2T_ESHAPE, "input smaller than the kernel");
+    s->groups = g->groups ? g->groups : 1;
+    s->cout = g->filters;
+    s->w = k2t_prep_kernel(L, k2t_wget(L, "kernel"), s->nchw, c->o->emu.no_transpose, &s->own_w);
+    if (g->use_bias) s->epi.bias = k2t_wget(L, "bias")->data;
+    s->epi.act = g->act;
+    s->ws = s->nchw ? kern_conv2d_nchw_ws(&s->win, s->groups) : kern_conv2d_ws(&s->win, s->groups);
+    return K2T_OK;
+}
+
+static void conv_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    if (f->nchw) kern_conv2d_nchw(&s->win, s->groups, s->cout, f->x[0], f->n, s->w, f->epi, f->g, f->ws);
+    else kern_conv2d(&s->win, s->groups, s->cout, f->x[0], f->n, s->w, f->epi, f->g, f->ws);
+}
+
+/* DepthwiseConv2D, and SeparableConv2D's first half. */
+static k2t_status depthwise_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    const k2t_layer *L = s->L;
+    const k2t_cfg *g = &L->cfg;
+    if (k2t_plan_win(s, &c->in[0], c->o->emu.pad_torch) != 0)
+        return k2t_fail(err, K2T_ESHAPE, "input smaller than the kernel");
+    s->mult = g->depth_multiplier ? g->depth_multiplier : 1;
+    s->w = k2t_prep_kernel(L, k2t_wget(L, "depthwise_kernel"), s->nchw, c->o->emu.no_transpose,
+                           &s->own_w);
+    if (g->use_bias) s->epi.bias = k2t_wget(L, "bias")->data;
+    s->epi.act = g->act;
+    return K2T_OK;
+}
+
+static void depthwise_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    if (f->nchw) kern_depthwise_nchw(&s->win, s->mult, f->x[0], f->n, s->w, f->epi, f->g);
+    else kern_depthwise(&s->win, s->mult, f->x[0], f->n, s->w, f->epi, f->g);
+}
+
+/* SeparableConv2D: the depthwise pass of one sample into the workspace,
+** then the pointwise kernel as a 1x1 convolution (a Dense over rows). */
+static k2t_status separable_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    k2t_status st = depthwise_plan(s, c, err);
+    if (st) return st;
+    s->w2 = k2t_prep_kernel(s->L, k2t_wget(s->L, "pointwise_kernel"), s->nchw,
+                            c->o->emu.no_transpose, &s->own_w2);
+    s->cout = s->L->cfg.filters;
+    /* the depthwise result of one sample (and, NCHW, its im2col) */
+    s->ws = (int64_t)s->win.oh * s->win.ow * s->win.c * s->mult * (s->nchw ? 2 : 1);
+    return K2T_OK;
+}
+
+static void separable_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    const k2t_step *p = k2t_step_in(s, 0);
+    k2t_epi none = {0};
+    none.act = K2T_ACT_LINEAR;
+    int64_t rows = (int64_t)s->win.oh * s->win.ow;
+    int cm = s->win.c * s->mult;
+    k2t_win pw = {0};
+    pw.ih = pw.oh = s->win.oh, pw.iw = pw.ow = s->win.ow, pw.c = cm;
+    pw.kh = pw.kw = pw.sh = pw.sw = pw.dh = pw.dw = 1;
+    for (int i = 0; i < f->n; i++) {
+        const float *xi = f->x[0] + (int64_t)i * p->numel;
+        float *gi = f->g + (int64_t)i * s->numel;
+        if (f->nchw) {
+            kern_depthwise_nchw(&s->win, s->mult, xi, 1, s->w, &none, f->ws);
+            kern_conv2d_nchw(&pw, 1, s->cout, f->ws, 1, s->w2, f->epi, gi, f->ws + rows * cm);
+        } else {
+            kern_depthwise(&s->win, s->mult, xi, 1, s->w, &none, f->ws);
+            kern_dense(f->ws, rows, cm, s->w2, s->cout, f->epi, gi);
+        }
+    }
+}
+
+/* Conv2DTranspose: Keras's geometry (no NCHW kernel: the executor falls
+** back to this one between layout conversions). */
+static k2t_status transpose_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    const k2t_layer *L = s->L;
+    const k2t_cfg *cf = &L->cfg;
+    const k2t_shape *in = &c->in[0];
+    k2t_win *g = &s->win;
+    (void)err;
+    memset(g, 0, sizeof *g);
+    g->ih = (int)in->d[0], g->iw = (int)in->d[1], g->c = (int)in->d[2];
+    g->kh = cf->kernel[0], g->kw = cf->kernel[1], g->sh = cf->strides[0], g->sw = cf->strides[1];
+    g->dh = cf->dilation[0] ? cf->dilation[0] : 1, g->dw = cf->dilation[1] ? cf->dilation[1] : 1;
+    s->cout = cf->filters;
+    /* Keras: F has (in-1)*s + k_eff; the output starts at
+    ** c = max(F - out, 0) // 2 (KERAS-FORMAT 4). */
+    int64_t fh = (int64_t)(g->ih - 1) * g->sh + (int64_t)(g->kh - 1) * g->dh + 1;
+    int64_t fw = (int64_t)(g->iw - 1) * g->sw + (int64_t)(g->kw - 1) * g->dw + 1;
+    int64_t oh = s->shape.d[0], ow = s->shape.d[1];
+    s->crop_t = (int)(fh > oh ? (fh - oh) / 2 : 0);
+    s->crop_l = (int)(fw > ow ? (fw - ow) / 2 : 0);
+    s->w = k2t_prep_kernel(L, k2t_wget(L, "kernel"), 0, c->o->emu.no_transpose, &s->own_w);
+    if (cf->use_bias) s->epi.bias = k2t_wget(L, "bias")->data;
+    s->epi.act = cf->act;
+    s->ws = kern_conv2d_transpose_ws(g, s->cout);
+    return K2T_OK;
+}
+
+static void transpose_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    kern_conv2d_transpose(&s->win, s->cout, (int)s->shape.d[0], (int)s->shape.d[1], s->crop_t,
+                          s->crop_l, f->x[0], f->n, s->w, f->epi, f->g, f->ws);
+}
+
 /*---------------------------------------------------------------- defs */
 
 static const char *const conv_classes[] = {"Conv1D", "Conv2D", "Convolution1D", "Convolution2D",
@@ -820,32 +938,36 @@ static const char *const dw_modules[] = {"Conv2d", "LazyConv2d", NULL};
 static const char *const sep_modules[] = {"Conv2d", "SeparableConv2d", NULL};
 
 const k2t_op_def k2t_op_conv = {
-    .op = K2T_OP_CONV, .torch_modules = conv_modules, .classes = conv_classes, .min_in = 1, .max_in = 1, .parse = conv_parse,
-    .infer = conv_infer, .weights = conv_weights, .describe = conv_describe, .torch = conv_torch,
-    .hazards = conv_hazards, .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW, .module = conv_module,
-    .py_forward = conv_py_forward,
+    .op = K2T_OP_CONV, .torch_modules = conv_modules, .classes = conv_classes, .min_in = 1,
+    .max_in = 1, .parse = conv_parse, .infer = conv_infer, .weights = conv_weights,
+    .describe = conv_describe, .torch = conv_torch, .hazards = conv_hazards,
+    .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW | K2T_OPF_GEMM | K2T_OPF_NCHW, .module = conv_module,
+    .py_forward = conv_py_forward, .plan = conv_plan, .forward = conv_forward,
 };
 
 const k2t_op_def k2t_op_conv_transpose = {
-    .op = K2T_OP_CONV_TRANSPOSE, .torch_modules = convt_modules, .classes = transpose_classes, .min_in = 1, .max_in = 1,
-    .parse = transpose_parse, .infer = transpose_infer, .weights = transpose_weights,
-    .describe = transpose_describe, .torch = transpose_torch, .hazards = transpose_hazards,
-    .flags = K2T_OPF_MODULE, .module = transpose_module, .py_init = transpose_py_init,
-    .py_forward = transpose_py_forward,
+    .op = K2T_OP_CONV_TRANSPOSE, .torch_modules = convt_modules, .classes = transpose_classes,
+    .min_in = 1, .max_in = 1, .parse = transpose_parse, .infer = transpose_infer,
+    .weights = transpose_weights, .describe = transpose_describe, .torch = transpose_torch,
+    .hazards = transpose_hazards, .flags = K2T_OPF_MODULE | K2T_OPF_GEMM,
+    .module = transpose_module, .py_init = transpose_py_init, .py_forward = transpose_py_forward,
+    .plan = transpose_plan, .forward = transpose_forward,
 };
 
 const k2t_op_def k2t_op_depthwise = {
-    .op = K2T_OP_DEPTHWISE, .torch_modules = dw_modules, .classes = depthwise_classes, .min_in = 1, .max_in = 1,
-    .parse = depthwise_parse, .infer = depthwise_infer, .weights = depthwise_weights,
+    .op = K2T_OP_DEPTHWISE, .torch_modules = dw_modules, .classes = depthwise_classes, .min_in = 1,
+    .max_in = 1, .parse = depthwise_parse, .infer = depthwise_infer, .weights = depthwise_weights,
     .describe = depthwise_describe, .torch = depthwise_torch, .hazards = conv_hazards,
-    .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW, .module = depthwise_module,
-    .py_init = depthwise_py_init, .py_forward = conv_py_forward,
+    .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW | K2T_OPF_GEMM | K2T_OPF_NCHW,
+    .module = depthwise_module, .py_init = depthwise_py_init, .py_forward = conv_py_forward,
+    .plan = depthwise_plan, .forward = depthwise_forward,
 };
 
 const k2t_op_def k2t_op_separable = {
-    .op = K2T_OP_SEPARABLE, .torch_modules = sep_modules, .classes = separable_classes, .min_in = 1, .max_in = 1,
-    .parse = separable_parse, .infer = separable_infer, .weights = separable_weights,
+    .op = K2T_OP_SEPARABLE, .torch_modules = sep_modules, .classes = separable_classes, .min_in = 1,
+    .max_in = 1, .parse = separable_parse, .infer = separable_infer, .weights = separable_weights,
     .describe = separable_describe, .torch = separable_torch, .hazards = conv_hazards,
-    .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW, .module = separable_module,
-    .py_init = separable_py_init, .py_forward = conv_py_forward,
+    .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW | K2T_OPF_GEMM | K2T_OPF_NCHW,
+    .module = separable_module, .py_init = separable_py_init, .py_forward = conv_py_forward,
+    .plan = separable_plan, .forward = separable_forward,
 };

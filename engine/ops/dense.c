@@ -159,6 +159,35 @@ static k2t_status dense_py_forward(k2t_py *y, int i, k2t_err *err)
     return K2T_OK;
 }
 
+/*----------------------------------------------------------- execution */
+
+#include "../op.h"
+
+/* One GEMM over every position.  Under layout NCHW a vector input runs as
+** nn.Linear (weight (out, in)); a higher-rank input falls back to the
+** Keras kernel between layout conversions. */
+static k2t_status dense_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    const k2t_layer *L = s->L;
+    int nchw = c->o->emu.layout == K2T_LAYOUT_NCHW;
+    (void)err;
+    s->torch_w = nchw && c->in[0].ndim == 1;
+    s->w = k2t_prep_kernel(L, k2t_wget(L, "kernel"), s->torch_w, c->o->emu.no_transpose, &s->own_w);
+    if (L->cfg.use_bias) s->epi.bias = k2t_wget(L, "bias")->data;
+    s->epi.act = L->cfg.act;
+    s->cout = L->cfg.units;
+    if (nchw) s->fallback = c->in[0].ndim > 1;
+    return K2T_OK;
+}
+
+static void dense_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    int64_t rows = (int64_t)f->n * s->numel / s->cout;
+    int in = (int)(k2t_step_in(s, 0)->numel / (s->numel / s->cout));
+    if (s->torch_w && !f->fallback) kern_linear(f->x[0], rows, in, s->w, s->cout, f->epi, f->g);
+    else kern_dense(f->x[0], rows, in, s->w, s->cout, f->epi, f->g);
+}
+
 static const char *const dense_classes[] = {"Dense", NULL};
 
 /* The PyTorch modules that compute these layers (compare pairs a port's
@@ -166,9 +195,10 @@ static const char *const dense_classes[] = {"Dense", NULL};
 static const char *const dense_modules[] = {"Linear", "LazyLinear", NULL};
 
 const k2t_op_def k2t_op_dense = {
-    .op = K2T_OP_DENSE, .torch_modules = dense_modules, .classes = dense_classes, .min_in = 1, .max_in = 1,
-    .flags = K2T_OPF_FEATURES | K2T_OPF_MODULE, .parse = dense_parse, .infer = dense_infer,
-    .weights = dense_weights, .describe = dense_describe, .torch = dense_torch,
-    .hazards = dense_hazards, .module = dense_module, .py_init = dense_py_init,
-    .py_forward = dense_py_forward,
+    .op = K2T_OP_DENSE, .torch_modules = dense_modules, .classes = dense_classes, .min_in = 1,
+    .max_in = 1, .flags = K2T_OPF_FEATURES | K2T_OPF_MODULE | K2T_OPF_GEMM | K2T_OPF_NCHW,
+    .parse = dense_parse, .infer = dense_infer, .weights = dense_weights,
+    .describe = dense_describe, .torch = dense_torch, .hazards = dense_hazards,
+    .module = dense_module, .py_init = dense_py_init, .py_forward = dense_py_forward,
+    .plan = dense_plan, .forward = dense_forward,
 };

@@ -44,6 +44,24 @@ static k2t_status identity_py_forward(k2t_py *y, int i, k2t_err *err)
     return K2T_OK;
 }
 
+/*----------------------------------------------------------- execution */
+
+#include "../op.h"
+
+/* The output is the input's buffer (a view): nothing to compute. */
+static k2t_status identity_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    (void)c, (void)err;
+    s->alias = 1;
+    return K2T_OK;
+}
+
+/* Never called for a view; a copy should the step ever need its own. */
+static void identity_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    if (f->x[0] != f->y) memcpy(f->y, f->x[0], (size_t)((int64_t)f->n * s->numel) * sizeof(float));
+}
+
 static const char *const identity_classes[] = {
     "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
     "GaussianDropout", "AlphaDropout", "ActivityRegularization", NULL,
@@ -54,7 +72,8 @@ static const char *const identity_classes[] = {
 static const char *const identity_modules[] = {"Identity", "Dropout", "Dropout1d", "Dropout2d", "AlphaDropout", NULL};
 
 const k2t_op_def k2t_op_identity = {
-    .op = K2T_OP_IDENTITY, .torch_modules = identity_modules, .classes = identity_classes, .min_in = 1, .max_in = 1,
-    .flags = K2T_OPF_KEEPS_ORDER, .parse = identity_parse, .infer = identity_infer,
-    .describe = identity_describe, .py_forward = identity_py_forward,
+    .op = K2T_OP_IDENTITY, .torch_modules = identity_modules, .classes = identity_classes,
+    .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_NCHW, .parse = identity_parse,
+    .infer = identity_infer, .describe = identity_describe, .py_forward = identity_py_forward,
+    .plan = identity_plan, .forward = identity_forward,
 };

@@ -130,11 +130,17 @@ static k2t_status input_py_forward(k2t_py *y, int i, k2t_err *err)
     k2t_py_printf(y, "        %s = %s\n", k2t_py_var(y, i), k2t_py_in(y, i, 0));
     return K2T_OK;
 }
+/*----------------------------------------------------------- execution */
+
+#include "../op.h"
+
+/* No plan and no forward: k2t_run_set_input fills the buffer, in the
+** run's layout (K2T_OPF_NCHW). */
 
 static const char *const input_classes[] = {"InputLayer", NULL};
 
 const k2t_op_def k2t_op_input = {
     .op = K2T_OP_INPUT, .classes = input_classes, .min_in = 0, .max_in = 0, .parse = input_parse,
     .infer = input_infer, .describe = input_describe, .hazards = input_hazards,
-    .py_forward = input_py_forward,
+    .py_forward = input_py_forward, .flags = K2T_OPF_INPUT | K2T_OPF_NCHW,
 };

@@ -173,6 +173,45 @@ static k2t_status concat_py_forward(k2t_py *y, int i, k2t_err *err)
     return K2T_OK;
 }
 
+/*----------------------------------------------------------- execution */
+
+#include "../op.h"
+
+/* Elementwise merges are layout-blind: equal shapes, equal layouts. */
+#define MERGE_FORWARD(fn, kind)                                                             \
+    static void fn(const k2t_step *s, const k2t_fwd *f)                                     \
+    {                                                                                       \
+        kern_merge(kind, f->x, s->n_in, (int64_t)f->n * s->numel, f->y);                    \
+    }
+
+MERGE_FORWARD(add_forward, K2T_MERGE_ADD)
+MERGE_FORWARD(subtract_forward, K2T_MERGE_SUB)
+MERGE_FORWARD(multiply_forward, K2T_MERGE_MUL)
+MERGE_FORWARD(average_forward, K2T_MERGE_AVG)
+MERGE_FORWARD(maximum_forward, K2T_MERGE_MAX)
+MERGE_FORWARD(minimum_forward, K2T_MERGE_MIN)
+
+/* Concatenate remembers its per-sample axis in s->len; each input's
+** length along it comes from that input's step. */
+static k2t_status concat_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    int ax = k2t_sample_axis(s->L->cfg.axis, s->shape.ndim);
+    (void)c;
+    if (ax < 0 || ax >= s->shape.ndim) return k2t_fail(err, K2T_ESHAPE, "axis out of range");
+    k2t_axis_split(&s->shape, ax, &s->outer, &s->len, &s->inner);
+    s->len = ax;
+    return K2T_OK;
+}
+
+static void concat_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    int64_t lens[64], outer, len, inner;
+    int ax = (int)s->len;
+    k2t_axis_split(&s->shape, ax, &outer, &len, &inner);
+    for (int j = 0; j < s->n_in && j < 64; j++) lens[j] = k2t_step_in(s, j)->shape.d[ax];
+    kern_concat(f->x, lens, s->n_in, (int64_t)f->n * outer, inner, f->y);
+}
+
 static const char *const add_classes[] = {"Add", NULL};
 static const char *const subtract_classes[] = {"Subtract", NULL};
 static const char *const multiply_classes[] = {"Multiply", NULL};
@@ -181,26 +220,27 @@ static const char *const maximum_classes[] = {"Maximum", NULL};
 static const char *const minimum_classes[] = {"Minimum", NULL};
 static const char *const concat_classes[] = {"Concatenate", NULL};
 
-#define ELEMENTWISE(var, kind, cls, lo, hi, fn, py)                                         \
+#define ELEMENTWISE(var, kind, cls, lo, hi, fn, py, fwd)                                   \
     const k2t_op_def var = {.op = kind, .classes = cls, .min_in = lo, .max_in = hi,        \
-                            .flags = K2T_OPF_MERGE,                                        \
+                            .flags = K2T_OPF_MERGE | K2T_OPF_NCHW,                          \
                             .parse = merge_parse, .infer = fn, .describe = merge_describe, \
-                            .py_forward = py}
+                            .py_forward = py, .forward = fwd}
 
-ELEMENTWISE(k2t_op_add, K2T_OP_ADD, add_classes, 1, -1, merge_infer, add_py_forward);
+ELEMENTWISE(k2t_op_add, K2T_OP_ADD, add_classes, 1, -1, merge_infer, add_py_forward, add_forward);
 ELEMENTWISE(k2t_op_subtract, K2T_OP_SUBTRACT, subtract_classes, 2, 2, subtract_infer,
-            subtract_py_forward);
+            subtract_py_forward, subtract_forward);
 ELEMENTWISE(k2t_op_multiply, K2T_OP_MULTIPLY, multiply_classes, 1, -1, merge_infer,
-            multiply_py_forward);
+            multiply_py_forward, multiply_forward);
 ELEMENTWISE(k2t_op_average, K2T_OP_AVERAGE, average_classes, 1, -1, merge_infer,
-            average_py_forward);
+            average_py_forward, average_forward);
 ELEMENTWISE(k2t_op_maximum, K2T_OP_MAXIMUM, maximum_classes, 1, -1, merge_infer,
-            maximum_py_forward);
+            maximum_py_forward, maximum_forward);
 ELEMENTWISE(k2t_op_minimum, K2T_OP_MINIMUM, minimum_classes, 1, -1, merge_infer,
-            minimum_py_forward);
+            minimum_py_forward, minimum_forward);
 
 const k2t_op_def k2t_op_concatenate = {
     .op = K2T_OP_CONCATENATE, .classes = concat_classes, .min_in = 1, .max_in = -1,
     .flags = K2T_OPF_CONCAT | K2T_OPF_MERGE, .parse = concat_parse, .infer = concat_infer,
     .describe = concat_describe, .hazards = concat_hazards, .py_forward = concat_py_forward,
+    .plan = concat_plan, .forward = concat_forward,
 };

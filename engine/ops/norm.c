@@ -447,6 +447,105 @@ static k2t_status ln_extra(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err)
     return K2T_OK;
 }
 
+/*----------------------------------------------------------- execution */
+
+#include <math.h>
+#include <stdlib.h>
+#include "../op.h"
+
+/* BatchNormalization as y = x*scale + shift, computed in double.  The
+** epsilon: the port's per-layer value (k2t_opts.bn_eps_layer), else the
+** bn.eps emulation, else the layer's own, which Keras 2 raises to at least
+** 1.001e-5 for 4-D inputs (fused_batch_norm). */
+static void bn_prepare(k2t_step *s, const k2t_plan_ctx *c, int64_t C, int four_d)
+{
+    const k2t_layer *L = s->L;
+    const k2t_weight *gamma = k2t_wget(L, "gamma"), *beta = k2t_wget(L, "beta");
+    const k2t_weight *mean = k2t_wget(L, "moving_mean"), *var = k2t_wget(L, "moving_variance");
+    double eps = L->cfg.eps;
+    int li = (int)(L - c->m->layers);
+    if (c->o->bn_eps_layer && c->o->bn_eps_layer[li] > 0) eps = c->o->bn_eps_layer[li];
+    else if (c->o->emu.bn_eps > 0) eps = c->o->emu.bn_eps;
+    else if (c->m->keras_major < 3 && four_d && eps < 1.001e-5) eps = 1.001e-5;
+    s->eps = eps;
+    s->scale = k2t_xmalloc((size_t)C * sizeof(float));
+    s->shift = k2t_xmalloc((size_t)C * sizeof(float));
+    for (int64_t i = 0; i < C; i++) {
+        double g = gamma ? gamma->data[i] : 1.0, b = beta ? beta->data[i] : 0.0;
+        double sc = g / sqrt((double)var->data[i] + eps);
+        s->scale[i] = (float)sc;
+        s->shift[i] = (float)(b - (double)mean->data[i] * sc);
+    }
+}
+
+/* (outer, len, inner) around the axis; bn.mode train recomputes scale and
+** shift from each batch.  NCHW runs natively when the axis is the last
+** (channels), else between conversions. */
+static k2t_status bn_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    const k2t_shape *in = &c->in[0];
+    int ax = k2t_sample_axis(s->L->cfg.axis, in->ndim);
+    if (ax < 0 || ax >= in->ndim) return k2t_fail(err, K2T_ESHAPE, "axis out of range");
+    k2t_axis_split(in, ax, &s->outer, &s->len, &s->inner);
+    bn_prepare(s, c, s->len, in->ndim == 3);
+    s->bn_batch = c->o->emu.bn_train;
+    if (c->o->emu.layout == K2T_LAYOUT_NCHW) s->fallback = c->any_nchw && s->inner != 1;
+    return K2T_OK;
+}
+
+static void bn_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    const float *x = f->x[0];
+    int n = f->n;
+    int64_t total = (int64_t)n * s->numel;
+    if (s->bn_batch) {
+        /* Train mode: this batch's mean and (biased) variance. */
+        k2t_step *w = (k2t_step *)s;
+        double *mu = k2t_xmalloc((size_t)s->len * 2 * sizeof(double)), *var = mu + s->len;
+        const k2t_weight *ga = k2t_wget(s->L, "gamma"), *be = k2t_wget(s->L, "beta");
+        if (s->inner == 1) kern_channel_stats(x, n, (int)s->len, s->numel / s->len, f->nchw, mu, var);
+        else kern_channel_stats(x, (int)(n * s->outer), (int)s->len, s->inner, 1, mu, var);
+        for (int64_t k = 0; k < s->len; k++) {
+            double sc = (ga ? ga->data[k] : 1.0) / sqrt(var[k] + s->eps);
+            w->scale[k] = (float)sc;
+            w->shift[k] = (float)((be ? be->data[k] : 0.0) - mu[k] * sc);
+        }
+        free(mu);
+    }
+    if (f->nchw) kern_scale_shift_nchw(x, n, (int)s->len, s->numel / s->len, s->scale, s->shift, f->y);
+    else if (s->inner == 1) kern_scale_shift(x, total / s->len, (int)s->len, s->scale, s->shift, f->y);
+    else kern_scale_shift_nchw(x, (int)(n * s->outer), (int)s->len, s->inner, s->scale, s->shift, f->y);
+}
+
+/* The normalized axes must be the trailing ones (the usual -1). */
+static k2t_status ln_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    const k2t_cfg *g = &s->L->cfg;
+    int nd = c->in[0].ndim, lo = nd;
+    int seen[K2T_MAX_DIMS] = {0};
+    for (int i = 0; i < g->n_dims; i++) {
+        int ax = k2t_sample_axis(g->dims[i], nd);
+        if (ax < 0 || ax >= nd) return k2t_fail(err, K2T_ESHAPE, "axis out of range");
+        seen[ax] = 1;
+        if (ax < lo) lo = ax;
+    }
+    for (int i = lo; i < nd; i++)
+        if (!seen[i])
+            return k2t_fail(err, K2T_EUNSUPPORTED,
+                            "LayerNormalization over non-trailing axes is not supported");
+    s->len = 1;
+    for (int i = lo; i < nd; i++) s->len *= c->in[0].d[i];
+    s->outer = s->numel / (s->len ? s->len : 1);
+    return K2T_OK;
+}
+
+static void ln_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    const k2t_weight *ga = k2t_wget(s->L, "gamma"), *be = k2t_wget(s->L, "beta");
+    kern_layernorm(f->x[0], (int64_t)f->n * s->outer, s->len, ga ? ga->data : NULL,
+                   be ? be->data : NULL, (float)s->L->cfg.eps, f->y);
+}
+
 /* BatchNormalizationV1 is TF 1.x's class name for the same layer (tfjs's
 ** converter aliases it too); SyncBatchNormalization only differs in
 ** training. */
@@ -460,15 +559,19 @@ static const char *const bn_modules[] = {"BatchNorm1d", "BatchNorm2d", "BatchNor
 static const char *const ln_modules[] = {"LayerNorm", NULL};
 
 const k2t_op_def k2t_op_batchnorm = {
-    .op = K2T_OP_BATCHNORM, .torch_modules = bn_modules, .classes = bn_classes, .min_in = 1, .max_in = 1, .parse = bn_parse,
-    .infer = norm_infer, .weights = bn_weights, .describe = bn_describe, .torch = norm_torch,
-    .hazards = bn_hazards, .mode_stats = 1, .flags = K2T_OPF_MODULE, .module = bn_module,
-    .py_init = bn_py_init, .py_forward = bn_py_forward, .extra_tensors = bn_extra,
+    .op = K2T_OP_BATCHNORM, .torch_modules = bn_modules, .classes = bn_classes, .min_in = 1,
+    .max_in = 1, .parse = bn_parse, .infer = norm_infer, .weights = bn_weights,
+    .describe = bn_describe, .torch = norm_torch, .hazards = bn_hazards, .mode_stats = 1,
+    .flags = K2T_OPF_MODULE | K2T_OPF_INPLACE | K2T_OPF_NCHW | K2T_OPF_AFFINE, .module = bn_module,
+    .py_init = bn_py_init, .py_forward = bn_py_forward, .extra_tensors = bn_extra, .plan = bn_plan,
+    .forward = bn_forward,
 };
 
 const k2t_op_def k2t_op_layernorm = {
-    .op = K2T_OP_LAYERNORM, .torch_modules = ln_modules, .classes = ln_classes, .min_in = 1, .max_in = 1, .parse = ln_parse,
-    .infer = norm_infer, .weights = ln_weights, .describe = ln_describe, .torch = norm_torch,
-    .hazards = ln_hazards, .flags = K2T_OPF_MODULE, .module = ln_module,
-    .py_forward = ln_py_forward, .extra_tensors = ln_extra, .unexportable = ln_unexportable,
+    .op = K2T_OP_LAYERNORM, .torch_modules = ln_modules, .classes = ln_classes, .min_in = 1,
+    .max_in = 1, .parse = ln_parse, .infer = norm_infer, .weights = ln_weights,
+    .describe = ln_describe, .torch = norm_torch, .hazards = ln_hazards, .flags = K2T_OPF_MODULE,
+    .module = ln_module, .py_forward = ln_py_forward, .extra_tensors = ln_extra,
+    .unexportable = ln_unexportable, .plan = ln_plan, .forward = ln_forward,
 };
+

@@ -241,6 +241,51 @@ static k2t_status global_py_forward(k2t_py *y, int i, k2t_err *err)
     return K2T_OK;
 }
 
+/*----------------------------------------------------------- execution */
+
+#include "../op.h"
+
+/* The window with TF's padding, or PyTorch's symmetric padding and an
+** average that counts it (padding torch). */
+static k2t_status pool_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    if (k2t_plan_win(s, &c->in[0], c->o->emu.pad_torch) != 0)
+        return k2t_fail(err, K2T_ESHAPE, "input smaller than the pool");
+    s->count_pad = c->o->emu.pad_torch;
+    return K2T_OK;
+}
+
+static void maxpool_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    if (f->nchw) kern_maxpool_nchw(&s->win, f->x[0], f->n, f->y);
+    else kern_maxpool(&s->win, f->x[0], f->n, f->y);
+}
+
+static void avgpool_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    if (f->nchw) kern_avgpool_nchw(&s->win, s->count_pad, f->x[0], f->n, f->y);
+    else kern_avgpool(&s->win, s->count_pad, f->x[0], f->n, f->y);
+}
+
+/* The input's layout decides (the output is a vector). */
+static void global_pool(const k2t_step *s, const k2t_fwd *f, int is_max)
+{
+    const k2t_step *p = k2t_step_in(s, 0);
+    int ch = (int)p->shape.d[p->shape.ndim - 1];
+    if (p->nchw && !f->fallback) kern_global_pool_nchw(ch, p->numel / ch, is_max, f->x[0], f->n, f->y);
+    else kern_global_pool(p->numel / ch, ch, is_max, f->x[0], f->n, f->y);
+}
+
+static void gmax_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    global_pool(s, f, 1);
+}
+
+static void gavg_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    global_pool(s, f, 0);
+}
+
 static const char *const maxpool_classes[] = {"MaxPooling1D", "MaxPooling2D", "MaxPool1D",
                                               "MaxPool2D", NULL};
 static const char *const avgpool_classes[] = {"AveragePooling1D", "AveragePooling2D",
@@ -258,25 +303,29 @@ static const char *const gmax_modules[] = {"MaxPool1d", "MaxPool2d", "AdaptiveMa
 static const char *const maxpool_modules[] = {"MaxPool1d", "MaxPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", NULL};
 
 const k2t_op_def k2t_op_maxpool = {
-    .op = K2T_OP_MAXPOOL, .torch_modules = maxpool_modules, .classes = maxpool_classes, .min_in = 1, .max_in = 1, .parse = pool_parse,
-    .infer = pool_infer, .describe = pool_describe, .hazards = maxpool_hazards,
-    .flags = K2T_OPF_WINDOW, .module = pool_module, .py_forward = pool_py_forward,
+    .op = K2T_OP_MAXPOOL, .torch_modules = maxpool_modules, .classes = maxpool_classes, .min_in = 1,
+    .max_in = 1, .parse = pool_parse, .infer = pool_infer, .describe = pool_describe,
+    .hazards = maxpool_hazards, .flags = K2T_OPF_WINDOW | K2T_OPF_NCHW, .module = pool_module,
+    .py_forward = pool_py_forward, .plan = pool_plan, .forward = maxpool_forward,
 };
 
 const k2t_op_def k2t_op_avgpool = {
-    .op = K2T_OP_AVGPOOL, .torch_modules = avgpool_modules, .classes = avgpool_classes, .min_in = 1, .max_in = 1, .parse = pool_parse,
-    .infer = pool_infer, .describe = pool_describe, .hazards = avgpool_hazards,
-    .flags = K2T_OPF_WINDOW, .module = pool_module, .py_forward = pool_py_forward,
+    .op = K2T_OP_AVGPOOL, .torch_modules = avgpool_modules, .classes = avgpool_classes, .min_in = 1,
+    .max_in = 1, .parse = pool_parse, .infer = pool_infer, .describe = pool_describe,
+    .hazards = avgpool_hazards, .flags = K2T_OPF_WINDOW | K2T_OPF_NCHW, .module = pool_module,
+    .py_forward = pool_py_forward, .plan = pool_plan, .forward = avgpool_forward,
 };
 
 const k2t_op_def k2t_op_global_maxpool = {
-    .op = K2T_OP_GLOBAL_MAXPOOL, .torch_modules = gmax_modules, .classes = gmax_classes, .min_in = 1, .max_in = 1,
-    .parse = global_parse, .infer = global_infer, .describe = global_describe,
-    .py_forward = global_py_forward,
+    .op = K2T_OP_GLOBAL_MAXPOOL, .torch_modules = gmax_modules, .classes = gmax_classes,
+    .min_in = 1, .max_in = 1, .parse = global_parse, .infer = global_infer,
+    .describe = global_describe, .py_forward = global_py_forward,
+    .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_NCHW, .forward = gmax_forward,
 };
 
 const k2t_op_def k2t_op_global_avgpool = {
-    .op = K2T_OP_GLOBAL_AVGPOOL, .torch_modules = gavg_modules, .classes = gavg_classes, .min_in = 1, .max_in = 1,
-    .parse = global_parse, .infer = global_infer, .describe = global_describe,
-    .py_forward = global_py_forward,
+    .op = K2T_OP_GLOBAL_AVGPOOL, .torch_modules = gavg_modules, .classes = gavg_classes,
+    .min_in = 1, .max_in = 1, .parse = global_parse, .infer = global_infer,
+    .describe = global_describe, .py_forward = global_py_forward,
+    .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_NCHW, .forward = gavg_forward,
 };

@@ -10,6 +10,16 @@
 ** walks the defs' class lists: about eighty names, once per layer.
 ** A class no def claims is the loader's K2T_OP_UNSUPPORTED: it stays in
 ** the graph with its weights, and k2t_op_unsupported describes it.
+**
+** Adding a layer kind takes its k2t_op_def in its family file
+** (engine/ops/<family>.c: classes, parse, infer, weights, describe; torch,
+** the PyTorch layout of each weight; plan, forward and as_act, its
+** execution; module, py_init, py_forward and extra_tensors, its PyTorch
+** export; hazards, what a port gets wrong about it; flags and
+** torch_modules, what the shared code may assume of it) and one line of
+** ops.def, plus its tests.  The executor (exec.c), the exporter
+** (export.c), the diagnosis (diagnose.c) and the commands have no per-kind
+** code: they ask the op.
 */
 #include <assert.h>
 #include <string.h>

@@ -476,6 +476,91 @@ static k2t_status rescaling_py_forward(k2t_py *y, int i, k2t_err *err)
 }
 
 #undef PY_VARS
+/*----------------------------------------------------------- execution */
+
+#include "../op.h"
+
+/* Keras flattens H, W, C; a port flattens C, H, W.  The emulation keeps
+** whichever order the setting asks for (flatten torch), so that the Dense
+** after it sees what the port's Linear would.  A view when the input is
+** already in that order; otherwise forward reorders. */
+static k2t_status flatten_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    const k2t_shape *in = &c->in[0];
+    int chw = c->o->emu.flatten_torch && in->ndim >= 2;
+    (void)err;
+    s->chw_order = chw;
+    s->chw_c = chw ? (int)in->d[in->ndim - 1] : 0;
+    s->alias = in->ndim < 2 || k2t_step_in(s, 0)->nchw == chw;
+    return K2T_OK;
+}
+
+static void flatten_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    const k2t_step *p = k2t_step_in(s, 0);
+    int pc = (int)p->shape.d[p->shape.ndim - 1];
+    int64_t phw = p->numel / pc;
+    if (s->chw_order) kern_to_nchw(f->x[0], f->n, phw, pc, f->y);   /* HWC data, CHW order wanted */
+    else kern_to_nhwc(f->x[0], f->n, pc, phw, f->y);                /* CHW data, HWC order wanted */
+}
+
+/* A view of Keras-ordered data; anything else goes through Keras's
+** layout (the fallback). */
+static k2t_status reshape_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    const k2t_step *p = k2t_step_in(s, 0);
+    (void)c, (void)err;
+    s->alias = !p->nchw && !p->chw_order;
+    s->fallback = !s->alias;
+    return K2T_OK;
+}
+
+static void copy_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    if (f->x[0] != f->y) memcpy(f->y, f->x[0], (size_t)((int64_t)f->n * s->numel) * sizeof(float));
+}
+
+static void permute_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    const k2t_step *p = k2t_step_in(s, 0);
+    const k2t_cfg *c = &s->L->cfg;
+    int perm[K2T_MAX_DIMS];
+    for (int i = 0; i < c->n_dims; i++) perm[i] = c->dims[i] - 1;
+    kern_permute(f->x[0], f->n, p->shape.ndim, p->shape.d, perm, f->y);
+}
+
+/* Cropping is negative padding. */
+static void pad_forward(const k2t_step *s, const k2t_fwd *f, int sign)
+{
+    const k2t_step *p = k2t_step_in(s, 0);
+    const int (*pad)[2] = (const int (*)[2])s->L->cfg.pad;
+    kern_pad2d(f->x[0], f->n, (int)p->shape.d[0], (int)p->shape.d[1], (int)p->shape.d[2],
+               sign * pad[0][0], sign * pad[0][1], sign * pad[1][0], sign * pad[1][1], f->y);
+}
+
+static void zeropad_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    pad_forward(s, f, 1);
+}
+
+static void crop_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    pad_forward(s, f, -1);
+}
+
+static void upsample_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    const k2t_step *p = k2t_step_in(s, 0);
+    const k2t_cfg *c = &s->L->cfg;
+    kern_upsample2d(f->x[0], f->n, (int)p->shape.d[0], (int)p->shape.d[1], (int)p->shape.d[2],
+                    c->size[0], c->size[1], c->bilinear, f->y);
+}
+
+static void rescaling_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    kern_affine(f->x[0], (int64_t)f->n * s->numel, (float)s->L->cfg.rescale,
+                (float)s->L->cfg.offset, f->y);
+}
 
 /*---------------------------------------------------------------- defs */
 
@@ -549,43 +634,49 @@ static const char *const pad_modules[] = {"ZeroPad2d", "ConstantPad1d", "Constan
 static const char *const upsample_modules[] = {"Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", NULL};
 
 const k2t_op_def k2t_op_flatten = {
-    .op = K2T_OP_FLATTEN, .torch_modules = flatten_modules, .classes = flatten_classes, .min_in = 1, .max_in = 1,
-    .flags = K2T_OPF_FLATTENS, .parse = flatten_parse, .infer = flatten_infer,
-    .describe = format_describe, .py_forward = flatten_py_forward,
+    .op = K2T_OP_FLATTEN, .torch_modules = flatten_modules, .classes = flatten_classes, .min_in = 1,
+    .max_in = 1, .flags = K2T_OPF_FLATTENS | K2T_OPF_NCHW, .parse = flatten_parse,
+    .infer = flatten_infer, .describe = format_describe, .py_forward = flatten_py_forward,
+    .plan = flatten_plan, .forward = flatten_forward,
 };
 
 const k2t_op_def k2t_op_reshape = {
-    .op = K2T_OP_RESHAPE, .torch_modules = flatten_modules, .classes = reshape_classes, .min_in = 1, .max_in = 1,
-    .flags = K2T_OPF_FLATTENS, .parse = reshape_parse, .infer = reshape_infer,
-    .describe = reshape_describe, .hazards = reshape_hazards, .py_forward = reshape_py_forward,
+    .op = K2T_OP_RESHAPE, .torch_modules = flatten_modules, .classes = reshape_classes, .min_in = 1,
+    .max_in = 1, .flags = K2T_OPF_FLATTENS | K2T_OPF_NCHW, .parse = reshape_parse,
+    .infer = reshape_infer, .describe = reshape_describe, .hazards = reshape_hazards,
+    .py_forward = reshape_py_forward, .plan = reshape_plan, .forward = copy_forward,
 };
 
 const k2t_op_def k2t_op_permute = {
     .op = K2T_OP_PERMUTE, .classes = permute_classes, .min_in = 1, .max_in = 1,
     .parse = permute_parse, .infer = permute_infer, .describe = permute_describe,
-    .hazards = permute_hazards, .py_forward = permute_py_forward,
+    .hazards = permute_hazards, .py_forward = permute_py_forward, .flags = K2T_OPF_KEEPS_ORDER,
+    .forward = permute_forward,
 };
 
 const k2t_op_def k2t_op_zeropad = {
-    .op = K2T_OP_ZEROPAD, .torch_modules = pad_modules, .classes = zeropad_classes, .min_in = 1, .max_in = 1,
-    .parse = zeropad_parse, .infer = zeropad_infer, .describe = zeropad_describe,
-    .hazards = zeropad_hazards, .py_forward = zeropad_py_forward,
+    .op = K2T_OP_ZEROPAD, .torch_modules = pad_modules, .classes = zeropad_classes, .min_in = 1,
+    .max_in = 1, .parse = zeropad_parse, .infer = zeropad_infer, .describe = zeropad_describe,
+    .hazards = zeropad_hazards, .py_forward = zeropad_py_forward, .flags = K2T_OPF_KEEPS_ORDER,
+    .forward = zeropad_forward,
 };
 
 const k2t_op_def k2t_op_crop = {
     .op = K2T_OP_CROP, .classes = crop_classes, .min_in = 1, .max_in = 1, .parse = crop_parse,
     .infer = crop_infer, .describe = crop_describe, .py_forward = crop_py_forward,
+    .flags = K2T_OPF_KEEPS_ORDER, .forward = crop_forward,
 };
 
 const k2t_op_def k2t_op_upsample = {
-    .op = K2T_OP_UPSAMPLE, .torch_modules = upsample_modules, .classes = upsample_classes, .min_in = 1, .max_in = 1,
-    .parse = upsample_parse, .infer = upsample_infer, .describe = upsample_describe,
-    .py_forward = upsample_py_forward,
+    .op = K2T_OP_UPSAMPLE, .torch_modules = upsample_modules, .classes = upsample_classes,
+    .min_in = 1, .max_in = 1, .parse = upsample_parse, .infer = upsample_infer,
+    .describe = upsample_describe, .py_forward = upsample_py_forward, .flags = K2T_OPF_KEEPS_ORDER,
+    .forward = upsample_forward,
 };
 
 const k2t_op_def k2t_op_rescaling = {
     .op = K2T_OP_RESCALING, .classes = rescaling_classes, .min_in = 1, .max_in = 1,
-    .flags = K2T_OPF_KEEPS_ORDER, .parse = rescaling_parse, .infer = rescaling_infer,
-    .describe = rescaling_describe, .hazards = rescaling_hazards,
-    .py_forward = rescaling_py_forward,
+    .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_INPLACE | K2T_OPF_NCHW, .parse = rescaling_parse,
+    .infer = rescaling_infer, .describe = rescaling_describe, .hazards = rescaling_hazards,
+    .py_forward = rescaling_py_forward, .forward = rescaling_forward,
 };

@@ -1,0 +1,133 @@
+/*
+** op.h -- what an op needs to execute, inside the engine only.
+**
+** The executor (engine/exec.c) plans a run as one k2t_step per graph node
+** and runs the steps in order; it knows no layer kind.  Each op's family
+** file (engine/ops/<family>.c, section "execution") supplies through its
+** k2t_op_def (internal.h):
+**  - flags (K2T_OPF_*): what the scheduler may do with the step;
+**  - plan(): called once per node after the executor has inferred the
+**    output shape; fills the step's geometry, prepared weights, epilogue,
+**    workspace, and may mark it an alias, a fallback or CHW-ordered;
+**  - forward(): computes the step for a range of samples;
+**  - as_act(): says whether the layer is nothing but an activation (the
+**    fast path folds it into the GEMM before it; softmax drop removes a
+**    final softmax).
+** The helpers at the end (engine/plan.c) are what several ops share:
+** window geometry with the padding emulation, kernels in the layout the
+** run wants, axis arithmetic, weights by name.
+*/
+#ifndef K2T_ENGINE_OP_H
+#define K2T_ENGINE_OP_H
+
+#include "internal.h"
+#include "kern_nchw.h"
+#include "kernels.h"
+
+/* The flags that concern execution (K2T_OPF_INPUT, GEMM, INPLACE,
+** KEEPS_ORDER, NCHW, AFFINE) are defined with the others in internal.h. */
+
+/* One node of a run's plan: the "fat layer" struct every op shares; each
+** op uses the fields its plan sets.  Buffers marked owned are freed with
+** the run. */
+struct k2t_step {
+    int node;
+    const k2t_layer *L;
+    const k2t_op_def *def;  /* L's op */
+    const k2t_step *all;    /* the run's steps: inputs are all[in[j]] (k2t_step_in) */
+    k2t_shape shape;        /* per-sample output shape (Keras's layout) */
+    int64_t numel;          /* per-sample elements */
+    int64_t out_off;        /* arena offset of the output (floats, whole batch) */
+    int64_t pre_off;        /* pre-activation buffer, or -1 */
+    int alias;              /* output is input 0's buffer (a view: Flatten, Dropout) */
+    int inplace;            /* computed in input 0's buffer (fast path) */
+    int folded;             /* fast path: computed by an earlier step */
+    int skip;               /* nothing to compute (input, alias, folded) */
+    const int *in;          /* producer steps (== nodes) */
+    int n_in;
+    /* window ops */
+    k2t_win win;
+    int groups, cout, mult;
+    int crop_t, crop_l;     /* Conv2DTranspose */
+    /* prepared parameters */
+    const float *w, *w2;    /* kernel (and pointwise kernel) */
+    int torch_w;            /* w is in PyTorch's layout (Dense as nn.Linear) */
+    float *scale, *shift;   /* owned: BN; folded BN */
+    float *bias;            /* owned: epilogue bias of a folded BN */
+    float *alpha;           /* owned: PReLU expanded */
+    k2t_epi epi;            /* for the producing GEMM */
+    int64_t outer, len, inner; /* axis ops: softmax, concat, BN, LN */
+    int64_t ws;             /* workspace floats this step needs */
+    int local;              /* fast path: buffer in the thread's own arena */
+    /* PyTorch emulation */
+    int nchw;               /* held (C, ...) instead of (..., C): layout NCHW, rank >= 2 */
+    int chw_order;          /* a vector whose elements are in CHW order (Flatten, torch) */
+    int chw_c;              /* chw_order: the channels of the (..., C) it came from */
+    int fallback;           /* NCHW step computed by the NHWC kernel between conversions */
+    int count_pad;          /* average pooling counts the padding (PyTorch's default) */
+    int bn_batch;           /* BatchNormalization with the batch's statistics */
+    double eps;             /* BatchNormalization epsilon in use */
+    k2t_shape nshape;       /* per-sample shape in the run's layout */
+    float *own_w, *own_w2;  /* owned: prepared kernels */
+};
+
+/* Input j's step. */
+static inline const k2t_step *k2t_step_in(const k2t_step *s, int j)
+{
+    return &s->all[s->in[j]];
+}
+
+/* What plan() is told.  Before it runs the executor has set s->shape and
+** s->numel (the op's infer), s->nchw, s->epi.act = K2T_ACT_LINEAR,
+** s->pre_off = -1 and, with K2T_OPF_KEEPS_ORDER, chw_order and chw_c;
+** the input steps are planned.  plan() may change s->shape (and numel)
+** when an emulation changes the output size.  On failure it returns an
+** error whose message does not name the layer (the executor does). */
+struct k2t_plan_ctx {
+    const k2t_model *m;
+    const k2t_opts *o;      /* o->emu: the emulated PyTorch conventions */
+    const k2t_shape *in;    /* input shapes, Keras's layout */
+    int n_in;
+    int any_nchw;           /* the output or an input is held NCHW */
+};
+
+/* What forward() is given: compute s for n samples.  Inputs and output
+** are in the step's layout (every one in Keras's when f->fallback).  GEMM
+** ops write through f->epi into f->g; the executor applies the activation
+** from g to y when g != y (the kept pre-activation).  Other ops write y,
+** which may be x[0] for K2T_OPF_INPLACE ops.  ws holds s->ws floats. */
+struct k2t_fwd {
+    const float *const *x;
+    int n;
+    float *y;
+    float *g;
+    float *ws;
+    const k2t_epi *epi;     /* s->epi, its activation linear when g != y */
+    int nchw;               /* use the NCHW kernels (s->nchw and not the fallback) */
+    int fallback;           /* the NCHW fallback: one sample, Keras's layout */
+};
+
+/*----------------------------------------------- shared by ops (plan.c) */
+
+/* The weight of L called name, or NULL. */
+const k2t_weight *k2t_wget(const k2t_layer *L, const char *name);
+/* An axis as written in Keras (counting the batch, may be < 0) -> the
+** per-sample index (out of range when < 0 or >= ndim). */
+int k2t_sample_axis(int axis, int ndim);
+/* sh viewed as (outer, len, inner) around axis ax. */
+void k2t_axis_split(const k2t_shape *sh, int ax, int64_t *outer, int64_t *len, int64_t *inner);
+/* Window geometry of a conv or pool step on input in: TF's padding, or
+** with pad_torch ('same' layers only; 'valid' is padding=0 in both)
+** PyTorch's symmetric k//2*d, which may change the output size (s->shape
+** and s->numel follow).  Returns 0, or -1 when the window does not fit. */
+int k2t_plan_win(k2t_step *s, const k2t_shape *in, int pad_torch);
+/* The kernel a step computes with: Keras's own buffer for the NHWC
+** kernels, PyTorch's layout (the op's k2t_tw) for the NCHW ones (nchw).
+** With the forgotten transpose (no_transpose) PyTorch's tensor is the
+** Keras buffer read in its shape: the NCHW kernels take the buffer as it
+** is, the NHWC ones that tensor mapped back to Keras's layout.  Whatever
+** is not the file's own buffer is allocated into *owned (the run frees it). */
+const float *k2t_prep_kernel(const k2t_layer *L, const k2t_weight *w, int nchw, int no_transpose,
+                             float **owned);
+
+#endif /* K2T_ENGINE_OP_H */
