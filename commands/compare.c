@@ -329,6 +329,16 @@ static int align(cmp *c, ent *e, int diverged)
         if (exp < 0 || v[i].p < v[exp].p || (v[i].p == v[exp].p && v[i].rel < v[exp].rel)) exp = i;
         if (fit < 0 || v[i].rel < v[fit].rel) fit = i;
     }
+    /* A module's output is never the model's input: an intermediate tensor of
+    ** the port (a SeparableConv2D's depthwise half with multiplier 1 has the
+    ** input's shape) that fits only the InputLayer stays unmatched. */
+    if (exp < 0 && kind != TK_ANY && k2t_node_layer(c->m, v[best].node)->op == K2T_OP_INPUT) {
+        char s1[96];
+        snprintf(e->why, sizeof e->why, "no layer of its kind (%s) outputs %s", e->z->cls,
+                 k2t_shape_str(&e->vs[0], 0, s1, sizeof s1));
+        free(v);
+        return 0;
+    }
     int pick = exp >= 0 ? exp : best;
     /* After the divergence errors accumulate, but a candidate much closer
     ** than the one expected by order (a shortcut run first) is still telling. */
