@@ -285,3 +285,126 @@ def dense_bn(h5, bug=None):
         getattr(m, name).bias.data.copy_(torch.from_numpy(W(name, "beta")))
     _set_bn(m.bn_2d, W, "bn_2d")
     return m.eval()
+
+
+class _Head(nn.Module):
+    """One layer with weights, then GlobalAveragePooling2D and a Dense head."""
+
+    def __init__(self, layer, act, cout, units):
+        super().__init__()
+        self.layer, self.act = layer, act
+        self.head = nn.Linear(cout, units)
+
+    def forward(self, x):
+        return self.head(self.act(getattr(self, "first")(x)).mean((2, 3)))
+
+
+def _head_port(W, first, act, cout):
+    m = _Head(None, act, cout, 3)
+    del m.layer
+    m.first = first
+    m.head.weight.data.copy_(torch.from_numpy(W("head", "kernel")).T)
+    _bias(m.head, W, "head")
+    return m
+
+
+def depthwise_m1(h5, bug=None):
+    """depthwise_m1.h5: DepthwiseConv2D 'dw' (M=1, 3x3 'same' on 7x7x4), GAP, Dense.
+    bug 'dw': its kernel (3,3,4,1) reshaped to (4,1,3,3), not permuted."""
+    W = _weights(h5)
+    dw = nn.Conv2d(4, 4, 3, padding=1, groups=4)
+    _load(dw, _dw_weight(W("dw", "depthwise_kernel"), bug == "dw"))
+    _bias(dw, W, "dw")
+    m = _head_port(W, dw, lambda t: t, 4)
+    return m.eval()
+
+
+def separable_m1(h5, bug=None):
+    """separable_m1.h5: SeparableConv2D 'sep' (M=1, 4->6, 3x3 'same', relu), GAP, Dense.
+    bug 'sep_dw': its depthwise kernel reshaped, not permuted; 'sep_pw': its pointwise kernel."""
+    W = _weights(h5)
+    sep = _Sep(4, 1, 6, 3, 1, 1)
+    _load(sep.depthwise, _dw_weight(W("sep", "depthwise_kernel"), bug == "sep_dw"))
+    pk = W("sep", "pointwise_kernel")
+    _load(sep.pointwise, _misread(pk, (6, 4, 1, 1)) if bug == "sep_pw"
+          else torch.from_numpy(pk).permute(3, 2, 0, 1))
+    _bias(sep.pointwise, W, "sep")
+    m = _head_port(W, sep, F.relu, 6)
+    return m.eval()
+
+
+class BatchNormNet(nn.Module):
+    """batchnorm.h5: five BatchNormalization on a 6x5x4 map (eps 1e-3, 1e-5 (Keras 2 fused:
+    1.001e-5), no center, no scale, neither), a LayerNorm on the channels, Add, GAP."""
+
+    def __init__(self, eps):
+        super().__init__()
+        for name, e in (("bn_eps1e3", 1e-3), ("bn_eps1e5", 1.001e-5), ("bn_nocenter", 1e-3),
+                        ("bn_noscale", 1e-3), ("bn_neither", 1e-3)):
+            setattr(self, name, nn.BatchNorm2d(4, eps=e if eps is None else eps))
+        self.ln = None
+
+    def forward(self, x):
+        ys = [getattr(self, n)(x) for n in ("bn_eps1e3", "bn_eps1e5", "bn_nocenter", "bn_noscale", "bn_neither")]
+        g, b = self.ln
+        ys.append(F.layer_norm(x.permute(0, 2, 3, 1), (4,), g, b, eps=1e-3).permute(0, 3, 1, 2))
+        return sum(ys).mean((2, 3))
+
+
+def batchnorm(h5, bug=None):
+    """bug 'bn_eps': every BatchNorm2d with PyTorch's default eps 1e-5."""
+    f = h5py.File(h5, "r")
+    g = f["model_weights"]
+    m = BatchNormNet(1e-5 if bug == "bn_eps" else None)
+    for name in ("bn_eps1e3", "bn_eps1e5", "bn_nocenter", "bn_noscale", "bn_neither"):
+        d = g[name][name]
+        bn = getattr(m, name)
+        bn.weight.data.copy_(torch.from_numpy(np.array(d["gamma:0"])) if "gamma:0" in d else torch.ones(4))
+        bn.bias.data.copy_(torch.from_numpy(np.array(d["beta:0"])) if "beta:0" in d else torch.zeros(4))
+        bn.running_mean.copy_(torch.from_numpy(np.array(d["moving_mean:0"])))
+        bn.running_var.copy_(torch.from_numpy(np.array(d["moving_variance:0"])))
+    d = g["ln_4d"]["ln_4d"]
+    m.ln = (torch.from_numpy(np.array(d["gamma:0"])), torch.from_numpy(np.array(d["beta:0"])))
+    return m.eval()
+
+
+class TransposeValid(nn.Module):
+    """conv_transpose_valid.h5: five Conv2DTranspose 'valid' branches on 5x4x3 (the one with kernel 2 <
+    stride 3 padded by one row and column: Keras's output is longer than the full one), GMP, Dense."""
+    SPECS = [("t_valid_s2_k3", 3, 2, torch.tanh), ("t_valid_s2_k4", 4, 2, None), ("t_valid_s3_k3", 3, 3, None),
+             ("t_valid_s3_k4", 4, 3, None), ("t_valid_s3_k2", 2, 3, None)]
+
+    def __init__(self):
+        super().__init__()
+        for name, k, s, _ in self.SPECS:
+            setattr(self, name, nn.ConvTranspose2d(3, 3, k, s, bias=name not in ("t_valid_s3_k4", "t_valid_s3_k2")))
+        self.k2_bias = None
+        self.head = nn.Linear(15, 3)
+
+    def forward(self, x):
+        gs = []
+        for name, k, s, act in self.SPECS:
+            y = getattr(self, name)(x)
+            if name == "t_valid_s3_k2":
+                y = F.pad(y, (0, 1, 0, 1)) + self.k2_bias.view(1, -1, 1, 1)
+            if act is not None:
+                y = act(y)
+            gs.append(y.amax((2, 3)))
+        return self.head(torch.cat(gs, 1))
+
+
+def conv_transpose_valid(h5, bug=None):
+    """bug 't_valid_s2_k3': that Conv2DTranspose's kernel (kh, kw, out, in) reshaped to (in, out, kh, kw)."""
+    W = _weights(h5)
+    m = TransposeValid()
+    for name, k, s, _ in m.SPECS:
+        kk = W(name, "kernel")
+        mod = getattr(m, name)
+        _load(mod, _misread(kk, (kk.shape[3], kk.shape[2], kk.shape[0], kk.shape[1])) if bug == name
+              else torch.from_numpy(kk).permute(3, 2, 0, 1))
+        if mod.bias is not None:
+            _bias(mod, W, name)
+    m.k2_bias = torch.from_numpy(W("t_valid_s3_k2", "bias"))
+    m.head.weight.data.copy_(torch.from_numpy(W("head", "kernel")).T)
+    _bias(m.head, W, "head")
+    return m.eval()
