@@ -270,14 +270,14 @@ class DenseNet(nn.Module):
 
 
 def dense_bn(h5, bug=None):
-    """bug: 'bn_eps' (nn.BatchNorm1d with PyTorch's eps 1e-5), 'dense_T' (dense_softmax's kernel
+    """bug: 'bn_eps' (nn.BatchNorm1d with PyTorch's eps 1e-5), 'dense_T' (dense_rank3's kernel
     reshaped to (out, in) instead of .T)."""
     W = _weights(h5)
     m = DenseNet(1e-5 if bug == "bn_eps" else 1e-3)
     for name in ("dense_rank3", "dense_rank2", "dense_softmax"):
         k = W(name, "kernel")
         mod = getattr(m, name)
-        _load(mod, _misread(k, k.shape[::-1]) if bug == "dense_T" and name == "dense_softmax"
+        _load(mod, _misread(k, k.shape[::-1]) if bug == "dense_T" and name == "dense_rank3"
               else torch.from_numpy(k).T)
         _bias(mod, W, name)
     for name in ("ln_rank3", "ln_rank2"):
