@@ -203,10 +203,10 @@ for kind, fixture, layer, topic, var, settings, port, bug, layout, want in CASES
        "%s: compare on a port with the bug '%s': first divergence %s, the right fix, reproduces the port"
        % (kind, bug, layer), "first divergence %s; fix %r; want %s; %s" % (first_div(cout), code, want, ev))
 
-# The same for the 1-D BN port written with nn.BatchNorm1d's defaults: its fix keeps nn.BatchNorm1d.
-ok(all("BatchNorm2d" not in " ".join(f[2]) for f in pick(check_cache.get(fx("dense")) and
-                                                         check_cache[fx("dense")].get("bn_2d", []) or [], "bn-eps")),
-   "BatchNormalization on vectors: the fix is nn.BatchNorm1d, never BatchNorm2d")
+# A BatchNormalization on vectors gets nn.BatchNorm1d, never nn.BatchNorm2d.
+bn1 = pick((check_cache.get(fx("dense")) or {}).get("bn_2d", []), "bn-eps")
+ok(bn1 and all("BatchNorm1d" in " ".join(f[2]) and "BatchNorm2d" not in f[1] + " ".join(f[2]) for f in bn1),
+   "BatchNormalization on vectors: check's fix is nn.BatchNorm1d, never BatchNorm2d", str(bn1))
 
 # ------------------------------------------------------- 2: the fix, applied
 if not have_oracle:
@@ -221,15 +221,27 @@ def layer_cfg(model, name):
     mc = json.loads(mc.decode() if isinstance(mc, bytes) else mc)
     for L in mc["config"]["layers"]:
         if L["config"]["name"] == name:
-            ib = L.get("inbound_nodes") or [[[None]]]
+            ib = L.get("inbound_nodes") or []
+            if not ib:
+                return L["class_name"], L["config"], None
+            if isinstance(ib[0], dict):  # Keras 3: {"args": [{"config": {"keras_history": [name, 0, 0]}}]}
+                a = ib[0]["args"][0]
+                a = a[0] if isinstance(a, list) else a  # a merge layer's list of inputs
+                return L["class_name"], L["config"], a["config"]["keras_history"][0]
             return L["class_name"], L["config"], ib[0][0][0]
     raise KeyError(name)
 
 
 def keras_var(model, layer, var):
+    """Weight 'var' of 'layer' as the .h5 stores it (Keras 2: "kernel:0"; Keras 3: "kernel", and a
+    DepthwiseConv2D's depthwise_kernel is called "kernel")."""
+    names = [var + ":0", var] + (["kernel"] if var == "depthwise_kernel" else [])
     with h5py.File(model, "r") as f:
         g = f["model_weights"][layer][layer]
-        return np.array(g[var + ":0"]) if var + ":0" in g else None
+        for n in names:
+            if n in g:
+                return np.array(g[n])
+    return None
 
 
 def tf_same(x, k, s, d, n_sp):
@@ -281,11 +293,18 @@ def rel(a, r):
 
 FIX_LINE = re.compile(r'^sd\["([^"]+)"\] = (torch\.from_numpy\((\w+)\).*)$')
 KERNEL_FIXTURES = ["conv1d", "conv_8x8_a", "conv_8x8_b", "depthwise_separable", "depthwise_m1", "separable_m1",
-                   "conv_transpose_valid", "conv_transpose_same", "dense"]
+                   "conv_transpose_valid", "conv_transpose_same", "conv_transpose_outpad", "dense", "keras3_act"]
+
+
+def oracle(name):
+    """The oracle's per-layer run of fixture 'name' (on its oracle twin when it has one, whose layers
+    of the same name compute the same)."""
+    om = manifest.get(name + ".h5", {}).get("oracle_model")
+    return test_exec.run_oracle(name, os.path.join(EXEC, om) if om else fx(name), fin(name))
 WEIGHTED = ("Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "Dense")
 for name in KERNEL_FIXTURES:
     model = fx(name)
-    refdir, per_layer, err = test_exec.run_oracle(name, model, fin(name))
+    refdir, per_layer, err = oracle(name)
     if not ok(refdir is not None and per_layer, "%s: the oracle's per-layer activations" % name, str(err)[-300:]):
         continue
     listing = {e["name"]: e for e in json.load(open(os.path.join(refdir, "layers.json")))}
@@ -344,10 +363,12 @@ for name in KERNEL_FIXTURES:
            "rel %.3g (tolerance %g); the reshaped kernel %.3g" % (e1, TOL, e2))
 
 # The BatchNormalization fixes, applied: nn.BatchNorm1d/2d as printed, with the Keras statistics.
+# Keras 2 raises a 4-D BN's epsilon to 1.001e-5 (fused batch norm), Keras 3 does not (keras3_act).
 for name, layer in (("dense", "bn_2d"), ("batchnorm", "bn_eps1e3"), ("batchnorm", "bn_eps1e5"),
-                    ("bn_eps_clamp", "bn_small_var"), ("bn_eps_clamp", "bn_2d_small_var")):
+                    ("bn_eps_clamp", "bn_small_var"), ("bn_eps_clamp", "bn_2d_small_var"),
+                    ("keras3_act", "bn_small_var")):
     model = fx(name)
-    refdir, per_layer, err = test_exec.run_oracle(name, model, fin(name))
+    refdir, per_layer, err = oracle(name)
     cf = run_check(model)
     if refdir is None or not per_layer or cf is None:
         ok(False, "%s/%s: the oracle and check run" % (name, layer), str(err)[-300:])
