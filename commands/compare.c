@@ -285,6 +285,16 @@ static int align(cmp *c, ent *e, int diverged)
         if (exp < 0 || v[i].p < v[exp].p || (v[i].p == v[exp].p && v[i].rel < v[exp].rel)) exp = i;
         if (fit < 0 || v[i].rel < v[fit].rel) fit = i;
     }
+    /* A module's output is never the model's input: an intermediate tensor of
+    ** the port (a SeparableConv2D's depthwise half with multiplier 1 has the
+    ** input's shape) that fits only the InputLayer stays unmatched. */
+    if (exp < 0 && kind != TK_ANY && k2t_node_layer(c->m, v[best].node)->op == K2T_OP_INPUT) {
+        char s1[96];
+        snprintf(e->why, sizeof e->why, "no layer of its kind (%s) outputs %s", e->z->cls,
+                 k2t_shape_str(&e->vs[0], 0, s1, sizeof s1));
+        free(v);
+        return 0;
+    }
     int pick = exp >= 0 ? exp : best;
     /* After the divergence errors accumulate, but a candidate much closer
     ** than the one expected by order (a shortcut run first) is still telling. */
@@ -328,6 +338,51 @@ done:
     return res;
 }
 
+/* A layer with several kernels (SeparableConv2D's depthwise and pointwise)
+** whose port forgot the transpose of one of them only: weights.transpose
+** off misreads them all, so each is tried alone.  The executor reads a
+** kernel through the op's k2t_tw, so a buffer that this permutation maps to
+** Keras's raw buffer read in PyTorch's shape (k2t_tw_misread) stands in for
+** the weight while the run is made.  States the finding of the one that
+** reproduces the port and returns 1; 0 when none does. */
+static int one_kernel(cmp *c, const ent *e, const k2t_profile *base)
+{
+    k2t_shell *sh = c->sh;
+    const k2t_model *m = c->m;
+    const k2t_layer *L = k2t_node_layer(m, e->node);
+    float *wrong[8];
+    int wis[8], nw = 0;
+    for (int wi = 0; wi < L->n_w && nw < 8; wi++)
+        if ((wrong[nw] = k2t_weight_misread(L, wi))) wis[nw++] = wi;
+    int found = 0;
+    for (int k = 0; k < nw; k++) {
+        k2t_weight *w = (k2t_weight *)&L->w[wis[k]]; /* its data pointer is swapped, then restored */
+        float *own = w->data;
+        if (nw < 2 || found) continue;
+        w->data = wrong[k];
+        double mad = emulate(c, base, e);
+        w->data = own;
+        if (mad < 0 || !within(sh, mad, e->ref)) continue;
+        found = 1;
+        k2t_profile p = *base;
+        k2t_err err = {0};
+        k2t_finding f[8];
+        char pat[160];
+        if (k2t_emu_set(&p.emu, K2T_PIT_TRANSPOSE, "off", &err) != K2T_OK) continue;
+        k2t_diag *d = k2t_diag_new(m);
+        int n = k2t_findings(d, e->node, K2T_PIT_BIT(K2T_PIT_TRANSPOSE), &p.emu, &base->emu, f, 8);
+        k2t_diag_free(d);
+        snprintf(pat, sizeof pat, "torch.from_numpy(%s)", w->name);
+        for (int j = 0; j < n && j < 8; j++)
+            if (f[j].hazard && strstr(f[j].code, pat)) k2t_print_finding(sh, &f[j], K2T_FINDING_WHY);
+        k2t_printf(sh, "  evidence: emulating it for %s alone on %s (set weights.transpose off for that kernel) "
+                   "gives max|diff| %.4g to %s, against %.4g for Keras: it reproduces the port\n", w->name,
+                   m->nodes[e->node].name, mad, e->z->name, e->mad);
+    }
+    for (int k = 0; k < nw; k++) free(wrong[k]);
+    return found;
+}
+
 /* Explain the first divergence: every emulated pitfall that concerns the
 ** layer (it has a finding there) is tried on the layer alone, fed Keras's
 ** inputs; one that reproduces the port's array is stated with its finding
@@ -364,6 +419,7 @@ static void explain(cmp *c, const ent *e)
         if (h[i].mad < 0) continue;
         if (within(sh, h[i].mad, e->ref) && !conf) pick = i, conf = 1;
     }
+    if (!conf && one_kernel(c, e, &base)) return;
     if (!conf)
         for (int i = 0; i < nh; i++)
             if (h[i].mad >= 0 && h[i].mad < 0.5 * e->mad && (pick < 0 || h[i].mad < h[pick].mad)) pick = i;

@@ -319,6 +319,12 @@ char *k2t_layer_describe(const k2t_model *m, const k2t_layer *L, char *buf, size
 int k2t_torch_param(const k2t_model *m, const k2t_layer *L, int wi,
                     char *name, size_t n, k2t_shape *shape);
 
+/* Weight wi of L as its forgotten transpose: a buffer in Keras's layout
+** that the op's permutation maps to Keras's raw buffer read in PyTorch's
+** shape (what a port that reshapes instead of permuting holds).  malloc'd;
+** NULL when PyTorch holds the weight as Keras does. */
+float *k2t_weight_misread(const k2t_layer *L, int wi);
+
 /*-------------------------------------------------------------- statistics */
 
 /* What a weight tensor looks like, and what it may mean. */

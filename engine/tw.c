@@ -8,6 +8,7 @@
 ** pitfall prints, so that they cannot disagree.
 */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "internal.h"
 
@@ -65,6 +66,16 @@ void k2t_tw_apply(const k2t_weight *w, const k2t_tw *tw, float *out)
 void k2t_tw_misread(const k2t_weight *w, const k2t_tw *tw, float *out)
 {
     permuted_walk(w, tw, out, w->data, 1);
+}
+
+float *k2t_weight_misread(const k2t_layer *L, int wi)
+{
+    k2t_tw tw;
+    if (k2t_layer_tw(L, wi, &tw) != 0 || !tw.n_perm) return NULL;
+    const k2t_weight *w = &L->w[wi];
+    float *o = k2t_xmalloc((size_t)(w->size ? w->size : 1) * sizeof(float));
+    k2t_tw_misread(w, &tw, o);
+    return o;
 }
 
 char *k2t_tw_code(const k2t_weight *w, const k2t_tw *tw, char *buf, size_t n)

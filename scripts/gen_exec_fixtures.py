@@ -240,6 +240,33 @@ def fx_depthwise(out):
     return normal_input(2006, (9, 9, 3))
 
 
+@fixture("depthwise_m1.h5", "DepthwiseConv2D depth_multiplier 1 stride 1 'same' on 7x7x4 as the first layer "
+         "(diff's first divergence when its kernel is misread), GlobalAveragePooling2D, Dense")
+def fx_depthwise_m1(out):
+    g = Graph("k214", 1038)
+    x = g.Input((7, 7, 4))
+    a = g.add("DepthwiseConv2D", x, name="dw", kernel_size=[3, 3], padding="same")     # 7x7x4
+    y = g.add("GlobalAveragePooling2D", a, name="gap")
+    y = g.add("Dense", y, name="head", units=3)
+    g.outputs = [y]
+    write_model(os.path.join(out, "depthwise_m1.h5"), g)
+    return normal_input(2038, (7, 7, 4))
+
+
+@fixture("separable_m1.h5", "SeparableConv2D depth_multiplier 1 'same' with relu on 7x7x4 as the first layer, "
+         "GlobalAveragePooling2D, Dense")
+def fx_separable_m1(out):
+    g = Graph("k214", 1039)
+    x = g.Input((7, 7, 4))
+    a = g.add("SeparableConv2D", x, name="sep", filters=6, kernel_size=[3, 3], padding="same",
+              activation="relu")                                                        # 7x7x6
+    y = g.add("GlobalAveragePooling2D", a, name="gap")
+    y = g.add("Dense", y, name="head", units=3)
+    g.outputs = [y]
+    write_model(os.path.join(out, "separable_m1.h5"), g)
+    return normal_input(2039, (7, 7, 4))
+
+
 def deconv_fixture(out, fname, seed, specs):
     g = Graph("k214", seed)
     x = g.Input((5, 4, 3))

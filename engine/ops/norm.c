@@ -218,16 +218,24 @@ static void bn_hazards(k2t_hz *h)
     int64_t C = in && in->ndim >= 1 ? in->d[in->ndim - 1] : -1;
     double tm = 1.0 - cf->momentum;
     double port_eps = h->port->bn_eps > 0 ? h->port->bn_eps : 1e-5;
+    /* Keras 2 runs a 4-D BatchNormalization through fused_batch_norm, which
+    ** raises epsilon to 1.001e-5 (as the executor and export do). */
+    double eps = cf->eps;
+    int raised = h->m->keras_major < 3 && nd == 3 && eps < 1.001e-5;
+    char eps_s[96];
+    if (raised) eps = 1.001e-5;
+    if (raised) snprintf(eps_s, sizeof eps_s, "%g (Keras 2's fused batch norm raises %g to it)", eps, cf->eps);
+    else snprintf(eps_s, sizeof eps_s, "%g", eps);
     if (in && nd >= 2 && k2t_axis0(cf->axis, nd) != nd - 1)
         k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "normalises axis %d of %s, not the channels; nn.BatchNorm%dd "
                    "normalises dim 1 of the NCHW tensor", cf->axis, k2t_shape_str(in, 1, s1, sizeof s1), bn_dims(nd));
-    if (fabs(cf->eps - port_eps) > 1e-12 || fabs(tm - 0.1) > 1e-9) {
-        k2t_hz_say(h, K2T_PIT_BN_EPS, 1, "Keras uses epsilon %g, momentum %g; the port uses eps %g%s, "
-                   "momentum 0.1, counted as 1 - Keras's", cf->eps, cf->momentum, port_eps,
+    if (fabs(eps - port_eps) > 1e-12 || fabs(tm - 0.1) > 1e-9) {
+        k2t_hz_say(h, K2T_PIT_BN_EPS, 1, "Keras uses epsilon %s, momentum %g; the port uses eps %g%s, "
+                   "momentum 0.1, counted as 1 - Keras's", eps_s, cf->momentum, port_eps,
                    port_eps == 1e-5 ? " (PyTorch's default)" : "");
-        k2t_hz_code(h, "nn.BatchNorm%dd(%lld, eps=%g, momentum=%g)", bn_dims(nd), (long long)C, cf->eps, tm);
+        k2t_hz_code(h, "nn.BatchNorm%dd(%lld, eps=%g, momentum=%g)", bn_dims(nd), (long long)C, eps, tm);
     } else {
-        k2t_hz_say(h, K2T_PIT_BN_EPS, 0, "epsilon %g and momentum %g match the port's", cf->eps, cf->momentum);
+        k2t_hz_say(h, K2T_PIT_BN_EPS, 0, "epsilon %s and momentum %g match the port's", eps_s, cf->momentum);
     }
     if (k2t_hz_first_bn(h, &n_bn)) { /* once: the first one diverges first */
         char others[64] = "";

@@ -130,3 +130,281 @@ def seqnet(h5, flatten_fix=True, transpose=True):
     m.fc.weight.data.copy_(torch.from_numpy(np.ascontiguousarray(k.T)))
     m.fc.bias.data.copy_(torch.from_numpy(W("dense", "bias")))
     return m.eval()
+
+
+# ------------------------------------------------------------------------------
+# Ports of the execution fixtures (scripts/gen_exec_fixtures.py), for
+# tests/py/test_fixes.py.  Each takes bug=None (correct) or one named bug; a
+# kernel "reshaped" is the forgotten transpose: Keras's buffer read in
+# PyTorch's shape.  Pooling, concatenation and activations are functional, so
+# only the layers with weights are dumped.
+
+def _misread(k, shape):
+    """The forgotten transpose: Keras's row-major buffer read as 'shape'."""
+    return torch.from_numpy(np.ascontiguousarray(k).reshape(-1)).reshape(*shape)
+
+
+def _load(mod, w):
+    mod.weight.data.copy_(w)
+
+
+def _bias(mod, W, name):
+    if mod.bias is not None:
+        mod.bias.data.copy_(torch.from_numpy(W(name, "bias")))
+
+
+def _dw_weight(k, misread=False):
+    """Keras depthwise (kh, kw, C, M) -> (C*M, 1, kh, kw)."""
+    kh, kw, c, m = k.shape
+    if misread:
+        return _misread(k, (c * m, 1, kh, kw))
+    return torch.from_numpy(k).permute(2, 3, 0, 1).reshape(c * m, 1, kh, kw)
+
+
+class _Sep(nn.Module):
+    def __init__(self, cin, mult, cout, k, stride, padding):
+        super().__init__()
+        self.depthwise = nn.Conv2d(cin, cin * mult, k, stride, padding=padding, groups=cin, bias=False)
+        self.pointwise = nn.Conv2d(cin * mult, cout, 1)
+
+    def forward(self, x):
+        return self.pointwise(self.depthwise(x))
+
+
+class DepthwiseSeparable(nn.Module):
+    """depthwise_separable.h5: 9x9x3 input; dw_m2_s2_same (M=2, stride 2, TF pads 1 each side, relu6),
+    dw_valid_nobias (M=1), sep_m2_same (M=2, 3->5), sep_s2_valid (M=1, 5->4, relu), GAPs, head."""
+
+    def __init__(self):
+        super().__init__()
+        self.dw_m2_s2_same = nn.Conv2d(3, 6, 3, 2, padding=1, groups=3)
+        self.dw_valid_nobias = nn.Conv2d(3, 3, 3, groups=3, bias=False)
+        self.sep_m2_same = _Sep(3, 2, 5, 3, 1, 1)
+        self.sep_s2_valid = _Sep(5, 1, 4, 3, 2, 0)
+        self.head = nn.Linear(13, 3)
+
+    def forward(self, x):
+        a = F.relu6(self.dw_m2_s2_same(x))
+        b = self.dw_valid_nobias(x)
+        c = self.sep_m2_same(x)
+        d = F.relu(self.sep_s2_valid(c))
+        y = torch.cat([t.mean((2, 3)) for t in (a, b, d)], 1)
+        return self.head(y)
+
+
+def depthwise_separable(h5, bug=None):
+    """bug: 'dw_m2' / 'dw_m1' (that DepthwiseConv2D's kernel reshaped, not permuted),
+    'sep_dw' (sep_m2_same's depthwise kernel reshaped, not permuted)."""
+    W = _weights(h5)
+    m = DepthwiseSeparable()
+    _load(m.dw_m2_s2_same, _dw_weight(W("dw_m2_s2_same", "depthwise_kernel"), bug == "dw_m2"))
+    _bias(m.dw_m2_s2_same, W, "dw_m2_s2_same")
+    _load(m.dw_valid_nobias, _dw_weight(W("dw_valid_nobias", "depthwise_kernel"), bug == "dw_m1"))
+    for name, mod in (("sep_m2_same", m.sep_m2_same), ("sep_s2_valid", m.sep_s2_valid)):
+        _load(mod.depthwise, _dw_weight(W(name, "depthwise_kernel"), bug == "sep_dw" and name == "sep_m2_same"))
+        _load(mod.pointwise, torch.from_numpy(W(name, "pointwise_kernel")).permute(3, 2, 0, 1))
+        _bias(mod.pointwise, W, name)
+    m.head.weight.data.copy_(torch.from_numpy(W("head", "kernel")).T)
+    _bias(m.head, W, "head")
+    return m.eval()
+
+
+class Conv1DNet(nn.Module):
+    """conv1d.h5: (11, 4) input; five Conv1D branches, 1-D pooling (functional), a softmax head."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1_valid = nn.Conv1d(4, 5, 3)
+        self.c1_same = nn.Conv1d(4, 5, 3, padding=1)
+        self.c1_s2_same = nn.Conv1d(4, 5, 3, 2, padding=1)
+        self.c1_s2_valid = nn.Conv1d(4, 5, 4, 2)
+        self.c1_d2 = nn.Conv1d(4, 5, 3, padding=2, dilation=2)
+        self.head = nn.Linear(30, 4)
+
+    def forward(self, x):
+        a = F.relu(self.c1_valid(x))
+        b = torch.tanh(self.c1_same(x))
+        c = self.c1_s2_same(x)
+        d = self.c1_s2_valid(x)
+        e = self.c1_d2(x)
+        p1 = F.max_pool1d(a, 2)
+        p2 = F.avg_pool1d(b, 3, 2, padding=1, count_include_pad=False)
+        p3 = F.max_pool1d(F.pad(b, (0, 1), value=float("-inf")), 2)
+        p4 = F.avg_pool1d(e, 3, 2)
+        gs = [p1.amax(2), p2.mean(2), p3.amax(2), p4.mean(2), c.amax(2), d.mean(2)]
+        return torch.softmax(self.head(torch.cat(gs, 1)), 1)
+
+
+def conv1d(h5, bug=None):
+    """bug: 'c1_valid' (that Conv1D's kernel (k, in, out) reshaped to (out, in, k), not permuted)."""
+    W = _weights(h5)
+    m = Conv1DNet()
+    for name in ("c1_valid", "c1_same", "c1_s2_same", "c1_s2_valid", "c1_d2"):
+        k = W(name, "kernel")
+        mod = getattr(m, name)
+        _load(mod, _misread(k, (k.shape[2], k.shape[1], k.shape[0])) if bug == name
+              else torch.from_numpy(k).permute(2, 1, 0))
+        _bias(mod, W, name)
+    m.head.weight.data.copy_(torch.from_numpy(W("head", "kernel")).T)
+    _bias(m.head, W, "head")
+    return m.eval()
+
+
+class DenseNet(nn.Module):
+    """dense.h5: (6, 5) input; Dense on the last axis (relu), LayerNorm, Flatten, Dense, a 1-D
+    BatchNormalization, LayerNorm, Dense softmax."""
+
+    def __init__(self, bn_eps=1e-3):
+        super().__init__()
+        self.dense_rank3 = nn.Linear(5, 4)
+        self.ln_rank3 = nn.LayerNorm(4, eps=1e-3)
+        self.dense_rank2 = nn.Linear(24, 7)
+        self.bn_2d = nn.BatchNorm1d(7, eps=bn_eps)
+        self.ln_rank2 = nn.LayerNorm(7, eps=1e-5)
+        self.dense_softmax = nn.Linear(7, 4)
+
+    def forward(self, x):
+        x = self.ln_rank3(F.relu(self.dense_rank3(x)))
+        x = self.ln_rank2(self.bn_2d(self.dense_rank2(x.flatten(1))))
+        return torch.softmax(self.dense_softmax(x), 1)
+
+
+def dense_bn(h5, bug=None):
+    """bug: 'bn_eps' (nn.BatchNorm1d with PyTorch's eps 1e-5), 'dense_T' (dense_rank3's kernel
+    reshaped to (out, in) instead of .T)."""
+    W = _weights(h5)
+    m = DenseNet(1e-5 if bug == "bn_eps" else 1e-3)
+    for name in ("dense_rank3", "dense_rank2", "dense_softmax"):
+        k = W(name, "kernel")
+        mod = getattr(m, name)
+        _load(mod, _misread(k, k.shape[::-1]) if bug == "dense_T" and name == "dense_rank3"
+              else torch.from_numpy(k).T)
+        _bias(mod, W, name)
+    for name in ("ln_rank3", "ln_rank2"):
+        getattr(m, name).weight.data.copy_(torch.from_numpy(W(name, "gamma")))
+        getattr(m, name).bias.data.copy_(torch.from_numpy(W(name, "beta")))
+    _set_bn(m.bn_2d, W, "bn_2d")
+    return m.eval()
+
+
+class _Head(nn.Module):
+    """One layer with weights, then GlobalAveragePooling2D and a Dense head."""
+
+    def __init__(self, layer, act, cout, units):
+        super().__init__()
+        self.layer, self.act = layer, act
+        self.head = nn.Linear(cout, units)
+
+    def forward(self, x):
+        return self.head(self.act(getattr(self, "first")(x)).mean((2, 3)))
+
+
+def _head_port(W, first, act, cout):
+    m = _Head(None, act, cout, 3)
+    del m.layer
+    m.first = first
+    m.head.weight.data.copy_(torch.from_numpy(W("head", "kernel")).T)
+    _bias(m.head, W, "head")
+    return m
+
+
+def depthwise_m1(h5, bug=None):
+    """depthwise_m1.h5: DepthwiseConv2D 'dw' (M=1, 3x3 'same' on 7x7x4), GAP, Dense.
+    bug 'dw': its kernel (3,3,4,1) reshaped to (4,1,3,3), not permuted."""
+    W = _weights(h5)
+    dw = nn.Conv2d(4, 4, 3, padding=1, groups=4)
+    _load(dw, _dw_weight(W("dw", "depthwise_kernel"), bug == "dw"))
+    _bias(dw, W, "dw")
+    m = _head_port(W, dw, lambda t: t, 4)
+    return m.eval()
+
+
+def separable_m1(h5, bug=None):
+    """separable_m1.h5: SeparableConv2D 'sep' (M=1, 4->6, 3x3 'same', relu), GAP, Dense.
+    bug 'sep_dw': its depthwise kernel reshaped, not permuted; 'sep_pw': its pointwise kernel."""
+    W = _weights(h5)
+    sep = _Sep(4, 1, 6, 3, 1, 1)
+    _load(sep.depthwise, _dw_weight(W("sep", "depthwise_kernel"), bug == "sep_dw"))
+    pk = W("sep", "pointwise_kernel")
+    _load(sep.pointwise, _misread(pk, (6, 4, 1, 1)) if bug == "sep_pw"
+          else torch.from_numpy(pk).permute(3, 2, 0, 1))
+    _bias(sep.pointwise, W, "sep")
+    m = _head_port(W, sep, F.relu, 6)
+    return m.eval()
+
+
+class BatchNormNet(nn.Module):
+    """batchnorm.h5: five BatchNormalization on a 6x5x4 map (eps 1e-3, 1e-5 (Keras 2 fused:
+    1.001e-5), no center, no scale, neither), a LayerNorm on the channels, Add, GAP."""
+
+    def __init__(self, eps):
+        super().__init__()
+        for name, e in (("bn_eps1e3", 1e-3), ("bn_eps1e5", 1.001e-5), ("bn_nocenter", 1e-3),
+                        ("bn_noscale", 1e-3), ("bn_neither", 1e-3)):
+            setattr(self, name, nn.BatchNorm2d(4, eps=e if eps is None else eps))
+        self.ln = None
+
+    def forward(self, x):
+        ys = [getattr(self, n)(x) for n in ("bn_eps1e3", "bn_eps1e5", "bn_nocenter", "bn_noscale", "bn_neither")]
+        g, b = self.ln
+        ys.append(F.layer_norm(x.permute(0, 2, 3, 1), (4,), g, b, eps=1e-3).permute(0, 3, 1, 2))
+        return sum(ys).mean((2, 3))
+
+
+def batchnorm(h5, bug=None):
+    """bug 'bn_eps': every BatchNorm2d with PyTorch's default eps 1e-5."""
+    f = h5py.File(h5, "r")
+    g = f["model_weights"]
+    m = BatchNormNet(1e-5 if bug == "bn_eps" else None)
+    for name in ("bn_eps1e3", "bn_eps1e5", "bn_nocenter", "bn_noscale", "bn_neither"):
+        d = g[name][name]
+        bn = getattr(m, name)
+        bn.weight.data.copy_(torch.from_numpy(np.array(d["gamma:0"])) if "gamma:0" in d else torch.ones(4))
+        bn.bias.data.copy_(torch.from_numpy(np.array(d["beta:0"])) if "beta:0" in d else torch.zeros(4))
+        bn.running_mean.copy_(torch.from_numpy(np.array(d["moving_mean:0"])))
+        bn.running_var.copy_(torch.from_numpy(np.array(d["moving_variance:0"])))
+    d = g["ln_4d"]["ln_4d"]
+    m.ln = (torch.from_numpy(np.array(d["gamma:0"])), torch.from_numpy(np.array(d["beta:0"])))
+    return m.eval()
+
+
+class TransposeValid(nn.Module):
+    """conv_transpose_valid.h5: five Conv2DTranspose 'valid' branches on 5x4x3 (the one with kernel 2 <
+    stride 3 padded by one row and column: Keras's output is longer than the full one), GMP, Dense."""
+    SPECS = [("t_valid_s2_k3", 3, 2, torch.tanh), ("t_valid_s2_k4", 4, 2, None), ("t_valid_s3_k3", 3, 3, None),
+             ("t_valid_s3_k4", 4, 3, None), ("t_valid_s3_k2", 2, 3, None)]
+
+    def __init__(self):
+        super().__init__()
+        for name, k, s, _ in self.SPECS:
+            setattr(self, name, nn.ConvTranspose2d(3, 3, k, s, bias=name not in ("t_valid_s3_k4", "t_valid_s3_k2")))
+        self.k2_bias = None
+        self.head = nn.Linear(15, 3)
+
+    def forward(self, x):
+        gs = []
+        for name, k, s, act in self.SPECS:
+            y = getattr(self, name)(x)
+            if name == "t_valid_s3_k2":
+                y = F.pad(y, (0, 1, 0, 1)) + self.k2_bias.view(1, -1, 1, 1)
+            if act is not None:
+                y = act(y)
+            gs.append(y.amax((2, 3)))
+        return self.head(torch.cat(gs, 1))
+
+
+def conv_transpose_valid(h5, bug=None):
+    """bug 't_valid_s2_k3': that Conv2DTranspose's kernel (kh, kw, out, in) reshaped to (in, out, kh, kw)."""
+    W = _weights(h5)
+    m = TransposeValid()
+    for name, k, s, _ in m.SPECS:
+        kk = W(name, "kernel")
+        mod = getattr(m, name)
+        _load(mod, _misread(kk, (kk.shape[3], kk.shape[2], kk.shape[0], kk.shape[1])) if bug == name
+              else torch.from_numpy(kk).permute(3, 2, 0, 1))
+        if mod.bias is not None:
+            _bias(mod, W, name)
+    m.k2_bias = torch.from_numpy(W("t_valid_s3_k2", "bias"))
+    m.head.weight.data.copy_(torch.from_numpy(W("head", "kernel")).T)
+    _bias(m.head, W, "head")
+    return m.eval()
