@@ -288,7 +288,9 @@ static int align(cmp *c, ent *e, int diverged)
     /* A module's output is never the model's input: an intermediate tensor of
     ** the port (a SeparableConv2D's depthwise half with multiplier 1 has the
     ** input's shape) that fits only the InputLayer stays unmatched. */
-    if (exp < 0 && kind != TK_ANY && k2t_node_layer(c->m, v[best].node)->op == K2T_OP_INPUT) {
+    int best_is_input = 0;
+    for (int k = 0; k < c->m->n_inputs; k++) best_is_input |= c->m->inputs[k] == v[best].node;
+    if (exp < 0 && cls && k2t_op_torch_module(K2T_OP_COUNT, cls) && best_is_input) {
         char s1[96];
         snprintf(e->why, sizeof e->why, "no layer of its kind (%s) outputs %s", e->z->cls,
                  k2t_shape_str(&e->vs[0], 0, s1, sizeof s1));
