@@ -804,7 +804,8 @@ static k2t_status check_weights(loader *ld, k2t_layer *L, const k2t_shape *in, i
             w->name = k2t_xstrdup(spec[s].name);
         }
         used[found] = 1;
-        ordered[n_ordered++] = *w;
+        ordered[n_ordered] = *w;
+        ordered[n_ordered++].trainable = w->trainable && spec[s].trainable; /* as the op declares */
     }
     for (int q = 0; q < L->n_w; q++) {
         if (!used[q]) {

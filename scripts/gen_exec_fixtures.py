@@ -662,6 +662,35 @@ def fx_rescaling(out):
     return rng.randint(0, 256, (3, 6, 6, 3)).astype(np.float32)
 
 
+@fixture("normalization.h5", "Normalization (adapted mean, variance, count) on raw features per channel, then "
+         "Conv2D stride 2 same and Dense; the oracle twin holds it as a 1x1 DepthwiseConv2D")
+def fx_normalization(out):
+    p = Pair("k214", 1031)
+    helpers = []
+    rec = {}
+    for oracle in (False, True):
+        g = p.start(oracle)
+        x = g.Input((6, 6, 3))
+        if not oracle:
+            a = p.add("Normalization", x, "norm")
+            rec = {var: arr for var, arr, _, _ in a.layer.weights}
+        else:
+            # (x - mean) / sqrt(var) as a depthwise 1x1 convolution: the same numbers
+            sd = np.maximum(np.sqrt(rec["variance"].astype(np.float64)), 1e-7)
+            k = (1.0 / sd).reshape(1, 1, 3, 1).astype(np.float32)
+            b = (-rec["mean"] / sd).astype(np.float32)
+            a = g.add("DepthwiseConv2D", x, name="norm", kernel_size=[1, 1],
+                      values={"depthwise_kernel": k, "bias": b})
+        c = p.add("Conv2D", a, "conv", filters=4, kernel_size=[3, 3], strides=[2, 2], padding="same",
+                  activation="relu")
+        f = p.add("Flatten", c, "flat")
+        y = p.add("Dense", f, "dense", units=3)
+        g.outputs = [y]
+        write_model(os.path.join(out, "normalization.oracle.h5" if oracle else "normalization.h5"), g)
+    rng = np.random.RandomState(1032)
+    return rng.normal(100.0, 40.0, (3, 6, 6, 3)).astype(np.float32), helpers
+
+
 # -------------------------------------------------------------- Keras 3, ResNet
 
 @fixture("keras3_act.h5", "Keras 3.5 legacy H5 (batch_shape, dict inbound nodes, DTypePolicy): hard_sigmoid "

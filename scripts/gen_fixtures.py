@@ -329,6 +329,8 @@ def class_config(cls, style, kw):
         return c
     if cls == "Rescaling":
         return {"scale": kw.pop("scale"), "offset": kw.pop("offset", 0.0)}
+    if cls == "Normalization":
+        return {"axis": kw.pop("axis", -1), "mean": None, "variance": None, "invert": False}
     if cls == "Lambda":
         fn = kw.pop("function")
         raw = marshal.dumps(fn.__code__)
@@ -462,6 +464,13 @@ def infer(cls, cfg, ins):
         if cfg["center"]:
             W.append(("beta", shp, True, "beta"))
         return list(x), W
+    if cls == "Normalization":
+        ax = cfg["axis"]
+        shp = [] if ax is None else [x[ax - 1] if ax > 0 else x[ax]]
+        W.append(("mean", shp, False, "norm_mean"))
+        W.append(("variance", shp, False, "norm_variance"))
+        W.append(("count", [], False, "norm_count"))
+        return list(x), W
     if cls == "PReLU":
         shp = list(x)
         for a in cfg["shared_axes"] or []:
@@ -540,6 +549,12 @@ def trained_values(rng, kind, shape):
         v = rng.uniform(0.5, 1.5, shape)
     elif kind == "alpha":
         v = rng.uniform(0.05, 0.3, shape)
+    elif kind == "norm_mean":
+        v = rng.normal(100.0, 30.0, shape)
+    elif kind == "norm_variance":
+        v = rng.uniform(400.0, 3000.0, shape)
+    elif kind == "norm_count":
+        return np.array(1000, dtype=np.int64).reshape(shape)
     else:
         raise ValueError(kind)
     return v.astype(np.float32)
