@@ -715,14 +715,14 @@ const k2t_command k2t_cmd_break = {
 };
 
 const k2t_command k2t_cmd_delete = {
-    .name = "delete", .group = "debug", .min_args = 0, .max_args = -1, .flags = DEBUG_FLAGS,
+    .name = "delete", .aliases = "d", .group = "debug", .min_args = 0, .max_args = -1, .flags = DEBUG_FLAGS,
     .usage = "delete [N...]",
     .summary = "Delete breakpoints by number, or all of them.",
     .complete = complete_delete, .fn = cmd_delete,
 };
 
 const k2t_command k2t_cmd_where = {
-    .name = "where", .group = "debug", .min_args = 0, .max_args = 0, .flags = DEBUG_FLAGS,
+    .name = "where", .aliases = "bt backtrace", .group = "debug", .min_args = 0, .max_args = 0, .flags = DEBUG_FLAGS,
     .usage = "where",
     .summary = "Show the stepping cursor: the next layer, its section (stem, block N, head) and what ran last.",
     .fn = cmd_where,

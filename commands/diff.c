@@ -23,15 +23,17 @@ static char *describe(const k2t_profile *p, char *buf, size_t n)
     return k2t_emu_describe(&p->emu, p->with_input, buf, n);
 }
 
-/* Same emulation settings (preprocess aside). */
-static int same_settings(const k2t_profile *a, const k2t_profile *b)
-{
-    for (int t = 0; t < K2T_PIT_COUNT; t++)
-        if (k2t_pitfalls[t].in_profiles && !k2t_emu_same(&a->emu, &b->emu, (k2t_pit)t)) return 0;
-    return 1;
-}
-
 /*-------------------------------------------------------------- profile */
+
+/* "did you mean 'torch-naive'? " among the profiles. */
+static char *profile_dym(const k2t_shell *sh, const char *name, char *buf, size_t n)
+{
+    const char *names[64];
+    int k = 0;
+    for (int i = 0; i < k2t_n_profile_builtins && k < 64; i++) names[k++] = k2t_profile_builtins[i].name;
+    for (int i = 0; i < sh->n_profiles && k < 64; i++) names[k++] = sh->profiles[i].name;
+    return k2t_did_you_mean(name, names, k, buf, n);
+}
 
 static void apply(k2t_shell *sh, const k2t_profile *p)
 {
@@ -50,8 +52,8 @@ static int cmd_profile(k2t_shell *sh, int argc, char **argv)
     k2t_profile_current(sh, &cur);
     if (argc == 1) {
         const char *match = "custom";
-        for (int i = 0; i < k2t_n_profile_builtins; i++) if (same_settings(&k2t_profile_builtins[i], &cur)) match = k2t_profile_builtins[i].name;
-        for (int i = 0; i < sh->n_profiles; i++) if (same_settings(&sh->profiles[i], &cur)) match = sh->profiles[i].name;
+        for (int i = 0; i < k2t_n_profile_builtins; i++) if (k2t_profile_same(&k2t_profile_builtins[i], &cur)) match = k2t_profile_builtins[i].name;
+        for (int i = 0; i < sh->n_profiles; i++) if (k2t_profile_same(&sh->profiles[i], &cur)) match = sh->profiles[i].name;
         describe(&cur, desc, sizeof desc);
         k2t_printf(sh, "profile %s: %s\n", match, desc);
         k2t_var_set(sh, "profile", "%s", match);
@@ -60,12 +62,12 @@ static int cmd_profile(k2t_shell *sh, int argc, char **argv)
     if (!strcmp(argv[1], "list")) {
         for (int i = 0; i < k2t_n_profile_builtins; i++) {
             describe(&k2t_profile_builtins[i], desc, sizeof desc);
-            k2t_printf(sh, "%-12s %s%s\n", k2t_profile_builtins[i].name, desc, same_settings(&k2t_profile_builtins[i], &cur) ? "  (current)" : "");
+            k2t_printf(sh, "%-12s %s%s\n", k2t_profile_builtins[i].name, desc, k2t_profile_same(&k2t_profile_builtins[i], &cur) ? "  (current)" : "");
         }
         for (int i = 0; i < sh->n_profiles; i++) {
             describe(&sh->profiles[i], desc, sizeof desc);
             k2t_printf(sh, "%-12s %s%s\n", sh->profiles[i].name, desc,
-                       same_settings(&sh->profiles[i], &cur) ? "  (current)" : "");
+                       k2t_profile_same(&sh->profiles[i], &cur) ? "  (current)" : "");
         }
         return K2T_CMD_OK;
     }
@@ -92,7 +94,9 @@ static int cmd_profile(k2t_shell *sh, int argc, char **argv)
     }
     if (argc > 2) return k2t_error(sh, 2, "profile: unexpected argument '%s'", argv[2]);
     const k2t_profile *p = k2t_profile_find(sh, argv[1]);
-    if (!p) return k2t_error(sh, 1, "profile: unknown profile '%s' (\"profile list\" lists them)", argv[1]);
+    char dym[96];
+    if (!p) return k2t_error(sh, 1, "profile: unknown profile '%s' (%s\"profile list\" lists them)", argv[1],
+                             profile_dym(sh, argv[1], dym, sizeof dym));
     apply(sh, p);
     k2t_profile_current(sh, &cur);
     describe(&cur, desc, sizeof desc);
@@ -189,9 +193,12 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
     k2t_profile_current(sh, &cur);
     const k2t_profile *fa = names[0] ? k2t_profile_find(sh, names[0]) : k2t_profile_find(sh, "keras");
     if (names[0] && !strcmp(names[0], "current")) fa = &cur;
-    if (!fa) return k2t_error(sh, 1, "diff: unknown profile '%s' (\"profile list\" lists them)", names[0]);
+    char dym[96];
+    if (!fa) return k2t_error(sh, 1, "diff: unknown profile '%s' (%s\"profile list\" lists them)", names[0],
+                              profile_dym(sh, names[0], dym, sizeof dym));
     const k2t_profile *fb = names[1] && strcmp(names[1], "current") ? k2t_profile_find(sh, names[1]) : &cur;
-    if (!fb) return k2t_error(sh, 2, "diff: unknown profile '%s' (\"profile list\" lists them)", names[1]);
+    if (!fb) return k2t_error(sh, 2, "diff: unknown profile '%s' (%s\"profile list\" lists them)", names[1],
+                              profile_dym(sh, names[1], dym, sizeof dym));
     pa = *fa, pb = *fb;
     if (!pa.with_input) pa.emu.preprocess = sh->set.emu.preprocess;
     if (!pb.with_input) pb.emu.preprocess = sh->set.emu.preprocess;

@@ -83,7 +83,14 @@ const k2t_command *k2t_command_find(const char *name, char *why, size_t n)
     if (nhit == 1) return hit;
     if (why && n) {
         if (nhit == 0) {
-            snprintf(why, n, "unknown command \"%s\". Try \"help\".", name);
+            const char *names[256];
+            int k = 0;
+            char dym[96];
+            for (int i = 0; i < k2t_n_commands && k < 256; i++)
+                if (!(k2t_commands[i]->flags & K2T_HIDDEN)) names[k++] = k2t_commands[i]->name;
+            k2t_did_you_mean(name, names, k, dym, sizeof dym);
+            if (dym[0]) snprintf(why, n, "unknown command \"%s\" (%.*s). Try \"help\".", name, (int)strlen(dym) - 1, dym);
+            else snprintf(why, n, "unknown command \"%s\". Try \"help\".", name);
         } else {
             size_t w = (size_t)snprintf(why, n, "ambiguous command \"%s\":", name);
             for (int i = 0, k = 0; i < k2t_n_commands && w < n; i++) {

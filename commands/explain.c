@@ -466,7 +466,11 @@ static int cmd_explain(k2t_shell *sh, int argc, char **argv)
         char list[256] = "";
         for (int k = 0; k < K2T_PIT_TOPICS; k++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "", k2t_pitfalls[k].topic);
-        return k2t_error(sh, 1, "explain: unknown topic '%s' (topics: %s)", argv[1], list);
+        const char *names[K2T_PIT_TOPICS];
+        char dym[96];
+        for (int k = 0; k < K2T_PIT_TOPICS; k++) names[k] = k2t_pitfalls[k].topic;
+        return k2t_error(sh, 1, "explain: unknown topic '%s' (%stopics: %s)", argv[1],
+                         k2t_did_you_mean(argv[1], names, K2T_PIT_TOPICS, dym, sizeof dym), list);
     }
     const k2t_pitfall *T = &k2t_pitfalls[t];
     k2t_printf(sh, "%s%s%s: %s\n\n", k2t_c_bold(sh), T->topic, k2t_c_off(sh), T->summary);

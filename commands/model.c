@@ -210,7 +210,8 @@ static int cmd_info(k2t_shell *sh, int argc, char **argv)
     const k2t_model *m = sh->model;
     char s1[96], s2[96], cnt[32], tname[300];
     int raw = argc > 2 && strcmp(argv[2], "--json") == 0;
-    if (argc == 2 && !strcmp(argv[1], "breakpoints") && k2t_find_layer(m, argv[1]) < 0 &&
+    /* gdb's "info b", "info break": a prefix of breakpoints that names no layer */
+    if (argc == 2 && !strncmp(argv[1], "breakpoints", strlen(argv[1])) && k2t_find_layer(m, argv[1]) < 0 &&
         k2t_find_node(m, argv[1]) < 0)
         return k2t_info_breakpoints(sh);
     if (argc > 2 && !raw) return k2t_error(sh, 2, "info: unknown option '%s' (try --json)", argv[2]);
@@ -310,7 +311,7 @@ const k2t_command k2t_cmd_summary = {
 };
 
 const k2t_command k2t_cmd_layers = {
-    .name = "layers", .group = "model", .min_args = 0, .max_args = 1, .flags = K2T_NEEDS_MODEL,
+    .name = "layers", .aliases = "l", .group = "model", .min_args = 0, .max_args = 1, .flags = K2T_NEEDS_MODEL,
     .usage = "layers [PATTERN]",
     .summary = "List the layers, optionally those whose name or class matches a glob PATTERN.",
     .help = "Example: \"layers conv*\" or \"layers BatchNormalization\".",
@@ -318,7 +319,7 @@ const k2t_command k2t_cmd_layers = {
 };
 
 const k2t_command k2t_cmd_info = {
-    .name = "info", .group = "model", .min_args = 1, .max_args = 2, .flags = K2T_NEEDS_MODEL,
+    .name = "info", .aliases = "i", .group = "model", .min_args = 1, .max_args = 2, .flags = K2T_NEEDS_MODEL,
     .usage = "info LAYER [--json] | info breakpoints",
     .summary = "Show one layer: class, parsed config, inbound and outbound layers, weights and their PyTorch names.",
     .help = "Each weight is shown with its Keras shape and the name and shape it has in the\n"

@@ -265,8 +265,13 @@ static int cmd_run(k2t_shell *sh, int argc, char **argv)
     if (rc != K2T_CMD_OK) return rc;
     double dt = now() - t0;
     const k2t_model *m = sh->model;
-    k2t_printf(sh, "ran %d layers on %d sample%s in %.3f ms (preprocess %s)\n", m->n_nodes, sh->in.n,
-               sh->in.n == 1 ? "" : "s", dt * 1e3, sh->in.a.pixels ? k2t_pre_names[sh->set.emu.preprocess] : "none");
+    char note[320];
+    k2t_printf(sh, "ran %d layers on %d sample%s in %.3f ms (preprocess %s%s)\n", m->n_nodes, sh->in.n,
+               sh->in.n == 1 ? "" : "s", dt * 1e3, sh->in.a.pixels ? k2t_pre_names[sh->set.emu.preprocess] : "none",
+               k2t_shell_settings_note(sh, note, sizeof note));
+    if (sh->n_breaks)
+        k2t_printf(sh, "note: run executes every layer and ignores the %d breakpoint%s; \"restart\" then "
+                   "\"continue\" stops at them\n", sh->n_breaks, sh->n_breaks == 1 ? "" : "s");
     if (classifier(m)) {
         const k2t_tensor *o = k2t_run_output(sh->run, m->outputs[0]);
         int K = (int)o->shape.d[1];
@@ -692,8 +697,9 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
     free(labels);
     k2t_run_free(r);
     if (st != K2T_OK && st != K2T_EINTERRUPTED) return k2t_error(sh, -1, "eval: %s", err.msg);
-    k2t_printf(sh, "eval: %lld images from %s in %.3f s (%.0f images/s), preprocess %s\n", (long long)done, path,
-               dt, dt > 0 ? (double)done / dt : 0.0, k2t_pre_names[sh->set.emu.preprocess]);
+    char note[320];
+    k2t_printf(sh, "eval: %lld images from %s in %.3f s (%.0f images/s), preprocess %s%s\n", (long long)done, path,
+               dt, dt > 0 ? (double)done / dt : 0.0, k2t_pre_names[sh->set.emu.preprocess], k2t_shell_settings_note(sh, note, sizeof note));
     if (done == 0) return k2t_error(sh, -1, "eval: interrupted before the first batch");
     k2t_printf(sh, "accuracy: %lld/%lld (%.2f%%)\n", (long long)correct, (long long)done,
                100.0 * (double)correct / (double)done);
@@ -745,7 +751,7 @@ const k2t_command k2t_cmd_input = {
 };
 
 const k2t_command k2t_cmd_run = {
-    .name = "run", .group = "run", .min_args = 0, .max_args = 0, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
+    .name = "run", .aliases = "r", .group = "run", .min_args = 0, .max_args = 0, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
     .usage = "run",
     .summary = "Run the whole model on the current input with Keras semantics, keeping every activation.",
     .help = "Prints the number of layers, the batch and the time, and for classifiers the top\n"

@@ -82,7 +82,7 @@ static int cmd_quit(k2t_shell *sh, int argc, char **argv)
 }
 
 const k2t_command k2t_cmd_help = {
-    .name = "help", .group = "script", .min_args = 0, .max_args = 1,
+    .name = "help", .aliases = "h", .group = "script", .min_args = 0, .max_args = 1,
     .usage = "help [COMMAND]",
     .summary = "List the commands, or show one command's usage and details.",
     .help = "Every command is listed with a one-sentence summary; \"help COMMAND\" adds\n"

@@ -142,6 +142,17 @@ static const setting *find(const char *key)
     return NULL;
 }
 
+/* "did you mean 'bn.eps'? " among every setting key. */
+static char *setting_dym(const char *key, char *buf, size_t n)
+{
+    const char *keys[N_SETTINGS + K2T_PIT_COUNT];
+    int k = 0;
+    for (int i = 0; i < N_SETTINGS; i++) keys[k++] = settings[i].key;
+    for (int p = 0; p < K2T_PIT_COUNT; p++)
+        if (k2t_pitfalls[p].key) keys[k++] = k2t_pitfalls[p].key;
+    return k2t_did_you_mean(key, keys, k, buf, n);
+}
+
 /* A setting is a row of the table above or a pitfall's emulation setting
 ** (engine/pitfall.c): set, show and completion see them as one list. */
 int k2t_setting_set(k2t_shell *sh, const char *key, const char *value)
@@ -149,7 +160,10 @@ int k2t_setting_set(k2t_shell *sh, const char *key, const char *value)
     const setting *s = find(key);
     const k2t_pitfall *P = s ? NULL : k2t_pitfall_by_key(key);
     char why[256];
-    if (!s && !P) return k2t_error(sh, 1, "set: unknown setting '%s' (\"show\" lists them)", key);
+    if (!s && !P) {
+        char dym[96];
+        return k2t_error(sh, 1, "set: unknown setting '%s' (%s\"show\" lists them)", key, setting_dym(key, dym, sizeof dym));
+    }
     if (P) {
         k2t_err err = {0};
         if (k2t_emu_set(&sh->set.emu, (k2t_pit)(P - k2t_pitfalls), value, &err) != K2T_OK)
@@ -207,7 +221,10 @@ int k2t_setting_show(k2t_shell *sh, const char *key)
         k2t_printf(sh, "%-17s %-8s %s(%s) %s%s\n", r[i].key, buf, k2t_c_dim(sh), r[i].values, r[i].help,
                    k2t_c_off(sh));
     }
-    if (key) return k2t_error(sh, 1, "show: unknown setting '%s' (\"show\" lists them)", key);
+    if (key) {
+        char dym[96];
+        return k2t_error(sh, 1, "show: unknown setting '%s' (%s\"show\" lists them)", key, setting_dym(key, dym, sizeof dym));
+    }
     return K2T_CMD_OK;
 }
 

@@ -165,8 +165,8 @@ char *k2t_fmt_count(int64_t n, char *buf, size_t size)
     return buf;
 }
 
-/* Levenshtein distance, for "did you mean". */
-static int distance(const char *a, const char *b)
+/* Damerau-Levenshtein distance, for "did you mean". */
+int k2t_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 64 || lb > 64) return 99;
@@ -178,6 +178,9 @@ static int distance(const char *a, const char *b)
             int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
             if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
             if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
+            /* a swap of two neighbours is one typo ("stpe") */
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+                c = d[i - 2][j - 2] + 1;
             d[i][j] = c;
         }
     return d[la][lb];
@@ -193,7 +196,7 @@ int k2t_arg_layer(k2t_shell *sh, int argi, const char *name)
     const char *best = NULL;
     int bd = 4;
     for (int i = 0; i < m->n_layers; i++) {
-        int d = distance(name, m->layers[i].name);
+        int d = k2t_distance(name, m->layers[i].name);
         if (d < bd) bd = d, best = m->layers[i].name;
     }
     if (best)
@@ -380,4 +383,61 @@ int k2t_shell_why(k2t_shell *sh, int node, const k2t_emu *a, const k2t_emu *b)
     }
     k2t_diag_free(d);
     return shown;
+}
+
+/* Same emulation settings (preprocess aside). */
+int k2t_profile_same(const k2t_profile *a, const k2t_profile *b)
+{
+    for (int t = 0; t < K2T_PIT_COUNT; t++)
+        if (k2t_pitfalls[t].in_profiles && !k2t_emu_same(&a->emu, &b->emu, (k2t_pit)t)) return 0;
+    return 1;
+}
+
+const char *k2t_profile_match(const k2t_shell *sh)
+{
+    k2t_profile cur;
+    const char *match = "custom";
+    k2t_profile_current(sh, &cur);
+    for (int i = 0; i < k2t_n_profile_builtins; i++)
+        if (k2t_profile_same(&k2t_profile_builtins[i], &cur)) match = k2t_profile_builtins[i].name;
+    for (int i = 0; i < sh->n_profiles; i++)
+        if (k2t_profile_same(&sh->profiles[i], &cur)) match = sh->profiles[i].name;
+    if (!strcmp(match, "keras") && sh->set.bn_eps_layer) match = "custom";
+    return match;
+}
+
+void k2t_shell_prompt(const k2t_shell *sh, char *buf, size_t n)
+{
+    const char *p = k2t_profile_match(sh);
+    if (!strcmp(p, "keras") && sh->set.emu.preprocess == K2T_PRE_RAW) snprintf(buf, n, "k2t> ");
+    else if (!strcmp(p, "keras")) snprintf(buf, n, "k2t[preprocess %s]> ", k2t_pre_names[sh->set.emu.preprocess]);
+    else snprintf(buf, n, "k2t[%s]> ", p);
+}
+
+char *k2t_shell_settings_note(const k2t_shell *sh, char *buf, size_t n)
+{
+    k2t_profile cur;
+    char d[256];
+    const char *p = k2t_profile_match(sh);
+    k2t_profile_current(sh, &cur);
+    buf[0] = '\0';
+    if (!strcmp(p, "keras")) return buf;
+    k2t_emu_describe(&cur.emu, 0, d, sizeof d);
+    snprintf(buf, n, "; profile %s: %s%s", p, d, sh->set.bn_eps_layer ? ", bn.eps per layer" : "");
+    return buf;
+}
+
+char *k2t_did_you_mean(const char *word, const char *const *cands, int n, char *buf, size_t size)
+{
+    const char *best = NULL;
+    int bd = (int)strlen(word) <= 3 ? 2 : 3;
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (!cands[i]) continue;
+        int d = k2t_distance(word, cands[i]);
+        if (d < bd || (d == bd && !best && d <= 1)) bd = d, best = cands[i];
+        if (strlen(word) >= 2 && !strncasecmp(cands[i], word, strlen(word)) && !best) best = cands[i], bd = 1;
+    }
+    if (best) snprintf(buf, size, "did you mean '%s'? ", best);
+    return buf;
 }

@@ -198,6 +198,16 @@ const k2t_command *k2t_command_find(const char *name, char *why, size_t n);
 /* The built-in profiles (keras, torch, torch-naive). */
 extern const k2t_profile k2t_profile_builtins[];
 extern const int k2t_n_profile_builtins;
+/* Do two profiles emulate the same conventions (preprocess aside)? */
+int k2t_profile_same(const k2t_profile *a, const k2t_profile *b);
+/* The profile the current settings match ("keras", "torch-naive", a
+** saved one), or "custom". */
+const char *k2t_profile_match(const struct k2t_shell *sh);
+/* "k2t> ", or "k2t[torch-naive]> " when the settings are not Keras's. */
+void k2t_shell_prompt(const struct k2t_shell *sh, char *buf, size_t n);
+/* "" under Keras's semantics, else "; profile torch-naive: layout nchw,
+** ..." for the headers of run and eval.  Returns buf. */
+char *k2t_shell_settings_note(const struct k2t_shell *sh, char *buf, size_t n);
 /* Find a profile by name (built-in or saved); NULL when unknown. */
 const k2t_profile *k2t_profile_find(const struct k2t_shell *sh, const char *name);
 /* The current settings as a profile. */
@@ -272,6 +282,10 @@ int k2t_info_breakpoints(k2t_shell *sh);
 int k2t_break_matches(const k2t_model *m, const k2t_break *b, int node);
 int k2t_break_count(const k2t_model *m, const k2t_break *b);
 const char *k2t_break_kind(const k2t_model *m, const k2t_break *b);
+/* Edit distance, a swap of neighbours counting one (99 past 64 characters). */
+int k2t_distance(const char *a, const char *b);
+/* "did you mean 'step'? " for the candidate closest to word, or "". */
+char *k2t_did_you_mean(const char *word, const char *const *cands, int n, char *buf, size_t size);
 /* 78666 -> "78,666" */
 char *k2t_fmt_count(int64_t n, char *buf, size_t size);
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "internal.h"
 
 static const char *const layout_names[] = {"nhwc", "nchw"};
@@ -318,8 +319,8 @@ int k2t_emu_int(const k2t_emu *e, k2t_pit p)
 int k2t_eps_parse(const char *v, double *eps)
 {
     char *end;
-    if (!strcmp(v, "keras")) *eps = 0;
-    else if (!strcmp(v, "torch")) *eps = 1e-5;
+    if (!strcasecmp(v, "keras")) *eps = 0;
+    else if (!strcasecmp(v, "torch")) *eps = 1e-5;
     else {
         *eps = strtod(v, &end);
         if (!*v || *end || !(*eps > 0 && *eps <= 1)) return -1;
@@ -339,7 +340,7 @@ k2t_status k2t_emu_set(k2t_emu *e, k2t_pit p, const char *v, k2t_err *err)
         return K2T_OK;
     }
     for (int i = 0; i < P->n_names; i++)
-        if (!strcmp(P->names[i], v)) {
+        if (!strcasecmp(P->names[i], v)) { /* "NCHW" as "nchw" */
             *field_of(e, P) = i;
             return K2T_OK;
         }

@@ -408,7 +408,9 @@ int repl_process(k2t_shell *sh, FILE *in, const char *name)
         int err = 0;
         if (tty) {
             clear_interrupt();
-            line = use_rl ? repl_readline(REPL_PROMPT) : plain_readline(REPL_PROMPT);
+            char prompt[80];
+            k2t_shell_prompt(sh, prompt, sizeof prompt); /* k2t[torch-naive]> under a port's conventions */
+            line = use_rl ? repl_readline(prompt) : plain_readline(prompt);
             if (!line) {                 /* Ctrl-D */
                 fputc('\n', stdout);
                 fflush(stdout);
