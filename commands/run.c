@@ -139,6 +139,7 @@ static int input_cifar(k2t_shell *sh, int in_node, int argc, char **argv)
     set_input(sh, &a, (int)count, labels, "%s images %lld..%lld of %lld", path, (long long)first,
               (long long)(first + count - 1), (long long)total);
     print_input(sh);
+    k2t_shell_check_preprocess(sh);
     if (argc <= 3 && total > count)
         k2t_printf(sh, "note: the first %lld of %lld images; \"eval cifar\" streams the whole file\n",
                    (long long)count, (long long)total);
@@ -166,6 +167,7 @@ static int cmd_input(k2t_shell *sh, int argc, char **argv)
             return k2t_error(sh, 2, "input image: %s", err.msg);
         set_input(sh, &a, 1, NULL, "%s", argv[2]);
         print_input(sh);
+        k2t_shell_check_preprocess(sh);
         return K2T_CMD_OK;
     }
     if (strcmp(argv[1], "random") == 0 || strcmp(argv[1], "zeros") == 0) {

@@ -441,3 +441,19 @@ char *k2t_did_you_mean(const char *word, const char *const *cands, int n, char *
     if (best) snprintf(buf, size, "did you mean '%s'? ", best);
     return buf;
 }
+
+void k2t_shell_check_preprocess(k2t_shell *sh)
+{
+    k2t_input_scale is;
+    k2t_err err = {0};
+    if (!sh->model || !sh->in.n || !sh->in.a.pixels) return;
+    if (k2t_infer_input_scale(sh->model, &is, &err) != K2T_OK || !is.ok || is.guess < 0) return;
+    int set = sh->set.emu.preprocess;
+    int centred = is.guess == K2T_PRE_SYMMETRIC && (set == K2T_PRE_SYMMETRIC || set == K2T_PRE_TORCH);
+    if (set == is.guess || centred) return;
+    k2t_warn(sh, "preprocess is %s, but the model's first BatchNormalization says it was trained on %s "
+             "(mean input %.3g; \"check\" shows the evidence): \"set preprocess %s\"", k2t_pre_names[set],
+             is.guess == K2T_PRE_RAW ? "raw pixels 0..255" : is.guess == K2T_PRE_UNIT ? "pixels / 255" :
+             is.guess == K2T_PRE_CAFFE ? "BGR pixels minus the channel means" : "a centred input",
+             is.mean, k2t_pre_names[is.guess]);
+}

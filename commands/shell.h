@@ -165,6 +165,9 @@ typedef struct k2t_measure {
 int k2t_shell_measure(k2t_shell *sh, const k2t_emu *e, k2t_measure *r);
 double k2t_measure_diff(const k2t_measure *a, const k2t_measure *b);
 void k2t_measure_free(k2t_measure *r);
+/* Warn when the current pixel input's preprocessing contradicts what the
+** model's statistics say it was trained on (k2t_infer_input_scale). */
+void k2t_shell_check_preprocess(k2t_shell *sh);
 /* Plan the run for the current input and settings if needed and feed it
 ** the (preprocessed) input, without executing anything; the stepping
 ** cursor goes back to 0.  Reports errors; returns K2T_CMD_*. */

@@ -505,6 +505,74 @@ static int find_stats_bn(const k2t_model *m, int *bn, int *from)
     return -1;
 }
 
+/* The layers before the statistics run on probe inputs: zeros (the bias
+** response), ones in each of nc channels (all channels when nc is 1), and
+** uniform noise of variance 1.  *y gets the outputs of node 'from' (B x
+** its size, Keras layout, malloc'ed); returns its per-sample size or -1. */
+static int64_t probe(const k2t_model *m, int from, int nc, int64_t numel, int C, float **y, k2t_err *err)
+{
+    int B = nc + 2;
+    float *x = k2t_xcalloc((size_t)(B * numel), sizeof(float));
+    for (int k = 0; k < nc; k++)
+        for (int64_t i = 0; i < numel; i++)
+            if (nc == 1 || i % C == k) x[(1 + k) * numel + i] = 1;
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    for (int64_t i = 0; i < numel; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        x[(B - 1) * numel + i] = (float)(((double)(seed >> 11) / 9007199254740992.0 - 0.5) * 3.4641016151377544);
+    }
+    k2t_opts o = {.threads = 1, .keep = 1};
+    k2t_run *r = k2t_run_new(m, &o, NULL, B, err);
+    k2t_status st = r ? k2t_run_set_input(r, 0, x, B, err) : K2T_EUNSUPPORTED;
+    if (st == K2T_OK) st = k2t_run_nodes(r, 0, from + 1, err);
+    int64_t yn = -1;
+    *y = NULL;
+    if (st == K2T_OK) {
+        yn = k2t_shape_numel(k2t_run_keras_shape(r, from));
+        *y = k2t_xmalloc((size_t)(B * yn) * sizeof(float));
+        if (k2t_run_keras(r, from, 0, *y, err) != K2T_OK) yn = -1;
+    }
+    k2t_run_free(r);
+    free(x);
+    return yn;
+}
+
+/* Least squares for the per-channel means: sum_o S[o][k] mu_k = m_o - b_o. */
+static int channel_fit(const double *S, const double *b, const k2t_weight *mean, int64_t O, int nc, double *mu)
+{
+    double A[8][9] = {{0}};
+    for (int64_t o = 0; o < O; o++)
+        for (int i = 0; i < nc; i++) {
+            for (int j = 0; j < nc; j++) A[i][j] += S[o * nc + i] * S[o * nc + j];
+            A[i][nc] += S[o * nc + i] * (mean->data[o] - b[o]);
+        }
+    for (int i = 0; i < nc; i++) { /* Gauss-Jordan with partial pivoting */
+        int p = i;
+        for (int r = i + 1; r < nc; r++) if (fabs(A[r][i]) > fabs(A[p][i])) p = r;
+        if (fabs(A[p][i]) < 1e-12) return -1;
+        for (int j = 0; j <= nc; j++) { double t = A[i][j]; A[i][j] = A[p][j]; A[p][j] = t; }
+        for (int r = 0; r < nc; r++) {
+            if (r == i) continue;
+            double f = A[r][i] / A[i][i];
+            for (int j = i; j <= nc; j++) A[r][j] -= f * A[i][j];
+        }
+    }
+    for (int i = 0; i < nc; i++) mu[i] = A[i][nc] / A[i][i];
+    return 0;
+}
+
+/* The convention a mean and spread of an image input look like. */
+static int classify(const k2t_input_scale *s, int image)
+{
+    double mu = s->mean, sd = s->std;
+    if (!image) return -1;
+    if (mu > 40 && mu < 215) return K2T_PRE_RAW;
+    if (mu > 0.15 && mu < 0.85) return K2T_PRE_UNIT;
+    if (fabs(mu) < 0.45 && sd > 8) return K2T_PRE_CAFFE;
+    if (fabs(mu) < 0.45) return K2T_PRE_SYMMETRIC; /* or mean/std: both centred, spread ~1 */
+    return -1;
+}
+
 k2t_status k2t_infer_input_scale(const k2t_model *m, k2t_input_scale *s, k2t_err *err)
 {
     memset(s, 0, sizeof *s);
@@ -525,127 +593,59 @@ k2t_status k2t_infer_input_scale(const k2t_model *m, k2t_input_scale *s, k2t_err
     int64_t numel = k2t_shape_numel(ins);
     if (!mean || !var || numel <= 0 || ins->ndim < 1 || numel > (1 << 22))
         return k2t_fail(err, K2T_EUNSUPPORTED, "the input size is not known");
-    int C = (int)ins->d[ins->ndim - 1], nc = C <= 8 ? C : 1;
-    /* samples: zeros, ones in each channel (or all ones), and noise */
-    int B = 1 + nc + 1;
-    float *x = k2t_xcalloc((size_t)(B * numel), sizeof(float));
-    for (int k = 0; k < nc; k++)
-        for (int64_t i = 0; i < numel; i++)
-            if (nc == 1 || i % C == k) x[(1 + k) * numel + i] = 1;
-    uint64_t seed = 0x9E3779B97F4A7C15ull;
-    for (int64_t i = 0; i < numel; i++) { /* uniform, variance 1 */
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        x[(B - 1) * numel + i] = (float)(((double)(seed >> 11) / 9007199254740992.0 - 0.5) * 3.4641016151377544);
-    }
-    k2t_opts o = {.threads = 1, .keep = 1};
-    k2t_run *r = k2t_run_new(m, &o, NULL, B, err);
-    k2t_status st = r ? k2t_run_set_input(r, 0, x, B, err) : K2T_EUNSUPPORTED;
-    if (st == K2T_OK) st = k2t_run_nodes(r, 0, from + 1, err);
-    float *y = NULL;
-    int64_t yn = 0;
-    if (st == K2T_OK) {
-        yn = k2t_shape_numel(k2t_run_keras_shape(r, from));
-        y = k2t_xmalloc((size_t)(B * yn) * sizeof(float));
-        st = k2t_run_keras(r, from, 0, y, err);
-    }
-    k2t_run_free(r);
-    free(x);
-    int64_t O = mean->size;
-    if (st == K2T_OK && (O <= 0 || yn % O)) st = k2t_fail(err, K2T_ESHAPE, "statistics do not fit the layer");
-    if (st != K2T_OK) {
+    int C = (int)ins->d[ins->ndim - 1], nc = C <= 8 ? C : 1, B = nc + 2;
+    float *y;
+    int64_t yn = probe(m, from, nc, numel, C, &y, err), O = mean->size;
+    if (yn < 0 || O <= 0 || yn % O) {
         free(y);
-        return st;
+        return yn < 0 ? err->status : k2t_fail(err, K2T_ESHAPE, "statistics do not fit the layer");
     }
-    int64_t P = yn / O;   /* positions per channel */
+    int64_t P = yn / O; /* positions per channel */
     /* Per output channel: bias response b, response to each input channel
-    ** S[k], and to unit noise Q (its variance around b). */
-    double *b = k2t_xcalloc((size_t)O * (size_t)(nc + 2), sizeof(double)), *S = b + O, *Q = S + O * nc;
-    for (int64_t o2 = 0; o2 < O; o2++) {
-        double sb = 0, sq = 0;
-        for (int64_t p = 0; p < P; p++) sb += y[p * O + o2];
-        b[o2] = sb / (double)P;
+    ** S[k] and their sum St, and to unit noise Q (its variance around b). */
+    double *b = k2t_xcalloc((size_t)O * (size_t)(nc + 3), sizeof(double)), *St = b + O, *Q = St + O,
+           *S = Q + O;
+    for (int64_t o = 0; o < O; o++) {
+        for (int64_t p = 0; p < P; p++) b[o] += y[p * O + o] / (double)P;
         for (int k = 0; k < nc; k++) {
             double a = 0;
-            for (int64_t p = 0; p < P; p++) a += y[(1 + k) * yn + p * O + o2];
-            S[o2 * nc + k] = a / (double)P - b[o2];
+            for (int64_t p = 0; p < P; p++) a += y[(1 + k) * yn + p * O + o];
+            S[o * nc + k] = a / (double)P - b[o];
+            St[o] += S[o * nc + k];
         }
         for (int64_t p = 0; p < P; p++) {
-            double d = y[(B - 1) * yn + p * O + o2] - y[p * O + o2];
-            sq += d * d;
-        }
-        Q[o2] = sq / (double)P;
-    }
-    /* Linearity: the response to all ones is the sum of the per-channel ones
-    ** only if nothing nonlinear sits before the statistics.  Checked on the
-    ** noise sample's mean instead: a ReLU would make it positive. */
-    double num = 0, den = 0, res = 0, tot = 0;
-    for (int64_t o2 = 0; o2 < O; o2++) {
-        double St = 0;
-        for (int k = 0; k < nc; k++) St += S[o2 * nc + k];
-        num += (mean->data[o2] - b[o2]) * St;
-        den += St * St;
-    }
-    if (den <= 0) {
-        free(b);
-        free(y);
-        return k2t_fail(err, K2T_EUNSUPPORTED, "the layers before the statistics do not respond to the input");
-    }
-    s->mean = num / den;
-    for (int64_t o2 = 0; o2 < O; o2++) {
-        double St = 0;
-        for (int k = 0; k < nc; k++) St += S[o2 * nc + k];
-        double e = mean->data[o2] - b[o2] - s->mean * St;
-        res += e * e;
-        tot += (mean->data[o2] - b[o2]) * (mean->data[o2] - b[o2]);
-    }
-    s->fit = tot > 0 ? sqrt(res / tot) : 0;
-    /* Per channel, when there are few: least squares on nc unknowns. */
-    if (nc > 1 && nc <= 8 && O >= 2 * nc) {
-        double A[8][9] = {{0}};
-        for (int64_t o2 = 0; o2 < O; o2++)
-            for (int i = 0; i < nc; i++) {
-                for (int j = 0; j < nc; j++) A[i][j] += S[o2 * nc + i] * S[o2 * nc + j];
-                A[i][nc] += S[o2 * nc + i] * (mean->data[o2] - b[o2]);
-            }
-        int ok = 1;
-        for (int i = 0; i < nc && ok; i++) { /* Gauss-Jordan with partial pivoting */
-            int p = i;
-            for (int r2 = i + 1; r2 < nc; r2++) if (fabs(A[r2][i]) > fabs(A[p][i])) p = r2;
-            if (fabs(A[p][i]) < 1e-12) { ok = 0; break; }
-            for (int j = 0; j <= nc; j++) { double t = A[i][j]; A[i][j] = A[p][j]; A[p][j] = t; }
-            for (int r2 = 0; r2 < nc; r2++) {
-                if (r2 == i) continue;
-                double f = A[r2][i] / A[i][i];
-                for (int j = i; j <= nc; j++) A[r2][j] -= f * A[i][j];
-            }
-        }
-        if (ok) {
-            s->n_ch = nc;
-            for (int i = 0; i < nc; i++) s->ch_mean[i] = A[i][nc] / A[i][i];
+            double d = y[(B - 1) * yn + p * O + o] - y[p * O + o];
+            Q[o] += d * d / (double)P;
         }
     }
-    /* The input's spread: var_o ~ sigma^2 * G_o, G between independent
-    ** (Q) and fully correlated (S^2) pixels; their geometric mean. */
-    double lr = 0;
+    /* The mean input: least squares over the output channels. */
+    double num = 0, den = 0, res = 0, tot = 0, lr = 0;
     int nl = 0;
-    for (int64_t o2 = 0; o2 < O; o2++) {
-        double St = 0;
-        for (int k = 0; k < nc; k++) St += S[o2 * nc + k];
-        double G = sqrt(Q[o2] * St * St);
-        if (G > 0 && var->data[o2] > 0) lr += log(var->data[o2] / G), nl++;
+    for (int64_t o = 0; o < O; o++) num += (mean->data[o] - b[o]) * St[o], den += St[o] * St[o];
+    if (den > 0) {
+        s->mean = num / den;
+        for (int64_t o = 0; o < O; o++) {
+            double e = mean->data[o] - b[o] - s->mean * St[o];
+            res += e * e;
+            tot += (mean->data[o] - b[o]) * (mean->data[o] - b[o]);
+            /* The spread: var_o ~ sigma^2 G_o, G between independent (Q) and
+            ** fully correlated (St^2) pixels; their geometric mean. */
+            double G = sqrt(Q[o] * St[o] * St[o]);
+            if (G > 0 && var->data[o] > 0) lr += log(var->data[o] / G), nl++;
+        }
+        if (nc > 1 && O >= 2 * nc && channel_fit(S, b, mean, O, nc, s->ch_mean) == 0) s->n_ch = nc;
     }
-    s->std = nl ? sqrt(exp(lr / nl)) : 0;
     free(b);
     free(y);
+    if (den <= 0)
+        return k2t_fail(err, K2T_EUNSUPPORTED, "the layers before the statistics do not respond to the input");
+    s->fit = tot > 0 ? sqrt(res / tot) : 0;
+    s->std = nl ? sqrt(exp(lr / nl)) : 0;
     s->ok = s->fit < 0.75;
-    double mu = s->mean, sd = s->std;
     int image = ins->ndim == 3 && (C == 1 || C == 3 || C == 4);
     if (!s->ok) snprintf(s->why, sizeof s->why, "the statistics fit no single mean input (residual %.2f)", s->fit);
     else if (!image) snprintf(s->why, sizeof s->why, "the input is not an image: no pixel convention applies");
-    else if (mu > 40 && mu < 215) s->guess = K2T_PRE_RAW;
-    else if (mu > 0.15 && mu < 0.85) s->guess = K2T_PRE_UNIT;
-    else if (fabs(mu) < 0.45 && sd > 8) s->guess = K2T_PRE_CAFFE;
-    else if (fabs(mu) < 0.45) s->guess = K2T_PRE_SYMMETRIC; /* or mean/std: both centred, spread ~1 */
+    else s->guess = classify(s, image);
     return K2T_OK;
 }
 
