@@ -186,6 +186,10 @@ typedef struct k2t_cfg {
     int pad[2][2];           /* ZEROPAD/CROP: [h|w][before|after] */
     int size[2];             /* UPSAMPLE */
     int bilinear;            /* UPSAMPLE interpolation == "bilinear" */
+    /* Recurrent (SimpleRNN, LSTM, GRU) and Embedding */
+    k2t_act rec_act;         /* recurrent_activation (gates) */
+    int return_sequences, go_backwards, reset_after;
+    int input_dim;           /* Embedding: vocabulary size */
     /* Misc */
     double rate;             /* Dropout family: rate, GaussianNoise: stddev */
     double rescale, offset;  /* RESCALING */

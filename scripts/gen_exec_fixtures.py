@@ -691,6 +691,35 @@ def fx_normalization(out):
     return rng.normal(100.0, 40.0, (3, 6, 6, 3)).astype(np.float32), helpers
 
 
+@fixture("recurrent.h5", "Embedding, LSTM (sequences), SimpleRNN going backwards (last step), Dense: every "
+         "step as tfjs-layers runs it")
+def fx_recurrent(out):
+    g = Graph("k214", 1041)
+    x = g.Input((7,))
+    e = g.add("Embedding", x, name="embedding", input_dim=12, output_dim=5)
+    a = g.add("LSTM", e, name="lstm", units=6, return_sequences=True)
+    c = g.add("SimpleRNN", a, name="rnn", units=3, go_backwards=True)
+    y = g.add("Dense", c, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "recurrent.h5"), g)
+    rng = np.random.RandomState(1042)
+    return rng.randint(0, 12, (3, 7)).astype(np.float32)
+
+
+@fixture("gru.h5", "GRU reset_after=False (standalone Keras 2's v1 GRU) going backwards with Keras 2's "
+         "hard_sigmoid, returning sequences, then a plain one: tfjs-layers runs both")
+def fx_gru(out):
+    g = Graph("k214", 1043)
+    x = g.Input((6, 4))
+    a = g.add("GRU", x, name="gru", units=5, return_sequences=True, reset_after=False, go_backwards=True,
+              recurrent_activation="hard_sigmoid")
+    b = g.add("GRU", a, name="gru_1", units=3, reset_after=False)
+    y = g.add("Dense", b, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "gru.h5"), g)
+    return normal_input(1044, (6, 4))
+
+
 # -------------------------------------------------------------- Keras 3, ResNet
 
 @fixture("keras3_act.h5", "Keras 3.5 legacy H5 (batch_shape, dict inbound nodes, DTypePolicy): hard_sigmoid "

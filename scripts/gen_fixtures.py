@@ -339,13 +339,13 @@ def class_config(cls, style, kw):
                 "module": "__main__", "output_shape": None,
                 "output_shape_type": "raw", "output_shape_module": None,
                 "arguments": {}}
-    if cls == "LSTM":
-        return {
+    if cls in ("LSTM", "GRU", "SimpleRNN"):
+        c = {
             "return_sequences": kw.pop("return_sequences", False),
-            "return_state": False, "go_backwards": False, "stateful": False,
+            "return_state": False, "go_backwards": kw.pop("go_backwards", False), "stateful": False,
             "unroll": False, "time_major": False,
             "units": kw.pop("units"),
-            "activation": "tanh", "recurrent_activation": "sigmoid",
+            "activation": kw.pop("activation", "tanh"),
             "use_bias": True,
             "kernel_initializer": glorot(),
             "recurrent_initializer": Init("Orthogonal", {"gain": 1.0, "seed": None}),
@@ -357,6 +357,19 @@ def class_config(cls, style, kw):
             "bias_constraint": None,
             "dropout": 0.0, "recurrent_dropout": 0.0, "implementation": 2,
         }
+        if cls != "SimpleRNN":
+            c["recurrent_activation"] = kw.pop("recurrent_activation", "sigmoid")
+        else:
+            del c["unit_forget_bias"]
+        if cls == "GRU":
+            c["reset_after"] = kw.pop("reset_after", True)
+            del c["unit_forget_bias"]
+        return c
+    if cls == "Embedding":
+        return {"input_dim": kw.pop("input_dim"), "output_dim": kw.pop("output_dim"),
+                "embeddings_initializer": Init("RandomUniform", {"minval": -0.05, "maxval": 0.05, "seed": None}),
+                "embeddings_regularizer": None, "activity_regularizer": None, "embeddings_constraint": None,
+                "mask_zero": False, "input_length": None}
     raise ValueError("no config template for class " + cls)
 
 
@@ -519,14 +532,18 @@ def infer(cls, cfg, ins):
         if cfg.get("keepdims"):
             return [1] * (len(x) - 1) + [x[-1]], W
         return [x[-1]], W
-    if cls == "LSTM":
+    if cls in ("LSTM", "GRU", "SimpleRNN"):
         u = cfg["units"]
-        W.append(("kernel", [x[-1], 4 * u], True, "kernel"))
-        W.append(("recurrent_kernel", [u, 4 * u], True, "kernel"))
-        W.append(("bias", [4 * u], True, "bias"))
+        k = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}[cls] * u
+        W.append(("kernel", [x[-1], k], True, "kernel"))
+        W.append(("recurrent_kernel", [u, k], True, "kernel"))
+        W.append(("bias", [2, k] if cls == "GRU" and cfg["reset_after"] else [k], True, "bias"))
         if cfg["return_sequences"]:
             return [x[0], u], W
         return [u], W
+    if cls == "Embedding":
+        W.append(("embeddings", [cfg["input_dim"], cfg["output_dim"]], True, "kernel"))
+        return list(x) + [cfg["output_dim"]], W
     raise ValueError("no shape rule for " + cls)
 
 
@@ -581,7 +598,7 @@ class Layer:
         self.weights = []             # (var, array, trainable, full_name)
         self.node_offset = 0          # Keras 2: nested models' refs start at 1
         self.sub = None               # nested Graph
-        self.unsupported = cls in ("Lambda", "LSTM")
+        self.unsupported = cls in ("Lambda",)
 
     def n_params(self):
         return sum(int(a.size) for _, a, _, _ in self.weights)
@@ -679,8 +696,9 @@ class Graph:
                 assert list(arr.shape) == list(shp), (L.name, var, arr.shape, shp)
                 kvar = "kernel" if (is_k3(self.style) and L.cls == "DepthwiseConv2D"
                                     and var == "depthwise_kernel") else var
-                if L.cls == "LSTM":
-                    full = "%s/%s_cell/%s%s" % (L.name, "lstm", kvar, STYLES[self.style]["suffix"])
+                if L.cls in ("LSTM", "GRU", "SimpleRNN"):
+                    cell = {"LSTM": "lstm_cell", "GRU": "gru_cell", "SimpleRNN": "simple_rnn_cell"}[L.cls]
+                    full = "%s/%s/%s%s" % (L.name, cell, kvar, STYLES[self.style]["suffix"])
                 else:
                     full = "%s/%s%s" % (L.name, kvar, STYLES[self.style]["suffix"])
                 L.weights.append((kvar, arr, tr, full))

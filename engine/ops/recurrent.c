@@ -1,0 +1,409 @@
+/*
+** recurrent.c -- sequences: SimpleRNN, LSTM, GRU and Embedding.
+**
+** A recurrent layer reads (T, F) per sample and keeps a state of 'units'
+** values (LSTM: h and c).  Keras's weights (KERAS-FORMAT 3): kernel (F,
+** k*units), recurrent_kernel (units, k*units) and bias, with the gate
+** blocks in Keras's order -- LSTM i, f, c, o; GRU z, r, h -- and GRU's
+** bias (2, 3*units) when reset_after (row 0 for the input, row 1 for the
+** recurrent product), (3*units,) otherwise.  Per step t:
+**
+**   SimpleRNN  h = act(x W + h U + b)
+**   LSTM       z = x W + h U + b; i, f, o = rec(z_i, z_f, z_o);
+**              c = f*c + i*act(z_c); h = o*act(c)
+**   GRU        reset_after: gx = x W + b_in, gh = h U + b_rec;
+**                z, r = rec(gx + gh); n = act(gx_h + r*gh_h)
+**              else: z, r = rec(x W + h U + b); n = act(x W_h + (r*h) U_h + b_h)
+**              h = z*h + (1-z)*n
+**
+** rec is recurrent_activation (sigmoid, or hard_sigmoid with the Keras
+** version's formula), act is activation (tanh).  go_backwards reads the
+** steps last to first and returns the outputs in that order, as Keras
+** does.  Dropout is ignored (inference); masking, return_state, stateful
+** and time_major layers are kept inspectable but not executed.
+**
+** Embedding maps integer ids (the input's values, truncated as TF casts
+** floats) to rows of its (input_dim, output_dim) matrix.
+**
+** PyTorch's nn.LSTM orders its gates i, f, g, o as Keras does, but splits
+** the bias in two; nn.GRU orders them r, z, n and has no reset_after=False.
+** Those are their hazards here; export does not write them yet.
+*/
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "../op.h"
+#include "../py.h"
+
+/*--------------------------------------------------------------- parse */
+
+static int n_gates(const k2t_layer *L)
+{
+    return L->op == K2T_OP_LSTM ? 4 : L->op == K2T_OP_GRU ? 3 : 1;
+}
+
+static k2t_status rnn_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    int major = m ? m->keras_major : 2, state = 0, stateful = 0, time_major = 0;
+    k2t_status st;
+    g->rec_act = K2T_ACT_SIGMOID;
+    if ((st = cfg_require(c, "units", err)) || (st = cfg_int(c, "units", 0, &g->units, err)) ||
+        (st = cfg_bool(c, "use_bias", 1, &g->use_bias, err)) ||
+        (st = cfg_bool(c, "return_sequences", 0, &g->return_sequences, err)) ||
+        (st = cfg_bool(c, "return_state", 0, &state, err)) ||
+        (st = cfg_bool(c, "go_backwards", 0, &g->go_backwards, err)) ||
+        (st = cfg_bool(c, "stateful", 0, &stateful, err)) ||
+        (st = cfg_bool(c, "time_major", 0, &time_major, err)) ||
+        /* absent: Keras 3 and tf.keras write it; standalone Keras <= 2.3 had the v1 GRU */
+        (st = cfg_bool(c, "reset_after", major >= 3, &g->reset_after, err)) ||
+        (st = cfg_activation(c, "activation", major, &g->act, &L->unsupported, err)))
+        return st;
+    if (!json_object_get(c, "activation")) g->act = K2T_ACT_TANH;
+    if (L->op != K2T_OP_SIMPLE_RNN &&
+        (st = cfg_activation(c, "recurrent_activation", major, &g->rec_act, &L->unsupported, err)))
+        return st;
+    if (L->op != K2T_OP_SIMPLE_RNN && !json_object_get(c, "recurrent_activation")) g->rec_act = K2T_ACT_SIGMOID;
+    if (g->units <= 0) return k2t_fail(err, K2T_EFORMAT, "config key 'units' must be positive, got %d", g->units);
+    if (state) k2t_set_unsupported(L, "return_state=True (several outputs) is not supported");
+    if (stateful) k2t_set_unsupported(L, "stateful recurrent layers are not supported");
+    if (time_major) k2t_set_unsupported(L, "time_major=True is not supported");
+    cfg_initializer(c, "kernel_initializer", g->initializer, sizeof g->initializer);
+    return K2T_OK;
+}
+
+static k2t_status rnn_infer(const k2t_layer *L, const k2t_shape *in, int n_in, k2t_shape *out, k2t_err *err)
+{
+    if (n_in != 1) return k2t_fail(err, K2T_ESHAPE, "expects 1 input, got %d", n_in);
+    if (in->ndim != 2)
+        return k2t_fail(err, K2T_ESHAPE, "expects a sequence (T, F) per sample, got %d dimensions", in->ndim);
+    if (L->cfg.return_sequences) *out = (k2t_shape){.ndim = 2, .d = {in->d[0], L->cfg.units}};
+    else *out = (k2t_shape){.ndim = 1, .d = {L->cfg.units}};
+    return K2T_OK;
+}
+
+static int rnn_weights(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec)
+{
+    int64_t u = L->cfg.units, k = n_gates(L) * u, f = in && in->ndim == 2 ? in->d[1] : -1;
+    spec[0] = (k2t_wspec){.name = "kernel", .trainable = 1, .shape = {.ndim = 2, .d = {f, k}}};
+    spec[1] = (k2t_wspec){.name = "recurrent_kernel", .trainable = 1, .shape = {.ndim = 2, .d = {u, k}}};
+    if (!L->cfg.use_bias) return 2;
+    if (L->op == K2T_OP_GRU && L->cfg.reset_after)
+        spec[2] = (k2t_wspec){.name = "bias", .trainable = 1, .shape = {.ndim = 2, .d = {2, k}}};
+    else
+        spec[2] = (k2t_wspec){.name = "bias", .trainable = 1, .shape = {.ndim = 1, .d = {k}}};
+    return 3;
+}
+
+static void rnn_describe(const k2t_layer *L, k2t_buf *b)
+{
+    const k2t_cfg *g = &L->cfg;
+    k2t_buf_printf(b, "units=%d, activation=%s", g->units, k2t_act_name(g->act));
+    if (L->op != K2T_OP_SIMPLE_RNN) k2t_buf_printf(b, ", recurrent_activation=%s", k2t_act_name(g->rec_act));
+    if (L->op == K2T_OP_GRU) k2t_buf_printf(b, ", reset_after=%d", g->reset_after);
+    k2t_buf_printf(b, ", return_sequences=%d, go_backwards=%d, use_bias=%d", g->return_sequences,
+                   g->go_backwards, g->use_bias);
+}
+
+/* kernel (F, k*u) -> weight_ih_l0 (k*u, F): .T; recurrent likewise; the
+** bias stays Keras's (PyTorch splits it: the hazard says how). */
+static int rnn_torch(const k2t_layer *L, int wi, k2t_tw *tw)
+{
+    const k2t_weight *w = &L->w[wi];
+    tw->shape = w->shape;
+    if (!strcmp(w->name, "bias")) {
+        tw->suffix = "bias_ih_l0";
+        return 0;
+    }
+    if (w->shape.ndim != 2) return -1;
+    tw->suffix = !strcmp(w->name, "kernel") ? "weight_ih_l0" : !strcmp(w->name, "recurrent_kernel") ? "weight_hh_l0" : NULL;
+    if (!tw->suffix) return -1;
+    tw->shape.d[0] = w->shape.d[1], tw->shape.d[1] = w->shape.d[0];
+    tw->n_perm = 2, tw->perm[0] = 1, tw->perm[1] = 0;
+    tw->keras_axes = L->op == K2T_OP_LSTM ? "(in, 4*units), gates i, f, c, o" :
+                     L->op == K2T_OP_GRU ? "(in, 3*units), gates z, r, h" : "(in, units)";
+    tw->torch_axes = L->op == K2T_OP_LSTM ? "(4*units, in), gates i, f, g, o" :
+                     L->op == K2T_OP_GRU ? "(3*units, in), gates r, z, n" : "(units, in)";
+    return 0;
+}
+
+/*---------------------------------------------------------- port hazards */
+
+static void rnn_hazards(k2t_hz *h)
+{
+    const k2t_cfg *g = &h->L->cfg;
+    int u = g->units;
+    if (h->L->op == K2T_OP_LSTM && g->use_bias) {
+        k2t_hz_say(h, K2T_PIT_TRANSPOSE, 1, "Keras keeps one LSTM bias (4*units); nn.LSTM adds bias_ih_l0 and "
+                   "bias_hh_l0: put Keras's bias in one and zeros in the other, not the bias in both");
+        k2t_hz_code(h, "sd[\"bias_ih_l0\"] = torch.from_numpy(bias); sd[\"bias_hh_l0\"] = torch.zeros(%d)", 4 * u);
+    }
+    if (h->L->op == K2T_OP_GRU) {
+        k2t_hz_say(h, K2T_PIT_TRANSPOSE, 1, "Keras orders a GRU's gates z, r, h; nn.GRU orders them r, z, n: "
+                   "swap the first two blocks of every kernel and bias");
+        k2t_hz_code(h, "reorder = lambda w: torch.cat([w[%d:%d], w[0:%d], w[%d:]])  # on dim 0, after .T", u, 2 * u,
+                    u, 2 * u);
+        if (!g->reset_after)
+            k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "reset_after=False applies the reset gate before the recurrent "
+                       "product; nn.GRU applies it after (reset_after=True): write the cell out by hand");
+    }
+    if (g->rec_act == K2T_ACT_HARD_SIGMOID && h->L->op != K2T_OP_SIMPLE_RNN)
+        k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "recurrent_activation hard_sigmoid is Keras 2's clip(0.2*x + 0.5, "
+                   "0, 1); nn.%s uses sigmoid", h->L->op == K2T_OP_LSTM ? "LSTM" : "GRU");
+    k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "Keras's sequences are (N, T, F); nn.%s defaults to (T, N, F)",
+               h->L->op == K2T_OP_LSTM ? "LSTM" : h->L->op == K2T_OP_GRU ? "GRU" : "RNN");
+    k2t_hz_code(h, "nn.%s(%lld, %d, batch_first=True)", h->L->op == K2T_OP_LSTM ? "LSTM" : h->L->op == K2T_OP_GRU ? "GRU" : "RNN",
+                h->in && h->in->ndim == 2 ? (long long)h->in->d[1] : -1LL, u);
+}
+
+/*------------------------------------------------------- PyTorch export */
+
+/* What nn.RNN/LSTM can hold: Keras's default activations (tanh and
+** sigmoid; SimpleRNN tanh or relu).  GRU's gate order is not exported yet. */
+static const char *rnn_unexportable(const k2t_layer *L, const k2t_shape *in)
+{
+    const k2t_cfg *g = &L->cfg;
+    (void)in;
+    if (L->op == K2T_OP_GRU) return "a GRU's gates need reordering (z, r, h to r, z, n), which export does not do yet";
+    if (L->op == K2T_OP_SIMPLE_RNN && g->act != K2T_ACT_TANH && g->act != K2T_ACT_RELU)
+        return "nn.RNN only has tanh and relu";
+    if (L->op == K2T_OP_LSTM && (g->act != K2T_ACT_TANH || g->rec_act != K2T_ACT_SIGMOID))
+        return "nn.LSTM only has tanh and sigmoid";
+    return NULL;
+}
+
+static int rnn_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n)
+{
+    const k2t_weight *W = k2t_wget(L, "kernel");
+    (void)ph, (void)pw, (void)in;
+    if (!W) return -1;
+    int len = snprintf(buf, n, "nn.%s(%lld, %d, batch_first=True%s%s)", L->op == K2T_OP_LSTM ? "LSTM" : "RNN",
+                       (long long)W->shape.d[0], L->cfg.units,
+                       L->op == K2T_OP_SIMPLE_RNN && L->cfg.act == K2T_ACT_RELU ? ", nonlinearity=\"relu\"" : "",
+                       L->cfg.use_bias ? "" : ", bias=False");
+    return len >= 0 && (size_t)len < n ? len : -1;
+}
+
+/* PyTorch adds two biases where Keras has one: the second is zeros. */
+static k2t_status rnn_extra(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err)
+{
+    (void)err;
+    *n = 0;
+    if (L->cfg.use_bias)
+        x[(*n)++] = (k2t_xt){.suffix = "bias_hh_l0", .shape = {.ndim = 1, .d = {(int64_t)n_gates(L) * L->cfg.units}}};
+    return K2T_OK;
+}
+
+/* The module holds (N, F, T), channels first: batch_first wants (N, T, F).
+** go_backwards reads the steps reversed and keeps Keras's output order. */
+static k2t_status rnn_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    const k2t_model *m = k2t_py_model(y);
+    const k2t_layer *L = k2t_node_layer(m, i);
+    const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0), *attr = k2t_py_attr(y, m->nodes[i].layer);
+    (void)err;
+    k2t_py_printf(y, "        %s, _ = self.%s(%s.movedim(1, -1)%s)\n", v, attr, a, L->cfg.go_backwards ? ".flip(1)" : "");
+    if (L->cfg.return_sequences) k2t_py_printf(y, "        %s = %s.movedim(-1, 1)  # (N, units, T)\n", v, v);
+    else k2t_py_printf(y, "        %s = %s[:, -1]  # the last step\n", v, v);
+    return K2T_OK;
+}
+
+static int embedding_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n)
+{
+    (void)in, (void)ph, (void)pw;
+    int len = snprintf(buf, n, "nn.Embedding(%d, %d)", L->cfg.input_dim, L->cfg.units);
+    return len >= 0 && (size_t)len < n ? len : -1;
+}
+
+static k2t_status embedding_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    const k2t_model *m = k2t_py_model(y);
+    const k2t_shape *in = k2t_py_in_shape(y, i, 0);
+    const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0), *attr = k2t_py_attr(y, m->nodes[i].layer);
+    (void)err;
+    k2t_py_printf(y, "        %s = self.%s(%s.long())%s\n", v, attr, a,
+                  in && in->ndim >= 1 ? ".movedim(-1, 1)  # ids -> (N, dim, ...)" : "");
+    return K2T_OK;
+}
+
+/*------------------------------------------------------------ execution */
+
+/* Workspace: the input projections of every step (T x k*u), the state
+** (h, c) and one step's recurrent product. */
+static k2t_status rnn_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    const k2t_shape *in = &c->in[0];
+    int64_t T = in->d[0], k = (int64_t)n_gates(s->L) * s->L->cfg.units;
+    if (T < 1) return k2t_fail(err, K2T_ESHAPE, "a sequence of %lld steps", (long long)T);
+    s->len = T;
+    s->ws = T * k + 3 * (int64_t)s->L->cfg.units + 2 * k;
+    return K2T_OK;
+}
+
+static float rec(k2t_act a, float x)
+{
+    kern_act(&x, 1, a);
+    return x;
+}
+
+static void rnn_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    const k2t_layer *L = s->L;
+    const k2t_cfg *g = &L->cfg;
+    const k2t_weight *W = k2t_wget(L, "kernel"), *U = k2t_wget(L, "recurrent_kernel"), *B = k2t_wget(L, "bias");
+    int u = g->units, G = n_gates(L), k = G * u;
+    int64_t T = s->len, F = W->shape.d[0];
+    int lstm = L->op == K2T_OP_LSTM, gru = L->op == K2T_OP_GRU, ra = gru && g->reset_after;
+    for (int n = 0; n < f->n; n++) {
+        const float *x = f->x[0] + (int64_t)n * T * F;
+        float *y = f->y + (int64_t)n * s->numel;
+        float *px = f->ws, *h = px + T * k, *cs = h + u, *tmp = cs + u, *ph = tmp + u, *ph2 = ph + k;
+        /* every step's input projection at once: (T, F) x (F, k) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, k, (int)F, 1.0f, x, (int)F, W->data, k, 0.0f,
+                    px, k);
+        if (B) /* GRU reset_after: row 0 is the input bias */
+            for (int64_t t = 0; t < T; t++)
+                for (int j = 0; j < k; j++) px[t * k + j] += B->data[j];
+        memset(h, 0, (size_t)u * sizeof(float));
+        memset(cs, 0, (size_t)u * sizeof(float));
+        for (int64_t step = 0; step < T; step++) {
+            int64_t t = g->go_backwards ? T - 1 - step : step;
+            const float *gx = px + t * k;
+            if (!gru || ra) {
+                cblas_sgemv(CblasRowMajor, CblasTrans, u, k, 1.0f, U->data, k, h, 1, 0.0f, ph, 1); /* h U */
+                if (ra && B)
+                    for (int j = 0; j < k; j++) ph[j] += B->data[k + j];
+            }
+            if (lstm) {
+                for (int j = 0; j < u; j++) {
+                    float i = rec(g->rec_act, gx[j] + ph[j]), fg = rec(g->rec_act, gx[u + j] + ph[u + j]);
+                    float cc = rec(g->act, gx[2 * u + j] + ph[2 * u + j]), o = rec(g->rec_act, gx[3 * u + j] + ph[3 * u + j]);
+                    cs[j] = fg * cs[j] + i * cc;
+                    h[j] = o * rec(g->act, cs[j]);
+                }
+            } else if (gru && ra) {
+                for (int j = 0; j < u; j++) {
+                    float z = rec(g->rec_act, gx[j] + ph[j]), r = rec(g->rec_act, gx[u + j] + ph[u + j]);
+                    float nn = rec(g->act, gx[2 * u + j] + r * ph[2 * u + j]);
+                    h[j] = z * h[j] + (1 - z) * nn;
+                }
+            } else if (gru) {
+                /* z and r from h U over the first 2u columns, then (r*h) U_h */
+                cblas_sgemv(CblasRowMajor, CblasTrans, u, k, 1.0f, U->data, k, h, 1, 0.0f, ph, 1);
+                for (int j = 0; j < u; j++) {
+                    float r = rec(g->rec_act, gx[u + j] + ph[u + j]);
+                    tmp[j] = r * h[j];
+                }
+                cblas_sgemv(CblasRowMajor, CblasTrans, u, u, 1.0f, U->data + 2 * u, k, tmp, 1, 0.0f, ph2, 1);
+                for (int j = 0; j < u; j++) {
+                    float z = rec(g->rec_act, gx[j] + ph[j]);
+                    float nn = rec(g->act, gx[2 * u + j] + ph2[j]);
+                    h[j] = z * h[j] + (1 - z) * nn;
+                }
+            } else {
+                for (int j = 0; j < u; j++) h[j] = rec(g->act, gx[j] + ph[j]);
+            }
+            if (g->return_sequences) memcpy(y + step * u, h, (size_t)u * sizeof(float));
+        }
+        if (!g->return_sequences) memcpy(y, h, (size_t)u * sizeof(float));
+    }
+}
+
+/*------------------------------------------------------------- Embedding */
+
+static k2t_status embedding_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    k2t_cfg *g = &L->cfg;
+    int mask = 0;
+    k2t_status st;
+    (void)m;
+    if ((st = cfg_require(c, "input_dim", err)) || (st = cfg_int(c, "input_dim", 0, &g->input_dim, err)) ||
+        (st = cfg_require(c, "output_dim", err)) || (st = cfg_int(c, "output_dim", 0, &g->units, err)) ||
+        (st = cfg_bool(c, "mask_zero", 0, &mask, err)))
+        return st;
+    if (g->input_dim <= 0 || g->units <= 0)
+        return k2t_fail(err, K2T_EFORMAT, "config keys 'input_dim' and 'output_dim' must be positive");
+    if (mask) k2t_set_unsupported(L, "mask_zero=True (masking) is not supported");
+    return K2T_OK;
+}
+
+static k2t_status embedding_infer(const k2t_layer *L, const k2t_shape *in, int n_in, k2t_shape *out, k2t_err *err)
+{
+    if (n_in != 1) return k2t_fail(err, K2T_ESHAPE, "expects 1 input, got %d", n_in);
+    if (in->ndim + 1 > K2T_MAX_DIMS) return k2t_fail(err, K2T_ESHAPE, "input of too many dimensions");
+    *out = *in;
+    out->d[out->ndim++] = L->cfg.units;
+    return K2T_OK;
+}
+
+static int embedding_weights(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec)
+{
+    (void)in;
+    spec[0] = (k2t_wspec){.name = "embeddings", .trainable = 1,
+                          .shape = {.ndim = 2, .d = {L->cfg.input_dim, L->cfg.units}}};
+    return 1;
+}
+
+static void embedding_describe(const k2t_layer *L, k2t_buf *b)
+{
+    k2t_buf_printf(b, "input_dim=%d, output_dim=%d", L->cfg.input_dim, L->cfg.units);
+}
+
+static int embedding_torch(const k2t_layer *L, int wi, k2t_tw *tw)
+{
+    tw->suffix = "weight";
+    tw->shape = L->w[wi].shape;
+    return 0;
+}
+
+static void embedding_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    const k2t_weight *E = k2t_wget(s->L, "embeddings");
+    int d = s->L->cfg.units, V = s->L->cfg.input_dim;
+    int64_t ids = (int64_t)f->n * (s->numel / d);
+    for (int64_t i = 0; i < ids; i++) {
+        float v = f->x[0][i];
+        int64_t id = v >= 0 && v < (float)V ? (int64_t)v : -1; /* TF casts, then gathers */
+        if (id < 0) memset(f->y + i * d, 0, (size_t)d * sizeof(float)); /* out of range: zeros (TF's CPU gather fails) */
+        else memcpy(f->y + i * d, E->data + id * d, (size_t)d * sizeof(float));
+    }
+}
+
+static void embedding_hazards(k2t_hz *h)
+{
+    k2t_hz_say(h, K2T_PIT_PREPROCESS, 0, "takes integer ids below %d; nn.Embedding(%d, %d) needs them as a "
+               "LongTensor", h->L->cfg.input_dim, h->L->cfg.input_dim, h->L->cfg.units);
+    k2t_hz_code(h, "x = torch.from_numpy(ids).long()");
+}
+
+/*----------------------------------------------------------------- defs */
+
+static const char *const simple_rnn_classes[] = {"SimpleRNN", NULL};
+static const char *const lstm_classes[] = {"LSTM", "LSTMV1", NULL};
+static const char *const gru_classes[] = {"GRU", "GRUV1", NULL};
+static const char *const embedding_classes[] = {"Embedding", NULL};
+static const char *const rnn_modules[] = {"RNN", NULL};
+static const char *const lstm_modules[] = {"LSTM", NULL};
+static const char *const gru_modules[] = {"GRU", NULL};
+static const char *const embedding_modules[] = {"Embedding", NULL};
+
+#define RNN_DEF(var, kind, cls, mods)                                                                   \
+    const k2t_op_def var = {.op = kind, .classes = cls, .torch_modules = mods, .min_in = 1, .max_in = 1,  \
+                            .parse = rnn_parse, .infer = rnn_infer,                                      \
+                            .weights = rnn_weights, .describe = rnn_describe, .torch = rnn_torch,       \
+                            .hazards = rnn_hazards, .plan = rnn_plan, .forward = rnn_forward,           \
+                            .flags = K2T_OPF_MODULE, .module = rnn_module, .py_forward = rnn_py_forward, \
+                            .extra_tensors = rnn_extra, .unexportable = rnn_unexportable}
+
+RNN_DEF(k2t_op_simple_rnn, K2T_OP_SIMPLE_RNN, simple_rnn_classes, rnn_modules);
+RNN_DEF(k2t_op_lstm, K2T_OP_LSTM, lstm_classes, lstm_modules);
+RNN_DEF(k2t_op_gru, K2T_OP_GRU, gru_classes, gru_modules);
+
+const k2t_op_def k2t_op_embedding = {
+    .op = K2T_OP_EMBEDDING, .classes = embedding_classes, .torch_modules = embedding_modules, .min_in = 1,
+    .max_in = 1, .parse = embedding_parse, .infer = embedding_infer, .weights = embedding_weights,
+    .describe = embedding_describe, .torch = embedding_torch, .hazards = embedding_hazards,
+    .forward = embedding_forward, .flags = K2T_OPF_MODULE, .module = embedding_module,
+    .py_forward = embedding_py_forward,
+};
