@@ -3,6 +3,7 @@
 */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "shell.h"
 
 static int cmd_help(k2t_shell *sh, int argc, char **argv)
@@ -63,6 +64,20 @@ static int cmd_echo(k2t_shell *sh, int argc, char **argv)
     return K2T_CMD_OK;
 }
 
+/* A lesson's pause: at a terminal (stdin and stdout both), wait for Enter;
+** in scripts run by tests, pipes and CI, do nothing. */
+static int cmd_pause(k2t_shell *sh, int argc, char **argv)
+{
+    if (!isatty(0) || !isatty(1) || sh->out != stdout || getenv("K2T_NO_PAUSE")) return K2T_CMD_OK;
+    for (int i = 1; i < argc; i++) k2t_printf(sh, "%s%s", i > 1 ? " " : "", argv[i]);
+    k2t_printf(sh, "%s%s(Enter to go on)%s ", argc > 1 ? " " : "", k2t_c_dim(sh), k2t_c_off(sh));
+    fflush(sh->out);
+    int c;
+    while ((c = getchar()) != EOF && c != '\n') {
+    }
+    return K2T_CMD_OK;
+}
+
 static int cmd_complete(k2t_shell *sh, int argc, char **argv)
 {
     /* Complete the raw rest of the line, quotes and trailing blanks kept. */
@@ -105,6 +120,16 @@ const k2t_command k2t_cmd_echo = {
     .usage = "echo TEXT...",
     .summary = "Print a line of text (scripts and lessons narrate with it).",
     .fn = cmd_echo,
+};
+
+const k2t_command k2t_cmd_pause = {
+    .name = "pause", .group = "script", .min_args = 0, .max_args = -1,
+    .usage = "pause [TEXT...]",
+    .summary = "Wait for Enter at a terminal (lessons pause with it); do nothing in scripts run elsewhere.",
+    .help = "Prints TEXT and waits for Enter when both stdin and stdout are a terminal; in tests,\n"
+            "pipes and CI it does nothing, so a lesson runs straight through there.\n"
+            "K2T_NO_PAUSE set in the environment turns it off everywhere.",
+    .fn = cmd_pause,
 };
 
 const k2t_command k2t_cmd_complete = {
