@@ -995,14 +995,18 @@ static k2t_status load(loader *ld)
 
     if ((st = h5_attr_string(ld->fid, "keras_version", &m->keras_version, &e)) != K2T_OK ||
         (st = h5_attr_string(ld->fid, "backend", &m->backend, &e)) != K2T_OK ||
-        (st = h5_attr_string(ld->fid, "model_config", &cfg_text, &e)) != K2T_OK)
+        (st = h5_attr_string(ld->fid, "model_config", &cfg_text, &e)) != K2T_OK) {
+        free(cfg_text);
         return k2t_fail(ld->err, st, "%s: %s", ld->path, e.msg);
+    }
     if (!m->keras_version) m->keras_version = k2t_xstrdup("");
     if (!m->backend) m->backend = k2t_xstrdup("");
     m->keras_major = atoi(m->keras_version);
-    if (m->keras_major == 1)
+    if (m->keras_major == 1) {
+        free(cfg_text);
         return k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: written by Keras %s; k2t reads files "
                         "of Keras 2 and 3", ld->path, m->keras_version);
+    }
     if (m->keras_major < 2) {
         if (cfg_text || h5_has_attr(ld->fid, "layer_names"))
             note(m, "no keras_version attribute: assuming Keras 2");

@@ -67,7 +67,12 @@ static k2t_status npy_header(const unsigned char *b, size_t len, const char *wha
         hlen = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
         at = 12;
     }
-    if (hlen > (1 << 20) || hlen > len - at) return k2t_fail(err, K2T_EFORMAT, "%s: truncated .npy header", what);
+    if (hlen > (1 << 20))
+        return k2t_fail(err, K2T_EFORMAT, "%s: .npy header too large (%zu bytes; k2t reads headers up to 1 MiB)",
+                        what, hlen);
+    if (hlen > len - at)
+        return k2t_fail(err, K2T_EFORMAT, "%s: truncated .npy header (%zu bytes declared, %zu present)", what,
+                        hlen, len - at);
     char *hdr = k2t_xmalloc(hlen + 1);
     memcpy(hdr, b + at, hlen);
     hdr[hlen] = '\0';
@@ -198,18 +203,32 @@ static char *order_text(const unsigned char *b, size_t len, const char *what, k2
     npy_head h;
     if (npy_header(b, len, what, &h, err) != K2T_OK) return NULL;
     const char *t = h.descr + 1;
-    size_t item = 0;
+    size_t item = 0, avail = len - h.data_at;
     int utf32 = 0;
+    /* The width of a string dtype is a number from the file: parsed with
+    ** overflow checks and bounded by the bytes that follow the header. */
+    unsigned long long width = 0;
+    if ((t[0] == 'U' || t[0] == 'S') && t[1] >= '0' && t[1] <= '9') {
+        char *e;
+        errno = 0;
+        width = strtoull(t + 1, &e, 10);
+        if (*e || errno == ERANGE || width == 0 || width > avail) {
+            k2t_fail(err, K2T_EFORMAT, "%s: string width %s in dtype '%s' is larger than the %zu bytes "
+                     "that follow its header", what, t + 1, h.descr, avail);
+            return NULL;
+        }
+    }
     if (!strcmp(t, "u1") || !strcmp(t, "i1")) item = 1;
-    else if (t[0] == 'U' && h.descr[0] != '>') utf32 = 1, item = 4 * (size_t)atoi(t + 1);
-    else if (t[0] == 'S') item = (size_t)atoi(t + 1);
+    else if (t[0] == 'U' && h.descr[0] != '>') utf32 = 1, item = 4 * (size_t)width;
+    else if (t[0] == 'S') item = (size_t)width;
     if (!item || h.fortran || h.shape.ndim > 1) {
         k2t_fail(err, K2T_EFORMAT, "%s: expected a uint8 array of text lines or a 1-D array of names, "
                  "got dtype '%s'", what, h.descr);
         return NULL;
     }
-    if ((uint64_t)(len - h.data_at) < (uint64_t)h.numel * item) {
-        k2t_fail(err, K2T_EFORMAT, "%s is truncated", what);
+    if (item > avail || (uint64_t)h.numel > (uint64_t)(avail / item)) {
+        k2t_fail(err, K2T_EFORMAT, "%s is truncated: %lld elements of %zu bytes declared, %zu bytes follow",
+                 what, (long long)h.numel, item, avail);
         return NULL;
     }
     const unsigned char *q = b + h.data_at;
