@@ -27,10 +27,10 @@ void k2t_array_free(k2t_array *a)
 k2t_status k2t_npy_read(const char *path, k2t_array *out, k2t_err *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
+    FILE *f = k2t_fopen_regular(path, err);
+    if (!f) return err ? err->status : K2T_EIO;
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fileno(f), &st) != 0) {
         fclose(f);
         return k2t_fail(err, K2T_EIO, "'%s' is not a regular file", path);
     }
@@ -126,9 +126,9 @@ k2t_status k2t_cifar_count(const char *path, int64_t *n, k2t_err *err)
 k2t_status k2t_cifar_read(const char *path, int64_t first, int count, float *x,
                           unsigned char *labels, k2t_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = k2t_fopen_regular(path, err);
     unsigned char rec[3073];
-    if (!f) return k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
+    if (!f) return err ? err->status : K2T_EIO;
     if (fseeko(f, (off_t)first * 3073, SEEK_SET) != 0) {
         fclose(f);
         return k2t_fail(err, K2T_EIO, "'%s': cannot seek to image %lld", path, (long long)first);
@@ -227,8 +227,8 @@ k2t_status k2t_image_read(const char *path, int want_h, int want_w, int want_c, 
     int w = 0, h = 0;
     k2t_status rc;
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
+    FILE *f = k2t_fopen_regular(path, err);
+    if (!f) return err ? err->status : K2T_EIO;
     size_t got = fread(magic, 1, 8, f);
     if (got >= 8 && memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0) {
         fclose(f);

@@ -84,6 +84,12 @@ k2t_status k2t_write_file_safe(const char *path, int force, k2t_fill_fn fill, vo
 ** computing what to write): K2T_OK when 'path' may be written. */
 k2t_status k2t_check_write_target(const char *path, int force, k2t_err *err);
 
+/* Open 'path' for reading only when it is a regular file: a directory is
+** "is a directory", a FIFO, device or socket "is not a regular file", and
+** a FIFO never blocks (it is opened non-blocking and checked with fstat
+** before any read).  Returns a FILE* or NULL with err set. */
+FILE *k2t_fopen_regular(const char *path, k2t_err *err);
+
 /*----------------------------------------------------------------- shapes */
 
 typedef struct k2t_shape {

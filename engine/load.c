@@ -672,11 +672,14 @@ static k2t_status read_group(loader *ld, const char *gname, int owner, const cha
     char **wn = NULL;
     int n = 0, present = 0;
     k2t_err e = {0};
+    char gwhat[600];
+    snprintf(gwhat, sizeof gwhat, "%s: layer '%s'", ld->path, gname);
+    if (h5_check_path(ld->wroot, gname, gwhat, ld->err) != K2T_OK) return ld->err->status;
     if (!h5_exists(ld->wroot, gname)) {
         return k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' is listed in layer_names but "
                         "the file has no weights group for it", ld->path, gname);
     }
-    hid_t g = H5Gopen2(ld->wroot, gname, H5P_DEFAULT);
+    hid_t g = H5Gopen2(ld->wroot, gname, h5_gapl());
     if (g < 0)
         return k2t_fail(ld->err, K2T_EFORMAT, "%s: '%s' in model_weights is not a group",
                         ld->path, gname);
@@ -968,8 +971,10 @@ static k2t_status read_weights(loader *ld)
     }
     /* Keras >= 2.7 keeps the model's own variables (normally none) here;
     ** it is not listed in layer_names. */
+    if (st == K2T_OK && h5_check_path(ld->wroot, "top_level_model_weights", ld->path, ld->err) != K2T_OK)
+        st = ld->err->status;
     if (st == K2T_OK && h5_exists(ld->wroot, "top_level_model_weights")) {
-        hid_t g = H5Gopen2(ld->wroot, "top_level_model_weights", H5P_DEFAULT);
+        hid_t g = H5Gopen2(ld->wroot, "top_level_model_weights", h5_gapl());
         char **wn = NULL;
         int nw = 0, pr = 0;
         if (g >= 0 && h5_attr_strings(g, "weight_names", &wn, &nw, &pr, &e) == K2T_OK && nw > 0)
@@ -1015,12 +1020,16 @@ static k2t_status load(loader *ld)
 
     if (cfg_text) {
         m->has_arch = 1;
+        if (h5_check_path(ld->fid, "model_weights", ld->path, ld->err) != K2T_OK) {
+            free(cfg_text);
+            return ld->err->status;
+        }
         if (!h5_exists(ld->fid, "model_weights")) {
             free(cfg_text);
             return k2t_fail(ld->err, K2T_EFORMAT, "%s: has a model_config but no model_weights "
                             "group", ld->path);
         }
-        ld->wroot = H5Gopen2(ld->fid, "model_weights", H5P_DEFAULT);
+        ld->wroot = H5Gopen2(ld->fid, "model_weights", h5_gapl());
         char *clean = sanitize_json(cfg_text);
         json_error_t je;
         root = json_loads(clean, JSON_DECODE_ANY, &je);

@@ -323,8 +323,9 @@ static k2t_status apply_order(k2t_npz *z, char *text, const char *path, k2t_err 
 k2t_status k2t_npz_read(const char *path, k2t_npz *out, k2t_err *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *probe = fopen(path, "rb"); /* the system's reason, as other readers give it */
-    if (!probe) return k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
+    /* The system's reason, as other readers give it; no FIFO or directory. */
+    FILE *probe = k2t_fopen_regular(path, err);
+    if (!probe) return err ? err->status : K2T_EIO;
     fclose(probe);
     int zerr = 0;
     zip_t *za = zip_open(path, ZIP_RDONLY, &zerr);

@@ -107,6 +107,42 @@ k2t_status k2t_check_write_target(const char *path, int force, k2t_err *err)
     return K2T_OK;
 }
 
+FILE *k2t_fopen_regular(const char *path, k2t_err *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        k2t_fail(err, K2T_EIO, "'%s' is a directory, not a file", path);
+        return NULL;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        k2t_fail(err, K2T_EIO, "'%s' is not a regular file (it is %s)", path, file_kind(sb.st_mode));
+        return NULL;
+    }
+    /* Non-blocking, then checked again: the name may have changed since. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        k2t_fail(err, K2T_EIO, "'%s' is not a regular file", path);
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
 static void sync_parent(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
