@@ -83,6 +83,10 @@ void repl_install_signals(void)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0;
     sigaction(SIGINT, &sa, NULL);
+    /* Past a file size limit (ulimit -f) a write fails with EFBIG and the
+    ** writer keeps the original file, instead of the process dying with a
+    ** half-written temporary file left behind. */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 /*============================================================ reading */
