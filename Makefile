@@ -2,7 +2,8 @@
 #
 #   make            build ./k2t
 #   make check      set up what is missing (Debian packages, npm oracle), build, run every test
-#                   (T=PATTERN runs the tests whose name matches)
+#                   (T=PATTERN runs the tests whose name matches), then the fast ones
+#                   again against the ASan/UBSan build (asan/...)
 #   make demo       set up, build, open the demo model in the shell (DEMO_MODEL=x.h5: another)
 #   make install    PREFIX=/usr/local: the binary and the man page
 #   make asan       build ./k2t-asan with AddressSanitizer and UBSan
@@ -73,9 +74,11 @@ unit: $(UNIT_BIN)
 setup:
 	@scripts/setup.sh build
 
+# check also builds ./k2t-asan: tests/run replays the fast tests against it.
 check:
 	@scripts/setup.sh test
 	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory asan
 	@tests/run $(T)
 
 # Without DEMO_MODEL, k2t opens the demo model shipped in demo/.
