@@ -132,7 +132,7 @@ static int input_cifar(k2t_shell *sh, int in_node, int argc, char **argv)
     } else if (count > 1024) {
         count = 1024;
     }
-    if (first >= total || first + count > total)
+    if (first >= total || count > total - first) /* no first + count: both come from the command */
         return k2t_error(sh, 3, "input cifar: '%s' holds images 0..%lld; %lld:%lld is past its end", path,
                          (long long)total - 1, (long long)first, (long long)count);
     k2t_array a = {0};

@@ -182,6 +182,14 @@ rc, out, err = run(*RUN, "save activations %s" % T("acts"), model=DEMO)
 ok(one_error(rc, err, "input_1.npy", "exists") and same(T("acts/input_1.npy")) and os.listdir(T("acts")) ==
    ["input_1.npy"], "save activations: an existing file is refused before anything is written", err.strip())
 
+# ------------------------------------------------------ commands and scripts
+rc, out, err = run("source /dev/zero", "echo goes on", timeout=30)
+ok(one_error(rc, err, "/dev/zero", "longer than") and "goes on" in out,
+   "source /dev/zero: a bounded line, a clear error, the session goes on", err.strip()[-300:])
+rc, out, err = run("input cifar %s 1:9223372036854775807" % CIFAR, "echo goes on", model=DEMO)
+ok(one_error(rc, err, "past its end") and "goes on" in out, "input cifar FIRST:COUNT near INT64_MAX: no overflow",
+   err.strip())
+
 # --------------------------------------------------------------------- stats
 rc, out, err = run("stats conv2d nosuchlayer", model=FX)
 ok(rc == 1 and "nosuchlayer" in err, "stats conv2d nosuchlayer fails (exit 1)", "rc=%d %s" % (rc, err.strip()))
