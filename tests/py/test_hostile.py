@@ -32,7 +32,7 @@ def T(name):
     return os.path.join(tmp, name)
 
 
-def run(*cmds, model=None, timeout=60, limit_fsize=None):
+def run(*cmds, model=None, timeout=60, limit_fsize=None, env=None):
     argv = [K2T, "--batch", "--no-init"]
     for c in cmds:
         argv += ["-c", c]
@@ -43,7 +43,8 @@ def run(*cmds, model=None, timeout=60, limit_fsize=None):
         def pre():
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit_fsize, limit_fsize))
     try:
-        p = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=timeout, preexec_fn=pre)
+        p = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=timeout, preexec_fn=pre,
+                           env=dict(os.environ, **(env or {})))
     except subprocess.TimeoutExpired:
         return -999, "", "timed out"
     return p.returncode, p.stdout, p.stderr
@@ -189,6 +190,19 @@ ok(one_error(rc, err, "/dev/zero", "longer than") and "goes on" in out,
 rc, out, err = run("input cifar %s 1:9223372036854775807" % CIFAR, "echo goes on", model=DEMO)
 ok(one_error(rc, err, "past its end") and "goes on" in out, "input cifar FIRST:COUNT near INT64_MAX: no overflow",
    err.strip())
+
+# ------------------------------------------- the HDF5 library contained
+# A crash of libhdf5 (here injected into the loading child) or a load that
+# never ends is one error naming the file, and the session goes on.
+rc, out, err = run("load %s" % FX, "echo goes on", env={"K2T_TEST_LOAD_CRASH": "1"})
+ok(one_error(rc, err, FX, "crashed reading it", "corrupt") and "goes on" in out,
+   "a crash while reading the file is contained: clear error, session goes on", err.strip())
+rc, out, err = run("load %s" % FX, "echo goes on", env={"K2T_LOAD_TIMEOUT": "0"})
+ok(one_error(rc, err, FX, "did not finish") and "goes on" in out,
+   "a load past its deadline is stopped and named", err.strip())
+rc, out, err = run("load %s" % os.path.join(FIXTURES, "broken", "wrong_shape.h5"), "echo goes on")
+ok(one_error(rc, err, "wrong_shape.h5", "weight 'kernel'") and "goes on" in out,
+   "an ordinary load error comes back from the loading child intact", err.strip())
 
 # --------------------------------------------------------------------- stats
 rc, out, err = run("stats conv2d nosuchlayer", model=FX)
