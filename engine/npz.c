@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zip.h>
 #include "internal.h"
 
@@ -326,6 +327,8 @@ k2t_status k2t_npz_read(const char *path, k2t_npz *out, k2t_err *err)
     /* The system's reason, as other readers give it; no FIFO or directory. */
     FILE *probe = k2t_fopen_regular(path, err);
     if (!probe) return err ? err->status : K2T_EIO;
+    struct stat fst;
+    zip_uint64_t file_size = fstat(fileno(probe), &fst) == 0 ? (zip_uint64_t)fst.st_size : UINT64_MAX;
     fclose(probe);
     int zerr = 0;
     zip_t *za = zip_open(path, ZIP_RDONLY, &zerr);
@@ -368,6 +371,19 @@ k2t_status k2t_npz_read(const char *path, k2t_npz *out, k2t_err *err)
         if (st.size > (zip_uint64_t)K2T_MAX_NUMEL * 8 + (1 << 20)) {
             rc = k2t_fail(err, K2T_ENOMEM, "%s is too large (%llu bytes)", what, (unsigned long long)st.size);
             goto done;
+        }
+        /* The sizes in the zip directory are numbers the file declares:
+        ** nothing is allocated for more than its bytes can hold (deflate
+        ** expands at most 1032:1; a stored member is as large as its data). */
+        {
+            zip_uint64_t comp = (st.valid & ZIP_STAT_COMP_SIZE) ? st.comp_size : file_size;
+            int stored = (st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method == ZIP_CM_STORE;
+            if (comp > file_size || st.size > (stored ? comp : comp * 1032 + 1024)) {
+                rc = k2t_fail(err, K2T_EFORMAT, "%s declares %llu bytes from %llu bytes in the archive, more "
+                              "than %s can give (a corrupt archive)", what, (unsigned long long)st.size,
+                              (unsigned long long)comp, stored ? "a stored member" : "compression");
+                goto done;
+            }
         }
         buf = malloc((size_t)st.size + 1);
         if (!buf) {
