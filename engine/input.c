@@ -175,6 +175,7 @@ static k2t_status read_jpeg(const char *path, FILE *f, int *w, int *h, unsigned 
     unsigned char *volatile buf = NULL;
     c.err = jpeg_std_error(&je.pub);
     je.pub.error_exit = jpeg_fail;
+    je.msg[0] = '\0';
     if (setjmp(je.jb)) {
         jpeg_destroy_decompress(&c);
         free(buf);
@@ -183,9 +184,19 @@ static k2t_status read_jpeg(const char *path, FILE *f, int *w, int *h, unsigned 
     jpeg_create_decompress(&c);
     jpeg_stdio_src(&c, f);
     jpeg_read_header(&c, TRUE);
+    /* The size is checked before the decoder allocates anything for it. */
+    if (c.image_width > 16384 || c.image_height > 16384) {
+        snprintf(je.msg, sizeof je.msg, "image of %ux%u is too large (k2t reads up to 16384x16384)",
+                 (unsigned)c.image_width, (unsigned)c.image_height);
+        longjmp(je.jb, 1);
+    }
     c.out_color_space = JCS_RGB;
     jpeg_start_decompress(&c);
-    if (c.output_width > 16384 || c.output_height > 16384) longjmp(je.jb, 1);
+    if (c.output_width > 16384 || c.output_height > 16384) {
+        snprintf(je.msg, sizeof je.msg, "image of %ux%u is too large", (unsigned)c.output_width,
+                 (unsigned)c.output_height);
+        longjmp(je.jb, 1);
+    }
     *w = (int)c.output_width, *h = (int)c.output_height;
     buf = k2t_xmalloc((size_t)*w * (size_t)*h * 3);
     while (c.output_scanline < c.output_height) {

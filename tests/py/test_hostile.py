@@ -99,6 +99,16 @@ rc, out, err = run("input %s" % T("bighead.npy"), model=FX)
 ok(one_error(rc, err, "bighead.npy", "too large") and "truncated" not in err,
    "a 2 MB .npy header is 'too large', not 'truncated'", err.strip())
 
+# ------------------------------------------------------- a huge JPEG header
+# SOF0 declaring 60000x60000 (no tables: the size must be refused before them)
+sof = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, 60000, 60000, 3) + bytes([1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0])
+sos = b"\xff\xda" + struct.pack(">HB", 12, 3) + bytes([1, 0, 2, 0, 3, 0, 0, 63, 0])
+with open(T("huge.jpg"), "wb") as f:
+    f.write(b"\xff\xd8" + sof + sos + b"\0" * 64 + b"\xff\xd9")
+rc, out, err = run("input image %s" % T("huge.jpg"), "echo goes on", model=DEMO)
+ok(one_error(rc, err, "huge.jpg", "60000x60000", "too large") and "goes on" in out,
+   "a JPEG declaring 60000x60000: 'too large' with its size, not an empty reason", err.strip())
+
 # ----------------------------------------------------- special files as model
 os.mkfifo(T("fifo.h5"))
 os.mkdir(T("dir.h5"))
