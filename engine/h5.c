@@ -341,6 +341,19 @@ k2t_status h5_read_weight(hid_t loc, const char *path, k2t_weight *w,
                       (unsigned long long)H5Dget_storage_size(ds));
         goto done;
     }
+    /* A chunked dataset with chunks never written (sparse) would be read
+    ** back as fill values, and can declare gigabytes in a small file:
+    ** every chunk must exist before anything is allocated for it. */
+    H5D_space_status_t sst;
+    if (numel > 0 && layout == H5D_CHUNKED && H5Dget_space_status(ds, &sst) >= 0 &&
+        sst != H5D_SPACE_STATUS_ALLOCATED) {
+        st = k2t_fail(err, K2T_EFORMAT, "%s: dataset '%s' is %s: declared %lld elements, but %s of its chunks "
+                      "were ever written (stored %llu bytes)", what, path,
+                      sst == H5D_SPACE_STATUS_NOT_ALLOCATED ? "empty" : "sparse", (long long)numel,
+                      sst == H5D_SPACE_STATUS_NOT_ALLOCATED ? "none" : "only some",
+                      (unsigned long long)H5Dget_storage_size(ds));
+        goto done;
+    }
     w->size = numel;
     w->data = malloc((size_t)(numel ? numel : 1) * sizeof(float));
     if (!w->data) {

@@ -326,6 +326,25 @@ def c_external_link_group(path):
         f["model_weights/dense"] = h5py.ExternalLink(other, "/model_weights/dense")
 
 
+@case("sparse_chunked.h5", "weight 'kernel'",
+      "input (30000,) -> Dense(30000): kernel (30000, 30000) chunked, one chunk written (3.6 GB of fill values)")
+def c_sparse_chunked(path):
+    g = dense_model()
+
+    def edit(mc):
+        layer_cfg(mc, "input_1")["config"]["batch_input_shape"] = [None, 30000]
+        layer_cfg(mc, "dense")["config"]["units"] = 30000
+    write_with_config(path, g, edit)
+    with h5py.File(path, "r+") as f:
+        g = f["model_weights/dense"]
+        del g["dense/kernel:0"]
+        del g["dense/bias:0"]
+        k = g.create_dataset("dense/kernel:0", (30000, 30000), dtype=np.float32, chunks=(100, 100),
+                             track_times=False)
+        k[0:100, 0:100] = 0.5
+        g.create_dataset("dense/bias:0", data=np.zeros(30000, np.float32), track_times=False)
+
+
 # ------------------------------------------------ hostile: graph references
 
 def _dense_input(path, ref):
