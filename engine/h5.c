@@ -265,8 +265,22 @@ void h5_strings_free(char **v, int n)
     free(v);
 }
 
+static k2t_status read_weight(hid_t loc, const char *path, k2t_weight *w, const char *what, k2t_err *err,
+                              int with_data);
+
 k2t_status h5_read_weight(hid_t loc, const char *path, k2t_weight *w,
                           const char *what, k2t_err *err)
+{
+    return read_weight(loc, path, w, what, err, 1);
+}
+
+k2t_status h5_read_weight_meta(hid_t loc, const char *path, k2t_weight *w, const char *what, k2t_err *err)
+{
+    return read_weight(loc, path, w, what, err, 0);
+}
+
+static k2t_status read_weight(hid_t loc, const char *path, k2t_weight *w, const char *what, k2t_err *err,
+                              int with_data)
 {
     k2t_status st = K2T_OK;
     hid_t ds = -1, type = -1, space = -1;
@@ -355,6 +369,7 @@ k2t_status h5_read_weight(hid_t loc, const char *path, k2t_weight *w,
         goto done;
     }
     w->size = numel;
+    if (!with_data) goto done;
     w->data = malloc((size_t)(numel ? numel : 1) * sizeof(float));
     if (!w->data) {
         st = k2t_fail(err, K2T_ENOMEM, "%s: cannot allocate %lld floats", what, (long long)numel);

@@ -49,4 +49,9 @@ int h5_exists(hid_t loc, const char *path);
 k2t_status h5_read_weight(hid_t loc, const char *path, k2t_weight *w,
                           const char *what, k2t_err *err);
 
+/* The same checks without reading the data: w gets its shape, dtype and
+** size, w->data stays NULL.  The loader checks every shape against the
+** model's config first and reads the data only then. */
+k2t_status h5_read_weight_meta(hid_t loc, const char *path, k2t_weight *w, const char *what, k2t_err *err);
+
 #endif /* K2T_ENGINE_H5_H */

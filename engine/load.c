@@ -927,7 +927,10 @@ static k2t_status read_group(loader *ld, const char *gname, int owner, const cha
         char what[600], *vn = var_name(wn[i]);
         snprintf(what, sizeof what, "layer '%s': weight '%s'", L->name, vn);
         free(vn);
-        st = h5_read_weight(g, wn[i], &w, what, &e);
+        /* With a config the data is read once every shape has been checked
+        ** against it (read_data): nothing is allocated for a weight whose
+        ** declared shape the model does not imply. */
+        st = m->has_arch ? h5_read_weight_meta(g, wn[i], &w, what, &e) : h5_read_weight(g, wn[i], &w, what, &e);
         if (st != K2T_OK) {
             k2t_fail(ld->err, st, "%s: %s", ld->path, e.msg);
             break;
@@ -1213,6 +1216,28 @@ static k2t_status read_weights(loader *ld)
     return st;
 }
 
+/* The weights' data, once infer_shapes has checked every shape. */
+static k2t_status read_data(loader *ld)
+{
+    k2t_model *m = ld->m;
+    for (int i = 0; i < m->n_layers; i++) {
+        k2t_layer *L = &m->layers[i];
+        for (int j = 0; j < L->n_w; j++) {
+            k2t_weight *w = &L->w[j];
+            if (w->data) continue;
+            char what[600];
+            k2t_err e = {0};
+            snprintf(what, sizeof what, "layer '%s': weight '%s'", L->name, w->name);
+            k2t_shape want = w->shape;
+            if (h5_read_weight(ld->fid, w->path, w, what, &e) != K2T_OK)
+                return k2t_fail(ld->err, e.status, "%s: %s", ld->path, e.msg);
+            if (!k2t_shape_fits(&want, &w->shape))
+                return k2t_fail(ld->err, K2T_EFORMAT, "%s: %s: its dataset changed while loading", ld->path, what);
+        }
+    }
+    return K2T_OK;
+}
+
 static k2t_status load(loader *ld)
 {
     k2t_model *m = ld->m;
@@ -1296,6 +1321,7 @@ static k2t_status load(loader *ld)
     }
     st = read_weights(ld);
     if (st == K2T_OK && m->has_arch) st = infer_shapes(ld);
+    if (st == K2T_OK && m->has_arch) st = read_data(ld);
     if (st == K2T_OK) sum_params(m);
     return st;
 }
