@@ -1491,9 +1491,15 @@ static k2t_status probe_in_child(const char *path, k2t_err *err)
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
         return k2t_fail(err, K2T_EFORMAT, "%s: reading it used more than %.0f s of CPU time (the HDF5 "
                         "library loops on some corrupt files)", path, timeout + 2);
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT)
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+            return k2t_fail(err, K2T_ENOMEM, "%s: reading it aborted: out of memory under the address-space "
+                            "limit of %llu MB (ulimit -v), or the HDF5 library failed (the file is corrupt)", path,
+                            (unsigned long long)(rl.rlim_cur >> 20));
         return k2t_fail(err, K2T_ENOMEM, "%s: reading it aborted: out of memory within the %lld MB budget "
                         "(K2T_MEMORY_LIMIT), or the HDF5 library failed (the file is corrupt)", path, budget);
+    }
     if (WIFSIGNALED(status))
         return k2t_fail(err, K2T_EFORMAT, "%s: the HDF5 library crashed reading it (%s): the file is corrupt",
                         path, strsignal(WTERMSIG(status)));

@@ -214,6 +214,25 @@ rc, out, err = run("load %s" % os.path.join(FIXTURES, "broken", "wrong_shape.h5"
 ok(one_error(rc, err, "wrong_shape.h5", "weight 'kernel'") and "goes on" in out,
    "an ordinary load error comes back from the loading child intact", err.strip())
 
+# Under ulimit -v: no hang at exit (OpenBLAS's thread shutdown), and a load
+# that runs out of memory is an error, not an abort of the shell.
+def limited(cmds, vm_kb, timeout=60):
+    argv = [K2T, "--batch", "--no-init"]
+    for c in cmds:
+        argv += ["-c", c]
+    def pre():
+        resource.setrlimit(resource.RLIMIT_AS, (vm_kb * 1024, vm_kb * 1024))
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=timeout, preexec_fn=pre)
+    except subprocess.TimeoutExpired:
+        return -999, "", "timed out"
+    return p.returncode, p.stdout, p.stderr
+
+
+if os.path.basename(K2T) == "k2t":  # ASan cannot run under an address-space limit
+    rc, out, err = limited(["echo hi"], 150000, timeout=30)
+    ok(rc == 0 and "hi" in out, "under ulimit -v 150000: k2t exits (no hang in OpenBLAS's shutdown)", err.strip())
+
 # --------------------------------------------------------------------- stats
 rc, out, err = run("stats conv2d nosuchlayer", model=FX)
 ok(rc == 1 and "nosuchlayer" in err, "stats conv2d nosuchlayer fails (exit 1)", "rc=%d %s" % (rc, err.strip()))
