@@ -75,8 +75,8 @@ char *k2t_xstrdup(const char *s);
 **     (created with O_EXCL), which is fsync'ed and renamed into place;
 **   - on any failure only that temporary file is removed: the target is
 **     byte-identical afterwards.
-** 'what' names the file in errors (NULL: the path).  Returns K2T_OK, or
-** K2T_EIO / K2T_EARG with err set; fill's own error is passed through. */
+** Errors name the path.  Returns K2T_OK, or K2T_EIO / K2T_EARG with err
+** set; fill's own error is passed through. */
 #include <stdio.h>
 typedef k2t_status (*k2t_fill_fn)(FILE *f, void *ctx, k2t_err *err);
 k2t_status k2t_write_file_safe(const char *path, int force, k2t_fill_fn fill, void *ctx, k2t_err *err);
@@ -515,11 +515,6 @@ k2t_status k2t_cifar_read(const char *path, int64_t first, int count, float *x,
                           unsigned char *labels, k2t_err *err);
 extern const char *const k2t_cifar_names[10];
 
-/* k2t_npy_write through k2t_write_file_safe: an existing 'path' is refused
-** unless 'force'; never writes through a link or into a special file. */
-k2t_status k2t_npy_save(const char *path, const k2t_shape *shape, const float *data, int force,
-                        k2t_err *err);
-
 /* A PNG or JPEG image as (1, H, W, C) floats 0..255; C is 3 (RGB) unless
 ** want_c is 1 (grayscale).  Refused when H x W differ from want_h x want_w
 ** (when > 0): k2t does not resize. */
@@ -533,6 +528,11 @@ k2t_status k2t_image_read(const char *path, int want_h, int want_w, int want_c, 
 typedef enum { K2T_PRE_RAW, K2T_PRE_UNIT, K2T_PRE_SYMMETRIC, K2T_PRE_TORCH, K2T_PRE_CAFFE } k2t_pre;
 extern const char *const k2t_pre_names[5];
 k2t_status k2t_preprocess(float *x, int64_t n, int c, k2t_pre mode, k2t_err *err);
+
+/* k2t_npy_write through k2t_write_file_safe: an existing 'path' is refused
+** unless 'force'; never writes through a link or into a special file. */
+k2t_status k2t_npy_save(const char *path, const k2t_shape *shape, const float *data, int force,
+                        k2t_err *err);
 
 /*-------------------------------------------------------------- npz archives */
 
