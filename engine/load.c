@@ -1479,7 +1479,8 @@ static k2t_status probe_in_child(const char *path, k2t_err *err)
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     close(pfd[0]);
-    if (interrupted) return k2t_fail(err, K2T_EINTERRUPTED, "%s: loading was interrupted", path);
+    if (interrupted || (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT))
+        return k2t_fail(err, K2T_EINTERRUPTED, "%s: loading was interrupted", path);
     if (timed_out)
         return k2t_fail(err, K2T_EFORMAT, "%s: reading it did not finish within %.0f s (the HDF5 library "
                         "loops on some corrupt files; K2T_LOAD_TIMEOUT sets the limit)", path, timeout);
