@@ -2,10 +2,12 @@
 #
 #   make            build ./k2t
 #   make check      set up what is missing (Debian packages, npm oracle), build, run every test
-#                   (T=PATTERN runs the tests whose name matches)
+#                   (T=PATTERN runs the tests whose name matches), then the fast ones
+#                   again against the ASan/UBSan build (asan/...)
 #   make demo       set up, build, open the demo model in the shell (DEMO_MODEL=x.h5: another)
 #   make install    PREFIX=/usr/local: the binary and the man page
-#   make asan       build ./k2t-asan with AddressSanitizer and UBSan
+#   make asan       build ./k2t-asan with AddressSanitizer and UBSan (and the fuzz replayers)
+#   make fuzz       libFuzzer on the .npy/.npz parsers and the command line (FUZZ_TIME=60 s each)
 #   make bench      throughput benchmarks
 #
 # The engine builds as build/libk2t_engine.a, the commands as
@@ -36,7 +38,7 @@ REPL_OBJ     = $(REPL_SRC:%.c=$(B)/%.o)
 UNIT_SRC     = $(wildcard tests/unit/test_*.c)
 UNIT_BIN     = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all check demo install asan bench clean setup deps-check unit
+.PHONY: all check demo install asan bench clean setup deps-check unit fuzz fuzz-build fuzz-replay
 BIN ?= k2t
 all: deps-check $(BIN)
 
@@ -73,9 +75,11 @@ unit: $(UNIT_BIN)
 setup:
 	@scripts/setup.sh build
 
+# check also builds ./k2t-asan: tests/run replays the fast tests against it.
 check:
 	@scripts/setup.sh test
 	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory asan
 	@tests/run $(T)
 
 # Without DEMO_MODEL, k2t opens the demo model shipped in demo/.
@@ -93,12 +97,52 @@ install: all
 
 asan:
 	@$(MAKE) --no-print-directory B=build-asan BIN=k2t-asan \
-	  OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" k2t-asan
+	  OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" k2t-asan fuzz-replay
+
+# Fuzzing (fuzz/README.md).  fuzz-replay builds, in the current build
+# directory, a plain driver per harness that runs it over files: tests/run
+# replays fuzz/corpus/ and fuzz/regress/ with the ASan build's.  'make fuzz'
+# builds the libFuzzer binaries with clang in build-fuzz/ and runs each for
+# FUZZ_TIME seconds over a scratch copy of the seeds; crashers land in
+# build-fuzz/crash-<harness>-*, to be minimized into fuzz/regress/<harness>/.
+FUZZ_NAMES  = npy npz cmd config
+FUZZ_TIME  ?= 60
+FUZZ_REPLAY = $(FUZZ_NAMES:%=$(B)/fuzz/replay_%)
+FUZZ_SAN    = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+fuzz-replay: $(FUZZ_REPLAY)
+
+$(B)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(B)/libk2t_commands.a $(B)/libk2t_engine.a
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	@$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ fuzz/fuzz_$*.c fuzz/replay.c \
+	  $(B)/libk2t_commands.a $(B)/libk2t_engine.a $(LIBS)
+
+build-fuzz/fuzz_%: fuzz/fuzz_%.c build-fuzz/libk2t_commands.a build-fuzz/libk2t_engine.a
+	@echo "  FUZZ    $@"
+	@clang $(CFLAGS_ALL) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -Wno-missing-prototypes -o $@ $< \
+	  build-fuzz/libk2t_commands.a build-fuzz/libk2t_engine.a $(LIBS)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory B=build-fuzz CC=clang \
+	  OPT="-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	  build-fuzz/libk2t_engine.a build-fuzz/libk2t_commands.a $(FUZZ_NAMES:%=build-fuzz/fuzz_%)
+
+fuzz: fuzz-build
+	@for h in $(FUZZ_NAMES); do \
+	  rm -rf build-fuzz/work-$$h && mkdir -p build-fuzz/work-$$h && \
+	  cp fuzz/corpus/$$h/* build-fuzz/work-$$h/ 2>/dev/null; \
+	  cp fuzz/regress/$$h/* build-fuzz/work-$$h/ 2>/dev/null; \
+	  echo "fuzz: $$h for $(FUZZ_TIME) s"; \
+	  ASAN_OPTIONS=detect_leaks=1 ./build-fuzz/fuzz_$$h -max_total_time=$(FUZZ_TIME) -max_len=65536 \
+	    -artifact_prefix=build-fuzz/crash-$$h- -print_final_stats=1 build-fuzz/work-$$h 2>&1 | \
+	    grep -E "^#[0-9]+ +DONE|^stat::number_of_executed_units|ERROR|SUMMARY|Test unit written" ; \
+	done
 
 bench: all
 	@scripts/bench.sh
 
 clean:
-	rm -rf build build-asan k2t k2t-asan
+	rm -rf build build-asan build-fuzz k2t k2t-asan
 
 -include $(ENGINE_OBJ:.o=.d) $(COMMANDS_OBJ:.o=.d) $(REPL_OBJ:.o=.d)

@@ -37,6 +37,7 @@ static int cmpstr(const void *a, const void *b)
 static void sort_unique(k2t_strlist *l)
 {
     int j = 0;
+    if (l->n < 2) return; /* qsort(NULL, 0, ...) is undefined */
     qsort(l->v, (size_t)l->n, sizeof *l->v, cmpstr);
     for (int i = 0; i < l->n; i++) {
         if (j > 0 && strcmp(l->v[j - 1], l->v[i]) == 0) { free(l->v[i]); continue; }

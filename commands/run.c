@@ -121,7 +121,7 @@ static int input_cifar(k2t_shell *sh, int in_node, int argc, char **argv)
     } else if (count > 1024) {
         count = 1024;
     }
-    if (first >= total || first + count > total)
+    if (first >= total || count > total - first) /* no first + count: both come from the command */
         return k2t_error(sh, 3, "input cifar: '%s' holds images 0..%lld; %lld:%lld is past its end", path,
                          (long long)total - 1, (long long)first, (long long)count);
     k2t_array a = {0};
@@ -233,7 +233,7 @@ static int classifier(const k2t_model *m)
 static const char *class_name(const k2t_shell *sh, int k, char *buf, size_t n)
 {
     int K = (int)sh->model->nodes[sh->model->outputs[0]].shape.d[0];
-    if (K == 10 && sh->in.labels) snprintf(buf, n, "%d %s", k, k2t_cifar_names[k]);
+    if (K == 10 && sh->in.labels && k >= 0 && k < 10) snprintf(buf, n, "%d %s", k, k2t_cifar_names[k]);
     else snprintf(buf, n, "%d", k);
     return buf;
 }
@@ -343,8 +343,10 @@ static int parse_slice(const char *s, const k2t_shape *sh, range *r, char *why, 
         while (*s && *s != ',' && *s != ']') {
             if (*s == ':') { if (++part > 2) { snprintf(why, n, "bad slice"); return -1; } s++; continue; }
             char *e;
+            errno = 0;
             long long x = strtoll(s, &e, 10);
             if (e == s) { snprintf(why, n, "bad slice near '%s'", s); return -1; }
+            if (errno == ERANGE) { snprintf(why, n, "number out of range near '%.40s'", s); return -1; }
             v[part] = x, have[part] = 1;
             s = e;
             while (*s == ' ') s++;
@@ -362,9 +364,13 @@ static int parse_slice(const char *s, const k2t_shape *sh, range *r, char *why, 
         } else {
             if (!have[2]) v[2] = 1;
             if (v[2] <= 0) { snprintf(why, n, "step must be positive"); return -1; }
+            /* numpy's clamping: negative bounds count from the end, then
+            ** both are clipped to [0, dim]; an empty range stays empty. */
             int64_t a = have[0] ? (v[0] < 0 ? v[0] + dim : v[0]) : 0;
             int64_t b = have[1] ? (v[1] < 0 ? v[1] + dim : v[1]) : dim;
             if (a < 0) a = 0;
+            if (a > dim) a = dim;
+            if (b < 0) b = 0;
             if (b > dim) b = dim;
             if (a > b) a = b;
             r[k].start = a, r[k].stop = b, r[k].step = v[2];
@@ -385,6 +391,16 @@ static void print_values(k2t_shell *sh, const k2t_tensor *t, const range *r, int
         idx[i] = r[i].start;
         if (!r[i].index) axes[na++] = i;
     }
+    for (int i = 0; i < nd; i++) {
+        if (r[i].start < 0 || r[i].stop > t->shape.d[i] || r[i].step < 1) return; /* parse_slice guarantees */
+        if (r[i].start >= r[i].stop) {
+            /* An empty selection, as numpy prints it. */
+            for (int a = 0; a < na; a++) k2t_printf(sh, "[");
+            for (int a = 0; a < na; a++) k2t_printf(sh, "]");
+            k2t_printf(sh, "  (empty: axis %d selects nothing)\n", i);
+            return;
+        }
+    }
     for (int i = 0; i < na; i++) k2t_printf(sh, "[");
     for (;;) {
         int64_t off = 0;
@@ -396,8 +412,11 @@ static void print_values(k2t_shell *sh, const k2t_tensor *t, const range *r, int
         int a = na - 1, closed = 0;
         while (a >= 0) {
             int d = axes[a];
-            idx[d] += r[d].step;
-            if (idx[d] < r[d].stop) break;
+            /* no overflow for a step near INT64_MAX: compare before adding */
+            if (r[d].step < r[d].stop - idx[d]) {
+                idx[d] += r[d].step;
+                break;
+            }
             idx[d] = r[d].start;
             closed++;
             a--;
@@ -543,7 +562,7 @@ static int cmd_top(k2t_shell *sh, int argc, char **argv)
 
 /* Save node i's output (or pre-activation) in Keras's layout, whatever
 ** layout the run uses. */
-static int save_node(k2t_shell *sh, int argi, int node, int preact, const char *path)
+static int save_node(k2t_shell *sh, int argi, int node, int preact, const char *path, int force)
 {
     k2t_err err = {0};
     const k2t_shape *ks = k2t_run_keras_shape(sh->run, node);
@@ -554,66 +573,104 @@ static int save_node(k2t_shell *sh, int argi, int node, int preact, const char *
     float *buf = k2t_xmalloc((size_t)(k2t_shape_numel(&full) + 1) * sizeof(float));
     int rc = K2T_CMD_OK;
     if (k2t_run_keras(sh->run, node, preact, buf, &err) != K2T_OK ||
-        k2t_npy_write(path, &full, buf, &err) != K2T_OK)
+        k2t_npy_save(path, &full, buf, force, &err) != K2T_OK)
         rc = k2t_error(sh, argi, "save: %s", err.msg);
     free(buf);
     return rc;
 }
 
+/* The file a node's activation goes to in "save activations DIR". */
+static void activation_path(const char *dir, const char *node, int preact, char *path, size_t n)
+{
+    char fname[1024];
+    snprintf(fname, sizeof fname, "%s", node);
+    for (char *p = fname; *p; p++) if (*p == '/') *p = '_';
+    snprintf(path, n, "%s/%s%s.npy", dir, fname, preact ? ".preact" : "");
+}
+
+/* "model.npy" -> "model_1.npy" for output i of a multi-output model. */
+static void output_path(const char *arg, int i, int n_outputs, char *path, size_t n)
+{
+    if (n_outputs == 1) {
+        snprintf(path, n, "%s", arg);
+        return;
+    }
+    const char *dot = strrchr(arg, '.');
+    int has_ext = dot && !strchr(dot, '/');
+    int base = has_ext ? (int)(dot - arg) : (int)strlen(arg);
+    snprintf(path, n, "%.*s_%d%s", base, arg, i, has_ext ? dot : ".npy");
+}
+
 static int cmd_save(k2t_shell *sh, int argc, char **argv)
 {
     const k2t_model *m = sh->model;
+    k2t_err err = {0};
     char s1[96];
-    if (argc != 3) return k2t_error(sh, -1, "save: usage: save output FILE.npy | save activations DIR | save LAYER FILE.npy");
-    if (!strcmp(argv[1], "output")) {
+    int force = 0, n = 0;
+    char *args[3] = {0};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--force")) force = 1;
+        else if (n < 2) args[n++] = argv[i];
+        else n = 3;
+    }
+    if (n != 2)
+        return k2t_error(sh, -1, "save: usage: save output FILE.npy | save activations DIR | save LAYER FILE.npy "
+                         "[--force]");
+    int fa = !strcmp(argv[2], args[1]) ? 2 : 3; /* the FILE argument, for the caret */
+    if (!strcmp(args[0], "output")) {
         if (!sh->run || !k2t_run_output(sh->run, m->outputs[0])) return k2t_error(sh, -1, "save: use \"run\" first");
+        char path[4096];
+        /* Every target is checked before anything is written. */
         for (int i = 0; i < m->n_outputs; i++) {
-            char path[4096];
-            const k2t_tensor *t = k2t_run_output(sh->run, m->outputs[i]);
-            if (m->n_outputs == 1) snprintf(path, sizeof path, "%s", argv[2]);
-            else {
-                /* model.npy -> model_0.npy, model_1.npy */
-                const char *dot = strrchr(argv[2], '.');
-                int base = dot && !strchr(dot, '/') ? (int)(dot - argv[2]) : (int)strlen(argv[2]);
-                snprintf(path, sizeof path, "%.*s_%d%s", base, argv[2], i, dot && !strchr(dot, '/') ? dot : ".npy");
-            }
-            if (save_node(sh, 2, m->outputs[i], 0, path) != K2T_CMD_OK) return K2T_CMD_ERR;
-            (void)t;
+            output_path(args[1], i, m->n_outputs, path, sizeof path);
+            if (k2t_check_write_target(path, force, &err) != K2T_OK) return k2t_error(sh, fa, "save: %s", err.msg);
+        }
+        for (int i = 0; i < m->n_outputs; i++) {
+            output_path(args[1], i, m->n_outputs, path, sizeof path);
+            if (save_node(sh, fa, m->outputs[i], 0, path, force) != K2T_CMD_OK) return K2T_CMD_ERR;
             k2t_printf(sh, "saved %s %s to %s\n", m->nodes[m->outputs[i]].name,
                        k2t_shape_str(k2t_run_keras_shape(sh->run, m->outputs[i]), 0, s1, sizeof s1), path);
         }
         return K2T_CMD_OK;
     }
-    if (!strcmp(argv[1], "activations")) {
+    if (!strcmp(args[0], "activations")) {
         if (!sh->run || !k2t_run_output(sh->run, m->outputs[0])) return k2t_error(sh, -1, "save: use \"run\" first");
-        if (mkdir(argv[2], 0777) != 0 && errno != EEXIST)
-            return k2t_error(sh, 2, "save: cannot create directory '%s': %s", argv[2], strerror(errno));
+        struct stat sb;
+        if (lstat(args[1], &sb) == 0 && !S_ISDIR(sb.st_mode))
+            return k2t_error(sh, fa, "save: '%s' exists and is not a directory", args[1]);
+        if (mkdir(args[1], 0777) != 0 && errno != EEXIST)
+            return k2t_error(sh, fa, "save: cannot create directory '%s': %s", args[1], strerror(errno));
+        char path[4096];
+        for (int i = 0; i < m->n_nodes; i++) {
+            if (!k2t_run_output(sh->run, i)) continue;
+            for (int pre = 0; pre < 2; pre++) {
+                if (pre && !k2t_run_preact(sh->run, i)) continue;
+                activation_path(args[1], m->nodes[i].name, pre, path, sizeof path);
+                if (k2t_check_write_target(path, force, &err) != K2T_OK)
+                    return k2t_error(sh, fa, "save: %s", err.msg);
+            }
+        }
         int saved = 0;
         for (int i = 0; i < m->n_nodes; i++) {
-            char fname[1024], path[4096];
-            snprintf(fname, sizeof fname, "%s", m->nodes[i].name);
-            for (char *p = fname; *p; p++) if (*p == '/') *p = '_';
-            const k2t_tensor *t = k2t_run_output(sh->run, i);
-            if (!t) continue;
-            snprintf(path, sizeof path, "%s/%s.npy", argv[2], fname);
-            if (save_node(sh, 2, i, 0, path) != K2T_CMD_OK) return K2T_CMD_ERR;
-            saved++;
-            if (k2t_run_preact(sh->run, i)) {
-                snprintf(path, sizeof path, "%s/%s.preact.npy", argv[2], fname);
-                if (save_node(sh, 2, i, 1, path) != K2T_CMD_OK) return K2T_CMD_ERR;
+            if (!k2t_run_output(sh->run, i)) continue;
+            for (int pre = 0; pre < 2; pre++) {
+                if (pre && !k2t_run_preact(sh->run, i)) continue;
+                activation_path(args[1], m->nodes[i].name, pre, path, sizeof path);
+                if (save_node(sh, fa, i, pre, path, force) != K2T_CMD_OK) return K2T_CMD_ERR;
                 saved++;
             }
         }
-        k2t_printf(sh, "saved %d arrays (Keras layout) to %s/\n", saved, argv[2]);
+        k2t_printf(sh, "saved %d arrays (Keras layout) to %s/\n", saved, args[1]);
         return K2T_CMD_OK;
     }
-    const k2t_tensor *t = activation(sh, 1, argv[1], 0);
+    int la = !strcmp(argv[1], args[0]) ? 1 : 2;
+    const k2t_tensor *t = activation(sh, la, args[0], 0);
     if (!t) return K2T_CMD_ERR;
-    int node = k2t_find_node(m, argv[1]);
-    if (node < 0) node = k2t_find_node(m, m->layers[k2t_find_layer(m, argv[1])].name);
-    if (save_node(sh, 2, node, 0, argv[2]) != K2T_CMD_OK) return K2T_CMD_ERR;
-    k2t_printf(sh, "saved %s %s to %s\n", argv[1], k2t_shape_str(k2t_run_keras_shape(sh->run, node), 0, s1, sizeof s1),
-               argv[2]);
+    int node = k2t_find_node(m, args[0]);
+    if (node < 0) node = k2t_find_node(m, m->layers[k2t_find_layer(m, args[0])].name);
+    if (save_node(sh, fa, node, 0, args[1], force) != K2T_CMD_OK) return K2T_CMD_ERR;
+    k2t_printf(sh, "saved %s %s to %s\n", args[0], k2t_shape_str(k2t_run_keras_shape(sh->run, node), 0, s1, sizeof s1),
+               args[1]);
     return K2T_CMD_OK;
 }
 
@@ -682,7 +739,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         const k2t_tensor *out = k2t_run_output(r, m->outputs[0]);
         for (int i = 0; i < n; i++) {
             int k = argmax(out->data + (int64_t)i * 10, 10);
-            conf[labels[i] % 10][k]++;
+            conf[labels[i] < 10 ? labels[i] : 0][k]++; /* k2t_cifar_read refuses labels >= 10 */
             correct += labels[i] == k;
         }
         done += n;
@@ -781,11 +838,14 @@ const k2t_command k2t_cmd_top = {
 };
 
 const k2t_command k2t_cmd_save = {
-    .name = "save", .group = "run", .min_args = 2, .max_args = 2, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
-    .usage = "save output FILE.npy | save activations DIR | save LAYER FILE.npy",
+    .name = "save", .group = "run", .min_args = 2, .max_args = 3, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
+    .usage = "save output FILE.npy | save activations DIR | save LAYER FILE.npy [--force]",
     .summary = "Save the model output, every activation, or one layer's activation as .npy (Keras layout).",
     .help = "activations writes DIR/LAYER.npy for every layer and DIR/LAYER.preact.npy for layers\n"
-            "with a fused activation.  A model with several outputs writes FILE_0.npy, FILE_1.npy.",
+            "with a fused activation.  A model with several outputs writes FILE_0.npy, FILE_1.npy.\n"
+            "An existing file is kept unless --force; a symbolic link is replaced, never written\n"
+            "through; devices, FIFOs and directories are refused.  Each file is written to a\n"
+            "temporary file beside it and renamed into place, so a failed write loses nothing.",
     .complete = complete_save, .fn = cmd_save,
 };
 

@@ -82,17 +82,21 @@ static int cmd_stats(k2t_shell *sh, int argc, char **argv)
     }
     if (strcmp(argv[1], "layer") == 0) {
         if (argc < 3) return k2t_error(sh, -1, "stats layer: which layer? Usage: stats layer NAME");
-        for (int a = 2; a < argc; a++) {
-            int li = k2t_arg_layer(sh, a, argv[a]);
-            if (li < 0) return K2T_CMD_ERR;
-            stats_layer(sh, li);
-        }
-        return K2T_CMD_OK;
+        for (int a = 2; a < argc; a++)
+            if (k2t_arg_layer(sh, a, argv[a]) < 0) return K2T_CMD_ERR;
+        int rc = K2T_CMD_OK;
+        for (int a = 2; a < argc; a++)
+            if (stats_layer(sh, k2t_arg_layer(sh, a, argv[a])) != K2T_CMD_OK) rc = K2T_CMD_ERR;
+        return rc;
     }
-    /* "stats NAME" as a shorthand for "stats layer NAME". */
-    int li = k2t_arg_layer(sh, 1, argv[1]);
-    if (li < 0) return K2T_CMD_ERR;
-    return stats_layer(sh, li);
+    /* "stats NAME..." as a shorthand for "stats layer NAME...": every name
+    ** is checked before anything is printed, so a bad one fails the command. */
+    for (int a = 1; a < argc; a++)
+        if (k2t_arg_layer(sh, a, argv[a]) < 0) return K2T_CMD_ERR;
+    int rc = K2T_CMD_OK;
+    for (int a = 1; a < argc; a++)
+        if (stats_layer(sh, k2t_arg_layer(sh, a, argv[a])) != K2T_CMD_OK) rc = K2T_CMD_ERR;
+    return rc;
 }
 
 static void complete_stats(k2t_shell *sh, int argi, char **argv, const char *prefix,

@@ -23,11 +23,8 @@ hid_t h5_open(const char *path, k2t_err *err)
     int found = 0;
 
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
-        return -1;
-    }
+    FILE *f = k2t_fopen_regular(path, err); /* no directory, FIFO or device */
+    if (!f) return -1;
     /* The signature sits at 0, or at 512, 1024, ... after a user block. */
     for (long off = 0; off <= (1L << 20) && !found; off = off ? off * 2 : 512) {
         if (fseek(f, off, SEEK_SET) != 0 || fread(buf, 1, 8, f) != 8) break;
@@ -51,6 +48,71 @@ int h5_has_attr(hid_t obj, const char *name)
     return H5Aexists(obj, name) > 0;
 }
 
+/* Link traversal that never leaves the file: an external link's callback
+** refuses it, so HDF5 does not open the other file even by accident. */
+static herr_t deny_elink(const char *parent_file, const char *parent_group, const char *child_file,
+                         const char *child_object, unsigned *acc_flags, hid_t fapl_id, void *op_data)
+{
+    (void)parent_file, (void)parent_group, (void)child_file, (void)child_object;
+    (void)acc_flags, (void)fapl_id, (void)op_data;
+    return -1;
+}
+
+static hid_t make_plist(hid_t cls)
+{
+    hid_t p = H5Pcreate(cls);
+    if (p >= 0) H5Pset_elink_cb(p, deny_elink, NULL);
+    return p;
+}
+
+hid_t h5_lapl(void)
+{
+    static hid_t p = -1;
+    if (p < 0) p = make_plist(H5P_LINK_ACCESS);
+    return p < 0 ? H5P_DEFAULT : p;
+}
+
+hid_t h5_gapl(void)
+{
+    static hid_t p = -1;
+    if (p < 0) p = make_plist(H5P_GROUP_ACCESS);
+    return p < 0 ? H5P_DEFAULT : p;
+}
+
+static hid_t h5_dapl(void)
+{
+    static hid_t p = -1;
+    if (p < 0) p = make_plist(H5P_DATASET_ACCESS);
+    return p < 0 ? H5P_DEFAULT : p;
+}
+
+k2t_status h5_check_path(hid_t loc, const char *path, const char *what, k2t_err *err)
+{
+    char buf[1024];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) return K2T_OK;
+    memcpy(buf, path, n + 1);
+    for (char *p = buf;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char c = *p;
+        *p = '\0';
+        if (p != buf) {
+            H5L_info_t li;
+            if (H5Lexists(loc, buf, h5_lapl()) <= 0 || H5Lget_info(loc, buf, &li, h5_lapl()) < 0)
+                return K2T_OK; /* missing: the caller says so */
+            if (li.type == H5L_TYPE_EXTERNAL)
+                return k2t_fail(err, K2T_EFORMAT, "%s: '%s' is an external link to another file; k2t reads "
+                                "only the file it was given", what, buf);
+            if (li.type != H5L_TYPE_HARD && li.type != H5L_TYPE_SOFT)
+                return k2t_fail(err, K2T_EFORMAT, "%s: '%s' is a user-defined link; k2t follows only links "
+                                "inside the file", what, buf);
+        }
+        if (c == '\0') break;
+        *p = c;
+    }
+    return K2T_OK;
+}
+
 int h5_exists(hid_t loc, const char *path)
 {
     /* H5Lexists fails on a missing intermediate group: walk component by
@@ -63,7 +125,7 @@ int h5_exists(hid_t loc, const char *path)
         if (*p == '/' || *p == '\0') {
             char c = *p;
             *p = '\0';
-            if (p != buf && H5Lexists(loc, buf, H5P_DEFAULT) <= 0) return 0;
+            if (p != buf && H5Lexists(loc, buf, h5_lapl()) <= 0) return 0;
             if (c == '\0') return 1;
             *p = c;
         }
@@ -203,18 +265,52 @@ void h5_strings_free(char **v, int n)
     free(v);
 }
 
+static k2t_status read_weight(hid_t loc, const char *path, k2t_weight *w, const char *what, k2t_err *err,
+                              int with_data);
+
 k2t_status h5_read_weight(hid_t loc, const char *path, k2t_weight *w,
                           const char *what, k2t_err *err)
+{
+    return read_weight(loc, path, w, what, err, 1);
+}
+
+k2t_status h5_read_weight_meta(hid_t loc, const char *path, k2t_weight *w, const char *what, k2t_err *err)
+{
+    return read_weight(loc, path, w, what, err, 0);
+}
+
+static k2t_status read_weight(hid_t loc, const char *path, k2t_weight *w, const char *what, k2t_err *err,
+                              int with_data)
 {
     k2t_status st = K2T_OK;
     hid_t ds = -1, type = -1, space = -1;
     hsize_t dims[H5S_MAX_RANK];
 
+    if ((st = h5_check_path(loc, path, what, err)) != K2T_OK) return st;
     if (!h5_exists(loc, path))
         return k2t_fail(err, K2T_EFORMAT, "%s is missing (no dataset '%s')", what, path);
-    ds = H5Dopen2(loc, path, H5P_DEFAULT);
+    ds = H5Dopen2(loc, path, h5_dapl());
     if (ds < 0)
         return k2t_fail(err, K2T_EFORMAT, "%s: '%s' is not a dataset", what, path);
+    /* Storage outside this file is refused before anything is read: a
+    ** dataset's bytes may live in other files (external storage, which can
+    ** name /etc/passwd) or be mapped from other datasets (virtual). */
+    {
+        hid_t dcpl = H5Dget_create_plist(ds);
+        int next = dcpl >= 0 ? H5Pget_external_count(dcpl) : 0;
+        H5D_layout_t lay = dcpl >= 0 ? H5Pget_layout(dcpl) : H5D_LAYOUT_ERROR;
+        if (dcpl >= 0) H5Pclose(dcpl);
+        if (next > 0 || lay == H5D_LAYOUT_ERROR || lay == H5D_VIRTUAL) {
+            H5Dclose(ds);
+            if (lay == H5D_VIRTUAL)
+                return k2t_fail(err, K2T_EFORMAT, "%s: dataset '%s' is a virtual dataset (its data is mapped "
+                                "from other datasets or files); k2t reads only data stored in the file", what, path);
+            if (next > 0)
+                return k2t_fail(err, K2T_EFORMAT, "%s: dataset '%s' keeps its data in %d external file%s; k2t "
+                                "reads only data stored in the file itself", what, path, next, next == 1 ? "" : "s");
+            return k2t_fail(err, K2T_EFORMAT, "%s: dataset '%s' has an unreadable storage layout", what, path);
+        }
+    }
     type = H5Dget_type(ds);
     space = H5Dget_space(ds);
     int ndim = H5Sget_simple_extent_ndims(space);
@@ -259,7 +355,21 @@ k2t_status h5_read_weight(hid_t loc, const char *path, k2t_weight *w,
                       (unsigned long long)H5Dget_storage_size(ds));
         goto done;
     }
+    /* A chunked dataset with chunks never written (sparse) would be read
+    ** back as fill values, and can declare gigabytes in a small file:
+    ** every chunk must exist before anything is allocated for it. */
+    H5D_space_status_t sst;
+    if (numel > 0 && layout == H5D_CHUNKED && H5Dget_space_status(ds, &sst) >= 0 &&
+        sst != H5D_SPACE_STATUS_ALLOCATED) {
+        st = k2t_fail(err, K2T_EFORMAT, "%s: dataset '%s' is %s: declared %lld elements, but %s of its chunks "
+                      "were ever written (stored %llu bytes)", what, path,
+                      sst == H5D_SPACE_STATUS_NOT_ALLOCATED ? "empty" : "sparse", (long long)numel,
+                      sst == H5D_SPACE_STATUS_NOT_ALLOCATED ? "none" : "only some",
+                      (unsigned long long)H5Dget_storage_size(ds));
+        goto done;
+    }
     w->size = numel;
+    if (!with_data) goto done;
     w->data = malloc((size_t)(numel ? numel : 1) * sizeof(float));
     if (!w->data) {
         st = k2t_fail(err, K2T_ENOMEM, "%s: cannot allocate %lld floats", what, (long long)numel);

@@ -28,6 +28,18 @@ k2t_status h5_attr_strings(hid_t obj, const char *name, char ***out, int *n,
                            int *present, k2t_err *err);
 void h5_strings_free(char **v, int n);
 
+/* Link (group) access property lists whose external-link callback refuses
+** the traversal: pass them to H5Lexists / H5Gopen2 so that no other file
+** is ever opened. */
+hid_t h5_lapl(void);
+hid_t h5_gapl(void);
+
+/* Refuse a path under 'loc' any of whose components is an external (or
+** user-defined) link, with a message that starts with 'what'.  K2T_OK
+** when every existing component is a hard or soft link (a missing one is
+** left for the caller to report). */
+k2t_status h5_check_path(hid_t loc, const char *path, const char *what, k2t_err *err);
+
 /* Does a link 'path' exist (every component) under 'loc'? */
 int h5_exists(hid_t loc, const char *path);
 
@@ -36,5 +48,10 @@ int h5_exists(hid_t loc, const char *path);
 ** datasets that hold no data.  'what' names the weight in messages. */
 k2t_status h5_read_weight(hid_t loc, const char *path, k2t_weight *w,
                           const char *what, k2t_err *err);
+
+/* The same checks without reading the data: w gets its shape, dtype and
+** size, w->data stays NULL.  The loader checks every shape against the
+** model's config first and reads the data only then. */
+k2t_status h5_read_weight_meta(hid_t loc, const char *path, k2t_weight *w, const char *what, k2t_err *err);
 
 #endif /* K2T_ENGINE_H5_H */

@@ -27,10 +27,10 @@ void k2t_array_free(k2t_array *a)
 k2t_status k2t_npy_read(const char *path, k2t_array *out, k2t_err *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
+    FILE *f = k2t_fopen_regular(path, err);
+    if (!f) return err ? err->status : K2T_EIO;
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fileno(f), &st) != 0) {
         fclose(f);
         return k2t_fail(err, K2T_EIO, "'%s' is not a regular file", path);
     }
@@ -58,8 +58,12 @@ k2t_status k2t_npy_read(const char *path, k2t_array *out, k2t_err *err)
     return rc;
 }
 
-k2t_status k2t_npy_write(const char *path, const k2t_shape *shape, const float *data, k2t_err *err)
+typedef struct npy_out { const k2t_shape *shape; const float *data; } npy_out;
+
+static k2t_status npy_fill(FILE *f, void *vctx, k2t_err *err)
 {
+    const npy_out *o = vctx;
+    const k2t_shape *shape = o->shape;
     char dict[512];
     size_t n = (size_t)snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
     int64_t numel = 1;
@@ -73,21 +77,32 @@ k2t_status k2t_npy_write(const char *path, const k2t_shape *shape, const float *
     /* Pad with spaces so the data starts on a multiple of 64; end in '\n'. */
     size_t total = 10 + n + 1;
     size_t pad = (64 - total % 64) % 64;
-    FILE *f = fopen(path, "wb");
-    if (!f) return k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(errno));
     unsigned short hl = (unsigned short)(n + pad + 1);
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff),
                              (unsigned char)(hl >> 8)};
     int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, n, f) == n;
     for (size_t i = 0; ok && i < pad; i++) ok = fputc(' ', f) != EOF;
     ok = ok && fputc('\n', f) != EOF;
-    ok = ok && fwrite(data, sizeof(float), (size_t)numel, f) == (size_t)numel;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok) {
-        remove(path);
-        return k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(errno));
-    }
+    ok = ok && fwrite(o->data, sizeof(float), (size_t)numel, f) == (size_t)numel;
+    if (!ok) return k2t_fail(err, K2T_EIO, "write error: %s", strerror(errno ? errno : EIO));
     return K2T_OK;
+}
+
+k2t_status k2t_npy_save(const char *path, const k2t_shape *shape, const float *data, int force,
+                        k2t_err *err)
+{
+    npy_out o = {shape, data};
+    k2t_err e = {0};
+    k2t_status st = k2t_write_file_safe(path, force, npy_fill, &o, &e);
+    if (st == K2T_OK) return K2T_OK;
+    if (strncmp(e.msg, "write error: ", 13) == 0)
+        return k2t_fail(err, st, "cannot write '%s': %s", path, e.msg + 13);
+    return k2t_fail(err, st, "%s", e.msg);
+}
+
+k2t_status k2t_npy_write(const char *path, const k2t_shape *shape, const float *data, k2t_err *err)
+{
+    return k2t_npy_save(path, shape, data, 0, err);
 }
 
 /*------------------------------------------------------------------ CIFAR */
@@ -111,9 +126,9 @@ k2t_status k2t_cifar_count(const char *path, int64_t *n, k2t_err *err)
 k2t_status k2t_cifar_read(const char *path, int64_t first, int count, float *x,
                           unsigned char *labels, k2t_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = k2t_fopen_regular(path, err);
     unsigned char rec[3073];
-    if (!f) return k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
+    if (!f) return err ? err->status : K2T_EIO;
     if (fseeko(f, (off_t)first * 3073, SEEK_SET) != 0) {
         fclose(f);
         return k2t_fail(err, K2T_EIO, "'%s': cannot seek to image %lld", path, (long long)first);
@@ -123,6 +138,11 @@ k2t_status k2t_cifar_read(const char *path, int64_t first, int count, float *x,
             fclose(f);
             return k2t_fail(err, K2T_EFORMAT, "'%s': image %lld is truncated", path,
                             (long long)(first + i));
+        }
+        if (rec[0] >= 10) {
+            fclose(f);
+            return k2t_fail(err, K2T_EFORMAT, "'%s': image %lld has label %d; CIFAR-10 labels are 0..9",
+                            path, (long long)(first + i), rec[0]);
         }
         if (labels) labels[i] = rec[0];
         float *o = x + (int64_t)i * 3072;
@@ -155,6 +175,7 @@ static k2t_status read_jpeg(const char *path, FILE *f, int *w, int *h, unsigned 
     unsigned char *volatile buf = NULL;
     c.err = jpeg_std_error(&je.pub);
     je.pub.error_exit = jpeg_fail;
+    je.msg[0] = '\0';
     if (setjmp(je.jb)) {
         jpeg_destroy_decompress(&c);
         free(buf);
@@ -163,9 +184,19 @@ static k2t_status read_jpeg(const char *path, FILE *f, int *w, int *h, unsigned 
     jpeg_create_decompress(&c);
     jpeg_stdio_src(&c, f);
     jpeg_read_header(&c, TRUE);
+    /* The size is checked before the decoder allocates anything for it. */
+    if (c.image_width > 16384 || c.image_height > 16384) {
+        snprintf(je.msg, sizeof je.msg, "image of %ux%u is too large (k2t reads up to 16384x16384)",
+                 (unsigned)c.image_width, (unsigned)c.image_height);
+        longjmp(je.jb, 1);
+    }
     c.out_color_space = JCS_RGB;
     jpeg_start_decompress(&c);
-    if (c.output_width > 16384 || c.output_height > 16384) longjmp(je.jb, 1);
+    if (c.output_width > 16384 || c.output_height > 16384) {
+        snprintf(je.msg, sizeof je.msg, "image of %ux%u is too large", (unsigned)c.output_width,
+                 (unsigned)c.output_height);
+        longjmp(je.jb, 1);
+    }
     *w = (int)c.output_width, *h = (int)c.output_height;
     buf = k2t_xmalloc((size_t)*w * (size_t)*h * 3);
     while (c.output_scanline < c.output_height) {
@@ -207,8 +238,8 @@ k2t_status k2t_image_read(const char *path, int want_h, int want_w, int want_c, 
     int w = 0, h = 0;
     k2t_status rc;
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
+    FILE *f = k2t_fopen_regular(path, err);
+    if (!f) return err ? err->status : K2T_EIO;
     size_t got = fread(magic, 1, 8, f);
     if (got >= 8 && memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0) {
         fclose(f);

@@ -66,6 +66,30 @@ void *k2t_xcalloc(size_t n, size_t size);
 void *k2t_xrealloc(void *p, size_t n);
 char *k2t_xstrdup(const char *s);
 
+/* Write a file without ever losing what was there (the pattern of
+** export.c's writer, reusable by every command that writes):
+**   - an existing target is refused unless 'force';
+**   - a directory, device, FIFO or socket is refused even with 'force';
+**   - a symbolic link is replaced (with 'force'), never written through;
+**   - fill() writes into a new temporary file in the target's directory
+**     (created with O_EXCL), which is fsync'ed and renamed into place;
+**   - on any failure only that temporary file is removed: the target is
+**     byte-identical afterwards.
+** Errors name the path.  Returns K2T_OK, or K2T_EIO / K2T_EARG with err
+** set; fill's own error is passed through. */
+#include <stdio.h>
+typedef k2t_status (*k2t_fill_fn)(FILE *f, void *ctx, k2t_err *err);
+k2t_status k2t_write_file_safe(const char *path, int force, k2t_fill_fn fill, void *ctx, k2t_err *err);
+/* The same checks alone, for a caller that wants to refuse early (before
+** computing what to write): K2T_OK when 'path' may be written. */
+k2t_status k2t_check_write_target(const char *path, int force, k2t_err *err);
+
+/* Open 'path' for reading only when it is a regular file: a directory is
+** "is a directory", a FIFO, device or socket "is not a regular file", and
+** a FIFO never blocks (it is opened non-blocking and checked with fstat
+** before any read).  Returns a FILE* or NULL with err set. */
+FILE *k2t_fopen_regular(const char *path, k2t_err *err);
+
 /*----------------------------------------------------------------- shapes */
 
 typedef struct k2t_shape {
@@ -607,6 +631,11 @@ k2t_status k2t_image_read(const char *path, int want_h, int want_w, int want_c, 
 typedef enum { K2T_PRE_RAW, K2T_PRE_UNIT, K2T_PRE_SYMMETRIC, K2T_PRE_TORCH, K2T_PRE_CAFFE } k2t_pre;
 extern const char *const k2t_pre_names[5];
 k2t_status k2t_preprocess(float *x, int64_t n, int c, k2t_pre mode, k2t_err *err);
+
+/* k2t_npy_write through k2t_write_file_safe: an existing 'path' is refused
+** unless 'force'; never writes through a link or into a special file. */
+k2t_status k2t_npy_save(const char *path, const k2t_shape *shape, const float *data, int force,
+                        k2t_err *err);
 
 /*-------------------------------------------------------------- npz archives */
 

@@ -22,18 +22,101 @@
 ** A weights-only file (save_weights) stops after reading the weights.
 */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include "h5.h"
 #include "internal.h"
 
 /*------------------------------------------------------------ the loader */
 
+/* A string -> int hash map (open addressing, linear probing): names are
+** looked up in O(1), so a 100,000-layer graph loads in linear time. */
+typedef struct hmap {
+    char **k;             /* owned keys, NULL for an empty slot */
+    int *v;
+    size_t cap, n;        /* cap is a power of two (or 0) */
+} hmap;
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void hmap_free(hmap *h)
+{
+    for (size_t i = 0; i < h->cap; i++) free(h->k[i]);
+    free(h->k);
+    free(h->v);
+    memset(h, 0, sizeof *h);
+}
+
+/* The value of 'key', or -1. */
+static int hmap_get(const hmap *h, const char *key)
+{
+    if (!h->cap) return -1;
+    for (size_t i = hash_str(key) & (h->cap - 1);; i = (i + 1) & (h->cap - 1)) {
+        if (!h->k[i]) return -1;
+        if (strcmp(h->k[i], key) == 0) return h->v[i];
+    }
+}
+
+/* Set 'key' to 'val' unless it is present already (the first one wins). */
+static void hmap_put(hmap *h, const char *key, int val)
+{
+    if (2 * (h->n + 1) > h->cap) {
+        hmap old = *h;
+        h->cap = old.cap ? old.cap * 2 : 64;
+        h->k = k2t_xcalloc(h->cap, sizeof *h->k);
+        h->v = k2t_xcalloc(h->cap, sizeof *h->v);
+        h->n = 0;
+        for (size_t i = 0; i < old.cap; i++) {
+            if (!old.k[i]) continue;
+            size_t j = hash_str(old.k[i]) & (h->cap - 1);
+            while (h->k[j]) j = (j + 1) & (h->cap - 1);
+            h->k[j] = old.k[i];
+            h->v[j] = old.v[i];
+            h->n++;
+        }
+        free(old.k);
+        free(old.v);
+    }
+    size_t i = hash_str(key) & (h->cap - 1);
+    for (; h->k[i]; i = (i + 1) & (h->cap - 1))
+        if (strcmp(h->k[i], key) == 0) return;
+    h->k[i] = k2t_xstrdup(key);
+    h->v[i] = val;
+    h->n++;
+}
+
+/* "scope\x1fname" or "scope\x1fname\x1fcall" as a key, in a scratch buffer. */
+static const char *key2(k2t_buf *b, const char *scope, const char *name)
+{
+    b->len = 0;
+    k2t_buf_printf(b, "%s\x1f%s", scope, name);
+    return b->p;
+}
+
+static const char *key3(k2t_buf *b, const char *scope, const char *name, long long call)
+{
+    b->len = 0;
+    k2t_buf_printf(b, "%s\x1f%s\x1f%lld", scope, name, call);
+    return b->p;
+}
+
 typedef struct sym {     /* (scope, layer, call) -> the node(s) it produced */
-    char *scope;         /* "" at top level */
-    char *name;
-    int call;            /* the node index a reference uses */
     int *nodes;          /* output tensors of that call (nested models: several) */
     int n_nodes;
 } sym;
@@ -47,7 +130,12 @@ typedef struct loader {
     sym *syms;
     int n_syms, cap_syms;
     int cap_layers, cap_nodes;
-    int *node_cfg_layer;  /* per layer: 1 when it came from the config */
+    hmap sym_at;          /* key3(scope, name, call) -> index in syms */
+    hmap sym_layer;       /* key2(scope, name) -> 1: the layer has produced a call */
+    hmap scopes;          /* scope -> 1: a scope that has symbols */
+    hmap layer_at;        /* key2(scope, name as in the config) -> layer index */
+    hmap layer_name;      /* a layer's unique name -> layer index */
+    k2t_buf key;          /* scratch for keys */
 } loader;
 
 /* Prefix an error with the file and layer: "resnet.h5: layer 'conv2d' (Conv2D): ..." */
@@ -71,22 +159,15 @@ static void note(k2t_model *m, const char *fmt, ...)
     m->notes[m->n_notes++] = b.p;
 }
 
-static sym *sym_find(loader *ld, const char *scope, const char *name, int call)
+static sym *sym_find(loader *ld, const char *scope, const char *name, long long call)
 {
-    for (int i = 0; i < ld->n_syms; i++) {
-        sym *s = &ld->syms[i];
-        if (s->call == call && strcmp(s->name, name) == 0 && strcmp(s->scope, scope) == 0)
-            return s;
-    }
-    return NULL;
+    int i = hmap_get(&ld->sym_at, key3(&ld->key, scope, name, call));
+    return i < 0 ? NULL : &ld->syms[i];
 }
 
 static int sym_has_layer(loader *ld, const char *scope, const char *name)
 {
-    for (int i = 0; i < ld->n_syms; i++)
-        if (strcmp(ld->syms[i].name, name) == 0 && strcmp(ld->syms[i].scope, scope) == 0)
-            return 1;
-    return 0;
+    return hmap_get(&ld->sym_layer, key2(&ld->key, scope, name)) >= 0;
 }
 
 static void sym_add(loader *ld, const char *scope, const char *name, int call,
@@ -96,13 +177,14 @@ static void sym_add(loader *ld, const char *scope, const char *name, int call,
         ld->cap_syms = ld->cap_syms ? ld->cap_syms * 2 : 64;
         ld->syms = k2t_xrealloc(ld->syms, (size_t)ld->cap_syms * sizeof *ld->syms);
     }
-    sym *s = &ld->syms[ld->n_syms++];
-    s->scope = k2t_xstrdup(scope);
-    s->name = k2t_xstrdup(name);
-    s->call = call;
+    int si = ld->n_syms++;
+    sym *s = &ld->syms[si];
     s->nodes = k2t_xmalloc((size_t)(n ? n : 1) * sizeof *s->nodes);
     if (n) memcpy(s->nodes, nodes, (size_t)n * sizeof *nodes);
     s->n_nodes = n;
+    hmap_put(&ld->sym_at, key3(&ld->key, scope, name, call), si);
+    hmap_put(&ld->sym_layer, key2(&ld->key, scope, name), 1);
+    hmap_put(&ld->scopes, scope, 1);
 }
 
 int k2t_find_layer(const k2t_model *m, const char *name)
@@ -152,7 +234,7 @@ static int new_layer(loader *ld, json_t *entry, const char *scope, int parent_tr
     }
     /* Names are unique within a model; a nested model's may repeat an outer
     ** name, which then gets its scope as prefix. */
-    int clash = k2t_find_layer(m, lname) >= 0;
+    int clash = hmap_get(&ld->layer_name, lname) >= 0;
     int li = m->n_layers++;
     k2t_layer *L = &m->layers[li];
     memset(L, 0, sizeof *L);
@@ -165,6 +247,8 @@ static int new_layer(loader *ld, json_t *entry, const char *scope, int parent_tr
     }
     L->class_name = k2t_xstrdup(cname);
     L->scope = scope[0] ? k2t_xstrdup(scope) : NULL;
+    hmap_put(&ld->layer_name, L->name, li);
+    hmap_put(&ld->layer_at, key2(&ld->key, scope, lname), li);
     L->config_json = json_dumps(cfg, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!L->config_json) L->config_json = k2t_xstrdup("{}");
     int tr = 1;
@@ -219,11 +303,11 @@ static int new_node(loader *ld, int li, int call, const int *in, int n_in)
 
 /*------------------------------------------------------- inbound references */
 
-typedef struct ref { const char *name; int node, tensor; } ref;
+typedef struct ref { const char *name; long long node, tensor; } ref; /* as the file has them */
 
 typedef struct refs { ref *v; int n, cap; } refs;
 
-static void refs_add(refs *r, const char *name, int node, int tensor)
+static void refs_add(refs *r, const char *name, long long node, long long tensor)
 {
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 8;
@@ -239,10 +323,16 @@ static int is_ref(json_t *x)
            json_is_string(json_array_get(x, 0)) && json_is_integer(json_array_get(x, 1));
 }
 
-static int json_int(json_t *x)
+/* An index from the file, kept wide: 2^31 must not wrap to a valid one.
+** A real that is not a whole number in range becomes LLONG_MIN (invalid). */
+static long long json_int(json_t *x)
 {
-    return json_is_integer(x) ? (int)json_integer_value(x)
-         : json_is_real(x) ? (int)json_real_value(x) : 0;
+    if (json_is_integer(x)) return (long long)json_integer_value(x);
+    if (json_is_real(x)) {
+        double d = json_real_value(x);
+        return d >= -9e18 && d <= 9e18 && d == (double)(long long)d ? (long long)d : LLONG_MIN;
+    }
+    return 0;
 }
 
 /* Collect every tensor reference in a Keras 2 call (list form) or a Keras 3
@@ -343,16 +433,8 @@ static int scoped(const char *scope, const char *name, char *buf, size_t n)
 ** models there is no layer of their own. */
 static int layer_for(loader *ld, json_t *e, const char *scope, int trainable)
 {
-    const char *name = entry_name(e);
-    for (int i = 0; i < ld->m->n_layers; i++) {
-        k2t_layer *L = &ld->m->layers[i];
-        const char *ls = L->scope ? L->scope : "";
-        const char *base = L->name;
-        if (L->scope && strncmp(base, ls, strlen(ls)) == 0 && base[strlen(ls)] == '/')
-            base += strlen(ls) + 1;
-        if (strcmp(ls, scope) == 0 && strcmp(base, name) == 0) return i;
-    }
-    return new_layer(ld, e, scope, trainable);
+    int li = hmap_get(&ld->layer_at, key2(&ld->key, scope, entry_name(e)));
+    return li >= 0 ? li : new_layer(ld, e, scope, trainable);
 }
 
 static int entry_trainable(json_t *e, int parent)
@@ -362,8 +444,20 @@ static int entry_trainable(json_t *e, int parent)
     return parent && (json_is_true(t) || (json_is_integer(t) && json_integer_value(t)));
 }
 
+/* One call of a layer in a Functional config: entry i's c-th inbound node,
+** with its tensor references and, for each, the call that produces it. */
+typedef struct fcall {
+    int entry, c;
+    refs r;               /* references in order (names point into the JSON) */
+    int *dep;             /* per reference: the producing call, or -1 (an input) */
+    int pass;             /* the pass of the old repeat-until-stable loop that makes it */
+} fcall;
+
 /* A Functional model: create its input layers (or alias them to ext_in),
-** then every layer call once all its inputs exist. */
+** then every layer call once all its inputs exist.  The calls are ordered
+** by Kahn's algorithm over (layer, call) -> (layer, call) edges, in time
+** linear in the number of calls and references, and created in the order
+** the earlier repeat-until-stable passes gave: by pass, then config order. */
 static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
                                    const int *ext_in, int n_ext, int trainable,
                                    int **outs, int *n_outs, int keras3_nodes)
@@ -374,12 +468,20 @@ static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
         return k2t_fail(ld->err, K2T_EFORMAT, "%s: model_config%s%s has no 'layers' list",
                         ld->path, scope[0] ? " of nested model " : "", scope);
     size_t nl = json_array_size(layers);
-    for (size_t i = 0; i < nl; i++)
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(entry_name(json_array_get(layers, i)), entry_name(json_array_get(layers, j))) == 0)
-                return k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' appears twice in model_config",
-                                ld->path, entry_name(json_array_get(layers, i)));
+    if (nl > INT_MAX / 64)
+        return k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: model_config has %zu layers", ld->path, nl);
+    hmap by_name = {0}; /* entry name -> entry index */
     refs in_refs = {0}, out_refs = {0};
+    fcall *calls = NULL;
+    int n_calls = 0, *first_call = NULL, *order = NULL, *indeg = NULL, *adj_at = NULL, *adj = NULL;
+    for (size_t i = 0; i < nl; i++) {
+        const char *name = entry_name(json_array_get(layers, i));
+        if (hmap_get(&by_name, name) >= 0) {
+            st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' appears twice in model_config", ld->path, name);
+            goto out;
+        }
+        hmap_put(&by_name, name, (int)i);
+    }
     collect_io(json_object_get(cfg, "input_layers"), &in_refs);
     collect_io(json_object_get(cfg, "output_layers"), &out_refs);
 
@@ -406,100 +508,183 @@ static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
         sym_add(ld, scope, name, 0, &ni, 1);
     }
 
-    /* Every other (layer, call): repeat passes until nothing new resolves. */
-    int total = 0, done = 0;
+    /* Every other (layer, call), with its inbound_nodes checked. */
+    first_call = k2t_xmalloc((nl + 1) * sizeof *first_call);
     for (size_t i = 0; i < nl; i++) {
         json_t *e = json_array_get(layers, i);
+        first_call[i] = n_calls;
         if (strcmp(entry_class(e), "InputLayer") == 0) continue;
         json_t *ib = json_object_get(e, "inbound_nodes");
-        size_t calls = json_is_array(ib) ? json_array_size(ib) : 0;
-        if (calls > 64) {
-            st = k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: layer '%s' is called %zu times; k2t "
-                          "handles up to 64 calls of a shared layer", ld->path, entry_name(e), calls);
+        if (ib && !json_is_array(ib) && !json_is_null(ib)) {
+            st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s': its inbound_nodes is a JSON %s, not a list "
+                          "of calls", ld->path, entry_name(e), json_is_object(ib) ? "object" : "scalar");
             goto out;
         }
-        total += (int)calls;
+        size_t ncalls = json_is_array(ib) ? json_array_size(ib) : 0;
+        if (ncalls > 64) {
+            st = k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: layer '%s' is called %zu times; k2t "
+                          "handles up to 64 calls of a shared layer", ld->path, entry_name(e), ncalls);
+            goto out;
+        }
+        for (size_t c = 0; c < ncalls; c++) {
+            json_t *call = json_array_get(ib, c);
+            if (!json_is_array(call) && !json_is_object(call)) {
+                st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s': call %zu in its inbound_nodes is not a "
+                              "list or an object", ld->path, entry_name(e), c);
+                goto out;
+            }
+        }
+        n_calls += (int)ncalls;
     }
-    char *made = k2t_xcalloc((size_t)nl * 64 + 1, 1); /* made[i*64+call] */
-    for (int progress = 1; progress && done < total;) {
-        progress = 0;
-        for (size_t i = 0; i < nl && st == K2T_OK; i++) {
-            json_t *e = json_array_get(layers, i);
-            if (strcmp(entry_class(e), "InputLayer") == 0) continue;
-            json_t *ib = json_object_get(e, "inbound_nodes");
-            size_t ncalls = json_is_array(ib) ? json_array_size(ib) : 0;
-            for (size_t c = 0; c < ncalls && c < 64 && st == K2T_OK; c++) {
-                if (made[i * 64 + c]) continue;
-                refs r = {0};
-                collect_refs(json_array_get(ib, c), &r, 0);
-                int ok = 1;
-                int *in = k2t_xmalloc((size_t)(r.n ? r.n : 1) * sizeof *in);
-                for (int j = 0; j < r.n && ok; j++) {
-                    sym *s = sym_find(ld, scope, r.v[j].name, r.v[j].node);
-                    if (!s || r.v[j].tensor < 0 || r.v[j].tensor >= s->n_nodes) { ok = 0; break; }
-                    in[j] = s->nodes[r.v[j].tensor];
-                }
-                if (ok) {
-                    const char *name = entry_name(e);
-                    int call_id = (int)c + (!keras3_nodes && skips_first_node(e));
-                    int tr = entry_trainable(e, trainable);
-                    if (is_model_class(entry_class(e))) {
-                        char sub[512];
-                        int *o = NULL, no = 0;
-                        scoped(scope, name, sub, sizeof sub);
-                        st = build_model(ld, e, sub, in, r.n, tr, &o, &no);
-                        if (st == K2T_OK) sym_add(ld, scope, name, call_id, o, no);
-                        free(o);
-                    } else {
-                        int li = layer_for(ld, e, scope, trainable);
-                        if (li < 0) st = ld->err->status;
-                        else {
-                            int ni = new_node(ld, li, ld->m->layers[li].n_calls, in, r.n);
-                            sym_add(ld, scope, name, call_id, &ni, 1);
-                        }
-                    }
-                    made[i * 64 + c] = 1;
-                    done++;
-                    progress = 1;
-                }
-                free(in);
-                free(r.v);
+    first_call[nl] = n_calls;
+    calls = k2t_xcalloc((size_t)n_calls + 1, sizeof *calls);
+    indeg = k2t_xcalloc((size_t)n_calls + 1, sizeof *indeg);
+    adj_at = k2t_xcalloc((size_t)n_calls + 2, sizeof *adj_at);
+    for (size_t i = 0; i < nl; i++) {
+        json_t *ib = json_object_get(json_array_get(layers, i), "inbound_nodes");
+        for (int k = first_call[i]; k < first_call[i + 1]; k++) {
+            fcall *f = &calls[k];
+            f->entry = (int)i, f->c = k - first_call[i];
+            collect_refs(json_array_get(ib, (size_t)f->c), &f->r, 0);
+            f->dep = k2t_xmalloc((size_t)(f->r.n ? f->r.n : 1) * sizeof *f->dep);
+        }
+    }
+    /* Resolve every reference to the call that produces it; a reference
+    ** that can never resolve is named here, with its real cause. */
+    for (int k = 0; k < n_calls; k++) {
+        fcall *f = &calls[k];
+        const char *who = entry_name(json_array_get(layers, (size_t)f->entry));
+        for (int j = 0; j < f->r.n; j++) {
+            const ref *r = &f->r.v[j];
+            int q = hmap_get(&by_name, r->name);
+            f->dep[j] = -1;
+            if (q < 0) {
+                st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' takes its input from unknown layer '%s'",
+                              ld->path, who, r->name);
+                goto out;
+            }
+            json_t *qe = json_array_get(layers, (size_t)q);
+            long long qc;
+            if (strcmp(entry_class(qe), "InputLayer") == 0) {
+                qc = r->node == 0 ? -1 : LLONG_MIN;
+            } else {
+                long long off = !keras3_nodes && skips_first_node(qe);
+                qc = r->node >= -(1LL << 40) && r->node <= (1LL << 40) ? r->node - off : LLONG_MIN;
+                if (qc < 0 || qc >= first_call[q + 1] - first_call[q]) qc = LLONG_MIN;
+            }
+            if (qc == LLONG_MIN) {
+                st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' refers to call %lld of layer '%s', which "
+                              "does not exist", ld->path, who, r->node, r->name);
+                goto out;
+            }
+            if (r->tensor < 0 || r->tensor > 1000000) {
+                st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' takes output tensor %lld of layer '%s', "
+                              "which does not exist", ld->path, who, r->tensor, r->name);
+                goto out;
+            }
+            if (qc >= 0) {
+                f->dep[j] = first_call[q] + (int)qc;
+                indeg[k]++;
+                adj_at[f->dep[j] + 1]++;
             }
         }
     }
-    if (st == K2T_OK && done < total) {
-        /* Name the first unresolved reference: unknown, or part of a cycle. */
-        for (size_t i = 0; i < nl && st == K2T_OK; i++) {
-            json_t *e = json_array_get(layers, i);
-            json_t *ib = json_object_get(e, "inbound_nodes");
-            size_t ncalls = json_is_array(ib) ? json_array_size(ib) : 0;
-            for (size_t c = 0; c < ncalls && c < 64 && st == K2T_OK; c++) {
-                if (made[i * 64 + c]) continue;
-                refs r = {0};
-                collect_refs(json_array_get(ib, c), &r, 0);
-                for (int j = 0; j < r.n && st == K2T_OK; j++) {
-                    int known = 0;
-                    for (size_t q = 0; q < nl; q++)
-                        if (strcmp(entry_name(json_array_get(layers, q)), r.v[j].name) == 0) known = 1;
-                    if (!known)
-                        st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' takes its input from "
-                                      "unknown layer '%s'", ld->path, entry_name(e), r.v[j].name);
-                    else if (!sym_find(ld, scope, r.v[j].name, r.v[j].node) &&
-                             sym_has_layer(ld, scope, r.v[j].name) && r.v[j].node > 0)
-                        st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' refers to call %d "
-                                      "of layer '%s', which does not exist", ld->path,
-                                      entry_name(e), r.v[j].node, r.v[j].name);
+    /* Kahn's algorithm; adj (CSR) lists each call's consumers. */
+    for (int k = 0; k < n_calls; k++) adj_at[k + 1] += adj_at[k];
+    adj = k2t_xmalloc((size_t)(adj_at[n_calls] ? adj_at[n_calls] : 1) * sizeof *adj);
+    {
+        int *fill = k2t_xmalloc((size_t)(n_calls + 1) * sizeof *fill);
+        memcpy(fill, adj_at, (size_t)(n_calls + 1) * sizeof *fill);
+        for (int k = 0; k < n_calls; k++)
+            for (int j = 0; j < calls[k].r.n; j++)
+                if (calls[k].dep[j] >= 0) adj[fill[calls[k].dep[j]]++] = k;
+        free(fill);
+    }
+    order = k2t_xmalloc((size_t)(n_calls + 1) * sizeof *order);
+    int head = 0, tail = 0;
+    for (int k = 0; k < n_calls; k++)
+        if (indeg[k] == 0) order[tail++] = k;
+    while (head < tail) {
+        int k = order[head++];
+        /* The old loop made k in the first pass after each producer's
+        ** (or in the same pass when the producer comes earlier). */
+        int p = 1;
+        for (int j = 0; j < calls[k].r.n; j++) {
+            int d = calls[k].dep[j];
+            if (d >= 0 && calls[d].pass + (d > k) > p) p = calls[d].pass + (d > k);
+        }
+        calls[k].pass = p;
+        for (int a = adj_at[k]; a < adj_at[k + 1]; a++)
+            if (--indeg[adj[a]] == 0) order[tail++] = adj[a];
+    }
+    if (tail < n_calls) {
+        /* A cycle: walk back along unmade producers from the first unmade
+        ** call until a call repeats; that call is on the cycle. */
+        char *seen = k2t_xcalloc((size_t)n_calls, 1);
+        int k = 0;
+        while (indeg[k] == 0) k++;
+        while (!seen[k]) {
+            seen[k] = 1;
+            int next = -1;
+            for (int j = 0; j < calls[k].r.n && next < 0; j++)
+                if (calls[k].dep[j] >= 0 && indeg[calls[k].dep[j]] > 0) next = calls[k].dep[j];
+            if (next < 0) break; /* cannot happen: an unmade call waits on an unmade producer */
+            k = next;
+        }
+        free(seen);
+        st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' is part of a cycle: its inputs depend on its "
+                      "own output", ld->path, entry_name(json_array_get(layers, (size_t)calls[k].entry)));
+        goto out;
+    }
+    /* By pass, then config order (a counting sort; passes are <= n_calls). */
+    {
+        int maxp = 0;
+        for (int k = 0; k < n_calls; k++) if (calls[k].pass > maxp) maxp = calls[k].pass;
+        int *cnt = k2t_xcalloc((size_t)maxp + 2, sizeof *cnt);
+        for (int k = 0; k < n_calls; k++) cnt[calls[k].pass + 1]++;
+        for (int p = 1; p <= maxp + 1; p++) cnt[p] += cnt[p - 1];
+        for (int k = 0; k < n_calls; k++) order[cnt[calls[k].pass]++] = k;
+        free(cnt);
+    }
+    for (int o = 0; o < n_calls && st == K2T_OK; o++) {
+        fcall *f = &calls[order[o]];
+        json_t *e = json_array_get(layers, (size_t)f->entry);
+        const char *name = entry_name(e);
+        int *in = k2t_xmalloc((size_t)(f->r.n ? f->r.n : 1) * sizeof *in);
+        for (int j = 0; j < f->r.n && st == K2T_OK; j++) {
+            const ref *r = &f->r.v[j];
+            sym *sy = sym_find(ld, scope, r->name, r->node);
+            if (!sy)
+                st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' refers to call %lld of layer '%s', which "
+                              "does not exist", ld->path, name, r->node, r->name);
+            else if (r->tensor >= sy->n_nodes)
+                st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' takes output tensor %lld of layer '%s', "
+                              "which has %d output%s", ld->path, name, r->tensor, r->name, sy->n_nodes,
+                              sy->n_nodes == 1 ? "" : "s");
+            else
+                in[j] = sy->nodes[r->tensor];
+        }
+        if (st == K2T_OK) {
+            int call_id = f->c + (!keras3_nodes && skips_first_node(e));
+            int tr = entry_trainable(e, trainable);
+            if (is_model_class(entry_class(e))) {
+                char sub[512];
+                int *o2 = NULL, no = 0;
+                scoped(scope, name, sub, sizeof sub);
+                st = build_model(ld, e, sub, in, f->r.n, tr, &o2, &no);
+                if (st == K2T_OK) sym_add(ld, scope, name, call_id, o2, no);
+                free(o2);
+            } else {
+                int li = layer_for(ld, e, scope, trainable);
+                if (li < 0) st = ld->err->status;
+                else {
+                    int ni = new_node(ld, li, ld->m->layers[li].n_calls, in, f->r.n);
+                    sym_add(ld, scope, name, call_id, &ni, 1);
                 }
-                if (st == K2T_OK)
-                    st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' is part of a cycle: its "
-                                  "inputs depend on its own output", ld->path, entry_name(e));
-                free(r.v);
             }
         }
-        if (st == K2T_OK)
-            st = k2t_fail(ld->err, K2T_EFORMAT, "%s: the layer graph cannot be ordered", ld->path);
+        free(in);
     }
-    free(made);
     if (st != K2T_OK) goto out;
 
     /* Outputs.  A nested Functional's own output_layers use 1-based node
@@ -507,20 +692,38 @@ static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
     *outs = k2t_xmalloc((size_t)(out_refs.n ? out_refs.n : 1) * sizeof **outs);
     *n_outs = 0;
     for (int j = 0; j < out_refs.n; j++) {
-        sym *s = sym_find(ld, scope, out_refs.v[j].name, out_refs.v[j].node);
-        if (!s && scope[0] && out_refs.v[j].node > 0)
-            s = sym_find(ld, scope, out_refs.v[j].name, out_refs.v[j].node - 1);
-        if (!s || out_refs.v[j].tensor >= s->n_nodes) {
-            st = k2t_fail(ld->err, K2T_EFORMAT, "%s: output_layers names unknown layer '%s'",
-                          ld->path, out_refs.v[j].name);
+        const ref *r = &out_refs.v[j];
+        sym *sy = sym_find(ld, scope, r->name, r->node);
+        if (!sy && scope[0] && r->node > 0)
+            sy = sym_find(ld, scope, r->name, r->node - 1);
+        if (!sy) {
+            st = k2t_fail(ld->err, K2T_EFORMAT, "%s: output_layers names unknown layer '%s'%s", ld->path, r->name,
+                          sym_has_layer(ld, scope, r->name) ? " (no such call of it)" : "");
             goto out;
         }
-        (*outs)[(*n_outs)++] = s->nodes[out_refs.v[j].tensor];
+        if (r->tensor < 0 || r->tensor >= sy->n_nodes) {
+            st = k2t_fail(ld->err, K2T_EFORMAT, "%s: output_layers names output tensor %lld of layer '%s', "
+                          "which has %d output%s", ld->path, r->tensor, r->name, sy->n_nodes,
+                          sy->n_nodes == 1 ? "" : "s");
+            goto out;
+        }
+        (*outs)[(*n_outs)++] = sy->nodes[r->tensor];
     }
     if (out_refs.n == 0)
         st = k2t_fail(ld->err, K2T_EFORMAT, "%s: model_config%s%s has no output_layers",
                       ld->path, scope[0] ? " of nested model " : "", scope);
 out:
+    for (int k = 0; calls && k < n_calls; k++) {
+        free(calls[k].r.v);
+        free(calls[k].dep);
+    }
+    free(calls);
+    free(first_call);
+    free(order);
+    free(indeg);
+    free(adj_at);
+    free(adj);
+    hmap_free(&by_name);
     free(in_refs.v);
     free(out_refs.v);
     return st;
@@ -613,9 +816,8 @@ static k2t_status build_model(loader *ld, json_t *entry, const char *scope,
     json_t *cfg = json_object_get(entry, "config");
     /* Inner layers are keyed by (scope, name): a second call of the same
     ** nested model would alias the first call's nodes. */
-    for (int i = 0; scope[0] && i < ld->n_syms; i++)
-        if (strcmp(ld->syms[i].scope, scope) == 0)
-            return k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: nested model '%s' is called more "
+    if (scope[0] && hmap_get(&ld->scopes, scope) >= 0)
+        return k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: nested model '%s' is called more "
                             "than once, which k2t does not support", ld->path, scope);
     if (strcmp(cls, "Sequential") == 0)
         return build_sequential(ld, cfg, scope, ext_in, n_ext, trainable, outs, n_outs);
@@ -672,11 +874,14 @@ static k2t_status read_group(loader *ld, const char *gname, int owner, const cha
     char **wn = NULL;
     int n = 0, present = 0;
     k2t_err e = {0};
+    char gwhat[600];
+    snprintf(gwhat, sizeof gwhat, "%s: layer '%s'", ld->path, gname);
+    if (h5_check_path(ld->wroot, gname, gwhat, ld->err) != K2T_OK) return ld->err->status;
     if (!h5_exists(ld->wroot, gname)) {
         return k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' is listed in layer_names but "
                         "the file has no weights group for it", ld->path, gname);
     }
-    hid_t g = H5Gopen2(ld->wroot, gname, H5P_DEFAULT);
+    hid_t g = H5Gopen2(ld->wroot, gname, h5_gapl());
     if (g < 0)
         return k2t_fail(ld->err, K2T_EFORMAT, "%s: '%s' in model_weights is not a group",
                         ld->path, gname);
@@ -722,7 +927,10 @@ static k2t_status read_group(loader *ld, const char *gname, int owner, const cha
         char what[600], *vn = var_name(wn[i]);
         snprintf(what, sizeof what, "layer '%s': weight '%s'", L->name, vn);
         free(vn);
-        st = h5_read_weight(g, wn[i], &w, what, &e);
+        /* With a config the data is read once every shape has been checked
+        ** against it (read_data): nothing is allocated for a weight whose
+        ** declared shape the model does not imply. */
+        st = m->has_arch ? h5_read_weight_meta(g, wn[i], &w, what, &e) : h5_read_weight(g, wn[i], &w, what, &e);
         if (st != K2T_OK) {
             k2t_fail(ld->err, st, "%s: %s", ld->path, e.msg);
             break;
@@ -826,13 +1034,18 @@ static k2t_status check_weights(loader *ld, k2t_layer *L, const k2t_shape *in, i
 static k2t_status infer_shapes(loader *ld)
 {
     k2t_model *m = ld->m;
-    for (int i = 0; i < m->n_nodes; i++) {
+    k2t_status st = K2T_OK;
+    /* seen[li]: the layer's first call (the node named after it) is past */
+    char *seen = k2t_xcalloc((size_t)m->n_layers + 1, 1);
+    for (int i = 0; i < m->n_nodes && st == K2T_OK; i++) {
         k2t_node *N = &m->nodes[i];
         k2t_layer *L = &m->layers[N->layer];
+        int first = !seen[N->layer];
+        seen[N->layer] = 1;
         const k2t_op_def *def = k2t_op_def_of(L->op);
         k2t_shape in[64];
         int known = 1;
-        if (N->n_in > 64) return layer_fail(ld, L, K2T_EUNSUPPORTED, "more than 64 inputs");
+        if (N->n_in > 64) { st = layer_fail(ld, L, K2T_EUNSUPPORTED, "more than 64 inputs"); break; }
         for (int j = 0; j < N->n_in; j++) {
             in[j] = m->nodes[N->in[j]].shape;
             if (in[j].ndim < 0) known = 0;
@@ -843,25 +1056,29 @@ static k2t_status infer_shapes(loader *ld)
             char msg[200];
             snprintf(msg, sizeof msg, "takes %d input%s, expected %s%d", N->n_in,
                      N->n_in == 1 ? "" : "s", def->max_in < 0 ? "at least " : "", def->min_in);
-            return layer_fail(ld, L, K2T_EFORMAT, msg);
+            st = layer_fail(ld, L, K2T_EFORMAT, msg);
+            break;
         }
         if (!known || !def->infer) continue;
         k2t_err e = {0};
-        if (def->infer(L, in, N->n_in, &N->shape, &e) != K2T_OK)
-            return layer_fail(ld, L, e.status ? e.status : K2T_ESHAPE, e.msg);
+        if (def->infer(L, in, N->n_in, &N->shape, &e) != K2T_OK) {
+            st = layer_fail(ld, L, e.status ? e.status : K2T_ESHAPE, e.msg);
+            break;
+        }
         int64_t numel = 1;
         for (int d = 0; d < N->shape.ndim; d++) {
-            if (N->shape.d[d] < -1 || (N->shape.d[d] > 0 && numel > K2T_MAX_NUMEL / N->shape.d[d]))
-                return layer_fail(ld, L, K2T_ESHAPE, "output shape is absurdly large");
+            if (N->shape.d[d] < -1 || (N->shape.d[d] > 0 && numel > K2T_MAX_NUMEL / N->shape.d[d])) {
+                st = layer_fail(ld, L, K2T_ESHAPE, "output shape is absurdly large");
+                break;
+            }
             if (N->shape.d[d] > 0) numel *= N->shape.d[d];
         }
+        if (st != K2T_OK) break;
         /* Weights are checked at the layer's first call. */
-        if (k2t_find_node(m, L->name) == i) {
-            k2t_status st = check_weights(ld, L, in, N->n_in);
-            if (st != K2T_OK) return st;
-        }
+        if (first) st = check_weights(ld, L, in, N->n_in);
     }
-    return K2T_OK;
+    free(seen);
+    return st;
 }
 
 /*------------------------------------------------------------ top level */
@@ -870,23 +1087,34 @@ static k2t_status infer_shapes(loader *ld)
 ** jansson) reject.  Outside strings, map them to null and +-FLT_MAX. */
 static char *sanitize_json(const char *s)
 {
-    k2t_buf b = {0};
+    size_t n = strlen(s), w = 0;
+    /* "NaN" -> "null" grows by one byte; the infinities fit in 24 bytes. */
+    char *out = k2t_xmalloc(n * 3 + 1);
     int in_str = 0;
-    k2t_buf_printf(&b, "%s", "");
     for (const char *p = s; *p; p++) {
         if (in_str) {
-            k2t_buf_printf(&b, "%c", *p);
-            if (*p == '\\' && p[1]) k2t_buf_printf(&b, "%c", *++p);
+            out[w++] = *p;
+            if (*p == '\\' && p[1]) out[w++] = *++p;
             else if (*p == '"') in_str = 0;
             continue;
         }
         if (*p == '"') in_str = 1;
-        if (strncmp(p, "NaN", 3) == 0) { k2t_buf_printf(&b, "null"); p += 2; continue; }
-        if (strncmp(p, "-Infinity", 9) == 0) { k2t_buf_printf(&b, "-3.4028234663852886e+38"); p += 8; continue; }
-        if (strncmp(p, "Infinity", 8) == 0) { k2t_buf_printf(&b, "3.4028234663852886e+38"); p += 7; continue; }
-        k2t_buf_printf(&b, "%c", *p);
+        const char *rep = NULL;
+        size_t skip = 0;
+        if (strncmp(p, "NaN", 3) == 0) rep = "null", skip = 3;
+        else if (strncmp(p, "-Infinity", 9) == 0) rep = "-3.4028234663852886e+38", skip = 9;
+        else if (strncmp(p, "Infinity", 8) == 0) rep = "3.4028234663852886e+38", skip = 8;
+        if (rep) {
+            size_t rl = strlen(rep);
+            memcpy(out + w, rep, rl);
+            w += rl;
+            p += skip - 1;
+            continue;
+        }
+        out[w++] = *p;
     }
-    return b.p;
+    out[w] = '\0';
+    return out;
 }
 
 static void sum_params(k2t_model *m)
@@ -934,8 +1162,12 @@ static k2t_status read_weights(loader *ld)
         if (m->has_arch) {
             /* A top-level layer, or a nested model whose group holds its
             ** sublayers' variables. */
-            for (int q = 0; q < m->n_layers && li < 0; q++)
-                if (!m->layers[q].scope && strcmp(m->layers[q].name, names[i]) == 0) li = q;
+            li = hmap_get(&ld->layer_name, names[i]);
+            if (li >= 0 && m->layers[li].scope) {
+                li = -1;
+                for (int q = 0; q < m->n_layers && li < 0; q++)
+                    if (!m->layers[q].scope && strcmp(m->layers[q].name, names[i]) == 0) li = q;
+            }
             if (li < 0) {
                 int nested = 0;
                 for (int q = 0; q < m->n_layers && !nested; q++)
@@ -969,8 +1201,10 @@ static k2t_status read_weights(loader *ld)
     }
     /* Keras >= 2.7 keeps the model's own variables (normally none) here;
     ** it is not listed in layer_names. */
+    if (st == K2T_OK && h5_check_path(ld->wroot, "top_level_model_weights", ld->path, ld->err) != K2T_OK)
+        st = ld->err->status;
     if (st == K2T_OK && h5_exists(ld->wroot, "top_level_model_weights")) {
-        hid_t g = H5Gopen2(ld->wroot, "top_level_model_weights", H5P_DEFAULT);
+        hid_t g = H5Gopen2(ld->wroot, "top_level_model_weights", h5_gapl());
         char **wn = NULL;
         int nw = 0, pr = 0;
         if (g >= 0 && h5_attr_strings(g, "weight_names", &wn, &nw, &pr, &e) == K2T_OK && nw > 0)
@@ -981,6 +1215,28 @@ static k2t_status read_weights(loader *ld)
     }
     h5_strings_free(names, n);
     return st;
+}
+
+/* The weights' data, once infer_shapes has checked every shape. */
+static k2t_status read_data(loader *ld)
+{
+    k2t_model *m = ld->m;
+    for (int i = 0; i < m->n_layers; i++) {
+        k2t_layer *L = &m->layers[i];
+        for (int j = 0; j < L->n_w; j++) {
+            k2t_weight *w = &L->w[j];
+            if (w->data) continue;
+            char what[600];
+            k2t_err e = {0};
+            snprintf(what, sizeof what, "layer '%s': weight '%s'", L->name, w->name);
+            k2t_shape want = w->shape;
+            if (h5_read_weight(ld->fid, w->path, w, what, &e) != K2T_OK)
+                return k2t_fail(ld->err, e.status, "%s: %s", ld->path, e.msg);
+            if (!k2t_shape_fits(&want, &w->shape))
+                return k2t_fail(ld->err, K2T_EFORMAT, "%s: %s: its dataset changed while loading", ld->path, what);
+        }
+    }
+    return K2T_OK;
 }
 
 static k2t_status load(loader *ld)
@@ -996,14 +1252,19 @@ static k2t_status load(loader *ld)
 
     if ((st = h5_attr_string(ld->fid, "keras_version", &m->keras_version, &e)) != K2T_OK ||
         (st = h5_attr_string(ld->fid, "backend", &m->backend, &e)) != K2T_OK ||
-        (st = h5_attr_string(ld->fid, "model_config", &cfg_text, &e)) != K2T_OK)
+        (st = h5_attr_string(ld->fid, "model_config", &cfg_text, &e)) != K2T_OK) {
+        free(cfg_text);
         return k2t_fail(ld->err, st, "%s: %s", ld->path, e.msg);
+    }
     if (!m->keras_version) m->keras_version = k2t_xstrdup("");
     if (!m->backend) m->backend = k2t_xstrdup("");
-    m->keras_major = atoi(m->keras_version);
-    if (m->keras_major == 1)
+    long kv = strtol(m->keras_version, NULL, 10); /* no atoi: "99999999999" must not overflow */
+    m->keras_major = kv < 0 ? 0 : kv > 1000 ? 1000 : (int)kv;
+    if (m->keras_major == 1) {
+        free(cfg_text);
         return k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: written by Keras %s; k2t reads files "
                         "of Keras 2 and 3", ld->path, m->keras_version);
+    }
     if (m->keras_major < 2) {
         if (cfg_text || h5_has_attr(ld->fid, "layer_names"))
             note(m, "no keras_version attribute: assuming Keras 2");
@@ -1012,12 +1273,16 @@ static k2t_status load(loader *ld)
 
     if (cfg_text) {
         m->has_arch = 1;
+        if (h5_check_path(ld->fid, "model_weights", ld->path, ld->err) != K2T_OK) {
+            free(cfg_text);
+            return ld->err->status;
+        }
         if (!h5_exists(ld->fid, "model_weights")) {
             free(cfg_text);
             return k2t_fail(ld->err, K2T_EFORMAT, "%s: has a model_config but no model_weights "
                             "group", ld->path);
         }
-        ld->wroot = H5Gopen2(ld->fid, "model_weights", H5P_DEFAULT);
+        ld->wroot = H5Gopen2(ld->fid, "model_weights", h5_gapl());
         char *clean = sanitize_json(cfg_text);
         json_error_t je;
         root = json_loads(clean, JSON_DECODE_ANY, &je);
@@ -1057,11 +1322,12 @@ static k2t_status load(loader *ld)
     }
     st = read_weights(ld);
     if (st == K2T_OK && m->has_arch) st = infer_shapes(ld);
+    if (st == K2T_OK && m->has_arch) st = read_data(ld);
     if (st == K2T_OK) sum_params(m);
     return st;
 }
 
-k2t_model *k2t_model_load(const char *path, k2t_err *err)
+static k2t_model *load_here(const char *path, k2t_err *err)
 {
     k2t_err local;
     loader ld = {0};
@@ -1074,17 +1340,187 @@ k2t_model *k2t_model_load(const char *path, k2t_err *err)
     k2t_status st = load(&ld);
     if (ld.wroot >= 0) H5Gclose(ld.wroot);
     if (ld.fid >= 0) H5Fclose(ld.fid);
-    for (int i = 0; i < ld.n_syms; i++) {
-        free(ld.syms[i].scope);
-        free(ld.syms[i].name);
-        free(ld.syms[i].nodes);
-    }
+    for (int i = 0; i < ld.n_syms; i++) free(ld.syms[i].nodes);
     free(ld.syms);
+    hmap_free(&ld.sym_at);
+    hmap_free(&ld.sym_layer);
+    hmap_free(&ld.scopes);
+    hmap_free(&ld.layer_at);
+    hmap_free(&ld.layer_name);
+    free(ld.key.p);
     if (st != K2T_OK) {
         k2t_model_free(ld.m);
         return NULL;
     }
     return ld.m;
+}
+
+/*------------------------------------------------------------ containment */
+
+/*
+** libhdf5 crashes (SIGSEGV in H5HG_read, heap overflows in H5Aexists) and
+** loops forever on some corrupt files, and a small file can make it
+** allocate gigabytes.  The library cannot be fixed here, so the whole load
+** is first done in a forked child under limits: no core file, CPU time,
+** address space (the current size plus a budget), and a wall-clock
+** deadline.  Only when the child loaded the file cleanly does the shell's
+** own process load it; a normal load error comes back through a pipe as
+** the k2t_err, and a crash, an abort or a timeout becomes one sentence
+** naming the file.  The child leaves with _exit(): it never flushes the
+** parent's stdio buffers or runs its atexit handlers.
+**
+** Environment: K2T_LOAD_TIMEOUT (seconds, default 10 plus 1 per 20 MB of
+** file), K2T_MEMORY_LIMIT (MB the child may add, default half the RAM, at
+** least 1024), K2T_NO_FORK=1 (load in-process, for debuggers).
+** K2T_TEST_LOAD_CRASH=1 makes the child crash (fault injection for tests).
+*/
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static long long env_ll(const char *name, long long def)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return def;
+    char *e;
+    long long x = strtoll(v, &e, 10);
+    return *e || x < 0 ? def : x;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define K2T_ASAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define K2T_ASAN_BUILD 1
+#endif
+#endif
+
+static void child_limits(double timeout, long long budget_mb)
+{
+    struct rlimit rl = {0, 0};
+    setrlimit(RLIMIT_CORE, &rl);
+    rl.rlim_cur = rl.rlim_max = (rlim_t)timeout + 2;
+    setrlimit(RLIMIT_CPU, &rl);
+#ifndef K2T_ASAN_BUILD /* ASan reserves terabytes of address space */
+    unsigned long long vm_pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%llu", &vm_pages) != 1) vm_pages = 0;
+        fclose(f);
+    }
+    if (vm_pages) {
+        rl.rlim_cur = rl.rlim_max = (rlim_t)(vm_pages * (unsigned long long)sysconf(_SC_PAGESIZE) +
+                                             (unsigned long long)budget_mb * 1024 * 1024);
+        setrlimit(RLIMIT_AS, &rl);
+    }
+#else
+    (void)budget_mb;
+#endif
+}
+
+/* K2T_OK when 'path' loads cleanly in a child; otherwise the error. */
+static k2t_status probe_in_child(const char *path, k2t_err *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return K2T_OK; /* load_here names it */
+    long long t_env = env_ll("K2T_LOAD_TIMEOUT", -1);
+    double timeout = t_env >= 0 ? (double)t_env : 10.0 + (double)sb.st_size / (20.0 * 1024 * 1024);
+    long long ram_mb = (long long)sysconf(_SC_PHYS_PAGES) / 1024 * (long long)sysconf(_SC_PAGESIZE) / 1024;
+    long long budget = env_ll("K2T_MEMORY_LIMIT", ram_mb / 2 > 1024 ? ram_mb / 2 : 1024);
+    int pfd[2];
+    if (pipe(pfd) != 0) return K2T_OK; /* no containment possible: load in-process */
+    fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
+    fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return K2T_OK;
+    }
+    if (pid == 0) {
+        close(pfd[0]);
+        signal(SIGINT, SIG_DFL);
+        child_limits(timeout, budget);
+        const char *crash = getenv("K2T_TEST_LOAD_CRASH");
+        if (crash && *crash == '1') raise(SIGSEGV);
+        k2t_err e;
+        memset(&e, 0, sizeof e);
+        if (load_here(path, &e)) _exit(0);
+        ssize_t w = write(pfd[1], &e, sizeof e);
+        _exit(w == (ssize_t)sizeof e ? 1 : 2);
+    }
+    close(pfd[1]);
+    k2t_err e;
+    memset(&e, 0, sizeof e);
+    size_t got = 0;
+    int timed_out = 0, interrupted = 0;
+    double deadline = mono_now() + timeout;
+    for (;;) {
+        double left = deadline - mono_now();
+        if (left <= 0) { timed_out = 1; break; }
+        struct pollfd p = {pfd[0], POLLIN, 0};
+        int r = poll(&p, 1, (int)(left * 1000) + 1);
+        if (r < 0 && errno == EINTR) {
+            if (k2t_interrupted) { interrupted = 1; break; }
+            continue;
+        }
+        if (r == 0) continue; /* the deadline is checked above */
+        if (r < 0) break;
+        ssize_t n = read(pfd[0], (char *)&e + got, sizeof e - got);
+        if (n <= 0) break; /* EOF: the child has exited (or closed the pipe) */
+        got += (size_t)n;
+        if (got == sizeof e) break;
+    }
+    if (timed_out || interrupted) kill(pid, SIGKILL);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    close(pfd[0]);
+    if (interrupted || (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT))
+        return k2t_fail(err, K2T_EINTERRUPTED, "%s: loading was interrupted", path);
+    if (timed_out)
+        return k2t_fail(err, K2T_EFORMAT, "%s: reading it did not finish within %.0f s (the HDF5 library "
+                        "loops on some corrupt files; K2T_LOAD_TIMEOUT sets the limit)", path, timeout);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return K2T_OK;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 1 && got == sizeof e) {
+        e.msg[sizeof e.msg - 1] = '\0';
+        return k2t_fail(err, e.status ? e.status : K2T_EFORMAT, "%s", e.msg);
+    }
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
+        return k2t_fail(err, K2T_EFORMAT, "%s: reading it used more than %.0f s of CPU time (the HDF5 "
+                        "library loops on some corrupt files)", path, timeout + 2);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+            return k2t_fail(err, K2T_ENOMEM, "%s: reading it aborted: out of memory under the address-space "
+                            "limit of %llu MB (ulimit -v), or the HDF5 library failed (the file is corrupt)", path,
+                            (unsigned long long)(rl.rlim_cur >> 20));
+        return k2t_fail(err, K2T_ENOMEM, "%s: reading it aborted: out of memory within the %lld MB budget "
+                        "(K2T_MEMORY_LIMIT), or the HDF5 library failed (the file is corrupt)", path, budget);
+    }
+    if (WIFSIGNALED(status))
+        return k2t_fail(err, K2T_EFORMAT, "%s: the HDF5 library crashed reading it (%s): the file is corrupt",
+                        path, strsignal(WTERMSIG(status)));
+    return k2t_fail(err, K2T_EFORMAT, "%s: the HDF5 library crashed reading it (exit status %d): the file is "
+                    "corrupt", path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/* Every load is probed in a child first (see above); the contract is
+** k2t.h's: a model, or NULL with err naming the file and the fault. */
+k2t_model *k2t_model_load(const char *path, k2t_err *err)
+{
+    k2t_err local;
+    if (!err) err = &local;
+    const char *nf = getenv("K2T_NO_FORK");
+    if (!(nf && *nf && strcmp(nf, "0") != 0)) {
+        k2t_status st = probe_in_child(path, err);
+        if (st != K2T_OK) return NULL;
+    }
+    return load_here(path, err);
 }
 
 void k2t_model_free(k2t_model *m)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zip.h>
 #include "internal.h"
 
@@ -67,7 +68,12 @@ static k2t_status npy_header(const unsigned char *b, size_t len, const char *wha
         hlen = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
         at = 12;
     }
-    if (hlen > (1 << 20) || hlen > len - at) return k2t_fail(err, K2T_EFORMAT, "%s: truncated .npy header", what);
+    if (hlen > (1 << 20))
+        return k2t_fail(err, K2T_EFORMAT, "%s: .npy header too large (%zu bytes; k2t reads headers up to 1 MiB)",
+                        what, hlen);
+    if (hlen > len - at)
+        return k2t_fail(err, K2T_EFORMAT, "%s: truncated .npy header (%zu bytes declared, %zu present)", what,
+                        hlen, len - at);
     char *hdr = k2t_xmalloc(hlen + 1);
     memcpy(hdr, b + at, hlen);
     hdr[hlen] = '\0';
@@ -198,18 +204,32 @@ static char *order_text(const unsigned char *b, size_t len, const char *what, k2
     npy_head h;
     if (npy_header(b, len, what, &h, err) != K2T_OK) return NULL;
     const char *t = h.descr + 1;
-    size_t item = 0;
+    size_t item = 0, avail = len - h.data_at;
     int utf32 = 0;
+    /* The width of a string dtype is a number from the file: parsed with
+    ** overflow checks and bounded by the bytes that follow the header. */
+    unsigned long long width = 0;
+    if ((t[0] == 'U' || t[0] == 'S') && t[1] >= '0' && t[1] <= '9') {
+        char *e;
+        errno = 0;
+        width = strtoull(t + 1, &e, 10);
+        if (*e || errno == ERANGE || width == 0 || width > avail) {
+            k2t_fail(err, K2T_EFORMAT, "%s: string width %s in dtype '%s' is larger than the %zu bytes "
+                     "that follow its header", what, t + 1, h.descr, avail);
+            return NULL;
+        }
+    }
     if (!strcmp(t, "u1") || !strcmp(t, "i1")) item = 1;
-    else if (t[0] == 'U' && h.descr[0] != '>') utf32 = 1, item = 4 * (size_t)atoi(t + 1);
-    else if (t[0] == 'S') item = (size_t)atoi(t + 1);
+    else if (t[0] == 'U' && h.descr[0] != '>') utf32 = 1, item = 4 * (size_t)width;
+    else if (t[0] == 'S') item = (size_t)width;
     if (!item || h.fortran || h.shape.ndim > 1) {
         k2t_fail(err, K2T_EFORMAT, "%s: expected a uint8 array of text lines or a 1-D array of names, "
                  "got dtype '%s'", what, h.descr);
         return NULL;
     }
-    if ((uint64_t)(len - h.data_at) < (uint64_t)h.numel * item) {
-        k2t_fail(err, K2T_EFORMAT, "%s is truncated", what);
+    if (item > avail || (uint64_t)h.numel > (uint64_t)(avail / item)) {
+        k2t_fail(err, K2T_EFORMAT, "%s is truncated: %lld elements of %zu bytes declared, %zu bytes follow",
+                 what, (long long)h.numel, item, avail);
         return NULL;
     }
     const unsigned char *q = b + h.data_at;
@@ -304,8 +324,11 @@ static k2t_status apply_order(k2t_npz *z, char *text, const char *path, k2t_err 
 k2t_status k2t_npz_read(const char *path, k2t_npz *out, k2t_err *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *probe = fopen(path, "rb"); /* the system's reason, as other readers give it */
-    if (!probe) return k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
+    /* The system's reason, as other readers give it; no FIFO or directory. */
+    FILE *probe = k2t_fopen_regular(path, err);
+    if (!probe) return err ? err->status : K2T_EIO;
+    struct stat fst;
+    zip_uint64_t file_size = fstat(fileno(probe), &fst) == 0 ? (zip_uint64_t)fst.st_size : UINT64_MAX;
     fclose(probe);
     int zerr = 0;
     zip_t *za = zip_open(path, ZIP_RDONLY, &zerr);
@@ -348,6 +371,19 @@ k2t_status k2t_npz_read(const char *path, k2t_npz *out, k2t_err *err)
         if (st.size > (zip_uint64_t)K2T_MAX_NUMEL * 8 + (1 << 20)) {
             rc = k2t_fail(err, K2T_ENOMEM, "%s is too large (%llu bytes)", what, (unsigned long long)st.size);
             goto done;
+        }
+        /* The sizes in the zip directory are numbers the file declares:
+        ** nothing is allocated for more than its bytes can hold (deflate
+        ** expands at most 1032:1; a stored member is as large as its data). */
+        {
+            zip_uint64_t comp = (st.valid & ZIP_STAT_COMP_SIZE) ? st.comp_size : file_size;
+            int stored = (st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method == ZIP_CM_STORE;
+            if (comp > file_size || st.size > (stored ? comp : comp * 1032 + 1024)) {
+                rc = k2t_fail(err, K2T_EFORMAT, "%s declares %llu bytes from %llu bytes in the archive, more "
+                              "than %s can give (a corrupt archive)", what, (unsigned long long)st.size,
+                              (unsigned long long)comp, stored ? "a stored member" : "compression");
+                goto done;
+            }
         }
         buf = malloc((size_t)st.size + 1);
         if (!buf) {

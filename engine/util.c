@@ -7,10 +7,14 @@
 ** bounded, internal allocations; anything sized by a file is checked
 ** against K2T_MAX_NUMEL and allocated with plain malloc by its reader.
 */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "internal.h"
 
 volatile int k2t_interrupted = 0;
@@ -71,6 +75,141 @@ char *k2t_xstrdup(const char *s)
     char *p = k2t_xmalloc(n);
     memcpy(p, s, n);
     return p;
+}
+
+/*------------------------------------------------------------ safe write */
+
+static const char *file_kind(mode_t m)
+{
+    return S_ISDIR(m) ? "a directory" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+         : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+k2t_status k2t_check_write_target(const char *path, int force, k2t_err *err)
+{
+    struct stat sb;
+    if (!path || !*path) return k2t_fail(err, K2T_EARG, "no file name given");
+    if (path[strlen(path) - 1] == '/')
+        return k2t_fail(err, K2T_EARG, "'%s' names a directory, not a file", path);
+    if (lstat(path, &sb) != 0) {
+        if (errno == ENOENT) return K2T_OK;
+        return k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(errno));
+    }
+    if (S_ISLNK(sb.st_mode)) {
+        /* The link is replaced, never written through; what it points to
+        ** does not matter, but without --force the name is taken. */
+        if (!force) return k2t_fail(err, K2T_EIO, "'%s' exists (a symbolic link; use --force to replace the link)", path);
+        return K2T_OK;
+    }
+    if (!S_ISREG(sb.st_mode))
+        return k2t_fail(err, K2T_EIO, "cannot write '%s': it is %s, not a regular file", path, file_kind(sb.st_mode));
+    if (!force) return k2t_fail(err, K2T_EIO, "'%s' exists (use --force to overwrite it)", path);
+    return K2T_OK;
+}
+
+FILE *k2t_fopen_regular(const char *path, k2t_err *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        k2t_fail(err, K2T_EIO, "'%s' is a directory, not a file", path);
+        return NULL;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        k2t_fail(err, K2T_EIO, "'%s' is not a regular file (it is %s)", path, file_kind(sb.st_mode));
+        return NULL;
+    }
+    /* Non-blocking, then checked again: the name may have changed since. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        k2t_fail(err, K2T_EIO, "'%s' is not a regular file", path);
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        k2t_fail(err, K2T_EIO, "cannot open '%s': %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+static void sync_parent(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+k2t_status k2t_write_file_safe(const char *path, int force, k2t_fill_fn fill, void *ctx, k2t_err *err)
+{
+    k2t_status st = k2t_check_write_target(path, force, err);
+    if (st != K2T_OK) return st;
+    /* The temporary file lives beside the target, so rename(2) is atomic. */
+    char dir[4096], tmp[4200];
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - path) >= sizeof dir) return k2t_fail(err, K2T_EARG, "the file name '%.200s...' is too long", path);
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (snprintf(tmp, sizeof tmp, "%s/.%.200s.k2t-XXXXXX", dir, base) >= (int)sizeof tmp)
+        return k2t_fail(err, K2T_EARG, "the file name '%.200s...' is too long", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) return k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(errno));
+    /* mkstemp makes 0600: give the file what open(2) with 0666 would. */
+    mode_t um = umask(0);
+    umask(um);
+    struct stat old;
+    fchmod(fd, stat(path, &old) == 0 && S_ISREG(old.st_mode) ? (old.st_mode & 07777) : (0666 & ~um));
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        return k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(e));
+    }
+    errno = 0;
+    st = fill(f, ctx, err);
+    if (st == K2T_OK && (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0))
+        st = k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(errno ? errno : EIO));
+    if (fclose(f) != 0 && st == K2T_OK)
+        st = k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(errno));
+    if (st != K2T_OK) {
+        unlink(tmp); /* ours; the target was never touched */
+        return st;
+    }
+    int rc;
+    if (force) {
+        rc = rename(tmp, path);
+    } else {
+        /* link(2) fails on an existing name: no window where another
+        ** process's new file is overwritten. */
+        rc = link(tmp, path);
+        if (rc == 0) unlink(tmp);
+        else if (errno != EEXIST) {
+            struct stat sb;
+            rc = lstat(path, &sb) == 0 ? (errno = EEXIST, -1) : rename(tmp, path);
+        }
+    }
+    if (rc != 0) {
+        int e = errno;
+        unlink(tmp);
+        if (e == EEXIST) return k2t_fail(err, K2T_EIO, "'%s' exists (use --force to overwrite it)", path);
+        return k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(e));
+    }
+    sync_parent(dir);
+    return K2T_OK;
 }
 
 /*---------------------------------------------------------- string buffer */

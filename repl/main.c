@@ -10,6 +10,7 @@
 ** exit status: 0 when no command failed, 1 when one did, 2 for bad usage.
 */
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -191,6 +192,20 @@ static int run_init_file(k2t_shell *sh)
     return rc;
 }
 
+/* Under an address-space limit (ulimit -v) OpenBLAS may have failed to
+** start its threads, and its exit-time shutdown then waits for them
+** forever: with such a limit k2t leaves with _exit() once its output is
+** flushed.  Without one, the normal exit (and LeakSanitizer) runs. */
+static int finish(int status)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        fflush(NULL);
+        _exit(status);
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     action *acts = k2t_xcalloc((size_t)argc, sizeof *acts);
@@ -281,7 +296,7 @@ int main(int argc, char **argv)
     if (rc != K2T_CMD_QUIT && model && load_model(&sh, model) != 0 && !interactive) {
         k2t_shell_free(&sh);
         free(acts);
-        return 1;
+        return finish(1);
     } else if (demo && sh.model) {
         fprintf(sh.out, "no model given: opened the demo model %s (see demo/README.md)\n", demo);
     }
@@ -315,5 +330,5 @@ int main(int argc, char **argv)
     int status = sh.nerr > 0 ? 1 : 0;
     k2t_shell_free(&sh);
     free(acts);
-    return status;
+    return finish(status);
 }

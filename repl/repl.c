@@ -83,6 +83,10 @@ void repl_install_signals(void)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0;
     sigaction(SIGINT, &sa, NULL);
+    /* Past a file size limit (ulimit -f) a write fails with EFBIG and the
+    ** writer keeps the original file, instead of the process dying with a
+    ** half-written temporary file left behind. */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 /*============================================================ reading */
@@ -123,26 +127,46 @@ static char *plain_readline(const char *prompt)
 ** "\r\n"), or NULL at end of file, on a read error (*err = errno) or when
 ** Ctrl-C interrupted the read (*err = 0, k2t_interrupted set).
 */
+/* Longest script line: 'source /dev/zero' must not grow without bound. */
+#define REPL_MAX_LINE (1 << 20)
+
+/* One line of a script without its newline (and '\r'), in *buf; NULL at
+** end of file, or with *err set: an errno, or -1 for a line longer than
+** REPL_MAX_LINE bytes. */
 static char *script_line(FILE *in, char **buf, size_t *cap, int *err)
 {
+    size_t n = 0;
+    *err = 0;
     for (;;) {
+        if (n + 2 > *cap) {
+            if (n >= REPL_MAX_LINE) {
+                *err = -1;
+                return NULL;
+            }
+            *cap = *cap ? *cap * 2 : 256;
+            *buf = k2t_xrealloc(*buf, *cap);
+        }
         errno = 0;
-        ssize_t n = getline(buf, cap, in);
-        if (n >= 0) {
-            if (n > 0 && (*buf)[n - 1] == '\n') (*buf)[--n] = '\0';
-            if (n > 0 && (*buf)[n - 1] == '\r') (*buf)[--n] = '\0';
-            return *buf;
+        int c = getc(in);
+        if (c == EOF) {
+            if (ferror(in)) {
+                if (errno == EINTR) {
+                    clearerr(in);
+                    if (k2t_interrupted) return NULL;
+                    continue;                    /* some other signal */
+                }
+                *err = errno ? errno : EIO;
+                return NULL;
+            }
+            if (n == 0) return NULL;             /* end of file */
+            break;
         }
-        *err = 0;
-        if (!ferror(in)) return NULL;            /* end of file */
-        if (errno == EINTR) {
-            clearerr(in);
-            if (k2t_interrupted) return NULL;
-            continue;                            /* some other signal */
-        }
-        *err = errno ? errno : EIO;
-        return NULL;
+        if (c == '\n') break;
+        (*buf)[n++] = (char)c;
     }
+    (*buf)[n] = '\0';
+    if (n > 0 && (*buf)[n - 1] == '\r') (*buf)[--n] = '\0';
+    return *buf;
 }
 
 static int is_blank(const char *line)
@@ -424,7 +448,11 @@ int repl_process(k2t_shell *sh, FILE *in, const char *name)
             }
             line = script_line(in, &buf, &cap, &err);
             if (!line) {
-                if (err) {
+                if (err == -1) {
+                    k2t_error(sh, -1, "'%s': line %d is longer than %d bytes (is it a script?)",
+                              name ? name : "input", sh->src_line + 1, REPL_MAX_LINE);
+                    nfail++;
+                } else if (err) {
                     k2t_error(sh, -1, "cannot read '%s': %s",
                               name ? name : "input", strerror(err));
                     nfail++;

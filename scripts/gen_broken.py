@@ -263,6 +263,134 @@ def c_no_weight_names(path):
         del f["model_weights/conv2d"].attrs["weight_names"]
 
 
+# ------------------------------------------- hostile: reads of other files
+
+def _replace_kernel(path, make):
+    """conv_model() with conv2d's kernel dataset replaced by make(group, name, data)."""
+    g = conv_model()
+    gf.write_model(path, g)
+    with h5py.File(path, "r+") as f:
+        grp = f["model_weights/conv2d/conv2d"]
+        data = grp["kernel:0"][()]
+        del grp["kernel:0"]
+        make(grp, "kernel:0", data)
+
+
+@case("external_storage.h5", "external file",
+      "conv2d kernel keeps its bytes in an external file (external= storage), as one pointing at /etc/passwd would")
+def c_external_storage(path):
+    secret = os.path.join(os.path.dirname(os.path.abspath(path)), "external_secret.bin")
+    with open(secret, "wb") as f:
+        f.write(np.full((3, 3, 3, 4), 0.5, np.float32).tobytes())
+
+    def make(grp, name, data):
+        grp.create_dataset(name, shape=data.shape, dtype=np.float32,
+                           external=[(secret, 0, data.size * 4)], track_times=False)
+    _replace_kernel(path, make)
+
+
+@case("virtual_dataset.h5", "virtual dataset",
+      "conv2d kernel is a virtual dataset mapped from another file")
+def c_virtual(path):
+    src = os.path.join(os.path.dirname(os.path.abspath(path)), "virtual_source.h5")
+    with h5py.File(src, "w") as f:
+        f.create_dataset("data", data=np.full((3, 3, 3, 4), 0.25, np.float32))
+
+    def make(grp, name, data):
+        layout = h5py.VirtualLayout(shape=data.shape, dtype=np.float32)
+        layout[...] = h5py.VirtualSource(src, "data", shape=data.shape)
+        grp.create_virtual_dataset(name, layout)
+    _replace_kernel(path, make)
+
+
+@case("external_link_weight.h5", "external link",
+      "conv2d kernel is an external link to a dataset in another file")
+def c_external_link_weight(path):
+    src = os.path.join(os.path.dirname(os.path.abspath(path)), "virtual_source.h5")
+    if not os.path.exists(src):
+        c_virtual(path)  # writes the source file too
+
+    def make(grp, name, data):
+        grp[name] = h5py.ExternalLink(src, "/data")
+    _replace_kernel(path, make)
+
+
+@case("external_link_group.h5", "external link",
+      "the whole model_weights/dense group is an external link to another file's group")
+def c_external_link_group(path):
+    other = os.path.join(os.path.dirname(os.path.abspath(path)), "external_group_source.h5")
+    gf.write_model(other, conv_model())
+    gf.write_model(path, conv_model())
+    with h5py.File(path, "r+") as f:
+        del f["model_weights/dense"]
+        f["model_weights/dense"] = h5py.ExternalLink(other, "/model_weights/dense")
+
+
+@case("sparse_chunked.h5", "weight 'kernel'",
+      "input (30000,) -> Dense(30000): kernel (30000, 30000) chunked, one chunk written (3.6 GB of fill values)")
+def c_sparse_chunked(path):
+    g = dense_model()
+
+    def edit(mc):
+        layer_cfg(mc, "input_1")["config"]["batch_input_shape"] = [None, 30000]
+        layer_cfg(mc, "dense")["config"]["units"] = 30000
+    write_with_config(path, g, edit)
+    with h5py.File(path, "r+") as f:
+        g = f["model_weights/dense"]
+        del g["dense/kernel:0"]
+        del g["dense/bias:0"]
+        k = g.create_dataset("dense/kernel:0", (30000, 30000), dtype=np.float32, chunks=(100, 100),
+                             track_times=False)
+        k[0:100, 0:100] = 0.5
+        g.create_dataset("dense/bias:0", data=np.zeros(30000, np.float32), track_times=False)
+
+
+# ------------------------------------------------ hostile: graph references
+
+def _dense_input(path, ref):
+    def edit(mc):
+        layer_cfg(mc, "dense")["inbound_nodes"] = [[ref]]
+    write_with_config(path, conv_model(), edit)
+
+
+@case("bad_tensor_index.h5", "output tensor 99 of layer 'flatten'",
+      "dense takes output tensor 99 of flatten, which has one output")
+def c_bad_tensor_index(path):
+    _dense_input(path, ["flatten", 0, 99, {}])
+
+
+@case("negative_tensor_index.h5", "output tensor -1 of layer 'flatten'",
+      "dense takes output tensor -1 of flatten")
+def c_negative_tensor_index(path):
+    _dense_input(path, ["flatten", 0, -1, {}])
+
+
+@case("huge_tensor_index.h5", "output tensor 2147483648 of layer 'flatten'",
+      "dense takes output tensor 2^31 of flatten (would wrap to a negative int)")
+def c_huge_tensor_index(path):
+    _dense_input(path, ["flatten", 0, 2 ** 31, {}])
+
+
+@case("bad_node_index.h5", "call 7 of layer 'flatten'",
+      "dense takes its input from call 7 of flatten, which is called once")
+def c_bad_node_index(path):
+    _dense_input(path, ["flatten", 7, 0, {}])
+
+
+@case("huge_node_index.h5", "call -2147483648 of layer 'flatten'",
+      "dense takes its input from call -2^31 of flatten")
+def c_huge_node_index(path):
+    _dense_input(path, ["flatten", -2 ** 31, 0, {}])
+
+
+@case("inbound_object.h5", "layer 'conv2d'",
+      "conv2d's inbound_nodes is a JSON object instead of a list (the next layer is not to blame)")
+def c_inbound_object(path):
+    def edit(mc):
+        layer_cfg(mc, "conv2d")["inbound_nodes"] = {"args": []}
+    write_with_config(path, conv_model(), edit)
+
+
 def main(argv):
     if len(argv) != 2:
         sys.stderr.write("usage: gen_broken.py OUTDIR\n")

@@ -14,8 +14,10 @@ for f, want in cases:
     path = os.path.join(bdir, f)
     rc, out, err = k2t("load %s" % path, "echo session goes on")
     errs = [l for l in err.splitlines() if "error:" in l]
+    # Only a real cycle may be called one (a bad index is not a cycle).
+    misnamed = f != "cycle.h5" and errs and "cycle" in errs[0]
     ok(rc == 1 and len(errs) == 1 and want in errs[0] and path in errs[0] and
-       "session goes on" in out,
+       "session goes on" in out and not misnamed,
        "%s: %s" % (f, errs[0].split("error: ", 1)[-1] if errs else "no error"),
        "rc=%d stderr=%r" % (rc, err.strip()[:300]))
 

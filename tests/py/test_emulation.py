@@ -146,7 +146,8 @@ variants = [
 ]
 for name, cmds, kw in variants:
     out_path = os.path.join(tmp, "out.npy")
-    rc, out, err = k2t("input cifar %s 0:16" % data, *cmds, "run", "save output " + out_path, model=model)
+    # one file for every variant: each run replaces the last one's (save refuses without --force)
+    rc, out, err = k2t("input cifar %s 0:16" % data, *cmds, "run", "save output %s --force" % out_path, model=model)
     if not ok(rc == 0, "k2t runs under %s" % name, err.strip()):
         continue
     got = np.load(out_path)
