@@ -3,13 +3,15 @@
 **
 ** safetensors writes the weights in PyTorch layout; pytorch writes a
 ** self-contained Python module and, next to it, the weights it loads
-** (FILE.py -> FILE.safetensors).  For the module's self-test the command
-** runs the model once with Keras semantics (whatever the emulation
-** settings say) on the current input's first samples, or on "input
-** random" (seed 1) when no input is set, and embeds that input and the
-** output in the file, both converted to PyTorch's layout.  Neither file
-** replaces an existing one without --force, and a failed export leaves
-** neither behind.
+** (FILE.py -> FILE.safetensors) and its self-test's vectors
+** (FILE.selftest.safetensors).  For the self-test the command runs the
+** model once with Keras semantics (whatever the emulation settings say)
+** on the current input's first samples, or when no input is set on
+** random values (seed 1) in the range the first BatchNormalization's
+** statistics suggest the model was trained for, and hands the engine
+** that input, the outputs, every layer's output (within a budget) and
+** the outputs' logits.  No file replaces an existing one without --force,
+** and a failed export leaves none behind.
 */
 #include <errno.h>
 #include <stdlib.h>
@@ -385,10 +387,12 @@ const k2t_command k2t_cmd_export = {
             "num_batches_tracked), F32, with the source file and versions in __metadata__.\n"
             "pytorch: one readable Python file, class Model(nn.Module) with forward() as straight-\n"
             "line code (channels first, TF's exact 'same' pads for this input size), load_model(),\n"
-            "and a self-test: \"python3 FILE.py\" runs an input recorded now (the current input's\n"
-            "first samples, else input random seed 1) and compares with Keras's output on it (PASS\n"
-            "or FAIL).  Also writes FILE.safetensors next to it.  An existing file is kept unless\n"
-            "--force; a layer k2t cannot execute stops the export.  Publishes $export_file and\n"
-            "$export_tensors.",
+            "Dropout as modules, an input-size check, and a self-test: \"python3 FILE.py\" runs an\n"
+            "input recorded now (the current input's first samples, else random values, seed 1, in\n"
+            "the range the first BatchNormalization suggests) and compares every layer's output,\n"
+            "the logits and the outputs with Keras's (PASS or FAIL naming the first layer that\n"
+            "differs).  Also writes FILE.safetensors (the weights) and FILE.selftest.safetensors\n"
+            "(the test vectors) next to it.  An existing file is kept unless --force; a layer k2t\n"
+            "cannot execute stops the export.  Publishes $export_file and $export_tensors.",
     .complete = complete_export, .fn = cmd_export,
 };
