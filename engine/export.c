@@ -1465,7 +1465,6 @@ k2t_status k2t_export_pytorch(const k2t_model *m, const char *path, const k2t_ex
     if (st == K2T_OK) st = py_generate(&y, err);
     char vpath[4200];
     vec_ctx vc = {.p = &p, .o = o};
-    int wrote_vec = 0;
     if (st == K2T_OK) {
         const char *slash = strrchr(path, '/');
         if (!o->vec_name || !*o->vec_name || strchr(o->vec_name, '/'))
@@ -1474,13 +1473,12 @@ k2t_status k2t_export_pytorch(const k2t_model *m, const char *path, const k2t_ex
                           o->vec_name) >= (int)sizeof vpath)
             st = k2t_fail(err, K2T_EARG, "the file name '%.200s...' is too long", path);
     }
+    if (st == K2T_OK) st = write_file(path, o->force, py_fill, &y.file, err);
     if (st == K2T_OK) {
         vec_collect(&vc, y.var);
         st = write_file(vpath, o->force, vec_fill, &vc, err);
-        wrote_vec = st == K2T_OK;
+        if (st != K2T_OK) unlink(path); /* written just now: no half export */
     }
-    if (st == K2T_OK) st = write_file(path, o->force, py_fill, &y.file, err);
-    if (st != K2T_OK && wrote_vec) unlink(vpath);
     vec_free(&vc);
     if (st == K2T_OK && info) {
         memset(info, 0, sizeof *info);

@@ -704,7 +704,7 @@ k2t_status k2t_export_safetensors(const k2t_model *m, const char *path, const k2
 ** channels first, the exact TF pads for o->in's size, which it checks),
 ** load_weights/load_model for the safetensors file o->st_name next to it,
 ** and a self-test that runs o->in and compares with o->out, o->acts and
-** o->preacts.  Writes the .py and, first, its test vectors o->vec_name
+** o->preacts.  Writes the .py and then its test vectors o->vec_name
 ** next to it (safetensors: "input:K", "output:K", each recorded node's
 ** variable, "VAR:preact"); not the weights (k2t_export_safetensors).
 ** Same file rules; a failure leaves neither file. */
