@@ -27,6 +27,13 @@
 ** k2t_tw (k2t_tw_apply); the one export-only twist, a K2T_OPF_FEATURES
 ** kernel after an NCHW Flatten, permutes that tensor's columns.
 **
+** The module's self-test (issue 10): forward(..., trace=dict) hands over
+** every layer's output and an output's logits before its activation; the
+** test vectors (the input, Keras's outputs and layer outputs on it, in the
+** module's layout) are a safetensors file next to the .py, read by the
+** file's own loader, compared tensor by tensor within K2T_PY_TOLERANCE
+** relative.  forward() checks the input size its pads were computed for.
+**
 ** Files are written next to their destination as NAME.tmp.<pid>, synced,
 ** then renamed into place; without 'force' the rename refuses to replace
 ** an existing file (link(2), so the check and the rename are one step).
