@@ -3,13 +3,15 @@
 **
 ** safetensors writes the weights in PyTorch layout; pytorch writes a
 ** self-contained Python module and, next to it, the weights it loads
-** (FILE.py -> FILE.safetensors).  For the module's self-test the command
-** runs the model once with Keras semantics (whatever the emulation
-** settings say) on the current input's first samples, or on "input
-** random" (seed 1) when no input is set, and embeds that input and the
-** output in the file, both converted to PyTorch's layout.  Neither file
-** replaces an existing one without --force, and a failed export leaves
-** neither behind.
+** (FILE.py -> FILE.safetensors) and its self-test's vectors
+** (FILE.selftest.safetensors).  For the self-test the command runs the
+** model once with Keras semantics (whatever the emulation settings say)
+** on the current input's first samples, or when no input is set on
+** random values (seed 1) in the range the first BatchNormalization's
+** statistics suggest the model was trained for, and hands the engine
+** that input, the outputs, every layer's output (within a budget) and
+** the outputs' logits.  No file replaces an existing one without --force,
+** and a failed export leaves none behind.
 */
 #include <errno.h>
 #include <stdlib.h>
@@ -66,8 +68,48 @@ static void random_fill(float *x, int64_t n, unsigned long long seed)
 /* The self-test's data: inputs (Keras layout, from the shell's input or
 ** random) run through a Keras-semantics plan; both converted to PyTorch's
 ** layout into in[] / out[] (the caller frees their data).  Reports errors. */
-static int record(k2t_shell *sh, k2t_export_sample *in, k2t_export_sample *out, char *desc,
-                  size_t desc_n)
+/* The training input range (k2t_infer_input_scale): random values in it
+** (uniform [lo, hi)), and its description. */
+static void input_range(const k2t_model *m, double *lo, double *hi, char *why, size_t n)
+{
+    k2t_input_scale s;
+    k2t_err err = {0};
+    *lo = 0, *hi = 1;
+    memset(&s, 0, sizeof s);
+    if (k2t_infer_input_scale(m, &s, &err) != K2T_OK || !s.ok || s.guess < 0) {
+        snprintf(why, n, "uniform [0,1): the training range could not be inferred%s%.200s",
+                 s.why[0] || err.msg[0] ? ", " : "", s.why[0] ? s.why : err.msg);
+        return;
+    }
+    switch (s.guess) {
+    case K2T_PRE_RAW: *lo = 0, *hi = 255; break;
+    case K2T_PRE_UNIT: *lo = 0, *hi = 1; break;
+    case K2T_PRE_CAFFE: *lo = -128, *hi = 128; break;
+    default: { /* centred, of the spread the statistics suggest (uniform: std * sqrt(3)) */
+        double half = s.std > 0 ? s.std * 1.7320508 : 1;
+        if (s.guess == K2T_PRE_SYMMETRIC && !(s.std > 0)) half = 1;
+        *lo = s.mean - half, *hi = s.mean + half;
+    }
+    }
+    snprintf(why, n, "uniform [%.4g,%.4g): the training range that %s's statistics suggest (%s, "
+             "mean input %.3g)", *lo, *hi, m->nodes[s.bn_node].name, k2t_pre_names[s.guess], s.mean);
+}
+
+/* Which nodes' outputs the vectors file keeps: all of them within a budget,
+** else an even spread, and always the outputs. */
+#define VEC_BUDGET ((int64_t)4 << 20) /* floats */
+
+static void pick_nodes(const k2t_model *m, k2t_run *r, int n, int *keep)
+{
+    int64_t total = 0;
+    for (int i = 0; i < m->n_nodes; i++) total += n * k2t_shape_numel(k2t_run_keras_shape(r, i));
+    int64_t stride = total > VEC_BUDGET ? (total + VEC_BUDGET - 1) / VEC_BUDGET : 1;
+    for (int i = 0; i < m->n_nodes; i++) keep[i] = i % stride == 0;
+    for (int k = 0; k < m->n_outputs; k++) keep[m->outputs[k]] = 1;
+}
+
+static int record(k2t_shell *sh, k2t_export_sample *in, k2t_export_sample *out,
+                  k2t_export_sample *acts, k2t_export_sample *pre, char *desc, size_t desc_n)
 {
     const k2t_model *m = sh->model;
     k2t_err err = {0};
@@ -93,6 +135,9 @@ static int record(k2t_shell *sh, k2t_export_sample *in, k2t_export_sample *out, 
             snprintf(desc + strlen(desc), desc_n - strlen(desc), ", preprocess %s",
                      k2t_pre_names[sh->set.emu.preprocess]);
     } else {
+        double lo, hi;
+        char range[400];
+        input_range(m, &lo, &hi, range, sizeof range);
         for (int k = 0; k < m->n_inputs; k++) {
             per[k] = m->nodes[m->inputs[k]].shape;
             int64_t numel = k2t_shape_numel(&per[k]);
@@ -104,9 +149,10 @@ static int record(k2t_shell *sh, k2t_export_sample *in, k2t_export_sample *out, 
             }
             x[k] = k2t_xmalloc((size_t)(numel ? numel : 1) * sizeof(float));
             random_fill(x[k], numel, (unsigned long long)k + 1);
+            for (int64_t j = 0; j < numel; j++) x[k][j] = (float)(lo + (hi - lo) * x[k][j]);
         }
-        if (m->n_inputs == 1) snprintf(desc, desc_n, "input random: uniform [0,1), seed 1");
-        else snprintf(desc, desc_n, "input random: uniform [0,1), seeds 1..%d", m->n_inputs);
+        if (m->n_inputs == 1) snprintf(desc, desc_n, "random, seed 1, %s", range);
+        else snprintf(desc, desc_n, "random, seeds 1..%d, %s", m->n_inputs, range);
         if (sh->in.n > 0) snprintf(desc + strlen(desc), desc_n - strlen(desc), " (k2t feeds "
                                    "its input to single-input models only)");
     }
@@ -140,6 +186,29 @@ static int record(k2t_shell *sh, k2t_export_sample *in, k2t_export_sample *out, 
         out[k].data = to_torch(y, n, ks, &out[k].shape);
         free(y);
     }
+    /* Every layer's output within the budget, and the outputs' logits
+    ** before a fused activation: Keras's layout, the engine converts. */
+    int *keep = k2t_xcalloc((size_t)(m->n_nodes ? m->n_nodes : 1), sizeof(int));
+    pick_nodes(m, r, n, keep);
+    for (int i = 0; i < m->n_nodes; i++) {
+        const k2t_shape *ks = k2t_run_keras_shape(r, i);
+        int is_out = 0;
+        for (int k = 0; k < m->n_outputs; k++) is_out |= m->outputs[k] == i;
+        for (int want_pre = 0; want_pre < 2; want_pre++) {
+            k2t_export_sample *s = want_pre ? &pre[i] : &acts[i];
+            if (want_pre ? !is_out || !k2t_run_preact(r, i) : !keep[i]) continue;
+            float *y = k2t_xmalloc((size_t)(n * k2t_shape_numel(ks) + 1) * sizeof(float));
+            if (k2t_run_keras(r, i, want_pre, y, &err) != K2T_OK) {
+                free(y); /* not kept by the run: the vectors go without it */
+                continue;
+            }
+            s->data = y;
+            s->shape.ndim = ks->ndim + 1;
+            s->shape.d[0] = n;
+            for (int d = 0; d < ks->ndim; d++) s->shape.d[d + 1] = ks->d[d];
+        }
+    }
+    free(keep);
     rc = K2T_CMD_OK;
 done:
     k2t_run_free(r);
@@ -147,13 +216,14 @@ done:
     return rc;
 }
 
-/* FILE.py -> FILE.safetensors (any other name: NAME.safetensors). */
-static void weights_path(const char *py, char *out, size_t n)
+/* FILE.py -> FILE.safetensors (any other name: NAME.safetensors), or
+** with ext ".selftest.safetensors" the self-test's vectors. */
+static void weights_path(const char *py, char *out, size_t n, const char *ext)
 {
     snprintf(out, n, "%s", py);
     size_t len = strlen(out);
     if (len > 3 && !strcmp(out + len - 3, ".py")) out[len - 3] = '\0';
-    if (strlen(out) + sizeof ".safetensors" <= n) strcat(out, ".safetensors");
+    if (strlen(out) + strlen(ext) < n) strcat(out, ext);
 }
 
 static const char *base_name(const char *path)
@@ -188,23 +258,31 @@ static int export_pytorch(k2t_shell *sh, const char *path, int force)
 {
     const k2t_model *m = sh->model;
     k2t_err err = {0};
-    k2t_export_sample in[64], out[64];
+    k2t_export_sample in[64], out[64], *acts, *pre;
     k2t_export_opts o;
     k2t_export_info st_info, py_info;
-    char st[4096], desc[512], b1[32], s1[96];
+    char st[4096], vec[4096], desc[1024], b1[32], s1[96];
     int rc = K2T_CMD_ERR;
-    weights_path(path, st, sizeof st);
+    weights_path(path, st, sizeof st, ".safetensors");
+    weights_path(path, vec, sizeof vec, ".selftest.safetensors");
     if (!strcmp(st, path)) return k2t_error(sh, 2, "export pytorch: '%s' would be its own weights file", path);
+    if (!strcmp(vec, path))
+        return k2t_error(sh, 2, "export pytorch: '%s' would be its own test vectors file", path);
     if (k2t_export_check(m, &err) != K2T_OK) return k2t_error(sh, -1, "export: %s", err.msg);
     if (!force && exists(path))
         return k2t_error(sh, 2, "export: '%s' exists (use --force to overwrite it)", path);
     if (!force && exists(st))
         return k2t_error(sh, 2, "export: '%s' exists, the weights file written next to %s (use "
                          "--force to overwrite it)", st, base_name(path));
+    if (!force && exists(vec))
+        return k2t_error(sh, 2, "export: '%s' exists, the test vectors written next to %s (use "
+                         "--force to overwrite it)", vec, base_name(path));
     if (m->n_outputs > 64) return k2t_error(sh, -1, "export: the model has %d outputs", m->n_outputs);
     memset(in, 0, sizeof in);
     memset(out, 0, sizeof out);
-    if (record(sh, in, out, desc, sizeof desc) != K2T_CMD_OK) goto done;
+    acts = k2t_xcalloc((size_t)(m->n_nodes ? m->n_nodes : 1), sizeof *acts);
+    pre = k2t_xcalloc((size_t)(m->n_nodes ? m->n_nodes : 1), sizeof *pre);
+    if (record(sh, in, out, acts, pre, desc, sizeof desc) != K2T_CMD_OK) goto done;
     memset(&o, 0, sizeof o);
     o.force = force;
     o.k2t_version = K2T_VERSION;
@@ -213,6 +291,9 @@ static int export_pytorch(k2t_shell *sh, const char *path, int force)
     o.in = in;
     o.out = out;
     o.in_desc = desc;
+    o.acts = acts;
+    o.preacts = pre;
+    o.vec_name = base_name(vec);
     /* The module first: whatever it cannot translate stops the export
     ** before any file exists. */
     if (k2t_export_pytorch(m, path, &o, &py_info, &err) != K2T_OK) {
@@ -221,6 +302,7 @@ static int export_pytorch(k2t_shell *sh, const char *path, int force)
     }
     if (k2t_export_safetensors(m, st, &o, &st_info, &err) != K2T_OK) {
         unlink(path); /* written just now: no half export */
+        unlink(vec);
         k2t_error(sh, 2, "export: %s", err.msg);
         goto done;
     }
@@ -232,6 +314,7 @@ static int export_pytorch(k2t_shell *sh, const char *path, int force)
         k2t_printf(sh, ", %d Linear%s after an NCHW Flatten", py_info.n_permuted,
                    py_info.n_permuted == 1 ? "" : "s");
     k2t_printf(sh, "\n  self-test input %s: %s\n", k2t_shape_str(&in[0].shape, 0, s1, sizeof s1), desc);
+    k2t_printf(sh, "  test vectors (input, layer outputs, Keras's outputs): %s\n", vec);
     k2t_printf(sh, "  check it: python3 %s\n", path);
     k2t_var_set(sh, "export_file", "%s", path);
     k2t_var_num(sh, "export_tensors", st_info.n_tensors);
@@ -241,6 +324,12 @@ done:
         free((void *)in[k].data);
         free((void *)out[k].data);
     }
+    for (int i = 0; i < m->n_nodes; i++) {
+        free((void *)acts[i].data);
+        free((void *)pre[i].data);
+    }
+    free(acts);
+    free(pre);
     return rc;
 }
 
@@ -298,10 +387,12 @@ const k2t_command k2t_cmd_export = {
             "num_batches_tracked), F32, with the source file and versions in __metadata__.\n"
             "pytorch: one readable Python file, class Model(nn.Module) with forward() as straight-\n"
             "line code (channels first, TF's exact 'same' pads for this input size), load_model(),\n"
-            "and a self-test: \"python3 FILE.py\" runs an input recorded now (the current input's\n"
-            "first samples, else input random seed 1) and compares with Keras's output on it (PASS\n"
-            "or FAIL).  Also writes FILE.safetensors next to it.  An existing file is kept unless\n"
-            "--force; a layer k2t cannot execute stops the export.  Publishes $export_file and\n"
-            "$export_tensors.",
+            "Dropout as modules, an input-size check, and a self-test: \"python3 FILE.py\" runs an\n"
+            "input recorded now (the current input's first samples, else random values, seed 1, in\n"
+            "the range the first BatchNormalization suggests) and compares every layer's output,\n"
+            "the logits and the outputs with Keras's (PASS or FAIL naming the first layer that\n"
+            "differs).  Also writes FILE.safetensors (the weights) and FILE.selftest.safetensors\n"
+            "(the test vectors) next to it.  An existing file is kept unless --force; a layer k2t\n"
+            "cannot execute stops the export.  Publishes $export_file and $export_tensors.",
     .complete = complete_export, .fn = cmd_export,
 };

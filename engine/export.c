@@ -27,6 +27,13 @@
 ** k2t_tw (k2t_tw_apply); the one export-only twist, a K2T_OPF_FEATURES
 ** kernel after an NCHW Flatten, permutes that tensor's columns.
 **
+** The module's self-test (issue 10): forward(..., trace=dict) hands over
+** every layer's output and an output's logits before its activation; the
+** test vectors (the input, Keras's outputs and layer outputs on it, in the
+** module's layout) are a safetensors file next to the .py, read by the
+** file's own loader, compared tensor by tensor within K2T_PY_TOLERANCE
+** relative.  forward() checks the input size its pads were computed for.
+**
 ** Files are written next to their destination as NAME.tmp.<pid>, synced,
 ** then renamed into place; without 'force' the rename refuses to replace
 ** an existing file (link(2), so the check and the rename are one step).
@@ -43,6 +50,11 @@
 #include "internal.h"
 #include "kernels.h"
 #include "py.h"
+
+/* The self-test's relative tolerance: float32 rounding through a deep
+** network stays well below; an eps, a pad, a kernel or a Flatten order
+** wrong moves some layer's output far above (tests/py/test_selftest.py). */
+#define K2T_PY_TOLERANCE "1e-4"
 
 /*------------------------------------------------------------- names */
 
@@ -140,9 +152,12 @@ static unsigned flags_of(const k2t_layer *L)
 
 /* Layers whose attribute is a torch module: the op has one
 ** (K2T_OPF_MODULE) and the layer has weights (a LayerNormalization
-** without gamma and beta is F.layer_norm). */
+** without gamma and beta is F.layer_norm), or an inference identity. */
 static int has_module(const k2t_layer *L)
 {
+    /* Dropout and the other inference identities are modules too, as in a
+    ** real port (issue 10), though without weights. */
+    if (L->op == K2T_OP_IDENTITY) return 1;
     return (flags_of(L) & K2T_OPF_MODULE) && L->n_w > 0;
 }
 
@@ -779,7 +794,16 @@ void k2t_py_put_act(k2t_py *y, const char *v, k2t_act a)
 {
     char buf[600];
     const char *e = k2t_py_act(a, v, buf, sizeof buf);
-    if (e) P("        %s = %s\n", v, e);
+    const k2t_model *m = y->p->m;
+    if (!e) return;
+    /* A model output's logits, before its activation: a saturated softmax
+    ** would hide a difference the self-test must see. */
+    for (int k = 0; k < m->n_outputs; k++)
+        if (!strcmp(y->var[m->outputs[k]], v)) {
+            P("        if trace is not None:\n            trace[\"%s:preact\"] = %s\n", v, v);
+            break;
+        }
+    P("        %s = %s\n", v, e);
 }
 
 /*--- windows: one place decides between padding= and F.pad (issue 10) */
@@ -882,7 +906,7 @@ k2t_status k2t_py_module(const k2t_py *y, int li, char *buf, size_t n, k2t_err *
 static void name_vars(py *y)
 {
     static const char *const reserved[] = {"self", "x", "F", "nn", "torch", "np", "math",
-                                           "float", "base64", "json", "os", "sys", NULL};
+                                           "float", "json", "os", "sys", "trace", NULL};
     const k2t_model *m = y->p->m;
     y->var = k2t_xcalloc((size_t)(m->n_nodes ? m->n_nodes : 1), sizeof(char *));
     for (int i = 0; i < m->n_nodes; i++) {
@@ -987,46 +1011,139 @@ static k2t_status infer_shapes(plan *p, const k2t_export_opts *o, k2t_err *err)
     return K2T_OK;
 }
 
-/* A float32 array as base64 string literals, 76 characters a line. */
-static void put_b64(py *y, const float *x, int64_t n)
+/*------------------------------------------------- the self-test's vectors */
+
+typedef struct vec {
+    char name[600];
+    k2t_shape shape;   /* torch layout, batch first */
+    float *data;       /* owned */
+} vec;
+
+typedef struct vec_ctx {
+    const plan *p;
+    const k2t_export_opts *o;
+    vec *v;
+    int n;
+} vec_ctx;
+
+/* The Keras shape before the Flatten whose C,H,W-ordered vector node i holds. */
+static const k2t_shape *chw_source(const plan *p, int i)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t nb = (size_t)n * 4, col = 0;
-    unsigned char *b = k2t_xmalloc(nb ? nb : 1);
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], 4);
-        for (int k = 0; k < 4; k++) b[i * 4 + k] = (unsigned char)(u >> (8 * k));
-    }
-    P("            \"");
-    for (size_t i = 0; i < nb; i += 3) {
-        uint32_t v = (uint32_t)b[i] << 16;
-        if (i + 1 < nb) v |= (uint32_t)b[i + 1] << 8;
-        if (i + 2 < nb) v |= b[i + 2];
-        char q[5] = {tab[(v >> 18) & 63], tab[(v >> 12) & 63], i + 1 < nb ? tab[(v >> 6) & 63] : '=',
-                     i + 2 < nb ? tab[v & 63] : '=', 0};
-        if (col == 76) {
-            P("\"\n            \"");
-            col = 0;
-        }
-        P("%s", q);
-        col += 4;
-    }
-    P("\"");
-    free(b);
+    const k2t_model *m = p->m;
+    while (i >= 0 && m->nodes[i].n_in == 1 && !(flags_of(k2t_node_layer(m, i)) & K2T_OPF_FLATTENS))
+        i = m->nodes[i].in[0];
+    return i >= 0 && m->nodes[i].n_in == 1 ? &p->shape[m->nodes[i].in[0]] : NULL;
 }
 
-static void put_samples(py *y, const char *name, const k2t_export_sample *s, int n)
+/* A Keras-layout sample (n, S..., C) in the module's layout: (n, C, S...),
+** or for a vector in C,H,W order (chw: the pre-Flatten shape) its features
+** reordered so. */
+static void vec_add(vec_ctx *c, const char *name, const k2t_export_sample *s, const k2t_shape *chw)
 {
-    P("%s = [\n", name);
-    for (int k = 0; k < n; k++) {
-        P("    (\n        (");
-        for (int d = 0; d < s[k].shape.ndim; d++) P("%s%lld", d ? ", " : "", (long long)s[k].shape.d[d]);
-        P("%s),\n        (\n", s[k].shape.ndim == 1 ? "," : "");
-        put_b64(y, s[k].data, k2t_shape_numel(&s[k].shape));
-        P(",\n        ),\n    ),\n");
+    const k2t_shape *t = &s->shape;
+    int64_t n = t->d[0], numel = 1;
+    vec *v;
+    if (t->ndim < 1 || n <= 0) return;
+    for (int d = 1; d < t->ndim; d++) numel *= t->d[d];
+    c->v = k2t_xrealloc(c->v, (size_t)(c->n + 1) * sizeof *c->v);
+    v = &c->v[c->n++];
+    memset(v, 0, sizeof *v);
+    snprintf(v->name, sizeof v->name, "%s", name);
+    v->data = k2t_xmalloc((size_t)(n * numel > 0 ? n * numel : 1) * sizeof(float));
+    v->shape = *t;
+    int64_t C = 0;
+    if (chw && t->ndim == 2 && chw->ndim >= 2) C = chw->d[chw->ndim - 1];
+    else if (t->ndim >= 3) {
+        C = t->d[t->ndim - 1];
+        v->shape.d[1] = C;
+        for (int d = 2; d < t->ndim; d++) v->shape.d[d] = t->d[d - 1];
     }
-    P("]\n");
+    int64_t S = C > 0 ? numel / C : 0;
+    if (C <= 0 || S * C != numel) {
+        memcpy(v->data, s->data, (size_t)(n * numel) * sizeof(float));
+        return;
+    }
+    for (int64_t k = 0; k < n; k++)
+        for (int64_t q = 0; q < S; q++)
+            for (int64_t ch = 0; ch < C; ch++)
+                v->data[k * numel + ch * S + q] = s->data[k * numel + q * C + ch];
+}
+
+static void vec_free(vec_ctx *c)
+{
+    for (int i = 0; i < c->n; i++) free(c->v[i].data);
+    free(c->v);
+    c->v = NULL;
+    c->n = 0;
+}
+
+/* The vectors: inputs and outputs as given (already the module's layout),
+** then every recorded node's output and pre-activation. */
+static void vec_collect(vec_ctx *c, char **var)
+{
+    const plan *p = c->p;
+    const k2t_model *m = p->m;
+    const k2t_export_opts *o = c->o;
+    char name[600];
+    for (int k = 0; k < m->n_inputs + m->n_outputs; k++) {
+        const k2t_export_sample *s = k < m->n_inputs ? &o->in[k] : &o->out[k - m->n_inputs];
+        int64_t numel = k2t_shape_numel(&s->shape);
+        c->v = k2t_xrealloc(c->v, (size_t)(c->n + 1) * sizeof *c->v);
+        vec *v = &c->v[c->n++];
+        memset(v, 0, sizeof *v);
+        snprintf(v->name, sizeof v->name, "%s:%d", k < m->n_inputs ? "input" : "output",
+                 k < m->n_inputs ? k : k - m->n_inputs);
+        v->shape = s->shape;
+        v->data = k2t_xmalloc((size_t)(numel > 0 ? numel : 1) * sizeof(float));
+        if (numel > 0) memcpy(v->data, s->data, (size_t)numel * sizeof(float));
+    }
+    for (int i = 0; i < m->n_nodes; i++) {
+        const k2t_shape *chw = p->chw[i] ? chw_source(p, i) : NULL;
+        if (p->chw[i] && !chw) continue;
+        if (o->acts && o->acts[i].data) vec_add(c, var[i], &o->acts[i], chw);
+        if (o->preacts && o->preacts[i].data) {
+            snprintf(name, sizeof name, "%s:preact", var[i]);
+            vec_add(c, name, &o->preacts[i], chw);
+        }
+    }
+}
+
+static k2t_status vec_fill(FILE *f, void *vctx, k2t_err *err)
+{
+    vec_ctx *c = vctx;
+    json_t *root = json_object(), *meta = json_object();
+    int64_t off = 0;
+    json_object_set_new(meta, "format", json_string("k2t-selftest"));
+    json_object_set_new(meta, "input", jstr(c->o->in_desc ? c->o->in_desc : ""));
+    json_object_set_new(meta, "source", jstr(c->p->m->path));
+    json_object_set_new(root, "__metadata__", meta);
+    for (int i = 0; i < c->n; i++) {
+        const vec *v = &c->v[i];
+        int64_t numel = k2t_shape_numel(&v->shape);
+        json_t *o = json_object(), *shape = json_array(), *offs = json_array();
+        json_object_set_new(o, "dtype", json_string("F32"));
+        for (int d = 0; d < v->shape.ndim; d++) json_array_append_new(shape, json_integer(v->shape.d[d]));
+        json_object_set_new(o, "shape", shape);
+        json_array_append_new(offs, json_integer(off));
+        off += 4 * (numel > 0 ? numel : 0);
+        json_array_append_new(offs, json_integer(off));
+        json_object_set_new(o, "data_offsets", offs);
+        json_object_set_new(root, v->name, o);
+    }
+    char *hdr = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (!hdr) return k2t_fail(err, K2T_EFORMAT, "cannot encode the test vectors' header");
+    size_t len = strlen(hdr), padded = (len + 7) / 8 * 8;
+    uint64_t n = padded;
+    int bad = write_le(f, &n, 8, 1) || fwrite(hdr, 1, len, f) != len;
+    for (size_t i = len; i < padded && !bad; i++) bad = fputc(' ', f) == EOF;
+    free(hdr);
+    for (int i = 0; i < c->n && !bad; i++) {
+        int64_t numel = k2t_shape_numel(&c->v[i].shape);
+        if (numel > 0) bad = write_le(f, c->v[i].data, 4, (size_t)numel);
+    }
+    if (bad) return k2t_fail(err, K2T_EIO, "write error: %s", strerror(errno ? errno : EIO));
+    return K2T_OK;
 }
 
 static const char *basename_of(const char *path)
@@ -1132,51 +1249,85 @@ static const char py_loader[] =
     "\n\n";
 
 static const char py_selftest[] =
-    "def _array(shape, parts):\n"
-    "    return np.frombuffer(base64.b64decode(\"\".join(parts)), dtype=\"<f4\").astype(np.float32)"
-    ".reshape(shape)\n"
-    "\n\n"
-    "def self_test(path=None, tolerance=1e-4):\n"
-    "    \"\"\"Run TEST_INPUTS through the module and compare with Keras's TEST_OUTPUTS: the\n"
-    "    largest |torch - keras| over max(1, max|keras|) must be within tolerance.\n"
-    "    Prints PASS or FAIL with the difference; returns 0 or 1.\"\"\"\n"
+    "def _relative_difference(have, want, strict):\n"
+    "    \"\"\"max |have - want| over max |want|; None for another shape.  NaN and Inf must match\n"
+    "    when strict (the outputs); else where Keras has them the values are not compared (a\n"
+    "    NaN weight times a padded zero is NaN in TensorFlow's convolution, not in every\n"
+    "    PyTorch one).\"\"\"\n"
+    "    have = np.asarray(have, dtype=np.float64)\n"
+    "    want = np.asarray(want, dtype=np.float64)\n"
+    "    if have.shape != want.shape:\n"
+    "        return None\n"
+    "    same = (have == want) | (np.isnan(have) & np.isnan(want))\n"
+    "    if not strict:\n"
+    "        same |= ~np.isfinite(want)\n"
+    "    with np.errstate(invalid=\"ignore\"):\n"
+    "        diff = np.where(same, 0.0, np.abs(have - want))\n"
+    "    if diff.size == 0:\n"
+    "        return 0.0\n"
+    "    if not np.all(np.isfinite(diff)):\n"
+    "        return float(\"inf\")\n"
+    "    finite = np.abs(want[np.isfinite(want)])\n"
+    "    return float(diff.max()) / max(float(finite.max()) if finite.size else 0.0, 1e-6)\n"
+    "\n"
+    "\n"
+    "def self_test(path=None, vectors=None, tolerance=TOLERANCE):\n"
+    "    \"\"\"Run the input recorded at export time (TEST_VECTORS, next to this file) through the\n"
+    "    module and compare every tensor recorded with it with Keras's: the layers' outputs\n"
+    "    (forward(..., trace=dict) hands them over), the logits before a final activation and\n"
+    "    the outputs.  Each passes when max |torch - keras| <= tolerance * max |keras|.\n"
+    "    Prints PASS, or FAIL naming the first layer that differs; returns 0 or 1.\"\"\"\n"
+    "    if vectors is None:\n"
+    "        vectors = os.path.join(os.path.dirname(os.path.abspath(__file__)), TEST_VECTORS)\n"
+    "    want = {name: t.numpy() for name, t in load_weights(vectors).items()}\n"
     "    model = load_model(path)\n"
-    "    inputs = [torch.from_numpy(_array(s, p)) for s, p in TEST_INPUTS]\n"
+    "    inputs = [torch.from_numpy(want[\"input:%d\" % k]) for k in range(N_INPUTS)]\n"
+    "    trace = {}\n"
     "    with torch.no_grad():\n"
-    "        got = model(*inputs)\n"
+    "        got = model(*inputs, trace=trace)\n"
     "    if not isinstance(got, (tuple, list)):\n"
     "        got = (got,)\n"
-    "    worst, worst_abs = 0.0, 0.0\n"
-    "    for k, (out, (shape, parts)) in enumerate(zip(got, TEST_OUTPUTS)):\n"
-    "        want = _array(shape, parts).astype(np.float64)\n"
-    "        have = out.numpy().astype(np.float64)\n"
-    "        if have.shape != want.shape:\n"
-    "            print(\"FAIL: output %d has shape %s, Keras's %s\" % (k, have.shape, want.shape))\n"
+    "    if len(got) != N_OUTPUTS:\n"
+    "        print(\"FAIL: %d outputs, Keras's model has %d\" % (len(got), N_OUTPUTS))\n"
+    "        return 1\n"
+    "    for k, out in enumerate(got):\n"
+    "        trace[\"output:%d\" % k] = out\n"
+    "    first, worst, worst_name, compared = None, 0.0, None, 0\n"
+    "    order = []  # forward's order, a layer's logits before its output\n"
+    "    for name in trace:\n"
+    "        if not name.endswith(\":preact\"):\n"
+    "            order += [name + \":preact\"] if name + \":preact\" in trace else []\n"
+    "            order.append(name)\n"
+    "    for name in order:\n"
+    "        have = trace[name]\n"
+    "        if name not in want:\n"
+    "            continue\n"
+    "        d = _relative_difference(have.numpy(), want[name], name.startswith(\"output:\"))\n"
+    "        if d is None:\n"
+    "            print(\"FAIL: %s has shape %s, Keras's %s\" % (name, tuple(have.shape), want[name].shape))\n"
     "            return 1\n"
-    "        same = (have == want) | (np.isnan(have) & np.isnan(want))\n"
-    "        diff = np.where(same, 0.0, np.abs(have - want))\n"
-    "        if diff.size and not np.all(np.isfinite(diff)):\n"
-    "            print(\"FAIL: output %d differs from Keras's in NaN or Inf values\" % k)\n"
-    "            return 1\n"
-    "        finite = want[np.isfinite(want)]\n"
-    "        scale = max(1.0, float(np.abs(finite).max()) if finite.size else 1.0)\n"
-    "        d = float(diff.max()) if diff.size else 0.0\n"
-    "        worst, worst_abs = max(worst, d / scale), max(worst_abs, d)\n"
-    "    if worst <= tolerance:\n"
-    "        print(\"PASS: max difference %.3g (relative %.3g, tolerance %g)\" % "
-    "(worst_abs, worst, tolerance))\n"
+    "        compared += 1\n"
+    "        if d > tolerance and first is None:\n"
+    "            first = (name, d)\n"
+    "        if worst_name is None or d > worst:\n"
+    "            worst, worst_name = d, name\n"
+    "    if first is None:\n"
+    "        print(\"PASS: %d tensors within relative tolerance %g (largest difference %.3g, at %s)\"\n"
+    "              % (compared, tolerance, worst, worst_name))\n"
     "        return 0\n"
-    "    print(\"FAIL: max difference %.3g (relative %.3g > tolerance %g)\" % "
-    "(worst_abs, worst, tolerance))\n"
+    "    print(\"FAIL: %s differs from Keras's (relative %.3g > tolerance %g), the first of %d tensors \"\n"
+    "          \"compared to; the largest difference is %.3g, at %s\"\n"
+    "          % (first[0], first[1], tolerance, compared, worst, worst_name))\n"
     "    return 1\n"
-    "\n\n";
+    "\n"
+    "\n";
 
 static k2t_status py_generate(py *y, k2t_err *err)
 {
     const plan *p = y->p;
     const k2t_model *m = p->m;
     const k2t_export_opts *o = y->o;
-    char b1[1200], b2[1200], sh[160];
+    char b1[1200], b2[1200], b3[1200], sh[160];
     k2t_status st;
 
     name_vars(y);
@@ -1190,7 +1341,26 @@ static k2t_status py_generate(py *y, k2t_err *err)
     P("    def forward(self, ");
     for (int k = 0; k < m->n_inputs; k++)
         P("%s%s", k ? ", " : "", m->n_inputs == 1 ? "x" : y->var[m->inputs[k]]);
-    P("):\n");
+    P(", trace=None):\n");
+    /* The pads, the Flatten and the Linear after it hold for the export's
+    ** input size only. */
+    for (int k = 0; k < m->n_inputs; k++) {
+        const char *a = m->n_inputs == 1 ? "x" : y->var[m->inputs[k]];
+        k2t_shape t = k2t_shape_nchw(&p->shape[m->inputs[k]]);
+        char want[160];
+        size_t len = 0;
+        want[0] = '\0';
+        for (int d = 0; d < t.ndim; d++)
+            len += (size_t)snprintf(want + len, sizeof want - len, "%s%lld", d ? ", " : "",
+                                    (long long)t.d[d]);
+        if (t.ndim == 1) snprintf(want + len, sizeof want - len, ",");
+        P("        if tuple(%s.shape[1:]) != (%s):\n", a, want);
+        P("            raise ValueError(\"input %s: this module was exported for %s, got %%s: its "
+          "pads and\"\n"
+          "                             \" shapes hold for that size only (export again for "
+          "another)\" %% (tuple(%s.shape),))\n",
+          a, k2t_py_shape_str(&p->shape[m->inputs[k]], sh, sizeof sh), a);
+    }
     for (int i = 0; i < m->n_nodes; i++) {
         if (m->n_inputs == 1 && i == m->inputs[0]) {
             P("        # %s (%s) -> %s\n", m->nodes[i].name, k2t_node_layer(m, i)->class_name,
@@ -1207,6 +1377,17 @@ static k2t_status py_generate(py *y, k2t_err *err)
         }
         if ((st = put_node(y, i, err)) != K2T_OK) return st;
     }
+    P("        if trace is not None:  # every layer's output, for the self-test\n"
+      "            trace.update({");
+    for (int i = 0, col = 0; i < m->n_nodes; i++) {
+        if (p->chw[i] && !chw_source(p, i)) continue;
+        P("%s\"%s\": %s", col ? ", " : "", y->var[i], y->var[i]);
+        if (++col == 4 && i + 1 < m->n_nodes) {
+            P(",\n                          ");
+            col = 0;
+        }
+    }
+    P("})\n");
     P("        return ");
     for (int k = 0; k < m->n_outputs; k++) P("%s%s", k ? ", " : "", y->var[m->outputs[k]]);
     P("%s\n", m->n_outputs == 0 ? "()" : "");
@@ -1224,12 +1405,22 @@ static k2t_status py_generate(py *y, k2t_err *err)
       "Flatten with its input columns permuted so that the NCHW tensor is flattened as is.\n\n");
     P("load_model() reads the weights from %s (safetensors) next to this file.\n",
       doc_safe(o->st_name ? o->st_name : "?", b1, sizeof b1));
-    P("Self-test: python3 %s [WEIGHTS.safetensors] runs an input recorded at export time\n"
-      "and compares the result with Keras's output on it (PASS or FAIL; exit status 0 or 1).\n"
-      "\"\"\"\n", doc_safe(o->py_name ? o->py_name : "MODEL.py", b1, sizeof b1));
-    P("import base64\nimport json\nimport os\nimport sys\n\nimport numpy as np\nimport torch\n"
+    P("Self-test: python3 %s [WEIGHTS.safetensors] runs the input recorded at export time\n"
+      "(in %s, next to this file) and compares every layer's output, the logits before\n"
+      "a final activation and the outputs with Keras's on it (PASS or FAIL; exit status 0\n"
+      "or 1).  Its input:\n    %s.\n"
+      "\"\"\"\n", doc_safe(o->py_name ? o->py_name : "MODEL.py", b1, sizeof b1),
+      doc_safe(o->vec_name ? o->vec_name : "?", b2, sizeof b2),
+      doc_safe(o->in_desc ? o->in_desc : "?", b3, sizeof b3));
+    P("import json\nimport os\nimport sys\n\nimport numpy as np\nimport torch\n"
       "import torch.nn as nn\nimport torch.nn.functional as F\n\n");
-    P("WEIGHTS = %s\n\n\n", pystr(o->st_name ? o->st_name : "", b1, sizeof b1));
+    P("WEIGHTS = %s\n", pystr(o->st_name ? o->st_name : "", b1, sizeof b1));
+    P("# The self-test's vectors: its input, and Keras's layer outputs and outputs on it\n"
+      "# (k2t's Keras-semantics run).  Input: %s.\n",
+      doc_safe(o->in_desc ? o->in_desc : "?", b3, sizeof b3));
+    P("TEST_VECTORS = %s\n", pystr(o->vec_name ? o->vec_name : "", b1, sizeof b1));
+    P("TOLERANCE = %s\nN_INPUTS = %d\nN_OUTPUTS = %d\n\n\n", K2T_PY_TOLERANCE, m->n_inputs,
+      m->n_outputs);
     if (y->helpers & K2T_PY_SEPARABLE) P("%s", py_helpers_sep);
     if (y->helpers & K2T_PY_PRELU) P("%s", py_helpers_prelu);
     P("class Model(nn.Module):\n");
@@ -1245,13 +1436,7 @@ static k2t_status py_generate(py *y, k2t_err *err)
     P("\n%s\n\n", y->fwd.p ? y->fwd.p : "");
     P("%s", py_loader);
     P("%s", py_selftest);
-    P("# Recorded at export time: the input (%s) and Keras's output on it, computed by\n"
-      "# k2t's Keras-semantics run; float32 little-endian, base64, with their shapes.\n",
-      o->in_desc ? o->in_desc : "?");
-    put_samples(y, "TEST_INPUTS", o->in, m->n_inputs);
-    P("\n");
-    put_samples(y, "TEST_OUTPUTS", o->out, m->n_outputs);
-    P("\n\nif __name__ == \"__main__\":\n"
+    P("if __name__ == \"__main__\":\n"
       "    sys.exit(self_test(sys.argv[1] if len(sys.argv) > 1 else None))\n");
     return K2T_OK;
 }
@@ -1285,7 +1470,23 @@ k2t_status k2t_export_pytorch(const k2t_model *m, const char *path, const k2t_ex
     y.o = o;
     st = infer_shapes(&p, o, err);
     if (st == K2T_OK) st = py_generate(&y, err);
+    char vpath[4200];
+    vec_ctx vc = {.p = &p, .o = o};
+    if (st == K2T_OK) {
+        const char *slash = strrchr(path, '/');
+        if (!o->vec_name || !*o->vec_name || strchr(o->vec_name, '/'))
+            st = k2t_fail(err, K2T_EARG, "export pytorch needs the name of its test vectors file");
+        else if (snprintf(vpath, sizeof vpath, "%.*s%s", slash ? (int)(slash - path + 1) : 0, path,
+                          o->vec_name) >= (int)sizeof vpath)
+            st = k2t_fail(err, K2T_EARG, "the file name '%.200s...' is too long", path);
+    }
     if (st == K2T_OK) st = write_file(path, o->force, py_fill, &y.file, err);
+    if (st == K2T_OK) {
+        vec_collect(&vc, y.var);
+        st = write_file(vpath, o->force, vec_fill, &vc, err);
+        if (st != K2T_OK) unlink(path); /* written just now: no half export */
+    }
+    vec_free(&vc);
     if (st == K2T_OK && info) {
         memset(info, 0, sizeof *info);
         info->n_modules = y.n_modules;

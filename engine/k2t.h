@@ -695,6 +695,14 @@ typedef struct k2t_export_opts {
     const k2t_export_sample *in;    /* the self-test's input, one per model input */
     const k2t_export_sample *out;   /* Keras's output on it, one per model output */
     const char *in_desc;            /* where the input came from ("random uniform ...") */
+    /* The self-test's intermediate tensors, Keras's layout (batch first,
+    ** then the Keras per-sample shape), written in the module's layout:
+    ** per node its output (data NULL: not recorded), and per node the
+    ** pre-activation of a fused activation (NULL or data NULL: none; the
+    ** logits before a final softmax). */
+    const k2t_export_sample *acts;
+    const k2t_export_sample *preacts;
+    const char *vec_name;           /* the test vectors file (safetensors) next to the .py */
 } k2t_export_opts;
 
 typedef struct k2t_export_info {
@@ -724,12 +732,15 @@ k2t_status k2t_export_safetensors(const k2t_model *m, const char *path, const k2
                                   k2t_export_info *info, k2t_err *err);
 
 /* Write m as one Python file at path: class Model(nn.Module) with one
-** attribute per layer with weights, forward() as straight-line code in
-** topological order (one variable per layer, channels first, the exact
-** TF pads for o->in's size), load_weights/load_model for the safetensors
-** file o->st_name next to it, and a self-test that runs o->in and compares
-** with o->out.  Writes only the .py (k2t_export_safetensors writes the
-** weights); same file rules. */
+** attribute per layer with weights (and per Dropout), forward() as
+** straight-line code in topological order (one variable per layer,
+** channels first, the exact TF pads for o->in's size, which it checks),
+** load_weights/load_model for the safetensors file o->st_name next to it,
+** and a self-test that runs o->in and compares with o->out, o->acts and
+** o->preacts.  Writes the .py and then its test vectors o->vec_name
+** next to it (safetensors: "input:K", "output:K", each recorded node's
+** variable, "VAR:preact"); not the weights (k2t_export_safetensors).
+** Same file rules; a failure leaves neither file. */
 k2t_status k2t_export_pytorch(const k2t_model *m, const char *path, const k2t_export_opts *o,
                               k2t_export_info *info, k2t_err *err);
 

@@ -37,10 +37,33 @@ static void identity_describe(const k2t_layer *L, k2t_buf *b)
 
 /*--- PyTorch export ---*/
 
+/* A module in __init__ as a real port has one (state_dict and the module
+** tree look the same), an identity in eval mode: the Dropout of the
+** layout's rank for the SpatialDropout family, nn.Identity for the noise
+** and regularization layers. */
+static int identity_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n)
+{
+    const char *c = L->class_name ? L->class_name : "";
+    char r[64];
+    (void)in, (void)ph, (void)pw;
+    k2t_pyfloat(L->cfg.rate, r, sizeof r);
+    if (!strcmp(c, "Dropout")) return snprintf(buf, n, "nn.Dropout(p=%s)", r);
+    if (!strcmp(c, "SpatialDropout1D")) return snprintf(buf, n, "nn.Dropout1d(p=%s)", r);
+    if (!strcmp(c, "SpatialDropout2D")) return snprintf(buf, n, "nn.Dropout2d(p=%s)", r);
+    if (!strcmp(c, "SpatialDropout3D")) return snprintf(buf, n, "nn.Dropout3d(p=%s)", r);
+    if (!strcmp(c, "AlphaDropout")) return snprintf(buf, n, "nn.AlphaDropout(p=%s)", r);
+    return snprintf(buf, n, "nn.Identity()");
+}
+
 static k2t_status identity_py_forward(k2t_py *y, int i, k2t_err *err)
 {
+    const char *attr = k2t_py_attr(y, k2t_py_model(y)->nodes[i].layer);
     (void)err;
-    k2t_py_printf(y, "        %s = %s  # identity at inference\n", k2t_py_var(y, i), k2t_py_in(y, i, 0));
+    if (attr)
+        k2t_py_printf(y, "        %s = self.%s(%s)  # identity in eval mode\n", k2t_py_var(y, i), attr,
+                      k2t_py_in(y, i, 0));
+    else
+        k2t_py_printf(y, "        %s = %s  # identity at inference\n", k2t_py_var(y, i), k2t_py_in(y, i, 0));
     return K2T_OK;
 }
 
@@ -74,6 +97,6 @@ static const char *const identity_modules[] = {"Identity", "Dropout", "Dropout1d
 const k2t_op_def k2t_op_identity = {
     .op = K2T_OP_IDENTITY, .torch_modules = identity_modules, .classes = identity_classes,
     .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_NCHW, .parse = identity_parse,
-    .infer = identity_infer, .describe = identity_describe, .py_forward = identity_py_forward,
+    .infer = identity_infer, .describe = identity_describe, .module = identity_module, .py_forward = identity_py_forward,
     .plan = identity_plan, .forward = identity_forward,
 };
