@@ -272,7 +272,7 @@ static int in_view(cmp *c, const k2t_npz_entry *in, int src, int v, float *out)
 ** flattened in CHW order); -1 when none fits, or when the input is the
 ** output of an earlier module that is not paired with that input (a layer
 ** split over modules: a SeparableConv2D's pointwise half, fed its
-** depthwise half). */
+** depthwise half: an array paired with no layer). */
 static int input_view(cmp *c, const k2t_npz_entry *in, int node)
 {
     const k2t_node *N = &c->m->nodes[node];
@@ -285,10 +285,10 @@ static int input_view(cmp *c, const k2t_npz_entry *in, int node)
             memcmp(p->z->a.data, in->a.data, (size_t)cnt * sizeof(float)))
             continue;
         eq = 1;
-        if (p->state == E_MATCHED && p->node == src) paired = 1;
-        if (p->state == E_REPEAT && c->es[p->repeat_of].state == E_MATCHED && c->es[p->repeat_of].node == src)
-            paired = 1;
+        if (p->state == E_MATCHED) paired = 1;
+        if (p->state == E_REPEAT && c->es[p->repeat_of].state == E_MATCHED) paired = 1;
     }
+    (void)src;
     if (eq && !paired) return -1;
     const k2t_shape *ks = k2t_run_keras_shape(c->rk, src);
     const float *kx = k2t_run_output(c->rk, src)->data;
@@ -502,14 +502,17 @@ static int align(cmp *c, ent *e, int diverged)
         if (!nx->nv || nx->map_node != -1) continue;
         cand k2;
         const k2t_array *a = &e->z->a, *b = nx->in ? &nx->in->a : NULL;
-        if (b && b->data && k2t_shape_numel(&a->shape) == k2t_shape_numel(&b->shape) &&
-            !memcmp(a->data, b->data, (size_t)k2t_shape_numel(&a->shape) * sizeof(float)) &&
+        /* Fed this array (the dump records inputs), or, in a dump without them, within tolerance of it. */
+        int fed = b && b->data && k2t_shape_numel(&a->shape) == k2t_shape_numel(&b->shape) &&
+                  !memcmp(a->data, b->data, (size_t)k2t_shape_numel(&a->shape) * sizeof(float));
+        if ((fed || (!b && try_node(c, nx, v[pick].node, v[pick].pre, v[pick].chw, &k2) &&
+                     within(c->sh, k2.mad, k2.ref))) &&
             try_node(c, nx, v[pick].node, v[pick].pre, v[pick].chw, &k2) && kind_fits(c, nx->z->cls, &k2) &&
             nx->z->cls && cls && k2t_op_torch_module(k2t_node_layer(c->m, v[pick].node)->op, nx->z->cls)) {
             char s1[96];
-            snprintf(e->why, sizeof e->why, "an intermediate of %s (%s): '%s', fed this %s, computes its whole "
+            snprintf(e->why, sizeof e->why, "an intermediate of %s (%s): '%s', %s this %s, computes its whole "
                      "output", c->m->nodes[v[pick].node].name, k2t_node_layer(c->m, v[pick].node)->class_name,
-                     nx->z->name, k2t_shape_str(&e->vs[0], 0, s1, sizeof s1));
+                     nx->z->name, fed ? "fed" : "next after", k2t_shape_str(&e->vs[0], 0, s1, sizeof s1));
             free(v);
             return 0;
         }
@@ -812,9 +815,10 @@ static void diagnose(cmp *c, ent *e, cause *k)
         snprintf(h[nh].p.name, sizeof h[nh].p.name, "compare");
         if (k2t_emu_set(&h[nh].p.emu, (k2t_pit)t, t == K2T_PIT_BN_EPS ? "torch" : P->names[1], &err) != K2T_OK)
             continue;
-        int n = k2t_findings(d, e->node, K2T_PIT_BIT(t), &h[nh].p.emu, &base.emu, f, 4), any = 0;
-        for (int j = 0; j < n && j < 4; j++) any |= f[j].hazard;
-        if (any) nh++;
+        /* Every emulated pitfall is tried: some state their finding once for
+        ** all their layers (bn-mode at the first BatchNormalization). */
+        (void)f;
+        nh++;
     }
     k2t_diag_free(d);
     int pick = -1, conf = 0;
@@ -913,6 +917,8 @@ static int glue(cmp *c, ent *e, cause *k)
             for (int64_t ch = 1; ch < C; ch++) same &= fabs(A[ch] - A[0]) <= 1e-6 * fabs(A[0]) && fabs(B[ch] - B[0]) <= 1e-6;
             size_t w = (size_t)snprintf(k->ev, sizeof k->ev, "the port's input to %s (torch: %s) is %sKeras's input ",
                                         m->nodes[e->node].name, e->z->name, rev ? "channel-reversed (RGB<->BGR) " : "");
+            for (int64_t ch = 0; ch < C; ch++)
+                if (fabs(B[ch]) < 1e-6 * (fabs(A[ch]) * 255 + 1)) B[ch] = 0;
             for (int64_t ch = 0; ch < (same ? 1 : C) && w < sizeof k->ev; ch++)
                 w += (size_t)snprintf(k->ev + w, sizeof k->ev - w, "%s* %.6g %s %.6g", ch ? "; " : same ? "x " : "x ",
                                       A[ch], B[ch] < 0 ? "-" : "+", fabs(B[ch]));
@@ -926,13 +932,19 @@ static int glue(cmp *c, ent *e, cause *k)
         }
         return 0;
     }
-    /* After a module matched on src's pre-activation: the activation between. */
+    /* After a module matched on src's pre-activation, or on the input of an
+    ** activation layer src: the activation the port applied between. */
     const k2t_layer *SL = k2t_node_layer(m, src);
+    const k2t_node *SN = &m->nodes[src];
+    int act_layer = SL->n_w == 0 && SN->n_in == 1 && SL->cfg.act != K2T_ACT_LINEAR;
     for (int i = 0; i < c->ne; i++) {
         const ent *p = &c->es[i];
-        if (p->state != E_MATCHED || p->node != src || !p->pre) continue;
+        if (p->state != E_MATCHED) continue;
+        if (!(p->node == src && p->pre) && !(act_layer && p->node == SN->in[0] && !p->pre && !p->chw)) continue;
+        if (k2t_shape_numel(k2t_run_keras_shape(c->rk, p->node)) * c->n != cnt) continue;
         char what[300];
-        snprintf(what, sizeof what, "%s's output (%s's pre-activation)", p->z->name, m->nodes[src].name);
+        snprintf(what, sizeof what, "%s's output (%s's %s)", p->z->name, m->nodes[src].name,
+                 p->node == src ? "pre-activation" : "input");
         if (act_swap(c, src, SL->cfg.act, p->vd[p->view], c->inbuf, cnt, C, ref, what, k)) {
             k->node = src;
             return 1;
@@ -958,7 +970,8 @@ static void print_bug(cmp *c, int no, const cause *k, int count, const cause *la
     base.emu.preprocess = sh->set.emu.preprocess;
     switch (k->kind) {
     case K_PIT:
-        k2t_shell_why(sh, k->node, &base.emu, &k->p.emu);
+        if (!k2t_shell_why(sh, k->node, &base.emu, &k->p.emu))
+            k2t_printf(sh, "  why: %s: %s\n", k2t_pitfalls[k->pit].topic, k2t_pitfalls[k->pit].summary);
         break;
     case K_KERNEL: case K_WEIGHT: case K_ACT:
         for (int i = 0; i < k->nf; i++) k2t_print_finding(sh, &k->f[i], K2T_FINDING_WHY);

@@ -707,7 +707,7 @@ int k2t_finding_act(const k2t_model *m, int node, k2t_act keras, k2t_act port, k
     char code[160];
     memset(f, 0, sizeof *f);
     f->pit = K2T_PIT_ACTIVATION, f->node = node, f->hazard = 1;
-    snprintf(f->text, sizeof f->text, "%s applies %s here; the port computes %s%s", m->nodes[node].name,
+    snprintf(f->text, sizeof f->text, "Keras's %s applies %s; the port computes %s%s", m->nodes[node].name,
              keras == K2T_ACT_LINEAR ? "no activation" : k2t_act_name(keras),
              port == K2T_ACT_LINEAR ? "no activation" : k2t_act_name(port),
              keras == K2T_ACT_LINEAR ? " (remove it)" : "");

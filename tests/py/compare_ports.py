@@ -408,3 +408,81 @@ def conv_transpose_valid(h5, bug=None):
     m.head.weight.data.copy_(torch.from_numpy(W("head", "kernel")).T)
     _bias(m.head, W, "head")
     return m.eval()
+
+
+# ------------------------------------------------------------------------------
+# Ports with one (or several) classic bugs each, for tests/py/test_compare_bugs.py.
+
+class ResNet8Bugs(ResNet8):
+    """ResNet8 whose forward() can scale the input (x/255) and swap the stem's activation."""
+
+    def __init__(self, pad_fix=True, eps=1e-3, scale=None, stem_act=F.relu):
+        super().__init__(pad_fix, eps)
+        self.scale, self.stem_act = scale, stem_act
+
+    def forward(self, x):
+        if self.scale is not None:
+            x = x * self.scale  # the input scaled inside the port, not in Keras
+        x = self.stem_act(self.stem(x))
+        x = self.block3(self.block2(self.block1(x)))
+        x = F.avg_pool2d(x, 8).flatten(1)
+        return self.fc(x)
+
+
+def resnet8_bugs(h5, bugs=()):
+    """pretrainedResnet.h5 with the bugs named in 'bugs':
+    'input255' forward() divides the input by 255; 'never_copied' block2.conv2 keeps PyTorch's initial
+    weights; 'hw_swap' block1.conv1's kernel permuted (3, 2, 1, 0) (H and W swapped); 'stem_sigmoid' /
+    'stem_noact' the stem's relu replaced by sigmoid / left out; 'train' the port left in train mode;
+    'eps' every BatchNorm2d with eps 1e-5; 'pad' padding=1 on the stride-2 convs; 'fc_never' fc never
+    copied."""
+    torch.manual_seed(1234)
+    W = _weights(h5)
+    act = torch.sigmoid if "stem_sigmoid" in bugs else (lambda t: t) if "stem_noact" in bugs else F.relu
+    m = ResNet8Bugs("pad" not in bugs, 1e-5 if "eps" in bugs else 1e-3, 1 / 255 if "input255" in bugs else None,
+                    act)
+    _set_conv(m.stem[0], W, "conv2d")
+    _set_bn(m.stem[1], W, "batch_normalization")
+    names = [("conv2d_1", "batch_normalization_1", "conv2d_2", "batch_normalization_2", None),
+             ("conv2d_3", "batch_normalization_3", "conv2d_4", "batch_normalization_4", "conv2d_5"),
+             ("conv2d_6", "batch_normalization_5", "conv2d_7", "batch_normalization_6", "conv2d_8")]
+    for blk, (c1, b1, c2, b2, sc) in zip((m.block1, m.block2, m.block3), names):
+        _set_conv(blk.conv1, W, c1)
+        _set_bn(blk.bn1, W, b1)
+        if not ("never_copied" in bugs and blk is m.block2):
+            _set_conv(blk.conv2, W, c2)
+        _set_bn(blk.bn2, W, b2)
+        if sc:
+            _set_conv(blk.shortcut, W, sc)
+    if "hw_swap" in bugs:
+        m.block1.conv1.weight.data.copy_(torch.from_numpy(W("conv2d_1", "kernel")).permute(3, 2, 1, 0))
+    if "fc_never" not in bugs:
+        m.fc.weight.data.copy_(torch.from_numpy(W("dense", "kernel")).T)
+        m.fc.bias.data.copy_(torch.from_numpy(W("dense", "bias")))
+    return m.train() if "train" in bugs else m.eval()
+
+
+class _SepEq(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.sep_a = _Sep(4, 1, 4, 3, 1, 1)
+        self.sep_b = _Sep(4, 1, 4, 3, 2, 0)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x):
+        x = self.sep_b(F.relu(self.sep_a(x)))
+        return self.head(x.mean((2, 3)))
+
+
+def separable_eq(h5, bug=None):
+    """separable_eq.h5 (Xception-style: SeparableConv2D 4->4): a correct port, every half a module."""
+    W = _weights(h5)
+    m = _SepEq()
+    for name in ("sep_a", "sep_b"):
+        mod = getattr(m, name)
+        _load(mod.depthwise, _dw_weight(W(name, "depthwise_kernel")))
+        _load(mod.pointwise, torch.from_numpy(W(name, "pointwise_kernel")).permute(3, 2, 0, 1))
+        _bias(mod.pointwise, W, name)
+    m.head.weight.data.copy_(torch.from_numpy(W("head", "kernel")).T)
+    _bias(m.head, W, "head")
+    return m.eval()
