@@ -416,14 +416,14 @@ def conv_transpose_valid(h5, bug=None):
 class ResNet8Bugs(ResNet8):
     """ResNet8 whose forward() can scale the input (x/255) and swap the stem's activation."""
 
-    def __init__(self, pad_fix=True, eps=1e-3, scale=None, stem_act=F.relu):
+    def __init__(self, pad_fix=True, eps=1e-3, scale=None, stem_act=F.relu, offset=0.0):
         super().__init__(pad_fix, eps)
-        self.scale, self.stem_act = scale, stem_act
+        self.scale, self.stem_act, self.offset = scale, stem_act, offset
 
     def forward(self, x):
         if self.scale is not None:
             x = x * self.scale  # the input scaled inside the port, not in Keras
-        x = self.stem_act(self.stem(x))
+        x = self.stem_act(self.stem(x) + self.offset)  # offset: a bug no port convention explains
         x = self.block3(self.block2(self.block1(x)))
         x = F.avg_pool2d(x, 8).flatten(1)
         return self.fc(x)
@@ -435,12 +435,12 @@ def resnet8_bugs(h5, bugs=()):
     weights; 'hw_swap' block1.conv1's kernel permuted (3, 2, 1, 0) (H and W swapped); 'stem_sigmoid' /
     'stem_noact' the stem's relu replaced by sigmoid / left out; 'train' the port left in train mode;
     'eps' every BatchNorm2d with eps 1e-5; 'pad' padding=1 on the stride-2 convs; 'fc_never' fc never
-    copied."""
+    copied; 'offset' 0.25 added to the stem's output before its relu (no known convention)."""
     torch.manual_seed(1234)
     W = _weights(h5)
     act = torch.sigmoid if "stem_sigmoid" in bugs else (lambda t: t) if "stem_noact" in bugs else F.relu
     m = ResNet8Bugs("pad" not in bugs, 1e-5 if "eps" in bugs else 1e-3, 1 / 255 if "input255" in bugs else None,
-                    act)
+                    act, 0.25 if "offset" in bugs else 0.0)
     _set_conv(m.stem[0], W, "conv2d")
     _set_bn(m.stem[1], W, "batch_normalization")
     names = [("conv2d_1", "batch_normalization_1", "conv2d_2", "batch_normalization_2", None),

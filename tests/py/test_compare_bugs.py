@@ -142,6 +142,15 @@ else:
        "eps=0.001" in out,
        "bn eps 1e-5 everywhere: one bn-eps finding over the BatchNormalization layers", out[-1200:])
 
+    # a bug no port convention explains: said so, described, nothing else claimed
+    rc, out, err = run("offset", ("offset",))
+    b = bugs(out)
+    ok(rc == 0 and len(b) == 1 and b[0][0] == "unexplained" and "no known port convention explains it" in out and
+       "agrees with Keras on its own input" in out and re.search(r"\d+ of \d+ values differ", out) and
+       "fix:" not in out,
+       "an offset added in forward(): 'no known port convention explains it', described, no cause claimed",
+       out[-1200:])
+
     # three independent bugs in one port, all named in one compare
     rc, out, err = run("three", ("pad", "hw_swap", "fc_never"))
     b = bugs(out)
