@@ -486,3 +486,115 @@ def separable_eq(h5, bug=None):
     m.head.weight.data.copy_(torch.from_numpy(W("head", "kernel")).T)
     _bias(m.head, W, "head")
     return m.eval()
+
+
+# ------------------------------------------------------------------------------
+# A correct port of any plain chain of Conv2D, DepthwiseConv2D, BatchNormalization, Activation,
+# pooling, Flatten and Dense (vww_96.h5, MobileNet v1), built from the .h5's config and weights:
+# TF's 'same' pads with F.pad (asymmetric when they must be), modules named as the Keras layers.
+
+def _tf_pads(n, k, s, d=1):
+    ke = (k - 1) * d + 1
+    out = -(-n // s)
+    total = max((out - 1) * s + ke - n, 0)
+    return total // 2, total - total // 2
+
+
+class Chain(nn.Module):
+    def __init__(self, steps):
+        super().__init__()
+        self.steps = steps  # [(name, kind, extra)]
+        for name, kind, extra in steps:
+            if isinstance(extra, dict) and "module" in extra:
+                self.add_module(name, extra["module"])
+
+    def forward(self, x):
+        for name, kind, extra in self.steps:
+            if extra.get("pad"):
+                x = F.pad(x, extra["pad"])
+            x = getattr(self, name)(x)
+            act = extra.get("act", "linear")
+            if act == "relu":
+                x = F.relu(x)
+            elif act == "softmax":
+                x = torch.softmax(x, 1)
+            elif act != "linear":
+                raise ValueError(act)
+        return x
+
+
+def chain(h5, bugs=()):
+    """bugs: 'eps' (every BatchNorm2d with eps 1e-5), 'pad' (nn.Conv2d(padding=k//2) for 'same', no
+    F.pad: wrong where TF pads asymmetrically), 'dw_hw' (the first DepthwiseConv2D's kernel with H and W
+    swapped)."""
+    import json
+    f = h5py.File(h5, "r")
+    mc = f.attrs["model_config"]
+    cfg = json.loads(mc.decode() if isinstance(mc, bytes) else mc)["config"]
+    W = _weights(h5)
+    layers = cfg["layers"] if isinstance(cfg, dict) else cfg
+    shape = None
+    steps = []
+    for l in layers:
+        cls, c, name = l["class_name"], l["config"], l["config"]["name"]
+        if cls == "InputLayer":
+            shape = list(c["batch_input_shape"][1:])  # H, W, C
+            continue
+        H, Wd, C = shape if len(shape) == 3 else (None, None, shape[-1])
+        if cls in ("Conv2D", "DepthwiseConv2D"):
+            k, s, d = c["kernel_size"], c["strides"], c.get("dilation_rate", [1, 1])
+            if cls == "Conv2D":
+                kk = W(name, "kernel")
+                mod = nn.Conv2d(kk.shape[2], kk.shape[3], k, s, dilation=d, bias=c["use_bias"])
+                mod.weight.data.copy_(torch.from_numpy(kk).permute(3, 2, 0, 1))
+                cout = kk.shape[3]
+            else:
+                kk = W(name, "depthwise_kernel")
+                mod = nn.Conv2d(C, C * kk.shape[3], k, s, dilation=d, groups=C, bias=c["use_bias"])
+                mod.weight.data.copy_(_dw_weight(kk))
+                cout = C * kk.shape[3]
+            if c["use_bias"]:
+                mod.bias.data.copy_(torch.from_numpy(W(name, "bias")))
+            if cls == "DepthwiseConv2D" and "dw_hw" in bugs and not any(t == cls for _, t, _ in steps):
+                mod.weight.data.copy_(mod.weight.data.transpose(2, 3).clone())
+            pad = None
+            if c["padding"] == "same" and "pad" in bugs:
+                mod.padding = (k[0] // 2 * d[0], k[1] // 2 * d[1])
+            if c["padding"] == "same":
+                ph, pw = _tf_pads(H, k[0], s[0], d[0]), _tf_pads(Wd, k[1], s[1], d[1])
+                pad = None if "pad" in bugs else (pw[0], pw[1], ph[0], ph[1])
+                H, Wd = -(-H // s[0]), -(-Wd // s[1])
+            else:
+                H = (H - (k[0] - 1) * d[0] - 1) // s[0] + 1
+                Wd = (Wd - (k[1] - 1) * d[1] - 1) // s[1] + 1
+            steps.append((name, cls, {"module": mod, "pad": pad, "act": c["activation"]}))
+            shape = [H, Wd, cout]
+        elif cls == "BatchNormalization":
+            mod = nn.BatchNorm2d(C, eps=1e-5 if "eps" in bugs else c["epsilon"])
+            _set_bn(mod, W, name)
+            steps.append((name, cls, {"module": mod}))
+        elif cls == "Activation":
+            mod = {"relu": nn.ReLU(), "softmax": nn.Softmax(dim=1), "linear": nn.Identity()}[c["activation"]]
+            steps.append((name, cls, {"module": mod}))
+        elif cls in ("AveragePooling2D", "MaxPooling2D"):
+            assert c["padding"] == "valid"
+            p, s = c["pool_size"], c["strides"]
+            mod = (nn.AvgPool2d if cls == "AveragePooling2D" else nn.MaxPool2d)(p, s)
+            steps.append((name, cls, {"module": mod}))
+            shape = [(H - p[0]) // s[0] + 1, (Wd - p[1]) // s[1] + 1, C]
+        elif cls == "Flatten":
+            assert shape[0] * shape[1] == 1 or shape[2] == 1, "a spatial Flatten needs the CHW fix"
+            steps.append((name, cls, {"module": nn.Flatten()}))
+            shape = [shape[0] * shape[1] * shape[2]]
+        elif cls == "Dense":
+            kk = W(name, "kernel")
+            mod = nn.Linear(kk.shape[0], kk.shape[1])
+            mod.weight.data.copy_(torch.from_numpy(kk).T)
+            mod.bias.data.copy_(torch.from_numpy(W(name, "bias")))
+            steps.append((name, cls, {"module": mod, "act": c["activation"]}))
+            shape = [kk.shape[1]]
+        elif cls == "Dropout":
+            continue
+        else:
+            raise ValueError("chain: %s is not handled" % cls)
+    return Chain(steps).eval()

@@ -163,6 +163,39 @@ else:
     # never a refuted cause
     ok("closer, but" not in out and "likely" not in out, "no refuted or 'likely' cause printed", out[-800:])
 
+# vww_96.h5 (MobileNet v1, 27 BatchNormalization): a correct port, and ports with bugs repeated over layers
+VWW = os.path.join(SHARED, "models", "vww_96.h5")
+if not os.path.exists(VWW):
+    skip("compare on vww_96", "%s is missing" % VWW)
+else:
+    xv = np.random.default_rng(5).random((2, 96, 96, 3), dtype=np.float32)
+    np.save(T("xv.npy"), xv)
+
+    def vrun(bl):
+        npz = T("vww_%s.npz" % "_".join(bl))
+        dump(compare_ports.chain(VWW, bl), xv, npz)
+        return k2t("input " + T("xv.npy"), "compare " + npz, "echo bugs=$bugs", model=VWW)
+
+    rc, out, err = vrun(())
+    ok(rc == 0 and "no divergence" in out and "bugs=0" in out, "vww_96, correct port: no divergence",
+       out[-600:] + err)
+    rc, out, err = vrun(("eps",))
+    b = bugs(out)
+    ok(rc == 0 and b == [("bn-eps", "27 BatchNormalization layers: batch_normalization .. batch_normalization_26 "
+                                     "(torch: batch_normalization .. batch_normalization_26)")] and "bugs=1" in out,
+       "vww_96 with PyTorch's eps: one bn-eps finding over the 27 BatchNormalization layers", out[-1200:])
+    rc, out, err = vrun(("pad", "dw_hw"))
+    b = bugs(out)
+    port = compare_ports.chain(VWW, ("dw_hw",))
+    used = re.search(r"depthwise_conv2d\.weight \(8,1,3,3\) holds\s+torch\.from_numpy\(depthwise_kernel\)((?:\.\w+\([0-9, ]*\))+)", out)
+    with h5py.File(VWW, "r") as f:
+        dk = torch.from_numpy(np.array(f["model_weights"]["depthwise_conv2d"]["depthwise_conv2d"]["depthwise_kernel:0"]))
+    ok(rc == 0 and [t for t, _ in b] == ["padding", "transpose", "padding"] and
+       b[1][1].startswith("depthwise_conv2d (torch") and used and
+       torch.equal(eval("dk" + used.group(1)), port.depthwise_conv2d.weight),
+       "vww_96 with symmetric pads and one depthwise kernel H/W swapped: the pads on every stride-2 layer, the "
+       "swapped kernel by name with the rearrangement it holds", out[-2500:])
+
 # an Xception-style port: SeparableConv2D with as many input as output channels, correct
 manifest = test_exec.ensure_fixtures()
 if manifest is not None:
