@@ -770,7 +770,8 @@ static void describe(const cmp *c, const float *a, const float *b, const k2t_sha
 /* Every emulated pitfall that concerns the layer (it has a finding there)
 ** is tried on the layer alone, fed the module's own input (else Keras's);
 ** one that reproduces the port's array is the cause; then one kernel
-** alone, then (closer only) the best; else unknown, described. */
+** alone, then the state_dict; else unknown, described (a setting that only
+** comes closer is refuted, and never printed). */
 static void diagnose(cmp *c, ent *e, cause *k)
 {
     k2t_shell *sh = c->sh;
@@ -834,10 +835,8 @@ static void diagnose(cmp *c, ent *e, cause *k)
         *k = wk;
         return;
     }
-    if (!conf)
-        for (int i = 0; i < nh; i++)
-            if (h[i].mad >= 0 && h[i].mad < 0.5 * emad && (pick < 0 || h[i].mad < h[pick].mad)) pick = i;
-    if (pick >= 0) {
+    /* A setting that only comes closer is refuted: it is never stated. */
+    if (conf) {
         char v[64];
         const k2t_pitfall *P = &k2t_pitfalls[h[pick].pit];
         k->kind = K_PIT, k->pit = h[pick].pit, k->p = h[pick].p, k->conf = conf, k->mad = h[pick].mad;
@@ -845,8 +844,7 @@ static void diagnose(cmp *c, ent *e, cause *k)
         snprintf(k->key, sizeof k->key, "pit %d %s %s %d", (int)k->pit, v, L->class_name, conf);
         snprintf(k->ev, sizeof k->ev, "emulating it on %s alone (set %s %s)%s gives max|diff| %.4g to %s, against "
                  "%.4g for Keras%s", m->nodes[e->node].name, P->key, v, e->loc ? ", fed the module's own input," : "",
-                 h[pick].mad, e->z->name, emad, conf ? ": it reproduces the port" : ": closer, but something else "
-                 "differs too");
+                 h[pick].mad, e->z->name, emad, ": it reproduces the port");
         return;
     }
     /* Nothing reproduces it: describe the difference (on the module's own input when known). */
