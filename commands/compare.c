@@ -22,9 +22,12 @@
 ** diff.rtol * max|keras| is matched; the first array with no candidate
 ** within tolerance is paired with the layer expected next by order (and by
 ** its module's class when __order__ names it), and that layer is the first
-** divergence.  The diagnosis comes from the layer's config (diff's
-** k2t_diagnose) and is checked by emulating the suspected convention on
-** that layer alone, fed Keras's inputs.
+** divergence.  With the inputs torch_dump.py records, each module is also
+** checked on its own input (the Keras layer run on it), so that every bug
+** is found in one pass; each is explained by what reproduces it: an
+** emulated pitfall on that layer alone, the port's state_dict tensor by
+** tensor, the scaling of the input, an activation swapped between modules;
+** the texts are the pitfall table's and the engine's findings.
 */
 #include <errno.h>
 #include <math.h>
@@ -1536,18 +1539,25 @@ static void complete_compare(k2t_shell *sh, int argi, char **argv, const char *p
 const k2t_command k2t_cmd_compare = {
     .name = "compare", .group = "debug", .min_args = 1, .max_args = 3, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
     .usage = "compare FILE.npz [--map FILE]",
-    .summary = "Align a PyTorch port's activations (an .npz) with the Keras layers and name the first divergent one.",
-    .help = "FILE holds the port's activations on the current input, in execution order and PyTorch\n"
-            "layout (scripts/torch_dump.py writes it: one array per module, order in __order__).\n"
+    .summary = "Align a PyTorch port's activations (an .npz) with the Keras layers; name every bug and its cause.",
+    .help = "FILE holds the port's activations in execution order and PyTorch layout\n"
+            "(scripts/torch_dump.py writes it: one array per module, order in __order__, each module's\n"
+            "input NAME.in, the state_dict as state_dict/KEY, the model input __input__, __mode__).\n"
+            "With no input set, the dump's __input__ is used; a dump made on another input is refused.\n"
             "k2t runs the Keras model on the same input and pairs each array with a layer by order,\n"
-            "shape and value: arrays may skip layers (functional ops have no module), a shortcut may\n"
-            "come after its block's body, a Linear may match a Dense's pre-activation (softmax\n"
-            "outside the model), a container's array repeats its last child's.  (N,C,H,W) is read\n"
-            "as (N,H,W,C).  One line per array: torch_name ~ keras_layer (Class), max|diff|, ok/FAIL\n"
-            "against diff.atol + diff.rtol * max|keras|; then the first divergence, why (from the\n"
-            "layer's config, checked by emulating the convention on that layer), or \"no divergence\".\n"
-            "--map FILE: 'torch_name keras_layer' lines ('-' skips the array; # comments) that\n"
-            "override the alignment.  Publishes $first_divergence (\"none\"), $max_abs_diff,\n"
-            "$matched_entries, $failed_entries, $unmatched_entries.",
+            "shape, value and structure: arrays may skip layers (functional ops have no module), a\n"
+            "shortcut may come after its block's body, a Linear may match a Dense's pre-activation, a\n"
+            "container's array repeats its last child's, a module feeding the next module of the same\n"
+            "layer is an intermediate (a SeparableConv2D's depthwise half).  (N,C,H,W) is read as\n"
+            "(N,H,W,C).  One line per array: torch_name ~ keras_layer (Class), max|diff|, ok/FAIL\n"
+            "against diff.atol + diff.rtol * max|keras|, and 'own input': the layer run on the port's\n"
+            "own input to that module.  Then every bug in model order, one bug over several layers\n"
+            "grouped, each with why/fix (the pitfall table's) and evidence: a cause is stated only when\n"
+            "it reproduces the port (an emulated setting on the layer alone, the state_dict tensor by\n"
+            "tensor, an input scaled inside the port, an activation swapped), else \"no known port\n"
+            "convention explains it\" with a description; then the first divergence, or \"no\n"
+            "divergence\".  --map FILE: 'torch_name keras_layer' lines ('-' skips the array; #\n"
+            "comments) that override the alignment.  Publishes $first_divergence (\"none\"), $bugs,\n"
+            "$max_abs_diff, $matched_entries, $failed_entries, $unmatched_entries.",
     .complete = complete_compare, .fn = cmd_compare,
 };
