@@ -89,6 +89,7 @@ typedef struct cmp {
     const k2t_npz *z;
     ent *es;
     int ne;
+    const char *mode;     /* the dump's __mode__ ("" when it has none) */
 } cmp;
 
 /*--------------------------------------------------------------- helpers */
@@ -845,6 +846,25 @@ static void diagnose(cmp *c, ent *e, cause *k)
         k->kind = K_PIT, k->pit = h[pick].pit, k->p = h[pick].p, k->conf = conf, k->mad = h[pick].mad;
         k2t_emu_value(&k->p.emu, k->pit, v, sizeof v);
         snprintf(k->key, sizeof k->key, "pit %d %s %s %d", (int)k->pit, v, L->class_name, conf);
+        if (k->pit == K2T_PIT_BN_MODE && !strcmp(c->mode, "eval")) {
+            /* The batch statistics, though the model ran in eval mode. */
+            char key[720];
+            int has = 0;
+            for (int wi = 0; wi < L->n_w; wi++)
+                if (L->w[wi].name && !strcmp(L->w[wi].name, "moving_mean")) {
+                    char tname[300];
+                    k2t_shape ts;
+                    if (k2t_torch_param(m, L, wi, tname, sizeof tname, &ts) == 0)
+                        has = sd_tensor(c, e, strchr(tname, '.') ? strchr(tname, '.') + 1 : tname, key,
+                                        sizeof key) != NULL;
+                }
+            snprintf(k->key + strlen(k->key), sizeof k->key - strlen(k->key), " eval%d", has);
+            k->nsd = 0;
+            snprintf(k->sd[0].text, sizeof k->sd[0].text, "the dump ran in eval mode, and %s uses its batch's "
+                     "statistics all the same%s", e->z->name, has ? "" : ": its state_dict holds no running_mean "
+                     "(track_running_stats=False)");
+            k->nsd = 1;
+        }
         snprintf(k->ev, sizeof k->ev, "emulating it on %s alone (set %s %s)%s gives max|diff| %.4g to %s, against "
                  "%.4g for Keras%s", m->nodes[e->node].name, P->key, v, e->loc ? ", fed the module's own input," : "",
                  h[pick].mad, e->z->name, emad, ": it reproduces the port");
@@ -1254,7 +1274,7 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
                        "\"input cifar FILE 0:4\" ...)");
         goto done;
     }
-    c.sh = sh, c.m = m, c.n = sh->in.n, c.P = -1, c.z = &z, c.es = es, c.ne = ne;
+    c.sh = sh, c.m = m, c.n = sh->in.n, c.P = -1, c.z = &z, c.es = es, c.ne = ne, c.mode = mode;
     if (k2t_shell_input_shape(sh, "compare", &c.per) != K2T_CMD_OK) {
         rc = K2T_CMD_ERR;
         goto done;

@@ -423,6 +423,8 @@ class ResNet8Bugs(ResNet8):
     def forward(self, x):
         if self.scale is not None:
             x = x * self.scale  # the input scaled inside the port, not in Keras
+        if getattr(self, "bgr", False):
+            x = (x.flip(1) - 120.0) / 60.0  # channels reversed and normalised inside the port
         x = self.stem_act(self.stem(x) + self.offset)  # offset: a bug no port convention explains
         x = self.block3(self.block2(self.block1(x)))
         x = F.avg_pool2d(x, 8).flatten(1)
@@ -435,14 +437,22 @@ def resnet8_bugs(h5, bugs=()):
     weights; 'hw_swap' block1.conv1's kernel permuted (3, 2, 1, 0) (H and W swapped); 'stem_sigmoid' /
     'stem_noact' the stem's relu replaced by sigmoid / left out; 'train' the port left in train mode;
     'eps' every BatchNorm2d with eps 1e-5; 'pad' padding=1 on the stride-2 convs; 'fc_never' fc never
-    copied; 'offset' 0.25 added to the stem's output before its relu (no known convention)."""
+    copied; 'offset' 0.25 added to the stem's output before its relu (no known convention); 'bgr'
+    forward() reverses the channels and normalises ((x - 120) / 60); 'bn_nostats' the stem's
+    BatchNorm2d built with track_running_stats=False (batch statistics in eval mode too)."""
     torch.manual_seed(1234)
     W = _weights(h5)
     act = torch.sigmoid if "stem_sigmoid" in bugs else (lambda t: t) if "stem_noact" in bugs else F.relu
     m = ResNet8Bugs("pad" not in bugs, 1e-5 if "eps" in bugs else 1e-3, 1 / 255 if "input255" in bugs else None,
                     act, 0.25 if "offset" in bugs else 0.0)
+    m.bgr = "bgr" in bugs
     _set_conv(m.stem[0], W, "conv2d")
-    _set_bn(m.stem[1], W, "batch_normalization")
+    if "bn_nostats" in bugs:
+        m.stem[1] = nn.BatchNorm2d(16, eps=1e-3, track_running_stats=False)
+        m.stem[1].weight.data.copy_(torch.from_numpy(W("batch_normalization", "gamma")))
+        m.stem[1].bias.data.copy_(torch.from_numpy(W("batch_normalization", "beta")))
+    else:
+        _set_bn(m.stem[1], W, "batch_normalization")
     names = [("conv2d_1", "batch_normalization_1", "conv2d_2", "batch_normalization_2", None),
              ("conv2d_3", "batch_normalization_3", "conv2d_4", "batch_normalization_4", "conv2d_5"),
              ("conv2d_6", "batch_normalization_5", "conv2d_7", "batch_normalization_6", "conv2d_8")]

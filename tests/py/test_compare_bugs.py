@@ -85,6 +85,22 @@ else:
        "transpose" not in out,
        "input /255 in forward(): one bug, input scaling, the factor 1/255 found", out[-1200:])
 
+    # channels reversed and normalised inside the port: the map per channel, exactly
+    rc, out, err = run("bgr", ("bgr",))
+    b = bugs(out)
+    m = re.search(r"is channel-reversed \(RGB<->BGR\) Keras's input x \* ([0-9.e+-]+) - ([0-9.e+-]+) ", out)
+    ok(rc == 0 and len(b) == 1 and b[0][0] == "preprocess" and m and abs(float(m.group(1)) - 1 / 60) < 1e-6 and
+       abs(float(m.group(2)) - 2) < 1e-5,
+       "BGR and (x - 120) / 60 inside forward(): input scaling, channels reversed, the map found", out[-1200:])
+
+    # batch statistics although the dump ran in eval mode (track_running_stats=False)
+    rc, out, err = run("nostats", ("bn_nostats",))
+    b = bugs(out)
+    ok(rc == 0 and "ran in eval mode" in out and len(b) == 1 and b[0][0] == "bn-mode" and
+       b[0][1].startswith("batch_normalization (torch: stem.1)") and "track_running_stats=False" in out,
+       "BatchNorm2d(track_running_stats=False), dumped in eval mode: bn-mode, the batch statistics tell",
+       out[-1200:])
+
     # a layer never copied: block2.conv2 keeps PyTorch's initialisation
     rc, out, err = run("never", ("never_copied",))
     b = bugs(out)
