@@ -310,6 +310,15 @@ p = subprocess.run([sys.executable, DUMP, "--module", PORTS, "--factory", "resne
 rc, out, err = k2t(CIF4, "compare " + T("cli2.npz"), model=model)
 ok(p.returncode == 0 and "no divergence" in out, "torch_dump.py --weights loads a state_dict over the factory's",
    p.stderr[-500:] + why(out))
+# The mode: resnet8_bugs(train) leaves the port in train mode; the CLI keeps it, --eval forces eval
+for flag, want in (([], "train"), (["--eval"], "eval")):
+    p = subprocess.run([sys.executable, DUMP, PORTS + ":resnet8_bugs", "--arg", "h5=" + model, "--arg",
+                        "bugs=('train',)", T("x4.npy"), T("cli_mode.npz")] + flag, capture_output=True, text=True)
+    with np.load(T("cli_mode.npz")) as zz:
+        got = bytes(zz["__mode__"]).decode() if "__mode__" in zz else None
+    ok(p.returncode == 0 and got == want and ("%s mode" % want) in p.stdout,
+       "torch_dump.py %s: __mode__ %s" % (" ".join(flag) or "(no flag)", want), p.stdout + p.stderr[-500:])
 p = subprocess.run([sys.executable, DUMP, "--help"], capture_output=True, text=True)
-ok(p.returncode == 0 and "__order__" in p.stdout and "--factory" in p.stdout, "torch_dump.py --help documents the CLI")
+ok(p.returncode == 0 and "__order__" in p.stdout and "--factory" in p.stdout and "--eval" in p.stdout and
+   "state_dict/KEY" in p.stdout, "torch_dump.py --help documents the CLI")
 done()
