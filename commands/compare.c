@@ -1173,11 +1173,31 @@ static int same_input(k2t_shell *sh, cmp *c, const k2t_npz_entry *zin, const cha
         if (mad < best) best = mad;
         free(x);
     }
-    free(conv);
     (void)c;
-    if (best <= 1e-5 * (big > 1 ? big : 1)) return K2T_CMD_OK;
+    if (best <= 1e-5 * (big > 1 ? big : 1)) {
+        free(conv);
+        return K2T_CMD_OK;
+    }
+    /* The same samples scaled otherwise (the port fed x/255 where k2t has x, say): say by how much. */
+    double sx = 0, sy = 0, sxx = 0, sxy = 0, nn = (double)n, worst = 0, ab = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double xv = b->data[i], yv = da[i];
+        sx += xv, sy += yv, sxx += xv * xv, sxy += xv * yv;
+    }
+    double den = nn * sxx - sx * sx, A = den != 0 ? (nn * sxy - sx * sy) / den : 0, B = (sy - A * sx) / nn;
+    for (int64_t i = 0; i < n; i++) {
+        double r = fabs(da[i] - (A * b->data[i] + B));
+        if (r > worst) worst = r;
+        if (fabs(da[i]) > ab) ab = fabs(da[i]);
+    }
+    char hint[200] = "";
+    if (A != 0 && worst <= 1e-5 * (ab > 1 ? ab : 1))
+        snprintf(hint, sizeof hint, " (it is the current input x %.6g %s %.6g: the same samples, scaled otherwise)", A,
+                 B < 0 ? "-" : "+", fabs(B) < 1e-9 ? 0.0 : fabs(B));
+    free(conv);
     return k2t_error(sh, -1, "compare: '%s' was dumped on another input: its __input__ (shape %s) differs from the "
-                     "current input (%s) by up to %.4g; set the input the port was run on", path, k2t_shape_str(&a->shape, 0, s1, sizeof s1), sh->in.desc, best);
+                     "current input (%s) by up to %.4g%s; set the input the port was run on", path,
+                     k2t_shape_str(&a->shape, 0, s1, sizeof s1), sh->in.desc, best, hint);
 }
 
 static int cmd_compare(k2t_shell *sh, int argc, char **argv)

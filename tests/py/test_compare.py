@@ -187,6 +187,10 @@ rc, out, err = k2t("input " + T("sx_other.npy"), "compare " + T("seq_good.npz"),
 ok(rc == 1 and "was dumped on another input" in err and "differs from the current input" in err and
    "sx_other.npy" in err and "first divergence" not in out,
    "compare refuses a dump made on other values than the current input, naming both", err.strip())
+np.save(T("sx_255.npy"), xs * 255)
+rc, out, err = k2t("input " + T("sx_255.npy"), "compare " + T("seq_good.npz"), model=fx)
+ok(rc == 1 and "was dumped on another input" in err and "it is the current input x 0.00392157 + 0" in err,
+   "compare refuses a dump made on the same samples scaled otherwise, and says by how much", err.strip())
 np.save(T("sx_shape.npy"), xs[:4])
 rc, out, err = k2t("load " + os.path.join(FIXTURES, "seq_dict_input.h5"), "input " + T("sx_shape.npy"),
                    "compare " + T("seq_good.npz"))
