@@ -686,7 +686,7 @@ static int weights_by_name(cmp *c, const ent *e, cause *k)
     }
     if (!k->nf) return 0;
     k->kind = K_WEIGHT, k->pit = k->f[0].pit, k->conf = 1;
-    snprintf(k->key, sizeof k->key, "weight %d %s", (int)k->pit, L->class_name);
+    snprintf(k->key, sizeof k->key, "weight %d %s", (int)k->pit, L->name); /* exact per tensor: one per layer */
     snprintf(k->ev, sizeof k->ev, "the port's state_dict in the dump, tensor by tensor against %s's weights "
              "(exact)", L->name);
     return 1;
@@ -1226,7 +1226,7 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
     cmp c;
     memset(&c, 0, sizeof c);
     cause *cs = NULL;
-    int *grp = NULL;
+    int *grp = NULL, *gorder = NULL, *gmin = NULL, *gno = NULL;
     k2t_npz z;
     if (k2t_npz_read(path, &z, &err) != K2T_OK) {
         if (sh->in.n == 0)
@@ -1523,14 +1523,30 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
     if (ng)
         k2t_printf(sh, "%d bug%s, in model order (each module checked on its own input%s):\n", ng, ng == 1 ? "" : "s",
                    n_in ? "" : ": this dump has none, so only the first divergence is diagnosed");
+    /* In model order: by each group's first layer. */
+    gorder = k2t_xmalloc((size_t)(ng + 1) * sizeof(int));
+    gmin = k2t_xmalloc((size_t)(ng + 1) * sizeof(int));
     for (int g = 0; g < ng; g++) {
+        gorder[g] = g, gmin[g] = m->n_nodes;
+        for (int i = 0; i < ncs; i++)
+            if (grp[i] == g && cs[i].node < gmin[g]) gmin[g] = cs[i].node;
+    }
+    for (int a = 1; a < ng; a++)
+        for (int b = a; b > 0 && gmin[gorder[b]] < gmin[gorder[b - 1]]; b--) {
+            int t = gorder[b];
+            gorder[b] = gorder[b - 1], gorder[b - 1] = t;
+        }
+    gno = k2t_xmalloc((size_t)(ng + 1) * sizeof(int));
+    for (int r = 0; r < ng; r++) gno[gorder[r]] = r + 1;
+    for (int r = 0; r < ng; r++) {
+        int g = gorder[r];
         int firstk = -1, lastk = -1, count = 0;
         for (int i = 0; i < ncs; i++)
             if (grp[i] == g) {
                 if (firstk < 0) firstk = i;
                 lastk = i, count++;
             }
-        print_bug(&c, g + 1, &cs[firstk], count, &cs[lastk], k2t_node_layer(m, cs[firstk].node)->class_name);
+        print_bug(&c, r + 1, &cs[firstk], count, &cs[lastk], k2t_node_layer(m, cs[firstk].node)->class_name);
     }
     if (first < 0) {
         k2t_printf(sh, "no divergence: every matched array within tolerance (%d matched, %d unmatched, %d repeated; "
@@ -1540,7 +1556,7 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
         const ent *e = &es[first];
         k2t_printf(sh, "%sfirst divergence: %s (torch: %s)%s\n", k2t_c_bold(sh), m->nodes[e->node].name,
                    e->z->name, k2t_c_off(sh));
-        if (e->bug >= 0) k2t_printf(sh, "  (bug %d above)\n", grp[e->bug] + 1);
+        if (e->bug >= 0) k2t_printf(sh, "  (bug %d above)\n", gno[grp[e->bug]]);
         k2t_printf(sh, "%d of %d arrays matched, %d out of tolerance, %d unmatched, %d repeated; max|diff| %g\n",
                    n_match, ne, n_fail, n_un, n_rep, maxd);
         k2t_var_set(sh, "first_divergence", "%s", m->nodes[e->node].name);
@@ -1552,6 +1568,9 @@ done:
     free(c.inbuf);
     free(cs);
     free(grp);
+    free(gorder);
+    free(gmin);
+    free(gno);
     k2t_npz_free(&z);
     k2t_run_free(c.rk);
     free(c.x);
