@@ -702,15 +702,25 @@ void k2t_act_apply(float *y, int64_t rows, int64_t c, k2t_act act)
     else kern_act(y, rows * c, act);
 }
 
+/* An activation as a port would recognise it. */
+static const char *act_label(k2t_act a)
+{
+    switch (a) {
+    case K2T_ACT_LINEAR: return "no activation";
+    case K2T_ACT_HARD_SIGMOID: return "Keras 2's hard_sigmoid clip(0.2*x + 0.5, 0, 1)";
+    case K2T_ACT_HARD_SIGMOID3: return "F.hardsigmoid, clip(x/6 + 0.5, 0, 1)";
+    case K2T_ACT_LEAKY_RELU: return "leaky_relu with slope 0.2";
+    default: return k2t_act_name(a);
+    }
+}
+
 int k2t_finding_act(const k2t_model *m, int node, k2t_act keras, k2t_act port, k2t_finding *f)
 {
     char code[160];
     memset(f, 0, sizeof *f);
     f->pit = K2T_PIT_ACTIVATION, f->node = node, f->hazard = 1;
     snprintf(f->text, sizeof f->text, "Keras's %s applies %s; the port computes %s%s", m->nodes[node].name,
-             keras == K2T_ACT_LINEAR ? "no activation" : k2t_act_name(keras),
-             port == K2T_ACT_LINEAR ? "no activation" : k2t_act_name(port),
-             keras == K2T_ACT_LINEAR ? " (remove it)" : "");
+             act_label(keras), act_label(port), keras == K2T_ACT_LINEAR ? " (remove it)" : "");
     if (k2t_py_act(keras, "x", code, sizeof code)) snprintf(f->code, sizeof f->code, "x = %s", code);
     return 1;
 }

@@ -608,3 +608,41 @@ def chain(h5, bugs=()):
         else:
             raise ValueError("chain: %s is not handled" % cls)
     return Chain(steps).eval()
+
+
+class _ActConv(nn.Module):
+    NAMES = ["linear", "relu", "relu6", "sigmoid", "hard_sigmoid", "tanh", "softmax"]
+
+    def __init__(self, bugs):
+        super().__init__()
+        for a in self.NAMES:
+            setattr(self, "conv_" + a, nn.Conv2d(3, 2, 3, padding=1))
+        self.act_relu = nn.ReLU()
+        self.act_relu6 = nn.ReLU() if "relu6" in bugs else nn.ReLU6()
+        self.act_sigmoid = nn.Sigmoid()
+        self.act_hard_sigmoid = nn.Hardsigmoid() if "hsig" in bugs else None
+        self.act_tanh = nn.Sigmoid() if "tanh" in bugs else nn.Tanh()
+        self.act_softmax = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        ys = []
+        for a in self.NAMES:
+            y = getattr(self, "conv_" + a)(x)
+            mod = getattr(self, "act_" + a, None)
+            if a == "hard_sigmoid" and mod is None:
+                y = torch.clamp(0.2 * y + 0.5, 0, 1)  # Keras 2's hard_sigmoid
+            elif mod is not None:
+                y = mod(y)
+            ys.append(y)
+        return torch.cat(ys, 1)
+
+
+def act_conv_a(h5, bugs=()):
+    """act_conv_a.h5: seven Conv2D with fused activations, an activation module after each but linear
+    (Keras 2's hard_sigmoid functional).  bugs: 'relu6' nn.ReLU for relu6, 'hsig' nn.Hardsigmoid for Keras
+    2's hard_sigmoid, 'tanh' nn.Sigmoid for tanh."""
+    W = _weights(h5)
+    m = _ActConv(bugs)
+    for a in m.NAMES:
+        _set_conv(getattr(m, "conv_" + a), W, "conv_" + a)
+    return m.eval()

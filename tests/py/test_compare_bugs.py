@@ -3,9 +3,12 @@ says so when nothing does (issue 10).
 
 Hand-written ports of ../shared/models/pretrainedResnet.h5 (tests/py/compare_ports.resnet8_bugs), one
 classic bug each, dumped with scripts/torch_dump.py (module inputs, state_dict, __input__, __mode__):
-the input divided by 255 inside forward(), a layer never copied, a kernel with H and W swapped, sigmoid
-for relu and a missing relu (functional), the port left in train mode, PyTorch's BN eps, and one port
-with three independent bugs, all named in one compare.  The truth is the bug written into the port; each
+the input divided by 255 inside forward(), channels reversed and normalised, a layer never copied, a kernel with H and W swapped, sigmoid
+for relu and a missing relu (functional), the port left in train mode, BatchNorm2d without running
+statistics dumped in eval mode, PyTorch's BN eps, an offset no convention explains, and one port with
+three independent bugs, all named in one compare.  vww_96.h5 through a generic chain port (correct,
+eps on 27 layers, pads plus a swapped depthwise kernel); act_conv_a.h5 with activation modules
+substituted (relu for relu6, F.hardsigmoid for Keras 2's hard_sigmoid, sigmoid for tanh).  The truth is the bug written into the port; each
 printed weight call is applied in PyTorch and checked against the tensor it names.  Correct ports show no
 divergence: ResNet8, and an Xception-style SeparableConv2D with as many input as output channels
 (its output checked against the tfjs oracle when available).
@@ -212,8 +215,40 @@ else:
        "vww_96 with symmetric pads and one depthwise kernel H/W swapped: the pads on every stride-2 layer, the "
        "swapped kernel by name with the rearrangement it holds", out[-2500:])
 
-# an Xception-style port: SeparableConv2D with as many input as output channels, correct
+# activations substituted in modules: nn.ReLU for relu6, nn.Hardsigmoid for Keras 2's hard_sigmoid, nn.Sigmoid
+# for tanh: three bugs, each named with the activation the port computes; the correct port shows none
 manifest = test_exec.ensure_fixtures()
+if manifest is not None:
+    ah5 = os.path.join(FIXTURES, "exec", "act_conv_a.h5")
+    xa = np.load(os.path.join(FIXTURES, "exec", "act_conv_a.in.npy")) * 6  # relu6 must clip somewhere
+    np.save(T("xa.npy"), xa)
+    for bl in ((), ("relu6", "hsig", "tanh")):
+        npz = T("act_%d.npz" % len(bl))
+        dump(compare_ports.act_conv_a(ah5, bl), xa, npz)
+        rc, out, err = k2t("input " + T("xa.npy"), "compare " + npz, "echo bugs=$bugs", model=ah5)
+        b = bugs(out)
+        if not bl:
+            ok(rc == 0 and "no divergence" in out and "bugs=0" in out,
+               "act_conv_a, correct port (activation modules, Keras 2's hard_sigmoid by hand): no divergence",
+               out[-800:])
+        else:
+            ok(rc == 0 and [x[0] for x in b] == ["activation"] * 3 and "bugs=3" in out and
+               "conv_relu6 applies relu6; the port computes relu" in out and "x = F.relu6(x)" in out and
+               "the port computes F.hardsigmoid" in out and "x = torch.clamp(0.2 * x + 0.5, 0.0, 1.0)" in out and
+               "conv_tanh applies tanh; the port computes sigmoid" in out,
+               "act_conv_a with relu for relu6, F.hardsigmoid for hard_sigmoid, sigmoid for tanh: all three named",
+               out[-2000:])
+    if test_exec.oracle_ready():
+        refdir, per_layer, e = test_exec.run_oracle("act_conv_a", ah5, os.path.join(FIXTURES, "exec",
+                                                                                     "act_conv_a.in.npy"))
+        if refdir and os.path.exists(os.path.join(refdir, "output.npy")):
+            x0 = np.load(os.path.join(FIXTURES, "exec", "act_conv_a.in.npy"))
+            y = compare_ports.act_conv_a(ah5)(torch.from_numpy(x0).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+            ref = np.load(os.path.join(refdir, "output.npy"))
+            ok(y.shape == ref.shape and np.abs(y - ref).max() <= 1e-4 * max(1, np.abs(ref).max()),
+               "the correct act_conv_a port agrees with the tfjs oracle", str(np.abs(y - ref).max()))
+
+# an Xception-style port: SeparableConv2D with as many input as output channels, correct
 if manifest is not None:
     h5 = os.path.join(FIXTURES, "exec", "separable_eq.h5")
     xin = os.path.join(FIXTURES, "exec", "separable_eq.in.npy")
