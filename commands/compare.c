@@ -22,9 +22,12 @@
 ** diff.rtol * max|keras| is matched; the first array with no candidate
 ** within tolerance is paired with the layer expected next by order (and by
 ** its module's class when __order__ names it), and that layer is the first
-** divergence.  The diagnosis comes from the layer's config (diff's
-** k2t_diagnose) and is checked by emulating the suspected convention on
-** that layer alone, fed Keras's inputs.
+** divergence.  With the inputs torch_dump.py records, each module is also
+** checked on its own input (the Keras layer run on it), so that every bug
+** is found in one pass; each is explained by what reproduces it: an
+** emulated pitfall on that layer alone, the port's state_dict tensor by
+** tensor, the scaling of the input, an activation swapped between modules;
+** the texts are the pitfall table's and the engine's findings.
 */
 #include <errno.h>
 #include <math.h>
@@ -49,7 +52,12 @@ typedef struct ent {
     int map_node;         /* -1, -2 (skip), or the node --map pairs it with */
     int map_line;
     int repeat_of;        /* E_REPEAT: the earlier array with the same tensor */
-    char why[200];        /* E_UNMATCHED: why */
+    char why[300];        /* E_UNMATCHED: why */
+    const k2t_npz_entry *in; /* the module's recorded input (NAME.in), or NULL */
+    int loc;              /* the module on its own input: 0 not checked, 1 ok, 2 out of tolerance */
+    double lmad;          /* max|diff| of that check */
+    int lview;            /* the reading of its input that fits (in_view) */
+    int bug;              /* index of its finding, or -1 */
 } ent;
 
 /* One candidate pairing. */
@@ -76,6 +84,12 @@ typedef struct cmp {
     char *anc;            /* per node: feeds a matched node (already computed) */
     char *reserved;       /* per node: --map pairs an array with it */
     int P;                /* the furthest position matched (-1: none) */
+    k2t_run *rl;          /* a Keras run fed a module's own input */
+    float *inbuf;         /* a module's input in Keras layout */
+    const k2t_npz *z;
+    ent *es;
+    int ne;
+    const char *mode;     /* the dump's __mode__ ("" when it has none) */
 } cmp;
 
 /*--------------------------------------------------------------- helpers */
@@ -207,6 +221,174 @@ static int kind_fits(cmp *c, const char *cls, const cand *k)
     return !k->pre && has_pre && k2t_torch_activation(cls); /* a fused activation */
 }
 
+/*------------------------------------------- a module on its own input */
+
+/* Is a module of class cls the activation that node fuses (matched on its output)? */
+static int fused_act_module(const cmp *c, const char *cls, int node, int pre)
+{
+    const k2t_layer *L = k2t_node_layer(c->m, node);
+    return !pre && cls && k2t_torch_activation(cls) && k2t_run_preact(c->rk, node) &&
+           !k2t_op_torch_module(L->op, cls);
+}
+
+/* The port's recorded input 'in' read as Keras node src's output (Keras
+** layout, batch first) into out: v 0 (N,C,...) as (N,...,C), 1 as stored,
+** 2 a flat vector in CHW order when src is a Flatten of a map, reordered
+** to HWC.  Returns 0 when that reading does not fit. */
+static int in_view(cmp *c, const k2t_npz_entry *in, int src, int v, float *out)
+{
+    const k2t_array *a = &in->a;
+    const k2t_shape *ks = k2t_run_keras_shape(c->rk, src);
+    int nd = a->shape.ndim;
+    if (!a->data || nd < 1 || a->shape.d[0] != c->n) return 0;
+    int64_t per = k2t_shape_numel(&a->shape) / c->n;
+    if (per != k2t_shape_numel(ks)) return 0;
+    k2t_shape s = {nd - 1, {0}};
+    if (v == 0) {
+        if (nd != 3 && nd != 4) return 0;
+        int64_t C = a->shape.d[1], sp = per / (C ? C : 1);
+        for (int i = 2; i < nd; i++) s.d[i - 2] = a->shape.d[i];
+        s.d[nd - 2] = C;
+        if (!shape_fits(&s, ks)) return 0;
+        for (int64_t b = 0; b < c->n; b++)
+            for (int64_t ch = 0; ch < C; ch++)
+                for (int64_t q = 0; q < sp; q++) out[(b * sp + q) * C + ch] = a->data[(b * C + ch) * sp + q];
+        return 1;
+    }
+    if (v == 1) {
+        for (int i = 1; i < nd; i++) s.d[i - 1] = a->shape.d[i];
+        if (!shape_fits(&s, ks)) return 0;
+        memcpy(out, a->data, (size_t)(per * c->n) * sizeof(float));
+        return 1;
+    }
+    int f = spatial_flatten(c->m, src);
+    if (f < 0 || nd != 2) return 0;
+    const k2t_shape *fs = k2t_run_keras_shape(c->rk, f);
+    int64_t C = fs->d[2], hw = fs->d[0] * fs->d[1];
+    for (int64_t b = 0; b < c->n; b++)
+        for (int64_t q = 0; q < hw; q++)
+            for (int64_t ch = 0; ch < C; ch++) out[b * per + q * C + ch] = a->data[b * per + ch * hw + q];
+    return 1;
+}
+
+/* How the port's input 'in' reads as node's (single) input: the reading
+** closest to what Keras feeds it (an NCHW map, as stored, a vector
+** flattened in CHW order); -1 when none fits, or when the input is the
+** output of an earlier module that is not paired with that input (a layer
+** split over modules: a SeparableConv2D's pointwise half, fed its
+** depthwise half: an array paired with no layer). */
+static int input_view(cmp *c, const k2t_npz_entry *in, int node)
+{
+    const k2t_node *N = &c->m->nodes[node];
+    if (!in || N->n_in != 1) return -1;
+    int src = N->in[0], eq = 0, paired = 0;
+    int64_t cnt = k2t_shape_numel(&in->a.shape);
+    for (int i = 0; i < c->ne; i++) {
+        const ent *p = &c->es[i];
+        if (!p->nv || p->z == in || k2t_shape_numel(&p->z->a.shape) != cnt ||
+            memcmp(p->z->a.data, in->a.data, (size_t)cnt * sizeof(float)))
+            continue;
+        eq = 1;
+        if (p->state == E_MATCHED) paired = 1;
+        if (p->state == E_REPEAT && c->es[p->repeat_of].state == E_MATCHED) paired = 1;
+    }
+    (void)src;
+    if (eq && !paired) return -1;
+    const k2t_shape *ks = k2t_run_keras_shape(c->rk, src);
+    const float *kx = k2t_run_output(c->rk, src)->data;
+    int best = -1;
+    double bd = 0;
+    for (int v = 0; v < 3; v++) {
+        double d, r;
+        if (!in_view(c, in, src, v, c->inbuf)) continue;
+        measure(c->inbuf, kx, k2t_shape_numel(ks) * c->n, &d, &r);
+        if (best < 0 || d < bd) best = v, bd = d;
+    }
+    return best;
+}
+
+/* Keras's node (its pre-activation with pre) computed from the port's input
+** 'in' read as view v, into c->scratch2.  0 when it cannot run. */
+static int local_run(cmp *c, const k2t_npz_entry *in, int node, int pre, int v)
+{
+    const k2t_node *N = &c->m->nodes[node];
+    k2t_err err = {0};
+    if (N->n_in != 1 || !in_view(c, in, N->in[0], v, c->inbuf)) return 0;
+    if (k2t_run_inject(c->rl, N->in[0], c->inbuf, &err) != K2T_OK ||
+        k2t_run_nodes(c->rl, node, node + 1, &err) != K2T_OK ||
+        k2t_run_keras(c->rl, node, pre, c->scratch2, &err) != K2T_OK)
+        return 0;
+    return 1;
+}
+
+/* The activation node fuses, applied to the port's input 'in' (the
+** pre-activation a fused-activation module got), into c->scratch2. */
+static int local_act(cmp *c, const k2t_npz_entry *in, int node, k2t_act act, int *lv)
+{
+    const k2t_shape *ks = k2t_run_keras_shape(c->rk, node);
+    for (int v = 0; v < 2; v++) {
+        const k2t_array *a = &in->a;
+        if (!a->data || a->shape.d[0] != c->n || k2t_shape_numel(&a->shape) != k2t_shape_numel(ks) * c->n) continue;
+        k2t_shape s = {a->shape.ndim - 1, {0}};
+        int nd = a->shape.ndim;
+        if (v == 0 && (nd == 3 || nd == 4)) {
+            for (int i = 2; i < nd; i++) s.d[i - 2] = a->shape.d[i];
+            s.d[nd - 2] = a->shape.d[1];
+        } else if (v == 0) {
+            continue;
+        } else {
+            for (int i = 1; i < nd; i++) s.d[i - 1] = a->shape.d[i];
+        }
+        if (!shape_fits(&s, ks)) continue;
+        if (v == 0) {
+            int64_t C = a->shape.d[1], sp = k2t_shape_numel(ks) / C;
+            for (int64_t b = 0; b < c->n; b++)
+                for (int64_t ch = 0; ch < C; ch++)
+                    for (int64_t q = 0; q < sp; q++)
+                        c->scratch2[(b * sp + q) * C + ch] = a->data[(b * C + ch) * sp + q];
+        } else {
+            memcpy(c->scratch2, a->data, (size_t)k2t_shape_numel(&a->shape) * sizeof(float));
+        }
+        int64_t last = ks->ndim ? ks->d[ks->ndim - 1] : 1;
+        k2t_act_apply(c->scratch2, k2t_shape_numel(ks) * c->n / (last ? last : 1), last, act);
+        *lv = v;
+        return 1;
+    }
+    return 0;
+}
+
+/* Check module output 'vd' (Keras layout, paired with node/pre) on the
+** module's own input: Keras's layer run on it.  Returns 1 with *mad (and
+** the input reading *lv) when it could run. */
+static int local_eval(cmp *c, const char *cls, const k2t_npz_entry *in, const float *vd, int node, int pre, int chw,
+                      double *mad, int *lv)
+{
+    const k2t_shape *ks = k2t_run_keras_shape(c->rk, node);
+    int64_t cnt = k2t_shape_numel(ks) * c->n;
+    double ref;
+    if (!in || chw) return 0;
+    if (fused_act_module(c, cls, node, pre)) {
+        if (!local_act(c, in, node, k2t_node_layer(c->m, node)->cfg.act, lv)) return 0;
+        measure(vd, c->scratch2, cnt, mad, &ref);
+        return 1;
+    }
+    int v = input_view(c, in, node);
+    if (v < 0 || !local_run(c, in, node, pre, v)) return 0;
+    measure(vd, c->scratch2, cnt, mad, &ref);
+    *lv = v;
+    return 1;
+}
+
+static void local_check(cmp *c, ent *e)
+{
+    double mad = 0;
+    int lv = 0;
+    if (e->state != E_MATCHED) return;
+    if (!local_eval(c, e->z->cls, e->in, e->vd[e->view], e->node, e->pre, e->chw, &mad, &lv)) return;
+    e->lmad = mad, e->lview = lv;
+    e->loc = within(c->sh, mad, e->ref) ? 1 : 2;
+}
+
 /*------------------------------------------------------------- alignment */
 
 /* Last node of the forward window after node jf: at least 8 nodes, and up
@@ -302,6 +484,44 @@ static int align(cmp *c, ent *e, int diverged)
     ** than the one expected by order (a shortcut run first) is still telling. */
     if (diverged && fit >= 0 && v[fit].rel < 0.5 * v[pick].rel) pick = fit;
     if (diverged && !e->z->cls) pick = best;
+    /* By values: the layer that, run on this module's own input, gives its
+    ** output (the first by order), whatever came before. */
+    if (e->in) {
+        int lp = -1;
+        for (int i = 0; i < nc; i++) {
+            double d;
+            int lv;
+            if (!kind_fits(c, cls, &v[i]) && cls) continue;
+            if (!local_eval(c, cls, e->in, e->vd[v[i].view], v[i].node, v[i].pre, v[i].chw, &d, &lv)) continue;
+            if (within(c->sh, d, v[i].ref) && (lp < 0 || v[i].p < v[lp].p)) lp = i;
+        }
+        if (lp >= 0) pick = lp;
+    }
+    /* By structure: the next module, fed exactly this array, pairs with the
+    ** same layer by its kind: this array is an intermediate of that layer
+    ** (a SeparableConv2D's depthwise half with as many outputs as inputs). */
+    int self = (int)(e - c->es);
+    for (int k = self + 1; k < c->ne; k++) {
+        const ent *nx = &c->es[k];
+        if (!nx->nv || nx->map_node != -1) continue;
+        cand k2;
+        const k2t_array *a = &e->z->a, *b = nx->in ? &nx->in->a : NULL;
+        /* Fed this array (the dump records inputs), or, in a dump without them, within tolerance of it. */
+        int fed = b && b->data && k2t_shape_numel(&a->shape) == k2t_shape_numel(&b->shape) &&
+                  !memcmp(a->data, b->data, (size_t)k2t_shape_numel(&a->shape) * sizeof(float));
+        if ((fed || (!b && try_node(c, nx, v[pick].node, v[pick].pre, v[pick].chw, &k2) &&
+                     within(c->sh, k2.mad, k2.ref))) &&
+            try_node(c, nx, v[pick].node, v[pick].pre, v[pick].chw, &k2) && kind_fits(c, nx->z->cls, &k2) &&
+            nx->z->cls && cls && k2t_op_torch_module(k2t_node_layer(c->m, v[pick].node)->op, nx->z->cls)) {
+            char s1[96];
+            snprintf(e->why, sizeof e->why, "an intermediate of %s (%s): '%s', %s this %s, computes its whole "
+                     "output", c->m->nodes[v[pick].node].name, k2t_node_layer(c->m, v[pick].node)->class_name,
+                     nx->z->name, fed ? "fed" : "next after", k2t_shape_str(&e->vs[0], 0, s1, sizeof s1));
+            free(v);
+            return 0;
+        }
+        break;
+    }
     take(c, e, &v[pick]);
     free(v);
     return !diverged;
@@ -309,8 +529,9 @@ static int align(cmp *c, ent *e, int diverged)
 
 /*------------------------------------------------------------ diagnosis */
 
-/* Emulate profile p on node alone, fed the Keras run's inputs; max|diff| of
-** its output (or pre-activation) against e's view, or -1 when it cannot. */
+/* Emulate profile p on node alone, fed the port's own input to the module
+** when the dump has it (else the Keras run's inputs); max|diff| of its
+** output (or pre-activation) against e's view, or -1 when it cannot. */
 static double emulate(cmp *c, const k2t_profile *p, const ent *e)
 {
     k2t_shell *sh = c->sh;
@@ -323,11 +544,24 @@ static double emulate(cmp *c, const k2t_profile *p, const ent *e)
     k2t_profile_opts(sh, p, &o, 1);
     k2t_run *r = k2t_run_new(m, &o, &c->per, c->n, &err);
     if (!r || k2t_run_set_input(r, 0, c->x, c->n, &err) != K2T_OK) goto done;
-    for (int j = 0; j < N->n_in; j++)
-        if (k2t_shape_numel(k2t_run_keras_shape(r, N->in[j])) != k2t_shape_numel(k2t_run_keras_shape(c->rk, N->in[j])) ||
-            k2t_run_keras(c->rk, N->in[j], 0, c->scratch2, &err) != K2T_OK ||
-            k2t_run_inject(r, N->in[j], c->scratch2, &err) != K2T_OK)
+    if (e->loc && N->n_in == 1 && in_view(c, e->in, N->in[0], e->lview, c->inbuf)) {
+        /* A vector from a Flatten: the map before it, so that the emulated Flatten runs. */
+        int f = spatial_flatten(m, N->in[0]);
+        if (f >= 0 && e->lview == 2) {
+            if (k2t_run_inject(r, f, c->inbuf, &err) != K2T_OK ||
+                k2t_run_nodes(r, N->in[0], N->in[0] + 1, &err) != K2T_OK)
+                goto done;
+        } else if (k2t_run_inject(r, N->in[0], c->inbuf, &err) != K2T_OK) {
             goto done;
+        }
+    } else {
+        for (int j = 0; j < N->n_in; j++)
+            if (k2t_shape_numel(k2t_run_keras_shape(r, N->in[j])) !=
+                    k2t_shape_numel(k2t_run_keras_shape(c->rk, N->in[j])) ||
+                k2t_run_keras(c->rk, N->in[j], 0, c->scratch2, &err) != K2T_OK ||
+                k2t_run_inject(r, N->in[j], c->scratch2, &err) != K2T_OK)
+                goto done;
+    }
     if (k2t_run_nodes(r, e->node, e->node + 1, &err) != K2T_OK) goto done;
     const k2t_shape *ks = k2t_run_keras_shape(r, e->node);
     if (!shape_fits(ks, &e->vs[e->view]) || k2t_run_keras(r, e->node, e->pre, c->scratch2, &err) != K2T_OK)
@@ -340,14 +574,32 @@ done:
     return res;
 }
 
+/* What explains one divergent module: a finding the pitfall table (or a
+** finding of the engine from the port's own tensors) states, confirmed. */
+enum { K_PIT, K_KERNEL, K_WEIGHT, K_ACT, K_INPUT, K_UNKNOWN };
+typedef struct cause {
+    int kind;
+    int ent, node;
+    k2t_pit pit;          /* K_PIT: the emulated pitfall; others: the findings' */
+    k2t_profile p;        /* K_PIT: the setting that reproduces it */
+    int conf;             /* it reproduces the port (else: closer only) */
+    double mad;           /* the emulation's max|diff| */
+    k2t_finding f[4];     /* K_KERNEL, K_WEIGHT, K_ACT: what to print */
+    int nf;
+    k2t_finding sd[4];    /* what the port's state_dict shows of the layer's weights */
+    int nsd;
+    char key[160];        /* bugs with the same key are one bug over several layers */
+    char ev[600];         /* the evidence line */
+} cause;
+
 /* A layer with several kernels (SeparableConv2D's depthwise and pointwise)
 ** whose port forgot the transpose of one of them only: weights.transpose
 ** off misreads them all, so each is tried alone.  The executor reads a
 ** kernel through the op's k2t_tw, so a buffer that this permutation maps to
 ** Keras's raw buffer read in PyTorch's shape (k2t_tw_misread) stands in for
-** the weight while the run is made.  States the finding of the one that
-** reproduces the port and returns 1; 0 when none does. */
-static int one_kernel(cmp *c, const ent *e, const k2t_profile *base)
+** the weight while the run is made.  Fills k with the finding of the one
+** that reproduces the port and returns 1; 0 when none does. */
+static int one_kernel(cmp *c, const ent *e, const k2t_profile *base, cause *k)
 {
     k2t_shell *sh = c->sh;
     const k2t_model *m = c->m;
@@ -357,15 +609,14 @@ static int one_kernel(cmp *c, const ent *e, const k2t_profile *base)
     for (int wi = 0; wi < L->n_w && nw < 8; wi++)
         if ((wrong[nw] = k2t_weight_misread(L, wi))) wis[nw++] = wi;
     int found = 0;
-    for (int k = 0; k < nw; k++) {
-        k2t_weight *w = (k2t_weight *)&L->w[wis[k]]; /* its data pointer is swapped, then restored */
+    for (int j = 0; j < nw; j++) {
+        k2t_weight *w = (k2t_weight *)&L->w[wis[j]]; /* its data pointer is swapped, then restored */
         float *own = w->data;
         if (nw < 2 || found) continue;
-        w->data = wrong[k];
+        w->data = wrong[j];
         double mad = emulate(c, base, e);
         w->data = own;
         if (mad < 0 || !within(sh, mad, e->ref)) continue;
-        found = 1;
         k2t_profile p = *base;
         k2t_err err = {0};
         k2t_finding f[8];
@@ -375,26 +626,185 @@ static int one_kernel(cmp *c, const ent *e, const k2t_profile *base)
         int n = k2t_findings(d, e->node, K2T_PIT_BIT(K2T_PIT_TRANSPOSE), &p.emu, &base->emu, f, 8);
         k2t_diag_free(d);
         snprintf(pat, sizeof pat, "torch.from_numpy(%s)", w->name);
-        for (int j = 0; j < n && j < 8; j++)
-            if (f[j].hazard && strstr(f[j].code, pat)) k2t_print_finding(sh, &f[j], K2T_FINDING_WHY);
-        k2t_printf(sh, "  evidence: emulating it for %s alone on %s (set weights.transpose off for that kernel) "
-                   "gives max|diff| %.4g to %s, against %.4g for Keras: it reproduces the port\n", w->name,
-                   m->nodes[e->node].name, mad, e->z->name, e->mad);
+        k->nf = 0;
+        for (int i = 0; i < n && i < 8; i++)
+            if (f[i].hazard && strstr(f[i].code, pat) && k->nf < 4) k->f[k->nf++] = f[i];
+        found = 1;
+        k->kind = K_KERNEL, k->pit = K2T_PIT_TRANSPOSE, k->conf = 1, k->mad = mad;
+        snprintf(k->key, sizeof k->key, "kernel %s %s", L->class_name, w->name);
+        snprintf(k->ev, sizeof k->ev, "emulating it for %s alone on %s (set weights.transpose off for that kernel) "
+                 "gives max|diff| %.4g to %s, against %.4g for Keras: it reproduces the port", w->name,
+                 m->nodes[e->node].name, mad, e->z->name, e->loc ? e->lmad : e->mad);
     }
-    for (int k = 0; k < nw; k++) free(wrong[k]);
+    for (int j = 0; j < nw; j++) free(wrong[j]);
     return found;
 }
 
-/* Explain the first divergence: every emulated pitfall that concerns the
-** layer (it has a finding there) is tried on the layer alone, fed Keras's
-** inputs; one that reproduces the port's array is stated with its finding
-** (the text and fix check and diff print); one that only comes closer is
-** stated as partial; none: "no known port convention explains it". */
-static void explain(cmp *c, const ent *e)
+/* The port's state_dict tensor of weight wi of e's layer: KEY as the
+** module's name (or its parent's, for a layer split over modules) and the
+** op's parameter suffix. */
+static const k2t_npz_entry *sd_tensor(cmp *c, const ent *e, const char *suffix, char *key, size_t kn)
+{
+    char mod[400];
+    const char *dot = strrchr(suffix, '.');
+    snprintf(mod, sizeof mod, "%s", e->z->name);
+    char *h = strchr(mod, '#');
+    if (h) *h = '\0';
+    for (int up = 0; up < 3; up++) {
+        for (int form = 0; form < 2; form++) {
+            snprintf(key, kn, "%s%s%s", mod, mod[0] ? "." : "", form == 0 ? suffix : dot ? dot + 1 : suffix);
+            char full[800];
+            snprintf(full, sizeof full, "state_dict/%s", key);
+            for (int i = 0; i < c->z->n; i++)
+                if (c->z->e[i].a.data && !strcmp(c->z->e[i].name, full)) return &c->z->e[i];
+        }
+        char *d = strrchr(mod, '.');
+        if (!d) {
+            if (!mod[0]) break;
+            mod[0] = '\0';
+        } else {
+            *d = '\0';
+        }
+    }
+    return NULL;
+}
+
+/* Weights by name: each weight of the layer against the port's state_dict. */
+static int weights_by_name(cmp *c, const ent *e, cause *k)
+{
+    const k2t_layer *L = k2t_node_layer(c->m, e->node);
+    k->nf = 0;
+    for (int wi = 0; wi < L->n_w && k->nf < 4; wi++) {
+        char tname[300], key[720];
+        k2t_shape ts;
+        if (k2t_torch_param(c->m, L, wi, tname, sizeof tname, &ts) != 0) continue;
+        const char *suffix = strchr(tname, '.') ? strchr(tname, '.') + 1 : tname;
+        const k2t_npz_entry *t = sd_tensor(c, e, suffix, key, sizeof key);
+        if (!t || k2t_shape_numel(&t->a.shape) != k2t_shape_numel(&ts)) continue;
+        k2t_finding f;
+        if (k2t_weight_check(c->m, e->node, wi, key, t->a.data, &t->a.shape, &f) > 0) k->f[k->nf++] = f;
+    }
+    if (!k->nf) return 0;
+    k->kind = K_WEIGHT, k->pit = k->f[0].pit, k->conf = 1;
+    snprintf(k->key, sizeof k->key, "weight %d %s", (int)k->pit, L->name); /* exact per tensor: one per layer */
+    snprintf(k->ev, sizeof k->ev, "the port's state_dict in the dump, tensor by tensor against %s's weights "
+             "(exact)", L->name);
+    return 1;
+}
+
+/* An activation module (or an activation the port computes functionally)
+** that is not the one Keras applies: the activation that reproduces the
+** port's output from its input.  'x' is the input in Keras layout, 'y' the
+** port's output, cnt floats, rows of 'last'. */
+static int act_swap(cmp *c, int node, k2t_act keras, const float *x, const float *y, int64_t cnt, int64_t last,
+                    double ref, const char *what, cause *k)
+{
+    static const k2t_act acts[] = {K2T_ACT_LINEAR, K2T_ACT_RELU, K2T_ACT_RELU6, K2T_ACT_SIGMOID,
+                                   K2T_ACT_HARD_SIGMOID, K2T_ACT_HARD_SIGMOID3, K2T_ACT_TANH, K2T_ACT_SOFTMAX,
+                                   K2T_ACT_SWISH, K2T_ACT_ELU, K2T_ACT_LEAKY_RELU, K2T_ACT_GELU};
+    float *t = k2t_xmalloc((size_t)(cnt + 1) * sizeof(float));
+    int found = 0;
+    double kmad, kr;
+    memcpy(t, x, (size_t)cnt * sizeof(float));
+    k2t_act_apply(t, cnt / (last ? last : 1), last, keras);
+    measure(y, t, cnt, &kmad, &kr);
+    if (within(c->sh, kmad, ref)) found = -1; /* Keras's own activation gives it: nothing to explain */
+    for (size_t i = 0; i < sizeof acts / sizeof acts[0] && !found; i++) {
+        if (acts[i] == keras) continue;
+        memcpy(t, x, (size_t)cnt * sizeof(float));
+        k2t_act_apply(t, cnt / (last ? last : 1), last, acts[i]);
+        double mad, r;
+        measure(y, t, cnt, &mad, &r);
+        if (!within(c->sh, mad, ref)) continue;
+        found = 1;
+        k->kind = K_ACT, k->pit = K2T_PIT_ACTIVATION, k->conf = 1, k->mad = mad;
+        k->nf = k2t_finding_act(c->m, node, keras, acts[i], &k->f[0]);
+        snprintf(k->key, sizeof k->key, "act %d %d", (int)keras, (int)acts[i]);
+        snprintf(k->ev, sizeof k->ev, "%s through %s gives max|diff| %.4g to the port's: it reproduces the port",
+                 what, acts[i] == K2T_ACT_LINEAR ? "no activation" : k2t_act_name(acts[i]), mad);
+    }
+    free(t);
+    return found > 0;
+}
+
+/* Describe a difference no cause explains: which channels (last axis) and
+** positions, a border only, a constant scale or offset. */
+static void describe(const cmp *c, const float *a, const float *b, const k2t_shape *ks, double tol, char *out,
+                     size_t n)
+{
+    int64_t cnt = k2t_shape_numel(ks) * c->n, C = ks->ndim ? ks->d[ks->ndim - 1] : 1;
+    double sab = 0, sbb = 0, so = 0;
+    int64_t bad = 0, badc = 0, border = 0, inner_bad = 0;
+    char *cb = k2t_xcalloc((size_t)(C + 1), 1);
+    int sp2 = ks->ndim == 3;
+    int64_t H = sp2 ? ks->d[0] : 0, W = sp2 ? ks->d[1] : 0;
+    for (int64_t i = 0; i < cnt; i++) {
+        sab += (double)a[i] * b[i], sbb += (double)b[i] * b[i], so += (double)a[i] - b[i];
+        if (!(fabs((double)a[i] - b[i]) <= tol)) {
+            bad++;
+            if (!cb[i % C]) cb[i % C] = 1, badc++;
+            if (sp2) {
+                int64_t q = (i / C) % (H * W), y = q / W, x = q % W;
+                if (y == 0 || x == 0 || y == H - 1 || x == W - 1) border++;
+                else inner_bad++;
+            }
+        }
+    }
+    double s = sbb > 0 ? sab / sbb : 1, o = so / (double)cnt, ms = 0, mo = 0;
+    for (int64_t i = 0; i < cnt; i++) {
+        if (fabs(a[i] - s * b[i]) > ms) ms = fabs(a[i] - s * b[i]);
+        if (fabs(a[i] - b[i] - o) > mo) mo = fabs(a[i] - b[i] - o);
+    }
+    size_t w = (size_t)snprintf(out, n, "%lld of %lld values differ, in %lld of %lld channels",
+                                (long long)bad, (long long)cnt, (long long)badc, (long long)C);
+    if (badc <= 4 && badc < C && w < n) {
+        w += (size_t)snprintf(out + w, n - w, " (");
+        for (int64_t ch = 0, k = 0; ch < C && w < n; ch++)
+            if (cb[ch]) w += (size_t)snprintf(out + w, n - w, "%s%lld", k++ ? ", " : "", (long long)ch);
+        if (w < n) w += (size_t)snprintf(out + w, n - w, ")");
+    }
+    if (sp2 && bad && !inner_bad && w < n) w += (size_t)snprintf(out + w, n - w, "; at the border only");
+    else if (sp2 && bad && w < n) w += (size_t)snprintf(out + w, n - w, "; %lld at the border, %lld inside",
+                                                       (long long)border, (long long)inner_bad);
+    if (ms <= tol && fabs(s - 1) > 1e-6 && w < n) w += (size_t)snprintf(out + w, n - w, "; the port's is %.6g x Keras's", s);
+    else if (mo <= tol && w < n) w += (size_t)snprintf(out + w, n - w, "; the port's is Keras's + %.6g", o);
+    free(cb);
+}
+
+/* Every emulated pitfall that concerns the layer (it has a finding there)
+** is tried on the layer alone, fed the module's own input (else Keras's);
+** one that reproduces the port's array is the cause; then one kernel
+** alone, then the state_dict; else unknown, described (a setting that only
+** comes closer is refuted, and never printed). */
+static void diagnose(cmp *c, ent *e, cause *k)
 {
     k2t_shell *sh = c->sh;
     const k2t_model *m = c->m;
     const k2t_layer *L = k2t_node_layer(m, e->node);
+    memset(k, 0, sizeof *k);
+    k->ent = (int)(e - c->es), k->node = e->node, k->kind = K_UNKNOWN;
+    double emad = e->loc ? e->lmad : e->mad;
+    cause wk;
+    memset(&wk, 0, sizeof wk);
+    if (weights_by_name(c, e, &wk)) {
+        memcpy(k->sd, wk.f, sizeof k->sd);
+        k->nsd = wk.nf;
+    }
+    if (e->loc && fused_act_module(c, e->z->cls, e->node, e->pre)) {
+        int lv;
+        if (local_act(c, e->in, e->node, K2T_ACT_LINEAR, &lv)) {
+            const k2t_shape *ks = k2t_run_keras_shape(c->rk, e->node);
+            int64_t cnt = k2t_shape_numel(ks) * c->n;
+            float *x = k2t_xmalloc((size_t)(cnt + 1) * sizeof(float));
+            memcpy(x, c->scratch2, (size_t)cnt * sizeof(float));
+            char what[300];
+            snprintf(what, sizeof what, "the input of %s", e->z->name);
+            int ok = act_swap(c, e->node, L->cfg.act, x, e->vd[e->view], cnt, ks->ndim ? ks->d[ks->ndim - 1] : 1, e->ref,
+                              what, k);
+            free(x);
+            if (ok) return;
+        }
+    }
     k2t_profile base = *k2t_profile_find(sh, "torch");
     base.emu.preprocess = sh->set.emu.preprocess;
     struct { k2t_pit pit; k2t_profile p; double mad; } h[K2T_PIT_COUNT];
@@ -410,9 +820,10 @@ static void explain(cmp *c, const ent *e)
         snprintf(h[nh].p.name, sizeof h[nh].p.name, "compare");
         if (k2t_emu_set(&h[nh].p.emu, (k2t_pit)t, t == K2T_PIT_BN_EPS ? "torch" : P->names[1], &err) != K2T_OK)
             continue;
-        int n = k2t_findings(d, e->node, K2T_PIT_BIT(t), &h[nh].p.emu, &base.emu, f, 4), any = 0;
-        for (int k = 0; k < n && k < 4; k++) any |= f[k].hazard;
-        if (any) nh++;
+        /* Every emulated pitfall is tried: some state their finding once for
+        ** all their layers (bn-mode at the first BatchNormalization). */
+        (void)f;
+        nh++;
     }
     k2t_diag_free(d);
     int pick = -1, conf = 0;
@@ -421,24 +832,188 @@ static void explain(cmp *c, const ent *e)
         if (h[i].mad < 0) continue;
         if (within(sh, h[i].mad, e->ref) && !conf) pick = i, conf = 1;
     }
-    if (!conf && one_kernel(c, e, &base)) return;
-    if (!conf)
-        for (int i = 0; i < nh; i++)
-            if (h[i].mad >= 0 && h[i].mad < 0.5 * e->mad && (pick < 0 || h[i].mad < h[pick].mad)) pick = i;
-    if (pick < 0) {
-        char desc[512];
-        k2t_layer_describe(m, L, desc, sizeof desc);
-        k2t_printf(sh, "  why: no known port convention explains it; the layer: %s%s%s\n", L->class_name,
-                   desc[0] ? ", " : "", desc);
+    if (!conf && one_kernel(c, e, &base, k)) return;
+    if (!conf && wk.nf) {
+        /* No setting reproduces it, the state_dict names it exactly. */
+        wk.ent = k->ent, wk.node = k->node;
+        *k = wk;
         return;
     }
-    char v[64];
-    const k2t_pitfall *P = &k2t_pitfalls[h[pick].pit];
-    k2t_shell_why(sh, e->node, &base.emu, &h[pick].p.emu);
-    k2t_printf(sh, "  evidence: emulating it on %s alone (set %s %s) gives max|diff| %.4g to %s, against %.4g for "
-               "Keras%s\n", m->nodes[e->node].name, P->key, k2t_emu_value(&h[pick].p.emu, h[pick].pit, v, sizeof v),
-               h[pick].mad, e->z->name, e->mad, conf ? ": it reproduces the port" : ": closer, but something else "
-               "differs too");
+    /* A setting that only comes closer is refuted: it is never stated. */
+    if (conf) {
+        char v[64];
+        const k2t_pitfall *P = &k2t_pitfalls[h[pick].pit];
+        k->kind = K_PIT, k->pit = h[pick].pit, k->p = h[pick].p, k->conf = conf, k->mad = h[pick].mad;
+        k2t_emu_value(&k->p.emu, k->pit, v, sizeof v);
+        snprintf(k->key, sizeof k->key, "pit %d %s %s %d", (int)k->pit, v, L->class_name, conf);
+        if (k->pit == K2T_PIT_BN_MODE && !strcmp(c->mode, "eval")) {
+            /* The batch statistics, though the model ran in eval mode. */
+            char key[720];
+            int has = 0;
+            for (int wi = 0; wi < L->n_w; wi++)
+                if (L->w[wi].name && !strcmp(L->w[wi].name, "moving_mean")) {
+                    char tname[300];
+                    k2t_shape ts;
+                    if (k2t_torch_param(m, L, wi, tname, sizeof tname, &ts) == 0)
+                        has = sd_tensor(c, e, strchr(tname, '.') ? strchr(tname, '.') + 1 : tname, key,
+                                        sizeof key) != NULL;
+                }
+            snprintf(k->key + strlen(k->key), sizeof k->key - strlen(k->key), " eval%d", has);
+            k->nsd = 0;
+            snprintf(k->sd[0].text, sizeof k->sd[0].text, "the dump ran in eval mode, and %s uses its batch's "
+                     "statistics all the same%s", e->z->name, has ? "" : ": its state_dict holds no running_mean "
+                     "(track_running_stats=False)");
+            k->nsd = 1;
+        }
+        snprintf(k->ev, sizeof k->ev, "emulating it on %s alone (set %s %s)%s gives max|diff| %.4g to %s, against "
+                 "%.4g for Keras%s", m->nodes[e->node].name, P->key, v, e->loc ? ", fed the module's own input," : "",
+                 h[pick].mad, e->z->name, emad, ": it reproduces the port");
+        return;
+    }
+    /* Nothing reproduces it: describe the difference (on the module's own input when known). */
+    const k2t_shape *ks = k2t_run_keras_shape(c->rk, e->node);
+    int lv;
+    const float *ref = NULL;
+    if (e->loc && (fused_act_module(c, e->z->cls, e->node, e->pre)
+                       ? local_act(c, e->in, e->node, L->cfg.act, &lv)
+                       : local_run(c, e->in, e->node, e->pre, e->lview)))
+        ref = c->scratch2;
+    else if (!e->chw)
+        ref = e->pre ? k2t_run_preact(c->rk, e->node)->data : k2t_run_output(c->rk, e->node)->data;
+    char desc[400] = "";
+    if (ref) describe(c, e->vd[e->view], ref, ks, sh->set.diff_atol + sh->set.diff_rtol * e->ref, desc, sizeof desc);
+    char lay[512];
+    k2t_layer_describe(m, L, lay, sizeof lay);
+    snprintf(k->key, sizeof k->key, "unknown %d", k->ent);
+    snprintf(k->ev, sizeof k->ev, "the layer: %s%s%s%s%s", L->class_name, lay[0] ? ", " : "", lay,
+             desc[0] ? "; " : "", desc);
+}
+
+/* The glue before a module that is right on its own input: what the port
+** computes between the model's input (or an earlier module) and it.  At the
+** model's input: the affine map, per channel, from Keras's input to the
+** port's (an input scaled otherwise, /255, [-1,1], mean/std, channels
+** reversed).  After a module matched on a pre-activation: the activation
+** the port applied instead of the layer's.  Returns 1 with k filled. */
+static int glue(cmp *c, ent *e, cause *k)
+{
+    const k2t_model *m = c->m;
+    const k2t_node *N = &m->nodes[e->node];
+    memset(k, 0, sizeof *k);
+    k->ent = (int)(e - c->es), k->node = e->node;
+    if (!e->loc || N->n_in != 1 || !in_view(c, e->in, N->in[0], e->lview, c->inbuf)) return 0;
+    int src = N->in[0];
+    const k2t_shape *ss = k2t_run_keras_shape(c->rk, src);
+    int64_t cnt = k2t_shape_numel(ss) * c->n, C = ss->ndim ? ss->d[ss->ndim - 1] : 1;
+    const float *kx = k2t_run_output(c->rk, src)->data;
+    double mad, ref;
+    measure(c->inbuf, kx, cnt, &mad, &ref);
+    if (within(c->sh, mad, ref)) return 0;
+    int is_input = 0;
+    for (int i = 0; i < m->n_inputs; i++) is_input |= m->inputs[i] == src;
+    if (is_input) {
+        /* Per channel (and with the channels reversed): port = a * keras + b. */
+        for (int rev = 0; rev < 2; rev++) {
+            double A[16], B[16], worst = 0;
+            if (C > 16 || (rev && C < 2)) break;
+            for (int64_t ch = 0; ch < C; ch++) {
+                int64_t sc = rev ? C - 1 - ch : ch;
+                double sx = 0, sy = 0, sxx = 0, sxy = 0, nn = 0;
+                for (int64_t i = ch; i < cnt; i += C) {
+                    double x = kx[i - ch + sc], y = c->inbuf[i];
+                    sx += x, sy += y, sxx += x * x, sxy += x * y, nn++;
+                }
+                double den = nn * sxx - sx * sx;
+                A[ch] = den != 0 ? (nn * sxy - sx * sy) / den : 0;
+                B[ch] = (sy - A[ch] * sx) / (nn ? nn : 1);
+                for (int64_t i = ch; i < cnt; i += C) {
+                    double r = fabs(c->inbuf[i] - (A[ch] * kx[i - ch + sc] + B[ch]));
+                    if (r > worst) worst = r;
+                }
+            }
+            double big = 0;
+            for (int64_t i = 0; i < cnt; i++) big = fabs(c->inbuf[i]) > big ? fabs(c->inbuf[i]) : big;
+            if (worst > 1e-4 * (big > 1 ? big : 1)) continue;
+            int same = 1;
+            for (int64_t ch = 1; ch < C; ch++) same &= fabs(A[ch] - A[0]) <= 1e-6 * fabs(A[0]) && fabs(B[ch] - B[0]) <= 1e-6;
+            size_t w = (size_t)snprintf(k->ev, sizeof k->ev, "the port's input to %s (torch: %s) is %sKeras's input ",
+                                        m->nodes[e->node].name, e->z->name, rev ? "channel-reversed (RGB<->BGR) " : "");
+            for (int64_t ch = 0; ch < C; ch++)
+                if (fabs(B[ch]) < 1e-6 * (fabs(A[ch]) * 255 + 1)) B[ch] = 0;
+            for (int64_t ch = 0; ch < (same ? 1 : C) && w < sizeof k->ev; ch++)
+                w += (size_t)snprintf(k->ev + w, sizeof k->ev - w, "%s* %.6g %s %.6g", ch ? "; " : same ? "x " : "x ",
+                                      A[ch], B[ch] < 0 ? "-" : "+", fabs(B[ch]));
+            if (!same && w < sizeof k->ev) w += (size_t)snprintf(k->ev + w, sizeof k->ev - w, " (per channel)");
+            if (w < sizeof k->ev)
+                snprintf(k->ev + w, sizeof k->ev - w, " (max residual %.3g): scaled inside the port; the module "
+                         "itself agrees with Keras on its own input", worst);
+            k->kind = K_INPUT, k->pit = K2T_PIT_PREPROCESS, k->conf = 1, k->node = src;
+            snprintf(k->key, sizeof k->key, "input");
+            return 1;
+        }
+        return 0;
+    }
+    /* After a module matched on src's pre-activation, or on the input of an
+    ** activation layer src: the activation the port applied between. */
+    const k2t_layer *SL = k2t_node_layer(m, src);
+    const k2t_node *SN = &m->nodes[src];
+    int act_layer = SL->n_w == 0 && SN->n_in == 1 && SL->cfg.act != K2T_ACT_LINEAR;
+    for (int i = 0; i < c->ne; i++) {
+        const ent *p = &c->es[i];
+        if (p->state != E_MATCHED) continue;
+        if (!(p->node == src && p->pre) && !(act_layer && p->node == SN->in[0] && !p->pre && !p->chw)) continue;
+        if (k2t_shape_numel(k2t_run_keras_shape(c->rk, p->node)) * c->n != cnt) continue;
+        char what[300];
+        snprintf(what, sizeof what, "%s's output (%s's %s)", p->z->name, m->nodes[src].name,
+                 p->node == src ? "pre-activation" : "input");
+        if (act_swap(c, src, SL->cfg.act, p->vd[p->view], c->inbuf, cnt, C, ref, what, k)) {
+            k->node = src;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Print one bug (a group of causes with the same key: first .. last). */
+static void print_bug(cmp *c, int no, const cause *k, int count, const cause *last, const char *cls)
+{
+    k2t_shell *sh = c->sh;
+    const k2t_model *m = c->m;
+    const char *topic = k->kind == K_UNKNOWN ? "unexplained" : k2t_pitfalls[k->pit].topic;
+    if (count == 1)
+        k2t_printf(sh, "%sbug %d: %s at %s (torch: %s)%s\n", k2t_c_bold(sh), no, topic, m->nodes[k->node].name,
+                   c->es[k->ent].z->name, k2t_c_off(sh));
+    else
+        k2t_printf(sh, "%sbug %d: %s on %d %s layers: %s .. %s (torch: %s .. %s)%s\n", k2t_c_bold(sh), no, topic,
+                   count, cls, m->nodes[k->node].name, m->nodes[last->node].name, c->es[k->ent].z->name,
+                   c->es[last->ent].z->name, k2t_c_off(sh));
+    k2t_profile base = *k2t_profile_find(sh, "torch");
+    base.emu.preprocess = sh->set.emu.preprocess;
+    switch (k->kind) {
+    case K_PIT:
+        if (!k2t_shell_why(sh, k->node, &base.emu, &k->p.emu))
+            k2t_printf(sh, "  why: %s: %s\n", k2t_pitfalls[k->pit].topic, k2t_pitfalls[k->pit].summary);
+        break;
+    case K_KERNEL: case K_WEIGHT: case K_ACT:
+        for (int i = 0; i < k->nf; i++) k2t_print_finding(sh, &k->f[i], K2T_FINDING_WHY);
+        break;
+    case K_INPUT: {
+        k2t_diag *d = k2t_diag_new(m);
+        k2t_finding f[4];
+        int n = k2t_findings(d, k->node, K2T_PIT_BIT(K2T_PIT_PREPROCESS), NULL, NULL, f, 4), any = 0;
+        k2t_diag_free(d);
+        for (int i = 0; i < n && i < 4; i++) k2t_print_finding(sh, &f[i], K2T_FINDING_WHY), any++;
+        if (!any) {
+            const k2t_pitfall *P = &k2t_pitfalls[K2T_PIT_PREPROCESS];
+            k2t_printf(sh, "  why: %s: %s\n", P->topic, P->summary);
+        }
+        break;
+    }
+    default:
+        k2t_printf(sh, "  why: no known port convention explains it\n");
+    }
+    for (int i = 0; i < k->nsd; i++) k2t_printf(sh, "  state_dict: %s\n", k->sd[i].text);
+    k2t_printf(sh, "  evidence: %s\n", k->ev);
 }
 
 /*--------------------------------------------------------------- --map */
@@ -522,6 +1097,109 @@ static void make_views(ent *e)
     e->vd[e->nv++] = a->data;
 }
 
+/* A module's recorded input: NAME.in or NAME.inK. */
+static int aux_input(const char *name)
+{
+    const char *d = strrchr(name, '.');
+    if (!d || strncmp(d, ".in", 3)) return 0;
+    for (d += 3; *d; d++)
+        if (*d < '0' || *d > '9') return 0;
+    return 1;
+}
+
+/* The single recorded input of module output NAME (NAME.in; a tuple's
+** NAME.K: its module's), or NULL (none, or several: NAME.in0, ...). */
+static const k2t_npz_entry *input_of(const k2t_npz *z, const char *name)
+{
+    char want[600];
+    for (int pass = 0; pass < 2; pass++) {
+        snprintf(want, sizeof want, "%s", name);
+        if (pass) {
+            char *d = strrchr(want, '.');
+            if (!d || !d[1] || strspn(d + 1, "0123456789") != strlen(d + 1)) return NULL;
+            *d = '\0';
+        }
+        strncat(want, ".in", sizeof want - strlen(want) - 1);
+        for (int i = 0; i < z->n; i++)
+            if (!strcmp(z->e[i].name, want)) return z->e[i].a.data ? &z->e[i] : NULL;
+    }
+    return NULL;
+}
+
+/* Refuse a dump made on another input than the current one: shapes, then
+** values (as set, or preprocessed as set preprocess says). */
+static int same_input(k2t_shell *sh, cmp *c, const k2t_npz_entry *zin, const char *path)
+{
+    const k2t_array *a = &zin->a, *b = &sh->in.a;
+    char s1[96], s2[96];
+    int64_t n = k2t_shape_numel(&b->shape);
+    int fits = a->shape.ndim == b->shape.ndim && k2t_shape_numel(&a->shape) == n && a->shape.d[0] == b->shape.d[0];
+    float *conv = NULL;
+    if (fits) {
+        /* The dump holds the model's input, NCHW for a map; the current input is in Keras's layout. */
+        int nd = a->shape.ndim, same = 1;
+        for (int i = 0; i < nd; i++) same &= a->shape.d[i] == b->shape.d[i];
+        if (!same && nd >= 3) {
+            int ok = a->shape.d[1] == b->shape.d[nd - 1];
+            for (int i = 2; i < nd; i++) ok &= a->shape.d[i] == b->shape.d[i - 1];
+            if (!ok) fits = 0;
+            else {
+                int64_t N = a->shape.d[0], C = a->shape.d[1], sp = n / (N * (C ? C : 1));
+                conv = k2t_xmalloc((size_t)(n + 1) * sizeof(float));
+                for (int64_t q = 0; q < N; q++)
+                    for (int64_t ch = 0; ch < C; ch++)
+                        for (int64_t p = 0; p < sp; p++) conv[(q * sp + p) * C + ch] = a->data[(q * C + ch) * sp + p];
+            }
+        } else if (!same) {
+            fits = 0;
+        }
+    }
+    if (!fits)
+        return k2t_error(sh, -1, "compare: '%s' was dumped on another input: its __input__ has shape %s, the current "
+                         "input (%s) %s; set the input the port was run on", path, k2t_shape_str(&a->shape, 0, s1, sizeof s1), sh->in.desc,
+                         k2t_shape_str(&b->shape, 0, s2, sizeof s2));
+    const float *da = conv ? conv : a->data;
+    double best = INFINITY, big = 0;
+    for (int pre = 0; pre < 2; pre++) {
+        float *x = pre ? k2t_shell_input_data(sh, NULL, &n) : NULL;
+        const float *y = pre ? x : b->data;
+        if (!y) continue;
+        double mad = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double d = fabs((double)da[i] - y[i]);
+            if (!(d <= mad)) mad = d;
+            if (fabs(y[i]) > big) big = fabs(y[i]);
+        }
+        if (mad < best) best = mad;
+        free(x);
+    }
+    (void)c;
+    if (best <= 1e-5 * (big > 1 ? big : 1)) {
+        free(conv);
+        return K2T_CMD_OK;
+    }
+    /* The same samples scaled otherwise (the port fed x/255 where k2t has x, say): say by how much. */
+    double sx = 0, sy = 0, sxx = 0, sxy = 0, nn = (double)n, worst = 0, ab = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double xv = b->data[i], yv = da[i];
+        sx += xv, sy += yv, sxx += xv * xv, sxy += xv * yv;
+    }
+    double den = nn * sxx - sx * sx, A = den != 0 ? (nn * sxy - sx * sy) / den : 0, B = (sy - A * sx) / nn;
+    for (int64_t i = 0; i < n; i++) {
+        double r = fabs(da[i] - (A * b->data[i] + B));
+        if (r > worst) worst = r;
+        if (fabs(da[i]) > ab) ab = fabs(da[i]);
+    }
+    char hint[200] = "";
+    if (A != 0 && worst <= 1e-5 * (ab > 1 ? ab : 1))
+        snprintf(hint, sizeof hint, " (it is the current input x %.6g %s %.6g: the same samples, scaled otherwise)", A,
+                 B < 0 ? "-" : "+", fabs(B) < 1e-9 ? 0.0 : fabs(B));
+    free(conv);
+    return k2t_error(sh, -1, "compare: '%s' was dumped on another input: its __input__ (shape %s) differs from the "
+                     "current input (%s) by up to %.4g%s; set the input the port was run on", path,
+                     k2t_shape_str(&a->shape, 0, s1, sizeof s1), sh->in.desc, best, hint);
+}
+
 static int cmd_compare(k2t_shell *sh, int argc, char **argv)
 {
     const k2t_model *m = sh->model;
@@ -542,27 +1220,86 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
         }
     }
     if (!path) return k2t_error(sh, -1, "compare: which file? Usage: compare FILE.npz [--map FILE]");
-    if (sh->in.n == 0)
-        return k2t_error(sh, -1, "compare: no input (set the input the port was run on: \"input FILE.npy\", "
-                         "\"input cifar FILE 0:4\" ...)");
     if (m->n_inputs != 1)
         return k2t_error(sh, -1, "compare: the model has %d inputs; k2t feeds single-input models", m->n_inputs);
+    char s1[96], s2[96], s3[96];
     cmp c;
     memset(&c, 0, sizeof c);
-    c.sh = sh, c.m = m, c.n = sh->in.n, c.P = -1;
-    if (k2t_shell_input_shape(sh, "compare", &c.per) != K2T_CMD_OK) return K2T_CMD_ERR;
-    char s1[96], s2[96], s3[96];
-
+    cause *cs = NULL;
+    int *grp = NULL, *gorder = NULL, *gmin = NULL, *gno = NULL;
     k2t_npz z;
-    if (k2t_npz_read(path, &z, &err) != K2T_OK) return k2t_error(sh, 1, "compare: %s", err.msg);
-    int ne = z.n, rc = K2T_CMD_OK;
-    ent *es = k2t_xcalloc((size_t)ne, sizeof *es);
-    for (int i = 0; i < ne; i++) {
-        es[i].z = &z.e[i];
-        es[i].map_node = -1;
-        es[i].node = -1;
-        if (z.e[i].a.data && z.e[i].a.shape.ndim >= 1) make_views(&es[i]);
+    if (k2t_npz_read(path, &z, &err) != K2T_OK) {
+        if (sh->in.n == 0)
+            return k2t_error(sh, -1, "compare: no input (set the input the port was run on: \"input FILE.npy\", "
+                             "\"input cifar FILE 0:4\" ...)");
+        return k2t_error(sh, 1, "compare: %s", err.msg);
     }
+    /* The members that are not a module's output: NAME.in (a module's
+    ** input), state_dict/KEY, __input__, __mode__ (torch_dump.py). */
+    const k2t_npz_entry *zin = NULL;
+    char mode[16] = "";
+    int ne = 0, rc = K2T_CMD_OK, n_sd = 0, n_in = 0;
+    ent *es = k2t_xcalloc((size_t)(z.n ? z.n : 1), sizeof *es);
+    for (int i = 0; i < z.n; i++) {
+        const k2t_npz_entry *q = &z.e[i];
+        if (!strcmp(q->name, "__input__")) zin = q;
+        else if (!strcmp(q->name, "__mode__")) {
+            for (int64_t k = 0; q->a.data && k < k2t_shape_numel(&q->a.shape) && k < 15; k++)
+                mode[k] = (char)q->a.data[k], mode[k + 1] = '\0';
+        } else if (!strncmp(q->name, "state_dict/", 11)) n_sd++;
+        else if (aux_input(q->name)) n_in++;
+        else if (strncmp(q->name, "__", 2)) {
+            es[ne].z = q;
+            es[ne].map_node = -1;
+            es[ne].node = -1;
+            es[ne].bug = -1;
+            if (q->a.data && q->a.shape.ndim >= 1) make_views(&es[ne]);
+            ne++;
+        }
+    }
+    for (int i = 0; i < ne; i++) es[i].in = input_of(&z, es[i].z->name);
+    if (sh->in.n == 0 && zin && zin->a.data) {
+        /* No input set: the one the port was run on, in Keras's layout. */
+        const k2t_shape *want = &m->nodes[m->inputs[0]].shape;
+        k2t_array a = {0};
+        int nd = zin->a.shape.ndim;
+        a.shape = zin->a.shape;
+        a.data = k2t_xmalloc((size_t)(k2t_shape_numel(&a.shape) + 1) * sizeof(float));
+        snprintf(a.dtype, sizeof a.dtype, "float32");
+        k2t_shape per = {nd - 1, {0}}, conv = per;
+        for (int i = 1; i < nd; i++) per.d[i - 1] = zin->a.shape.d[i];
+        for (int i = 2; i < nd; i++) conv.d[i - 2] = zin->a.shape.d[i];
+        if (nd >= 3) conv.d[nd - 2] = zin->a.shape.d[1];
+        if (nd >= 3 && k2t_shape_fits(want, &conv) && !k2t_shape_fits(want, &per)) {
+            int64_t n = a.shape.d[0], C = a.shape.d[1], sp = k2t_shape_numel(&per) / (C ? C : 1);
+            for (int64_t b = 0; b < n; b++)
+                for (int64_t ch = 0; ch < C; ch++)
+                    for (int64_t q = 0; q < sp; q++) a.data[(b * sp + q) * C + ch] = zin->a.data[(b * C + ch) * sp + q];
+            for (int i = 1; i < nd; i++) a.shape.d[i] = conv.d[i - 1];
+        } else {
+            memcpy(a.data, zin->a.data, (size_t)k2t_shape_numel(&a.shape) * sizeof(float));
+        }
+        k2t_array_free(&sh->in.a);
+        free(sh->in.labels);
+        sh->in.labels = NULL;
+        sh->in.a = a;
+        sh->in.n = (int)a.shape.d[0];
+        snprintf(sh->in.desc, sizeof sh->in.desc, "'%s' __input__, the input the port was dumped on", path);
+        k2t_shell_drop_run(sh);
+        k2t_printf(sh, "compare: no input set: using %s, shape %s\n", sh->in.desc,
+                   k2t_shape_str(&a.shape, 0, s1, sizeof s1));
+    }
+    if (sh->in.n == 0) {
+        rc = k2t_error(sh, -1, "compare: no input (set the input the port was run on: \"input FILE.npy\", "
+                       "\"input cifar FILE 0:4\" ...)");
+        goto done;
+    }
+    c.sh = sh, c.m = m, c.n = sh->in.n, c.P = -1, c.z = &z, c.es = es, c.ne = ne, c.mode = mode;
+    if (k2t_shell_input_shape(sh, "compare", &c.per) != K2T_CMD_OK) {
+        rc = K2T_CMD_ERR;
+        goto done;
+    }
+    if (zin && zin->a.data && (rc = same_input(sh, &c, zin, path)) != K2T_CMD_OK) goto done;
     if (map && (rc = read_map(sh, map_argi, map, es, ne, path)) != K2T_CMD_OK) goto done;
 
     /* The Keras run: every activation kept, Keras's own semantics. */
@@ -590,6 +1327,12 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
     }
     c.scratch = k2t_xmalloc((size_t)(c.max_numel * c.n + 1) * sizeof(float));
     c.scratch2 = k2t_xmalloc((size_t)(c.max_numel * c.n + 1) * sizeof(float));
+    c.inbuf = k2t_xmalloc((size_t)(c.max_numel * c.n + 1) * sizeof(float));
+    c.rl = k2t_run_new(m, &o, &c.per, c.n, &err);
+    if (!c.rl || k2t_run_set_input(c.rl, 0, c.x, c.n, &err) != K2T_OK) {
+        rc = k2t_error(sh, -1, "compare: %s", err.msg);
+        goto done;
+    }
 
     /* Arrays that cannot be any layer's: another batch, nothing that shape. */
     int n_batch = 0, n_fit = 0;
@@ -686,6 +1429,51 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
         if (align(&c, e, first >= 0)) first = i;
     }
 
+    /* Each module on its own input, then what explains each one that is
+    ** wrong on it (and the first divergence, whatever it is). */
+    for (int i = 0; i < ne; i++) local_check(&c, &es[i]);
+    cs = k2t_xcalloc((size_t)ne + 1, sizeof *cs);
+    int ncs = 0;
+    for (int i = 0; i < ne; i++) {
+        ent *e = &es[i];
+        if (e->state != E_MATCHED) continue;
+        if (e->loc == 2 || (i == first && e->loc == 0)) {
+            diagnose(&c, e, &cs[ncs]);
+            e->bug = ncs++;
+        } else if (e->loc == 1 && !e->pass) {
+            if (glue(&c, e, &cs[ncs])) {
+                e->bug = ncs++;
+            } else if (i == first) {
+                cause *k = &cs[ncs];
+                memset(k, 0, sizeof *k);
+                k->kind = K_UNKNOWN, k->ent = i, k->node = e->node;
+                snprintf(k->key, sizeof k->key, "unknown %d", i);
+                const k2t_node *N = &m->nodes[e->node];
+                char desc[400] = "";
+                if (N->n_in == 1 && in_view(&c, e->in, N->in[0], e->lview, c.inbuf)) {
+                    const k2t_shape *ss = k2t_run_keras_shape(c.rk, N->in[0]);
+                    double mad, ref;
+                    measure(c.inbuf, k2t_run_output(c.rk, N->in[0])->data, k2t_shape_numel(ss) * c.n, &mad, &ref);
+                    describe(&c, c.inbuf, k2t_run_output(c.rk, N->in[0])->data, ss,
+                             sh->set.diff_atol + sh->set.diff_rtol * ref, desc, sizeof desc);
+                }
+                snprintf(k->ev, sizeof k->ev, "%s agrees with Keras on its own input, but that input differs from "
+                         "what %s gets in Keras (something between the modules): %s", e->z->name,
+                         m->nodes[e->node].name, desc);
+                e->bug = ncs++;
+            }
+        }
+    }
+    /* One bug repeated over several layers is one finding. */
+    grp = k2t_xmalloc((size_t)(ncs + 1) * sizeof(int));
+    int ng = 0;
+    for (int i = 0; i < ncs; i++) {
+        grp[i] = -1;
+        for (int j = 0; j < i && grp[i] < 0; j++)
+            if (!strcmp(cs[i].key, cs[j].key)) grp[i] = grp[j];
+        if (grp[i] < 0) grp[i] = ng++;
+    }
+
     /* Print. */
     int wn = 8, wl = 8, n_match = 0, n_fail = 0, n_un = 0, n_rep = 0;
     double maxd = 0;
@@ -720,14 +1508,46 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
         const k2t_layer *L = k2t_node_layer(m, e->node);
         snprintf(lab, sizeof lab, "%s (%s%s%s)", m->nodes[e->node].name, L->class_name,
                  e->pre ? ", pre-activation" : "", e->chw ? ", CHW order" : "");
-        k2t_printf(sh, "%-*s ~ %-*s  %11.4g  %s%s%s%s%s\n", wn, e->z->name, wl, lab, e->mad,
+        char own[96] = "";
+        if (e->loc) snprintf(own, sizeof own, "  own input: %s %.4g", e->loc == 1 ? "ok" : "FAIL", e->lmad);
+        k2t_printf(sh, "%-*s ~ %-*s  %11.4g  %s%s%s%s%s%s\n", wn, e->z->name, wl, lab, e->mad,
                    e->pass ? "" : k2t_c_warn(sh), e->pass ? "ok" : "FAIL", e->pass ? "" : k2t_c_off(sh),
-                   e->map_line ? "  (--map)" : "", i == first ? "  <- first divergence" : "");
+                   e->map_line ? "  (--map)" : "", own, i == first ? "  <- first divergence" : "");
     }
     k2t_var_num(sh, "max_abs_diff", maxd);
     k2t_var_num(sh, "matched_entries", n_match);
     k2t_var_num(sh, "failed_entries", n_fail);
     k2t_var_num(sh, "unmatched_entries", n_un);
+    k2t_var_num(sh, "bugs", ng);
+    if (mode[0]) k2t_printf(sh, "the port ran in %s mode (the dump's __mode__)\n", mode);
+    if (ng)
+        k2t_printf(sh, "%d bug%s, in model order (each module checked on its own input%s):\n", ng, ng == 1 ? "" : "s",
+                   n_in ? "" : ": this dump has none, so only the first divergence is diagnosed");
+    /* In model order: by each group's first layer. */
+    gorder = k2t_xmalloc((size_t)(ng + 1) * sizeof(int));
+    gmin = k2t_xmalloc((size_t)(ng + 1) * sizeof(int));
+    for (int g = 0; g < ng; g++) {
+        gorder[g] = g, gmin[g] = m->n_nodes;
+        for (int i = 0; i < ncs; i++)
+            if (grp[i] == g && cs[i].node < gmin[g]) gmin[g] = cs[i].node;
+    }
+    for (int a = 1; a < ng; a++)
+        for (int b = a; b > 0 && gmin[gorder[b]] < gmin[gorder[b - 1]]; b--) {
+            int t = gorder[b];
+            gorder[b] = gorder[b - 1], gorder[b - 1] = t;
+        }
+    gno = k2t_xmalloc((size_t)(ng + 1) * sizeof(int));
+    for (int r = 0; r < ng; r++) gno[gorder[r]] = r + 1;
+    for (int r = 0; r < ng; r++) {
+        int g = gorder[r];
+        int firstk = -1, lastk = -1, count = 0;
+        for (int i = 0; i < ncs; i++)
+            if (grp[i] == g) {
+                if (firstk < 0) firstk = i;
+                lastk = i, count++;
+            }
+        print_bug(&c, r + 1, &cs[firstk], count, &cs[lastk], k2t_node_layer(m, cs[firstk].node)->class_name);
+    }
     if (first < 0) {
         k2t_printf(sh, "no divergence: every matched array within tolerance (%d matched, %d unmatched, %d repeated; "
                    "max|diff| %g)\n", n_match, n_un, n_rep, maxd);
@@ -736,7 +1556,7 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
         const ent *e = &es[first];
         k2t_printf(sh, "%sfirst divergence: %s (torch: %s)%s\n", k2t_c_bold(sh), m->nodes[e->node].name,
                    e->z->name, k2t_c_off(sh));
-        explain(&c, e);
+        if (e->bug >= 0) k2t_printf(sh, "  (bug %d above)\n", gno[grp[e->bug]]);
         k2t_printf(sh, "%d of %d arrays matched, %d out of tolerance, %d unmatched, %d repeated; max|diff| %g\n",
                    n_match, ne, n_fail, n_un, n_rep, maxd);
         k2t_var_set(sh, "first_divergence", "%s", m->nodes[e->node].name);
@@ -744,6 +1564,13 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
 done:
     for (int i = 0; i < ne; i++) free(es[i].conv);
     free(es);
+    k2t_run_free(c.rl);
+    free(c.inbuf);
+    free(cs);
+    free(grp);
+    free(gorder);
+    free(gmin);
+    free(gno);
     k2t_npz_free(&z);
     k2t_run_free(c.rk);
     free(c.x);
@@ -771,18 +1598,25 @@ static void complete_compare(k2t_shell *sh, int argi, char **argv, const char *p
 const k2t_command k2t_cmd_compare = {
     .name = "compare", .group = "debug", .min_args = 1, .max_args = 3, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
     .usage = "compare FILE.npz [--map FILE]",
-    .summary = "Align a PyTorch port's activations (an .npz) with the Keras layers and name the first divergent one.",
-    .help = "FILE holds the port's activations on the current input, in execution order and PyTorch\n"
-            "layout (scripts/torch_dump.py writes it: one array per module, order in __order__).\n"
+    .summary = "Align a PyTorch port's activations (an .npz) with the Keras layers; name every bug and its cause.",
+    .help = "FILE holds the port's activations in execution order and PyTorch layout\n"
+            "(scripts/torch_dump.py writes it: one array per module, order in __order__, each module's\n"
+            "input NAME.in, the state_dict as state_dict/KEY, the model input __input__, __mode__).\n"
+            "With no input set, the dump's __input__ is used; a dump made on another input is refused.\n"
             "k2t runs the Keras model on the same input and pairs each array with a layer by order,\n"
-            "shape and value: arrays may skip layers (functional ops have no module), a shortcut may\n"
-            "come after its block's body, a Linear may match a Dense's pre-activation (softmax\n"
-            "outside the model), a container's array repeats its last child's.  (N,C,H,W) is read\n"
-            "as (N,H,W,C).  One line per array: torch_name ~ keras_layer (Class), max|diff|, ok/FAIL\n"
-            "against diff.atol + diff.rtol * max|keras|; then the first divergence, why (from the\n"
-            "layer's config, checked by emulating the convention on that layer), or \"no divergence\".\n"
-            "--map FILE: 'torch_name keras_layer' lines ('-' skips the array; # comments) that\n"
-            "override the alignment.  Publishes $first_divergence (\"none\"), $max_abs_diff,\n"
-            "$matched_entries, $failed_entries, $unmatched_entries.",
+            "shape, value and structure: arrays may skip layers (functional ops have no module), a\n"
+            "shortcut may come after its block's body, a Linear may match a Dense's pre-activation, a\n"
+            "container's array repeats its last child's, a module feeding the next module of the same\n"
+            "layer is an intermediate (a SeparableConv2D's depthwise half).  (N,C,H,W) is read as\n"
+            "(N,H,W,C).  One line per array: torch_name ~ keras_layer (Class), max|diff|, ok/FAIL\n"
+            "against diff.atol + diff.rtol * max|keras|, and 'own input': the layer run on the port's\n"
+            "own input to that module.  Then every bug in model order, one bug over several layers\n"
+            "grouped, each with why/fix (the pitfall table's) and evidence: a cause is stated only when\n"
+            "it reproduces the port (an emulated setting on the layer alone, the state_dict tensor by\n"
+            "tensor, an input scaled inside the port, an activation swapped), else \"no known port\n"
+            "convention explains it\" with a description; then the first divergence, or \"no\n"
+            "divergence\".  --map FILE: 'torch_name keras_layer' lines ('-' skips the array; #\n"
+            "comments) that override the alignment.  Publishes $first_divergence (\"none\"), $bugs,\n"
+            "$max_abs_diff, $matched_entries, $failed_entries, $unmatched_entries.",
     .complete = complete_compare, .fn = cmd_compare,
 };

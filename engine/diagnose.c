@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+#include "kernels.h"
+#include "py.h"
 
 struct k2t_diag {
     const k2t_model *m;
@@ -690,4 +692,83 @@ void k2t_hz_input_scale(k2t_hz *h)
     else if (s->guess == K2T_PRE_CAFFE)
         k2t_hz_code(h, "x = x[:, [2, 1, 0]] - torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)  # BGR");
     else k2t_hz_code(h, "x = x / 127.5 - 1  # or the mean/std normalisation of its training script");
+}
+
+/*------------------------------------------- causes from a port's tensors */
+
+void k2t_act_apply(float *y, int64_t rows, int64_t c, k2t_act act)
+{
+    if (act == K2T_ACT_SOFTMAX) kern_softmax(y, rows, c, 1);
+    else kern_act(y, rows * c, act);
+}
+
+/* An activation as a port would recognise it. */
+static const char *act_label(k2t_act a)
+{
+    switch (a) {
+    case K2T_ACT_LINEAR: return "no activation";
+    case K2T_ACT_HARD_SIGMOID: return "Keras 2's hard_sigmoid clip(0.2*x + 0.5, 0, 1)";
+    case K2T_ACT_HARD_SIGMOID3: return "F.hardsigmoid, clip(x/6 + 0.5, 0, 1)";
+    case K2T_ACT_LEAKY_RELU: return "leaky_relu with slope 0.2";
+    default: return k2t_act_name(a);
+    }
+}
+
+int k2t_finding_act(const k2t_model *m, int node, k2t_act keras, k2t_act port, k2t_finding *f)
+{
+    char code[160];
+    memset(f, 0, sizeof *f);
+    f->pit = K2T_PIT_ACTIVATION, f->node = node, f->hazard = 1;
+    snprintf(f->text, sizeof f->text, "Keras's %s applies %s; the port computes %s%s", m->nodes[node].name,
+             act_label(keras), act_label(port), keras == K2T_ACT_LINEAR ? " (remove it)" : "");
+    if (k2t_py_act(keras, "x", code, sizeof code)) snprintf(f->code, sizeof f->code, "x = %s", code);
+    return 1;
+}
+
+int k2t_weight_check(const k2t_model *m, int node, int wi, const char *key, const float *t, const k2t_shape *ts,
+                     k2t_finding *f)
+{
+    const k2t_layer *L = k2t_node_layer(m, node);
+    k2t_tw tw, used, tw0;
+    char right[128], wrong[128], s1[64], s2[64], init[160];
+    if (wi < 0 || wi >= L->n_w || k2t_layer_tw(L, wi, &tw) != 0) return -1;
+    const k2t_weight *w = &L->w[wi];
+    if (k2t_shape_numel(ts) != w->size) return -1;
+    memset(f, 0, sizeof *f);
+    f->node = node, f->hazard = 1;
+    float *buf = k2t_xmalloc((size_t)(w->size ? w->size : 1) * sizeof(float));
+    k2t_tw_apply(w, &tw, buf);
+    double big = 0, mad = 0;
+    for (int64_t i = 0; i < w->size; i++) {
+        if (fabs(w->data[i]) > big) big = fabs(w->data[i]);
+        if (fabs((double)buf[i] - t[i]) > mad) mad = fabs((double)buf[i] - t[i]);
+    }
+    free(buf);
+    if (mad <= 1e-6 * big + 1e-12) return 0;
+    k2t_tw_code(w, &tw, right, sizeof right);
+    if (k2t_tw_search(w, t, ts, &used)) {
+        k2t_tw_code(w, &used, wrong, sizeof wrong);
+        f->pit = K2T_PIT_TRANSPOSE;
+        snprintf(f->text, sizeof f->text, "the port's %s %s holds torch.from_numpy(%s)%s: %s %s %s in the wrong "
+                 "order; PyTorch's %s wants %s%s", key, k2t_shape_str(ts, 0, s1, sizeof s1), w->name,
+                 wrong[0] ? wrong : " (no rearrangement)", L->name, w->name, k2t_shape_str(&w->shape, 0, s2, sizeof s2),
+                 tw.torch_axes ? tw.torch_axes : "layout", tw.keras_axes ? "Keras's " : "",
+                 tw.keras_axes ? tw.keras_axes : "its own order");
+        snprintf(f->code, sizeof f->code, "sd[\"%s\"] = torch.from_numpy(%s)%s", key, w->name, right);
+        return 1;
+    }
+    int64_t fan = 0;
+    if (k2t_layer_tw(L, 0, &tw0) == 0 && tw0.shape.ndim >= 2 && tw0.shape.d[0] > 0)
+        fan = k2t_shape_numel(&tw0.shape) / tw0.shape.d[0];
+    f->pit = K2T_PIT_INIT;
+    if (k2t_tw_init_like(w, t, w->size, fan, init, sizeof init))
+        snprintf(f->text, sizeof f->text, "the port's %s was never copied from %s %s: it holds %s", key, L->name,
+                 w->name, init);
+    else
+        snprintf(f->text, sizeof f->text, "the port's %s equals no rearrangement of %s %s %s (max|diff| %.3g to "
+                 "the right one): it was not copied from it, or changed after", key, L->name, w->name,
+                 k2t_shape_str(&w->shape, 0, s2, sizeof s2), mad);
+    snprintf(f->code, sizeof f->code, "sd[\"%s\"] = torch.from_numpy(%s)%s\nmodel.load_state_dict(sd, strict=True)",
+             key, w->name, right);
+    return 2;
 }

@@ -88,6 +88,12 @@ void k2t_tw_misread(const k2t_weight *w, const k2t_tw *tw, float *out);
 ** "" when none is needed.  Returns buf. */
 char *k2t_tw_code(const k2t_weight *w, const k2t_tw *tw, char *buf, size_t n);
 
+/* The rearrangement of w (a permutation of its axes, then a reshape to ts)
+** that equals t, into *found; 0 when none does.  Does t hold PyTorch's
+** initial values for w (fan_in: of the layer's kernel)?  Describes them. */
+int k2t_tw_search(const k2t_weight *w, const float *t, const k2t_shape *ts, k2t_tw *found);
+int k2t_tw_init_like(const k2t_weight *w, const float *t, int64_t n, int64_t fan_in, char *buf, size_t bn);
+
 /* The state of one node's hazard check (engine/diagnose.c).  An op's
 ** 'hazards' callback reports what is particular to its kind through
 ** k2t_hz_say/k2t_hz_code, and calls the shared checks below. */

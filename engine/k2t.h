@@ -499,6 +499,20 @@ void k2t_diag_free(k2t_diag *d);
 int k2t_findings(k2t_diag *d, int node, unsigned mask, const k2t_emu *port, const k2t_emu *ref,
                  k2t_finding *out, int max);
 
+/* compare's causes, found from a port's own tensors (engine/diagnose.c).
+** k2t_weight_check: is t (shape ts, the port's state_dict tensor 'key') the
+** PyTorch tensor of weight wi of node's layer?  0: yes; 1: a wrong
+** rearrangement of it (every permutation of the Keras axes, then a reshape,
+** is tried: pitfall transpose, the one used and the right call); 2: never
+** copied (PyTorch's initial values) or no rearrangement of it (pitfall
+** init); -1: no PyTorch counterpart.  k2t_finding_act: node applies
+** activation 'keras' where the port computes 'port' (pitfall activation).
+** k2t_act_apply: y (rows x c) through act in place (softmax per row). */
+int k2t_weight_check(const k2t_model *m, int node, int wi, const char *key, const float *t, const k2t_shape *ts,
+                     k2t_finding *f);
+int k2t_finding_act(const k2t_model *m, int node, k2t_act keras, k2t_act port, k2t_finding *f);
+void k2t_act_apply(float *y, int64_t rows, int64_t c, k2t_act act);
+
 /* How the model's input was scaled in training, inferred from the first
 ** BatchNormalization's moving statistics through the linear layers before
 ** it (no model is recognised by name). */

@@ -7,6 +7,7 @@
 ** executor, the forgotten-transpose emulation, and the fix the transpose
 ** pitfall prints, so that they cannot disagree.
 */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,4 +107,83 @@ char *k2t_tw_code(const k2t_weight *w, const k2t_tw *tw, char *buf, size_t n)
         if (len < n) snprintf(buf + len, n - len, "%s)", tw->shape.ndim == 1 ? "," : "");
     }
     return buf;
+}
+
+/*------------------------------------------------ a port's tensor, by name */
+
+/* Which rearrangement of Keras weight w a port's tensor t (shape ts) is:
+** every permutation of w's axes, then a row-major reshape to ts, is tried;
+** the first that equals t (within 1e-6 of the largest |w|) goes into
+** *found (perm, shape ts) and 1 is returned; 0 when none does. */
+int k2t_tw_search(const k2t_weight *w, const float *t, const k2t_shape *ts, k2t_tw *found)
+{
+    int nd = w->shape.ndim;
+    if (k2t_shape_numel(ts) != w->size || nd < 1 || nd > 6 || !w->size) return 0;
+    double big = 0;
+    for (int64_t i = 0; i < w->size; i++)
+        if (fabs(w->data[i]) > big) big = fabs(w->data[i]);
+    double tol = 1e-6 * big + 1e-12;
+    float *buf = k2t_xmalloc((size_t)w->size * sizeof(float));
+    int p[K2T_MAX_DIMS], c[K2T_MAX_DIMS] = {0}, ok = 0;
+    for (int i = 0; i < nd; i++) p[i] = i;
+    /* Heap's algorithm over the permutations, identity first. */
+    for (int i = 0;;) {
+        k2t_tw tw;
+        memset(&tw, 0, sizeof tw);
+        tw.n_perm = nd;
+        memcpy(tw.perm, p, sizeof p);
+        tw.shape = *ts;
+        k2t_tw_apply(w, &tw, buf);
+        int same = 1;
+        for (int64_t k = 0; k < w->size && same; k++) same = fabs((double)buf[k] - (double)t[k]) <= tol;
+        if (same) {
+            *found = tw;
+            ok = 1;
+            break;
+        }
+        while (i < nd && c[i] >= i) c[i++] = 0;
+        if (i >= nd) break;
+        int j = (i % 2) ? c[i] : 0, tmp = p[j];
+        p[j] = p[i], p[i] = tmp;
+        c[i]++;
+        i = 0;
+    }
+    free(buf);
+    return ok;
+}
+
+/* Does t (shape ts, PyTorch's tensor of weight w) hold what PyTorch puts
+** there before any copy?  The default initialisation: kernels and biases
+** uniform in +-1/sqrt(fan_in) (fan_in from the layer's first weight in
+** PyTorch's shape, fan_w), BatchNorm's weight 1, bias 0, running mean 0,
+** running variance 1.  Writes its description into buf. */
+int k2t_tw_init_like(const k2t_weight *w, const float *t, int64_t n, int64_t fan_in, char *buf, size_t bn)
+{
+    static const struct { const char *name; float v; } bn_init[] = {
+        {"gamma", 1}, {"beta", 0}, {"moving_mean", 0}, {"moving_variance", 1},
+    };
+    buf[0] = '\0';
+    if (n <= 0) return 0;
+    for (size_t k = 0; k < sizeof bn_init / sizeof bn_init[0]; k++)
+        if (w->name && !strcmp(w->name, bn_init[k].name)) {
+            for (int64_t i = 0; i < n; i++)
+                if (t[i] != bn_init[k].v) return 0;
+            snprintf(buf, bn, "every value %g, BatchNorm's initial %s", (double)bn_init[k].v,
+                     bn_init[k].v ? (strcmp(w->name, "gamma") ? "running_var" : "weight")
+                                  : (strcmp(w->name, "beta") ? "running_mean" : "bias"));
+            return 1;
+        }
+    if (fan_in <= 0 || n < 4) return 0;
+    double b = 1.0 / sqrt((double)fan_in), mx = 0, mean = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (fabs(t[i]) > mx) mx = fabs(t[i]);
+        mean += t[i];
+    }
+    mean /= (double)n;
+    /* Uniform in [-b, b]: nothing beyond b, the largest near it, the mean near 0. */
+    if (mx > b * (1 + 1e-6) || mx < b * (1 - 10.0 / (double)n) - 1e-12 || fabs(mean) > 3 * b / sqrt(3.0 * (double)n))
+        return 0;
+    snprintf(buf, bn, "uniform in +-%.4g = 1/sqrt(fan_in %lld), PyTorch's default initialisation", b,
+             (long long)fan_in);
+    return 1;
 }

@@ -267,6 +267,22 @@ def fx_separable_m1(out):
     return normal_input(2039, (7, 7, 4))
 
 
+@fixture("separable_eq.h5", "Xception-style: two SeparableConv2D with as many input as output channels (4->4, "
+         "'same' relu, then stride 2 'valid'), GlobalAveragePooling2D, Dense")
+def fx_separable_eq(out):
+    g = Graph("k214", 1041)
+    x = g.Input((8, 8, 4))
+    a = g.add("SeparableConv2D", x, name="sep_a", filters=4, kernel_size=[3, 3], padding="same",
+              activation="relu")                                                        # 8x8x4
+    b = g.add("SeparableConv2D", a, name="sep_b", filters=4, kernel_size=[3, 3], strides=[2, 2],
+              padding="valid")                                                          # 3x3x4
+    y = g.add("GlobalAveragePooling2D", b, name="gap")
+    y = g.add("Dense", y, name="head", units=3)
+    g.outputs = [y]
+    write_model(os.path.join(out, "separable_eq.h5"), g)
+    return normal_input(2041, (8, 8, 4))
+
+
 def deconv_fixture(out, fname, seed, specs):
     g = Graph("k214", seed)
     x = g.Input((5, 4, 3))

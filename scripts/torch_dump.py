@@ -15,9 +15,27 @@ The .npz (numpy.savez's format: a zip of NAME.npy members) holds:
               float32, in PyTorch's layout (N,C,H,W); a module called k times
               gives NAME, NAME#1, ... NAME#(k-1); a module returning a tuple
               or list gives NAME.0, NAME.1, ...
+  NAME.in.npy the input module NAME was called with (one tensor argument);
+              NAME.in0.npy, NAME.in1.npy, ... when it took several; a
+              module called again gives NAME#1.in, ...  compare runs the
+              paired Keras layer on it, so that each module is checked on
+              its own (--no-inputs leaves them out)
+  state_dict/KEY.npy
+              the port's state_dict as it was before the run (KEY as in
+              model.state_dict(): "block2.conv1.weight"), float32; compare
+              names a weight never copied, or copied in the wrong order,
+              from it (--no-state-dict leaves it out)
+  __input__   the model's input, as the model got it (float32, NCHW)
+  __mode__    "train" or "eval" (uint8 text): the mode the model ran in;
+              "train" when any of its modules was in training mode
   __order__   the execution order: a uint8 array of UTF-8 text, one line per
-              array, "NAME<TAB>ModuleClass" (k2t uses the class to pair an
-              array that matches no layer with the layer of that kind)
+              output array, "NAME<TAB>ModuleClass" (k2t uses the class to
+              pair an array that matches no layer with the layer of that kind)
+
+The model runs in the mode the caller left it in (a port that forgot
+model.eval() is dumped as it would run); --eval (or dump(..., mode="eval"))
+forces eval mode, --train train mode, and the model's modes are restored
+afterwards.  Dumps written before these members existed are still read.
 
 The input: a .npy, batch first, in NHWC (Keras's layout, as k2t takes it) or
 NCHW; --layout says which, else the first convolution's in_channels decides
@@ -101,8 +119,13 @@ def to_model_input(model, x, layout=None):
     return torch.from_numpy(np.ascontiguousarray(x))
 
 
-def _write_npz(path, items, compress=False):
-    """Write [(name, class, array)] as an .npz with an __order__ member."""
+def _text(t):
+    return np.frombuffer(t.encode("utf-8"), dtype=np.uint8)
+
+
+def _write_npz(path, items, compress=False, extra=()):
+    """Write [(name, class, array)] as an .npz with an __order__ member, then
+    the [(member, array)] of 'extra' (inputs, state_dict, __input__, __mode__)."""
     mode = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
     order = "".join("%s\t%s\n" % (n, c) for n, c, _ in items)
     with zipfile.ZipFile(path, "w", mode, allowZip64=True) as zf:
@@ -110,27 +133,40 @@ def _write_npz(path, items, compress=False):
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
             zf.writestr(name + ".npy", buf.getvalue())
-        put("__order__", np.frombuffer(order.encode("utf-8"), dtype=np.uint8))
+        put("__order__", _text(order))
         for name, _, arr in items:
+            put(name, arr)
+        for name, arr in extra:
             put(name, arr)
 
 
-def dump(model, x, path, layout=None, containers=False, train=False, compress=False):
-    """Run model on x and write each module's output to the .npz 'path'.
+def dump(model, x, path, layout=None, containers=False, train=None, compress=False, mode=None,
+         inputs=True, state_dict=True):
+    """Run model on x and write each module's output (and input) to the .npz 'path'.
 
     x: batch-first input, NHWC or NCHW (see detect_layout; 'layout' forces
     it).  Hooks go on the leaf modules, or on every module but the root with
-    containers=True.  The model runs in eval mode unless train=True (its mode
-    is restored afterwards).  Returns [(name, class, shape)] in execution
-    order.
+    containers=True.  mode: None runs the model in the mode it is in (and
+    records it), "eval" or "train" force one (train=True is mode="train");
+    the modules' modes are restored afterwards.  inputs: record each
+    module's input (NAME.in); state_dict: record the port's state_dict (as
+    it was before the run) under state_dict/.  Returns [(name, class,
+    shape)] of the outputs in execution order.
     """
     torch = _torch()
+    if train is not None and mode is None:
+        mode = "train" if train else None
+    if mode not in (None, "eval", "train"):
+        raise ValueError("mode must be None, 'eval' or 'train', not %r" % (mode,))
     xt = to_model_input(model, x, layout)
-    items, calls, hooks = [], {}, []
+    items, extra, calls, hooks = [], [], {}, []
+
+    def arr(t):
+        return t.detach().cpu().float().clone().numpy()
 
     def add(name, cls, out):
         if isinstance(out, torch.Tensor):
-            items.append((name, cls, out.detach().cpu().float().clone().numpy()))
+            items.append((name, cls, arr(out)))
         elif isinstance(out, (tuple, list)):
             for i, o in enumerate(out):
                 add("%s.%d" % (name, i), cls, o)
@@ -139,24 +175,45 @@ def dump(model, x, path, layout=None, containers=False, train=False, compress=Fa
         def hook(mod, inp, out):
             k = calls.get(name, 0)
             calls[name] = k + 1
-            add(name if k == 0 else "%s#%d" % (name, k), type(mod).__name__, out)
+            key = name if k == 0 else "%s#%d" % (name, k)
+            add(key, type(mod).__name__, out)
+            if inputs:
+                ts = [t for t in inp if isinstance(t, torch.Tensor)]
+                if len(ts) == 1:
+                    extra.append((key + ".in", arr(ts[0])))
+                else:
+                    for i, t in enumerate(ts):
+                        extra.append(("%s.in%d" % (key, i), arr(t)))
         return hook
 
+    if state_dict:
+        for k, v in model.state_dict().items():
+            if isinstance(v, torch.Tensor) and v.is_floating_point():
+                extra.append(("state_dict/" + k, arr(v)))
     for name, mod in model.named_modules():
         if not name:
             continue  # the root: its output is the last module's
         if containers or not any(True for _ in mod.children()):
             hooks.append(mod.register_forward_hook(hook_for(name)))
-    was_training = model.training
-    model.train(train)
+    modes = [(m, m.training) for m in model.modules()]
+    bufs = [(b, b.detach().clone()) for b in model.buffers()]  # train mode updates BN's running statistics
+    if mode is not None:
+        model.train(mode == "train")
+    ran = "train" if any(m.training for m in model.modules()) else "eval"
     try:
         with torch.no_grad():
             model(xt)
     finally:
         for h in hooks:
             h.remove()
-        model.train(was_training)
-    _write_npz(path, items, compress)
+        for m, t in modes:
+            m.training = t
+        with torch.no_grad():
+            for b, v in bufs:
+                b.copy_(v)
+    extra.insert(0, ("__input__", arr(xt)))
+    extra.insert(1, ("__mode__", _text(ran)))
+    _write_npz(path, items, compress, extra)
     return [(n, c, tuple(a.shape)) for n, c, a in items]
 
 
@@ -204,8 +261,10 @@ def main(argv=None):
                "  torch_dump.py --module port.py --factory build --arg h5=model.h5 x.npy acts.npz\n"
                "then, in k2t: input x.npy; compare acts.npz\n\n"
                "The .npz holds NAME.npy per module output (PyTorch layout, float32; a module called\n"
-               "again gives NAME#1, ...) and __order__, a uint8 array of text lines 'NAME<TAB>Class' in\n"
-               "execution order.")
+               "again gives NAME#1, ...), NAME.in.npy its input (NAME.in0, ... for several),\n"
+               "state_dict/KEY.npy the port's state_dict, __input__ the model's input, __mode__ 'train'\n"
+               "or 'eval', and __order__, a uint8 array of text lines 'NAME<TAB>Class' in execution order.\n"
+               "The model runs in the mode it is in unless --eval or --train says otherwise.")
     ap.add_argument("args", nargs="+", metavar="ARG",
                     help="[MODULE.py:FACTORY [WEIGHTS]] INPUT.npy OUT.npz")
     ap.add_argument("--module", help="the Python file that defines the model")
@@ -218,7 +277,10 @@ def main(argv=None):
                          "the last axis is 1 or 3 and the second is not)")
     ap.add_argument("--containers", action="store_true",
                     help="hook every module, not only the leaves (a container repeats its last child)")
-    ap.add_argument("--train", action="store_true", help="run in train mode (default: eval)")
+    ap.add_argument("--eval", action="store_true", help="force eval mode (default: the mode the model is in)")
+    ap.add_argument("--train", action="store_true", help="force train mode (default: the mode the model is in)")
+    ap.add_argument("--no-inputs", action="store_true", help="do not record each module's input (NAME.in)")
+    ap.add_argument("--no-state-dict", action="store_true", help="do not record the state_dict")
     ap.add_argument("--compress", action="store_true", help="deflate the members (numpy.savez_compressed)")
     a = ap.parse_intermixed_args(argv)
     rest = list(a.args)
@@ -241,9 +303,15 @@ def main(argv=None):
         kwargs[k] = _literal(v)
     model = load_model(a.module, a.factory, a.weights, kwargs)
     x = np.load(inp)
-    items = dump(model, x, out, layout=a.layout, containers=a.containers, train=a.train, compress=a.compress)
-    print("%s: %d arrays from %s (input %s, %s)" % (out, len(items), type(model).__name__,
-                                                   "x".join(map(str, x.shape)), detect_layout(model, x, a.layout)))
+    if a.eval and a.train:
+        ap.error("--eval and --train exclude each other")
+    mode = "eval" if a.eval else "train" if a.train else None
+    ran = "train" if mode == "train" or (mode is None and any(m.training for m in model.modules())) else "eval"
+    items = dump(model, x, out, layout=a.layout, containers=a.containers, mode=mode, compress=a.compress,
+                 inputs=not a.no_inputs, state_dict=not a.no_state_dict)
+    print("%s: %d arrays from %s (input %s, %s; %s mode)" % (out, len(items), type(model).__name__,
+                                                            "x".join(map(str, x.shape)),
+                                                            detect_layout(model, x, a.layout), ran))
     return 0
 
 

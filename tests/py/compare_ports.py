@@ -408,3 +408,241 @@ def conv_transpose_valid(h5, bug=None):
     m.head.weight.data.copy_(torch.from_numpy(W("head", "kernel")).T)
     _bias(m.head, W, "head")
     return m.eval()
+
+
+# ------------------------------------------------------------------------------
+# Ports with one (or several) classic bugs each, for tests/py/test_compare_bugs.py.
+
+class ResNet8Bugs(ResNet8):
+    """ResNet8 whose forward() can scale the input (x/255) and swap the stem's activation."""
+
+    def __init__(self, pad_fix=True, eps=1e-3, scale=None, stem_act=F.relu, offset=0.0):
+        super().__init__(pad_fix, eps)
+        self.scale, self.stem_act, self.offset = scale, stem_act, offset
+
+    def forward(self, x):
+        if self.scale is not None:
+            x = x * self.scale  # the input scaled inside the port, not in Keras
+        if getattr(self, "bgr", False):
+            x = (x.flip(1) - 120.0) / 60.0  # channels reversed and normalised inside the port
+        x = self.stem_act(self.stem(x) + self.offset)  # offset: a bug no port convention explains
+        x = self.block3(self.block2(self.block1(x)))
+        x = F.avg_pool2d(x, 8).flatten(1)
+        return self.fc(x)
+
+
+def resnet8_bugs(h5, bugs=()):
+    """pretrainedResnet.h5 with the bugs named in 'bugs':
+    'input255' forward() divides the input by 255; 'never_copied' block2.conv2 keeps PyTorch's initial
+    weights; 'hw_swap' block1.conv1's kernel permuted (3, 2, 1, 0) (H and W swapped); 'stem_sigmoid' /
+    'stem_noact' the stem's relu replaced by sigmoid / left out; 'train' the port left in train mode;
+    'eps' every BatchNorm2d with eps 1e-5; 'pad' padding=1 on the stride-2 convs; 'fc_never' fc never
+    copied; 'offset' 0.25 added to the stem's output before its relu (no known convention); 'bgr'
+    forward() reverses the channels and normalises ((x - 120) / 60); 'bn_nostats' the stem's
+    BatchNorm2d built with track_running_stats=False (batch statistics in eval mode too)."""
+    torch.manual_seed(1234)
+    W = _weights(h5)
+    act = torch.sigmoid if "stem_sigmoid" in bugs else (lambda t: t) if "stem_noact" in bugs else F.relu
+    m = ResNet8Bugs("pad" not in bugs, 1e-5 if "eps" in bugs else 1e-3, 1 / 255 if "input255" in bugs else None,
+                    act, 0.25 if "offset" in bugs else 0.0)
+    m.bgr = "bgr" in bugs
+    _set_conv(m.stem[0], W, "conv2d")
+    if "bn_nostats" in bugs:
+        m.stem[1] = nn.BatchNorm2d(16, eps=1e-3, track_running_stats=False)
+        m.stem[1].weight.data.copy_(torch.from_numpy(W("batch_normalization", "gamma")))
+        m.stem[1].bias.data.copy_(torch.from_numpy(W("batch_normalization", "beta")))
+    else:
+        _set_bn(m.stem[1], W, "batch_normalization")
+    names = [("conv2d_1", "batch_normalization_1", "conv2d_2", "batch_normalization_2", None),
+             ("conv2d_3", "batch_normalization_3", "conv2d_4", "batch_normalization_4", "conv2d_5"),
+             ("conv2d_6", "batch_normalization_5", "conv2d_7", "batch_normalization_6", "conv2d_8")]
+    for blk, (c1, b1, c2, b2, sc) in zip((m.block1, m.block2, m.block3), names):
+        _set_conv(blk.conv1, W, c1)
+        _set_bn(blk.bn1, W, b1)
+        if not ("never_copied" in bugs and blk is m.block2):
+            _set_conv(blk.conv2, W, c2)
+        _set_bn(blk.bn2, W, b2)
+        if sc:
+            _set_conv(blk.shortcut, W, sc)
+    if "hw_swap" in bugs:
+        m.block1.conv1.weight.data.copy_(torch.from_numpy(W("conv2d_1", "kernel")).permute(3, 2, 1, 0))
+    if "fc_never" not in bugs:
+        m.fc.weight.data.copy_(torch.from_numpy(W("dense", "kernel")).T)
+        m.fc.bias.data.copy_(torch.from_numpy(W("dense", "bias")))
+    return m.train() if "train" in bugs else m.eval()
+
+
+class _SepEq(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.sep_a = _Sep(4, 1, 4, 3, 1, 1)
+        self.sep_b = _Sep(4, 1, 4, 3, 2, 0)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x):
+        x = self.sep_b(F.relu(self.sep_a(x)))
+        return self.head(x.mean((2, 3)))
+
+
+def separable_eq(h5, bug=None):
+    """separable_eq.h5 (Xception-style: SeparableConv2D 4->4): a correct port, every half a module."""
+    W = _weights(h5)
+    m = _SepEq()
+    for name in ("sep_a", "sep_b"):
+        mod = getattr(m, name)
+        _load(mod.depthwise, _dw_weight(W(name, "depthwise_kernel")))
+        _load(mod.pointwise, torch.from_numpy(W(name, "pointwise_kernel")).permute(3, 2, 0, 1))
+        _bias(mod.pointwise, W, name)
+    m.head.weight.data.copy_(torch.from_numpy(W("head", "kernel")).T)
+    _bias(m.head, W, "head")
+    return m.eval()
+
+
+# ------------------------------------------------------------------------------
+# A correct port of any plain chain of Conv2D, DepthwiseConv2D, BatchNormalization, Activation,
+# pooling, Flatten and Dense (vww_96.h5, MobileNet v1), built from the .h5's config and weights:
+# TF's 'same' pads with F.pad (asymmetric when they must be), modules named as the Keras layers.
+
+def _tf_pads(n, k, s, d=1):
+    ke = (k - 1) * d + 1
+    out = -(-n // s)
+    total = max((out - 1) * s + ke - n, 0)
+    return total // 2, total - total // 2
+
+
+class Chain(nn.Module):
+    def __init__(self, steps):
+        super().__init__()
+        self.steps = steps  # [(name, kind, extra)]
+        for name, kind, extra in steps:
+            if isinstance(extra, dict) and "module" in extra:
+                self.add_module(name, extra["module"])
+
+    def forward(self, x):
+        for name, kind, extra in self.steps:
+            if extra.get("pad"):
+                x = F.pad(x, extra["pad"])
+            x = getattr(self, name)(x)
+            act = extra.get("act", "linear")
+            if act == "relu":
+                x = F.relu(x)
+            elif act == "softmax":
+                x = torch.softmax(x, 1)
+            elif act != "linear":
+                raise ValueError(act)
+        return x
+
+
+def chain(h5, bugs=()):
+    """bugs: 'eps' (every BatchNorm2d with eps 1e-5), 'pad' (nn.Conv2d(padding=k//2) for 'same', no
+    F.pad: wrong where TF pads asymmetrically), 'dw_hw' (the first DepthwiseConv2D's kernel with H and W
+    swapped)."""
+    import json
+    f = h5py.File(h5, "r")
+    mc = f.attrs["model_config"]
+    cfg = json.loads(mc.decode() if isinstance(mc, bytes) else mc)["config"]
+    W = _weights(h5)
+    layers = cfg["layers"] if isinstance(cfg, dict) else cfg
+    shape = None
+    steps = []
+    for l in layers:
+        cls, c, name = l["class_name"], l["config"], l["config"]["name"]
+        if cls == "InputLayer":
+            shape = list(c["batch_input_shape"][1:])  # H, W, C
+            continue
+        H, Wd, C = shape if len(shape) == 3 else (None, None, shape[-1])
+        if cls in ("Conv2D", "DepthwiseConv2D"):
+            k, s, d = c["kernel_size"], c["strides"], c.get("dilation_rate", [1, 1])
+            if cls == "Conv2D":
+                kk = W(name, "kernel")
+                mod = nn.Conv2d(kk.shape[2], kk.shape[3], k, s, dilation=d, bias=c["use_bias"])
+                mod.weight.data.copy_(torch.from_numpy(kk).permute(3, 2, 0, 1))
+                cout = kk.shape[3]
+            else:
+                kk = W(name, "depthwise_kernel")
+                mod = nn.Conv2d(C, C * kk.shape[3], k, s, dilation=d, groups=C, bias=c["use_bias"])
+                mod.weight.data.copy_(_dw_weight(kk))
+                cout = C * kk.shape[3]
+            if c["use_bias"]:
+                mod.bias.data.copy_(torch.from_numpy(W(name, "bias")))
+            if cls == "DepthwiseConv2D" and "dw_hw" in bugs and not any(t == cls for _, t, _ in steps):
+                mod.weight.data.copy_(mod.weight.data.transpose(2, 3).clone())
+            pad = None
+            if c["padding"] == "same" and "pad" in bugs:
+                mod.padding = (k[0] // 2 * d[0], k[1] // 2 * d[1])
+            if c["padding"] == "same":
+                ph, pw = _tf_pads(H, k[0], s[0], d[0]), _tf_pads(Wd, k[1], s[1], d[1])
+                pad = None if "pad" in bugs else (pw[0], pw[1], ph[0], ph[1])
+                H, Wd = -(-H // s[0]), -(-Wd // s[1])
+            else:
+                H = (H - (k[0] - 1) * d[0] - 1) // s[0] + 1
+                Wd = (Wd - (k[1] - 1) * d[1] - 1) // s[1] + 1
+            steps.append((name, cls, {"module": mod, "pad": pad, "act": c["activation"]}))
+            shape = [H, Wd, cout]
+        elif cls == "BatchNormalization":
+            mod = nn.BatchNorm2d(C, eps=1e-5 if "eps" in bugs else c["epsilon"])
+            _set_bn(mod, W, name)
+            steps.append((name, cls, {"module": mod}))
+        elif cls == "Activation":
+            mod = {"relu": nn.ReLU(), "softmax": nn.Softmax(dim=1), "linear": nn.Identity()}[c["activation"]]
+            steps.append((name, cls, {"module": mod}))
+        elif cls in ("AveragePooling2D", "MaxPooling2D"):
+            assert c["padding"] == "valid"
+            p, s = c["pool_size"], c["strides"]
+            mod = (nn.AvgPool2d if cls == "AveragePooling2D" else nn.MaxPool2d)(p, s)
+            steps.append((name, cls, {"module": mod}))
+            shape = [(H - p[0]) // s[0] + 1, (Wd - p[1]) // s[1] + 1, C]
+        elif cls == "Flatten":
+            assert shape[0] * shape[1] == 1 or shape[2] == 1, "a spatial Flatten needs the CHW fix"
+            steps.append((name, cls, {"module": nn.Flatten()}))
+            shape = [shape[0] * shape[1] * shape[2]]
+        elif cls == "Dense":
+            kk = W(name, "kernel")
+            mod = nn.Linear(kk.shape[0], kk.shape[1])
+            mod.weight.data.copy_(torch.from_numpy(kk).T)
+            mod.bias.data.copy_(torch.from_numpy(W(name, "bias")))
+            steps.append((name, cls, {"module": mod, "act": c["activation"]}))
+            shape = [kk.shape[1]]
+        elif cls == "Dropout":
+            continue
+        else:
+            raise ValueError("chain: %s is not handled" % cls)
+    return Chain(steps).eval()
+
+
+class _ActConv(nn.Module):
+    NAMES = ["linear", "relu", "relu6", "sigmoid", "hard_sigmoid", "tanh", "softmax"]
+
+    def __init__(self, bugs):
+        super().__init__()
+        for a in self.NAMES:
+            setattr(self, "conv_" + a, nn.Conv2d(3, 2, 3, padding=1))
+        self.act_relu = nn.ReLU()
+        self.act_relu6 = nn.ReLU() if "relu6" in bugs else nn.ReLU6()
+        self.act_sigmoid = nn.Sigmoid()
+        self.act_hard_sigmoid = nn.Hardsigmoid() if "hsig" in bugs else None
+        self.act_tanh = nn.Sigmoid() if "tanh" in bugs else nn.Tanh()
+        self.act_softmax = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        ys = []
+        for a in self.NAMES:
+            y = getattr(self, "conv_" + a)(x)
+            mod = getattr(self, "act_" + a, None)
+            if a == "hard_sigmoid" and mod is None:
+                y = torch.clamp(0.2 * y + 0.5, 0, 1)  # Keras 2's hard_sigmoid
+            elif mod is not None:
+                y = mod(y)
+            ys.append(y)
+        return torch.cat(ys, 1)
+
+
+def act_conv_a(h5, bugs=()):
+    """act_conv_a.h5: seven Conv2D with fused activations, an activation module after each but linear
+    (Keras 2's hard_sigmoid functional).  bugs: 'relu6' nn.ReLU for relu6, 'hsig' nn.Hardsigmoid for Keras
+    2's hard_sigmoid, 'tanh' nn.Sigmoid for tanh."""
+    W = _weights(h5)
+    m = _ActConv(bugs)
+    for a in m.NAMES:
+        _set_conv(getattr(m, "conv_" + a), W, "conv_" + a)
+    return m.eval()

@@ -166,10 +166,55 @@ for name, want in cases:
     rc, out, err = k2t(IN, "compare " + T(name), "compare " + T("seq_good.npz"), model=fx)
     ok(rc == 1 and want in err and "no divergence" in out, "bad file %s: %s; the session goes on" % (name, want),
        err.strip())
-rc, out, err = k2t("compare " + T("seq_good.npz"), "load " + fx, "compare " + T("seq_good.npz"), IN,
-                   "compare " + T("seq_good.npz"))
+# a dump of the old format: module outputs and __order__ only (no __input__)
+with zipfile.ZipFile(T("seq_good.npz")) as zi, zipfile.ZipFile(T("seq_old.npz"), "w") as zo:
+    for n in zi.namelist():
+        if not (n.startswith("__input__") or n.startswith("__mode__") or n.startswith("state_dict/") or
+                re.search(r"\.in\d*\.npy$", n)):
+            zo.writestr(n, zi.read(n))
+rc, out, err = k2t("compare " + T("seq_old.npz"), "load " + fx, "compare " + T("seq_old.npz"), IN,
+                   "compare " + T("seq_old.npz"))
 ok(rc == 1 and "compare: no model loaded" in err and "compare: no input" in err and "no divergence" in out,
-   "compare before a model and without input: clear errors, then it works", err.strip())
+   "compare before a model and without input (an old dump): clear errors, then it works", err.strip())
+# a dump with __input__: used when no input is set; refused when the current input differs
+rc, out, err = k2t("compare " + T("seq_good.npz"), model=fx)
+ok(rc == 0 and "no input set: using" in out and "no divergence" in out,
+   "compare without input uses the dump's __input__", out + err)
+xo = xs.copy()
+xo[0, 0, 0, 0] += 0.5
+np.save(T("sx_other.npy"), xo)
+rc, out, err = k2t("input " + T("sx_other.npy"), "compare " + T("seq_good.npz"), model=fx)
+ok(rc == 1 and "was dumped on another input" in err and "differs from the current input" in err and
+   "sx_other.npy" in err and "first divergence" not in out,
+   "compare refuses a dump made on other values than the current input, naming both", err.strip())
+np.save(T("sx_255.npy"), xs * 255)
+rc, out, err = k2t("input " + T("sx_255.npy"), "compare " + T("seq_good.npz"), model=fx)
+ok(rc == 1 and "was dumped on another input" in err and "it is the current input x 0.00392157 + 0" in err,
+   "compare refuses a dump made on the same samples scaled otherwise, and says by how much", err.strip())
+np.save(T("sx_shape.npy"), xs[:4])
+rc, out, err = k2t("load " + os.path.join(FIXTURES, "seq_dict_input.h5"), "input " + T("sx_shape.npy"),
+                   "compare " + T("seq_good.npz"))
+ok(rc == 1 and "was dumped on another input: its __input__ has shape (6,3,8,8)" in err and "(4,8,8,3)" in err,
+   "compare refuses a dump made on an input of another shape", err.strip())
+# torch_dump records inputs, the state_dict, the model input and the mode; it no longer forces eval
+with zipfile.ZipFile(T("seq_good.npz")) as zi:
+    names = set(zi.namelist())
+ok({"__input__.npy", "__mode__.npy", "conv.in.npy", "fc.in.npy", "state_dict/conv.weight.npy",
+    "state_dict/bn.running_var.npy"} <= names, "torch_dump records inputs, state_dict, __input__, __mode__",
+   str(sorted(names)[:12]))
+tm = compare_ports.seqnet(fx).train()
+dump(tm, xs, T("seq_train.npz"))
+with np.load(T("seq_train.npz")) as zz:
+    mode_t = bytes(zz["__mode__"]).decode()
+    bn_in, bn_out = zz["bn.in"], zz["bn"]
+bnm = torch.nn.functional.batch_norm(torch.from_numpy(bn_in), None, None, tm.bn.weight, tm.bn.bias, True, 0.0,
+                                     tm.bn.eps).numpy()
+ok(mode_t == "train" and tm.training and np.abs(bnm - bn_out).max() < 1e-4,
+   "torch_dump leaves a model in train mode as it is (batch statistics), records __mode__ train, restores it",
+   "%s %s" % (mode_t, np.abs(bnm - bn_out).max()))
+dump(tm, xs, T("seq_eval.npz"), mode="eval")
+with np.load(T("seq_eval.npz")) as zz:
+    ok(bytes(zz["__mode__"]).decode() == "eval" and tm.training, "dump(mode='eval') forces eval, then restores")
 
 # ------------------------------------------------------------------- ResNet8
 model = os.path.join(SHARED, "models", "pretrainedResnet.h5")
@@ -269,6 +314,15 @@ p = subprocess.run([sys.executable, DUMP, "--module", PORTS, "--factory", "resne
 rc, out, err = k2t(CIF4, "compare " + T("cli2.npz"), model=model)
 ok(p.returncode == 0 and "no divergence" in out, "torch_dump.py --weights loads a state_dict over the factory's",
    p.stderr[-500:] + why(out))
+# The mode: resnet8_bugs(train) leaves the port in train mode; the CLI keeps it, --eval forces eval
+for flag, want in (([], "train"), (["--eval"], "eval")):
+    p = subprocess.run([sys.executable, DUMP, PORTS + ":resnet8_bugs", "--arg", "h5=" + model, "--arg",
+                        "bugs=('train',)", T("x4.npy"), T("cli_mode.npz")] + flag, capture_output=True, text=True)
+    with np.load(T("cli_mode.npz")) as zz:
+        got = bytes(zz["__mode__"]).decode() if "__mode__" in zz else None
+    ok(p.returncode == 0 and got == want and ("%s mode" % want) in p.stdout,
+       "torch_dump.py %s: __mode__ %s" % (" ".join(flag) or "(no flag)", want), p.stdout + p.stderr[-500:])
 p = subprocess.run([sys.executable, DUMP, "--help"], capture_output=True, text=True)
-ok(p.returncode == 0 and "__order__" in p.stdout and "--factory" in p.stdout, "torch_dump.py --help documents the CLI")
+ok(p.returncode == 0 and "__order__" in p.stdout and "--factory" in p.stdout and "--eval" in p.stdout and
+   "state_dict/KEY" in p.stdout, "torch_dump.py --help documents the CLI")
 done()
