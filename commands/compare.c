@@ -589,7 +589,7 @@ typedef struct cause {
     k2t_finding sd[4];    /* what the port's state_dict shows of the layer's weights */
     int nsd;
     char key[160];        /* bugs with the same key are one bug over several layers */
-    char ev[600];         /* the evidence line */
+    char ev[1024];         /* the evidence line */
 } cause;
 
 /* A layer with several kernels (SeparableConv2D's depthwise and pointwise)
@@ -885,7 +885,7 @@ static void diagnose(cmp *c, ent *e, cause *k)
     char lay[512];
     k2t_layer_describe(m, L, lay, sizeof lay);
     snprintf(k->key, sizeof k->key, "unknown %d", k->ent);
-    snprintf(k->ev, sizeof k->ev, "the layer: %s%s%s%s%s", L->class_name, lay[0] ? ", " : "", lay,
+    snprintf(k->ev, sizeof k->ev, "the layer: %.60s%s%.300s%s%.300s", L->class_name, lay[0] ? ", " : "", lay,
              desc[0] ? "; " : "", desc);
 }
 
