@@ -630,7 +630,9 @@ static void complete_save(k2t_shell *sh, int argi, char **argv, const char *pref
 ** runs them in (without batch statistics: with them the chunk and the
 ** batch are --batch N, on one plan). */
 #define EVAL_CHUNK 32
+#ifndef EVAL_MICRO
 #define EVAL_MICRO 2
+#endif
 
 typedef struct eval_ctx {
     const k2t_model *m;
