@@ -6,6 +6,9 @@
 #          against ORT at batch 1 (median of 200 runs)
 #   load:  k2t's process with the model loaded and nothing run, ORT's session creation
 #   memory: k2t eval's peak resident set (/usr/bin/time -v)
+# on the ResNet8, vww_96 (../shared) and two 224x224 models scripts/bench_models.py writes
+# in the layout of Keras's MobileNetV2 and SqueezeNet 1.1 (random weights; ORT's batch-32
+# throughput there over 320 images).
 # The ONNX files are k2t's PyTorch port of the same weights (export pytorch), exported by
 # torch.onnx from /usr/bin/python3 (Debian's torch); ORT is onnxruntime-node installed
 # under build/bench/ort with npm --ignore-scripts, for this benchmark only.  Each figure is
@@ -45,6 +48,13 @@ k2t_run1() { # median ms of 200 kept runs
   ./k2t --batch -c "set threads 1" -c "$2" "${args[@]}" "$1" | grep -o 'in [0-9.]* ms' | awk '{print $2}' |
     sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
 }
+k2t_newin() { # median ms of 50 runs, each after a new input of the same shape
+  local args=(); for i in $(seq 50); do
+    if [ $2 = cifar ]; then args+=(-c "input cifar $data $i"); else args+=(-c "input random $i"); fi
+    args+=(-c run); done
+  ./k2t --batch -c "set threads 1" "${args[@]}" "$1" | grep -o 'in [0-9.]* ms' | awk '{print $2}' |
+    sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+}
 k2t_eval() { # images/s, one thread
   ./k2t --batch -c "set threads 1" -c "eval cifar $big" "$1" | grep -o '([0-9]* images/s)' | tr -dc '0-9'
 }
@@ -52,22 +62,30 @@ k2t_load() { # ms: the process with the model loaded, nothing run
   local s e; s=$(date +%s%N); ./k2t --batch "$1" >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000 )) | awk '{print $1 / 1000}'
 }
 
-for spec in "resnet8 $SHARED/models/pretrainedResnet.h5 3 32 32 cifar" "vww_96 $SHARED/models/vww_96.h5 3 96 96 random"; do
+[ -f $B/mobilenet_v2_224.h5 ] && [ -f $B/squeezenet_224.h5 ] ||
+  /usr/bin/python3 scripts/bench_models.py $B >/dev/null 2>&1 || echo "bench: no 224x224 models (scripts/bench_models.py needs /usr/bin/python3 with numpy and h5py)"
+
+for spec in "resnet8 $SHARED/models/pretrainedResnet.h5 3 32 32 cifar 10000" \
+            "vww_96 $SHARED/models/vww_96.h5 3 96 96 random 10000" \
+            "mobilenet_v2_224 $B/mobilenet_v2_224.h5 3 224 224 random 320" \
+            "squeezenet_224 $B/squeezenet_224.h5 3 224 224 random 320"; do
   set -- $spec
-  name=$1 model=$2 c=$3 h=$4 w=$5 kind=$6
+  name=$1 model=$2 c=$3 h=$4 w=$5 kind=$6 images=$7
   [ -f "$model" ] || { echo "$name: $model missing"; continue; }
   if [ $kind = cifar ]; then inp="input cifar $data 0"; else inp="input random"; fi
   have_onnx=0
   [ $ort = 1 ] && onnx $name "$model" $c $h $w && have_onnx=1
-  kr=(); ke=(); kl=(); oj=()
+  kr=(); ke=(); kl=(); oj=(); kn=()
   for rep in 1 2 3; do
     kr+=("$(k2t_run1 "$model" "$inp")")
+    kn+=("$(k2t_newin "$model" $kind)")
     [ $kind = cifar ] && ke+=("$(k2t_eval "$model")")
     kl+=("$(k2t_load "$model")")
-    [ $have_onnx = 1 ] && oj+=("$(node scripts/bench_ort.js $B/$name.onnx $c $h $w)")
+    [ $have_onnx = 1 ] && oj+=("$(node scripts/bench_ort.js $B/$name.onnx $c $h $w $images)")
   done
   k_run=$(printf '%s\n' "${kr[@]}" | best_min)
   k_load=$(printf '%s\n' "${kl[@]}" | best_min)
+  k_new=$(printf '%s\n' "${kn[@]}" | best_min)
   k_eval=0; k_mem=0
   if [ $kind = cifar ]; then
     k_eval=$(printf '%s\n' "${ke[@]}" | best_max)
@@ -88,5 +106,6 @@ for spec in "resnet8 $SHARED/models/pretrainedResnet.h5 3 32 32 cifar" "vww_96 $
     printf "  eval throughput   k2t      n/a (eval reads 32x32 CIFAR files only)   ORT batch 32 %8.0f images/s\n" "$o_thr"
   fi
   printf "  run, 1 image      k2t %8.3f ms (all kept)  ORT batch 1 %8.3f ms       ORT/k2t %s\n" "$k_run" "$o_run" "$(ratio "$o_run" "$k_run")"
+  printf "  run after a new input (same shape)  k2t %8.3f ms\n" "$k_new"
   printf "  load              k2t %8.1f ms (process)   ORT session %8.1f ms\n" "$k_load" "$o_load"
 done

@@ -1,6 +1,6 @@
-// bench_ort.js MODEL.onnx C H W -- make bench only: ONNX Runtime on one
+// bench_ort.js MODEL.onnx C H W [IMAGES] -- make bench only: ONNX Runtime on one
 // thread (intra- and inter-op), the figures scripts/bench.sh sets beside
-// k2t's: session load time, batch-32 throughput over 10,000 images, and
+// k2t's: session load time, batch-32 throughput over IMAGES images (10,000), and
 // single-image latency (median and min of 200 runs after 20 warm-up runs).
 // onnxruntime-node comes from build/bench/ort (npm --ignore-scripts), never
 // a run-time dependency of k2t.
@@ -18,7 +18,7 @@ async function main() {
   const input = s.inputNames[0];
   const per = c * h * w;
   const rnd = (n) => { const a = new Float32Array(n); for (let i = 0; i < n; i++) a[i] = Math.random(); return a; };
-  const B = 32, total = 10000;
+  const B = 32, total = +(process.argv[6] || 10000);
   const xb = new ort.Tensor('float32', rnd(B * per), [B, c, h, w]);
   for (let i = 0; i < 3; i++) await s.run({[input]: xb});
   t0 = process.hrtime.bigint();
