@@ -8,7 +8,8 @@
 ** to execute, sh->model->n_nodes once everything ran.  Nothing is cached
 ** here: the blocks are found again by each command (a graph walk, cheap
 ** next to a layer), so a new model or input can never leave them stale.
-** A run that was dropped (new model, input or settings) means the cursor
+** A run that was dropped (new model or settings) or whose input was
+** replaced (it keeps its plan and buffers, k2t_run_reset) means the cursor
 ** is back at 0.
 **
 ** Shapes are printed with the batch first, in the run's layout (NCHW
@@ -38,7 +39,7 @@ static char *shape_str(const k2t_shape *s, char *buf, size_t n)
 ** was dropped since). */
 static int cursor_of(const k2t_shell *sh)
 {
-    if (!sh->run) return 0;
+    if (!k2t_shell_has_run(sh)) return 0; /* dropped, or its input replaced */
     if (sh->cursor < 0) return 0;
     return sh->cursor > sh->model->n_nodes ? sh->model->n_nodes : sh->cursor;
 }
@@ -185,7 +186,7 @@ static void print_display(k2t_shell *sh)
 ** the cursor is back at 0.  Returns K2T_CMD_*. */
 static int ready(k2t_shell *sh, const char *cmd)
 {
-    if (sh->run && sh->cursor > 0) return K2T_CMD_OK;
+    if (k2t_shell_has_run(sh) && sh->cursor > 0) return K2T_CMD_OK;
     int was = sh->cursor;
     int rc = k2t_shell_prepare(sh, cmd);
     if (rc != K2T_CMD_OK) return rc;

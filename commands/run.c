@@ -3,10 +3,11 @@
 **
 ** 'run' keeps every layer's output (k2t_opts.keep) so that print, save and
 ** later diff can read any of them; 'eval' streams a CIFAR file through the
-** fast plan (BN folded, buffers reused) in fixed batches, so its memory
-** does not grow with the file.
+** fast plan (BN folded, buffers reused), each thread on micro-batches with
+** its own plan, so its memory does not grow with the file.
 */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <math.h>
 #include <stdlib.h>
@@ -38,7 +39,9 @@ static void set_input(k2t_shell *sh, k2t_array *a, int n, unsigned char *labels,
     va_start(ap, fmt);
     vsnprintf(sh->in.desc, sizeof sh->in.desc, fmt, ap);
     va_end(ap);
-    k2t_shell_drop_run(sh);
+    /* The plan stays (k2t_shell_prepare plans again only when the batch or
+    ** the per-sample shape changes); what it computed is now stale. */
+    k2t_run_reset(sh->run);
 }
 
 /* Does per-sample 'got' fit the model's input shape (None matches any)? */
@@ -687,6 +690,94 @@ static void complete_save(k2t_shell *sh, int argi, char **argv, const char *pref
 
 /*------------------------------------------------------------------- eval */
 
+/* Images a thread reads and preprocesses at a time, and the micro-batch it
+** runs them in (without batch statistics: with them the chunk and the
+** batch are --batch N, on one plan). */
+#define EVAL_CHUNK 32
+#ifndef EVAL_MICRO
+#define EVAL_MICRO 2
+#endif
+
+typedef struct eval_ctx {
+    const k2t_model *m;
+    const char *path;
+    int64_t total;
+    int64_t next;           /* the next image to take (under mu) */
+    int64_t counted;        /* images counted so far (under mu), for the progress line */
+    int mb, chunk;
+    int pre;                /* k2t_pre */
+    FILE *progress;         /* the progress line goes there (thread 0), or NULL */
+    double t0;
+    pthread_mutex_t mu;
+} eval_ctx;
+
+typedef struct eval_worker_arg {
+    eval_ctx *E;
+    const k2t_opts *o;
+    int t;
+    k2t_status st;
+    k2t_err err;
+    int64_t conf[10][10];
+    int64_t correct;
+    k2t_run *r;
+} eval_worker_arg;
+
+static int argmax(const float *p, int k);
+
+/* One thread of eval: chunks of the file, each read, preprocessed and run in
+** micro-batches through the thread's own plan, until the file or a failure
+** ends it. */
+static void *eval_worker(void *arg)
+{
+    eval_worker_arg *w = arg;
+    eval_ctx *E = w->E;
+    int C = E->chunk;
+    float *x = k2t_xmalloc((size_t)C * 3072 * sizeof(float));
+    unsigned char *labels = k2t_xmalloc((size_t)C);
+    for (;;) {
+        pthread_mutex_lock(&E->mu);
+        int64_t first = E->next;
+        int n = E->total - first < C ? (int)(E->total - first) : C;
+        E->next += n;
+        pthread_mutex_unlock(&E->mu);
+        if (n <= 0) break;
+        if (k2t_interrupted) {
+            w->st = k2t_fail(&w->err, K2T_EINTERRUPTED, "interrupted");
+            break;
+        }
+        w->st = k2t_cifar_read(E->path, first, n, x, labels, &w->err);
+        if (w->st == K2T_OK) w->st = k2t_preprocess(x, (int64_t)n * 3072, 3, (k2t_pre)E->pre, &w->err);
+        for (int i0 = 0; i0 < n && w->st == K2T_OK; i0 += E->mb) {
+            int b = n - i0 < E->mb ? n - i0 : E->mb;
+            w->st = k2t_run_set_input(w->r, 0, x + (int64_t)i0 * 3072, b, &w->err);
+            if (w->st == K2T_OK) w->st = k2t_run_nodes(w->r, 0, E->m->n_nodes, &w->err);
+            if (w->st != K2T_OK) break;
+            const k2t_tensor *out = k2t_run_output(w->r, E->m->outputs[0]);
+            for (int i = 0; i < b; i++) {
+                int k = argmax(out->data + (int64_t)i * 10, 10);
+                unsigned char l = labels[i0 + i];
+                w->conf[l < 10 ? l : 0][k]++; /* k2t_cifar_read refuses labels >= 10 */
+                w->correct += l == k;
+            }
+        }
+        if (w->st != K2T_OK) break;
+        pthread_mutex_lock(&E->mu);
+        E->counted += n;
+        int64_t counted = E->counted;
+        pthread_mutex_unlock(&E->mu);
+        if (E->progress && w->t == 0) {
+            int wd = (int)(30 * counted / E->total);
+            fprintf(E->progress, "\r  eval %lld/%lld [%.*s%*s] %.0f images/s", (long long)counted,
+                    (long long)E->total, wd, "==============================", 30 - wd, "",
+                    (double)counted / (now() - E->t0));
+            fflush(E->progress);
+        }
+    }
+    free(x);
+    free(labels);
+    return NULL;
+}
+
 static int cmd_eval(k2t_shell *sh, int argc, char **argv)
 {
     k2t_err err = {0};
@@ -718,43 +809,73 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         if (!*argv[a] || *end || c < 1) return k2t_error(sh, a, "eval: COUNT must be a positive whole number, got '%s'", argv[a]);
         if (c < total) total = c;
     }
-    int B = total < batch ? (int)total : (int)batch;
+    int tty = isatty(fileno(sh->err)) && sh->interactive;
+    eval_ctx E = {0};
+    E.m = m;
+    E.path = path;
+    E.total = total;
+    E.pre = sh->set.emu.preprocess;
+    E.progress = tty ? sh->err : NULL;
+    pthread_mutex_init(&E.mu, NULL);
     k2t_opts o;
     k2t_shell_opts(sh, &o, 0);
-    k2t_run *r = k2t_run_new(m, &o, &cif, B, &err);
-    if (!r) return k2t_error(sh, -1, "eval: %s", err.msg);
-    float *x = k2t_xmalloc((size_t)B * 3072 * sizeof(float));
-    unsigned char *labels = k2t_xmalloc((size_t)B);
-    int64_t conf[10][10] = {{0}}, done = 0, correct = 0;
-    int tty = isatty(fileno(sh->err)) && sh->interactive;
-    double t0 = now();
-    k2t_status st = K2T_OK;
-    while (done < total && st == K2T_OK) {
-        int n = total - done < B ? (int)(total - done) : B;
-        st = k2t_cifar_read(path, done, n, x, labels, &err);
-        if (st == K2T_OK) st = k2t_preprocess(x, (int64_t)n * 3072, 3, sh->set.emu.preprocess, &err);
-        if (st == K2T_OK) st = k2t_run_set_input(r, 0, x, n, &err);
-        if (st == K2T_OK) st = k2t_run_nodes(r, 0, m->n_nodes, &err);
-        if (st != K2T_OK) break;
-        const k2t_tensor *out = k2t_run_output(r, m->outputs[0]);
-        for (int i = 0; i < n; i++) {
-            int k = argmax(out->data + (int64_t)i * 10, 10);
-            conf[labels[i] < 10 ? labels[i] : 0][k]++; /* k2t_cifar_read refuses labels >= 10 */
-            correct += labels[i] == k;
-        }
-        done += n;
-        if (tty) {
-            int w = (int)(30 * done / total);
-            fprintf(sh->err, "\r  eval %lld/%lld [%.*s%*s] %.0f images/s", (long long)done, (long long)total,
-                    w, "==============================", 30 - w, "", (double)done / (now() - t0));
-            fflush(sh->err);
+    int T = 1;
+    if (sh->set.emu.bn_train) {
+        /* Batch statistics: the batch is the data set's, split by the run. */
+        E.mb = total < batch ? (int)total : (int)batch;
+        E.chunk = E.mb;
+    } else {
+        /* Each thread its own plan on micro-batches: the same numbers
+        ** whatever the batch, a few MiB whatever the file's size. */
+        T = o.threads > 0 ? o.threads : k2t_cores();
+        if (T > 64) T = 64;
+        E.mb = total < EVAL_MICRO ? (int)total : EVAL_MICRO;
+        E.chunk = EVAL_CHUNK;
+        int64_t chunks = (total + E.chunk - 1) / E.chunk;
+        if (T > chunks) T = (int)chunks;
+        o.threads = 1;
+    }
+    eval_worker_arg wa[64];
+    pthread_t tid[64];
+    int started[64] = {0};
+    for (int t = 0; t < T; t++) {
+        wa[t] = (eval_worker_arg){&E, &o, t, K2T_OK, {0}, {{0}}, 0, NULL};
+        wa[t].r = k2t_run_new(m, &o, &cif, E.mb, &wa[t].err);
+        if (!wa[t].r) {
+            for (int k = 0; k <= t; k++) k2t_run_free(wa[k].r);
+            pthread_mutex_destroy(&E.mu);
+            return k2t_error(sh, -1, "eval: %s", wa[t].err.msg);
         }
     }
+    double t0 = now();
+    E.t0 = t0;
+    for (int t = 1; t < T; t++) started[t] = pthread_create(&tid[t], NULL, eval_worker, &wa[t]) == 0;
+    eval_worker(&wa[0]);
+    for (int t = 1; t < T; t++) {
+        if (started[t]) pthread_join(tid[t], NULL);
+        else eval_worker(&wa[t]); /* no thread: its share here */
+    }
+    int64_t conf[10][10] = {{0}}, done = 0, correct = 0;
+    k2t_status st = K2T_OK;
+    k2t_err err_run = {0};
+    for (int t = 0; t < T; t++) {
+        for (int a = 0; a < 10; a++)
+            for (int b = 0; b < 10; b++) conf[a][b] += wa[t].conf[a][b];
+        correct += wa[t].correct;
+        if (wa[t].st != K2T_OK && (st == K2T_OK || st == K2T_EINTERRUPTED)) {
+            st = wa[t].st;
+            err_run = wa[t].err;
+        }
+        k2t_run_free(wa[t].r);
+    }
+    /* Images are counted in chunks taken in order: after a stop, what was
+    ** counted may not be a prefix of the file, but it is what the numbers say. */
+    for (int a = 0; a < 10; a++)
+        for (int b = 0; b < 10; b++) done += conf[a][b];
+    err = err_run;
+    pthread_mutex_destroy(&E.mu);
     double dt = now() - t0;
     if (tty) fprintf(sh->err, "\r%*s\r", 70, "");
-    free(x);
-    free(labels);
-    k2t_run_free(r);
     if (st != K2T_OK && st != K2T_EINTERRUPTED) return k2t_error(sh, -1, "eval: %s", err.msg);
     char note[320];
     k2t_printf(sh, "eval: %lld images from %s in %.3f s (%.0f images/s), preprocess %s%s\n", (long long)done, path,
@@ -853,10 +974,12 @@ const k2t_command k2t_cmd_eval = {
     .name = "eval", .group = "run", .min_args = 2, .max_args = 5, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
     .usage = "eval cifar FILE [COUNT] [--batch N]",
     .summary = "Accuracy of a CIFAR-10 classifier on a CIFAR binary file, with per-class accuracy and a confusion matrix.",
-    .help = "Prints \"accuracy: 171/200 (85.50%)\" and more.  Streams the file in batches of 256\n"
-            "through the fast path (BatchNormalization folded into the convolution before it), on\n"
-            "\"set threads\" threads, with \"set preprocess\" applied.  --batch N changes the batch\n"
-            "size, which only matters under \"set bn.mode train\" (batch statistics).  Ctrl-C stops\n"
-            "it and keeps the session; what was counted so far is printed.",
+    .help = "Prints \"accuracy: 171/200 (85.50%)\" and more.  Streams the file through the fast\n"
+            "path (BatchNormalization folded into the convolution before it): each of the \"set\n"
+            "threads\" threads reads chunks of 32 images and runs them in micro-batches of 2 on\n"
+            "its own plan, so memory stays the same whatever the file's size; \"set preprocess\"\n"
+            "applies.  Under \"set bn.mode train\" (batch statistics) the file goes in batches of\n"
+            "--batch N (default 256) on one plan instead.  Ctrl-C stops it and keeps the session;\n"
+            "what was counted so far is printed.",
     .complete = complete_eval, .fn = cmd_eval,
 };

@@ -105,6 +105,13 @@ int k2t_shell_input_shape(k2t_shell *sh, const char *cmd, k2t_shape *per)
                      k2t_shape_str(want, 1, s2, sizeof s2));
 }
 
+static int shape_eq(const k2t_shape *a, const k2t_shape *b)
+{
+    if (a->ndim != b->ndim) return 0;
+    for (int i = 0; i < a->ndim; i++) if (a->d[i] != b->d[i]) return 0;
+    return 1;
+}
+
 int k2t_shell_prepare(k2t_shell *sh, const char *cmd)
 {
     k2t_err err = {0};
@@ -114,7 +121,12 @@ int k2t_shell_prepare(k2t_shell *sh, const char *cmd)
                          "\"input random\" ...)", cmd);
     k2t_shape per;
     if (k2t_shell_single_input(sh, cmd) < 0 || k2t_shell_input_shape(sh, cmd, &per) != K2T_CMD_OK) return K2T_CMD_ERR;
-    if (!sh->run || sh->run_n != sh->in.n) {
+    /* The plan is kept across inputs of the same batch and per-sample shape
+    ** (settings and model changes drop it): a new input allocates nothing. */
+    if (sh->run && (sh->run_n != sh->in.n ||
+                    !shape_eq(k2t_run_keras_shape(sh->run, m->inputs[0]), &per)))
+        k2t_shell_drop_run(sh);
+    if (!sh->run) {
         k2t_shell_drop_run(sh);
         k2t_opts o;
         k2t_shell_opts(sh, &o, 1);

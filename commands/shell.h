@@ -137,6 +137,12 @@ void k2t_shell_free(k2t_shell *sh);
 /* Forget the last run (its plan and activations): the model, the input or
 ** a setting that changes the computation has changed. */
 void k2t_shell_drop_run(k2t_shell *sh);
+/* A run holding the current input: planned, and fed since the input last
+** changed (a new input keeps the plan but resets it). */
+static inline int k2t_shell_has_run(const k2t_shell *sh)
+{
+    return sh->run && k2t_run_batch(sh->run) > 0;
+}
 /* Node i's output shape, batch first, in the current layout: the run's when
 ** the node ran (*from_run = 1), else Keras's inferred shape (NCHW under
 ** "set layout nchw") with the input's batch, 1 without input. */

@@ -33,8 +33,96 @@
 #include "op.h"
 
 void openblas_set_num_threads(int);
+void blas_thread_shutdown_(void);
+
+/*------------------------------------------------------- BLAS threads */
+
+static void blas_single_once(void)
+{
+    openblas_set_num_threads(1);
+    blas_thread_shutdown_();
+}
+
+/* OpenBLAS (the pthread build) starts its worker threads when it is loaded,
+** and an idle worker spins on sched_yield for about 2^28 cycles before it
+** sleeps: on a 2-core machine that takes a core from the run.  k2t runs
+** OpenBLAS single-threaded under its own threads, so the workers are shut
+** down once, before the first run; with one thread OpenBLAS never starts
+** them again. */
+void k2t_blas_single(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, blas_single_once);
+}
 
 typedef k2t_step step;
+
+/*------------------------------------------------------- buffer pool */
+
+/* Freed run buffers are kept (up to POOL_N of them, POOL_BYTES in all) and
+** handed to the next run that needs as much: a run planned again for the
+** same model and shape (a new input, a diff, each layer of a compare)
+** reuses pages already mapped and touched instead of faulting and
+** clearing fresh ones. */
+#define POOL_N 16
+#define POOL_BYTES ((size_t)256 << 20)
+static struct { void *p; size_t size; } pool[POOL_N];
+static int pool_n;
+static size_t pool_bytes;
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A buffer of at least size bytes (from the pool when one fits without
+** wasting more than half of it), or NULL; *got: its real size. */
+static void *pool_get(size_t size, size_t *got)
+{
+    if (!size) size = sizeof(float);
+    pthread_mutex_lock(&pool_mu);
+    int pick = -1;
+    for (int i = 0; i < pool_n; i++)
+        if (pool[i].size >= size && pool[i].size / 2 <= size &&
+            (pick < 0 || pool[i].size < pool[pick].size)) pick = i;
+    void *p = NULL;
+    if (pick >= 0) {
+        p = pool[pick].p;
+        *got = pool[pick].size;
+        pool_bytes -= pool[pick].size;
+        pool[pick] = pool[--pool_n];
+    }
+    pthread_mutex_unlock(&pool_mu);
+    if (!p) {
+        p = malloc(size);
+        *got = size;
+    }
+    return p;
+}
+
+/* Give a buffer from pool_get back: kept, or freed when the pool is full
+** (the oldest entries leave first). */
+static void pool_put(void *p, size_t size)
+{
+    if (!p) return;
+    if (size > POOL_BYTES) { free(p); return; }
+    pthread_mutex_lock(&pool_mu);
+    while (pool_n && (pool_n == POOL_N || pool_bytes + size > POOL_BYTES)) {
+        free(pool[0].p);
+        pool_bytes -= pool[0].size;
+        memmove(pool, pool + 1, (size_t)(--pool_n) * sizeof pool[0]);
+    }
+    pool[pool_n].p = p;
+    pool[pool_n].size = size;
+    pool_n++;
+    pool_bytes += size;
+    pthread_mutex_unlock(&pool_mu);
+}
+
+void k2t_run_pool_clear(void)
+{
+    pthread_mutex_lock(&pool_mu);
+    for (int i = 0; i < pool_n; i++) free(pool[i].p);
+    pool_n = 0;
+    pool_bytes = 0;
+    pthread_mutex_unlock(&pool_mu);
+}
 
 struct k2t_run {
     const k2t_model *m;
@@ -45,11 +133,14 @@ struct k2t_run {
     int n;
     float *arena;           /* whole-batch buffers: inputs, outputs, everything when keeping */
     int64_t arena_floats;
+    size_t arena_bytes;     /* its size from the pool */
     float **local;          /* fast path: per-thread arenas of reused buffers */
     int64_t local_floats;
+    size_t *local_bytes;
     int local_batch;        /* samples a thread's local arena holds */
     float **ws;             /* per thread */
     int64_t ws_floats;
+    size_t *ws_bytes;
     k2t_tensor *out;        /* per node: view into arena */
     k2t_tensor *pre;
     int *ran;               /* node has been computed for the current input */
@@ -337,7 +428,7 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
         s->skip = (s->def->flags & K2T_OPF_INPUT) || s->alias || s->folded;
         if (s->ws > r->ws_floats) r->ws_floats = s->ws;
     }
-    r->arena = malloc((size_t)(r->arena_floats ? r->arena_floats : 1) * sizeof(float));
+    r->arena = pool_get((size_t)(r->arena_floats ? r->arena_floats : 1) * sizeof(float), &r->arena_bytes);
     if (!r->arena) {
         k2t_fail(err, K2T_ENOMEM, "cannot allocate %lld MB for a batch of %d",
                  (long long)(r->arena_floats * 4 >> 20), r->max_batch);
@@ -346,14 +437,22 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
     }
     r->ws = k2t_xcalloc((size_t)r->threads, sizeof *r->ws);
     r->local = k2t_xcalloc((size_t)r->threads, sizeof *r->local);
+    r->ws_bytes = k2t_xcalloc((size_t)r->threads, sizeof *r->ws_bytes);
+    r->local_bytes = k2t_xcalloc((size_t)r->threads, sizeof *r->local_bytes);
     for (int t = 0; t < r->threads; t++) {
-        r->ws[t] = k2t_xmalloc((size_t)(r->ws_floats ? r->ws_floats : 1) * sizeof(float));
-        r->local[t] = k2t_xmalloc((size_t)(r->local_floats ? r->local_floats : 1) * sizeof(float));
+        r->ws[t] = pool_get((size_t)(r->ws_floats ? r->ws_floats : 1) * sizeof(float), &r->ws_bytes[t]);
+        r->local[t] = pool_get((size_t)(r->local_floats ? r->local_floats : 1) * sizeof(float),
+                               &r->local_bytes[t]);
+        if (!r->ws[t] || !r->local[t]) {
+            k2t_fail(err, K2T_ENOMEM, "cannot allocate the workspace of thread %d", t);
+            k2t_run_free(r);
+            return NULL;
+        }
     }
     r->out = k2t_xcalloc((size_t)r->n, sizeof *r->out);
     r->pre = k2t_xcalloc((size_t)r->n, sizeof *r->pre);
     r->ran = k2t_xcalloc((size_t)r->n, sizeof *r->ran);
-    openblas_set_num_threads(1);
+    k2t_blas_single();
     return r;
 }
 
@@ -368,12 +467,14 @@ void k2t_run_free(k2t_run *r)
         free(r->s[i].own_w);
         free(r->s[i].own_w2);
     }
-    for (int t = 0; r->ws && t < r->threads; t++) free(r->ws[t]);
-    for (int t = 0; r->local && t < r->threads; t++) free(r->local[t]);
+    for (int t = 0; r->ws && t < r->threads; t++) pool_put(r->ws[t], r->ws_bytes[t]);
+    for (int t = 0; r->local && t < r->threads; t++) pool_put(r->local[t], r->local_bytes[t]);
     free(r->ws);
     free(r->local);
+    free(r->ws_bytes);
+    free(r->local_bytes);
     free(r->s);
-    free(r->arena);
+    pool_put(r->arena, r->arena_bytes);
     free(r->out);
     free(r->pre);
     free(r->ran);
@@ -546,6 +647,13 @@ k2t_status k2t_run_nodes(k2t_run *r, int from, int to, k2t_err *err)
     }
     for (int i = from; i < to; i++) r->ran[i] = 1;
     return K2T_OK;
+}
+
+void k2t_run_reset(k2t_run *r)
+{
+    if (!r) return;
+    r->batch = 0;
+    memset(r->ran, 0, (size_t)r->n * sizeof *r->ran);
 }
 
 const k2t_tensor *k2t_run_output(const k2t_run *r, int node)

@@ -547,6 +547,16 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
                      int max_batch, k2t_err *err);
 void k2t_run_free(k2t_run *r);
 
+/* Forget the current input and every computed value (the plan and its
+** buffers stay): what a run holds when its input is about to change. */
+void k2t_run_reset(k2t_run *r);
+/* Free the buffers k2t_run_free keeps for the next run (they are reused
+** by runs needing as much; at most 256 MiB are kept). */
+void k2t_run_pool_clear(void);
+/* OpenBLAS single-threaded, its idle worker threads stopped (k2t_run_new
+** does it; main may do it first). */
+void k2t_blas_single(void);
+
 /* Copy n samples (NHWC, Keras layout) into model input i. */
 k2t_status k2t_run_set_input(k2t_run *r, int i, const float *x, int n, k2t_err *err);
 

@@ -438,7 +438,24 @@ K2T_CLONES
 void kern_scale_shift(const float *x, int64_t rows, int c, const float *scale, const float *shift,
                       float *y)
 {
-    for (int64_t r = 0; r < rows; r++) {
+    int64_t r = 0;
+    if (c > 0 && c < 64) {
+        /* Few channels: the per-channel factors repeated over k rows (P >= 64
+        ** floats), one flat loop that vectorizes; the same a*s + t per float. */
+        float sp[128], tp[128];
+        int k = (64 + c - 1) / c, P = k * c;
+        for (int i = 0; i < P; i++) {
+            sp[i] = scale[i % c];
+            tp[i] = shift[i % c];
+        }
+        for (; r + k <= rows; r += k) {
+            const float *a = x + r * c;
+            float *b = y + r * c;
+            for (int i = 0; i < P; i++)
+                b[i] = a[i] * sp[i] + tp[i];
+        }
+    }
+    for (; r < rows; r++) {
         const float *a = x + r * c;
         float *b = y + r * c;
         for (int j = 0; j < c; j++)

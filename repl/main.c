@@ -208,6 +208,7 @@ static int finish(int status)
 
 int main(int argc, char **argv)
 {
+    k2t_blas_single(); /* before OpenBLAS's idle workers spin for a core */
     action *acts = k2t_xcalloc((size_t)argc, sizeof *acts);
     int n_acts = 0;
     const char *model = NULL;

@@ -170,7 +170,7 @@ static const k2t_layer *entry_layer(const k2t_model *m, int i)
 
 int tui_cursor_of(const k2t_shell *sh)
 {
-    if (!sh->run || !has_graph(sh->model) || sh->cursor < 0) return 0;
+    if (!k2t_shell_has_run(sh) || !has_graph(sh->model) || sh->cursor < 0) return 0;
     return sh->cursor > sh->model->n_nodes ? sh->model->n_nodes : sh->cursor;
 }
 
@@ -194,7 +194,7 @@ static int has_break(const k2t_shell *sh, int node)
 /* Node i's output when it ran since the cursor last went back to 0. */
 static const k2t_tensor *ran_output(const k2t_shell *sh, int node)
 {
-    if (!sh->run || node < 0 || node >= tui_cursor_of(sh)) return NULL;
+    if (!k2t_shell_has_run(sh) || node < 0 || node >= tui_cursor_of(sh)) return NULL;
     return k2t_run_output(sh->run, node);
 }
 
@@ -314,7 +314,7 @@ static int list_rows(const k2t_shell *sh, const sections *S, lrow **out)
         prev = s;
         r[k++] = (lrow){ROW_ENTRY, i};
     }
-    if (has_graph(m) && sh->run && tui_cursor_of(sh) >= m->n_nodes) r[k++] = (lrow){ROW_END, 0};
+    if (has_graph(m) && k2t_shell_has_run(sh) && tui_cursor_of(sh) >= m->n_nodes) r[k++] = (lrow){ROW_END, 0};
     *out = r;
     return k;
 }
@@ -371,7 +371,7 @@ static void draw_layers(const tui_win *win, const tui_state *st, k2t_shell *sh, 
     lrow *r;
     int n = list_rows(sh, &S, &r);
     int top = visible_top(st->list_top, row_of(r, n, st->sel), n, ih);
-    int n_ent = n_entries(m), numw = 1, namew = 4, cursor = sh->run ? tui_cursor_of(sh) : -1;
+    int n_ent = n_entries(m), numw = 1, namew = 4, cursor = k2t_shell_has_run(sh) ? tui_cursor_of(sh) : -1;
     for (int v = n_ent - 1; v >= 10; v /= 10) numw++;
     for (int i = 0; i < n_ent; i++)
         if ((int)strlen(entry_name(m, i)) > namew) namew = (int)strlen(entry_name(m, i));
@@ -607,7 +607,7 @@ static void details_doc(const tui_state *st, k2t_shell *sh, doc *d)
     if (graph) {
         int c = tui_cursor_of(sh);
         doc_add(d, 0, "node %d of %d, %s", i, m->n_nodes, section_str(m, &S, i, s1, sizeof s1));
-        if (!sh->run)
+        if (!k2t_shell_has_run(sh))
             doc_add(d, TUI_A_DIM, "%s", sh->in.n ? "not run yet: n steps, r runs" : "no input yet: :input random");
         else if (i < c)
             doc_add(d, 0, "ran");
@@ -692,7 +692,7 @@ static void details_doc(const tui_state *st, k2t_shell *sh, doc *d)
             doc_stats(d, "", fs.min, fs.max, fs.mean, fs.std);
             if (fs.bad) doc_add(d, TUI_A_WARN, "! %lld NaN/Inf values", (long long)fs.bad);
             doc_values(d, "", t->data, n);
-        } else if (sh->run && i < tui_cursor_of(sh)) {
+        } else if (k2t_shell_has_run(sh) && i < tui_cursor_of(sh)) {
             doc_add(d, TUI_A_BOLD, "Activation");
             doc_add(d, TUI_A_DIM, "  not kept by this run");
         } else {
@@ -833,7 +833,7 @@ static void draw_title(const tui_state *st, k2t_shell *sh, tui_grid *g)
         ADD(" | %s (%d layers)", base_name(m->path), n_entries(m));
         if (has_graph(m)) {
             int c = tui_cursor_of(sh);
-            if (!sh->run) ADD(" | not started");
+            if (!k2t_shell_has_run(sh)) ADD(" | not started");
             else if (c >= m->n_nodes) ADD(" | => end");
             else ADD(" | => %d %s", c, m->nodes[c].name);
             if (sh->n_breaks) ADD(" | %d breakpoint%s", sh->n_breaks, sh->n_breaks == 1 ? "" : "s");
