@@ -6,6 +6,7 @@
 ** bn.eps, padding, ...); set, show, completion and the man page all read
 ** the table.
 */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "shell.h"
@@ -83,7 +84,7 @@ static int parse_double(const char *v, double *out)
 {
     char *end;
     *out = strtod(v, &end);
-    return *v && !*end;
+    return *v && !*end && isfinite(*out); /* "inf" and "nan" are not tolerances */
 }
 
 static void diff_get(const k2t_shell *sh, char *buf, size_t n, double v)
@@ -96,7 +97,7 @@ static int set_diff_atol(k2t_shell *sh, const char *v, char *why, size_t n)
 {
     double x;
     if (parse_double(v, &x) && x >= 0) { sh->set.diff_atol = x; return 0; }
-    snprintf(why, n, "expected a number >= 0, got '%s'", v);
+    snprintf(why, n, "expected a finite number >= 0, got '%s'", v);
     return -1;
 }
 
@@ -104,7 +105,7 @@ static int set_diff_rtol(k2t_shell *sh, const char *v, char *why, size_t n)
 {
     double x;
     if (parse_double(v, &x) && x >= 0) { sh->set.diff_rtol = x; return 0; }
-    snprintf(why, n, "expected a number >= 0, got '%s'", v);
+    snprintf(why, n, "expected a finite number >= 0, got '%s'", v);
     return -1;
 }
 
