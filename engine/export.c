@@ -34,10 +34,10 @@
 ** file's own loader, compared tensor by tensor within K2T_PY_TOLERANCE
 ** relative.  forward() checks the input size its pads were computed for.
 **
-** Files are written next to their destination as NAME.tmp.<pid>, synced,
-** then renamed into place; without 'force' the rename refuses to replace
-** an existing file (link(2), so the check and the rename are one step).
-** A failed export leaves nothing behind.
+** Files are written through k2t_write_file_safe (engine/util.c), as save
+** writes: an existing file is kept without 'force', a link is replaced,
+** never written through, a device or FIFO is refused, and a failed export
+** leaves nothing behind.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -463,69 +463,25 @@ static int write_le(FILE *f, const void *p, size_t size, size_t n)
     return 0;
 }
 
-typedef k2t_status (*fill_fn)(FILE *f, void *ctx, k2t_err *err);
-
-/* The directory part of path, for fsync after the rename. */
-static void sync_dir(const char *path)
+/* A safetensors header: the JSON 'root' (consumed), its length as 8
+** little-endian bytes, padded with spaces to a multiple of 8.  *bad is
+** set on a write error; an encoding failure is an error naming 'what'. */
+static k2t_status st_header(FILE *f, json_t *root, const char *what, int *bad, size_t *header_bytes,
+                            k2t_err *err)
 {
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == path) snprintf(dir, sizeof dir, "/");
-    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-/* Write path through fill(): PATH.tmp.<pid>, fsync, then into place.
-** Without force an existing path is refused, atomically (link(2) fails
-** with EEXIST); a file system without hard links falls back to a check
-** and rename(2).  On any failure the temporary file is removed. */
-static k2t_status write_file(const char *path, int force, fill_fn fill, void *ctx, k2t_err *err)
-{
-    char tmp[4200];
-    struct stat sb;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return k2t_fail(err, K2T_EARG, "the file name '%.200s...' is too long", path);
-    if (!force && lstat(path, &sb) == 0)
-        return k2t_fail(err, K2T_EIO, "'%s' exists (use --force to overwrite it)", path);
-    if (!stat(path, &sb) && S_ISDIR(sb.st_mode))
-        return k2t_fail(err, K2T_EIO, "'%s' is a directory", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(errno));
-    k2t_status st = fill(f, ctx, err);
-    if (st == K2T_OK && (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0))
-        st = k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(errno ? errno : EIO));
-    if (fclose(f) != 0 && st == K2T_OK)
-        st = k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(errno));
-    if (st != K2T_OK) {
-        unlink(tmp);
-        return st;
-    }
-    int rc;
-    if (force) {
-        rc = rename(tmp, path);
-    } else {
-        rc = link(tmp, path);
-        if (rc == 0) {
-            unlink(tmp);
-        } else if (errno != EEXIST) {
-            rc = lstat(path, &sb) == 0 ? (errno = EEXIST, -1) : rename(tmp, path);
-        }
-    }
-    if (rc != 0) {
-        int e = errno;
-        unlink(tmp);
-        if (e == EEXIST)
-            return k2t_fail(err, K2T_EIO, "'%s' exists (use --force to overwrite it)", path);
-        return k2t_fail(err, K2T_EIO, "cannot write '%s': %s", path, strerror(e));
-    }
-    sync_dir(path);
+    char *hdr = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (!hdr) return k2t_fail(err, K2T_EFORMAT, "cannot encode %s", what);
+    size_t len = strlen(hdr), padded = (len + 7) / 8 * 8;
+    uint64_t n = padded;
+    *bad = write_le(f, &n, 8, 1) || fwrite(hdr, 1, len, f) != len;
+    for (size_t i = len; i < padded && !*bad; i++) *bad = fputc(' ', f) == EOF;
+    free(hdr);
+    if (header_bytes) *header_bytes = padded;
     return K2T_OK;
 }
+
+
 
 /*--------------------------------------------------------- safetensors */
 
@@ -576,15 +532,10 @@ static k2t_status st_fill(FILE *f, void *vctx, k2t_err *err)
                             t->name);
         }
     }
-    char *hdr = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(root);
-    if (!hdr) return k2t_fail(err, K2T_EFORMAT, "cannot encode the safetensors header (a name "
-                              "that is not UTF-8?)");
-    size_t len = strlen(hdr), padded = (len + 7) / 8 * 8;
-    uint64_t n = padded;
-    int bad = write_le(f, &n, 8, 1) || fwrite(hdr, 1, len, f) != len;
-    for (size_t i = len; i < padded && !bad; i++) bad = fputc(' ', f) == EOF;
-    free(hdr);
+    int bad = 0;
+    size_t padded = 0;
+    k2t_status st = st_header(f, root, "the safetensors header (a name that is not UTF-8?)", &bad, &padded, err);
+    if (st != K2T_OK) return st;
     for (int i = 0; i < c->n && !bad; i++) {
         const tensor *t = &c->t[i];
         if (t->kind == T_I64) {
@@ -615,7 +566,7 @@ k2t_status k2t_export_safetensors(const k2t_model *m, const char *path, const k2
     c.p = &p;
     c.version = o ? o->k2t_version : NULL;
     st = list_tensors(&p, &c.t, &c.n, &c.data_bytes, err);
-    if (st == K2T_OK) st = write_file(path, o && o->force, st_fill, &c, err);
+    if (st == K2T_OK) st = k2t_write_file_safe(path, o && o->force, st_fill, &c, err);
     if (st == K2T_OK && info) {
         memset(info, 0, sizeof *info);
         info->n_tensors = c.n;
@@ -1130,14 +1081,9 @@ static k2t_status vec_fill(FILE *f, void *vctx, k2t_err *err)
         json_object_set_new(o, "data_offsets", offs);
         json_object_set_new(root, v->name, o);
     }
-    char *hdr = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(root);
-    if (!hdr) return k2t_fail(err, K2T_EFORMAT, "cannot encode the test vectors' header");
-    size_t len = strlen(hdr), padded = (len + 7) / 8 * 8;
-    uint64_t n = padded;
-    int bad = write_le(f, &n, 8, 1) || fwrite(hdr, 1, len, f) != len;
-    for (size_t i = len; i < padded && !bad; i++) bad = fputc(' ', f) == EOF;
-    free(hdr);
+    int bad = 0;
+    k2t_status st = st_header(f, root, "the test vectors' header", &bad, NULL, err);
+    if (st != K2T_OK) return st;
     for (int i = 0; i < c->n && !bad; i++) {
         int64_t numel = k2t_shape_numel(&c->v[i].shape);
         if (numel > 0) bad = write_le(f, c->v[i].data, 4, (size_t)numel);
@@ -1480,10 +1426,10 @@ k2t_status k2t_export_pytorch(const k2t_model *m, const char *path, const k2t_ex
                           o->vec_name) >= (int)sizeof vpath)
             st = k2t_fail(err, K2T_EARG, "the file name '%.200s...' is too long", path);
     }
-    if (st == K2T_OK) st = write_file(path, o->force, py_fill, &y.file, err);
+    if (st == K2T_OK) st = k2t_write_file_safe(path, o->force, py_fill, &y.file, err);
     if (st == K2T_OK) {
         vec_collect(&vc, y.var);
-        st = write_file(vpath, o->force, vec_fill, &vc, err);
+        st = k2t_write_file_safe(vpath, o->force, vec_fill, &vc, err);
         if (st != K2T_OK) unlink(path); /* written just now: no half export */
     }
     vec_free(&vc);
