@@ -1070,6 +1070,231 @@ static int read_map(k2t_shell *sh, int argi, const char *path, ent *es, int ne, 
 
 /*-------------------------------------------------------------- command */
 
+/* No input set: the one the port was run on (__input__), in Keras's
+** layout (a channels-first dump is moved to channels last). */
+static void use_dump_input(k2t_shell *sh, const k2t_npz_entry *zin, const char *path)
+{
+    const k2t_model *m = sh->model;
+    char s1[96];
+    const k2t_shape *want = &m->nodes[m->inputs[0]].shape;
+    k2t_array a = {0};
+    int nd = zin->a.shape.ndim;
+    a.shape = zin->a.shape;
+    a.data = k2t_xmalloc((size_t)(k2t_shape_numel(&a.shape) + 1) * sizeof(float));
+    snprintf(a.dtype, sizeof a.dtype, "float32");
+    k2t_shape per = {nd - 1, {0}}, conv = per;
+    for (int i = 1; i < nd; i++) per.d[i - 1] = zin->a.shape.d[i];
+    for (int i = 2; i < nd; i++) conv.d[i - 2] = zin->a.shape.d[i];
+    if (nd >= 3) conv.d[nd - 2] = zin->a.shape.d[1];
+    if (nd >= 3 && k2t_shape_fits(want, &conv) && !k2t_shape_fits(want, &per)) {
+        int64_t n = a.shape.d[0], C = a.shape.d[1], sp = k2t_shape_numel(&per) / (C ? C : 1);
+        for (int64_t b = 0; b < n; b++)
+            for (int64_t ch = 0; ch < C; ch++)
+                for (int64_t q = 0; q < sp; q++) a.data[(b * sp + q) * C + ch] = zin->a.data[(b * C + ch) * sp + q];
+        for (int i = 1; i < nd; i++) a.shape.d[i] = conv.d[i - 1];
+    } else {
+        memcpy(a.data, zin->a.data, (size_t)k2t_shape_numel(&a.shape) * sizeof(float));
+    }
+    k2t_array_free(&sh->in.a);
+    free(sh->in.labels);
+    sh->in.labels = NULL;
+    sh->in.a = a;
+    sh->in.n = (int)a.shape.d[0];
+    snprintf(sh->in.desc, sizeof sh->in.desc, "'%s' __input__, the input the port was dumped on", path);
+    k2t_shell_drop_run(sh);
+    k2t_printf(sh, "compare: no input set: using %s, shape %s\n", sh->in.desc,
+               k2t_shape_str(&a.shape, 0, s1, sizeof s1));
+}
+
+/* The bugs, one per group of identical causes, in model order (by each
+** group's first layer); gno[g] gets group g's number as printed. */
+static void print_bugs(cmp *c, const cause *cs, int ncs, const int *grp, int ng, int *gno)
+{
+    const k2t_model *m = c->m;
+    /* In model order: by each group's first layer. */
+    int *gorder = k2t_xmalloc((size_t)(ng + 1) * sizeof(int));
+    int *gmin = k2t_xmalloc((size_t)(ng + 1) * sizeof(int));
+    for (int g = 0; g < ng; g++) {
+        gorder[g] = g, gmin[g] = m->n_nodes;
+        for (int i = 0; i < ncs; i++)
+            if (grp[i] == g && cs[i].node < gmin[g]) gmin[g] = cs[i].node;
+    }
+    for (int a = 1; a < ng; a++)
+        for (int b = a; b > 0 && gmin[gorder[b]] < gmin[gorder[b - 1]]; b--) {
+            int t = gorder[b];
+            gorder[b] = gorder[b - 1], gorder[b - 1] = t;
+        }
+    for (int r = 0; r < ng; r++) gno[gorder[r]] = r + 1;
+    for (int r = 0; r < ng; r++) {
+        int g = gorder[r];
+        int firstk = -1, lastk = -1, count = 0;
+        for (int i = 0; i < ncs; i++)
+            if (grp[i] == g) {
+                if (firstk < 0) firstk = i;
+                lastk = i, count++;
+            }
+        print_bug(c, r + 1, &cs[firstk], count, &cs[lastk], k2t_node_layer(m, cs[firstk].node)->class_name);
+    }
+    free(gorder);
+    free(gmin);
+}
+
+/* Each module on its own input, then what explains each one that is
+** wrong on it (and the first divergence, whatever it is): the causes in
+** *out (the caller frees it), their number returned. */
+static int find_bugs(cmp *c, int first, cause **out)
+{
+    k2t_shell *sh = c->sh;
+    const k2t_model *m = c->m;
+    for (int i = 0; i < c->ne; i++) local_check(c, &c->es[i]);
+    cause *cs = k2t_xcalloc((size_t)c->ne + 1, sizeof *cs);
+    int ncs = 0;
+    for (int i = 0; i < c->ne; i++) {
+        ent *e = &c->es[i];
+        if (e->state != E_MATCHED) continue;
+        if (e->loc == 2 || (i == first && e->loc == 0)) {
+            diagnose(c, e, &cs[ncs]);
+            e->bug = ncs++;
+        } else if (e->loc == 1 && !e->pass) {
+            if (glue(c, e, &cs[ncs])) {
+                e->bug = ncs++;
+            } else if (i == first) {
+                cause *k = &cs[ncs];
+                memset(k, 0, sizeof *k);
+                k->kind = K_UNKNOWN, k->ent = i, k->node = e->node;
+                snprintf(k->key, sizeof k->key, "unknown %d", i);
+                const k2t_node *N = &m->nodes[e->node];
+                char desc[400] = "";
+                if (N->n_in == 1 && in_view(c, e->in, N->in[0], e->lview, c->inbuf)) {
+                    const k2t_shape *ss = k2t_run_keras_shape(c->rk, N->in[0]);
+                    double mad, ref;
+                    measure(c->inbuf, k2t_run_output(c->rk, N->in[0])->data, k2t_shape_numel(ss) * c->n, &mad, &ref);
+                    describe(c, c->inbuf, k2t_run_output(c->rk, N->in[0])->data, ss,
+                             sh->set.diff_atol + sh->set.diff_rtol * ref, desc, sizeof desc);
+                }
+                snprintf(k->ev, sizeof k->ev, "%s agrees with Keras on its own input, but that input differs from "
+                         "what %s gets in Keras (something between the modules): %s", e->z->name,
+                         m->nodes[e->node].name, desc);
+                e->bug = ncs++;
+            }
+        }
+    }
+    *out = cs;
+    return ncs;
+}
+
+/* Pair every array with a layer (--map first, then by order, shape and
+** value); returns the index of the first divergent array, or -1. */
+static int align_all(cmp *c)
+{
+    const k2t_model *m = c->m;
+    int first = -1;
+    c->n_blocks = k2t_find_blocks(m, &c->blocks);
+    c->block_of = k2t_xmalloc((size_t)m->n_nodes * sizeof(int));
+    for (int j = 0; j < m->n_nodes; j++) c->block_of[j] = k2t_block_of(c->blocks, c->n_blocks, j);
+    c->done = k2t_xcalloc((size_t)m->n_nodes, sizeof(int));
+    c->anc = k2t_xcalloc((size_t)m->n_nodes, 1);
+    c->reserved = k2t_xcalloc((size_t)m->n_nodes, 1);
+    for (int i = 0; i < c->ne; i++)
+        if (c->es[i].map_node >= 0) c->reserved[c->es[i].map_node] = 1;
+    for (int i = 0; i < c->ne; i++) {
+        ent *e = &c->es[i];
+        if (!e->nv) continue;
+        if (e->map_node == -2) {
+            snprintf(e->why, sizeof e->why, "skipped (--map)");
+            continue;
+        }
+        if (e->map_node >= 0) {
+            cand best, k;
+            int have = 0, j = e->map_node;
+            for (int pre = 0; pre <= 1; pre++) {
+                if (pre && !k2t_run_preact(c->rk, j)) continue;
+                for (int chw = 0; chw <= (!pre && spatial_flatten(m, j) >= 0); chw++)
+                    if (try_node(c, e, j, pre, chw, &k) && (!have || k.rel < best.rel)) best = k, have = 1;
+            }
+            take(c, e, &best);
+            if (!e->pass && first < 0) first = i;
+            continue;
+        }
+        /* A container's output repeats its last child's: the same tensor. */
+        for (int k = i - 1; k >= 0 && e->state == E_UNMATCHED; k--) {
+            const k2t_array *a = &e->z->a, *b = &c->es[k].z->a;
+            if (!c->es[k].nv || a->shape.ndim != b->shape.ndim) continue;
+            int same = 1;
+            for (int d = 0; d < a->shape.ndim && same; d++) same = a->shape.d[d] == b->shape.d[d];
+            if (same && !memcmp(a->data, b->data, (size_t)k2t_shape_numel(&a->shape) * sizeof(float))) {
+                e->state = E_REPEAT;
+                e->repeat_of = c->es[k].state == E_REPEAT ? c->es[k].repeat_of : k;
+            }
+        }
+        if (e->state == E_REPEAT) continue;
+        if (align(c, e, first >= 0)) first = i;
+    }
+    return first;
+}
+
+/* Arrays that cannot be any layer's: another batch, nothing that shape,
+** a --map pairing of the wrong shape.  Returns K2T_CMD_*. */
+static int screen(cmp *c, const char *map, const char *path)
+{
+    k2t_shell *sh = c->sh;
+    const k2t_model *m = c->m;
+    char s1[96], s2[96], s3[96];
+    int rc = K2T_CMD_OK;
+    int n_batch = 0, n_fit = 0;
+    for (int i = 0; i < c->ne; i++) {
+        ent *e = &c->es[i];
+        if (!e->z->a.data) {
+            snprintf(e->why, sizeof e->why, "%s", e->z->skip ? e->z->skip : "not read");
+            continue;
+        }
+        if (e->z->a.shape.ndim < 1 || e->z->a.shape.d[0] != c->n) {
+            snprintf(e->why, sizeof e->why, "shape %s: not a batch of %d sample%s",
+                     k2t_shape_str(&e->z->a.shape, 0, s1, sizeof s1), c->n, c->n == 1 ? "" : "s");
+            e->nv = 0;
+            continue;
+        }
+        n_batch++;
+        int any = 0;
+        for (int j = 0; j < m->n_nodes && !any; j++)
+            for (int v = 0; v < e->nv && !any; v++) any = shape_fits(&e->vs[v], k2t_run_keras_shape(c->rk, j));
+        n_fit += any;
+        if (e->map_node >= 0) {
+            const k2t_shape *ks = k2t_run_keras_shape(c->rk, e->map_node);
+            int ok = 0;
+            for (int v = 0; v < e->nv; v++) ok |= shape_fits(&e->vs[v], ks);
+            if (!ok) {
+                rc = k2t_error(sh, -1, "compare: %s:%d: '%s' has shape %s, %s per sample in Keras's layout; "
+                               "layer '%s' outputs %s", map, e->map_line, e->z->name,
+                               k2t_shape_str(&e->z->a.shape, 0, s1, sizeof s1),
+                               k2t_shape_str(&e->vs[0], 0, s2, sizeof s2), m->nodes[e->map_node].name,
+                               k2t_shape_str(ks, 0, s3, sizeof s3));
+                return rc;
+            }
+        }
+    }
+    if (n_batch == 0) {
+        rc = k2t_error(sh, 1, "compare: no array in '%s' holds a batch of %d sample%s, as the current input does "
+                       "(%s); dump the port on the same input", path, c->n, c->n == 1 ? "" : "s", sh->in.desc);
+        return rc;
+    }
+    if (n_fit == 0) {
+        char list[256] = "";
+        size_t w = 0;
+        for (int i = 0, k = 0; i < c->ne && k < 3; i++)
+            if (c->es[i].nv && w < sizeof list) {
+                w += (size_t)snprintf(list + w, sizeof list - w, "%s'%s' %s", k++ ? ", " : "", c->es[i].z->name,
+                                      k2t_shape_str(&c->es[i].z->a.shape, 0, s1, sizeof s1));
+            }
+        rc = k2t_error(sh, 1, "compare: no array in '%s' fits a layer of the model (%s%s): are they this "
+                       "model's activations? (\"shapes\" lists the layers)", path, list, c->ne > 3 ? ", ..." : "");
+        return rc;
+    }
+    return K2T_CMD_OK;
+}
+
+
+
 /* The layouts an array is read in: (N,C,H,W) as (N,H,W,C), (N,C,L) as
 ** (N,L,C), then as stored; the batch axis comes off. */
 static void make_views(ent *e)
@@ -1222,11 +1447,10 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
     if (!path) return k2t_error(sh, -1, "compare: which file? Usage: compare FILE.npz [--map FILE]");
     if (m->n_inputs != 1)
         return k2t_error(sh, -1, "compare: the model has %d inputs; k2t feeds single-input models", m->n_inputs);
-    char s1[96], s2[96], s3[96];
     cmp c;
     memset(&c, 0, sizeof c);
     cause *cs = NULL;
-    int *grp = NULL, *gorder = NULL, *gmin = NULL, *gno = NULL;
+    int *grp = NULL, *gno = NULL;
     k2t_npz z;
     if (k2t_npz_read(path, &z, &err) != K2T_OK) {
         if (sh->in.n == 0)
@@ -1258,37 +1482,7 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
         }
     }
     for (int i = 0; i < ne; i++) es[i].in = input_of(&z, es[i].z->name);
-    if (sh->in.n == 0 && zin && zin->a.data) {
-        /* No input set: the one the port was run on, in Keras's layout. */
-        const k2t_shape *want = &m->nodes[m->inputs[0]].shape;
-        k2t_array a = {0};
-        int nd = zin->a.shape.ndim;
-        a.shape = zin->a.shape;
-        a.data = k2t_xmalloc((size_t)(k2t_shape_numel(&a.shape) + 1) * sizeof(float));
-        snprintf(a.dtype, sizeof a.dtype, "float32");
-        k2t_shape per = {nd - 1, {0}}, conv = per;
-        for (int i = 1; i < nd; i++) per.d[i - 1] = zin->a.shape.d[i];
-        for (int i = 2; i < nd; i++) conv.d[i - 2] = zin->a.shape.d[i];
-        if (nd >= 3) conv.d[nd - 2] = zin->a.shape.d[1];
-        if (nd >= 3 && k2t_shape_fits(want, &conv) && !k2t_shape_fits(want, &per)) {
-            int64_t n = a.shape.d[0], C = a.shape.d[1], sp = k2t_shape_numel(&per) / (C ? C : 1);
-            for (int64_t b = 0; b < n; b++)
-                for (int64_t ch = 0; ch < C; ch++)
-                    for (int64_t q = 0; q < sp; q++) a.data[(b * sp + q) * C + ch] = zin->a.data[(b * C + ch) * sp + q];
-            for (int i = 1; i < nd; i++) a.shape.d[i] = conv.d[i - 1];
-        } else {
-            memcpy(a.data, zin->a.data, (size_t)k2t_shape_numel(&a.shape) * sizeof(float));
-        }
-        k2t_array_free(&sh->in.a);
-        free(sh->in.labels);
-        sh->in.labels = NULL;
-        sh->in.a = a;
-        sh->in.n = (int)a.shape.d[0];
-        snprintf(sh->in.desc, sizeof sh->in.desc, "'%s' __input__, the input the port was dumped on", path);
-        k2t_shell_drop_run(sh);
-        k2t_printf(sh, "compare: no input set: using %s, shape %s\n", sh->in.desc,
-                   k2t_shape_str(&a.shape, 0, s1, sizeof s1));
-    }
+    if (sh->in.n == 0 && zin && zin->a.data) use_dump_input(sh, zin, path);
     if (sh->in.n == 0) {
         rc = k2t_error(sh, -1, "compare: no input (set the input the port was run on: \"input FILE.npy\", "
                        "\"input cifar FILE 0:4\" ...)");
@@ -1334,136 +1528,11 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
         goto done;
     }
 
-    /* Arrays that cannot be any layer's: another batch, nothing that shape. */
-    int n_batch = 0, n_fit = 0;
-    for (int i = 0; i < ne; i++) {
-        ent *e = &es[i];
-        if (!e->z->a.data) {
-            snprintf(e->why, sizeof e->why, "%s", e->z->skip ? e->z->skip : "not read");
-            continue;
-        }
-        if (e->z->a.shape.ndim < 1 || e->z->a.shape.d[0] != c.n) {
-            snprintf(e->why, sizeof e->why, "shape %s: not a batch of %d sample%s",
-                     k2t_shape_str(&e->z->a.shape, 0, s1, sizeof s1), c.n, c.n == 1 ? "" : "s");
-            e->nv = 0;
-            continue;
-        }
-        n_batch++;
-        int any = 0;
-        for (int j = 0; j < m->n_nodes && !any; j++)
-            for (int v = 0; v < e->nv && !any; v++) any = shape_fits(&e->vs[v], k2t_run_keras_shape(c.rk, j));
-        n_fit += any;
-        if (e->map_node >= 0) {
-            const k2t_shape *ks = k2t_run_keras_shape(c.rk, e->map_node);
-            int ok = 0;
-            for (int v = 0; v < e->nv; v++) ok |= shape_fits(&e->vs[v], ks);
-            if (!ok) {
-                rc = k2t_error(sh, -1, "compare: %s:%d: '%s' has shape %s, %s per sample in Keras's layout; "
-                               "layer '%s' outputs %s", map, e->map_line, e->z->name,
-                               k2t_shape_str(&e->z->a.shape, 0, s1, sizeof s1),
-                               k2t_shape_str(&e->vs[0], 0, s2, sizeof s2), m->nodes[e->map_node].name,
-                               k2t_shape_str(ks, 0, s3, sizeof s3));
-                goto done;
-            }
-        }
-    }
-    if (n_batch == 0) {
-        rc = k2t_error(sh, 1, "compare: no array in '%s' holds a batch of %d sample%s, as the current input does "
-                       "(%s); dump the port on the same input", path, c.n, c.n == 1 ? "" : "s", sh->in.desc);
-        goto done;
-    }
-    if (n_fit == 0) {
-        char list[256] = "";
-        size_t w = 0;
-        for (int i = 0, k = 0; i < ne && k < 3; i++)
-            if (es[i].nv && w < sizeof list) {
-                w += (size_t)snprintf(list + w, sizeof list - w, "%s'%s' %s", k++ ? ", " : "", es[i].z->name,
-                                      k2t_shape_str(&es[i].z->a.shape, 0, s1, sizeof s1));
-            }
-        rc = k2t_error(sh, 1, "compare: no array in '%s' fits a layer of the model (%s%s): are they this "
-                       "model's activations? (\"shapes\" lists the layers)", path, list, ne > 3 ? ", ..." : "");
-        goto done;
-    }
+    if ((rc = screen(&c, map, path)) != K2T_CMD_OK) goto done;
 
-    /* Align. */
-    c.n_blocks = k2t_find_blocks(m, &c.blocks);
-    c.block_of = k2t_xmalloc((size_t)m->n_nodes * sizeof(int));
-    for (int j = 0; j < m->n_nodes; j++) c.block_of[j] = k2t_block_of(c.blocks, c.n_blocks, j);
-    c.done = k2t_xcalloc((size_t)m->n_nodes, sizeof(int));
-    c.anc = k2t_xcalloc((size_t)m->n_nodes, 1);
-    c.reserved = k2t_xcalloc((size_t)m->n_nodes, 1);
-    for (int i = 0; i < ne; i++)
-        if (es[i].map_node >= 0) c.reserved[es[i].map_node] = 1;
-    int first = -1;
-    for (int i = 0; i < ne; i++) {
-        ent *e = &es[i];
-        if (!e->nv) continue;
-        if (e->map_node == -2) {
-            snprintf(e->why, sizeof e->why, "skipped (--map)");
-            continue;
-        }
-        if (e->map_node >= 0) {
-            cand best, k;
-            int have = 0, j = e->map_node;
-            for (int pre = 0; pre <= 1; pre++) {
-                if (pre && !k2t_run_preact(c.rk, j)) continue;
-                for (int chw = 0; chw <= (!pre && spatial_flatten(m, j) >= 0); chw++)
-                    if (try_node(&c, e, j, pre, chw, &k) && (!have || k.rel < best.rel)) best = k, have = 1;
-            }
-            take(&c, e, &best);
-            if (!e->pass && first < 0) first = i;
-            continue;
-        }
-        /* A container's output repeats its last child's: the same tensor. */
-        for (int k = i - 1; k >= 0 && e->state == E_UNMATCHED; k--) {
-            const k2t_array *a = &e->z->a, *b = &es[k].z->a;
-            if (!es[k].nv || a->shape.ndim != b->shape.ndim) continue;
-            int same = 1;
-            for (int d = 0; d < a->shape.ndim && same; d++) same = a->shape.d[d] == b->shape.d[d];
-            if (same && !memcmp(a->data, b->data, (size_t)k2t_shape_numel(&a->shape) * sizeof(float))) {
-                e->state = E_REPEAT;
-                e->repeat_of = es[k].state == E_REPEAT ? es[k].repeat_of : k;
-            }
-        }
-        if (e->state == E_REPEAT) continue;
-        if (align(&c, e, first >= 0)) first = i;
-    }
+    int first = align_all(&c);
 
-    /* Each module on its own input, then what explains each one that is
-    ** wrong on it (and the first divergence, whatever it is). */
-    for (int i = 0; i < ne; i++) local_check(&c, &es[i]);
-    cs = k2t_xcalloc((size_t)ne + 1, sizeof *cs);
-    int ncs = 0;
-    for (int i = 0; i < ne; i++) {
-        ent *e = &es[i];
-        if (e->state != E_MATCHED) continue;
-        if (e->loc == 2 || (i == first && e->loc == 0)) {
-            diagnose(&c, e, &cs[ncs]);
-            e->bug = ncs++;
-        } else if (e->loc == 1 && !e->pass) {
-            if (glue(&c, e, &cs[ncs])) {
-                e->bug = ncs++;
-            } else if (i == first) {
-                cause *k = &cs[ncs];
-                memset(k, 0, sizeof *k);
-                k->kind = K_UNKNOWN, k->ent = i, k->node = e->node;
-                snprintf(k->key, sizeof k->key, "unknown %d", i);
-                const k2t_node *N = &m->nodes[e->node];
-                char desc[400] = "";
-                if (N->n_in == 1 && in_view(&c, e->in, N->in[0], e->lview, c.inbuf)) {
-                    const k2t_shape *ss = k2t_run_keras_shape(c.rk, N->in[0]);
-                    double mad, ref;
-                    measure(c.inbuf, k2t_run_output(c.rk, N->in[0])->data, k2t_shape_numel(ss) * c.n, &mad, &ref);
-                    describe(&c, c.inbuf, k2t_run_output(c.rk, N->in[0])->data, ss,
-                             sh->set.diff_atol + sh->set.diff_rtol * ref, desc, sizeof desc);
-                }
-                snprintf(k->ev, sizeof k->ev, "%s agrees with Keras on its own input, but that input differs from "
-                         "what %s gets in Keras (something between the modules): %s", e->z->name,
-                         m->nodes[e->node].name, desc);
-                e->bug = ncs++;
-            }
-        }
-    }
+    int ncs = find_bugs(&c, first, &cs);
     /* One bug repeated over several layers is one finding. */
     grp = k2t_xmalloc((size_t)(ncs + 1) * sizeof(int));
     int ng = 0;
@@ -1523,31 +1592,8 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
     if (ng)
         k2t_printf(sh, "%d bug%s, in model order (each module checked on its own input%s):\n", ng, ng == 1 ? "" : "s",
                    n_in ? "" : ": this dump has none, so only the first divergence is diagnosed");
-    /* In model order: by each group's first layer. */
-    gorder = k2t_xmalloc((size_t)(ng + 1) * sizeof(int));
-    gmin = k2t_xmalloc((size_t)(ng + 1) * sizeof(int));
-    for (int g = 0; g < ng; g++) {
-        gorder[g] = g, gmin[g] = m->n_nodes;
-        for (int i = 0; i < ncs; i++)
-            if (grp[i] == g && cs[i].node < gmin[g]) gmin[g] = cs[i].node;
-    }
-    for (int a = 1; a < ng; a++)
-        for (int b = a; b > 0 && gmin[gorder[b]] < gmin[gorder[b - 1]]; b--) {
-            int t = gorder[b];
-            gorder[b] = gorder[b - 1], gorder[b - 1] = t;
-        }
     gno = k2t_xmalloc((size_t)(ng + 1) * sizeof(int));
-    for (int r = 0; r < ng; r++) gno[gorder[r]] = r + 1;
-    for (int r = 0; r < ng; r++) {
-        int g = gorder[r];
-        int firstk = -1, lastk = -1, count = 0;
-        for (int i = 0; i < ncs; i++)
-            if (grp[i] == g) {
-                if (firstk < 0) firstk = i;
-                lastk = i, count++;
-            }
-        print_bug(&c, r + 1, &cs[firstk], count, &cs[lastk], k2t_node_layer(m, cs[firstk].node)->class_name);
-    }
+    print_bugs(&c, cs, ncs, grp, ng, gno);
     if (first < 0) {
         k2t_printf(sh, "no divergence: every matched array within tolerance (%d matched, %d unmatched, %d repeated; "
                    "max|diff| %g)\n", n_match, n_un, n_rep, maxd);
@@ -1568,8 +1614,6 @@ done:
     free(c.inbuf);
     free(cs);
     free(grp);
-    free(gorder);
-    free(gmin);
     free(gno);
     k2t_npz_free(&z);
     k2t_run_free(c.rk);
