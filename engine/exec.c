@@ -29,6 +29,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "op.h"
 
@@ -39,7 +40,12 @@ void blas_thread_shutdown_(void);
 
 static void blas_single_once(void)
 {
+    struct rlimit rl;
     openblas_set_num_threads(1);
+    /* Under an address-space limit (ulimit -v) a worker may be stuck
+    ** retrying its buffer allocation, and the shutdown would wait for it
+    ** forever: leave the workers alone then (main exits with _exit). */
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) return;
     blas_thread_shutdown_();
 }
 
