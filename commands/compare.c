@@ -727,50 +727,6 @@ static int act_swap(cmp *c, int node, k2t_act keras, const float *x, const float
     return found > 0;
 }
 
-/* Describe a difference no cause explains: which channels (last axis) and
-** positions, a border only, a constant scale or offset. */
-static void describe(const cmp *c, const float *a, const float *b, const k2t_shape *ks, double tol, char *out,
-                     size_t n)
-{
-    int64_t cnt = k2t_shape_numel(ks) * c->n, C = ks->ndim ? ks->d[ks->ndim - 1] : 1;
-    double sab = 0, sbb = 0, so = 0;
-    int64_t bad = 0, badc = 0, border = 0, inner_bad = 0;
-    char *cb = k2t_xcalloc((size_t)(C + 1), 1);
-    int sp2 = ks->ndim == 3;
-    int64_t H = sp2 ? ks->d[0] : 0, W = sp2 ? ks->d[1] : 0;
-    for (int64_t i = 0; i < cnt; i++) {
-        sab += (double)a[i] * b[i], sbb += (double)b[i] * b[i], so += (double)a[i] - b[i];
-        if (!(fabs((double)a[i] - b[i]) <= tol)) {
-            bad++;
-            if (!cb[i % C]) cb[i % C] = 1, badc++;
-            if (sp2) {
-                int64_t q = (i / C) % (H * W), y = q / W, x = q % W;
-                if (y == 0 || x == 0 || y == H - 1 || x == W - 1) border++;
-                else inner_bad++;
-            }
-        }
-    }
-    double s = sbb > 0 ? sab / sbb : 1, o = so / (double)cnt, ms = 0, mo = 0;
-    for (int64_t i = 0; i < cnt; i++) {
-        if (fabs(a[i] - s * b[i]) > ms) ms = fabs(a[i] - s * b[i]);
-        if (fabs(a[i] - b[i] - o) > mo) mo = fabs(a[i] - b[i] - o);
-    }
-    size_t w = (size_t)snprintf(out, n, "%lld of %lld values differ, in %lld of %lld channels",
-                                (long long)bad, (long long)cnt, (long long)badc, (long long)C);
-    if (badc <= 4 && badc < C && w < n) {
-        w += (size_t)snprintf(out + w, n - w, " (");
-        for (int64_t ch = 0, k = 0; ch < C && w < n; ch++)
-            if (cb[ch]) w += (size_t)snprintf(out + w, n - w, "%s%lld", k++ ? ", " : "", (long long)ch);
-        if (w < n) w += (size_t)snprintf(out + w, n - w, ")");
-    }
-    if (sp2 && bad && !inner_bad && w < n) w += (size_t)snprintf(out + w, n - w, "; at the border only");
-    else if (sp2 && bad && w < n) w += (size_t)snprintf(out + w, n - w, "; %lld at the border, %lld inside",
-                                                       (long long)border, (long long)inner_bad);
-    if (ms <= tol && fabs(s - 1) > 1e-6 && w < n) w += (size_t)snprintf(out + w, n - w, "; the port's is %.6g x Keras's", s);
-    else if (mo <= tol && w < n) w += (size_t)snprintf(out + w, n - w, "; the port's is Keras's + %.6g", o);
-    free(cb);
-}
-
 /* Every emulated pitfall that concerns the layer (it has a finding there)
 ** is tried on the layer alone, fed the module's own input (else Keras's);
 ** one that reproduces the port's array is the cause; then one kernel
@@ -881,7 +837,7 @@ static void diagnose(cmp *c, ent *e, cause *k)
     else if (!e->chw)
         ref = e->pre ? k2t_run_preact(c->rk, e->node)->data : k2t_run_output(c->rk, e->node)->data;
     char desc[400] = "";
-    if (ref) describe(c, e->vd[e->view], ref, ks, sh->set.diff_atol + sh->set.diff_rtol * e->ref, desc, sizeof desc);
+    if (ref) k2t_describe_divergence(e->vd[e->view], ref, c->n, ks, sh->set.diff_atol + sh->set.diff_rtol * e->ref, desc, sizeof desc);
     char lay[512];
     k2t_layer_describe(m, L, lay, sizeof lay);
     snprintf(k->key, sizeof k->key, "unknown %d", k->ent);
@@ -1169,7 +1125,7 @@ static int find_bugs(cmp *c, int first, cause **out)
                     const k2t_shape *ss = k2t_run_keras_shape(c->rk, N->in[0]);
                     double mad, ref;
                     measure(c->inbuf, k2t_run_output(c->rk, N->in[0])->data, k2t_shape_numel(ss) * c->n, &mad, &ref);
-                    describe(c, c->inbuf, k2t_run_output(c->rk, N->in[0])->data, ss,
+                    k2t_describe_divergence(c->inbuf, k2t_run_output(c->rk, N->in[0])->data, c->n, ss,
                              sh->set.diff_atol + sh->set.diff_rtol * ref, desc, sizeof desc);
                 }
                 snprintf(k->ev, sizeof k->ev, "%s agrees with Keras on its own input, but that input differs from "
@@ -1292,8 +1248,6 @@ static int screen(cmp *c, const char *map, const char *path)
     }
     return K2T_CMD_OK;
 }
-
-
 
 /* The layouts an array is read in: (N,C,H,W) as (N,H,W,C), (N,C,L) as
 ** (N,L,C), then as stored; the batch axis comes off. */

@@ -772,3 +772,48 @@ int k2t_weight_check(const k2t_model *m, int node, int wi, const char *key, cons
              key, w->name, right);
     return 2;
 }
+
+/*------------------------------------------------------ honest unknowns */
+
+char *k2t_describe_divergence(const float *a, const float *b, int batch, const k2t_shape *ks, double tol,
+                              char *out, size_t n)
+{
+    int64_t cnt = k2t_shape_numel(ks) * batch, C = ks->ndim ? ks->d[ks->ndim - 1] : 1;
+    double sab = 0, sbb = 0, so = 0;
+    int64_t bad = 0, badc = 0, border = 0, inner_bad = 0;
+    char *cb = k2t_xcalloc((size_t)(C + 1), 1);
+    int sp2 = ks->ndim == 3;
+    int64_t H = sp2 ? ks->d[0] : 0, W = sp2 ? ks->d[1] : 0;
+    for (int64_t i = 0; i < cnt; i++) {
+        sab += (double)a[i] * b[i], sbb += (double)b[i] * b[i], so += (double)a[i] - b[i];
+        if (!(fabs((double)a[i] - b[i]) <= tol)) {
+            bad++;
+            if (!cb[i % C]) cb[i % C] = 1, badc++;
+            if (sp2) {
+                int64_t q = (i / C) % (H * W), y = q / W, x = q % W;
+                if (y == 0 || x == 0 || y == H - 1 || x == W - 1) border++;
+                else inner_bad++;
+            }
+        }
+    }
+    double s = sbb > 0 ? sab / sbb : 1, o = so / (double)cnt, ms = 0, mo = 0;
+    for (int64_t i = 0; i < cnt; i++) {
+        if (fabs(a[i] - s * b[i]) > ms) ms = fabs(a[i] - s * b[i]);
+        if (fabs(a[i] - b[i] - o) > mo) mo = fabs(a[i] - b[i] - o);
+    }
+    size_t w = (size_t)snprintf(out, n, "%lld of %lld values differ, in %lld of %lld channels",
+                                (long long)bad, (long long)cnt, (long long)badc, (long long)C);
+    if (badc <= 4 && badc < C && w < n) {
+        w += (size_t)snprintf(out + w, n - w, " (");
+        for (int64_t ch = 0, k = 0; ch < C && w < n; ch++)
+            if (cb[ch]) w += (size_t)snprintf(out + w, n - w, "%s%lld", k++ ? ", " : "", (long long)ch);
+        if (w < n) w += (size_t)snprintf(out + w, n - w, ")");
+    }
+    if (sp2 && bad && !inner_bad && w < n) w += (size_t)snprintf(out + w, n - w, "; at the border only");
+    else if (sp2 && bad && w < n) w += (size_t)snprintf(out + w, n - w, "; %lld at the border, %lld inside",
+                                                       (long long)border, (long long)inner_bad);
+    if (ms <= tol && fabs(s - 1) > 1e-6 && w < n) w += (size_t)snprintf(out + w, n - w, "; the port's is %.6g x Keras's", s);
+    else if (mo <= tol && w < n) w += (size_t)snprintf(out + w, n - w, "; the port's is Keras's + %.6g", o);
+    free(cb);
+    return out;
+}

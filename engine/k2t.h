@@ -513,6 +513,13 @@ int k2t_weight_check(const k2t_model *m, int node, int wi, const char *key, cons
 int k2t_finding_act(const k2t_model *m, int node, k2t_act keras, k2t_act port, k2t_finding *f);
 void k2t_act_apply(float *y, int64_t rows, int64_t c, k2t_act act);
 
+/* A difference no known cause explains, described for a person: how many
+** values differ beyond tol, in which channels (the last axis), at the
+** border of a map only or inside too, a constant scale or offset.  a is
+** the port's, b Keras's, batch x the per-sample shape ks.  Returns out. */
+char *k2t_describe_divergence(const float *a, const float *b, int batch, const k2t_shape *ks, double tol,
+                              char *out, size_t n);
+
 /* How the model's input was scaled in training, inferred from the first
 ** BatchNormalization's moving statistics through the linear layers before
 ** it (no model is recognised by name). */
