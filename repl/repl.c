@@ -385,6 +385,17 @@ static void readline_setup(k2t_shell *sh)
 
 /*========================================================== the loop */
 
+/* Keep 'line' as the command Enter repeats when it is a step or a next
+** (with its count); any other command stops the repeating. */
+static void remember_repeat(char *repeat, size_t n, const char *line)
+{
+    const char *p = line + strspn(line, " \t");
+    size_t w = strcspn(p, " \t");
+    int stepping = (w == 1 && (*p == 's' || *p == 'n')) || (w == 4 && (!strncmp(p, "step", 4) || !strncmp(p, "next", 4)));
+    if (stepping && strlen(p) < n) snprintf(repeat, n, "%s", p);
+    else repeat[0] = '\0';
+}
+
 /*
 ** Run one line.  Returns K2T_CMD_*; a command that failed is counted in
 ** sh->nerr even if it forgot to report (the exit status relies on it).
@@ -427,6 +438,7 @@ int repl_process(k2t_shell *sh, FILE *in, const char *name)
     sh->src_line = 0;
 
     /* The whole --bail policy: a person at the terminal is never stopped. */
+    char repeat[64] = "";    /* the step or next that Enter repeats at the terminal */
     while (nfail == 0 || !sh->bail || sh->interactive) {
         char *line;
         int err = 0;
@@ -440,7 +452,14 @@ int repl_process(k2t_shell *sh, FILE *in, const char *name)
                 fflush(stdout);
                 break;
             }
-            history_add(line);
+            /* gdb's habit: Enter on an empty line repeats a step or next */
+            if (!line[strspn(line, " \t")] && repeat[0]) {
+                free(line);
+                line = k2t_xstrdup(repeat);
+            } else {
+                history_add(line);
+                remember_repeat(repeat, sizeof repeat, line);
+            }
         } else {
             if (k2t_interrupted) {       /* Ctrl-C ends a script */
                 stopped = 1;

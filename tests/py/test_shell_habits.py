@@ -30,4 +30,12 @@ ok(rc == 0 and "profile" not in next((l for l in out.splitlines() if l.startswit
    "under Keras's semantics the header names no profile", out)
 rc, out, err = k2t("input cifar %s 0:2" % data, "break conv2d_3", "run", model=demo)
 ok(rc == 0 and "ignores the 1 breakpoint" in out, "run says it ignores breakpoints", out)
+# Enter on an empty line repeats a step or next at the terminal (gdb's habit), nothing else.
+p = subprocess.run([K2T, "-i", "--no-init", demo], input="input cifar %s 0:1\nstep\n\n\nnext\n\necho x\n\nquit\n" % data,
+                   capture_output=True, text=True, env=env, timeout=60)
+cursors = re.findall(r"cursor: node (\d+)", p.stdout)
+blocks = re.findall(r"ran (block \d+|the rest of the stem)", p.stdout)
+ok(cursors[:3] == ["1", "2", "3"] and blocks[:2] == ["the rest of the stem", "block 1"] and
+   p.stdout.count("ran block") == 1, "Enter repeats step and next, and nothing after another command",
+   str(cursors) + str(blocks))
 done()
