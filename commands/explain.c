@@ -115,20 +115,13 @@ static int model_lines(k2t_shell *sh, int tag)
     return c.n_lines;
 }
 
-static const k2t_weight *weight(const k2t_layer *L, const char *name)
-{
-    for (int i = 0; i < L->n_w; i++)
-        if (strcmp(L->w[i].name, name) == 0) return &L->w[i];
-    return NULL;
-}
-
 /* Layers with moving statistics (BatchNormalization), counted once each. */
 static int count_stats(const k2t_model *m)
 {
     int n = 0;
     for (int i = 0; i < m->n_nodes; i++) {
         const k2t_layer *L = k2t_node_layer(m, i);
-        n += weight(L, "moving_variance") && k2t_find_node(m, L->name) == i;
+        n += k2t_layer_weight(L, "moving_variance") && k2t_find_node(m, L->name) == i;
     }
     return n;
 }
@@ -194,7 +187,7 @@ static int on_bn_eps(k2t_shell *sh, int tag)
     int shown = 0;
     for (int i = 0; i < m->n_nodes; i++) {
         const k2t_layer *L = k2t_node_layer(m, i);
-        const k2t_weight *v = weight(L, "moving_variance");
+        const k2t_weight *v = k2t_layer_weight(L, "moving_variance");
         if (!v || k2t_find_node(m, L->name) != i) continue;
         double lo, hi;
         fminmax(v, &lo, &hi);
@@ -225,7 +218,7 @@ static int on_bn_mode(k2t_shell *sh, int tag)
                "statistics:\n", n, n == 1 ? "" : "s");
     for (int i = 0; i < m->n_nodes; i++) {
         const k2t_layer *L = k2t_node_layer(m, i);
-        const k2t_weight *mu = weight(L, "moving_mean"), *var = weight(L, "moving_variance");
+        const k2t_weight *mu = k2t_layer_weight(L, "moving_mean"), *var = k2t_layer_weight(L, "moving_variance");
         if (!var || k2t_find_node(m, L->name) != i) continue;
         double a, b, v0, v1;
         fminmax(mu, &a, &b);
@@ -256,7 +249,7 @@ static int on_padding(k2t_shell *sh, int tag)
         const k2t_layer *L = k2t_node_layer(m, i);
         k2t_win g;
         int rank = 2;
-        if (!weight(L, "kernel") || L->cfg.padding != K2T_PAD_SAME || !m->nodes[i].n_in ||
+        if (!k2t_layer_weight(L, "kernel") || L->cfg.padding != K2T_PAD_SAME || !m->nodes[i].n_in ||
             k2t_layer_win(L, &m->nodes[m->nodes[i].in[0]].shape, &g, &rank) < 0 || rank != 2 ||
             (g.pt == g.pb && g.pl == g.pr))
             continue;
@@ -281,7 +274,6 @@ static int on_padding(k2t_shell *sh, int tag)
     measured(sh, K2T_PIT_PADDING);
     return n;
 }
-
 
 static int on_flatten(k2t_shell *sh, int tag)
 {

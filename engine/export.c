@@ -137,13 +137,6 @@ static void plan_free(plan *p)
     memset(p, 0, sizeof *p);
 }
 
-static const k2t_weight *wget(const k2t_layer *L, const char *name)
-{
-    for (int i = 0; i < L->n_w; i++)
-        if (L->w[i].name && !strcmp(L->w[i].name, name)) return &L->w[i];
-    return NULL;
-}
-
 static unsigned flags_of(const k2t_layer *L)
 {
     const k2t_op_def *def = k2t_op_def_of(L->op);
@@ -209,7 +202,7 @@ static void plan_flatten(plan *p)
             int li = N->layer;
             if (!p->perm[li]) continue;
             int s = N->n_in == 1 ? src[N->in[0]] : -1;
-            const k2t_weight *k = wget(&m->layers[li], "kernel");
+            const k2t_weight *k = k2t_layer_weight(&m->layers[li], "kernel");
             if (s < 0 || !k) {
                 p->perm[li] = 0;
                 continue;
@@ -480,8 +473,6 @@ static k2t_status st_header(FILE *f, json_t *root, const char *what, int *bad, s
     if (header_bytes) *header_bytes = padded;
     return K2T_OK;
 }
-
-
 
 /*--------------------------------------------------------- safetensors */
 

@@ -315,7 +315,8 @@ typedef struct k2t_model {
 k2t_model *k2t_model_load(const char *path, k2t_err *err);
 void k2t_model_free(k2t_model *m);
 
-/* Does L have a weight of this name ("moving_variance")? */
+/* L's weight of this name ("moving_variance"), or NULL; whether it has one. */
+const k2t_weight *k2t_layer_weight(const k2t_layer *L, const char *name);
 int k2t_layer_has_weight(const k2t_layer *L, const char *name);
 
 /* Index of the layer (or node) with this exact name, or -1. */

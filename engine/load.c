@@ -1578,11 +1578,16 @@ char *k2t_layer_describe(const k2t_model *m, const k2t_layer *L, char *buf, size
     return buf;
 }
 
-int k2t_layer_has_weight(const k2t_layer *L, const char *name)
+const k2t_weight *k2t_layer_weight(const k2t_layer *L, const char *name)
 {
     for (int i = 0; i < L->n_w; i++)
-        if (L->w[i].name && !strcmp(L->w[i].name, name)) return 1;
-    return 0;
+        if (L->w[i].name && !strcmp(L->w[i].name, name)) return &L->w[i];
+    return NULL;
+}
+
+int k2t_layer_has_weight(const k2t_layer *L, const char *name)
+{
+    return k2t_layer_weight(L, name) != NULL;
 }
 
 int k2t_torch_param(const k2t_model *m, const k2t_layer *L, int wi,

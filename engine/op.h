@@ -109,8 +109,6 @@ struct k2t_fwd {
 
 /*----------------------------------------------- shared by ops (plan.c) */
 
-/* The weight of L called name, or NULL. */
-const k2t_weight *k2t_wget(const k2t_layer *L, const char *name);
 /* An axis as written in Keras (counting the batch, may be < 0) -> the
 ** per-sample index (out of range when < 0 or >= ndim). */
 int k2t_sample_axis(int axis, int ndim);

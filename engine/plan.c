@@ -7,13 +7,6 @@
 #include <string.h>
 #include "op.h"
 
-const k2t_weight *k2t_wget(const k2t_layer *L, const char *name)
-{
-    for (int i = 0; i < L->n_w; i++)
-        if (strcmp(L->w[i].name, name) == 0) return &L->w[i];
-    return NULL;
-}
-
 int k2t_sample_axis(int axis, int ndim)
 {
     if (axis < 0) axis += ndim + 1;

@@ -429,7 +429,7 @@ static void elu_forward(const k2t_step *s, const k2t_fwd *f)
 /* alpha broadcast (shared axes have size 1) over the sample, once. */
 static k2t_status prelu_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
 {
-    const k2t_weight *a = k2t_wget(s->L, "alpha");
+    const k2t_weight *a = k2t_layer_weight(s->L, "alpha");
     (void)c, (void)err;
     s->alpha = k2t_xmalloc((size_t)s->numel * sizeof(float));
     for (int64_t i = 0; i < s->numel; i++) {

@@ -609,13 +609,6 @@ static void transpose_hazards(k2t_hz *h)
 
 /*--- PyTorch export ---*/
 
-static const k2t_weight *conv_w(const k2t_layer *L, const char *name)
-{
-    for (int i = 0; i < L->n_w; i++)
-        if (L->w[i].name && !strcmp(L->w[i].name, name)) return &L->w[i];
-    return NULL;
-}
-
 /* The arguments after kernel_size every windowed module shares: stride
 ** when not 1, padding always, dilation when not 1.  Returns the length. */
 static size_t window_args(const k2t_cfg *g, int rank, int ph, int pw, char *buf, size_t n)
@@ -640,7 +633,7 @@ static size_t window_args(const k2t_cfg *g, int rank, int ph, int pw, char *buf,
 static int conv_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n)
 {
     const k2t_cfg *g = &L->cfg;
-    const k2t_weight *kw = conv_w(L, "kernel");
+    const k2t_weight *kw = k2t_layer_weight(L, "kernel");
     int groups = g->groups ? g->groups : 1;
     char k[64];
     long long cin = kw && kw->shape.ndim >= 2 ? (long long)kw->shape.d[kw->shape.ndim - 2] * groups
@@ -660,9 +653,9 @@ static int depthwise_module(const k2t_layer *L, const k2t_shape *in, int ph, int
                             size_t n)
 {
     const k2t_cfg *g = &L->cfg;
-    const k2t_weight *w = conv_w(L, "depthwise_kernel");
+    const k2t_weight *w = k2t_layer_weight(L, "depthwise_kernel");
     char k[64];
-    if (!w) w = conv_w(L, "kernel");
+    if (!w) w = k2t_layer_weight(L, "kernel");
     (void)in;
     if (!w || w->shape.ndim != 4) return -1;
     long long C = (long long)w->shape.d[2], M = (long long)w->shape.d[3];
@@ -681,7 +674,7 @@ static int separable_module(const k2t_layer *L, const k2t_shape *in, int ph, int
                             size_t n)
 {
     const k2t_cfg *g = &L->cfg;
-    const k2t_weight *w = conv_w(L, "depthwise_kernel");
+    const k2t_weight *w = k2t_layer_weight(L, "depthwise_kernel");
     char k[64];
     (void)in;
     if (!w || w->shape.ndim != 4) return -1;
@@ -702,7 +695,7 @@ static int transpose_module(const k2t_layer *L, const k2t_shape *in, int ph, int
                             size_t n)
 {
     const k2t_cfg *g = &L->cfg;
-    const k2t_weight *kw = conv_w(L, "kernel");
+    const k2t_weight *kw = k2t_layer_weight(L, "kernel");
     char k[64];
     (void)in, (void)ph, (void)pw;
     if (!kw || kw->shape.ndim != 4) return -1;
@@ -718,10 +711,10 @@ static int transpose_module(const k2t_layer *L, const k2t_shape *in, int ph, int
 static k2t_status depthwise_py_init(k2t_py *y, int li, k2t_err *err)
 {
     const k2t_layer *L = &k2t_py_model(y)->layers[li];
-    const k2t_weight *w = conv_w(L, "depthwise_kernel");
+    const k2t_weight *w = k2t_layer_weight(L, "depthwise_kernel");
     char mod[600];
     k2t_status st = k2t_py_module(y, li, mod, sizeof mod, err);
-    if (!w) w = conv_w(L, "kernel");
+    if (!w) w = k2t_layer_weight(L, "kernel");
     if (st != K2T_OK) return st;
     k2t_py_printf(y, "        self.%s = %s  # %s, depth_multiplier %lld\n", k2t_py_attr(y, li), mod,
                   L->class_name, (long long)w->shape.d[3]);
@@ -815,8 +808,8 @@ static k2t_status conv_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
         return k2t_fail(err, K2T_ESHAPE, "input smaller than the kernel");
     s->groups = g->groups ? g->groups : 1;
     s->cout = g->filters;
-    s->w = k2t_prep_kernel(L, k2t_wget(L, "kernel"), s->nchw, c->o->emu.no_transpose, &s->own_w);
-    if (g->use_bias) s->epi.bias = k2t_wget(L, "bias")->data;
+    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "kernel"), s->nchw, c->o->emu.no_transpose, &s->own_w);
+    if (g->use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = g->act;
     s->ws = s->nchw ? kern_conv2d_nchw_ws(&s->win, s->groups) : kern_conv2d_ws(&s->win, s->groups);
     return K2T_OK;
@@ -836,9 +829,9 @@ static k2t_status depthwise_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *er
     if (k2t_plan_win(s, &c->in[0], c->o->emu.pad_torch) != 0)
         return k2t_fail(err, K2T_ESHAPE, "input smaller than the kernel");
     s->mult = g->depth_multiplier ? g->depth_multiplier : 1;
-    s->w = k2t_prep_kernel(L, k2t_wget(L, "depthwise_kernel"), s->nchw, c->o->emu.no_transpose,
+    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "depthwise_kernel"), s->nchw, c->o->emu.no_transpose,
                            &s->own_w);
-    if (g->use_bias) s->epi.bias = k2t_wget(L, "bias")->data;
+    if (g->use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = g->act;
     return K2T_OK;
 }
@@ -855,7 +848,7 @@ static k2t_status separable_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *er
 {
     k2t_status st = depthwise_plan(s, c, err);
     if (st) return st;
-    s->w2 = k2t_prep_kernel(s->L, k2t_wget(s->L, "pointwise_kernel"), s->nchw,
+    s->w2 = k2t_prep_kernel(s->L, k2t_layer_weight(s->L, "pointwise_kernel"), s->nchw,
                             c->o->emu.no_transpose, &s->own_w2);
     s->cout = s->L->cfg.filters;
     /* the depthwise result of one sample (and, NCHW, its im2col) */
@@ -907,8 +900,8 @@ static k2t_status transpose_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *er
     int64_t oh = s->shape.d[0], ow = s->shape.d[1];
     s->crop_t = (int)(fh > oh ? (fh - oh) / 2 : 0);
     s->crop_l = (int)(fw > ow ? (fw - ow) / 2 : 0);
-    s->w = k2t_prep_kernel(L, k2t_wget(L, "kernel"), 0, c->o->emu.no_transpose, &s->own_w);
-    if (cf->use_bias) s->epi.bias = k2t_wget(L, "bias")->data;
+    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "kernel"), 0, c->o->emu.no_transpose, &s->own_w);
+    if (cf->use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = cf->act;
     s->ws = kern_conv2d_transpose_ws(g, s->cout);
     return K2T_OK;

@@ -172,8 +172,8 @@ static k2t_status dense_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     int nchw = c->o->emu.layout == K2T_LAYOUT_NCHW;
     (void)err;
     s->torch_w = nchw && c->in[0].ndim == 1;
-    s->w = k2t_prep_kernel(L, k2t_wget(L, "kernel"), s->torch_w, c->o->emu.no_transpose, &s->own_w);
-    if (L->cfg.use_bias) s->epi.bias = k2t_wget(L, "bias")->data;
+    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "kernel"), s->torch_w, c->o->emu.no_transpose, &s->own_w);
+    if (L->cfg.use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = L->cfg.act;
     s->cout = L->cfg.units;
     if (nchw) s->fallback = c->in[0].ndim > 1;

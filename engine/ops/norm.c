@@ -269,13 +269,6 @@ static void ln_hazards(k2t_hz *h)
 
 /*--- PyTorch export ---*/
 
-static const k2t_weight *norm_w(const k2t_layer *L, const char *name)
-{
-    for (int i = 0; i < L->n_w; i++)
-        if (L->w[i].name && !strcmp(L->w[i].name, name)) return &L->w[i];
-    return NULL;
-}
-
 /* The BatchNorm class for an input of 'ndim' per-sample dims, or NULL. */
 static const char *bn_class(int ndim)
 {
@@ -291,7 +284,7 @@ static const char *bn_class(int ndim)
 ** arguments at PyTorch's defaults (1e-05, 0.1) are left out. */
 static int bn_module_eps(const k2t_layer *L, const k2t_shape *in, double eps, char *buf, size_t n)
 {
-    const k2t_weight *mean = norm_w(L, "moving_mean");
+    const k2t_weight *mean = k2t_layer_weight(L, "moving_mean");
     const char *cls = bn_class(in->ndim);
     char e[64], mo[64];
     if (!cls || !mean || mean->shape.ndim < 1) return -1;
@@ -366,13 +359,13 @@ static k2t_status bn_py_forward(k2t_py *y, int i, k2t_err *err)
 ** int64 num_batches_tracked every nn.BatchNorm has. */
 static k2t_status bn_extra(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err)
 {
-    const k2t_weight *mean = norm_w(L, "moving_mean");
+    const k2t_weight *mean = k2t_layer_weight(L, "moving_mean");
     *n = 0;
-    if (!mean || !norm_w(L, "moving_variance"))
+    if (!mean || !k2t_layer_weight(L, "moving_variance"))
         return k2t_fail(err, K2T_EFORMAT, "layer '%s' (%s) has no moving statistics", L->name,
                         L->class_name);
-    if (!norm_w(L, "gamma")) x[(*n)++] = (k2t_xt){.suffix = "weight", .shape = mean->shape, .fill = 1};
-    if (!norm_w(L, "beta")) x[(*n)++] = (k2t_xt){.suffix = "bias", .shape = mean->shape, .fill = 0};
+    if (!k2t_layer_weight(L, "gamma")) x[(*n)++] = (k2t_xt){.suffix = "weight", .shape = mean->shape, .fill = 1};
+    if (!k2t_layer_weight(L, "beta")) x[(*n)++] = (k2t_xt){.suffix = "bias", .shape = mean->shape, .fill = 0};
     x[(*n)++] = (k2t_xt){.suffix = "num_batches_tracked", .i64 = 1}; /* shape [] */
     return K2T_OK;
 }
@@ -380,11 +373,11 @@ static k2t_status bn_extra(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err)
 /* nn.LayerNorm((dims...), eps=...) over gamma's (or beta's) shape. */
 static int ln_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n)
 {
-    const k2t_weight *w = norm_w(L, "gamma");
+    const k2t_weight *w = k2t_layer_weight(L, "gamma");
     char e[64];
     size_t len;
     (void)in, (void)ph, (void)pw;
-    if (!w) w = norm_w(L, "beta");
+    if (!w) w = k2t_layer_weight(L, "beta");
     if (!w) return -1;
     len = (size_t)snprintf(buf, n, "nn.LayerNorm((");
     for (int i = 0; i < w->shape.ndim && len < n; i++)
@@ -447,7 +440,7 @@ static k2t_status ln_py_forward(k2t_py *y, int i, k2t_err *err)
 /* nn.LayerNorm has both weight and bias or neither: fill the missing one. */
 static k2t_status ln_extra(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err)
 {
-    const k2t_weight *g = norm_w(L, "gamma"), *b = norm_w(L, "beta");
+    const k2t_weight *g = k2t_layer_weight(L, "gamma"), *b = k2t_layer_weight(L, "beta");
     (void)err;
     *n = 0;
     if (!g && b) x[(*n)++] = (k2t_xt){.suffix = "weight", .shape = b->shape, .fill = 1};
@@ -468,8 +461,8 @@ static k2t_status ln_extra(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err)
 static void bn_prepare(k2t_step *s, const k2t_plan_ctx *c, int64_t C, int four_d)
 {
     const k2t_layer *L = s->L;
-    const k2t_weight *gamma = k2t_wget(L, "gamma"), *beta = k2t_wget(L, "beta");
-    const k2t_weight *mean = k2t_wget(L, "moving_mean"), *var = k2t_wget(L, "moving_variance");
+    const k2t_weight *gamma = k2t_layer_weight(L, "gamma"), *beta = k2t_layer_weight(L, "beta");
+    const k2t_weight *mean = k2t_layer_weight(L, "moving_mean"), *var = k2t_layer_weight(L, "moving_variance");
     double eps = L->cfg.eps;
     int li = (int)(L - c->m->layers);
     if (c->o->bn_eps_layer && c->o->bn_eps_layer[li] > 0) eps = c->o->bn_eps_layer[li];
@@ -510,7 +503,7 @@ static void bn_forward(const k2t_step *s, const k2t_fwd *f)
         /* Train mode: this batch's mean and (biased) variance. */
         k2t_step *w = (k2t_step *)s;
         double *mu = k2t_xmalloc((size_t)s->len * 2 * sizeof(double)), *var = mu + s->len;
-        const k2t_weight *ga = k2t_wget(s->L, "gamma"), *be = k2t_wget(s->L, "beta");
+        const k2t_weight *ga = k2t_layer_weight(s->L, "gamma"), *be = k2t_layer_weight(s->L, "beta");
         if (s->inner == 1) kern_channel_stats(x, n, (int)s->len, s->numel / s->len, f->nchw, mu, var);
         else kern_channel_stats(x, (int)(n * s->outer), (int)s->len, s->inner, 1, mu, var);
         for (int64_t k = 0; k < s->len; k++) {
@@ -549,7 +542,7 @@ static k2t_status ln_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
 
 static void ln_forward(const k2t_step *s, const k2t_fwd *f)
 {
-    const k2t_weight *ga = k2t_wget(s->L, "gamma"), *be = k2t_wget(s->L, "beta");
+    const k2t_weight *ga = k2t_layer_weight(s->L, "gamma"), *be = k2t_layer_weight(s->L, "beta");
     kern_layernorm(f->x[0], (int64_t)f->n * s->outer, s->len, ga ? ga->data : NULL,
                    be ? be->data : NULL, (float)s->L->cfg.eps, f->y);
 }

@@ -101,7 +101,7 @@ static void normalization_hazards(k2t_hz *h)
 static k2t_status normalization_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
 {
     const k2t_layer *L = s->L;
-    const k2t_weight *mean = k2t_wget(L, "mean"), *var = k2t_wget(L, "variance");
+    const k2t_weight *mean = k2t_layer_weight(L, "mean"), *var = k2t_layer_weight(L, "variance");
     int a = kept_axis(L, c->in[0].ndim);
     if (!mean || !var) return k2t_fail(err, K2T_EFORMAT, "no mean and variance weights");
     if (a >= 0 && a != c->in[0].ndim - 1)
@@ -135,7 +135,7 @@ static void normalization_forward(const k2t_step *s, const k2t_fwd *f)
 static k2t_status normalization_py_forward(k2t_py *y, int i, k2t_err *err)
 {
     const k2t_layer *L = k2t_node_layer(k2t_py_model(y), i);
-    const k2t_weight *mean = k2t_wget(L, "mean"), *var = k2t_wget(L, "variance");
+    const k2t_weight *mean = k2t_layer_weight(L, "mean"), *var = k2t_layer_weight(L, "variance");
     const k2t_shape *in = k2t_py_in_shape(y, i, 0);
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0);
     char f[64];

@@ -175,7 +175,7 @@ static const char *rnn_unexportable(const k2t_layer *L, const k2t_shape *in)
 
 static int rnn_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n)
 {
-    const k2t_weight *W = k2t_wget(L, "kernel");
+    const k2t_weight *W = k2t_layer_weight(L, "kernel");
     (void)ph, (void)pw, (void)in;
     if (!W) return -1;
     int len = snprintf(buf, n, "nn.%s(%lld, %d, batch_first=True%s%s)", L->op == K2T_OP_LSTM ? "LSTM" : "RNN",
@@ -251,7 +251,7 @@ static void rnn_forward(const k2t_step *s, const k2t_fwd *f)
 {
     const k2t_layer *L = s->L;
     const k2t_cfg *g = &L->cfg;
-    const k2t_weight *W = k2t_wget(L, "kernel"), *U = k2t_wget(L, "recurrent_kernel"), *B = k2t_wget(L, "bias");
+    const k2t_weight *W = k2t_layer_weight(L, "kernel"), *U = k2t_layer_weight(L, "recurrent_kernel"), *B = k2t_layer_weight(L, "bias");
     int u = g->units, G = n_gates(L), k = G * u;
     int64_t T = s->len, F = W->shape.d[0];
     int lstm = L->op == K2T_OP_LSTM, gru = L->op == K2T_OP_GRU, ra = gru && g->reset_after;
@@ -359,7 +359,7 @@ static int embedding_torch(const k2t_layer *L, int wi, k2t_tw *tw)
 
 static void embedding_forward(const k2t_step *s, const k2t_fwd *f)
 {
-    const k2t_weight *E = k2t_wget(s->L, "embeddings");
+    const k2t_weight *E = k2t_layer_weight(s->L, "embeddings");
     int d = s->L->cfg.units, V = s->L->cfg.input_dim;
     int64_t ids = (int64_t)f->n * (s->numel / d);
     for (int64_t i = 0; i < ids; i++) {
