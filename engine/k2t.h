@@ -214,6 +214,8 @@ typedef struct k2t_cfg {
     k2t_act rec_act;         /* recurrent_activation (gates) */
     int return_sequences, go_backwards, reset_after;
     int input_dim;           /* Embedding: vocabulary size */
+    int inner_op;            /* BIDIRECTIONAL: the wrapped layer's kind (a k2t_op) */
+    int merge;               /* BIDIRECTIONAL merge_mode: 0 concat, 1 sum, 2 mul, 3 ave */
     /* Misc */
     double rate;             /* Dropout family: rate, GaussianNoise: stddev */
     double rescale, offset;  /* RESCALING */

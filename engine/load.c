@@ -975,6 +975,18 @@ static k2t_status check_weights(loader *ld, k2t_layer *L, const k2t_shape *in, i
     if (L->op == K2T_OP_UNSUPPORTED || L->op == K2T_OP_NONE) return K2T_OK;
     if (def && def->weights) ns = def->weights(L, in, spec);
     (void)n_in;
+    if (def && (def->flags & K2T_OPF_POSITIONAL) && L->n_w == ns) {
+        k2t_weight tmp[K2T_MAX_WEIGHTS];
+        int k = 0;
+        for (int pass = 0; pass < 2; pass++)
+            for (int q = 0; q < L->n_w; q++)
+                if ((strstr(L->w[q].name, "backward_") != NULL) == pass) tmp[k++] = L->w[q];
+        for (int q = 0; q < ns; q++) {
+            free(tmp[q].name);
+            tmp[q].name = k2t_xstrdup(spec[q].name);
+            L->w[q] = tmp[q];
+        }
+    }
     int used[64] = {0};
     k2t_weight *ordered = ns ? k2t_xcalloc((size_t)ns, sizeof *ordered) : NULL;
     int n_ordered = 0;
