@@ -599,6 +599,14 @@ k2t_status k2t_run_inject(k2t_run *r, int node, const float *src, k2t_err *err);
 /* The machine's online cores. */
 int k2t_cores(void);
 
+/* The memory budget in MB (set memory.limit): what a model's load may add
+** (the loading child's address-space limit) and what one run or eval plan
+** may allocate.  Default: $K2T_MEMORY_LIMIT, else half the RAM, at least
+** 1024.  Setting 0 restores the default; the previous value is returned. */
+int64_t k2t_memory_limit(void);
+int64_t k2t_memory_limit_default(void);
+int64_t k2t_set_memory_limit(int64_t mb);
+
 /*---------------------------------------------------------- residual blocks */
 
 /* A residual block: a fork whose branches meet again at a merge (Add or

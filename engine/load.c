@@ -1441,8 +1441,7 @@ static k2t_status probe_in_child(const char *path, k2t_err *err)
     if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return K2T_OK; /* load_here names it */
     long long t_env = env_ll("K2T_LOAD_TIMEOUT", -1);
     double timeout = t_env >= 0 ? (double)t_env : 10.0 + (double)sb.st_size / (20.0 * 1024 * 1024);
-    long long ram_mb = (long long)sysconf(_SC_PHYS_PAGES) / 1024 * (long long)sysconf(_SC_PAGESIZE) / 1024;
-    long long budget = env_ll("K2T_MEMORY_LIMIT", ram_mb / 2 > 1024 ? ram_mb / 2 : 1024);
+    long long budget = (long long)k2t_memory_limit();
     int pfd[2];
     if (pipe(pfd) != 0) return K2T_OK; /* no containment possible: load in-process */
     fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
@@ -1512,7 +1511,7 @@ static k2t_status probe_in_child(const char *path, k2t_err *err)
                             "limit of %llu MB (ulimit -v), or the HDF5 library failed (the file is corrupt)", path,
                             (unsigned long long)(rl.rlim_cur >> 20));
         return k2t_fail(err, K2T_ENOMEM, "%s: reading it aborted: out of memory within the %lld MB budget "
-                        "(K2T_MEMORY_LIMIT), or the HDF5 library failed (the file is corrupt)", path, budget);
+                        "(set memory.limit), or the HDF5 library failed (the file is corrupt)", path, budget);
     }
     if (WIFSIGNALED(status))
         return k2t_fail(err, K2T_EFORMAT, "%s: the HDF5 library crashed reading it (%s): the file is corrupt",
