@@ -811,7 +811,7 @@ static void complete_eval(k2t_shell *sh, int argi, char **argv, const char *pref
 const k2t_command k2t_cmd_eval = {
     .name = "eval", .group = "run", .min_args = 1, .max_args = 9, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
     .usage = "eval cifar FILE [COUNT] | eval X.npy [Y.npy] | eval DIR/ [--top K] [--limit N] [--batch N]",
-    .summary = "Accuracy (or regression error) of the model on a whole data set: a CIFAR-10 file, .npy arrays or a folder of images.",
+    .summary = "Accuracy (or regression error) on a data set: a CIFAR-10 file, .npy arrays or a folder of images.",
     .help = "Prints \"accuracy: 171/200 (85.50%)\", per-class accuracy and (up to 12 classes) a\n"
             "confusion matrix; --top K adds \"top-K accuracy: A/N\".  cifar FILE: the CIFAR-10\n"
             "binary format.  X.npy Y.npy: samples batch first (Keras layout; uint8 is pixels) and\n"
