@@ -505,9 +505,12 @@ static int parse_count(k2t_shell *sh, int argc, char **argv, int *a, const char 
     if (*a + 1 >= argc) return k2t_error(sh, *a, "eval: %s needs a number", argv[*a]);
     ++*a;
     long long x = strtoll(argv[*a], &end, 10);
-    if (!*argv[*a] || *end || x < lo || x > hi)
+    if (!*argv[*a] || *end || x < lo || x > hi) {
+        if (hi > 1 << 20)
+            return k2t_error(sh, *a, "eval: %s takes a positive whole number, got '%s'", argv[*a - 1], argv[*a]);
         return k2t_error(sh, *a, "eval: %s takes %s from %lld to %lld, got '%s'", argv[*a - 1], what, (long long)lo,
                          (long long)hi, argv[*a]);
+    }
     *v = x;
     return K2T_CMD_OK;
 }
@@ -616,9 +619,12 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         S.path = argv[pos[0]];
         if (n_pos > 2) { rc = k2t_error(sh, pos[2], "eval: unexpected argument '%s'", argv[pos[2]]); goto out; }
         if (!(S.x = k2t_npy_open(S.path, &err))) {
+            size_t len = strlen(S.path);
+            int bin = len > 4 && !strcmp(S.path + len - 4, ".bin");
             rc = k2t_error(sh, pos[0], "eval: %s%s", err.msg,
                            err.status == K2T_EIO && !strchr(S.path, '.') && !strchr(S.path, '/')
-                               ? " (eval cifar FILE, eval X.npy [Y.npy] or eval DIR/)" : "");
+                               ? " (eval cifar FILE, eval X.npy [Y.npy] or eval DIR/)"
+                           : err.status == K2T_EFORMAT && bin ? " (a CIFAR-10 binary file? eval cifar FILE)" : "");
             goto out;
         }
         S.per.ndim = S.x->shape.ndim - 1;
