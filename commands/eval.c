@@ -521,13 +521,12 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
     const k2t_model *m = sh->model;
     char s1[96], s2[96];
     int64_t batch = 256, limit = -1, topk = 0;
-    int pos[4], n_pos = 0, batch_given = 0;
+    int pos[4], n_pos = 0;
     for (int a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--batch")) {
             /* The batch matters to a model whose BN runs in train mode. */
             if (a + 1 >= argc) return k2t_error(sh, a, "eval: --batch needs a size");
             if (parse_count(sh, argc, argv, &a, "a size", 1, 4096, &batch) != K2T_CMD_OK) return K2T_CMD_ERR;
-            batch_given = 1;
         } else if (!strcmp(argv[a], "--top")) {
             if (parse_count(sh, argc, argv, &a, "a K", 1, 1 << 20, &topk) != K2T_CMD_OK) return K2T_CMD_ERR;
         } else if (!strcmp(argv[a], "--limit")) {
@@ -540,7 +539,6 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
             return k2t_error(sh, a, "eval: unexpected argument '%s'", argv[a]);
         }
     }
-    (void)batch_given;
     if (n_pos == 0) return k2t_error(sh, -1, "eval: which data? eval cifar FILE, eval X.npy [Y.npy] or eval DIR/");
     if (m->n_outputs != 1)
         return k2t_error(sh, -1, "eval: the model has %d outputs; eval measures a single output", m->n_outputs);
@@ -753,9 +751,12 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
     } else {
         char note[320];
         const char *unit = S.kind == SRC_CIFAR ? "images" : "samples";
-        const char *what = S.ymode == Y_NONE ? " (no labels: the input is the target)" : "";
-        k2t_printf(sh, "eval: %lld %s from %s%s in %.3f s (%.0f %s/s), preprocess %s%s\n", (long long)done, unit,
-                   S.path, what, dt, dt > 0 ? (double)done / dt : 0.0, unit,
+        const char *what = S.ymode == Y_NONE ? " (no labels: the input is the target)"
+                           : S.ymode == Y_INDEX ? " with labels "
+                           : S.ymode == Y_ONEHOT ? " with one-hot labels "
+                           : S.ymode == Y_TARGET ? " with regression targets " : "";
+        k2t_printf(sh, "eval: %lld %s from %s%s%s in %.3f s (%.0f %s/s), preprocess %s%s\n", (long long)done, unit,
+                   S.path, what, S.ymode == Y_NONE || !S.ypath ? "" : S.ypath, dt, dt > 0 ? (double)done / dt : 0.0, unit,
                    S.pixels ? k2t_pre_names[sh->set.emu.preprocess] : "none", k2t_shell_settings_note(sh, note, sizeof note));
         if (done == 0) {
             rc = k2t_error(sh, -1, "eval: interrupted before the first batch");

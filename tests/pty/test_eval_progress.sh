@@ -60,7 +60,7 @@ if screen s1 | grep -Eq 'eval [0-9]+/12000 \['; then
 else
     ok "the progress line is erased at the end"
 fi
-screen s1 | grep -Eq '^eval: 12000 samples from x.npy in ' && ok "the summary line follows" \
+screen s1 | grep -Eq '^eval: 12000 samples from x.npy with labels y.npy in ' && ok "the summary line follows" \
     || notok "the summary line follows"
 tm send-keys -t s1 "quit" Enter
 
