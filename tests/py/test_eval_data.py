@@ -337,6 +337,31 @@ def test_regression():
     ok(rc == 1 and "--top counts classes" in err, "--top on a regression is refused", err[-200:])
 
 
+def test_keras_refs():
+    """On every real model with Keras reference outputs: labels that are the Keras
+    argmax give N/N, and the Keras outputs as regression targets an error of ~0."""
+    if not os.path.isdir(REFS):
+        skip("eval on the Keras references", "%s not found" % REFS)
+        return
+    for name, ref in (("vww_96.h5", "vww_96"), ("str_ww_ref_model.h5", "str_ww_ref_model"),
+                      ("pretrainedResnet.h5", "pretrainedResnet.ic200")):
+        model, xin, xout = os.path.join(MODELS, name), os.path.join(REFS, ref + ".in.npy"), \
+            os.path.join(REFS, ref + ".out.npy")
+        if not all(os.path.exists(p) for p in (model, xin, xout)):
+            skip("eval on %s" % name, "model or refs missing")
+            continue
+        out = np.load(xout)
+        n = out.shape[0]
+        np.save(tmp("ref_y.npy"), out.argmax(1).astype(np.int32))
+        rc, o, e = k2t("eval %s %s" % (xin, tmp("ref_y.npy")), model=model)
+        ok(rc == 0 and accuracy(o) == (n, n), "%s: labels = Keras's argmax give %d/%d" % (name, n, n),
+           (o + e)[-300:])
+        rc, o, e = k2t("eval %s %s" % (xin, xout), model=model)
+        m = re.search(r"^mse: (\S+)$", o, re.M)
+        ok(rc == 0 and "with regression targets" in o and m and float(m.group(1)) < 1e-8,
+           "%s: Keras's softmax outputs as targets (not one-hot: regression): mse ~ 0" % name, (o + e)[-300:])
+
+
 def test_constant_memory():
     """A larger X.npy is streamed: peak memory does not grow with the file."""
     if not os.path.exists(RESNET):
@@ -373,6 +398,7 @@ def main():
         test_errors_without_shared()
         test_npy_and_folder()
         test_regression()
+        test_keras_refs()
         test_constant_memory()
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
