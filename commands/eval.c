@@ -55,6 +55,7 @@ enum {
     Y_NONE,     /* the input itself (an autoencoder): regression */
     Y_INDEX,    /* class indices, one per sample */
     Y_ONEHOT,   /* one-hot rows of K */
+    Y_BINARY,   /* 0/1 labels for a single score: class 1 when it passes thr */
     Y_TARGET,   /* regression targets of the output's shape */
     Y_CIFAR,    /* the CIFAR file's label bytes */
     Y_FOLDER,   /* the image's subfolder */
@@ -76,7 +77,8 @@ typedef struct eval_src {
     int pixels;              /* the samples are pixels: set preprocess applies */
     int ymode;               /* Y_* */
     int64_t y_row;           /* floats per sample in Y (Y_INDEX 1, Y_ONEHOT K, Y_TARGET the output's) */
-    int K;                   /* class scores (classification), else 0 */
+    int K;                   /* class scores (classification; 2 for binary), else 0 */
+    float thr;               /* Y_BINARY: 0.5 after a sigmoid, else 0 (a logit) */
     int64_t out_numel;       /* per-sample output floats (Keras layout) */
 } eval_src;
 
@@ -93,7 +95,8 @@ static void src_free(eval_src *s)
 
 static int classifying(const eval_src *s)
 {
-    return s->ymode == Y_INDEX || s->ymode == Y_ONEHOT || s->ymode == Y_CIFAR || s->ymode == Y_FOLDER;
+    return s->ymode == Y_INDEX || s->ymode == Y_ONEHOT || s->ymode == Y_BINARY || s->ymode == Y_CIFAR ||
+           s->ymode == Y_FOLDER;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -211,8 +214,9 @@ static int open_folder(k2t_shell *sh, eval_src *s)
 
 /* Decide what Y.npy holds, reading it through once (a few MiB at a time):
 ** integer-valued labels of one column or one-hot rows of K are classes;
+** 0/1 labels for a model with a single output score are binary classes;
 ** else targets of the output's shape; else an error naming both shapes. */
-static int classify_y(k2t_shell *sh, eval_src *s, const k2t_shape *out)
+static int classify_y(k2t_shell *sh, eval_src *s, const k2t_shape *out, int64_t out_numel)
 {
     k2t_err err = {0};
     char s1[96], s2[96];
@@ -221,13 +225,13 @@ static int classify_y(k2t_shell *sh, eval_src *s, const k2t_shape *out)
     int one_col = ys->ndim == 1 || (ys->ndim == 2 && ys->d[1] == 1);
     int k_cols = K && ys->ndim == 2 && ys->d[1] == K;
     int64_t n = s->total, row = s->y->row;
-    int integral = 1, onehot = k_cols, in_range = 1;
+    int integral = 1, onehot = k_cols, in_range = 1, binary = one_col && out_numel == 1;
     int64_t bad = -1;
     float badv = 0;
-    if (K && (one_col || k_cols)) {
+    if ((K && (one_col || k_cols)) || binary) {
         int64_t step = (4 << 20) / (int64_t)sizeof(float) / (row ? row : 1) + 1;
         float *b = k2t_xmalloc((size_t)(step * row) * sizeof(float));
-        for (int64_t i0 = 0; i0 < n && (integral || onehot); i0 += step) {
+        for (int64_t i0 = 0; i0 < n && (integral || onehot || binary); i0 += step) {
             int64_t m = n - i0 < step ? n - i0 : step;
             if (k2t_npy_stream_read(s->y, i0, m, b, &err) != K2T_OK) {
                 free(b);
@@ -236,6 +240,7 @@ static int classify_y(k2t_shell *sh, eval_src *s, const k2t_shape *out)
             for (int64_t i = 0; i < m; i++) {
                 const float *r = b + i * row;
                 if (one_col) {
+                    if (r[0] != 0 && r[0] != 1) binary = 0;
                     if (r[0] != floorf(r[0])) integral = 0;
                     else if (in_range && (r[0] < 0 || r[0] >= (float)K)) in_range = 0, bad = i0 + i, badv = r[0];
                 } else {
@@ -249,6 +254,12 @@ static int classify_y(k2t_shell *sh, eval_src *s, const k2t_shape *out)
             }
         }
         free(b);
+        if (binary) {
+            s->ymode = Y_BINARY;
+            s->y_row = row;
+            s->K = 2;
+            return K2T_CMD_OK;
+        }
         if (one_col && integral) {
             if (!in_range)
                 return k2t_error(sh, 2, "eval: '%s' sample %lld has label %g; the model's output has %d "
@@ -342,8 +353,8 @@ static int rank_of(const float *p, int k, int l)
 }
 
 /* Read samples [first, first+n) into x and their targets: class indices
-** into labels, or regression targets into y.  'scratch' holds n * y_row
-** floats. */
+** into labels, and Y's rows as read (targets, or labels before they are
+** checked) into y, which holds n * y_row floats. */
 static k2t_status src_read(const eval_src *s, int64_t first, int n, float *x, int *labels, float *y,
                            k2t_err *err)
 {
@@ -375,7 +386,7 @@ static k2t_status src_read(const eval_src *s, int64_t first, int n, float *x, in
     if (st != K2T_OK) return st;
     for (int i = 0; i < n && classifying(s); i++) {
         const float *r = y + (int64_t)i * s->y_row;
-        labels[i] = s->ymode == Y_INDEX ? (int)r[0] : argmax(r, (int)s->y_row);
+        labels[i] = s->ymode == Y_INDEX || s->ymode == Y_BINARY ? (int)r[0] : argmax(r, (int)s->y_row);
         if (labels[i] < 0 || labels[i] >= s->K) /* the file changed since classify_y read it */
             return k2t_fail(err, K2T_EFORMAT, "'%s': sample %lld has label %g; labels are 0..%d", s->ypath,
                             (long long)(first + i), (double)r[0], s->K - 1);
@@ -420,7 +431,7 @@ static void *eval_worker(void *arg)
             for (int i = 0; i < b; i++) {
                 const float *p = out + (int64_t)i * s->out_numel;
                 if (classifying(s)) {
-                    int l = labels[i0 + i], k = argmax(p, K);
+                    int l = labels[i0 + i], k = s->ymode == Y_BINARY ? p[0] > s->thr : argmax(p, K);
                     w->correct += l == k;
                     if (E->topk) w->top_correct += rank_of(p, K, l) < E->topk;
                     w->label_n[l]++;
@@ -680,7 +691,12 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
     S.out_numel = k2t_shape_numel(oshape);
     if (S.kind == SRC_NPY) {
         if (S.y) {
-            if (classify_y(sh, &S, oshape) != K2T_CMD_OK) goto out;
+            if (classify_y(sh, &S, oshape, S.out_numel) != K2T_CMD_OK) goto out;
+            if (S.ymode == Y_BINARY) {
+                const k2t_layer *L = &m->layers[m->nodes[m->outputs[0]].layer];
+                k2t_act a = L->cfg.act;
+                S.thr = a == K2T_ACT_SIGMOID || a == K2T_ACT_HARD_SIGMOID || a == K2T_ACT_HARD_SIGMOID3 ? 0.5f : 0.0f;
+            }
         } else {
             S.ymode = Y_NONE;
             if (S.out_numel != S.per_numel) {
@@ -692,6 +708,10 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         }
     }
     if (topk && !classifying(&S)) { rc = k2t_error(sh, -1, "eval: --top counts classes; this is a regression"); goto out; }
+    if (topk && S.ymode == Y_BINARY) {
+        rc = k2t_error(sh, -1, "eval: --top ranks class scores; this model has one output score (binary labels)");
+        goto out;
+    }
     if (topk > S.K) {
         rc = k2t_error(sh, -1, "eval: --top %lld needs at least %lld classes; the model has %d", (long long)topk,
                        (long long)topk, S.K);
@@ -754,6 +774,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         const char *what = S.ymode == Y_NONE ? " (no labels: the input is the target)"
                            : S.ymode == Y_INDEX ? " with labels "
                            : S.ymode == Y_ONEHOT ? " with one-hot labels "
+                           : S.ymode == Y_BINARY ? " with binary labels "
                            : S.ymode == Y_TARGET ? " with regression targets " : "";
         k2t_printf(sh, "eval: %lld %s from %s%s%s in %.3f s (%.0f %s/s), preprocess %s%s\n", (long long)done, unit,
                    S.path, what, S.ymode == Y_NONE || !S.ypath ? "" : S.ypath, dt, dt > 0 ? (double)done / dt : 0.0, unit,
@@ -761,6 +782,9 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         if (done == 0) {
             rc = k2t_error(sh, -1, "eval: interrupted before the first batch");
         } else {
+            if (S.ymode == Y_BINARY)
+                k2t_printf(sh, "binary: class 1 where the output > %g (%s)\n", (double)S.thr,
+                           S.thr > 0 ? "after its sigmoid" : "no sigmoid on the output: a logit");
             if (classifying(&S)) {
                 k2t_printf(sh, "accuracy: %lld/%lld (%.2f%%)\n", (long long)correct, (long long)done,
                            100.0 * (double)correct / (double)done);
@@ -822,8 +846,9 @@ const k2t_command k2t_cmd_eval = {
     .help = "Prints \"accuracy: 171/200 (85.50%)\", per-class accuracy and (up to 12 classes) a\n"
             "confusion matrix; --top K adds \"top-K accuracy: A/N\".  cifar FILE: the CIFAR-10\n"
             "binary format.  X.npy Y.npy: samples batch first (Keras layout; uint8 is pixels) and\n"
-            "integer labels (any int dtype, or floats holding integers) or one-hot rows; Y that\n"
-            "is neither but has the output's shape is a regression target (\"mse:\", \"mae:\");\n"
+            "integer labels (any int dtype, or floats holding integers) or one-hot rows (0/1 for\n"
+            "a single output score: binary, threshold 0.5 after a sigmoid, else 0); Y that is\n"
+            "neither but has the output's shape is a regression target (\"mse:\", \"mae:\");\n"
             "X.npy alone: the input is the target (an autoencoder).  DIR/: PNG/JPEG images of\n"
             "exactly the model's size, one subfolder per class, sorted names being the class\n"
             "indices (Keras's image_dataset_from_directory, torchvision's ImageFolder).  Pixels\n"

@@ -7,7 +7,8 @@ No number is trusted because k2t printed it: the npy and folder forms must give 
 'eval cifar' gives on the same images (171/200 on the MLPerf ResNet8), each image's
 class must be what 'run' + 'top' give on it, top-K is counted in numpy from the Keras
 reference outputs (../shared/models/refs), and the autoencoder's MSE/MAE are numpy's on
-the Keras reference outputs of ad01.h5.
+the Keras reference outputs of ad01.h5; a binary classifier (one score, 0/1 labels) is
+counted in numpy on a tiny model written with scripts/gen_fixtures.py.
 """
 import os
 import re
@@ -362,6 +363,46 @@ def test_keras_refs():
            "%s: Keras's softmax outputs as targets (not one-hot: regression): mse ~ 0" % name, (o + e)[-300:])
 
 
+def test_binary():
+    """A single sigmoid (or logit) score with 0/1 labels is a binary classifier:
+    class 1 where the score passes 0.5 (0 for a logit), counted in numpy."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    try:
+        from gen_fixtures import Graph, write_model
+    except Exception as e:  # h5py missing
+        skip("eval binary", "cannot import scripts/gen_fixtures.py: %s" % e)
+        return
+    rng = np.random.RandomState(7)
+    x = rng.normal(size=(300, 6)).astype(np.float32)
+    flip = rng.rand(300) < 0.1
+    np.save(tmp("b_x.npy"), x)
+    for act, thr in (("sigmoid", 0.5), ("linear", 0.0)):
+        g = Graph("k24", 11)
+        i = g.Input((6,))
+        t = g.add("Dense", i, name="score", units=1, activation=act)
+        g.outputs = [t]
+        path = tmp("binary_%s.h5" % act)
+        write_model(path, g)
+        w = {v: a for v, a, _, _ in t.layer.weights}
+        z = x.astype(np.float64) @ w["kernel"].astype(np.float64) + w["bias"]
+        p = 1 / (1 + np.exp(-z)) if act == "sigmoid" else z
+        # labels that mostly agree with the score, and where 0 vs 0.5 as threshold matters
+        y = (z[:, 0] > 0.25).astype(int) ^ flip
+        np.save(tmp("b_y.npy"), y.astype(np.float32))
+        ok(((z[:, 0] > 0) != (z[:, 0] > 0.5)).any(), "binary test data separates the thresholds")
+        want = int(((p[:, 0] > thr).astype(int) == y).sum())
+        rc, out, err = k2t("eval %s %s" % (tmp("b_x.npy"), tmp("b_y.npy")), model=path)
+        ok(rc == 0 and accuracy(out) == (want, 300) and ("> %g" % thr) in out,
+           "binary %s output, 0/1 labels: accuracy %d/300 as numpy counts (threshold %g)" % (act, want, thr),
+           (out + err)[-400:])
+        rc, out, err = k2t("eval --top 1 %s %s" % (tmp("b_x.npy"), tmp("b_y.npy")), model=path)
+        ok(rc == 1 and "one output score" in err, "binary: --top is refused", err[-200:])
+    np.save(tmp("b_t.npy"), (y * 0.5).astype(np.float32))
+    rc, out, err = k2t("eval %s %s" % (tmp("b_x.npy"), tmp("b_t.npy")), model=tmp("binary_sigmoid.h5"))
+    ok(rc == 0 and "mse:" in out and "accuracy" not in out, "single score, targets not 0/1: regression",
+       (out + err)[-300:])
+
+
 def test_constant_memory():
     """A larger X.npy is streamed: peak memory does not grow with the file."""
     if not os.path.exists(RESNET):
@@ -399,6 +440,7 @@ def main():
         test_npy_and_folder()
         test_regression()
         test_keras_refs()
+        test_binary()
         test_constant_memory()
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
