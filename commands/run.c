@@ -305,6 +305,10 @@ static int cmd_input(k2t_shell *sh, int argc, char **argv)
         return K2T_CMD_OK;
     }
     input_names(m, names, sizeof names);
+    int named = input_index(m, argv[1]);
+    /* An input layer called "image" (or "random") of a model with several
+    ** inputs: the keywords take one input, so the name wins. */
+    if (named >= 0 && argc == 3 && m->n_inputs > 1) return input_npy(sh, named, 2, argv[2]);
     if (strcmp(argv[1], "cifar") == 0) {
         if (argc < 3) return k2t_error(sh, -1, "input cifar: which file? Usage: input cifar FILE [FIRST[:COUNT]]");
         int in_node = k2t_shell_single_input(sh, "input cifar");
@@ -328,7 +332,6 @@ static int cmd_input(k2t_shell *sh, int argc, char **argv)
         return K2T_CMD_OK;
     }
     if (strcmp(argv[1], "random") == 0 || strcmp(argv[1], "zeros") == 0) return input_random(sh, argc, argv);
-    int named = input_index(m, argv[1]);
     if (argc == 3) {
         if (named >= 0) return input_npy(sh, named, 2, argv[2]);
         if (m->n_inputs == 1) return k2t_error(sh, 2, "input: unexpected argument '%s'", argv[2]);
