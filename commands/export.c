@@ -315,7 +315,15 @@ static int export_pytorch(k2t_shell *sh, const char *path, int force)
     if (py_info.n_permuted)
         k2t_printf(sh, ", %d Linear%s after an NCHW Flatten", py_info.n_permuted,
                    py_info.n_permuted == 1 ? "" : "s");
-    k2t_printf(sh, "\n  self-test input %s: %s\n", k2t_shape_str(&in[0].shape, 0, s1, sizeof s1), desc);
+    if (m->n_inputs == 1) {
+        k2t_printf(sh, "\n  self-test input %s: %s\n", k2t_shape_str(&in[0].shape, 0, s1, sizeof s1), desc);
+    } else {
+        k2t_printf(sh, "\n  self-test inputs");
+        for (int k = 0; k < m->n_inputs; k++)
+            k2t_printf(sh, "%s %s %s", k ? "," : "", m->nodes[m->inputs[k]].name,
+                       k2t_shape_str(&in[k].shape, 0, s1, sizeof s1));
+        k2t_printf(sh, ": %s\n", desc);
+    }
     k2t_printf(sh, "  test vectors (input, layer outputs, Keras's outputs): %s\n", vec);
     k2t_printf(sh, "  check it: python3 %s\n", path);
     k2t_var_set(sh, "export_file", "%s", path);
