@@ -361,8 +361,9 @@ def errors(tmp):
 
 
 def multi_input(tmp):
-    """Models with several inputs: the self-test runs on recorded random inputs (k2t's input
-    command feeds single-input models only, so there is no reference comparison)."""
+    """Models with several inputs: the self-test runs on recorded random inputs, then on the
+    user's inputs ("input random 5" sets every input; test_multi_io.py compares a two-input
+    model's outputs against the oracle)."""
     expect_path = os.path.join(FIXTURES, "expect.json")
     if not os.path.exists(expect_path):
         return
@@ -378,6 +379,12 @@ def multi_input(tmp):
         p = subprocess.run([PY, py], capture_output=True, text=True, timeout=600)
         ok(p.returncode == 0 and p.stdout.startswith("PASS"), "%s: self-test %s" % (fx, p.stdout.strip()),
            p.stdout + p.stderr[-600:])
+        rc, so, se = k2t("input random 5", "export pytorch %s --force" % py, model=model)
+        ok(rc == 0 and "self-test inputs " in so and so.count("seed 5 (stream") == 2 * len(e["inputs"]),
+           "%s: export pytorch's self-test on the user's %d inputs" % (fx, len(e["inputs"])), so + se.strip())
+        p = subprocess.run([PY, py], capture_output=True, text=True, timeout=600)
+        ok(p.returncode == 0 and p.stdout.startswith("PASS"), "%s: self-test on the user's inputs %s"
+           % (fx, p.stdout.strip()), p.stdout + p.stderr[-600:])
 
 
 def rename_layers(src, dst, names):
