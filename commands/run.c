@@ -349,12 +349,18 @@ static int cmd_input(k2t_shell *sh, int argc, char **argv)
 
 static void complete_input(k2t_shell *sh, int argi, char **argv, const char *prefix, k2t_strlist *out)
 {
-    (void)sh;
+    const k2t_model *m = sh->model;
     if (argi == 1) {
         k2t_complete_words("cifar image random zeros", prefix, out);
+        /* a model with several inputs: their names, for "input NAME FILE.npy" */
+        for (int i = 0; m && m->n_inputs > 1 && i < m->n_inputs; i++)
+            if (!strncmp(m->nodes[m->inputs[i]].name, prefix, strlen(prefix)))
+                k2t_strlist_add(out, m->nodes[m->inputs[i]].name);
         k2t_complete_files(prefix, ".npy", out);
     } else if (argi == 2 && (!strcmp(argv[1], "cifar") || !strcmp(argv[1], "image"))) {
         k2t_complete_files(prefix, NULL, out);
+    } else if (argi == 2 && m && input_index(m, argv[1]) >= 0) {
+        k2t_complete_files(prefix, ".npy", out);
     }
 }
 
