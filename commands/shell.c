@@ -126,14 +126,17 @@ void k2t_shell_print_input(k2t_shell *sh)
                    a->pixels ? " (pixels: set preprocess applies)" : "");
         return;
     }
+    /* Named after the model's input layers; "#i" when the input was set
+    ** for a model with another number of inputs. */
     const k2t_model *m = sh->model;
-    int w = 0;
-    for (int i = 0; i < sh->in.n_x && m && sh->in.n_x == m->n_inputs; i++)
+    int named = m && sh->in.n_x == m->n_inputs, w = 0;
+    for (int i = 0; named && i < sh->in.n_x; i++)
         if ((int)strlen(m->nodes[m->inputs[i]].name) > w) w = (int)strlen(m->nodes[m->inputs[i]].name);
     for (int i = 0; i < sh->in.n_x; i++) {
         const k2t_input_array *x = &sh->in.x[i];
-        char name[32];
-        const char *nm = m && sh->in.n_x == m->n_inputs ? m->nodes[m->inputs[i]].name : (snprintf(name, sizeof name, "#%d", i), name);
+        char nm[256];
+        if (named) snprintf(nm, sizeof nm, "%s", m->nodes[m->inputs[i]].name);
+        else snprintf(nm, sizeof nm, "#%d", i);
         if (!x->a.data)
             k2t_printf(sh, "input %-*s  not set (\"input %s FILE.npy\")\n", w, nm, nm);
         else
