@@ -61,6 +61,8 @@ struct k2t_step {
     int local;              /* fast path: buffer in the thread's own arena */
     /* PyTorch emulation */
     int nchw;               /* held (C, ...) instead of (..., C): layout NCHW, rank >= 2 */
+    int cf;                 /* a channels_first layer: its Keras tensors are (C, ...) as they
+                            ** are, so it computes with the NCHW kernels and PyTorch's weights */
     int chw_order;          /* a vector whose elements are in CHW order (Flatten, torch) */
     int chw_c;              /* chw_order: the channels of the (..., C) it came from */
     int fallback;           /* NCHW step computed by the NHWC kernel between conversions */
@@ -103,7 +105,7 @@ struct k2t_fwd {
     float *g;
     float *ws;
     const k2t_epi *epi;     /* s->epi, its activation linear when g != y */
-    int nchw;               /* use the NCHW kernels (s->nchw and not the fallback) */
+    int nchw;               /* use the NCHW kernels ((s->nchw or s->cf) and not the fallback) */
     int fallback;           /* the NCHW fallback: one sample, Keras's layout */
 };
 

@@ -10,6 +10,8 @@
 ** executor's business; the shape is the windowed rule's.  Global pools
 ** reduce every spatial dim: (H, W, C) -> (C,), or (1, 1, C) with
 ** keepdims (a key since Keras 2.6; older files lack it and mean false).
+** With data_format channels_first the tensors are (C, ...) and the
+** NCHW kernels of the PyTorch emulation compute them as they are.
 */
 #include <stdio.h>
 #include <string.h>
@@ -48,8 +50,6 @@ static k2t_status pool_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_er
     if (g->padding == K2T_PAD_CAUSAL)
         return k2t_fail(err, K2T_EFORMAT, "config key 'padding' must be 'valid' or 'same' for "
                         "pooling, got 'causal'");
-    if (g->channels_first)
-        k2t_set_unsupported(L, "data_format channels_first is not supported for execution");
     return K2T_OK;
 }
 
@@ -62,8 +62,6 @@ static k2t_status global_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_
     if ((st = cfg_bool(c, "keepdims", 0, &g->keepdims, err)) ||
         (st = cfg_channels_first(c, &g->channels_first, err)))
         return st;
-    if (g->channels_first)
-        k2t_set_unsupported(L, "data_format channels_first is not supported for execution");
     return K2T_OK;
 }
 
@@ -252,6 +250,7 @@ static k2t_status pool_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     if (k2t_plan_win(s, &c->in[0], c->o->emu.pad_torch) != 0)
         return k2t_fail(err, K2T_ESHAPE, "input smaller than the pool");
     s->count_pad = c->o->emu.pad_torch;
+    s->cf = s->L->cfg.channels_first;
     return K2T_OK;
 }
 
@@ -267,12 +266,15 @@ static void avgpool_forward(const k2t_step *s, const k2t_fwd *f)
     else kern_avgpool(&s->win, s->count_pad, f->x[0], f->n, f->y);
 }
 
-/* The input's layout decides (the output is a vector). */
+/* The input's layout decides (the output is a vector): channels first
+** when held NCHW or when the layer is channels_first. */
 static void global_pool(const k2t_step *s, const k2t_fwd *f, int is_max)
 {
     const k2t_step *p = k2t_step_in(s, 0);
-    int ch = (int)p->shape.d[p->shape.ndim - 1];
-    if (p->nchw && !f->fallback) kern_global_pool_nchw(ch, p->numel / ch, is_max, f->x[0], f->n, f->y);
+    int cf = s->L->cfg.channels_first;
+    int ch = (int)p->shape.d[cf ? 0 : p->shape.ndim - 1];
+    if ((p->nchw && !f->fallback) || cf)
+        kern_global_pool_nchw(ch, p->numel / ch, is_max, f->x[0], f->n, f->y);
     else kern_global_pool(p->numel / ch, ch, is_max, f->x[0], f->n, f->y);
 }
 
