@@ -100,7 +100,10 @@ static void dense_hazards(k2t_hz *h)
 {
     const k2t_shape *in = h->in;
     char s1[96], p1[64], p2[64], attr[300];
-    if (in && in->ndim >= 2) {
+    if (in && in->ndim >= 2 && k2t_model_chw(h->m)) {
+        /* A channels_first model's port holds the same tensor: both act on
+        ** the last axis. */
+    } else if (in && in->ndim >= 2) {
         k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "Dense on %s acts on the channels; nn.Linear acts on the last axis, "
                    "which in NCHW is %s", k2t_shape_str(in, 1, s1, sizeof s1), in->ndim == 2 ? "L" : "W");
         k2t_hz_code(h, "x = self.%s(x.%s).%s", k2t_torch_ident(h->L->name, attr, sizeof attr),

@@ -603,6 +603,7 @@ static void reshape_hazards(k2t_hz *h)
     const k2t_shape *in = h->in, *o = &h->N->shape;
     char s1[96], s2[96], p1[64], p2[64], tgt[96] = "";
     if (!in || o->ndim < 2 || !k2t_shape_known(o)) return;
+    if (k2t_model_chw(h->m)) return; /* channels_first: the port reshapes the same tensor */
     for (int a = 0; a < o->ndim; a++) k2t_cat(tgt, sizeof tgt, ", %lld", (long long)o->d[a]);
     k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "reshapes %s to %s in Keras's channels-last element order",
                k2t_shape_str(in, 1, s1, sizeof s1), k2t_shape_str(o, 1, s2, sizeof s2));
@@ -616,6 +617,7 @@ static void permute_hazards(k2t_hz *h)
     const k2t_cfg *cf = &h->L->cfg;
     int r = h->in ? h->in->ndim : 0;
     if (r < 2 || cf->n_dims != r) return;
+    if (k2t_model_chw(h->m)) return; /* channels_first: the port permutes the same tensor */
     /* Port axis j (1..r) of the output is Keras output axis kout(j); it
     ** is Keras input axis dims[kout(j)-1], held at port axis pin(). */
     char perm[64] = "permute(0", kd[64] = "";
