@@ -791,7 +791,7 @@ def cf_pair(out, fname, seed, in_shape, body):
     """A channels_first fixture and its oracle twin.  tfjs-layers gets some
     channels_first layers wrong on its CPU backend: BatchNormalization cycles
     its parameters over the flat index as if the channels were last (wrong for
-    axis=1), Conv1D ignores data_format, SeparableConv2D adds its bias on the
+    axis=1), Conv1D returns (L, C) for a (C, L) input, SeparableConv2D adds its bias on the
     wrong axis.  body(p, x, cl) builds the model and calls cl(cls, t, name,
     **kw) for those: the layer as given in the Keras model; in the twin a
     Permute to channels last, the channels_last layer with the same weights,
