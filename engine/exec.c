@@ -538,7 +538,7 @@ static void exec_op(const step *s, const float *const *xs, int n, float *y, floa
 {
     k2t_epi e = s->epi;
     if (g != y) e.act = K2T_ACT_LINEAR;
-    k2t_fwd f = {xs, n, y, g, ws, &e, (s->nchw || s->cf) && !nhwc, nhwc};
+    k2t_fwd f = {xs, n, y, g, ws, &e, s->nchw && !nhwc, nhwc};
     s->def->forward(s, &f);
     if (g != y) {
         /* The activation after a kept pre-activation. */

@@ -82,6 +82,23 @@ int k2t_plan_win(k2t_step *s, const k2t_shape *in, int pad_torch)
     return 0;
 }
 
+int64_t k2t_cf_ws(const k2t_step *s, int64_t kws)
+{
+    return kws + k2t_step_in(s, 0)->numel + s->numel;
+}
+
+void k2t_cf_run(const k2t_step *s, const k2t_fwd *f, float *out, int64_t kws, k2t_cf_one one)
+{
+    const k2t_step *p = k2t_step_in(s, 0);
+    int ci = (int)p->shape.d[0], co = (int)s->shape.d[0];
+    float *xt = f->ws + kws, *yt = xt + p->numel;
+    for (int i = 0; i < f->n; i++) {
+        kern_to_nhwc(f->x[0] + (int64_t)i * p->numel, 1, ci, p->numel / ci, xt);
+        one(s, xt, yt, f->ws, f->epi);
+        kern_to_nchw(yt, 1, s->numel / co, co, out + (int64_t)i * s->numel);
+    }
+}
+
 const float *k2t_prep_kernel(const k2t_layer *L, const k2t_weight *w, int nchw, int no_transpose,
                              float **owned)
 {

@@ -814,18 +814,24 @@ static k2t_status conv_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
         return k2t_fail(err, K2T_ESHAPE, "input smaller than the kernel");
     s->groups = g->groups ? g->groups : 1;
     s->cout = g->filters;
-    s->cf = g->channels_first;
-    int nk = s->nchw || s->cf; /* the NCHW kernel, PyTorch's weight */
-    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "kernel"), nk, c->o->emu.no_transpose, &s->own_w);
+    s->cf = g->channels_first; /* channels-last kernel between conversions (k2t_cf_run) */
+    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "kernel"), s->nchw, c->o->emu.no_transpose, &s->own_w);
     if (g->use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = g->act;
-    s->ws = nk ? kern_conv2d_nchw_ws(&s->win, s->groups) : kern_conv2d_ws(&s->win, s->groups);
+    s->ws = s->nchw ? kern_conv2d_nchw_ws(&s->win, s->groups) : kern_conv2d_ws(&s->win, s->groups);
+    if (s->cf) s->ws = k2t_cf_ws(s, s->ws);
     return K2T_OK;
+}
+
+static void conv_one(const k2t_step *s, const float *x, float *y, float *ws, const k2t_epi *e)
+{
+    kern_conv2d(&s->win, s->groups, s->cout, x, 1, s->w, e, y, ws);
 }
 
 static void conv_forward(const k2t_step *s, const k2t_fwd *f)
 {
-    if (f->nchw) kern_conv2d_nchw(&s->win, s->groups, s->cout, f->x[0], f->n, s->w, f->epi, f->g, f->ws);
+    if (s->cf) k2t_cf_run(s, f, f->g, kern_conv2d_ws(&s->win, s->groups), conv_one);
+    else if (f->nchw) kern_conv2d_nchw(&s->win, s->groups, s->cout, f->x[0], f->n, s->w, f->epi, f->g, f->ws);
     else kern_conv2d(&s->win, s->groups, s->cout, f->x[0], f->n, s->w, f->epi, f->g, f->ws);
 }
 
@@ -838,16 +844,24 @@ static k2t_status depthwise_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *er
         return k2t_fail(err, K2T_ESHAPE, "input smaller than the kernel");
     s->mult = g->depth_multiplier ? g->depth_multiplier : 1;
     s->cf = g->channels_first;
-    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "depthwise_kernel"), s->nchw || s->cf,
+    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "depthwise_kernel"), s->nchw,
                            c->o->emu.no_transpose, &s->own_w);
     if (g->use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = g->act;
+    if (s->cf && s->L->op == K2T_OP_DEPTHWISE) s->ws = k2t_cf_ws(s, 0);
     return K2T_OK;
+}
+
+static void depthwise_one(const k2t_step *s, const float *x, float *y, float *ws, const k2t_epi *e)
+{
+    (void)ws;
+    kern_depthwise(&s->win, s->mult, x, 1, s->w, e, y);
 }
 
 static void depthwise_forward(const k2t_step *s, const k2t_fwd *f)
 {
-    if (f->nchw) kern_depthwise_nchw(&s->win, s->mult, f->x[0], f->n, s->w, f->epi, f->g);
+    if (s->cf) k2t_cf_run(s, f, f->g, 0, depthwise_one);
+    else if (f->nchw) kern_depthwise_nchw(&s->win, s->mult, f->x[0], f->n, s->w, f->epi, f->g);
     else kern_depthwise(&s->win, s->mult, f->x[0], f->n, s->w, f->epi, f->g);
 }
 
@@ -857,12 +871,23 @@ static k2t_status separable_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *er
 {
     k2t_status st = depthwise_plan(s, c, err);
     if (st) return st;
-    s->w2 = k2t_prep_kernel(s->L, k2t_layer_weight(s->L, "pointwise_kernel"), s->nchw || s->cf,
+    s->w2 = k2t_prep_kernel(s->L, k2t_layer_weight(s->L, "pointwise_kernel"), s->nchw,
                             c->o->emu.no_transpose, &s->own_w2);
     s->cout = s->L->cfg.filters;
     /* the depthwise result of one sample (and, NCHW, its im2col) */
-    s->ws = (int64_t)s->win.oh * s->win.ow * s->win.c * s->mult * (s->nchw || s->cf ? 2 : 1);
+    s->ws = (int64_t)s->win.oh * s->win.ow * s->win.c * s->mult * (s->nchw ? 2 : 1);
+    if (s->cf) s->ws = k2t_cf_ws(s, s->ws);
     return K2T_OK;
+}
+
+/* One channels-last sample: the depthwise pass into ws, then the
+** pointwise kernel as a Dense over its rows. */
+static void separable_one(const k2t_step *s, const float *x, float *y, float *ws, const k2t_epi *e)
+{
+    k2t_epi none = {0};
+    none.act = K2T_ACT_LINEAR;
+    kern_depthwise(&s->win, s->mult, x, 1, s->w, &none, ws);
+    kern_dense(ws, (int64_t)s->win.oh * s->win.ow, s->win.c * s->mult, s->w2, s->cout, e, y);
 }
 
 static void separable_forward(const k2t_step *s, const k2t_fwd *f)
@@ -875,6 +900,10 @@ static void separable_forward(const k2t_step *s, const k2t_fwd *f)
     k2t_win pw = {0};
     pw.ih = pw.oh = s->win.oh, pw.iw = pw.ow = s->win.ow, pw.c = cm;
     pw.kh = pw.kw = pw.sh = pw.sw = pw.dh = pw.dw = 1;
+    if (s->cf) {
+        k2t_cf_run(s, f, f->g, rows * cm, separable_one);
+        return;
+    }
     for (int i = 0; i < f->n; i++) {
         const float *xi = f->x[0] + (int64_t)i * p->numel;
         float *gi = f->g + (int64_t)i * s->numel;

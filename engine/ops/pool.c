@@ -250,19 +250,34 @@ static k2t_status pool_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     if (k2t_plan_win(s, &c->in[0], c->o->emu.pad_torch) != 0)
         return k2t_fail(err, K2T_ESHAPE, "input smaller than the pool");
     s->count_pad = c->o->emu.pad_torch;
-    s->cf = s->L->cfg.channels_first;
+    s->cf = s->L->cfg.channels_first; /* channels-last kernel between conversions */
+    if (s->cf) s->ws = k2t_cf_ws(s, 0);
     return K2T_OK;
+}
+
+static void maxpool_one(const k2t_step *s, const float *x, float *y, float *ws, const k2t_epi *e)
+{
+    (void)ws, (void)e;
+    kern_maxpool(&s->win, x, 1, y);
+}
+
+static void avgpool_one(const k2t_step *s, const float *x, float *y, float *ws, const k2t_epi *e)
+{
+    (void)ws, (void)e;
+    kern_avgpool(&s->win, s->count_pad, x, 1, y);
 }
 
 static void maxpool_forward(const k2t_step *s, const k2t_fwd *f)
 {
-    if (f->nchw) kern_maxpool_nchw(&s->win, f->x[0], f->n, f->y);
+    if (s->cf) k2t_cf_run(s, f, f->y, 0, maxpool_one);
+    else if (f->nchw) kern_maxpool_nchw(&s->win, f->x[0], f->n, f->y);
     else kern_maxpool(&s->win, f->x[0], f->n, f->y);
 }
 
 static void avgpool_forward(const k2t_step *s, const k2t_fwd *f)
 {
-    if (f->nchw) kern_avgpool_nchw(&s->win, s->count_pad, f->x[0], f->n, f->y);
+    if (s->cf) k2t_cf_run(s, f, f->y, 0, avgpool_one);
+    else if (f->nchw) kern_avgpool_nchw(&s->win, s->count_pad, f->x[0], f->n, f->y);
     else kern_avgpool(&s->win, s->count_pad, f->x[0], f->n, f->y);
 }
 
