@@ -14,9 +14,9 @@
 **
 ** Shapes are computed in the layer's data_format.  A channels_first
 ** layer's tensors are (C, ...) in Keras as in PyTorch, and its kernel is
-** still stored as above: it runs the NCHW kernels of the PyTorch
-** emulation with the kernel in PyTorch's layout (Conv2DTranspose, which
-** has none, transposes one sample at a time into its workspace).  Every
+** still stored as above: it runs the channels-last kernel on each sample
+** moved to (..., C) in its workspace and back (k2t_cf_run; the NCHW
+** kernels of the PyTorch emulation compute the same, more slowly).  Every
 ** output and kernel size is checked against
 ** K2T_MAX_NUMEL: a config that asks for 2^31 elements is an error here,
 ** not an overflowed allocation later.

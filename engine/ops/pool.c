@@ -10,8 +10,9 @@
 ** executor's business; the shape is the windowed rule's.  Global pools
 ** reduce every spatial dim: (H, W, C) -> (C,), or (1, 1, C) with
 ** keepdims (a key since Keras 2.6; older files lack it and mean false).
-** With data_format channels_first the tensors are (C, ...) and the
-** NCHW kernels of the PyTorch emulation compute them as they are.
+** With data_format channels_first the tensors are (C, ...): windows run
+** the channels-last kernels between conversions (k2t_cf_run), global
+** pools the NCHW one on the tensor as it is.
 */
 #include <stdio.h>
 #include <string.h>
