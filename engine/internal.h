@@ -188,9 +188,10 @@ typedef struct k2t_xt {
 ** executor runs the op's Keras kernel between layout conversions
 ** whenever its output or an input is held NCHW. */
 #define K2T_OPF_NCHW (1u << 11)
-/* Its output is x * s->scale[c] + s->shift[c] over the last axis when
-** s->inner == 1 and !s->bn_batch (BatchNormalization): a GEMM before it
-** may absorb it (s->len channels). */
+/* Its output is x * s->scale[c] + s->shift[c] over axis (s->outer, s->len,
+** s->inner) unless s->bn_batch (BatchNormalization): a GEMM before it may
+** absorb it (s->len channels) when that axis is the GEMM's channels: the
+** last (inner == 1), or the first of a channels_first one (outer == 1). */
 #define K2T_OPF_AFFINE (1u << 12)
 /* Its weights are matched by position: the file names them by paths that
 ** vary (Bidirectional: forward_lstm/lstm_cell/kernel, backward_...).  When
@@ -266,6 +267,13 @@ typedef struct k2t_op_def {
     ** fast path never folds); 0 otherwise.  NULL: never. */
     int (*as_act)(const k2t_layer *L, k2t_act *act);
 } k2t_op_def;
+
+/* Does the model compute channels first (a layer other than Flatten has
+** data_format channels_first: the Theano-era Keras 2 and some Keras 3
+** models)?  Its tensors are then (C, ...) in Keras as in PyTorch: a port
+** holds them as Keras does, and flattens them in the same order unless
+** the Flatten itself says channels_first (engine/plan.c). */
+int k2t_model_chw(const k2t_model *m);
 
 /* The op for a Keras class name (after aliasing), or NULL. */
 const k2t_op_def *k2t_op_lookup(const char *class_name);

@@ -138,6 +138,12 @@ def cases():
                 ok(rc == 1 and "GRU" in se and "reset_after=False" in se and not os.path.exists(out_py),
                    "gru.h5: export refuses the reset_after=False GRU, naming why", se)
                 continue
+            if fx.startswith("cf_"):  # channels_first: export refuses rather than write a wrong port
+                out_py = os.path.join(tempfile.gettempdir(), "k2t_cf_export.py")
+                rc, so, se = k2t("export pytorch " + out_py, model=os.path.join(EXEC, fx))
+                ok(rc == 1 and "channels_first" in se and not os.path.exists(out_py),
+                   "%s: export refuses a channels_first model, naming why" % fx, se)
+                continue
             ref = os.path.join(EXEC, "ref", fx[:-3], "output.npy")
             out.append((fx, os.path.join(EXEC, fx), os.path.join(EXEC, m["input"]),
                         ref if os.path.exists(ref) else None))

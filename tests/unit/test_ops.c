@@ -532,8 +532,12 @@ static void test_conv(void)
 
     tl t;
     mk(&t, "Conv2D", C2(", \"data_format\": \"channels_first\""), 2);
+    CHECK(t.st == K2T_OK && !t.L.unsupported && t.L.cfg.channels_first,
+          "channels_first Conv2D executes");
+    rm(&t);
+    mk(&t, "Conv2D", C2(", \"data_format\": \"channels_first\", \"activation\": \"softmax\""), 2);
     CHECK(t.st == K2T_OK && t.L.unsupported && strstr(t.L.unsupported, "channels_first"),
-          "channels_first is unsupported for execution");
+          "channels_first Conv2D with a fused softmax (over W) is unsupported");
     rm(&t);
     mk(&t, "Conv2D", "{\"filters\": 8, \"kernel_size\": 3, \"activation\": \"mish\","
                      " \"kernel_initializer\": {\"class_name\": \"HeNormal\", \"config\": {}},"
