@@ -387,7 +387,8 @@ static void test_registry(void)
     CHECK(k2t_op_lookup("MaxPool2D") == k2t_op_def_of(K2T_OP_MAXPOOL), "maxpool alias");
     CHECK(k2t_op_lookup("Convolution2D") == k2t_op_def_of(K2T_OP_CONV), "Convolution2D");
     CHECK(k2t_op_lookup("LSTM") == k2t_op_def_of(K2T_OP_LSTM), "LSTM");
-    CHECK(k2t_op_lookup("Bidirectional") == NULL, "Bidirectional is not an op (yet)");
+    CHECK(k2t_op_lookup("Bidirectional") == k2t_op_def_of(K2T_OP_BIDIRECTIONAL), "Bidirectional");
+    CHECK(k2t_op_lookup("TimeDistributed") == NULL, "TimeDistributed is not an op (yet)");
     CHECK(k2t_op_lookup("") == NULL && k2t_op_lookup(NULL) == NULL, "empty lookups");
 }
 
