@@ -11,8 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "shell.h"
-#include "../engine/plot.h"
+#include "plot.h"
 
 /* ".png" -> 'p', ".svg" -> 's', else 0. */
 static int file_kind(const char *path)
@@ -180,6 +179,33 @@ static int parse_args(k2t_shell *sh, int argc, char **argv, int maxpos, const ch
 
 /*------------------------------------------------------------ plot diff */
 
+int k2t_plot_layer_diffs(k2t_shell *sh, k2t_layer_diff **out, int *first)
+{
+    const k2t_model *m = sh->model;
+    k2t_err err = {0};
+    k2t_profile pa, pb;
+    find_profile(sh, -1, "keras", &pa);
+    find_profile(sh, -1, "current", &pb);
+    *out = NULL;
+    *first = -1;
+    k2t_run *ra = run_profile(sh, &pa, "diff");
+    k2t_run *rb = ra ? run_profile(sh, &pb, "diff") : NULL;
+    int rc = K2T_CMD_OK;
+    if (!rb) {
+        rc = K2T_CMD_ERR;
+    } else {
+        *out = k2t_xcalloc((size_t)m->n_nodes, sizeof **out);
+        if (k2t_layer_diffs(m, ra, rb, sh->in.n, sh->set.diff_atol, sh->set.diff_rtol, *out, first, &err) != K2T_OK) {
+            free(*out);
+            *out = NULL;
+            rc = k2t_error(sh, -1, "plot diff: %s", err.msg);
+        }
+    }
+    k2t_run_free(ra);
+    k2t_run_free(rb);
+    return rc;
+}
+
 static int plot_diff(k2t_shell *sh, int argc, char **argv)
 {
     plot_args a;
@@ -191,23 +217,11 @@ static int plot_diff(k2t_shell *sh, int argc, char **argv)
     if (path && k2t_check_write_target(path, a.force, &err) != K2T_OK)
         return k2t_error(sh, a.pos_arg[0], "plot diff: %s", err.msg);
     const k2t_model *m = sh->model;
-    k2t_profile pa, pb;
-    find_profile(sh, -1, "keras", &pa);
-    find_profile(sh, -1, "current", &pb);
-    k2t_run *ra = run_profile(sh, &pa, "diff");
-    k2t_run *rb = ra ? run_profile(sh, &pb, "diff") : NULL;
-    if (!rb) {
-        k2t_run_free(ra);
-        return K2T_CMD_ERR;
-    }
-    k2t_layer_diff *d = k2t_xcalloc((size_t)m->n_nodes, sizeof *d);
+    k2t_layer_diff *d = NULL;
+    int first = -1, rc = K2T_CMD_OK;
+    if (k2t_plot_layer_diffs(sh, &d, &first) != K2T_CMD_OK) return K2T_CMD_ERR;
     const char **names = k2t_xmalloc((size_t)m->n_nodes * sizeof *names);
     for (int i = 0; i < m->n_nodes; i++) names[i] = m->nodes[i].name;
-    int first = -1, rc = K2T_CMD_OK;
-    if (k2t_layer_diffs(m, ra, rb, sh->in.n, sh->set.diff_atol, sh->set.diff_rtol, d, &first, &err) != K2T_OK) {
-        rc = k2t_error(sh, -1, "plot diff: %s", err.msg);
-        goto done;
-    }
     if (!path) {
         char *text = k2t_plot_diff_text(names, d, m->n_nodes, first, term_width());
         k2t_printf(sh, "%s", text);
@@ -235,11 +249,8 @@ static int plot_diff(k2t_shell *sh, int argc, char **argv)
         free(values);
     }
     if (rc == K2T_CMD_OK) k2t_var_set(sh, "first_divergence", "%s", first >= 0 ? names[first] : "none");
-done:
     free(d);
     free(names);
-    k2t_run_free(ra);
-    k2t_run_free(rb);
     return rc;
 }
 
