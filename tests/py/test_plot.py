@@ -33,6 +33,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 import numpy as np  # noqa: E402
 from k2tlib import K2T, ROOT, ok, done  # noqa: E402
 
+K2T = os.path.abspath(K2T)  # the runs happen in a temporary directory
+
 DEMO = os.path.join(ROOT, "demo", "demo.h5")
 DATA = os.path.join(ROOT, "demo", "demo-test.bin")
 SVG = "{http://www.w3.org/2000/svg}"
