@@ -19,6 +19,7 @@
 struct tui_diverge {
     /* What the values were computed for. */
     const k2t_model *model;
+    char model_path[512];    /* a model loaded at the same address is another model */
     int n_nodes;
     const void *in_data;
     int in_n;
@@ -36,7 +37,8 @@ static struct tui_diverge cache;
 
 static int same_key(const k2t_shell *sh)
 {
-    return cache.model == sh->model && cache.n_nodes == sh->model->n_nodes && cache.in_data == sh->in.a.data &&
+    return cache.model == sh->model && !strncmp(cache.model_path, sh->model->path ? sh->model->path : "",
+                                                 sizeof cache.model_path - 1) && cache.n_nodes == sh->model->n_nodes && cache.in_data == sh->in.a.data &&
            cache.in_n == sh->in.n && !strcmp(cache.in_desc, sh->in.desc) &&
            !memcmp(&cache.emu, &sh->set.emu, sizeof cache.emu) && cache.bn_eps_layer == sh->set.bn_eps_layer &&
            cache.atol == sh->set.diff_atol && cache.rtol == sh->set.diff_rtol;
@@ -52,6 +54,7 @@ const tui_diverge *tui_diverge_get(k2t_shell *sh)
     memset(&cache, 0, sizeof cache);
     cache.model = m;
     cache.n_nodes = m->n_nodes;
+    snprintf(cache.model_path, sizeof cache.model_path, "%s", m->path ? m->path : "");
     cache.in_data = sh->in.a.data;
     cache.in_n = sh->in.n;
     snprintf(cache.in_desc, sizeof cache.in_desc, "%s", sh->in.desc);
