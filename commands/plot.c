@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "plot.h"
 
 /* ".png" -> 'p', ".svg" -> 's', else 0. */
@@ -337,7 +338,7 @@ static int plot_activations(k2t_shell *sh, int argc, char **argv)
     char layout[256], pnames[128];
     snprintf(layout, sizeof layout, "maps=%d cols=%d rows=%d h=%d w=%d scale=%d panels=%d panel_w=%d", lay.maps,
              lay.cols, lay.rows, lay.h, lay.w, lay.scale, lay.panels, lay.panel_w);
-    snprintf(pnames, sizeof pnames, "%s%s%s", np == 2 ? "keras " : "", np == 2 ? a.vs : "current", "");
+    snprintf(pnames, sizeof pnames, "%s%s", np == 2 ? "keras " : "", np == 2 ? a.vs : "current");
     const char *text[] = {"k2t:layer", m->nodes[node].name, "k2t:layout", layout, "k2t:panels", pnames, NULL};
     rc = write_png(sh, a.pos_arg[1], "activations", path, a.force, im, text);
     if (rc == K2T_CMD_OK)
