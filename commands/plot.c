@@ -472,19 +472,25 @@ static void complete_plot(k2t_shell *sh, int argi, char **argv, const char *pref
 
 const k2t_command k2t_cmd_plot = {
     .name = "plot", .group = "inspect", .min_args = 1, .max_args = 7, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
-    .usage = "plot diff [FILE.svg|FILE.png] | plot activations LAYER FILE.png [--vs PROFILE] | "
-             "plot hist LAYER[/WEIGHT] FILE.png|FILE.svg [--act] [--bins N]",
-    .summary = "Draw the per-layer difference, channel maps or a histogram (terminal, PNG, SVG).",
-    .help = "plot diff: max |a-b| per layer between Keras's semantics and the current settings (as\n"
-            "diff), on a log scale with the tolerance (diff.atol + diff.rtol * max|a|) and the first\n"
-            "divergence marked; without FILE a chart in the terminal ($COLUMNS wide, else 80).\n"
-            "plot activations: sample 0's channel maps as a grey grid, each channel normalised to its\n"
-            "min..max, a 1-pixel separator; --vs PROFILE puts Keras's maps on the left and those\n"
-            "under PROFILE (\"current\": the current settings) on the right, on one grey scale.\n"
-            "Without --vs: the maps under the current settings (what \"save LAYER\" saves).\n"
-            "plot hist: a weight's histogram (default the first weight), or with --act the layer's\n"
-            "activations over every sample; BINS from the hist.bins setting.\n"
-            "An existing FILE is kept unless --force.  The files carry their numbers (PNG tEXt\n"
-            "chunks k2t:*, SVG data-* attributes).  Publishes $first_divergence (plot diff).",
+    .usage = "plot diff [FILE.svg|.png] | activations LAYER FILE.png | hist LAYER FILE",
+    .summary = "Draw the layer-by-layer difference, channel maps or a histogram.",
+    .help = "plot diff [FILE.svg|FILE.png] [--force]\n"
+            "plot activations LAYER FILE.png [--vs PROFILE] [--force]\n"
+            "plot hist LAYER[/WEIGHT] FILE.png|FILE.svg [--act] [--bins N] [--force]\n"
+            "plot diff: max |a-b| per layer between Keras's semantics and the current\n"
+            "settings (as diff), on a log scale with the tolerance (diff.atol + diff.rtol *\n"
+            "max|a|) and the first divergence marked; without FILE a chart in the terminal\n"
+            "($COLUMNS wide, else 80).\n"
+            "plot activations: sample 0's channel maps as a grey grid, each channel\n"
+            "normalised to its min..max, a 1-pixel separator; --vs PROFILE puts Keras's\n"
+            "maps on the left and those under PROFILE (\"current\": the current settings) on\n"
+            "the right, on one grey scale. Without --vs: the maps under the current\n"
+            "settings (what \"save LAYER\" saves).\n"
+            "plot hist: a weight's histogram (default the first weight), or with --act the\n"
+            "layer's activations over every sample; --bins N (default: the hist.bins\n"
+            "setting).\n"
+            "An existing FILE is kept unless --force. The files carry their numbers (PNG\n"
+            "tEXt chunks k2t:*, SVG data-* attributes). Publishes $first_divergence (plot\n"
+            "diff).",
     .complete = complete_plot, .fn = cmd_plot,
 };
