@@ -295,6 +295,7 @@ typedef struct k2t_model {
     char *model_class;   /* "Functional", "Sequential", ... or NULL (weights only) */
     char *name;          /* the model's own name */
     int has_arch;        /* 0 for a weights-only file */
+    int archive;         /* 1: read from a .keras zip archive, 0: a legacy .h5 */
     k2t_layer *layers;   /* every layer, nested ones flattened, in config order */
     int n_layers;
     k2t_node *nodes;     /* topological order: producers before consumers */
