@@ -318,6 +318,4 @@ const char *k2t_keras3_find(const k2t_k3index *ix, const char *norm, int group);
 ** then the array).  Returns the count. */
 int k2t_keras3_group_vars(const k2t_k3index *ix, const char *group, char ***real, char ***rel);
 
-/* What a Lambda layer holds, for "info": see k2t.h k2t_lambda_describe. */
-
 #endif /* K2T_ENGINE_INTERNAL_H */

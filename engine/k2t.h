@@ -336,6 +336,30 @@ static inline const k2t_layer *k2t_node_layer(const k2t_model *m, int node)
 ** a size is unknown or the window does not fit. */
 int k2t_layer_win(const k2t_layer *L, const k2t_shape *in, k2t_win *g, int *rank);
 
+/* What a Lambda layer holds (engine/lambda.c): its marshalled Python
+** bytecode (size and the identifiers it names), its source text, or the
+** named function it wraps. */
+typedef enum k2t_lambda_kind {
+    K2T_LAMBDA_UNKNOWN,     /* a function k2t cannot decode */
+    K2T_LAMBDA_BYTECODE,    /* marshalled code (base64 or raw bytes) */
+    K2T_LAMBDA_SOURCE,      /* source text ("lambda x: ...") */
+    K2T_LAMBDA_FUNCTION,    /* a named function: text = name, module */
+} k2t_lambda_kind;
+
+typedef struct k2t_lambda_info {
+    k2t_lambda_kind kind;
+    size_t code_bytes;      /* BYTECODE: size of the marshalled code */
+    char **names;           /* BYTECODE: identifiers it names (co_names, co_varnames), in order */
+    int n_names;
+    char *text;             /* SOURCE: the source; FUNCTION: its name */
+    char *module;           /* FUNCTION: its module, or NULL */
+} k2t_lambda_info;
+
+/* Fill li for a Lambda layer and return 1; 0 (li empty) for any other
+** layer.  Free with k2t_lambda_info_free. */
+int k2t_lambda_describe(const k2t_layer *L, k2t_lambda_info *li);
+void k2t_lambda_info_free(k2t_lambda_info *li);
+
 /* Parameters of a layer, as Keras counts them. */
 int64_t k2t_layer_params(const k2t_layer *L);
 
