@@ -262,7 +262,7 @@ def main(argv):
     mha = [("layers/multi_head_attention/_query_dense", [rng.randn(3, 2, 2), rng.randn(2, 2)], None),
            ("layers/multi_head_attention/_key_dense", [rng.randn(3, 2, 2), rng.randn(2, 2)], None),
            ("layers/multi_head_attention/_output_dense", [rng.randn(2, 2, 3), rng.randn(3)], None),
-           ("layers/multi_head_attention", [], "mha")]
+           ("layers/multi_head_attention", [np.full(i + 1, i) for i in range(12)], "mha")]
     cfg = k3_config(g)
     ent = {"module": "keras.layers", "class_name": "MultiHeadAttention", "registered_name": None,
            "config": {"name": "mha", "trainable": True, "dtype": "float32", "num_heads": 2, "key_dim": 2},
