@@ -347,7 +347,8 @@ const k2t_command k2t_cmd_load = {
     .usage = "load FILE.h5",
     .summary = "Load a Keras .h5 model (or a weights-only file), replacing the current one.",
     .help = "Reads Keras 2.x legacy H5 files as model.save('x.h5') writes them, Keras 3's\n"
-            "legacy H5, and save_weights files (weights only: stats work, execution does not).\n"
+            "legacy H5, Keras 3 (and 2.13-2.15) .keras archives, told apart by content, and\n"
+            "save_weights files (weights only: stats work, execution does not).\n"
             "Layers k2t cannot execute are kept in the graph, inspectable, and reported.",
     .complete = complete_h5, .fn = cmd_load,
 };
