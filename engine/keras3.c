@@ -28,9 +28,10 @@
 int k2t_is_zip(const char *path)
 {
     unsigned char b[4];
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return 0; /* a FIFO would block fopen */
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
-    struct stat sb;
     int ok = fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && fread(b, 1, 4, f) == 4 &&
              b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4;
     fclose(f);
