@@ -1078,7 +1078,12 @@ static k2t_status infer_shapes(loader *ld)
             st = layer_fail(ld, L, K2T_EFORMAT, msg);
             break;
         }
-        if (!known || !def->infer) continue;
+        if (!known || !def->infer) {
+            /* A .keras layer after one k2t cannot run: its shapes are
+            ** unknown, but its vars/i still get their names from the op. */
+            if (first && ld->positional) st = check_weights(ld, L, NULL, N->n_in);
+            continue;
+        }
         k2t_err e = {0};
         if (def->infer(L, in, N->n_in, &N->shape, &e) != K2T_OK) {
             st = layer_fail(ld, L, e.status ? e.status : K2T_ESHAPE, e.msg);

@@ -345,6 +345,30 @@ def main(argv):
     gf.write_model(P("lambda_nul.h5"), lam_g, config_override=mc)
     expect["lambda_nul.h5"] = totals(lam_g)
 
+    # Keras 3 Lambdas: __lambda__ (base64 marshal), a named function, source
+    # text; a Dense after them (unknown input shape) still gets its names.
+    g, t = gf.Sequential("k3", 307, name="lambdas", input_shape=(4,), input_name="input_layer")
+    fn = eval(compile("lambda x: x * gain_k3", "<lambda-k3>", "eval"))
+    t = g.add("Lambda", t, name="lam_code", function=fn)
+    t = g.add("Lambda", t, name="lam_fn", function=fn)
+    t = g.add("Lambda", t, name="lam_src", function=fn)
+    t = g.add("Dense", t, name="after", units=2)
+    g.outputs = [t]
+    cfg = k3_config(g)
+    import base64
+    code = base64.b64encode(marshal.dumps(fn.__code__)).decode("ascii")
+    funcs = {"lam_code": {"class_name": "__lambda__", "config": {"code": code, "defaults": None, "closure": None}},
+             "lam_fn": {"module": "my_module", "class_name": "function", "config": "my_fn",
+                        "registered_name": "function"},
+             "lam_src": {"class_name": "__lambda__", "config": {"code": "lambda x: x * 3.0", "defaults": None,
+                                                                "closure": None}}}
+    for e in cfg["config"]["layers"]:
+        if e["class_name"] == "Lambda":
+            name = e["config"]["name"]
+            e["config"] = {"name": name, "trainable": True, "dtype": "float32", "function": funcs[name],
+                           "arguments": {}, "output_shape": None, "mask": None}
+    save("lambda_k3.keras", g, cfg=cfg, twin=False)
+
     with open(P("expect_keras3.json"), "w") as f:
         json.dump(expect, f, indent=1, sort_keys=True)
         f.write("\n")

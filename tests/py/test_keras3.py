@@ -271,6 +271,11 @@ rc, out, err = run("info lambda", model=L7)
 names = [l for l in out.splitlines() if l.strip().startswith("names:")]
 ok(rc == 0 and "Python bytecode" in out and names and all(n in names[0] for n in ("x", "scale", "offset_value")),
    "info shows the Lambda's bytecode and the names it uses", out + err)
+rc, out, err = run("info lam_code", "info lam_fn", "info lam_src", "info after", model=P("lambda_k3.keras"))
+ok(rc == 0 and "gain_k3" in out and "my_fn from module my_module" in out and "source: lambda x: x * 3.0" in out,
+   "Keras 3 Lambdas: __lambda__ bytecode names, a named function, source text", out + err)
+ok(" kernel " in out and " bias " in out and "vars/0" not in out,
+   "a Dense after a Lambda (unknown input shape) still gets kernel and bias", out)
 unsup = os.path.join(FIXTURES, "unsupported.h5")
 if os.path.exists(unsup):
     rc, out, err = run("info lambda", model=unsup)
