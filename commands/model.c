@@ -46,7 +46,7 @@ static void complete_h5(k2t_shell *sh, int argi, char **argv, const char *prefix
                         k2t_strlist *out)
 {
     (void)sh, (void)argv;
-    if (argi == 1) k2t_complete_files(prefix, ".h5", out);
+    if (argi == 1) k2t_complete_files(prefix, ".h5|.keras", out);
 }
 
 /*--------------------------------------------------------------- summary */
