@@ -3,9 +3,9 @@
   - parameter totals: numpy sums over every dataset of the archive's own
     model.weights.h5, read here with zipfile + h5py;
   - run: the .keras output equals its legacy .h5 twin's (written from the same
-    arrays by scripts/gen_keras3.py; the twins' layout is the one the tfjs
-    oracle checks) and a numpy forward pass written here from the archive's
-    weights, within 1e-4;
+    arrays by scripts/gen_keras3.py), matches a numpy forward pass written
+    here from the archive's weights and the tfjs-layers oracle (tests/oracle)
+    run on the twin, within 1e-4;
   - every command on an archive: summary, info (the format), stats, export
     (the exported port's own self-test passes);
   - a subclassed model and hostile archives: one clear error naming the file
@@ -17,6 +17,7 @@
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -180,6 +181,26 @@ def k2t_output(model, x):
     return (np.load(outp)[0] if rc == 0 and os.path.exists(outp) else None), err
 
 
+ORACLE = os.path.join(ROOT, "tests", "oracle", "keras_ref.mjs")
+_oracle = {}
+
+
+def oracle_output(model, x):
+    """tfjs-layers (tests/oracle) on a legacy .h5 twin, or None with a skip line."""
+    if "ready" not in _oracle:
+        mods = os.path.join(ROOT, "tests", "oracle", "node_modules")
+        _oracle["ready"] = bool(shutil.which("node")) and os.path.isdir(os.path.join(mods, "@tensorflow", "tfjs"))
+        if not _oracle["ready"]:
+            skip("the tfjs oracle on the .h5 twins", "tests/oracle/node_modules missing (tests/oracle/setup.sh)")
+    if not _oracle["ready"]:
+        return None
+    inp, od = os.path.join(tmp, "oin.npy"), os.path.join(tmp, "oracle")
+    np.save(inp, x[None].astype(np.float32))
+    shutil.rmtree(od, ignore_errors=True)
+    p = subprocess.run(["node", ORACLE, model, inp, od], capture_output=True, text=True, timeout=300)
+    return np.load(os.path.join(od, "output.npy"))[0] if p.returncode == 0 else p.stderr[-500:]
+
+
 rng = np.random.RandomState(5)
 CASES = [("cnn.keras", "cnn.twin.h5", ref_cnn, (8, 8, 3)), ("cnn_oldnames.keras", "cnn.twin.h5", ref_cnn, (8, 8, 3)),
          ("k215.keras", "cnn.twin.h5", ref_cnn, (8, 8, 3)), ("seq.keras", "seq.twin.h5", ref_seq, (6,)),
@@ -197,6 +218,12 @@ for name, twin, ref, shape in CASES:
        "max diff %g" % float(np.abs(got - tw).max()))
     d = float(np.abs(got - want).max())
     ok(d < 1e-4, "%s: output matches the numpy forward pass (max diff %.2e)" % (name, d))
+    orc = oracle_output(P(twin), x)
+    if isinstance(orc, str):
+        ok(False, "%s: the tfjs oracle runs on %s" % (name, twin), orc)
+    elif orc is not None:
+        d = float(np.abs(got - orc).max())
+        ok(d < 1e-4, "%s: output matches Keras semantics (tfjs-layers on %s, max diff %.2e)" % (name, twin, d))
 
 # ----------------------------------------------------------- every command
 rc, out, err = run("info", "info depthwise_conv2d", "stats layer batch_normalization_1",
