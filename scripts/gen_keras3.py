@@ -216,9 +216,13 @@ def m_nested():
     x = inner.add("Dense", i, name="inner_dense", units=4, activation="tanh")
     x = inner.add("BatchNormalization", x, name="inner_bn", axis=-1)
     inner.outputs = [x]
+    seq, t = gf.Sequential("k3", 308, name="inner_seq", input_shape=(4,), input_name="inner_seq_input")
+    t = seq.add("Dense", t, name="seq_dense", units=3, activation="relu")
+    seq.outputs = [t]
     g = gf.Graph("k3", 304, name="outer")
     i = g.Input((6,), name="outer_input")
     a = g.nest(inner, i)
+    a = g.nest(seq, a)
     x = g.add("Dense", a, name="head", units=2)
     g.outputs = [x]
     return g
@@ -252,6 +256,15 @@ def main(argv):
     save("seq.keras", m_seq())
     save("nested.keras", m_nested())
     save("lstm.keras", m_lstm())
+    save("cnn_deflated.keras", m_cnn(), twin=False)
+    with zipfile.ZipFile(P("cnn_deflated.keras")) as z:
+        mem = [(n, z.read(n)) for n in z.namelist()]
+    write_zip(P("cnn_deflated.keras"), mem, compress=zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(P("cnn_zip64.keras"), "w") as z:  # ZIP64 extra fields
+        for n, d in mem:
+            with z.open(zipfile.ZipInfo(n, DATE), "w", force_zip64=True) as w:
+                w.write(d)
+    expect["cnn_zip64.keras"] = expect["cnn_deflated.keras"]
     save("cnn_oldnames.keras", m_cnn(), name_attr=False, keras_version="3.5.0")
     save("k215.keras", m_cnn("k214"), keras_version="2.15.0", style="k215", twin=False)
     save("windows.keras", m_seq(), style="windows", twin=False)

@@ -82,7 +82,7 @@ def all_vars(f):
 
 # ------------------------------------------------------------- parameter totals
 for name in ("cnn.keras", "seq.keras", "nested.keras", "lstm.keras", "cnn_oldnames.keras", "k215.keras",
-             "windows.keras", "unsupported.keras"):
+             "windows.keras", "unsupported.keras", "cnn_deflated.keras", "cnn_zip64.keras"):
     rc, out, err = run("summary", model=P(name))
     with archive_h5(name) as f:
         n = sum(int(np.asarray(a).size) for a in all_vars(f).values())
@@ -155,6 +155,7 @@ def ref_nested(f, x):
     p = "layers/functional/layers/"
     h = np.tanh(x @ V(f, p + "dense/vars/0") + V(f, p + "dense/vars/1"))
     h = bn(h, *[V(f, p + "batch_normalization/vars/%d" % i) for i in range(4)])
+    h = relu(h @ V(f, "layers/sequential/layers/dense/vars/0") + V(f, "layers/sequential/layers/dense/vars/1"))
     return h @ V(f, "layers/dense/vars/0") + V(f, "layers/dense/vars/1")
 
 
@@ -205,7 +206,8 @@ rng = np.random.RandomState(5)
 CASES = [("cnn.keras", "cnn.twin.h5", ref_cnn, (8, 8, 3)), ("cnn_oldnames.keras", "cnn.twin.h5", ref_cnn, (8, 8, 3)),
          ("k215.keras", "cnn.twin.h5", ref_cnn, (8, 8, 3)), ("seq.keras", "seq.twin.h5", ref_seq, (6,)),
          ("windows.keras", "seq.twin.h5", ref_seq, (6,)), ("nested.keras", "nested.twin.h5", ref_nested, (6,)),
-         ("lstm.keras", "lstm.twin.h5", ref_lstm, (5, 3))]
+         ("lstm.keras", "lstm.twin.h5", ref_lstm, (5, 3)),
+         ("cnn_deflated.keras", "cnn.twin.h5", ref_cnn, (8, 8, 3)), ("cnn_zip64.keras", "cnn.twin.h5", ref_cnn, (8, 8, 3))]
 for name, twin, ref, shape in CASES:
     x = rng.uniform(-1, 1, shape)
     got, err = k2t_output(P(name), x)
