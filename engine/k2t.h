@@ -310,7 +310,9 @@ typedef struct k2t_model {
     int n_notes;
 } k2t_model;
 
-/* Load a Keras legacy .h5 (full model or weights only).  Returns a model
+/* Load a Keras legacy .h5 (full model or weights only) or a .keras zip
+** archive (Keras 3, or 2.13-2.15), told apart by their first bytes; an
+** archive is read in memory, nothing is written.  Returns a model
 ** the caller frees with k2t_model_free(), or NULL with 'err' set to a
 ** message that names the file and the layer or weight at fault. */
 k2t_model *k2t_model_load(const char *path, k2t_err *err);

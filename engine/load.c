@@ -20,6 +20,12 @@
 **      against the shapes its config implies.
 **
 ** A weights-only file (save_weights) stops after reading the weights.
+**
+** A .keras archive (a zip: keras3.c opens it and its model.weights.h5 in
+** memory) takes the same steps 2, 3 and 5 on config.json; step 4 walks the
+** config as Keras walks model.layers when saving (k3_walk) and reads each
+** layer's positional vars/0..n-1, which check_weights then names from the
+** op's weight spec.
 */
 #include <ctype.h>
 #include <errno.h>
