@@ -143,6 +143,7 @@ typedef struct loader {
     hmap layer_name;      /* a layer's unique name -> layer index */
     k2t_buf key;          /* scratch for keys */
     int positional;       /* .keras: weights are vars/0..n-1, named by the op's spec */
+    char **k3_group;      /* .keras: per layer, the weights group it was read from (owned) */
 } loader;
 
 /* Prefix an error with the file and layer: "resnet.h5: layer 'conv2d' (Conv2D): ..." */
@@ -990,8 +991,10 @@ static k2t_status check_weights(loader *ld, k2t_layer *L, const k2t_shape *in, i
             for (int s = 0; s < ns; s++) k2t_buf_printf(&want, "%s%s", s ? ", " : "", spec[s].name);
             for (int q = 0; q < L->n_w; q++) k2t_buf_printf(&have, "%s%s", q ? ", " : "", L->w[q].name);
             char msg[900];
-            snprintf(msg, sizeof msg, "the archive holds %d variable%s (%s) but its config implies %d (%s)",
-                     L->n_w, L->n_w == 1 ? "" : "s", L->n_w ? have.p : "none", ns, ns ? want.p : "none");
+            const char *grp = ld->k3_group ? ld->k3_group[L - ld->m->layers] : NULL;
+            snprintf(msg, sizeof msg, "the archive holds %d variable%s (%s) but its config implies %d (%s)%s%s%s",
+                     L->n_w, L->n_w == 1 ? "" : "s", L->n_w ? have.p : "none", ns, ns ? want.p : "none",
+                     grp ? "; read from group '" : "", grp ? grp : "", grp ? "' of model.weights.h5" : "");
             free(want.p), free(have.p);
             return layer_fail(ld, L, K2T_EFORMAT, msg);
         }
@@ -1380,6 +1383,8 @@ static k2t_status k3_walk(loader *ld, const k2t_k3index *ix, json_t *entry, cons
         }
         int li = hmap_get(&ld->layer_at, key2(&ld->key, scope, name));
         if (li < 0) continue; /* an InputLayer aliased to an outer tensor */
+        free(ld->k3_group[li]);
+        ld->k3_group[li] = k2t_xstrdup(group);
         st = k3_layer_vars(ld, ix, group, &ld->m->layers[li], name);
     }
     hmap_free(&used);
@@ -1430,6 +1435,7 @@ static k2t_status load_keras3(loader *ld)
     st = build_from_root(ld, root);
     k2t_k3index *ix = NULL;
     if (st == K2T_OK) {
+        ld->k3_group = k2t_xcalloc((size_t)m->n_layers + 1, sizeof *ld->k3_group);
         ix = k2t_keras3_index(ld->fid, ld->path, ld->err);
         st = ix ? k3_walk(ld, ix, root, "", "", 0) : ld->err->status;
     }
@@ -1537,6 +1543,8 @@ static k2t_model *load_here(const char *path, k2t_err *err)
     hmap_free(&ld.layer_at);
     hmap_free(&ld.layer_name);
     free(ld.key.p);
+    for (int i = 0; ld.k3_group && i < ld.m->n_layers; i++) free(ld.k3_group[i]);
+    free(ld.k3_group);
     if (st != K2T_OK) {
         k2t_model_free(ld.m);
         return NULL;

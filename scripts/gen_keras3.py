@@ -338,6 +338,12 @@ def main(argv):
     write_zip(P("h_extravar.keras"), [("metadata.json", mem["metadata.json"]),
                                       ("config.json", mem["config.json"]), ("model.weights.h5", bio.getvalue())])
     del extra
+    # A layer's weights group missing (a model edited after saving).
+    bio = io.BytesIO(data)
+    with h5py.File(bio, "r+") as f:
+        del f["layers/dense_1"]
+    write_zip(P("h_missinggroup.keras"), [("metadata.json", mem["metadata.json"]),
+                                          ("config.json", mem["config.json"]), ("model.weights.h5", bio.getvalue())])
 
     # Keras 2.0.7: a Lambda whose function is raw marshal bytes in a JSON
     # string (NUL bytes become \\u0000), in a legacy H5.

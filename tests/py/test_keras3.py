@@ -271,7 +271,9 @@ HOSTILE = [("subclassed.keras", ["MyModel", "config.json", "no layers", "Functio
            ("h_huge.keras", ["'model.weights.h5'", "declares 3221225472 bytes"]),
            ("h_encrypted.keras", ["encrypted"]),
            ("h_wrongname.keras", ["'dense_1'", "'dense'", "layers/dense/vars"]),
-           ("h_extravar.keras", ["'dense'", "3 variables", "implies 2"])]
+           ("h_extravar.keras", ["'dense'", "3 variables", "implies 2", "'layers/dense'"]),
+           ("h_missinggroup.keras", ["'dense_1'", "0 variables", "implies 2 (kernel, bias)", "'layers/dense_1'",
+                                     "model.weights.h5"])]
 scratch = tempfile.mkdtemp(prefix="k2t_keras3_tmpdir_")
 work = tempfile.mkdtemp(prefix="k2t_keras3_cwd_")
 
