@@ -155,6 +155,9 @@ k2t_status k2t_keras3_open(const char *path, k2t_k3file *a, k2t_err *err)
     zip_uint64_t limit = ml && *ml && strtoull(ml, NULL, 10) > 0 ? strtoull(ml, NULL, 10) << 20 : 4ull << 30;
     int zerr = 0;
     zip_t *za = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
+    if (!za && zerr == ZIP_ER_EXISTS)
+        return k2t_fail(err, K2T_EFORMAT, "%s: two zip members have the same name; k2t refuses an archive whose "
+                        "members are ambiguous", path);
     if (!za) {
         zip_error_t ze;
         zip_error_init_with_code(&ze, zerr);

@@ -303,6 +303,11 @@ def main(argv):
               [("model.weights.npz", b"PK\x05\x06" + b"\0" * 18)])
     write_zip(P("h_badjson.keras"), [(n, (b"{\"class_name\": " if n == "config.json" else d))
                                      for n, d in mem.items()])
+    with zipfile.ZipFile(P("h_duplicate.keras"), "w") as z:
+        for n, d in list(mem.items()) + [("config.json", b"{}")]:
+            zi = zipfile.ZipInfo(n, DATE)
+            with z.open(zi, "w") as w:  # writestr would warn about the duplicate
+                w.write(d)
     open(P("h_truncated.keras"), "wb").write(good[:len(good) // 2])
     open(P("h_garbage.keras"), "wb").write(b"PK\x03\x04" + bytes(range(256)) * 8)
     # A member declaring 3 GB: both size fields (local header and central

@@ -270,6 +270,7 @@ HOSTILE = [("subclassed.keras", ["MyModel", "config.json", "no layers", "Functio
            ("h_garbage.keras", ["truncated or corrupt"]),
            ("h_huge.keras", ["'model.weights.h5'", "declares 3221225472 bytes"]),
            ("h_encrypted.keras", ["encrypted"]),
+           ("h_duplicate.keras", ["two zip members have the same name"]),
            ("h_wrongname.keras", ["'dense_1'", "'dense'", "layers/dense/vars"]),
            ("h_extravar.keras", ["'dense'", "3 variables", "implies 2", "'layers/dense'"]),
            ("h_missinggroup.keras", ["'dense_1'", "0 variables", "implies 2 (kernel, bias)", "'layers/dense_1'",
