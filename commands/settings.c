@@ -6,6 +6,8 @@
 ** bn.eps, padding, ...); set, show, completion and the man page all read
 ** the table.
 */
+#include <ctype.h>
+#include <strings.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,31 @@ static int set_threads(k2t_shell *sh, const char *v, char *why, size_t n)
     return -1;
 }
 
+/* memory.limit: MB, or with a unit (512M, 4G), or "default". */
+static int set_memory_limit(k2t_shell *sh, const char *v, char *why, size_t n)
+{
+    char *end;
+    double x = strtod(v, &end);
+    double unit = 1;
+    if (!strcasecmp(v, "default")) x = 0, end = (char *)v + strlen(v);
+    else if (*end && !end[1] && strchr("mMgGtT", *end)) unit = strchr("mM", *end) ? 1 : strchr("gG", *end) ? 1024 : 1048576, end++;
+    else if (!strcasecmp(end, "mb") || !strcasecmp(end, "gb")) unit = tolower((unsigned char)*end) == 'g' ? 1024 : 1, end += 2;
+    if (end == v || *end || !(x >= 0) || x * unit > 1e9 || (x > 0 && x * unit < 16)) {
+        snprintf(why, n, "expected a size in MB from 16 (or with a unit: 512M, 4G), or 'default', got '%s'", v);
+        return -1;
+    }
+    k2t_set_memory_limit((int64_t)(x * unit));
+    k2t_shell_drop_run(sh); /* the next run plans within the new budget */
+    return 0;
+}
+
+static void get_memory_limit(const k2t_shell *sh, char *buf, size_t n)
+{
+    (void)sh;
+    long long mb = (long long)k2t_memory_limit();
+    snprintf(buf, n, "%lld MB%s", mb, mb == (long long)k2t_memory_limit_default() ? " (default)" : "");
+}
+
 static void get_threads(const k2t_shell *sh, char *buf, size_t n)
 {
     if (sh->set.threads) snprintf(buf, n, "%d", sh->set.threads);
@@ -132,6 +159,8 @@ static const setting settings[] = {
     {"diff.rtol", "VALUE", "Relative part of diff's tolerance (default 1e-4).", set_diff_rtol, get_diff_rtol},
     {"echo", "on|off", "Echo each command of a script before running it.", set_echo, get_echo},
     {"hist.bins", "4..200", "Number of bins that hist draws.", set_hist_bins, get_hist_bins},
+    {"memory.limit", "MB|default", "Memory a model's load may add and one run or eval may allocate (512M, 4G; "
+     "default: half the RAM, or $K2T_MEMORY_LIMIT).", set_memory_limit, get_memory_limit},
     {"threads", "0..64", "Worker threads for run and eval (0: the machine's cores).", set_threads, get_threads},
     {"timer", "on|off", "Print each command's wall time after it runs.", set_timer, get_timer},};
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))

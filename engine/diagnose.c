@@ -733,19 +733,35 @@ int k2t_weight_check(const k2t_model *m, int node, int wi, const char *key, cons
     char right[128], wrong[128], s1[64], s2[64], init[160];
     if (wi < 0 || wi >= L->n_w || k2t_layer_tw(L, wi, &tw) != 0) return -1;
     const k2t_weight *w = &L->w[wi];
-    if (k2t_shape_numel(ts) != w->size) return -1;
+    int64_t tn = k2t_tw_numel(w, &tw);
+    if (k2t_shape_numel(ts) != tn) return -1;
     memset(f, 0, sizeof *f);
     f->node = node, f->hazard = 1;
     float *buf = k2t_xmalloc((size_t)(w->size ? w->size : 1) * sizeof(float));
-    k2t_tw_apply(w, &tw, buf);
-    double big = 0, mad = 0;
-    for (int64_t i = 0; i < w->size; i++) {
+    double big = 0, mad = 0, mad_order = 0;
+    for (int64_t i = 0; i < w->size; i++)
         if (fabs(w->data[i]) > big) big = fabs(w->data[i]);
+    k2t_tw_apply(w, &tw, buf);
+    for (int64_t i = 0; i < tn; i++)
         if (fabs((double)buf[i] - t[i]) > mad) mad = fabs((double)buf[i] - t[i]);
+    if (mad > 1e-6 * big + 1e-12 && tw.blocks > 1) { /* the blocks (gates) left in Keras's order? */
+        k2t_tw same = tw;
+        same.blocks = 0;
+        k2t_tw_apply(w, &same, buf);
+        for (int64_t i = 0; i < tn; i++)
+            if (fabs((double)buf[i] - t[i]) > mad_order) mad_order = fabs((double)buf[i] - t[i]);
     }
     free(buf);
     if (mad <= 1e-6 * big + 1e-12) return 0;
     k2t_tw_code(w, &tw, right, sizeof right);
+    if (tw.blocks > 1 && mad_order <= 1e-6 * big + 1e-12) {
+        f->pit = K2T_PIT_TRANSPOSE;
+        snprintf(f->text, sizeof f->text, "the port's %s %s holds %s's %s blocks in Keras's order (%s); PyTorch's "
+                 "%s wants them reordered (%s)", key, k2t_shape_str(ts, 0, s1, sizeof s1), L->name, w->name,
+                 tw.keras_axes ? tw.keras_axes : "Keras's", key, tw.torch_axes ? tw.torch_axes : "PyTorch's");
+        snprintf(f->code, sizeof f->code, "sd[\"%s\"] = torch.from_numpy(%s)%s", key, w->name, right);
+        return 1;
+    }
     if (k2t_tw_search(w, t, ts, &used)) {
         k2t_tw_code(w, &used, wrong, sizeof wrong);
         f->pit = K2T_PIT_TRANSPOSE;
@@ -761,7 +777,7 @@ int k2t_weight_check(const k2t_model *m, int node, int wi, const char *key, cons
     if (k2t_layer_tw(L, 0, &tw0) == 0 && tw0.shape.ndim >= 2 && tw0.shape.d[0] > 0)
         fan = k2t_shape_numel(&tw0.shape) / tw0.shape.d[0];
     f->pit = K2T_PIT_INIT;
-    if (k2t_tw_init_like(w, t, w->size, fan, init, sizeof init))
+    if (k2t_tw_init_like(w, t, tn, fan, init, sizeof init))
         snprintf(f->text, sizeof f->text, "the port's %s was never copied from %s %s: it holds %s", key, L->name,
                  w->name, init);
     else

@@ -434,6 +434,13 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
         s->skip = (s->def->flags & K2T_OPF_INPUT) || s->alias || s->folded;
         if (s->ws > r->ws_floats) r->ws_floats = s->ws;
     }
+    int64_t need_mb = (r->arena_floats + (int64_t)r->threads * (r->ws_floats + r->local_floats)) * 4 >> 20;
+    if (need_mb > k2t_memory_limit()) {
+        k2t_fail(err, K2T_ENOMEM, "a batch of %d needs %lld MB, over the memory limit of %lld MB (set memory.limit)",
+                 r->max_batch, (long long)need_mb, (long long)k2t_memory_limit());
+        k2t_run_free(r);
+        return NULL;
+    }
     r->arena = pool_get((size_t)(r->arena_floats ? r->arena_floats : 1) * sizeof(float), &r->arena_bytes);
     if (!r->arena) {
         k2t_fail(err, K2T_ENOMEM, "cannot allocate %lld MB for a batch of %d",

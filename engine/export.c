@@ -367,14 +367,14 @@ static k2t_status list_tensors(const plan *p, tensor **out, int *n_out, int64_t 
                 return k2t_fail(err, K2T_EUNSUPPORTED, "layer '%s' (%s): weight '%s' has no "
                                 "PyTorch counterpart", L->name, L->class_name, L->w[wi].name);
             }
-            if (!L->w[wi].data || k2t_shape_numel(&t.shape) != L->w[wi].size) {
+            k2t_layer_tw(L, wi, &t.tw);
+            if (!L->w[wi].data || k2t_shape_numel(&t.shape) != k2t_tw_numel(&L->w[wi], &t.tw)) {
                 free(v);
                 return k2t_fail(err, K2T_EFORMAT, "layer '%s' (%s): weight '%s' has no data of "
                                 "its shape", L->name, L->class_name, L->w[wi].name);
             }
             t.w = &L->w[wi];
             t.kind = T_WEIGHT;
-            k2t_layer_tw(L, wi, &t.tw);
             if (p->perm[li] && !strcmp(t.w->name, "kernel")) t.pshape = &p->pshape[li];
             add_tensor(&v, &n, &cap, &t);
         }
@@ -395,6 +395,16 @@ static k2t_status list_tensors(const plan *p, tensor **out, int *n_out, int64_t 
             t.shape = x[k].shape;
             t.kind = x[k].i64 ? T_I64 : T_FILL;
             t.fill = x[k].fill;
+            if (x[k].wi1 > 0 && x[k].wi1 <= L->n_w) { /* another view of a weight */
+                t.kind = T_WEIGHT;
+                t.w = &L->w[x[k].wi1 - 1];
+                t.tw = x[k].tw;
+                if (!t.w->data || k2t_shape_numel(&t.shape) != k2t_tw_numel(t.w, &t.tw)) {
+                    free(v);
+                    return k2t_fail(err, K2T_EFORMAT, "layer '%s' (%s): weight '%s' has no data of its shape",
+                                    L->name, L->class_name, t.w->name);
+                }
+            }
             add_tensor(&v, &n, &cap, &t);
         }
     }

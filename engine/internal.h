@@ -73,12 +73,18 @@ typedef struct k2t_tw {
     int n_perm;                /* 0: no permutation (values in order, reshaped) */
     const char *keras_axes;    /* "(kh, kw, in, out)": what Keras's axes are, or NULL */
     const char *torch_axes;    /* "(out, in, kh, kw)": PyTorch's */
+    int row;                   /* 1 + the index along Keras's axis 0 taken first (perm then
+                               ** refers to the remaining axes); 0: the whole weight */
+    int blocks;                /* > 1: PyTorch's axis 0 is 'blocks' equal parts, its part i */
+    int order[4];              /* being part order[i] of the rearranged weight (GRU's gates) */
 } k2t_tw;
 
 /* The PyTorch parameter of weight wi of L by its op, or -1 (none). */
 int k2t_layer_tw(const k2t_layer *L, int wi, k2t_tw *tw);
 /* out (numel floats) = w's values as PyTorch's tensor. */
 void k2t_tw_apply(const k2t_weight *w, const k2t_tw *tw, float *out);
+/* The number of values tw makes of w (w's, or one row's). */
+int64_t k2t_tw_numel(const k2t_weight *w, const k2t_tw *tw);
 /* The forgotten transpose: w's buffer read as PyTorch's tensor without the
 ** permutation, written back in Keras's layout (what a Keras-layout kernel
 ** must hold to compute what that port computes). */
@@ -146,6 +152,8 @@ typedef struct k2t_xt {
     k2t_shape shape;      /* PyTorch's shape (ndim 0: a scalar) */
     float fill;           /* every value (float32 tensors) */
     int i64;              /* an int64 zero instead of float32 values */
+    int wi1;              /* > 0: the values are weight wi1-1 of the layer through tw */
+    k2t_tw tw;
 } k2t_xt;
 
 #define K2T_MAX_XT 4 /* extra tensors per layer */
@@ -184,6 +192,11 @@ typedef struct k2t_xt {
 ** s->inner == 1 and !s->bn_batch (BatchNormalization): a GEMM before it
 ** may absorb it (s->len channels). */
 #define K2T_OPF_AFFINE (1u << 12)
+/* Its weights are matched by position: the file names them by paths that
+** vary (Bidirectional: forward_lstm/lstm_cell/kernel, backward_...).  When
+** the counts agree they take the spec's names, the file's "backward_"
+** ones after the others. */
+#define K2T_OPF_POSITIONAL (1u << 13)
 
 
 typedef struct k2t_py k2t_py; /* export's Python writer (engine/py.h) */

@@ -214,6 +214,8 @@ typedef struct k2t_cfg {
     k2t_act rec_act;         /* recurrent_activation (gates) */
     int return_sequences, go_backwards, reset_after;
     int input_dim;           /* Embedding: vocabulary size */
+    int inner_op;            /* BIDIRECTIONAL: the wrapped layer's kind (a k2t_op) */
+    int merge;               /* BIDIRECTIONAL merge_mode: 0 concat, 1 sum, 2 mul, 3 ave */
     /* Misc */
     double rate;             /* Dropout family: rate, GaussianNoise: stddev */
     double rescale, offset;  /* RESCALING */
@@ -624,6 +626,14 @@ k2t_status k2t_run_inject(k2t_run *r, int node, const float *src, k2t_err *err);
 /* The machine's online cores. */
 int k2t_cores(void);
 
+/* The memory budget in MB (set memory.limit): what a model's load may add
+** (the loading child's address-space limit) and what one run or eval plan
+** may allocate.  Default: $K2T_MEMORY_LIMIT, else half the RAM, at least
+** 1024.  Setting 0 restores the default; the previous value is returned. */
+int64_t k2t_memory_limit(void);
+int64_t k2t_memory_limit_default(void);
+int64_t k2t_set_memory_limit(int64_t mb);
+
 /*---------------------------------------------------------- residual blocks */
 
 /* A residual block: a fork whose branches meet again at a merge (Add or
@@ -695,6 +705,31 @@ k2t_status k2t_preprocess(float *x, int64_t n, int c, k2t_pre mode, k2t_err *err
 ** unless 'force'; never writes through a link or into a special file. */
 k2t_status k2t_npy_save(const char *path, const k2t_shape *shape, const float *data, int force,
                         k2t_err *err);
+
+/* A .npy file read a few rows at a time (eval streams data sets of any
+** size): k2t_npy_open parses and checks the header (dtype, C order, the
+** file holds every element it declares), k2t_npy_stream_read converts rows
+** [first, first+count) of the first axis to float32.  Reads use pread, so
+** threads may share one stream.  Errors name the file. */
+typedef struct k2t_npy_stream {
+    k2t_shape shape;     /* every axis; d[0] is the number of rows (samples) */
+    int64_t row;         /* elements per row (the product of the other axes) */
+    char dtype[16];      /* "float32", "uint8", "int64", ... */
+    int pixels;          /* uint8: pixel values, preprocessing applies */
+    int integer;         /* an integer dtype */
+    /* private */
+    FILE *f;
+    char descr[8];
+    size_t isz;
+    int64_t data_at;
+    char path[1024];
+} k2t_npy_stream;
+
+/* NULL with err set when the file is not a readable numeric .npy of at
+** least one axis.  Close with k2t_npy_close. */
+k2t_npy_stream *k2t_npy_open(const char *path, k2t_err *err);
+k2t_status k2t_npy_stream_read(k2t_npy_stream *s, int64_t first, int64_t count, float *out, k2t_err *err);
+void k2t_npy_close(k2t_npy_stream *s);
 
 /*-------------------------------------------------------------- npz archives */
 

@@ -111,7 +111,7 @@ static k2t_status read_member(zip_t *za, const char *path, const char *name, zip
                         stored ? "" : " compressed");
     if (st.size > limit)
         return k2t_fail(err, K2T_ENOMEM, "%s: member '%s' is %llu bytes, more than the %llu MB k2t may "
-                        "use (K2T_MEMORY_LIMIT)", path, name, (unsigned long long)st.size,
+                        "use (set memory.limit, K2T_MEMORY_LIMIT)", path, name, (unsigned long long)st.size,
                         (unsigned long long)(limit >> 20));
     unsigned char *buf = malloc((size_t)st.size + 1);
     if (!buf)
@@ -151,8 +151,9 @@ k2t_status k2t_keras3_open(const char *path, k2t_k3file *a, k2t_err *err)
     if (stat(path, &sb) != 0)
         return k2t_fail(err, K2T_EIO, "cannot read '%s'", path);
     zip_uint64_t archive = (zip_uint64_t)sb.st_size;
-    const char *ml = getenv("K2T_MEMORY_LIMIT");
-    zip_uint64_t limit = ml && *ml && strtoull(ml, NULL, 10) > 0 ? strtoull(ml, NULL, 10) << 20 : 4ull << 30;
+    /* No member may be larger than the memory budget (set memory.limit). */
+    int64_t mb = k2t_memory_limit();
+    zip_uint64_t limit = mb > 0 ? (zip_uint64_t)mb << 20 : 4ull << 30;
     int zerr = 0;
     zip_t *za = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
     if (!za && zerr == ZIP_ER_EXISTS)

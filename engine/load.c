@@ -983,7 +983,24 @@ static k2t_status check_weights(loader *ld, k2t_layer *L, const k2t_shape *in, i
     if (L->op == K2T_OP_UNSUPPORTED || L->op == K2T_OP_NONE) return K2T_OK;
     if (def && def->weights) ns = def->weights(L, in, spec);
     (void)n_in;
-    if (ld->positional) {
+    int renamed = 0;
+    if (def && (def->flags & K2T_OPF_POSITIONAL) && L->n_w == ns) {
+        /* Forward variables, then backward ones (Bidirectional), each
+        ** named from the spec: H5 names and .keras's forward_layer/... and
+        ** backward_layer/... alike. */
+        k2t_weight tmp[K2T_MAX_WEIGHTS];
+        int k = 0;
+        for (int pass = 0; pass < 2; pass++)
+            for (int q = 0; q < L->n_w; q++)
+                if ((strstr(L->w[q].name, "backward_") != NULL) == pass) tmp[k++] = L->w[q];
+        for (int q = 0; q < ns; q++) {
+            free(tmp[q].name);
+            tmp[q].name = k2t_xstrdup(spec[q].name);
+            L->w[q] = tmp[q];
+        }
+        renamed = 1;
+    }
+    if (ld->positional && !renamed) {
         /* A .keras archive stores vars/0..n-1 in the order of the op's
         ** spec (trainable, then non-trainable, as Keras creates them). */
         if (L->n_w != ns) {
@@ -1626,8 +1643,7 @@ static k2t_status probe_in_child(const char *path, k2t_err *err)
     if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return K2T_OK; /* load_here names it */
     long long t_env = env_ll("K2T_LOAD_TIMEOUT", -1);
     double timeout = t_env >= 0 ? (double)t_env : 10.0 + (double)sb.st_size / (20.0 * 1024 * 1024);
-    long long ram_mb = (long long)sysconf(_SC_PHYS_PAGES) / 1024 * (long long)sysconf(_SC_PAGESIZE) / 1024;
-    long long budget = env_ll("K2T_MEMORY_LIMIT", ram_mb / 2 > 1024 ? ram_mb / 2 : 1024);
+    long long budget = (long long)k2t_memory_limit();
     int pfd[2];
     if (pipe(pfd) != 0) return K2T_OK; /* no containment possible: load in-process */
     fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
@@ -1697,7 +1713,7 @@ static k2t_status probe_in_child(const char *path, k2t_err *err)
                             "limit of %llu MB (ulimit -v), or the HDF5 library failed (the file is corrupt)", path,
                             (unsigned long long)(rl.rlim_cur >> 20));
         return k2t_fail(err, K2T_ENOMEM, "%s: reading it aborted: out of memory within the %lld MB budget "
-                        "(K2T_MEMORY_LIMIT), or the HDF5 library failed (the file is corrupt)", path, budget);
+                        "(set memory.limit), or the HDF5 library failed (the file is corrupt)", path, budget);
     }
     if (WIFSIGNALED(status))
         return k2t_fail(err, K2T_EFORMAT, "%s: the HDF5 library crashed reading it (%s): the file is corrupt",

@@ -1,5 +1,7 @@
 /*
-** npz.c -- .npz archives of activations (numpy.savez, scripts/torch_dump.py).
+** npz.c -- .npz archives of activations (numpy.savez, scripts/torch_dump.py),
+** and the .npy parser they share with k2t_npy_read and the streamed reader
+** eval uses (k2t_npy_open: the header, then rows read on demand).
 **
 ** An .npz is a zip archive (stored or deflated) whose members are NAME.npy
 ** files.  k2t_npz_read opens it with libzip, parses every member from
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zip.h>
 #include "internal.h"
 
@@ -141,6 +144,23 @@ static const char *dtype_name(const char *t)
     return "?";
 }
 
+/* Convert n elements of numeric dtype t ("f4", "u1", ...) at q to floats. */
+static void npy_convert(const char *t, size_t isz, const unsigned char *q, int64_t n, float *out)
+{
+    for (int64_t i = 0; i < n; i++, q += isz) {
+        float v;
+        if (!strcmp(t, "f4")) memcpy(&v, q, 4);
+        else if (!strcmp(t, "f8")) { double dv; memcpy(&dv, q, 8); v = (float)dv; }
+        else if (!strcmp(t, "f2")) { uint16_t x; memcpy(&x, q, 2); v = npz_half(x); }
+        else if (!strcmp(t, "u1")) v = q[0];
+        else if (!strcmp(t, "i1")) v = (signed char)q[0];
+        else if (!strcmp(t, "i2")) { int16_t x; memcpy(&x, q, 2); v = x; }
+        else if (!strcmp(t, "i4")) { int32_t x; memcpy(&x, q, 4); v = (float)x; }
+        else { int64_t x; memcpy(&x, q, 8); v = (float)x; }
+        out[i] = v;
+    }
+}
+
 k2t_status k2t_npy_parse(const void *buf, size_t len, const char *what, k2t_array *out, k2t_err *err)
 {
     const unsigned char *b = buf;
@@ -165,21 +185,118 @@ k2t_status k2t_npy_parse(const void *buf, size_t len, const char *what, k2t_arra
         return k2t_fail(err, K2T_ENOMEM, "%s: cannot allocate %lld elements", what, (long long)h.numel);
     const char *t = h.descr + 1;
     snprintf(out->dtype, sizeof out->dtype, "%s", dtype_name(t));
-    const unsigned char *q = b + h.data_at;
-    for (int64_t i = 0; i < h.numel; i++, q += isz) {
-        float v;
-        if (!strcmp(t, "f4")) memcpy(&v, q, 4);
-        else if (!strcmp(t, "f8")) { double dv; memcpy(&dv, q, 8); v = (float)dv; }
-        else if (!strcmp(t, "f2")) { uint16_t x; memcpy(&x, q, 2); v = npz_half(x); }
-        else if (!strcmp(t, "u1")) v = q[0];
-        else if (!strcmp(t, "i1")) v = (signed char)q[0];
-        else if (!strcmp(t, "i2")) { int16_t x; memcpy(&x, q, 2); v = x; }
-        else if (!strcmp(t, "i4")) { int32_t x; memcpy(&x, q, 4); v = (float)x; }
-        else { int64_t x; memcpy(&x, q, 8); v = (float)x; }
-        out->data[i] = v;
-    }
+    npy_convert(t, isz, b + h.data_at, h.numel, out->data);
     out->pixels = !strcmp(t, "u1");
     return K2T_OK;
+}
+
+/*--------------------------------------------------------- streamed .npy */
+
+k2t_npy_stream *k2t_npy_open(const char *path, k2t_err *err)
+{
+    FILE *f = k2t_fopen_regular(path, err);
+    if (!f) return NULL;
+    char what[1100];
+    snprintf(what, sizeof what, "'%s'", path);
+    /* The header's length is in its first 12 bytes; then the header alone. */
+    unsigned char pre[12];
+    size_t got = fread(pre, 1, sizeof pre, f);
+    struct stat st;
+    npy_head h;
+    unsigned char *buf = NULL;
+    k2t_status rc;
+    if (fstat(fileno(f), &st) != 0) {
+        rc = k2t_fail(err, K2T_EIO, "%s: cannot stat: %s", what, strerror(errno));
+        goto fail;
+    }
+    size_t want = got;
+    if (got >= 10 && pre[6] == 1) want = 10 + ((size_t)pre[8] | (size_t)pre[9] << 8);
+    else if (got >= 12) want = 12 + ((size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 |
+                                     (size_t)pre[11] << 24);
+    if (want > (1 << 20) + 12) want = (1 << 20) + 13; /* npy_header refuses it */
+    if ((uint64_t)want > (uint64_t)st.st_size) want = (size_t)st.st_size;
+    if (want < got) want = got;
+    buf = k2t_xmalloc(want ? want : 1);
+    memcpy(buf, pre, got);
+    if (want > got && fread(buf + got, 1, want - got, f) != want - got) {
+        rc = k2t_fail(err, K2T_EIO, "%s: read error", what);
+        goto fail;
+    }
+    rc = npy_header(buf, want, what, &h, err);
+    if (rc != K2T_OK) goto fail;
+    size_t isz = numeric_size(h.descr);
+    if (!isz) {
+        rc = k2t_fail(err, K2T_EUNSUPPORTED, "%s: dtype '%s' is not supported (float32, float64, "
+                      "float16, uint8 or int arrays)", what, h.descr);
+        goto fail;
+    }
+    if (h.fortran) {
+        rc = k2t_fail(err, K2T_EUNSUPPORTED, "%s: Fortran-order arrays are not supported "
+                      "(save it with np.ascontiguousarray)", what);
+        goto fail;
+    }
+    if ((uint64_t)st.st_size - h.data_at < (uint64_t)h.numel * isz) {
+        rc = k2t_fail(err, K2T_EFORMAT, "%s is truncated: its header declares %lld elements "
+                      "(%lld bytes) but %lld bytes follow", what, (long long)h.numel,
+                      (long long)(h.numel * (int64_t)isz), (long long)((uint64_t)st.st_size - h.data_at));
+        goto fail;
+    }
+    if (h.shape.ndim < 1) {
+        rc = k2t_fail(err, K2T_ESHAPE, "%s holds a scalar, not samples (batch first)", what);
+        goto fail;
+    }
+    free(buf);
+    k2t_npy_stream *s = k2t_xmalloc(sizeof *s);
+    memset(s, 0, sizeof *s);
+    s->f = f;
+    s->shape = h.shape;
+    s->row = 1;
+    for (int i = 1; i < h.shape.ndim; i++) s->row *= h.shape.d[i];
+    const char *t = h.descr + 1;
+    snprintf(s->dtype, sizeof s->dtype, "%s", dtype_name(t));
+    snprintf(s->descr, sizeof s->descr, "%.7s", t); /* "f4": numeric_size checked it */
+    s->pixels = !strcmp(t, "u1");
+    s->integer = t[0] == 'i' || t[0] == 'u';
+    s->isz = isz;
+    s->data_at = (int64_t)h.data_at;
+    snprintf(s->path, sizeof s->path, "%s", path);
+    return s;
+fail:
+    free(buf);
+    fclose(f);
+    return NULL;
+}
+
+k2t_status k2t_npy_stream_read(k2t_npy_stream *s, int64_t first, int64_t count, float *out, k2t_err *err)
+{
+    if (first < 0 || count < 0 || first > s->shape.d[0] || count > s->shape.d[0] - first)
+        return k2t_fail(err, K2T_EARG, "'%s': rows %lld..%lld are past its %lld", s->path, (long long)first,
+                        (long long)(first + count - 1), (long long)s->shape.d[0]);
+    size_t n = (size_t)(count * s->row), bytes = n * s->isz;
+    unsigned char *raw = k2t_xmalloc(bytes ? bytes : 1);
+    off_t at = (off_t)(s->data_at + first * s->row * (int64_t)s->isz);
+    /* pread: threads share the stream without a lock on its position. */
+    size_t done = 0;
+    while (done < bytes) {
+        ssize_t r = pread(fileno(s->f), raw + done, bytes - done, at + (off_t)done);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            free(raw);
+            return k2t_fail(err, K2T_EIO, "'%s': cannot read rows %lld..%lld: %s", s->path, (long long)first,
+                            (long long)(first + count - 1), r < 0 ? strerror(errno) : "the file got shorter");
+        }
+        done += (size_t)r;
+    }
+    npy_convert(s->descr, s->isz, raw, (int64_t)n, out);
+    free(raw);
+    return K2T_OK;
+}
+
+void k2t_npy_close(k2t_npy_stream *s)
+{
+    if (!s) return;
+    fclose(s->f);
+    free(s);
 }
 
 /*---------------------------------------------------------------- .npz */

@@ -59,9 +59,36 @@ static void permuted_walk(const k2t_weight *w, const k2t_tw *tw, float *a, const
     }
 }
 
+/* The part of w that tw rearranges: the row it takes, or all of it. */
+static k2t_weight view(const k2t_weight *w, const k2t_tw *tw)
+{
+    k2t_weight v = *w;
+    if (tw->row < 1 || w->shape.ndim < 1 || tw->row > w->shape.d[0]) return v;
+    v.shape.ndim--;
+    for (int i = 0; i < v.shape.ndim; i++) v.shape.d[i] = w->shape.d[i + 1];
+    v.size = w->shape.d[0] ? w->size / w->shape.d[0] : 0;
+    v.data = w->data + (int64_t)(tw->row - 1) * v.size;
+    return v;
+}
+
+int64_t k2t_tw_numel(const k2t_weight *w, const k2t_tw *tw)
+{
+    return view(w, tw).size;
+}
+
 void k2t_tw_apply(const k2t_weight *w, const k2t_tw *tw, float *out)
 {
-    permuted_walk(w, tw, out, w->data, 0);
+    k2t_weight v = view(w, tw);
+    if (tw->blocks < 2 || v.size % tw->blocks) {
+        permuted_walk(&v, tw, out, v.data, 0);
+        return;
+    }
+    float *tmp = k2t_xmalloc((size_t)(v.size ? v.size : 1) * sizeof(float));
+    permuted_walk(&v, tw, tmp, v.data, 0);
+    int64_t part = v.size / tw->blocks;
+    for (int i = 0; i < tw->blocks; i++)
+        memcpy(out + i * part, tmp + (int64_t)tw->order[i] * part, (size_t)part * sizeof(float));
+    free(tmp);
 }
 
 void k2t_tw_misread(const k2t_weight *w, const k2t_tw *tw, float *out)
@@ -72,19 +99,22 @@ void k2t_tw_misread(const k2t_weight *w, const k2t_tw *tw, float *out)
 float *k2t_weight_misread(const k2t_layer *L, int wi)
 {
     k2t_tw tw;
-    if (k2t_layer_tw(L, wi, &tw) != 0 || !tw.n_perm) return NULL;
+    if (k2t_layer_tw(L, wi, &tw) != 0 || !tw.n_perm || tw.row || tw.blocks > 1) return NULL;
     const k2t_weight *w = &L->w[wi];
     float *o = k2t_xmalloc((size_t)(w->size ? w->size : 1) * sizeof(float));
     k2t_tw_misread(w, &tw, o);
     return o;
 }
 
-char *k2t_tw_code(const k2t_weight *w, const k2t_tw *tw, char *buf, size_t n)
+char *k2t_tw_code(const k2t_weight *whole, const k2t_tw *tw, char *buf, size_t n)
 {
     size_t len = 0;
+    k2t_weight v = view(whole, tw);
+    const k2t_weight *w = &v;
+    buf[0] = '\0';
+    if (v.data != whole->data || v.size != whole->size) len += (size_t)snprintf(buf, n, "[%d]", tw->row - 1);
     int nd = w->shape.ndim, identity = 1;
     k2t_shape ps = w->shape;
-    buf[0] = '\0';
     if (tw->n_perm == nd)
         for (int i = 0; i < nd; i++) {
             ps.d[i] = w->shape.d[tw->perm[i]];
@@ -102,6 +132,20 @@ char *k2t_tw_code(const k2t_weight *w, const k2t_tw *tw, char *buf, size_t n)
     for (int i = 0; same && i < ps.ndim; i++) same = ps.d[i] == tw->shape.d[i];
     if (!same && len < n) {
         len += (size_t)snprintf(buf + len, n - len, ".reshape(");
+        for (int i = 0; i < tw->shape.ndim && len < n; i++)
+            len += (size_t)snprintf(buf + len, n - len, "%s%lld", i ? ", " : "", (long long)tw->shape.d[i]);
+        if (len < n) len += (size_t)snprintf(buf + len, n - len, "%s)", tw->shape.ndim == 1 ? "," : "");
+    }
+    if (tw->blocks > 1 && tw->shape.ndim >= 1 && len < n) {
+        /* PyTorch's axis 0 as (blocks, part) with the blocks reordered */
+        len += (size_t)snprintf(buf + len, n - len, ".reshape(%d, %lld", tw->blocks,
+                                (long long)(tw->shape.d[0] / tw->blocks));
+        for (int i = 1; i < tw->shape.ndim && len < n; i++)
+            len += (size_t)snprintf(buf + len, n - len, ", %lld", (long long)tw->shape.d[i]);
+        if (len < n) len += (size_t)snprintf(buf + len, n - len, ")[[");
+        for (int i = 0; i < tw->blocks && len < n; i++)
+            len += (size_t)snprintf(buf + len, n - len, "%s%d", i ? ", " : "", tw->order[i]);
+        if (len < n) len += (size_t)snprintf(buf + len, n - len, "]].reshape(");
         for (int i = 0; i < tw->shape.ndim && len < n; i++)
             len += (size_t)snprintf(buf + len, n - len, "%s%lld", i ? ", " : "", (long long)tw->shape.d[i]);
         if (len < n) snprintf(buf + len, n - len, "%s)", tw->shape.ndim == 1 ? "," : "");

@@ -42,6 +42,33 @@ const char *k2t_status_name(k2t_status s)
 
 /*----------------------------------------------------------------- memory */
 
+static int64_t memory_limit_mb; /* 0: the default */
+
+int64_t k2t_memory_limit_default(void)
+{
+    const char *e = getenv("K2T_MEMORY_LIMIT");
+    if (e && *e) {
+        char *end;
+        long long v = strtoll(e, &end, 10);
+        if (!*end && v > 0) return v;
+    }
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    int64_t ram_mb = pages > 0 && psize > 0 ? (int64_t)pages / 1024 * psize / 1024 : 0;
+    return ram_mb / 2 > 1024 ? ram_mb / 2 : 1024;
+}
+
+int64_t k2t_memory_limit(void)
+{
+    return memory_limit_mb > 0 ? memory_limit_mb : k2t_memory_limit_default();
+}
+
+int64_t k2t_set_memory_limit(int64_t mb)
+{
+    int64_t old = k2t_memory_limit();
+    memory_limit_mb = mb > 0 ? mb : 0;
+    return old;
+}
+
 static void oom(size_t n)
 {
     fprintf(stderr, "k2t: out of memory allocating %zu bytes\n", n);

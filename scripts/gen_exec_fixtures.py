@@ -723,17 +723,36 @@ def fx_recurrent(out):
 
 
 @fixture("gru.h5", "GRU reset_after=False (standalone Keras 2's v1 GRU) going backwards with Keras 2's "
-         "hard_sigmoid, returning sequences, then a plain one: tfjs-layers runs both")
+         "hard_sigmoid, returning sequences, a Bidirectional one summing its halves, then a plain one: "
+         "tfjs-layers runs them all")
 def fx_gru(out):
     g = Graph("k214", 1043)
     x = g.Input((6, 4))
     a = g.add("GRU", x, name="gru", units=5, return_sequences=True, reset_after=False, go_backwards=True,
               recurrent_activation="hard_sigmoid")
-    b = g.add("GRU", a, name="gru_1", units=3, reset_after=False)
-    y = g.add("Dense", b, name="dense", units=2)
+    b = g.add("Bidirectional", a, name="bi_gru", merge_mode="sum",
+              layer=("GRU", {"units": 4, "return_sequences": True, "reset_after": False}))
+    c = g.add("GRU", b, name="gru_1", units=3, reset_after=False)
+    y = g.add("Dense", c, name="dense", units=2)
     g.outputs = [y]
     write_model(os.path.join(out, "gru.h5"), g)
     return normal_input(1044, (6, 4))
+
+
+@fixture("bidirectional.h5", "Bidirectional LSTM (sequences, concat), Bidirectional SimpleRNN (sequences, "
+         "ave of the halves), Bidirectional LSTM (last states: the backward half's is at t = 0, concat): every "
+         "step as tfjs-layers runs it")
+def fx_bidirectional(out):
+    g = Graph("k214", 1051)
+    x = g.Input((6, 4))
+    a = g.add("Bidirectional", x, name="bi_lstm", layer=("LSTM", {"units": 5, "return_sequences": True}))
+    b = g.add("Bidirectional", a, name="bi_rnn", merge_mode="ave",
+              layer=("SimpleRNN", {"units": 4, "return_sequences": True}))
+    c = g.add("Bidirectional", b, name="bi_last", layer=("LSTM", {"units": 3}))
+    y = g.add("Dense", c, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "bidirectional.h5"), g)
+    return normal_input(1052, (6, 4))
 
 
 # -------------------------------------------------------------- Keras 3, ResNet

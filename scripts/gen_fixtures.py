@@ -365,6 +365,13 @@ def class_config(cls, style, kw):
             c["reset_after"] = kw.pop("reset_after", True)
             del c["unit_forget_bias"]
         return c
+    if cls == "Bidirectional":
+        icls, ikw = kw.pop("layer")
+        ikw = dict(ikw)
+        iname = ikw.pop("name", to_snake_case(icls))
+        inner = {"name": iname, "trainable": True, "dtype": "float32"}
+        inner.update(class_config(icls, style, ikw))
+        return {"layer": {"class_name": icls, "config": inner}, "merge_mode": kw.pop("merge_mode", "concat")}
     if cls == "Embedding":
         return {"input_dim": kw.pop("input_dim"), "output_dim": kw.pop("output_dim"),
                 "embeddings_initializer": Init("RandomUniform", {"minval": -0.05, "maxval": 0.05, "seed": None}),
@@ -541,6 +548,15 @@ def infer(cls, cfg, ins):
         if cfg["return_sequences"]:
             return [x[0], u], W
         return [u], W
+    if cls == "Bidirectional":
+        icls, icfg = cfg["layer"]["class_name"], cfg["layer"]["config"]
+        out, Wi = infer(icls, icfg, ins)
+        for half in ("forward", "backward"):
+            for var, shp, tr, kind in Wi:
+                W.append(("%s_%s" % (half, var), shp, tr, kind))
+        if cfg["merge_mode"] == "concat":
+            out = out[:-1] + [2 * out[-1]]
+        return out, W
     if cls == "Embedding":
         W.append(("embeddings", [cfg["input_dim"], cfg["output_dim"]], True, "kernel"))
         return list(x) + [cfg["output_dim"]], W
@@ -696,7 +712,14 @@ class Graph:
                 assert list(arr.shape) == list(shp), (L.name, var, arr.shape, shp)
                 kvar = "kernel" if (is_k3(self.style) and L.cls == "DepthwiseConv2D"
                                     and var == "depthwise_kernel") else var
-                if L.cls in ("LSTM", "GRU", "SimpleRNN"):
+                if L.cls == "Bidirectional":
+                    half, v = kvar.split("_", 1)
+                    icls = L.config["layer"]["class_name"]
+                    cell = {"LSTM": "lstm_cell", "GRU": "gru_cell", "SimpleRNN": "simple_rnn_cell"}[icls]
+                    full = "%s/%s_%s/%s/%s%s" % (L.name, half, L.config["layer"]["config"]["name"], cell, v,
+                                                 STYLES[self.style]["suffix"])
+                    kvar = v
+                elif L.cls in ("LSTM", "GRU", "SimpleRNN"):
                     cell = {"LSTM": "lstm_cell", "GRU": "gru_cell", "SimpleRNN": "simple_rnn_cell"}[L.cls]
                     full = "%s/%s/%s%s" % (L.name, cell, kvar, STYLES[self.style]["suffix"])
                 else:

@@ -128,7 +128,12 @@ def k3_vars(g):
                 walk(L.sub, path + "/")
                 continue
             arrs = [a for _, a, _, _ in L.weights]
-            if L.cls in ("LSTM", "GRU", "SimpleRNN"):
+            if L.cls == "Bidirectional":  # forward_layer / backward_layer attributes
+                n = len(arrs) // 2
+                out.append((path + "/backward_layer/cell", arrs[n:], None))
+                out.append((path + "/forward_layer/cell", arrs[:n], None))
+                out.append((path, [], L.name))
+            elif L.cls in ("LSTM", "GRU", "SimpleRNN"):
                 out.append((path + "/cell", arrs, None))
                 out.append((path, [], L.name))
             else:
@@ -237,6 +242,16 @@ def m_lstm():
     return g
 
 
+def m_bidi():
+    g = gf.Graph("k3", 309, name="bidi")
+    i = g.Input((6, 4))
+    x = g.add("Bidirectional", i, name="bi_lstm", layer=("LSTM", {"units": 5, "return_sequences": True}))
+    x = g.add("Bidirectional", x, name="bi_rnn", merge_mode="ave", layer=("SimpleRNN", {"units": 3}))
+    x = g.add("Dense", x, units=2)
+    g.outputs = [x]
+    return g
+
+
 def main(argv):
     if len(argv) != 2:
         sys.stderr.write("usage: gen_keras3.py OUTDIR\n")
@@ -256,6 +271,7 @@ def main(argv):
     save("seq.keras", m_seq())
     save("nested.keras", m_nested())
     save("lstm.keras", m_lstm())
+    save("bidi.keras", m_bidi())
     save("cnn_deflated.keras", m_cnn(), twin=False)
     with zipfile.ZipFile(P("cnn_deflated.keras")) as z:
         mem = [(n, z.read(n)) for n in z.namelist()]
@@ -303,6 +319,8 @@ def main(argv):
               [("model.weights.npz", b"PK\x05\x06" + b"\0" * 18)])
     write_zip(P("h_badjson.keras"), [(n, (b"{\"class_name\": " if n == "config.json" else d))
                                      for n, d in mem.items()])
+    import warnings
+    warnings.filterwarnings("ignore", "Duplicate name")
     with zipfile.ZipFile(P("h_duplicate.keras"), "w") as z:
         for n, d in list(mem.items()) + [("config.json", b"{}")]:
             zi = zipfile.ZipInfo(n, DATE)

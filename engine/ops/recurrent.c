@@ -1,5 +1,6 @@
 /*
-** recurrent.c -- sequences: SimpleRNN, LSTM, GRU and Embedding.
+** recurrent.c -- sequences: SimpleRNN, LSTM, GRU, Bidirectional and
+** Embedding.
 **
 ** A recurrent layer reads (T, F) per sample and keeps a state of 'units'
 ** values (LSTM: h and c).  Keras's weights (KERAS-FORMAT 3): kernel (F,
@@ -32,15 +33,22 @@
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "../op.h"
 #include "../py.h"
 
 /*--------------------------------------------------------------- parse */
 
+/* The cell's kind: the layer's own, or the one a Bidirectional wraps. */
+static k2t_op cell_op(const k2t_layer *L)
+{
+    return L->op == K2T_OP_BIDIRECTIONAL ? (k2t_op)L->cfg.inner_op : L->op;
+}
+
 static int n_gates(const k2t_layer *L)
 {
-    return L->op == K2T_OP_LSTM ? 4 : L->op == K2T_OP_GRU ? 3 : 1;
+    return cell_op(L) == K2T_OP_LSTM ? 4 : cell_op(L) == K2T_OP_GRU ? 3 : 1;
 }
 
 static k2t_status rnn_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
@@ -61,10 +69,10 @@ static k2t_status rnn_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err
         (st = cfg_activation(c, "activation", major, &g->act, &L->unsupported, err)))
         return st;
     if (!json_object_get(c, "activation")) g->act = K2T_ACT_TANH;
-    if (L->op != K2T_OP_SIMPLE_RNN &&
+    if (cell_op(L) != K2T_OP_SIMPLE_RNN &&
         (st = cfg_activation(c, "recurrent_activation", major, &g->rec_act, &L->unsupported, err)))
         return st;
-    if (L->op != K2T_OP_SIMPLE_RNN && !json_object_get(c, "recurrent_activation")) g->rec_act = K2T_ACT_SIGMOID;
+    if (cell_op(L) != K2T_OP_SIMPLE_RNN && !json_object_get(c, "recurrent_activation")) g->rec_act = K2T_ACT_SIGMOID;
     if (g->units <= 0) return k2t_fail(err, K2T_EFORMAT, "config key 'units' must be positive, got %d", g->units);
     if (state) k2t_set_unsupported(L, "return_state=True (several outputs) is not supported");
     if (stateful) k2t_set_unsupported(L, "stateful recurrent layers are not supported");
@@ -89,7 +97,7 @@ static int rnn_weights(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec)
     spec[0] = (k2t_wspec){.name = "kernel", .trainable = 1, .shape = {.ndim = 2, .d = {f, k}}};
     spec[1] = (k2t_wspec){.name = "recurrent_kernel", .trainable = 1, .shape = {.ndim = 2, .d = {u, k}}};
     if (!L->cfg.use_bias) return 2;
-    if (L->op == K2T_OP_GRU && L->cfg.reset_after)
+    if (cell_op(L) == K2T_OP_GRU && L->cfg.reset_after)
         spec[2] = (k2t_wspec){.name = "bias", .trainable = 1, .shape = {.ndim = 2, .d = {2, k}}};
     else
         spec[2] = (k2t_wspec){.name = "bias", .trainable = 1, .shape = {.ndim = 1, .d = {k}}};
@@ -100,20 +108,35 @@ static void rnn_describe(const k2t_layer *L, k2t_buf *b)
 {
     const k2t_cfg *g = &L->cfg;
     k2t_buf_printf(b, "units=%d, activation=%s", g->units, k2t_act_name(g->act));
-    if (L->op != K2T_OP_SIMPLE_RNN) k2t_buf_printf(b, ", recurrent_activation=%s", k2t_act_name(g->rec_act));
-    if (L->op == K2T_OP_GRU) k2t_buf_printf(b, ", reset_after=%d", g->reset_after);
+    if (cell_op(L) != K2T_OP_SIMPLE_RNN) k2t_buf_printf(b, ", recurrent_activation=%s", k2t_act_name(g->rec_act));
+    if (cell_op(L) == K2T_OP_GRU) k2t_buf_printf(b, ", reset_after=%d", g->reset_after);
     k2t_buf_printf(b, ", return_sequences=%d, go_backwards=%d, use_bias=%d", g->return_sequences,
                    g->go_backwards, g->use_bias);
 }
 
 /* kernel (F, k*u) -> weight_ih_l0 (k*u, F): .T; recurrent likewise; the
 ** bias stays Keras's (PyTorch splits it: the hazard says how). */
+/* nn.GRU's gate blocks r, z, n are Keras's blocks 1, 0, 2 (z, r, h). */
+static void gru_order(const k2t_layer *L, k2t_tw *tw)
+{
+    if (cell_op(L) != K2T_OP_GRU) return;
+    tw->blocks = 3;
+    tw->order[0] = 1, tw->order[1] = 0, tw->order[2] = 2;
+}
+
 static int rnn_torch(const k2t_layer *L, int wi, k2t_tw *tw)
 {
     const k2t_weight *w = &L->w[wi];
     tw->shape = w->shape;
     if (!strcmp(w->name, "bias")) {
         tw->suffix = "bias_ih_l0";
+        gru_order(L, tw);
+        if (w->shape.ndim == 2) { /* GRU reset_after: row 0 the input bias, row 1 the recurrent one */
+            tw->row = 1;
+            tw->shape.ndim = 1, tw->shape.d[0] = w->shape.d[1];
+        }
+        tw->keras_axes = cell_op(L) == K2T_OP_GRU ? "gates z, r, h" : NULL;
+        tw->torch_axes = cell_op(L) == K2T_OP_GRU ? "gates r, z, n" : NULL;
         return 0;
     }
     if (w->shape.ndim != 2) return -1;
@@ -121,10 +144,11 @@ static int rnn_torch(const k2t_layer *L, int wi, k2t_tw *tw)
     if (!tw->suffix) return -1;
     tw->shape.d[0] = w->shape.d[1], tw->shape.d[1] = w->shape.d[0];
     tw->n_perm = 2, tw->perm[0] = 1, tw->perm[1] = 0;
-    tw->keras_axes = L->op == K2T_OP_LSTM ? "(in, 4*units), gates i, f, c, o" :
-                     L->op == K2T_OP_GRU ? "(in, 3*units), gates z, r, h" : "(in, units)";
-    tw->torch_axes = L->op == K2T_OP_LSTM ? "(4*units, in), gates i, f, g, o" :
-                     L->op == K2T_OP_GRU ? "(3*units, in), gates r, z, n" : "(units, in)";
+    gru_order(L, tw);
+    tw->keras_axes = cell_op(L) == K2T_OP_LSTM ? "(in, 4*units), gates i, f, c, o" :
+                     cell_op(L) == K2T_OP_GRU ? "(in, 3*units), gates z, r, h" : "(in, units)";
+    tw->torch_axes = cell_op(L) == K2T_OP_LSTM ? "(4*units, in), gates i, f, g, o" :
+                     cell_op(L) == K2T_OP_GRU ? "(3*units, in), gates r, z, n" : "(units, in)";
     return 0;
 }
 
@@ -134,12 +158,14 @@ static void rnn_hazards(k2t_hz *h)
 {
     const k2t_cfg *g = &h->L->cfg;
     int u = g->units;
-    if (h->L->op == K2T_OP_LSTM && g->use_bias) {
+    int bi = h->L->op == K2T_OP_BIDIRECTIONAL;
+    if (cell_op(h->L) == K2T_OP_LSTM && g->use_bias) {
         k2t_hz_say(h, K2T_PIT_TRANSPOSE, 1, "Keras keeps one LSTM bias (4*units); nn.LSTM adds bias_ih_l0 and "
-                   "bias_hh_l0: put Keras's bias in one and zeros in the other, not the bias in both");
+                   "bias_hh_l0: put Keras's bias in one and zeros in the other, not the bias in both%s",
+                   bi ? " (and likewise bias_ih_l0_reverse, bias_hh_l0_reverse from backward_bias)" : "");
         k2t_hz_code(h, "sd[\"bias_ih_l0\"] = torch.from_numpy(bias); sd[\"bias_hh_l0\"] = torch.zeros(%d)", 4 * u);
     }
-    if (h->L->op == K2T_OP_GRU) {
+    if (cell_op(h->L) == K2T_OP_GRU) {
         k2t_hz_say(h, K2T_PIT_TRANSPOSE, 1, "Keras orders a GRU's gates z, r, h; nn.GRU orders them r, z, n: "
                    "swap the first two blocks of every kernel and bias");
         k2t_hz_code(h, "reorder = lambda w: torch.cat([w[%d:%d], w[0:%d], w[%d:]])  # on dim 0, after .T", u, 2 * u,
@@ -148,13 +174,13 @@ static void rnn_hazards(k2t_hz *h)
             k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "reset_after=False applies the reset gate before the recurrent "
                        "product; nn.GRU applies it after (reset_after=True): write the cell out by hand");
     }
-    if (g->rec_act == K2T_ACT_HARD_SIGMOID && h->L->op != K2T_OP_SIMPLE_RNN)
+    if (g->rec_act == K2T_ACT_HARD_SIGMOID && cell_op(h->L) != K2T_OP_SIMPLE_RNN)
         k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "recurrent_activation hard_sigmoid is Keras 2's clip(0.2*x + 0.5, "
-                   "0, 1); nn.%s uses sigmoid", h->L->op == K2T_OP_LSTM ? "LSTM" : "GRU");
+                   "0, 1); nn.%s uses sigmoid", cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : "GRU");
     k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "Keras's sequences are (N, T, F); nn.%s defaults to (T, N, F)",
-               h->L->op == K2T_OP_LSTM ? "LSTM" : h->L->op == K2T_OP_GRU ? "GRU" : "RNN");
-    k2t_hz_code(h, "nn.%s(%lld, %d, batch_first=True)", h->L->op == K2T_OP_LSTM ? "LSTM" : h->L->op == K2T_OP_GRU ? "GRU" : "RNN",
-                h->in && h->in->ndim == 2 ? (long long)h->in->d[1] : -1LL, u);
+               cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN");
+    k2t_hz_code(h, "nn.%s(%lld, %d, batch_first=True%s)", cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN",
+                h->in && h->in->ndim == 2 ? (long long)h->in->d[1] : -1LL, u, bi ? ", bidirectional=True" : "");
 }
 
 /*------------------------------------------------------- PyTorch export */
@@ -165,10 +191,13 @@ static const char *rnn_unexportable(const k2t_layer *L, const k2t_shape *in)
 {
     const k2t_cfg *g = &L->cfg;
     (void)in;
-    if (L->op == K2T_OP_GRU) return "a GRU's gates need reordering (z, r, h to r, z, n), which export does not do yet";
-    if (L->op == K2T_OP_SIMPLE_RNN && g->act != K2T_ACT_TANH && g->act != K2T_ACT_RELU)
+    if (cell_op(L) == K2T_OP_GRU && !g->reset_after)
+        return "GRU reset_after=False applies the reset gate before the recurrent product; nn.GRU cannot";
+    if (cell_op(L) == K2T_OP_GRU && (g->act != K2T_ACT_TANH || g->rec_act != K2T_ACT_SIGMOID))
+        return "nn.GRU only has tanh and sigmoid";
+    if (cell_op(L) == K2T_OP_SIMPLE_RNN && g->act != K2T_ACT_TANH && g->act != K2T_ACT_RELU)
         return "nn.RNN only has tanh and relu";
-    if (L->op == K2T_OP_LSTM && (g->act != K2T_ACT_TANH || g->rec_act != K2T_ACT_SIGMOID))
+    if (cell_op(L) == K2T_OP_LSTM && (g->act != K2T_ACT_TANH || g->rec_act != K2T_ACT_SIGMOID))
         return "nn.LSTM only has tanh and sigmoid";
     return NULL;
 }
@@ -178,20 +207,36 @@ static int rnn_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, c
     const k2t_weight *W = k2t_layer_weight(L, "kernel");
     (void)ph, (void)pw, (void)in;
     if (!W) return -1;
-    int len = snprintf(buf, n, "nn.%s(%lld, %d, batch_first=True%s%s)", L->op == K2T_OP_LSTM ? "LSTM" : "RNN",
+    int len = snprintf(buf, n, "nn.%s(%lld, %d, batch_first=True%s%s)",
+                       cell_op(L) == K2T_OP_LSTM ? "LSTM" : cell_op(L) == K2T_OP_GRU ? "GRU" : "RNN",
                        (long long)W->shape.d[0], L->cfg.units,
-                       L->op == K2T_OP_SIMPLE_RNN && L->cfg.act == K2T_ACT_RELU ? ", nonlinearity=\"relu\"" : "",
+                       cell_op(L) == K2T_OP_SIMPLE_RNN && L->cfg.act == K2T_ACT_RELU ? ", nonlinearity=\"relu\"" : "",
                        L->cfg.use_bias ? "" : ", bias=False");
     return len >= 0 && (size_t)len < n ? len : -1;
 }
 
-/* PyTorch adds two biases where Keras has one: the second is zeros. */
+/* PyTorch has two biases, bias_ih and bias_hh: Keras's one bias goes to
+** bias_ih and bias_hh is zeros, but a reset_after GRU's second row (the
+** recurrent bias, applied inside r * (h U + b)) is bias_hh. */
+static void rnn_hh(const k2t_layer *L, const char *bias, const char *suffix, k2t_xt *x, int *n)
+{
+    const k2t_weight *b = k2t_layer_weight(L, bias);
+    k2t_xt t = {.suffix = suffix, .shape = {.ndim = 1, .d = {(int64_t)n_gates(L) * L->cfg.units}}};
+    if (b && b->shape.ndim == 2) {
+        t.wi1 = (int)(b - L->w) + 1;
+        t.tw.suffix = suffix;
+        t.tw.shape = t.shape;
+        t.tw.row = 2;
+        gru_order(L, &t.tw);
+    }
+    x[(*n)++] = t;
+}
+
 static k2t_status rnn_extra(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err)
 {
     (void)err;
     *n = 0;
-    if (L->cfg.use_bias)
-        x[(*n)++] = (k2t_xt){.suffix = "bias_hh_l0", .shape = {.ndim = 1, .d = {(int64_t)n_gates(L) * L->cfg.units}}};
+    if (L->cfg.use_bias) rnn_hh(L, "bias", "bias_hh_l0", x, n);
     return K2T_OK;
 }
 
@@ -247,66 +292,274 @@ static float rec(k2t_act a, float x)
     return x;
 }
 
+/* One direction over one sample: x (T, F) with W (F, k), U (u, k), B
+** (Keras's layout).  Steps run last to first when 'backwards'.  With
+** return_sequences the state after the step-th step goes to row 'step' of
+** y, or row T-1-step when 'realign' (a Bidirectional's backward half,
+** which Keras turns back into time order); rows are 'ystride' apart.
+** Without, y gets the last state.  ws: T*k + 3u + 2k floats. */
+static void rnn_dir(const k2t_layer *L, const float *Wd, const float *Ud, const float *Bd, int64_t T, int64_t F,
+                    const float *x, float *y, int64_t ystride, int backwards, int realign, float *ws)
+{
+    const k2t_cfg *g = &L->cfg;
+    int u = g->units, G = n_gates(L), k = G * u;
+    int lstm = cell_op(L) == K2T_OP_LSTM, gru = cell_op(L) == K2T_OP_GRU, ra = gru && g->reset_after;
+    float *px = ws, *h = px + T * k, *cs = h + u, *tmp = cs + u, *ph = tmp + u, *ph2 = ph + k;
+    /* every step's input projection at once: (T, F) x (F, k) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, k, (int)F, 1.0f, x, (int)F, Wd, k, 0.0f, px, k);
+    if (Bd) /* GRU reset_after: row 0 is the input bias */
+        for (int64_t t = 0; t < T; t++)
+            for (int j = 0; j < k; j++) px[t * k + j] += Bd[j];
+    memset(h, 0, (size_t)u * sizeof(float));
+    memset(cs, 0, (size_t)u * sizeof(float));
+    for (int64_t step = 0; step < T; step++) {
+        int64_t t = backwards ? T - 1 - step : step;
+        const float *gx = px + t * k;
+        if (!gru || ra) {
+            cblas_sgemv(CblasRowMajor, CblasTrans, u, k, 1.0f, Ud, k, h, 1, 0.0f, ph, 1); /* h U */
+            if (ra && Bd)
+                for (int j = 0; j < k; j++) ph[j] += Bd[k + j];
+        }
+        if (lstm) {
+            for (int j = 0; j < u; j++) {
+                float i = rec(g->rec_act, gx[j] + ph[j]), fg = rec(g->rec_act, gx[u + j] + ph[u + j]);
+                float cc = rec(g->act, gx[2 * u + j] + ph[2 * u + j]), o = rec(g->rec_act, gx[3 * u + j] + ph[3 * u + j]);
+                cs[j] = fg * cs[j] + i * cc;
+                h[j] = o * rec(g->act, cs[j]);
+            }
+        } else if (gru && ra) {
+            for (int j = 0; j < u; j++) {
+                float z = rec(g->rec_act, gx[j] + ph[j]), r = rec(g->rec_act, gx[u + j] + ph[u + j]);
+                float nn = rec(g->act, gx[2 * u + j] + r * ph[2 * u + j]);
+                h[j] = z * h[j] + (1 - z) * nn;
+            }
+        } else if (gru) {
+            /* z and r from h U over the first 2u columns, then (r*h) U_h */
+            cblas_sgemv(CblasRowMajor, CblasTrans, u, k, 1.0f, Ud, k, h, 1, 0.0f, ph, 1);
+            for (int j = 0; j < u; j++) {
+                float r = rec(g->rec_act, gx[u + j] + ph[u + j]);
+                tmp[j] = r * h[j];
+            }
+            cblas_sgemv(CblasRowMajor, CblasTrans, u, u, 1.0f, Ud + 2 * u, k, tmp, 1, 0.0f, ph2, 1);
+            for (int j = 0; j < u; j++) {
+                float z = rec(g->rec_act, gx[j] + ph[j]);
+                float nn = rec(g->act, gx[2 * u + j] + ph2[j]);
+                h[j] = z * h[j] + (1 - z) * nn;
+            }
+        } else {
+            for (int j = 0; j < u; j++) h[j] = rec(g->act, gx[j] + ph[j]);
+        }
+        if (g->return_sequences) memcpy(y + (realign ? T - 1 - step : step) * ystride, h, (size_t)u * sizeof(float));
+    }
+    if (!g->return_sequences) memcpy(y, h, (size_t)u * sizeof(float));
+}
+
+static const float *wdata(const k2t_layer *L, const char *name)
+{
+    const k2t_weight *w = k2t_layer_weight(L, name);
+    return w ? w->data : NULL;
+}
+
 static void rnn_forward(const k2t_step *s, const k2t_fwd *f)
 {
     const k2t_layer *L = s->L;
+    const float *W = wdata(L, "kernel"), *U = wdata(L, "recurrent_kernel"), *B = wdata(L, "bias");
+    int64_t T = s->len, F = k2t_layer_weight(L, "kernel")->shape.d[0];
+    for (int n = 0; n < f->n; n++)
+        rnn_dir(L, W, U, B, T, F, f->x[0] + (int64_t)n * T * F, f->y + (int64_t)n * s->numel, L->cfg.units,
+                L->cfg.go_backwards, 0, f->ws);
+}
+
+/*--------------------------------------------------------- Bidirectional */
+
+/* Bidirectional(layer, merge_mode): the layer over the sequence, and a
+** copy with go_backwards flipped, whose sequence output Keras reverses
+** back into time order; the two merged by concat (forward first), sum,
+** mul or ave.  Without return_sequences the backward half gives its state
+** after reading the whole sequence from the end, i.e. at t = 0: what
+** nn.LSTM(bidirectional=True)'s h_n[1] holds, and not out[:, -1]. */
+
+static const char *const merge_names[] = {"concat", "sum", "mul", "ave"};
+
+static k2t_status bidi_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    json_t *inner = json_object_get(c, "layer");
+    json_t *icfg = json_is_object(inner) ? json_object_get(inner, "config") : NULL;
+    json_t *icls = json_is_object(inner) ? json_object_get(inner, "class_name") : NULL;
+    if (!json_is_string(icls) || !json_is_object(icfg))
+        return k2t_fail(err, K2T_EFORMAT, "config key 'layer' must be a {class_name, config} object");
+    const k2t_op_def *d = k2t_op_lookup(json_string_value(icls));
+    json_t *mm = json_object_get(c, "merge_mode");
+    k2t_layer T = {0};
+    if (!d || (d->op != K2T_OP_LSTM && d->op != K2T_OP_GRU && d->op != K2T_OP_SIMPLE_RNN)) {
+        k2t_set_unsupported(L, "a Bidirectional %s: k2t runs Bidirectional LSTM, GRU and SimpleRNN",
+                            json_string_value(icls));
+        return K2T_OK;
+    }
+    T.op = d->op;
+    k2t_status st = rnn_parse(&T, icfg, m, err);
+    if (st != K2T_OK) {
+        free(T.unsupported);
+        return st;
+    }
+    L->cfg = T.cfg;
+    L->cfg.inner_op = (int)d->op;
+    if (T.unsupported) k2t_set_unsupported(L, "its %s: %s", json_string_value(icls), T.unsupported);
+    free(T.unsupported);
+    L->cfg.merge = -1;
+    if (!mm || json_is_null(mm)) {
+        if (!mm) L->cfg.merge = 0; /* absent: Keras's default, concat */
+        else k2t_set_unsupported(L, "merge_mode=None returns the two directions as two outputs");
+    } else if (json_is_string(mm)) {
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(json_string_value(mm), merge_names[i])) L->cfg.merge = i;
+    }
+    if (L->cfg.merge < 0 && !L->unsupported) k2t_set_unsupported(L, "merge_mode %s is not one of concat, sum, mul, ave",
+                                                                 json_is_string(mm) ? json_string_value(mm) : "?");
+    if (L->cfg.merge < 0) L->cfg.merge = 0;
+    json_t *bl = json_object_get(c, "backward_layer");
+    if (bl && !json_is_null(bl)) k2t_set_unsupported(L, "a custom backward_layer is not supported");
+    return K2T_OK;
+}
+
+static k2t_status bidi_infer(const k2t_layer *L, const k2t_shape *in, int n_in, k2t_shape *out, k2t_err *err)
+{
+    k2t_status st = rnn_infer(L, in, n_in, out, err);
+    if (st == K2T_OK && L->cfg.merge == 0) out->d[out->ndim - 1] *= 2;
+    return st;
+}
+
+/* Forward's weights then backward's, as Keras lists them. */
+static int bidi_weights(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec)
+{
+    static const char *const back[] = {"backward_kernel", "backward_recurrent_kernel", "backward_bias"};
+    int n = rnn_weights(L, in, spec);
+    for (int i = 0; i < n; i++) {
+        spec[n + i] = spec[i];
+        spec[n + i].name = back[i];
+    }
+    return 2 * n;
+}
+
+static void bidi_describe(const k2t_layer *L, k2t_buf *b)
+{
+    k2t_buf_printf(b, "%s, merge_mode=%s, ", k2t_op_name((k2t_op)L->cfg.inner_op), merge_names[L->cfg.merge]);
+    rnn_describe(L, b);
+}
+
+/* nn.LSTM(bidirectional=True): the backward half's names end in _reverse. */
+static int bidi_torch(const k2t_layer *L, int wi, k2t_tw *tw)
+{
+    static const char *const rev[] = {"weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse"};
+    const k2t_weight *w = &L->w[wi];
+    int back = !strncmp(w->name, "backward_", 9);
+    if (!back) return rnn_torch(L, wi, tw);
+    k2t_layer one = *L; /* the same weight under its forward name */
+    k2t_weight tmp = *w;
+    tmp.name = (char *)w->name + 9;
+    one.w = &tmp;
+    one.n_w = 1;
+    if (rnn_torch(&one, 0, tw) != 0) return -1;
+    tw->suffix = !strcmp(tmp.name, "kernel") ? rev[0] : !strcmp(tmp.name, "recurrent_kernel") ? rev[1] : rev[2];
+    return 0;
+}
+
+static void bidi_hazards(k2t_hz *h)
+{
+    rnn_hazards(h);
+    const k2t_cfg *g = &h->L->cfg;
+    if (!g->return_sequences) {
+        k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "Keras's backward half returns its state after reading the whole "
+                   "sequence from the end (t = 0); out[:, -1] of a bidirectional nn.%s takes the backward "
+                   "half after one step: use h_n", cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN");
+        k2t_hz_code(h, "out, hn = rnn(x); y = torch.cat([hn[0], hn[1]], 1)%s",
+                    cell_op(h->L) == K2T_OP_LSTM ? "  # LSTM: hn = hn[0] first (h, not c)" : "");
+    }
+    if (g->merge != 0)
+        k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "merge_mode=%s: nn.%s(bidirectional=True) concatenates the two "
+                   "halves; split them (out[..., :%d], out[..., %d:]) and merge", merge_names[g->merge],
+                   cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : "GRU", g->units, g->units);
+}
+
+static const char *bidi_unexportable(const k2t_layer *L, const k2t_shape *in)
+{
+    if (L->cfg.go_backwards) return "a Bidirectional whose forward layer goes backwards";
+    return rnn_unexportable(L, in);
+}
+
+static int bidi_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n)
+{
+    int len = rnn_module(L, in, ph, pw, buf, n);
+    if (len < 2 || (size_t)len + 22 >= n) return -1;
+    buf[len - 1] = '\0'; /* drop ")" */
+    len = (int)strlen(buf);
+    len += snprintf(buf + len, n - (size_t)len, ", bidirectional=True)");
+    return len;
+}
+
+static k2t_status bidi_extra(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err)
+{
+    (void)err;
+    *n = 0;
+    if (L->cfg.use_bias) {
+        rnn_hh(L, "bias", "bias_hh_l0", x, n);
+        rnn_hh(L, "backward_bias", "bias_hh_l0_reverse", x, n);
+    }
+    return K2T_OK;
+}
+
+/* The module holds (N, F, T); batch_first wants (N, T, F). */
+static k2t_status bidi_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    static const char *const op[] = {"", "+", "*", "+"};
+    const k2t_model *m = k2t_py_model(y);
+    const k2t_layer *L = k2t_node_layer(m, i);
+    const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0), *attr = k2t_py_attr(y, m->nodes[i].layer);
+    int u = L->cfg.units, mg = L->cfg.merge;
+    (void)err;
+    k2t_py_printf(y, "        %s, hn = self.%s(%s.movedim(1, -1))\n", v, attr, a);
+    if (L->cfg.return_sequences) {
+        if (mg) k2t_py_printf(y, "        %s = (%s[..., :%d] %s %s[..., %d:])%s\n", v, v, u, op[mg], v, u,
+                              mg == 3 ? " / 2" : "");
+        k2t_py_printf(y, "        %s = %s.movedim(-1, 1)  # (N, units, T)\n", v, v);
+    } else {
+        if (cell_op(L) == K2T_OP_LSTM) k2t_py_printf(y, "        hn = hn[0]  # (h_n, c_n)\n");
+        k2t_py_printf(y, "        # the backward half's final state is h_n[1] (t = 0), not out[:, -1]\n");
+        if (mg) k2t_py_printf(y, "        %s = (hn[0] %s hn[1])%s\n", v, op[mg], mg == 3 ? " / 2" : "");
+        else k2t_py_printf(y, "        %s = torch.cat([hn[0], hn[1]], 1)\n", v);
+    }
+    return K2T_OK;
+}
+
+static k2t_status bidi_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
+{
+    k2t_status st = rnn_plan(s, c, err);
+    if (st == K2T_OK && s->L->cfg.merge) s->ws += s->len * s->L->cfg.units; /* the backward half's output */
+    return st;
+}
+
+static void bidi_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    const k2t_layer *L = s->L;
     const k2t_cfg *g = &L->cfg;
-    const k2t_weight *W = k2t_layer_weight(L, "kernel"), *U = k2t_layer_weight(L, "recurrent_kernel"), *B = k2t_layer_weight(L, "bias");
-    int u = g->units, G = n_gates(L), k = G * u;
-    int64_t T = s->len, F = W->shape.d[0];
-    int lstm = L->op == K2T_OP_LSTM, gru = L->op == K2T_OP_GRU, ra = gru && g->reset_after;
+    const float *W = wdata(L, "kernel"), *U = wdata(L, "recurrent_kernel"), *B = wdata(L, "bias");
+    const float *Wb = wdata(L, "backward_kernel"), *Ub = wdata(L, "backward_recurrent_kernel"),
+                *Bb = wdata(L, "backward_bias");
+    int64_t T = s->len, F = k2t_layer_weight(L, "kernel")->shape.d[0], u = g->units;
+    int64_t steps = g->return_sequences ? T : 1;
+    float *back = f->ws + (s->ws - (g->merge ? T * u : 0));
     for (int n = 0; n < f->n; n++) {
-        const float *x = f->x[0] + (int64_t)n * T * F;
+        const float *x = f->x[0] + n * T * F;
         float *y = f->y + (int64_t)n * s->numel;
-        float *px = f->ws, *h = px + T * k, *cs = h + u, *tmp = cs + u, *ph = tmp + u, *ph2 = ph + k;
-        /* every step's input projection at once: (T, F) x (F, k) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, k, (int)F, 1.0f, x, (int)F, W->data, k, 0.0f,
-                    px, k);
-        if (B) /* GRU reset_after: row 0 is the input bias */
-            for (int64_t t = 0; t < T; t++)
-                for (int j = 0; j < k; j++) px[t * k + j] += B->data[j];
-        memset(h, 0, (size_t)u * sizeof(float));
-        memset(cs, 0, (size_t)u * sizeof(float));
-        for (int64_t step = 0; step < T; step++) {
-            int64_t t = g->go_backwards ? T - 1 - step : step;
-            const float *gx = px + t * k;
-            if (!gru || ra) {
-                cblas_sgemv(CblasRowMajor, CblasTrans, u, k, 1.0f, U->data, k, h, 1, 0.0f, ph, 1); /* h U */
-                if (ra && B)
-                    for (int j = 0; j < k; j++) ph[j] += B->data[k + j];
-            }
-            if (lstm) {
-                for (int j = 0; j < u; j++) {
-                    float i = rec(g->rec_act, gx[j] + ph[j]), fg = rec(g->rec_act, gx[u + j] + ph[u + j]);
-                    float cc = rec(g->act, gx[2 * u + j] + ph[2 * u + j]), o = rec(g->rec_act, gx[3 * u + j] + ph[3 * u + j]);
-                    cs[j] = fg * cs[j] + i * cc;
-                    h[j] = o * rec(g->act, cs[j]);
-                }
-            } else if (gru && ra) {
-                for (int j = 0; j < u; j++) {
-                    float z = rec(g->rec_act, gx[j] + ph[j]), r = rec(g->rec_act, gx[u + j] + ph[u + j]);
-                    float nn = rec(g->act, gx[2 * u + j] + r * ph[2 * u + j]);
-                    h[j] = z * h[j] + (1 - z) * nn;
-                }
-            } else if (gru) {
-                /* z and r from h U over the first 2u columns, then (r*h) U_h */
-                cblas_sgemv(CblasRowMajor, CblasTrans, u, k, 1.0f, U->data, k, h, 1, 0.0f, ph, 1);
-                for (int j = 0; j < u; j++) {
-                    float r = rec(g->rec_act, gx[u + j] + ph[u + j]);
-                    tmp[j] = r * h[j];
-                }
-                cblas_sgemv(CblasRowMajor, CblasTrans, u, u, 1.0f, U->data + 2 * u, k, tmp, 1, 0.0f, ph2, 1);
-                for (int j = 0; j < u; j++) {
-                    float z = rec(g->rec_act, gx[j] + ph[j]);
-                    float nn = rec(g->act, gx[2 * u + j] + ph2[j]);
-                    h[j] = z * h[j] + (1 - z) * nn;
-                }
-            } else {
-                for (int j = 0; j < u; j++) h[j] = rec(g->act, gx[j] + ph[j]);
-            }
-            if (g->return_sequences) memcpy(y + step * u, h, (size_t)u * sizeof(float));
+        if (g->merge == 0) { /* concat: interleave the halves row by row */
+            rnn_dir(L, W, U, B, T, F, x, y, 2 * u, g->go_backwards, 0, f->ws);
+            rnn_dir(L, Wb, Ub, Bb, T, F, x, y + u, 2 * u, !g->go_backwards, 1, f->ws);
+            continue;
         }
-        if (!g->return_sequences) memcpy(y, h, (size_t)u * sizeof(float));
+        rnn_dir(L, W, U, B, T, F, x, y, u, g->go_backwards, 0, f->ws);
+        rnn_dir(L, Wb, Ub, Bb, T, F, x, back, u, !g->go_backwards, 1, f->ws);
+        for (int64_t j = 0; j < steps * u; j++)
+            y[j] = g->merge == 1 ? y[j] + back[j] : g->merge == 2 ? y[j] * back[j] : (y[j] + back[j]) * 0.5f;
     }
 }
 
@@ -399,6 +652,17 @@ static const char *const embedding_modules[] = {"Embedding", NULL};
 RNN_DEF(k2t_op_simple_rnn, K2T_OP_SIMPLE_RNN, simple_rnn_classes, rnn_modules);
 RNN_DEF(k2t_op_lstm, K2T_OP_LSTM, lstm_classes, lstm_modules);
 RNN_DEF(k2t_op_gru, K2T_OP_GRU, gru_classes, gru_modules);
+
+static const char *const bidi_classes[] = {"Bidirectional", NULL};
+static const char *const bidi_modules[] = {"LSTM", "GRU", "RNN", NULL};
+
+const k2t_op_def k2t_op_bidirectional = {
+    .op = K2T_OP_BIDIRECTIONAL, .classes = bidi_classes, .torch_modules = bidi_modules, .min_in = 1, .max_in = 1,
+    .parse = bidi_parse, .infer = bidi_infer, .weights = bidi_weights, .describe = bidi_describe,
+    .torch = bidi_torch, .hazards = bidi_hazards, .plan = bidi_plan, .forward = bidi_forward,
+    .flags = K2T_OPF_MODULE | K2T_OPF_POSITIONAL, .module = bidi_module, .py_forward = bidi_py_forward,
+    .extra_tensors = bidi_extra, .unexportable = bidi_unexportable,
+};
 
 const k2t_op_def k2t_op_embedding = {
     .op = K2T_OP_EMBEDDING, .classes = embedding_classes, .torch_modules = embedding_modules, .min_in = 1,

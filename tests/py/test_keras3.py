@@ -81,7 +81,7 @@ def all_vars(f):
 
 
 # ------------------------------------------------------------- parameter totals
-for name in ("cnn.keras", "seq.keras", "nested.keras", "lstm.keras", "cnn_oldnames.keras", "k215.keras",
+for name in ("cnn.keras", "seq.keras", "nested.keras", "lstm.keras", "bidi.keras", "cnn_oldnames.keras", "k215.keras",
              "windows.keras", "unsupported.keras", "cnn_deflated.keras", "cnn_zip64.keras"):
     rc, out, err = run("summary", model=P(name))
     with archive_h5(name) as f:
@@ -207,19 +207,21 @@ CASES = [("cnn.keras", "cnn.twin.h5", ref_cnn, (8, 8, 3)), ("cnn_oldnames.keras"
          ("k215.keras", "cnn.twin.h5", ref_cnn, (8, 8, 3)), ("seq.keras", "seq.twin.h5", ref_seq, (6,)),
          ("windows.keras", "seq.twin.h5", ref_seq, (6,)), ("nested.keras", "nested.twin.h5", ref_nested, (6,)),
          ("lstm.keras", "lstm.twin.h5", ref_lstm, (5, 3)),
+         ("bidi.keras", "bidi.twin.h5", None, (6, 4)),
          ("cnn_deflated.keras", "cnn.twin.h5", ref_cnn, (8, 8, 3)), ("cnn_zip64.keras", "cnn.twin.h5", ref_cnn, (8, 8, 3))]
 for name, twin, ref, shape in CASES:
     x = rng.uniform(-1, 1, shape)
     got, err = k2t_output(P(name), x)
     tw, err2 = k2t_output(P(twin), x)
     with archive_h5(name) as f:
-        want = ref(all_vars(f), x)
+        want = ref(all_vars(f), x) if ref else None
     if not ok(got is not None and tw is not None, "%s: run and save output" % name, err + err2):
         continue
     ok(np.array_equal(got, tw), "%s: output equals its legacy .h5 twin %s" % (name, twin),
        "max diff %g" % float(np.abs(got - tw).max()))
-    d = float(np.abs(got - want).max())
-    ok(d < 1e-4, "%s: output matches the numpy forward pass (max diff %.2e)" % (name, d))
+    if want is not None:
+        d = float(np.abs(got - want).max())
+        ok(d < 1e-4, "%s: output matches the numpy forward pass (max diff %.2e)" % (name, d))
     orc = oracle_output(P(twin), x)
     if isinstance(orc, str):
         ok(False, "%s: the tfjs oracle runs on %s" % (name, twin), orc)

@@ -8,6 +8,7 @@ checked against PyTorch's nn.GRU with the weights mapped (gates z, r, h to r, z,
 two bias rows to bias_ih and bias_hh): the two must agree, and k2t must agree with both.
 The check findings name the GRU gate order and the LSTM bias split."""
 import os
+import re
 import sys
 import tempfile
 
@@ -90,4 +91,109 @@ ok("gates z, r, h; nn.GRU orders them r, z, n" in text, "check names the GRU gat
 ok("batch_first=True" in text, "check gives batch_first=True for nn.GRU")
 rc, out, err = k2t("profile torch", "input " + os.path.join(tmp, "x.npy"), "diff", model=path)
 ok(rc == 0 and "no divergence" in out, "profile torch (NCHW emulation) reproduces Keras on the GRUs", out[-300:])
+
+
+def exported(model, x, stem):
+    """Export MODEL, import the module, run it on Keras-layout x; returns Keras-layout output or None."""
+    import importlib.util
+    py = os.path.join(tmp, stem + ".py")
+    rc, out, err = k2t("export pytorch " + py, model=model)
+    if not ok(rc == 0, "%s: export pytorch writes the port" % stem, err[-400:]):
+        return None
+    spec = importlib.util.spec_from_file_location(stem, py)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    net = mod.load_model(os.path.join(tmp, stem + ".safetensors"))
+    with torch.no_grad():
+        y = net(torch.from_numpy(np.ascontiguousarray(np.moveaxis(x, -1, 1)))).numpy()
+    return np.moveaxis(y, 1, -1) if y.ndim >= 3 else y
+
+
+# The port: nn.GRU with the gate blocks reordered and the two bias rows split, written by export.
+y = exported(path, x, "gru_port")
+if y is not None:
+    ok(np.abs(y - ref2).max() < 1e-5, "exported nn.GRU port (gates r, z, n; bias_ih, bias_hh) matches Keras",
+       "max %g" % np.abs(y - ref2).max())
+rc, out, err = k2t("check", model=path)
+text = " ".join(out.split())
+ok(".reshape(3, 6, 5)[[1, 0, 2]].reshape(18, 5)" in text, "check's fix reorders the GRU kernel's gate blocks",
+   text[:600])
+
+# A hand-written port that transposed the GRU kernels but kept Keras's gate order z, r, h: compare names
+# the reorder, and the printed fix, applied in PyTorch, gives the tensor nn.GRU wants.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                "scripts"))
+from torch_dump import dump  # noqa: E402
+
+
+class GruPort(torch.nn.Module):
+    def __init__(self, reorder):
+        super().__init__()
+        self.gru = torch.nn.GRU(5, 6, batch_first=True)
+        self.gru_back = torch.nn.GRU(6, 4, batch_first=True)
+        for m, n in ((self.gru, "gru"), (self.gru_back, "gru_back")):
+            u = m.hidden_size
+            o = np.r_[u:2 * u, 0:u, 2 * u:3 * u] if reorder else np.arange(3 * u)
+            with torch.no_grad():
+                m.weight_ih_l0.copy_(torch.from_numpy(w[n]["kernel"].T[o].copy()))
+                m.weight_hh_l0.copy_(torch.from_numpy(w[n]["recurrent_kernel"].T[o].copy()))
+                m.bias_ih_l0.copy_(torch.from_numpy(w[n]["bias"][0][o].copy()))
+                m.bias_hh_l0.copy_(torch.from_numpy(w[n]["bias"][1][o].copy()))
+
+    def forward(self, x):
+        y, _ = self.gru(x)
+        y2, _ = self.gru_back(y.flip(1))  # go_backwards: nn.GRU reads the flipped sequence
+        return y2
+
+
+with torch.no_grad():
+    dump(GruPort(False).eval(), x, os.path.join(tmp, "gru_bug.npz"), layout="nchw")
+rc, out, err = k2t("input " + os.path.join(tmp, "x.npy"), "compare " + os.path.join(tmp, "gru_bug.npz"), model=path)
+text = " ".join(out.split())
+ok("first divergence: gru " in text and "blocks in Keras's order" in text,
+   "compare: a port keeping Keras's GRU gate order is told so at the first GRU", text[-1500:])
+m = re.search(r'fix: sd\["gru.weight_ih_l0"\] = torch.from_numpy\(kernel\)([^\n]+)', out)
+if ok(m is not None, "compare prints the weight_ih_l0 fix", out[-800:]):
+    t = eval("torch.from_numpy(w['gru']['kernel'])" + m.group(1))  # noqa: S307 (our own output, checked)
+    want = GruPort(True).gru.weight_ih_l0.detach()
+    ok(tuple(t.shape) == tuple(want.shape) and torch.allclose(t, want), "the printed fix is nn.GRU's weight_ih_l0",
+       m.group(1))
+m = re.search(r'fix: sd\["gru.bias_ih_l0"\] = torch.from_numpy\(bias\)([^\n]+)', out)
+if ok(m is not None, "compare prints the bias_ih_l0 fix (row 0, reordered)", out[-800:]):
+    t = eval("torch.from_numpy(w['gru']['bias'])" + m.group(1))  # noqa: S307
+    ok(torch.allclose(t, GruPort(True).gru.bias_ih_l0.detach()), "the printed bias fix is nn.GRU's bias_ih_l0",
+       m.group(1))
+
+# Bidirectional GRU (reset_after=True, tf.keras's default), last states concatenated: the backward half's
+# state is the one after reading the whole sequence from the end (t = 0), what h_n[1] holds.
+bpath = os.path.join(tmp, "bigru.h5")
+g = Graph("k214", 79)
+xin = g.Input((7, 3))
+bi = g.add("Bidirectional", xin, name="bi", layer=("GRU", {"units": 4, "reset_after": True}))
+g.outputs = [bi]
+write_model(bpath, g)
+bw = {}
+for L in g.layers:
+    for v, arr, _, full in L.weights:
+        bw[("backward" if "/backward_" in full else "forward", v)] = arr.astype(np.float64)
+xb = np.random.RandomState(80).normal(0, 1, (2, 7, 3)).astype(np.float32)
+np.save(os.path.join(tmp, "xb.npy"), xb)
+fw = keras_gru(xb.astype(np.float64), *(bw[("forward", k)] for k in ("kernel", "recurrent_kernel", "bias")),
+               return_sequences=False)
+bk = keras_gru(xb.astype(np.float64), *(bw[("backward", k)] for k in ("kernel", "recurrent_kernel", "bias")),
+               go_backwards=True, return_sequences=False)
+bref = np.concatenate([fw, bk], 1)
+rc, out, err = k2t("input " + os.path.join(tmp, "xb.npy"), "run", "save bi " + os.path.join(tmp, "bi.npy"),
+                   model=bpath)
+if ok(rc == 0, "k2t runs a Bidirectional GRU", err):
+    got = np.load(os.path.join(tmp, "bi.npy"))
+    ok(np.abs(got - bref).max() < 1e-5, "Bidirectional GRU: forward last state, then backward state at t = 0",
+       "max %g" % np.abs(got - bref).max())
+y = exported(bpath, xb, "bigru_port")
+if y is not None:
+    ok(np.abs(y - bref).max() < 1e-5, "exported nn.GRU(bidirectional=True) port uses h_n, matches Keras",
+       "max %g" % np.abs(y - bref).max())
+rc, out, err = k2t("check", model=bpath)
+text = " ".join(out.split())
+ok("out[:, -1]" in text and "h_n" in text, "check warns that out[:, -1] is not the backward half's state", text[:800])
 done()
