@@ -255,6 +255,8 @@ if ok(rc == 0 and os.path.exists(port), "export pytorch from a .keras", err):
 rc, out, err = run("info mha", model=P("unsupported.keras"))
 ok(rc == 0 and "_query_dense/vars/0" in out and "_output_dense/vars/1" in out and "params:     125" in out,
    "an unsupported layer keeps every nested variable, named by relative path", out + err)
+rc2, out2, err2 = run("input random", "run", model=P("unsupported.keras"))
+ok(rc2 == 1 and "'mha' (MultiHeadAttention)" in err2, "run refuses naming the unsupported layer", err2)
 order = [l.split()[0] for l in out.splitlines() if "/" in l and l.strip().startswith(("vars/", "_"))]
 want = ["vars/%d" % i for i in range(12)] + ["_key_dense/vars/0", "_key_dense/vars/1", "_output_dense/vars/0",
                                              "_output_dense/vars/1", "_query_dense/vars/0", "_query_dense/vars/1"]
@@ -291,6 +293,10 @@ for name, want in HOSTILE:
     errs = [l for l in err.splitlines() if "error:" in l]
     ok(rc == 1 and len(errs) == 1 and P(name) in errs[0] and all(w in errs[0] for w in want),
        "%s: one error naming the file and %s" % (name, ", ".join(want)), err.strip())
+    # In-process too (K2T_NO_FORK): the same error, and under ASan no leak on the error path.
+    rc2, out2, err2 = run("summary", model=P(name), env={"TMPDIR": scratch, "K2T_NO_FORK": "1"}, cwd=work)
+    ok(rc2 == 1 and [l for l in err2.splitlines() if "error:" in l] == errs,
+       "%s: the same error without the loading child" % name, err2.strip()[-600:])
 ok(listing() == before and not os.path.exists("/tmp/k2t_evil.txt") and not os.path.exists(os.path.join(FX, "..",
    "evil.txt")), "hostile archives write nothing (TMPDIR, cwd, the fixture directory)")
 
