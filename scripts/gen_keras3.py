@@ -327,6 +327,10 @@ def main(argv):
             with z.open(zi, "w") as w:  # writestr would warn about the duplicate
                 w.write(d)
     open(P("h_truncated.keras"), "wb").write(good[:len(good) // 2])
+    b = bytearray(good)  # config.json's bytes changed after the CRC was written
+    i = b.find(b'"class_name"')
+    b[i + 1:i + 6] = b"CLASS"
+    open(P("h_crc.keras"), "wb").write(bytes(b))
     open(P("h_garbage.keras"), "wb").write(b"PK\x03\x04" + bytes(range(256)) * 8)
     # A member declaring 3 GB: both size fields (local header and central
     # directory) patched, so libzip's consistency check passes.

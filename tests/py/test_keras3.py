@@ -274,6 +274,7 @@ HOSTILE = [("subclassed.keras", ["MyModel", "config.json", "no layers", "Functio
            ("h_garbage.keras", ["truncated or corrupt"]),
            ("h_huge.keras", ["'model.weights.h5'", "declares 3221225472 bytes"]),
            ("h_encrypted.keras", ["encrypted"]),
+           ("h_crc.keras", ["'config.json'", "CRC", "truncated or corrupt"]),
            ("h_duplicate.keras", ["two zip members have the same name"]),
            ("h_wrongname.keras", ["'dense_1'", "'dense'", "layers/dense/vars"]),
            ("h_extravar.keras", ["'dense'", "3 variables", "implies 2", "'layers/dense'"]),
