@@ -1378,6 +1378,10 @@ static k2t_status k3_walk(loader *ld, const k2t_k3index *ix, json_t *entry, cons
     int *counts = NULL, n_counts = 0;
     for (size_t i = 0; json_is_array(layers) && i < json_array_size(layers) && st == K2T_OK; i++) {
         json_t *e = json_array_get(layers, i);
+        /* Operations that are not layers (x + y on KerasTensors: module
+        ** keras.src.ops.*) are not in model.layers: no group, no number. */
+        json_t *mod = json_object_get(e, "module");
+        if (json_is_string(mod) && !strncmp(json_string_value(mod), "keras.src.ops", 13)) continue;
         char snake[256], uniq[300], group[1100];
         k2t_snake_case(entry_class(e), snake, sizeof snake);
         int c = hmap_get(&used, snake);
