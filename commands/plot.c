@@ -45,26 +45,30 @@ static k2t_run *run_profile(k2t_shell *sh, const k2t_profile *p0, const char *wh
         k2t_error(sh, -1, "plot %s: no input (use \"input cifar FILE 0:4\", \"input random\" ...)", what);
         return NULL;
     }
-    if (m->n_inputs != 1) {
-        k2t_error(sh, -1, "plot %s: the model has %d inputs; k2t feeds single-input models", what, m->n_inputs);
-        return NULL;
-    }
-    k2t_shape per;
+    k2t_shape per[64];
     char cmd[32];
     snprintf(cmd, sizeof cmd, "plot %s", what);
-    if (k2t_shell_input_shape(sh, cmd, &per) != K2T_CMD_OK) return NULL;
-    int64_t numel;
-    float *x = k2t_shell_input_data(sh, &p.emu, &numel);
-    if (!x) return NULL;
+    if (m->n_inputs > 64) {
+        k2t_error(sh, -1, "plot %s: the model has %d inputs", what, m->n_inputs);
+        return NULL;
+    }
+    if (k2t_shell_input_shapes(sh, cmd, per) != K2T_CMD_OK) return NULL;
     k2t_opts o;
     k2t_profile_opts(sh, &p, &o, 1);
-    k2t_run *r = k2t_run_new(m, &o, &per, sh->in.n, &err);
-    if (!r || k2t_run_set_input(r, 0, x, sh->in.n, &err) != K2T_OK || k2t_run_nodes(r, 0, m->n_nodes, &err) != K2T_OK) {
+    k2t_run *r = k2t_run_new(m, &o, per, sh->in.n, &err);
+    if (!r) {
+        k2t_error(sh, -1, "plot %s: %s", what, err.msg);
+        return NULL;
+    }
+    if (k2t_shell_feed(sh, cmd, r, &p.emu) != K2T_CMD_OK) {
+        k2t_run_free(r);
+        return NULL;
+    }
+    if (k2t_run_nodes(r, 0, m->n_nodes, &err) != K2T_OK) {
         k2t_error(sh, -1, "plot %s: %s", what, err.msg);
         k2t_run_free(r);
         r = NULL;
     }
-    free(x);
     return r;
 }
 

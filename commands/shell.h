@@ -298,7 +298,7 @@ void k2t_strlist_free(k2t_strlist *l);
 void k2t_complete(k2t_shell *sh, const char *line, int point, k2t_strlist *out);
 
 /* Completers commands can use. */
-void k2t_complete_files(const char *prefix, const char *ext, k2t_strlist *out);
+void k2t_complete_files(const char *prefix, const char *ext, k2t_strlist *out); /* ext: ".h5" or ".h5|.keras" */
 void k2t_complete_layers(k2t_shell *sh, const char *prefix, k2t_strlist *out);
 void k2t_complete_words(const char *words, const char *prefix, k2t_strlist *out);
 void k2t_complete_settings(const char *prefix, k2t_strlist *out);

@@ -301,4 +301,42 @@ void k2t_set_unsupported(k2t_layer *L, const char *fmt, ...) __attribute__((form
 /* "valid", "same", "causal". */
 const char *k2t_pad_name(k2t_pad p);
 
+/*------------------------------------------------ .keras archives (keras3.c) */
+
+/* Does 'path' start with a zip local header (PK\3\4)?  By content, never
+** by extension: a .keras that is really HDF5 stays an H5 file. */
+int k2t_is_zip(const char *path);
+
+/* Keras's naming.to_snake_case of a class name: Conv2D -> conv2d,
+** BatchNormalization -> batch_normalization, ReLU -> re_lu. */
+void k2t_snake_case(const char *cls, char *out, size_t n);
+
+typedef struct k2t_k3file {
+    char *config;          /* config.json, NUL-terminated; owned */
+    char *keras_version;   /* metadata.json's, or NULL; owned */
+    int64_t fid;           /* model.weights.h5 opened from memory (an hid_t), or -1 */
+} k2t_k3file;
+
+/* Open a .keras archive: check every member name, read config.json and
+** metadata.json, open model.weights.h5 from memory (no temporary file).
+** On error returns non-OK with err naming the file and the member; a
+** failed open leaves nothing to close.  Close with k2t_keras3_close. */
+k2t_status k2t_keras3_open(const char *path, k2t_k3file *a, k2t_err *err);
+void k2t_keras3_close(k2t_k3file *a);
+
+/* Every group and dataset of the weights file by normalized path ('\'
+** mapped to '/', _layer_checkpoint_dependencies to layers).  NULL with
+** err set on failure; free with k2t_keras3_index_free. */
+typedef struct k2t_k3index k2t_k3index;
+k2t_k3index *k2t_keras3_index(int64_t fid, const char *path, k2t_err *err);
+void k2t_keras3_index_free(k2t_k3index *ix);
+/* The file's own path of the group (group=1) or dataset at 'norm', or NULL. */
+const char *k2t_keras3_find(const k2t_k3index *ix, const char *norm, int group);
+/* The datasets under group 'group' (normalized) in Keras's order: own
+** vars/0..n-1 numerically, then sub-groups by name, recursively.  *real
+** gets the file's paths, *rel the paths relative to the group ("vars/0",
+** "cell/vars/1"); both malloc'ed arrays of malloc'ed strings (free each,
+** then the array).  Returns the count. */
+int k2t_keras3_group_vars(const k2t_k3index *ix, const char *group, char ***real, char ***rel);
+
 #endif /* K2T_ENGINE_INTERNAL_H */

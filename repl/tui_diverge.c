@@ -23,7 +23,7 @@ struct tui_diverge {
     int n_nodes;
     const void *in_data;
     int in_n;
-    char in_desc[320];
+    char in_desc[sizeof ((k2t_input *)0)->desc];
     k2t_emu emu;
     const double *bn_eps_layer;
     double atol, rtol;
@@ -35,10 +35,17 @@ struct tui_diverge {
 
 static struct tui_diverge cache;
 
+/* The first input's data: a new input is a new key. */
+static const float *in0_data(const k2t_shell *sh)
+{
+    const k2t_array *a = k2t_shell_input0((k2t_shell *)sh);
+    return a ? a->data : NULL;
+}
+
 static int same_key(const k2t_shell *sh)
 {
     return cache.model == sh->model && !strncmp(cache.model_path, sh->model->path ? sh->model->path : "",
-                                                 sizeof cache.model_path - 1) && cache.n_nodes == sh->model->n_nodes && cache.in_data == sh->in.a.data &&
+                                                 sizeof cache.model_path - 1) && cache.n_nodes == sh->model->n_nodes && cache.in_data == in0_data(sh) &&
            cache.in_n == sh->in.n && !strcmp(cache.in_desc, sh->in.desc) &&
            !memcmp(&cache.emu, &sh->set.emu, sizeof cache.emu) && cache.bn_eps_layer == sh->set.bn_eps_layer &&
            cache.atol == sh->set.diff_atol && cache.rtol == sh->set.diff_rtol;
@@ -47,7 +54,7 @@ static int same_key(const k2t_shell *sh)
 const tui_diverge *tui_diverge_get(k2t_shell *sh)
 {
     const k2t_model *m = sh->model;
-    if (!m || !m->has_arch || m->n_nodes == 0 || m->n_inputs != 1 || sh->in.n == 0) return NULL;
+    if (!m || !m->has_arch || m->n_nodes == 0 || sh->in.n == 0) return NULL;
     if (!k2t_var_get(sh, "first_divergence")) return NULL;  /* no diff yet */
     if (same_key(sh)) return cache.failed ? NULL : &cache;
     free(cache.d);
@@ -55,7 +62,7 @@ const tui_diverge *tui_diverge_get(k2t_shell *sh)
     cache.model = m;
     cache.n_nodes = m->n_nodes;
     snprintf(cache.model_path, sizeof cache.model_path, "%s", m->path ? m->path : "");
-    cache.in_data = sh->in.a.data;
+    cache.in_data = in0_data(sh);
     cache.in_n = sh->in.n;
     snprintf(cache.in_desc, sizeof cache.in_desc, "%s", sh->in.desc);
     memcpy(&cache.emu, &sh->set.emu, sizeof cache.emu);
