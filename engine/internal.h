@@ -197,6 +197,18 @@ typedef struct k2t_xt {
 ** the counts agree they take the spec's names, the file's "backward_"
 ** ones after the others. */
 #define K2T_OPF_POSITIONAL (1u << 13)
+/* Keras's masks (padding steps of a sequence, one flag per step of input
+** 0's first axis): MASK_MAKE ops may make one (when L->cfg.makes_mask:
+** Masking, Embedding mask_zero) into f->mask_out; MASK_PASS ops hand
+** input 0's on unchanged (Keras's supports_masking: Dense, BN,
+** activations, Dropout); MASK_USE ops read it (f->mask: the recurrent
+** layers) and pass it on when they return sequences; MASK_REFUSE ops
+** would use it in a way k2t does not compute (merges, average pooling),
+** so a run refuses them.  Other ops drop it, as Keras 3 does. */
+#define K2T_OPF_MASK_MAKE (1u << 14)
+#define K2T_OPF_MASK_PASS (1u << 15)
+#define K2T_OPF_MASK_USE (1u << 16)
+#define K2T_OPF_MASK_REFUSE (1u << 17)
 
 
 typedef struct k2t_py k2t_py; /* export's Python writer (engine/py.h) */
