@@ -214,6 +214,11 @@ static int cmd_info(k2t_shell *sh, int argc, char **argv)
     if (argc == 2 && !strncmp(argv[1], "breakpoints", strlen(argv[1])) && k2t_find_layer(m, argv[1]) < 0 &&
         k2t_find_node(m, argv[1]) < 0)
         return k2t_info_breakpoints(sh);
+    /* "info input": the current input, as "input" alone shows it */
+    if (argc == 2 && !strcmp(argv[1], "input") && k2t_find_layer(m, argv[1]) < 0 && k2t_find_node(m, argv[1]) < 0) {
+        k2t_shell_print_input(sh);
+        return K2T_CMD_OK;
+    }
     if (argc > 2 && !raw) return k2t_error(sh, 2, "info: unknown option '%s' (try --json)", argv[2]);
     int li = k2t_arg_layer(sh, 1, argv[1]);
     if (li < 0) return K2T_CMD_ERR;
@@ -320,11 +325,12 @@ const k2t_command k2t_cmd_layers = {
 
 const k2t_command k2t_cmd_info = {
     .name = "info", .aliases = "i", .group = "model", .min_args = 1, .max_args = 2, .flags = K2T_NEEDS_MODEL,
-    .usage = "info LAYER [--json] | info breakpoints",
+    .usage = "info LAYER [--json] | info breakpoints | info input",
     .summary = "Show one layer: class, parsed config, inbound and outbound layers, weights and their PyTorch names.",
     .help = "Each weight is shown with its Keras shape and the name and shape it has in the\n"
             "state_dict of k2t's PyTorch port (conv kernels OIHW, Dense transposed, BN running_*).\n"
             "--json adds the layer's config exactly as the file stores it.  \"info breakpoints\"\n"
-            "lists the breakpoints (unless a layer is named breakpoints).",
+            "lists the breakpoints (unless a layer is named breakpoints); \"info input\" each model\n"
+            "input's source and shape.",
     .complete = complete_info, .fn = cmd_info,
 };

@@ -838,7 +838,10 @@ static void draw_title(const tui_state *st, k2t_shell *sh, tui_grid *g)
             else ADD(" | => %d %s", c, m->nodes[c].name);
             if (sh->n_breaks) ADD(" | %d breakpoint%s", sh->n_breaks, sh->n_breaks == 1 ? "" : "s");
         }
-        if (sh->in.n > 0) ADD(" | input %s %s", sh->in.desc, k2t_shape_str(&sh->in.a.shape, 0, s1, sizeof s1));
+        if (sh->in.n > 0 && sh->in.n_x == 1)
+            ADD(" | input %s %s", sh->in.desc, k2t_shape_str(&k2t_shell_input0(sh)->shape, 0, s1, sizeof s1));
+        else if (sh->in.n > 0)
+            ADD(" | %d inputs, batch %d", sh->in.n_x, sh->in.n);
         else ADD(" | no input");
     }
 #undef ADD

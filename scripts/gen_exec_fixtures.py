@@ -831,6 +831,32 @@ def fx_cifar_small(out):
     return rng.randint(0, 256, (3, 32, 32, 3)).astype(np.float32)
 
 
+# ------------------------------------------------------------ several inputs
+
+def fx_multi_io(out):
+    """Two inputs, two outputs: an 8x8x3 image (Conv2D stride 2 'same', BatchNormalization,
+    ReLU, GlobalAveragePooling2D) and a 5-vector (Dense) concatenated, a Dense added back onto
+    the concatenation (Add), then a softmax head "cls" (3 classes) and a linear regression
+    head "reg" (2 values).  Not in the exec manifest (test_exec feeds one input): written by
+    tests/py/test_multi_io.py, which feeds both inputs.  Returns {input name: batch of 3}."""
+    g = Graph("k24", 1041)
+    img = g.Input((8, 8, 3), name="image")
+    vec = g.Input((5,), name="vector")
+    t = g.add("Conv2D", img, name="conv", filters=4, kernel_size=[3, 3], strides=[2, 2], padding="same")
+    t = g.add("BatchNormalization", t, name="bn", axis=[3])
+    t = g.add("Activation", t, name="relu", activation="relu")
+    t = g.add("GlobalAveragePooling2D", t, name="gap")
+    v = g.add("Dense", vec, name="vec_dense", units=4, activation="tanh")
+    x = g.add("Concatenate", [t, v], name="concat", axis=-1)
+    h = g.add("Dense", x, name="mix", units=8, activation="relu")
+    x = g.add("Add", [h, x], name="add")
+    cls = g.add("Dense", x, name="cls", units=3, activation="softmax")
+    reg = g.add("Dense", x, name="reg", units=2)
+    g.outputs = [cls, reg]
+    write_model(os.path.join(out, "multi_io.h5"), g)
+    return {"image": normal_input(2041, (8, 8, 3)), "vector": normal_input(2042, (5,))}
+
+
 def main(argv):
     if len(argv) != 2:
         sys.stderr.write("usage: gen_exec_fixtures.py OUTDIR\n")
