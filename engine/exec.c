@@ -290,40 +290,38 @@ static void fuse(k2t_run *r)
     }
 }
 
-/* Which mask each step reads and makes (K2T_OPF_MASK_*), in node order:
-** a maker's mask is one float per step of its output's first axis. */
+/* Which mask each step reads and makes (k2t_mask_sources): a maker's mask
+** is one float per step of its output's first axis.  Refused: a mask that
+** reaches an op Keras would apply it in and k2t does not, or a merge. */
 static k2t_status plan_masks(k2t_run *r, k2t_err *err)
 {
     const k2t_model *m = r->m;
+    int *out = k2t_xmalloc((size_t)r->n * sizeof *out), *in = k2t_xmalloc((size_t)r->n * sizeof *in);
+    k2t_status st = K2T_OK;
+    k2t_mask_sources(m, out, in);
     for (int i = 0; i < r->n; i++) {
         step *s = &r->s[i];
         unsigned fl = s->def->flags;
+        int none = r->o.emu.mask_ignore;
         s->mask_off = -1;
-        s->mask_src = -1;
-        s->mask_in = s->n_in ? r->s[s->in[0]].mask_src : -1;
-        for (int j = 1; j < s->n_in && s->mask_in < 0; j++)
-            if (r->s[s->in[j]].mask_src >= 0) s->mask_in = r->s[s->in[j]].mask_src;
-        if ((fl & K2T_OPF_MASK_MAKE) && s->L->cfg.makes_mask && !r->o.emu.mask_ignore) {
-            s->mask_src = i;
-            s->mask_len = s->shape.ndim ? s->shape.d[0] : 1;
-            if (s->mask_len < 1) s->mask_len = 1;
-            continue;
-        }
-        if (s->mask_in < 0) continue;
+        s->mask_len = s->shape.ndim && s->shape.d[0] > 0 ? s->shape.d[0] : 1;
+        s->mask_src = none ? -1 : out[i];
+        s->mask_in = none || !(fl & K2T_OPF_MASK_USE) ? -1 : in[i];
+        if (none || in[i] < 0 || st != K2T_OK) continue;
         char why[400];
-        snprintf(why, sizeof why, "it receives the mask of '%s' (its padding steps), which Keras applies here "
-                 "and k2t does not", m->nodes[s->mask_in].name);
-        if (fl & K2T_OPF_MASK_REFUSE) return step_fail(m, s, err, K2T_EUNSUPPORTED, why);
-        if ((fl & K2T_OPF_MASK_PASS) || ((fl & K2T_OPF_MASK_USE) && s->L->cfg.return_sequences))
-            s->mask_src = s->mask_in;
-        if (s->n_in > 1) {
+        if (fl & K2T_OPF_MASK_REFUSE) {
+            snprintf(why, sizeof why, "it receives the mask of '%s' (its padding steps), which Keras applies here "
+                     "and k2t does not", m->nodes[in[i]].name);
+            st = step_fail(m, s, err, K2T_EUNSUPPORTED, why);
+        } else if (s->n_in > 1) {
             snprintf(why, sizeof why, "it merges inputs that carry the mask of '%s' (its padding steps), which "
-                     "k2t does not combine as Keras does", m->nodes[s->mask_in].name);
-            return step_fail(m, s, err, K2T_EUNSUPPORTED, why);
+                     "k2t does not combine as Keras does", m->nodes[in[i]].name);
+            st = step_fail(m, s, err, K2T_EUNSUPPORTED, why);
         }
-        if (!(fl & K2T_OPF_MASK_USE)) s->mask_in = (fl & K2T_OPF_MASK_PASS) ? s->mask_in : -1;
     }
-    return K2T_OK;
+    free(out);
+    free(in);
+    return st;
 }
 
 /* Where each step's output lives.  keep: a buffer per step.  fast: reuse a

@@ -130,6 +130,11 @@ void k2t_hz_code(k2t_hz *h, const char *fmt, ...) __attribute__((format(printf, 
 ** feeding a Dense. */
 void k2t_hz_window(k2t_hz *h, int kind);
 void k2t_hz_act(k2t_hz *h, k2t_act act);
+/* Keras's masks over the graph (K2T_OPF_MASK_*), in one pass over the
+** nodes: out[i] = the node whose mask node i's output carries (a maker:
+** Masking, Embedding mask_zero), in[i] = the one reaching its inputs;
+** -1 for none.  Either array may be NULL. */
+void k2t_mask_sources(const k2t_model *m, int *out, int *in);
 void k2t_hz_softmax_out(k2t_hz *h);
 void k2t_hz_flatten(k2t_hz *h);
 /* At the model's input: the training preprocessing its first

@@ -299,6 +299,7 @@ const k2t_pitfall k2t_pitfalls[K2T_PIT_COUNT] = {
         .key = "mask", .values = "keras|ignore",
         .help = "Recurrent layers skip the masked (padding) steps as Keras does, or read them all.",
         .names = mask_names, .n_names = 2, .field = offsetof(k2t_emu, mask_ignore),
+        .in_profiles = 1,
     },
     [K2T_PIT_UNSUPPORTED] = {
         .topic = "unsupported",

@@ -159,6 +159,18 @@ static void rnn_hazards(k2t_hz *h)
 {
     const k2t_cfg *g = &h->L->cfg;
     int u = g->units;
+    int *in = k2t_xmalloc((size_t)h->m->n_nodes * sizeof *in);
+    k2t_mask_sources(h->m, NULL, in);
+    if (in[h->node] >= 0) {
+        k2t_hz_say(h, K2T_PIT_MASK, 1, "skips the padding steps that '%s' marks (its state carries over%s); "
+                   "nn.%s reads every step unless the batch is packed with its lengths", h->m->nodes[in[h->node]].name,
+                   !g->return_sequences ? "" : h->L->op == K2T_OP_BIDIRECTIONAL || g->zero_output ?
+                   ", the output there is zeros" : ", the output there repeats the previous one",
+                   cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN");
+        k2t_hz_code(h, "out, hn = rnn(nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, "
+                    "enforce_sorted=False))");
+    }
+    free(in);
     int bi = h->L->op == K2T_OP_BIDIRECTIONAL;
     if (cell_op(h->L) == K2T_OP_LSTM && g->use_bias) {
         k2t_hz_say(h, K2T_PIT_TRANSPOSE, 1, "Keras keeps one LSTM bias (4*units); nn.LSTM adds bias_ih_l0 and "
