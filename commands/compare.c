@@ -244,7 +244,9 @@ static int fused_act_module(const cmp *c, const char *cls, int node, int pre)
 /* The port's recorded input 'in' read as Keras node src's output (Keras
 ** layout, batch first) into out: v 0 (N,C,...) as (N,...,C), 1 as stored,
 ** 2 a flat vector in CHW order when src is a Flatten of a map, reordered
-** to HWC.  Returns 0 when that reading does not fit. */
+** to HWC, 3 a sequence (N,T,F) stored last step first (a port that flips
+** the sequence for a go_backwards layer: nn.RNN has no go_backwards).
+** Returns 0 when that reading does not fit. */
 static int in_view(cmp *c, const k2t_npz_entry *in, int src, int v, float *out)
 {
     const k2t_array *a = &in->a;
@@ -265,10 +267,17 @@ static int in_view(cmp *c, const k2t_npz_entry *in, int src, int v, float *out)
                 for (int64_t q = 0; q < sp; q++) out[(b * sp + q) * C + ch] = a->data[(b * C + ch) * sp + q];
         return 1;
     }
-    if (v == 1) {
+    if (v == 1 || v == 3) {
         for (int i = 1; i < nd; i++) s.d[i - 1] = a->shape.d[i];
-        if (!shape_fits(&s, ks)) return 0;
-        memcpy(out, a->data, (size_t)(per * c->n) * sizeof(float));
+        if (!shape_fits(&s, ks) || (v == 3 && nd != 3)) return 0;
+        if (v == 1) {
+            memcpy(out, a->data, (size_t)(per * c->n) * sizeof(float));
+            return 1;
+        }
+        int64_t T = a->shape.d[1], F = a->shape.d[2];
+        for (int64_t b = 0; b < c->n; b++)
+            for (int64_t t = 0; t < T; t++)
+                memcpy(out + (b * T + t) * F, a->data + (b * T + T - 1 - t) * F, (size_t)F * sizeof(float));
         return 1;
     }
     int f = spatial_flatten(c->m, src);
@@ -308,7 +317,7 @@ static int input_view(cmp *c, const k2t_npz_entry *in, int node)
     const float *kx = k2t_run_output(c->rk, src)->data;
     int best = -1;
     double bd = 0;
-    for (int v = 0; v < 3; v++) {
+    for (int v = 0; v < 4; v++) {
         double d, r;
         if (!in_view(c, in, src, v, c->inbuf)) continue;
         measure(c->inbuf, kx, k2t_shape_numel(ks) * c->n, &d, &r);

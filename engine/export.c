@@ -266,6 +266,13 @@ static k2t_status make_plan(const k2t_model *m, plan *p, k2t_err *err)
     for (int i = 0; i < m->n_layers; i++) {
         const k2t_layer *L = &m->layers[i];
         const k2t_op_def *def = k2t_op_def_of(L->op);
+        if (def && def->unexportable && !L->unsupported) { /* the op's own reason first */
+            int call = first_call(m, i);
+            const char *why = def->unexportable(L, call >= 0 && m->nodes[call].n_in == 1
+                                                       ? &m->nodes[m->nodes[call].in[0]].shape
+                                                       : NULL);
+            if (why) return layer_fail(L, err, why);
+        }
         if (!def || !def->py_forward)
             return layer_fail(L, err, L->unsupported ? L->unsupported
                                                      : "k2t does not support this class");
@@ -278,13 +285,6 @@ static k2t_status make_plan(const k2t_model *m, plan *p, k2t_err *err)
             return layer_fail(L, err, "data_format channels_first: export writes ports of "
                               "channels_last models only (this model's tensors are already "
                               "PyTorch's (C, H, W); run, diff and check work on it)");
-        if (def->unexportable) {
-            int call = first_call(m, i);
-            const char *why = def->unexportable(L, call >= 0 && m->nodes[call].n_in == 1
-                                                       ? &m->nodes[m->nodes[call].in[0]].shape
-                                                       : NULL);
-            if (why) return layer_fail(L, err, why);
-        }
     }
     p->attr = k2t_xcalloc((size_t)m->n_layers, sizeof(char *));
     p->perm = k2t_xcalloc((size_t)m->n_layers, sizeof(int));
