@@ -5,7 +5,8 @@
 #                   (T=PATTERN runs the tests whose name matches), then the fast ones
 #                   again against the ASan/UBSan build (asan/...)
 #   make demo       set up, build, open the demo model in the shell (DEMO_MODEL=x.h5: another)
-#   make install    PREFIX=/usr/local: the binary and the man page
+#   make install    PREFIX=/usr/local: the binary, the man page, the demo and the
+#                   lessons (in $(PREFIX)/share/k2t/demo and .../lessons)
 #   make asan       build ./k2t-asan with AddressSanitizer and UBSan (and the fuzz replayers)
 #   make fuzz       libFuzzer on the .npy/.npz parsers and the command line (FUZZ_TIME=60 s each)
 #   make bench      throughput benchmarks
@@ -88,12 +89,17 @@ demo: setup
 	@$(MAKE) --no-print-directory all
 	@./k2t $(DEMO_MODEL)
 
+# The data directory keeps the source tree's layout (demo/ beside lessons/),
+# so that the lessons' "load demo/demo.h5" finds the demo installed too
+# (commands/paths.h: script, current directory, then the data directory).
+DEMO_FILES = $(filter-out %.json,$(wildcard demo/*.h5 demo/*.bin demo/*.classes demo/*.npz demo/README.md))
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 k2t $(DESTDIR)$(PREFIX)/bin/k2t
 	install -m 644 man/k2t.1 $(DESTDIR)$(PREFIX)/share/man/man1/k2t.1
-	install -d $(DESTDIR)$(PREFIX)/share/k2t
-	install -m 644 demo/demo.h5 demo/demo-test.bin $(DESTDIR)$(PREFIX)/share/k2t/
+	install -d $(DESTDIR)$(PREFIX)/share/k2t/demo $(DESTDIR)$(PREFIX)/share/k2t/lessons
+	install -m 644 $(DEMO_FILES) $(DESTDIR)$(PREFIX)/share/k2t/demo/
+	install -m 644 scripts/lessons/*.k2t $(DESTDIR)$(PREFIX)/share/k2t/lessons/
 
 asan:
 	@$(MAKE) --no-print-directory B=build-asan BIN=k2t-asan \

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "shell.h"
+#include "paths.h" /* k2t_shell_path: files relative to the running script */
 
 /* Samples a thread reads and preprocesses at a time, and the micro-batch it
 ** runs them in (without batch statistics: with them the chunk and the
@@ -575,7 +576,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         if (n_pos < 2) { rc = k2t_error(sh, -1, "eval cifar: which file? eval cifar FILE [COUNT]"); goto out; }
         if (n_pos > 3) { rc = k2t_error(sh, pos[3], "eval: unexpected argument '%s'", argv[pos[3]]); goto out; }
         S.kind = SRC_CIFAR;
-        S.path = argv[pos[1]];
+        S.path = k2t_shell_path(sh, argv[pos[1]], NULL, 0);
         S.per = (k2t_shape){3, {32, 32, 3}};
         if (!k2t_shape_fits(want, &S.per)) {
             rc = k2t_error(sh, -1, "eval cifar: the model takes %s, not CIFAR's 32x32x3 images",
@@ -599,9 +600,9 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         S.pixels = 1;
         S.ymode = Y_CIFAR;
         S.K = 10;
-    } else if (stat(argv[pos[0]], &st) == 0 && S_ISDIR(st.st_mode)) {
+    } else if (stat(k2t_shell_path(sh, argv[pos[0]], NULL, 0), &st) == 0 && S_ISDIR(st.st_mode)) {
         S.kind = SRC_DIR;
-        S.path = argv[pos[0]];
+        S.path = k2t_shell_path(sh, argv[pos[0]], NULL, 0);
         if (n_pos > 1) { rc = k2t_error(sh, pos[1], "eval: a folder holds its labels (one subfolder per class); unexpected '%s'", argv[pos[1]]); goto out; }
         if (want->ndim != 3 || want->d[0] < 1 || want->d[1] < 1 || (want->d[2] != 3 && want->d[2] != 1)) {
             rc = k2t_error(sh, -1, "eval: the model takes %s, not images (H, W, 3) or (H, W, 1) of a known size",
@@ -625,7 +626,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         S.K = (int)mout->d[0];
     } else {
         S.kind = SRC_NPY;
-        S.path = argv[pos[0]];
+        S.path = k2t_shell_path(sh, argv[pos[0]], NULL, 0);
         if (n_pos > 2) { rc = k2t_error(sh, pos[2], "eval: unexpected argument '%s'", argv[pos[2]]); goto out; }
         if (!(S.x = k2t_npy_open(S.path, &err))) {
             size_t len = strlen(S.path);
@@ -647,7 +648,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         S.pixels = S.x->pixels;
         if (S.total < 1) { rc = k2t_error(sh, pos[0], "eval: '%s' holds no samples", S.path); goto out; }
         if (n_pos == 2) {
-            S.ypath = argv[pos[1]];
+            S.ypath = k2t_shell_path(sh, argv[pos[1]], NULL, 0);
             if (!(S.y = k2t_npy_open(S.ypath, &err))) { rc = k2t_error(sh, pos[1], "eval: %s", err.msg); goto out; }
             if (S.y->shape.d[0] != S.total) {
                 rc = k2t_error(sh, pos[1], "eval: '%s' holds %lld labels but '%s' holds %lld samples", S.ypath,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "shell.h"
+#include "paths.h" /* k2t_shell_path: files relative to the running script */
 
 /*------------------------------------------------------------------ load */
 
@@ -13,7 +14,7 @@ static int cmd_load(k2t_shell *sh, int argc, char **argv)
     k2t_err err = {0};
     char n1[32];
     (void)argc;
-    k2t_model *m = k2t_model_load(argv[1], &err);
+    k2t_model *m = k2t_model_load(k2t_shell_path(sh, argv[1], NULL, 0), &err);
     if (!m) return k2t_error(sh, 1, "%s", err.msg);
     k2t_shell_drop_run(sh);
     k2t_model_free(sh->model);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "shell.h"
+#include "paths.h" /* k2t_shell_path: files relative to the running script */
 
 static double now(void)
 {
@@ -106,7 +107,7 @@ static int input_cifar(k2t_shell *sh, int in_node, int argc, char **argv)
 {
     k2t_err err = {0};
     int64_t total, first = 0, count;
-    const char *path = argv[2];
+    const char *path = k2t_shell_path(sh, argv[2], NULL, 0);
     char s2[96];
     const k2t_shape *want = &sh->model->nodes[in_node].shape;
     k2t_shape cif = {3, {32, 32, 3}};
@@ -164,7 +165,7 @@ static int cmd_input(k2t_shell *sh, int argc, char **argv)
             return k2t_error(sh, -1, "input image: the model takes %s, not images (H, W, 3)",
                              k2t_shape_str(want, 1, s1, sizeof s1));
         k2t_array a;
-        if (k2t_image_read(argv[2], (int)want->d[0], (int)want->d[1], (int)want->d[2], &a, &err) != K2T_OK)
+        if (k2t_image_read(k2t_shell_path(sh, argv[2], NULL, 0), (int)want->d[0], (int)want->d[1], (int)want->d[2], &a, &err) != K2T_OK)
             return k2t_error(sh, 2, "input image: %s", err.msg);
         set_input(sh, &a, 1, NULL, "%s", argv[2]);
         print_input(sh);
@@ -207,7 +208,7 @@ static int cmd_input(k2t_shell *sh, int argc, char **argv)
         return K2T_CMD_OK;
     }
     if (argc != 2) return k2t_error(sh, 2, "input: unexpected argument '%s'", argv[2]);
-    return input_npy(sh, in_node, argv[1]);
+    return input_npy(sh, in_node, k2t_shell_path(sh, argv[1], NULL, 0));
 }
 
 static void complete_input(k2t_shell *sh, int argi, char **argv, const char *prefix, k2t_strlist *out)
