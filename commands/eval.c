@@ -533,9 +533,11 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
     const k2t_model *m = sh->model;
     char s1[96], s2[96];
     int64_t batch = 256, limit = -1, topk = 0;
-    int pos[4], n_pos = 0;
+    int pos[4], n_pos = 0, brief = 0;
     for (int a = 1; a < argc; a++) {
-        if (!strcmp(argv[a], "--batch")) {
+        if (!strcmp(argv[a], "--brief")) {
+            brief = 1;
+        } else if (!strcmp(argv[a], "--batch")) {
             /* The batch matters to a model whose BN runs in train mode. */
             if (a + 1 >= argc) return k2t_error(sh, a, "eval: --batch needs a size");
             if (parse_count(sh, argc, argv, &a, "a size", 1, 4096, &batch) != K2T_CMD_OK) return K2T_CMD_ERR;
@@ -544,7 +546,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         } else if (!strcmp(argv[a], "--limit")) {
             if (parse_count(sh, argc, argv, &a, "a count", 1, INT64_MAX / 2, &limit) != K2T_CMD_OK) return K2T_CMD_ERR;
         } else if (argv[a][0] == '-' && argv[a][1] == '-') {
-            return k2t_error(sh, a, "eval: unknown option '%s' (--top K, --limit N, --batch N)", argv[a]);
+            return k2t_error(sh, a, "eval: unknown option '%s' (--top K, --limit N, --batch N, --brief)", argv[a]);
         } else if (n_pos < 4) {
             pos[n_pos++] = a;
         } else {
@@ -777,31 +779,52 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
                            : S.ymode == Y_ONEHOT ? " with one-hot labels "
                            : S.ymode == Y_BINARY ? " with binary labels "
                            : S.ymode == Y_TARGET ? " with regression targets " : "";
-        k2t_printf(sh, "eval: %lld %s from %s%s%s in %.3f s (%.0f %s/s), preprocess %s%s\n", (long long)done, unit,
-                   S.path, what, S.ymode == Y_NONE || !S.ypath ? "" : S.ypath, dt, dt > 0 ? (double)done / dt : 0.0, unit,
-                   S.pixels ? k2t_pre_names[sh->set.emu.preprocess] : "none", k2t_shell_settings_note(sh, note, sizeof note));
+        if (!brief)
+            k2t_printf(sh, "eval: %lld %s from %s%s%s in %.3f s (%.0f %s/s), preprocess %s%s\n", (long long)done, unit,
+                       S.path, what, S.ymode == Y_NONE || !S.ypath ? "" : S.ypath, dt, dt > 0 ? (double)done / dt : 0.0,
+                       unit, S.pixels ? k2t_pre_names[sh->set.emu.preprocess] : "none",
+                       k2t_shell_settings_note(sh, note, sizeof note));
         if (done == 0) {
             rc = k2t_error(sh, -1, "eval: interrupted before the first batch");
-        } else {
-            if (S.ymode == Y_BINARY)
+        } else if (brief) {
+            /* --brief: one line, the result then what it was measured on
+            ** (no timing, so a lesson's output is the same every run) */
+            if (classifying(&S)) {
+                k2t_printf(sh, "accuracy: %lld/%lld (%.2f%%)", (long long)correct, (long long)done,
+                           100.0 * (double)correct / (double)done);
+                if (topk)
+                    k2t_printf(sh, ", top-%lld %lld/%lld (%.2f%%)", (long long)topk, (long long)top_correct,
+                               (long long)done, 100.0 * (double)top_correct / (double)done);
+            } else {
+                k2t_printf(sh, "mse: %.6g, mae: %.6g", n_el ? sse / (double)n_el : 0, n_el ? sae / (double)n_el : 0);
+            }
+            k2t_printf(sh, " on %lld %s of %s, preprocess %s%s\n", (long long)done, unit, S.path,
+                       S.pixels ? k2t_pre_names[sh->set.emu.preprocess] : "none",
+                       k2t_shell_settings_note(sh, note, sizeof note));
+        }
+        if (done > 0) {
+            if (S.ymode == Y_BINARY && !brief)
                 k2t_printf(sh, "binary: class 1 where the output > %g (%s)\n", (double)S.thr,
                            S.thr > 0 ? "after its sigmoid" : "no sigmoid on the output: a logit");
             if (classifying(&S)) {
-                k2t_printf(sh, "accuracy: %lld/%lld (%.2f%%)\n", (long long)correct, (long long)done,
-                           100.0 * (double)correct / (double)done);
+                if (!brief)
+                    k2t_printf(sh, "accuracy: %lld/%lld (%.2f%%)\n", (long long)correct, (long long)done,
+                               100.0 * (double)correct / (double)done);
                 k2t_var_num(sh, "accuracy", 100.0 * (double)correct / (double)done);
                 k2t_var_num(sh, "correct", (double)correct);
                 k2t_var_num(sh, "total", (double)done);
                 if (topk) {
-                    k2t_printf(sh, "top-%lld accuracy: %lld/%lld (%.2f%%)\n", (long long)topk, (long long)top_correct,
-                               (long long)done, 100.0 * (double)top_correct / (double)done);
+                    if (!brief)
+                        k2t_printf(sh, "top-%lld accuracy: %lld/%lld (%.2f%%)\n", (long long)topk,
+                                   (long long)top_correct, (long long)done,
+                                   100.0 * (double)top_correct / (double)done);
                     k2t_var_num(sh, "top_accuracy", 100.0 * (double)top_correct / (double)done);
                     k2t_var_num(sh, "top_correct", (double)top_correct);
                 }
-                print_classes(sh, &S, label_n, label_ok, conf);
+                if (!brief) print_classes(sh, &S, label_n, label_ok, conf);
             } else {
                 double mse = n_el ? sse / (double)n_el : 0, mae = n_el ? sae / (double)n_el : 0;
-                k2t_printf(sh, "mse: %.6g\nmae: %.6g\n", mse, mae);
+                if (!brief) k2t_printf(sh, "mse: %.6g\nmae: %.6g\n", mse, mae);
                 k2t_var_num(sh, "mse", mse);
                 k2t_var_num(sh, "mae", mae);
                 k2t_var_num(sh, "total", (double)done);
@@ -831,7 +854,7 @@ static void complete_eval(k2t_shell *sh, int argi, char **argv, const char *pref
 {
     (void)sh;
     if (prefix[0] == '-') {
-        k2t_complete_words("--top --limit --batch", prefix, out);
+        k2t_complete_words("--top --limit --batch --brief", prefix, out);
     } else if (argi == 1) {
         k2t_complete_words("cifar", prefix, out);
         k2t_complete_files(prefix, NULL, out);
@@ -841,8 +864,8 @@ static void complete_eval(k2t_shell *sh, int argi, char **argv, const char *pref
 }
 
 const k2t_command k2t_cmd_eval = {
-    .name = "eval", .group = "run", .min_args = 1, .max_args = 9, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
-    .usage = "eval cifar FILE [COUNT] | eval X.npy [Y.npy] | eval DIR/ [--top K] [--limit N] [--batch N]",
+    .name = "eval", .group = "run", .min_args = 1, .max_args = 10, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
+    .usage = "eval cifar FILE [COUNT] | eval X.npy [Y.npy] | eval DIR/ [--top K] [--limit N] [--batch N] [--brief]",
     .summary = "Accuracy (or regression error) on a data set: a CIFAR-10 file, .npy arrays or a folder of images.",
     .help = "Prints \"accuracy: 171/200 (85.50%)\", per-class accuracy and (up to 12 classes) a\n"
             "confusion matrix; --top K adds \"top-K accuracy: A/N\".  cifar FILE: the CIFAR-10\n"
@@ -859,6 +882,8 @@ const k2t_command k2t_cmd_eval = {
             "micro-batches of 2 on its own plan, so memory stays the same whatever the data's\n"
             "size.  Under \"set bn.mode train\" (batch statistics) the data goes in batches of\n"
             "--batch N (default 256) on one plan instead.  Ctrl-C stops it and keeps the session;\n"
-            "what was counted so far is printed.",
+            "what was counted so far is printed.  --brief prints one line instead, the result and\n"
+            "what it was measured on, without timing (the lessons use it): \"accuracy: 171/200\n"
+            "(85.50%) on 200 images of FILE, preprocess raw\" and any non-default settings.",
     .complete = complete_eval, .fn = cmd_eval,
 };
