@@ -476,10 +476,13 @@ static void *eval_worker(void *arg)
 
 /*------------------------------------------------------------------ output */
 
-static const char *cls_name(const eval_src *s, int k, char *buf, size_t n)
+/* A folder's own subfolder names, else the model's class names
+** (classes.c), else CIFAR-10's on a CIFAR file, else the index. */
+static const char *cls_name(const k2t_shell *sh, const eval_src *s, int k, char *buf, size_t n)
 {
-    if (s->kind == SRC_CIFAR) return k2t_cifar_names[k];
     if (s->names && k < s->n_names) return s->names[k];
+    if (k2t_class_name(sh, k)) return k2t_class_name(sh, k);
+    if (s->kind == SRC_CIFAR) return k2t_cifar_names[k];
     snprintf(buf, n, "%d", k);
     return buf;
 }
@@ -493,16 +496,16 @@ static void print_classes(k2t_shell *sh, const eval_src *s, const int64_t *label
     k2t_printf(sh, "per class:\n");
     for (int c = 0; c < K; c++) {
         int64_t n = label_n[c];
-        if (n) k2t_printf(sh, "  %-10s %4lld/%-4lld %6.2f%%\n", cls_name(s, c, b, sizeof b), (long long)label_ok[c],
+        if (n) k2t_printf(sh, "  %-10s %4lld/%-4lld %6.2f%%\n", cls_name(sh, s, c, b, sizeof b), (long long)label_ok[c],
                           (long long)n, 100.0 * (double)label_ok[c] / (double)n);
-        else k2t_printf(sh, "  %-10s    -\n", cls_name(s, c, b, sizeof b));
+        else k2t_printf(sh, "  %-10s    -\n", cls_name(sh, s, c, b, sizeof b));
     }
     if (!conf) return;
     k2t_printf(sh, "confusion matrix (rows: label, columns: predicted):\n%12s", "");
-    for (int k = 0; k < K; k++) k2t_printf(sh, " %5.5s", cls_name(s, k, b, sizeof b));
+    for (int k = 0; k < K; k++) k2t_printf(sh, " %5.5s", cls_name(sh, s, k, b, sizeof b));
     k2t_printf(sh, "\n");
     for (int c = 0; c < K; c++) {
-        k2t_printf(sh, "  %-10s", cls_name(s, c, b, sizeof b));
+        k2t_printf(sh, "  %-10s", cls_name(sh, s, c, b, sizeof b));
         for (int k = 0; k < K; k++) k2t_printf(sh, " %5lld", (long long)conf[c * K + k]);
         k2t_printf(sh, "\n");
     }

@@ -37,6 +37,7 @@ static int cmd_load(k2t_shell *sh, int argc, char **argv)
                    m->n_layers, k2t_fmt_count(m->n_params, n1, sizeof n1));
     }
     for (int i = 0; i < m->n_notes; i++) k2t_printf(sh, "note: %s\n", m->notes[i]);
+    k2t_classes_sidecar(sh, m->path); /* MODEL.classes: its own class names */
     k2t_var_num(sh, "params", (double)m->n_params);
     k2t_var_num(sh, "trainable_params", (double)m->n_trainable);
     k2t_var_num(sh, "layers", m->has_arch ? m->n_nodes : m->n_layers);

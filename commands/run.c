@@ -235,7 +235,8 @@ static int classifier(const k2t_model *m)
 static const char *class_name(const k2t_shell *sh, int k, char *buf, size_t n)
 {
     int K = (int)sh->model->nodes[sh->model->outputs[0]].shape.d[0];
-    if (K == 10 && sh->in.labels && k >= 0 && k < 10) snprintf(buf, n, "%d %s", k, k2t_cifar_names[k]);
+    if (k2t_class_name(sh, k)) snprintf(buf, n, "%d %s", k, k2t_class_name(sh, k)); /* the model's own (classes.c) */
+    else if (K == 10 && sh->in.labels && k >= 0 && k < 10) snprintf(buf, n, "%d %s", k, k2t_cifar_names[k]);
     else snprintf(buf, n, "%d", k);
     return buf;
 }
