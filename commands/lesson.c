@@ -96,10 +96,10 @@ static int lesson_find(const char *key, char *path, size_t n, char *why, size_t 
         snprintf(path, n, "%s/%s", dir, l.v[found]);
     } else {
         size_t w = (size_t)snprintf(why, wn, matches ? "'%s' names several lessons (" : "no lesson '%s' (the lessons: ", key);
+        int listed = 0;
         for (int i = 0; i < l.n && w < wn; i++) {
             if (matches && !strstr(l.v[i] + 3, key)) continue;
-            w += (size_t)snprintf(why + w, wn - w, "%s%.*s", w > 0 && why[w - 1] != '(' ? ", " : "",
-                                  (int)strlen(l.v[i]) - 4, l.v[i]);
+            w += (size_t)snprintf(why + w, wn - w, "%s%.*s", listed++ ? ", " : "", (int)strlen(l.v[i]) - 4, l.v[i]);
         }
         if (w < wn) snprintf(why + w, wn - w, ")");
     }
