@@ -150,7 +150,7 @@ static void complete_lesson(k2t_shell *sh, int argi, char **argv, const char *pr
     size_t pl = strlen(prefix);
     for (int i = 0; i < l.n; i++) {
         char word[256];
-        snprintf(word, sizeof word, "%.*s", (int)strlen(l.v[i]) - 4, l.v[i] + 3); /* the name */
+        snprintf(word, sizeof word, "%.*s", (int)strlen(l.v[i]) - 7, l.v[i] + 3); /* the name */
         if (!strncmp(word, prefix, pl)) k2t_strlist_add(out, word);
         snprintf(word, sizeof word, "%.2s", l.v[i]);                            /* the number */
         if (!strncmp(word, prefix, pl)) k2t_strlist_add(out, word);

@@ -67,6 +67,8 @@ try:
     rc, out, err = run([K2T, "--batch", "--no-init", "-c", "lesson 99", "-c", "lesson e"], tmp)
     ok(rc == 1 and "no lesson '99' (the lessons: 01-transpose," in err and "'e' names several lessons" in err,
        "an unknown or ambiguous lesson is named with the choices", err)
+    rc, out, err = run([K2T, "--batch", "--no-init", "-c", "complete lesson pa", "-c", "complete lesson 1"], tmp)
+    ok(out == "padding\n10\n11\n", "lesson completes lesson names and numbers", repr(out))
     rc, out, err = run([K2T, "--lesson"], tmp)
     ok(rc == 2 and "--lesson" in err, "--lesson without an argument is bad usage", err)
 
