@@ -157,6 +157,12 @@ try:
         rc, out, err = run([inst, "--batch", "--no-init", "--lesson", "11"], tmp)
         ok(rc == 0 and oks(out) == expects(os.path.join(LESSONS, "11-port-end-to-end.k2t")),
            "the installed lesson 11 finds the port's dumps", err[-300:])
+    lone = os.path.join(tmp, "lone")
+    os.makedirs(lone)
+    shutil.copy(inst, os.path.join(lone, "k2t"))
+    rc, out, err = run([os.path.join(lone, "k2t"), "--batch", "--no-init", "-c", "lesson"], tmp,
+                       env=dict(ENV, K2T_DATA=data))
+    ok(rc == 0 and os.path.join(data, "lessons") in out, "K2T_DATA points a k2t elsewhere at the data", out[-200:])
     env = dict(ENV, K2T_FAKETTY="1")
     p = subprocess.run([inst, "--no-init"], cwd=tmp, input="classes\n", capture_output=True, text=True,
                        timeout=120, env=env)
