@@ -73,8 +73,8 @@ typedef struct cmp {
     const k2t_model *m;
     k2t_run *rk;          /* the Keras run */
     int n;                /* samples */
-    float *x;             /* the preprocessed input */
-    k2t_shape per;        /* its per-sample shape */
+    float **x;            /* the preprocessed inputs, one per model input */
+    k2t_shape *per;       /* their per-sample shapes */
     float *scratch;       /* a node's reference in CHW order, or an emulated output */
     float *scratch2;
     int64_t max_numel;    /* largest per-sample activation */
@@ -94,6 +94,16 @@ typedef struct cmp {
 } cmp;
 
 /*--------------------------------------------------------------- helpers */
+
+/* Feed every (preprocessed) model input into run r. */
+static k2t_status feed(const cmp *c, k2t_run *r, k2t_err *err)
+{
+    for (int i = 0; i < c->m->n_inputs; i++) {
+        k2t_status st = k2t_run_set_input(r, i, c->x[i], c->n, err);
+        if (st != K2T_OK) return st;
+    }
+    return K2T_OK;
+}
 
 static int weighted(const k2t_model *m, int i)
 {
@@ -543,8 +553,8 @@ static double emulate(cmp *c, const k2t_profile *p, const ent *e)
     double res = -1;
     if (e->chw) return -1; /* a Flatten read in CHW order: the emulation maps back to HWC */
     k2t_profile_opts(sh, p, &o, 1);
-    k2t_run *r = k2t_run_new(m, &o, &c->per, c->n, &err);
-    if (!r || k2t_run_set_input(r, 0, c->x, c->n, &err) != K2T_OK) goto done;
+    k2t_run *r = k2t_run_new(m, &o, c->per, c->n, &err);
+    if (!r || feed(c, r, &err) != K2T_OK) goto done;
     if (e->loc && N->n_in == 1 && in_view(c, e->in, N->in[0], e->lview, c->inbuf)) {
         /* A vector from a Flatten: the map before it, so that the emulated Flatten runs. */
         int f = spatial_flatten(m, N->in[0]);
@@ -1027,40 +1037,61 @@ static int read_map(k2t_shell *sh, int argi, const char *path, ent *es, int ne, 
 
 /*-------------------------------------------------------------- command */
 
-/* No input set: the one the port was run on (__input__), in Keras's
-** layout (a channels-first dump is moved to channels last). */
-static void use_dump_input(k2t_shell *sh, const k2t_npz_entry *zin, const char *path)
+/* The dump's copy of model input i: "__input__.NAME" (NAME the input
+** layer's), or for a single-input model "__input__"; NULL when absent. */
+static const k2t_npz_entry *dump_input(const k2t_npz *z, const k2t_model *m, int i)
+{
+    char want[300];
+    snprintf(want, sizeof want, "__input__.%s", m->nodes[m->inputs[i]].name);
+    for (int k = 0; k < z->n; k++)
+        if (!strcmp(z->e[k].name, want) || (m->n_inputs == 1 && !strcmp(z->e[k].name, "__input__")))
+            return z->e[k].a.data && z->e[k].a.shape.ndim >= 1 ? &z->e[k] : NULL;
+    return NULL;
+}
+
+/* No input set: the ones the port was run on (__input__), in Keras's
+** layout (a channels-first dump is moved to channels last).  Does nothing
+** unless the dump holds every input, with one batch. */
+static void use_dump_input(k2t_shell *sh, const k2t_npz *z, const char *path)
 {
     const k2t_model *m = sh->model;
-    char s1[96];
-    const k2t_shape *want = &m->nodes[m->inputs[0]].shape;
-    k2t_array a = {0};
-    int nd = zin->a.shape.ndim;
-    a.shape = zin->a.shape;
-    a.data = k2t_xmalloc((size_t)(k2t_shape_numel(&a.shape) + 1) * sizeof(float));
-    snprintf(a.dtype, sizeof a.dtype, "float32");
-    k2t_shape per = {nd - 1, {0}}, conv = per;
-    for (int i = 1; i < nd; i++) per.d[i - 1] = zin->a.shape.d[i];
-    for (int i = 2; i < nd; i++) conv.d[i - 2] = zin->a.shape.d[i];
-    if (nd >= 3) conv.d[nd - 2] = zin->a.shape.d[1];
-    if (nd >= 3 && k2t_shape_fits(want, &conv) && !k2t_shape_fits(want, &per)) {
-        int64_t n = a.shape.d[0], C = a.shape.d[1], sp = k2t_shape_numel(&per) / (C ? C : 1);
-        for (int64_t b = 0; b < n; b++)
-            for (int64_t ch = 0; ch < C; ch++)
-                for (int64_t q = 0; q < sp; q++) a.data[(b * sp + q) * C + ch] = zin->a.data[(b * C + ch) * sp + q];
-        for (int i = 1; i < nd; i++) a.shape.d[i] = conv.d[i - 1];
-    } else {
-        memcpy(a.data, zin->a.data, (size_t)k2t_shape_numel(&a.shape) * sizeof(float));
+    char s1[96], desc[320];
+    for (int i = 0; i < m->n_inputs; i++) {
+        const k2t_npz_entry *zin = dump_input(z, m, i);
+        if (!zin || zin->a.shape.d[0] < 1 || zin->a.shape.d[0] != dump_input(z, m, 0)->a.shape.d[0]) return;
     }
-    k2t_array_free(&sh->in.a);
-    free(sh->in.labels);
-    sh->in.labels = NULL;
-    sh->in.a = a;
-    sh->in.n = (int)a.shape.d[0];
-    snprintf(sh->in.desc, sizeof sh->in.desc, "'%s' __input__, the input the port was dumped on", path);
+    for (int i = 0; i < m->n_inputs; i++) {
+        const k2t_npz_entry *zin = dump_input(z, m, i);
+        const k2t_shape *want = &m->nodes[m->inputs[i]].shape;
+        k2t_array a = {0};
+        int nd = zin->a.shape.ndim;
+        a.shape = zin->a.shape;
+        a.data = k2t_xmalloc((size_t)(k2t_shape_numel(&a.shape) + 1) * sizeof(float));
+        snprintf(a.dtype, sizeof a.dtype, "float32");
+        k2t_shape per = {nd - 1, {0}}, conv = per;
+        for (int d = 1; d < nd; d++) per.d[d - 1] = zin->a.shape.d[d];
+        for (int d = 2; d < nd; d++) conv.d[d - 2] = zin->a.shape.d[d];
+        if (nd >= 3) conv.d[nd - 2] = zin->a.shape.d[1];
+        if (nd >= 3 && k2t_shape_fits(want, &conv) && !k2t_shape_fits(want, &per)) {
+            int64_t n = a.shape.d[0], C = a.shape.d[1], sp = k2t_shape_numel(&per) / (C ? C : 1);
+            for (int64_t b = 0; b < n; b++)
+                for (int64_t ch = 0; ch < C; ch++)
+                    for (int64_t q = 0; q < sp; q++) a.data[(b * sp + q) * C + ch] = zin->a.data[(b * C + ch) * sp + q];
+            for (int d = 1; d < nd; d++) a.shape.d[d] = conv.d[d - 1];
+        } else {
+            memcpy(a.data, zin->a.data, (size_t)k2t_shape_numel(&a.shape) * sizeof(float));
+        }
+        snprintf(desc, sizeof desc, "'%s' %s, the input the port was dumped on", path, zin->name);
+        k2t_shell_set_input(sh, i, &a, (int)a.shape.d[0], NULL, desc);
+    }
     k2t_shell_drop_run(sh);
-    k2t_printf(sh, "compare: no input set: using %s, shape %s\n", sh->in.desc,
-               k2t_shape_str(&a.shape, 0, s1, sizeof s1));
+    if (m->n_inputs == 1) {
+        k2t_printf(sh, "compare: no input set: using %s, shape %s\n", sh->in.desc,
+                   k2t_shape_str(&sh->in.x[0].a.shape, 0, s1, sizeof s1));
+        return;
+    }
+    k2t_printf(sh, "compare: no input set: using the inputs the port was dumped on:\n");
+    k2t_shell_print_input(sh);
 }
 
 /* The bugs, one per group of identical causes, in model order (by each
@@ -1308,9 +1339,10 @@ static const k2t_npz_entry *input_of(const k2t_npz *z, const char *name)
 
 /* Refuse a dump made on another input than the current one: shapes, then
 ** values (as set, or preprocessed as set preprocess says). */
-static int same_input(k2t_shell *sh, cmp *c, const k2t_npz_entry *zin, const char *path)
+static int same_input(k2t_shell *sh, cmp *c, int in, const k2t_npz_entry *zin, const char *path)
 {
-    const k2t_array *a = &zin->a, *b = &sh->in.a;
+    const k2t_array *a = &zin->a, *b = &sh->in.x[in].a;
+    const char *idesc = sh->in.x[in].desc;
     char s1[96], s2[96];
     int64_t n = k2t_shape_numel(&b->shape);
     int fits = a->shape.ndim == b->shape.ndim && k2t_shape_numel(&a->shape) == n && a->shape.d[0] == b->shape.d[0];
@@ -1335,13 +1367,13 @@ static int same_input(k2t_shell *sh, cmp *c, const k2t_npz_entry *zin, const cha
         }
     }
     if (!fits)
-        return k2t_error(sh, -1, "compare: '%s' was dumped on another input: its __input__ has shape %s, the current "
-                         "input (%s) %s; set the input the port was run on", path, k2t_shape_str(&a->shape, 0, s1, sizeof s1), sh->in.desc,
+        return k2t_error(sh, -1, "compare: '%s' was dumped on another input: its %s has shape %s, the current "
+                         "input (%s) %s; set the input the port was run on", path, zin->name, k2t_shape_str(&a->shape, 0, s1, sizeof s1), idesc,
                          k2t_shape_str(&b->shape, 0, s2, sizeof s2));
     const float *da = conv ? conv : a->data;
     double best = INFINITY, big = 0;
     for (int pre = 0; pre < 2; pre++) {
-        float *x = pre ? k2t_shell_input_data(sh, NULL, &n) : NULL;
+        float *x = pre ? k2t_shell_input_data(sh, in, NULL, &n) : NULL;
         const float *y = pre ? x : b->data;
         if (!y) continue;
         double mad = 0;
@@ -1375,9 +1407,9 @@ static int same_input(k2t_shell *sh, cmp *c, const k2t_npz_entry *zin, const cha
         snprintf(hint, sizeof hint, " (it is the current input x %.6g %s %.6g: the same samples, scaled otherwise)", A,
                  B < 0 ? "-" : "+", fabs(B) < 1e-9 ? 0.0 : fabs(B));
     free(conv);
-    return k2t_error(sh, -1, "compare: '%s' was dumped on another input: its __input__ (shape %s) differs from the "
-                     "current input (%s) by up to %.4g%s; set the input the port was run on", path,
-                     k2t_shape_str(&a->shape, 0, s1, sizeof s1), sh->in.desc, best, hint);
+    return k2t_error(sh, -1, "compare: '%s' was dumped on another input: its %s (shape %s) differs from the "
+                     "current input (%s) by up to %.4g%s; set the input the port was run on", path, zin->name,
+                     k2t_shape_str(&a->shape, 0, s1, sizeof s1), idesc, best, hint);
 }
 
 static int cmd_compare(k2t_shell *sh, int argc, char **argv)
@@ -1400,8 +1432,6 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
         }
     }
     if (!path) return k2t_error(sh, -1, "compare: which file? Usage: compare FILE.npz [--map FILE]");
-    if (m->n_inputs != 1)
-        return k2t_error(sh, -1, "compare: the model has %d inputs; k2t feeds single-input models", m->n_inputs);
     cmp c;
     memset(&c, 0, sizeof c);
     cause *cs = NULL;
@@ -1415,14 +1445,12 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
     }
     /* The members that are not a module's output: NAME.in (a module's
     ** input), state_dict/KEY, __input__, __mode__ (torch_dump.py). */
-    const k2t_npz_entry *zin = NULL;
     char mode[16] = "";
     int ne = 0, rc = K2T_CMD_OK, n_sd = 0, n_in = 0;
     ent *es = k2t_xcalloc((size_t)(z.n ? z.n : 1), sizeof *es);
     for (int i = 0; i < z.n; i++) {
         const k2t_npz_entry *q = &z.e[i];
-        if (!strcmp(q->name, "__input__")) zin = q;
-        else if (!strcmp(q->name, "__mode__")) {
+        if (!strcmp(q->name, "__mode__")) {
             for (int64_t k = 0; q->a.data && k < k2t_shape_numel(&q->a.shape) && k < 15; k++)
                 mode[k] = (char)q->a.data[k], mode[k + 1] = '\0';
         } else if (!strncmp(q->name, "state_dict/", 11)) n_sd++;
@@ -1437,35 +1465,39 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
         }
     }
     for (int i = 0; i < ne; i++) es[i].in = input_of(&z, es[i].z->name);
-    if (sh->in.n == 0 && zin && zin->a.data) use_dump_input(sh, zin, path);
+    if (sh->in.n == 0) use_dump_input(sh, &z, path);
     if (sh->in.n == 0) {
         rc = k2t_error(sh, -1, "compare: no input (set the input the port was run on: \"input FILE.npy\", "
                        "\"input cifar FILE 0:4\" ...)");
         goto done;
     }
     c.sh = sh, c.m = m, c.n = sh->in.n, c.P = -1, c.z = &z, c.es = es, c.ne = ne, c.mode = mode;
-    if (k2t_shell_input_shape(sh, "compare", &c.per) != K2T_CMD_OK) {
+    c.per = k2t_xcalloc((size_t)m->n_inputs + 1, sizeof *c.per);
+    c.x = k2t_xcalloc((size_t)m->n_inputs + 1, sizeof *c.x);
+    if (k2t_shell_input_shapes(sh, "compare", c.per) != K2T_CMD_OK) {
         rc = K2T_CMD_ERR;
         goto done;
     }
-    if (zin && zin->a.data && (rc = same_input(sh, &c, zin, path)) != K2T_CMD_OK) goto done;
+    for (int i = 0; i < m->n_inputs; i++) {
+        const k2t_npz_entry *zin = dump_input(&z, m, i);
+        if (zin && (rc = same_input(sh, &c, i, zin, path)) != K2T_CMD_OK) goto done;
+    }
     if (map && (rc = read_map(sh, map_argi, map, es, ne, path)) != K2T_CMD_OK) goto done;
 
     /* The Keras run: every activation kept, Keras's own semantics. */
-    int64_t numel = k2t_shape_numel(&sh->in.a.shape);
-    c.x = k2t_xmalloc((size_t)(numel ? numel : 1) * sizeof(float));
-    memcpy(c.x, sh->in.a.data, (size_t)numel * sizeof(float));
-    if (sh->in.a.pixels &&
-        k2t_preprocess(c.x, numel, (int)c.per.d[c.per.ndim - 1], sh->set.emu.preprocess, &err) != K2T_OK) {
-        rc = k2t_error(sh, -1, "compare: %s", err.msg);
-        goto done;
+    for (int i = 0; i < m->n_inputs; i++) {
+        int64_t numel;
+        if (!(c.x[i] = k2t_shell_input_data(sh, i, NULL, &numel))) {
+            rc = K2T_CMD_ERR;
+            goto done;
+        }
     }
     k2t_profile kp = *k2t_profile_find(sh, "keras");
     kp.emu.preprocess = sh->set.emu.preprocess;
     k2t_opts o;
     k2t_profile_opts(sh, &kp, &o, 1);
-    c.rk = k2t_run_new(m, &o, &c.per, c.n, &err);
-    if (!c.rk || k2t_run_set_input(c.rk, 0, c.x, c.n, &err) != K2T_OK ||
+    c.rk = k2t_run_new(m, &o, c.per, c.n, &err);
+    if (!c.rk || feed(&c, c.rk, &err) != K2T_OK ||
         k2t_run_nodes(c.rk, 0, m->n_nodes, &err) != K2T_OK) {
         rc = k2t_error(sh, -1, "compare: %s", err.msg);
         goto done;
@@ -1477,8 +1509,8 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
     c.scratch = k2t_xmalloc((size_t)(c.max_numel * c.n + 1) * sizeof(float));
     c.scratch2 = k2t_xmalloc((size_t)(c.max_numel * c.n + 1) * sizeof(float));
     c.inbuf = k2t_xmalloc((size_t)(c.max_numel * c.n + 1) * sizeof(float));
-    c.rl = k2t_run_new(m, &o, &c.per, c.n, &err);
-    if (!c.rl || k2t_run_set_input(c.rl, 0, c.x, c.n, &err) != K2T_OK) {
+    c.rl = k2t_run_new(m, &o, c.per, c.n, &err);
+    if (!c.rl || feed(&c, c.rl, &err) != K2T_OK) {
         rc = k2t_error(sh, -1, "compare: %s", err.msg);
         goto done;
     }
@@ -1572,7 +1604,9 @@ done:
     free(gno);
     k2t_npz_free(&z);
     k2t_run_free(c.rk);
+    for (int i = 0; c.x && i < m->n_inputs; i++) free(c.x[i]);
     free(c.x);
+    free(c.per);
     free(c.scratch);
     free(c.scratch2);
     if (c.blocks) k2t_blocks_free(c.blocks, c.n_blocks);

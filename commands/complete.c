@@ -95,8 +95,15 @@ void k2t_complete_files(const char *prefix, const char *ext, k2t_strlist *out)
         snprintf(path, sizeof path, "%s%s", dir, e->d_name);
         int isdir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
         if (!isdir && ext) {
-            size_t n = strlen(e->d_name), el = strlen(ext);
-            if (n < el || strcmp(e->d_name + n - el, ext) != 0) continue;
+            /* ext may list alternatives: ".h5|.keras" */
+            size_t n = strlen(e->d_name);
+            int match = 0;
+            for (const char *x = ext; *x && !match;) {
+                size_t el = strcspn(x, "|");
+                match = n >= el && strncmp(e->d_name + n - el, x, el) == 0;
+                x += el + (x[el] == '|');
+            }
+            if (!match) continue;
         }
         if (isdir) strncat(path, "/", sizeof path - strlen(path) - 1);
         k2t_strlist_add(out, path);

@@ -204,33 +204,27 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
     if (!pb.with_input) pb.emu.preprocess = sh->set.emu.preprocess;
     if (sh->in.n == 0)
         return k2t_error(sh, -1, "diff: no input (use \"input cifar FILE 0:4\", \"input random\" ...)");
-    if (m->n_inputs != 1) return k2t_error(sh, -1, "diff: the model has %d inputs; k2t feeds single-input models", m->n_inputs);
 
     /* Both runs, on the same samples, each with its own preprocessing. */
     k2t_run *ra = NULL, *rb = NULL;
     k2t_opts oa, ob;
     k2t_profile_opts(sh, &pa, &oa, 1);
     k2t_profile_opts(sh, &pb, &ob, 1);
-    k2t_shape per;
-    if (k2t_shell_input_shape(sh, "diff", &per) != K2T_CMD_OK) return K2T_CMD_ERR;
-    int64_t numel = k2t_shape_numel(&sh->in.a.shape);
-    float *xa = k2t_xmalloc((size_t)numel * sizeof(float)), *xb = k2t_xmalloc((size_t)numel * sizeof(float));
-    memcpy(xa, sh->in.a.data, (size_t)numel * sizeof(float));
-    memcpy(xb, sh->in.a.data, (size_t)numel * sizeof(float));
-    int c = (int)per.d[per.ndim - 1];
+    k2t_shape *per = k2t_xmalloc((size_t)(m->n_inputs + 1) * sizeof *per);
     int rc = K2T_CMD_OK;
-    if (sh->in.a.pixels &&
-        (k2t_preprocess(xa, numel, c, (k2t_pre)pa.emu.preprocess, &err) != K2T_OK ||
-         k2t_preprocess(xb, numel, c, (k2t_pre)pb.emu.preprocess, &err) != K2T_OK)) {
-        rc = k2t_error(sh, -1, "diff: %s", err.msg);
+    if (k2t_shell_input_shapes(sh, "diff", per) != K2T_CMD_OK) {
+        free(per);
+        return K2T_CMD_ERR;
+    }
+    ra = k2t_run_new(m, &oa, per, sh->in.n, &err);
+    if (ra) rb = k2t_run_new(m, &ob, per, sh->in.n, &err);
+    free(per);
+    if (!ra || !rb) { rc = k2t_error(sh, -1, "diff: %s", err.msg); goto done; }
+    if (k2t_shell_feed(sh, "diff", ra, &pa.emu) != K2T_CMD_OK || k2t_shell_feed(sh, "diff", rb, &pb.emu) != K2T_CMD_OK) {
+        rc = K2T_CMD_ERR;
         goto done;
     }
-    ra = k2t_run_new(m, &oa, &per, sh->in.n, &err);
-    if (ra) rb = k2t_run_new(m, &ob, &per, sh->in.n, &err);
-    if (!ra || !rb) { rc = k2t_error(sh, -1, "diff: %s", err.msg); goto done; }
-    if (k2t_run_set_input(ra, 0, xa, sh->in.n, &err) != K2T_OK ||
-        k2t_run_nodes(ra, 0, m->n_nodes, &err) != K2T_OK ||
-        k2t_run_set_input(rb, 0, xb, sh->in.n, &err) != K2T_OK ||
+    if (k2t_run_nodes(ra, 0, m->n_nodes, &err) != K2T_OK ||
         (!isolated && k2t_run_nodes(rb, 0, m->n_nodes, &err) != K2T_OK)) {
         rc = k2t_error(sh, -1, "diff: %s", err.msg);
         goto done;
@@ -341,8 +335,6 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
 done:
     k2t_run_free(ra);
     k2t_run_free(rb);
-    free(xa);
-    free(xb);
     return rc;
 }
 

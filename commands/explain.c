@@ -296,7 +296,7 @@ static int on_preprocess(k2t_shell *sh, int tag)
     if (!model_lines(sh, tag))
         k2t_printf(sh, "  no Rescaling layer: the scaling lives in the training script, not in this file\n");
     k2t_printf(sh, "  k2t's preprocess setting is now %s.\n", k2t_pre_names[sh->set.emu.preprocess]);
-    if (sh->in.n && sh->in.a.pixels && sh->in.labels) {
+    if (sh->in.n && k2t_shell_input0(sh) && k2t_shell_input0(sh)->pixels && sh->in.labels) {
         /* Each scaling on the current pixels: the one that works is the one it was trained with. */
         k2t_printf(sh, "\nMeasured on the current input (%s):\n ", sh->in.desc);
         for (int p = 0; p < 5; p++) {

@@ -118,20 +118,22 @@ static int record(k2t_shell *sh, k2t_export_sample *in, k2t_export_sample *out,
     int n = 1, rc = K2T_CMD_ERR;
     char s1[96];
     if (m->n_inputs > 64) return k2t_error(sh, -1, "export: the model has %d inputs", m->n_inputs);
-    if (sh->in.n > 0 && m->n_inputs == 1) {
-        if (k2t_shell_input_shape(sh, "export", &per[0]) != K2T_CMD_OK) return K2T_CMD_ERR;
+    if (k2t_shell_input_ready(sh)) {
+        /* The user's inputs, every one of them. */
+        if (k2t_shell_input_shapes(sh, "export", per) != K2T_CMD_OK) return K2T_CMD_ERR;
         n = sh->in.n < MAX_SAMPLES ? sh->in.n : MAX_SAMPLES;
-        int64_t numel = n * k2t_shape_numel(&per[0]);
-        x[0] = k2t_xmalloc((size_t)(numel ? numel : 1) * sizeof(float));
-        memcpy(x[0], sh->in.a.data, (size_t)numel * sizeof(float));
-        if (sh->in.a.pixels &&
-            k2t_preprocess(x[0], numel, (int)per[0].d[per[0].ndim - 1], sh->set.emu.preprocess, &err) != K2T_OK) {
-            free(x[0]);
-            return k2t_error(sh, -1, "export: %s", err.msg);
+        int pixels = 0;
+        for (int k = 0; k < m->n_inputs; k++) {
+            int64_t numel;
+            if (!(x[k] = k2t_shell_input_data(sh, k, NULL, &numel))) {
+                for (int j = 0; j < k; j++) free(x[j]);
+                return K2T_CMD_ERR;
+            }
+            pixels |= sh->in.x[k].a.pixels;
         }
         if (n == 1) snprintf(desc, desc_n, "%s, its first sample", sh->in.desc);
         else snprintf(desc, desc_n, "%s, its first %d samples", sh->in.desc, n);
-        if (sh->in.a.pixels)
+        if (pixels)
             snprintf(desc + strlen(desc), desc_n - strlen(desc), ", preprocess %s",
                      k2t_pre_names[sh->set.emu.preprocess]);
     } else {
@@ -153,8 +155,8 @@ static int record(k2t_shell *sh, k2t_export_sample *in, k2t_export_sample *out,
         }
         if (m->n_inputs == 1) snprintf(desc, desc_n, "random, seed 1, %s", range);
         else snprintf(desc, desc_n, "random, seeds 1..%d, %s", m->n_inputs, range);
-        if (sh->in.n > 0) snprintf(desc + strlen(desc), desc_n - strlen(desc), " (k2t feeds "
-                                   "its input to single-input models only)");
+        if (sh->in.n > 0) snprintf(desc + strlen(desc), desc_n - strlen(desc), " (the current input is "
+                                   "not set for every input of this model)");
     }
     k2t_opts o;
     memset(&o, 0, sizeof o);
@@ -313,7 +315,15 @@ static int export_pytorch(k2t_shell *sh, const char *path, int force)
     if (py_info.n_permuted)
         k2t_printf(sh, ", %d Linear%s after an NCHW Flatten", py_info.n_permuted,
                    py_info.n_permuted == 1 ? "" : "s");
-    k2t_printf(sh, "\n  self-test input %s: %s\n", k2t_shape_str(&in[0].shape, 0, s1, sizeof s1), desc);
+    if (m->n_inputs == 1) {
+        k2t_printf(sh, "\n  self-test input %s: %s\n", k2t_shape_str(&in[0].shape, 0, s1, sizeof s1), desc);
+    } else {
+        k2t_printf(sh, "\n  self-test inputs");
+        for (int k = 0; k < m->n_inputs; k++)
+            k2t_printf(sh, "%s %s %s", k ? "," : "", m->nodes[m->inputs[k]].name,
+                       k2t_shape_str(&in[k].shape, 0, s1, sizeof s1));
+        k2t_printf(sh, ": %s\n", desc);
+    }
     k2t_printf(sh, "  test vectors (input, layer outputs, Keras's outputs): %s\n", vec);
     k2t_printf(sh, "  check it: python3 %s\n", path);
     k2t_var_set(sh, "export_file", "%s", path);

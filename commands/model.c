@@ -48,7 +48,7 @@ static void complete_h5(k2t_shell *sh, int argi, char **argv, const char *prefix
                         k2t_strlist *out)
 {
     (void)sh, (void)argv;
-    if (argi == 1) k2t_complete_files(prefix, ".h5", out);
+    if (argi == 1) k2t_complete_files(prefix, ".h5|.keras", out);
 }
 
 /*--------------------------------------------------------------- summary */
@@ -207,15 +207,71 @@ static void complete_layer_arg(k2t_shell *sh, int argi, char **argv, const char 
 
 /*------------------------------------------------------------------ info */
 
+/* "info" alone: the model as a whole, with the format it was read from. */
+static int info_model(k2t_shell *sh, const k2t_model *m)
+{
+    char a[32], b[32];
+    int unsupported = 0;
+    for (int i = 0; i < m->n_layers; i++) unsupported += m->layers[i].op == K2T_OP_UNSUPPORTED;
+    k2t_printf(sh, "%smodel %s%s\n", k2t_c_bold(sh), m->path, k2t_c_off(sh));
+    k2t_printf(sh, "  format:     %s\n", m->archive ? "Keras 3 archive (.keras)"
+                                         : m->has_arch ? "legacy HDF5 (.h5)" : "legacy HDF5 weights only (save_weights)");
+    k2t_printf(sh, "  keras:      %s%s%s\n", m->keras_version[0] ? m->keras_version : "?",
+               m->backend[0] ? ", backend " : "", m->backend);
+    if (m->has_arch) {
+        k2t_printf(sh, "  class:      %s \"%s\"\n", m->model_class, m->name);
+        k2t_printf(sh, "  layers:     %d (%d graph nodes, %d input%s, %d output%s)\n", m->n_layers, m->n_nodes,
+                   m->n_inputs, m->n_inputs == 1 ? "" : "s", m->n_outputs, m->n_outputs == 1 ? "" : "s");
+        if (unsupported)
+            k2t_printf(sh, "  unsupported: %d layer%s (see \"summary\")\n", unsupported, unsupported == 1 ? "" : "s");
+    } else {
+        k2t_printf(sh, "  layers:     %d (weights only)\n", m->n_layers);
+    }
+    k2t_printf(sh, "  params:     %s (%s trainable)\n", k2t_fmt_count(m->n_params, a, sizeof a),
+               k2t_fmt_count(m->n_trainable, b, sizeof b));
+    return K2T_CMD_OK;
+}
+
+/* A Lambda's function, as the engine decodes it. */
+static void info_lambda(k2t_shell *sh, const k2t_layer *L)
+{
+    k2t_lambda_info li;
+    if (!k2t_lambda_describe(L, &li)) return;
+    switch (li.kind) {
+    case K2T_LAMBDA_BYTECODE:
+        k2t_printf(sh, "  function:   Python bytecode (%zu bytes), marshalled: only the Python version that wrote "
+                   "it can load it\n", li.code_bytes);
+        k2t_printf(sh, "  names:      ");
+        for (int i = 0; i < li.n_names; i++) k2t_printf(sh, "%s%s", i ? ", " : "", li.names[i]);
+        k2t_printf(sh, "%s\n", li.n_names ? "" : "(none found)");
+        break;
+    case K2T_LAMBDA_SOURCE:
+        k2t_printf(sh, "  function:   source: %s\n", li.text);
+        break;
+    case K2T_LAMBDA_FUNCTION:
+        k2t_printf(sh, "  function:   %s%s%s\n", li.text, li.module ? " from module " : "", li.module ? li.module : "");
+        break;
+    default:
+        k2t_printf(sh, "  function:   (not decoded)\n");
+    }
+    k2t_lambda_info_free(&li);
+}
+
 static int cmd_info(k2t_shell *sh, int argc, char **argv)
 {
     const k2t_model *m = sh->model;
     char s1[96], s2[96], cnt[32], tname[300];
+    if (argc < 2) return info_model(sh, m);
     int raw = argc > 2 && strcmp(argv[2], "--json") == 0;
     /* gdb's "info b", "info break": a prefix of breakpoints that names no layer */
     if (argc == 2 && !strncmp(argv[1], "breakpoints", strlen(argv[1])) && k2t_find_layer(m, argv[1]) < 0 &&
         k2t_find_node(m, argv[1]) < 0)
         return k2t_info_breakpoints(sh);
+    /* "info input": the current input, as "input" alone shows it */
+    if (argc == 2 && !strcmp(argv[1], "input") && k2t_find_layer(m, argv[1]) < 0 && k2t_find_node(m, argv[1]) < 0) {
+        k2t_shell_print_input(sh);
+        return K2T_CMD_OK;
+    }
     if (argc > 2 && !raw) return k2t_error(sh, 2, "info: unknown option '%s' (try --json)", argv[2]);
     int li = k2t_arg_layer(sh, 1, argv[1]);
     if (li < 0) return K2T_CMD_ERR;
@@ -232,6 +288,7 @@ static int cmd_info(k2t_shell *sh, int argc, char **argv)
                    k2t_c_warn(sh), k2t_c_off(sh), L->unsupported);
     else if (L->unsupported)
         k2t_printf(sh, "  note:       %s\n", L->unsupported);
+    info_lambda(sh, L);
     if (m->has_arch) {
         char desc[1024];
         k2t_layer_describe(m, L, desc, sizeof desc);
@@ -297,7 +354,8 @@ const k2t_command k2t_cmd_load = {
     .usage = "load FILE.h5",
     .summary = "Load a Keras .h5 model (or a weights-only file), replacing the current one.",
     .help = "Reads Keras 2.x legacy H5 files as model.save('x.h5') writes them, Keras 3's\n"
-            "legacy H5, and save_weights files (weights only: stats work, execution does not).\n"
+            "legacy H5, Keras 3 (and 2.13-2.15) .keras archives, told apart by content, and\n"
+            "save_weights files (weights only: stats work, execution does not).\n"
             "Layers k2t cannot execute are kept in the graph, inspectable, and reported.",
     .complete = complete_h5, .fn = cmd_load,
 };
@@ -321,12 +379,16 @@ const k2t_command k2t_cmd_layers = {
 };
 
 const k2t_command k2t_cmd_info = {
-    .name = "info", .aliases = "i", .group = "model", .min_args = 1, .max_args = 2, .flags = K2T_NEEDS_MODEL,
-    .usage = "info LAYER [--json] | info breakpoints",
-    .summary = "Show one layer: class, parsed config, inbound and outbound layers, weights and their PyTorch names.",
+    .name = "info", .aliases = "i", .group = "model", .min_args = 0, .max_args = 2, .flags = K2T_NEEDS_MODEL,
+    .usage = "info [LAYER [--json]] | info breakpoints | info input",
+    .summary = "Show the model (format, Keras version) or one layer: config, inbound and outbound layers, weights.",
     .help = "Each weight is shown with its Keras shape and the name and shape it has in the\n"
             "state_dict of k2t's PyTorch port (conv kernels OIHW, Dense transposed, BN running_*).\n"
             "--json adds the layer's config exactly as the file stores it.  \"info breakpoints\"\n"
-            "lists the breakpoints (unless a layer is named breakpoints).",
+            "lists the breakpoints (unless a layer is named breakpoints); \"info input\" each model\n"
+            "input's source and shape.  Without LAYER: the model's file format (legacy .h5 or\n"
+            "Keras 3 .keras archive), Keras version, class, layers and parameters.  A Lambda\n"
+            "shows what it holds: the identifiers its marshalled bytecode names, its source, or\n"
+            "the function it wraps.",
     .complete = complete_info, .fn = cmd_info,
 };

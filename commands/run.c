@@ -25,65 +25,164 @@ static double now(void)
 
 /*------------------------------------------------------------------ input */
 
-static void set_input(k2t_shell *sh, k2t_array *a, int n, unsigned char *labels, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static void set_input(k2t_shell *sh, k2t_array *a, int n, unsigned char *labels, const char *fmt, ...)
+/* The model's input names, "a, b", for messages. */
+static const char *input_names(const k2t_model *m, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    for (int i = 0; i < m->n_inputs; i++)
+        snprintf(buf + strlen(buf), n - strlen(buf), "%s%s", i ? ", " : "", m->nodes[m->inputs[i]].name);
+    return buf;
+}
+
+/* The model input called 'name' (its InputLayer's node name), or -1. */
+static int input_index(const k2t_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_inputs; i++)
+        if (!strcmp(m->nodes[m->inputs[i]].name, name)) return i;
+    return -1;
+}
+
+/* Is n samples for input i refused because another input holds another
+** batch?  Reports it (naming both inputs) when it is. */
+static int batch_conflict(k2t_shell *sh, int i, int n, const char *what)
+{
+    const k2t_model *m = sh->model;
+    if (sh->in.n_x != m->n_inputs) return 0;
+    for (int j = 0; j < sh->in.n_x; j++) {
+        if (j == i || !sh->in.x[j].a.data || sh->in.n == n) continue;
+        k2t_error(sh, -1, "input %s: %s holds %d sample%s; input %s holds %d (every input takes the same batch: "
+                  "set them together with \"input FILE.npz\")", m->nodes[m->inputs[i]].name, what, n,
+                  n == 1 ? "" : "s", m->nodes[m->inputs[j]].name, sh->in.n);
+        return 1;
+    }
+    return 0;
+}
+
+/* k2t_shell_set_input with a printf description. */
+static void set_input(k2t_shell *sh, int i, k2t_array *a, int n, unsigned char *labels, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void set_input(k2t_shell *sh, int i, k2t_array *a, int n, unsigned char *labels, const char *fmt, ...)
 {
     va_list ap;
-    k2t_array_free(&sh->in.a);
-    free(sh->in.labels);
-    sh->in.a = *a;
-    sh->in.n = n;
-    sh->in.labels = labels;
+    char desc[320];
     va_start(ap, fmt);
-    vsnprintf(sh->in.desc, sizeof sh->in.desc, fmt, ap);
+    vsnprintf(desc, sizeof desc, fmt, ap);
     va_end(ap);
-    /* The plan stays (k2t_shell_prepare plans again only when the batch or
-    ** the per-sample shape changes); what it computed is now stale. */
-    k2t_run_reset(sh->run);
+    k2t_shell_set_input(sh, i, a, n, labels, desc);
 }
 
-/* Does per-sample 'got' fit the model's input shape (None matches any)? */
-static void print_input(k2t_shell *sh)
+/* Give 'a' (read from 'what') a batch dimension if it is one sample of
+** input i; its number of samples, or -1 after reporting a shape that does
+** not fit (a is freed then). */
+static int input_batch(k2t_shell *sh, int argi, int i, k2t_array *a, const char *what)
 {
-    char s1[96];
-    k2t_printf(sh, "input: %s, shape %s%s\n", sh->in.desc, k2t_shape_str(&sh->in.a.shape, 0, s1, sizeof s1),
-               sh->in.a.pixels ? " (pixels: set preprocess applies)" : "");
+    const k2t_model *m = sh->model;
+    const k2t_shape *want = &m->nodes[m->inputs[i]].shape;
+    char s1[96], s2[96], who[300] = "";
+    if (m->n_inputs > 1) snprintf(who, sizeof who, " %s", m->nodes[m->inputs[i]].name);
+    if (k2t_shape_fits(want, &a->shape) && a->shape.ndim < K2T_MAX_DIMS) {
+        /* one sample without its batch dimension */
+        for (int d = a->shape.ndim; d > 0; d--) a->shape.d[d] = a->shape.d[d - 1];
+        a->shape.d[0] = 1;
+        a->shape.ndim++;
+        return 1;
+    }
+    k2t_shape per = a->shape;
+    per.ndim = a->shape.ndim - 1;
+    for (int d = 0; d < per.ndim; d++) per.d[d] = a->shape.d[d + 1];
+    if (a->shape.ndim < 1 || !k2t_shape_fits(want, &per) || a->shape.d[0] < 1) {
+        k2t_error(sh, argi, "input%s: %s has shape %s; the model's input%s takes %s (a batch of "
+                  "samples, or one sample without the batch dimension)", who, what,
+                  k2t_shape_str(&a->shape, 0, s1, sizeof s1), who, k2t_shape_str(want, 1, s2, sizeof s2));
+        k2t_array_free(a);
+        return -1;
+    }
+    if (a->shape.d[0] > 1 << 20) {
+        k2t_error(sh, argi, "input%s: %s holds %lld samples; at most %d", who, what, (long long)a->shape.d[0], 1 << 20);
+        k2t_array_free(a);
+        return -1;
+    }
+    return (int)a->shape.d[0];
 }
 
-static int input_npy(k2t_shell *sh, int in_node, const char *path)
+/* "input [NAME] FILE.npy": argi is the file's argument. */
+static int input_npy(k2t_shell *sh, int i, int argi, const char *path)
 {
     k2t_err err = {0};
     k2t_array a;
-    char s1[96], s2[96];
-    if (k2t_npy_read(path, &a, &err) != K2T_OK) return k2t_error(sh, 1, "input: %s", err.msg);
-    const k2t_shape *want = &sh->model->nodes[in_node].shape;
-    k2t_shape per = a.shape;
-    int n = 1;
-    if (k2t_shape_fits(want, &a.shape)) {
-        /* one sample without its batch dimension */
-        for (int i = a.shape.ndim; i > 0; i--) a.shape.d[i] = a.shape.d[i - 1];
-        a.shape.d[0] = 1;
-        a.shape.ndim++;
-    } else {
-        per.ndim = a.shape.ndim - 1;
-        for (int i = 0; i < per.ndim; i++) per.d[i] = a.shape.d[i + 1];
-        if (a.shape.ndim < 1 || !k2t_shape_fits(want, &per) || a.shape.d[0] < 1) {
-            k2t_array_free(&a);
-            return k2t_error(sh, 1, "input: '%s' has shape %s; the model takes %s (a batch of "
-                             "samples, or one sample without the batch dimension)", path,
-                             k2t_shape_str(&a.shape, 0, s1, sizeof s1), k2t_shape_str(want, 1, s2, sizeof s2));
-        }
-        if (a.shape.d[0] > 1 << 20) {
-            k2t_array_free(&a);
-            return k2t_error(sh, 1, "input: '%s' holds %lld samples; at most %d", path,
-                             (long long)a.shape.d[0], 1 << 20);
-        }
-        n = (int)a.shape.d[0];
+    char what[4200];
+    path = k2t_shell_path(sh, path, NULL, 0); /* beside the running script (paths.h) */
+    if (k2t_npy_read(path, &a, &err) != K2T_OK) return k2t_error(sh, argi, "input: %s", err.msg);
+    snprintf(what, sizeof what, "'%s'", path);
+    int n = input_batch(sh, argi, i, &a, what);
+    if (n < 0) return K2T_CMD_ERR;
+    if (batch_conflict(sh, i, n, what)) {
+        k2t_array_free(&a);
+        return K2T_CMD_ERR;
     }
-    set_input(sh, &a, n, NULL, "%s (%s, %d sample%s)", path, a.dtype, n, n == 1 ? "" : "s");
-    print_input(sh);
+    set_input(sh, i, &a, n, NULL, "%s (%s, %d sample%s)", path, a.dtype, n, n == 1 ? "" : "s");
+    k2t_shell_print_input(sh);
     return K2T_CMD_OK;
+}
+
+/* "input FILE.npz": one member per model input, named after it. */
+static int input_npz(k2t_shell *sh, const char *path)
+{
+    const k2t_model *m = sh->model;
+    k2t_err err = {0};
+    k2t_npz z;
+    char names[256], what[4400];
+    path = k2t_shell_path(sh, path, NULL, 0); /* beside the running script (paths.h) */
+    if (k2t_npz_read(path, &z, &err) != K2T_OK) {
+        k2t_npz_free(&z);
+        return k2t_error(sh, 1, "input: %s", err.msg);
+    }
+    input_names(m, names, sizeof names);
+    int *member = k2t_xmalloc((size_t)m->n_inputs * sizeof(int)), rc = K2T_CMD_OK;
+    for (int i = 0; i < m->n_inputs; i++) member[i] = -1;
+    for (int k = 0; k < z.n && rc == K2T_CMD_OK; k++) {
+        int i = input_index(m, z.e[k].name);
+        if (i < 0)
+            rc = k2t_error(sh, 1, "input: '%s' has a member '%s' that names no input of the model (its inputs: %s)",
+                           path, z.e[k].name, names);
+        else if (!z.e[k].a.data)
+            rc = k2t_error(sh, 1, "input: '%s' member '%s': %s", path, z.e[k].name, z.e[k].skip ? z.e[k].skip : "not read");
+        else
+            member[i] = k;
+    }
+    for (int i = 0; i < m->n_inputs && rc == K2T_CMD_OK; i++)
+        if (member[i] < 0)
+            rc = k2t_error(sh, 1, "input: '%s' has no member '%s' (one array per input, named after it: %s)", path,
+                           m->nodes[m->inputs[i]].name, names);
+    /* Every member checked (shape, batch) before any input changes. */
+    k2t_array *a = k2t_xcalloc((size_t)m->n_inputs, sizeof *a);
+    int *ns = k2t_xcalloc((size_t)m->n_inputs, sizeof(int));
+    for (int i = 0; i < m->n_inputs && rc == K2T_CMD_OK; i++) {
+        k2t_npz_entry *e = &z.e[member[i]];
+        a[i] = e->a;
+        e->a.data = NULL; /* ours now */
+        snprintf(what, sizeof what, "'%s' member '%s'", path, e->name);
+        if ((ns[i] = input_batch(sh, 1, i, &a[i], what)) < 0) rc = K2T_CMD_ERR;
+        else if (ns[i] != ns[0])
+            rc = k2t_error(sh, 1, "input: '%s' member '%s' holds %d sample%s, member '%s' %d (every input takes the "
+                           "same batch)", path, e->name, ns[i], ns[i] == 1 ? "" : "s", z.e[member[0]].name, ns[0]);
+    }
+    for (int i = 0; i < m->n_inputs; i++) {
+        if (rc == K2T_CMD_OK) {
+            char dt[16];
+            snprintf(dt, sizeof dt, "%s", a[i].dtype);
+            set_input(sh, i, &a[i], ns[i], NULL, "'%s' member %s (%s, %d sample%s)", path,
+                      m->nodes[m->inputs[i]].name, dt, ns[i], ns[i] == 1 ? "" : "s");
+        } else {
+            k2t_array_free(&a[i]);
+        }
+    }
+    free(a);
+    free(ns);
+    free(member);
+    k2t_npz_free(&z);
+    if (rc == K2T_CMD_OK) k2t_shell_print_input(sh);
+    return rc;
 }
 
 static int parse_range(const char *s, int64_t *first, int64_t *count)
@@ -138,9 +237,9 @@ static int input_cifar(k2t_shell *sh, int in_node, int argc, char **argv)
         free(labels);
         return k2t_error(sh, 2, "input cifar: %s", err.msg);
     }
-    set_input(sh, &a, (int)count, labels, "%s images %lld..%lld of %lld", path, (long long)first,
+    set_input(sh, 0, &a, (int)count, labels, "%s images %lld..%lld of %lld", path, (long long)first,
               (long long)(first + count - 1), (long long)total);
-    print_input(sh);
+    k2t_shell_print_input(sh);
     k2t_shell_check_preprocess(sh);
     if (argc <= 3 && total > count)
         k2t_printf(sh, "note: the first %lld of %lld images; \"eval cifar\" streams the whole file\n",
@@ -148,77 +247,121 @@ static int input_cifar(k2t_shell *sh, int in_node, int argc, char **argv)
     return K2T_CMD_OK;
 }
 
+/* "input random [SEED]" / "input zeros": every input; input i draws from
+** its own splitmix64 stream (input 0's is SEED's, as for one input). */
+static int input_random(k2t_shell *sh, int argc, char **argv)
+{
+    const k2t_model *m = sh->model;
+    int zeros = argv[1][0] == 'z';
+    unsigned long long seed = 1;
+    char s1[96];
+    if (argc > 3 || (zeros && argc > 2))
+        return k2t_error(sh, 3, "input %s: too many arguments", argv[1]);
+    if (argc == 3) {
+        char *end;
+        seed = strtoull(argv[2], &end, 10);
+        if (!*argv[2] || *end) return k2t_error(sh, 2, "input random: SEED must be a whole number, got '%s'", argv[2]);
+    }
+    for (int i = 0; i < m->n_inputs; i++) {
+        const k2t_shape *want = &m->nodes[m->inputs[i]].shape;
+        if (k2t_shape_numel(want) < 0)
+            return k2t_error(sh, -1, "input %s: the model's input%s%s shape %s is not fully known", argv[1],
+                             m->n_inputs > 1 ? " " : "", m->n_inputs > 1 ? m->nodes[m->inputs[i]].name : "",
+                             k2t_shape_str(want, 1, s1, sizeof s1));
+    }
+    for (int i = 0; i < m->n_inputs; i++) {
+        const k2t_shape *want = &m->nodes[m->inputs[i]].shape;
+        int64_t numel = k2t_shape_numel(want);
+        k2t_array a = {0};
+        a.shape.ndim = want->ndim + 1;
+        a.shape.d[0] = 1;
+        for (int d = 0; d < want->ndim; d++) a.shape.d[d + 1] = want->d[d];
+        a.data = k2t_xmalloc((size_t)(numel ? numel : 1) * sizeof(float));
+        snprintf(a.dtype, sizeof a.dtype, "float32");
+        /* splitmix64: the same SEED gives the same input everywhere */
+        unsigned long long z = seed ^ ((unsigned long long)i * 0xd1b54a32d192ed03ULL);
+        for (int64_t k = 0; k < numel; k++) {
+            if (zeros) { a.data[k] = 0; continue; }
+            unsigned long long x = (z += 0x9e3779b97f4a7c15ULL);
+            x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+            x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+            x ^= x >> 31;
+            a.data[k] = (float)((double)(x >> 40) / (double)(1ULL << 24));
+        }
+        if (zeros) set_input(sh, i, &a, 1, NULL, "zeros");
+        else if (m->n_inputs == 1) set_input(sh, i, &a, 1, NULL, "random uniform [0,1), seed %llu", seed);
+        else set_input(sh, i, &a, 1, NULL, "random uniform [0,1), seed %llu (stream %d)", seed, i);
+    }
+    k2t_shell_print_input(sh);
+    return K2T_CMD_OK;
+}
+
 static int cmd_input(k2t_shell *sh, int argc, char **argv)
 {
     k2t_err err = {0};
-    int in_node = k2t_shell_single_input(sh, "input");
-    if (in_node < 0) return K2T_CMD_ERR;
-    const k2t_shape *want = &sh->model->nodes[in_node].shape;
-    char s1[96];
+    const k2t_model *m = sh->model;
+    char s1[96], names[256];
+    if (argc == 1) {
+        k2t_shell_print_input(sh);
+        return K2T_CMD_OK;
+    }
+    input_names(m, names, sizeof names);
+    int named = input_index(m, argv[1]);
+    /* An input layer called "image" (or "random") of a model with several
+    ** inputs: the keywords take one input, so the name wins. */
+    if (named >= 0 && argc == 3 && m->n_inputs > 1) return input_npy(sh, named, 2, argv[2]);
     if (strcmp(argv[1], "cifar") == 0) {
         if (argc < 3) return k2t_error(sh, -1, "input cifar: which file? Usage: input cifar FILE [FIRST[:COUNT]]");
+        int in_node = k2t_shell_single_input(sh, "input cifar");
+        if (in_node < 0) return K2T_CMD_ERR;
         return input_cifar(sh, in_node, argc, argv);
     }
     if (strcmp(argv[1], "image") == 0) {
         if (argc != 3) return k2t_error(sh, -1, "input image: usage: input image FILE");
+        int in_node = k2t_shell_single_input(sh, "input image");
+        if (in_node < 0) return K2T_CMD_ERR;
+        const k2t_shape *want = &m->nodes[in_node].shape;
         if (want->ndim != 3 || (want->d[2] != 3 && want->d[2] != 1))
             return k2t_error(sh, -1, "input image: the model takes %s, not images (H, W, 3)",
                              k2t_shape_str(want, 1, s1, sizeof s1));
         k2t_array a;
         if (k2t_image_read(k2t_shell_path(sh, argv[2], NULL, 0), (int)want->d[0], (int)want->d[1], (int)want->d[2], &a, &err) != K2T_OK)
             return k2t_error(sh, 2, "input image: %s", err.msg);
-        set_input(sh, &a, 1, NULL, "%s", argv[2]);
-        print_input(sh);
+        set_input(sh, 0, &a, 1, NULL, "%s", argv[2]);
+        k2t_shell_print_input(sh);
         k2t_shell_check_preprocess(sh);
         return K2T_CMD_OK;
     }
-    if (strcmp(argv[1], "random") == 0 || strcmp(argv[1], "zeros") == 0) {
-        int zeros = argv[1][0] == 'z';
-        unsigned long long seed = 1;
-        if (argc > 3 || (zeros && argc > 2))
-            return k2t_error(sh, 3, "input %s: too many arguments", argv[1]);
-        if (argc == 3) {
-            char *end;
-            seed = strtoull(argv[2], &end, 10);
-            if (!*argv[2] || *end) return k2t_error(sh, 2, "input random: SEED must be a whole number, got '%s'", argv[2]);
-        }
-        int64_t numel = k2t_shape_numel(want);
-        if (numel < 0)
-            return k2t_error(sh, -1, "input %s: the model's input shape %s is not fully known", argv[1],
-                             k2t_shape_str(want, 1, s1, sizeof s1));
-        k2t_array a = {0};
-        a.shape.ndim = want->ndim + 1;
-        a.shape.d[0] = 1;
-        for (int i = 0; i < want->ndim; i++) a.shape.d[i + 1] = want->d[i];
-        a.data = k2t_xmalloc((size_t)(numel ? numel : 1) * sizeof(float));
-        snprintf(a.dtype, sizeof a.dtype, "float32");
-        /* splitmix64: the same SEED gives the same input everywhere */
-        unsigned long long z = seed;
-        for (int64_t i = 0; i < numel; i++) {
-            if (zeros) { a.data[i] = 0; continue; }
-            unsigned long long x = (z += 0x9e3779b97f4a7c15ULL);
-            x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-            x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-            x ^= x >> 31;
-            a.data[i] = (float)((double)(x >> 40) / (double)(1ULL << 24));
-        }
-        if (zeros) set_input(sh, &a, 1, NULL, "zeros");
-        else set_input(sh, &a, 1, NULL, "random uniform [0,1), seed %llu", seed);
-        print_input(sh);
-        return K2T_CMD_OK;
+    if (strcmp(argv[1], "random") == 0 || strcmp(argv[1], "zeros") == 0) return input_random(sh, argc, argv);
+    if (argc == 3) {
+        if (named >= 0) return input_npy(sh, named, 2, argv[2]);
+        if (m->n_inputs == 1) return k2t_error(sh, 2, "input: unexpected argument '%s'", argv[2]);
+        return k2t_error(sh, 1, "input: the model has no input '%s' (its inputs: %s)", argv[1], names);
     }
-    if (argc != 2) return k2t_error(sh, 2, "input: unexpected argument '%s'", argv[2]);
-    return input_npy(sh, in_node, k2t_shell_path(sh, argv[1], NULL, 0));
+    if (argc != 2) return k2t_error(sh, 3, "input: unexpected argument '%s'", argv[3]);
+    size_t len = strlen(argv[1]);
+    if (len > 4 && !strcmp(argv[1] + len - 4, ".npz")) return input_npz(sh, argv[1]);
+    if (m->n_inputs == 1) return input_npy(sh, 0, 1, argv[1]);
+    if (named >= 0)
+        return k2t_error(sh, -1, "input %s: which file? Usage: input %s FILE.npy", argv[1], argv[1]);
+    return k2t_error(sh, -1, "input: the model has %d inputs (%s): \"input NAME FILE.npy\" sets one, \"input "
+                     "FILE.npz\" (a member named after each input) sets them all", m->n_inputs, names);
 }
 
 static void complete_input(k2t_shell *sh, int argi, char **argv, const char *prefix, k2t_strlist *out)
 {
-    (void)sh;
+    const k2t_model *m = sh->model;
     if (argi == 1) {
         k2t_complete_words("cifar image random zeros", prefix, out);
+        /* a model with several inputs: their names, for "input NAME FILE.npy" */
+        for (int i = 0; m && m->n_inputs > 1 && i < m->n_inputs; i++)
+            if (!strncmp(m->nodes[m->inputs[i]].name, prefix, strlen(prefix)))
+                k2t_strlist_add(out, m->nodes[m->inputs[i]].name);
         k2t_complete_files(prefix, ".npy", out);
     } else if (argi == 2 && (!strcmp(argv[1], "cifar") || !strcmp(argv[1], "image"))) {
         k2t_complete_files(prefix, NULL, out);
+    } else if (argi == 2 && m && input_index(m, argv[1]) >= 0) {
+        k2t_complete_files(prefix, ".npy", out);
     }
 }
 
@@ -232,13 +375,21 @@ static int classifier(const k2t_model *m)
     return s->ndim == 1 && s->d[0] >= 2;
 }
 
-static const char *class_name(const k2t_shell *sh, int k, char *buf, size_t n)
+/* Class k of a K-score output: with CIFAR labels, its CIFAR-10 name too. */
+static const char *class_name(const k2t_shell *sh, int K, int k, char *buf, size_t n)
 {
-    int K = (int)sh->model->nodes[sh->model->outputs[0]].shape.d[0];
     if (k2t_class_name(sh, k)) snprintf(buf, n, "%d %s", k, k2t_class_name(sh, k)); /* the model's own (classes.c) */
     else if (K == 10 && sh->in.labels && k >= 0 && k < 10) snprintf(buf, n, "%d %s", k, k2t_cifar_names[k]);
     else snprintf(buf, n, "%d", k);
     return buf;
+}
+
+/* Does any model input hold pixels (set preprocess applies)? */
+static int input_pixels(const k2t_shell *sh)
+{
+    for (int i = 0; i < sh->in.n_x; i++)
+        if (sh->in.x[i].a.data && sh->in.x[i].a.pixels) return 1;
+    return 0;
 }
 
 /* Plan (once per model, input shape, batch and settings) and run the whole
@@ -272,7 +423,7 @@ static int cmd_run(k2t_shell *sh, int argc, char **argv)
     const k2t_model *m = sh->model;
     char note[320];
     k2t_printf(sh, "ran %d layers on %d sample%s in %.3f ms (preprocess %s%s)\n", m->n_nodes, sh->in.n,
-               sh->in.n == 1 ? "" : "s", dt * 1e3, sh->in.a.pixels ? k2t_pre_names[sh->set.emu.preprocess] : "none",
+               sh->in.n == 1 ? "" : "s", dt * 1e3, input_pixels(sh) ? k2t_pre_names[sh->set.emu.preprocess] : "none",
                k2t_shell_settings_note(sh, note, sizeof note));
     if (sh->n_breaks)
         k2t_printf(sh, "note: run executes every layer and ignores the %d breakpoint%s; \"restart\" then "
@@ -285,9 +436,9 @@ static int cmd_run(k2t_shell *sh, int argc, char **argv)
         for (int i = 0; i < show; i++) {
             const float *p = o->data + (int64_t)i * K;
             int k = argmax(p, K);
-            k2t_printf(sh, "  sample %d: class %s (%.4g)", i, class_name(sh, k, b1, sizeof b1), p[k]);
+            k2t_printf(sh, "  sample %d: class %s (%.4g)", i, class_name(sh, K, k, b1, sizeof b1), p[k]);
             if (sh->in.labels)
-                k2t_printf(sh, ", label %s%s", class_name(sh, sh->in.labels[i], b2, sizeof b2),
+                k2t_printf(sh, ", label %s%s", class_name(sh, K, sh->in.labels[i], b2, sizeof b2),
                            sh->in.labels[i] == k ? "" : "  <- wrong");
             k2t_printf(sh, "\n");
         }
@@ -507,19 +658,17 @@ static void complete_print(k2t_shell *sh, int argi, char **argv, const char *pre
 
 /*-------------------------------------------------------------------- top */
 
-static int cmd_top(k2t_shell *sh, int argc, char **argv)
+/* A vector of K >= 2 scores per sample: what top ranks. */
+static int score_vector(const k2t_model *m, int node)
 {
-    int K = 5;
-    if (argc > 1) {
-        char *end;
-        long k = strtol(argv[1], &end, 10);
-        if (!*argv[1] || *end || k < 1 || k > 1000) return k2t_error(sh, 1, "top: K must be a whole number from 1, got '%s'", argv[1]);
-        K = (int)k;
-    }
-    const k2t_model *m = sh->model;
-    if (!classifier(m)) return k2t_error(sh, -1, "top: the model's output is not a vector of class scores");
-    if (!sh->run || !k2t_run_output(sh->run, m->outputs[0])) return k2t_error(sh, -1, "top: use \"run\" first");
-    const k2t_tensor *o = k2t_run_output(sh->run, m->outputs[0]);
+    const k2t_shape *s = &m->nodes[node].shape;
+    return s->ndim == 1 && s->d[0] >= 2;
+}
+
+/* The top K classes of every sample (up to 100) in output node 'node'. */
+static void top_output(k2t_shell *sh, int node, int K)
+{
+    const k2t_tensor *o = k2t_run_output(sh->run, node);
     int C = (int)o->shape.d[1];
     if (K > C) K = C;
     /* Scores that are not probabilities (logits) are shown through a softmax. */
@@ -549,15 +698,50 @@ static int cmd_top(k2t_shell *sh, int argc, char **argv)
             for (int c = a + 1; c < C; c++)
                 if (p[order[c]] > p[order[a]]) { int t = order[a]; order[a] = order[c]; order[c] = t; }
         k2t_printf(sh, "sample %d", i);
-        if (sh->in.labels) k2t_printf(sh, " (label %s)", class_name(sh, sh->in.labels[i], b, sizeof b));
+        if (sh->in.labels) k2t_printf(sh, " (label %s)", class_name(sh, C, sh->in.labels[i], b, sizeof b));
         k2t_printf(sh, ":");
         for (int a = 0; a < K; a++)
-            k2t_printf(sh, "%s %s %.4f", a ? "," : "", class_name(sh, order[a], b, sizeof b), p[order[a]]);
+            k2t_printf(sh, "%s %s %.4f", a ? "," : "", class_name(sh, C, order[a], b, sizeof b), p[order[a]]);
         k2t_printf(sh, "\n");
     }
     if (sh->in.n > show) k2t_printf(sh, "... %d more samples\n", sh->in.n - show);
     free(p);
     free(order);
+}
+
+static int cmd_top(k2t_shell *sh, int argc, char **argv)
+{
+    int K = 5;
+    if (argc > 1) {
+        char *end;
+        long k = strtol(argv[1], &end, 10);
+        if (!*argv[1] || *end || k < 1 || k > 1000) return k2t_error(sh, 1, "top: K must be a whole number from 1, got '%s'", argv[1]);
+        K = (int)k;
+    }
+    const k2t_model *m = sh->model;
+    int n_scores = 0;
+    for (int i = 0; i < m->n_outputs; i++) n_scores += score_vector(m, m->outputs[i]);
+    if (!n_scores)
+        return k2t_error(sh, -1, "top: the model's output%s not a vector of class scores",
+                         m->n_outputs == 1 ? " is" : "s are");
+    if (!sh->run || !k2t_run_output(sh->run, m->outputs[0])) return k2t_error(sh, -1, "top: use \"run\" first");
+    if (m->n_outputs == 1) {
+        top_output(sh, m->outputs[0], K);
+        return K2T_CMD_OK;
+    }
+    /* Several outputs: each that holds class scores, under its name. */
+    char s1[96];
+    for (int i = 0; i < m->n_outputs; i++) {
+        int node = m->outputs[i];
+        if (i) k2t_printf(sh, "\n");
+        if (!score_vector(m, node)) {
+            k2t_printf(sh, "%soutput %s%s: shape %s, not class scores\n", k2t_c_bold(sh), m->nodes[node].name,
+                       k2t_c_off(sh), k2t_shape_str(&k2t_run_output(sh->run, node)->shape, 0, s1, sizeof s1));
+            continue;
+        }
+        k2t_printf(sh, "%soutput %s%s:\n", k2t_c_bold(sh), m->nodes[node].name, k2t_c_off(sh));
+        top_output(sh, node, K);
+    }
     return K2T_CMD_OK;
 }
 
@@ -691,14 +875,19 @@ static void complete_save(k2t_shell *sh, int argi, char **argv, const char *pref
 /*------------------------------------------------------------------ table */
 
 const k2t_command k2t_cmd_input = {
-    .name = "input", .group = "run", .min_args = 1, .max_args = 3, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
-    .usage = "input FILE.npy | input cifar FILE [FIRST[:COUNT]] | input image FILE | input random [SEED] | input zeros",
+    .name = "input", .group = "run", .min_args = 0, .max_args = 3, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
+    .usage = "input FILE.npy | input NAME FILE.npy | input FILE.npz | input cifar FILE [FIRST[:COUNT]] | input image FILE | "
+             "input random [SEED] | input zeros | input",
     .summary = "Set the model's input: a .npy array, CIFAR-10 images, a PNG/JPEG image, random or zeros.",
     .help = "FILE.npy: float32, float64 or uint8 in Keras layout (NHWC), batch first; one sample\n"
             "without the batch dimension is accepted.  cifar: the CIFAR-10 binary format (1 label\n"
             "byte + 3072 CHW bytes per image); the labels are kept for top and eval; without\n"
             "FIRST:COUNT the first 1024 images.  image: PNG or JPEG of exactly the model's size.\n"
             "random: uniform [0,1) of the model's input shape, batch 1 (SEED default 1).\n"
+            "A model with several inputs: \"input NAME FILE.npy\" sets the input layer NAME,\n"
+            "\"input FILE.npz\" sets all (a member named after each input), random and zeros fill\n"
+            "every input (each its own random stream); every input takes the same batch.\n"
+            "Without arguments (or \"info input\"): each input's source and shape.\n"
             "Pixel inputs (cifar, image, uint8 .npy) go through \"set preprocess\" when run.",
     .complete = complete_input, .fn = cmd_input,
 };

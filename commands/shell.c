@@ -42,9 +42,7 @@ void k2t_shell_free(k2t_shell *sh)
     k2t_shell_drop_run(sh);
     k2t_model_free(sh->model);
     sh->model = NULL;
-    k2t_array_free(&sh->in.a);
-    free(sh->in.labels);
-    memset(&sh->in, 0, sizeof sh->in);
+    k2t_shell_input_clear(sh);
 }
 
 void k2t_shell_drop_run(k2t_shell *sh)
@@ -54,26 +52,126 @@ void k2t_shell_drop_run(k2t_shell *sh)
     sh->run_n = 0;
 }
 
+/*--------------------------------------------------------------- input */
+
+void k2t_shell_input_clear(k2t_shell *sh)
+{
+    for (int i = 0; i < sh->in.n_x; i++) k2t_array_free(&sh->in.x[i].a);
+    free(sh->in.x);
+    free(sh->in.labels);
+    memset(&sh->in, 0, sizeof sh->in);
+}
+
+/* Make sh->in hold one (empty) array per input of the current model: an
+** input set for another model is dropped. */
+static void input_fit_model(k2t_shell *sh)
+{
+    const k2t_model *m = sh->model;
+    if (sh->in.n_x == m->n_inputs) return;
+    k2t_shell_input_clear(sh);
+    sh->in.x = k2t_xcalloc((size_t)m->n_inputs, sizeof *sh->in.x);
+    sh->in.n_x = m->n_inputs;
+}
+
+/* Rebuild sh->in.desc from the arrays' own: the single input's as it is,
+** "NAME: desc; NAME: desc" for several. */
+static void input_update_desc(k2t_shell *sh)
+{
+    const k2t_model *m = sh->model;
+    char *d = sh->in.desc;
+    size_t n = sizeof sh->in.desc;
+    if (sh->in.n_x == 1) {
+        snprintf(d, n, "%s", sh->in.x[0].desc);
+        return;
+    }
+    d[0] = '\0';
+    for (int i = 0; i < sh->in.n_x; i++)
+        snprintf(d + strlen(d), n - strlen(d), "%s%s: %s", i ? "; " : "", m->nodes[m->inputs[i]].name,
+                 sh->in.x[i].a.data ? sh->in.x[i].desc : "not set");
+}
+
+void k2t_shell_set_input(k2t_shell *sh, int i, k2t_array *a, int n, unsigned char *labels, const char *desc)
+{
+    input_fit_model(sh);
+    k2t_input_array *x = &sh->in.x[i];
+    k2t_array_free(&x->a);
+    free(sh->in.labels);
+    x->a = *a;
+    sh->in.n = n;
+    sh->in.labels = labels;
+    snprintf(x->desc, sizeof x->desc, "%s", desc);
+    input_update_desc(sh);
+    /* The plan stays (k2t_shell_prepare plans again only when the batch or
+    ** the per-sample shape changes); what it computed is now stale. */
+    k2t_run_reset(sh->run);
+}
+
+int k2t_shell_input_ready(const k2t_shell *sh)
+{
+    if (!sh->model || sh->in.n == 0 || sh->in.n_x != sh->model->n_inputs) return 0;
+    for (int i = 0; i < sh->in.n_x; i++)
+        if (!sh->in.x[i].a.data) return 0;
+    return 1;
+}
+
+void k2t_shell_print_input(k2t_shell *sh)
+{
+    char s1[96];
+    if (sh->in.n_x == 0) {
+        k2t_printf(sh, "input: none (\"input FILE.npy\", \"input random\" ... set it)\n");
+        return;
+    }
+    if (sh->in.n_x == 1) {
+        const k2t_array *a = &sh->in.x[0].a;
+        k2t_printf(sh, "input: %s, shape %s%s\n", sh->in.x[0].desc, k2t_shape_str(&a->shape, 0, s1, sizeof s1),
+                   a->pixels ? " (pixels: set preprocess applies)" : "");
+        return;
+    }
+    /* Named after the model's input layers; "#i" when the input was set
+    ** for a model with another number of inputs. */
+    const k2t_model *m = sh->model;
+    int named = m && sh->in.n_x == m->n_inputs, w = 0;
+    for (int i = 0; named && i < sh->in.n_x; i++)
+        if ((int)strlen(m->nodes[m->inputs[i]].name) > w) w = (int)strlen(m->nodes[m->inputs[i]].name);
+    for (int i = 0; i < sh->in.n_x; i++) {
+        const k2t_input_array *x = &sh->in.x[i];
+        char nm[256];
+        if (named) snprintf(nm, sizeof nm, "%s", m->nodes[m->inputs[i]].name);
+        else snprintf(nm, sizeof nm, "#%d", i);
+        if (!x->a.data)
+            k2t_printf(sh, "input %-*s  not set (\"input %s FILE.npy\")\n", w, nm, nm);
+        else
+            k2t_printf(sh, "input %-*s  %s, shape %s%s\n", w, nm, x->desc, k2t_shape_str(&x->a.shape, 0, s1, sizeof s1),
+                       x->a.pixels ? " (pixels: set preprocess applies)" : "");
+    }
+}
+
 /* The model's single input node, or -1 with an error. */
 int k2t_shell_single_input(k2t_shell *sh, const char *cmd)
 {
     const k2t_model *m = sh->model;
     if (m->n_inputs != 1) {
-        k2t_error(sh, -1, "%s: the model has %d inputs; k2t feeds single-input models", cmd, m->n_inputs);
+        char names[256] = "";
+        for (int i = 0; i < m->n_inputs; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                     m->nodes[m->inputs[i]].name);
+        k2t_error(sh, -1, "%s: the model has %d inputs (%s); %s takes single-input models", cmd, m->n_inputs,
+                  names, cmd);
         return -1;
     }
     return m->inputs[0];
 }
 
-/* The model input, preprocessed when it holds pixels: a fresh copy. */
-float *k2t_shell_input_data(k2t_shell *sh, const k2t_emu *e, int64_t *numel)
+/* Input i, preprocessed when it holds pixels: a fresh copy. */
+float *k2t_shell_input_data(k2t_shell *sh, int i, const k2t_emu *e, int64_t *numel)
 {
-    int64_t n = k2t_shape_numel(&sh->in.a.shape);
+    const k2t_array *a = &sh->in.x[i].a;
+    int64_t n = k2t_shape_numel(&a->shape);
     float *x = k2t_xmalloc((size_t)(n ? n : 1) * sizeof(float));
-    memcpy(x, sh->in.a.data, (size_t)n * sizeof(float));
-    if (sh->in.a.pixels) {
+    memcpy(x, a->data, (size_t)n * sizeof(float));
+    if (a->pixels) {
         k2t_err err = {0};
-        int c = (int)sh->in.a.shape.d[sh->in.a.shape.ndim - 1];
+        int c = (int)a->shape.d[a->shape.ndim - 1];
         if (k2t_preprocess(x, n, c, (k2t_pre)(e ? e : &sh->set.emu)->preprocess, &err) != K2T_OK) {
             free(x);
             k2t_error(sh, -1, "%s", err.msg);
@@ -93,17 +191,47 @@ void k2t_shell_opts(const k2t_shell *sh, k2t_opts *o, int keep)
     o->bn_eps_layer = sh->set.bn_eps_layer;
 }
 
-int k2t_shell_input_shape(k2t_shell *sh, const char *cmd, k2t_shape *per)
+int k2t_shell_input_shapes(k2t_shell *sh, const char *cmd, k2t_shape *per)
 {
-    const k2t_shape *want = &sh->model->nodes[sh->model->inputs[0]].shape;
-    *per = sh->in.a.shape;
-    per->ndim--;
-    for (int i = 0; i < per->ndim; i++) per->d[i] = sh->in.a.shape.d[i + 1];
-    if (k2t_shape_fits(want, per)) return K2T_CMD_OK;
-    char s1[96], s2[96];
-    return k2t_error(sh, -1, "%s: the input %s has per-sample shape %s; this model takes %s (set a new "
-                     "input)", cmd, sh->in.desc, k2t_shape_str(per, 0, s1, sizeof s1),
-                     k2t_shape_str(want, 1, s2, sizeof s2));
+    const k2t_model *m = sh->model;
+    if (sh->in.n == 0)
+        return k2t_error(sh, -1, "%s: no input (use \"input FILE.npy\", \"input cifar FILE\", "
+                         "\"input random\" ...)", cmd);
+    if (sh->in.n_x != m->n_inputs)
+        return k2t_error(sh, -1, "%s: the input (%s) was set for a model with %d input%s; this model has %d "
+                         "(set a new input)", cmd, sh->in.desc, sh->in.n_x, sh->in.n_x == 1 ? "" : "s", m->n_inputs);
+    for (int i = 0; i < m->n_inputs; i++) {
+        const char *name = m->nodes[m->inputs[i]].name;
+        const k2t_array *a = &sh->in.x[i].a;
+        if (!a->data)
+            return k2t_error(sh, -1, "%s: input %s is not set (\"input %s FILE.npy\", or \"input FILE.npz\" "
+                             "with a member per input)", cmd, name, name);
+        const k2t_shape *want = &m->nodes[m->inputs[i]].shape;
+        per[i] = a->shape;
+        per[i].ndim--;
+        for (int d = 0; d < per[i].ndim; d++) per[i].d[d] = a->shape.d[d + 1];
+        if (k2t_shape_fits(want, &per[i])) continue;
+        char s1[96], s2[96], who[300] = "";
+        if (m->n_inputs > 1) snprintf(who, sizeof who, " %s", name);
+        return k2t_error(sh, -1, "%s: the input%s %s has per-sample shape %s; this model takes %s (set a new "
+                         "input)", cmd, who, sh->in.x[i].desc, k2t_shape_str(&per[i], 0, s1, sizeof s1),
+                         k2t_shape_str(want, 1, s2, sizeof s2));
+    }
+    return K2T_CMD_OK;
+}
+
+int k2t_shell_feed(k2t_shell *sh, const char *cmd, k2t_run *r, const k2t_emu *e)
+{
+    k2t_err err = {0};
+    for (int i = 0; i < sh->model->n_inputs; i++) {
+        int64_t numel;
+        float *x = k2t_shell_input_data(sh, i, e, &numel);
+        if (!x) return K2T_CMD_ERR;
+        k2t_status st = k2t_run_set_input(r, i, x, sh->in.n, &err);
+        free(x);
+        if (st != K2T_OK) return k2t_error(sh, -1, "%s: %s", cmd, err.msg);
+    }
+    return K2T_CMD_OK;
 }
 
 static int shape_eq(const k2t_shape *a, const k2t_shape *b)
@@ -117,30 +245,28 @@ int k2t_shell_prepare(k2t_shell *sh, const char *cmd)
 {
     k2t_err err = {0};
     const k2t_model *m = sh->model;
-    if (sh->in.n == 0)
-        return k2t_error(sh, -1, "%s: no input (use \"input FILE.npy\", \"input cifar FILE\", "
-                         "\"input random\" ...)", cmd);
-    k2t_shape per;
-    if (k2t_shell_single_input(sh, cmd) < 0 || k2t_shell_input_shape(sh, cmd, &per) != K2T_CMD_OK) return K2T_CMD_ERR;
-    /* The plan is kept across inputs of the same batch and per-sample shape
+    k2t_shape *per = k2t_xmalloc((size_t)(m->n_inputs + 1) * sizeof *per);
+    if (k2t_shell_input_shapes(sh, cmd, per) != K2T_CMD_OK) {
+        free(per);
+        return K2T_CMD_ERR;
+    }
+    /* The plan is kept across inputs of the same batch and per-sample shapes
     ** (settings and model changes drop it): a new input allocates nothing. */
-    if (sh->run && (sh->run_n != sh->in.n ||
-                    !shape_eq(k2t_run_keras_shape(sh->run, m->inputs[0]), &per)))
-        k2t_shell_drop_run(sh);
+    int same = sh->run && sh->run_n == sh->in.n;
+    for (int i = 0; same && i < m->n_inputs; i++) same = shape_eq(k2t_run_keras_shape(sh->run, m->inputs[i]), &per[i]);
+    if (!same) k2t_shell_drop_run(sh);
     if (!sh->run) {
-        k2t_shell_drop_run(sh);
         k2t_opts o;
         k2t_shell_opts(sh, &o, 1);
-        sh->run = k2t_run_new(m, &o, &per, sh->in.n, &err);
-        if (!sh->run) return k2t_error(sh, -1, "%s: %s", cmd, err.msg);
+        sh->run = k2t_run_new(m, &o, per, sh->in.n, &err);
+        if (!sh->run) {
+            free(per);
+            return k2t_error(sh, -1, "%s: %s", cmd, err.msg);
+        }
         sh->run_n = sh->in.n;
     }
-    int64_t numel;
-    float *x = k2t_shell_input_data(sh, NULL, &numel);
-    if (!x) return K2T_CMD_ERR;
-    k2t_status st = k2t_run_set_input(sh->run, 0, x, sh->in.n, &err);
-    free(x);
-    if (st != K2T_OK) return k2t_error(sh, -1, "%s: %s", cmd, err.msg);
+    free(per);
+    if (k2t_shell_feed(sh, cmd, sh->run, NULL) != K2T_CMD_OK) return K2T_CMD_ERR;
     sh->cursor = 0;
     return K2T_CMD_OK;
 }
@@ -314,19 +440,22 @@ int k2t_shell_measure(k2t_shell *sh, const k2t_emu *e, k2t_measure *r)
     const k2t_model *m = sh->model;
     k2t_err err = {0};
     k2t_opts o = {.threads = sh->set.threads, .emu = *e};
-    k2t_shape per;
-    int64_t numel;
     memset(r, 0, sizeof *r);
-    if (!sh->in.n || k2t_shell_single_input(sh, "measure") < 0 ||
-        k2t_shell_input_shape(sh, "measure", &per) != K2T_CMD_OK)
+    if (!k2t_shell_input_ready(sh)) return K2T_CMD_ERR;
+    k2t_shape *per = k2t_xmalloc((size_t)(m->n_inputs + 1) * sizeof *per);
+    if (k2t_shell_input_shapes(sh, "measure", per) != K2T_CMD_OK) {
+        free(per);
         return K2T_CMD_ERR;
-    float *x = k2t_shell_input_data(sh, e, &numel);
-    if (!x) return K2T_CMD_ERR;
-    k2t_run *run = k2t_run_new(m, &o, &per, sh->in.n, &err);
+    }
+    k2t_run *run = k2t_run_new(m, &o, per, sh->in.n, &err);
+    free(per);
     int out = m->outputs[0];
-    if (!run || k2t_run_set_input(run, 0, x, sh->in.n, &err) != K2T_OK ||
-        k2t_run_nodes(run, 0, m->n_nodes, &err) != K2T_OK) {
-        free(x);
+    if (!run) return k2t_error(sh, -1, "%s", err.msg);
+    if (k2t_shell_feed(sh, "measure", run, e) != K2T_CMD_OK) {
+        k2t_run_free(run);
+        return K2T_CMD_ERR;
+    }
+    if (k2t_run_nodes(run, 0, m->n_nodes, &err) != K2T_OK) {
         k2t_run_free(run);
         return k2t_error(sh, -1, "%s", err.msg);
     }
@@ -348,7 +477,6 @@ int k2t_shell_measure(k2t_shell *sh, const k2t_emu *e, k2t_measure *r)
             r->correct += b == sh->in.labels[s];
         }
     }
-    free(x);
     k2t_run_free(run);
     return K2T_CMD_OK;
 }
@@ -459,7 +587,7 @@ void k2t_shell_check_preprocess(k2t_shell *sh)
 {
     k2t_input_scale is;
     k2t_err err = {0};
-    if (!sh->model || !sh->in.n || !sh->in.a.pixels) return;
+    if (!sh->model || !sh->in.n || !k2t_shell_input0(sh) || !k2t_shell_input0(sh)->pixels || sh->model->n_inputs != 1) return;
     if (k2t_infer_input_scale(sh->model, &is, &err) != K2T_OK || !is.ok || is.guess < 0) return;
     int set = sh->set.emu.preprocess;
     int centred = is.guess == K2T_PRE_SYMMETRIC && (set == K2T_PRE_SYMMETRIC || set == K2T_PRE_TORCH);

@@ -66,11 +66,20 @@ typedef struct k2t_settings {
 
 /*------------------------------------------------------------- the input */
 
-typedef struct k2t_input {
-    k2t_array a;             /* samples as read, batch first, Keras layout (owned) */
-    int n;                   /* number of samples */
-    unsigned char *labels;   /* CIFAR labels, n of them, or NULL (owned) */
+/* One model input's samples. */
+typedef struct k2t_input_array {
+    k2t_array a;             /* samples as read, batch first, Keras layout (owned); data NULL: not set */
     char desc[320];          /* where it came from, for messages */
+} k2t_input_array;
+
+/* The current input: one array per model input, x[i] feeding the model's
+** input i (m->inputs[i]), every one with the same batch n. */
+typedef struct k2t_input {
+    k2t_input_array *x;      /* n_x arrays (owned) */
+    int n_x;                 /* the model's n_inputs when the input was set (0: none) */
+    int n;                   /* samples in each array that is set (0: none is set) */
+    unsigned char *labels;   /* CIFAR labels, n of them, or NULL (owned) */
+    char desc[640];          /* where it came from (every input's source), for messages */
 } k2t_input;
 
 /*-------------------------------------------------------------- profiles */
@@ -95,7 +104,7 @@ typedef struct k2t_break {
 
 typedef struct k2t_shell {
     k2t_model *model;        /* owned; NULL when none is loaded */
-    k2t_input in;            /* the current input (in.n == 0: none) */
+    k2t_input in;            /* the current input, one array per model input (in.n == 0: none) */
     k2t_run *run;            /* owned: the last run (kept activations), or NULL */
     int run_n;               /* batch the run was planned for */
     int cursor;              /* stepping: next node to execute (n_nodes: at the end) */
@@ -150,17 +159,41 @@ static inline int k2t_shell_has_run(const k2t_shell *sh)
 ** the node ran (*from_run = 1), else Keras's inferred shape (NCHW under
 ** "set layout nchw") with the input's batch, 1 without input. */
 k2t_shape k2t_shell_node_shape(const k2t_shell *sh, int node, int *from_run);
-/* The current input's per-sample shape into *per, refused (naming cmd and
-** both shapes) when it does not fit the model's single input: an input set
-** for another model.  Callers check that there is an input.  K2T_CMD_*. */
-int k2t_shell_input_shape(k2t_shell *sh, const char *cmd, k2t_shape *per);
+/* The first (for most models the only) input's array, or NULL when none
+** is set: what a command that reads one image (eval, export's sample)
+** looks at. */
+static inline const k2t_array *k2t_shell_input0(const k2t_shell *sh)
+{
+    return sh->in.n_x > 0 && sh->in.x[0].a.data ? &sh->in.x[0].a : NULL;
+}
+/* Is every model input set (and set for this model's inputs)? */
+int k2t_shell_input_ready(const k2t_shell *sh);
+/* Input i (of the model's inputs) becomes 'a', n samples (ownership of
+** a's data passes), with labels (owned, or NULL) and a description; an
+** input set for a model with another number of inputs is dropped first,
+** the others stay (callers make sure their batch is n). */
+void k2t_shell_set_input(k2t_shell *sh, int i, k2t_array *a, int n, unsigned char *labels, const char *desc);
+/* Free the current input (every array, the labels). */
+void k2t_shell_input_clear(k2t_shell *sh);
+/* Print the current input: each input's source and shape ("input",
+** "info input"). */
+void k2t_shell_print_input(k2t_shell *sh);
+/* Every input's per-sample shape into per[m->n_inputs], refused (naming
+** cmd, the input and both shapes) when there is no input, an input is not
+** set, or one does not fit the model: an input set for another model.
+** K2T_CMD_*. */
+int k2t_shell_input_shapes(k2t_shell *sh, const char *cmd, k2t_shape *per);
+/* Feed every input, preprocessed as e says (NULL: the current settings),
+** into run r; after k2t_shell_input_shapes.  K2T_CMD_*, errors reported. */
+int k2t_shell_feed(k2t_shell *sh, const char *cmd, k2t_run *r, const k2t_emu *e);
 /* The execution options the current settings describe. */
 void k2t_shell_opts(const k2t_shell *sh, k2t_opts *o, int keep);
-/* The model's single input node, or -1 with an error naming cmd. */
+/* The model's single input node, or -1 with an error naming cmd (for what
+** only one input can take: CIFAR images, eval). */
 int k2t_shell_single_input(k2t_shell *sh, const char *cmd);
-/* A fresh copy of the current input, preprocessed (when it holds pixels)
-** as emulation e says (NULL: the current settings); NULL after an error. */
-float *k2t_shell_input_data(k2t_shell *sh, const k2t_emu *e, int64_t *numel);
+/* A fresh copy of input i, preprocessed (when it holds pixels) as
+** emulation e says (NULL: the current settings); NULL after an error. */
+float *k2t_shell_input_data(k2t_shell *sh, int i, const k2t_emu *e, int64_t *numel);
 /* The current input through the model under emulation e (fast path): its
 ** first output in Keras's layout and, with labels, how many are right. */
 typedef struct k2t_measure {
@@ -282,7 +315,7 @@ void k2t_strlist_free(k2t_strlist *l);
 void k2t_complete(k2t_shell *sh, const char *line, int point, k2t_strlist *out);
 
 /* Completers commands can use. */
-void k2t_complete_files(const char *prefix, const char *ext, k2t_strlist *out);
+void k2t_complete_files(const char *prefix, const char *ext, k2t_strlist *out); /* ext: ".h5" or ".h5|.keras" */
 void k2t_complete_layers(k2t_shell *sh, const char *prefix, k2t_strlist *out);
 void k2t_complete_words(const char *words, const char *prefix, k2t_strlist *out);
 void k2t_complete_settings(const char *prefix, k2t_strlist *out);

@@ -329,6 +329,21 @@ static void flatten_one(k2t_hz *h, int f, const k2t_layer *L, int64_t offset, in
     const k2t_shape *s = &m->nodes[m->nodes[f].in[0]].shape;
     char s1[96], pl[64], pf[64], dimnames[96] = "";
     int r = s->ndim;
+    k2t_shape last;
+    if (k2t_node_layer(m, f)->cfg.channels_first && r >= 2) {
+        /* Keras moves the channels last first: the order, the fix and the
+        ** kernel's rows are a channels_last map's. */
+        last = *s;
+        for (int a = 0; a < r - 1; a++) last.d[a] = s->d[a + 1];
+        last.d[r - 1] = s->d[0];
+        s = &last;
+    } else if (k2t_model_chw(m) && r >= 2) {
+        /* A channels_first model's map is (C, H, W) in Keras as in the port. */
+        k2t_hz_say(h, K2T_PIT_FLATTEN, 0, "%s reads %s of a channels_first model: Keras flattens it as it "
+                   "is held, %s order, as flatten(1) does in PyTorch", m->nodes[f].name,
+                   k2t_shape_str(s, 0, s1, sizeof s1), r == 3 ? "C,H,W" : r == 2 ? "C,L" : "channels-first");
+        return;
+    }
     if (!k2t_shape_known(s)) {
         k2t_hz_say(h, K2T_PIT_FLATTEN, 1, "%s flattens a map of unknown size %s: Keras's order is H,W,C, a "
                    "PyTorch flatten(1) on NCHW is C,H,W", m->nodes[f].name, k2t_shape_str(s, 0, s1, sizeof s1));

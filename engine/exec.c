@@ -150,6 +150,8 @@ struct k2t_run {
     k2t_tensor *out;        /* per node: view into arena */
     k2t_tensor *pre;
     int *ran;               /* node has been computed for the current input */
+    int keras_chw;          /* the model computes channels first (k2t_model_chw): layout
+                            ** NCHW holds its tensors as Keras does */
 };
 
 int k2t_cores(void)
@@ -189,7 +191,8 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     s->numel = k2t_shape_numel(&s->shape);
     if (s->numel < 0)
         return step_fail(m, s, err, K2T_ESHAPE, "output shape is not fully known");
-    s->nchw = r->o.emu.layout == K2T_LAYOUT_NCHW && s->shape.ndim >= 2;
+    /* A channels_first model is already in PyTorch's layout. */
+    s->nchw = r->o.emu.layout == K2T_LAYOUT_NCHW && s->shape.ndim >= 2 && !r->keras_chw;
     s->epi.act = K2T_ACT_LINEAR;
     s->pre_off = -1;
     if ((def->flags & K2T_OPF_KEEPS_ORDER) && s->n_in) {
@@ -247,9 +250,13 @@ static void fuse(k2t_run *r)
             N->is_output)
             continue;
         step *b = &r->s[N->out[0]];
-        int chan_last = (b->def->flags & K2T_OPF_AFFINE) && b->inner == 1 && !b->bn_batch &&
-                        !b->fallback;
-        if (chan_last && b->len == s->shape.d[s->shape.ndim - 1]) {
+        /* The affine step must be per channel: over the last axis, or over
+        ** the first for a channels_first GEMM (BatchNormalization axis=1),
+        ** whose epilogue is per channel of (C, ...). */
+        int per_chan = s->cf ? b->outer == 1 && b->len == s->shape.d[0]
+                             : b->inner == 1 && b->len == s->shape.d[s->shape.ndim - 1];
+        int affine = (b->def->flags & K2T_OPF_AFFINE) && !b->bn_batch && !b->fallback;
+        if (affine && per_chan) {
             int64_t C = b->len;
             float *bias = k2t_xmalloc((size_t)C * sizeof(float));
             float *scale = k2t_xmalloc((size_t)C * sizeof(float));
@@ -393,6 +400,7 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
     if (r->threads > 64) r->threads = 64;
     if (o->emu.bn_train) r->threads = 1; /* batch statistics need the whole batch */
     r->n = m->n_nodes;
+    r->keras_chw = k2t_model_chw(m);
     r->s = k2t_xcalloc((size_t)r->n, sizeof *r->s);
     for (int i = 0; i < r->n; i++) {
         step *s = &r->s[i];

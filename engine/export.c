@@ -270,6 +270,14 @@ static k2t_status make_plan(const k2t_model *m, plan *p, k2t_err *err)
             return layer_fail(L, err, L->unsupported ? L->unsupported
                                                      : "k2t does not support this class");
         if (L->unsupported) return layer_fail(L, err, L->unsupported);
+        /* The generated module holds Keras's (H, W, C) as (C, H, W); the
+        ** tensors of a channels_first model are (C, H, W) already, which
+        ** no op's PyTorch code here assumes yet: refuse rather than write
+        ** a wrong port. */
+        if (L->cfg.channels_first)
+            return layer_fail(L, err, "data_format channels_first: export writes ports of "
+                              "channels_last models only (this model's tensors are already "
+                              "PyTorch's (C, H, W); run, diff and check work on it)");
         if (def->unexportable) {
             int call = first_call(m, i);
             const char *why = def->unexportable(L, call >= 0 && m->nodes[call].n_in == 1

@@ -188,9 +188,10 @@ typedef struct k2t_xt {
 ** executor runs the op's Keras kernel between layout conversions
 ** whenever its output or an input is held NCHW. */
 #define K2T_OPF_NCHW (1u << 11)
-/* Its output is x * s->scale[c] + s->shift[c] over the last axis when
-** s->inner == 1 and !s->bn_batch (BatchNormalization): a GEMM before it
-** may absorb it (s->len channels). */
+/* Its output is x * s->scale[c] + s->shift[c] over axis (s->outer, s->len,
+** s->inner) unless s->bn_batch (BatchNormalization): a GEMM before it may
+** absorb it (s->len channels) when that axis is the GEMM's channels: the
+** last (inner == 1), or the first of a channels_first one (outer == 1). */
 #define K2T_OPF_AFFINE (1u << 12)
 /* Its weights are matched by position: the file names them by paths that
 ** vary (Bidirectional: forward_lstm/lstm_cell/kernel, backward_...).  When
@@ -267,6 +268,13 @@ typedef struct k2t_op_def {
     int (*as_act)(const k2t_layer *L, k2t_act *act);
 } k2t_op_def;
 
+/* Does the model compute channels first (a layer other than Flatten has
+** data_format channels_first: the Theano-era Keras 2 and some Keras 3
+** models)?  Its tensors are then (C, ...) in Keras as in PyTorch: a port
+** holds them as Keras does, and flattens them in the same order unless
+** the Flatten itself says channels_first (engine/plan.c). */
+int k2t_model_chw(const k2t_model *m);
+
 /* The op for a Keras class name (after aliasing), or NULL. */
 const k2t_op_def *k2t_op_lookup(const char *class_name);
 const k2t_op_def *k2t_op_def_of(k2t_op op);
@@ -292,5 +300,43 @@ k2t_status k2t_shape_check(const k2t_shape *s, const char *what, k2t_err *err);
 void k2t_set_unsupported(k2t_layer *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "valid", "same", "causal". */
 const char *k2t_pad_name(k2t_pad p);
+
+/*------------------------------------------------ .keras archives (keras3.c) */
+
+/* Does 'path' start with a zip local header (PK\3\4)?  By content, never
+** by extension: a .keras that is really HDF5 stays an H5 file. */
+int k2t_is_zip(const char *path);
+
+/* Keras's naming.to_snake_case of a class name: Conv2D -> conv2d,
+** BatchNormalization -> batch_normalization, ReLU -> re_lu. */
+void k2t_snake_case(const char *cls, char *out, size_t n);
+
+typedef struct k2t_k3file {
+    char *config;          /* config.json, NUL-terminated; owned */
+    char *keras_version;   /* metadata.json's, or NULL; owned */
+    int64_t fid;           /* model.weights.h5 opened from memory (an hid_t), or -1 */
+} k2t_k3file;
+
+/* Open a .keras archive: check every member name, read config.json and
+** metadata.json, open model.weights.h5 from memory (no temporary file).
+** On error returns non-OK with err naming the file and the member; a
+** failed open leaves nothing to close.  Close with k2t_keras3_close. */
+k2t_status k2t_keras3_open(const char *path, k2t_k3file *a, k2t_err *err);
+void k2t_keras3_close(k2t_k3file *a);
+
+/* Every group and dataset of the weights file by normalized path ('\'
+** mapped to '/', _layer_checkpoint_dependencies to layers).  NULL with
+** err set on failure; free with k2t_keras3_index_free. */
+typedef struct k2t_k3index k2t_k3index;
+k2t_k3index *k2t_keras3_index(int64_t fid, const char *path, k2t_err *err);
+void k2t_keras3_index_free(k2t_k3index *ix);
+/* The file's own path of the group (group=1) or dataset at 'norm', or NULL. */
+const char *k2t_keras3_find(const k2t_k3index *ix, const char *norm, int group);
+/* The datasets under group 'group' (normalized) in Keras's order: own
+** vars/0..n-1 numerically, then sub-groups by name, recursively.  *real
+** gets the file's paths, *rel the paths relative to the group ("vars/0",
+** "cell/vars/1"); both malloc'ed arrays of malloc'ed strings (free each,
+** then the array).  Returns the count. */
+int k2t_keras3_group_vars(const k2t_k3index *ix, const char *group, char ***real, char ***rel);
 
 #endif /* K2T_ENGINE_INTERNAL_H */

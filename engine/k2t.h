@@ -297,6 +297,7 @@ typedef struct k2t_model {
     char *model_class;   /* "Functional", "Sequential", ... or NULL (weights only) */
     char *name;          /* the model's own name */
     int has_arch;        /* 0 for a weights-only file */
+    int archive;         /* 1: read from a .keras zip archive, 0: a legacy .h5 */
     k2t_layer *layers;   /* every layer, nested ones flattened, in config order */
     int n_layers;
     k2t_node *nodes;     /* topological order: producers before consumers */
@@ -311,7 +312,9 @@ typedef struct k2t_model {
     int n_notes;
 } k2t_model;
 
-/* Load a Keras legacy .h5 (full model or weights only).  Returns a model
+/* Load a Keras legacy .h5 (full model or weights only) or a .keras zip
+** archive (Keras 3, or 2.13-2.15), told apart by their first bytes; an
+** archive is read in memory, nothing is written.  Returns a model
 ** the caller frees with k2t_model_free(), or NULL with 'err' set to a
 ** message that names the file and the layer or weight at fault. */
 k2t_model *k2t_model_load(const char *path, k2t_err *err);
@@ -336,6 +339,30 @@ static inline const k2t_layer *k2t_node_layer(const k2t_model *m, int node)
 ** with TF's pads for its padding; *rank is 1 or 2.  Returns 0, or -1 when
 ** a size is unknown or the window does not fit. */
 int k2t_layer_win(const k2t_layer *L, const k2t_shape *in, k2t_win *g, int *rank);
+
+/* What a Lambda layer holds (engine/lambda.c): its marshalled Python
+** bytecode (size and the identifiers it names), its source text, or the
+** named function it wraps. */
+typedef enum k2t_lambda_kind {
+    K2T_LAMBDA_UNKNOWN,     /* a function k2t cannot decode */
+    K2T_LAMBDA_BYTECODE,    /* marshalled code (base64 or raw bytes) */
+    K2T_LAMBDA_SOURCE,      /* source text ("lambda x: ...") */
+    K2T_LAMBDA_FUNCTION,    /* a named function: text = name, module */
+} k2t_lambda_kind;
+
+typedef struct k2t_lambda_info {
+    k2t_lambda_kind kind;
+    size_t code_bytes;      /* BYTECODE: size of the marshalled code */
+    char **names;           /* BYTECODE: identifiers it names (co_names, co_varnames), in order */
+    int n_names;
+    char *text;             /* SOURCE: the source; FUNCTION: its name */
+    char *module;           /* FUNCTION: its module, or NULL */
+} k2t_lambda_info;
+
+/* Fill li for a Lambda layer and return 1; 0 (li empty) for any other
+** layer.  Free with k2t_lambda_info_free. */
+int k2t_lambda_describe(const k2t_layer *L, k2t_lambda_info *li);
+void k2t_lambda_info_free(k2t_lambda_info *li);
 
 /* Parameters of a layer, as Keras counts them. */
 int64_t k2t_layer_params(const k2t_layer *L);

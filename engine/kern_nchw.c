@@ -156,24 +156,40 @@ void kern_linear(const float *x, int64_t rows, int in, const float *w, int out,
     kern_epilogue(y, rows, out, e);
 }
 
+/* b (cols, rows) = a (rows, cols) transposed, in 16x16 blocks so that
+** neither the reads nor the writes stride through memory (a (hw, c) map
+** with c = 3 or hw = 1024 has one of them far apart). */
+static void transpose(const float *restrict a, int64_t rows, int64_t cols, float *restrict b)
+{
+    enum { B = 16 };
+    if (cols <= B) { /* read in order, write cols streams */
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < cols; c++) b[c * rows + r] = a[r * cols + c];
+        return;
+    }
+    if (rows <= B) { /* write in order, read rows streams */
+        for (int64_t c = 0; c < cols; c++)
+            for (int64_t r = 0; r < rows; r++) b[c * rows + r] = a[r * cols + c];
+        return;
+    }
+    for (int64_t r0 = 0; r0 < rows; r0 += B) {
+        int64_t r1 = r0 + B < rows ? r0 + B : rows;
+        for (int64_t c0 = 0; c0 < cols; c0 += B) {
+            int64_t c1 = c0 + B < cols ? c0 + B : cols;
+            for (int64_t r = r0; r < r1; r++)
+                for (int64_t c = c0; c < c1; c++) b[c * rows + r] = a[r * cols + c];
+        }
+    }
+}
+
 void kern_to_nchw(const float *x, int n, int64_t hw, int c, float *y)
 {
-    for (int i = 0; i < n; i++) {
-        const float *a = x + (int64_t)i * hw * c;
-        float *b = y + (int64_t)i * hw * c;
-        for (int64_t p = 0; p < hw; p++)
-            for (int ch = 0; ch < c; ch++) b[(int64_t)ch * hw + p] = a[p * c + ch];
-    }
+    for (int i = 0; i < n; i++) transpose(x + (int64_t)i * hw * c, hw, c, y + (int64_t)i * hw * c);
 }
 
 void kern_to_nhwc(const float *x, int n, int c, int64_t hw, float *y)
 {
-    for (int i = 0; i < n; i++) {
-        const float *a = x + (int64_t)i * hw * c;
-        float *b = y + (int64_t)i * hw * c;
-        for (int ch = 0; ch < c; ch++)
-            for (int64_t p = 0; p < hw; p++) b[p * c + ch] = a[(int64_t)ch * hw + p];
-    }
+    for (int i = 0; i < n; i++) transpose(x + (int64_t)i * hw * c, c, hw, y + (int64_t)i * hw * c);
 }
 
 void kern_channel_stats(const float *x, int n, int c, int64_t hw, int nchw, double *mean, double *var)

@@ -20,6 +20,12 @@
 **      against the shapes its config implies.
 **
 ** A weights-only file (save_weights) stops after reading the weights.
+**
+** A .keras archive (a zip: keras3.c opens it and its model.weights.h5 in
+** memory) takes the same steps 2, 3 and 5 on config.json; step 4 walks the
+** config as Keras walks model.layers when saving (k3_walk) and reads each
+** layer's positional vars/0..n-1, which check_weights then names from the
+** op's weight spec.
 */
 #include <ctype.h>
 #include <errno.h>
@@ -136,6 +142,8 @@ typedef struct loader {
     hmap layer_at;        /* key2(scope, name as in the config) -> layer index */
     hmap layer_name;      /* a layer's unique name -> layer index */
     k2t_buf key;          /* scratch for keys */
+    int positional;       /* .keras: weights are vars/0..n-1, named by the op's spec */
+    char **k3_group;      /* .keras: per layer, the weights group it was read from (owned) */
 } loader;
 
 /* Prefix an error with the file and layer: "resnet.h5: layer 'conv2d' (Conv2D): ..." */
@@ -975,7 +983,11 @@ static k2t_status check_weights(loader *ld, k2t_layer *L, const k2t_shape *in, i
     if (L->op == K2T_OP_UNSUPPORTED || L->op == K2T_OP_NONE) return K2T_OK;
     if (def && def->weights) ns = def->weights(L, in, spec);
     (void)n_in;
+    int renamed = 0;
     if (def && (def->flags & K2T_OPF_POSITIONAL) && L->n_w == ns) {
+        /* Forward variables, then backward ones (Bidirectional), each
+        ** named from the spec: H5 names and .keras's forward_layer/... and
+        ** backward_layer/... alike. */
         k2t_weight tmp[K2T_MAX_WEIGHTS];
         int k = 0;
         for (int pass = 0; pass < 2; pass++)
@@ -985,6 +997,27 @@ static k2t_status check_weights(loader *ld, k2t_layer *L, const k2t_shape *in, i
             free(tmp[q].name);
             tmp[q].name = k2t_xstrdup(spec[q].name);
             L->w[q] = tmp[q];
+        }
+        renamed = 1;
+    }
+    if (ld->positional && !renamed) {
+        /* A .keras archive stores vars/0..n-1 in the order of the op's
+        ** spec (trainable, then non-trainable, as Keras creates them). */
+        if (L->n_w != ns) {
+            k2t_buf want = {0}, have = {0};
+            for (int s = 0; s < ns; s++) k2t_buf_printf(&want, "%s%s", s ? ", " : "", spec[s].name);
+            for (int q = 0; q < L->n_w; q++) k2t_buf_printf(&have, "%s%s", q ? ", " : "", L->w[q].name);
+            char msg[900];
+            const char *grp = ld->k3_group ? ld->k3_group[L - ld->m->layers] : NULL;
+            snprintf(msg, sizeof msg, "the archive holds %d variable%s (%s) but its config implies %d (%s)%s%s%s",
+                     L->n_w, L->n_w == 1 ? "" : "s", L->n_w ? have.p : "none", ns, ns ? want.p : "none",
+                     grp ? "; read from group '" : "", grp ? grp : "", grp ? "' of model.weights.h5" : "");
+            free(want.p), free(have.p);
+            return layer_fail(ld, L, K2T_EFORMAT, msg);
+        }
+        for (int s = 0; s < ns; s++) {
+            free(L->w[s].name);
+            L->w[s].name = k2t_xstrdup(spec[s].name);
         }
     }
     int used[64] = {0};
@@ -1071,7 +1104,12 @@ static k2t_status infer_shapes(loader *ld)
             st = layer_fail(ld, L, K2T_EFORMAT, msg);
             break;
         }
-        if (!known || !def->infer) continue;
+        if (!known || !def->infer) {
+            /* A .keras layer after one k2t cannot run: its shapes are
+            ** unknown, but its vars/i still get their names from the op. */
+            if (first && ld->positional) st = check_weights(ld, L, NULL, N->n_in);
+            continue;
+        }
         k2t_err e = {0};
         if (def->infer(L, in, N->n_in, &N->shape, &e) != K2T_OK) {
             st = layer_fail(ld, L, e.status ? e.status : K2T_ESHAPE, e.msg);
@@ -1251,6 +1289,185 @@ static k2t_status read_data(loader *ld)
     return K2T_OK;
 }
 
+/* The graph of a parsed {class_name, config} model, as both formats hold it. */
+static k2t_status build_from_root(loader *ld, json_t *root)
+{
+    k2t_model *m = ld->m;
+    m->model_class = k2t_xstrdup(json_string_value(json_object_get(root, "class_name")));
+    json_t *cfg = json_object_get(root, "config");
+    json_t *nm = json_is_object(cfg) ? json_object_get(cfg, "name") : NULL;
+    m->name = k2t_xstrdup(json_is_string(nm) ? json_string_value(nm) : "");
+    int *outs = NULL, n_outs = 0;
+    k2t_status st = build_model(ld, root, "", NULL, 0, 1, &outs, &n_outs);
+    if (st != K2T_OK) { free(outs); return st; }
+    m->outputs = outs;
+    m->n_outputs = n_outs;
+    for (int i = 0; i < n_outs; i++) m->nodes[outs[i]].is_output = 1;
+    for (int i = 0; i < m->n_nodes; i++) {
+        if (m->layers[m->nodes[i].layer].op != K2T_OP_INPUT) continue;
+        m->inputs = k2t_xrealloc(m->inputs, (size_t)(m->n_inputs + 1) * sizeof *m->inputs);
+        m->inputs[m->n_inputs++] = i;
+    }
+    link_consumers(m);
+    return K2T_OK;
+}
+
+/*------------------------------------------------------ .keras archives */
+
+/* One layer's variables: every dataset under its group, own vars first
+** (keras3.c's order).  Since Keras 3.10 the vars group names the layer
+** in attribute 'name': a different name means the positions are off. */
+static k2t_status k3_layer_vars(loader *ld, const k2t_k3index *ix, const char *group, k2t_layer *L,
+                                const char *cfg_name)
+{
+    char vpath[1200];
+    snprintf(vpath, sizeof vpath, "%s/vars", group);
+    const char *real = k2t_keras3_find(ix, vpath, 1);
+    if (real) {
+        hid_t g = H5Gopen2(ld->fid, real, h5_gapl());
+        char *nm = NULL;
+        k2t_err e = {0};
+        if (g >= 0 && h5_attr_string(g, "name", &nm, &e) == K2T_OK && nm && strcmp(nm, cfg_name) != 0) {
+            k2t_fail(ld->err, K2T_EFORMAT, "%s: member 'model.weights.h5': group '%s' belongs to layer '%s' "
+                     "(its name attribute), but by the config's layer order it should hold layer '%s' (%s)",
+                     ld->path, vpath, nm, cfg_name, L->class_name);
+            free(nm);
+            H5Gclose(g);
+            return K2T_EFORMAT;
+        }
+        free(nm);
+        if (g >= 0) H5Gclose(g);
+    }
+    char **rp = NULL, **rel = NULL;
+    int n = k2t_keras3_group_vars(ix, group, &rp, &rel);
+    k2t_status st = K2T_OK;
+    for (int i = 0; i < n; i++) {
+        if (st == K2T_OK) {
+            k2t_weight w = {0};
+            k2t_err e = {0};
+            char what[1200];
+            snprintf(what, sizeof what, "layer '%s': variable '%s/%s'", L->name, group, rel[i]);
+            st = h5_read_weight_meta(ld->fid, rp[i], &w, what, &e);
+            if (st != K2T_OK) {
+                k2t_fail(ld->err, st, "%s: member 'model.weights.h5': %s", ld->path, e.msg);
+            } else {
+                w.name = k2t_xstrdup(rel[i]);
+                w.path = k2t_xstrdup(rp[i]);
+                w.trainable = L->trainable;
+                add_weight(L, &w);
+            }
+        }
+        free(rp[i]), free(rel[i]);
+    }
+    free(rp), free(rel);
+    return st;
+}
+
+/* Walk a model's config as Keras walks model.layers when saving: each
+** layer at <prefix>layers/<snake_case class>[_N], numbered per class in
+** config order; nested models recurse with their own layers. */
+static k2t_status k3_walk(loader *ld, const k2t_k3index *ix, json_t *entry, const char *scope,
+                          const char *prefix, int depth)
+{
+    if (depth > 64)
+        return k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: models nested more than 64 deep", ld->path);
+    json_t *cfg = json_object_get(entry, "config");
+    json_t *layers = json_is_array(cfg) ? cfg : json_object_get(cfg, "layers");
+    hmap used = {0};
+    k2t_status st = K2T_OK;
+    int *counts = NULL, n_counts = 0;
+    for (size_t i = 0; json_is_array(layers) && i < json_array_size(layers) && st == K2T_OK; i++) {
+        json_t *e = json_array_get(layers, i);
+        /* Operations that are not layers (x + y on KerasTensors: module
+        ** keras.src.ops.*) are not in model.layers: no group, no number. */
+        json_t *mod = json_object_get(e, "module");
+        if (json_is_string(mod) && !strncmp(json_string_value(mod), "keras.src.ops", 13)) continue;
+        char snake[256], uniq[300], group[1100];
+        k2t_snake_case(entry_class(e), snake, sizeof snake);
+        int c = hmap_get(&used, snake);
+        if (c < 0) {
+            counts = k2t_xrealloc(counts, (size_t)(n_counts + 1) * sizeof *counts);
+            counts[n_counts] = 0;
+            hmap_put(&used, snake, n_counts++);
+            snprintf(uniq, sizeof uniq, "%s", snake);
+        } else {
+            snprintf(uniq, sizeof uniq, "%s_%d", snake, ++counts[c]);
+        }
+        snprintf(group, sizeof group, "%slayers/%s", prefix, uniq);
+        const char *name = entry_name(e);
+        if (is_model_class(entry_class(e))) {
+            char sub[512], pre[1200];
+            scoped(scope, name, sub, sizeof sub);
+            snprintf(pre, sizeof pre, "%s/", group);
+            st = k3_walk(ld, ix, e, sub, pre, depth + 1);
+            continue;
+        }
+        int li = hmap_get(&ld->layer_at, key2(&ld->key, scope, name));
+        if (li < 0) continue; /* an InputLayer aliased to an outer tensor */
+        free(ld->k3_group[li]);
+        ld->k3_group[li] = k2t_xstrdup(group);
+        st = k3_layer_vars(ld, ix, group, &ld->m->layers[li], name);
+    }
+    hmap_free(&used);
+    free(counts);
+    return st;
+}
+
+/* A .keras archive: config.json builds the graph as model_config does;
+** model.weights.h5 (opened from memory) gives the variables by position. */
+static k2t_status load_keras3(loader *ld)
+{
+    k2t_model *m = ld->m;
+    k2t_k3file a;
+    k2t_status st = k2t_keras3_open(ld->path, &a, ld->err);
+    if (st != K2T_OK) return st;
+    ld->fid = (hid_t)a.fid; /* closed by load_here */
+    a.fid = -1;
+    m->archive = 1;
+    m->keras_version = k2t_xstrdup(a.keras_version ? a.keras_version : "");
+    m->backend = k2t_xstrdup("");
+    if (!a.keras_version) note(m, "no keras_version in metadata.json: assuming Keras 3");
+    long kv = strtol(m->keras_version, NULL, 10);
+    m->keras_major = kv < 2 ? 3 : kv > 1000 ? 1000 : (int)kv;
+    char *clean = sanitize_json(a.config);
+    k2t_keras3_close(&a);
+    json_error_t je;
+    json_t *root = json_loads(clean, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    free(clean);
+    if (!root)
+        return k2t_fail(ld->err, K2T_EFORMAT, "%s: member 'config.json' is not valid JSON (line %d, column %d: "
+                        "%s)", ld->path, je.line, je.column, je.text);
+    json_t *cfg = json_object_get(root, "config");
+    if (!json_is_object(root) || !json_is_string(json_object_get(root, "class_name"))) {
+        json_decref(root);
+        return k2t_fail(ld->err, K2T_EFORMAT, "%s: member 'config.json' is not a {class_name, config} object",
+                        ld->path);
+    }
+    const char *cls = json_string_value(json_object_get(root, "class_name"));
+    if (!is_model_class(cls) || !(json_is_array(cfg) || json_is_array(json_object_get(cfg, "layers")))) {
+        k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: a subclassed model (class '%s'): its config.json holds no "
+                 "layers, only the constructor's arguments, so its graph cannot be rebuilt without its Python "
+                 "code; k2t inspects Functional and Sequential models", ld->path, cls);
+        json_decref(root);
+        return K2T_EUNSUPPORTED;
+    }
+    m->has_arch = 1;
+    ld->positional = 1;
+    st = build_from_root(ld, root);
+    k2t_k3index *ix = NULL;
+    if (st == K2T_OK) {
+        ld->k3_group = k2t_xcalloc((size_t)m->n_layers + 1, sizeof *ld->k3_group);
+        ix = k2t_keras3_index(ld->fid, ld->path, ld->err);
+        st = ix ? k3_walk(ld, ix, root, "", "", 0) : ld->err->status;
+    }
+    k2t_keras3_index_free(ix);
+    json_decref(root);
+    if (st == K2T_OK) st = infer_shapes(ld);
+    if (st == K2T_OK) st = read_data(ld);
+    if (st == K2T_OK) sum_params(m);
+    return st;
+}
+
 static k2t_status load(loader *ld)
 {
     k2t_model *m = ld->m;
@@ -1259,6 +1476,7 @@ static k2t_status load(loader *ld)
     k2t_err e = {0};
     k2t_status st;
 
+    if (k2t_is_zip(ld->path)) return load_keras3(ld);
     ld->fid = h5_open(ld->path, ld->err);
     if (ld->fid < 0) return ld->err->status;
 
@@ -1297,7 +1515,7 @@ static k2t_status load(loader *ld)
         ld->wroot = H5Gopen2(ld->fid, "model_weights", h5_gapl());
         char *clean = sanitize_json(cfg_text);
         json_error_t je;
-        root = json_loads(clean, JSON_DECODE_ANY, &je);
+        root = json_loads(clean, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
         free(clean);
         free(cfg_text);
         if (!root)
@@ -1308,23 +1526,9 @@ static k2t_status load(loader *ld)
             return k2t_fail(ld->err, K2T_EFORMAT, "%s: model_config is not a {class_name, "
                             "config} object", ld->path);
         }
-        m->model_class = k2t_xstrdup(json_string_value(json_object_get(root, "class_name")));
-        json_t *cfg = json_object_get(root, "config");
-        json_t *nm = json_is_object(cfg) ? json_object_get(cfg, "name") : NULL;
-        m->name = k2t_xstrdup(json_is_string(nm) ? json_string_value(nm) : "");
-        int *outs = NULL, n_outs = 0;
-        st = build_model(ld, root, "", NULL, 0, 1, &outs, &n_outs);
+        st = build_from_root(ld, root);
         json_decref(root);
-        if (st != K2T_OK) { free(outs); return st; }
-        m->outputs = outs;
-        m->n_outputs = n_outs;
-        for (int i = 0; i < n_outs; i++) m->nodes[outs[i]].is_output = 1;
-        for (int i = 0; i < m->n_nodes; i++) {
-            if (m->layers[m->nodes[i].layer].op != K2T_OP_INPUT) continue;
-            m->inputs = k2t_xrealloc(m->inputs, (size_t)(m->n_inputs + 1) * sizeof *m->inputs);
-            m->inputs[m->n_inputs++] = i;
-        }
-        link_consumers(m);
+        if (st != K2T_OK) return st;
     } else if (h5_has_attr(ld->fid, "layer_names") || h5_has_attr(ld->fid, "layer_names0")) {
         ld->wroot = H5Gopen2(ld->fid, "/", H5P_DEFAULT);
         m->has_arch = 0;
@@ -1360,6 +1564,8 @@ static k2t_model *load_here(const char *path, k2t_err *err)
     hmap_free(&ld.layer_at);
     hmap_free(&ld.layer_name);
     free(ld.key.p);
+    for (int i = 0; ld.k3_group && i < ld.m->n_layers; i++) free(ld.k3_group[i]);
+    free(ld.k3_group);
     if (st != K2T_OK) {
         k2t_model_free(ld.m);
         return NULL;

@@ -61,6 +61,8 @@ struct k2t_step {
     int local;              /* fast path: buffer in the thread's own arena */
     /* PyTorch emulation */
     int nchw;               /* held (C, ...) instead of (..., C): layout NCHW, rank >= 2 */
+    int cf;                 /* a channels_first layer: its Keras tensors are (C, ...); it
+                            ** runs the channels-last kernel between conversions (k2t_cf_run) */
     int chw_order;          /* a vector whose elements are in CHW order (Flatten, torch) */
     int chw_c;              /* chw_order: the channels of the (..., C) it came from */
     int fallback;           /* NCHW step computed by the NHWC kernel between conversions */
@@ -127,5 +129,15 @@ int k2t_plan_win(k2t_step *s, const k2t_shape *in, int pad_torch);
 ** is not the file's own buffer is allocated into *owned (the run frees it). */
 const float *k2t_prep_kernel(const k2t_layer *L, const k2t_weight *w, int nchw, int no_transpose,
                              float **owned);
+
+/* A channels_first window step computed by the channels-last kernel
+** (kernels.c's are much faster than the NCHW ones): each sample's input
+** (C, S...) is moved to (S..., C) in the workspace, one(s, x, y, ws, e)
+** computes that sample into y (S'..., C') with scratch ws and epilogue e,
+** and y is moved back into out (C', S'...).  The workspace is [kws floats
+** of the kernel's scratch][input][output]: k2t_cf_ws(s, kws) floats. */
+typedef void (*k2t_cf_one)(const k2t_step *s, const float *x, float *y, float *ws, const k2t_epi *e);
+int64_t k2t_cf_ws(const k2t_step *s, int64_t kws);
+void k2t_cf_run(const k2t_step *s, const k2t_fwd *f, float *out, int64_t kws, k2t_cf_one one);
 
 #endif /* K2T_ENGINE_OP_H */

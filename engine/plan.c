@@ -21,6 +21,16 @@ void k2t_axis_split(const k2t_shape *sh, int ax, int64_t *outer, int64_t *len, i
     for (int i = ax + 1; i < sh->ndim; i++) *inner *= sh->d[i];
 }
 
+int k2t_model_chw(const k2t_model *m)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        const k2t_layer *L = &m->layers[i];
+        const k2t_op_def *def = k2t_op_def_of(L->op);
+        if (L->cfg.channels_first && !(def && (def->flags & K2T_OPF_FLATTENS))) return 1;
+    }
+    return 0;
+}
+
 int k2t_layer_win(const k2t_layer *L, const k2t_shape *in, k2t_win *g, int *rank)
 {
     const k2t_cfg *c = &L->cfg;
@@ -30,7 +40,8 @@ int k2t_layer_win(const k2t_layer *L, const k2t_shape *in, k2t_win *g, int *rank
     if (c->rank == 1 || in->ndim == 2) {
         if (in->ndim != 2) return -1;
         *rank = 1;
-        g->ih = 1, g->iw = (int)in->d[0], g->c = (int)in->d[1];
+        if (c->channels_first) g->ih = 1, g->iw = (int)in->d[1], g->c = (int)in->d[0];
+        else g->ih = 1, g->iw = (int)in->d[0], g->c = (int)in->d[1];
         g->kh = 1, g->kw = c->kernel[0], g->sh = 1, g->sw = c->strides[0];
         g->dh = 1, g->dw = c->dilation[0] ? c->dilation[0] : 1;
     } else {
@@ -61,13 +72,31 @@ int k2t_plan_win(k2t_step *s, const k2t_shape *in, int pad_torch)
     if (k2t_layer_win(s->L, in, &s->win, &rank) != 0 && !pad_torch) return -1;
     if (pad_torch && s->L->cfg.padding == K2T_PAD_SAME) {
         if (torch_win(s, in) != 0) return -1;
-        /* The port's output size may differ from Keras's. */
-        int one_d = s->shape.ndim == 2;
-        if (one_d) s->shape.d[0] = s->win.ow;
-        else s->shape.d[0] = s->win.oh, s->shape.d[1] = s->win.ow;
+        /* The port's output size may differ from Keras's.  The spatial
+        ** dims follow the channels in a channels_first layer. */
+        int one_d = s->shape.ndim == 2, sp = s->L->cfg.channels_first ? 1 : 0;
+        if (one_d) s->shape.d[sp] = s->win.ow;
+        else s->shape.d[sp] = s->win.oh, s->shape.d[sp + 1] = s->win.ow;
         s->numel = k2t_shape_numel(&s->shape);
     }
     return 0;
+}
+
+int64_t k2t_cf_ws(const k2t_step *s, int64_t kws)
+{
+    return kws + k2t_step_in(s, 0)->numel + s->numel;
+}
+
+void k2t_cf_run(const k2t_step *s, const k2t_fwd *f, float *out, int64_t kws, k2t_cf_one one)
+{
+    const k2t_step *p = k2t_step_in(s, 0);
+    int ci = (int)p->shape.d[0], co = (int)s->shape.d[0];
+    float *xt = f->ws + kws, *yt = xt + p->numel;
+    for (int i = 0; i < f->n; i++) {
+        kern_to_nhwc(f->x[0] + (int64_t)i * p->numel, 1, ci, p->numel / ci, xt);
+        one(s, xt, yt, f->ws, f->epi);
+        kern_to_nchw(yt, 1, s->numel / co, co, out + (int64_t)i * s->numel);
+    }
 }
 
 const float *k2t_prep_kernel(const k2t_layer *L, const k2t_weight *w, int nchw, int no_transpose,

@@ -48,7 +48,7 @@ static const int fatal_sigs[] = {SIGSEGV, SIGABRT, SIGTERM, SIGINT, SIGBUS, SIGF
 #define N_FATAL ((int)(sizeof fatal_sigs / sizeof fatal_sigs[0]))
 static struct sigaction saved_sa[N_FATAL];
 
-enum { KEY_STAY, KEY_LEAVE, KEY_QUIT };  /* what a key does to the loop */
+enum { KEY_STAY = TUI_KEY_STAY, KEY_LEAVE = TUI_KEY_LEAVE, KEY_QUIT = TUI_KEY_QUIT };  /* what a key does to the loop */
 
 /*============================================================ signals */
 
@@ -265,7 +265,7 @@ static int run_command(tui_state *st, k2t_shell *sh, const char *line)
         return K2T_CMD_ERR;
     }
     snprintf(st->status, sizeof st->status, "running: %.200s  (Ctrl-C stops it)", line);
-    draw(st, sh);
+    if (tui_on) draw(st, sh);  /* else a snapshot presses the keys: no screen, the shell's signals */
     fprintf(f, "k2t> %s\n", line);
 
     FILE *so = sh->out, *se = sh->err;
@@ -274,9 +274,9 @@ static int run_command(tui_state *st, k2t_shell *sh, const char *line)
     sh->out = sh->err = f;
     k2t_interrupted = 0;
     n_sigint = 0;
-    set_handler(SIGINT, on_interrupt);
+    if (tui_on) set_handler(SIGINT, on_interrupt);
     int rc = k2t_dispatch(sh, line);
-    set_handler(SIGINT, on_fatal);
+    if (tui_on) set_handler(SIGINT, on_fatal);
     if (rc == K2T_CMD_ERR && sh->nerr == nerr0) sh->nerr++;
     sh->out = so;
     sh->err = se;
@@ -426,6 +426,10 @@ static int line_key(tui_state *st, k2t_shell *sh, int ch, int w, int h)
         const char *p = line;
         while (*p == ' ' || *p == '\t') p++;
         if (!*p) return KEY_STAY;
+        /* One meaning for q: back to the prompt, as the key q ("quit" leaves k2t). */
+        size_t n = strlen(p);
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+        if (n == 1 && (*p == 'q' || *p == 'Q')) return KEY_LEAVE;
         return run_command(st, sh, line) == K2T_CMD_QUIT ? KEY_QUIT : KEY_STAY;
     }
     case 27:                        /* Esc */
@@ -494,6 +498,28 @@ static int line_key(tui_state *st, k2t_shell *sh, int ch, int w, int h)
 
 /*================================================================ keys */
 
+/* B: a breakpoint on the selected layer, or that breakpoint deleted when
+** there is one (by the layer's or the node's name).  Through the
+** dispatcher, as typed: "break NAME", "delete N". */
+static void toggle_break(tui_state *st, k2t_shell *sh)
+{
+    const k2t_model *m = sh->model;
+    char line[600];
+    if (!m || !m->has_arch || m->n_nodes == 0 || st->sel < 0 || st->sel >= m->n_nodes) {
+        snprintf(st->status, sizeof st->status, "B: breakpoints need a model with a graph");
+        return;
+    }
+    const k2t_layer *L = k2t_node_layer(m, st->sel);
+    for (int j = 0; j < sh->n_breaks; j++)
+        if (!strcmp(sh->breaks[j].what, L->name) || !strcmp(sh->breaks[j].what, m->nodes[st->sel].name)) {
+            snprintf(line, sizeof line, "delete %d", sh->breaks[j].id);
+            run_command(st, sh, line);
+            return;
+        }
+    snprintf(line, sizeof line, "break %s", L->name);
+    run_command(st, sh, line);
+}
+
 static int pane_key(tui_state *st, k2t_shell *sh, int ch, int w, int h)
 {
     char line[64], why[128];
@@ -513,6 +539,9 @@ static int pane_key(tui_state *st, k2t_shell *sh, int ch, int w, int h)
         run_command(st, sh, line);
         break;
     }
+    case 'B':
+        toggle_break(st, sh);
+        break;
     case 'c':
         run_command(st, sh, "continue");
         break;
@@ -605,17 +634,43 @@ static int handle_key(tui_state *st, k2t_shell *sh, int ch)
         fit_terminal();
         return KEY_STAY;
     }
+    if (ch == 12) {                        /* Ctrl-L */
+        st->status[0] = '\0';
+        st->keys = 0;
+        clearok(curscr, TRUE);
+        return KEY_STAY;
+    }
+    return tui_key(st, sh, ch, w, h);
+}
+
+int tui_key(tui_state *st, k2t_shell *sh, int ch, int w, int h)
+{
     st->status[0] = '\0';
     if (st->keys) {                        /* any key closes the help */
         st->keys = 0;
         return KEY_STAY;
     }
-    if (ch == 12) {                        /* Ctrl-L */
-        clearok(curscr, TRUE);
-        return KEY_STAY;
-    }
     if (st->focus == TUI_CMDLINE) return line_key(st, sh, ch, w, h);
     return pane_key(st, sh, ch, w, h);
+}
+
+int tui_key_code(const char **p)
+{
+    static const struct { const char *name; int code; } names[] = {
+        {"<left>", KEY_LEFT}, {"<right>", KEY_RIGHT}, {"<up>", KEY_UP}, {"<down>", KEY_DOWN},
+        {"<tab>", '\t'}, {"<enter>", '\n'}, {"<esc>", 27}, {"<pgup>", KEY_PPAGE}, {"<pgdn>", KEY_NPAGE},
+        {"<home>", KEY_HOME}, {"<end>", KEY_END},
+    };
+    const char *s = *p;
+    if (!*s) return -1;
+    if (*s == '<')
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (!strncmp(s, names[i].name, strlen(names[i].name))) {
+                *p = s + strlen(names[i].name);
+                return names[i].code;
+            }
+    *p = s + 1;
+    return (unsigned char)*s;
 }
 
 /*================================================================ loop */

@@ -137,7 +137,37 @@ int tui_cursor_pos(const tui_state *st, int w, int h, int *y, int *x);
 ** one row a line with trailing blanks removed. */
 int tui_snapshot(k2t_shell *sh, int w, int h, int node, int keys);
 
+/*------------------------------------------------- the divergence column */
+
+/* The per-layer max |a-b| between Keras's semantics and the current
+** settings, as diff computes it, for the column beside the layer list
+** (tui_diverge.c).  Shown once a diff has run in the session
+** ($first_divergence is set); computed for the current model, input and
+** settings, and cached until one of them changes, so it is never stale.
+** NULL when there is nothing to show (no diff yet, no input, no graph, or
+** the runs fail: then silently). */
+typedef struct tui_diverge tui_diverge;
+const tui_diverge *tui_diverge_get(k2t_shell *sh);
+/* Node i's cell, w characters (w >= 3) into buf (NUL-terminated): a bar
+** of '=' (within the tolerance) or '#' (beyond it) on the log scale the
+** whole model shares, '<' after the first divergence's bar.  Returns
+** TUI_A_* bits for the cell (TUI_A_WARN beyond the tolerance). */
+unsigned char tui_diverge_cell(const tui_diverge *dv, int node, char *buf, int w);
+
 /*------------------------------------------------------- curses (tui.c) */
+
+/* What a key does to the loop. */
+enum { TUI_KEY_STAY, TUI_KEY_LEAVE, TUI_KEY_QUIT };
+
+/* Press key ch (a character or a curses KEY_* code) on a w x h screen:
+** what the full-screen mode does with it, minus the terminal itself
+** (resize, Ctrl-L).  Returns TUI_KEY_*.  Works without curses running
+** (tui-snapshot --press): commands run as usual, nothing is drawn. */
+int tui_key(tui_state *st, k2t_shell *sh, int ch, int w, int h);
+/* The next key of a --press string: a character, or <left> <right> <up>
+** <down> <tab> <enter> <esc> <pgup> <pgdn> <home> <end>; advances *p.
+** -1 at the end. */
+int tui_key_code(const char **p);
 
 /* The tui hook: run the full-screen mode until q (returns K2T_CMD_OK) or
 ** "quit" (K2T_CMD_QUIT).  Refused without a terminal, or when already in it. */

@@ -34,7 +34,6 @@
 
 #define MIN_W 40               /* below this the screen only says so */
 #define MIN_H 12
-#define OUT_MAX_LINES 5000     /* output kept for scrolling back */
 #define HIST_ROWS 3            /* height of a histogram in the details */
 
 struct tui_grid {
@@ -358,7 +357,9 @@ static void draw_layers(const tui_win *win, const tui_state *st, k2t_shell *sh, 
     int focused = st->focus == TUI_LAYERS;
     int iy = win->y + 1, ix = win->x + 1, ih = win->h - 2, iw = win->w - 2;
     char title[64];
-    if (m) snprintf(title, sizeof title, "Layers (%d)", n_entries(m));
+    const tui_diverge *dv = m && has_graph(m) && iw >= 30 ? tui_diverge_get(sh) : NULL;
+    int divw = dv ? 7 : 0;  /* the divergence column: a 5-cell bar, '<', a blank */
+    if (m) snprintf(title, sizeof title, dv ? "Layers (%d), max|a-b|" : "Layers (%d)", n_entries(m));
     else snprintf(title, sizeof title, "Layers");
     g_title(g, win, title, focused);
     if (!m) {
@@ -375,7 +376,7 @@ static void draw_layers(const tui_win *win, const tui_state *st, k2t_shell *sh, 
     for (int v = n_ent - 1; v >= 10; v /= 10) numw++;
     for (int i = 0; i < n_ent; i++)
         if ((int)strlen(entry_name(m, i)) > namew) namew = (int)strlen(entry_name(m, i));
-    int avail = iw - 4 - numw - 2;  /* after "B=> ", the number, a blank; a blank at the end */
+    int avail = iw - 4 - numw - 2 - divw;  /* after "B=> ", the number, a blank; a blank at the end */
     if (namew > avail) namew = avail;
     int classw = avail - namew - 1;
     char buf[512], num[16];
@@ -402,6 +403,11 @@ static void draw_layers(const tui_win *win, const tui_state *st, k2t_shell *sh, 
         g_put(g, y, ix + 4, numw, num, a);
         g_field(g, y, ix + 5 + numw, namew, entry_name(m, i), a | (sel && focused ? TUI_A_BOLD : 0));
         if (classw >= 8) g_field(g, y, ix + 6 + numw + namew, classw, entry_layer(m, i)->class_name, a | TUI_A_DIM);
+        if (divw) {
+            char cell[16];
+            unsigned char ca = tui_diverge_cell(dv, i, cell, divw - 1);
+            g_put(g, y, ix + iw - divw, divw - 1, cell, a | ca);
+        }
     }
     if (top > 0) g_put(g, win->y, win->x + win->w - 5, 3, " ^ ", TUI_A_BOLD);
     if (top + ih < n) g_put(g, win->y + win->h - 1, win->x + win->w - 5, 3, " v ", TUI_A_BOLD);
@@ -838,7 +844,10 @@ static void draw_title(const tui_state *st, k2t_shell *sh, tui_grid *g)
             else ADD(" | => %d %s", c, m->nodes[c].name);
             if (sh->n_breaks) ADD(" | %d breakpoint%s", sh->n_breaks, sh->n_breaks == 1 ? "" : "s");
         }
-        if (sh->in.n > 0) ADD(" | input %s %s", sh->in.desc, k2t_shape_str(&sh->in.a.shape, 0, s1, sizeof s1));
+        if (sh->in.n > 0 && sh->in.n_x == 1)
+            ADD(" | input %s %s", sh->in.desc, k2t_shape_str(&k2t_shell_input0(sh)->shape, 0, s1, sizeof s1));
+        else if (sh->in.n > 0)
+            ADD(" | %d inputs, batch %d", sh->in.n_x, sh->in.n);
         else ADD(" | no input");
     }
 #undef ADD
@@ -846,8 +855,8 @@ static void draw_title(const tui_state *st, k2t_shell *sh, tui_grid *g)
 }
 
 static const char *const key_hints[][2] = {
-    {"n", "step"}, {"b", "block"}, {"c", "cont"}, {"r", "run"}, {"d", "diff"}, {"/", "find"},
-    {":", "cmd"}, {"Tab", "pane"}, {"?", "help"}, {"q", "quit"},
+    {"n", "step"}, {"b", "block"}, {"B", "break"}, {"c", "cont"}, {"r", "run"}, {"d", "diff"}, {"/", "find"},
+    {":", "cmd"}, {"?", "help"}, {"q", "back"}, {"Tab", "pane"},
 };
 
 static const char *line_prompt(const tui_state *st)
@@ -893,17 +902,19 @@ static void draw_keybar(const tui_state *st, tui_grid *g)
 static const char *const help_rows[][2] = {
     {"n", "step: run the next layer"},
     {"b", "run to the end of the selected layer's block (or the next)"},
+    {"B", "toggle a breakpoint on the selected layer"},
     {"c", "continue to the next breakpoint (or the end)"},
     {"r", "run the whole model"},
-    {"d", "diff: compare two profiles layer by layer (in the output)"},
+    {"d", "diff, and each layer's max |a-b| beside the list (# failing)"},
+    {"Left/Right", "in the output: scroll long lines sideways"},
     {"Up/Down", "select a layer; scroll the details or the output"},
     {"PgUp/PgDn", "a page up or down; Home/End: the first or last"},
     {"Enter", "select: the details pane gets the keys"},
-    {"Tab", "next pane (Shift-Tab: previous); Left/Right too"},
+    {"Tab", "next pane (Shift-Tab: previous); Left/Right between the panes"},
     {"/", "find a layer by name (an empty search repeats)"},
     {":", "command line: any k2t command; Up/Down: history"},
     {"?", "this help"},
-    {"q", "leave full-screen mode (\"quit\" leaves k2t)"},
+    {"q", "back to the prompt, as \":q\" (\"quit\" leaves k2t)"},
     {"Ctrl-L", "redraw; Ctrl-C: stop a running command"},
 };
 
@@ -987,25 +998,6 @@ int tui_cursor_pos(const tui_state *st, int w, int h, int *y, int *x)
 
 /*=========================================================== the state */
 
-static void lines_add(tui_lines *l, const char *s, size_t n)
-{
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 64;
-        l->v = k2t_xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
-    }
-    char *c = k2t_xmalloc(n + 1);
-    memcpy(c, s, n);
-    c[n] = '\0';
-    l->v[l->n++] = c;
-}
-
-static void lines_free(tui_lines *l)
-{
-    for (int i = 0; i < l->n; i++) free(l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof *l);
-}
-
 /* The layer that ran last, or the first. */
 static int default_sel(k2t_shell *sh)
 {
@@ -1021,12 +1013,6 @@ void tui_state_init(tui_state *st, k2t_shell *sh)
     st->focus = st->back = TUI_LAYERS;
     st->out_follow = 1;
     st->line_kind = ':';
-}
-
-void tui_state_free(tui_state *st)
-{
-    lines_free(&st->out);
-    lines_free(&st->hist);
 }
 
 void tui_select(tui_state *st, k2t_shell *sh, int i)
@@ -1051,50 +1037,6 @@ void tui_sync(tui_state *st, k2t_shell *sh, int cursor0, const void *run0)
     else tui_select(st, sh, st->sel);  /* clamp */
 }
 
-void tui_out_append(tui_state *st, const char *text)
-{
-    char *line = k2t_xmalloc(strlen(text) * 8 + 1);
-    int n = 0, any = 0;
-    for (const char *p = text; *p; p++) {
-        if (*p == '\033') {             /* CSI ... final byte, or ESC x */
-            if (p[1] == '[') {
-                p += 2;
-                while (*p && !(*p >= '@' && *p <= '~')) p++;
-                if (!*p) break;
-            } else if (p[1]) {
-                p++;
-            }
-            continue;
-        }
-        if (*p == '\n') {
-            lines_add(&st->out, line, (size_t)n);
-            n = 0;
-            any = 0;
-            continue;
-        }
-        if (*p == '\r') {
-            if (p[1] != '\n') n = 0;
-            continue;
-        }
-        if (*p == '\t') {
-            do line[n++] = ' '; while (n % 8);
-        } else {
-            line[n++] = *p;
-        }
-        any = 1;
-    }
-    if (any) lines_add(&st->out, line, (size_t)n);
-    free(line);
-    if (st->out.n > OUT_MAX_LINES) {
-        int drop = st->out.n - OUT_MAX_LINES;
-        for (int i = 0; i < drop; i++) free(st->out.v[i]);
-        memmove(st->out.v, st->out.v + drop, (size_t)(st->out.n - drop) * sizeof *st->out.v);
-        st->out.n -= drop;
-        st->out_top = st->out_top > drop ? st->out_top - drop : 0;
-    }
-    st->out_follow = 1;
-}
-
 /*--------------------------------------------------------- scrolling */
 
 static int list_rows_shown(const tui_win *win) { return win->h - 2; }
@@ -1115,6 +1057,12 @@ void tui_fix_scroll(tui_state *st, k2t_shell *sh, int w, int h)
     details_build(&wins[TUI_DETAILS], st, sh, &d);
     st->details_top = clamp_top(st->details_top, d.n, wins[TUI_DETAILS].h - 2);
     doc_free(&d);
+    /* Scrolled sideways no further than the longest line needs. */
+    int longest = 0;
+    for (int i = 0; i < st->out.n; i++)
+        if ((int)strlen(st->out.v[i]) > longest) longest = (int)strlen(st->out.v[i]);
+    int maxleft = longest - (wins[TUI_OUTPUT].w - 2) + 1;
+    if (st->out_left > maxleft) st->out_left = maxleft > 0 ? maxleft : 0;
     if (!st->out_follow) {
         int rows = wins[TUI_OUTPUT].h - 2;
         st->out_top = clamp_top(st->out_top, st->out.n, rows);
@@ -1205,26 +1153,4 @@ int tui_block_to_step(const tui_state *st, k2t_shell *sh, char *why, size_t n)
                                  : "the model has no residual blocks");
     sections_free(&S);
     return k;
-}
-
-/*============================================================ snapshot */
-
-int tui_snapshot(k2t_shell *sh, int w, int h, int node, int keys)
-{
-    tui_state st;
-    tui_state_init(&st, sh);
-    if (node >= 0) tui_select(&st, sh, node);
-    st.keys = keys;
-    tui_fix_scroll(&st, sh, w, h);
-    char *grid = k2t_xmalloc((size_t)w * (size_t)h);
-    tui_render(&st, sh, grid, NULL, w, h);
-    for (int y = 0; y < h; y++) {
-        const char *row = grid + (size_t)y * (size_t)w;
-        int n = w;
-        while (n > 0 && row[n - 1] == ' ') n--;
-        k2t_printf(sh, "%.*s\n", n, row);
-    }
-    free(grid);
-    tui_state_free(&st);
-    return K2T_CMD_OK;
 }

@@ -801,6 +801,143 @@ def fx_resnet_block(out):
     return normal_input(2023, (9, 9, 3))
 
 
+# ------------------------------------------------------------- channels_first
+
+CF = dict(data_format="channels_first")
+
+
+def cf_pair(out, fname, seed, in_shape, body):
+    """A channels_first fixture and its oracle twin.  tfjs-layers gets some
+    channels_first layers wrong on its CPU backend: BatchNormalization cycles
+    its parameters over the flat index as if the channels were last (wrong for
+    axis=1), Conv1D returns (L, C) for a (C, L) input, SeparableConv2D adds its bias on the
+    wrong axis.  body(p, x, cl) builds the model and calls cl(cls, t, name,
+    **kw) for those: the layer as given in the Keras model; in the twin a
+    Permute to channels last, the channels_last layer with the same weights,
+    and a Permute back that carries the layer's name."""
+    p = Pair("k214", seed)
+    helpers = []
+    for oracle in (False, True):
+        g = p.start(oracle)
+        x = g.Input(in_shape)
+
+        def cl(cls, t, name, **kw):
+            if not oracle:
+                return p.add(cls, t, name, **kw)
+            r = len(t.shape)
+            kw = dict(kw)
+            if kw.get("data_format") == "channels_first":
+                kw["data_format"] = "channels_last"
+            if kw.get("axis") == 1:
+                kw["axis"] = -1
+            helpers.extend([name + "__to_last", name + "__cl"])
+            u = p.add("Permute", t, name + "__to_last", dims=list(range(2, r + 1)) + [1])
+            u = p.add(cls, u, name + "__cl", values=p.rec[name], **kw)
+            return p.add("Permute", u, name, dims=[r] + list(range(1, r)))
+        g.outputs = [body(p, x, cl)]
+        write_model(os.path.join(out, fname[:-3] + (".oracle.h5" if oracle else ".h5")), g)
+    return normal_input(seed + 1000, in_shape), helpers
+
+
+@fixture("cf_conv.h5", "channels_first (Theano-era Keras 2) on a (3, 7, 10) C,H,W input: Conv2D stride 2 "
+         "'same' (asymmetric TF pads), 2x3 kernel strides (1,2) same without bias, dilation 2 valid; "
+         "BatchNormalization(axis=1) and a relu after the first; MaxPooling2D/AveragePooling2D 3 stride 2 "
+         "same and 2 valid; GlobalAverage/MaxPooling2D; Flatten (channels_last: C,H,W order) -> Dense")
+def fx_cf_conv(out):
+    def body(p, x, cl):
+        a = p.add("Conv2D", x, "cf_s2_same", filters=4, kernel_size=[3, 3], strides=[2, 2],
+                  padding="same", **CF)                                                   # 4x4x5
+        a = cl("BatchNormalization", a, "cf_bn", axis=1)
+        a = p.add("Activation", a, "cf_relu", activation="relu")
+        b = p.add("Conv2D", x, "cf_rect", filters=5, kernel_size=[2, 3], strides=[1, 2],
+                  padding="same", use_bias=False, activation="tanh", **CF)                # 5x7x5
+        c = p.add("Conv2D", x, "cf_d2", filters=3, kernel_size=[3, 3], dilation_rate=[2, 2], **CF)  # 3x3x6
+        p1 = p.add("MaxPooling2D", b, "cf_max_p3_s2_same", pool_size=[3, 3], strides=[2, 2],
+                   padding="same", **CF)                                                  # 5x4x3
+        p2 = p.add("AveragePooling2D", b, "cf_avg_p3_s2_same", pool_size=[3, 3], strides=[2, 2],
+                   padding="same", **CF)
+        p3 = p.add("AveragePooling2D", c, "cf_avg_p2_valid", pool_size=[2, 2], **CF)     # 3x1x3
+        p4 = p.add("MaxPooling2D", x, "cf_max_p2_same", pool_size=[2, 2], padding="same", **CF)  # 3x4x5
+        gs = [p.add("GlobalAveragePooling2D", a, "cf_gap", **CF),
+              p.add("GlobalMaxPooling2D", p1, "cf_gmp", **CF),
+              p.add("Flatten", p2, "cf_flat_avg"),
+              p.add("Flatten", p3, "cf_flat_valid"),
+              p.add("Flatten", p4, "cf_flat_max")]
+        y = p.add("Concatenate", gs, "cf_concat", axis=-1)
+        return p.add("Dense", y, "cf_head", units=5)
+    return cf_pair(out, "cf_conv.h5", 1040, (3, 7, 10), body)
+
+
+@fixture("cf_flatten.h5", "channels_first Conv2D -> BatchNormalization(axis=1) -> relu -> MaxPooling2D, then "
+         "Flatten(data_format=channels_first) (Keras moves C last: H,W,C order) -> Dense, and the channels_last "
+         "Flatten of the same map (C,H,W order) -> Dense")
+def fx_cf_flatten(out):
+    def body(p, x, cl):
+        t = p.add("Conv2D", x, "conv", filters=4, kernel_size=[3, 3], padding="same", **CF)
+        t = cl("BatchNormalization", t, "bn", axis=1)
+        t = p.add("Activation", t, "relu", activation="relu")
+        t = p.add("MaxPooling2D", t, "pool", pool_size=[2, 2], **CF)                      # 4x4x3
+        f1 = p.add("Flatten", t, "flat_cf", **CF)
+        f2 = p.add("Flatten", t, "flat_cl")
+        d1 = p.add("Dense", f1, "dense_cf", units=6, activation="relu")
+        d2 = p.add("Dense", f2, "dense_cl", units=6, activation="relu")
+        y = p.add("Add", [d1, d2], "add")
+        return p.add("Dense", y, "head", units=3)
+    return cf_pair(out, "cf_flatten.h5", 1041, (3, 8, 6), body)
+
+
+@fixture("cf_depthwise.h5", "channels_first DepthwiseConv2D multiplier 2 stride 2 same on (3, 9, 8), "
+         "SeparableConv2D multiplier 2 same relu and stride 2 valid, Conv2DTranspose same stride 2 kernel 3 "
+         "(relu) and valid stride 2 kernel 4 without bias; BatchNormalization(axis=1) after two of them")
+def fx_cf_depthwise(out):
+    def body(p, x, cl):
+        a = p.add("DepthwiseConv2D", x, "dw_m2_s2", kernel_size=[3, 3], strides=[2, 2], padding="same",
+                  depth_multiplier=2, **CF)                                              # 6x5x4
+        a = cl("BatchNormalization", a, "dw_bn", axis=1)
+        b = cl("SeparableConv2D", x, "sep_m2_same", filters=5, kernel_size=[3, 3], padding="same",
+                  depth_multiplier=2, activation="relu", **CF)                            # 5x9x8
+        c = cl("SeparableConv2D", x, "sep_s2_valid", filters=4, kernel_size=[3, 3], strides=[2, 2],
+                  **CF)                                                                  # 4x4x3
+        d = p.add("Conv2DTranspose", a, "tr_same", filters=3, kernel_size=[3, 3], strides=[2, 2],
+                  padding="same", activation="relu", **CF)                                # 3x10x8
+        e = p.add("Conv2DTranspose", c, "tr_valid", filters=2, kernel_size=[4, 4], strides=[2, 2],
+                  use_bias=False, **CF)                                                  # 2x10x8
+        e = cl("BatchNormalization", e, "tr_bn", axis=1)
+        gs = [p.add("GlobalAveragePooling2D", t, "gap_%d" % i, **CF) for i, t in enumerate((a, b, c, d, e))]
+        return p.add("Concatenate", gs, "concat", axis=-1)
+    return cf_pair(out, "cf_depthwise.h5", 1042, (3, 9, 8), body)
+
+
+@fixture("cf_reshape.h5", "channels_first ZeroPadding2D ((1,2),(0,3)), Cropping2D ((2,1),(0,2)), UpSampling2D "
+         "nearest (2,3) and bilinear 2 on (3, 5, 6); Concatenate on axis 1 (the channels)")
+def fx_cf_reshape(out):
+    def body(p, x, cl):
+        a = p.add("ZeroPadding2D", x, "zpad", padding=[[1, 2], [0, 3]], **CF)             # 3x8x9
+        b = p.add("Cropping2D", a, "crop", cropping=[[2, 1], [0, 2]], **CF)               # 3x5x7
+        c = p.add("UpSampling2D", x, "up23", size=[2, 3], **CF)                           # 3x10x18
+        d = p.add("UpSampling2D", b, "up_bilinear", size=[2, 2], interpolation="bilinear", **CF)  # 3x10x14
+        e = p.add("Conv2D", d, "conv", filters=2, kernel_size=[1, 5], **CF)               # 2x10x10
+        f = p.add("Cropping2D", c, "crop2", cropping=[[0, 0], [4, 4]], **CF)              # 3x10x10
+        h = p.add("Concatenate", [e, f], "concat_c", axis=1)                              # 5x10x10
+        return p.add("GlobalMaxPooling2D", h, "gmp", **CF)
+    return cf_pair(out, "cf_reshape.h5", 1043, (3, 5, 6), body)
+
+
+@fixture("cf_conv1d.h5", "channels_first Conv1D (C, L) = (4, 11): valid relu, same, stride 2 same; "
+         "BatchNormalization(axis=1); Flatten -> Dense")
+def fx_cf_conv1d(out):
+    def body(p, x, cl):
+        a = cl("Conv1D", x, "c1_valid", filters=5, kernel_size=[3], activation="relu", **CF)   # 5x9
+        b = cl("Conv1D", x, "c1_same", filters=3, kernel_size=[3], padding="same", **CF)       # 3x11
+        c = cl("Conv1D", x, "c1_s2_same", filters=2, kernel_size=[4], strides=[2], padding="same",
+                  **CF)                                                                          # 2x6
+        b = cl("BatchNormalization", b, "c1_bn", axis=1)
+        gs = [p.add("Flatten", t, "flat_%d" % i) for i, t in enumerate((a, b, c))]
+        y = p.add("Concatenate", gs, "concat", axis=-1)
+        return p.add("Dense", y, "head", units=4)
+    return cf_pair(out, "cf_conv1d.h5", 1044, (4, 11), body)
+
+
 @fixture("sequential.h5", "tf.keras 2.4 Sequential with InputLayer: Conv2D same stride 2 on 7x7, MaxPooling2D "
          "same, Flatten, Dense")
 def fx_sequential(out):
@@ -829,6 +966,32 @@ def fx_cifar_small(out):
     write_model(os.path.join(out, "cifar_small.h5"), g)
     rng = np.random.RandomState(2037)
     return rng.randint(0, 256, (3, 32, 32, 3)).astype(np.float32)
+
+
+# ------------------------------------------------------------ several inputs
+
+def fx_multi_io(out):
+    """Two inputs, two outputs: an 8x8x3 image (Conv2D stride 2 'same', BatchNormalization,
+    ReLU, GlobalAveragePooling2D) and a 5-vector (Dense) concatenated, a Dense added back onto
+    the concatenation (Add), then a softmax head "cls" (3 classes) and a linear regression
+    head "reg" (2 values).  Not in the exec manifest (test_exec feeds one input): written by
+    tests/py/test_multi_io.py, which feeds both inputs.  Returns {input name: batch of 3}."""
+    g = Graph("k24", 1041)
+    img = g.Input((8, 8, 3), name="image")
+    vec = g.Input((5,), name="vector")
+    t = g.add("Conv2D", img, name="conv", filters=4, kernel_size=[3, 3], strides=[2, 2], padding="same")
+    t = g.add("BatchNormalization", t, name="bn", axis=[3])
+    t = g.add("Activation", t, name="relu", activation="relu")
+    t = g.add("GlobalAveragePooling2D", t, name="gap")
+    v = g.add("Dense", vec, name="vec_dense", units=4, activation="tanh")
+    x = g.add("Concatenate", [t, v], name="concat", axis=-1)
+    h = g.add("Dense", x, name="mix", units=8, activation="relu")
+    x = g.add("Add", [h, x], name="add")
+    cls = g.add("Dense", x, name="cls", units=3, activation="softmax")
+    reg = g.add("Dense", x, name="reg", units=2)
+    g.outputs = [cls, reg]
+    write_model(os.path.join(out, "multi_io.h5"), g)
+    return {"image": normal_input(2041, (8, 8, 3)), "vector": normal_input(2042, (5,))}
 
 
 def main(argv):

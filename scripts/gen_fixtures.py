@@ -300,30 +300,30 @@ def class_config(cls, style, kw):
     if cls == "Concatenate":
         return {"axis": kw.pop("axis", -1)}
     if cls == "Flatten":
-        return {"data_format": "channels_last"}
+        return {"data_format": kw.pop("data_format", "channels_last")}
     if cls == "Reshape":
         return {"target_shape": kw.pop("target_shape")}
     if cls == "Permute":
         return {"dims": kw.pop("dims")}
     if cls == "ZeroPadding2D":
-        return {"padding": kw.pop("padding"), "data_format": "channels_last"}
+        return {"padding": kw.pop("padding"), "data_format": kw.pop("data_format", "channels_last")}
     if cls == "Cropping2D":
-        return {"cropping": kw.pop("cropping"), "data_format": "channels_last"}
+        return {"cropping": kw.pop("cropping"), "data_format": kw.pop("data_format", "channels_last")}
     if cls == "UpSampling2D":
-        return {"size": kw.pop("size"), "data_format": "channels_last",
+        return {"size": kw.pop("size"), "data_format": kw.pop("data_format", "channels_last"),
                 "interpolation": kw.pop("interpolation", "nearest")}
     if cls in ("MaxPooling1D", "AveragePooling1D"):
         p = kw.pop("pool_size")
         return {"strides": kw.pop("strides", p), "pool_size": p,
                 "padding": kw.pop("padding", "valid"),
-                "data_format": "channels_last"}
+                "data_format": kw.pop("data_format", "channels_last")}
     if cls in ("MaxPooling2D", "AveragePooling2D"):
         p = kw.pop("pool_size")
         return {"pool_size": p, "padding": kw.pop("padding", "valid"),
-                "strides": kw.pop("strides", p), "data_format": "channels_last"}
+                "strides": kw.pop("strides", p), "data_format": kw.pop("data_format", "channels_last")}
     if cls in ("GlobalMaxPooling1D", "GlobalMaxPooling2D",
                "GlobalAveragePooling1D", "GlobalAveragePooling2D"):
-        c = {"data_format": "channels_last"}
+        c = {"data_format": kw.pop("data_format", "channels_last")}
         if style not in ("k222", "k24"):  # keepdims is Keras >= 2.6
             c["keepdims"] = kw.pop("keepdims", False)
         return c
@@ -423,7 +423,16 @@ def deconv_len(n, k, s, d, padding, out_pad=None):
 def infer(cls, cfg, ins):
     """Output shape (per sample, list) and weight specs for a layer call.
 
-    ins: list of input shapes.  Returns (out_shape, [(var, shape, trainable, kind)])."""
+    ins: list of input shapes.  Returns (out_shape, [(var, shape, trainable, kind)]).
+    A channels_first layer is the channels_last one on (spatial..., C) with its
+    output's channels moved first again (weights do not depend on data_format;
+    Flatten's element count does not either)."""
+    if cfg.get("data_format") == "channels_first" and cls != "Flatten":
+        x = list(ins[0])
+        out, W = infer(cls, dict(cfg, data_format="channels_last"), [x[1:] + x[:1]] + list(ins[1:]))
+        if len(out) == len(x):
+            out = out[-1:] + out[:-1]
+        return out, W
     x = ins[0]
     W = []
     if cls in ("Conv1D", "Conv2D"):

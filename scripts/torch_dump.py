@@ -26,6 +26,9 @@ The .npz (numpy.savez's format: a zip of NAME.npy members) holds:
               names a weight never copied, or copied in the wrong order,
               from it (--no-state-dict leaves it out)
   __input__   the model's input, as the model got it (float32, NCHW)
+  __input__.NAME
+              for a model with several inputs: input NAME (the Keras input
+              layer's name), as the model got it
   __mode__    "train" or "eval" (uint8 text): the mode the model ran in;
               "train" when any of its modules was in training mode
   __order__   the execution order: a uint8 array of UTF-8 text, one line per
@@ -43,6 +46,11 @@ NCHW; --layout says which, else the first convolution's in_channels decides
 (and a second that is not) means NHWC.  uint8 pixels are given to the model
 as float32 values 0..255: apply the same preprocessing in both places (k2t's
 "set preprocess", or do it in the model).
+
+Several inputs: an .npz with one member per input, named after the Keras
+input layers ("image.npy", "vector.npy", as k2t's "input FILE.npz" takes
+it), in the order the model's forward takes them (k2t's exported port takes
+them in the Keras model's input order); each is laid out as above.
 
 Command line:
 
@@ -145,7 +153,8 @@ def dump(model, x, path, layout=None, containers=False, train=None, compress=Fal
     """Run model on x and write each module's output (and input) to the .npz 'path'.
 
     x: batch-first input, NHWC or NCHW (see detect_layout; 'layout' forces
-    it).  Hooks go on the leaf modules, or on every module but the root with
+    it); for a model with several inputs, a dict {Keras input name: array}
+    in the order forward takes them (recorded as __input__.NAME).  Hooks go on the leaf modules, or on every module but the root with
     containers=True.  mode: None runs the model in the mode it is in (and
     records it), "eval" or "train" force one (train=True is mode="train");
     the modules' modes are restored afterwards.  inputs: record each
@@ -158,7 +167,8 @@ def dump(model, x, path, layout=None, containers=False, train=None, compress=Fal
         mode = "train" if train else None
     if mode not in (None, "eval", "train"):
         raise ValueError("mode must be None, 'eval' or 'train', not %r" % (mode,))
-    xt = to_model_input(model, x, layout)
+    named = isinstance(x, dict)
+    xs = [to_model_input(model, v, layout) for v in x.values()] if named else [to_model_input(model, x, layout)]
     items, extra, calls, hooks = [], [], {}, []
 
     def arr(t):
@@ -202,7 +212,7 @@ def dump(model, x, path, layout=None, containers=False, train=None, compress=Fal
     ran = "train" if any(m.training for m in model.modules()) else "eval"
     try:
         with torch.no_grad():
-            model(xt)
+            model(*xs)
     finally:
         for h in hooks:
             h.remove()
@@ -211,8 +221,12 @@ def dump(model, x, path, layout=None, containers=False, train=None, compress=Fal
         with torch.no_grad():
             for b, v in bufs:
                 b.copy_(v)
-    extra.insert(0, ("__input__", arr(xt)))
-    extra.insert(1, ("__mode__", _text(ran)))
+    if named:
+        for i, k in enumerate(x):
+            extra.insert(i, ("__input__." + k, arr(xs[i])))
+    else:
+        extra.insert(0, ("__input__", arr(xs[0])))
+    extra.insert(len(xs), ("__mode__", _text(ran)))
     _write_npz(path, items, compress, extra)
     return [(n, c, tuple(a.shape)) for n, c, a in items]
 
@@ -266,7 +280,7 @@ def main(argv=None):
                "or 'eval', and __order__, a uint8 array of text lines 'NAME<TAB>Class' in execution order.\n"
                "The model runs in the mode it is in unless --eval or --train says otherwise.")
     ap.add_argument("args", nargs="+", metavar="ARG",
-                    help="[MODULE.py:FACTORY [WEIGHTS]] INPUT.npy OUT.npz")
+                    help="[MODULE.py:FACTORY [WEIGHTS]] INPUT.npy|INPUTS.npz OUT.npz")
     ap.add_argument("--module", help="the Python file that defines the model")
     ap.add_argument("--factory", help="the class or function in it that returns the nn.Module")
     ap.add_argument("--weights", help="a state_dict (torch.save) or a pickled module to load")
@@ -303,15 +317,18 @@ def main(argv=None):
         kwargs[k] = _literal(v)
     model = load_model(a.module, a.factory, a.weights, kwargs)
     x = np.load(inp)
+    if isinstance(x, np.lib.npyio.NpzFile):
+        x = {k: x[k] for k in x.files}  # several inputs, in the archive's order
     if a.eval and a.train:
         ap.error("--eval and --train exclude each other")
     mode = "eval" if a.eval else "train" if a.train else None
     ran = "train" if mode == "train" or (mode is None and any(m.training for m in model.modules())) else "eval"
     items = dump(model, x, out, layout=a.layout, containers=a.containers, mode=mode, compress=a.compress,
                  inputs=not a.no_inputs, state_dict=not a.no_state_dict)
-    print("%s: %d arrays from %s (input %s, %s; %s mode)" % (out, len(items), type(model).__name__,
-                                                            "x".join(map(str, x.shape)),
-                                                            detect_layout(model, x, a.layout), ran))
+    xs = x if isinstance(x, dict) else {"": x}
+    desc = "; ".join("%s%s, %s" % (k + " " if k else "", "x".join(map(str, v.shape)), detect_layout(model, v, a.layout))
+                     for k, v in xs.items())
+    print("%s: %d arrays from %s (input %s; %s mode)" % (out, len(items), type(model).__name__, desc, ran))
     return 0
 
 

@@ -205,7 +205,7 @@ static int prelu_torch(const k2t_layer *L, int wi, k2t_tw *tw)
 static void softmax_common(k2t_hz *h, int axis)
 {
     int nd = h->N->shape.ndim;
-    if (nd >= 2) {
+    if (nd >= 2 && !k2t_model_chw(h->m)) { /* channels_first: dims are Keras's axes */
         int a = k2t_axis0(axis, nd), dim = a == nd - 1 ? 1 : a + 2;
         k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "softmax over axis %d of NHWC (%s); in NCHW that is dim=%d", axis,
                    a == nd - 1 ? "the channels" : "a spatial axis", dim);

@@ -12,9 +12,12 @@
 ** rule; DepthwiseConv2D stores (kh, kw, Cin, M) and writes Cin*M
 ** channels, in c*M+m order.
 **
-** Shapes are computed in the layer's data_format, so a channels_first
-** model still gets its graph; such layers are marked unsupported for
-** execution.  Every output and kernel size is checked against
+** Shapes are computed in the layer's data_format.  A channels_first
+** layer's tensors are (C, ...) in Keras as in PyTorch, and its kernel is
+** still stored as above: it runs the channels-last kernel on each sample
+** moved to (..., C) in its workspace and back (k2t_cf_run; the NCHW
+** kernels of the PyTorch emulation compute the same, more slowly).  Every
+** output and kernel size is checked against
 ** K2T_MAX_NUMEL: a config that asks for 2^31 elements is an error here,
 ** not an overflowed allocation later.
 */
@@ -77,8 +80,11 @@ static k2t_status parse_window(k2t_layer *L, json_t *c, const k2t_model *m, int 
     if (g->padding == K2T_PAD_CAUSAL && !(causal_ok && g->rank == 1))
         return k2t_fail(err, K2T_EFORMAT,
                         "config key 'padding' is 'causal', which only Conv1D accepts");
-    if (g->channels_first)
-        k2t_set_unsupported(L, "data_format channels_first is not supported for execution");
+    /* Keras applies a fused softmax over the last axis, W when channels
+    ** come first; the NCHW epilogue's softmax is over the channels. */
+    if (g->channels_first && g->act == K2T_ACT_SOFTMAX)
+        k2t_set_unsupported(L, "a fused softmax with data_format channels_first (over W) is not "
+                            "supported for execution");
     cfg_initializer(c, "bias_initializer", g->bias_initializer, sizeof g->bias_initializer);
     return K2T_OK;
 }
@@ -808,16 +814,24 @@ static k2t_status conv_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
         return k2t_fail(err, K2T_ESHAPE, "input smaller than the kernel");
     s->groups = g->groups ? g->groups : 1;
     s->cout = g->filters;
+    s->cf = g->channels_first; /* channels-last kernel between conversions (k2t_cf_run) */
     s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "kernel"), s->nchw, c->o->emu.no_transpose, &s->own_w);
     if (g->use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = g->act;
     s->ws = s->nchw ? kern_conv2d_nchw_ws(&s->win, s->groups) : kern_conv2d_ws(&s->win, s->groups);
+    if (s->cf) s->ws = k2t_cf_ws(s, s->ws);
     return K2T_OK;
+}
+
+static void conv_one(const k2t_step *s, const float *x, float *y, float *ws, const k2t_epi *e)
+{
+    kern_conv2d(&s->win, s->groups, s->cout, x, 1, s->w, e, y, ws);
 }
 
 static void conv_forward(const k2t_step *s, const k2t_fwd *f)
 {
-    if (f->nchw) kern_conv2d_nchw(&s->win, s->groups, s->cout, f->x[0], f->n, s->w, f->epi, f->g, f->ws);
+    if (s->cf) k2t_cf_run(s, f, f->g, kern_conv2d_ws(&s->win, s->groups), conv_one);
+    else if (f->nchw) kern_conv2d_nchw(&s->win, s->groups, s->cout, f->x[0], f->n, s->w, f->epi, f->g, f->ws);
     else kern_conv2d(&s->win, s->groups, s->cout, f->x[0], f->n, s->w, f->epi, f->g, f->ws);
 }
 
@@ -829,16 +843,25 @@ static k2t_status depthwise_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *er
     if (k2t_plan_win(s, &c->in[0], c->o->emu.pad_torch) != 0)
         return k2t_fail(err, K2T_ESHAPE, "input smaller than the kernel");
     s->mult = g->depth_multiplier ? g->depth_multiplier : 1;
-    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "depthwise_kernel"), s->nchw, c->o->emu.no_transpose,
-                           &s->own_w);
+    s->cf = g->channels_first;
+    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "depthwise_kernel"), s->nchw,
+                           c->o->emu.no_transpose, &s->own_w);
     if (g->use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = g->act;
+    if (s->cf && s->L->op == K2T_OP_DEPTHWISE) s->ws = k2t_cf_ws(s, 0);
     return K2T_OK;
+}
+
+static void depthwise_one(const k2t_step *s, const float *x, float *y, float *ws, const k2t_epi *e)
+{
+    (void)ws;
+    kern_depthwise(&s->win, s->mult, x, 1, s->w, e, y);
 }
 
 static void depthwise_forward(const k2t_step *s, const k2t_fwd *f)
 {
-    if (f->nchw) kern_depthwise_nchw(&s->win, s->mult, f->x[0], f->n, s->w, f->epi, f->g);
+    if (s->cf) k2t_cf_run(s, f, f->g, 0, depthwise_one);
+    else if (f->nchw) kern_depthwise_nchw(&s->win, s->mult, f->x[0], f->n, s->w, f->epi, f->g);
     else kern_depthwise(&s->win, s->mult, f->x[0], f->n, s->w, f->epi, f->g);
 }
 
@@ -853,7 +876,18 @@ static k2t_status separable_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *er
     s->cout = s->L->cfg.filters;
     /* the depthwise result of one sample (and, NCHW, its im2col) */
     s->ws = (int64_t)s->win.oh * s->win.ow * s->win.c * s->mult * (s->nchw ? 2 : 1);
+    if (s->cf) s->ws = k2t_cf_ws(s, s->ws);
     return K2T_OK;
+}
+
+/* One channels-last sample: the depthwise pass into ws, then the
+** pointwise kernel as a Dense over its rows. */
+static void separable_one(const k2t_step *s, const float *x, float *y, float *ws, const k2t_epi *e)
+{
+    k2t_epi none = {0};
+    none.act = K2T_ACT_LINEAR;
+    kern_depthwise(&s->win, s->mult, x, 1, s->w, &none, ws);
+    kern_dense(ws, (int64_t)s->win.oh * s->win.ow, s->win.c * s->mult, s->w2, s->cout, e, y);
 }
 
 static void separable_forward(const k2t_step *s, const k2t_fwd *f)
@@ -866,6 +900,10 @@ static void separable_forward(const k2t_step *s, const k2t_fwd *f)
     k2t_win pw = {0};
     pw.ih = pw.oh = s->win.oh, pw.iw = pw.ow = s->win.ow, pw.c = cm;
     pw.kh = pw.kw = pw.sh = pw.sw = pw.dh = pw.dw = 1;
+    if (s->cf) {
+        k2t_cf_run(s, f, f->g, rows * cm, separable_one);
+        return;
+    }
     for (int i = 0; i < f->n; i++) {
         const float *xi = f->x[0] + (int64_t)i * p->numel;
         float *gi = f->g + (int64_t)i * s->numel;
@@ -880,7 +918,9 @@ static void separable_forward(const k2t_step *s, const k2t_fwd *f)
 }
 
 /* Conv2DTranspose: Keras's geometry (no NCHW kernel: the executor falls
-** back to this one between layout conversions). */
+** back to this one between layout conversions; a channels_first layer
+** converts each sample itself, in its workspace: input, then output,
+** after the kernel's scratch). */
 static k2t_status transpose_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
 {
     const k2t_layer *L = s->L;
@@ -888,8 +928,9 @@ static k2t_status transpose_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *er
     const k2t_shape *in = &c->in[0];
     k2t_win *g = &s->win;
     (void)err;
+    int h0 = cf->channels_first ? 1 : 0; /* where H is */
     memset(g, 0, sizeof *g);
-    g->ih = (int)in->d[0], g->iw = (int)in->d[1], g->c = (int)in->d[2];
+    g->ih = (int)in->d[h0], g->iw = (int)in->d[h0 + 1], g->c = (int)in->d[cf->channels_first ? 0 : 2];
     g->kh = cf->kernel[0], g->kw = cf->kernel[1], g->sh = cf->strides[0], g->sw = cf->strides[1];
     g->dh = cf->dilation[0] ? cf->dilation[0] : 1, g->dw = cf->dilation[1] ? cf->dilation[1] : 1;
     s->cout = cf->filters;
@@ -897,20 +938,35 @@ static k2t_status transpose_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *er
     ** c = max(F - out, 0) // 2 (KERAS-FORMAT 4). */
     int64_t fh = (int64_t)(g->ih - 1) * g->sh + (int64_t)(g->kh - 1) * g->dh + 1;
     int64_t fw = (int64_t)(g->iw - 1) * g->sw + (int64_t)(g->kw - 1) * g->dw + 1;
-    int64_t oh = s->shape.d[0], ow = s->shape.d[1];
+    int64_t oh = s->shape.d[h0], ow = s->shape.d[h0 + 1];
     s->crop_t = (int)(fh > oh ? (fh - oh) / 2 : 0);
     s->crop_l = (int)(fw > ow ? (fw - ow) / 2 : 0);
     s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "kernel"), 0, c->o->emu.no_transpose, &s->own_w);
     if (cf->use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = cf->act;
     s->ws = kern_conv2d_transpose_ws(g, s->cout);
+    s->cf = cf->channels_first;
+    if (s->cf) s->ws += (int64_t)g->ih * g->iw * g->c + s->numel;
     return K2T_OK;
 }
 
 static void transpose_forward(const k2t_step *s, const k2t_fwd *f)
 {
-    kern_conv2d_transpose(&s->win, s->cout, (int)s->shape.d[0], (int)s->shape.d[1], s->crop_t,
-                          s->crop_l, f->x[0], f->n, s->w, f->epi, f->g, f->ws);
+    const k2t_win *g = &s->win;
+    if (!s->cf) {
+        kern_conv2d_transpose(g, s->cout, (int)s->shape.d[0], (int)s->shape.d[1], s->crop_t,
+                              s->crop_l, f->x[0], f->n, s->w, f->epi, f->g, f->ws);
+        return;
+    }
+    int oh = (int)s->shape.d[1], ow = (int)s->shape.d[2];
+    int64_t ihw = (int64_t)g->ih * g->iw, in_n = ihw * g->c;
+    float *xt = f->ws + kern_conv2d_transpose_ws(g, s->cout), *yt = xt + in_n;
+    for (int i = 0; i < f->n; i++) {
+        kern_to_nhwc(f->x[0] + (int64_t)i * in_n, 1, g->c, ihw, xt);
+        kern_conv2d_transpose(g, s->cout, oh, ow, s->crop_t, s->crop_l, xt, 1, s->w, f->epi, yt,
+                              f->ws);
+        kern_to_nchw(yt, 1, (int64_t)oh * ow, s->cout, f->g + (int64_t)i * s->numel);
+    }
 }
 
 /*---------------------------------------------------------------- defs */

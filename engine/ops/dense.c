@@ -100,7 +100,10 @@ static void dense_hazards(k2t_hz *h)
 {
     const k2t_shape *in = h->in;
     char s1[96], p1[64], p2[64], attr[300];
-    if (in && in->ndim >= 2) {
+    if (in && in->ndim >= 2 && k2t_model_chw(h->m)) {
+        /* A channels_first model's port holds the same tensor: both act on
+        ** the last axis. */
+    } else if (in && in->ndim >= 2) {
         k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "Dense on %s acts on the channels; nn.Linear acts on the last axis, "
                    "which in NCHW is %s", k2t_shape_str(in, 1, s1, sizeof s1), in->ndim == 2 ? "L" : "W");
         k2t_hz_code(h, "x = self.%s(x.%s).%s", k2t_torch_ident(h->L->name, attr, sizeof attr),
@@ -170,9 +173,17 @@ static k2t_status dense_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
 {
     const k2t_layer *L = s->L;
     int nchw = c->o->emu.layout == K2T_LAYOUT_NCHW;
-    (void)err;
+    const k2t_weight *k = k2t_layer_weight(L, "kernel");
+    const k2t_shape *in = &c->in[0];
+    /* An emulated PyTorch padding may have changed the size before a
+    ** Flatten: the port's Linear would refuse the product, and so does
+    ** this (the kernel holds only its own rows). */
+    if (in->ndim >= 1 && k->shape.ndim == 2 && in->d[in->ndim - 1] != k->shape.d[0])
+        return k2t_fail(err, K2T_ESHAPE, "its input has %lld features where its kernel has %lld rows "
+                        "(as in PyTorch: mat1 and mat2 shapes cannot be multiplied)",
+                        (long long)in->d[in->ndim - 1], (long long)k->shape.d[0]);
     s->torch_w = nchw && c->in[0].ndim == 1;
-    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "kernel"), s->torch_w, c->o->emu.no_transpose, &s->own_w);
+    s->w = k2t_prep_kernel(L, k, s->torch_w, c->o->emu.no_transpose, &s->own_w);
     if (L->cfg.use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = L->cfg.act;
     s->cout = L->cfg.units;

@@ -112,6 +112,11 @@ static void input_hazards(k2t_hz *h)
                    k2t_pre_names[h->ref->preprocess]);
     k2t_hz_input_scale(h);
     if (s->ndim < 2) return;
+    if (k2t_model_chw(h->m)) {
+        k2t_hz_say(h, K2T_PIT_LAYOUT, 0, "Keras's input is %s, channels first (data_format "
+                   "channels_first), as a PyTorch port's: no permute", k2t_shape_str(s, 1, s1, sizeof s1));
+        return;
+    }
     k2t_shape t = k2t_shape_nchw(s);
     k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "Keras's input is %s, channels last; a PyTorch port's is %s",
                k2t_shape_str(s, 1, s1, sizeof s1), k2t_shape_str(&t, 1, s2, sizeof s2));

@@ -117,6 +117,7 @@ static void concat_hazards(k2t_hz *h)
     const k2t_node *N = h->N;
     int nd = N->shape.ndim, a;
     if (nd < 2 || (a = k2t_axis0(h->L->cfg.axis, nd)) < 0) return;
+    if (k2t_model_chw(m)) return; /* channels_first: the port's dims are Keras's axes */
     int dim = a == nd - 1 ? 1 : a + 2;
     char names[200] = "";
     for (int j = 0; j < N->n_in && j < 6; j++) k2t_cat(names, sizeof names, "%s%s", j ? ", " : "", m->nodes[N->in[j]].name);

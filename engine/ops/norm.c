@@ -215,7 +215,10 @@ static void bn_hazards(k2t_hz *h)
     const k2t_shape *in = h->in;
     char s1[96];
     int nd = in ? in->ndim : 3, n_bn;
-    int64_t C = in && in->ndim >= 1 ? in->d[in->ndim - 1] : -1;
+    /* The port's channels: Keras's last axis, or its first in a
+    ** channels_first model (held as it is). */
+    int chw = k2t_model_chw(h->m) && nd >= 2, cax = chw ? 0 : nd - 1;
+    int64_t C = in && in->ndim >= 1 ? in->d[cax] : -1;
     double tm = 1.0 - cf->momentum;
     double port_eps = h->port->bn_eps > 0 ? h->port->bn_eps : 1e-5;
     /* Keras 2 runs a 4-D BatchNormalization through fused_batch_norm, which
@@ -226,7 +229,7 @@ static void bn_hazards(k2t_hz *h)
     if (raised) eps = 1.001e-5;
     if (raised) snprintf(eps_s, sizeof eps_s, "%g (Keras 2's fused batch norm raises %g to it)", eps, cf->eps);
     else snprintf(eps_s, sizeof eps_s, "%g", eps);
-    if (in && nd >= 2 && k2t_axis0(cf->axis, nd) != nd - 1)
+    if (in && nd >= 2 && k2t_axis0(cf->axis, nd) != cax)
         k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "normalises axis %d of %s, not the channels; nn.BatchNorm%dd "
                    "normalises dim 1 of the NCHW tensor", cf->axis, k2t_shape_str(in, 1, s1, sizeof s1), bn_dims(nd));
     if (fabs(eps - port_eps) > 1e-12 || fabs(tm - 0.1) > 1e-9) {
@@ -256,7 +259,7 @@ static void ln_hazards(k2t_hz *h)
         k2t_hz_say(h, K2T_PIT_BN_EPS, 1, "Keras uses epsilon %g; nn.LayerNorm's default is 1e-05", cf->eps);
         k2t_hz_code(h, "nn.LayerNorm(%lld, eps=%g)", in && nd ? (long long)in->d[nd - 1] : -1LL, cf->eps);
     }
-    if (nd < 2) return;
+    if (nd < 2 || k2t_model_chw(h->m)) return; /* channels_first: the same tensor */
     int chan_only = cf->n_dims == 1 && k2t_axis0(cf->dims[0], nd) == nd - 1;
     if (chan_only)
         k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "normalises the channels (axis -1 of NHWC); nn.LayerNorm normalises "

@@ -10,6 +10,9 @@
 ** executor's business; the shape is the windowed rule's.  Global pools
 ** reduce every spatial dim: (H, W, C) -> (C,), or (1, 1, C) with
 ** keepdims (a key since Keras 2.6; older files lack it and mean false).
+** With data_format channels_first the tensors are (C, ...): windows run
+** the channels-last kernels between conversions (k2t_cf_run), global
+** pools the NCHW one on the tensor as it is.
 */
 #include <stdio.h>
 #include <string.h>
@@ -48,8 +51,6 @@ static k2t_status pool_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_er
     if (g->padding == K2T_PAD_CAUSAL)
         return k2t_fail(err, K2T_EFORMAT, "config key 'padding' must be 'valid' or 'same' for "
                         "pooling, got 'causal'");
-    if (g->channels_first)
-        k2t_set_unsupported(L, "data_format channels_first is not supported for execution");
     return K2T_OK;
 }
 
@@ -62,8 +63,6 @@ static k2t_status global_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_
     if ((st = cfg_bool(c, "keepdims", 0, &g->keepdims, err)) ||
         (st = cfg_channels_first(c, &g->channels_first, err)))
         return st;
-    if (g->channels_first)
-        k2t_set_unsupported(L, "data_format channels_first is not supported for execution");
     return K2T_OK;
 }
 
@@ -252,27 +251,46 @@ static k2t_status pool_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     if (k2t_plan_win(s, &c->in[0], c->o->emu.pad_torch) != 0)
         return k2t_fail(err, K2T_ESHAPE, "input smaller than the pool");
     s->count_pad = c->o->emu.pad_torch;
+    s->cf = s->L->cfg.channels_first; /* channels-last kernel between conversions */
+    if (s->cf) s->ws = k2t_cf_ws(s, 0);
     return K2T_OK;
+}
+
+static void maxpool_one(const k2t_step *s, const float *x, float *y, float *ws, const k2t_epi *e)
+{
+    (void)ws, (void)e;
+    kern_maxpool(&s->win, x, 1, y);
+}
+
+static void avgpool_one(const k2t_step *s, const float *x, float *y, float *ws, const k2t_epi *e)
+{
+    (void)ws, (void)e;
+    kern_avgpool(&s->win, s->count_pad, x, 1, y);
 }
 
 static void maxpool_forward(const k2t_step *s, const k2t_fwd *f)
 {
-    if (f->nchw) kern_maxpool_nchw(&s->win, f->x[0], f->n, f->y);
+    if (s->cf) k2t_cf_run(s, f, f->y, 0, maxpool_one);
+    else if (f->nchw) kern_maxpool_nchw(&s->win, f->x[0], f->n, f->y);
     else kern_maxpool(&s->win, f->x[0], f->n, f->y);
 }
 
 static void avgpool_forward(const k2t_step *s, const k2t_fwd *f)
 {
-    if (f->nchw) kern_avgpool_nchw(&s->win, s->count_pad, f->x[0], f->n, f->y);
+    if (s->cf) k2t_cf_run(s, f, f->y, 0, avgpool_one);
+    else if (f->nchw) kern_avgpool_nchw(&s->win, s->count_pad, f->x[0], f->n, f->y);
     else kern_avgpool(&s->win, s->count_pad, f->x[0], f->n, f->y);
 }
 
-/* The input's layout decides (the output is a vector). */
+/* The input's layout decides (the output is a vector): channels first
+** when held NCHW or when the layer is channels_first. */
 static void global_pool(const k2t_step *s, const k2t_fwd *f, int is_max)
 {
     const k2t_step *p = k2t_step_in(s, 0);
-    int ch = (int)p->shape.d[p->shape.ndim - 1];
-    if (p->nchw && !f->fallback) kern_global_pool_nchw(ch, p->numel / ch, is_max, f->x[0], f->n, f->y);
+    int cf = s->L->cfg.channels_first;
+    int ch = (int)p->shape.d[cf ? 0 : p->shape.ndim - 1];
+    if ((p->nchw && !f->fallback) || cf)
+        kern_global_pool_nchw(ch, p->numel / ch, is_max, f->x[0], f->n, f->y);
     else kern_global_pool(p->numel / ch, ch, is_max, f->x[0], f->n, f->y);
 }
 

@@ -25,17 +25,13 @@ static k2t_status one_input(const k2t_shape *in, int n_in, k2t_err *err)
     return k2t_shape_check(in, "input", err);
 }
 
-static const char *const CF_UNSUPPORTED = "data_format channels_first is not supported for execution";
-
 /*-------------------------------------------------------------- Flatten */
 
 static k2t_status flatten_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
 {
     k2t_status st = cfg_channels_first(c, &L->cfg.channels_first, err);
     (void)m;
-    if (st) return st;
-    if (L->cfg.channels_first) k2t_set_unsupported(L, "%s", CF_UNSUPPORTED);
-    return K2T_OK;
+    return st;
 }
 
 static k2t_status flatten_infer(const k2t_layer *L, const k2t_shape *in, int n_in,
@@ -224,7 +220,6 @@ static k2t_status spatial_format(k2t_layer *L, json_t *c, k2t_err *err)
     k2t_status st = cfg_channels_first(c, &L->cfg.channels_first, err);
     if (st) return st;
     L->cfg.rank = 2;
-    if (L->cfg.channels_first) k2t_set_unsupported(L, "%s", CF_UNSUPPORTED);
     return K2T_OK;
 }
 
@@ -483,12 +478,29 @@ static k2t_status rescaling_py_forward(k2t_py *y, int i, k2t_err *err)
 /* Keras flattens H, W, C; a port flattens C, H, W.  The emulation keeps
 ** whichever order the setting asks for (flatten torch), so that the Dense
 ** after it sees what the port's Linear would.  A view when the input is
-** already in that order; otherwise forward reorders. */
+** already in that order; otherwise forward reorders.
+**
+** A channels_first model holds (C, H, W) in Keras as in the port: a
+** Flatten in channels_last flattens C, H, W in both (nothing to emulate);
+** one in channels_first moves C last first (Keras's H, W, C), which the
+** port's flatten(1) does not (the emulated order is then (C, H, W), as
+** held). */
 static k2t_status flatten_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
 {
     const k2t_shape *in = &c->in[0];
-    int chw = c->o->emu.flatten_torch && in->ndim >= 2;
+    const k2t_step *p = k2t_step_in(s, 0);
+    int chw = c->o->emu.flatten_torch && in->ndim >= 2 && !k2t_model_chw(c->m);
     (void)err;
+    if (s->L->cfg.channels_first && in->ndim >= 2) {
+        if (p->nchw) {
+            s->fallback = 1; /* Keras's order from Keras's layout */
+            return K2T_OK;
+        }
+        s->chw_order = c->o->emu.flatten_torch;
+        s->chw_c = s->chw_order ? (int)in->d[0] : 0;
+        s->alias = s->chw_order;
+        return K2T_OK;
+    }
     s->chw_order = chw;
     s->chw_c = chw ? (int)in->d[in->ndim - 1] : 0;
     s->alias = in->ndim < 2 || k2t_step_in(s, 0)->nchw == chw;
@@ -498,6 +510,11 @@ static k2t_status flatten_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
 static void flatten_forward(const k2t_step *s, const k2t_fwd *f)
 {
     const k2t_step *p = k2t_step_in(s, 0);
+    if (s->L->cfg.channels_first) { /* (C, H, W) as held, H, W, C wanted */
+        int c0 = (int)p->shape.d[0];
+        kern_to_nhwc(f->x[0], f->n, c0, p->numel / c0, f->y);
+        return;
+    }
     int pc = (int)p->shape.d[p->shape.ndim - 1];
     int64_t phw = p->numel / pc;
     if (s->chw_order) kern_to_nchw(f->x[0], f->n, phw, pc, f->y);   /* HWC data, CHW order wanted */
@@ -529,13 +546,26 @@ static void permute_forward(const k2t_step *s, const k2t_fwd *f)
     kern_permute(f->x[0], f->n, p->shape.ndim, p->shape.d, perm, f->y);
 }
 
+/* A (C, H, W) sample is C samples of (H, W, 1) to the channels-last
+** kernels below. */
+static void spatial_dims(const k2t_step *s, int n, int *nn, int *h, int *w, int *c)
+{
+    const k2t_step *p = k2t_step_in(s, 0);
+    if (s->L->cfg.channels_first) {
+        *nn = n * (int)p->shape.d[0], *h = (int)p->shape.d[1], *w = (int)p->shape.d[2], *c = 1;
+    } else {
+        *nn = n, *h = (int)p->shape.d[0], *w = (int)p->shape.d[1], *c = (int)p->shape.d[2];
+    }
+}
+
 /* Cropping is negative padding. */
 static void pad_forward(const k2t_step *s, const k2t_fwd *f, int sign)
 {
-    const k2t_step *p = k2t_step_in(s, 0);
     const int (*pad)[2] = (const int (*)[2])s->L->cfg.pad;
-    kern_pad2d(f->x[0], f->n, (int)p->shape.d[0], (int)p->shape.d[1], (int)p->shape.d[2],
-               sign * pad[0][0], sign * pad[0][1], sign * pad[1][0], sign * pad[1][1], f->y);
+    int nn, h, w, c;
+    spatial_dims(s, f->n, &nn, &h, &w, &c);
+    kern_pad2d(f->x[0], nn, h, w, c, sign * pad[0][0], sign * pad[0][1], sign * pad[1][0],
+               sign * pad[1][1], f->y);
 }
 
 static void zeropad_forward(const k2t_step *s, const k2t_fwd *f)
@@ -550,10 +580,10 @@ static void crop_forward(const k2t_step *s, const k2t_fwd *f)
 
 static void upsample_forward(const k2t_step *s, const k2t_fwd *f)
 {
-    const k2t_step *p = k2t_step_in(s, 0);
     const k2t_cfg *c = &s->L->cfg;
-    kern_upsample2d(f->x[0], f->n, (int)p->shape.d[0], (int)p->shape.d[1], (int)p->shape.d[2],
-                    c->size[0], c->size[1], c->bilinear, f->y);
+    int nn, h, w, ch;
+    spatial_dims(s, f->n, &nn, &h, &w, &ch);
+    kern_upsample2d(f->x[0], nn, h, w, ch, c->size[0], c->size[1], c->bilinear, f->y);
 }
 
 static void rescaling_forward(const k2t_step *s, const k2t_fwd *f)
@@ -573,6 +603,7 @@ static void reshape_hazards(k2t_hz *h)
     const k2t_shape *in = h->in, *o = &h->N->shape;
     char s1[96], s2[96], p1[64], p2[64], tgt[96] = "";
     if (!in || o->ndim < 2 || !k2t_shape_known(o)) return;
+    if (k2t_model_chw(h->m)) return; /* channels_first: the port reshapes the same tensor */
     for (int a = 0; a < o->ndim; a++) k2t_cat(tgt, sizeof tgt, ", %lld", (long long)o->d[a]);
     k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "reshapes %s to %s in Keras's channels-last element order",
                k2t_shape_str(in, 1, s1, sizeof s1), k2t_shape_str(o, 1, s2, sizeof s2));
@@ -586,6 +617,7 @@ static void permute_hazards(k2t_hz *h)
     const k2t_cfg *cf = &h->L->cfg;
     int r = h->in ? h->in->ndim : 0;
     if (r < 2 || cf->n_dims != r) return;
+    if (k2t_model_chw(h->m)) return; /* channels_first: the port permutes the same tensor */
     /* Port axis j (1..r) of the output is Keras output axis kout(j); it
     ** is Keras input axis dims[kout(j)-1], held at port axis pin(). */
     char perm[64] = "permute(0", kd[64] = "";

@@ -4,7 +4,7 @@
 # Starts "k2t --no-init --tui build/fixtures/func_k24.h5" in a detached
 # 80x24 tmux session on a private server, with HOME set to a temporary
 # directory, presses keys as a person would (a command typed after ':',
-# n, b, Tab, ?, /, d, a resize, q) and reads the screen back with
+# n, b, Tab, ?, /, B, d, Left/Right, a resize, q) and reads the screen back with
 # capture-pane.  Then checks that the terminal is sane after leaving, also
 # when k2t is killed by a signal while the screen is up.  Prints "ok - ..."
 # / "not ok - ..." lines; exits 1 when a check failed, 77 when tmux is
@@ -142,11 +142,26 @@ tm resize-window -t s -x 100 -y 30
 desc="a resize lays the screen out again at 100x30"
 check eval 'wait_for s "input random uniform \[0,1\), seed 1" &&
     [ "$(screen s | awk "{ if (length(\$0) > m) m = length(\$0) } END { print m }")" -eq 100 ] &&
-    [ "$(screen s | wc -l)" -eq 30 ] && screen s | sed -n 30p | grep -q "q quit"'
+    [ "$(screen s | wc -l)" -eq 30 ] && screen s | sed -n 30p | grep -q "q back"'
+
+tm send-keys -t s B
+desc="B sets a breakpoint on the selected layer"
+check wait_for s 'breakpoint 1: before dense'
+tm send-keys -t s B
+desc="B again deletes it"
+check wait_for s 'deleted breakpoint 1'
 
 tm send-keys -t s d
 desc="d shows the diff in the output pane"
 check wait_for s 'diff: A = keras'
+desc="after d, the layer list carries the divergence column"
+check wait_for s 'Layers \(11\), max\|a-b\|'
+tm send-keys -t s Right
+desc="Right scrolls the output sideways"
+check wait_for s 'Output \(scrolled right\)'
+tm send-keys -t s Left
+desc="Left scrolls it back"
+check wait_gone s 'Output \(scrolled right\)'
 
 tm send-keys -t s q
 desc="q leaves: k2t exits with status 0"

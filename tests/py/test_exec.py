@@ -1,6 +1,6 @@
 """Execution: every layer's output (and fused pre-activation) of k2t against the
 Keras-semantics oracle tests/oracle/keras_ref.mjs (tfjs-layers), on the fixtures of
-scripts/gen_exec_fixtures.py and the single-input models of scripts/gen_fixtures.py.
+scripts/gen_exec_fixtures.py and the models of scripts/gen_fixtures.py (several inputs fed as an .npz).
 
     k2t --batch --no-init -c 'input X.in.npy' -c run -c 'save activations DIR' MODEL.h5
 
@@ -93,7 +93,7 @@ def input_shapes(path):
 
 
 def main_fixture_cases():
-    """(name, model, input, description) for the single-input models of gen_fixtures.py."""
+    """(name, model, input, description) for the models of gen_fixtures.py."""
     cases = []
     expect_path = os.path.join(FIXTURES, "expect.json")
     if not os.path.exists(expect_path):
@@ -113,7 +113,18 @@ def main_fixture_cases():
             continue
         shapes = input_shapes(path)
         if len(shapes) != 1:
-            skip("exec/%s" % fx, "%d inputs; k2t's input command takes one" % len(shapes))
+            # several inputs: one .npy each for the oracle (INPUT1.npy,INPUT2.npy), and the
+            # same arrays in an .npz named after the input layers for k2t ("input FILE.npz")
+            inp = os.path.join(EXEC, "main", fx[:-3] + ".in.npz")
+            parts = [os.path.join(EXEC, "main", "%s.in%d.npy" % (fx[:-3], k)) for k in range(len(shapes))]
+            if any(not os.path.exists(f) or os.path.getmtime(f) < os.path.getmtime(path) for f in [inp] + parts):
+                rng = np.random.RandomState(sum(map(ord, fx)))
+                xs = [rng.normal(0, 1.5, [3] + list(sh)).astype(np.float32) for sh in shapes]
+                for part, x in zip(parts, xs):
+                    np.save(part, x)
+                np.savez(inp, **dict(zip(e["inputs"], xs)))
+            cases.append(dict(fx=fx, model=path, input=inp, oracle_input=",".join(parts), oracle_model=path,
+                              oracle_only=[], desc=e.get("description", ""), ref="main_" + fx[:-3]))
             continue
         inp = os.path.join(EXEC, "main", fx[:-3] + ".in.npy")
         if not os.path.exists(inp) or os.path.getmtime(inp) < os.path.getmtime(path):
@@ -128,7 +139,7 @@ def run_oracle(name, model, inp):
     """Oracle outputs for (model, input), cached.  Returns (dir, per_layer, error): per_layer
     is False when only output.npy could be made (the oracle's --layers probe failed)."""
     ref = os.path.join(EXEC, "ref", name)
-    key = {"model": os.path.getmtime(model), "input": os.path.getmtime(inp),
+    key = {"model": os.path.getmtime(model), "input": max(os.path.getmtime(f) for f in inp.split(",")),
            "oracle": os.path.getmtime(ORACLE), "model_path": model}
     stamp = os.path.join(ref, "stamp.json")
     try:
@@ -257,7 +268,7 @@ def main(prefix=(), tag=""):
     cases += main_fixture_cases()
 
     def oracle_job(c):
-        return run_oracle(c["ref"], c["oracle_model"], c["input"])
+        return run_oracle(c["ref"], c["oracle_model"], c.get("oracle_input", c["input"]))
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         refs = list(pool.map(oracle_job, cases))
 

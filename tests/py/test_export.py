@@ -116,11 +116,14 @@ def import_module(path, name):
     return mod
 
 
-def k2t_reference(model, inp, tmp):
+def k2t_reference(model, inp, tmp, n_outputs=1):
     """Keras's output by k2t's own keras-semantics run (when there is no oracle output)."""
     out = os.path.join(tmp, "k2t_ref.npy")
     rc, so, se = k2t("input " + inp, "run", "save output " + out, model=model)
-    return np.load(out) if rc == 0 and os.path.exists(out) else None
+    if n_outputs > 1:  # save output writes k2t_ref_0.npy, k2t_ref_1.npy, ...
+        outs = [os.path.join(tmp, "k2t_ref_%d.npy" % k) for k in range(n_outputs)]
+        return [np.load(o) for o in outs] if rc == 0 and all(map(os.path.exists, outs)) else None
+    return [np.load(out)] if rc == 0 and os.path.exists(out) else None
 
 
 def cases():
@@ -134,6 +137,12 @@ def cases():
                 rc, so, se = k2t("export pytorch " + out_py, model=os.path.join(EXEC, fx))
                 ok(rc == 1 and "GRU" in se and "reset_after=False" in se and not os.path.exists(out_py),
                    "gru.h5: export refuses the reset_after=False GRU, naming why", se)
+                continue
+            if fx.startswith("cf_"):  # channels_first: export refuses rather than write a wrong port
+                out_py = os.path.join(tempfile.gettempdir(), "k2t_cf_export.py")
+                rc, so, se = k2t("export pytorch " + out_py, model=os.path.join(EXEC, fx))
+                ok(rc == 1 and "channels_first" in se and not os.path.exists(out_py),
+                   "%s: export refuses a channels_first model, naming why" % fx, se)
                 continue
             ref = os.path.join(EXEC, "ref", fx[:-3], "output.npy")
             out.append((fx, os.path.join(EXEC, fx), os.path.join(EXEC, m["input"]),
@@ -150,8 +159,14 @@ def cases():
                 continue  # unsupported.h5: checked with the errors
             shapes = input_shapes(path)
             if len(shapes) != 1:
-                skip("export/%s" % fx, "%d inputs: the reference comparison feeds one input "
-                     "(its self-test is checked below)" % len(shapes))
+                # several inputs: an .npz with a member named after each ("input FILE.npz")
+                inp = os.path.join(EXEC, "main", fx[:-3] + ".in.npz")
+                if not os.path.exists(inp):
+                    os.makedirs(os.path.dirname(inp), exist_ok=True)
+                    rng = np.random.RandomState(sum(map(ord, fx)))
+                    np.savez(inp, **{name: rng.normal(0, 1.5, [3] + list(sh)).astype(np.float32)
+                                     for name, sh in zip(e["inputs"], shapes)})
+                out.append((fx, path, inp, None))
                 continue
             inp = os.path.join(EXEC, "main", fx[:-3] + ".in.npy")
             if not os.path.exists(inp):
@@ -252,26 +267,32 @@ def check_case(c, r, tmp):
             {"F32": torch.float32, "I64": torch.int64}.get(tensors[k][0]) != sd[k].dtype]
     ok(not bad, "%s: shapes and dtypes equal the state_dict()'s" % label,
        ", ".join("%s %s vs %s %s" % (k, list(sd[k].shape), tensors[k][1], tensors[k][0]) for k in bad[:4]))
-    x = np.load(inp).astype(np.float32)
-    if x.ndim == len(input_shapes(model)[0]):
-        x = x[None]
-    with torch.no_grad():
-        y = net(torch.from_numpy(np.ascontiguousarray(to_nchw(x))))
-    if isinstance(y, tuple):
-        skip("%s: output vs reference" % label, "%d outputs" % len(y))
+    if inp.endswith(".npz"):
+        z = np.load(inp)
+        xs = [z[k].astype(np.float32) for k in z.files]  # the model's input order
     else:
-        got = to_nhwc(y.numpy())
-        if ref is None:
-            want, where = k2t_reference(model, inp, os.path.dirname(r["py"])), "k2t keras run"
-        else:
-            want = np.load(ref)
-            where = ("the oracle (ref/%s)" % os.path.basename(os.path.dirname(ref)) if ref.startswith(EXEC)
-                     else "refs/" + os.path.basename(ref))
-        if want is None:
-            ok(False, "%s: a reference output" % label, "k2t could not run it")
-        elif ok(got.shape == want.shape, "%s: output shape %s" % (label, want.shape), "module gives %s" % (got.shape,)):
+        x = np.load(inp).astype(np.float32)
+        xs = [x[None] if x.ndim == len(input_shapes(model)[0]) else x]
+    with torch.no_grad():
+        y = net(*[torch.from_numpy(np.ascontiguousarray(to_nchw(x))) for x in xs])
+    gots = [to_nhwc(t.numpy()) for t in (y if isinstance(y, tuple) else (y,))]
+    if ref is None:
+        wants, where = k2t_reference(model, inp, os.path.dirname(r["py"]), len(gots)), "k2t keras run"
+    else:
+        wants = [np.load(ref)]
+        where = ("the oracle (ref/%s)" % os.path.basename(os.path.dirname(ref)) if ref.startswith(EXEC)
+                 else "refs/" + os.path.basename(ref))
+    if wants is None:
+        ok(False, "%s: a reference output" % label, "k2t could not run it")
+        wants = []
+    elif len(gots) != len(wants):
+        ok(False, "%s: %d outputs" % (label, len(wants)), "the module returns %d" % len(gots))
+        wants = []
+    for k, (got, want) in enumerate(zip(gots, wants)):
+        what = "%s: output%s" % (label, " %d" % k if len(wants) > 1 else "")
+        if ok(got.shape == want.shape, "%s shape %s" % (what, want.shape), "module gives %s" % (got.shape,)):
             e = rel_err(got, want)
-            ok(e <= TOL, "%s: output vs %s rel=%.2g" % (label, where, e),
+            ok(e <= TOL, "%s vs %s rel=%.2g" % (what, where, e),
                "max|diff| / max(1, max|ref|) = %.3g > %g" % (e, TOL))
     arc, aso, ase = r["alone"]
     same = arc == 0 and open(r["alone_path"], "rb").read() == open(r["st"], "rb").read()
@@ -361,8 +382,9 @@ def errors(tmp):
 
 
 def multi_input(tmp):
-    """Models with several inputs: the self-test runs on recorded random inputs (k2t's input
-    command feeds single-input models only, so there is no reference comparison)."""
+    """Models with several inputs: the self-test runs on recorded random inputs, then on the
+    user's inputs ("input random 5" sets every input; test_multi_io.py compares a two-input
+    model's outputs against the oracle)."""
     expect_path = os.path.join(FIXTURES, "expect.json")
     if not os.path.exists(expect_path):
         return
@@ -378,6 +400,12 @@ def multi_input(tmp):
         p = subprocess.run([PY, py], capture_output=True, text=True, timeout=600)
         ok(p.returncode == 0 and p.stdout.startswith("PASS"), "%s: self-test %s" % (fx, p.stdout.strip()),
            p.stdout + p.stderr[-600:])
+        rc, so, se = k2t("input random 5", "export pytorch %s --force" % py, model=model)
+        ok(rc == 0 and "self-test inputs " in so and so.count("seed 5 (stream") == 2 * len(e["inputs"]),
+           "%s: export pytorch's self-test on the user's %d inputs" % (fx, len(e["inputs"])), so + se.strip())
+        p = subprocess.run([PY, py], capture_output=True, text=True, timeout=600)
+        ok(p.returncode == 0 and p.stdout.startswith("PASS"), "%s: self-test on the user's inputs %s"
+           % (fx, p.stdout.strip()), p.stdout + p.stderr[-600:])
 
 
 def rename_layers(src, dst, names):

@@ -387,7 +387,8 @@ static void test_registry(void)
     CHECK(k2t_op_lookup("MaxPool2D") == k2t_op_def_of(K2T_OP_MAXPOOL), "maxpool alias");
     CHECK(k2t_op_lookup("Convolution2D") == k2t_op_def_of(K2T_OP_CONV), "Convolution2D");
     CHECK(k2t_op_lookup("LSTM") == k2t_op_def_of(K2T_OP_LSTM), "LSTM");
-    CHECK(k2t_op_lookup("Bidirectional") == NULL, "Bidirectional is not an op (yet)");
+    CHECK(k2t_op_lookup("Bidirectional") == k2t_op_def_of(K2T_OP_BIDIRECTIONAL), "Bidirectional");
+    CHECK(k2t_op_lookup("TimeDistributed") == NULL, "TimeDistributed is not an op (yet)");
     CHECK(k2t_op_lookup("") == NULL && k2t_op_lookup(NULL) == NULL, "empty lookups");
 }
 
@@ -532,8 +533,12 @@ static void test_conv(void)
 
     tl t;
     mk(&t, "Conv2D", C2(", \"data_format\": \"channels_first\""), 2);
+    CHECK(t.st == K2T_OK && !t.L.unsupported && t.L.cfg.channels_first,
+          "channels_first Conv2D executes");
+    rm(&t);
+    mk(&t, "Conv2D", C2(", \"data_format\": \"channels_first\", \"activation\": \"softmax\""), 2);
     CHECK(t.st == K2T_OK && t.L.unsupported && strstr(t.L.unsupported, "channels_first"),
-          "channels_first is unsupported for execution");
+          "channels_first Conv2D with a fused softmax (over W) is unsupported");
     rm(&t);
     mk(&t, "Conv2D", "{\"filters\": 8, \"kernel_size\": 3, \"activation\": \"mish\","
                      " \"kernel_initializer\": {\"class_name\": \"HeNormal\", \"config\": {}},"
