@@ -81,8 +81,9 @@ try:
     with open(os.path.join(proj, "sub", "names.txt"), "w") as f:
         f.write("# the demo's classes\n" + "".join("c%d\n" % i for i in range(10)))
     np.save(os.path.join(proj, "x.npy"), np.zeros((1, 32, 32, 3), np.float32))
+    np.savez(os.path.join(proj, "xs.npz"), input_1=np.zeros((1, 32, 32, 3), np.float32))
     with open(os.path.join(proj, "main.k2t"), "w") as f:
-        f.write("load model/m.h5\ninput x.npy\nrun\nsource sub/inner.k2t\n")
+        f.write("load model/m.h5\ninput xs.npz\ninput x.npy\nrun\nsource sub/inner.k2t\n")
     with open(os.path.join(proj, "sub", "inner.k2t"), "w") as f:
         f.write("classes names.txt\neval cifar test.bin 20 --brief\ninput cifar test.bin 0:1\nrun\n"
                 "save dense out.npy\n")
