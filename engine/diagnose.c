@@ -804,6 +804,28 @@ int k2t_weight_check(const k2t_model *m, int node, int wi, const char *key, cons
     return 2;
 }
 
+/*---------------------------------------------------------------- masks */
+
+void k2t_mask_sources(const k2t_model *m, int *out, int *in)
+{
+    int *o = k2t_xmalloc((size_t)(m->n_nodes ? m->n_nodes : 1) * sizeof *o);
+    for (int i = 0; i < m->n_nodes; i++) { /* producers come first */
+        const k2t_node *N = &m->nodes[i];
+        const k2t_layer *L = k2t_node_layer(m, i);
+        const k2t_op_def *def = k2t_op_def_of(L->op);
+        unsigned fl = def ? def->flags : 0;
+        int src = -1;
+        for (int j = 0; j < N->n_in && src < 0; j++) src = o[N->in[j]];
+        if (in) in[i] = src;
+        if ((fl & K2T_OPF_MASK_MAKE) && L->cfg.makes_mask) o[i] = i;
+        else if (src >= 0 && ((fl & K2T_OPF_MASK_PASS) || ((fl & K2T_OPF_MASK_USE) && L->cfg.return_sequences)))
+            o[i] = src;
+        else o[i] = -1;
+    }
+    if (out) memcpy(out, o, (size_t)m->n_nodes * sizeof *o);
+    free(o);
+}
+
 /*------------------------------------------------------ honest unknowns */
 
 char *k2t_describe_divergence(const float *a, const float *b, int batch, const k2t_shape *ks, double tol,

@@ -297,6 +297,40 @@ static void fuse(k2t_run *r)
     }
 }
 
+/* Which mask each step reads and makes (k2t_mask_sources): a maker's mask
+** is one float per step of its output's first axis.  Refused: a mask that
+** reaches an op Keras would apply it in and k2t does not, or a merge. */
+static k2t_status plan_masks(k2t_run *r, k2t_err *err)
+{
+    const k2t_model *m = r->m;
+    int *out = k2t_xmalloc((size_t)r->n * sizeof *out), *in = k2t_xmalloc((size_t)r->n * sizeof *in);
+    k2t_status st = K2T_OK;
+    k2t_mask_sources(m, out, in);
+    for (int i = 0; i < r->n; i++) {
+        step *s = &r->s[i];
+        unsigned fl = s->def->flags;
+        int none = r->o.emu.mask_ignore;
+        s->mask_off = -1;
+        s->mask_len = s->shape.ndim && s->shape.d[0] > 0 ? s->shape.d[0] : 1;
+        s->mask_src = none ? -1 : out[i];
+        s->mask_in = none || !(fl & K2T_OPF_MASK_USE) ? -1 : in[i];
+        if (none || in[i] < 0 || st != K2T_OK) continue;
+        char why[400];
+        if (fl & K2T_OPF_MASK_REFUSE) {
+            snprintf(why, sizeof why, "it receives the mask of '%s' (its padding steps), which Keras applies here "
+                     "and k2t does not", m->nodes[in[i]].name);
+            st = step_fail(m, s, err, K2T_EUNSUPPORTED, why);
+        } else if (s->n_in > 1) {
+            snprintf(why, sizeof why, "it merges inputs that carry the mask of '%s' (its padding steps), which "
+                     "k2t does not combine as Keras does", m->nodes[in[i]].name);
+            st = step_fail(m, s, err, K2T_EUNSUPPORTED, why);
+        }
+    }
+    free(out);
+    free(in);
+    return st;
+}
+
 /* Where each step's output lives.  keep: a buffer per step.  fast: reuse a
 ** buffer once the last reader of its value has run. */
 static void assign_buffers(k2t_run *r)
@@ -371,6 +405,11 @@ static void assign_buffers(k2t_run *r)
         free(shared);
     }
     free(root);
+    for (int i = 0; i < r->n; i++) /* masks: small, kept for the whole batch */
+        if (r->s[i].mask_src == i) {
+            r->s[i].mask_off = top;
+            top += B * r->s[i].mask_len;
+        }
     r->arena_floats = top;
 }
 
@@ -434,6 +473,10 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
             k2t_run_free(r);
             return NULL;
         }
+    }
+    if (plan_masks(r, err) != K2T_OK) {
+        k2t_run_free(r);
+        return NULL;
     }
     if (!o->keep) fuse(r);
     assign_buffers(r);
@@ -540,12 +583,21 @@ static float *buf(const k2t_run *r, const step *s, int n0, int t)
 /* Compute step s for n samples: xs are its inputs, y its output, g where
 ** a GEMM writes before a kept activation (y when none), ws scratch.
 ** nhwc forces the Keras-layout kernels (the NCHW fallback). */
+/* Step s's masks for samples from n0 on: input 0's and its own (a maker's). */
+static const float *mask_at(const k2t_run *r, const step *s, int n0, float **out)
+{
+    *out = s->mask_off >= 0 ? r->arena + s->mask_off + (int64_t)n0 * s->mask_len : NULL;
+    if (s->mask_in < 0) return NULL;
+    const step *p = &r->s[s->mask_in];
+    return r->arena + p->mask_off + (int64_t)n0 * p->mask_len;
+}
+
 static void exec_op(const step *s, const float *const *xs, int n, float *y, float *g, float *ws,
-                    int nhwc)
+                    int nhwc, const float *mask, float *mask_out)
 {
     k2t_epi e = s->epi;
     if (g != y) e.act = K2T_ACT_LINEAR;
-    k2t_fwd f = {xs, n, y, g, ws, &e, s->nchw && !nhwc, nhwc};
+    k2t_fwd f = {xs, n, y, g, ws, &e, s->nchw && !nhwc, nhwc, mask, mask_out};
     s->def->forward(s, &f);
     if (g != y) {
         /* The activation after a kept pre-activation. */
@@ -589,7 +641,9 @@ static void run_fallback(const k2t_run *r, const step *s, int n0, int n1, int t)
                 xs[j] = xq;
             }
         }
-        exec_op(s, xs, 1, o, pg, ws, 1);
+        float *mo;
+        const float *mi = mask_at(r, s, i, &mo);
+        exec_op(s, xs, 1, o, pg, ws, 1, mi, mo);
         float *y = buf(r, s, n0, t) + (int64_t)(i - n0) * s->numel;
         float *yp = s->pre_off >= 0 ? r->arena + s->pre_off + (int64_t)i * s->numel : NULL;
         if (s->nchw) {
@@ -617,7 +671,9 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t)
     /* With a kept pre-activation, the GEMM writes there and the activation
     ** goes from there to y. */
     float *g = s->pre_off >= 0 ? r->arena + s->pre_off + (int64_t)n0 * s->numel : y;
-    exec_op(s, xs, n, y, g, r->ws[t], 0);
+    float *mo;
+    const float *mi = mask_at(r, s, n0, &mo);
+    exec_op(s, xs, n, y, g, r->ws[t], 0, mi, mo);
 }
 
 typedef struct job {

@@ -130,6 +130,11 @@ void k2t_hz_code(k2t_hz *h, const char *fmt, ...) __attribute__((format(printf, 
 ** feeding a Dense. */
 void k2t_hz_window(k2t_hz *h, int kind);
 void k2t_hz_act(k2t_hz *h, k2t_act act);
+/* Keras's masks over the graph (K2T_OPF_MASK_*), in one pass over the
+** nodes: out[i] = the node whose mask node i's output carries (a maker:
+** Masking, Embedding mask_zero), in[i] = the one reaching its inputs;
+** -1 for none.  Either array may be NULL. */
+void k2t_mask_sources(const k2t_model *m, int *out, int *in);
 void k2t_hz_softmax_out(k2t_hz *h);
 void k2t_hz_flatten(k2t_hz *h);
 /* At the model's input: the training preprocessing its first
@@ -198,6 +203,18 @@ typedef struct k2t_xt {
 ** the counts agree they take the spec's names, the file's "backward_"
 ** ones after the others. */
 #define K2T_OPF_POSITIONAL (1u << 13)
+/* Keras's masks (padding steps of a sequence, one flag per step of input
+** 0's first axis): MASK_MAKE ops may make one (when L->cfg.makes_mask:
+** Masking, Embedding mask_zero) into f->mask_out; MASK_PASS ops hand
+** input 0's on unchanged (Keras's supports_masking: Dense, BN,
+** activations, Dropout); MASK_USE ops read it (f->mask: the recurrent
+** layers) and pass it on when they return sequences; MASK_REFUSE ops
+** would use it in a way k2t does not compute (merges, average pooling),
+** so a run refuses them.  Other ops drop it, as Keras 3 does. */
+#define K2T_OPF_MASK_MAKE (1u << 14)
+#define K2T_OPF_MASK_PASS (1u << 15)
+#define K2T_OPF_MASK_USE (1u << 16)
+#define K2T_OPF_MASK_REFUSE (1u << 17)
 
 
 typedef struct k2t_py k2t_py; /* export's Python writer (engine/py.h) */

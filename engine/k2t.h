@@ -214,6 +214,9 @@ typedef struct k2t_cfg {
     k2t_act rec_act;         /* recurrent_activation (gates) */
     int return_sequences, go_backwards, reset_after;
     int input_dim;           /* Embedding: vocabulary size */
+    int makes_mask;          /* MASKING; EMBEDDING with mask_zero */
+    double mask_value;       /* MASKING */
+    int zero_output;         /* recurrent: zero_output_for_mask (masked steps output 0) */
     int inner_op;            /* BIDIRECTIONAL: the wrapped layer's kind (a k2t_op) */
     int merge;               /* BIDIRECTIONAL merge_mode: 0 concat, 1 sum, 2 mul, 3 ave */
     /* Misc */
@@ -439,6 +442,8 @@ typedef struct k2t_emu {
     int softmax_drop;     /* softmax drop: a final softmax left out (left to the loss) */
     int preprocess;       /* preprocess: a k2t_pre; the executor ignores it (the shell
                              applies it to the input); -1 in a profile: leave as set */
+    int mask_ignore;      /* mask ignore: recurrent layers read padding steps too (no
+                             pack_padded_sequence in the port) */
 } k2t_emu;
 
 /* How to execute: threads, what to keep, and the conventions emulated. */
@@ -461,7 +466,7 @@ typedef struct k2t_opts {
 typedef enum k2t_pit {
     K2T_PIT_LAYOUT, K2T_PIT_TRANSPOSE, K2T_PIT_BN_EPS, K2T_PIT_BN_MODE, K2T_PIT_PADDING,
     K2T_PIT_FLATTEN, K2T_PIT_SOFTMAX, K2T_PIT_PREPROCESS, K2T_PIT_INIT, K2T_PIT_RESIDUAL,
-    K2T_PIT_ACTIVATION, K2T_PIT_UNSUPPORTED, K2T_PIT_COUNT
+    K2T_PIT_ACTIVATION, K2T_PIT_MASK, K2T_PIT_UNSUPPORTED, K2T_PIT_COUNT
 } k2t_pit;
 #define K2T_PIT_TOPICS (K2T_PIT_RESIDUAL + 1) /* explain's topics: the first ten */
 

@@ -71,6 +71,11 @@ struct k2t_step {
     double eps;             /* BatchNormalization epsilon in use */
     k2t_shape nshape;       /* per-sample shape in the run's layout */
     float *own_w, *own_w2;  /* owned: prepared kernels */
+    /* Masks: the step whose mask buffer holds input 0's mask (mask_in) and
+    ** this output's (mask_src), -1 for none; a maker's buffer: mask_len
+    ** floats (1 kept, 0 masked) per sample at arena offset mask_off. */
+    int mask_in, mask_src;
+    int64_t mask_off, mask_len;
 };
 
 /* Input j's step. */
@@ -107,6 +112,8 @@ struct k2t_fwd {
     const k2t_epi *epi;     /* s->epi, its activation linear when g != y */
     int nchw;               /* use the NCHW kernels (s->nchw and not the fallback) */
     int fallback;           /* the NCHW fallback: one sample, Keras's layout */
+    const float *mask;      /* input 0's mask for these samples (mask_len each), or NULL */
+    float *mask_out;        /* a mask maker's output mask, or NULL */
 };
 
 /*----------------------------------------------- shared by ops (plan.c) */

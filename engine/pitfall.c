@@ -26,6 +26,7 @@ static const char *const transpose_names[] = {"on", "off"};
 static const char *const bn_mode_names[] = {"eval", "train"};
 static const char *const keras_torch[] = {"keras", "torch"};
 static const char *const softmax_names[] = {"keep", "drop"};
+static const char *const mask_names[] = {"keras", "ignore"};
 
 const k2t_pitfall k2t_pitfalls[K2T_PIT_COUNT] = {
     [K2T_PIT_LAYOUT] = {
@@ -276,6 +277,29 @@ const k2t_pitfall k2t_pitfalls[K2T_PIT_COUNT] = {
             "Write the Keras formula out where PyTorch's module means something else.",
         .none = "  no activation that PyTorch's namesake computes differently",
         .k2t = "  check                   every such activation with the code that matches Keras",
+    },
+    [K2T_PIT_MASK] = {
+        .topic = "mask",
+        .summary = "Padding steps that Keras's recurrent layers skip (Masking, mask_zero) and nn.LSTM reads.",
+        .text =
+            "Keras marks padding steps of a sequence with a mask: Masking(mask_value) marks the steps whose\n"
+            "features all equal mask_value, Embedding(mask_zero=True) the ids of 0. The mask follows the\n"
+            "sequence through Dense, BatchNormalization, activations and Dropout, and every recurrent layer\n"
+            "skips the marked steps: its state carries over, and with return_sequences a marked step\n"
+            "repeats the previous output (zeros inside a Bidirectional).\n"
+            "\n"
+            "nn.LSTM, nn.GRU and nn.RNN have no mask: they read every step, padding included, and the last\n"
+            "state of a short sequence is no longer the one Keras returns. Pack the batch with its lengths,\n"
+            "nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False), and\n"
+            "take h_n; with return_sequences, unpack and repeat or zero the padded steps as Keras does.",
+        .none = "  no Masking layer and no Embedding with mask_zero",
+        .k2t =
+            "  set mask ignore         run as a port without packing does: every step read\n"
+            "  diff                    the first recurrent layer after a padded step departs",
+        .key = "mask", .values = "keras|ignore",
+        .help = "Recurrent layers skip the masked (padding) steps as Keras does, or read them all.",
+        .names = mask_names, .n_names = 2, .field = offsetof(k2t_emu, mask_ignore),
+        .in_profiles = 1,
     },
     [K2T_PIT_UNSUPPORTED] = {
         .topic = "unsupported",

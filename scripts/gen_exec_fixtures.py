@@ -755,6 +755,45 @@ def fx_bidirectional(out):
     return normal_input(1052, (6, 4))
 
 
+@fixture("masking.h5", "Masking (mask_value 0) before an LSTM returning sequences and a GRU (reset_after=False): "
+         "padded steps at the end and one in the middle carry the state over, as tfjs-layers runs it")
+def fx_masking(out):
+    g = Graph("k214", 1061)
+    x = g.Input((7, 3))
+    m = g.add("Masking", x, name="masking", mask_value=0.0)
+    a = g.add("LSTM", m, name="lstm", units=5, return_sequences=True)
+    d = g.add("Dense", a, name="proj", units=4, activation="tanh")
+    b = g.add("GRU", d, name="gru", units=4, reset_after=False)
+    y = g.add("Dense", b, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "masking.h5"), g)
+    x0 = normal_input(1062, (7, 3))
+    x0[0, 5:] = 0.0      # lengths 5, 7 and 3, and a padded step inside the third
+    x0[2, 3:] = 0.0
+    x0[2, 1] = 0.0
+    return x0
+
+
+@fixture("embed_mask.h5", "Embedding mask_zero=True (ids of 0 are padding) through Dropout into a SimpleRNN "
+         "returning sequences and an LSTM: as tfjs-layers runs them")
+def fx_embed_mask(out):
+    g = Graph("k214", 1063)
+    x = g.Input((8,))
+    e = g.add("Embedding", x, name="embedding", input_dim=12, output_dim=5, mask_zero=True)
+    d = g.add("Dropout", e, name="drop", rate=0.2)
+    a = g.add("SimpleRNN", d, name="rnn", units=4, return_sequences=True)
+    b = g.add("LSTM", a, name="lstm", units=3)
+    y = g.add("Dense", b, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "embed_mask.h5"), g)
+    rng = np.random.RandomState(1064)
+    ids = rng.randint(1, 12, (3, 8)).astype(np.float32)
+    ids[0, 6:] = 0
+    ids[1, 2:] = 0
+    ids[2, 4] = 0
+    return ids
+
+
 # -------------------------------------------------------------- Keras 3, ResNet
 
 @fixture("keras3_act.h5", "Keras 3.5 legacy H5 (batch_shape, dict inbound nodes, DTypePolicy): hard_sigmoid "

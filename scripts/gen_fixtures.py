@@ -376,7 +376,9 @@ def class_config(cls, style, kw):
         return {"input_dim": kw.pop("input_dim"), "output_dim": kw.pop("output_dim"),
                 "embeddings_initializer": Init("RandomUniform", {"minval": -0.05, "maxval": 0.05, "seed": None}),
                 "embeddings_regularizer": None, "activity_regularizer": None, "embeddings_constraint": None,
-                "mask_zero": False, "input_length": None}
+                "mask_zero": kw.pop("mask_zero", False), "input_length": None}
+    if cls == "Masking":
+        return {"mask_value": kw.pop("mask_value", 0.0)}
     raise ValueError("no config template for class " + cls)
 
 
@@ -566,6 +568,8 @@ def infer(cls, cfg, ins):
         if cfg["merge_mode"] == "concat":
             out = out[:-1] + [2 * out[-1]]
         return out, W
+    if cls == "Masking":
+        return list(x), W
     if cls == "Embedding":
         W.append(("embeddings", [cfg["input_dim"], cfg["output_dim"]], True, "kernel"))
         return list(x) + [cfg["output_dim"]], W

@@ -489,7 +489,7 @@ static const char *const act_modules[] = {"ReLU", "ReLU6", "LeakyReLU", "PReLU",
 
 const k2t_op_def k2t_op_activation = {
     .op = K2T_OP_ACTIVATION, .torch_modules = act_modules, .classes = activation_classes,
-    .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION | UNARY,
+    .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION | K2T_OPF_MASK_PASS | UNARY,
     .parse = activation_parse, .infer = same_infer, .describe = activation_describe,
     .hazards = activation_hazards, .py_forward = activation_py_forward,
     .forward = activation_forward, .as_act = activation_as_act,
@@ -497,14 +497,14 @@ const k2t_op_def k2t_op_activation = {
 
 const k2t_op_def k2t_op_relu = {
     .op = K2T_OP_RELU, .torch_modules = act_modules, .classes = relu_classes, .min_in = 1,
-    .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION | UNARY, .parse = relu_parse,
+    .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION | K2T_OPF_MASK_PASS | UNARY, .parse = relu_parse,
     .infer = same_infer, .describe = relu_describe, .hazards = relu_hazards,
     .py_forward = relu_py_forward, .forward = relu_forward, .as_act = relu_as_act,
 };
 
 const k2t_op_def k2t_op_leaky_relu = {
     .op = K2T_OP_LEAKY_RELU, .torch_modules = act_modules, .classes = leaky_classes, .min_in = 1,
-    .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION | UNARY, .parse = leaky_parse,
+    .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION | K2T_OPF_MASK_PASS | UNARY, .parse = leaky_parse,
     .infer = same_infer, .describe = alpha_describe, .hazards = leaky_hazards,
     .py_forward = leaky_py_forward, .forward = leaky_forward,
 };
@@ -512,14 +512,14 @@ const k2t_op_def k2t_op_leaky_relu = {
 const k2t_op_def k2t_op_prelu = {
     .op = K2T_OP_PRELU, .torch_modules = act_modules, .classes = prelu_classes, .min_in = 1,
     .max_in = 1, .parse = prelu_parse, .infer = prelu_infer, .weights = prelu_weights,
-    .describe = prelu_describe, .torch = prelu_torch, .flags = K2T_OPF_MODULE | K2T_OPF_ACTIVATION,
+    .describe = prelu_describe, .torch = prelu_torch, .flags = K2T_OPF_MODULE | K2T_OPF_ACTIVATION | K2T_OPF_MASK_PASS,
     .module = prelu_module, .py_init = prelu_py_init, .py_forward = prelu_py_forward,
     .plan = prelu_plan, .forward = prelu_forward,
 };
 
 const k2t_op_def k2t_op_elu = {
     .op = K2T_OP_ELU, .torch_modules = act_modules, .classes = elu_classes, .min_in = 1,
-    .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION | UNARY, .parse = elu_parse,
+    .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ACTIVATION | K2T_OPF_MASK_PASS | UNARY, .parse = elu_parse,
     .infer = same_infer, .describe = alpha_describe, .hazards = elu_hazards,
     .py_forward = elu_py_forward, .forward = elu_forward,
 };
@@ -529,4 +529,5 @@ const k2t_op_def k2t_op_softmax = {
     .max_in = 1, .parse = softmax_parse, .infer = softmax_infer, .describe = softmax_describe,
     .hazards = softmax_hazards, .py_forward = softmax_py_forward, .plan = softmax_plan,
     .forward = softmax_forward, .as_act = softmax_as_act,
+    .flags = K2T_OPF_MASK_REFUSE, /* Keras's Softmax layer adds -1e9 at masked positions */
 };

@@ -207,7 +207,7 @@ static const char *const dense_modules[] = {"Linear", "LazyLinear", NULL};
 
 const k2t_op_def k2t_op_dense = {
     .op = K2T_OP_DENSE, .torch_modules = dense_modules, .classes = dense_classes, .min_in = 1,
-    .max_in = 1, .flags = K2T_OPF_FEATURES | K2T_OPF_MODULE | K2T_OPF_GEMM | K2T_OPF_NCHW,
+    .max_in = 1, .flags = K2T_OPF_FEATURES | K2T_OPF_MODULE | K2T_OPF_GEMM | K2T_OPF_NCHW | K2T_OPF_MASK_PASS,
     .parse = dense_parse, .infer = dense_infer, .weights = dense_weights,
     .describe = dense_describe, .torch = dense_torch, .hazards = dense_hazards,
     .module = dense_module, .py_init = dense_py_init, .py_forward = dense_py_forward,

@@ -96,7 +96,7 @@ static const char *const identity_modules[] = {"Identity", "Dropout", "Dropout1d
 
 const k2t_op_def k2t_op_identity = {
     .op = K2T_OP_IDENTITY, .torch_modules = identity_modules, .classes = identity_classes,
-    .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_NCHW, .parse = identity_parse,
+    .min_in = 1, .max_in = 1, .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_NCHW | K2T_OPF_MASK_PASS, .parse = identity_parse,
     .infer = identity_infer, .describe = identity_describe, .module = identity_module, .py_forward = identity_py_forward,
     .plan = identity_plan, .forward = identity_forward,
 };

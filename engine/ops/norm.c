@@ -566,7 +566,8 @@ const k2t_op_def k2t_op_batchnorm = {
     .op = K2T_OP_BATCHNORM, .torch_modules = bn_modules, .classes = bn_classes, .min_in = 1,
     .max_in = 1, .parse = bn_parse, .infer = norm_infer, .weights = bn_weights,
     .describe = bn_describe, .torch = norm_torch, .hazards = bn_hazards, .mode_stats = 1,
-    .flags = K2T_OPF_MODULE | K2T_OPF_INPLACE | K2T_OPF_NCHW | K2T_OPF_AFFINE, .module = bn_module,
+    .flags = K2T_OPF_MODULE | K2T_OPF_INPLACE | K2T_OPF_NCHW | K2T_OPF_AFFINE | K2T_OPF_MASK_PASS,
+    .module = bn_module,
     .py_init = bn_py_init, .py_forward = bn_py_forward, .extra_tensors = bn_extra, .plan = bn_plan,
     .forward = bn_forward,
 };
@@ -574,7 +575,7 @@ const k2t_op_def k2t_op_batchnorm = {
 const k2t_op_def k2t_op_layernorm = {
     .op = K2T_OP_LAYERNORM, .torch_modules = ln_modules, .classes = ln_classes, .min_in = 1,
     .max_in = 1, .parse = ln_parse, .infer = norm_infer, .weights = ln_weights,
-    .describe = ln_describe, .torch = norm_torch, .hazards = ln_hazards, .flags = K2T_OPF_MODULE,
+    .describe = ln_describe, .torch = norm_torch, .hazards = ln_hazards, .flags = K2T_OPF_MODULE | K2T_OPF_MASK_PASS,
     .module = ln_module, .py_forward = ln_py_forward, .extra_tensors = ln_extra,
     .unexportable = ln_unexportable, .plan = ln_plan, .forward = ln_forward,
 };

@@ -345,5 +345,5 @@ const k2t_op_def k2t_op_global_avgpool = {
     .op = K2T_OP_GLOBAL_AVGPOOL, .torch_modules = gavg_modules, .classes = gavg_classes,
     .min_in = 1, .max_in = 1, .parse = global_parse, .infer = global_infer,
     .describe = global_describe, .py_forward = global_py_forward,
-    .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_NCHW, .forward = gavg_forward,
+    .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_NCHW | K2T_OPF_MASK_REFUSE, .forward = gavg_forward,
 };

@@ -64,6 +64,7 @@ static k2t_status rnn_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err
         (st = cfg_bool(c, "go_backwards", 0, &g->go_backwards, err)) ||
         (st = cfg_bool(c, "stateful", 0, &stateful, err)) ||
         (st = cfg_bool(c, "time_major", 0, &time_major, err)) ||
+        (st = cfg_bool(c, "zero_output_for_mask", 0, &g->zero_output, err)) ||
         /* absent: Keras 3 and tf.keras write it; standalone Keras <= 2.3 had the v1 GRU */
         (st = cfg_bool(c, "reset_after", major >= 3, &g->reset_after, err)) ||
         (st = cfg_activation(c, "activation", major, &g->act, &L->unsupported, err)))
@@ -158,6 +159,18 @@ static void rnn_hazards(k2t_hz *h)
 {
     const k2t_cfg *g = &h->L->cfg;
     int u = g->units;
+    int *in = k2t_xmalloc((size_t)h->m->n_nodes * sizeof *in);
+    k2t_mask_sources(h->m, NULL, in);
+    if (in[h->node] >= 0) {
+        k2t_hz_say(h, K2T_PIT_MASK, 1, "skips the padding steps that '%s' marks (its state carries over%s); "
+                   "nn.%s reads every step unless the batch is packed with its lengths", h->m->nodes[in[h->node]].name,
+                   !g->return_sequences ? "" : h->L->op == K2T_OP_BIDIRECTIONAL || g->zero_output ?
+                   ", the output there is zeros" : ", the output there repeats the previous one",
+                   cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN");
+        k2t_hz_code(h, "out, hn = rnn(nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, "
+                    "enforce_sorted=False))");
+    }
+    free(in);
     int bi = h->L->op == K2T_OP_BIDIRECTIONAL;
     if (cell_op(h->L) == K2T_OP_LSTM && g->use_bias) {
         k2t_hz_say(h, K2T_PIT_TRANSPOSE, 1, "Keras keeps one LSTM bias (4*units); nn.LSTM adds bias_ih_l0 and "
@@ -299,7 +312,8 @@ static float rec(k2t_act a, float x)
 ** which Keras turns back into time order); rows are 'ystride' apart.
 ** Without, y gets the last state.  ws: T*k + 3u + 2k floats. */
 static void rnn_dir(const k2t_layer *L, const float *Wd, const float *Ud, const float *Bd, int64_t T, int64_t F,
-                    const float *x, float *y, int64_t ystride, int backwards, int realign, float *ws)
+                    const float *x, float *y, int64_t ystride, int backwards, int realign, const float *mask,
+                    int zero_out, float *ws)
 {
     const k2t_cfg *g = &L->cfg;
     int u = g->units, G = n_gates(L), k = G * u;
@@ -315,6 +329,14 @@ static void rnn_dir(const k2t_layer *L, const float *Wd, const float *Ud, const 
     for (int64_t step = 0; step < T; step++) {
         int64_t t = backwards ? T - 1 - step : step;
         const float *gx = px + t * k;
+        if (mask && mask[t] == 0.0f) { /* a padding step: the state carries over */
+            if (g->return_sequences) {
+                float *o = y + (realign ? T - 1 - step : step) * ystride;
+                if (zero_out) memset(o, 0, (size_t)u * sizeof(float));
+                else memcpy(o, h, (size_t)u * sizeof(float));
+            }
+            continue;
+        }
         if (!gru || ra) {
             cblas_sgemv(CblasRowMajor, CblasTrans, u, k, 1.0f, Ud, k, h, 1, 0.0f, ph, 1); /* h U */
             if (ra && Bd)
@@ -367,7 +389,7 @@ static void rnn_forward(const k2t_step *s, const k2t_fwd *f)
     int64_t T = s->len, F = k2t_layer_weight(L, "kernel")->shape.d[0];
     for (int n = 0; n < f->n; n++)
         rnn_dir(L, W, U, B, T, F, f->x[0] + (int64_t)n * T * F, f->y + (int64_t)n * s->numel, L->cfg.units,
-                L->cfg.go_backwards, 0, f->ws);
+                L->cfg.go_backwards, 0, f->mask ? f->mask + n * T : NULL, L->cfg.zero_output, f->ws);
 }
 
 /*--------------------------------------------------------- Bidirectional */
@@ -551,13 +573,16 @@ static void bidi_forward(const k2t_step *s, const k2t_fwd *f)
     for (int n = 0; n < f->n; n++) {
         const float *x = f->x[0] + n * T * F;
         float *y = f->y + (int64_t)n * s->numel;
+        /* With return_sequences Keras's Bidirectional outputs zeros at masked steps. */
+        const float *mk = f->mask ? f->mask + n * T : NULL;
+        int zo = g->return_sequences || g->zero_output;
         if (g->merge == 0) { /* concat: interleave the halves row by row */
-            rnn_dir(L, W, U, B, T, F, x, y, 2 * u, g->go_backwards, 0, f->ws);
-            rnn_dir(L, Wb, Ub, Bb, T, F, x, y + u, 2 * u, !g->go_backwards, 1, f->ws);
+            rnn_dir(L, W, U, B, T, F, x, y, 2 * u, g->go_backwards, 0, mk, zo, f->ws);
+            rnn_dir(L, Wb, Ub, Bb, T, F, x, y + u, 2 * u, !g->go_backwards, 1, mk, zo, f->ws);
             continue;
         }
-        rnn_dir(L, W, U, B, T, F, x, y, u, g->go_backwards, 0, f->ws);
-        rnn_dir(L, Wb, Ub, Bb, T, F, x, back, u, !g->go_backwards, 1, f->ws);
+        rnn_dir(L, W, U, B, T, F, x, y, u, g->go_backwards, 0, mk, zo, f->ws);
+        rnn_dir(L, Wb, Ub, Bb, T, F, x, back, u, !g->go_backwards, 1, mk, zo, f->ws);
         for (int64_t j = 0; j < steps * u; j++)
             y[j] = g->merge == 1 ? y[j] + back[j] : g->merge == 2 ? y[j] * back[j] : (y[j] + back[j]) * 0.5f;
     }
@@ -577,7 +602,7 @@ static k2t_status embedding_parse(k2t_layer *L, json_t *c, const k2t_model *m, k
         return st;
     if (g->input_dim <= 0 || g->units <= 0)
         return k2t_fail(err, K2T_EFORMAT, "config keys 'input_dim' and 'output_dim' must be positive");
-    if (mask) k2t_set_unsupported(L, "mask_zero=True (masking) is not supported");
+    g->makes_mask = mask; /* ids of 0 are padding: a mask for the layers after (Keras's compute_mask) */
     return K2T_OK;
 }
 
@@ -614,20 +639,90 @@ static void embedding_forward(const k2t_step *s, const k2t_fwd *f)
 {
     const k2t_weight *E = k2t_layer_weight(s->L, "embeddings");
     int d = s->L->cfg.units, V = s->L->cfg.input_dim;
-    int64_t ids = (int64_t)f->n * (s->numel / d);
+    int64_t ids = (int64_t)f->n * (s->numel / d), per = s->numel / d;
     for (int64_t i = 0; i < ids; i++) {
         float v = f->x[0][i];
         int64_t id = v >= 0 && v < (float)V ? (int64_t)v : -1; /* TF casts, then gathers */
+        /* mask_zero: the mask is per step of the first axis; with more id
+        ** axes (T, k) a step is padding when all its ids are 0 */
+        if (f->mask_out && i % (per / s->mask_len) == 0) f->mask_out[i / (per / s->mask_len)] = 0.0f;
+        if (f->mask_out && (int64_t)v != 0) f->mask_out[i / (per / s->mask_len)] = 1.0f;
         if (id < 0) memset(f->y + i * d, 0, (size_t)d * sizeof(float)); /* out of range: zeros (TF's CPU gather fails) */
         else memcpy(f->y + i * d, E->data + id * d, (size_t)d * sizeof(float));
     }
 }
 
+static void masking_hazards(k2t_hz *h);
+
 static void embedding_hazards(k2t_hz *h)
 {
+    masking_hazards(h);
     k2t_hz_say(h, K2T_PIT_PREPROCESS, 0, "takes integer ids below %d; nn.Embedding(%d, %d) needs them as a "
                "LongTensor", h->L->cfg.input_dim, h->L->cfg.input_dim, h->L->cfg.units);
     k2t_hz_code(h, "x = torch.from_numpy(ids).long()");
+}
+
+/*-------------------------------------------------------------- Masking */
+
+/* Masking(mask_value): a step whose features all equal mask_value is
+** padding: its output is zeros and the mask marks it, so that the
+** recurrent layers after it skip it (the state carries over). */
+static k2t_status masking_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
+{
+    (void)m;
+    L->cfg.makes_mask = 1;
+    return cfg_double(c, "mask_value", 0.0, &L->cfg.mask_value, err);
+}
+
+static k2t_status masking_infer(const k2t_layer *L, const k2t_shape *in, int n_in, k2t_shape *out, k2t_err *err)
+{
+    (void)L;
+    if (n_in != 1) return k2t_fail(err, K2T_ESHAPE, "expects 1 input, got %d", n_in);
+    if (in->ndim != 2)
+        return k2t_fail(err, K2T_EUNSUPPORTED, "masks a sequence (T, F) per sample; this input has %d dimensions",
+                        in->ndim);
+    *out = *in;
+    return K2T_OK;
+}
+
+static void masking_describe(const k2t_layer *L, k2t_buf *b)
+{
+    k2t_buf_printf(b, "mask_value=%g", L->cfg.mask_value);
+}
+
+static void masking_forward(const k2t_step *s, const k2t_fwd *f)
+{
+    int64_t T = s->shape.d[0], F = s->shape.d[1];
+    float mv = (float)s->L->cfg.mask_value;
+    for (int64_t r = 0; r < (int64_t)f->n * T; r++) {
+        const float *x = f->x[0] + r * F;
+        float *y = f->y + r * F;
+        int keep = 0;
+        for (int64_t j = 0; j < F && !keep; j++) keep = x[j] != mv;
+        if (keep) {
+            if (y != x) memcpy(y, x, (size_t)F * sizeof(float));
+        } else {
+            memset(y, 0, (size_t)F * sizeof(float));
+        }
+        if (f->mask_out) f->mask_out[r] = (float)keep;
+    }
+}
+
+/* What a port must do about padding steps, at the layer that marks them. */
+static void masking_hazards(k2t_hz *h)
+{
+    if (!h->L->cfg.makes_mask) return;
+    k2t_hz_say(h, K2T_PIT_MASK, 1, "%s marks padding steps, which Keras's recurrent layers after it skip (the "
+               "state carries over); nn.LSTM/GRU/RNN read every step: pack the sequences with their lengths",
+               h->L->op == K2T_OP_EMBEDDING ? "mask_zero=True (ids of 0)" : "Masking");
+    k2t_hz_code(h, "x = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)");
+}
+
+static const char *masking_unexportable(const k2t_layer *L, const k2t_shape *in)
+{
+    (void)in;
+    return L->cfg.makes_mask ? "its mask (padding steps) would need pack_padded_sequence in the port, which "
+                               "export does not write" : NULL;
 }
 
 /*----------------------------------------------------------------- defs */
@@ -636,6 +731,7 @@ static const char *const simple_rnn_classes[] = {"SimpleRNN", NULL};
 static const char *const lstm_classes[] = {"LSTM", "LSTMV1", NULL};
 static const char *const gru_classes[] = {"GRU", "GRUV1", NULL};
 static const char *const embedding_classes[] = {"Embedding", NULL};
+static const char *const masking_classes[] = {"Masking", NULL};
 static const char *const rnn_modules[] = {"RNN", NULL};
 static const char *const lstm_modules[] = {"LSTM", NULL};
 static const char *const gru_modules[] = {"GRU", NULL};
@@ -646,7 +742,8 @@ static const char *const embedding_modules[] = {"Embedding", NULL};
                             .parse = rnn_parse, .infer = rnn_infer,                                      \
                             .weights = rnn_weights, .describe = rnn_describe, .torch = rnn_torch,       \
                             .hazards = rnn_hazards, .plan = rnn_plan, .forward = rnn_forward,           \
-                            .flags = K2T_OPF_MODULE, .module = rnn_module, .py_forward = rnn_py_forward, \
+                            .flags = K2T_OPF_MODULE | K2T_OPF_MASK_USE, .module = rnn_module,           \
+                            .py_forward = rnn_py_forward,                                                \
                             .extra_tensors = rnn_extra, .unexportable = rnn_unexportable}
 
 RNN_DEF(k2t_op_simple_rnn, K2T_OP_SIMPLE_RNN, simple_rnn_classes, rnn_modules);
@@ -660,7 +757,7 @@ const k2t_op_def k2t_op_bidirectional = {
     .op = K2T_OP_BIDIRECTIONAL, .classes = bidi_classes, .torch_modules = bidi_modules, .min_in = 1, .max_in = 1,
     .parse = bidi_parse, .infer = bidi_infer, .weights = bidi_weights, .describe = bidi_describe,
     .torch = bidi_torch, .hazards = bidi_hazards, .plan = bidi_plan, .forward = bidi_forward,
-    .flags = K2T_OPF_MODULE | K2T_OPF_POSITIONAL, .module = bidi_module, .py_forward = bidi_py_forward,
+    .flags = K2T_OPF_MODULE | K2T_OPF_POSITIONAL | K2T_OPF_MASK_USE, .module = bidi_module, .py_forward = bidi_py_forward,
     .extra_tensors = bidi_extra, .unexportable = bidi_unexportable,
 };
 
@@ -668,6 +765,12 @@ const k2t_op_def k2t_op_embedding = {
     .op = K2T_OP_EMBEDDING, .classes = embedding_classes, .torch_modules = embedding_modules, .min_in = 1,
     .max_in = 1, .parse = embedding_parse, .infer = embedding_infer, .weights = embedding_weights,
     .describe = embedding_describe, .torch = embedding_torch, .hazards = embedding_hazards,
-    .forward = embedding_forward, .flags = K2T_OPF_MODULE, .module = embedding_module,
-    .py_forward = embedding_py_forward,
+    .forward = embedding_forward, .flags = K2T_OPF_MODULE | K2T_OPF_MASK_MAKE, .module = embedding_module,
+    .py_forward = embedding_py_forward, .unexportable = masking_unexportable,
+};
+
+const k2t_op_def k2t_op_masking = {
+    .op = K2T_OP_MASKING, .classes = masking_classes, .min_in = 1, .max_in = 1, .parse = masking_parse,
+    .infer = masking_infer, .describe = masking_describe, .hazards = masking_hazards,
+    .forward = masking_forward, .flags = K2T_OPF_MASK_MAKE, .unexportable = masking_unexportable,
 };

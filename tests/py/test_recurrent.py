@@ -196,4 +196,93 @@ if y is not None:
 rc, out, err = k2t("check", model=bpath)
 text = " ".join(out.split())
 ok("out[:, -1]" in text and "h_n" in text, "check warns that out[:, -1] is not the backward half's state", text[:800])
+
+# Masks: Embedding(mask_zero) into a Bidirectional GRU returning sequences and an LSTM.  Keras's
+# Bidirectional outputs zeros at masked steps (tfjs-layers repeats the previous output, so the
+# reference here is Keras's rule in numpy); the LSTM after it carries its state over them.
+
+
+def keras_lstm(x, W, U, b, mask):
+    u = U.shape[0]
+    h = np.zeros((x.shape[0], u))
+    c = np.zeros((x.shape[0], u))
+    for t in range(x.shape[1]):
+        z = x[:, t] @ W + h @ U + b
+        i, f, o = sigmoid(z[:, :u]), sigmoid(z[:, u:2 * u]), sigmoid(z[:, 3 * u:])
+        cn = f * c + i * np.tanh(z[:, 2 * u:3 * u])
+        hn = o * np.tanh(cn)
+        k = mask[:, t:t + 1]
+        h, c = np.where(k, hn, h), np.where(k, cn, c)
+    return h
+
+
+def masked_gru_seq(x, W, U, b, mask, backwards):
+    """One direction of a reset_after GRU over masked steps, outputs zero at masked steps, time order."""
+    u = U.shape[0]
+    h = np.zeros((x.shape[0], u))
+    out = np.zeros((x.shape[0], x.shape[1], u))
+    steps = range(x.shape[1] - 1, -1, -1) if backwards else range(x.shape[1])
+    for t in steps:
+        gx = x[:, t] @ W + b[0]
+        gh = h @ U + b[1]
+        z = sigmoid(gx[:, :u] + gh[:, :u])
+        r = sigmoid(gx[:, u:2 * u] + gh[:, u:2 * u])
+        n = np.tanh(gx[:, 2 * u:] + r * gh[:, 2 * u:])
+        hn = z * h + (1 - z) * n
+        k = mask[:, t:t + 1]
+        h = np.where(k, hn, h)
+        out[:, t] = np.where(k, hn, 0.0)
+    return out
+
+
+mpath = os.path.join(tmp, "mask_bi.h5")
+g = Graph("k214", 81)
+xin = g.Input((6,))
+emb = g.add("Embedding", xin, name="emb", input_dim=9, output_dim=4, mask_zero=True)
+bi = g.add("Bidirectional", emb, name="bi", layer=("GRU", {"units": 3, "return_sequences": True, "reset_after": True}))
+last = g.add("LSTM", bi, name="last", units=2)
+g.outputs = [last]
+write_model(mpath, g)
+mw = {}
+for L in g.layers:
+    for v, arr, _, full in L.weights:
+        key = ("backward" if "/backward_" in full else "forward") if L.name == "bi" else L.name
+        mw[(key, v)] = arr.astype(np.float64)
+ids = np.array([[3, 5, 1, 0, 0, 0], [2, 0, 7, 8, 4, 6], [1, 1, 0, 0, 0, 0]], dtype=np.float32)
+np.save(os.path.join(tmp, "ids.npy"), ids)
+mask = ids != 0
+e = mw[("emb", "embeddings")][ids.astype(int)]
+fwd = masked_gru_seq(e, *(mw[("forward", k)] for k in ("kernel", "recurrent_kernel", "bias")), mask, False)
+bwd = masked_gru_seq(e, *(mw[("backward", k)] for k in ("kernel", "recurrent_kernel", "bias")), mask, True)
+bref = np.concatenate([fwd, bwd], 2)
+lref = keras_lstm(bref, *(mw[("last", k)] for k in ("kernel", "recurrent_kernel", "bias")), mask)
+rc, out, err = k2t("input " + os.path.join(tmp, "ids.npy"), "run", "save bi " + os.path.join(tmp, "mbi.npy"),
+                   "save last " + os.path.join(tmp, "mlast.npy"), model=mpath)
+if ok(rc == 0, "k2t runs Embedding(mask_zero) -> Bidirectional GRU -> LSTM", err):
+    got = np.load(os.path.join(tmp, "mbi.npy"))
+    ok(np.abs(got - bref).max() < 1e-5, "masked Bidirectional: zeros at padded steps, both halves skip them",
+       "max %g" % np.abs(got - bref).max())
+    got = np.load(os.path.join(tmp, "mlast.npy"))
+    ok(np.abs(got - lref).max() < 1e-5, "the mask passes on through return_sequences: the LSTM carries its state "
+       "over the padded steps", "max %g" % np.abs(got - lref).max())
+rc, out, err = k2t("input " + os.path.join(tmp, "ids.npy"), "set mask ignore", "diff", model=mpath)
+text = " ".join(out.split())
+ok("first divergence: bi " in text and "why: mask:" in text and "pack_padded_sequence" in text,
+   "set mask ignore: diff puts the first divergence at the Bidirectional and names the mask", text[-900:])
+rc, out, err = k2t("export pytorch " + os.path.join(tmp, "mask_port.py"), model=mpath)
+ok(rc == 1 and "pack_padded_sequence" in err and not os.path.exists(os.path.join(tmp, "mask_port.py")),
+   "export refuses a masked model, naming pack_padded_sequence", err)
+
+# A mask that reaches a layer Keras applies it in (average pooling) or a merge: run refuses, naming both.
+for what, build in (("GlobalAveragePooling1D", lambda g, x: g.add("GlobalAveragePooling1D", x, name="gap")),
+                    ("Add", lambda g, x: g.add("Add", [x, g.add("Dense", x, name="side", units=4)], name="add"))):
+    rpath = os.path.join(tmp, "refuse_%s.h5" % what)
+    g = Graph("k214", 83)
+    xin = g.Input((5,))
+    emb = g.add("Embedding", xin, name="emb", input_dim=6, output_dim=4, mask_zero=True)
+    g.outputs = [build(g, emb)]
+    write_model(rpath, g)
+    rc, out, err = k2t("input random", "run", "echo alive", model=rpath)
+    ok(rc == 1 and "'emb'" in err and ("gap" in err or "add" in err) and "alive" in out,
+       "a mask reaching %s: run refuses, naming the layer and the mask's source" % what, err)
 done()
