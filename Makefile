@@ -5,7 +5,9 @@
 #                   (T=PATTERN runs the tests whose name matches), then the fast ones
 #                   again against the ASan/UBSan build (asan/...)
 #   make demo       set up, build, open the demo model in the shell (DEMO_MODEL=x.h5: another)
-#   make install    PREFIX=/usr/local: the binary and the man page
+#   make install    PREFIX=/usr/local: the binary, the man page, the demo and the
+#                   lessons (in $(PREFIX)/share/k2t/demo and .../lessons)
+#   make lesson-data  lesson 11's port dumps (demo/port-*.npz, with PyTorch)
 #   make asan       build ./k2t-asan with AddressSanitizer and UBSan (and the fuzz replayers)
 #   make fuzz       libFuzzer on the .npy/.npz parsers and the command line (FUZZ_TIME=60 s each)
 #   make bench      throughput benchmarks
@@ -38,7 +40,7 @@ REPL_OBJ     = $(REPL_SRC:%.c=$(B)/%.o)
 UNIT_SRC     = $(wildcard tests/unit/test_*.c)
 UNIT_BIN     = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all check demo install asan bench clean setup deps-check unit fuzz fuzz-build fuzz-replay
+.PHONY: all check demo install lesson-data asan bench clean setup deps-check unit fuzz fuzz-build fuzz-replay
 BIN ?= k2t
 all: deps-check $(BIN)
 
@@ -86,14 +88,33 @@ check:
 DEMO_MODEL ?=
 demo: setup
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory lesson-data 2>/dev/null || echo "note: no PyTorch: lesson 11's port dumps not made"
 	@./k2t $(DEMO_MODEL)
 
+# The data directory keeps the source tree's layout (demo/ beside lessons/),
+# so that the lessons' "load demo/demo.h5" finds the demo installed too
+# (commands/paths.h: script, current directory, then the data directory).
+# Lesson 11's port dumps are generated (scripts/demo_port.py, PyTorch), never
+# fetched nor committed; without PyTorch the rest installs and lesson 11 says
+# what it misses.
 install: all
+	@$(MAKE) --no-print-directory lesson-data || echo "note: no PyTorch (python3-torch): lesson 11's demo/port-*.npz not made"
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 k2t $(DESTDIR)$(PREFIX)/bin/k2t
 	install -m 644 man/k2t.1 $(DESTDIR)$(PREFIX)/share/man/man1/k2t.1
-	install -d $(DESTDIR)$(PREFIX)/share/k2t
-	install -m 644 demo/demo.h5 demo/demo-test.bin $(DESTDIR)$(PREFIX)/share/k2t/
+	install -d $(DESTDIR)$(PREFIX)/share/k2t/demo $(DESTDIR)$(PREFIX)/share/k2t/lessons
+	install -m 644 $$(ls demo/*.h5 demo/*.bin demo/*.classes demo/port-*.npz demo/README.md 2>/dev/null) \
+	  $(DESTDIR)$(PREFIX)/share/k2t/demo/
+	install -d $(DESTDIR)$(PREFIX)/share/k2t/scripts
+	install -m 644 scripts/demo_port.py scripts/torch_dump.py $(DESTDIR)$(PREFIX)/share/k2t/scripts/
+	install -m 644 scripts/lessons/*.k2t $(DESTDIR)$(PREFIX)/share/k2t/lessons/
+
+# The dumps of lesson 11's hand-written port (scripts/demo_port.py).
+LESSON_DATA = demo/port-1.npz demo/port-2.npz demo/port-3.npz
+lesson-data: $(LESSON_DATA)
+$(LESSON_DATA) &: scripts/demo_port.py scripts/torch_dump.py demo/demo.h5 demo/demo-test.bin
+	@echo "  GEN     $(LESSON_DATA)"
+	@/usr/bin/python3 scripts/demo_port.py >/dev/null
 
 asan:
 	@$(MAKE) --no-print-directory B=build-asan BIN=k2t-asan \

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "shell.h"
+#include "paths.h" /* k2t_shell_path: files relative to the running script */
 
 enum { E_UNMATCHED, E_MATCHED, E_REPEAT };
 
@@ -1429,12 +1430,12 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--map")) {
             if (i + 1 >= argc) return k2t_error(sh, i, "compare: --map needs a FILE");
-            map = argv[++i];
+            map = k2t_shell_path(sh, argv[++i], NULL, 0);
             map_argi = i;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return k2t_error(sh, i, "compare: unknown option '%s' (--map FILE)", argv[i]);
         } else if (!path) {
-            path = argv[i];
+            path = k2t_shell_path(sh, argv[i], NULL, 0);
         } else {
             return k2t_error(sh, i, "compare: unexpected argument '%s'", argv[i]);
         }

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "shell.h"
+#include "paths.h" /* k2t_shell_path: files relative to the running script */
 
 /* Samples a thread reads and preprocesses at a time, and the micro-batch it
 ** runs them in (without batch statistics: with them the chunk and the
@@ -475,10 +476,13 @@ static void *eval_worker(void *arg)
 
 /*------------------------------------------------------------------ output */
 
-static const char *cls_name(const eval_src *s, int k, char *buf, size_t n)
+/* A folder's own subfolder names, else the model's class names
+** (classes.c), else CIFAR-10's on a CIFAR file, else the index. */
+static const char *cls_name(const k2t_shell *sh, const eval_src *s, int k, char *buf, size_t n)
 {
-    if (s->kind == SRC_CIFAR) return k2t_cifar_names[k];
     if (s->names && k < s->n_names) return s->names[k];
+    if (k2t_class_name(sh, k)) return k2t_class_name(sh, k);
+    if (s->kind == SRC_CIFAR) return k2t_cifar_names[k];
     snprintf(buf, n, "%d", k);
     return buf;
 }
@@ -492,16 +496,16 @@ static void print_classes(k2t_shell *sh, const eval_src *s, const int64_t *label
     k2t_printf(sh, "per class:\n");
     for (int c = 0; c < K; c++) {
         int64_t n = label_n[c];
-        if (n) k2t_printf(sh, "  %-10s %4lld/%-4lld %6.2f%%\n", cls_name(s, c, b, sizeof b), (long long)label_ok[c],
+        if (n) k2t_printf(sh, "  %-10s %4lld/%-4lld %6.2f%%\n", cls_name(sh, s, c, b, sizeof b), (long long)label_ok[c],
                           (long long)n, 100.0 * (double)label_ok[c] / (double)n);
-        else k2t_printf(sh, "  %-10s    -\n", cls_name(s, c, b, sizeof b));
+        else k2t_printf(sh, "  %-10s    -\n", cls_name(sh, s, c, b, sizeof b));
     }
     if (!conf) return;
     k2t_printf(sh, "confusion matrix (rows: label, columns: predicted):\n%12s", "");
-    for (int k = 0; k < K; k++) k2t_printf(sh, " %5.5s", cls_name(s, k, b, sizeof b));
+    for (int k = 0; k < K; k++) k2t_printf(sh, " %5.5s", cls_name(sh, s, k, b, sizeof b));
     k2t_printf(sh, "\n");
     for (int c = 0; c < K; c++) {
-        k2t_printf(sh, "  %-10s", cls_name(s, c, b, sizeof b));
+        k2t_printf(sh, "  %-10s", cls_name(sh, s, c, b, sizeof b));
         for (int k = 0; k < K; k++) k2t_printf(sh, " %5lld", (long long)conf[c * K + k]);
         k2t_printf(sh, "\n");
     }
@@ -532,9 +536,11 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
     const k2t_model *m = sh->model;
     char s1[96], s2[96];
     int64_t batch = 256, limit = -1, topk = 0;
-    int pos[4], n_pos = 0;
+    int pos[4], n_pos = 0, brief = 0;
     for (int a = 1; a < argc; a++) {
-        if (!strcmp(argv[a], "--batch")) {
+        if (!strcmp(argv[a], "--brief")) {
+            brief = 1;
+        } else if (!strcmp(argv[a], "--batch")) {
             /* The batch matters to a model whose BN runs in train mode. */
             if (a + 1 >= argc) return k2t_error(sh, a, "eval: --batch needs a size");
             if (parse_count(sh, argc, argv, &a, "a size", 1, 4096, &batch) != K2T_CMD_OK) return K2T_CMD_ERR;
@@ -543,7 +549,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         } else if (!strcmp(argv[a], "--limit")) {
             if (parse_count(sh, argc, argv, &a, "a count", 1, INT64_MAX / 2, &limit) != K2T_CMD_OK) return K2T_CMD_ERR;
         } else if (argv[a][0] == '-' && argv[a][1] == '-') {
-            return k2t_error(sh, a, "eval: unknown option '%s' (--top K, --limit N, --batch N)", argv[a]);
+            return k2t_error(sh, a, "eval: unknown option '%s' (--top K, --limit N, --batch N, --brief)", argv[a]);
         } else if (n_pos < 4) {
             pos[n_pos++] = a;
         } else {
@@ -575,7 +581,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         if (n_pos < 2) { rc = k2t_error(sh, -1, "eval cifar: which file? eval cifar FILE [COUNT]"); goto out; }
         if (n_pos > 3) { rc = k2t_error(sh, pos[3], "eval: unexpected argument '%s'", argv[pos[3]]); goto out; }
         S.kind = SRC_CIFAR;
-        S.path = argv[pos[1]];
+        S.path = k2t_shell_path(sh, argv[pos[1]], NULL, 0);
         S.per = (k2t_shape){3, {32, 32, 3}};
         if (!k2t_shape_fits(want, &S.per)) {
             rc = k2t_error(sh, -1, "eval cifar: the model takes %s, not CIFAR's 32x32x3 images",
@@ -599,9 +605,9 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         S.pixels = 1;
         S.ymode = Y_CIFAR;
         S.K = 10;
-    } else if (stat(argv[pos[0]], &st) == 0 && S_ISDIR(st.st_mode)) {
+    } else if (stat(k2t_shell_path(sh, argv[pos[0]], NULL, 0), &st) == 0 && S_ISDIR(st.st_mode)) {
         S.kind = SRC_DIR;
-        S.path = argv[pos[0]];
+        S.path = k2t_shell_path(sh, argv[pos[0]], NULL, 0);
         if (n_pos > 1) { rc = k2t_error(sh, pos[1], "eval: a folder holds its labels (one subfolder per class); unexpected '%s'", argv[pos[1]]); goto out; }
         if (want->ndim != 3 || want->d[0] < 1 || want->d[1] < 1 || (want->d[2] != 3 && want->d[2] != 1)) {
             rc = k2t_error(sh, -1, "eval: the model takes %s, not images (H, W, 3) or (H, W, 1) of a known size",
@@ -625,7 +631,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         S.K = (int)mout->d[0];
     } else {
         S.kind = SRC_NPY;
-        S.path = argv[pos[0]];
+        S.path = k2t_shell_path(sh, argv[pos[0]], NULL, 0);
         if (n_pos > 2) { rc = k2t_error(sh, pos[2], "eval: unexpected argument '%s'", argv[pos[2]]); goto out; }
         if (!(S.x = k2t_npy_open(S.path, &err))) {
             size_t len = strlen(S.path);
@@ -647,7 +653,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         S.pixels = S.x->pixels;
         if (S.total < 1) { rc = k2t_error(sh, pos[0], "eval: '%s' holds no samples", S.path); goto out; }
         if (n_pos == 2) {
-            S.ypath = argv[pos[1]];
+            S.ypath = k2t_shell_path(sh, argv[pos[1]], NULL, 0);
             if (!(S.y = k2t_npy_open(S.ypath, &err))) { rc = k2t_error(sh, pos[1], "eval: %s", err.msg); goto out; }
             if (S.y->shape.d[0] != S.total) {
                 rc = k2t_error(sh, pos[1], "eval: '%s' holds %lld labels but '%s' holds %lld samples", S.ypath,
@@ -776,31 +782,52 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
                            : S.ymode == Y_ONEHOT ? " with one-hot labels "
                            : S.ymode == Y_BINARY ? " with binary labels "
                            : S.ymode == Y_TARGET ? " with regression targets " : "";
-        k2t_printf(sh, "eval: %lld %s from %s%s%s in %.3f s (%.0f %s/s), preprocess %s%s\n", (long long)done, unit,
-                   S.path, what, S.ymode == Y_NONE || !S.ypath ? "" : S.ypath, dt, dt > 0 ? (double)done / dt : 0.0, unit,
-                   S.pixels ? k2t_pre_names[sh->set.emu.preprocess] : "none", k2t_shell_settings_note(sh, note, sizeof note));
+        if (!brief)
+            k2t_printf(sh, "eval: %lld %s from %s%s%s in %.3f s (%.0f %s/s), preprocess %s%s\n", (long long)done, unit,
+                       S.path, what, S.ymode == Y_NONE || !S.ypath ? "" : S.ypath, dt, dt > 0 ? (double)done / dt : 0.0,
+                       unit, S.pixels ? k2t_pre_names[sh->set.emu.preprocess] : "none",
+                       k2t_shell_settings_note(sh, note, sizeof note));
         if (done == 0) {
             rc = k2t_error(sh, -1, "eval: interrupted before the first batch");
-        } else {
-            if (S.ymode == Y_BINARY)
+        } else if (brief) {
+            /* --brief: one line, the result then what it was measured on
+            ** (no timing, so a lesson's output is the same every run) */
+            if (classifying(&S)) {
+                k2t_printf(sh, "accuracy: %lld/%lld (%.2f%%)", (long long)correct, (long long)done,
+                           100.0 * (double)correct / (double)done);
+                if (topk)
+                    k2t_printf(sh, ", top-%lld %lld/%lld (%.2f%%)", (long long)topk, (long long)top_correct,
+                               (long long)done, 100.0 * (double)top_correct / (double)done);
+            } else {
+                k2t_printf(sh, "mse: %.6g, mae: %.6g", n_el ? sse / (double)n_el : 0, n_el ? sae / (double)n_el : 0);
+            }
+            k2t_printf(sh, " on %lld %s of %s, preprocess %s%s\n", (long long)done, unit, S.path,
+                       S.pixels ? k2t_pre_names[sh->set.emu.preprocess] : "none",
+                       k2t_shell_settings_note(sh, note, sizeof note));
+        }
+        if (done > 0) {
+            if (S.ymode == Y_BINARY && !brief)
                 k2t_printf(sh, "binary: class 1 where the output > %g (%s)\n", (double)S.thr,
                            S.thr > 0 ? "after its sigmoid" : "no sigmoid on the output: a logit");
             if (classifying(&S)) {
-                k2t_printf(sh, "accuracy: %lld/%lld (%.2f%%)\n", (long long)correct, (long long)done,
-                           100.0 * (double)correct / (double)done);
+                if (!brief)
+                    k2t_printf(sh, "accuracy: %lld/%lld (%.2f%%)\n", (long long)correct, (long long)done,
+                               100.0 * (double)correct / (double)done);
                 k2t_var_num(sh, "accuracy", 100.0 * (double)correct / (double)done);
                 k2t_var_num(sh, "correct", (double)correct);
                 k2t_var_num(sh, "total", (double)done);
                 if (topk) {
-                    k2t_printf(sh, "top-%lld accuracy: %lld/%lld (%.2f%%)\n", (long long)topk, (long long)top_correct,
-                               (long long)done, 100.0 * (double)top_correct / (double)done);
+                    if (!brief)
+                        k2t_printf(sh, "top-%lld accuracy: %lld/%lld (%.2f%%)\n", (long long)topk,
+                                   (long long)top_correct, (long long)done,
+                                   100.0 * (double)top_correct / (double)done);
                     k2t_var_num(sh, "top_accuracy", 100.0 * (double)top_correct / (double)done);
                     k2t_var_num(sh, "top_correct", (double)top_correct);
                 }
-                print_classes(sh, &S, label_n, label_ok, conf);
+                if (!brief) print_classes(sh, &S, label_n, label_ok, conf);
             } else {
                 double mse = n_el ? sse / (double)n_el : 0, mae = n_el ? sae / (double)n_el : 0;
-                k2t_printf(sh, "mse: %.6g\nmae: %.6g\n", mse, mae);
+                if (!brief) k2t_printf(sh, "mse: %.6g\nmae: %.6g\n", mse, mae);
                 k2t_var_num(sh, "mse", mse);
                 k2t_var_num(sh, "mae", mae);
                 k2t_var_num(sh, "total", (double)done);
@@ -830,7 +857,7 @@ static void complete_eval(k2t_shell *sh, int argi, char **argv, const char *pref
 {
     (void)sh;
     if (prefix[0] == '-') {
-        k2t_complete_words("--top --limit --batch", prefix, out);
+        k2t_complete_words("--top --limit --batch --brief", prefix, out);
     } else if (argi == 1) {
         k2t_complete_words("cifar", prefix, out);
         k2t_complete_files(prefix, NULL, out);
@@ -840,8 +867,8 @@ static void complete_eval(k2t_shell *sh, int argi, char **argv, const char *pref
 }
 
 const k2t_command k2t_cmd_eval = {
-    .name = "eval", .group = "run", .min_args = 1, .max_args = 9, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
-    .usage = "eval cifar FILE [COUNT] | eval X.npy [Y.npy] | eval DIR/ [--top K] [--limit N] [--batch N]",
+    .name = "eval", .group = "run", .min_args = 1, .max_args = 10, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
+    .usage = "eval cifar FILE [COUNT] | eval X.npy [Y.npy] | eval DIR/ [--top K] [--limit N] [--batch N] [--brief]",
     .summary = "Accuracy (or regression error) on a data set: a CIFAR-10 file, .npy arrays or a folder of images.",
     .help = "Prints \"accuracy: 171/200 (85.50%)\", per-class accuracy and (up to 12 classes) a\n"
             "confusion matrix; --top K adds \"top-K accuracy: A/N\".  cifar FILE: the CIFAR-10\n"
@@ -858,6 +885,8 @@ const k2t_command k2t_cmd_eval = {
             "micro-batches of 2 on its own plan, so memory stays the same whatever the data's\n"
             "size.  Under \"set bn.mode train\" (batch statistics) the data goes in batches of\n"
             "--batch N (default 256) on one plan instead.  Ctrl-C stops it and keeps the session;\n"
-            "what was counted so far is printed.",
+            "what was counted so far is printed.  --brief prints one line instead, the result and\n"
+            "what it was measured on, without timing (the lessons use it): \"accuracy: 171/200\n"
+            "(85.50%) on 200 images of FILE, preprocess raw\" and any non-default settings.",
     .complete = complete_eval, .fn = cmd_eval,
 };

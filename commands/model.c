@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "shell.h"
+#include "paths.h" /* k2t_shell_path: files relative to the running script */
 
 /*------------------------------------------------------------------ load */
 
@@ -13,7 +14,7 @@ static int cmd_load(k2t_shell *sh, int argc, char **argv)
     k2t_err err = {0};
     char n1[32];
     (void)argc;
-    k2t_model *m = k2t_model_load(argv[1], &err);
+    k2t_model *m = k2t_model_load(k2t_shell_path(sh, argv[1], NULL, 0), &err);
     if (!m) return k2t_error(sh, 1, "%s", err.msg);
     k2t_shell_drop_run(sh);
     k2t_model_free(sh->model);
@@ -36,6 +37,7 @@ static int cmd_load(k2t_shell *sh, int argc, char **argv)
                    m->n_layers, k2t_fmt_count(m->n_params, n1, sizeof n1));
     }
     for (int i = 0; i < m->n_notes; i++) k2t_printf(sh, "note: %s\n", m->notes[i]);
+    k2t_classes_sidecar(sh, m->path); /* MODEL.classes: its own class names */
     k2t_var_num(sh, "params", (double)m->n_params);
     k2t_var_num(sh, "trainable_params", (double)m->n_trainable);
     k2t_var_num(sh, "layers", m->has_arch ? m->n_nodes : m->n_layers);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "shell.h"
+#include "paths.h" /* k2t_shell_path: files relative to the running script */
 
 static double now(void)
 {
@@ -110,6 +111,7 @@ static int input_npy(k2t_shell *sh, int i, int argi, const char *path)
     k2t_err err = {0};
     k2t_array a;
     char what[4200];
+    path = k2t_shell_path(sh, path, NULL, 0); /* beside the running script (paths.h) */
     if (k2t_npy_read(path, &a, &err) != K2T_OK) return k2t_error(sh, argi, "input: %s", err.msg);
     snprintf(what, sizeof what, "'%s'", path);
     int n = input_batch(sh, argi, i, &a, what);
@@ -130,6 +132,7 @@ static int input_npz(k2t_shell *sh, const char *path)
     k2t_err err = {0};
     k2t_npz z;
     char names[256], what[4400];
+    path = k2t_shell_path(sh, path, NULL, 0); /* beside the running script (paths.h) */
     if (k2t_npz_read(path, &z, &err) != K2T_OK) {
         k2t_npz_free(&z);
         return k2t_error(sh, 1, "input: %s", err.msg);
@@ -203,7 +206,7 @@ static int input_cifar(k2t_shell *sh, int in_node, int argc, char **argv)
 {
     k2t_err err = {0};
     int64_t total, first = 0, count;
-    const char *path = argv[2];
+    const char *path = k2t_shell_path(sh, argv[2], NULL, 0);
     char s2[96];
     const k2t_shape *want = &sh->model->nodes[in_node].shape;
     k2t_shape cif = {3, {32, 32, 3}};
@@ -322,7 +325,7 @@ static int cmd_input(k2t_shell *sh, int argc, char **argv)
             return k2t_error(sh, -1, "input image: the model takes %s, not images (H, W, 3)",
                              k2t_shape_str(want, 1, s1, sizeof s1));
         k2t_array a;
-        if (k2t_image_read(argv[2], (int)want->d[0], (int)want->d[1], (int)want->d[2], &a, &err) != K2T_OK)
+        if (k2t_image_read(k2t_shell_path(sh, argv[2], NULL, 0), (int)want->d[0], (int)want->d[1], (int)want->d[2], &a, &err) != K2T_OK)
             return k2t_error(sh, 2, "input image: %s", err.msg);
         set_input(sh, 0, &a, 1, NULL, "%s", argv[2]);
         k2t_shell_print_input(sh);
@@ -375,7 +378,8 @@ static int classifier(const k2t_model *m)
 /* Class k of a K-score output: with CIFAR labels, its CIFAR-10 name too. */
 static const char *class_name(const k2t_shell *sh, int K, int k, char *buf, size_t n)
 {
-    if (K == 10 && sh->in.labels && k >= 0 && k < 10) snprintf(buf, n, "%d %s", k, k2t_cifar_names[k]);
+    if (k2t_class_name(sh, k)) snprintf(buf, n, "%d %s", k, k2t_class_name(sh, k)); /* the model's own (classes.c) */
+    else if (K == 10 && sh->in.labels && k >= 0 && k < 10) snprintf(buf, n, "%d %s", k, k2t_cifar_names[k]);
     else snprintf(buf, n, "%d", k);
     return buf;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "shell.h"
+#include "paths.h" /* k2t_shell_path: files relative to the running script */
 
 static int cmd_help(k2t_shell *sh, int argc, char **argv)
 {
@@ -47,7 +48,7 @@ static int cmd_source(k2t_shell *sh, int argc, char **argv)
 {
     (void)argc;
     if (!sh->run_file) return k2t_error(sh, -1, "source: scripts cannot be run here");
-    return sh->run_file(sh, argv[1]);
+    return sh->run_file(sh, k2t_shell_path(sh, argv[1], NULL, 0));
 }
 
 static void complete_file_k2t(k2t_shell *sh, int argi, char **argv, const char *prefix,

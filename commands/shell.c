@@ -38,6 +38,7 @@ void k2t_shell_free(k2t_shell *sh)
     free(sh->vars);
     sh->vars = NULL;
     sh->n_vars = 0;
+    k2t_classes_clear(sh); /* class names (classes.c) */
     k2t_shell_drop_run(sh);
     k2t_model_free(sh->model);
     sh->model = NULL;

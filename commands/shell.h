@@ -128,6 +128,9 @@ typedef struct k2t_shell {
     int n_profiles;
     struct k2t_var *vars;    /* results published by commands ($accuracy, ...) */
     int n_vars;
+    char **class_names;      /* the model's own class names (classes.c), owned, or NULL */
+    int n_class_names;
+    char class_src[256];     /* the file they came from */
     /* Hooks filled by repl/: run a script file; enter full-screen mode. */
     int (*run_file)(struct k2t_shell *sh, const char *path);
     /* The full-screen mode (the tui command): returns K2T_CMD_*, QUIT when
@@ -268,6 +271,20 @@ int k2t_shell_why(struct k2t_shell *sh, int node, const k2t_emu *a, const k2t_em
 ** a divergence ("  why: topic: text", "  fix: code"). */
 enum { K2T_FINDING_CHECK, K2T_FINDING_WHY };
 void k2t_print_finding(struct k2t_shell *sh, const k2t_finding *f, int style);
+
+/*----------------------------------------------------------- class names */
+
+/* A classifier's own class names (commands/classes.c), one per line in a
+** text file: MODEL.classes beside the model, read by load, or the file
+** "classes FILE" names.  Without them eval and top name CIFAR-10's classes
+** on CIFAR input and print indices otherwise. */
+void k2t_classes_clear(struct k2t_shell *sh);
+/* Read the names beside the model at 'model_path' (MODEL.classes), if any;
+** a file whose count does not match the model's class scores is named in
+** a warning and not used. */
+void k2t_classes_sidecar(struct k2t_shell *sh, const char *model_path);
+/* Class k's own name, or NULL. */
+const char *k2t_class_name(const struct k2t_shell *sh, int k);
 
 /*------------------------------------------------------------- variables */
 

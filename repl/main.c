@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "repl.h"
+#include "../commands/paths.h"
 #include "tui.h"
 
 static const char usage_text[] =
@@ -26,6 +27,7 @@ static const char usage_text[] =
     "Options:\n"
     "  -x FILE            run the commands in FILE (repeatable)\n"
     "  -c CMD             run the command CMD (repeatable)\n"
+    "      --lesson N     run lesson N (a number or a name; \"lesson\" at the prompt lists them)\n"
     "  -i, --interactive  read commands from the terminal, also after -x/-c\n"
     "      --batch        never interactive (the default when stdin is not a tty)\n"
     "      --bail         stop at the first failing command\n"
@@ -43,7 +45,7 @@ static const char usage_text[] =
 
 /* One -x or -c, in command-line order. */
 typedef struct action {
-    char kind;        /* 'x' or 'c' */
+    char kind;        /* 'x', 'c' or 'l' (--lesson) */
     const char *arg;  /* file or command (points into argv) */
 } action;
 
@@ -144,36 +146,25 @@ static int load_model(k2t_shell *sh, const char *path)
     return sh->nerr > nerr0 ? -1 : 0;
 }
 
-#ifndef K2T_DATADIR
-#define K2T_DATADIR "/usr/local/share/k2t"
-#endif
-
 /*
 ** The demo model a plain "k2t" opens: $K2T_DEMO when set (empty: none),
-** else demo/demo.h5 beside the executable, else K2T_DATADIR/demo.h5.
-** Returns a malloc'ed path, or NULL when there is none.
+** else demo/demo.h5 in k2t's data directory (the source tree the binary
+** sits in, or <prefix>/share/k2t: commands/paths.h), else demo.h5 there
+** (the layout of older installations).  Returns a malloc'ed path, or NULL
+** when there is none.
 */
-static char *demo_model(const char *argv0)
+static char *demo_model(void)
 {
-    static const char tail[] = "/demo/demo.h5";
     const char *env = getenv("K2T_DEMO");
+    const char *data = k2t_data_dir();
     struct stat st;
-    char exe[4096];
+    char path[4200];
     if (env) return *env ? k2t_xstrdup(env) : NULL;
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - sizeof tail);
-    if (n > 0) exe[n] = '\0';
-    else snprintf(exe, sizeof exe - sizeof tail, "%s", argv0);
-    char *slash = strrchr(exe, '/');
-    if (slash) {
-        char up[4200];
-        *slash = '\0';
-        /* a build tree: <dir>/demo/demo.h5; an installation: <prefix>/bin/../share/k2t */
-        snprintf(up, sizeof up, "%s%s", exe, tail);
-        if (stat(up, &st) == 0) return k2t_xstrdup(up);
-        snprintf(up, sizeof up, "%s/../share/k2t/demo.h5", exe);
-        if (stat(up, &st) == 0) return k2t_xstrdup(up);
-    }
-    if (stat(K2T_DATADIR "/demo.h5", &st) == 0) return k2t_xstrdup(K2T_DATADIR "/demo.h5");
+    if (!data) return NULL;
+    snprintf(path, sizeof path, "%s/demo/demo.h5", data);
+    if (stat(path, &st) == 0) return k2t_xstrdup(path);
+    snprintf(path, sizeof path, "%s/demo.h5", data);
+    if (stat(path, &st) == 0) return k2t_xstrdup(path);
     return NULL;
 }
 
@@ -232,6 +223,14 @@ int main(int argc, char **argv)
                 return usage_error("option '%s' needs an argument", a);
             }
             acts[n_acts].kind = a[1];
+            acts[n_acts++].arg = v;
+        } else if (strcmp(a, "--lesson") == 0 || strncmp(a, "--lesson=", 9) == 0) {
+            const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v || !*v) {
+                free(acts);
+                return usage_error("option '%s' needs a lesson number or name", "--lesson");
+            }
+            acts[n_acts].kind = 'l';
             acts[n_acts++].arg = v;
         } else if (strcmp(a, "-i") == 0 || strcmp(a, "--interactive") == 0) {
             form = 1;
@@ -292,7 +291,7 @@ int main(int argc, char **argv)
 
     char *demo = NULL;  /* a plain interactive "k2t" opens the demo model */
     if (rc != K2T_CMD_QUIT && !model && n_acts == 0 && interactive && !sh.model)
-        model = demo = demo_model(argv[0]);
+        model = demo = demo_model();
 
     if (rc != K2T_CMD_QUIT && model && load_model(&sh, model) != 0 && !interactive) {
         k2t_shell_free(&sh);
@@ -306,6 +305,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_acts && rc != K2T_CMD_QUIT; i++) {
         if (acts[i].kind == 'x')
             rc = repl_run_file(&sh, acts[i].arg);
+        else if (acts[i].kind == 'l')
+            rc = k2t_lesson_run(&sh, acts[i].arg);
         else
             rc = repl_run_string(&sh, acts[i].arg, "-c");
         if (rc == K2T_CMD_ERR && sh.bail) rc = K2T_CMD_QUIT;  /* --bail */

@@ -9,6 +9,8 @@ Writes:
                             fresh Keras initialization (a port whose weight copy skipped it)
   OUTDIR/demo-test.bin      500 test images in the CIFAR-10 binary format
   OUTDIR/demo.json          what was trained and the PyTorch accuracies on the test set
+  OUTDIR/demo.classes,      the class names, one per line, in label order: k2t reads
+  OUTDIR/demo-unloaded.classes  MODEL.classes beside a model and prints them
 
 Needs Debian's python3-torch, python3-h5py and python3-numpy (run it with /usr/bin/python3).
 CPU only, fixed seeds, two threads: two to three minutes on two cores; two runs
@@ -430,7 +432,10 @@ def main(argv):
     with open(os.path.join(out, "demo.json"), "w") as f:
         json.dump(info, f, indent=1)
         f.write("\n")
-    for n in ("demo.h5", "demo-unloaded.h5", "demo-test.bin", "demo.json"):
+    for n in ("demo.classes", "demo-unloaded.classes"):
+        with open(os.path.join(out, n), "w") as f:
+            f.write("".join(c + "\n" for c in CLASSES))
+    for n in ("demo.h5", "demo-unloaded.h5", "demo-test.bin", "demo.json", "demo.classes"):
         log("wrote %s (%d bytes)" % (os.path.join(out, n), os.path.getsize(os.path.join(out, n))))
     return 0
 
