@@ -164,6 +164,14 @@ if ok(m is not None, "compare prints the bias_ih_l0 fix (row 0, reordered)", out
     ok(torch.allclose(t, GruPort(True).gru.bias_ih_l0.detach()), "the printed bias fix is nn.GRU's bias_ih_l0",
        m.group(1))
 
+# The right port (gates reordered; the go_backwards GRU fed the flipped sequence, since nn.GRU has no
+# go_backwards): no divergence, and no bug claimed at the reversed module input either.
+with torch.no_grad():
+    dump(GruPort(True).eval(), x, os.path.join(tmp, "gru_ok.npz"), layout="nchw")
+rc, out, err = k2t("input " + os.path.join(tmp, "x.npy"), "compare " + os.path.join(tmp, "gru_ok.npz"), model=path)
+ok(rc == 0 and "no divergence" in out and "bug" not in out and "own input: FAIL" not in out,
+   "compare: a correct GRU port that flips the sequence for go_backwards is right on its own input", out[-900:])
+
 # Bidirectional GRU (reset_after=True, tf.keras's default), last states concatenated: the backward half's
 # state is the one after reading the whole sequence from the end (t = 0), what h_n[1] holds.
 bpath = os.path.join(tmp, "bigru.h5")
