@@ -126,7 +126,7 @@ asan:
 # builds the libFuzzer binaries with clang in build-fuzz/ and runs each for
 # FUZZ_TIME seconds over a scratch copy of the seeds; crashers land in
 # build-fuzz/crash-<harness>-*, to be minimized into fuzz/regress/<harness>/.
-FUZZ_NAMES  = npy npz cmd config
+FUZZ_NAMES  = npy npz cmd config keras keras_config
 FUZZ_TIME  ?= 60
 FUZZ_REPLAY = $(FUZZ_NAMES:%=$(B)/fuzz/replay_%)
 FUZZ_SAN    = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

@@ -89,6 +89,19 @@ def main():
         if isinstance(mc, bytes):
             mc = mc.decode("utf-8")
         out("config", os.path.basename(path)[:-3] + ".json", mc.encode("utf-8"))
+    # fuzz_keras: the .keras archives scripts/gen_keras3.py writes (good and
+    # hostile); fuzz_keras_config: the config.json of each good one.
+    for path in sorted(glob.glob(os.path.join(root, "build", "fixtures", "keras3", "*.keras"))):
+        name = os.path.basename(path)
+        data = open(path, "rb").read()
+        if len(data) <= 65536:
+            out("keras", name, data)
+        try:
+            with zipfile.ZipFile(path) as z:
+                cfg = z.read("config.json")
+        except Exception:  # noqa: BLE001 (hostile archives)
+            continue
+        out("keras_config", name[:-6] + ".json", cfg)
     print("wrote the seed corpus to %s" % os.path.join(HERE, "corpus"))
 
 
