@@ -183,7 +183,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
         return step_fail(m, s, err, K2T_EUNSUPPORTED, "k2t cannot execute this layer");
     for (int j = 0; j < N->n_in; j++) in[j] = r->s[N->in[j]].shape;
     if (def->flags & K2T_OPF_INPUT) {
-        s->shape = N->shape;
+        /* s->shape: k2t_run_new set it from in_shapes (the data's sizes where the model says None) */
     } else if (!def->infer || def->infer(L, in, N->n_in, &s->shape, &e) != K2T_OK) {
         return step_fail(m, s, err, e.status ? e.status : K2T_ESHAPE, e.msg[0] ? e.msg :
                          "cannot infer its output shape");

@@ -164,6 +164,31 @@ if ok(m is not None, "compare prints the bias_ih_l0 fix (row 0, reordered)", out
     ok(torch.allclose(t, GruPort(True).gru.bias_ih_l0.detach()), "the printed bias fix is nn.GRU's bias_ih_l0",
        m.group(1))
 
+# A sequence model whose time axis is None (text and audio models): the input's own length is run.
+vpath = os.path.join(tmp, "varlen.h5")
+g = Graph("k214", 85)
+xin = g.Input((None, 3))
+v1 = g.add("LSTM", xin, name="vlstm", units=4)
+g.outputs = [v1]
+write_model(vpath, g)
+vw = {v: arr.astype(np.float64) for L in g.layers for v, arr, _, _ in L.weights}
+for T in (5, 9):
+    xv = np.random.RandomState(T).normal(0, 1, (2, T, 3)).astype(np.float32)
+    np.save(os.path.join(tmp, "xv%d.npy" % T), xv)
+    rc, out, err = k2t("input " + os.path.join(tmp, "xv%d.npy" % T), "run",
+                       "save vlstm " + os.path.join(tmp, "yv%d.npy" % T), model=vpath)
+    if ok(rc == 0, "an LSTM over (None, 3) runs on %d steps" % T, err):
+        u = 4
+        h = np.zeros((2, u))
+        c = np.zeros((2, u))
+        for t in range(T):
+            z = xv[:, t].astype(np.float64) @ vw["kernel"] + h @ vw["recurrent_kernel"] + vw["bias"]
+            c = sigmoid(z[:, u:2 * u]) * c + sigmoid(z[:, :u]) * np.tanh(z[:, 2 * u:3 * u])
+            h = sigmoid(z[:, 3 * u:]) * np.tanh(c)
+        got = np.load(os.path.join(tmp, "yv%d.npy" % T))
+        ok(np.abs(got - h).max() < 1e-5, "variable length %d: matches Keras's equations" % T,
+           "max %g" % np.abs(got - h).max())
+
 # The right port (gates reordered; the go_backwards GRU fed the flipped sequence, since nn.GRU has no
 # go_backwards): no divergence, and no bug claimed at the reversed module input either.
 with torch.no_grad():
