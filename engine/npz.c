@@ -145,19 +145,28 @@ static const char *dtype_name(const char *t)
 }
 
 /* Convert n elements of numeric dtype t ("f4", "u1", ...) at q to floats. */
+/* n elements of numpy type t (little-endian) to float: the type is looked
+** at once, each loop is one conversion (uint8 pixels are most of eval's
+** input, and vectorize). */
 static void npy_convert(const char *t, size_t isz, const unsigned char *q, int64_t n, float *out)
 {
-    for (int64_t i = 0; i < n; i++, q += isz) {
-        float v;
-        if (!strcmp(t, "f4")) memcpy(&v, q, 4);
-        else if (!strcmp(t, "f8")) { double dv; memcpy(&dv, q, 8); v = (float)dv; }
-        else if (!strcmp(t, "f2")) { uint16_t x; memcpy(&x, q, 2); v = npz_half(x); }
-        else if (!strcmp(t, "u1")) v = q[0];
-        else if (!strcmp(t, "i1")) v = (signed char)q[0];
-        else if (!strcmp(t, "i2")) { int16_t x; memcpy(&x, q, 2); v = x; }
-        else if (!strcmp(t, "i4")) { int32_t x; memcpy(&x, q, 4); v = (float)x; }
-        else { int64_t x; memcpy(&x, q, 8); v = (float)x; }
-        out[i] = v;
+    (void)isz;
+    if (!strcmp(t, "f4")) {
+        memcpy(out, q, (size_t)n * 4);
+    } else if (!strcmp(t, "u1")) {
+        for (int64_t i = 0; i < n; i++) out[i] = q[i];
+    } else if (!strcmp(t, "f8")) {
+        for (int64_t i = 0; i < n; i++) { double dv; memcpy(&dv, q + 8 * i, 8); out[i] = (float)dv; }
+    } else if (!strcmp(t, "f2")) {
+        for (int64_t i = 0; i < n; i++) { uint16_t x; memcpy(&x, q + 2 * i, 2); out[i] = npz_half(x); }
+    } else if (!strcmp(t, "i1")) {
+        for (int64_t i = 0; i < n; i++) out[i] = (signed char)q[i];
+    } else if (!strcmp(t, "i2")) {
+        for (int64_t i = 0; i < n; i++) { int16_t x; memcpy(&x, q + 2 * i, 2); out[i] = x; }
+    } else if (!strcmp(t, "i4")) {
+        for (int64_t i = 0; i < n; i++) { int32_t x; memcpy(&x, q + 4 * i, 4); out[i] = (float)x; }
+    } else {
+        for (int64_t i = 0; i < n; i++) { int64_t x; memcpy(&x, q + 8 * i, 8); out[i] = (float)x; }
     }
 }
 
