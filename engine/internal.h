@@ -354,6 +354,12 @@ const char *k2t_keras3_find(const k2t_k3index *ix, const char *norm, int group);
 ** gets the file's paths, *rel the paths relative to the group ("vars/0",
 ** "cell/vars/1"); both malloc'ed arrays of malloc'ed strings (free each,
 ** then the array).  Returns the count. */
+/* tf.keras 2.13-2.15 archives (_layer_checkpoint_dependencies): their
+** saver met each layer with weights twice (as layer_with_weights-K and as
+** layer-I), so such a layer used up two numbers of its class's counter. */
+int k2t_keras3_legacy(const k2t_k3index *ix);
+/* Does any dataset lie under normalized group 'group'? */
+int k2t_keras3_has_data(const k2t_k3index *ix, const char *group);
 int k2t_keras3_group_vars(const k2t_k3index *ix, const char *group, char ***real, char ***rel);
 
 #endif /* K2T_ENGINE_INTERNAL_H */

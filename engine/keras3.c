@@ -279,6 +279,7 @@ typedef struct k3ent {
 struct k2t_k3index {
     k3ent *e;
     int n, cap;
+    int legacy;   /* tf.keras 2.13-2.15: under _layer_checkpoint_dependencies */
 };
 
 static char *normalize(const char *p)
@@ -309,6 +310,7 @@ static herr_t visit(hid_t obj, const char *name, const H5O_info_t *info, void *d
         ix->cap = ix->cap ? ix->cap * 2 : 64;
         ix->e = k2t_xrealloc(ix->e, (size_t)ix->cap * sizeof *ix->e);
     }
+    if (strstr(name, "_layer_checkpoint_dependencies")) ix->legacy = 1;
     ix->e[ix->n].norm = normalize(name);
     ix->e[ix->n].real = k2t_xstrdup(name);
     ix->e[ix->n].group = info->type == H5O_TYPE_GROUP;
@@ -362,6 +364,24 @@ const char *k2t_keras3_find(const k2t_k3index *ix, const char *norm, int group)
     for (; i < ix->n && !strcmp(ix->e[i].norm, norm); i++)
         if (ix->e[i].group == group) return ix->e[i].real;
     return NULL;
+}
+
+int k2t_keras3_legacy(const k2t_k3index *ix)
+{
+    return ix->legacy;
+}
+
+int k2t_keras3_has_data(const k2t_k3index *ix, const char *group)
+{
+    size_t gl = strlen(group);
+    char *pre = k2t_xmalloc(gl + 2);
+    memcpy(pre, group, gl);
+    pre[gl] = '/', pre[gl + 1] = '\0';
+    int found = 0;
+    for (int i = lower_bound(ix, pre); i < ix->n && !found && !strncmp(ix->e[i].norm, pre, gl + 1); i++)
+        found = !ix->e[i].group;
+    free(pre);
+    return found;
 }
 
 static int all_digits(const char *s, size_t n)

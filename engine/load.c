@@ -1365,7 +1365,9 @@ static k2t_status k3_layer_vars(loader *ld, const k2t_k3index *ix, const char *g
 
 /* Walk a model's config as Keras walks model.layers when saving: each
 ** layer at <prefix>layers/<snake_case class>[_N], numbered per class in
-** config order; nested models recurse with their own layers. */
+** config order (in a tf.keras 2.13-2.15 archive a layer with variables
+** takes two numbers: k2t_keras3_legacy); nested models recurse with their
+** own layers. */
 static k2t_status k3_walk(loader *ld, const k2t_k3index *ix, json_t *entry, const char *scope,
                           const char *prefix, int depth)
 {
@@ -1394,6 +1396,7 @@ static k2t_status k3_walk(loader *ld, const k2t_k3index *ix, json_t *entry, cons
             snprintf(uniq, sizeof uniq, "%s_%d", snake, ++counts[c]);
         }
         snprintf(group, sizeof group, "%slayers/%s", prefix, uniq);
+        if (k2t_keras3_legacy(ix) && k2t_keras3_has_data(ix, group)) counts[hmap_get(&used, snake)]++;
         const char *name = entry_name(e);
         if (is_model_class(entry_class(e))) {
             char sub[512], pre[1200];

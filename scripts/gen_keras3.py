@@ -107,8 +107,18 @@ def k3_config(g, keras2=False):
 
 # ------------------------------------------------------------------ weights
 
-def k3_vars(g):
-    """[(group path, [arrays], layer name)] in Keras 3's saving order."""
+def has_weights(L):
+    if L.sub is not None:
+        return any(has_weights(x) for x in L.sub.layers)
+    return bool(L.weights)
+
+
+def k3_vars(g, legacy=False):
+    """[(group path, [arrays], layer name)] in Keras 3's saving order.
+
+    legacy: tf.keras 2.13-2.15, whose saver walked _layer_checkpoint_dependencies, where a
+    layer with weights appears twice (layer_with_weights-K, then layer-I): its class counter
+    moves twice, so the 2nd Conv2D with weights is conv2d_2 (verified on a real 2.13.1 archive)."""
     out = []
 
     def walk(gr, prefix):
@@ -124,6 +134,8 @@ def k3_vars(g):
             else:
                 used[s] = 0
             path = "%slayers/%s" % (prefix, s)
+            if legacy and has_weights(L):
+                used[snake(cls)] += 1  # the layer's second appearance takes the next number
             if L.sub is not None:
                 walk(L.sub, path + "/")
                 continue
@@ -147,7 +159,7 @@ def weights_h5(g, style="k3", name_attr=True, extra=None):
     """model.weights.h5 as bytes.  style: "k3", "k215" or "windows"."""
     bio = io.BytesIO()
     with h5py.File(bio, "w", track_order=False) as f:
-        for path, arrs, lname in k3_vars(g) + (extra or []):
+        for path, arrs, lname in k3_vars(g, legacy=style == "k215") + (extra or []):
             if style == "k215":
                 path = path.replace("layers/", "_layer_checkpoint_dependencies/")
             vp = path + "/vars"
@@ -282,7 +294,7 @@ def main(argv):
                 w.write(d)
     expect["cnn_zip64.keras"] = expect["cnn_deflated.keras"]
     save("cnn_oldnames.keras", m_cnn(), name_attr=False, keras_version="3.5.0")
-    save("k215.keras", m_cnn("k214"), keras_version="2.15.0", style="k215", twin=False)
+    save("k215.keras", m_cnn("k214"), keras_version="2.15.0", style="k215", twin=False, name_attr=False)
     save("windows.keras", m_seq(), style="windows", twin=False)
 
     # A MultiHeadAttention-like layer k2t cannot run, with nested weights.
