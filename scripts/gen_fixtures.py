@@ -379,6 +379,11 @@ def class_config(cls, style, kw):
                 "mask_zero": kw.pop("mask_zero", False), "input_length": None}
     if cls == "Masking":
         return {"mask_value": kw.pop("mask_value", 0.0)}
+    if cls in ("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast",
+               "RandomBrightness", "RandomHeight", "RandomWidth", "RandomCrop"):
+        c = {"seed": None}
+        c.update({k: kw.pop(k) for k in list(kw)})
+        return c
     raise ValueError("no config template for class " + cls)
 
 
@@ -568,8 +573,10 @@ def infer(cls, cfg, ins):
         if cfg["merge_mode"] == "concat":
             out = out[:-1] + [2 * out[-1]]
         return out, W
-    if cls == "Masking":
+    if cls == "Masking" or (cls.startswith("Random") and cls != "RandomCrop"):
         return list(x), W
+    if cls == "RandomCrop":
+        return [cfg["height"], cfg["width"], x[-1]], W
     if cls == "Embedding":
         W.append(("embeddings", [cfg["input_dim"], cfg["output_dim"]], True, "kernel"))
         return list(x) + [cfg["output_dim"]], W

@@ -1,7 +1,10 @@
 /*
 ** identity.c -- layers that only act while training: Dropout, the
-** SpatialDropout family, GaussianNoise, GaussianDropout, AlphaDropout
-** and ActivityRegularization.  At inference each passes its input
+** SpatialDropout family, GaussianNoise, GaussianDropout, AlphaDropout,
+** ActivityRegularization and the random augmentation layers (RandomFlip,
+** RandomRotation, RandomZoom, RandomTranslation, RandomContrast,
+** RandomBrightness, RandomHeight, RandomWidth; not RandomCrop, which
+** crops at inference too).  At inference each passes its input
 ** through unchanged, so the node is kept (its name is a place to stop
 ** and inspect) and its output is its input.  The rate (the stddev for
 ** GaussianNoise) is read only to be shown.
@@ -29,6 +32,10 @@ static k2t_status identity_infer(const k2t_layer *L, const k2t_shape *in, int n_
 static void identity_describe(const k2t_layer *L, k2t_buf *b)
 {
     if (L->class_name && !strcmp(L->class_name, "ActivityRegularization")) return;
+    if (L->class_name && !strncmp(L->class_name, "Random", 6)) {
+        k2t_buf_printf(b, "augmentation: the identity at inference");
+        return;
+    }
     if (L->class_name && !strcmp(L->class_name, "GaussianNoise"))
         k2t_buf_printf(b, "stddev=%g", L->cfg.rate);
     else
@@ -87,7 +94,8 @@ static void identity_forward(const k2t_step *s, const k2t_fwd *f)
 
 static const char *const identity_classes[] = {
     "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-    "GaussianDropout", "AlphaDropout", "ActivityRegularization", NULL,
+    "GaussianDropout", "AlphaDropout", "ActivityRegularization", "RandomFlip", "RandomRotation", "RandomZoom",
+    "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomHeight", "RandomWidth", NULL,
 };
 
 /* The PyTorch modules that compute these layers (compare pairs a port's
