@@ -403,6 +403,25 @@ static void rnn_forward(const k2t_step *s, const k2t_fwd *f)
 
 static const char *const merge_names[] = {"concat", "sum", "mul", "ave"};
 
+/* Is backward layer b the forward layer f reversed: same class and
+** config but for its name and the opposite go_backwards? */
+static int mirror_layer(json_t *f, json_t *b)
+{
+    json_t *fc = json_object_get(f, "config"), *bc = json_is_object(b) ? json_object_get(b, "config") : NULL;
+    if (!json_is_object(fc) || !json_is_object(bc) ||
+        !json_equal(json_object_get(f, "class_name"), json_object_get(b, "class_name")))
+        return 0;
+    json_t *fg = json_object_get(fc, "go_backwards"), *bg = json_object_get(bc, "go_backwards");
+    if (json_is_true(fg) == json_is_true(bg)) return 0;
+    json_t *x = json_deep_copy(fc), *y = json_deep_copy(bc);
+    const char *drop[] = {"name", "go_backwards"};
+    for (int i = 0; i < 2; i++) json_object_del(x, drop[i]), json_object_del(y, drop[i]);
+    int same = json_equal(x, y);
+    json_decref(x);
+    json_decref(y);
+    return same;
+}
+
 static k2t_status bidi_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
 {
     json_t *inner = json_object_get(c, "layer");
@@ -439,8 +458,11 @@ static k2t_status bidi_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_er
     if (L->cfg.merge < 0 && !L->unsupported) k2t_set_unsupported(L, "merge_mode %s is not one of concat, sum, mul, ave",
                                                                  json_is_string(mm) ? json_string_value(mm) : "?");
     if (L->cfg.merge < 0) L->cfg.merge = 0;
+    /* Keras 3 always writes backward_layer: the mirror of 'layer' (named
+    ** backward_..., go_backwards flipped) is the usual Bidirectional. */
     json_t *bl = json_object_get(c, "backward_layer");
-    if (bl && !json_is_null(bl)) k2t_set_unsupported(L, "a custom backward_layer is not supported");
+    if (bl && !json_is_null(bl) && !mirror_layer(inner, bl))
+        k2t_set_unsupported(L, "a custom backward_layer (not the mirror of 'layer') is not supported");
     return K2T_OK;
 }
 

@@ -230,6 +230,34 @@ rc, out, err = k2t("check", model=bpath)
 text = " ".join(out.split())
 ok("out[:, -1]" in text and "h_n" in text, "check warns that out[:, -1] is not the backward half's state", text[:800])
 
+# Keras 3 writes backward_layer (the mirror of 'layer': named backward_..., go_backwards flipped) in every
+# Bidirectional config: that is the usual Bidirectional; a backward_layer that is not the mirror is refused.
+import h5py  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+
+for tag, change in (("mirror", None), ("custom", 5)):
+    p2 = os.path.join(tmp, "bigru_%s.h5" % tag)
+    shutil.copy(bpath, p2)
+    with h5py.File(p2, "r+") as f:
+        mc = json.loads(f.attrs["model_config"])
+        for L in mc["config"]["layers"]:
+            if L["class_name"] == "Bidirectional":
+                back = json.loads(json.dumps(L["config"]["layer"]))
+                back["config"]["name"] = "backward_" + back["config"]["name"]
+                back["config"]["go_backwards"] = not back["config"].get("go_backwards", False)
+                if change:
+                    back["config"]["units"] = change
+                L["config"]["backward_layer"] = back
+        f.attrs["model_config"] = json.dumps(mc)
+    rc, out, err = k2t("input " + os.path.join(tmp, "xb.npy"), "run", "save bi " + os.path.join(tmp, "bi_%s.npy" % tag),
+                       model=p2)
+    if tag == "mirror":
+        ok(rc == 0 and np.abs(np.load(os.path.join(tmp, "bi_mirror.npy")) - bref).max() < 1e-5,
+           "a Bidirectional config with its mirrored backward_layer (Keras 3) runs as the usual one", err)
+    else:
+        ok(rc == 1 and "backward_layer" in err, "a backward_layer that is not the mirror is refused by name", err)
+
 # Masks: Embedding(mask_zero) into a Bidirectional GRU returning sequences and an LSTM.  Keras's
 # Bidirectional outputs zeros at masked steps (tfjs-layers repeats the previous output, so the
 # reference here is Keras's rule in numpy); the LSTM after it carries its state over them.
