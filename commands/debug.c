@@ -13,6 +13,12 @@
 ** replaced (it keeps its plan and buffers, k2t_run_reset) means the cursor
 ** is back at 0.
 **
+** A breakpoint stops before the layers it names; one with a condition
+** (nan, diff > X) is checked after each layer runs, so with one enabled,
+** continue, start and step go one layer at a time.  "diff" compares with a
+** twin run under Keras's semantics (sh->twin) executed alongside, up to the
+** node being checked, and dropped whenever the kept run is.
+**
 ** Shapes are printed with the batch first, in the run's layout (NCHW
 ** after "set layout nchw"), as "(1, 32, 32, 16)" everywhere in this file.
 */
@@ -382,18 +388,19 @@ static int loc_stop(const k2t_shell *sh, int node)
     return 0;
 }
 
-/* Execute from the cursor toward node 'to', one layer at a time when a
-** condition has to look at each output.  'show': print each layer (step);
-** 'locs': stop before a layer an unconditional breakpoint names (not the
-** one at the cursor: repeated continues go from stop to stop); every
-** enabled condition is checked after each layer.  Before 'merge' (or
-** never, -1) print its operands.  What stopped it goes to *st. */
+/* What stopped an advance. */
 typedef struct stop_info {
     int before, after;      /* the node a breakpoint stopped before / a condition after; -1: none */
     k2t_break b;            /* the condition's breakpoint (a copy: a tbreak is deleted) */
     double value;           /* what its condition measured */
 } stop_info;
 
+/* Execute from the cursor toward node 'to', one layer at a time when a
+** condition has to look at each output.  'show': print each layer (step);
+** 'locs': stop before a layer an unconditional breakpoint names (not the
+** one at the cursor: repeated continues go from stop to stop); every
+** enabled condition is checked after each layer.  Before 'merge' (or
+** never, -1) print its operands.  What stopped it goes to *st. */
 static int advance(k2t_shell *sh, const char *cmd, int to, int merge, int show, int locs, stop_info *st)
 {
     const k2t_model *m = sh->model;
@@ -1038,7 +1045,8 @@ const k2t_command k2t_cmd_step = {
             "run's layout with the batch first, and min, max, mean and std over the whole batch.\n"
             "The first step plans the run and feeds the current input.  step block N runs from the\n"
             "cursor to the end of residual block N (\"blocks\" numbers them), and just before the\n"
-            "block's residual addition prints both operands with their shapes.",
+            "block's residual addition prints both operands with their shapes.  A breakpoint's\n"
+            "condition that holds after a layer stops it early.",
     .complete = complete_step, .fn = cmd_step,
 };
 
@@ -1056,7 +1064,8 @@ const k2t_command k2t_cmd_continue = {
     .usage = "continue",
     .summary = "Execute until just before a layer a breakpoint names, or to the end.",
     .help = "The layer at the cursor runs even when a breakpoint names it, so repeated continues\n"
-            "go from one stop to the next.",
+            "go from one stop to the next.  A breakpoint with a condition (break nan, break diff > X)\n"
+            "stops just after the first layer where it holds.",
     .fn = cmd_continue,
 };
 
