@@ -1,6 +1,7 @@
 /*
 ** debug.c -- gdb's execution control over the layers: step, next, continue,
-** break, delete, where, restart, display, and the residual-block view:
+** start, break, tbreak, delete, disable, enable, condition, where, restart,
+** display, and the residual-block view:
 ** blocks, step block, shapes.
 **
 ** The stepping run is the shell's kept run (sh->run, planned and fed by
@@ -11,6 +12,12 @@
 ** A run that was dropped (new model or settings) or whose input was
 ** replaced (it keeps its plan and buffers, k2t_run_reset) means the cursor
 ** is back at 0.
+**
+** A breakpoint stops before the layers it names; one with a condition
+** (nan, diff > X) is checked after each layer runs, so with one enabled,
+** continue, start and step go one layer at a time.  "diff" compares with a
+** twin run under Keras's semantics (sh->twin) executed alongside, up to the
+** node being checked, and dropped whenever the kept run is.
 **
 ** Shapes are printed with the batch first, in the run's layout (NCHW
 ** after "set layout nchw"), as "(1, 32, 32, 16)" everywhere in this file.
@@ -191,8 +198,8 @@ static int ready(k2t_shell *sh, const char *cmd)
     int rc = k2t_shell_prepare(sh, cmd);
     if (rc != K2T_CMD_OK) return rc;
     if (was > 0 && was < sh->model->n_nodes)
-        k2t_printf(sh, "note: the model, input or settings changed since node %d: stepping starts again "
-                   "from node 0\n", was);
+        k2t_printf(sh, "note: the model, input or settings changed: the kept run is dropped; stepping restarts "
+                   "at node 0 (the cursor was at node %d)\n", was);
     return K2T_CMD_OK;
 }
 
@@ -242,17 +249,218 @@ static void print_operands(k2t_shell *sh, int merge)
     k2t_printf(sh, "\n");
 }
 
-/* Step one layer at a time through [cursor, to), printing each; before
-** 'merge' (or never, -1) print its operands. */
-static int step_to(k2t_shell *sh, const char *cmd, int to, int merge)
+/*------------------------------------------------------ conditions */
+
+/* Any enabled breakpoint with a condition? (Then execution goes one layer
+** at a time and each layer's output is looked at.) */
+static int any_cond(const k2t_shell *sh)
 {
-    for (int i = cursor_of(sh); i < to; i++) {
-        if (i == merge) print_operands(sh, i);
-        int rc = exec_range(sh, cmd, i, i + 1);
-        if (rc != K2T_CMD_OK) return rc;
-        print_layer(sh, i);
+    for (int j = 0; j < sh->n_breaks; j++)
+        if (!sh->breaks[j].disabled && sh->breaks[j].cond != K2T_COND_NONE) return 1;
+    return 0;
+}
+
+/* Run the Keras-semantics twin (the profile keras, the current input and
+** preprocessing: what diff compares with by default) up to node 'to'. */
+static int twin_to(k2t_shell *sh, const char *cmd, int to)
+{
+    const k2t_model *m = sh->model;
+    k2t_err err = {0};
+    if (!sh->twin) {
+        k2t_profile pa = *k2t_profile_find(sh, "keras");
+        if (!pa.with_input) pa.emu.preprocess = sh->set.emu.preprocess;
+        k2t_shape *per = k2t_xmalloc((size_t)(m->n_inputs + 1) * sizeof *per);
+        if (k2t_shell_input_shapes(sh, cmd, per) != K2T_CMD_OK) {
+            free(per);
+            return K2T_CMD_ERR;
+        }
+        k2t_opts o;
+        k2t_profile_opts(sh, &pa, &o, 1);
+        sh->twin = k2t_run_new(m, &o, per, sh->in.n, &err);
+        free(per);
+        if (!sh->twin) return k2t_error(sh, -1, "%s: break diff: %s", cmd, err.msg);
+        if (k2t_shell_feed(sh, cmd, sh->twin, &pa.emu) != K2T_CMD_OK) {
+            k2t_run_free(sh->twin);
+            sh->twin = NULL;
+            return K2T_CMD_ERR;
+        }
+        sh->twin_cursor = 0;
+    }
+    if (sh->twin_cursor < to) {
+        if (k2t_run_nodes(sh->twin, sh->twin_cursor, to, &err) != K2T_OK)
+            return k2t_error(sh, -1, "%s: break diff: the Keras run: %s", cmd, err.msg);
+        sh->twin_cursor = to;
     }
     return K2T_CMD_OK;
+}
+
+/* max |keras - current| at node i over the whole batch, in Keras's layout
+** (as diff computes it: a NaN counts as the worst, a shape that differs as
+** infinite).  K2T_CMD_*. */
+static int node_diff(k2t_shell *sh, const char *cmd, int node, double *mad)
+{
+    int rc = twin_to(sh, cmd, node + 1);
+    if (rc != K2T_CMD_OK) return rc;
+    const k2t_shape *sa = k2t_run_keras_shape(sh->twin, node), *sb = k2t_run_keras_shape(sh->run, node);
+    int same = sa->ndim == sb->ndim;
+    for (int k = 0; same && k < sa->ndim; k++) same = sa->d[k] == sb->d[k];
+    *mad = INFINITY;
+    if (!same) return K2T_CMD_OK;
+    int64_t cnt = k2t_shape_numel(sa) * sh->in.n;
+    float *ka = k2t_xmalloc((size_t)(cnt + 1) * sizeof(float)), *kb = k2t_xmalloc((size_t)(cnt + 1) * sizeof(float));
+    k2t_err err = {0};
+    if (k2t_run_keras(sh->twin, node, 0, ka, &err) != K2T_OK || k2t_run_keras(sh->run, node, 0, kb, &err) != K2T_OK) {
+        free(ka);
+        free(kb);
+        return k2t_error(sh, -1, "%s: break diff: %s", cmd, err.msg);
+    }
+    double d = 0;
+    for (int64_t k = 0; k < cnt; k++) {
+        double v = fabs((double)ka[k] - (double)kb[k]);
+        if (!(v <= d)) d = v;
+    }
+    free(ka);
+    free(kb);
+    *mad = d;
+    return K2T_CMD_OK;
+}
+
+/* Does breakpoint b's condition hold after node i ran?  *value: the count
+** of NaN/Inf values, or max|diff|. */
+static int cond_holds(k2t_shell *sh, const char *cmd, const k2t_break *b, int node, double *value, int *rc)
+{
+    *rc = K2T_CMD_OK;
+    if (b->cond == K2T_COND_NAN) {
+        const k2t_tensor *t = output_of(sh, node);
+        int64_t n = t ? k2t_shape_numel(&t->shape) : 0, bad = 0;
+        for (int64_t k = 0; k < n; k++) bad += !isfinite(t->data[k]);
+        *value = (double)bad;
+        return bad > 0;
+    }
+    *rc = node_diff(sh, cmd, node, value);
+    return *rc == K2T_CMD_OK && !(*value <= b->cond_value);
+}
+
+/* Delete breakpoint j (index into sh->breaks). */
+static void break_remove(k2t_shell *sh, int j)
+{
+    memmove(&sh->breaks[j], &sh->breaks[j + 1], (size_t)(sh->n_breaks - j - 1) * sizeof *sh->breaks);
+    sh->n_breaks--;
+}
+
+/* A stop: count a hit on every enabled breakpoint in 'hit' (marked), and
+** delete the temporary ones among them. */
+static void count_hits(k2t_shell *sh, const char *hit)
+{
+    for (int j = 0; j < sh->n_breaks; j++)
+        if (hit[j]) sh->breaks[j].hits++;
+    for (int j = sh->n_breaks - 1; j >= 0; j--)
+        if (hit[j] && sh->breaks[j].temporary) break_remove(sh, j);
+}
+
+/* "breakpoint 2 (diff > 0.001) at conv2d_3 (Conv2D), node 11: max|diff| 0.0213" */
+static void report_cond(k2t_shell *sh, const k2t_break *b, int node, double value)
+{
+    const k2t_model *m = sh->model;
+    char cond[64];
+    k2t_break_cond_str(b, cond, sizeof cond);
+    k2t_printf(sh, "%sbreakpoint %d (%s%s%s) at %s (%s), node %d: ", b->temporary ? "temporary " : "", b->id,
+               b->what[0] ? b->what : "", b->what[0] ? " if " : "", cond, m->nodes[node].name,
+               k2t_node_layer(m, node)->class_name, node);
+    if (b->cond == K2T_COND_NAN) {
+        const k2t_tensor *t = output_of(sh, node);
+        k2t_printf(sh, "%.0f of %lld output values are NaN or Inf\n", value,
+                   (long long)(t ? k2t_shape_numel(&t->shape) : 0));
+    } else {
+        k2t_printf(sh, "max|diff| %.4g\n", value);
+    }
+    k2t_var_num(sh, "break_value", value);
+    k2t_var_set(sh, "break_layer", "%s", m->nodes[node].name);
+}
+
+/* Does an enabled unconditional breakpoint stop before node i? */
+static int loc_stop(const k2t_shell *sh, int node)
+{
+    for (int j = 0; j < sh->n_breaks; j++) {
+        const k2t_break *b = &sh->breaks[j];
+        if (!b->disabled && b->cond == K2T_COND_NONE && k2t_break_matches(sh->model, b, node)) return 1;
+    }
+    return 0;
+}
+
+/* What stopped an advance. */
+typedef struct stop_info {
+    int before, after;      /* the node a breakpoint stopped before / a condition after; -1: none */
+    k2t_break b;            /* the condition's breakpoint (a copy: a tbreak is deleted) */
+    double value;           /* what its condition measured */
+} stop_info;
+
+/* Execute from the cursor toward node 'to', one layer at a time when a
+** condition has to look at each output.  'show': print each layer (step);
+** 'locs': stop before a layer an unconditional breakpoint names (not the
+** one at the cursor: repeated continues go from stop to stop); every
+** enabled condition is checked after each layer.  Before 'merge' (or
+** never, -1) print its operands.  What stopped it goes to *st. */
+static int advance(k2t_shell *sh, const char *cmd, int to, int merge, int show, int locs, stop_info *st)
+{
+    const k2t_model *m = sh->model;
+    int c = cursor_of(sh), conds = any_cond(sh);
+    st->before = st->after = -1;
+    for (int i = c; i < to; i++) {
+        if (locs && i > c && loc_stop(sh, i)) {
+            st->before = i;
+            return K2T_CMD_OK;
+        }
+        if (i == merge) print_operands(sh, i);
+        /* Without conditions or output, one call runs up to the next stop. */
+        int end = i + 1;
+        if (!conds && !show) {
+            end = to;
+            for (int k = i + 1; locs && k < end; k++)
+                if (loc_stop(sh, k)) end = k;
+        }
+        int rc = exec_range(sh, cmd, i, end);
+        if (rc != K2T_CMD_OK) return rc;
+        if (show) print_layer(sh, i);
+        i = end - 1;
+        if (!conds) continue;
+        char *hit = k2t_xcalloc((size_t)sh->n_breaks + 1, 1);
+        int first = -1;
+        double first_v = 0;
+        for (int j = 0; j < sh->n_breaks; j++) {
+            const k2t_break *b = &sh->breaks[j];
+            if (b->disabled || b->cond == K2T_COND_NONE || !k2t_break_matches(m, b, i)) continue;
+            double v;
+            int crc;
+            hit[j] = (char)cond_holds(sh, cmd, b, i, &v, &crc);
+            if (crc != K2T_CMD_OK) {
+                free(hit);
+                return crc;
+            }
+            if (hit[j] && first < 0) first = j, first_v = v;
+        }
+        if (first >= 0) {
+            st->b = sh->breaks[first];
+            st->value = first_v;
+            count_hits(sh, hit);
+            free(hit);
+            st->after = i;
+            return K2T_CMD_OK;
+        }
+        free(hit);
+    }
+    return K2T_CMD_OK;
+}
+
+/* Step one layer at a time through [cursor, to), printing each; before
+** 'merge' (or never, -1) print its operands.  A condition that holds stops
+** it early, and says so. */
+static int step_to(k2t_shell *sh, const char *cmd, int to, int merge)
+{
+    stop_info st;
+    int rc = advance(sh, cmd, to, merge, 1, 0, &st);
+    if (rc == K2T_CMD_OK && st.after >= 0) report_cond(sh, &st.b, st.after, st.value);
+    return rc;
 }
 
 static int step_block(k2t_shell *sh, int argc, char **argv)
@@ -378,43 +586,180 @@ static int cmd_next(k2t_shell *sh, int argc, char **argv)
 
 /*------------------------------------------------------------ breakpoints */
 
-static int cmd_break(k2t_shell *sh, int argc, char **argv)
+/* A location: a layer or node name, a Keras class of the model (any case:
+** the model's spelling is kept), or "add".  0, or -1 reported. */
+static int parse_where(k2t_shell *sh, const char *cmd, int argi, const char *name, char *what, size_t n)
 {
-    (void)argc;
     const k2t_model *m = sh->model;
-    char what[128];
-    if (strlen(argv[1]) >= sizeof what) return k2t_error(sh, 1, "break: name too long: '%.40s...'", argv[1]);
-    snprintf(what, sizeof what, "%s", argv[1]);
-    if (strcmp(what, "add") != 0 && k2t_find_node(m, what) < 0 && k2t_find_layer(m, what) < 0) {
-        /* A Keras class name (any case: the model's spelling is kept). */
-        const char *cls = NULL;
-        for (int i = 0; i < m->n_layers && !cls; i++)
-            if (!strcasecmp(m->layers[i].class_name, what)) cls = m->layers[i].class_name;
-        if (!cls) {
-            if (k2t_arg_layer(sh, 1, what) < 0) return K2T_CMD_ERR;
-            return k2t_error(sh, 1, "break: '%s' is not a layer, a class of the model, or add", what);
+    if (strlen(name) >= n) return k2t_error(sh, argi, "%s: name too long: '%.40s...'", cmd, name), -1;
+    snprintf(what, n, "%s", name);
+    if (!strcmp(what, "add") || k2t_find_node(m, what) >= 0 || k2t_find_layer(m, what) >= 0) return 0;
+    for (int i = 0; i < m->n_layers; i++)
+        if (!strcasecmp(m->layers[i].class_name, what)) {
+            snprintf(what, n, "%s", m->layers[i].class_name);
+            return 0;
         }
-        snprintf(what, sizeof what, "%s", cls);
+    if (k2t_arg_layer(sh, argi, what) < 0) return -1;
+    return k2t_error(sh, argi, "%s: '%s' is not a layer, a class of the model, or add", cmd, what), -1;
+}
+
+/* Does argument 'w' start a condition (nan, inf, diff...)? */
+static int is_cond_word(const char *w)
+{
+    return !strcasecmp(w, "nan") || !strcasecmp(w, "inf") || !strncasecmp(w, "diff", 4);
+}
+
+/* The condition in argv[a0..argc): "nan" (or "inf": a NaN or an Inf in the
+** layer's output) or "diff > VALUE", spaces optional.  0, or -1 reported. */
+static int parse_cond(k2t_shell *sh, const char *cmd, int argc, char **argv, int a0, k2t_break *b)
+{
+    char text[160] = "";
+    size_t w = 0;
+    for (int a = a0; a < argc && w < sizeof text; a++) w += (size_t)snprintf(text + w, sizeof text - w, "%s", argv[a]);
+    if (!strcasecmp(text, "nan") || !strcasecmp(text, "inf")) {
+        b->cond = K2T_COND_NAN;
+        return 0;
+    }
+    if (!strncasecmp(text, "diff>", 5) && text[5]) {
+        char *end;
+        double v = strtod(text + 5, &end);
+        if (!*end && isfinite(v) && v >= 0) {
+            b->cond = K2T_COND_DIFF;
+            b->cond_value = v;
+            return 0;
+        }
+        return k2t_error(sh, a0, "%s: diff > VALUE takes a number from 0, got '%s'", cmd, text + 5), -1;
+    }
+    return k2t_error(sh, a0, "%s: unknown condition '%s' (nan, or diff > VALUE: max|keras - current|)", cmd, text), -1;
+}
+
+/* "if its output has a NaN or Inf", for messages. */
+static void describe_cond(k2t_shell *sh, const k2t_break *b)
+{
+    if (b->cond == K2T_COND_NAN) k2t_printf(sh, "if its output has a NaN or Inf");
+    else k2t_printf(sh, "if max|keras - current| > %g there (a Keras run goes alongside)", b->cond_value);
+}
+
+/* break and tbreak: "break LOCATION", "break COND", "break LOCATION if COND". */
+static int set_break(k2t_shell *sh, int argc, char **argv, int temporary)
+{
+    const k2t_model *m = sh->model;
+    const char *cmd = argv[0];
+    k2t_break nb;
+    memset(&nb, 0, sizeof nb);
+    nb.temporary = temporary;
+    int ifi = 0;
+    for (int a = 2; a < argc && !ifi; a++)
+        if (!strcmp(argv[a], "if")) ifi = a;
+    if (ifi) {
+        if (ifi != 2) return k2t_error(sh, 2, "%s: one layer, class or add before 'if', got '%s'", cmd, argv[2]);
+        if (ifi + 1 >= argc) return k2t_error(sh, ifi, "%s: 'if' needs a condition (nan, or diff > VALUE)", cmd);
+        if (parse_where(sh, cmd, 1, argv[1], nb.what, sizeof nb.what) < 0) return K2T_CMD_ERR;
+        if (parse_cond(sh, cmd, argc, argv, ifi + 1, &nb) < 0) return K2T_CMD_ERR;
+    } else if (argc == 2 && !(is_cond_word(argv[1]) && k2t_find_node(m, argv[1]) < 0 && k2t_find_layer(m, argv[1]) < 0)) {
+        if (parse_where(sh, cmd, 1, argv[1], nb.what, sizeof nb.what) < 0) return K2T_CMD_ERR;
+    } else {
+        if (parse_cond(sh, cmd, argc, argv, 1, &nb) < 0) return K2T_CMD_ERR;
     }
     sh->breaks = k2t_xrealloc(sh->breaks, (size_t)(sh->n_breaks + 1) * sizeof *sh->breaks);
     k2t_break *b = &sh->breaks[sh->n_breaks++];
-    memset(b, 0, sizeof *b);
+    *b = nb;
     b->id = ++sh->next_break_id;
-    snprintf(b->what, sizeof b->what, "%s", what);
     int n = k2t_break_count(m, b), first = -1;
     for (int i = 0; i < m->n_nodes && first < 0; i++)
         if (k2t_break_matches(m, b, i)) first = i;
     const char *kind = k2t_break_kind(m, b);
-    if (n == 1)
-        k2t_printf(sh, "breakpoint %d: before %s (%s), node %d\n", b->id, m->nodes[first].name,
-                   k2t_node_layer(m, first)->class_name, first);
+    k2t_printf(sh, "%sbreakpoint %d: ", temporary ? "temporary " : "", b->id);
+    if (b->cond != K2T_COND_NONE) {
+        if (!b->what[0]) k2t_printf(sh, "after any layer ");
+        else if (n == 1) k2t_printf(sh, "after %s (%s), node %d, ", m->nodes[first].name,
+                                    k2t_node_layer(m, first)->class_name, first);
+        else k2t_printf(sh, "after every %s (%d layers), ",
+                        !strcmp(kind, "class") ? b->what : !strcmp(kind, "layer") ? "call" : "merge", n);
+        describe_cond(sh, b);
+        k2t_printf(sh, "\n");
+    } else if (n == 1)
+        k2t_printf(sh, "before %s (%s), node %d\n", m->nodes[first].name, k2t_node_layer(m, first)->class_name, first);
     else if (!strcmp(kind, "layer"))
-        k2t_printf(sh, "breakpoint %d: before every call of %s (%d nodes, the first node %d)\n", b->id, b->what,
-                   n, first);
+        k2t_printf(sh, "before every call of %s (%d nodes, the first node %d)\n", b->what, n, first);
     else
-        k2t_printf(sh, "breakpoint %d: before every %s (%d layers, the first node %d)\n", b->id,
-                   !strcmp(kind, "class") ? b->what : "merge", n, first);
+        k2t_printf(sh, "before every %s (%d layers, the first node %d)\n", !strcmp(kind, "class") ? b->what : "merge",
+                   n, first);
     k2t_var_num(sh, "breakpoint", b->id);
+    return K2T_CMD_OK;
+}
+
+static int cmd_break(k2t_shell *sh, int argc, char **argv)
+{
+    return set_break(sh, argc, argv, 0);
+}
+
+static int cmd_tbreak(k2t_shell *sh, int argc, char **argv)
+{
+    return set_break(sh, argc, argv, 1);
+}
+
+/* The index of breakpoint number argv[a] in sh->breaks, or -1 reported. */
+static int break_arg(k2t_shell *sh, const char *cmd, int a, const char *arg)
+{
+    char *end;
+    long id = strtol(arg, &end, 10);
+    if (!*arg || *end || id < 1) return k2t_error(sh, a, "%s: N must be a breakpoint number, got '%s'", cmd, arg), -1;
+    for (int i = 0; i < sh->n_breaks; i++)
+        if (sh->breaks[i].id == id) return i;
+    return k2t_error(sh, a, "%s: no breakpoint %s (\"info breakpoints\" lists them)", cmd, arg), -1;
+}
+
+/* disable and enable, gdb's way: no argument means every breakpoint. */
+static int set_enabled(k2t_shell *sh, int argc, char **argv, int disabled)
+{
+    const char *verb = disabled ? "disabled" : "enabled";
+    if (argc == 1) {
+        for (int i = 0; i < sh->n_breaks; i++) sh->breaks[i].disabled = disabled;
+        k2t_printf(sh, "%s %d breakpoint%s\n", verb, sh->n_breaks, sh->n_breaks == 1 ? "" : "s");
+        return K2T_CMD_OK;
+    }
+    for (int a = 1; a < argc; a++) /* check every argument before changing any */
+        if (break_arg(sh, argv[0], a, argv[a]) < 0) return K2T_CMD_ERR;
+    for (int a = 1; a < argc; a++) {
+        k2t_break *b = &sh->breaks[break_arg(sh, argv[0], a, argv[a])];
+        b->disabled = disabled;
+        k2t_printf(sh, "%s breakpoint %d\n", verb, b->id);
+    }
+    return K2T_CMD_OK;
+}
+
+static int cmd_disable(k2t_shell *sh, int argc, char **argv)
+{
+    return set_enabled(sh, argc, argv, 1);
+}
+
+static int cmd_enable(k2t_shell *sh, int argc, char **argv)
+{
+    return set_enabled(sh, argc, argv, 0);
+}
+
+/* condition N [COND]: set breakpoint N's condition, or clear it. */
+static int cmd_condition(k2t_shell *sh, int argc, char **argv)
+{
+    int j = break_arg(sh, "condition", 1, argv[1]);
+    if (j < 0) return K2T_CMD_ERR;
+    k2t_break *b = &sh->breaks[j];
+    if (argc == 2) {
+        if (!b->what[0])
+            return k2t_error(sh, 1, "condition: breakpoint %d names no layer, only its condition; \"delete %d\" "
+                             "removes it", b->id, b->id);
+        b->cond = K2T_COND_NONE;
+        b->cond_value = 0;
+        k2t_printf(sh, "breakpoint %d now unconditional: before %s\n", b->id, b->what);
+        return K2T_CMD_OK;
+    }
+    k2t_break nb = *b;
+    if (parse_cond(sh, "condition", argc, argv, 2, &nb) < 0) return K2T_CMD_ERR;
+    *b = nb;
+    char cond[64];
+    k2t_printf(sh, "breakpoint %d: after %s if %s\n", b->id, b->what[0] ? b->what : "any layer",
+               k2t_break_cond_str(b, cond, sizeof cond));
     return K2T_CMD_OK;
 }
 
@@ -428,11 +773,15 @@ static void complete_classes(k2t_shell *sh, const char *prefix, k2t_strlist *out
 
 static void complete_break(k2t_shell *sh, int argi, char **argv, const char *prefix, k2t_strlist *out)
 {
-    (void)argv;
-    if (argi != 1) return;
-    k2t_complete_words("add", prefix, out);
-    k2t_complete_layers(sh, prefix, out);
-    complete_classes(sh, prefix, out);
+    if (argi == 1) {
+        k2t_complete_words("add nan diff", prefix, out);
+        k2t_complete_layers(sh, prefix, out);
+        complete_classes(sh, prefix, out);
+    } else if (argi == 2 && strcasecmp(argv[1], "diff") != 0 && strcasecmp(argv[1], "nan") != 0) {
+        k2t_complete_words("if", prefix, out);
+    } else if (argi == 3 && !strcmp(argv[2], "if")) {
+        k2t_complete_words("nan diff", prefix, out);
+    }
 }
 
 static int cmd_delete(k2t_shell *sh, int argc, char **argv)
@@ -443,23 +792,13 @@ static int cmd_delete(k2t_shell *sh, int argc, char **argv)
         k2t_printf(sh, "deleted %d breakpoint%s\n", n, n == 1 ? "" : "s");
         return K2T_CMD_OK;
     }
-    /* Check every argument before deleting any. */
-    for (int a = 1; a < argc; a++) {
-        char *end;
-        long id = strtol(argv[a], &end, 10);
-        int found = 0;
-        if (!*argv[a] || *end || id < 1)
-            return k2t_error(sh, a, "delete: N must be a breakpoint number, got '%s'", argv[a]);
-        for (int i = 0; i < sh->n_breaks; i++) found |= sh->breaks[i].id == id;
-        if (!found)
-            return k2t_error(sh, a, "delete: no breakpoint %s (\"info breakpoints\" lists them)", argv[a]);
-    }
+    for (int a = 1; a < argc; a++) /* check every argument before deleting any */
+        if (break_arg(sh, "delete", a, argv[a]) < 0) return K2T_CMD_ERR;
     for (int a = 1; a < argc; a++) {
         long id = strtol(argv[a], NULL, 10);
         for (int i = 0; i < sh->n_breaks; i++)
             if (sh->breaks[i].id == id) {
-                memmove(&sh->breaks[i], &sh->breaks[i + 1], (size_t)(sh->n_breaks - i - 1) * sizeof *sh->breaks);
-                sh->n_breaks--;
+                break_remove(sh, i);
                 k2t_printf(sh, "deleted breakpoint %ld\n", id);
                 break;
             }
@@ -477,38 +816,46 @@ static void complete_delete(k2t_shell *sh, int argi, char **argv, const char *pr
     }
 }
 
+static void complete_condition(k2t_shell *sh, int argi, char **argv, const char *prefix, k2t_strlist *out)
+{
+    if (argi == 1) complete_delete(sh, argi, argv, prefix, out);
+    else if (argi == 2) k2t_complete_words("nan diff", prefix, out);
+}
+
 /*--------------------------------------------------------------- continue */
 
-static int cmd_continue(k2t_shell *sh, int argc, char **argv)
+/* continue (and start, from node 0): to the next breakpoint or the end. */
+static int cont(k2t_shell *sh, const char *cmd)
 {
-    (void)argc, (void)argv;
     const k2t_model *m = sh->model;
-    int rc = ready(sh, "continue");
-    if (rc != K2T_CMD_OK) return rc;
     int c = cursor_of(sh);
-    if (c >= m->n_nodes) return at_end_error(sh, "continue");
+    if (c >= m->n_nodes) return at_end_error(sh, cmd);
     /* The node at the cursor runs even when a breakpoint names it. */
-    int stop = m->n_nodes, hit = -1;
-    for (int i = c + 1; i < m->n_nodes && hit < 0; i++)
-        for (int j = 0; j < sh->n_breaks; j++)
-            if (k2t_break_matches(m, &sh->breaks[j], i)) {
-                stop = i;
-                hit = j;
-                break;
-            }
-    rc = exec_range(sh, "continue", c, stop);
+    stop_info st;
+    int rc = advance(sh, cmd, m->n_nodes, -1, 0, 1, &st);
     if (rc != K2T_CMD_OK) return rc;
     char r[64];
+    int stop = cursor_of(sh);
     k2t_printf(sh, "ran %s\n", ran_str(c, stop, r, sizeof r));
     blocks B;
     blocks_find(m, &B);
-    if (hit >= 0) {
-        char sec[96];
-        for (int j = 0; j < sh->n_breaks; j++)
-            if (k2t_break_matches(m, &sh->breaks[j], stop)) sh->breaks[j].hits++;
-        k2t_printf(sh, "breakpoint %d (%s), before node %d %s (%s), %s\n", sh->breaks[hit].id, sh->breaks[hit].what,
-                   stop, m->nodes[stop].name, k2t_node_layer(m, stop)->class_name,
-                   section_str(m, &B, stop, sec, sizeof sec));
+    if (st.after >= 0) {
+        report_cond(sh, &st.b, st.after, st.value);
+        print_cursor(sh, &B);
+    } else if (st.before >= 0) {
+        char sec[96], *hit = k2t_xcalloc((size_t)sh->n_breaks + 1, 1);
+        int first = -1;
+        for (int j = 0; j < sh->n_breaks; j++) {
+            const k2t_break *b = &sh->breaks[j];
+            hit[j] = !b->disabled && b->cond == K2T_COND_NONE && k2t_break_matches(m, b, stop);
+            if (hit[j] && first < 0) first = j;
+        }
+        k2t_break shown = sh->breaks[first];
+        count_hits(sh, hit);
+        free(hit);
+        k2t_printf(sh, "%sbreakpoint %d (%s), before node %d %s (%s), %s%s\n", shown.temporary ? "temporary " : "",
+                   shown.id, shown.what, stop, m->nodes[stop].name, k2t_node_layer(m, stop)->class_name,
+                   section_str(m, &B, stop, sec, sizeof sec), shown.temporary ? " (deleted)" : "");
         k2t_var_num(sh, "cursor", stop);
     } else {
         print_cursor(sh, &B);
@@ -516,6 +863,21 @@ static int cmd_continue(k2t_shell *sh, int argc, char **argv)
     print_display(sh);
     blocks_free(&B);
     return K2T_CMD_OK;
+}
+
+static int cmd_continue(k2t_shell *sh, int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    int rc = ready(sh, "continue");
+    return rc != K2T_CMD_OK ? rc : cont(sh, "continue");
+}
+
+/* gdb's start: from the first layer again, to the first breakpoint. */
+static int cmd_start(k2t_shell *sh, int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    int rc = k2t_shell_prepare(sh, "start");
+    return rc != K2T_CMD_OK ? rc : cont(sh, "start");
 }
 
 /*------------------------------------------------------- where, restart */
@@ -683,7 +1045,8 @@ const k2t_command k2t_cmd_step = {
             "run's layout with the batch first, and min, max, mean and std over the whole batch.\n"
             "The first step plans the run and feeds the current input.  step block N runs from the\n"
             "cursor to the end of residual block N (\"blocks\" numbers them), and just before the\n"
-            "block's residual addition prints both operands with their shapes.",
+            "block's residual addition prints both operands with their shapes.  A breakpoint's\n"
+            "condition that holds after a layer stops it early.",
     .complete = complete_step, .fn = cmd_step,
 };
 
@@ -701,18 +1064,40 @@ const k2t_command k2t_cmd_continue = {
     .usage = "continue",
     .summary = "Execute until just before a layer a breakpoint names, or to the end.",
     .help = "The layer at the cursor runs even when a breakpoint names it, so repeated continues\n"
-            "go from one stop to the next.",
+            "go from one stop to the next.  A breakpoint with a condition (break nan, break diff > X)\n"
+            "stops just after the first layer where it holds.",
     .fn = cmd_continue,
 };
 
+const k2t_command k2t_cmd_start = {
+    .name = "start", .group = "debug", .min_args = 0, .max_args = 0, .flags = DEBUG_FLAGS,
+    .usage = "start",
+    .summary = "Feed the input again and execute from the first layer to the first breakpoint, or to the end.",
+    .help = "gdb's start: restart then continue.  run, by contrast, executes every layer and\n"
+            "ignores breakpoints.",
+    .fn = cmd_start,
+};
+
 const k2t_command k2t_cmd_break = {
-    .name = "break", .aliases = "b", .group = "debug", .min_args = 1, .max_args = 1, .flags = DEBUG_FLAGS,
-    .usage = "break LAYER|CLASS|add",
-    .summary = "Set a breakpoint before a layer, before every layer of a Keras class, or before every merge.",
+    .name = "break", .aliases = "b", .group = "debug", .min_args = 1, .max_args = -1, .flags = DEBUG_FLAGS,
+    .usage = "break LAYER|CLASS|add [if COND] | break COND",
+    .summary = "Set a breakpoint before a layer, a Keras class or every merge, or on a condition of a layer's output.",
     .help = "Examples: break conv2d_3, break BatchNormalization, break add (every Add, Concatenate\n"
             "and other merge).  continue stops before the first such layer after the cursor.\n"
-            "\"info breakpoints\" lists them; delete removes them.",
+            "A condition is checked after each layer runs (continue and step): break nan stops after\n"
+            "the first layer whose output has a NaN or Inf; break diff > 1e-3 after the first layer\n"
+            "whose max|keras - current settings| exceeds 1e-3 (a Keras run goes alongside, as diff\n"
+            "compares); break conv2d_3 if nan only there.  The stop names the layer and the value\n"
+            "($break_layer, $break_value).  \"info breakpoints\" lists them; delete, disable, enable\n"
+            "and condition change them; run ignores them.",
     .complete = complete_break, .fn = cmd_break,
+};
+
+const k2t_command k2t_cmd_tbreak = {
+    .name = "tbreak", .group = "debug", .min_args = 1, .max_args = -1, .flags = DEBUG_FLAGS,
+    .usage = "tbreak LAYER|CLASS|add [if COND] | tbreak COND",
+    .summary = "Set a temporary breakpoint: as break, deleted at its first stop.",
+    .complete = complete_break, .fn = cmd_tbreak,
 };
 
 const k2t_command k2t_cmd_delete = {
@@ -720,6 +1105,29 @@ const k2t_command k2t_cmd_delete = {
     .usage = "delete [N...]",
     .summary = "Delete breakpoints by number, or all of them.",
     .complete = complete_delete, .fn = cmd_delete,
+};
+
+const k2t_command k2t_cmd_disable = {
+    .name = "disable", .group = "debug", .min_args = 0, .max_args = -1, .flags = DEBUG_FLAGS,
+    .usage = "disable [N...]",
+    .summary = "Disable breakpoints by number, or all of them: kept, but they no longer stop.",
+    .complete = complete_delete, .fn = cmd_disable,
+};
+
+const k2t_command k2t_cmd_enable = {
+    .name = "enable", .group = "debug", .min_args = 0, .max_args = -1, .flags = DEBUG_FLAGS,
+    .usage = "enable [N...]",
+    .summary = "Enable disabled breakpoints by number, or all of them.",
+    .complete = complete_delete, .fn = cmd_enable,
+};
+
+const k2t_command k2t_cmd_condition = {
+    .name = "condition", .group = "debug", .min_args = 1, .max_args = -1, .flags = DEBUG_FLAGS,
+    .usage = "condition N [COND]",
+    .summary = "Give breakpoint N a condition (nan, or diff > VALUE), or without COND remove it.",
+    .help = "With a condition the breakpoint stops after a layer it names whose output meets it,\n"
+            "instead of before the layer.",
+    .complete = complete_condition, .fn = cmd_condition,
 };
 
 const k2t_command k2t_cmd_where = {

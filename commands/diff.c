@@ -38,11 +38,13 @@ static char *profile_dym(const k2t_shell *sh, const char *name, char *buf, size_
 static void apply(k2t_shell *sh, const k2t_profile *p)
 {
     int pre = sh->set.emu.preprocess;
+    k2t_emu was = sh->set.emu;
     sh->set.emu = p->emu;
     if (!p->with_input) sh->set.emu.preprocess = pre;
+    int same = !memcmp(&was, &sh->set.emu, sizeof was) && !sh->set.bn_eps_layer;
     free(sh->set.bn_eps_layer); /* per-layer epsilons give way to the profile's */
     sh->set.bn_eps_layer = NULL;
-    k2t_shell_drop_run(sh);
+    if (!same) k2t_shell_reset(sh, "profile changed");
 }
 
 static int cmd_profile(k2t_shell *sh, int argc, char **argv)

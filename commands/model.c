@@ -16,7 +16,7 @@ static int cmd_load(k2t_shell *sh, int argc, char **argv)
     (void)argc;
     k2t_model *m = k2t_model_load(k2t_shell_path(sh, argv[1], NULL, 0), &err);
     if (!m) return k2t_error(sh, 1, "%s", err.msg);
-    k2t_shell_drop_run(sh);
+    k2t_shell_reset(sh, "new model");
     k2t_model_free(sh->model);
     sh->model = m;
     free(sh->set.bn_eps_layer); /* per-layer epsilons belong to the old model */

@@ -397,8 +397,12 @@ static int input_pixels(const k2t_shell *sh)
 static int ensure_run(k2t_shell *sh, const char *cmd)
 {
     k2t_err err = {0};
+    int was = k2t_shell_has_run(sh) && sh->cursor > 0 && sh->cursor < sh->model->n_nodes ? sh->cursor : 0;
     int rc = k2t_shell_prepare(sh, cmd);
     if (rc != K2T_CMD_OK) return rc;
+    if (was) /* gdb: "The program being debugged has been started already." */
+        k2t_printf(sh, "note: %s starts again from node 0 (stepping was at node %d %s)\n", cmd, was,
+                   sh->model->nodes[was].name);
     if (k2t_run_nodes(sh->run, 0, sh->model->n_nodes, &err) != K2T_OK)
         return k2t_error(sh, -1, "%s: %s", cmd, err.msg);
     sh->cursor = sh->model->n_nodes;
@@ -426,8 +430,8 @@ static int cmd_run(k2t_shell *sh, int argc, char **argv)
                sh->in.n == 1 ? "" : "s", dt * 1e3, input_pixels(sh) ? k2t_pre_names[sh->set.emu.preprocess] : "none",
                k2t_shell_settings_note(sh, note, sizeof note));
     if (sh->n_breaks)
-        k2t_printf(sh, "note: run executes every layer and ignores the %d breakpoint%s; \"restart\" then "
-                   "\"continue\" stops at them\n", sh->n_breaks, sh->n_breaks == 1 ? "" : "s");
+        k2t_printf(sh, "note: run executes every layer and ignores the %d breakpoint%s; \"start\" "
+                   "stops at them\n", sh->n_breaks, sh->n_breaks == 1 ? "" : "s");
     if (classifier(m)) {
         const k2t_tensor *o = k2t_run_output(sh->run, m->outputs[0]);
         int K = (int)o->shape.d[1];

@@ -69,7 +69,7 @@ static int set_threads(k2t_shell *sh, const char *v, char *why, size_t n)
     long t = strtol(v, &end, 10);
     if (*v && !*end && t >= 0 && t <= 64) {
         sh->set.threads = (int)t;
-        k2t_shell_drop_run(sh);
+        k2t_shell_reset(sh, "set threads");
         return 0;
     }
     snprintf(why, n, "expected a whole number from 0 (the machine's cores) to 64, got '%s'", v);
@@ -90,7 +90,7 @@ static int set_memory_limit(k2t_shell *sh, const char *v, char *why, size_t n)
         return -1;
     }
     k2t_set_memory_limit((int64_t)(x * unit));
-    k2t_shell_drop_run(sh); /* the next run plans within the new budget */
+    k2t_shell_reset(sh, "set memory.limit"); /* the next run plans within the new budget */
     return 0;
 }
 
@@ -196,13 +196,16 @@ int k2t_setting_set(k2t_shell *sh, const char *key, const char *value)
     }
     if (P) {
         k2t_err err = {0};
+        k2t_emu was = sh->set.emu;
         if (k2t_emu_set(&sh->set.emu, (k2t_pit)(P - k2t_pitfalls), value, &err) != K2T_OK)
             return k2t_error(sh, 2, "set %s: %s", key, err.msg);
-        if (P == &k2t_pitfalls[K2T_PIT_BN_EPS]) { /* a global value replaces per-layer ones */
+        int same = !memcmp(&was, &sh->set.emu, sizeof was);
+        if (P == &k2t_pitfalls[K2T_PIT_BN_EPS] && sh->set.bn_eps_layer) { /* a global value replaces per-layer ones */
+            same = 0;
             free(sh->set.bn_eps_layer);
             sh->set.bn_eps_layer = NULL;
         }
-        if (P->in_profiles) k2t_shell_drop_run(sh); /* it changes what a run computes */
+        if (P->in_profiles && !same) k2t_shell_reset(sh, "settings changed"); /* it changes what a run computes */
         return K2T_CMD_OK;
     }
     if (s->set(sh, value, why, sizeof why) != 0)
@@ -288,7 +291,7 @@ static int cmd_set(k2t_shell *sh, int argc, char **argv)
         }
         if (!sh->set.bn_eps_layer) sh->set.bn_eps_layer = k2t_xcalloc((size_t)sh->model->n_layers, sizeof(double));
         for (int a = 3; a < argc; a++) sh->set.bn_eps_layer[li[a]] = eps;
-        k2t_shell_drop_run(sh);
+        k2t_shell_reset(sh, "settings changed");
         return K2T_CMD_OK;
     }
     return k2t_setting_set(sh, argv[1], argv[2]);

@@ -50,6 +50,30 @@ void k2t_shell_drop_run(k2t_shell *sh)
     k2t_run_free(sh->run);
     sh->run = NULL;
     sh->run_n = 0;
+    k2t_run_free(sh->twin);
+    sh->twin = NULL;
+    sh->twin_cursor = 0;
+}
+
+/* The one line every reset of execution state prints (only when there was
+** state to lose: "set bn.eps torch" at node 12 says so, a fresh shell does
+** not). */
+static void reset_note(k2t_shell *sh, const char *why)
+{
+    if (!k2t_shell_has_run(sh)) return;
+    int c = sh->cursor;
+    if (c > 0 && c < sh->model->n_nodes)
+        k2t_printf(sh, "note: %s: the kept run is dropped; stepping restarts at node 0 (the cursor was at node %d "
+                   "%s)\n", why, c, sh->model->nodes[c].name);
+    else
+        k2t_printf(sh, "note: %s: the kept run is dropped (the next run, step or continue starts at node 0)\n", why);
+}
+
+void k2t_shell_reset(k2t_shell *sh, const char *why)
+{
+    reset_note(sh, why);
+    k2t_shell_drop_run(sh);
+    sh->cursor = 0;
 }
 
 /*--------------------------------------------------------------- input */
@@ -103,7 +127,12 @@ void k2t_shell_set_input(k2t_shell *sh, int i, k2t_array *a, int n, unsigned cha
     input_update_desc(sh);
     /* The plan stays (k2t_shell_prepare plans again only when the batch or
     ** the per-sample shape changes); what it computed is now stale. */
+    reset_note(sh, "new input");
     k2t_run_reset(sh->run);
+    sh->cursor = 0;
+    k2t_run_free(sh->twin);
+    sh->twin = NULL;
+    sh->twin_cursor = 0;
 }
 
 int k2t_shell_input_ready(const k2t_shell *sh)
@@ -268,6 +297,9 @@ int k2t_shell_prepare(k2t_shell *sh, const char *cmd)
     free(per);
     if (k2t_shell_feed(sh, cmd, sh->run, NULL) != K2T_CMD_OK) return K2T_CMD_ERR;
     sh->cursor = 0;
+    k2t_run_free(sh->twin); /* "break diff"'s twin starts over with it */
+    sh->twin = NULL;
+    sh->twin_cursor = 0;
     return K2T_CMD_OK;
 }
 
@@ -352,6 +384,7 @@ int k2t_arg_layer(k2t_shell *sh, int argi, const char *name)
 int k2t_break_matches(const k2t_model *m, const k2t_break *b, int node)
 {
     const k2t_layer *L = k2t_node_layer(m, node);
+    if (!b->what[0]) return 1;
     if (!strcmp(b->what, "add")) return k2t_op_is_merge(L->op) && m->nodes[node].n_in >= 2;
     return !strcmp(m->nodes[node].name, b->what) || !strcmp(L->name, b->what) ||
            !strcmp(L->class_name, b->what);
@@ -367,27 +400,44 @@ int k2t_break_count(const k2t_model *m, const k2t_break *b)
 /* "layer", "class" or "every merge", for listings. */
 const char *k2t_break_kind(const k2t_model *m, const k2t_break *b)
 {
+    if (!b->what[0]) return "every layer";
     if (!strcmp(b->what, "add")) return "every merge";
     if (k2t_find_node(m, b->what) >= 0 || k2t_find_layer(m, b->what) >= 0) return "layer";
     return "class";
 }
 
+char *k2t_break_cond_str(const k2t_break *b, char *buf, size_t n)
+{
+    if (b->cond == K2T_COND_NAN) snprintf(buf, n, "nan");
+    else if (b->cond == K2T_COND_DIFF) snprintf(buf, n, "diff > %g", b->cond_value);
+    else snprintf(buf, n, "%s", "");
+    return buf;
+}
+
+/* gdb's table: Num, Disp (keep, or del for tbreak), Enb, What, then the
+** kind, how many layers it names, its hits and its condition. */
 int k2t_info_breakpoints(k2t_shell *sh)
 {
     const k2t_model *m = sh->model;
     if (!sh->n_breaks) {
-        k2t_printf(sh, "no breakpoints (\"break LAYER|CLASS|add\" sets one)\n");
+        k2t_printf(sh, "no breakpoints (\"break LAYER|CLASS|add\" or \"break nan\" sets one)\n");
         return K2T_CMD_OK;
     }
-    int w = 4;
-    for (int i = 0; i < sh->n_breaks; i++)
-        if ((int)strlen(sh->breaks[i].what) > w) w = (int)strlen(sh->breaks[i].what);
-    k2t_printf(sh, "%s%-3s  %-*s  %-11s  %7s  %4s%s\n", k2t_c_bold(sh), "Num", w, "What", "Kind", "Matches",
-               "Hits", k2t_c_off(sh));
+    int w = 4, any_cond = 0;
+    for (int i = 0; i < sh->n_breaks; i++) {
+        int l = sh->breaks[i].what[0] ? (int)strlen(sh->breaks[i].what) : 1;
+        if (l > w) w = l;
+        any_cond |= sh->breaks[i].cond != K2T_COND_NONE;
+    }
+    k2t_printf(sh, "%s%-3s  %-4s  %-3s  %-*s  %-11s  %7s  %4s%s%s\n", k2t_c_bold(sh), "Num", "Disp", "Enb", w, "What",
+               "Kind", "Matches", "Hits", any_cond ? "  Condition" : "", k2t_c_off(sh));
     for (int i = 0; i < sh->n_breaks; i++) {
         const k2t_break *b = &sh->breaks[i];
-        k2t_printf(sh, "%-3d  %-*s  %-11s  %7d  %4d\n", b->id, w, b->what, k2t_break_kind(m, b), k2t_break_count(m, b),
-                   b->hits);
+        char cond[64];
+        k2t_break_cond_str(b, cond, sizeof cond);
+        k2t_printf(sh, "%-3d  %-4s  %-3s  %-*s  %-11s  %7d  %4d%s%s\n", b->id, b->temporary ? "del" : "keep",
+                   b->disabled ? "n" : "y", w, b->what[0] ? b->what : "*", k2t_break_kind(m, b),
+                   k2t_break_count(m, b), b->hits, cond[0] ? "  " : "", cond);
     }
     return K2T_CMD_OK;
 }

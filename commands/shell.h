@@ -94,10 +94,19 @@ typedef struct k2t_profile {
 
 /*----------------------------------------------------------- breakpoints */
 
+/* A breakpoint stops before the layers 'what' names; one with a condition
+** (break nan, break diff > 1e-3, break LAYER if COND) instead stops after
+** a layer it names (every layer when 'what' is "") whose output meets the
+** condition.  tbreak's are deleted at their first stop. */
+enum { K2T_COND_NONE, K2T_COND_NAN, K2T_COND_DIFF };
 typedef struct k2t_break {
     int id;                  /* shown by info breakpoints, taken by delete */
-    char what[128];          /* a layer name, a class name, or "add" (every merge) */
+    char what[128];          /* a layer name, a class name, "add" (every merge), or "" (every layer) */
     int hits;
+    int disabled;            /* "disable N": kept but never stops */
+    int temporary;           /* tbreak: deleted at its first stop */
+    int cond;                /* K2T_COND_*: nan (a NaN or Inf in the output), diff > cond_value */
+    double cond_value;       /* diff's threshold on max|keras - current| */
 } k2t_break;
 
 /*------------------------------------------------------------- the shell */
@@ -110,6 +119,8 @@ typedef struct k2t_shell {
     int cursor;              /* stepping: next node to execute (n_nodes: at the end) */
     k2t_break *breaks;       /* breakpoints (owned) */
     int n_breaks, next_break_id;
+    k2t_run *twin;           /* owned: the Keras-semantics run "break diff" compares with, or NULL */
+    int twin_cursor;         /* nodes [0, twin_cursor) of twin ran */
     int display;             /* at every stop: 0 off, 1 shapes, 2 stats */
     k2t_settings set;        /* values of the settings registry */
     FILE *out;               /* command output (stdout, or a TUI capture) */
@@ -149,6 +160,10 @@ void k2t_shell_free(k2t_shell *sh);
 /* Forget the last run (its plan and activations): the model, the input or
 ** a setting that changes the computation has changed. */
 void k2t_shell_drop_run(k2t_shell *sh);
+/* The same, after a change the user made ('why': "settings changed", "new
+** model", "new input"): says so in one note when there was something to
+** lose (a kept run, or a stepping cursor past node 0), silently otherwise. */
+void k2t_shell_reset(k2t_shell *sh, const char *why);
 /* A run holding the current input: planned, and fed since the input last
 ** changed (a new input keeps the plan but resets it). */
 static inline int k2t_shell_has_run(const k2t_shell *sh)
@@ -336,10 +351,13 @@ int k2t_setting_show(k2t_shell *sh, const char *key);
 int k2t_arg_layer(k2t_shell *sh, int argi, const char *name);
 /* "info breakpoints": list the breakpoints.  Returns K2T_CMD_*. */
 int k2t_info_breakpoints(k2t_shell *sh);
-/* Does breakpoint b stop at node i; at how many nodes; "layer", "class" or
-** "every merge". */
+/* Does breakpoint b's location name node i (a condition aside; disabled
+** ones too); at how many nodes; "layer", "class", "every merge" or "every
+** layer". */
 int k2t_break_matches(const k2t_model *m, const k2t_break *b, int node);
 int k2t_break_count(const k2t_model *m, const k2t_break *b);
+/* The condition as typed back: "nan", "diff > 0.001", "" for none. */
+char *k2t_break_cond_str(const k2t_break *b, char *buf, size_t n);
 const char *k2t_break_kind(const k2t_model *m, const k2t_break *b);
 /* Edit distance, a swap of neighbours counting one (99 past 64 characters). */
 int k2t_distance(const char *a, const char *b);

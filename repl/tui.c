@@ -511,8 +511,10 @@ static void toggle_break(tui_state *st, k2t_shell *sh)
     }
     const k2t_layer *L = k2t_node_layer(m, st->sel);
     for (int j = 0; j < sh->n_breaks; j++)
-        if (!strcmp(sh->breaks[j].what, L->name) || !strcmp(sh->breaks[j].what, m->nodes[st->sel].name)) {
-            snprintf(line, sizeof line, "delete %d", sh->breaks[j].id);
+        if (sh->breaks[j].cond == K2T_COND_NONE &&
+            (!strcmp(sh->breaks[j].what, L->name) || !strcmp(sh->breaks[j].what, m->nodes[st->sel].name))) {
+            /* a disabled one (not marked B) is enabled again; a marked one goes */
+            snprintf(line, sizeof line, "%s %d", sh->breaks[j].disabled ? "enable" : "delete", sh->breaks[j].id);
             run_command(st, sh, line);
             return;
         }

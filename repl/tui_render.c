@@ -177,6 +177,7 @@ int tui_cursor_of(const k2t_shell *sh)
 static int break_matches(const k2t_model *m, const k2t_break *b, int node)
 {
     const k2t_layer *L = k2t_node_layer(m, node);
+    if (b->disabled || b->cond != K2T_COND_NONE) return 0; /* disabled, or stops after a layer on a condition */
     if (!strcmp(b->what, "add")) return k2t_op_is_merge(L->op) && m->nodes[node].n_in >= 2;
     return !strcmp(m->nodes[node].name, b->what) || !strcmp(L->name, b->what) ||
            !strcmp(L->class_name, b->what);
