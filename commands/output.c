@@ -5,10 +5,14 @@
 ** sh->nerr for the exit status), warnings, colours, and findings (a
 ** pitfall's text and fix, as check, diff and compare print them).
 */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "shell.h"
 
 void k2t_printf(k2t_shell *sh, const char *fmt, ...)
@@ -63,27 +67,97 @@ void k2t_warn(k2t_shell *sh, const char *fmt, ...)
     fflush(sh->err);
 }
 
-/* Words of 'text' from column 'col', wrapped at 'width' columns with
-** continuation lines indented by 'indent'. */
-static void wrap(k2t_shell *sh, const char *text, int col, int indent, int width)
+/*------------------------------------------------------------- the width */
+
+int k2t_width(const k2t_shell *sh)
 {
-    int first = 1;
-    for (const char *p = text; *p;) {
-        while (*p == ' ') p++;
-        size_t w = strcspn(p, " ");
-        if (!w) break;
-        if (!first && col + 1 + (int)w > width) {
-            k2t_printf(sh, "\n%*s", indent, "");
-            col = indent;
-        } else if (!first) {
-            k2t_printf(sh, " ");
-            col++;
+    if (sh->set.width > 0) return sh->set.width;
+    const char *c = getenv("COLUMNS");
+    if (c && atoi(c) > 0) return atoi(c);
+    struct winsize ws;
+    if (sh->out && isatty(fileno(sh->out)) && ioctl(fileno(sh->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 0;
+}
+
+/* Columns 's' takes on the screen: UTF-8 continuation bytes and ANSI
+** colour escapes take none. */
+static int vis_len(const char *s, size_t n)
+{
+    int w = 0;
+    for (size_t i = 0; i < n && s[i]; i++) {
+        if (s[i] == '\033') {
+            while (i < n && s[i] && s[i] != 'm') i++;
+            continue;
         }
-        k2t_printf(sh, "%.*s", (int)w, p);
-        col += (int)w, first = 0;
-        p += w;
+        if (((unsigned char)s[i] & 0xC0) != 0x80) w++;
     }
-    k2t_printf(sh, "\n");
+    return w;
+}
+
+/* Bytes of 's' (n bytes) that fit in 'cols' columns. */
+static size_t fit_bytes(const char *s, size_t n, int cols)
+{
+    size_t i = 0;
+    int w = 0;
+    while (i < n) {
+        size_t j = i + 1;
+        while (j < n && ((unsigned char)s[j] & 0xC0) == 0x80) j++;
+        if (w + 1 > cols) break;
+        w++, i = j;
+    }
+    return i;
+}
+
+/* The next line of 'text' (from *p) that fits in 'width' columns, broken
+** at a space when there is one, else hard; returns its length in bytes and
+** advances *p past it and the blanks that follow. */
+static size_t next_line(const char **p, int width)
+{
+    const char *s = *p;
+    size_t n = strlen(s);
+    if (width < 1) width = 1;
+    if (vis_len(s, n) <= width) {
+        *p = s + n;
+        return n;
+    }
+    size_t cut = fit_bytes(s, n, width), brk = cut;
+    while (brk > 0 && s[brk] != ' ') brk--;
+    if (brk == 0) brk = cut; /* one word longer than the line */
+    size_t len = brk;
+    while (len > 0 && s[len - 1] == ' ') len--;
+    const char *q = s + brk;
+    while (*q == ' ') q++;
+    *p = q;
+    return len ? len : brk;
+}
+
+void k2t_print_wrapped(k2t_shell *sh, const char *text, int col, int indent, int fallback)
+{
+    int width = k2t_width(sh);
+    if (width <= 0) width = fallback;
+    if (width <= 0) {
+        k2t_printf(sh, "%s\n", text);
+        return;
+    }
+    if (width - indent < 20) indent = width > 24 ? 4 : 0; /* a narrow screen: keep room for words */
+    int first = 1;
+    const char *p = text;
+    while (*p == ' ') p++;
+    for (;;) {
+        int room = width - (first ? col : indent);
+        if (room < 8) { /* the lead took the line: start the text below it */
+            k2t_printf(sh, "\n%*s", indent, "");
+            first = 0;
+            room = width - indent;
+        }
+        const char *start = p;
+        size_t l = next_line(&p, room);
+        if (!first) k2t_printf(sh, "%*s", indent, "");
+        k2t_printf(sh, "%.*s\n", (int)l, start);
+        first = 0;
+        if (!*p) break;
+    }
 }
 
 void k2t_print_finding(k2t_shell *sh, const k2t_finding *f, int style)
@@ -93,16 +167,191 @@ void k2t_print_finding(k2t_shell *sh, const k2t_finding *f, int style)
     if (style == K2T_FINDING_CHECK) {
         if (f->hazard) k2t_printf(sh, "  %s!%s %s: ", k2t_c_warn(sh), k2t_c_off(sh), topic);
         else k2t_printf(sh, "  ok %s: ", topic);
-        wrap(sh, f->text, (int)strlen(topic) + (f->hazard ? 6 : 7), 4, 100);
+        k2t_print_wrapped(sh, f->text, (int)strlen(topic) + (f->hazard ? 6 : 7), 4, 100);
     } else {
         k2t_printf(sh, "  why: %s: ", topic);
-        wrap(sh, f->text, (int)strlen(topic) + 9, 7, 100);
+        k2t_print_wrapped(sh, f->text, (int)strlen(topic) + 9, 7, 100);
     }
     for (const char *p = f->code; *p;) {
         size_t l = strcspn(p, "\n");
-        k2t_printf(sh, "%s%.*s\n", lead, (int)l, p);
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", (int)l, p);
+        k2t_printf(sh, "%s", lead);
+        k2t_print_wrapped(sh, line, (int)strlen(lead), (int)strlen(lead) + 4, 0);
         if (style != K2T_FINDING_CHECK) lead = "       ";
         p += l;
         if (*p == '\n') p++;
     }
+}
+
+/*------------------------------------------------------------- tables */
+
+void k2t_table_init(k2t_table *t, k2t_shell *sh, int nc)
+{
+    memset(t, 0, sizeof *t);
+    t->sh = sh;
+    t->nc = nc;
+    t->head = k2t_xcalloc((size_t)nc, sizeof *t->head);
+    t->flags = k2t_xcalloc((size_t)nc, sizeof(int));
+    t->pref = k2t_xcalloc((size_t)nc, sizeof(int));
+    t->min = k2t_xcalloc((size_t)nc, sizeof(int));
+    t->sep = "  ";
+}
+
+void k2t_table_col(k2t_table *t, int c, const char *head, int flags, int pref, int min)
+{
+    t->head[c] = head;
+    t->flags[c] = flags;
+    t->pref[c] = pref;
+    t->min[c] = min;
+}
+
+void k2t_table_row(k2t_table *t, const char *const *cells)
+{
+    if (t->nr == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 32;
+        t->cells = k2t_xrealloc(t->cells, (size_t)t->cap * (size_t)t->nc * sizeof *t->cells);
+    }
+    for (int c = 0; c < t->nc; c++) t->cells[t->nr * t->nc + c] = k2t_xstrdup(cells[c] ? cells[c] : "");
+    t->nr++;
+}
+
+int k2t_format_table(const k2t_shell *sh) { return sh->set.format == K2T_FMT_TABLE; }
+
+static void table_free(k2t_table *t)
+{
+    for (int i = 0; i < t->nr * t->nc; i++) free(t->cells[i]);
+    free(t->cells);
+    free(t->head), free(t->flags), free(t->pref), free(t->min);
+}
+
+/* One CSV field (RFC 4180: quoted when it holds a comma, a quote, a line
+** break or outer blanks; quotes doubled) or TSV field (tabs and line
+** breaks become spaces). */
+static void delimited_cell(k2t_shell *sh, const char *v, int csv)
+{
+    if (!csv) {
+        for (const char *p = v; *p; p++) k2t_printf(sh, "%c", *p == '\t' || *p == '\n' || *p == '\r' ? ' ' : *p);
+        return;
+    }
+    size_t n = strlen(v);
+    if (!strpbrk(v, ",\"\r\n") && !(n && (v[0] == ' ' || v[n - 1] == ' '))) {
+        k2t_printf(sh, "%s", v);
+        return;
+    }
+    k2t_printf(sh, "\"");
+    for (const char *p = v; *p; p++) k2t_printf(sh, *p == '"' ? "\"\"" : "%c", *p);
+    k2t_printf(sh, "\"");
+}
+
+static void rule_line(k2t_shell *sh, char ch, int n)
+{
+    for (int i = 0; i < n; i++) k2t_printf(sh, "%c", ch);
+    k2t_printf(sh, "\n");
+}
+
+/* Cell text without colour escapes, for the measure of delimited output. */
+static void strip_escapes(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p == '\033') {
+            while (*p && *p != 'm') p++;
+            if (!*p) break;
+            continue;
+        }
+        *o++ = *p;
+    }
+    *o = '\0';
+}
+
+void k2t_table_print(k2t_table *t)
+{
+    k2t_shell *sh = t->sh;
+    int nc = t->nc;
+    if (sh->set.format != K2T_FMT_TABLE) {
+        int csv = sh->set.format == K2T_FMT_CSV;
+        for (int r = -1; r < t->nr; r++) {
+            for (int c = 0; c < nc; c++) {
+                char *v = k2t_xstrdup(r < 0 ? t->head[c] : t->cells[r * nc + c]);
+                strip_escapes(v);
+                char *b = v, *e = v + strlen(v);
+                while (*b == ' ') b++;
+                while (e > b && e[-1] == ' ') *--e = '\0';
+                if (c) k2t_printf(sh, csv ? "," : "\t");
+                delimited_cell(sh, b, csv);
+                free(v);
+            }
+            k2t_printf(sh, csv ? "\r\n" : "\n");
+        }
+        table_free(t);
+        return;
+    }
+    int *w = k2t_xcalloc((size_t)nc, sizeof(int)), sepw = (int)strlen(t->sep), total = t->indent;
+    int W = k2t_width(sh);
+    for (int c = 0; c < nc; c++) {
+        w[c] = t->pref[c];
+        int h = t->hide_head ? 0 : vis_len(t->head[c], strlen(t->head[c]));
+        if (h > w[c]) w[c] = h;
+        /* Unlimited width: a column keeps its preferred width and a longer
+        ** cell pushes the rest of its row (the lines k2t always printed). */
+        if (!W && t->pref[c] > 0) {
+            total += w[c] + (c ? sepw : 0);
+            continue;
+        }
+        for (int r = 0; r < t->nr; r++) {
+            const char *v = t->cells[r * nc + c];
+            int l = vis_len(v, strlen(v));
+            if (l > w[c]) w[c] = l;
+        }
+        total += w[c] + (c ? sepw : 0);
+    }
+    /* Too wide: shrink the widest column that may shrink, one column at a
+    ** time, down to the minimums. */
+    while (W > 0 && total > W) {
+        int best = -1;
+        for (int c = 0; c < nc; c++)
+            if (!(t->flags[c] & (K2T_COL_FIXED | K2T_COL_RIGHT)) && w[c] > (t->min[c] > 0 ? t->min[c] : 6) &&
+                (best < 0 || w[c] > w[best]))
+                best = c;
+        if (best < 0) break;
+        w[best]--, total--;
+    }
+    int rw = t->rule_width ? t->rule_width : total;
+    if (W > 0 && rw > W) rw = W;
+    if (t->rule_top) rule_line(sh, t->rule_top, rw);
+    for (int r = t->hide_head ? 0 : -1; r < t->nr; r++) {
+        const char *p[64];
+        int any;
+        for (int c = 0; c < nc && c < 64; c++) p[c] = r < 0 ? t->head[c] : t->cells[r * nc + c];
+        if (r < 0) k2t_printf(sh, "%s", k2t_c_bold(sh));
+        do {
+            any = 0;
+            /* One screen line: each column's next piece; the line ends after
+            ** the last column that has text (no trailing blanks). */
+            int last = -1;
+            for (int c = 0; c < nc; c++)
+                if (*p[c]) last = c;
+            k2t_printf(sh, "%*s", t->indent, "");
+            for (int c = 0; c <= last; c++) {
+                const char *s0 = p[c];
+                size_t l = !*s0 ? 0 : W ? next_line(&p[c], w[c]) : strlen(s0);
+                if (!W) p[c] = s0 + l;
+                if (l && !(r < 0) && vis_len(s0, l) < vis_len(s0, strlen(s0)) && *p[c]) t->wrapped = 1;
+                int pad = w[c] - vis_len(s0, l);
+                if (pad < 0) pad = 0;
+                if (c) k2t_printf(sh, "%s", t->sep);
+                if (t->flags[c] & K2T_COL_RIGHT) k2t_printf(sh, "%*s%.*s", pad, "", (int)l, s0);
+                else if (c == last) k2t_printf(sh, "%.*s", (int)l, s0);
+                else k2t_printf(sh, "%.*s%*s", (int)l, s0, pad, "");
+                if (*p[c]) any = 1;
+            }
+            if (r < 0 && !any) k2t_printf(sh, "%s", k2t_c_off(sh));
+            k2t_printf(sh, "\n");
+        } while (any);
+        if (r < 0 && t->rule_head) rule_line(sh, t->rule_head, rw);
+    }
+    if (t->rule_end) rule_line(sh, t->rule_end, rw);
+    free(w);
+    table_free(t);
 }
