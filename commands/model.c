@@ -55,6 +55,8 @@ static void complete_h5(k2t_shell *sh, int argi, char **argv, const char *prefix
 
 static void rule(k2t_shell *sh, char c, int n)
 {
+    int W = k2t_width(sh);
+    if (W > 0 && n > W) n = W;
     for (int i = 0; i < n; i++) k2t_printf(sh, "%c", c);
     k2t_printf(sh, "\n");
 }
@@ -114,30 +116,39 @@ static int cmd_summary(k2t_shell *sh, int argc, char **argv)
         if ((int)strlen(cnt) > wp) wp = (int)strlen(cnt);
     }
     int width = wl + 2 * (ws + 2) + wp + 2 + 14;
-    k2t_printf(sh, "Model: \"%s\" (%s, Keras %s) from %s\n", m->name, m->model_class,
-               m->keras_version[0] ? m->keras_version : "?", m->path);
-    rule(sh, '_', width);
-    k2t_printf(sh, "%s%-*s  %-*s  %-*s  %*s  %s%s\n", k2t_c_bold(sh), wl, "Layer (type)", ws,
-               "Output shape (NHWC)", ws, "Output shape (NCHW)", wp, "Param #", "Connected to",
-               k2t_c_off(sh));
-    rule(sh, '=', width);
+    int tab = k2t_format_table(sh);
+    if (tab) {
+        k2t_printf(sh, "Model: \"%s\" (%s, Keras %s) from ", m->name, m->model_class,
+                   m->keras_version[0] ? m->keras_version : "?");
+        k2t_print_wrapped(sh, m->path, 0, 2, 0);
+    }
+    k2t_table t;
+    k2t_table_init(&t, sh, 5);
+    k2t_table_col(&t, 0, "Layer (type)", 0, wl, 20);
+    k2t_table_col(&t, 1, "Output shape (NHWC)", K2T_COL_LATE, ws, 10);
+    k2t_table_col(&t, 2, "Output shape (NCHW)", K2T_COL_LATE, ws, 10);
+    k2t_table_col(&t, 3, "Param #", K2T_COL_RIGHT, wp, 0);
+    k2t_table_col(&t, 4, "Connected to", 0, 0, 12);
+    if (tab) t.rule_top = '_', t.rule_head = '=', t.rule_width = width;
     int unsupported = 0;
     for (int i = 0; i < m->n_nodes; i++) {
         const k2t_node *N = &m->nodes[i];
         const k2t_layer *L = k2t_node_layer(m, i);
-        char lt[300];
+        char lt[300], conn[1024] = "";
         k2t_shape nchw = k2t_shape_nchw(&N->shape);
         snprintf(lt, sizeof lt, "%s (%s)%s", N->name, L->class_name,
                  L->op == K2T_OP_UNSUPPORTED ? " !" : "");
         unsupported += L->op == K2T_OP_UNSUPPORTED;
         /* A shared layer's weights are counted at its first call. */
         int64_t p = k2t_find_node(m, L->name) == i ? k2t_layer_params(L) : 0;
-        k2t_printf(sh, "%-*s  %-*s  %-*s  %*s", wl, lt, ws, k2t_shape_str(&N->shape, 1, s1, sizeof s1),
-                   ws, k2t_shape_str(&nchw, 1, s2, sizeof s2), wp, k2t_fmt_count(p, cnt, sizeof cnt));
         for (int j = 0; j < N->n_in; j++)
-            k2t_printf(sh, "%s%s", j ? ", " : "  ", m->nodes[N->in[j]].name);
-        k2t_printf(sh, "\n");
+            snprintf(conn + strlen(conn), sizeof conn - strlen(conn), "%s%s", j ? ", " : "", m->nodes[N->in[j]].name);
+        const char *cells[5] = {lt, k2t_shape_str(&N->shape, 1, s1, sizeof s1), k2t_shape_str(&nchw, 1, s2, sizeof s2),
+                                k2t_fmt_count(p, cnt, sizeof cnt), conn};
+        k2t_table_row(&t, cells);
     }
+    k2t_table_print(&t);
+    if (!tab) return K2T_CMD_OK;
     rule(sh, '=', width);
     totals(sh, m);
     if (unsupported) {
@@ -145,11 +156,21 @@ static int cmd_summary(k2t_shell *sh, int argc, char **argv)
                    k2t_c_warn(sh), k2t_c_off(sh));
         for (int i = 0; i < m->n_layers; i++)
             if (m->layers[i].op == K2T_OP_UNSUPPORTED)
-                k2t_printf(sh, "  %s: %s\n", m->layers[i].name, m->layers[i].unsupported);
+            {
+                char t2[1024];
+                snprintf(t2, sizeof t2, "%s: %s", m->layers[i].name, m->layers[i].unsupported);
+                k2t_printf(sh, "  ");
+                k2t_print_wrapped(sh, t2, 2, 4, 0);
+            }
     }
     for (int i = 0; i < m->n_layers; i++)
         if (m->layers[i].op != K2T_OP_UNSUPPORTED && m->layers[i].unsupported)
-            k2t_printf(sh, "  note: %s: %s\n", m->layers[i].name, m->layers[i].unsupported);
+        {
+            char t2[1024];
+            snprintf(t2, sizeof t2, "%s: %s", m->layers[i].name, m->layers[i].unsupported);
+            k2t_printf(sh, "  note: ");
+            k2t_print_wrapped(sh, t2, 8, 8, 0);
+        }
     rule(sh, '_', width);
     return K2T_CMD_OK;
 }

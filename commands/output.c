@@ -211,9 +211,17 @@ void k2t_table_row(k2t_table *t, const char *const *cells)
     if (t->nr == t->cap) {
         t->cap = t->cap ? 2 * t->cap : 32;
         t->cells = k2t_xrealloc(t->cells, (size_t)t->cap * (size_t)t->nc * sizeof *t->cells);
+        t->note = k2t_xrealloc(t->note, (size_t)t->cap);
     }
     for (int c = 0; c < t->nc; c++) t->cells[t->nr * t->nc + c] = k2t_xstrdup(cells[c] ? cells[c] : "");
-    t->nr++;
+    t->note[t->nr++] = 0;
+}
+
+void k2t_table_note(k2t_table *t, const char *text)
+{
+    const char *cells[64] = {text};
+    k2t_table_row(t, cells);
+    t->note[t->nr - 1] = 1;
 }
 
 int k2t_format_table(const k2t_shell *sh) { return sh->set.format == K2T_FMT_TABLE; }
@@ -222,6 +230,7 @@ static void table_free(k2t_table *t)
 {
     for (int i = 0; i < t->nr * t->nc; i++) free(t->cells[i]);
     free(t->cells);
+    free(t->note);
     free(t->head), free(t->flags), free(t->pref), free(t->min);
 }
 
@@ -272,6 +281,7 @@ void k2t_table_print(k2t_table *t)
     if (sh->set.format != K2T_FMT_TABLE) {
         int csv = sh->set.format == K2T_FMT_CSV;
         for (int r = -1; r < t->nr; r++) {
+            if (r >= 0 && t->note[r]) continue;
             for (int c = 0; c < nc; c++) {
                 char *v = k2t_xstrdup(r < 0 ? t->head[c] : t->cells[r * nc + c]);
                 strip_escapes(v);
@@ -300,6 +310,7 @@ void k2t_table_print(k2t_table *t)
             continue;
         }
         for (int r = 0; r < t->nr; r++) {
+            if (t->note[r]) continue;
             const char *v = t->cells[r * nc + c];
             int l = vis_len(v, strlen(v));
             if (l > w[c]) w[c] = l;
@@ -308,21 +319,59 @@ void k2t_table_print(k2t_table *t)
     }
     /* Too wide: shrink the widest column that may shrink, one column at a
     ** time, down to the minimums. */
-    while (W > 0 && total > W) {
-        int best = -1;
-        for (int c = 0; c < nc; c++)
-            if (!(t->flags[c] & (K2T_COL_FIXED | K2T_COL_RIGHT)) && w[c] > (t->min[c] > 0 ? t->min[c] : 6) &&
-                (best < 0 || w[c] > w[best]))
-                best = c;
-        if (best < 0) break;
-        w[best]--, total--;
-    }
+    for (int late = 0; late < 2; late++)
+        while (W > 0 && total > W) {
+            int best = -1;
+            for (int c = 0; c < nc; c++)
+                if (!(t->flags[c] & (K2T_COL_FIXED | K2T_COL_RIGHT)) && (late || !(t->flags[c] & K2T_COL_LATE)) &&
+                    w[c] > (t->min[c] > 0 ? t->min[c] : 6) && (best < 0 || w[c] > w[best]))
+                    best = c;
+            if (best < 0) break;
+            w[best]--, total--;
+        }
+    int stacked = W > 0 && total > W;
     int rw = t->rule_width ? t->rule_width : total;
     if (W > 0 && rw > W) rw = W;
     if (t->rule_top) rule_line(sh, t->rule_top, rw);
-    for (int r = t->hide_head ? 0 : -1; r < t->nr; r++) {
+    for (int r = t->hide_head || stacked ? 0 : -1; r < t->nr; r++) {
         const char *p[64];
         int any;
+        if (t->note[r]) {
+            k2t_printf(sh, "%*s", t->indent, "");
+            k2t_print_wrapped(sh, t->cells[r * nc], t->indent, t->indent + 2, 0);
+            continue;
+        }
+        if (stacked) {
+            /* The first column, then "heading: value" pairs packed into lines. */
+            k2t_printf(sh, "%*s", t->indent, "");
+            k2t_print_wrapped(sh, t->cells[r * nc], t->indent, t->indent + 2, 0);
+            int col = 0, in = t->indent + 4;
+            for (int c = 1; c < nc; c++) {
+                const char *v = t->cells[r * nc + c];
+                while (*v == ' ') v++;
+                if (!*v) continue;
+                char item[1200];
+                snprintf(item, sizeof item, "%s: %s", t->head[c], v);
+                int l = vis_len(item, strlen(item));
+                if (col && col + 2 + l > W) k2t_printf(sh, "\n"), col = 0;
+                if (!col) {
+                    k2t_printf(sh, "%*s", in, "");
+                    col = in;
+                    if (col + l > W) {
+                        k2t_print_wrapped(sh, item, col, in + 2, 0);
+                        col = 0;
+                        continue;
+                    }
+                } else {
+                    k2t_printf(sh, "  ");
+                    col += 2;
+                }
+                k2t_printf(sh, "%s", item);
+                col += l;
+            }
+            if (col) k2t_printf(sh, "\n");
+            continue;
+        }
         for (int c = 0; c < nc && c < 64; c++) p[c] = r < 0 ? t->head[c] : t->cells[r * nc + c];
         if (r < 0) k2t_printf(sh, "%s", k2t_c_bold(sh));
         do {

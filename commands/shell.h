@@ -258,7 +258,9 @@ void k2t_print_wrapped(k2t_shell *sh, const char *text, int col, int indent, int
 ** output is narrower, right-aligned numbers that never shrink; cells too
 ** wide for their column wrap at word boundaries onto continuation lines.
 ** "set format csv|tsv" prints the header and rows instead (RFC 4180). */
-enum { K2T_COL_RIGHT = 1, K2T_COL_FIXED = 2 };
+/* RIGHT: numbers, never shrink; FIXED: never shrinks; LATE: shrinks only
+** when the others are at their minimum. */
+enum { K2T_COL_RIGHT = 1, K2T_COL_FIXED = 2, K2T_COL_LATE = 4 };
 typedef struct k2t_table {
     k2t_shell *sh;
     int nc, nr, cap;
@@ -270,6 +272,7 @@ typedef struct k2t_table {
     char rule_top, rule_head, rule_end; /* '_'/'=' rules (0: none) */
     int rule_width;      /* preferred rule width (0: the table's) */
     int hide_head;       /* no heading line in table format (csv/tsv keep it) */
+    unsigned char *note; /* per row: a note line under the row before (k2t_table_note) */
     int wrapped;         /* set by k2t_table_print: a cell wrapped */
 } k2t_table;
 void k2t_table_init(k2t_table *t, k2t_shell *sh, int nc);
@@ -277,7 +280,11 @@ void k2t_table_init(k2t_table *t, k2t_shell *sh, int nc);
 void k2t_table_col(k2t_table *t, int c, const char *head, int flags, int pref, int min);
 /* One row of nc cells (printf-free: copied). */
 void k2t_table_row(k2t_table *t, const char *const *cells);
-/* Print and free. */
+/* A line of text under the last row ("! flagged"), wrapped to the width,
+** indented by the table's indent; left out of csv/tsv. */
+void k2t_table_note(k2t_table *t, const char *text);
+/* Print and free.  When even the minimum widths do not fit, each row is
+** printed stacked: its first column, then "heading: value" pairs. */
 void k2t_table_print(k2t_table *t);
 /* Is "set format" table (1), or csv/tsv (0, decorations are left out)? */
 int k2t_format_table(const k2t_shell *sh);
