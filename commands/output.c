@@ -15,12 +15,99 @@
 #include <unistd.h>
 #include "shell.h"
 
+/* Lines wider than the width (when there is one) are wrapped here, the
+** safety net under every command: output is held until its line ends,
+** then written as it is when it fits, else broken at spaces with a hanging
+** indent (after a leading "label: ", or the line's own indent plus 2). */
+static struct pending {
+    FILE *f;
+    char *buf;
+    size_t n, cap;
+    int width;
+} pend;
+
+static int vis_len(const char *s, size_t n);
+static size_t next_line(const char **p, int width);
+
+static void emit_line(FILE *f, const char *s, size_t n, int W)
+{
+    char *line = k2t_xmalloc(n + 1);
+    memcpy(line, s, n);
+    line[n] = '\0';
+    if (W <= 0 || vis_len(line, n) <= W) {
+        fwrite(line, 1, n, f);
+        free(line);
+        return;
+    }
+    size_t lead = strspn(line, " ");
+    int indent = (int)lead + 2;
+    const char *colon = strstr(line + lead, ": ");
+    if (colon && colon - line + 2 <= 28 && !memchr(line + lead, ' ', (size_t)(colon - line) - lead))
+        indent = (int)(colon - line) + 2;
+    if (indent > W / 2) indent = W / 4;
+    const char *p = line;
+    int first = 1;
+    while (*p) {
+        const char *start = p;
+        size_t l = next_line(&p, first ? W : W - indent);
+        if (!first) fprintf(f, "%*s", indent, "");
+        fwrite(start, 1, l, f);
+        if (*p) fputc('\n', f);
+        first = 0;
+    }
+    free(line);
+}
+
+void k2t_flush(k2t_shell *sh)
+{
+    if (pend.n) {
+        emit_line(pend.f, pend.buf, pend.n, pend.width);
+        pend.n = 0;
+    }
+    if (sh && sh->out) fflush(sh->out);
+}
+
 void k2t_printf(k2t_shell *sh, const char *fmt, ...)
 {
     va_list ap;
+    int W = k2t_width(sh);
+    if ((pend.n && pend.f != sh->out) || (pend.n && !W)) k2t_flush(NULL);
+    if (!W) {
+        va_start(ap, fmt);
+        vfprintf(sh->out, fmt, ap);
+        va_end(ap);
+        return;
+    }
+    char small[512], *t = small;
     va_start(ap, fmt);
-    vfprintf(sh->out, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof small) {
+        t = k2t_xmalloc((size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf(t, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    pend.f = sh->out, pend.width = W;
+    for (const char *p = t; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        if (pend.n + l + 1 > pend.cap) {
+            pend.cap = (pend.n + l + 1) * 2;
+            pend.buf = k2t_xrealloc(pend.buf, pend.cap);
+        }
+        memcpy(pend.buf + pend.n, p, l);
+        pend.n += l;
+        p += l;
+        if (nl) {
+            emit_line(pend.f, pend.buf, pend.n, W);
+            fputc('\n', pend.f);
+            pend.n = 0;
+            p++;
+        }
+    }
+    if (t != small) free(t);
 }
 
 const char *k2t_c_bold(const k2t_shell *sh) { return sh->set.color ? "\033[1m" : ""; }
@@ -38,7 +125,7 @@ static void location(k2t_shell *sh)
 int k2t_error(k2t_shell *sh, int argi, const char *fmt, ...)
 {
     va_list ap;
-    fflush(sh->out);
+    k2t_flush(sh);
     location(sh);
     fprintf(sh->err, "%serror:%s ", sh->set.color ? "\033[1;31m" : "", k2t_c_off(sh));
     va_start(ap, fmt);
@@ -57,7 +144,7 @@ int k2t_error(k2t_shell *sh, int argi, const char *fmt, ...)
 void k2t_warn(k2t_shell *sh, const char *fmt, ...)
 {
     va_list ap;
-    fflush(sh->out);
+    k2t_flush(sh);
     location(sh);
     fprintf(sh->err, "%swarning:%s ", k2t_c_warn(sh), k2t_c_off(sh));
     va_start(ap, fmt);

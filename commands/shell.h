@@ -239,6 +239,9 @@ int k2t_dispatch(k2t_shell *sh, const char *line);
 int k2t_error(k2t_shell *sh, int argi, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A non-fatal remark, "warning: ...". */
 void k2t_warn(k2t_shell *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Write what k2t_printf holds of an unfinished line, and fflush sh->out
+** (before reading input, at the end of a command). */
+void k2t_flush(k2t_shell *sh);
 /* Command output. */
 void k2t_printf(k2t_shell *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
