@@ -6,6 +6,8 @@
 ** pitfall's text and fix, as check, diff and compare print them).
 */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,9 +158,12 @@ void k2t_warn(k2t_shell *sh, const char *fmt, ...)
 
 /*------------------------------------------------------------- the width */
 
+static int page_cols; /* the terminal's width while a command's output is held for the pager */
+
 int k2t_width(const k2t_shell *sh)
 {
     if (sh->set.width > 0) return sh->set.width;
+    if (page_cols > 0) return page_cols;
     const char *c = getenv("COLUMNS");
     if (c && atoi(c) > 0) return atoi(c);
     struct winsize ws;
@@ -490,4 +495,151 @@ void k2t_table_print(k2t_table *t)
     if (t->rule_end) rule_line(sh, t->rule_end, rw);
     free(w);
     table_free(t);
+}
+
+/*------------------------------------------------------ output FILE */
+
+/* "output FILE" writes into a temporary file beside FILE (".FILE.k2t-XXXXXX",
+** made by mkstemp: never through a symlink, never over anything) and
+** renames it onto FILE when "output" alone or the end of the session
+** closes it: an existing FILE is refused without --force (as save and
+** export refuse it), a symlink or special file always. */
+int k2t_output_close(k2t_shell *sh)
+{
+    if (!sh->out_file) return K2T_CMD_OK;
+    k2t_flush(sh);
+    int bad = fflush(sh->out_file) != 0 || ferror(sh->out_file);
+    bad |= fclose(sh->out_file) != 0;
+    sh->out = sh->out_saved ? sh->out_saved : stdout;
+    sh->out_file = NULL;
+    int rc = K2T_CMD_OK;
+    k2t_err err = {0};
+    if (bad) {
+        unlink(sh->out_tmp);
+        rc = k2t_error(sh, -1, "output: cannot write '%s': %s", sh->out_path, strerror(errno ? errno : EIO));
+    } else if (k2t_check_write_target(sh->out_path, sh->out_force, &err) != K2T_OK) {
+        rc = k2t_error(sh, -1, "output: %s; the output is kept in '%s'", err.msg, sh->out_tmp);
+    } else if (rename(sh->out_tmp, sh->out_path) != 0) {
+        rc = k2t_error(sh, -1, "output: cannot write '%s': %s; the output is kept in '%s'", sh->out_path,
+                       strerror(errno), sh->out_tmp);
+    }
+    free(sh->out_path), free(sh->out_tmp);
+    sh->out_path = sh->out_tmp = NULL;
+    return rc;
+}
+
+static int cmd_output(k2t_shell *sh, int argc, char **argv)
+{
+    int force = 0, fi = -1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--force")) force = 1;
+        else if (fi < 0) fi = i;
+        else return k2t_error(sh, i, "output: unexpected argument '%s'", argv[i]);
+    }
+    if (fi < 0 && force) return k2t_error(sh, 1, "output: --force needs a FILE");
+    if (sh->out_file && k2t_output_close(sh) != K2T_CMD_OK) return K2T_CMD_ERR;
+    if (fi < 0) return K2T_CMD_OK;
+    if (sh->out_file == NULL && sh->out != stdout)
+        return k2t_error(sh, -1, "output: not here (the output is already captured)");
+    const char *path = argv[fi];
+    k2t_err err = {0};
+    if (k2t_check_write_target(path, force, &err) != K2T_OK) return k2t_error(sh, fi, "output: %s", err.msg);
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
+    size_t tl = strlen(path) + 32;
+    char *tmp = k2t_xmalloc(tl);
+    snprintf(tmp, tl, "%.*s.%s.k2t-XXXXXX", (int)dl, path, slash ? slash + 1 : path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        return k2t_error(sh, fi, "output: cannot write '%s': %s", path, strerror(e));
+    }
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(fd, 0666 & ~um);
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return k2t_error(sh, fi, "output: cannot write '%s'", path);
+    }
+    k2t_flush(sh);
+    sh->out_saved = sh->out;
+    sh->out = sh->out_file = f;
+    sh->out_path = k2t_xstrdup(path);
+    sh->out_tmp = tmp;
+    sh->out_force = force;
+    return K2T_CMD_OK;
+}
+
+static void complete_output(k2t_shell *sh, int argi, char **argv, const char *prefix, k2t_strlist *out)
+{
+    (void)sh, (void)argi, (void)argv;
+    k2t_complete_files(prefix, NULL, out);
+    k2t_complete_words("--force", prefix, out);
+}
+
+const k2t_command k2t_cmd_output = {
+    .name = "output", .group = "script", .min_args = 0, .max_args = 2,
+    .usage = "output [--force] [FILE]",
+    .summary = "Send command results to FILE until \"output\" alone resets them to the terminal.",
+    .help = "As sqlite3's .output: results (not errors) go to FILE.  They are written into a\n"
+            "temporary file beside FILE, renamed onto FILE when \"output\" alone (or quit)\n"
+            "closes it.  An existing FILE is refused without --force; a symlink or a special\n"
+            "file always.  Example: set format csv, output stats.csv, stats all, output.",
+    .complete = complete_output, .fn = cmd_output,
+};
+
+/*------------------------------------------------------------ the pager */
+
+/* Commands that talk to the terminal themselves, or print progress. */
+static int pager_exempt(const char *name)
+{
+    static const char *const no[] = {"tui", "pause", "lesson", "source", "eval", "compare", "quit", "output", NULL};
+    for (int i = 0; no[i]; i++)
+        if (!strcmp(no[i], name)) return 1;
+    return 0;
+}
+
+int k2t_paged(k2t_shell *sh, const k2t_command *c, int argc, char **argv)
+{
+    struct winsize ws;
+    if (sh->set.pager_off || !sh->interactive || sh->out != stdout || !isatty(STDOUT_FILENO) ||
+        !isatty(STDIN_FILENO) || pager_exempt(c->name) || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 ||
+        ws.ws_row < 2)
+        return c->fn(sh, argc, argv);
+    FILE *tmp = tmpfile();
+    if (!tmp) return c->fn(sh, argc, argv);
+    k2t_flush(sh);
+    page_cols = ws.ws_col;
+    sh->out = tmp;
+    int rc = c->fn(sh, argc, argv);
+    k2t_flush(sh);
+    page_cols = 0;
+    if (sh->out == tmp) sh->out = stdout; /* "output FILE" inside keeps its file */
+    long lines = 0;
+    int ch;
+    rewind(tmp);
+    while ((ch = getc(tmp)) != EOF) lines += ch == '\n';
+    rewind(tmp);
+    FILE *to = stdout, *p = NULL;
+    void (*old)(int) = SIG_DFL;
+    if (lines >= ws.ws_row - 1) {
+        const char *pg = getenv("PAGER");
+        if (!pg || !*pg) pg = "less -FRX";
+        fflush(stdout);
+        old = signal(SIGPIPE, SIG_IGN);
+        if ((p = popen(pg, "w"))) to = p;
+    }
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, tmp)) > 0)
+        if (fwrite(buf, 1, n, to) != n) break;
+    if (p) pclose(p);
+    if (lines >= ws.ws_row - 1) signal(SIGPIPE, old);
+    fflush(stdout);
+    fclose(tmp);
+    return rc;
 }
