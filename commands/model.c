@@ -189,32 +189,40 @@ static int cmd_layers(k2t_shell *sh, int argc, char **argv)
     }
     for (int i = 0; i < m->n_nodes; i++)
         if ((int)strlen(m->nodes[i].name) > wn) wn = (int)strlen(m->nodes[i].name);
+    k2t_table t;
+    char num[24];
+    k2t_table_init(&t, sh, m->has_arch ? 6 : 3);
+    k2t_table_col(&t, 0, "#", K2T_COL_RIGHT, 4, 0);
+    k2t_table_col(&t, 1, "layer", 0, wn, 12);
     if (m->has_arch) {
+        k2t_table_col(&t, 2, "class", 0, wc, 10);
+        k2t_table_col(&t, 3, "output (NHWC)", K2T_COL_LATE, 20, 10);
+        k2t_table_col(&t, 4, "params", K2T_COL_RIGHT, 9, 0);
+        k2t_table_col(&t, 5, "", 0, 0, 6);
         for (int i = 0; i < m->n_nodes; i++) {
             const k2t_node *N = &m->nodes[i];
             const k2t_layer *L = k2t_node_layer(m, i);
             if (fnmatch(pat, N->name, 0) != 0 && fnmatch(pat, L->class_name, 0) != 0) continue;
-            if (!shown)
-                k2t_printf(sh, "%s%4s  %-*s  %-*s  %-20s  %9s%s\n", k2t_c_bold(sh), "#", wn, "layer",
-                           wc, "class", "output (NHWC)", "params", k2t_c_off(sh));
             int64_t p = k2t_find_node(m, L->name) == i ? k2t_layer_params(L) : 0;
-            k2t_printf(sh, "%4d  %-*s  %-*s  %-20s  %9s%s\n", i, wn, N->name, wc, L->class_name,
-                       k2t_shape_str(&N->shape, 1, s1, sizeof s1), k2t_fmt_count(p, cnt, sizeof cnt),
-                       L->op == K2T_OP_UNSUPPORTED ? "  (unsupported)" : "");
+            snprintf(num, sizeof num, "%d", i);
+            const char *cells[6] = {num, N->name, L->class_name, k2t_shape_str(&N->shape, 1, s1, sizeof s1),
+                                    k2t_fmt_count(p, cnt, sizeof cnt), L->op == K2T_OP_UNSUPPORTED ? "(unsupported)" : ""};
+            k2t_table_row(&t, cells);
             shown++;
         }
     } else {
+        k2t_table_col(&t, 2, "params", K2T_COL_RIGHT, 9, 0);
         for (int i = 0; i < m->n_layers; i++) {
             const k2t_layer *L = &m->layers[i];
             if (fnmatch(pat, L->name, 0) != 0) continue;
-            if (!shown)
-                k2t_printf(sh, "%s%4s  %-*s  %9s%s\n", k2t_c_bold(sh), "#", wn, "layer", "params",
-                           k2t_c_off(sh));
-            k2t_printf(sh, "%4d  %-*s  %9s\n", i, wn, L->name,
-                       k2t_fmt_count(k2t_layer_params(L), cnt, sizeof cnt));
+            snprintf(num, sizeof num, "%d", i);
+            const char *cells[3] = {num, L->name, k2t_fmt_count(k2t_layer_params(L), cnt, sizeof cnt)};
+            k2t_table_row(&t, cells);
             shown++;
         }
     }
+    if (shown) k2t_table_print(&t);
+    else free(t.cells), free(t.note), free(t.head), free(t.flags), free(t.pref), free(t.min); /* nothing to print */
     if (!shown) return k2t_error(sh, 1, "layers: no layer matches '%s'", pat);
     return K2T_CMD_OK;
 }
