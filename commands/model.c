@@ -118,9 +118,8 @@ static int cmd_summary(k2t_shell *sh, int argc, char **argv)
     int width = wl + 2 * (ws + 2) + wp + 2 + 14;
     int tab = k2t_format_table(sh);
     if (tab) {
-        k2t_printf(sh, "Model: \"%s\" (%s, Keras %s) from ", m->name, m->model_class,
-                   m->keras_version[0] ? m->keras_version : "?");
-        k2t_print_wrapped(sh, m->path, 0, 2, 0);
+        k2t_printf(sh, "Model: \"%s\" (%s, Keras %s) from %s\n", m->name, m->model_class,
+                   m->keras_version[0] ? m->keras_version : "?", m->path);
     }
     k2t_table t;
     k2t_table_init(&t, sh, 5);

@@ -124,6 +124,34 @@ static void location(k2t_shell *sh)
         fprintf(sh->err, "%s:%d: ", sh->src_name, sh->src_line);
 }
 
+/* An error's or warning's text after its "error: " lead (col columns),
+** wrapped like results when the terminal has a width (only at the
+** terminal: a script's "FILE:LINE: error: ..." stays one line). */
+static void err_text(k2t_shell *sh, int col, const char *fmt, va_list ap)
+{
+    int W = sh->interactive && isatty(fileno(sh->err)) ? k2t_width(sh) : 0;
+    if (!W) {
+        vfprintf(sh->err, fmt, ap);
+        fputc('\n', sh->err);
+        return;
+    }
+    char *t = NULL;
+    if (vasprintf(&t, fmt, ap) < 0) return;
+    FILE *f = sh->err;
+    const char *p = t;
+    int first = 1;
+    while (*p) {
+        const char *start = p;
+        size_t l = next_line(&p, first ? (W - col > 10 ? W - col : 10) : W - 2);
+        if (!first) fprintf(f, "  ");
+        fwrite(start, 1, l, f);
+        fputc('\n', f);
+        first = 0;
+    }
+    if (!*t) fputc('\n', f);
+    free(t);
+}
+
 int k2t_error(k2t_shell *sh, int argi, const char *fmt, ...)
 {
     va_list ap;
@@ -131,9 +159,8 @@ int k2t_error(k2t_shell *sh, int argi, const char *fmt, ...)
     location(sh);
     fprintf(sh->err, "%serror:%s ", sh->set.color ? "\033[1;31m" : "", k2t_c_off(sh));
     va_start(ap, fmt);
-    vfprintf(sh->err, fmt, ap);
+    err_text(sh, 7, fmt, ap);
     va_end(ap);
-    fputc('\n', sh->err);
     /* At the terminal, point at the argument (SQLite's dotCmdError). */
     if (sh->interactive && argi >= 0 && argi < sh->argc && sh->line) {
         fprintf(sh->err, "  %s\n  %*s^\n", sh->line, sh->arg_ofs[argi], "");
@@ -150,9 +177,8 @@ void k2t_warn(k2t_shell *sh, const char *fmt, ...)
     location(sh);
     fprintf(sh->err, "%swarning:%s ", k2t_c_warn(sh), k2t_c_off(sh));
     va_start(ap, fmt);
-    vfprintf(sh->err, fmt, ap);
+    err_text(sh, 9, fmt, ap);
     va_end(ap);
-    fputc('\n', sh->err);
     fflush(sh->err);
 }
 
