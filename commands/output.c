@@ -454,7 +454,7 @@ void k2t_table_print(k2t_table *t)
     for (int r = t->hide_head || stacked ? 0 : -1; r < t->nr; r++) {
         const char *p[64];
         int any;
-        if (t->note[r]) {
+        if (r >= 0 && t->note[r]) {
             k2t_printf(sh, "%*s", t->indent, "");
             k2t_print_wrapped(sh, t->cells[r * nc], t->indent, t->indent + 2, 0);
             continue;
