@@ -233,7 +233,7 @@ static const setting settings[] = {
     {"print.precision", "1..17", "Significant digits print shows (default 6).", set_print_prec, get_print_prec},
     {"threads", "0..64", "Worker threads for run and eval (0: the machine's cores).", set_threads, get_threads},
     {"timer", "on|off", "Print each command's wall time after it runs.", set_timer, get_timer},
-    {"width", "0|20..1000", "Columns tables and text fit (0: auto: $COLUMNS, else the terminal's width; "
+    {"width", "0..1000", "Columns tables and text fit (0: auto: $COLUMNS, else the terminal's width; "
      "unlimited in scripts and pipes).", set_width, get_width},};
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))
 

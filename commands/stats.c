@@ -51,7 +51,7 @@ static int stats_layer(k2t_shell *sh, int li)
 {
     const k2t_layer *L = &sh->model->layers[li];
     int wn = 6;
-    k2t_printf(sh, "layer %s (%s)\n", L->name, L->class_name);
+    if (k2t_format_table(sh)) k2t_printf(sh, "layer %s (%s)\n", L->name, L->class_name);
     if (!L->n_w) {
         k2t_printf(sh, "  no weights\n");
         return K2T_CMD_OK;
