@@ -88,4 +88,32 @@ for size in 80x24 100x30 140x45; do
         tm kill-session -t $s
     done
 done
+#------------------------------------------------------------- the pager
+# At a terminal, output longer than the screen goes through less -FRX
+# ($PAGER unset); q returns to the prompt; "set pager off" prints it all;
+# a script (-c) never pages.
+tm -f "$tmp/tmux.conf" new-session -d -s pg -x 80 -y 24 \
+    "cd '$tmp' && env -u COLUMNS -u LINES -u PAGER -u LESS HOME='$tmp' TERM=xterm NO_COLOR=1 '$K2T' --no-init; echo k2t-exit=\$?; sleep 60"
+wait_for pg '^k2t> $' >/dev/null
+tm send-keys -t pg -l help
+tm send-keys -t pg Enter
+sleep 1
+if tm capture-pane -p -t pg | grep -q '^:$\|(END)'; then ok "help at 80x24 opens the pager"
+else notok "help at 80x24 opens the pager"; tm capture-pane -p -t pg | sed 's/^/#   /'; fi
+tm send-keys -t pg q
+if wait_for pg '^k2t> $'; then ok "q leaves the pager for the prompt"; else notok "q leaves the pager for the prompt"; fi
+tm send-keys -t pg -l "set pager off"
+tm send-keys -t pg Enter
+sleep 0.3
+tm send-keys -t pg -l help
+tm send-keys -t pg Enter
+if wait_for pg 'commands may be shortened'; then ok "set pager off prints without the pager"
+else notok "set pager off prints without the pager"; fi
+tm send-keys -t pg -l quit
+tm send-keys -t pg Enter
+tm new-session -d -s sc -x 80 -y 24 \
+    "cd '$tmp' && env -u COLUMNS -u PAGER HOME='$tmp' TERM=xterm NO_COLOR=1 '$K2T' --no-init -c help; echo k2t-exit=\$?; sleep 60"
+if wait_for sc '^k2t-exit=0$'; then ok "a -c command at a terminal never pages"
+else notok "a -c command at a terminal never pages"; fi
+
 exit $fail
