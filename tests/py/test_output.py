@@ -69,6 +69,16 @@ rows = list(csv.reader(io.StringIO("\n".join(l for l in body(out) if not l.start
 ok(rc == 0 and rows[0][:6] == ["#", "layer", "class", "max|a-b|", "max rel", "worst at"] and len(rows) == 31,
    "diff as csv: a header and one row per layer, nothing else", str(rows[:2]) + err)
 
+# ----------------------------------------------------------------- set width
+for w in (60, 80, 100):
+    rc, out, err = k2t("set width %d" % w, "summary", "layers", "stats all", "show", "blocks", "check", "help",
+                       "input cifar %s 0:2" % data, "diff keras torch-naive", "run", "print dense", "print conv2d_3",
+                       model=demo)
+    long = [l for l in body(out) if len(l) > w]
+    ok(rc == 0 and not long and len(out.splitlines()) > 200, "set width %d: no line is wider" % w, str(long[:3]) + err)
+rc, out, err = k2t("set width 10")
+ok(rc == 1 and "from 20 to 1000" in err, "set width refuses a width under 20", err)
+
 # ----------------------------------------------------------------- output FILE
 f = os.path.join(tmp, "o.txt")
 rc, out, err = k2t("output " + f, "echo to the file", "show width", "output", "echo back")
