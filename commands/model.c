@@ -117,6 +117,8 @@ static int cmd_summary(k2t_shell *sh, int argc, char **argv)
     }
     int width = wl + 2 * (ws + 2) + wp + 2 + 14;
     int tab = k2t_format_table(sh);
+    /* Too wide for the screen: shapes without their blanks, "(None,32,32,16)". */
+    int W = k2t_width(sh), compact = tab && W > 0 && width > W;
     if (tab) {
         k2t_printf(sh, "Model: \"%s\" (%s, Keras %s) from %s\n", m->name, m->model_class,
                    m->keras_version[0] ? m->keras_version : "?", m->path);
@@ -142,7 +144,11 @@ static int cmd_summary(k2t_shell *sh, int argc, char **argv)
         int64_t p = k2t_find_node(m, L->name) == i ? k2t_layer_params(L) : 0;
         for (int j = 0; j < N->n_in; j++)
             snprintf(conn + strlen(conn), sizeof conn - strlen(conn), "%s%s", j ? ", " : "", m->nodes[N->in[j]].name);
-        const char *cells[5] = {lt, k2t_shape_str(&N->shape, 1, s1, sizeof s1), k2t_shape_str(&nchw, 1, s2, sizeof s2),
+        k2t_shape_str(&N->shape, 1, s1, sizeof s1);
+        k2t_shape_str(&nchw, 1, s2, sizeof s2);
+        for (char *q = compact ? s1 : NULL; q && (q = strstr(q, ", "));) memmove(q + 1, q + 2, strlen(q + 2) + 1);
+        for (char *q = compact ? s2 : NULL; q && (q = strstr(q, ", "));) memmove(q + 1, q + 2, strlen(q + 2) + 1);
+        const char *cells[5] = {lt, s1, s2,
                                 k2t_fmt_count(p, cnt, sizeof cnt), conn};
         k2t_table_row(&t, cells);
     }

@@ -418,7 +418,8 @@ void k2t_table_print(k2t_table *t)
     int *w = k2t_xcalloc((size_t)nc, sizeof(int)), sepw = (int)strlen(t->sep), total = t->indent;
     int W = k2t_width(sh);
     for (int c = 0; c < nc; c++) {
-        w[c] = t->pref[c];
+        /* With a width, a text column is as wide as its content. */
+        w[c] = W && !(t->flags[c] & K2T_COL_RIGHT) ? 0 : t->pref[c];
         int h = t->hide_head ? 0 : vis_len(t->head[c], strlen(t->head[c]));
         if (h > w[c]) w[c] = h;
         /* Unlimited width: a column keeps its preferred width and a longer
