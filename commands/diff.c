@@ -235,15 +235,30 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
     char da[256], db[256];
     describe(&pa, da, sizeof da);
     describe(&pb, db, sizeof db);
-    k2t_printf(sh, "diff%s: A = %s (%s)\n      B = %s (%s)\n      %d sample%s; pass when max|a-b| <= %g + %g*max|a|\n",
-               isolated ? " --isolated" : "", names[0] ? names[0] : "keras", da,
-               names[1] ? names[1] : "current", db, sh->in.n, sh->in.n == 1 ? "" : "s",
-               sh->set.diff_atol, sh->set.diff_rtol);
+    int tab = k2t_format_table(sh);
+    if (tab) {
+        char line[700];
+        snprintf(line, sizeof line, "diff%s: A = %s (%s)", isolated ? " --isolated" : "", names[0] ? names[0] : "keras", da);
+        k2t_print_wrapped(sh, line, 0, 10, 0);
+        snprintf(line, sizeof line, "      B = %s (%s)", names[1] ? names[1] : "current", db);
+        k2t_print_wrapped(sh, line, 0, 10, 0);
+        snprintf(line, sizeof line, "      %d sample%s; pass when max|a-b| <= %g + %g*max|a|", sh->in.n,
+                 sh->in.n == 1 ? "" : "s", sh->set.diff_atol, sh->set.diff_rtol);
+        k2t_print_wrapped(sh, line, 0, 10, 0);
+    }
     int wn = 5;
     for (int i = 0; i < m->n_nodes; i++)
         if ((int)strlen(m->nodes[i].name) > wn) wn = (int)strlen(m->nodes[i].name);
-    k2t_printf(sh, "%s%4s  %-*s  %-20s  %11s  %11s  %-16s  %s%s\n", k2t_c_bold(sh), "#", wn, "layer", "class",
-               "max|a-b|", "max rel", "worst at", "", k2t_c_off(sh));
+    k2t_table t;
+    k2t_table_init(&t, sh, 7);
+    k2t_table_col(&t, 0, "#", K2T_COL_RIGHT, 4, 0);
+    k2t_table_col(&t, 1, "layer", 0, wn, 12);
+    k2t_table_col(&t, 2, "class", 0, 20, 10);
+    k2t_table_col(&t, 3, "max|a-b|", K2T_COL_RIGHT, 11, 0);
+    k2t_table_col(&t, 4, "max rel", K2T_COL_RIGHT, 11, 0);
+    k2t_table_col(&t, 5, "worst at", K2T_COL_LATE, 16, 8);
+    k2t_table_col(&t, 6, "", 0, 0, 4);
+    char num[24], c3[160], c4[32];
     int first = -1, n_fail = 0;
     double out_diff = 0;
     int64_t maxn = 0;
@@ -277,8 +292,10 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
         char s1[64], s2[64];
         if (!same_shape) {
             k2t_shape fa_ = *sa, fb_ = *sb;
-            k2t_printf(sh, "%4d  %-*s  %-20s  shape %s vs %s  FAIL\n", i, wn, m->nodes[i].name, L->class_name,
-                       k2t_shape_str(&fa_, 0, s1, sizeof s1), k2t_shape_str(&fb_, 0, s2, sizeof s2));
+            snprintf(num, sizeof num, "%d", i);
+            snprintf(c3, sizeof c3, "shape %s vs %s", k2t_shape_str(&fa_, 0, s1, sizeof s1), k2t_shape_str(&fb_, 0, s2, sizeof s2));
+            const char *cells[7] = {num, m->nodes[i].name, L->class_name, c3, "", "", "FAIL"};
+            k2t_table_row(&t, cells);
             n_fail++;
             if (first < 0) first = i;
             shapes_diverged = 1;
@@ -286,7 +303,9 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
         }
         if ((isolated && shapes_diverged) || k2t_run_keras(ra, i, 0, ka, &err) != K2T_OK ||
             k2t_run_keras(rb, i, 0, kb, &err) != K2T_OK) {
-            k2t_printf(sh, "%4d  %-*s  %-20s  (not compared)\n", i, wn, m->nodes[i].name, L->class_name);
+            snprintf(num, sizeof num, "%d", i);
+            const char *cells[7] = {num, m->nodes[i].name, L->class_name, "(not compared)", "", "", ""};
+            k2t_table_row(&t, cells);
             continue;
         }
         int64_t cnt = k2t_shape_numel(sa) * sh->in.n, worst = 0;
@@ -303,9 +322,13 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
         full.ndim++;
         char where[64];
         index_str(&full, worst, where, sizeof where);
-        k2t_printf(sh, "%4d  %-*s  %-20s  %11.4g  %11.4g  %-16s  %s%s%s\n", i, wn, m->nodes[i].name, L->class_name,
-                   mad, ref > 0 ? mad / ref : mad, mad > 0 ? where : "-", pass ? "" : k2t_c_warn(sh),
-                   pass ? "ok" : "FAIL", pass ? "" : k2t_c_off(sh));
+        char st[48];
+        snprintf(num, sizeof num, "%d", i);
+        snprintf(c3, sizeof c3, "%.4g", mad);
+        snprintf(c4, sizeof c4, "%.4g", ref > 0 ? mad / ref : mad);
+        snprintf(st, sizeof st, "%s%s%s", pass ? "" : k2t_c_warn(sh), pass ? "ok" : "FAIL", pass ? "" : k2t_c_off(sh));
+        const char *cells[7] = {num, m->nodes[i].name, L->class_name, c3, c4, mad > 0 ? where : "-", st};
+        k2t_table_row(&t, cells);
         if (!pass) {
             n_fail++;
             if (first < 0) first = i;
@@ -314,14 +337,17 @@ static int cmd_diff(k2t_shell *sh, int argc, char **argv)
     }
     free(ka);
     free(kb);
+    k2t_table_print(&t);
     if (rc != K2T_CMD_OK) goto done;
     k2t_var_num(sh, "max_abs_diff", out_diff);
     k2t_var_num(sh, "failed_layers", n_fail);
     if (first < 0) {
-        k2t_printf(sh, "no divergence: every layer within tolerance (max |a-b| at the output %g)\n", out_diff);
+        if (tab) k2t_printf(sh, "no divergence: every layer within tolerance (max |a-b| at the output %g)\n", out_diff);
         k2t_var_set(sh, "first_divergence", "none");
     } else {
         const k2t_layer *L = k2t_node_layer(m, first);
+        k2t_var_set(sh, "first_divergence", "%s", m->nodes[first].name);
+        if (!tab) goto done;
         k2t_printf(sh, "%sfirst divergence: %s (%s)%s\n", k2t_c_bold(sh), m->nodes[first].name, L->class_name,
                    k2t_c_off(sh));
         k2t_emu ea = pa.emu, eb = pb.emu;

@@ -197,11 +197,11 @@ int k2t_dispatch(k2t_shell *sh, const char *line)
         }
     }
     double t0 = now();
-    rc = c->fn(sh, argc, argv);
+    rc = k2t_paged(sh, c, argc, argv);
     for (int i = 1; i < argc; i++) free(subst[i]);
     if (sh->set.timer && rc != K2T_CMD_QUIT)
         k2t_printf(sh, "Run Time: real %.3f s\n", now() - t0);
-    fflush(sh->out);
+    k2t_flush(sh);
 done:
     sh->line = saved;
     sh->argc = saved_argc;

@@ -55,6 +55,8 @@ static void complete_h5(k2t_shell *sh, int argi, char **argv, const char *prefix
 
 static void rule(k2t_shell *sh, char c, int n)
 {
+    int W = k2t_width(sh);
+    if (W > 0 && n > W) n = W;
     for (int i = 0; i < n; i++) k2t_printf(sh, "%c", c);
     k2t_printf(sh, "\n");
 }
@@ -114,30 +116,44 @@ static int cmd_summary(k2t_shell *sh, int argc, char **argv)
         if ((int)strlen(cnt) > wp) wp = (int)strlen(cnt);
     }
     int width = wl + 2 * (ws + 2) + wp + 2 + 14;
-    k2t_printf(sh, "Model: \"%s\" (%s, Keras %s) from %s\n", m->name, m->model_class,
-               m->keras_version[0] ? m->keras_version : "?", m->path);
-    rule(sh, '_', width);
-    k2t_printf(sh, "%s%-*s  %-*s  %-*s  %*s  %s%s\n", k2t_c_bold(sh), wl, "Layer (type)", ws,
-               "Output shape (NHWC)", ws, "Output shape (NCHW)", wp, "Param #", "Connected to",
-               k2t_c_off(sh));
-    rule(sh, '=', width);
+    int tab = k2t_format_table(sh);
+    /* Too wide for the screen: shapes without their blanks, "(None,32,32,16)". */
+    int W = k2t_width(sh), compact = tab && W > 0 && width > W;
+    if (tab) {
+        k2t_printf(sh, "Model: \"%s\" (%s, Keras %s) from %s\n", m->name, m->model_class,
+                   m->keras_version[0] ? m->keras_version : "?", m->path);
+    }
+    k2t_table t;
+    k2t_table_init(&t, sh, 5);
+    k2t_table_col(&t, 0, "Layer (type)", 0, wl, 20);
+    k2t_table_col(&t, 1, "Output shape (NHWC)", K2T_COL_LATE, ws, 10);
+    k2t_table_col(&t, 2, "Output shape (NCHW)", K2T_COL_LATE, ws, 10);
+    k2t_table_col(&t, 3, "Param #", K2T_COL_RIGHT, wp, 0);
+    k2t_table_col(&t, 4, "Connected to", 0, 0, 12);
+    if (tab) t.rule_top = '_', t.rule_head = '=', t.rule_width = width;
     int unsupported = 0;
     for (int i = 0; i < m->n_nodes; i++) {
         const k2t_node *N = &m->nodes[i];
         const k2t_layer *L = k2t_node_layer(m, i);
-        char lt[300];
+        char lt[300], conn[1024] = "";
         k2t_shape nchw = k2t_shape_nchw(&N->shape);
         snprintf(lt, sizeof lt, "%s (%s)%s", N->name, L->class_name,
                  L->op == K2T_OP_UNSUPPORTED ? " !" : "");
         unsupported += L->op == K2T_OP_UNSUPPORTED;
         /* A shared layer's weights are counted at its first call. */
         int64_t p = k2t_find_node(m, L->name) == i ? k2t_layer_params(L) : 0;
-        k2t_printf(sh, "%-*s  %-*s  %-*s  %*s", wl, lt, ws, k2t_shape_str(&N->shape, 1, s1, sizeof s1),
-                   ws, k2t_shape_str(&nchw, 1, s2, sizeof s2), wp, k2t_fmt_count(p, cnt, sizeof cnt));
         for (int j = 0; j < N->n_in; j++)
-            k2t_printf(sh, "%s%s", j ? ", " : "  ", m->nodes[N->in[j]].name);
-        k2t_printf(sh, "\n");
+            snprintf(conn + strlen(conn), sizeof conn - strlen(conn), "%s%s", j ? ", " : "", m->nodes[N->in[j]].name);
+        k2t_shape_str(&N->shape, 1, s1, sizeof s1);
+        k2t_shape_str(&nchw, 1, s2, sizeof s2);
+        for (char *q = compact ? s1 : NULL; q && (q = strstr(q, ", "));) memmove(q + 1, q + 2, strlen(q + 2) + 1);
+        for (char *q = compact ? s2 : NULL; q && (q = strstr(q, ", "));) memmove(q + 1, q + 2, strlen(q + 2) + 1);
+        const char *cells[5] = {lt, s1, s2,
+                                k2t_fmt_count(p, cnt, sizeof cnt), conn};
+        k2t_table_row(&t, cells);
     }
+    k2t_table_print(&t);
+    if (!tab) return K2T_CMD_OK;
     rule(sh, '=', width);
     totals(sh, m);
     if (unsupported) {
@@ -145,11 +161,21 @@ static int cmd_summary(k2t_shell *sh, int argc, char **argv)
                    k2t_c_warn(sh), k2t_c_off(sh));
         for (int i = 0; i < m->n_layers; i++)
             if (m->layers[i].op == K2T_OP_UNSUPPORTED)
-                k2t_printf(sh, "  %s: %s\n", m->layers[i].name, m->layers[i].unsupported);
+            {
+                char t2[1024];
+                snprintf(t2, sizeof t2, "%s: %s", m->layers[i].name, m->layers[i].unsupported);
+                k2t_printf(sh, "  ");
+                k2t_print_wrapped(sh, t2, 2, 4, 0);
+            }
     }
     for (int i = 0; i < m->n_layers; i++)
         if (m->layers[i].op != K2T_OP_UNSUPPORTED && m->layers[i].unsupported)
-            k2t_printf(sh, "  note: %s: %s\n", m->layers[i].name, m->layers[i].unsupported);
+        {
+            char t2[1024];
+            snprintf(t2, sizeof t2, "%s: %s", m->layers[i].name, m->layers[i].unsupported);
+            k2t_printf(sh, "  note: ");
+            k2t_print_wrapped(sh, t2, 8, 8, 0);
+        }
     rule(sh, '_', width);
     return K2T_CMD_OK;
 }
@@ -168,32 +194,40 @@ static int cmd_layers(k2t_shell *sh, int argc, char **argv)
     }
     for (int i = 0; i < m->n_nodes; i++)
         if ((int)strlen(m->nodes[i].name) > wn) wn = (int)strlen(m->nodes[i].name);
+    k2t_table t;
+    char num[24];
+    k2t_table_init(&t, sh, m->has_arch ? 6 : 3);
+    k2t_table_col(&t, 0, "#", K2T_COL_RIGHT, 4, 0);
+    k2t_table_col(&t, 1, "layer", 0, wn, 12);
     if (m->has_arch) {
+        k2t_table_col(&t, 2, "class", 0, wc, 10);
+        k2t_table_col(&t, 3, "output (NHWC)", K2T_COL_LATE, 20, 10);
+        k2t_table_col(&t, 4, "params", K2T_COL_RIGHT, 9, 0);
+        k2t_table_col(&t, 5, "", 0, 0, 6);
         for (int i = 0; i < m->n_nodes; i++) {
             const k2t_node *N = &m->nodes[i];
             const k2t_layer *L = k2t_node_layer(m, i);
             if (fnmatch(pat, N->name, 0) != 0 && fnmatch(pat, L->class_name, 0) != 0) continue;
-            if (!shown)
-                k2t_printf(sh, "%s%4s  %-*s  %-*s  %-20s  %9s%s\n", k2t_c_bold(sh), "#", wn, "layer",
-                           wc, "class", "output (NHWC)", "params", k2t_c_off(sh));
             int64_t p = k2t_find_node(m, L->name) == i ? k2t_layer_params(L) : 0;
-            k2t_printf(sh, "%4d  %-*s  %-*s  %-20s  %9s%s\n", i, wn, N->name, wc, L->class_name,
-                       k2t_shape_str(&N->shape, 1, s1, sizeof s1), k2t_fmt_count(p, cnt, sizeof cnt),
-                       L->op == K2T_OP_UNSUPPORTED ? "  (unsupported)" : "");
+            snprintf(num, sizeof num, "%d", i);
+            const char *cells[6] = {num, N->name, L->class_name, k2t_shape_str(&N->shape, 1, s1, sizeof s1),
+                                    k2t_fmt_count(p, cnt, sizeof cnt), L->op == K2T_OP_UNSUPPORTED ? "(unsupported)" : ""};
+            k2t_table_row(&t, cells);
             shown++;
         }
     } else {
+        k2t_table_col(&t, 2, "params", K2T_COL_RIGHT, 9, 0);
         for (int i = 0; i < m->n_layers; i++) {
             const k2t_layer *L = &m->layers[i];
             if (fnmatch(pat, L->name, 0) != 0) continue;
-            if (!shown)
-                k2t_printf(sh, "%s%4s  %-*s  %9s%s\n", k2t_c_bold(sh), "#", wn, "layer", "params",
-                           k2t_c_off(sh));
-            k2t_printf(sh, "%4d  %-*s  %9s\n", i, wn, L->name,
-                       k2t_fmt_count(k2t_layer_params(L), cnt, sizeof cnt));
+            snprintf(num, sizeof num, "%d", i);
+            const char *cells[3] = {num, L->name, k2t_fmt_count(k2t_layer_params(L), cnt, sizeof cnt)};
+            k2t_table_row(&t, cells);
             shown++;
         }
     }
+    if (shown) k2t_table_print(&t);
+    else free(t.cells), free(t.note), free(t.head), free(t.flags), free(t.pref), free(t.min); /* nothing to print */
     if (!shown) return k2t_error(sh, 1, "layers: no layer matches '%s'", pat);
     return K2T_CMD_OK;
 }

@@ -492,9 +492,30 @@ static int parse_slice(const char *s, const k2t_shape *sh, range *r, char *why, 
     while (*s == ' ') s++;
     if (*s != '[') { snprintf(why, n, "a slice starts with '['"); return -1; }
     s++;
+    /* Items other than "..." (which stands for every axis they leave). */
+    int items = 0, ell = 0;
+    for (const char *q = s; *q && *q != ']'; q++) {
+        while (*q == ' ') q++;
+        if (*q == ',') continue;
+        if (!strncmp(q, "...", 3)) ell++, q += 2;
+        else if (*q && *q != ']') {
+            items++;
+            q += strcspn(q, ",]");
+            if (*q == ']') break;
+        }
+    }
+    if (ell > 1) { snprintf(why, n, "a slice takes one '...' at most"); return -1; }
     for (;;) {
         while (*s == ' ') s++;
         if (*s == ']') break;
+        if (!strncmp(s, "...", 3)) {
+            s += 3;
+            while (*s == ' ') s++;
+            if (*s != ',' && *s != ']') { snprintf(why, n, "bad slice near '%s'", s); return -1; }
+            for (int e = 0; e < sh->ndim - items && k < sh->ndim; e++, k++) r[k] = (range){0, sh->d[k], 1, 0};
+            if (*s == ',') s++;
+            continue;
+        }
         if (k == sh->ndim) { snprintf(why, n, "too many indices for a tensor of %d dimensions", sh->ndim); return -1; }
         int64_t dim = sh->d[k], v[3] = {0, dim, 1};
         int have[3] = {0}, part = 0;
@@ -540,56 +561,135 @@ static int parse_slice(const char *s, const k2t_shape *sh, range *r, char *why, 
     return k;
 }
 
-static void print_values(k2t_shell *sh, const k2t_tensor *t, const range *r, int nd, int64_t *count)
-{
-    /* Walk the selected elements; brackets for every non-index axis. */
+/* numpy's printoptions: past 'threshold' values, each axis longer than
+** 2*edgeitems shows its first and last 'edgeitems' around "...". */
+enum { PRINT_THRESHOLD = 1000, PRINT_EDGE = 3 };
+
+typedef struct pctx {
+    k2t_shell *sh;
+    const k2t_tensor *t;
+    const range *r;
+    int nd, na, axes[K2T_MAX_DIMS];
     int64_t idx[K2T_MAX_DIMS];
-    int axes[K2T_MAX_DIMS], na = 0;
-    for (int i = 0; i < nd; i++) {
-        idx[i] = r[i].start;
-        if (!r[i].index) axes[na++] = i;
+    int summarise, prec, w, width, col, base; /* base: columns before the first '[' */
+} pctx;
+
+static int64_t axis_len(const range *r)
+{
+    int64_t n = r->stop - r->start; /* no overflow for a step near INT64_MAX */
+    return n <= 0 ? 0 : n / r->step + (n % r->step != 0);
+}
+
+static void fmt_value(const pctx *c, float v, char *buf, size_t n)
+{
+    snprintf(buf, n, "%.*g", c->prec, (double)v);
+}
+
+/* Print axis c->axes[a] from the current c->idx: "[v v ...]" for the
+** last, nested brackets above it; lines end at c->width. */
+static void print_axis(pctx *c, int a)
+{
+    int d = c->axes[a];
+    int64_t len = axis_len(&c->r[d]);
+    int cut = c->summarise && len > 2 * PRINT_EDGE;
+    k2t_printf(c->sh, "[");
+    c->col++;
+    for (int64_t k = 0; k < len; k++) {
+        if (cut && k == PRINT_EDGE) {
+            if (a == c->na - 1) {
+                if (c->col + 4 > c->width) { k2t_printf(c->sh, "\n%*s", c->base + a + 1, ""); c->col = c->base + a + 1; }
+                k2t_printf(c->sh, " ...");
+                c->col += 4;
+            } else {
+                k2t_printf(c->sh, "\n%*s...", c->base + a + 1, "");
+                for (int i = 0; i < c->na - a - 1; i++) k2t_printf(c->sh, "\n");
+                k2t_printf(c->sh, "%*s", c->base + a + 1, "");
+                c->col = c->base + a + 1;
+            }
+            k = len - PRINT_EDGE;
+        }
+        c->idx[d] = c->r[d].start + k * c->r[d].step;
+        if (a == c->na - 1) {
+            int64_t off = 0;
+            for (int i = 0; i < c->nd; i++) off = off * c->t->shape.d[i] + c->idx[i];
+            char v[48];
+            fmt_value(c, c->t->data[off], v, sizeof v);
+            int need = c->w + (k ? 1 : 0);
+            if (k && c->col + need + 1 > c->width) {
+                k2t_printf(c->sh, "\n%*s", c->base + a + 1, "");
+                c->col = c->base + a + 1;
+                need = c->w;
+            }
+            k2t_printf(c->sh, "%s%*s", k && need > c->w ? " " : "", c->w, v);
+            c->col += need;
+        } else {
+            if (k) {
+                if (!(cut && k == len - PRINT_EDGE)) {
+                    for (int i = 0; i < c->na - a - 1; i++) k2t_printf(c->sh, "\n");
+                    k2t_printf(c->sh, "%*s", c->base + a + 1, "");
+                }
+                c->col = c->base + a + 1;
+            }
+            print_axis(c, a + 1);
+        }
     }
+    k2t_printf(c->sh, "]");
+    c->col++;
+}
+
+/* Walk the elements print_axis prints (the summarised set) to find the
+** common width. */
+static void measure(pctx *c, int a)
+{
+    int d = c->axes[a];
+    int64_t len = axis_len(&c->r[d]);
+    int cut = c->summarise && len > 2 * PRINT_EDGE;
+    for (int64_t k = 0; k < len; k++) {
+        if (cut && k == PRINT_EDGE) k = len - PRINT_EDGE;
+        c->idx[d] = c->r[d].start + k * c->r[d].step;
+        if (a < c->na - 1) { measure(c, a + 1); continue; }
+        int64_t off = 0;
+        for (int i = 0; i < c->nd; i++) off = off * c->t->shape.d[i] + c->idx[i];
+        char v[48];
+        fmt_value(c, c->t->data[off], v, sizeof v);
+        if ((int)strlen(v) > c->w) c->w = (int)strlen(v);
+    }
+}
+
+static void print_values(k2t_shell *sh, const k2t_tensor *t, const range *r, int nd, int col)
+{
+    pctx c = {.sh = sh, .t = t, .r = r, .nd = nd, .col = col, .base = col};
+    int64_t total = 1;
     for (int i = 0; i < nd; i++) {
+        c.idx[i] = r[i].start;
         if (r[i].start < 0 || r[i].stop > t->shape.d[i] || r[i].step < 1) return; /* parse_slice guarantees */
+        if (!r[i].index) c.axes[c.na++] = i;
         if (r[i].start >= r[i].stop) {
             /* An empty selection, as numpy prints it. */
+            int na = 0;
+            for (int j = 0; j < nd; j++) na += !r[j].index;
             for (int a = 0; a < na; a++) k2t_printf(sh, "[");
             for (int a = 0; a < na; a++) k2t_printf(sh, "]");
             k2t_printf(sh, "  (empty: axis %d selects nothing)\n", i);
             return;
         }
+        total *= axis_len(&r[i]);
     }
-    for (int i = 0; i < na; i++) k2t_printf(sh, "[");
-    for (;;) {
+    c.prec = sh->set.print_prec ? sh->set.print_prec : 6;
+    c.summarise = total > PRINT_THRESHOLD;
+    c.width = k2t_width(sh);
+    if (c.width <= 0) c.width = 132; /* scripts and pipes: a line of 10 class scores */
+    if (c.na == 0) { /* one element */
+        char v[48];
         int64_t off = 0;
-        for (int i = 0; i < nd; i++) off = off * t->shape.d[i] + idx[i];
-        if (*count < 2000) k2t_printf(sh, "%11.6g", t->data[off]);
-        else if (*count == 2000) k2t_printf(sh, " ...");
-        (*count)++;
-        /* advance the innermost selected axis */
-        int a = na - 1, closed = 0;
-        while (a >= 0) {
-            int d = axes[a];
-            /* no overflow for a step near INT64_MAX: compare before adding */
-            if (r[d].step < r[d].stop - idx[d]) {
-                idx[d] += r[d].step;
-                break;
-            }
-            idx[d] = r[d].start;
-            closed++;
-            a--;
-        }
-        if (a < 0) break;
-        if (*count <= 2000) {
-            for (int i = 0; i < closed; i++) k2t_printf(sh, "]");
-            if (closed) {
-                k2t_printf(sh, "\n");
-                for (int i = 0; i < na - closed; i++) k2t_printf(sh, " ");
-                for (int i = 0; i < closed; i++) k2t_printf(sh, "[");
-            }
-        }
+        for (int i = 0; i < nd; i++) off = off * t->shape.d[i] + c.idx[i];
+        fmt_value(&c, t->data[off], v, sizeof v);
+        k2t_printf(sh, "%s\n", v);
+        return;
     }
-    for (int i = 0; i < na; i++) k2t_printf(sh, "]");
+    measure(&c, 0);
+    for (int i = 0; i < nd; i++) c.idx[i] = r[i].start;
+    print_axis(&c, 0);
     k2t_printf(sh, "\n");
 }
 
@@ -607,10 +707,19 @@ static int cmd_print(k2t_shell *sh, int argc, char **argv)
     if (!sh->model) return k2t_error(sh, -1, "print: no model loaded (use \"load FILE.h5\")");
     if (!sh->model->has_arch)
         return k2t_error(sh, -1, "print: %s is a weights-only file: it has no architecture", sh->model->path);
+    /* A slice may hold spaces ("[0:2, 0:3]"): its words are joined back. */
+    char slice[512] = "";
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--preact")) preact = 1;
-        else if (argv[i][0] == '[' && slice_arg < 0) slice_arg = i;
-        else return k2t_error(sh, i, "print: unexpected argument '%s'", argv[i]);
+        else if (argv[i][0] == '[' && slice_arg < 0) {
+            slice_arg = i;
+            for (;; i++) {
+                if (strlen(slice) + strlen(argv[i]) + 2 > sizeof slice) return k2t_error(sh, i, "print: slice too long");
+                if (i > slice_arg) strcat(slice, " ");
+                strcat(slice, argv[i]);
+                if (strchr(argv[i], ']') || i + 1 == argc) break;
+            }
+        } else return k2t_error(sh, i, "print: unexpected argument '%s'", argv[i]);
     }
     const k2t_tensor *t = activation(sh, 1, argv[1], preact);
     if (!t) return K2T_CMD_ERR;
@@ -637,19 +746,16 @@ static int cmd_print(k2t_shell *sh, int argc, char **argv)
     char why[256];
     int nd;
     if (slice_arg >= 0) {
-        nd = parse_slice(argv[slice_arg], &t->shape, r, why, sizeof why);
+        nd = parse_slice(slice, &t->shape, r, why, sizeof why);
         if (nd < 0) return k2t_error(sh, slice_arg, "print: %s", why);
+        print_values(sh, t, r, nd, 0);
     } else {
-        /* Without a slice: the first sample's first row (up to 8 values) */
+        /* Without a slice: the first sample, numpy-style ("..." past 1,000 values). */
         nd = t->shape.ndim;
-        for (int i = 0; i < nd; i++) {
-            int last = i == nd - 1;
-            r[i] = (range){0, last ? (t->shape.d[i] < 8 ? t->shape.d[i] : 8) : 1, 1, !last};
-        }
-        k2t_printf(sh, "%s[0,...,:%lld]%s ", k2t_c_dim(sh), (long long)r[nd - 1].stop, k2t_c_off(sh));
+        for (int i = 0; i < nd; i++) r[i] = (range){0, i ? t->shape.d[i] : (t->shape.d[0] > 0 ? 1 : 0), 1, i == 0};
+        k2t_printf(sh, "%s[0]%s ", k2t_c_dim(sh), k2t_c_off(sh));
+        print_values(sh, t, r, nd, 4);
     }
-    int64_t count = 0;
-    print_values(sh, t, r, nd, &count);
     return K2T_CMD_OK;
 }
 
@@ -907,13 +1013,17 @@ const k2t_command k2t_cmd_run = {
 };
 
 const k2t_command k2t_cmd_print = {
-    .name = "print", .aliases = "p", .group = "run", .min_args = 1, .max_args = 3,
+    .name = "print", .aliases = "p", .group = "run", .min_args = 1, .max_args = -1,
     .flags = K2T_RAW_VARS,
     .usage = "print LAYER [SLICE] [--preact] | print $NAME",
     .summary = "Print a layer's activation: shape, statistics and values, with numpy-style slices.",
-    .help = "Example: print conv2d_3 [0,:4,:4,0].  The tensor is shown as the run holds it: Keras\n"
-            "layout, or NCHW under \"set layout nchw\", batch first.  --preact shows a Conv/Dense\n"
-            "layer's output before its fused activation.  print $NAME shows a published result.",
+    .help = "Example: print conv2d_3 [0,:4,:4,0], [0:2, 0:3] or [0,...,5].  The tensor is shown as the\n"
+            "run holds it: Keras layout, or NCHW under \"set layout nchw\", batch first.  Without a\n"
+            "slice, the first sample.  Values as numpy prints them: aligned, separated, lines fit\n"
+            "the width; past 1,000 values each axis shows its first and last 3 around \"...\"\n"
+            "(numpy's threshold and edgeitems).  \"set print.precision N\": significant digits\n"
+            "(default 6).  --preact shows a Conv/Dense layer's output before its fused\n"
+            "activation.  print $NAME shows a published result.",
     .complete = complete_print, .fn = cmd_print,
 };
 

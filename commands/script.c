@@ -15,13 +15,25 @@ static int cmd_help(k2t_shell *sh, int argc, char **argv)
             int l = (int)strlen(k2t_commands[i]->name);
             if (!(k2t_commands[i]->flags & K2T_HIDDEN) && l > w) w = l;
         }
+        k2t_table t;
+        k2t_table_init(&t, sh, 2);
+        t.hide_head = 1;
+        k2t_table_col(&t, 0, "command", K2T_COL_FIXED, w, 0);
+        k2t_table_col(&t, 1, "summary", 0, 0, 20);
         for (int i = 0; i < k2t_n_commands; i++) {
             const k2t_command *c = k2t_commands[i];
             if (c->flags & K2T_HIDDEN) continue;
-            k2t_printf(sh, "%s%-*s%s  %s\n", k2t_c_bold(sh), w, c->name, k2t_c_off(sh), c->summary);
+            char name[80];
+            snprintf(name, sizeof name, "%s%s%s", k2t_c_bold(sh), c->name, k2t_c_off(sh));
+            const char *cells[2] = {name, c->summary};
+            k2t_table_row(&t, cells);
         }
-        k2t_printf(sh, "%s\"help COMMAND\" shows a command's usage and details; "
-                   "commands may be shortened to a unique prefix.%s\n", k2t_c_dim(sh), k2t_c_off(sh));
+        k2t_table_print(&t);
+        if (!k2t_format_table(sh)) return K2T_CMD_OK;
+        char tail[200];
+        snprintf(tail, sizeof tail, "%s\"help COMMAND\" shows a command's usage and details; "
+                 "commands may be shortened to a unique prefix.%s", k2t_c_dim(sh), k2t_c_off(sh));
+        k2t_print_wrapped(sh, tail, 0, 0, 0);
         return K2T_CMD_OK;
     }
     char why[512];
@@ -72,7 +84,7 @@ static int cmd_pause(k2t_shell *sh, int argc, char **argv)
     if (!isatty(0) || !isatty(1) || sh->out != stdout || getenv("K2T_NO_PAUSE")) return K2T_CMD_OK;
     for (int i = 1; i < argc; i++) k2t_printf(sh, "%s%s", i > 1 ? " " : "", argv[i]);
     k2t_printf(sh, "%s%s(Enter to go on)%s ", argc > 1 ? " " : "", k2t_c_dim(sh), k2t_c_off(sh));
-    fflush(sh->out);
+    k2t_flush(sh);
     int c;
     while ((c = getchar()) != EOF && c != '\n') {
     }

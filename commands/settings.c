@@ -63,6 +63,71 @@ static void get_hist_bins(const k2t_shell *sh, char *buf, size_t n)
     snprintf(buf, n, "%d", sh->set.hist_bins);
 }
 
+static int set_width(k2t_shell *sh, const char *v, char *why, size_t n)
+{
+    char *end;
+    long w = strtol(v, &end, 10);
+    if (!strcasecmp(v, "auto")) w = 0, end = (char *)v + strlen(v);
+    if (*v && !*end && (w == 0 || (w >= 20 && w <= 1000))) {
+        sh->set.width = (int)w;
+        return 0;
+    }
+    snprintf(why, n, "expected 0 (auto) or a whole number from 20 to 1000, got '%s'", v);
+    return -1;
+}
+
+static void get_width(const k2t_shell *sh, char *buf, size_t n)
+{
+    int w = k2t_width(sh);
+    if (sh->set.width) snprintf(buf, n, "%d", sh->set.width);
+    else if (w) snprintf(buf, n, "0 (auto: %d)", w);
+    else snprintf(buf, n, "0");
+}
+
+static int set_pager(k2t_shell *sh, const char *v, char *why, size_t n)
+{
+    int on;
+    if (parse_bool(v, &on) == 0) { sh->set.pager_off = !on; return 0; }
+    snprintf(why, n, "expected on or off, got '%s'", v);
+    return -1;
+}
+
+static void get_pager(const k2t_shell *sh, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", sh->set.pager_off ? "off" : "on");
+}
+
+static int set_format(k2t_shell *sh, const char *v, char *why, size_t n)
+{
+    static const char *const names[] = {"table", "csv", "tsv"};
+    for (int i = 0; i < 3; i++)
+        if (!strcasecmp(v, names[i])) { sh->set.format = i; return 0; }
+    snprintf(why, n, "expected table, csv or tsv, got '%s'", v);
+    return -1;
+}
+
+static void get_format(const k2t_shell *sh, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", sh->set.format == K2T_FMT_CSV ? "csv" : sh->set.format == K2T_FMT_TSV ? "tsv" : "table");
+}
+
+static int set_print_prec(k2t_shell *sh, const char *v, char *why, size_t n)
+{
+    char *end;
+    long p = strtol(v, &end, 10);
+    if (*v && !*end && p >= 1 && p <= 17) {
+        sh->set.print_prec = (int)p;
+        return 0;
+    }
+    snprintf(why, n, "expected a whole number from 1 to 17, got '%s'", v);
+    return -1;
+}
+
+static void get_print_prec(const k2t_shell *sh, char *buf, size_t n)
+{
+    snprintf(buf, n, "%d", sh->set.print_prec ? sh->set.print_prec : 6);
+}
+
 static int set_threads(k2t_shell *sh, const char *v, char *why, size_t n)
 {
     char *end;
@@ -157,12 +222,19 @@ static const setting settings[] = {
     {"diff.atol", "VALUE", "diff passes a layer when max |a-b| <= diff.atol + diff.rtol * max |reference| (default 1e-5).",
      set_diff_atol, get_diff_atol},
     {"diff.rtol", "VALUE", "Relative part of diff's tolerance (default 1e-4).", set_diff_rtol, get_diff_rtol},
+    {"format", "table|csv|tsv", "How tables print (summary, layers, stats, diff, show): aligned, or CSV (RFC 4180) "
+     "or TSV with a header row.", set_format, get_format},
     {"echo", "on|off", "Echo each command of a script before running it.", set_echo, get_echo},
     {"hist.bins", "4..200", "Number of bins that hist draws.", set_hist_bins, get_hist_bins},
     {"memory.limit", "MB|default", "Memory a model's load may add and one run or eval may allocate (512M, 4G; "
      "default: half the RAM, or $K2T_MEMORY_LIMIT).", set_memory_limit, get_memory_limit},
+    {"pager", "on|off", "Page long output through $PAGER (or less -FRX) at an interactive terminal; never in "
+     "scripts.", set_pager, get_pager},
+    {"print.precision", "1..17", "Significant digits print shows (default 6).", set_print_prec, get_print_prec},
     {"threads", "0..64", "Worker threads for run and eval (0: the machine's cores).", set_threads, get_threads},
-    {"timer", "on|off", "Print each command's wall time after it runs.", set_timer, get_timer},};
+    {"timer", "on|off", "Print each command's wall time after it runs.", set_timer, get_timer},
+    {"width", "0..1000", "Columns tables and text fit (0: auto: $COLUMNS, else the terminal's width; "
+     "unlimited in scripts and pipes).", set_width, get_width},};
 #define N_SETTINGS ((int)(sizeof settings / sizeof settings[0]))
 
 static const setting *find(const char *key)
@@ -244,21 +316,38 @@ int k2t_setting_show(k2t_shell *sh, const char *key)
     char buf[256];
     row r[N_SETTINGS + K2T_PIT_COUNT];
     int n = all_rows(r);
-    for (int i = 0; i < n; i++) {
-        if (key && strcmp(r[i].key, key)) continue;
-        row_value(sh, &r[i], buf, sizeof buf);
-        if (key) {
-            k2t_printf(sh, "%s = %s\n", r[i].key, buf);
-            return K2T_CMD_OK;
+    if (!key) {
+        k2t_table t;
+        k2t_table_init(&t, sh, 4);
+        t.sep = " ";
+        t.hide_head = 1;
+        k2t_table_col(&t, 0, "key", 0, 17, 8);
+        k2t_table_col(&t, 1, "value", 0, 8, 6);
+        k2t_table_col(&t, 2, "values", 0, 0, 10);
+        k2t_table_col(&t, 3, "help", 0, 0, 20);
+        /* Legacy full-width lines keep values and help as one dim cell. */
+        int one = k2t_format_table(sh);
+        if (one) t.nc = 3, t.head[2] = "help";
+        for (int i = 0; i < n; i++) {
+            char vh[600];
+            row_value(sh, &r[i], buf, sizeof buf);
+            int dim = one && !k2t_width(sh);
+            snprintf(vh, sizeof vh, "%s(%s) %s%s", dim ? k2t_c_dim(sh) : "", r[i].values, r[i].help,
+                     dim ? k2t_c_off(sh) : "");
+            const char *cells[4] = {r[i].key, buf, one ? vh : r[i].values, r[i].help};
+            k2t_table_row(&t, cells);
         }
-        k2t_printf(sh, "%-17s %-8s %s(%s) %s%s\n", r[i].key, buf, k2t_c_dim(sh), r[i].values, r[i].help,
-                   k2t_c_off(sh));
+        k2t_table_print(&t);
+        return K2T_CMD_OK;
     }
-    if (key) {
-        char dym[96];
-        return k2t_error(sh, 1, "show: unknown setting '%s' (%s\"show\" lists them)", key, setting_dym(key, dym, sizeof dym));
+    for (int i = 0; i < n; i++) {
+        if (strcmp(r[i].key, key)) continue;
+        row_value(sh, &r[i], buf, sizeof buf);
+        k2t_printf(sh, "%s = %s\n", r[i].key, buf);
+        return K2T_CMD_OK;
     }
-    return K2T_CMD_OK;
+    char dym[96];
+    return k2t_error(sh, 1, "show: unknown setting '%s' (%s\"show\" lists them)", key, setting_dym(key, dym, sizeof dym));
 }
 
 void k2t_complete_settings(const char *prefix, k2t_strlist *out)

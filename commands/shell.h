@@ -62,7 +62,13 @@ typedef struct k2t_settings {
     int echo;         /* echo each command of a script before running it */
     int timer;        /* print each command's wall time */
     int hist_bins;    /* default number of bins for hist */
+    int width;        /* set width: output columns; 0: auto (k2t_width) */
+    int pager_off;    /* set pager off (the pager runs only at an interactive terminal) */
+    int format;       /* set format: K2T_FMT_TABLE, _CSV or _TSV for tables */
+    int print_prec;   /* set print.precision: significant digits; 0: the default, 6 */
 } k2t_settings;
+
+enum { K2T_FMT_TABLE = 0, K2T_FMT_CSV = 1, K2T_FMT_TSV = 2 };
 
 /*------------------------------------------------------------- the input */
 
@@ -125,6 +131,12 @@ typedef struct k2t_shell {
     k2t_settings set;        /* values of the settings registry */
     FILE *out;               /* command output (stdout, or a TUI capture) */
     FILE *err;               /* error messages (stderr, or a TUI capture) */
+    /* "output FILE": results go to a temporary file beside FILE (out_tmp),
+    ** renamed into place by "output" alone or at exit (k2t_output_close). */
+    FILE *out_file;          /* owned, or NULL */
+    FILE *out_saved;         /* sh->out before "output FILE" */
+    char *out_path, *out_tmp; /* owned */
+    int out_force;           /* --force: may replace an existing regular file */
     /* Where the current command came from: error locations use these. */
     const char *src_name;    /* script file, "-c", or NULL for the terminal */
     int src_line;            /* line in src_name */
@@ -242,8 +254,62 @@ int k2t_dispatch(k2t_shell *sh, const char *line);
 int k2t_error(k2t_shell *sh, int argi, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A non-fatal remark, "warning: ...". */
 void k2t_warn(k2t_shell *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Write what k2t_printf holds of an unfinished line, and fflush sh->out
+** (before reading input, at the end of a command). */
+void k2t_flush(k2t_shell *sh);
 /* Command output. */
 void k2t_printf(k2t_shell *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*-------------------------------------------------- width-aware output */
+
+/* The columns output may use: "set width N", else $COLUMNS, else the
+** terminal's width when sh->out is a terminal, else 0: unlimited (scripts
+** and tests keep their full-width lines). */
+int k2t_width(const k2t_shell *sh);
+/* Print 'text' starting at column 'col', wrapped at word boundaries at
+** 'width' columns (0: k2t_width, or 'fallback' when that is unlimited),
+** continuation lines indented by 'indent'; ends with a newline. */
+void k2t_print_wrapped(k2t_shell *sh, const char *text, int col, int indent, int fallback);
+
+/* A table (SQLite's output modes): columns with a preferred width (what
+** the table's lines always had), a minimum it may shrink to when the
+** output is narrower, right-aligned numbers that never shrink; cells too
+** wide for their column wrap at word boundaries onto continuation lines.
+** "set format csv|tsv" prints the header and rows instead (RFC 4180). */
+/* RIGHT: numbers, never shrink; FIXED: never shrinks; LATE: shrinks only
+** when the others are at their minimum. */
+enum { K2T_COL_RIGHT = 1, K2T_COL_FIXED = 2, K2T_COL_LATE = 4 };
+typedef struct k2t_table {
+    k2t_shell *sh;
+    int nc, nr, cap;
+    const char **head;   /* nc headings */
+    int *flags, *pref, *min;
+    char **cells;        /* nr * nc, owned */
+    int indent;          /* spaces before the first column */
+    const char *sep;     /* between columns ("  ") */
+    char rule_top, rule_head, rule_end; /* '_'/'=' rules (0: none) */
+    int rule_width;      /* preferred rule width (0: the table's) */
+    int hide_head;       /* no heading line in table format (csv/tsv keep it) */
+    unsigned char *note; /* per row: a note line under the row before (k2t_table_note) */
+    int wrapped;         /* set by k2t_table_print: a cell wrapped */
+} k2t_table;
+void k2t_table_init(k2t_table *t, k2t_shell *sh, int nc);
+/* Column c: heading, K2T_COL_* flags, preferred and minimum width. */
+void k2t_table_col(k2t_table *t, int c, const char *head, int flags, int pref, int min);
+/* One row of nc cells (printf-free: copied). */
+void k2t_table_row(k2t_table *t, const char *const *cells);
+/* A line of text under the last row ("! flagged"), wrapped to the width,
+** indented by the table's indent; left out of csv/tsv. */
+void k2t_table_note(k2t_table *t, const char *text);
+/* Print and free.  When even the minimum widths do not fit, each row is
+** printed stacked: its first column, then "heading: value" pairs. */
+void k2t_table_print(k2t_table *t);
+/* Is "set format" table (1), or csv/tsv (0, decorations are left out)? */
+int k2t_format_table(const k2t_shell *sh);
+/* "output" alone, and at exit: close "output FILE" and rename it into place. */
+int k2t_output_close(k2t_shell *sh);
+/* Run 'c' with its output through the pager when it is on and long. */
+int k2t_paged(k2t_shell *sh, const k2t_command *c, int argc, char **argv);
 
 /* ANSI colour helpers: return the escape when sh->set.color, else "". */
 const char *k2t_c_bold(const k2t_shell *sh);

@@ -9,24 +9,39 @@
 #include <string.h>
 #include "shell.h"
 
-static void stats_header(k2t_shell *sh, int wn)
+static void stats_header(k2t_shell *sh, k2t_table *t, int wn)
 {
-    k2t_printf(sh, "%s  %-*s  %-16s  %11s  %11s  %12s  %11s  %11s  %7s  %7s%s\n", k2t_c_bold(sh),
-               wn, "weight", "shape", "min", "max", "mean", "std", "mean|x|", "zeros", "nan/inf",
-               k2t_c_off(sh));
+    k2t_table_init(t, sh, 9);
+    t->indent = 2;
+    k2t_table_col(t, 0, "weight", 0, wn, 12);
+    k2t_table_col(t, 1, "shape", K2T_COL_LATE, 16, 8);
+    k2t_table_col(t, 2, "min", K2T_COL_RIGHT, 11, 0);
+    k2t_table_col(t, 3, "max", K2T_COL_RIGHT, 11, 0);
+    k2t_table_col(t, 4, "mean", K2T_COL_RIGHT, 12, 0);
+    k2t_table_col(t, 5, "std", K2T_COL_RIGHT, 11, 0);
+    k2t_table_col(t, 6, "mean|x|", K2T_COL_RIGHT, 11, 0);
+    k2t_table_col(t, 7, "zeros", K2T_COL_RIGHT, 7, 0);
+    k2t_table_col(t, 8, "nan/inf", K2T_COL_RIGHT, 7, 0);
 }
 
 /* One row, plus a line for the flags.  Returns 1 when flagged. */
-static int stats_row(k2t_shell *sh, const k2t_layer *L, int j, const char *label, int wn)
+static int stats_row(k2t_shell *sh, k2t_table *t, const k2t_layer *L, int j, const char *label)
 {
     k2t_wstats st;
-    char s1[64];
+    char s1[64], v[7][32], note[600];
     k2t_weight_stats(sh->model, L, j, &st);
-    k2t_printf(sh, "  %-*s  %-16s  %11g  %11g  %12g  %11g  %11g  %6.2f%%  %7lld\n", wn, label,
-               k2t_shape_str(&L->w[j].shape, 0, s1, sizeof s1), st.min, st.max, st.mean, st.std,
-               st.mean_abs, 100 * st.zero_frac, (long long)(st.n_nan + st.n_inf));
+    snprintf(v[0], sizeof v[0], "%g", st.min);
+    snprintf(v[1], sizeof v[1], "%g", st.max);
+    snprintf(v[2], sizeof v[2], "%g", st.mean);
+    snprintf(v[3], sizeof v[3], "%g", st.std);
+    snprintf(v[4], sizeof v[4], "%g", st.mean_abs);
+    snprintf(v[5], sizeof v[5], "%6.2f%%", 100 * st.zero_frac);
+    snprintf(v[6], sizeof v[6], "%lld", (long long)(st.n_nan + st.n_inf));
+    const char *cells[9] = {label, k2t_shape_str(&L->w[j].shape, 0, s1, sizeof s1), v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+    k2t_table_row(t, cells);
     if (st.flags) {
-        k2t_printf(sh, "  %s! %s%s\n", k2t_c_warn(sh), st.why, k2t_c_off(sh));
+        snprintf(note, sizeof note, "%s! %s%s", k2t_c_warn(sh), st.why, k2t_c_off(sh));
+        k2t_table_note(t, note);
         return 1;
     }
     return 0;
@@ -36,15 +51,17 @@ static int stats_layer(k2t_shell *sh, int li)
 {
     const k2t_layer *L = &sh->model->layers[li];
     int wn = 6;
-    k2t_printf(sh, "layer %s (%s)\n", L->name, L->class_name);
+    if (k2t_format_table(sh)) k2t_printf(sh, "layer %s (%s)\n", L->name, L->class_name);
     if (!L->n_w) {
         k2t_printf(sh, "  no weights\n");
         return K2T_CMD_OK;
     }
     for (int j = 0; j < L->n_w; j++)
         if ((int)strlen(L->w[j].name) > wn) wn = (int)strlen(L->w[j].name);
-    stats_header(sh, wn);
-    for (int j = 0; j < L->n_w; j++) stats_row(sh, L, j, L->w[j].name, wn);
+    k2t_table t;
+    stats_header(sh, &t, wn);
+    for (int j = 0; j < L->n_w; j++) stats_row(sh, &t, L, j, L->w[j].name);
+    k2t_table_print(&t);
     return K2T_CMD_OK;
 }
 
@@ -58,19 +75,24 @@ static int stats_all(k2t_shell *sh)
             int l = (int)(strlen(m->layers[i].name) + 1 + strlen(m->layers[i].w[j].name));
             if (l > wn) wn = l;
         }
-    stats_header(sh, wn);
+    k2t_table t;
+    stats_header(sh, &t, wn);
     for (int i = 0; i < m->n_layers; i++) {
         const k2t_layer *L = &m->layers[i];
         for (int j = 0; j < L->n_w; j++) {
             snprintf(label, sizeof label, "%s/%s", L->name, L->w[j].name);
-            flagged += stats_row(sh, L, j, label, wn);
+            flagged += stats_row(sh, &t, L, j, label);
             tensors++;
         }
     }
+    k2t_table_print(&t);
+    if (!k2t_format_table(sh)) return K2T_CMD_OK;
     k2t_var_num(sh, "flagged", flagged);
-    k2t_printf(sh, "%d weight tensors, %s params; %d flagged%s\n", tensors,
-               k2t_fmt_count(m->n_params, cnt, sizeof cnt), flagged,
-               flagged ? " (see '!' lines: weights that look never trained or never loaded)" : "");
+    char line[300];
+    snprintf(line, sizeof line, "%d weight tensors, %s params; %d flagged%s", tensors,
+             k2t_fmt_count(m->n_params, cnt, sizeof cnt), flagged,
+             flagged ? " (see '!' lines: weights that look never trained or never loaded)" : "");
+    k2t_print_wrapped(sh, line, 0, 2, 0);
     return K2T_CMD_OK;
 }
 

@@ -329,6 +329,7 @@ int main(int argc, char **argv)
             repl_process(&sh, stdin, "<stdin>");
     }
 
+    if (k2t_output_close(&sh) != K2T_CMD_OK) sh.nerr++; /* "output FILE" left open: put it in place */
     int status = sh.nerr > 0 ? 1 : 0;
     k2t_shell_free(&sh);
     free(acts);
