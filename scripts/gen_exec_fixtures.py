@@ -794,6 +794,45 @@ def fx_embed_mask(out):
     return ids
 
 
+@fixture("time_distributed.h5", "TimeDistributed over 4 frames of 7x7x2: Conv2D stride 2 same relu, "
+         "BatchNormalization, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Dense tanh, then an LSTM over "
+         "the frames: every step as tfjs-layers runs it")
+def fx_time_distributed(out):
+    g = Graph("k214", 1071)
+    x = g.Input((4, 7, 7, 2))
+    a = g.add("TimeDistributed", x, name="td_conv",
+              layer=("Conv2D", {"filters": 3, "kernel_size": [3, 3], "strides": [2, 2], "padding": "same",
+                                "activation": "relu"}))
+    b = g.add("TimeDistributed", a, name="td_bn", layer=("BatchNormalization", {"axis": [3]}))
+    c = g.add("TimeDistributed", b, name="td_max", layer=("MaxPooling2D", {"pool_size": [2, 2]}))
+    d = g.add("TimeDistributed", c, name="td_avg",
+              layer=("AveragePooling2D", {"pool_size": [2, 2], "strides": [1, 1], "padding": "same"}))
+    f = g.add("TimeDistributed", d, name="td_flat", layer=("Flatten", {}))
+    r = g.add("TimeDistributed", f, name="td_drop", layer=("Dropout", {"rate": 0.3}))
+    e = g.add("TimeDistributed", r, name="td_dense", layer=("Dense", {"units": 5, "activation": "tanh"}))
+    h = g.add("LSTM", e, name="lstm", units=3)
+    y = g.add("Dense", h, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "time_distributed.h5"), g)
+    return normal_input(1072, (4, 7, 7, 2))
+
+
+@fixture("time_distributed_1d.h5", "TimeDistributed Conv1D (same, relu) over 5 sequences of 8x3, then "
+         "TimeDistributed Dense on the per-step features of rank 2 (a Dense over the last axis): as tfjs-layers "
+         "runs them")
+def fx_time_distributed_1d(out):
+    g = Graph("k214", 1073)
+    x = g.Input((5, 8, 3))
+    a = g.add("TimeDistributed", x, name="td_conv1d",
+              layer=("Conv1D", {"filters": 4, "kernel_size": [3], "padding": "same", "activation": "relu"}))
+    b = g.add("TimeDistributed", a, name="td_dense", layer=("Dense", {"units": 2}))
+    f = g.add("Flatten", b, name="flatten")
+    y = g.add("Dense", f, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "time_distributed_1d.h5"), g)
+    return normal_input(1074, (5, 8, 3))
+
+
 # -------------------------------------------------------------- Keras 3, ResNet
 
 @fixture("keras3_act.h5", "Keras 3.5 legacy H5 (batch_shape, dict inbound nodes, DTypePolicy): hard_sigmoid "
