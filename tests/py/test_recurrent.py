@@ -150,6 +150,8 @@ with torch.no_grad():
     dump(GruPort(False).eval(), x, os.path.join(tmp, "gru_bug.npz"), layout="nchw")
 rc, out, err = k2t("input " + os.path.join(tmp, "x.npy"), "compare " + os.path.join(tmp, "gru_bug.npz"), model=path)
 text = " ".join(out.split())
+ok(re.search(r"^gru\.1\s+~ gru \(final state h_n\)\s+\S+\s+FAIL", out, re.M) is not None,
+   "compare: the buggy port's h_n differs from Keras's last state too", out[-900:])
 ok("first divergence: gru " in text and "blocks in Keras's order" in text,
    "compare: a port keeping Keras's GRU gate order is told so at the first GRU", text[-1500:])
 m = re.search(r'fix: sd\["gru.weight_ih_l0"\] = torch.from_numpy\(kernel\)([^\n]+)', out)
@@ -171,6 +173,12 @@ with torch.no_grad():
 rc, out, err = k2t("input " + os.path.join(tmp, "x.npy"), "compare " + os.path.join(tmp, "gru_ok.npz"), model=path)
 ok(rc == 0 and "no divergence" in out and "bug" not in out and "own input: FAIL" not in out,
    "compare: a correct GRU port that flips the sequence for go_backwards is right on its own input", out[-900:])
+# nn.GRU's h_n (1, N, units) is the module's final state: compare checks it against Keras's last state (the
+# last step of a layer returning sequences; go_backwards outputs in reading order) instead of "unmatched".
+for mod in ("gru", "gru_back"):
+    ok(re.search(r"^%s\.1\s+~ %s \(final state h_n\)\s+\S+\s+ok" % (mod, mod), out, re.M) is not None,
+       "compare pairs %s's h_n with Keras's last state of %s" % (mod, mod), out[-900:])
+ok("unmatched:" not in out, "compare: no h_n left unmatched", out[-900:])
 
 # Bidirectional GRU (reset_after=True, tf.keras's default), last states concatenated: the backward half's
 # state is the one after reading the whole sequence from the end (t = 0), what h_n[1] holds.
