@@ -12,6 +12,7 @@ import re
 import sys
 import tempfile
 
+import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -301,4 +302,47 @@ for what, build in (("GlobalAveragePooling1D", lambda g, x: g.add("GlobalAverage
     rc, out, err = k2t("input random", "run", "echo alive", model=rpath)
     ok(rc == 1 and "'emb'" in err and ("gap" in err or "add" in err) and "alive" in out,
        "a mask reaching %s: run refuses, naming the layer and the mask's source" % what, err)
+# An nn.LSTM port of an LSTM without return_sequences: its out (N, T, units) has no Keras twin, but its h_n
+# (lstm.1.0, (1, N, units)) is Keras's output, which compare checks; c_n (lstm.1.1) is named, not unmatched.
+lpath = os.path.join(tmp, "lstm_last.h5")
+g = Graph("k214", 5)
+xin = g.Input((6, 3))
+g.outputs = [g.add("Dense", g.add("LSTM", xin, name="lstm", units=4), name="dense", units=2)]
+write_model(lpath, g)
+with h5py.File(lpath, "r") as f:
+    lw = {k: f["model_weights/lstm/lstm/lstm_cell/%s:0" % k][()] for k in ("kernel", "recurrent_kernel", "bias")}
+    dw = {k: f["model_weights/dense/dense/%s:0" % k][()] for k in ("kernel", "bias")}
+
+
+class LstmPort(torch.nn.Module):
+    def __init__(self, bias_twice):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(3, 4, batch_first=True)
+        self.dense = torch.nn.Linear(4, 2)
+        with torch.no_grad():
+            self.lstm.weight_ih_l0.copy_(torch.from_numpy(lw["kernel"].T.copy()))
+            self.lstm.weight_hh_l0.copy_(torch.from_numpy(lw["recurrent_kernel"].T.copy()))
+            self.lstm.bias_ih_l0.copy_(torch.from_numpy(lw["bias"]))
+            self.lstm.bias_hh_l0.copy_(torch.from_numpy(lw["bias"]) if bias_twice else torch.zeros(16))
+            self.dense.weight.copy_(torch.from_numpy(dw["kernel"].T.copy()))
+            self.dense.bias.copy_(torch.from_numpy(dw["bias"]))
+
+    def forward(self, x):
+        o, (h, c) = self.lstm(x)
+        return self.dense(h[-1])
+
+
+xl = np.random.RandomState(11).randn(3, 6, 3).astype(np.float32)
+np.save(os.path.join(tmp, "xl.npy"), xl)
+for bug in (False, True):
+    npz = os.path.join(tmp, "lstm_port%d.npz" % bug)
+    with torch.no_grad():
+        dump(LstmPort(bug).eval(), xl, npz, layout="nchw")
+    rc, out, err = k2t("input " + os.path.join(tmp, "xl.npy"), "compare " + npz, model=lpath)
+    ok(re.search(r"^lstm\.1\.0\s+~ lstm \(final state h_n\)\s+\S+\s+%s" % ("FAIL" if bug else "ok"), out, re.M)
+       is not None, "compare checks nn.LSTM's h_n against the LSTM's output (%s port)" % ("buggy" if bug else "right"),
+       out[-900:])
+    ok(re.search(r"^lstm\.1\.1\s+the module's final cell state \(c_n\), not compared", out, re.M) is not None,
+       "compare names nn.LSTM's c_n as the final cell state", out[-900:])
+
 done()
