@@ -833,6 +833,28 @@ def fx_time_distributed_1d(out):
     return normal_input(1074, (5, 8, 3))
 
 
+@fixture("resizing.h5", "Resizing bilinear 7x10 -> 4x13 and 11x6, nearest 7x10 -> 5x4 and 10x15 (TF's half-pixel "
+         "centers, no antialias), CenterCrop 7x10 -> 4x5 (even and odd margins), then Conv2D and Dense: as "
+         "tfjs-layers runs them with Keras's half-pixel resize")
+def fx_resizing(out):
+    g = Graph("k214", 1081)
+    x = g.Input((7, 10, 3))
+    a = g.add("Resizing", x, name="bilinear_up", height=4, width=13)
+    b = g.add("Resizing", x, name="bilinear_down", height=11, width=6)
+    c = g.add("Resizing", x, name="nearest_down", height=5, width=4, interpolation="nearest")
+    d = g.add("Resizing", x, name="nearest_up", height=10, width=15, interpolation="nearest")
+    e = g.add("CenterCrop", x, name="center_crop", height=4, width=5)
+    ys = []
+    for t, n in ((a, "a"), (b, "b"), (c, "c"), (d, "d"), (e, "e")):
+        f = g.add("Flatten", g.add("Conv2D", t, name="conv_" + n, filters=2, kernel_size=[3, 3]), name="flat_" + n)
+        ys.append(f)
+    cat = g.add("Concatenate", ys, name="concat", axis=-1)
+    y = g.add("Dense", cat, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "resizing.h5"), g)
+    return normal_input(1082, (7, 10, 3))
+
+
 # -------------------------------------------------------------- Keras 3, ResNet
 
 @fixture("keras3_act.h5", "Keras 3.5 legacy H5 (batch_shape, dict inbound nodes, DTypePolicy): hard_sigmoid "

@@ -372,6 +372,11 @@ def class_config(cls, style, kw):
         inner = {"name": iname, "trainable": True, "dtype": "float32"}
         inner.update(class_config(icls, style, ikw))
         return {"layer": {"class_name": icls, "config": inner}, "merge_mode": kw.pop("merge_mode", "concat")}
+    if cls == "Resizing":
+        return {"height": kw.pop("height"), "width": kw.pop("width"),
+                "interpolation": kw.pop("interpolation", "bilinear"), "crop_to_aspect_ratio": False}
+    if cls == "CenterCrop":
+        return {"height": kw.pop("height"), "width": kw.pop("width")}
     if cls == "TimeDistributed":
         icls, ikw = kw.pop("layer")
         ikw = dict(ikw)
@@ -577,6 +582,8 @@ def infer(cls, cfg, ins):
         return out, W
     if cls == "Masking":
         return list(x), W
+    if cls in ("Resizing", "CenterCrop"):
+        return [cfg["height"], cfg["width"], x[-1]], W
     if cls == "TimeDistributed":
         icls, icfg = cfg["layer"]["class_name"], cfg["layer"]["config"]
         out, W = infer(icls, icfg, [x[1:]])
