@@ -855,6 +855,24 @@ def fx_resizing(out):
     return normal_input(1082, (7, 10, 3))
 
 
+@fixture("time_distributed_mask.h5", "Masking before a TimeDistributed Dense (tanh, so padding steps are not zero "
+         "after it) and an LSTM: TimeDistributed passes the mask on, the LSTM skips the padded steps, as "
+         "tfjs-layers runs them")
+def fx_time_distributed_mask(out):
+    g = Graph("k214", 1091)
+    x = g.Input((6, 3))
+    m = g.add("Masking", x, name="masking", mask_value=0.0)
+    a = g.add("TimeDistributed", m, name="td_dense", layer=("Dense", {"units": 4, "activation": "tanh"}))
+    b = g.add("LSTM", a, name="lstm", units=3)
+    y = g.add("Dense", b, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "time_distributed_mask.h5"), g)
+    x0 = normal_input(1092, (6, 3))
+    x0[0, 4:] = 0.0   # lengths 4 and 6, and a padded step inside the third
+    x0[2, 1] = 0.0
+    return x0
+
+
 # -------------------------------------------------------------- Keras 3, ResNet
 
 @fixture("keras3_act.h5", "Keras 3.5 legacy H5 (batch_shape, dict inbound nodes, DTypePolicy): hard_sigmoid "
