@@ -237,8 +237,9 @@ static k2t_status td_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
         k2t_status st = d->plan(t, &ic, err);
         if (st != K2T_OK) return st;
     }
-    if (t->fallback)
-        return k2t_fail(err, K2T_EUNSUPPORTED, "its %s needs a layout conversion of its own", s->L->cfg.inner_class);
+    /* t->fallback (an inner op that would convert layouts under layout
+    ** NCHW, as Dense on a rank-2 step does) is what the inner step gets
+    ** anyway: Keras's layout, its Keras kernel (td_forward says so). */
     if (t->numel * s->shape.d[0] != s->numel) { /* an emulation changed the step's size (padding torch) */
         s->shape.ndim = t->shape.ndim + 1;
         for (int i = 0; i < t->shape.ndim; i++) s->shape.d[i + 1] = t->shape.d[i];
@@ -255,7 +256,7 @@ static void td_forward(const k2t_step *s, const k2t_fwd *f)
 {
     const k2t_step *t = &s->sub[1];
     int T = (int)s->shape.d[0];
-    k2t_fwd g = {f->x, f->n * T, f->y, f->y, f->ws, &t->epi, 0, 0, NULL, NULL};
+    k2t_fwd g = {f->x, f->n * T, f->y, f->y, f->ws, &t->epi, 0, t->fallback, NULL, NULL};
     if (t->alias) {
         if (f->y != f->x[0]) memcpy(f->y, f->x[0], (size_t)f->n * (size_t)s->numel * sizeof(float));
         return;
