@@ -245,6 +245,10 @@ static k2t_status td_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
         for (int i = 0; i < t->shape.ndim; i++) s->shape.d[i + 1] = t->shape.d[i];
         s->numel = t->numel * s->shape.d[0];
     }
+    /* A port that leaves the final softmax to its loss drops the inner one
+    ** too (TimeDistributed(Dense(activation="softmax")) at the output). */
+    if (c->o->emu.softmax_drop && c->m->nodes[s->node].is_output && t->epi.act == K2T_ACT_SOFTMAX)
+        t->epi.act = K2T_ACT_LINEAR;
     /* Flatten, Dropout: a view of the input, step by step as a whole (a
     ** copy when the executor converts layouts around this step) */
     s->alias = t->alias && !c->any_nchw;
