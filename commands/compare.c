@@ -36,7 +36,10 @@
 #include "shell.h"
 #include "paths.h" /* k2t_shell_path: files relative to the running script */
 
-enum { E_UNMATCHED, E_MATCHED, E_REPEAT };
+/* E_STATE: a recurrent module's final state (h_n, c_n: (D*layers, N, units)),
+** checked against its Keras layer's last state when it can be (mad, pass),
+** otherwise only named. */
+enum { E_UNMATCHED, E_MATCHED, E_REPEAT, E_STATE };
 
 /* One array of the archive and what it was paired with. */
 typedef struct ent {
@@ -1230,6 +1233,85 @@ static int align_all(cmp *c)
     return first;
 }
 
+/* A recurrent module's final state: nn.LSTM/GRU/RNN return (out, h_n) or
+** (out, (h_n, c_n)), which torch_dump records as NAME.1 or NAME.1.0 and
+** NAME.1.1, each (D*layers, N, units).  Marks it E_STATE ("h_n" or "c_n"
+** in why); check_states compares it once NAME.0 is paired. */
+static int is_state(cmp *c, ent *e)
+{
+    const k2t_array *a = &e->z->a;
+    const char *cls = e->z->cls ? e->z->cls : "", *n = e->z->name;
+    size_t l = strlen(n);
+    if (strcmp(cls, "LSTM") && strcmp(cls, "GRU") && strcmp(cls, "RNN")) return 0;
+    if (a->shape.ndim != 3 || a->shape.d[1] != c->n || !a->data) return 0;
+    int h = l > 2 && !strcmp(n + l - 2, ".1") && strcmp(cls, "LSTM");
+    int hl = l > 4 && !strcmp(n + l - 4, ".1.0"), cl = l > 4 && !strcmp(n + l - 4, ".1.1");
+    if (!h && !hl && !cl) return 0;
+    e->state = E_STATE;
+    e->nv = 0;
+    e->node = -1;
+    snprintf(e->why, sizeof e->why, "%s", cl ? "c_n" : "h_n");
+    return 1;
+}
+
+/* h_n's distance from node j's last state (its output without
+** return_sequences, its last step with), into e; 0 when j cannot hold it. */
+static int state_vs(cmp *c, ent *e, int j)
+{
+    const k2t_array *a = &e->z->a;
+    const k2t_shape *ks = k2t_run_keras_shape(c->rk, j);
+    k2t_err err = {0};
+    int64_t u = a->shape.d[2], T = ks->ndim == 2 ? ks->d[0] : 1;
+    if (ks->ndim < 1 || ks->ndim > 2 || ks->d[ks->ndim - 1] != u) return 0;
+    if (k2t_run_keras(c->rk, j, 0, c->scratch2, &err) != K2T_OK) return 0;
+    double mad = 0, ref = 0;
+    for (int s = 0; s < c->n; s++)
+        for (int64_t q = 0; q < u; q++) {
+            double k = c->scratch2[(s * T + T - 1) * u + q], t = a->data[s * u + q];
+            if (fabs(k) > ref) ref = fabs(k);
+            if (!(fabs(t - k) <= mad)) mad = fabs(t - k);
+        }
+    e->node = j;
+    e->mad = mad;
+    e->ref = ref;
+    e->pass = mad <= c->sh->set.diff_atol + c->sh->set.diff_rtol * ref;
+    return 1;
+}
+
+/* Check each h_n against Keras's last state: of the layer its module's
+** output (NAME.0) is paired with, or else of the layer named as the
+** module, or else of the recurrent layer of its kind closest to it.  A
+** one-direction, one-layer module's h_n[0] is that layer's output without
+** return_sequences and its last step with (go_backwards outputs in
+** reading order: the last row still).  c_n and bidirectional states are
+** only named. */
+static void check_states(cmp *c)
+{
+    const k2t_model *m = c->m;
+    for (int i = 0; i < c->ne; i++) {
+        ent *e = &c->es[i];
+        if (e->state != E_STATE || strcmp(e->why, "h_n") || e->z->a.shape.d[0] != 1) continue;
+        char base[300];
+        const char *n = e->z->name;
+        size_t l = strlen(n) - (!strcmp(n + strlen(n) - 2, ".1") ? 2 : 4);
+        snprintf(base, sizeof base, "%.*s.0", (int)l, n);
+        int j = -1;
+        for (int k = 0; k < c->ne && j < 0; k++)
+            if (c->es[k].state == E_MATCHED && !c->es[k].pre && !strcmp(c->es[k].z->name, base)) j = c->es[k].node;
+        base[l] = '\0';
+        if (j < 0) j = k2t_find_node(m, base);
+        if (j >= 0 && k2t_op_torch_module(k2t_node_layer(m, j)->op, e->z->cls) && state_vs(c, e, j)) continue;
+        ent best = *e;
+        int have = 0;
+        for (j = 0; j < m->n_nodes; j++) {
+            if (!k2t_op_torch_module(k2t_node_layer(m, j)->op, e->z->cls)) continue;
+            ent t = *e;
+            if (state_vs(c, &t, j) && (!have || t.mad < best.mad)) best = t, have = 1;
+        }
+        if (have) *e = best;
+    }
+}
+
 /* Arrays that cannot be any layer's: another batch, nothing that shape,
 ** a --map pairing of the wrong shape.  Returns K2T_CMD_*. */
 static int screen(cmp *c, const char *map, const char *path)
@@ -1245,6 +1327,7 @@ static int screen(cmp *c, const char *map, const char *path)
             snprintf(e->why, sizeof e->why, "%s", e->z->skip ? e->z->skip : "not read");
             continue;
         }
+        if (is_state(c, e)) continue;
         if (e->z->a.shape.ndim < 1 || e->z->a.shape.d[0] != c->n) {
             snprintf(e->why, sizeof e->why, "shape %s: not a batch of %d sample%s",
                      k2t_shape_str(&e->z->a.shape, 0, s1, sizeof s1), c->n, c->n == 1 ? "" : "s");
@@ -1527,6 +1610,7 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
     if ((rc = screen(&c, map, path)) != K2T_CMD_OK) goto done;
 
     int first = align_all(&c);
+    check_states(&c);
 
     int ncs = find_bugs(&c, first, &cs);
     /* One bug repeated over several layers is one finding. */
@@ -1549,6 +1633,9 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
         if (es[i].state == E_MATCHED) {
             l = (int)strlen(m->nodes[es[i].node].name) + (int)strlen(k2t_node_layer(m, es[i].node)->class_name) + 3;
             if (l > wl) wl = l < 60 ? l : 60;
+        } else if (es[i].state == E_STATE && es[i].node >= 0) {
+            l = (int)strlen(m->nodes[es[i].node].name) + 20; /* " (final state h_n)" */
+            if (l > wl) wl = l < 60 ? l : 60;
         }
     }
     k2t_printf(sh, "compare: %s, %d array%s (order: %s); Keras on %d sample%s; pass when max|torch-keras| <= "
@@ -1560,6 +1647,21 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
             n_rep++;
             k2t_printf(sh, "%-*s = %s %s(the same tensor: a container's output, or an identity; skipped)%s\n", wn, e->z->name,
                        es[e->repeat_of].z->name, k2t_c_dim(sh), k2t_c_off(sh));
+            continue;
+        }
+        if (e->state == E_STATE) {
+            int cn = !strcmp(e->why, "c_n");
+            if (e->node < 0) {
+                k2t_printf(sh, "%-*s   %sthe module's final %sstate (%s), not compared%s\n", wn, e->z->name, k2t_c_dim(sh),
+                           cn ? "cell " : "", e->why, k2t_c_off(sh));
+                continue;
+            }
+            n_match++;
+            if (!e->pass) n_fail++;
+            if (!(e->mad <= maxd)) maxd = e->mad;
+            snprintf(lab, sizeof lab, "%s (final state h_n)", m->nodes[e->node].name);
+            k2t_printf(sh, "%-*s ~ %-*s  %11.4g  %s%s%s\n", wn, e->z->name, wl, lab, e->mad,
+                       e->pass ? "" : k2t_c_warn(sh), e->pass ? "ok" : "FAIL", e->pass ? "" : k2t_c_off(sh));
             continue;
         }
         if (e->state == E_UNMATCHED) {

@@ -530,6 +530,7 @@ void k2t_run_free(k2t_run *r)
         free(r->s[i].alpha);
         free(r->s[i].own_w);
         free(r->s[i].own_w2);
+        k2t_step_free_sub(&r->s[i]);
     }
     for (int t = 0; r->ws && t < r->threads; t++) pool_put(r->ws[t], r->ws_bytes[t]);
     for (int t = 0; r->local && t < r->threads; t++) pool_put(r->local[t], r->local_bytes[t]);

@@ -217,7 +217,8 @@ typedef struct k2t_cfg {
     int makes_mask;          /* MASKING; EMBEDDING with mask_zero */
     double mask_value;       /* MASKING */
     int zero_output;         /* recurrent: zero_output_for_mask (masked steps output 0) */
-    int inner_op;            /* BIDIRECTIONAL: the wrapped layer's kind (a k2t_op) */
+    int inner_op;            /* BIDIRECTIONAL, TIME_DISTRIBUTED: the wrapped layer's kind (a k2t_op) */
+    char inner_class[48];    /* TIME_DISTRIBUTED: the wrapped layer's class name ("Conv2D") */
     int merge;               /* BIDIRECTIONAL merge_mode: 0 concat, 1 sum, 2 mul, 3 ave */
     /* Misc */
     double rate;             /* Dropout family: rate, GaussianNoise: stddev */

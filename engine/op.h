@@ -76,7 +76,16 @@ struct k2t_step {
     ** floats (1 kept, 0 masked) per sample at arena offset mask_off. */
     int mask_in, mask_src;
     int64_t mask_off, mask_len;
+    /* A wrapper's inner step (TimeDistributed: the wrapped layer over
+    ** every step of axis 1): owned, sub[0] a stand-in for its input,
+    ** sub[1] the inner step, whose L (owned, sub_L) is a view of this
+    ** layer with the inner op; freed with the run (k2t_step_free_sub). */
+    k2t_step *sub;
+    k2t_layer *sub_L;
 };
+
+/* Free what a step owns through its sub-steps (the executor calls it). */
+void k2t_step_free_sub(k2t_step *s);
 
 /* Input j's step. */
 static inline const k2t_step *k2t_step_in(const k2t_step *s, int j)

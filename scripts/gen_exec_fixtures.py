@@ -794,6 +794,85 @@ def fx_embed_mask(out):
     return ids
 
 
+@fixture("time_distributed.h5", "TimeDistributed over 4 frames of 7x7x2: Conv2D stride 2 same relu, "
+         "BatchNormalization, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Dense tanh, then an LSTM over "
+         "the frames: every step as tfjs-layers runs it")
+def fx_time_distributed(out):
+    g = Graph("k214", 1071)
+    x = g.Input((4, 7, 7, 2))
+    a = g.add("TimeDistributed", x, name="td_conv",
+              layer=("Conv2D", {"filters": 3, "kernel_size": [3, 3], "strides": [2, 2], "padding": "same",
+                                "activation": "relu"}))
+    b = g.add("TimeDistributed", a, name="td_bn", layer=("BatchNormalization", {"axis": [3]}))
+    c = g.add("TimeDistributed", b, name="td_max", layer=("MaxPooling2D", {"pool_size": [2, 2]}))
+    d = g.add("TimeDistributed", c, name="td_avg",
+              layer=("AveragePooling2D", {"pool_size": [2, 2], "strides": [1, 1], "padding": "same"}))
+    f = g.add("TimeDistributed", d, name="td_flat", layer=("Flatten", {}))
+    r = g.add("TimeDistributed", f, name="td_drop", layer=("Dropout", {"rate": 0.3}))
+    e = g.add("TimeDistributed", r, name="td_dense", layer=("Dense", {"units": 5, "activation": "tanh"}))
+    h = g.add("LSTM", e, name="lstm", units=3)
+    y = g.add("Dense", h, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "time_distributed.h5"), g)
+    return normal_input(1072, (4, 7, 7, 2))
+
+
+@fixture("time_distributed_1d.h5", "TimeDistributed Conv1D (same, relu) over 5 sequences of 8x3, then "
+         "TimeDistributed Dense on the per-step features of rank 2 (a Dense over the last axis): as tfjs-layers "
+         "runs them")
+def fx_time_distributed_1d(out):
+    g = Graph("k214", 1073)
+    x = g.Input((5, 8, 3))
+    a = g.add("TimeDistributed", x, name="td_conv1d",
+              layer=("Conv1D", {"filters": 4, "kernel_size": [3], "padding": "same", "activation": "relu"}))
+    b = g.add("TimeDistributed", a, name="td_dense", layer=("Dense", {"units": 2}))
+    f = g.add("Flatten", b, name="flatten")
+    y = g.add("Dense", f, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "time_distributed_1d.h5"), g)
+    return normal_input(1074, (5, 8, 3))
+
+
+@fixture("resizing.h5", "Resizing bilinear 7x10 -> 4x13 and 11x6, nearest 7x10 -> 5x4 and 10x15 (TF's half-pixel "
+         "centers, no antialias), CenterCrop 7x10 -> 4x5 (even and odd margins), then Conv2D and Dense: as "
+         "tfjs-layers runs them with Keras's half-pixel resize")
+def fx_resizing(out):
+    g = Graph("k214", 1081)
+    x = g.Input((7, 10, 3))
+    a = g.add("Resizing", x, name="bilinear_up", height=4, width=13)
+    b = g.add("Resizing", x, name="bilinear_down", height=11, width=6)
+    c = g.add("Resizing", x, name="nearest_down", height=5, width=4, interpolation="nearest")
+    d = g.add("Resizing", x, name="nearest_up", height=10, width=15, interpolation="nearest")
+    e = g.add("CenterCrop", x, name="center_crop", height=4, width=5)
+    ys = []
+    for t, n in ((a, "a"), (b, "b"), (c, "c"), (d, "d"), (e, "e")):
+        f = g.add("Flatten", g.add("Conv2D", t, name="conv_" + n, filters=2, kernel_size=[3, 3]), name="flat_" + n)
+        ys.append(f)
+    cat = g.add("Concatenate", ys, name="concat", axis=-1)
+    y = g.add("Dense", cat, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "resizing.h5"), g)
+    return normal_input(1082, (7, 10, 3))
+
+
+@fixture("time_distributed_mask.h5", "Masking before a TimeDistributed Dense (tanh, so padding steps are not zero "
+         "after it) and an LSTM: TimeDistributed passes the mask on, the LSTM skips the padded steps, as "
+         "tfjs-layers runs them")
+def fx_time_distributed_mask(out):
+    g = Graph("k214", 1091)
+    x = g.Input((6, 3))
+    m = g.add("Masking", x, name="masking", mask_value=0.0)
+    a = g.add("TimeDistributed", m, name="td_dense", layer=("Dense", {"units": 4, "activation": "tanh"}))
+    b = g.add("LSTM", a, name="lstm", units=3)
+    y = g.add("Dense", b, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "time_distributed_mask.h5"), g)
+    x0 = normal_input(1092, (6, 3))
+    x0[0, 4:] = 0.0   # lengths 4 and 6, and a padded step inside the third
+    x0[2, 1] = 0.0
+    return x0
+
+
 # -------------------------------------------------------------- Keras 3, ResNet
 
 @fixture("keras3_act.h5", "Keras 3.5 legacy H5 (batch_shape, dict inbound nodes, DTypePolicy): hard_sigmoid "

@@ -372,6 +372,18 @@ def class_config(cls, style, kw):
         inner = {"name": iname, "trainable": True, "dtype": "float32"}
         inner.update(class_config(icls, style, ikw))
         return {"layer": {"class_name": icls, "config": inner}, "merge_mode": kw.pop("merge_mode", "concat")}
+    if cls == "Resizing":
+        return {"height": kw.pop("height"), "width": kw.pop("width"),
+                "interpolation": kw.pop("interpolation", "bilinear"), "crop_to_aspect_ratio": False}
+    if cls == "CenterCrop":
+        return {"height": kw.pop("height"), "width": kw.pop("width")}
+    if cls == "TimeDistributed":
+        icls, ikw = kw.pop("layer")
+        ikw = dict(ikw)
+        iname = ikw.pop("name", to_snake_case(icls))
+        inner = {"name": iname, "trainable": True, "dtype": "float32"}
+        inner.update(class_config(icls, style, ikw))
+        return {"layer": {"class_name": icls, "config": inner}}
     if cls == "Embedding":
         return {"input_dim": kw.pop("input_dim"), "output_dim": kw.pop("output_dim"),
                 "embeddings_initializer": Init("RandomUniform", {"minval": -0.05, "maxval": 0.05, "seed": None}),
@@ -575,8 +587,12 @@ def infer(cls, cfg, ins):
         return out, W
     if cls == "Masking" or (cls.startswith("Random") and cls != "RandomCrop"):
         return list(x), W
-    if cls == "RandomCrop":
+    if cls in ("RandomCrop", "Resizing", "CenterCrop"):
         return [cfg["height"], cfg["width"], x[-1]], W
+    if cls == "TimeDistributed":
+        icls, icfg = cfg["layer"]["class_name"], cfg["layer"]["config"]
+        out, W = infer(icls, icfg, [x[1:]])
+        return [x[0]] + list(out), W
     if cls == "Embedding":
         W.append(("embeddings", [cfg["input_dim"], cfg["output_dim"]], True, "kernel"))
         return list(x) + [cfg["output_dim"]], W

@@ -148,6 +148,9 @@ def k3_vars(g, legacy=False):
             elif L.cls in ("LSTM", "GRU", "SimpleRNN"):
                 out.append((path + "/cell", arrs, None))
                 out.append((path, [], L.name))
+            elif L.cls == "TimeDistributed":  # the wrapped layer is its 'layer' attribute
+                out.append((path + "/layer", arrs, None))
+                out.append((path, [], L.name))
             else:
                 out.append((path, arrs, L.name))
 
@@ -264,6 +267,21 @@ def m_bidi():
     return g
 
 
+def m_td():
+    g = gf.Graph("k3", 311, name="td")
+    i = g.Input((3, 5, 5, 2))
+    x = g.add("TimeDistributed", i, name="td_conv", layer=("Conv2D", {"filters": 3, "kernel_size": [3, 3],
+                                                                       "padding": "same", "activation": "relu"}))
+    x = g.add("TimeDistributed", x, name="td_bn", layer=("BatchNormalization", {"axis": -1}))
+    x = g.add("TimeDistributed", x, name="td_pool", layer=("MaxPooling2D", {"pool_size": [2, 2]}))
+    x = g.add("TimeDistributed", x, name="td_flat", layer=("Flatten", {}))
+    x = g.add("TimeDistributed", x, name="td_dense", layer=("Dense", {"units": 4}))
+    x = g.add("Flatten", x)
+    x = g.add("Dense", x, units=2)
+    g.outputs = [x]
+    return g
+
+
 def main(argv):
     if len(argv) != 2:
         sys.stderr.write("usage: gen_keras3.py OUTDIR\n")
@@ -284,6 +302,7 @@ def main(argv):
     save("nested.keras", m_nested())
     save("lstm.keras", m_lstm())
     save("bidi.keras", m_bidi())
+    save("td.keras", m_td())
     save("cnn_deflated.keras", m_cnn(), twin=False)
     with zipfile.ZipFile(P("cnn_deflated.keras")) as z:
         mem = [(n, z.read(n)) for n in z.namelist()]

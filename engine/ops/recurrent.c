@@ -75,7 +75,9 @@ static k2t_status rnn_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err
         return st;
     if (cell_op(L) != K2T_OP_SIMPLE_RNN && !json_object_get(c, "recurrent_activation")) g->rec_act = K2T_ACT_SIGMOID;
     if (g->units <= 0) return k2t_fail(err, K2T_EFORMAT, "config key 'units' must be positive, got %d", g->units);
-    if (state) k2t_set_unsupported(L, "return_state=True (several outputs) is not supported");
+    if (state)
+        k2t_set_unsupported(L, "return_state=True is not supported: its several outputs (output, h[, c]) need a "
+                            "graph node with several tensors, and k2t holds one per layer call");
     if (stateful) k2t_set_unsupported(L, "stateful recurrent layers are not supported");
     if (time_major) k2t_set_unsupported(L, "time_major=True is not supported");
     cfg_initializer(c, "kernel_initializer", g->initializer, sizeof g->initializer);

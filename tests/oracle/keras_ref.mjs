@@ -107,7 +107,46 @@ class UpSampling2DHalfPixel extends OrigUpSampling2D {
   }
 }
 UpSampling2DHalfPixel.className = 'UpSampling2D';
-function useHalfPixelBilinear() { tf.serialization.registerClass(UpSampling2DHalfPixel); }
+// Resizing: Keras 2.6+ (tf.image.resize) uses half-pixel centers for bilinear and nearest and no
+// antialiasing; tfjs's layer resizes with alignCorners=true.  Registered with UpSampling2DHalfPixel.
+const OrigResizing = tf.serialization.SerializationMap.getMap().classNameMap.Resizing[0];
+class ResizingHalfPixel extends OrigResizing {
+  computeOutputShape(s) {  // tfjs's drops the batch axis
+    const t = Array.isArray(s[0]) ? s[0] : s;
+    return [t[0], this.height, this.width, t[3]];
+  }
+  call(inputs) {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const size = [this.height, this.width];
+      if (this.interpolation === 'nearest') return tf.image.resizeNearestNeighbor(x, size, false, true);
+      return tf.image.resizeBilinear(x, size, false, true);
+    });
+  }
+}
+ResizingHalfPixel.className = 'Resizing';
+// CenterCrop: tfjs's computeOutputShape writes into the input's shape; crop as Keras does, the window
+// starting at floor((in - out) / 2) (inputs smaller than the window are not used by the fixtures).
+const OrigCenterCrop = tf.serialization.SerializationMap.getMap().classNameMap.CenterCrop[0];
+class CenterCropK extends OrigCenterCrop {
+  computeOutputShape(s) {
+    const t = Array.isArray(s[0]) ? s[0] : s;
+    return [t[0], this.height, this.width, t[3]];
+  }
+  call(inputs) {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const top = Math.floor((x.shape[1] - this.height) / 2), left = Math.floor((x.shape[2] - this.width) / 2);
+      return tf.slice(x, [0, top, left, 0], [-1, this.height, this.width, -1]);
+    });
+  }
+}
+CenterCropK.className = 'CenterCrop';
+tf.serialization.registerClass(CenterCropK);
+function useHalfPixelBilinear() {
+  tf.serialization.registerClass(UpSampling2DHalfPixel);
+  tf.serialization.registerClass(ResizingHalfPixel);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Config rewriting

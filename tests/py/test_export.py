@@ -144,11 +144,17 @@ def cases():
                 ok(rc == 1 and "channels_first" in se and not os.path.exists(out_py),
                    "%s: export refuses a channels_first model, naming why" % fx, se)
                 continue
-            if fx in ("masking.h5", "embed_mask.h5"):  # a mask needs pack_padded_sequence: refused, named
+            if fx in ("masking.h5", "embed_mask.h5", "time_distributed_mask.h5"):  # a mask needs pack_padded_sequence: refused, named
                 out_py = os.path.join(tempfile.gettempdir(), "k2t_mask_export.py")
                 rc, so, se = k2t("export pytorch " + out_py, model=os.path.join(EXEC, fx))
                 ok(rc == 1 and "pack_padded_sequence" in se and not os.path.exists(out_py),
                    "%s: export refuses the masked sequence, naming pack_padded_sequence" % fx, se)
+                continue
+            if fx.startswith("time_distributed") and fx != "time_distributed_mask.h5":  # TimeDistributed: export refuses it, with the recipe
+                out_py = os.path.join(tempfile.gettempdir(), "k2t_td_export.py")
+                rc, so, se = k2t("export pytorch " + out_py, model=os.path.join(EXEC, fx))
+                ok(rc == 1 and "TimeDistributed" in se and "flatten(0, 1)" in se and not os.path.exists(out_py),
+                   "%s: export refuses TimeDistributed, naming the fold into the batch" % fx, se)
                 continue
             ref = os.path.join(EXEC, "ref", fx[:-3], "output.npy")
             out.append((fx, os.path.join(EXEC, fx), os.path.join(EXEC, m["input"]),

@@ -81,7 +81,7 @@ def all_vars(f):
 
 
 # ------------------------------------------------------------- parameter totals
-for name in ("cnn.keras", "seq.keras", "nested.keras", "lstm.keras", "bidi.keras", "cnn_oldnames.keras", "k215.keras",
+for name in ("cnn.keras", "seq.keras", "nested.keras", "lstm.keras", "bidi.keras", "td.keras", "cnn_oldnames.keras", "k215.keras",
              "windows.keras", "unsupported.keras", "cnn_deflated.keras", "cnn_zip64.keras"):
     rc, out, err = run("summary", model=P(name))
     with archive_h5(name) as f:
@@ -208,6 +208,7 @@ CASES = [("cnn.keras", "cnn.twin.h5", ref_cnn, (8, 8, 3)), ("cnn_oldnames.keras"
          ("windows.keras", "seq.twin.h5", ref_seq, (6,)), ("nested.keras", "nested.twin.h5", ref_nested, (6,)),
          ("lstm.keras", "lstm.twin.h5", ref_lstm, (5, 3)),
          ("bidi.keras", "bidi.twin.h5", None, (6, 4)),
+         ("td.keras", "td.twin.h5", None, (3, 5, 5, 2)),
          ("cnn_deflated.keras", "cnn.twin.h5", ref_cnn, (8, 8, 3)), ("cnn_zip64.keras", "cnn.twin.h5", ref_cnn, (8, 8, 3))]
 for name, twin, ref, shape in CASES:
     x = rng.uniform(-1, 1, shape)

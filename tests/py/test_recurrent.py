@@ -12,6 +12,7 @@ import re
 import sys
 import tempfile
 
+import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -150,6 +151,8 @@ with torch.no_grad():
     dump(GruPort(False).eval(), x, os.path.join(tmp, "gru_bug.npz"), layout="nchw")
 rc, out, err = k2t("input " + os.path.join(tmp, "x.npy"), "compare " + os.path.join(tmp, "gru_bug.npz"), model=path)
 text = " ".join(out.split())
+ok(re.search(r"^gru\.1\s+~ gru \(final state h_n\)\s+\S+\s+FAIL", out, re.M) is not None,
+   "compare: the buggy port's h_n differs from Keras's last state too", out[-900:])
 ok("first divergence: gru " in text and "blocks in Keras's order" in text,
    "compare: a port keeping Keras's GRU gate order is told so at the first GRU", text[-1500:])
 m = re.search(r'fix: sd\["gru.weight_ih_l0"\] = torch.from_numpy\(kernel\)([^\n]+)', out)
@@ -196,6 +199,12 @@ with torch.no_grad():
 rc, out, err = k2t("input " + os.path.join(tmp, "x.npy"), "compare " + os.path.join(tmp, "gru_ok.npz"), model=path)
 ok(rc == 0 and "no divergence" in out and "bug" not in out and "own input: FAIL" not in out,
    "compare: a correct GRU port that flips the sequence for go_backwards is right on its own input", out[-900:])
+# nn.GRU's h_n (1, N, units) is the module's final state: compare checks it against Keras's last state (the
+# last step of a layer returning sequences; go_backwards outputs in reading order) instead of "unmatched".
+for mod in ("gru", "gru_back"):
+    ok(re.search(r"^%s\.1\s+~ %s \(final state h_n\)\s+\S+\s+ok" % (mod, mod), out, re.M) is not None,
+       "compare pairs %s's h_n with Keras's last state of %s" % (mod, mod), out[-900:])
+ok("unmatched:" not in out, "compare: no h_n left unmatched", out[-900:])
 
 # Bidirectional GRU (reset_after=True, tf.keras's default), last states concatenated: the backward half's
 # state is the one after reading the whole sequence from the end (t = 0), what h_n[1] holds.
@@ -346,4 +355,47 @@ for what, build in (("GlobalAveragePooling1D", lambda g, x: g.add("GlobalAverage
     rc, out, err = k2t("input random", "run", "echo alive", model=rpath)
     ok(rc == 1 and "'emb'" in err and ("gap" in err or "add" in err) and "alive" in out,
        "a mask reaching %s: run refuses, naming the layer and the mask's source" % what, err)
+# An nn.LSTM port of an LSTM without return_sequences: its out (N, T, units) has no Keras twin, but its h_n
+# (lstm.1.0, (1, N, units)) is Keras's output, which compare checks; c_n (lstm.1.1) is named, not unmatched.
+lpath = os.path.join(tmp, "lstm_last.h5")
+g = Graph("k214", 5)
+xin = g.Input((6, 3))
+g.outputs = [g.add("Dense", g.add("LSTM", xin, name="lstm", units=4), name="dense", units=2)]
+write_model(lpath, g)
+with h5py.File(lpath, "r") as f:
+    lw = {k: f["model_weights/lstm/lstm/lstm_cell/%s:0" % k][()] for k in ("kernel", "recurrent_kernel", "bias")}
+    dw = {k: f["model_weights/dense/dense/%s:0" % k][()] for k in ("kernel", "bias")}
+
+
+class LstmPort(torch.nn.Module):
+    def __init__(self, bias_twice):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(3, 4, batch_first=True)
+        self.dense = torch.nn.Linear(4, 2)
+        with torch.no_grad():
+            self.lstm.weight_ih_l0.copy_(torch.from_numpy(lw["kernel"].T.copy()))
+            self.lstm.weight_hh_l0.copy_(torch.from_numpy(lw["recurrent_kernel"].T.copy()))
+            self.lstm.bias_ih_l0.copy_(torch.from_numpy(lw["bias"]))
+            self.lstm.bias_hh_l0.copy_(torch.from_numpy(lw["bias"]) if bias_twice else torch.zeros(16))
+            self.dense.weight.copy_(torch.from_numpy(dw["kernel"].T.copy()))
+            self.dense.bias.copy_(torch.from_numpy(dw["bias"]))
+
+    def forward(self, x):
+        o, (h, c) = self.lstm(x)
+        return self.dense(h[-1])
+
+
+xl = np.random.RandomState(11).randn(3, 6, 3).astype(np.float32)
+np.save(os.path.join(tmp, "xl.npy"), xl)
+for bug in (False, True):
+    npz = os.path.join(tmp, "lstm_port%d.npz" % bug)
+    with torch.no_grad():
+        dump(LstmPort(bug).eval(), xl, npz, layout="nchw")
+    rc, out, err = k2t("input " + os.path.join(tmp, "xl.npy"), "compare " + npz, model=lpath)
+    ok(re.search(r"^lstm\.1\.0\s+~ lstm \(final state h_n\)\s+\S+\s+%s" % ("FAIL" if bug else "ok"), out, re.M)
+       is not None, "compare checks nn.LSTM's h_n against the LSTM's output (%s port)" % ("buggy" if bug else "right"),
+       out[-900:])
+    ok(re.search(r"^lstm\.1\.1\s+the module's final cell state \(c_n\), not compared", out, re.M) is not None,
+       "compare names nn.LSTM's c_n as the final cell state", out[-900:])
+
 done()

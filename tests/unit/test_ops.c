@@ -388,8 +388,42 @@ static void test_registry(void)
     CHECK(k2t_op_lookup("Convolution2D") == k2t_op_def_of(K2T_OP_CONV), "Convolution2D");
     CHECK(k2t_op_lookup("LSTM") == k2t_op_def_of(K2T_OP_LSTM), "LSTM");
     CHECK(k2t_op_lookup("Bidirectional") == k2t_op_def_of(K2T_OP_BIDIRECTIONAL), "Bidirectional");
-    CHECK(k2t_op_lookup("TimeDistributed") == NULL, "TimeDistributed is not an op (yet)");
+    CHECK(k2t_op_lookup("TimeDistributed") == k2t_op_def_of(K2T_OP_TIME_DISTRIBUTED), "TimeDistributed");
+    CHECK(k2t_op_lookup("MultiHeadAttention") == NULL, "MultiHeadAttention is not an op (yet)");
     CHECK(k2t_op_lookup("") == NULL && k2t_op_lookup(NULL) == NULL, "empty lookups");
+}
+
+/* TimeDistributed: the inner op's parse, infer and weights on one step's
+** shape, T put back in front; unsupported inner layers are named. */
+static void test_time_distributed(void)
+{
+    tl t;
+    k2t_shape out, in = S(4, 5, 8, 8, 3);
+    k2t_wspec spec[K2T_MAX_WEIGHTS];
+    mk(&t, "TimeDistributed", "{\"layer\": {\"class_name\": \"Conv2D\", \"config\": {\"filters\": 4, "
+       "\"kernel_size\": [3, 3], \"strides\": [2, 2], \"padding\": \"same\"}}}", 2);
+    CHECK(t.st == K2T_OK && !t.L.unsupported && t.L.cfg.inner_op == K2T_OP_CONV, "TD(Conv2D) parses: %s", t.err.msg);
+    CHECK(t.def->infer(&t.L, &in, 1, &out, &t.err) == K2T_OK, "TD(Conv2D) infers: %s", t.err.msg);
+    k2t_shape want = S(4, 5, 4, 4, 4);
+    CHECK(same_shape(&out, &want), "TD(Conv2D) (5,8,8,3) -> (5,4,4,4)");
+    int n = t.def->weights(&t.L, &in, spec);
+    CHECK(n == 2 && !strcmp(spec[0].name, "kernel") && spec[0].shape.d[2] == 3 && spec[0].shape.d[3] == 4,
+          "TD(Conv2D) expects the Conv2D's kernel (3,3,3,4) and bias");
+    in = S(1, 7);
+    CHECK(t.def->infer(&t.L, &in, 1, &out, &t.err) != K2T_OK, "TD needs (T, ...) with an axis after T");
+    rm(&t);
+    mk(&t, "TimeDistributed", "{\"layer\": {\"class_name\": \"Dense\", \"config\": {\"units\": 6}}}", 2);
+    in = S(2, 5, 3);
+    CHECK(t.st == K2T_OK && t.def->infer(&t.L, &in, 1, &out, &t.err) == K2T_OK && out.ndim == 2 && out.d[0] == 5 &&
+          out.d[1] == 6, "TD(Dense) (5,3) -> (5,6)");
+    rm(&t);
+    mk(&t, "TimeDistributed", "{\"layer\": {\"class_name\": \"LSTM\", \"config\": {\"units\": 6}}}", 2);
+    CHECK(t.st == K2T_OK && t.L.unsupported && strstr(t.L.unsupported, "TimeDistributed LSTM"),
+          "TD(LSTM) is kept, unsupported, named");
+    rm(&t);
+    mk(&t, "TimeDistributed", "{\"layer\": 3}", 2);
+    CHECK(t.st == K2T_EFORMAT && strstr(t.err.msg, "'layer'"), "TD without a layer object: the key is named");
+    rm(&t);
 }
 
 static void test_input(void)
@@ -1124,6 +1158,7 @@ int main(void)
     test_reshape();
     test_pool();
     test_module();
+    test_time_distributed();
     if (n_failed) {
         printf("FAILED - test_ops: %d of %d checks failed\n", n_failed, n_checks);
         return 1;
