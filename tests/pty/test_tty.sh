@@ -45,7 +45,7 @@ wait_for() {
 # after it ends and the pane stays for capture.
 start() {
     tm -f /dev/null new-session -d -s "$1" -x 132 -y 50 \
-        "cd '$tmp' && env -u INPUTRC HOME='$tmp' TERM=xterm NO_COLOR=1 '$K2T' --no-init; echo \"k2t-exit=\$?\"; sleep 60"
+        "cd '$tmp' && env -u INPUTRC HOME='$tmp' TERM=xterm NO_COLOR=1 PAGER=cat '$K2T' --no-init; echo \"k2t-exit=\$?\"; sleep 60"
 }
 
 show_screen() {

@@ -75,7 +75,7 @@ def main():
         ok(rc != 0 and "has not been computed" in err, "print after a new input: not computed yet", err)
         rc, out, err = k2t("input cifar %s 0" % DATA, "step", "step", "input cifar %s 1" % DATA, "step",
                            model=RESNET)
-        ok(rc == 0 and "stepping starts again from node 0" in out, "step after a new input starts again",
+        ok(rc == 0 and "stepping restarts at node 0" in out, "step after a new input starts again",
            out + err)
         rc, out, err = k2t("input cifar %s 0" % DATA, "run", "top", "input cifar %s 1" % DATA, "top",
                            model=RESNET)
