@@ -474,3 +474,15 @@ void k2t_set_unsupported(k2t_layer *L, const char *fmt, ...)
     va_end(ap);
     L->unsupported = k2t_xstrdup(msg);
 }
+
+k2t_status cfg_wrapped(json_t *c, const char **cls, json_t **cfg, k2t_err *err)
+{
+    json_t *inner = json_object_get(c, "layer");
+    json_t *icfg = json_is_object(inner) ? json_object_get(inner, "config") : NULL;
+    json_t *icls = json_is_object(inner) ? json_object_get(inner, "class_name") : NULL;
+    if (!json_is_string(icls) || !json_is_object(icfg))
+        return k2t_fail(err, K2T_EFORMAT, "config key 'layer' must be a {class_name, config} object");
+    *cls = json_string_value(icls);
+    *cfg = icfg;
+    return K2T_OK;
+}

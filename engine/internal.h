@@ -35,6 +35,8 @@ void k2t_buf_vprintf(k2t_buf *b, const char *fmt, va_list ap);
 k2t_status cfg_int(json_t *c, const char *key, int def, int *out, k2t_err *err);
 k2t_status cfg_bool(json_t *c, const char *key, int def, int *out, k2t_err *err);
 k2t_status cfg_double(json_t *c, const char *key, double def, double *out, k2t_err *err);
+/* A wrapper's 'layer' (Bidirectional, TimeDistributed): its class name and config. */
+k2t_status cfg_wrapped(json_t *c, const char **cls, json_t **cfg, k2t_err *err);
 /* A string value; returns def when absent.  The pointer is into 'c'. */
 k2t_status cfg_str(json_t *c, const char *key, const char *def, const char **out, k2t_err *err);
 /* An int or a list of n ints ("kernel_size": 3 or [3, 3]) into out[n]. */

@@ -426,17 +426,15 @@ static int mirror_layer(json_t *f, json_t *b)
 
 static k2t_status bidi_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
 {
-    json_t *inner = json_object_get(c, "layer");
-    json_t *icfg = json_is_object(inner) ? json_object_get(inner, "config") : NULL;
-    json_t *icls = json_is_object(inner) ? json_object_get(inner, "class_name") : NULL;
-    if (!json_is_string(icls) || !json_is_object(icfg))
-        return k2t_fail(err, K2T_EFORMAT, "config key 'layer' must be a {class_name, config} object");
-    const k2t_op_def *d = k2t_op_lookup(json_string_value(icls));
+    json_t *inner = json_object_get(c, "layer"), *icfg;
+    const char *icls;
+    k2t_status st0 = cfg_wrapped(c, &icls, &icfg, err);
+    if (st0 != K2T_OK) return st0;
+    const k2t_op_def *d = k2t_op_lookup(icls);
     json_t *mm = json_object_get(c, "merge_mode");
     k2t_layer T = {0};
     if (!d || (d->op != K2T_OP_LSTM && d->op != K2T_OP_GRU && d->op != K2T_OP_SIMPLE_RNN)) {
-        k2t_set_unsupported(L, "a Bidirectional %s: k2t runs Bidirectional LSTM, GRU and SimpleRNN",
-                            json_string_value(icls));
+        k2t_set_unsupported(L, "a Bidirectional %s: k2t runs Bidirectional LSTM, GRU and SimpleRNN", icls);
         return K2T_OK;
     }
     T.op = d->op;
@@ -447,7 +445,7 @@ static k2t_status bidi_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_er
     }
     L->cfg = T.cfg;
     L->cfg.inner_op = (int)d->op;
-    if (T.unsupported) k2t_set_unsupported(L, "its %s: %s", json_string_value(icls), T.unsupported);
+    if (T.unsupported) k2t_set_unsupported(L, "its %s: %s", icls, T.unsupported);
     free(T.unsupported);
     L->cfg.merge = -1;
     if (!mm || json_is_null(mm)) {

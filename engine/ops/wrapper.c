@@ -57,12 +57,10 @@ static k2t_shape td_strip(const k2t_shape *in)
 
 static k2t_status td_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
 {
-    json_t *inner = json_object_get(c, "layer");
-    json_t *icfg = json_is_object(inner) ? json_object_get(inner, "config") : NULL;
-    json_t *icls = json_is_object(inner) ? json_object_get(inner, "class_name") : NULL;
-    if (!json_is_string(icls) || !json_is_object(icfg))
-        return k2t_fail(err, K2T_EFORMAT, "config key 'layer' must be a {class_name, config} object");
-    const char *cls = json_string_value(icls);
+    json_t *icfg;
+    const char *cls;
+    k2t_status st0 = cfg_wrapped(c, &cls, &icfg, err);
+    if (st0 != K2T_OK) return st0;
     const k2t_op_def *d = k2t_op_lookup(cls);
     snprintf(L->cfg.inner_class, sizeof L->cfg.inner_class, "%s", cls);
     if (!d || !d->forward || (d->flags & (K2T_OPF_INPUT | K2T_OPF_MERGE | K2T_OPF_MASK_MAKE | K2T_OPF_MASK_USE)) ||
