@@ -688,6 +688,15 @@ static void print_values(k2t_shell *sh, const k2t_tensor *t, const range *r, int
         return;
     }
     measure(&c, 0);
+    /* One short vector (a classifier's scores) on one line: at the default
+    ** precision, fewer digits (down to 3) when its values would wrap. */
+    int64_t last = axis_len(&r[c.axes[c.na - 1]]);
+    while (!sh->set.print_prec && c.prec > 3 && c.na == 1 && last <= 16 && c.base + 2 + last * (c.w + 1) > c.width) {
+        c.prec--;
+        c.w = 0;
+        for (int i = 0; i < nd; i++) c.idx[i] = r[i].start;
+        measure(&c, 0);
+    }
     for (int i = 0; i < nd; i++) c.idx[i] = r[i].start;
     print_axis(&c, 0);
     k2t_printf(sh, "\n");

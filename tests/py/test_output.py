@@ -16,7 +16,7 @@ import math
 import struct
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from k2tlib import ROOT, done, k2t, ok  # noqa: E402
+from k2tlib import ROOT, SHARED, done, k2t, ok, skip  # noqa: E402
 
 demo = os.path.join(ROOT, "demo", "demo.h5")
 data = os.path.join(ROOT, "demo", "demo-test.bin")
@@ -130,4 +130,13 @@ ok(rc == 0 and len(vals) == 16 and all(len(v) == 16 for v in vals) and
    "an ellipsis stands for the axes between ([0,...,5] is 16x16)", str(len(vals)))
 
 shutil.rmtree(tmp, ignore_errors=True)
+# A classifier's 10 scores at 100 columns: one line (fewer digits at the default precision, not wrapped).
+res = os.path.join(SHARED, "models", "pretrainedResnet.h5")
+if os.path.exists(res):
+    rc, out, err = k2t("set width 100", "input cifar %s 0:2" % data, "run", "print dense", model=res)
+    rows = [l for l in out.splitlines() if l.startswith("[0] [")]
+    ok(rc == 0 and len(rows) == 1 and rows[0].endswith("]") and len(rows[0]) <= 100 and
+       len(re.findall(r"[-+0-9.e]+", rows[0][4:])) == 10, "10 class scores on one line at 100 columns", out[-300:])
+else:
+    skip("10 class scores on one line", "%s is missing" % res)
 done()
