@@ -320,6 +320,10 @@ void k2t_set_unsupported(k2t_layer *L, const char *fmt, ...) __attribute__((form
 /* "valid", "same", "causal". */
 const char *k2t_pad_name(k2t_pad p);
 
+/* Load 'path' in this process, with no containment (contain.c's
+** k2t_model_load probes it in a child first). */
+k2t_model *k2t_model_load_here(const char *path, k2t_err *err);
+
 /*------------------------------------------------ .keras archives (keras3.c) */
 
 /* Does 'path' start with a zip local header (PK\3\4)?  By content, never
