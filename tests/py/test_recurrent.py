@@ -30,21 +30,44 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def keras_gru(x, W, U, b, go_backwards=False, return_sequences=True):
-    """tf.keras GRU, reset_after=True: gx = xW + b0, gh = hU + b1, blocks z, r, h."""
+def keras_gru(x, W, U, b, go_backwards=False, return_sequences=True, mask=None):
+    """tf.keras GRU, reset_after=True: gx = xW + b0, gh = hU + b1, blocks z, r, h.  With a mask, a
+    masked step keeps h and outputs zeros (Keras's Bidirectional with return_sequences); the
+    outputs are in time order then, else in the order the steps were read."""
     u = U.shape[0]
     h = np.zeros((x.shape[0], u))
-    outs = []
+    outs = np.zeros((x.shape[0], x.shape[1], u))
     steps = range(x.shape[1] - 1, -1, -1) if go_backwards else range(x.shape[1])
-    for t in steps:
+    for i, t in enumerate(steps):
         gx = x[:, t] @ W + b[0]
         gh = h @ U + b[1]
         z = sigmoid(gx[:, :u] + gh[:, :u])
         r = sigmoid(gx[:, u:2 * u] + gh[:, u:2 * u])
         n = np.tanh(gx[:, 2 * u:] + r * gh[:, 2 * u:])
-        h = z * h + (1 - z) * n
-        outs.append(h)
-    return np.stack(outs, 1) if return_sequences else h
+        hn = z * h + (1 - z) * n
+        if mask is None:
+            h = hn
+            outs[:, i] = h
+        else:
+            k = mask[:, t:t + 1]
+            h = np.where(k, hn, h)
+            outs[:, t] = np.where(k, hn, 0.0)
+    return outs if return_sequences else h
+
+
+def keras_lstm(x, W, U, b, mask=None):
+    """Keras's LSTM, last state; a masked step keeps h and c."""
+    u = U.shape[0]
+    h = np.zeros((x.shape[0], u))
+    c = np.zeros((x.shape[0], u))
+    for t in range(x.shape[1]):
+        z = x[:, t] @ W + h @ U + b
+        i, f, o = sigmoid(z[:, :u]), sigmoid(z[:, u:2 * u]), sigmoid(z[:, 3 * u:])
+        cn = f * c + i * np.tanh(z[:, 2 * u:3 * u])
+        hn = o * np.tanh(cn)
+        k = np.ones((x.shape[0], 1), bool) if mask is None else mask[:, t:t + 1]
+        h, c = np.where(k, hn, h), np.where(k, cn, c)
+    return h
 
 
 def torch_gru(x, W, U, b):
@@ -181,13 +204,7 @@ for T in (5, 9):
     rc, out, err = k2t("input " + os.path.join(tmp, "xv%d.npy" % T), "run",
                        "save vlstm " + os.path.join(tmp, "yv%d.npy" % T), model=vpath)
     if ok(rc == 0, "an LSTM over (None, 3) runs on %d steps" % T, err):
-        u = 4
-        h = np.zeros((2, u))
-        c = np.zeros((2, u))
-        for t in range(T):
-            z = xv[:, t].astype(np.float64) @ vw["kernel"] + h @ vw["recurrent_kernel"] + vw["bias"]
-            c = sigmoid(z[:, u:2 * u]) * c + sigmoid(z[:, :u]) * np.tanh(z[:, 2 * u:3 * u])
-            h = sigmoid(z[:, 3 * u:]) * np.tanh(c)
+        h = keras_lstm(xv.astype(np.float64), vw["kernel"], vw["recurrent_kernel"], vw["bias"])
         got = np.load(os.path.join(tmp, "yv%d.npy" % T))
         ok(np.abs(got - h).max() < 1e-5, "variable length %d: matches Keras's equations" % T,
            "max %g" % np.abs(got - h).max())
@@ -272,38 +289,6 @@ for tag, change in (("mirror", None), ("custom", 5)):
 # reference here is Keras's rule in numpy); the LSTM after it carries its state over them.
 
 
-def keras_lstm(x, W, U, b, mask):
-    u = U.shape[0]
-    h = np.zeros((x.shape[0], u))
-    c = np.zeros((x.shape[0], u))
-    for t in range(x.shape[1]):
-        z = x[:, t] @ W + h @ U + b
-        i, f, o = sigmoid(z[:, :u]), sigmoid(z[:, u:2 * u]), sigmoid(z[:, 3 * u:])
-        cn = f * c + i * np.tanh(z[:, 2 * u:3 * u])
-        hn = o * np.tanh(cn)
-        k = mask[:, t:t + 1]
-        h, c = np.where(k, hn, h), np.where(k, cn, c)
-    return h
-
-
-def masked_gru_seq(x, W, U, b, mask, backwards):
-    """One direction of a reset_after GRU over masked steps, outputs zero at masked steps, time order."""
-    u = U.shape[0]
-    h = np.zeros((x.shape[0], u))
-    out = np.zeros((x.shape[0], x.shape[1], u))
-    steps = range(x.shape[1] - 1, -1, -1) if backwards else range(x.shape[1])
-    for t in steps:
-        gx = x[:, t] @ W + b[0]
-        gh = h @ U + b[1]
-        z = sigmoid(gx[:, :u] + gh[:, :u])
-        r = sigmoid(gx[:, u:2 * u] + gh[:, u:2 * u])
-        n = np.tanh(gx[:, 2 * u:] + r * gh[:, 2 * u:])
-        hn = z * h + (1 - z) * n
-        k = mask[:, t:t + 1]
-        h = np.where(k, hn, h)
-        out[:, t] = np.where(k, hn, 0.0)
-    return out
-
 
 mpath = os.path.join(tmp, "mask_bi.h5")
 g = Graph("k214", 81)
@@ -322,8 +307,8 @@ ids = np.array([[3, 5, 1, 0, 0, 0], [2, 0, 7, 8, 4, 6], [1, 1, 0, 0, 0, 0]], dty
 np.save(os.path.join(tmp, "ids.npy"), ids)
 mask = ids != 0
 e = mw[("emb", "embeddings")][ids.astype(int)]
-fwd = masked_gru_seq(e, *(mw[("forward", k)] for k in ("kernel", "recurrent_kernel", "bias")), mask, False)
-bwd = masked_gru_seq(e, *(mw[("backward", k)] for k in ("kernel", "recurrent_kernel", "bias")), mask, True)
+fwd = keras_gru(e, *(mw[("forward", k)] for k in ("kernel", "recurrent_kernel", "bias")), mask=mask)
+bwd = keras_gru(e, *(mw[("backward", k)] for k in ("kernel", "recurrent_kernel", "bias")), go_backwards=True, mask=mask)
 bref = np.concatenate([fwd, bwd], 2)
 lref = keras_lstm(bref, *(mw[("last", k)] for k in ("kernel", "recurrent_kernel", "bias")), mask)
 rc, out, err = k2t("input " + os.path.join(tmp, "ids.npy"), "run", "save bi " + os.path.join(tmp, "mbi.npy"),
