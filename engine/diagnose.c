@@ -478,7 +478,8 @@ int k2t_findings(k2t_diag *d, int node, unsigned mask, const k2t_emu *port, cons
     static const k2t_emu naive = {.layout = K2T_LAYOUT_NCHW, .no_transpose = 1, .bn_eps = 1e-5,
                                   .bn_train = 1, .pad_torch = 1, .flatten_torch = 1, .softmax_drop = 1};
     k2t_hz h = {0};
-    if (node < 0 || node >= m->n_nodes) return 0;
+    /* a call's later tensors (return_state): its findings are the call's */
+    if (node < 0 || node >= m->n_nodes || m->nodes[node].part) return 0;
     h.m = m, h.d = d, h.node = node, h.mask = mask, h.out = out, h.max = max;
     h.port = port ? port : &naive;
     h.ref = ref ? ref : &k2t_emu_keras;

@@ -184,7 +184,7 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     for (int j = 0; j < N->n_in; j++) in[j] = r->s[N->in[j]].shape;
     if (def->flags & K2T_OPF_INPUT) {
         /* s->shape: k2t_run_new set it from in_shapes (the data's sizes where the model says None) */
-    } else if (!def->infer || def->infer(L, in, N->n_in, &s->shape, &e) != K2T_OK) {
+    } else if (k2t_node_infer(m, s->node, in, &s->shape, &e) != K2T_OK) {
         return step_fail(m, s, err, e.status ? e.status : K2T_ESHAPE, e.msg[0] ? e.msg :
                          "cannot infer its output shape");
     }
@@ -195,6 +195,13 @@ static k2t_status plan_step(k2t_run *r, step *s, k2t_err *err)
     s->nchw = r->o.emu.layout == K2T_LAYOUT_NCHW && s->shape.ndim >= 2 && !r->keras_chw;
     s->epi.act = K2T_ACT_LINEAR;
     s->pre_off = -1;
+    if (N->part) { /* computed by its call's node, which is planned */
+        step *p = &r->s[N->in[0]];
+        if (p->n_parts < K2T_MAX_PARTS) p->parts[p->n_parts++] = s->node;
+        if (p->fallback) p->ws += s->numel;
+        s->nshape = s->nchw ? k2t_shape_nchw(&s->shape) : s->shape;
+        return K2T_OK;
+    }
     if ((def->flags & K2T_OPF_KEEPS_ORDER) && s->n_in) {
         s->chw_order = k2t_step_in(s, 0)->chw_order;
         s->chw_c = k2t_step_in(s, 0)->chw_c;
@@ -363,7 +370,9 @@ static void assign_buffers(k2t_run *r)
         int *shared = k2t_xcalloc((size_t)r->n, sizeof *shared);
         for (int i = 0; i < r->n; i++) {
             last[i] = i;
-            if (m->nodes[i].is_output || (r->s[i].def->flags & K2T_OPF_INPUT)) shared[root[i]] = 1;
+            /* a part is written by its call's node: live from there on */
+            if (m->nodes[i].is_output || m->nodes[i].part || (r->s[i].def->flags & K2T_OPF_INPUT))
+                shared[root[i]] = 1;
         }
         for (int i = 0; i < r->n; i++) {
             for (int j = 0; j < m->nodes[i].n_in; j++) {
@@ -482,7 +491,7 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
     assign_buffers(r);
     for (int i = 0; i < r->n; i++) {
         step *s = &r->s[i];
-        s->skip = (s->def->flags & K2T_OPF_INPUT) || s->alias || s->folded;
+        s->skip = (s->def->flags & K2T_OPF_INPUT) || s->alias || s->folded || m->nodes[i].part;
         if (s->ws > r->ws_floats) r->ws_floats = s->ws;
     }
     int64_t need_mb = (r->arena_floats + (int64_t)r->threads * (r->ws_floats + r->local_floats)) * 4 >> 20;
@@ -594,11 +603,11 @@ static const float *mask_at(const k2t_run *r, const step *s, int n0, float **out
 }
 
 static void exec_op(const step *s, const float *const *xs, int n, float *y, float *g, float *ws,
-                    int nhwc, const float *mask, float *mask_out)
+                    int nhwc, const float *mask, float *mask_out, float *const *parts)
 {
     k2t_epi e = s->epi;
     if (g != y) e.act = K2T_ACT_LINEAR;
-    k2t_fwd f = {xs, n, y, g, ws, &e, s->nchw && !nhwc, nhwc, mask, mask_out};
+    k2t_fwd f = {xs, n, y, g, ws, &e, s->nchw && !nhwc, nhwc, mask, mask_out, parts};
     s->def->forward(s, &f);
     if (g != y) {
         /* The activation after a kept pre-activation. */
@@ -621,8 +630,14 @@ static void run_fallback(const k2t_run *r, const step *s, int n0, int n1, int t)
     float *ws = r->ws[t];
     int64_t kws = s->ws - 2 * s->numel;
     const float *xs[64];
+    float *parts[K2T_MAX_PARTS];
     for (int j = 0; j < s->n_in && j < 64; j++) kws -= r->s[s->in[j]].numel;
+    for (int j = 0; j < s->n_parts; j++) kws -= r->s[s->parts[j]].numel;
     float *cur = ws + kws;
+    for (int j = 0; j < s->n_parts; j++) { /* Keras's layout, moved after */
+        parts[j] = cur;
+        cur += r->s[s->parts[j]].numel;
+    }
     float *ins[64];
     for (int j = 0; j < s->n_in && j < 64; j++) {
         ins[j] = cur;
@@ -644,7 +659,14 @@ static void run_fallback(const k2t_run *r, const step *s, int n0, int n1, int t)
         }
         float *mo;
         const float *mi = mask_at(r, s, i, &mo);
-        exec_op(s, xs, 1, o, pg, ws, 1, mi, mo);
+        exec_op(s, xs, 1, o, pg, ws, 1, mi, mo, parts);
+        for (int j = 0; j < s->n_parts; j++) {
+            const step *p = &r->s[s->parts[j]];
+            float *py = buf(r, p, n0, t) + (int64_t)(i - n0) * p->numel;
+            int pc = p->shape.ndim ? (int)p->shape.d[p->shape.ndim - 1] : 1;
+            if (p->nchw) kern_to_nchw(parts[j], 1, p->numel / pc, pc, py);
+            else memcpy(py, parts[j], (size_t)p->numel * sizeof(float));
+        }
         float *y = buf(r, s, n0, t) + (int64_t)(i - n0) * s->numel;
         float *yp = s->pre_off >= 0 ? r->arena + s->pre_off + (int64_t)i * s->numel : NULL;
         if (s->nchw) {
@@ -672,9 +694,10 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t)
     /* With a kept pre-activation, the GEMM writes there and the activation
     ** goes from there to y. */
     float *g = s->pre_off >= 0 ? r->arena + s->pre_off + (int64_t)n0 * s->numel : y;
-    float *mo;
+    float *mo, *parts[K2T_MAX_PARTS];
     const float *mi = mask_at(r, s, n0, &mo);
-    exec_op(s, xs, n, y, g, r->ws[t], 0, mi, mo);
+    for (int j = 0; j < s->n_parts; j++) parts[j] = buf(r, &r->s[s->parts[j]], n0, t);
+    exec_op(s, xs, n, y, g, r->ws[t], 0, mi, mo, parts);
 }
 
 typedef struct job {

@@ -239,6 +239,12 @@ typedef struct k2t_op_def {
     ** may be -1).  Errors name the mismatch. */
     k2t_status (*infer)(const k2t_layer *L, const k2t_shape *in, int n_in,
                         k2t_shape *out, k2t_err *err);
+    /* Calls returning several tensors (an RNN's return_state, a
+    ** Bidirectional without merge): how many tensors after the first
+    ** (0 or NULL: one) and, with out, tensor j's shape (1 <= j <= that)
+    ** from the first's.  The loader makes a node per extra tensor (its
+    ** 'part', named "name:j"), which forward() fills through f->parts. */
+    int (*parts)(const k2t_layer *L, const k2t_shape *first, int j, k2t_shape *out);
     /* Expected weights in Keras's order for this input shape; returns
     ** their number.  NULL for weightless ops. */
     int (*weights)(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec);
@@ -293,6 +299,12 @@ typedef struct k2t_op_def {
 ** holds them as Keras does, and flattens them in the same order unless
 ** the Flatten itself says channels_first (engine/plan.c). */
 int k2t_model_chw(const k2t_model *m);
+
+/* Node i's output shape from its inputs' shapes 'in' (for a part: the
+** first tensor's shape): the op's infer, or its parts(). */
+k2t_status k2t_node_infer(const k2t_model *m, int i, const k2t_shape *in, k2t_shape *out, k2t_err *err);
+/* The node of output tensor j >= 1 of call node i, or -1. */
+int k2t_node_part(const k2t_model *m, int i, int j);
 
 /* The op for a Keras class name (after aliasing), or NULL. */
 const k2t_op_def *k2t_op_lookup(const char *class_name);

@@ -212,14 +212,14 @@ typedef struct k2t_cfg {
     int bilinear;            /* UPSAMPLE interpolation == "bilinear" */
     /* Recurrent (SimpleRNN, LSTM, GRU) and Embedding */
     k2t_act rec_act;         /* recurrent_activation (gates) */
-    int return_sequences, go_backwards, reset_after;
+    int return_sequences, go_backwards, reset_after, return_state;
     int input_dim;           /* Embedding: vocabulary size */
     int makes_mask;          /* MASKING; EMBEDDING with mask_zero */
     double mask_value;       /* MASKING */
     int zero_output;         /* recurrent: zero_output_for_mask (masked steps output 0) */
     int inner_op;            /* BIDIRECTIONAL, TIME_DISTRIBUTED: the wrapped layer's kind (a k2t_op) */
     char inner_class[48];    /* TIME_DISTRIBUTED: the wrapped layer's class name ("Conv2D") */
-    int merge;               /* BIDIRECTIONAL merge_mode: 0 concat, 1 sum, 2 mul, 3 ave */
+    int merge;               /* BIDIRECTIONAL merge_mode: 0 concat, 1 sum, 2 mul, 3 ave, 4 None */
     /* Misc */
     double rate;             /* Dropout family: rate, GaussianNoise: stddev */
     double rescale, offset;  /* RESCALING */
@@ -291,6 +291,9 @@ typedef struct k2t_node {
     int n_out;
     k2t_shape shape;     /* Keras output shape per sample (NHWC) */
     int is_output;       /* one of the model's outputs */
+    int part;            /* 0; j > 0: output tensor j of the call in[0] (an LSTM's
+                         ** return_state h and c), named "name:j", computed
+                         ** by that call's node (the op's parts()) */
 } k2t_node;
 
 typedef struct k2t_model {

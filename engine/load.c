@@ -312,6 +312,32 @@ static int new_node(loader *ld, int li, int call, const int *in, int n_in)
     return ni;
 }
 
+/* How many tensors after the first call node ni returns (op's parts()). */
+static int call_parts(loader *ld, int ni)
+{
+    const k2t_layer *L = &ld->m->layers[ld->m->nodes[ni].layer];
+    const k2t_op_def *def = k2t_op_def_of(L->op);
+    if (!def || !def->parts || L->unsupported) return 0;
+    int n = def->parts(L, NULL, 0, NULL);
+    return n > 0 && n < 64 ? n : 0;
+}
+
+/* Output tensor j of call node ni: a node "name:j" reading ni. */
+static int new_part(loader *ld, int ni, int j)
+{
+    k2t_model *m = ld->m;
+    int li = m->nodes[ni].layer;
+    int pi = new_node(ld, li, 0, &ni, 1);
+    m->layers[li].n_calls--; /* the same call */
+    k2t_node *P = &m->nodes[pi];
+    k2t_buf b = {0};
+    k2t_buf_printf(&b, "%s:%d", m->nodes[ni].name, j);
+    free(P->name);
+    P->name = b.p;
+    P->part = j;
+    return pi;
+}
+
 /*------------------------------------------------------- inbound references */
 
 typedef struct ref { const char *name; long long node, tensor; } ref; /* as the file has them */
@@ -690,7 +716,11 @@ static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
                 if (li < 0) st = ld->err->status;
                 else {
                     int ni = new_node(ld, li, ld->m->layers[li].n_calls, in, f->r.n);
-                    sym_add(ld, scope, name, call_id, &ni, 1);
+                    int np = call_parts(ld, ni), *all = k2t_xmalloc((size_t)(np + 1) * sizeof *all);
+                    all[0] = ni;
+                    for (int j = 1; j <= np; j++) all[j] = new_part(ld, ni, j);
+                    sym_add(ld, scope, name, call_id, all, np + 1);
+                    free(all);
                 }
             }
         }
@@ -1100,6 +1130,14 @@ static k2t_status infer_shapes(loader *ld)
         }
         N->shape.ndim = -1;
         if (!def || L->op == K2T_OP_UNSUPPORTED) continue;
+        if (N->part) {
+            k2t_err e = {0};
+            if (known && k2t_node_infer(m, i, in, &N->shape, &e) != K2T_OK) {
+                st = layer_fail(ld, L, e.status ? e.status : K2T_ESHAPE, e.msg);
+                break;
+            }
+            continue;
+        }
         if (N->n_in < def->min_in || (def->max_in >= 0 && N->n_in > def->max_in)) {
             char msg[200];
             snprintf(msg, sizeof msg, "takes %d input%s, expected %s%d", N->n_in,

@@ -89,3 +89,25 @@ int k2t_torch_param(const k2t_model *m, const k2t_layer *L, int wi,
     snprintf(name, n, "%s.%s", k2t_torch_ident(L->name, attr, sizeof attr), tw.suffix);
     return 0;
 }
+
+k2t_status k2t_node_infer(const k2t_model *m, int i, const k2t_shape *in, k2t_shape *out, k2t_err *err)
+{
+    const k2t_node *N = &m->nodes[i];
+    const k2t_layer *L = &m->layers[N->layer];
+    const k2t_op_def *def = k2t_op_def_of(L->op);
+    if (!N->part)
+        return def && def->infer ? def->infer(L, in, N->n_in, out, err)
+                                 : k2t_fail(err, K2T_EUNSUPPORTED, "cannot infer its output shape");
+    if (!def || !def->parts || def->parts(L, &in[0], N->part, out) < N->part)
+        return k2t_fail(err, K2T_ESHAPE, "has no output tensor %d", N->part);
+    return K2T_OK;
+}
+
+int k2t_node_part(const k2t_model *m, int i, int j)
+{
+    for (int k = 0; k < m->nodes[i].n_out; k++) {
+        int c = m->nodes[i].out[k];
+        if (m->nodes[c].part == j && m->nodes[c].in[0] == i) return c;
+    }
+    return -1;
+}

@@ -30,6 +30,8 @@
 /* One node of a run's plan: the "fat layer" struct every op shares; each
 ** op uses the fields its plan sets.  Buffers marked owned are freed with
 ** the run. */
+#define K2T_MAX_PARTS 8
+
 struct k2t_step {
     int node;
     const k2t_layer *L;
@@ -82,6 +84,10 @@ struct k2t_step {
     ** layer with the inner op; freed with the run (k2t_step_free_sub). */
     k2t_step *sub;
     k2t_layer *sub_L;
+    /* A call returning several tensors: the steps of tensors 1.. (its
+    ** parts, in order), which forward() writes through f->parts. */
+    int parts[K2T_MAX_PARTS];
+    int n_parts;
 };
 
 /* Free what a step owns through its sub-steps (the executor calls it). */
@@ -123,6 +129,8 @@ struct k2t_fwd {
     int fallback;           /* the NCHW fallback: one sample, Keras's layout */
     const float *mask;      /* input 0's mask for these samples (mask_len each), or NULL */
     float *mask_out;        /* a mask maker's output mask, or NULL */
+    float *const *parts;    /* tensors 1.. of a several-tensor call (s->parts), each
+                            ** the samples' rows in Keras's layout */
 };
 
 /*----------------------------------------------- shared by ops (plan.c) */

@@ -36,7 +36,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_fixtures import Graph, Sequential, write_model  # noqa: E402
+from gen_fixtures import T, Graph, Sequential, write_model  # noqa: E402
 
 ACTIVATIONS = ["linear", "relu", "relu6", "sigmoid", "hard_sigmoid", "tanh", "softmax",
                "softplus", "softsign", "elu", "selu", "swish", "gelu", "exponential"]
@@ -753,6 +753,33 @@ def fx_bidirectional(out):
     g.outputs = [y]
     write_model(os.path.join(out, "bidirectional.h5"), g)
     return normal_input(1052, (6, 4))
+
+
+@fixture("return_state.h5", "Calls returning several tensors: an LSTM with return_state (output, h, c), a "
+         "Bidirectional GRU (reset_after=False) with merge_mode None and return_state (forward, backward, h_fwd, "
+         "h_bwd), a Bidirectional LSTM concat with return_state (five tensors); each tensor used: every one as "
+         "tfjs-layers runs it")
+def fx_return_state(out):
+    g = Graph("k214", 1071)
+    x = g.Input((6, 4))
+    L = g.layer("LSTM", name="lstm", units=5, return_sequences=True, return_state=True)
+    o = g.call(L, x)
+    h, c = T(L, o.call, 1, [5]), T(L, o.call, 2, [5])
+    d = g.add("Dense", o, name="dense", units=3)
+    cat = g.add("Concatenate", [h, c], name="cat")
+    B = g.layer("Bidirectional", name="bi", merge_mode=None,
+                layer=("GRU", {"units": 3, "return_sequences": True, "reset_after": False, "return_state": True}))
+    b = g.call(B, d)
+    add = g.add("Add", [b, T(B, b.call, 1, [6, 3])], name="add")
+    st = g.add("Concatenate", [T(B, b.call, 2, [3]), T(B, b.call, 3, [3])], name="bi_states")
+    C = g.layer("Bidirectional", name="bi_lstm", layer=("LSTM", {"units": 2, "return_state": True}))
+    e = g.call(C, add)
+    parts = [e] + [T(C, e.call, j, [2]) for j in range(1, 5)]
+    last = g.add("Concatenate", parts + [st, cat], name="all_states")
+    y = g.add("Dense", last, name="head", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "return_state.h5"), g)
+    return normal_input(1072, (6, 4))
 
 
 @fixture("masking.h5", "Masking (mask_value 0) before an LSTM returning sequences and a GRU (reset_after=False): "

@@ -342,7 +342,7 @@ def class_config(cls, style, kw):
     if cls in ("LSTM", "GRU", "SimpleRNN"):
         c = {
             "return_sequences": kw.pop("return_sequences", False),
-            "return_state": False, "go_backwards": kw.pop("go_backwards", False), "stateful": False,
+            "return_state": kw.pop("return_state", False), "go_backwards": kw.pop("go_backwards", False), "stateful": False,
             "unroll": False, "time_major": False,
             "units": kw.pop("units"),
             "activation": kw.pop("activation", "tanh"),

@@ -20,8 +20,12 @@
 ** rec is recurrent_activation (sigmoid, or hard_sigmoid with the Keras
 ** version's formula), act is activation (tanh).  go_backwards reads the
 ** steps last to first and returns the outputs in that order, as Keras
-** does.  Dropout is ignored (inference); masking, return_state, stateful
-** and time_major layers are kept inspectable but not executed.
+** does.  Dropout is ignored (inference).  A masked step (Masking,
+** Embedding mask_zero) keeps the state.  return_state makes the call
+** return [output, h(, c)] (Bidirectional: its output(s), then the
+** forward half's states, then the backward half's): the loader gives each
+** later tensor a node "name:j" that forward() fills through f->parts.
+** stateful and time_major layers are kept inspectable but not executed.
 **
 ** Embedding maps integer ids (the input's values, truncated as TF casts
 ** floats) to rows of its (input_dim, output_dim) matrix.
@@ -54,13 +58,13 @@ static int n_gates(const k2t_layer *L)
 static k2t_status rnn_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err *err)
 {
     k2t_cfg *g = &L->cfg;
-    int major = m ? m->keras_major : 2, state = 0, stateful = 0, time_major = 0;
+    int major = m ? m->keras_major : 2, stateful = 0, time_major = 0;
     k2t_status st;
     g->rec_act = K2T_ACT_SIGMOID;
     if ((st = cfg_require(c, "units", err)) || (st = cfg_int(c, "units", 0, &g->units, err)) ||
         (st = cfg_bool(c, "use_bias", 1, &g->use_bias, err)) ||
         (st = cfg_bool(c, "return_sequences", 0, &g->return_sequences, err)) ||
-        (st = cfg_bool(c, "return_state", 0, &state, err)) ||
+        (st = cfg_bool(c, "return_state", 0, &g->return_state, err)) ||
         (st = cfg_bool(c, "go_backwards", 0, &g->go_backwards, err)) ||
         (st = cfg_bool(c, "stateful", 0, &stateful, err)) ||
         (st = cfg_bool(c, "time_major", 0, &time_major, err)) ||
@@ -75,9 +79,6 @@ static k2t_status rnn_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err
         return st;
     if (cell_op(L) != K2T_OP_SIMPLE_RNN && !json_object_get(c, "recurrent_activation")) g->rec_act = K2T_ACT_SIGMOID;
     if (g->units <= 0) return k2t_fail(err, K2T_EFORMAT, "config key 'units' must be positive, got %d", g->units);
-    if (state)
-        k2t_set_unsupported(L, "return_state=True is not supported: its several outputs (output, h[, c]) need a "
-                            "graph node with several tensors, and k2t holds one per layer call");
     if (stateful) k2t_set_unsupported(L, "stateful recurrent layers are not supported");
     if (time_major) k2t_set_unsupported(L, "time_major=True is not supported");
     cfg_initializer(c, "kernel_initializer", g->initializer, sizeof g->initializer);
@@ -92,6 +93,20 @@ static k2t_status rnn_infer(const k2t_layer *L, const k2t_shape *in, int n_in, k
     if (L->cfg.return_sequences) *out = (k2t_shape){.ndim = 2, .d = {in->d[0], L->cfg.units}};
     else *out = (k2t_shape){.ndim = 1, .d = {L->cfg.units}};
     return K2T_OK;
+}
+
+/* return_state: Keras returns [output, h] (SimpleRNN, GRU) or [output,
+** h, c] (LSTM); each state is (units). */
+static int n_states(const k2t_layer *L)
+{
+    return L->cfg.return_state ? (cell_op(L) == K2T_OP_LSTM ? 2 : 1) : 0;
+}
+
+static int rnn_parts(const k2t_layer *L, const k2t_shape *first, int j, k2t_shape *out)
+{
+    (void)first;
+    if (out && j >= 1 && j <= n_states(L)) *out = (k2t_shape){.ndim = 1, .d = {L->cfg.units}};
+    return n_states(L);
 }
 
 static int rnn_weights(const k2t_layer *L, const k2t_shape *in, k2t_wspec *spec)
@@ -195,7 +210,18 @@ static void rnn_hazards(k2t_hz *h)
     k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "Keras's sequences are (N, T, F); nn.%s defaults to (T, N, F)",
                cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN");
     k2t_hz_code(h, "nn.%s(%lld, %d, batch_first=True%s)", cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN",
-                h->in && h->in->ndim == 2 ? (long long)h->in->d[1] : -1LL, u, bi ? ", bidirectional=True" : "");
+                h->in && h->in->ndim == 2 ? (long long)h->in->d[1] : -1LL, u, bi ? ", bidirectional=True" : "");    if (g->return_state) {
+        int lstm = cell_op(h->L) == K2T_OP_LSTM;
+        k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "return_state=True: Keras returns one flat list [%s]; nn.%s returns "
+                   "(output, %s), each state (%s, N, units): unpack them in Keras's order",
+                   bi ? (lstm ? "output, h_fwd, c_fwd, h_bwd, c_bwd" : "output, h_fwd, h_bwd")
+                      : (lstm ? "output, h, c" : "output, h"),
+                   lstm ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN", lstm ? "(h_n, c_n)" : "h_n",
+                   bi ? "2: forward, backward" : "1");
+        k2t_hz_code(h, bi ? (lstm ? "out, (hn, cn) = rnn(x); h_fwd, c_fwd, h_bwd, c_bwd = hn[0], cn[0], hn[1], cn[1]"
+                                  : "out, hn = rnn(x); h_fwd, h_bwd = hn[0], hn[1]")
+                          : (lstm ? "out, (hn, cn) = rnn(x); h, c = hn[0], cn[0]" : "out, hn = rnn(x); h = hn[0]"));
+    }
 }
 
 /*------------------------------------------------------- PyTorch export */
@@ -206,6 +232,7 @@ static const char *rnn_unexportable(const k2t_layer *L, const k2t_shape *in)
 {
     const k2t_cfg *g = &L->cfg;
     (void)in;
+    if (g->return_state) return "return_state=True: export does not write several-tensor calls yet";
     if (cell_op(L) == K2T_OP_GRU && !g->reset_after)
         return "GRU reset_after=False applies the reset gate before the recurrent product; nn.GRU cannot";
     if (cell_op(L) == K2T_OP_GRU && (g->act != K2T_ACT_TANH || g->rec_act != K2T_ACT_SIGMOID))
@@ -384,14 +411,23 @@ static const float *wdata(const k2t_layer *L, const char *name)
     return w ? w->data : NULL;
 }
 
+/* After rnn_dir: its final h and c (ws) into the state parts p[0..] for sample n. */
+static void put_states(const k2t_layer *L, int64_t T, const float *ws, float *const *p, int n)
+{
+    int64_t u = L->cfg.units, k = n_gates(L) * u;
+    for (int j = 0; j < n_states(L); j++) memcpy(p[j] + n * u, ws + T * k + j * u, (size_t)u * sizeof(float));
+}
+
 static void rnn_forward(const k2t_step *s, const k2t_fwd *f)
 {
     const k2t_layer *L = s->L;
     const float *W = wdata(L, "kernel"), *U = wdata(L, "recurrent_kernel"), *B = wdata(L, "bias");
     int64_t T = s->len, F = k2t_layer_weight(L, "kernel")->shape.d[0];
-    for (int n = 0; n < f->n; n++)
+    for (int n = 0; n < f->n; n++) {
         rnn_dir(L, W, U, B, T, F, f->x[0] + (int64_t)n * T * F, f->y + (int64_t)n * s->numel, L->cfg.units,
                 L->cfg.go_backwards, 0, f->mask ? f->mask + n * T : NULL, L->cfg.zero_output, f->ws);
+        if (s->n_parts) put_states(L, T, f->ws, f->parts, n);
+    }
 }
 
 /*--------------------------------------------------------- Bidirectional */
@@ -403,7 +439,7 @@ static void rnn_forward(const k2t_step *s, const k2t_fwd *f)
 ** after reading the whole sequence from the end, i.e. at t = 0: what
 ** nn.LSTM(bidirectional=True)'s h_n[1] holds, and not out[:, -1]. */
 
-static const char *const merge_names[] = {"concat", "sum", "mul", "ave"};
+static const char *const merge_names[] = {"concat", "sum", "mul", "ave", "None"};
 
 /* Is backward layer b the forward layer f reversed: same class and
 ** config but for its name and the opposite go_backwards? */
@@ -449,8 +485,7 @@ static k2t_status bidi_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_er
     free(T.unsupported);
     L->cfg.merge = -1;
     if (!mm || json_is_null(mm)) {
-        if (!mm) L->cfg.merge = 0; /* absent: Keras's default, concat */
-        else k2t_set_unsupported(L, "merge_mode=None returns the two directions as two outputs");
+        L->cfg.merge = mm ? 4 : 0; /* absent: Keras's default, concat; null: the two as two tensors */
     } else if (json_is_string(mm)) {
         for (int i = 0; i < 4; i++)
             if (!strcmp(json_string_value(mm), merge_names[i])) L->cfg.merge = i;
@@ -471,6 +506,19 @@ static k2t_status bidi_infer(const k2t_layer *L, const k2t_shape *in, int n_in, 
     k2t_status st = rnn_infer(L, in, n_in, out, err);
     if (st == K2T_OK && L->cfg.merge == 0) out->d[out->ndim - 1] *= 2;
     return st;
+}
+
+/* Tensors after the first: with merge_mode None the backward half's
+** output, then with return_state the forward half's states and the
+** backward half's, as Keras returns them. */
+static int bidi_parts(const k2t_layer *L, const k2t_shape *first, int j, k2t_shape *out)
+{
+    int seq = L->cfg.merge == 4, n = seq + 2 * n_states(L);
+    if (out && j >= 1 && j <= n) {
+        if (j <= seq) *out = *first;
+        else *out = (k2t_shape){.ndim = 1, .d = {L->cfg.units}};
+    }
+    return n;
 }
 
 /* Forward's weights then backward's, as Keras lists them. */
@@ -521,13 +569,15 @@ static void bidi_hazards(k2t_hz *h)
     }
     if (g->merge != 0)
         k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "merge_mode=%s: nn.%s(bidirectional=True) concatenates the two "
-                   "halves; split them (out[..., :%d], out[..., %d:]) and merge", merge_names[g->merge],
-                   cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : "GRU", g->units, g->units);
+                   "halves; split them (out[..., :%d], out[..., %d:])%s", merge_names[g->merge],
+                   cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : "GRU", g->units, g->units,
+                   g->merge == 4 ? ", the two tensors Keras returns" : " and merge");
 }
 
 static const char *bidi_unexportable(const k2t_layer *L, const k2t_shape *in)
 {
     if (L->cfg.go_backwards) return "a Bidirectional whose forward layer goes backwards";
+    if (L->cfg.merge == 4) return "merge_mode=None: export does not write several-tensor calls yet";
     return rnn_unexportable(L, in);
 }
 
@@ -591,6 +641,7 @@ static void bidi_forward(const k2t_step *s, const k2t_fwd *f)
                 *Bb = wdata(L, "backward_bias");
     int64_t T = s->len, F = k2t_layer_weight(L, "kernel")->shape.d[0], u = g->units;
     int64_t steps = g->return_sequences ? T : 1;
+    int none = g->merge == 4, ns = n_states(L);
     float *back = f->ws + (s->ws - (g->merge ? T * u : 0));
     for (int n = 0; n < f->n; n++) {
         const float *x = f->x[0] + n * T * F;
@@ -600,11 +651,17 @@ static void bidi_forward(const k2t_step *s, const k2t_fwd *f)
         int zo = g->return_sequences || g->zero_output;
         if (g->merge == 0) { /* concat: interleave the halves row by row */
             rnn_dir(L, W, U, B, T, F, x, y, 2 * u, g->go_backwards, 0, mk, zo, f->ws);
+            if (ns) put_states(L, T, f->ws, f->parts, n);
             rnn_dir(L, Wb, Ub, Bb, T, F, x, y + u, 2 * u, !g->go_backwards, 1, mk, zo, f->ws);
+            if (ns) put_states(L, T, f->ws, f->parts + ns, n);
             continue;
         }
         rnn_dir(L, W, U, B, T, F, x, y, u, g->go_backwards, 0, mk, zo, f->ws);
-        rnn_dir(L, Wb, Ub, Bb, T, F, x, back, u, !g->go_backwards, 1, mk, zo, f->ws);
+        if (ns) put_states(L, T, f->ws, f->parts + none, n);
+        float *yb = none ? f->parts[0] + (int64_t)n * s->numel : back;
+        rnn_dir(L, Wb, Ub, Bb, T, F, x, yb, u, !g->go_backwards, 1, mk, zo, f->ws);
+        if (ns) put_states(L, T, f->ws, f->parts + none + ns, n);
+        if (none) continue;
         for (int64_t j = 0; j < steps * u; j++)
             y[j] = g->merge == 1 ? y[j] + back[j] : g->merge == 2 ? y[j] * back[j] : (y[j] + back[j]) * 0.5f;
     }
@@ -761,7 +818,7 @@ static const char *const embedding_modules[] = {"Embedding", NULL};
 
 #define RNN_DEF(var, kind, cls, mods)                                                                   \
     const k2t_op_def var = {.op = kind, .classes = cls, .torch_modules = mods, .min_in = 1, .max_in = 1,  \
-                            .parse = rnn_parse, .infer = rnn_infer,                                      \
+                            .parse = rnn_parse, .infer = rnn_infer, .parts = rnn_parts,                 \
                             .weights = rnn_weights, .describe = rnn_describe, .torch = rnn_torch,       \
                             .hazards = rnn_hazards, .plan = rnn_plan, .forward = rnn_forward,           \
                             .flags = K2T_OPF_MODULE | K2T_OPF_MASK_USE, .module = rnn_module,           \
@@ -777,7 +834,7 @@ static const char *const bidi_modules[] = {"LSTM", "GRU", "RNN", NULL};
 
 const k2t_op_def k2t_op_bidirectional = {
     .op = K2T_OP_BIDIRECTIONAL, .classes = bidi_classes, .torch_modules = bidi_modules, .min_in = 1, .max_in = 1,
-    .parse = bidi_parse, .infer = bidi_infer, .weights = bidi_weights, .describe = bidi_describe,
+    .parse = bidi_parse, .infer = bidi_infer, .parts = bidi_parts, .weights = bidi_weights, .describe = bidi_describe,
     .torch = bidi_torch, .hazards = bidi_hazards, .plan = bidi_plan, .forward = bidi_forward,
     .flags = K2T_OPF_MODULE | K2T_OPF_POSITIONAL | K2T_OPF_MASK_USE, .module = bidi_module, .py_forward = bidi_py_forward,
     .extra_tensors = bidi_extra, .unexportable = bidi_unexportable,

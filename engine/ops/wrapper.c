@@ -258,7 +258,7 @@ static void td_forward(const k2t_step *s, const k2t_fwd *f)
 {
     const k2t_step *t = &s->sub[1];
     int T = (int)s->shape.d[0];
-    k2t_fwd g = {f->x, f->n * T, f->y, f->y, f->ws, &t->epi, 0, t->fallback, NULL, NULL};
+    k2t_fwd g = {f->x, f->n * T, f->y, f->y, f->ws, &t->epi, 0, t->fallback, NULL, NULL, NULL};
     if (t->alias) {
         if (f->y != f->x[0]) memcpy(f->y, f->x[0], (size_t)f->n * (size_t)s->numel * sizeof(float));
         return;

@@ -193,6 +193,8 @@ def rel_err(a, b):
 def k2t_names(entry):
     """k2t file names (without .npy) that may hold the oracle entry's activation."""
     base = entry["name"].split("/")[-1]     # nested models are flattened
+    if entry.get("output_index"):           # tensor j of a call returning several: k2t's node "name:j"
+        base += ":%d" % entry["output_index"]
     node = entry.get("node")
     if node is None:
         return [base]
