@@ -539,6 +539,8 @@ void k2t_run_free(k2t_run *r)
         free(r->s[i].alpha);
         free(r->s[i].own_w);
         free(r->s[i].own_w2);
+        free(r->s[i].own_wb);
+        free(r->s[i].own_wb2);
         k2t_step_free_sub(&r->s[i]);
     }
     for (int t = 0; r->ws && t < r->threads; t++) pool_put(r->ws[t], r->ws_bytes[t]);

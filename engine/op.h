@@ -73,6 +73,8 @@ struct k2t_step {
     double eps;             /* BatchNormalization epsilon in use */
     k2t_shape nshape;       /* per-sample shape in the run's layout */
     float *own_w, *own_w2;  /* owned: prepared kernels */
+    const float *wb, *wb2;  /* a Bidirectional's backward kernels (as w, w2) */
+    float *own_wb, *own_wb2;
     /* Masks: the step whose mask buffer holds input 0's mask (mask_in) and
     ** this output's (mask_src), -1 for none; a maker's buffer: mask_len
     ** floats (1 kept, 0 masked) per sample at arena offset mask_off. */

@@ -325,6 +325,16 @@ static k2t_status rnn_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     if (T < 1) return k2t_fail(err, K2T_ESHAPE, "a sequence of %lld steps", (long long)T);
     s->len = T;
     s->ws = T * k + 3 * (int64_t)s->L->cfg.units + 2 * k;
+    /* weights.transpose off: PyTorch's (k, F) tensors holding Keras's
+    ** buffers as they are (k2t_prep_kernel), gate order and all */
+    const k2t_layer *L = s->L;
+    int nt = c->o->emu.no_transpose;
+    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "kernel"), 0, nt, &s->own_w);
+    s->w2 = k2t_prep_kernel(L, k2t_layer_weight(L, "recurrent_kernel"), 0, nt, &s->own_w2);
+    if (L->op == K2T_OP_BIDIRECTIONAL) {
+        s->wb = k2t_prep_kernel(L, k2t_layer_weight(L, "backward_kernel"), 0, nt, &s->own_wb);
+        s->wb2 = k2t_prep_kernel(L, k2t_layer_weight(L, "backward_recurrent_kernel"), 0, nt, &s->own_wb2);
+    }
     return K2T_OK;
 }
 
@@ -421,7 +431,7 @@ static void put_states(const k2t_layer *L, int64_t T, const float *ws, float *co
 static void rnn_forward(const k2t_step *s, const k2t_fwd *f)
 {
     const k2t_layer *L = s->L;
-    const float *W = wdata(L, "kernel"), *U = wdata(L, "recurrent_kernel"), *B = wdata(L, "bias");
+    const float *W = s->w, *U = s->w2, *B = wdata(L, "bias");
     int64_t T = s->len, F = k2t_layer_weight(L, "kernel")->shape.d[0];
     for (int n = 0; n < f->n; n++) {
         rnn_dir(L, W, U, B, T, F, f->x[0] + (int64_t)n * T * F, f->y + (int64_t)n * s->numel, L->cfg.units,
@@ -636,9 +646,8 @@ static void bidi_forward(const k2t_step *s, const k2t_fwd *f)
 {
     const k2t_layer *L = s->L;
     const k2t_cfg *g = &L->cfg;
-    const float *W = wdata(L, "kernel"), *U = wdata(L, "recurrent_kernel"), *B = wdata(L, "bias");
-    const float *Wb = wdata(L, "backward_kernel"), *Ub = wdata(L, "backward_recurrent_kernel"),
-                *Bb = wdata(L, "backward_bias");
+    const float *W = s->w, *U = s->w2, *B = wdata(L, "bias");
+    const float *Wb = s->wb, *Ub = s->wb2, *Bb = wdata(L, "backward_bias");
     int64_t T = s->len, F = k2t_layer_weight(L, "kernel")->shape.d[0], u = g->units;
     int64_t steps = g->return_sequences ? T : 1;
     int none = g->merge == 4, ns = n_states(L);

@@ -209,6 +209,25 @@ for T in (5, 9):
         ok(np.abs(got - h).max() < 1e-5, "variable length %d: matches Keras's equations" % T,
            "max %g" % np.abs(got - h).max())
 
+# weights.transpose off reaches the recurrent kernels: k2t then computes what nn.LSTM computes when a port
+# copies Keras's kernel buffers into weight_ih_l0 / weight_hh_l0 as they are (reshaped, not transposed).
+rc, out, err = k2t("set weights.transpose off", "input " + os.path.join(tmp, "xv5.npy"), "run",
+                   "save vlstm " + os.path.join(tmp, "yv_nt.npy"), model=vpath)
+if ok(rc == 0, "an LSTM runs with weights.transpose off", err):
+    lt = torch.nn.LSTM(3, 4, batch_first=True)
+    with torch.no_grad():
+        lt.weight_ih_l0.copy_(torch.from_numpy(vw["kernel"].astype(np.float32).reshape(16, 3)))
+        lt.weight_hh_l0.copy_(torch.from_numpy(vw["recurrent_kernel"].astype(np.float32).reshape(16, 4)))
+        lt.bias_ih_l0.copy_(torch.from_numpy(vw["bias"].astype(np.float32)))
+        lt.bias_hh_l0.zero_()
+        _, (hn, _) = lt(torch.from_numpy(np.load(os.path.join(tmp, "xv5.npy"))))
+    got, want = np.load(os.path.join(tmp, "yv_nt.npy")), hn[0].numpy()
+    ok(np.abs(got - want).max() < 1e-5, "weights.transpose off: k2t computes nn.LSTM with the untransposed buffers",
+       "max %g" % np.abs(got - want).max())
+    right = np.load(os.path.join(tmp, "yv5.npy"))
+    ok(np.abs(got - right).max() > 1e-3, "weights.transpose off changes the LSTM's output",
+       "max %g" % np.abs(got - right).max())
+
 # The right port (gates reordered; the go_backwards GRU fed the flipped sequence, since nn.GRU has no
 # go_backwards): no divergence, and no bug claimed at the reversed module input either.
 with torch.no_grad():
