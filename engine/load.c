@@ -27,6 +27,9 @@
 ** layer's positional vars/0..n-1, which check_weights then names from the
 ** op's weight spec.
 **
+** Step 4 and the weight checks of step 5 are in load_weights.c (what the
+** two share: loader.h).
+**
 ** k2t_model_load (contain.c) runs all of this in a forked child first;
 ** model.c holds the loaded model's accessors and k2t_model_free.
 */
@@ -46,16 +49,9 @@
 #include <unistd.h>
 #include "h5.h"
 #include "internal.h"
+#include "loader.h"
 
 /*------------------------------------------------------------ the loader */
-
-/* A string -> int hash map (open addressing, linear probing): names are
-** looked up in O(1), so a 100,000-layer graph loads in linear time. */
-typedef struct hmap {
-    char **k;             /* owned keys, NULL for an empty slot */
-    int *v;
-    size_t cap, n;        /* cap is a power of two (or 0) */
-} hmap;
 
 static uint64_t hash_str(const char *s)
 {
@@ -64,7 +60,7 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
-static void hmap_free(hmap *h)
+void ld_hmap_free(hmap *h)
 {
     for (size_t i = 0; i < h->cap; i++) free(h->k[i]);
     free(h->k);
@@ -73,7 +69,7 @@ static void hmap_free(hmap *h)
 }
 
 /* The value of 'key', or -1. */
-static int hmap_get(const hmap *h, const char *key)
+int ld_hmap_get(const hmap *h, const char *key)
 {
     if (!h->cap) return -1;
     for (size_t i = hash_str(key) & (h->cap - 1);; i = (i + 1) & (h->cap - 1)) {
@@ -83,7 +79,7 @@ static int hmap_get(const hmap *h, const char *key)
 }
 
 /* Set 'key' to 'val' unless it is present already (the first one wins). */
-static void hmap_put(hmap *h, const char *key, int val)
+void ld_hmap_put(hmap *h, const char *key, int val)
 {
     if (2 * (h->n + 1) > h->cap) {
         hmap old = *h;
@@ -111,7 +107,7 @@ static void hmap_put(hmap *h, const char *key, int val)
 }
 
 /* "scope\x1fname" or "scope\x1fname\x1fcall" as a key, in a scratch buffer. */
-static const char *key2(k2t_buf *b, const char *scope, const char *name)
+const char *ld_key2(k2t_buf *b, const char *scope, const char *name)
 {
     b->len = 0;
     k2t_buf_printf(b, "%s\x1f%s", scope, name);
@@ -125,32 +121,8 @@ static const char *key3(k2t_buf *b, const char *scope, const char *name, long lo
     return b->p;
 }
 
-typedef struct sym {     /* (scope, layer, call) -> the node(s) it produced */
-    int *nodes;          /* output tensors of that call (nested models: several) */
-    int n_nodes;
-} sym;
-
-typedef struct loader {
-    const char *path;
-    hid_t fid;
-    hid_t wroot;          /* /model_weights, or the root of a weights-only file */
-    k2t_model *m;
-    k2t_err *err;
-    sym *syms;
-    int n_syms, cap_syms;
-    int cap_layers, cap_nodes;
-    hmap sym_at;          /* key3(scope, name, call) -> index in syms */
-    hmap sym_layer;       /* key2(scope, name) -> 1: the layer has produced a call */
-    hmap scopes;          /* scope -> 1: a scope that has symbols */
-    hmap layer_at;        /* key2(scope, name as in the config) -> layer index */
-    hmap layer_name;      /* a layer's unique name -> layer index */
-    k2t_buf key;          /* scratch for keys */
-    int positional;       /* .keras: weights are vars/0..n-1, named by the op's spec */
-    char **k3_group;      /* .keras: per layer, the weights group it was read from (owned) */
-} loader;
-
 /* Prefix an error with the file and layer: "resnet.h5: layer 'conv2d' (Conv2D): ..." */
-static k2t_status layer_fail(loader *ld, const k2t_layer *L, k2t_status st, const char *msg)
+k2t_status ld_fail(loader *ld, const k2t_layer *L, k2t_status st, const char *msg)
 {
     char tmp[sizeof ld->err->msg];
     snprintf(tmp, sizeof tmp, "%s", msg);
@@ -158,8 +130,8 @@ static k2t_status layer_fail(loader *ld, const k2t_layer *L, k2t_status st, cons
                     L->class_name, tmp);
 }
 
-static void note(k2t_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(k2t_model *m, const char *fmt, ...)
+void ld_note(k2t_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ld_note(k2t_model *m, const char *fmt, ...)
 {
     k2t_buf b = {0};
     va_list ap;
@@ -172,13 +144,13 @@ static void note(k2t_model *m, const char *fmt, ...)
 
 static sym *sym_find(loader *ld, const char *scope, const char *name, long long call)
 {
-    int i = hmap_get(&ld->sym_at, key3(&ld->key, scope, name, call));
+    int i = ld_hmap_get(&ld->sym_at, key3(&ld->key, scope, name, call));
     return i < 0 ? NULL : &ld->syms[i];
 }
 
 static int sym_has_layer(loader *ld, const char *scope, const char *name)
 {
-    return hmap_get(&ld->sym_layer, key2(&ld->key, scope, name)) >= 0;
+    return ld_hmap_get(&ld->sym_layer, ld_key2(&ld->key, scope, name)) >= 0;
 }
 
 static void sym_add(loader *ld, const char *scope, const char *name, int call,
@@ -193,9 +165,9 @@ static void sym_add(loader *ld, const char *scope, const char *name, int call,
     s->nodes = k2t_xmalloc((size_t)(n ? n : 1) * sizeof *s->nodes);
     if (n) memcpy(s->nodes, nodes, (size_t)n * sizeof *nodes);
     s->n_nodes = n;
-    hmap_put(&ld->sym_at, key3(&ld->key, scope, name, call), si);
-    hmap_put(&ld->sym_layer, key2(&ld->key, scope, name), 1);
-    hmap_put(&ld->scopes, scope, 1);
+    ld_hmap_put(&ld->sym_at, key3(&ld->key, scope, name, call), si);
+    ld_hmap_put(&ld->sym_layer, ld_key2(&ld->key, scope, name), 1);
+    ld_hmap_put(&ld->scopes, scope, 1);
 }
 
 int k2t_find_layer(const k2t_model *m, const char *name)
@@ -214,7 +186,7 @@ int k2t_find_node(const k2t_model *m, const char *name)
 
 /*---------------------------------------------------------------- layers */
 
-static int is_model_class(const char *c)
+int ld_is_model_class(const char *c)
 {
     return strcmp(c, "Functional") == 0 || strcmp(c, "Model") == 0 ||
            strcmp(c, "Sequential") == 0;
@@ -245,7 +217,7 @@ static int new_layer(loader *ld, json_t *entry, const char *scope, int parent_tr
     }
     /* Names are unique within a model; a nested model's may repeat an outer
     ** name, which then gets its scope as prefix. */
-    int clash = hmap_get(&ld->layer_name, lname) >= 0;
+    int clash = ld_hmap_get(&ld->layer_name, lname) >= 0;
     int li = m->n_layers++;
     k2t_layer *L = &m->layers[li];
     memset(L, 0, sizeof *L);
@@ -258,8 +230,8 @@ static int new_layer(loader *ld, json_t *entry, const char *scope, int parent_tr
     }
     L->class_name = k2t_xstrdup(cname);
     L->scope = scope[0] ? k2t_xstrdup(scope) : NULL;
-    hmap_put(&ld->layer_name, L->name, li);
-    hmap_put(&ld->layer_at, key2(&ld->key, scope, lname), li);
+    ld_hmap_put(&ld->layer_name, L->name, li);
+    ld_hmap_put(&ld->layer_at, ld_key2(&ld->key, scope, lname), li);
     L->config_json = json_dumps(cfg, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!L->config_json) L->config_json = k2t_xstrdup("{}");
     int tr = 1;
@@ -279,7 +251,7 @@ static int new_layer(loader *ld, json_t *entry, const char *scope, int parent_tr
     if (def->parse) {
         k2t_err e = {0};
         if (def->parse(L, cfg, m, &e) != K2T_OK) {
-            layer_fail(ld, L, e.status, e.msg);
+            ld_fail(ld, L, e.status, e.msg);
             return -1;
         }
     }
@@ -432,13 +404,13 @@ static k2t_status build_model(loader *ld, json_t *entry, const char *scope,
                               const int *ext_in, int n_ext, int trainable,
                               int **outs, int *n_outs);
 
-static const char *entry_class(json_t *e)
+const char *ld_entry_class(json_t *e)
 {
     json_t *c = json_object_get(e, "class_name");
     return json_is_string(c) ? json_string_value(c) : "";
 }
 
-static const char *entry_name(json_t *e)
+const char *ld_entry_name(json_t *e)
 {
     json_t *cfg = json_object_get(e, "config");
     json_t *n = json_object_get(cfg, "name");
@@ -450,18 +422,18 @@ static const char *entry_name(json_t *e)
 ** Sequential's) calls from 1: its own node 0 is not serialized. */
 static int skips_first_node(json_t *e)
 {
-    const char *c = entry_class(e);
+    const char *c = ld_entry_class(e);
     if (strcmp(c, "Functional") == 0 || strcmp(c, "Model") == 0) return 1;
     if (strcmp(c, "Sequential") == 0) {
         json_t *cfg = json_object_get(e, "config");
         json_t *layers = json_is_array(cfg) ? cfg : json_object_get(cfg, "layers");
         json_t *first = json_array_get(layers, 0);
-        return first && strcmp(entry_class(first), "InputLayer") == 0;
+        return first && strcmp(ld_entry_class(first), "InputLayer") == 0;
     }
     return 0;
 }
 
-static int scoped(const char *scope, const char *name, char *buf, size_t n)
+int ld_scoped(const char *scope, const char *name, char *buf, size_t n)
 {
     return snprintf(buf, n, "%s%s%s", scope, scope[0] ? "/" : "", name);
 }
@@ -470,7 +442,7 @@ static int scoped(const char *scope, const char *name, char *buf, size_t n)
 ** models there is no layer of their own. */
 static int layer_for(loader *ld, json_t *e, const char *scope, int trainable)
 {
-    int li = hmap_get(&ld->layer_at, key2(&ld->key, scope, entry_name(e)));
+    int li = ld_hmap_get(&ld->layer_at, ld_key2(&ld->key, scope, ld_entry_name(e)));
     return li >= 0 ? li : new_layer(ld, e, scope, trainable);
 }
 
@@ -512,12 +484,12 @@ static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
     fcall *calls = NULL;
     int n_calls = 0, *first_call = NULL, *order = NULL, *indeg = NULL, *adj_at = NULL, *adj = NULL;
     for (size_t i = 0; i < nl; i++) {
-        const char *name = entry_name(json_array_get(layers, i));
-        if (hmap_get(&by_name, name) >= 0) {
+        const char *name = ld_entry_name(json_array_get(layers, i));
+        if (ld_hmap_get(&by_name, name) >= 0) {
             st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' appears twice in model_config", ld->path, name);
             goto out;
         }
-        hmap_put(&by_name, name, (int)i);
+        ld_hmap_put(&by_name, name, (int)i);
     }
     collect_io(json_object_get(cfg, "input_layers"), &in_refs);
     collect_io(json_object_get(cfg, "output_layers"), &out_refs);
@@ -530,8 +502,8 @@ static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
     }
     for (size_t i = 0; i < nl; i++) {
         json_t *e = json_array_get(layers, i);
-        if (strcmp(entry_class(e), "InputLayer") != 0) continue;
-        const char *name = entry_name(e);
+        if (strcmp(ld_entry_class(e), "InputLayer") != 0) continue;
+        const char *name = ld_entry_name(e);
         int k = -1;
         for (int j = 0; j < in_refs.n; j++)
             if (strcmp(in_refs.v[j].name, name) == 0) k = j;
@@ -550,24 +522,24 @@ static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
     for (size_t i = 0; i < nl; i++) {
         json_t *e = json_array_get(layers, i);
         first_call[i] = n_calls;
-        if (strcmp(entry_class(e), "InputLayer") == 0) continue;
+        if (strcmp(ld_entry_class(e), "InputLayer") == 0) continue;
         json_t *ib = json_object_get(e, "inbound_nodes");
         if (ib && !json_is_array(ib) && !json_is_null(ib)) {
             st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s': its inbound_nodes is a JSON %s, not a list "
-                          "of calls", ld->path, entry_name(e), json_is_object(ib) ? "object" : "scalar");
+                          "of calls", ld->path, ld_entry_name(e), json_is_object(ib) ? "object" : "scalar");
             goto out;
         }
         size_t ncalls = json_is_array(ib) ? json_array_size(ib) : 0;
         if (ncalls > 64) {
             st = k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: layer '%s' is called %zu times; k2t "
-                          "handles up to 64 calls of a shared layer", ld->path, entry_name(e), ncalls);
+                          "handles up to 64 calls of a shared layer", ld->path, ld_entry_name(e), ncalls);
             goto out;
         }
         for (size_t c = 0; c < ncalls; c++) {
             json_t *call = json_array_get(ib, c);
             if (!json_is_array(call) && !json_is_object(call)) {
                 st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s': call %zu in its inbound_nodes is not a "
-                              "list or an object", ld->path, entry_name(e), c);
+                              "list or an object", ld->path, ld_entry_name(e), c);
                 goto out;
             }
         }
@@ -590,10 +562,10 @@ static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
     ** that can never resolve is named here, with its real cause. */
     for (int k = 0; k < n_calls; k++) {
         fcall *f = &calls[k];
-        const char *who = entry_name(json_array_get(layers, (size_t)f->entry));
+        const char *who = ld_entry_name(json_array_get(layers, (size_t)f->entry));
         for (int j = 0; j < f->r.n; j++) {
             const ref *r = &f->r.v[j];
-            int q = hmap_get(&by_name, r->name);
+            int q = ld_hmap_get(&by_name, r->name);
             f->dep[j] = -1;
             if (q < 0) {
                 st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' takes its input from unknown layer '%s'",
@@ -602,7 +574,7 @@ static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
             }
             json_t *qe = json_array_get(layers, (size_t)q);
             long long qc;
-            if (strcmp(entry_class(qe), "InputLayer") == 0) {
+            if (strcmp(ld_entry_class(qe), "InputLayer") == 0) {
                 qc = r->node == 0 ? -1 : LLONG_MIN;
             } else {
                 long long off = !keras3_nodes && skips_first_node(qe);
@@ -670,7 +642,7 @@ static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
         }
         free(seen);
         st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' is part of a cycle: its inputs depend on its "
-                      "own output", ld->path, entry_name(json_array_get(layers, (size_t)calls[k].entry)));
+                      "own output", ld->path, ld_entry_name(json_array_get(layers, (size_t)calls[k].entry)));
         goto out;
     }
     /* By pass, then config order (a counting sort; passes are <= n_calls). */
@@ -686,7 +658,7 @@ static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
     for (int o = 0; o < n_calls && st == K2T_OK; o++) {
         fcall *f = &calls[order[o]];
         json_t *e = json_array_get(layers, (size_t)f->entry);
-        const char *name = entry_name(e);
+        const char *name = ld_entry_name(e);
         int *in = k2t_xmalloc((size_t)(f->r.n ? f->r.n : 1) * sizeof *in);
         for (int j = 0; j < f->r.n && st == K2T_OK; j++) {
             const ref *r = &f->r.v[j];
@@ -704,10 +676,10 @@ static k2t_status build_functional(loader *ld, json_t *cfg, const char *scope,
         if (st == K2T_OK) {
             int call_id = f->c + (!keras3_nodes && skips_first_node(e));
             int tr = entry_trainable(e, trainable);
-            if (is_model_class(entry_class(e))) {
+            if (ld_is_model_class(ld_entry_class(e))) {
                 char sub[512];
                 int *o2 = NULL, no = 0;
-                scoped(scope, name, sub, sizeof sub);
+                ld_scoped(scope, name, sub, sizeof sub);
                 st = build_model(ld, e, sub, in, f->r.n, tr, &o2, &no);
                 if (st == K2T_OK) sym_add(ld, scope, name, call_id, o2, no);
                 free(o2);
@@ -764,7 +736,7 @@ out:
     free(indeg);
     free(adj_at);
     free(adj);
-    hmap_free(&by_name);
+    ld_hmap_free(&by_name);
     free(in_refs.v);
     free(out_refs.v);
     return st;
@@ -788,7 +760,7 @@ static k2t_status build_sequential(loader *ld, json_t *cfg, const char *scope,
     json_t *first = json_array_get(layers, 0);
     int cur;
     size_t start = 0;
-    if (strcmp(entry_class(first), "InputLayer") == 0) {
+    if (strcmp(ld_entry_class(first), "InputLayer") == 0) {
         start = 1;
         if (ext_in) cur = ext_in[0];
         else {
@@ -806,7 +778,7 @@ static k2t_status build_sequential(loader *ld, json_t *cfg, const char *scope,
         if (!shape && json_is_object(cfg)) shape = json_object_get(cfg, "build_input_shape");
         json_t *icfg = json_object();
         char name[300];
-        snprintf(name, sizeof name, "%s_input", entry_name(first));
+        snprintf(name, sizeof name, "%s_input", ld_entry_name(first));
         json_object_set_new(icfg, "name", json_string(name));
         if (shape) json_object_set(icfg, "batch_input_shape", shape);
         json_t *ie = json_object();
@@ -815,16 +787,16 @@ static k2t_status build_sequential(loader *ld, json_t *cfg, const char *scope,
         int li = new_layer(ld, ie, scope, trainable);
         json_decref(ie);
         if (li < 0) return ld->err->status;
-        if (!shape) note(ld->m, "Sequential model has no input shape: shapes are unknown");
+        if (!shape) ld_note(ld->m, "Sequential model has no input shape: shapes are unknown");
         cur = new_node(ld, li, 0, NULL, 0);
     }
     for (size_t i = start; i < nl; i++) {
         json_t *e = json_array_get(layers, i);
         int tr = entry_trainable(e, trainable);
-        if (is_model_class(entry_class(e))) {
+        if (ld_is_model_class(ld_entry_class(e))) {
             char sub[512];
             int *o = NULL, no = 0;
-            scoped(scope, entry_name(e), sub, sizeof sub);
+            ld_scoped(scope, ld_entry_name(e), sub, sizeof sub);
             k2t_status st = build_model(ld, e, sub, &cur, 1, tr, &o, &no);
             if (st != K2T_OK) return st;
             if (no != 1) {
@@ -836,9 +808,9 @@ static k2t_status build_sequential(loader *ld, json_t *cfg, const char *scope,
             free(o);
             continue;
         }
-        if (strcmp(entry_class(e), "InputLayer") == 0)
+        if (strcmp(ld_entry_class(e), "InputLayer") == 0)
             return k2t_fail(ld->err, K2T_EFORMAT, "%s: Sequential has an InputLayer ('%s') "
-                            "after its first layer", ld->path, entry_name(e));
+                            "after its first layer", ld->path, ld_entry_name(e));
         int li = layer_for(ld, e, scope, trainable);
         if (li < 0) return ld->err->status;
         cur = new_node(ld, li, ld->m->layers[li].n_calls, &cur, 1);
@@ -853,11 +825,11 @@ static k2t_status build_model(loader *ld, json_t *entry, const char *scope,
                               const int *ext_in, int n_ext, int trainable,
                               int **outs, int *n_outs)
 {
-    const char *cls = entry_class(entry);
+    const char *cls = ld_entry_class(entry);
     json_t *cfg = json_object_get(entry, "config");
     /* Inner layers are keyed by (scope, name): a second call of the same
     ** nested model would alias the first call's nodes. */
-    if (scope[0] && hmap_get(&ld->scopes, scope) >= 0)
+    if (scope[0] && ld_hmap_get(&ld->scopes, scope) >= 0)
         return k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: nested model '%s' is called more "
                             "than once, which k2t does not support", ld->path, scope);
     if (strcmp(cls, "Sequential") == 0)
@@ -880,233 +852,6 @@ static k2t_status build_model(loader *ld, json_t *entry, const char *scope,
                     "(k2t reads Sequential and Functional models)", ld->path, cls);
 }
 
-/*---------------------------------------------------------------- weights */
-
-static int is_non_trainable_var(const char *v)
-{
-    return strcmp(v, "moving_mean") == 0 || strcmp(v, "moving_variance") == 0 ||
-           strcmp(v, "moving_stddev") == 0 || strcmp(v, "renorm_mean") == 0 ||
-           strcmp(v, "renorm_stddev") == 0;
-}
-
-/* "conv2d/kernel:0" -> "kernel" */
-static char *var_name(const char *wname)
-{
-    const char *s = strrchr(wname, '/');
-    s = s ? s + 1 : wname;
-    char *v = k2t_xstrdup(s);
-    char *colon = strrchr(v, ':');
-    if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) *colon = '\0';
-    return v;
-}
-
-static void add_weight(k2t_layer *L, const k2t_weight *w)
-{
-    L->w = k2t_xrealloc(L->w, (size_t)(L->n_w + 1) * sizeof *L->w);
-    L->w[L->n_w++] = *w;
-}
-
-/* Read one weights group (a layer's, or a nested model's) into the layers
-** it belongs to.  'owner' is the layer of a top-level group, or -1 for a
-** nested model group whose variables are matched by name. */
-static k2t_status read_group(loader *ld, const char *gname, int owner, const char *scope)
-{
-    k2t_model *m = ld->m;
-    char **wn = NULL;
-    int n = 0, present = 0;
-    k2t_err e = {0};
-    char gwhat[600];
-    snprintf(gwhat, sizeof gwhat, "%s: layer '%s'", ld->path, gname);
-    if (h5_check_path(ld->wroot, gname, gwhat, ld->err) != K2T_OK) return ld->err->status;
-    if (!h5_exists(ld->wroot, gname)) {
-        return k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s' is listed in layer_names but "
-                        "the file has no weights group for it", ld->path, gname);
-    }
-    hid_t g = H5Gopen2(ld->wroot, gname, h5_gapl());
-    if (g < 0)
-        return k2t_fail(ld->err, K2T_EFORMAT, "%s: '%s' in model_weights is not a group",
-                        ld->path, gname);
-    k2t_status st = h5_attr_strings(g, "weight_names", &wn, &n, &present, &e);
-    if (st != K2T_OK) {
-        k2t_fail(ld->err, st, "%s: layer '%s': %s", ld->path, gname, e.msg);
-        goto done;
-    }
-    H5G_info_t gi;
-    if (!present && H5Gget_info(g, &gi) >= 0 && gi.nlinks > 0) {
-        /* Without weight_names the order of the variables is unknown. */
-        st = k2t_fail(ld->err, K2T_EFORMAT, "%s: layer '%s': its weights group has no "
-                      "weight_names attribute", ld->path, gname);
-        goto done;
-    }
-    for (int i = 0; i < n && st == K2T_OK; i++) {
-        k2t_weight w = {0};
-        int li = owner;
-        if (li < 0) {
-            /* The last path segment naming a layer of this nested model. */
-            char *p = k2t_xstrdup(wn[i]), *save = NULL;
-            char *segs[64];
-            int ns = 0;
-            for (char *t = strtok_r(p, "/", &save); t && ns < 64; t = strtok_r(NULL, "/", &save))
-                segs[ns++] = t;
-            for (int s = ns - 2; s >= 0 && li < 0; s--) {
-                for (int q = 0; q < m->n_layers; q++) {
-                    k2t_layer *L = &m->layers[q];
-                    if (!L->scope || strncmp(L->scope, scope, strlen(scope)) != 0) continue;
-                    const char *base = strrchr(L->name, '/');
-                    base = base ? base + 1 : L->name;
-                    if (strcmp(base, segs[s]) == 0) { li = q; break; }
-                }
-            }
-            free(p);
-            if (li < 0) {
-                st = k2t_fail(ld->err, K2T_EFORMAT, "%s: weight '%s' of nested model '%s' "
-                              "matches none of its layers", ld->path, wn[i], gname);
-                break;
-            }
-        }
-        k2t_layer *L = &m->layers[li];
-        char what[600], *vn = var_name(wn[i]);
-        snprintf(what, sizeof what, "layer '%s': weight '%s'", L->name, vn);
-        free(vn);
-        /* With a config the data is read once every shape has been checked
-        ** against it (read_data): nothing is allocated for a weight whose
-        ** declared shape the model does not imply. */
-        st = m->has_arch ? h5_read_weight_meta(g, wn[i], &w, what, &e) : h5_read_weight(g, wn[i], &w, what, &e);
-        if (st != K2T_OK) {
-            k2t_fail(ld->err, st, "%s: %s", ld->path, e.msg);
-            break;
-        }
-        w.name = var_name(wn[i]);
-        for (int q = 0; q < L->n_w; q++) {
-            if (strcmp(L->w[q].name, w.name) == 0) {
-                /* Bidirectional and friends repeat variable names. */
-                free(w.name);
-                const char *rel = strchr(wn[i], '/');
-                w.name = var_name(wn[i]);
-                if (rel) {
-                    char *full = k2t_xstrdup(rel + 1);
-                    char *c = strrchr(full, ':');
-                    if (c) *c = '\0';
-                    free(w.name);
-                    w.name = full;
-                }
-                break;
-            }
-        }
-        k2t_buf pb = {0};
-        k2t_buf_printf(&pb, "%s%s/%s", ld->wroot == ld->fid ? "" : "model_weights/", gname, wn[i]);
-        w.path = pb.p;
-        w.trainable = L->trainable && !is_non_trainable_var(w.name);
-        add_weight(L, &w);
-    }
-done:
-    h5_strings_free(wn, n);
-    H5Gclose(g);
-    return st;
-}
-
-/* Check a layer's weights against what its config and input shape imply,
-** and put them in Keras's order. */
-static k2t_status check_weights(loader *ld, k2t_layer *L, const k2t_shape *in, int n_in)
-{
-    const k2t_op_def *def = k2t_op_def_of(L->op);
-    k2t_wspec spec[K2T_MAX_WEIGHTS];
-    int ns = 0;
-    char a[96], b[96];
-    if (L->op == K2T_OP_UNSUPPORTED || L->op == K2T_OP_NONE) return K2T_OK;
-    if (def && def->weights) ns = def->weights(L, in, spec);
-    (void)n_in;
-    int renamed = 0;
-    if (def && (def->flags & K2T_OPF_POSITIONAL) && L->n_w == ns) {
-        /* Forward variables, then backward ones (Bidirectional), each
-        ** named from the spec: H5 names and .keras's forward_layer/... and
-        ** backward_layer/... alike. */
-        k2t_weight tmp[K2T_MAX_WEIGHTS];
-        int k = 0;
-        for (int pass = 0; pass < 2; pass++)
-            for (int q = 0; q < L->n_w; q++)
-                if ((strstr(L->w[q].name, "backward_") != NULL) == pass) tmp[k++] = L->w[q];
-        for (int q = 0; q < ns; q++) {
-            free(tmp[q].name);
-            tmp[q].name = k2t_xstrdup(spec[q].name);
-            L->w[q] = tmp[q];
-        }
-        renamed = 1;
-    }
-    if (ld->positional && !renamed) {
-        /* A .keras archive stores vars/0..n-1 in the order of the op's
-        ** spec (trainable, then non-trainable, as Keras creates them). */
-        if (L->n_w != ns) {
-            k2t_buf want = {0}, have = {0};
-            for (int s = 0; s < ns; s++) k2t_buf_printf(&want, "%s%s", s ? ", " : "", spec[s].name);
-            for (int q = 0; q < L->n_w; q++) k2t_buf_printf(&have, "%s%s", q ? ", " : "", L->w[q].name);
-            char msg[900];
-            const char *grp = ld->k3_group ? ld->k3_group[L - ld->m->layers] : NULL;
-            snprintf(msg, sizeof msg, "the archive holds %d variable%s (%s) but its config implies %d (%s)%s%s%s",
-                     L->n_w, L->n_w == 1 ? "" : "s", L->n_w ? have.p : "none", ns, ns ? want.p : "none",
-                     grp ? "; read from group '" : "", grp ? grp : "", grp ? "' of model.weights.h5" : "");
-            free(want.p), free(have.p);
-            return layer_fail(ld, L, K2T_EFORMAT, msg);
-        }
-        for (int s = 0; s < ns; s++) {
-            free(L->w[s].name);
-            L->w[s].name = k2t_xstrdup(spec[s].name);
-        }
-    }
-    int used[64] = {0};
-    k2t_weight *ordered = ns ? k2t_xcalloc((size_t)ns, sizeof *ordered) : NULL;
-    int n_ordered = 0;
-    for (int s = 0; s < ns; s++) {
-        int found = -1;
-        for (int q = 0; q < L->n_w && q < 64; q++) {
-            if (used[q]) continue;
-            if (strcmp(L->w[q].name, spec[s].name) == 0 ||
-                (spec[s].alt && strcmp(L->w[q].name, spec[s].alt) == 0)) { found = q; break; }
-        }
-        if (found < 0) {
-            k2t_buf have = {0};
-            for (int q = 0; q < L->n_w; q++) k2t_buf_printf(&have, "%s%s", q ? ", " : "", L->w[q].name);
-            char msg[900];
-            snprintf(msg, sizeof msg, "weight '%s' is missing (the file has: %s)", spec[s].name,
-                     L->n_w ? have.p : "no weights");
-            free(have.p);
-            free(ordered);
-            return layer_fail(ld, L, K2T_EFORMAT, msg);
-        }
-        k2t_weight *w = &L->w[found];
-        int ok = w->shape.ndim == spec[s].shape.ndim;
-        for (int d = 0; ok && d < w->shape.ndim; d++)
-            if (spec[s].shape.d[d] >= 0 && spec[s].shape.d[d] != w->shape.d[d]) ok = 0;
-        if (!ok) {
-            char msg[600];
-            snprintf(msg, sizeof msg, "weight '%s' has shape %s but the config implies %s",
-                     spec[s].name, k2t_shape_str(&w->shape, 0, a, sizeof a),
-                     k2t_shape_str(&spec[s].shape, 0, b, sizeof b));
-            free(ordered);
-            return layer_fail(ld, L, K2T_ESHAPE, msg);
-        }
-        if (spec[s].alt && strcmp(w->name, spec[s].name) != 0) {
-            free(w->name);
-            w->name = k2t_xstrdup(spec[s].name);
-        }
-        used[found] = 1;
-        ordered[n_ordered] = *w;
-        ordered[n_ordered++].trainable = w->trainable && spec[s].trainable; /* as the op declares */
-    }
-    for (int q = 0; q < L->n_w; q++) {
-        if (!used[q]) {
-            char msg[600];
-            snprintf(msg, sizeof msg, "unexpected weight '%s' (the config implies %d weight%s)",
-                     L->w[q].name, ns, ns == 1 ? "" : "s");
-            free(ordered);
-            return layer_fail(ld, L, K2T_EFORMAT, msg);
-        }
-    }
-    if (ns) memcpy(L->w, ordered, (size_t)ns * sizeof *ordered);
-    free(ordered);
-    return K2T_OK;
-}
-
 /*------------------------------------------------------------ shapes */
 
 static k2t_status infer_shapes(loader *ld)
@@ -1123,7 +868,7 @@ static k2t_status infer_shapes(loader *ld)
         const k2t_op_def *def = k2t_op_def_of(L->op);
         k2t_shape in[64];
         int known = 1;
-        if (N->n_in > 64) { st = layer_fail(ld, L, K2T_EUNSUPPORTED, "more than 64 inputs"); break; }
+        if (N->n_in > 64) { st = ld_fail(ld, L, K2T_EUNSUPPORTED, "more than 64 inputs"); break; }
         for (int j = 0; j < N->n_in; j++) {
             in[j] = m->nodes[N->in[j]].shape;
             if (in[j].ndim < 0) known = 0;
@@ -1133,7 +878,7 @@ static k2t_status infer_shapes(loader *ld)
         if (N->part) {
             k2t_err e = {0};
             if (known && k2t_node_infer(m, i, in, &N->shape, &e) != K2T_OK) {
-                st = layer_fail(ld, L, e.status ? e.status : K2T_ESHAPE, e.msg);
+                st = ld_fail(ld, L, e.status ? e.status : K2T_ESHAPE, e.msg);
                 break;
             }
             continue;
@@ -1142,31 +887,31 @@ static k2t_status infer_shapes(loader *ld)
             char msg[200];
             snprintf(msg, sizeof msg, "takes %d input%s, expected %s%d", N->n_in,
                      N->n_in == 1 ? "" : "s", def->max_in < 0 ? "at least " : "", def->min_in);
-            st = layer_fail(ld, L, K2T_EFORMAT, msg);
+            st = ld_fail(ld, L, K2T_EFORMAT, msg);
             break;
         }
         if (!known || !def->infer) {
             /* A .keras layer after one k2t cannot run: its shapes are
             ** unknown, but its vars/i still get their names from the op. */
-            if (first && ld->positional) st = check_weights(ld, L, NULL, N->n_in);
+            if (first && ld->positional) st = ld_check_weights(ld, L, NULL, N->n_in);
             continue;
         }
         k2t_err e = {0};
         if (def->infer(L, in, N->n_in, &N->shape, &e) != K2T_OK) {
-            st = layer_fail(ld, L, e.status ? e.status : K2T_ESHAPE, e.msg);
+            st = ld_fail(ld, L, e.status ? e.status : K2T_ESHAPE, e.msg);
             break;
         }
         int64_t numel = 1;
         for (int d = 0; d < N->shape.ndim; d++) {
             if (N->shape.d[d] < -1 || (N->shape.d[d] > 0 && numel > K2T_MAX_NUMEL / N->shape.d[d])) {
-                st = layer_fail(ld, L, K2T_ESHAPE, "output shape is absurdly large");
+                st = ld_fail(ld, L, K2T_ESHAPE, "output shape is absurdly large");
                 break;
             }
             if (N->shape.d[d] > 0) numel *= N->shape.d[d];
         }
         if (st != K2T_OK) break;
         /* Weights are checked at the layer's first call. */
-        if (first) st = check_weights(ld, L, in, N->n_in);
+        if (first) st = ld_check_weights(ld, L, in, N->n_in);
     }
     free(seen);
     return st;
@@ -1233,81 +978,6 @@ static void link_consumers(k2t_model *m)
     }
 }
 
-/* Read every group listed in layer_names (and top_level_model_weights). */
-static k2t_status read_weights(loader *ld)
-{
-    k2t_model *m = ld->m;
-    char **names = NULL;
-    int n = 0, present = 0;
-    k2t_err e = {0};
-    k2t_status st = h5_attr_strings(ld->wroot, "layer_names", &names, &n, &present, &e);
-    if (st != K2T_OK)
-        return k2t_fail(ld->err, st, "%s: model_weights: %s", ld->path, e.msg);
-    if (!present) {
-        h5_strings_free(names, n);
-        return k2t_fail(ld->err, K2T_EFORMAT, "%s: the weights group has no layer_names "
-                        "attribute", ld->path);
-    }
-    for (int i = 0; i < n && st == K2T_OK; i++) {
-        int li = -1;
-        if (m->has_arch) {
-            /* A top-level layer, or a nested model whose group holds its
-            ** sublayers' variables. */
-            li = hmap_get(&ld->layer_name, names[i]);
-            if (li >= 0 && m->layers[li].scope) {
-                li = -1;
-                for (int q = 0; q < m->n_layers && li < 0; q++)
-                    if (!m->layers[q].scope && strcmp(m->layers[q].name, names[i]) == 0) li = q;
-            }
-            if (li < 0) {
-                int nested = 0;
-                for (int q = 0; q < m->n_layers && !nested; q++)
-                    nested = m->layers[q].scope &&
-                             (strcmp(m->layers[q].scope, names[i]) == 0 ||
-                              (strncmp(m->layers[q].scope, names[i], strlen(names[i])) == 0 &&
-                               m->layers[q].scope[strlen(names[i])] == '/'));
-                if (!nested) {
-                    st = k2t_fail(ld->err, K2T_EFORMAT, "%s: weights group '%s' (in layer_names) "
-                                  "matches no layer of model_config", ld->path, names[i]);
-                    break;
-                }
-                st = read_group(ld, names[i], -1, names[i]);
-                continue;
-            }
-        } else {
-            if (m->n_layers == ld->cap_layers) {
-                ld->cap_layers = ld->cap_layers ? ld->cap_layers * 2 : 32;
-                m->layers = k2t_xrealloc(m->layers, (size_t)ld->cap_layers * sizeof *m->layers);
-            }
-            li = m->n_layers++;
-            k2t_layer *L = &m->layers[li];
-            memset(L, 0, sizeof *L);
-            L->name = k2t_xstrdup(names[i]);
-            L->class_name = k2t_xstrdup("?");
-            L->op = K2T_OP_NONE;
-            L->trainable = 1;
-            L->config_json = k2t_xstrdup("{}");
-        }
-        st = read_group(ld, names[i], li, "");
-    }
-    /* Keras >= 2.7 keeps the model's own variables (normally none) here;
-    ** it is not listed in layer_names. */
-    if (st == K2T_OK && h5_check_path(ld->wroot, "top_level_model_weights", ld->path, ld->err) != K2T_OK)
-        st = ld->err->status;
-    if (st == K2T_OK && h5_exists(ld->wroot, "top_level_model_weights")) {
-        hid_t g = H5Gopen2(ld->wroot, "top_level_model_weights", h5_gapl());
-        char **wn = NULL;
-        int nw = 0, pr = 0;
-        if (g >= 0 && h5_attr_strings(g, "weight_names", &wn, &nw, &pr, &e) == K2T_OK && nw > 0)
-            note(m, "top_level_model_weights holds %d variable%s that belong to no layer",
-                 nw, nw == 1 ? "" : "s");
-        h5_strings_free(wn, nw);
-        if (g >= 0) H5Gclose(g);
-    }
-    h5_strings_free(names, n);
-    return st;
-}
-
 /* The weights' data, once infer_shapes has checked every shape. */
 static k2t_status read_data(loader *ld)
 {
@@ -1355,108 +1025,6 @@ static k2t_status build_from_root(loader *ld, json_t *root)
 
 /*------------------------------------------------------ .keras archives */
 
-/* One layer's variables: every dataset under its group, own vars first
-** (keras3.c's order).  Since Keras 3.10 the vars group names the layer
-** in attribute 'name': a different name means the positions are off. */
-static k2t_status k3_layer_vars(loader *ld, const k2t_k3index *ix, const char *group, k2t_layer *L,
-                                const char *cfg_name)
-{
-    char vpath[1200];
-    snprintf(vpath, sizeof vpath, "%s/vars", group);
-    const char *real = k2t_keras3_find(ix, vpath, 1);
-    if (real) {
-        hid_t g = H5Gopen2(ld->fid, real, h5_gapl());
-        char *nm = NULL;
-        k2t_err e = {0};
-        if (g >= 0 && h5_attr_string(g, "name", &nm, &e) == K2T_OK && nm && strcmp(nm, cfg_name) != 0) {
-            k2t_fail(ld->err, K2T_EFORMAT, "%s: member 'model.weights.h5': group '%s' belongs to layer '%s' "
-                     "(its name attribute), but by the config's layer order it should hold layer '%s' (%s)",
-                     ld->path, vpath, nm, cfg_name, L->class_name);
-            free(nm);
-            H5Gclose(g);
-            return K2T_EFORMAT;
-        }
-        free(nm);
-        if (g >= 0) H5Gclose(g);
-    }
-    char **rp = NULL, **rel = NULL;
-    int n = k2t_keras3_group_vars(ix, group, &rp, &rel);
-    k2t_status st = K2T_OK;
-    for (int i = 0; i < n; i++) {
-        if (st == K2T_OK) {
-            k2t_weight w = {0};
-            k2t_err e = {0};
-            char what[1200];
-            snprintf(what, sizeof what, "layer '%s': variable '%s/%s'", L->name, group, rel[i]);
-            st = h5_read_weight_meta(ld->fid, rp[i], &w, what, &e);
-            if (st != K2T_OK) {
-                k2t_fail(ld->err, st, "%s: member 'model.weights.h5': %s", ld->path, e.msg);
-            } else {
-                w.name = k2t_xstrdup(rel[i]);
-                w.path = k2t_xstrdup(rp[i]);
-                w.trainable = L->trainable;
-                add_weight(L, &w);
-            }
-        }
-        free(rp[i]), free(rel[i]);
-    }
-    free(rp), free(rel);
-    return st;
-}
-
-/* Walk a model's config as Keras walks model.layers when saving: each
-** layer at <prefix>layers/<snake_case class>[_N], numbered per class in
-** config order (in a tf.keras 2.13-2.15 archive a layer with variables
-** takes two numbers: k2t_keras3_legacy); nested models recurse with their
-** own layers. */
-static k2t_status k3_walk(loader *ld, const k2t_k3index *ix, json_t *entry, const char *scope,
-                          const char *prefix, int depth)
-{
-    if (depth > 64)
-        return k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: models nested more than 64 deep", ld->path);
-    json_t *cfg = json_object_get(entry, "config");
-    json_t *layers = json_is_array(cfg) ? cfg : json_object_get(cfg, "layers");
-    hmap used = {0};
-    k2t_status st = K2T_OK;
-    int *counts = NULL, n_counts = 0;
-    for (size_t i = 0; json_is_array(layers) && i < json_array_size(layers) && st == K2T_OK; i++) {
-        json_t *e = json_array_get(layers, i);
-        /* Operations that are not layers (x + y on KerasTensors: module
-        ** keras.src.ops.*) are not in model.layers: no group, no number. */
-        json_t *mod = json_object_get(e, "module");
-        if (json_is_string(mod) && !strncmp(json_string_value(mod), "keras.src.ops", 13)) continue;
-        char snake[256], uniq[300], group[1100];
-        k2t_snake_case(entry_class(e), snake, sizeof snake);
-        int c = hmap_get(&used, snake);
-        if (c < 0) {
-            counts = k2t_xrealloc(counts, (size_t)(n_counts + 1) * sizeof *counts);
-            counts[n_counts] = 0;
-            hmap_put(&used, snake, n_counts++);
-            snprintf(uniq, sizeof uniq, "%s", snake);
-        } else {
-            snprintf(uniq, sizeof uniq, "%s_%d", snake, ++counts[c]);
-        }
-        snprintf(group, sizeof group, "%slayers/%s", prefix, uniq);
-        if (k2t_keras3_legacy(ix) && k2t_keras3_has_data(ix, group)) counts[hmap_get(&used, snake)]++;
-        const char *name = entry_name(e);
-        if (is_model_class(entry_class(e))) {
-            char sub[512], pre[1200];
-            scoped(scope, name, sub, sizeof sub);
-            snprintf(pre, sizeof pre, "%s/", group);
-            st = k3_walk(ld, ix, e, sub, pre, depth + 1);
-            continue;
-        }
-        int li = hmap_get(&ld->layer_at, key2(&ld->key, scope, name));
-        if (li < 0) continue; /* an InputLayer aliased to an outer tensor */
-        free(ld->k3_group[li]);
-        ld->k3_group[li] = k2t_xstrdup(group);
-        st = k3_layer_vars(ld, ix, group, &ld->m->layers[li], name);
-    }
-    hmap_free(&used);
-    free(counts);
-    return st;
-}
-
 /* A .keras archive: config.json builds the graph as model_config does;
 ** model.weights.h5 (opened from memory) gives the variables by position. */
 static k2t_status load_keras3(loader *ld)
@@ -1470,7 +1038,7 @@ static k2t_status load_keras3(loader *ld)
     m->archive = 1;
     m->keras_version = k2t_xstrdup(a.keras_version ? a.keras_version : "");
     m->backend = k2t_xstrdup("");
-    if (!a.keras_version) note(m, "no keras_version in metadata.json: assuming Keras 3");
+    if (!a.keras_version) ld_note(m, "no keras_version in metadata.json: assuming Keras 3");
     long kv = strtol(m->keras_version, NULL, 10);
     m->keras_major = kv < 2 ? 3 : kv > 1000 ? 1000 : (int)kv;
     char *clean = sanitize_json(a.config);
@@ -1488,7 +1056,7 @@ static k2t_status load_keras3(loader *ld)
                         ld->path);
     }
     const char *cls = json_string_value(json_object_get(root, "class_name"));
-    if (!is_model_class(cls) || !(json_is_array(cfg) || json_is_array(json_object_get(cfg, "layers")))) {
+    if (!ld_is_model_class(cls) || !(json_is_array(cfg) || json_is_array(json_object_get(cfg, "layers")))) {
         k2t_fail(ld->err, K2T_EUNSUPPORTED, "%s: a subclassed model (class '%s'): its config.json holds no "
                  "layers, only the constructor's arguments, so its graph cannot be rebuilt without its Python "
                  "code; k2t inspects Functional and Sequential models", ld->path, cls);
@@ -1502,7 +1070,7 @@ static k2t_status load_keras3(loader *ld)
     if (st == K2T_OK) {
         ld->k3_group = k2t_xcalloc((size_t)m->n_layers + 1, sizeof *ld->k3_group);
         ix = k2t_keras3_index(ld->fid, ld->path, ld->err);
-        st = ix ? k3_walk(ld, ix, root, "", "", 0) : ld->err->status;
+        st = ix ? ld_k3_walk(ld, ix, root, "", "", 0) : ld->err->status;
     }
     k2t_keras3_index_free(ix);
     json_decref(root);
@@ -1541,7 +1109,7 @@ static k2t_status load(loader *ld)
     }
     if (m->keras_major < 2) {
         if (cfg_text || h5_has_attr(ld->fid, "layer_names"))
-            note(m, "no keras_version attribute: assuming Keras 2");
+            ld_note(m, "no keras_version attribute: assuming Keras 2");
         m->keras_major = 2;
     }
 
@@ -1580,7 +1148,7 @@ static k2t_status load(loader *ld)
         return k2t_fail(ld->err, K2T_EFORMAT, "%s: no model_config and no layer_names: not a "
                         "Keras model or weights file", ld->path);
     }
-    st = read_weights(ld);
+    st = ld_read_weights(ld);
     if (st == K2T_OK && m->has_arch) st = infer_shapes(ld);
     if (st == K2T_OK && m->has_arch) st = read_data(ld);
     if (st == K2T_OK) sum_params(m);
@@ -1602,11 +1170,11 @@ k2t_model *k2t_model_load_here(const char *path, k2t_err *err)
     if (ld.fid >= 0) H5Fclose(ld.fid);
     for (int i = 0; i < ld.n_syms; i++) free(ld.syms[i].nodes);
     free(ld.syms);
-    hmap_free(&ld.sym_at);
-    hmap_free(&ld.sym_layer);
-    hmap_free(&ld.scopes);
-    hmap_free(&ld.layer_at);
-    hmap_free(&ld.layer_name);
+    ld_hmap_free(&ld.sym_at);
+    ld_hmap_free(&ld.sym_layer);
+    ld_hmap_free(&ld.scopes);
+    ld_hmap_free(&ld.layer_at);
+    ld_hmap_free(&ld.layer_name);
     free(ld.key.p);
     for (int i = 0; ld.k3_group && i < ld.m->n_layers; i++) free(ld.k3_group[i]);
     free(ld.k3_group);
