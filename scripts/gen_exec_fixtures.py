@@ -755,6 +755,18 @@ def fx_bidirectional(out):
     return normal_input(1052, (6, 4))
 
 
+@fixture("conv_wide.h5", "Convolutions with more than 512 output channels (the direct AVX-512 route in "
+         "32-channel chunks and a tail of 8): 1x1 8 -> 1000 with relu, 3x3 'same' 1000 -> 520")
+def fx_conv_wide(out):
+    g = Graph("k214", 1081)
+    x = g.Input((5, 6, 8))
+    a = g.add("Conv2D", x, name="wide_1x1", filters=1000, kernel_size=(1, 1), activation="relu")
+    b = g.add("Conv2D", a, name="wide_3x3", filters=520, kernel_size=(3, 3), padding="same")
+    g.outputs = [b]
+    write_model(os.path.join(out, "conv_wide.h5"), g)
+    return normal_input(1082, (5, 6, 8))
+
+
 @fixture("return_state.h5", "Calls returning several tensors: an LSTM with return_state (output, h, c), a "
          "Bidirectional GRU (reset_after=False) with merge_mode None and return_state (forward, backward, h_fwd, "
          "h_bwd), a Bidirectional LSTM concat with return_state (five tensors); each tensor used: every one as "
