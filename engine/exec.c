@@ -616,9 +616,13 @@ static void exec_op(const step *s, const float *const *xs, int n, float *y, floa
         int64_t total = (int64_t)n * s->numel;
         int C = s->shape.ndim ? (int)s->shape.d[s->shape.ndim - 1] : 1;
         int64_t hw = C ? s->numel / C : 0;
-        memcpy(y, g, (size_t)total * sizeof(float));
         k2t_epi a = {0};
         a.act = s->epi.act;
+        if (a.act != K2T_ACT_SOFTMAX) {
+            kern_act_from(y, g, total, a.act);
+            return;
+        }
+        memcpy(y, g, (size_t)total * sizeof(float));
         if (f.nchw) kern_epilogue_nchw(y, n, C, hw, &a);
         else kern_epilogue(y, total / C, C, &a);
     }

@@ -227,6 +227,15 @@ static void softmax_row(float *restrict y, int64_t n)
         y[i] *= inv;
 }
 
+void kern_act_from(float *y, const float *x, int64_t n, k2t_act act)
+{
+    for (int64_t i = 0; i < n; i += 2048) {
+        int64_t c = n - i < 2048 ? n - i : 2048;
+        memcpy(y + i, x + i, (size_t)c * sizeof(float));
+        kern_act(y + i, c, act);
+    }
+}
+
 /* The activation over n contiguous floats; softmax treats them as one row. */
 K2T_CLONES
 void kern_act(float *restrict y, int64_t n, k2t_act act)

@@ -32,6 +32,9 @@ void kern_epilogue(float *y, int64_t rows, int c, const k2t_epi *e);
 
 /* Elementwise activation in place; softmax treats the n floats as one row. */
 void kern_act(float *y, int64_t n, k2t_act act);
+/* y = act(x) elementwise (not softmax), in L1-sized pieces: one pass over
+** memory where a copy and kern_act would make two. */
+void kern_act_from(float *y, const float *x, int64_t n, k2t_act act);
 /* Softmax over the middle axis of an (outer, len, inner) view, in place. */
 void kern_softmax(float *y, int64_t outer, int64_t len, int64_t inner);
 

@@ -386,6 +386,10 @@ static void activation_forward(const k2t_step *s, const k2t_fwd *f)
     int C = s->shape.ndim ? (int)s->shape.d[s->shape.ndim - 1] : 1;
     int64_t hw = C ? s->numel / C : 0;
     k2t_act act = s->L->cfg.act;
+    if (act != K2T_ACT_SOFTMAX && x != y) {
+        kern_act_from(y, x, total, act);
+        return;
+    }
     if (x != y) memcpy(y, x, (size_t)total * sizeof(float));
     if (act == K2T_ACT_SOFTMAX) {
         if (f->nchw) kern_softmax(y, f->n, C, hw);
