@@ -541,6 +541,8 @@ void k2t_run_free(k2t_run *r)
         free(r->s[i].own_w2);
         free(r->s[i].own_wb);
         free(r->s[i].own_wb2);
+        free(r->s[i].own_rb);
+        free(r->s[i].own_rbb);
         k2t_step_free_sub(&r->s[i]);
     }
     for (int t = 0; r->ws && t < r->threads; t++) pool_put(r->ws[t], r->ws_bytes[t]);

@@ -448,6 +448,12 @@ typedef struct k2t_emu {
                              applies it to the input); -1 in a profile: leave as set */
     int mask_ignore;      /* mask ignore: recurrent layers read padding steps too (no
                              pack_padded_sequence in the port) */
+    int gates_copied;     /* rnn.gates copied: a GRU's gate blocks copied in Keras's order
+                             z, r, h into nn.GRU, which reads them as r, z, n */
+    int rnn_bias_both;    /* rnn.bias both: Keras's bias in bias_ih and bias_hh (LSTM,
+                             SimpleRNN: counted twice; GRU: its input row in both) */
+    int rnn_act_torch;    /* rnn.activation torch: recurrent layers with nn.LSTM/GRU/RNN's
+                             own sigmoid and tanh, whatever Keras's config says */
 } k2t_emu;
 
 /* How to execute: threads, what to keep, and the conventions emulated. */
@@ -470,7 +476,7 @@ typedef struct k2t_opts {
 typedef enum k2t_pit {
     K2T_PIT_LAYOUT, K2T_PIT_TRANSPOSE, K2T_PIT_BN_EPS, K2T_PIT_BN_MODE, K2T_PIT_PADDING,
     K2T_PIT_FLATTEN, K2T_PIT_SOFTMAX, K2T_PIT_PREPROCESS, K2T_PIT_INIT, K2T_PIT_RESIDUAL,
-    K2T_PIT_ACTIVATION, K2T_PIT_MASK, K2T_PIT_UNSUPPORTED, K2T_PIT_COUNT
+    K2T_PIT_ACTIVATION, K2T_PIT_MASK, K2T_PIT_GATES, K2T_PIT_RNN_BIAS, K2T_PIT_UNSUPPORTED, K2T_PIT_COUNT
 } k2t_pit;
 #define K2T_PIT_TOPICS (K2T_PIT_RESIDUAL + 1) /* explain's topics: the first ten */
 

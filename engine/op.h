@@ -75,6 +75,9 @@ struct k2t_step {
     float *own_w, *own_w2;  /* owned: prepared kernels */
     const float *wb, *wb2;  /* a Bidirectional's backward kernels (as w, w2) */
     float *own_wb, *own_wb2;
+    const float *rb, *rbb;  /* recurrent: the biases in use (forward, backward) */
+    float *own_rb, *own_rbb;
+    k2t_act rnn_act, rnn_rec; /* recurrent: activation and recurrent_activation in use */
     /* Masks: the step whose mask buffer holds input 0's mask (mask_in) and
     ** this output's (mask_src), -1 for none; a maker's buffer: mask_len
     ** floats (1 kept, 0 masked) per sample at arena offset mask_off. */

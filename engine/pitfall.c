@@ -27,6 +27,8 @@ static const char *const bn_mode_names[] = {"eval", "train"};
 static const char *const keras_torch[] = {"keras", "torch"};
 static const char *const softmax_names[] = {"keep", "drop"};
 static const char *const mask_names[] = {"keras", "ignore"};
+static const char *const gates_names[] = {"keras", "copied"};
+static const char *const rnn_bias_names[] = {"keras", "both"};
 
 const k2t_pitfall k2t_pitfalls[K2T_PIT_COUNT] = {
     [K2T_PIT_LAYOUT] = {
@@ -273,10 +275,17 @@ const k2t_pitfall k2t_pitfalls[K2T_PIT_COUNT] = {
             "clip(0.2*x + 0.5, 0, 1) while F.hardsigmoid (and Keras 3) use clip(x/6 + 0.5, 0, 1); the\n"
             "activation string 'leaky_relu' has slope 0.2 where nn.LeakyReLU defaults to 0.01; ReLU\n"
             "layers can carry max_value, threshold and negative_slope that nn.ReLU does not have.\n"
+            "nn.LSTM and nn.GRU hard-code sigmoid gates and tanh: an LSTM saved by Keras 2.2 or older\n"
+            "(recurrent_activation hard_sigmoid, its default then) computes something else in them.\n"
             "\n"
             "Write the Keras formula out where PyTorch's module means something else.",
         .none = "  no activation that PyTorch's namesake computes differently",
-        .k2t = "  check                   every such activation with the code that matches Keras",
+        .k2t = "  check                   every such activation with the code that matches Keras\n"
+               "  set rnn.activation torch  recurrent layers with nn.LSTM/nn.GRU's sigmoid and tanh",
+        .key = "rnn.activation", .values = "keras|torch",
+        .help = "Recurrent layers use Keras's activations (hard_sigmoid ...), or nn.LSTM/GRU/RNN's built-in ones.",
+        .names = keras_torch, .n_names = 2, .field = offsetof(k2t_emu, rnn_act_torch),
+        .in_profiles = 1,
     },
     [K2T_PIT_MASK] = {
         .topic = "mask",
@@ -299,6 +308,43 @@ const k2t_pitfall k2t_pitfalls[K2T_PIT_COUNT] = {
         .key = "mask", .values = "keras|ignore",
         .help = "Recurrent layers skip the masked (padding) steps as Keras does, or read them all.",
         .names = mask_names, .n_names = 2, .field = offsetof(k2t_emu, mask_ignore),
+        .in_profiles = 1,
+    },
+    [K2T_PIT_GATES] = {
+        .topic = "gates",
+        .summary = "A GRU's gate blocks: Keras stores them z, r, h; nn.GRU reads r, z, n.",
+        .text =
+            "A recurrent kernel is k blocks of 'units' columns, one per gate. Keras's LSTM stores i, f, c, o,\n"
+            "the order of nn.LSTM's i, f, g, o. Keras's GRU stores z (update), r (reset), h; nn.GRU reads\n"
+            "its rows as r, z, n. A GRU copied block for block (transposed, even) runs with the update and\n"
+            "reset gates exchanged: no shape complains, and every number is wrong (keras-team/keras#8720).\n"
+            "\n"
+            "Swap the first two blocks of kernel.T, recurrent_kernel.T and both bias rows; with\n"
+            "reset_after (tf.keras's default) bias row 0 goes to bias_ih_l0, row 1 to bias_hh_l0.",
+        .none = "  no GRU (an LSTM's gate order is PyTorch's already)",
+        .k2t =
+            "  set rnn.gates copied    run as a port whose GRU blocks were copied as they are\n"
+            "  diff, compare           name the GRU whose gates are exchanged",
+        .key = "rnn.gates", .values = "keras|copied",
+        .help = "GRU gates as Keras orders them, or copied unreordered into nn.GRU (z and r exchanged).",
+        .names = gates_names, .n_names = 2, .field = offsetof(k2t_emu, gates_copied),
+        .in_profiles = 1,
+    },
+    [K2T_PIT_RNN_BIAS] = {
+        .topic = "rnn-bias",
+        .summary = "Keras's LSTM has one bias, nn.LSTM two (bias_ih + bias_hh); a GRU's two rows each have a place.",
+        .text =
+            "nn.LSTM, nn.GRU and nn.RNN add two biases, bias_ih_l0 and bias_hh_l0. Keras's LSTM and\n"
+            "SimpleRNN keep one: put it in bias_ih_l0 and zeros in bias_hh_l0. Copied into both, it counts\n"
+            "twice. A GRU with reset_after (tf.keras's default) keeps two rows: row 0 (the input's) is\n"
+            "bias_ih_l0, row 1 (the recurrent product's, inside the reset gate for n) is bias_hh_l0.",
+        .none = "  no LSTM, GRU or SimpleRNN with a bias",
+        .k2t =
+            "  set rnn.bias both       run as a port that put the bias in both (GRU: row 0 in both)\n"
+            "  diff, compare           name the layer whose bias counts twice",
+        .key = "rnn.bias", .values = "keras|both",
+        .help = "Recurrent biases as Keras has them, or copied into both bias_ih and bias_hh.",
+        .names = rnn_bias_names, .n_names = 2, .field = offsetof(k2t_emu, rnn_bias_both),
         .in_profiles = 1,
     },
     [K2T_PIT_UNSUPPORTED] = {

@@ -172,6 +172,44 @@ static int rnn_torch(const k2t_layer *L, int wi, k2t_tw *tw)
 
 /*---------------------------------------------------------- port hazards */
 
+/* Weight wi's right PyTorch tensor, as code (its k2t_tw: .T, gate blocks). */
+static void tw_fix(k2t_hz *h, int wi)
+{
+    const k2t_weight *w = &h->L->w[wi];
+    char tname[300], how[160];
+    k2t_shape ts;
+    k2t_tw tw;
+    if (k2t_layer_tw(h->L, wi, &tw) != 0 || k2t_torch_param(h->m, h->L, wi, tname, sizeof tname, &ts) != 0) return;
+    k2t_tw_code(w, &tw, how, sizeof how);
+    k2t_hz_code(h, "sd[\"%s\"] = torch.from_numpy(%s)%s", tname, w->name, how);
+}
+
+/* A bias's PyTorch tensors: bias_ih from it (a GRU's row 0), bias_hh zeros
+** or (gru_rows) a GRU's row 1, both with nn.GRU's gate order. */
+static void bias_fix(k2t_hz *h, const char *name, int gru_rows)
+{
+    const k2t_layer *L = h->L;
+    int wi = -1;
+    for (int i = 0; i < L->n_w; i++)
+        if (!strcmp(L->w[i].name, name)) wi = i;
+    char tname[300], hh[300];
+    k2t_shape ts;
+    if (wi < 0 || k2t_torch_param(h->m, L, wi, tname, sizeof tname, &ts) != 0) return;
+    snprintf(hh, sizeof hh, "%s", tname);
+    char *p = strstr(hh, "bias_ih");
+    if (p) p[5] = 'h';
+    int u = L->cfg.units;
+    if (!gru_rows) {
+        tw_fix(h, wi);
+        k2t_hz_code(h, "sd[\"%s\"] = torch.zeros(%d)", hh, n_gates(L) * u);
+    } else {
+        k2t_hz_code(h, "sd[\"%s\"] = torch.from_numpy(%s[0]).reshape(3, %d)[[1, 0, 2]].reshape(%d)", tname, name, u,
+                    3 * u);
+        k2t_hz_code(h, "sd[\"%s\"] = torch.from_numpy(%s[1]).reshape(3, %d)[[1, 0, 2]].reshape(%d)", hh, name, u,
+                    3 * u);
+    }
+}
+
 static void rnn_hazards(k2t_hz *h)
 {
     const k2t_cfg *g = &h->L->cfg;
@@ -189,28 +227,48 @@ static void rnn_hazards(k2t_hz *h)
     }
     free(in);
     int bi = h->L->op == K2T_OP_BIDIRECTIONAL;
-    if (cell_op(h->L) == K2T_OP_LSTM && g->use_bias) {
-        k2t_hz_say(h, K2T_PIT_TRANSPOSE, 1, "Keras keeps one LSTM bias (4*units); nn.LSTM adds bias_ih_l0 and "
+    const char *mod = cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN";
+    int gru = cell_op(h->L) == K2T_OP_GRU;
+    if (g->use_bias && !gru) {
+        k2t_hz_say(h, K2T_PIT_RNN_BIAS, 1, "Keras keeps one %s bias (%d*units); nn.%s adds bias_ih_l0 and "
                    "bias_hh_l0: put Keras's bias in one and zeros in the other, not the bias in both%s",
+                   h->L->class_name, n_gates(h->L), mod,
                    bi ? " (and likewise bias_ih_l0_reverse, bias_hh_l0_reverse from backward_bias)" : "");
-        k2t_hz_code(h, "sd[\"bias_ih_l0\"] = torch.from_numpy(bias); sd[\"bias_hh_l0\"] = torch.zeros(%d)", 4 * u);
+        bias_fix(h, "bias", 0);
+        if (bi) bias_fix(h, "backward_bias", 0);
     }
-    if (cell_op(h->L) == K2T_OP_GRU) {
-        k2t_hz_say(h, K2T_PIT_TRANSPOSE, 1, "Keras orders a GRU's gates z, r, h; nn.GRU orders them r, z, n: "
-                   "swap the first two blocks of every kernel and bias");
-        k2t_hz_code(h, "reorder = lambda w: torch.cat([w[%d:%d], w[0:%d], w[%d:]])  # on dim 0, after .T", u, 2 * u,
-                    u, 2 * u);
+    if (gru && g->use_bias && g->reset_after) {
+        k2t_hz_say(h, K2T_PIT_RNN_BIAS, 1, "Keras's GRU bias %s(2, %d) has a row per product: row 0 (the "
+                   "input's) is bias_ih_l0, row 1 (the recurrent one's, inside the reset gate) is bias_hh_l0, each "
+                   "with its gates reordered", bi ? "and backward_bias " : "", 3 * u);
+        bias_fix(h, "bias", 1);
+        if (bi) bias_fix(h, "backward_bias", 1);
+    }
+    if (gru) {
+        k2t_hz_say(h, K2T_PIT_GATES, 1, "Keras stores a GRU's gate blocks z, r, h; nn.GRU reads its rows as r, z, "
+                   "n: copied as they are, its update and reset gates are exchanged. Swap the first two blocks of "
+                   "every kernel (after .T) and bias row");
+        for (int wi = 0; wi < h->L->n_w; wi++) tw_fix(h, wi);
         if (!g->reset_after)
             k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "reset_after=False applies the reset gate before the recurrent "
                        "product; nn.GRU applies it after (reset_after=True): write the cell out by hand");
     }
-    if (g->rec_act == K2T_ACT_HARD_SIGMOID && cell_op(h->L) != K2T_OP_SIMPLE_RNN)
-        k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "recurrent_activation hard_sigmoid is Keras 2's clip(0.2*x + 0.5, "
-                   "0, 1); nn.%s uses sigmoid", cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : "GRU");
+    if ((g->rec_act == K2T_ACT_HARD_SIGMOID || g->rec_act == K2T_ACT_HARD_SIGMOID3) &&
+        cell_op(h->L) != K2T_OP_SIMPLE_RNN)
+        k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "recurrent_activation hard_sigmoid is Keras %d's clip(%s, 0, 1); "
+                   "nn.%s's gates use sigmoid: write the cell out by hand", g->rec_act == K2T_ACT_HARD_SIGMOID ? 2 : 3,
+                   g->rec_act == K2T_ACT_HARD_SIGMOID ? "0.2*x + 0.5" : "x/6 + 0.5", mod);
+    else if (g->rec_act != K2T_ACT_SIGMOID && cell_op(h->L) != K2T_OP_SIMPLE_RNN)
+        k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "recurrent_activation %s; nn.%s's gates use sigmoid: write the cell "
+                   "out by hand", k2t_act_name(g->rec_act), mod);
+    if (g->act != K2T_ACT_TANH && !(cell_op(h->L) == K2T_OP_SIMPLE_RNN && g->act == K2T_ACT_RELU))
+        k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "activation %s; nn.%s has %s: write the cell out by hand",
+                   k2t_act_name(g->act), mod, cell_op(h->L) == K2T_OP_SIMPLE_RNN ? "tanh and relu" : "tanh only");
     k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "Keras's sequences are (N, T, F); nn.%s defaults to (T, N, F)",
                cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN");
     k2t_hz_code(h, "nn.%s(%lld, %d, batch_first=True%s)", cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN",
-                h->in && h->in->ndim == 2 ? (long long)h->in->d[1] : -1LL, u, bi ? ", bidirectional=True" : "");    if (g->return_state) {
+                h->in && h->in->ndim == 2 ? (long long)h->in->d[1] : -1LL, u, bi ? ", bidirectional=True" : "");
+    if (g->return_state) {
         int lstm = cell_op(h->L) == K2T_OP_LSTM;
         k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "return_state=True: Keras returns one flat list [%s]; nn.%s returns "
                    "(output, %s), each state (%s, N, units): unpack them in Keras's order",
@@ -318,6 +376,50 @@ static k2t_status embedding_py_forward(k2t_py *y, int i, k2t_err *err)
 
 /* Workspace: the input projections of every step (T x k*u), the state
 ** (h, c) and one step's recurrent product. */
+/* A GRU's z and r blocks exchanged in place: rows of 'cols' floats with
+** blocks of u columns (a kernel (F, 3u), or bias rows of 3u). */
+static void swap_zr(float *w, int64_t rows, int64_t cols, int64_t u)
+{
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < u; j++) {
+            float t = w[r * cols + j];
+            w[r * cols + j] = w[r * cols + u + j];
+            w[r * cols + u + j] = t;
+        }
+}
+
+/* Weight 'name' as the emulated port computes with it (Keras's layout),
+** the file's own buffer when nothing changes it. */
+static const float *port_kernel(const k2t_layer *L, const char *name, const k2t_emu *e, float **owned)
+{
+    const k2t_weight *w = k2t_layer_weight(L, name);
+    if (!w) return NULL;
+    const float *p = k2t_prep_kernel(L, w, 0, e->no_transpose, owned);
+    if (!e->gates_copied || cell_op(L) != K2T_OP_GRU) return p;
+    if (!*owned) {
+        *owned = k2t_xmalloc((size_t)(w->size ? w->size : 1) * sizeof(float));
+        memcpy(*owned, p, (size_t)w->size * sizeof(float));
+    }
+    swap_zr(*owned, w->shape.d[0], w->shape.d[1], L->cfg.units);
+    return *owned;
+}
+
+static const float *port_bias(const k2t_layer *L, const char *name, const k2t_emu *e, float **owned)
+{
+    const k2t_weight *w = k2t_layer_weight(L, name);
+    int gru = cell_op(L) == K2T_OP_GRU, rows = w && w->shape.ndim == 2 ? (int)w->shape.d[0] : 1;
+    int both = e->rnn_bias_both && (!gru || rows == 2); /* a v1 GRU's one row has no nn.GRU place */
+    if (!w || (!both && !(e->gates_copied && gru))) return w ? w->data : NULL;
+    int64_t k = w->size / rows;
+    float *b = *owned = k2t_xmalloc((size_t)w->size * sizeof(float));
+    memcpy(b, w->data, (size_t)w->size * sizeof(float));
+    if (both && gru) memcpy(b + k, b, (size_t)k * sizeof(float)); /* row 0 in bias_hh too */
+    else if (both)
+        for (int64_t j = 0; j < k; j++) b[j] *= 2.0f;
+    if (e->gates_copied && gru) swap_zr(b, rows, k, L->cfg.units);
+    return b;
+}
+
 static k2t_status rnn_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
 {
     const k2t_shape *in = &c->in[0];
@@ -325,15 +427,26 @@ static k2t_status rnn_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     if (T < 1) return k2t_fail(err, K2T_ESHAPE, "a sequence of %lld steps", (long long)T);
     s->len = T;
     s->ws = T * k + 3 * (int64_t)s->L->cfg.units + 2 * k;
-    /* weights.transpose off: PyTorch's (k, F) tensors holding Keras's
-    ** buffers as they are (k2t_prep_kernel), gate order and all */
+    /* The port's weights (emulation): weights.transpose off, PyTorch's
+    ** (k, F) tensors holding Keras's buffers as they are (k2t_prep_kernel);
+    ** rnn.gates copied, a GRU's z and r blocks exchanged; rnn.bias both. */
     const k2t_layer *L = s->L;
-    int nt = c->o->emu.no_transpose;
-    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "kernel"), 0, nt, &s->own_w);
-    s->w2 = k2t_prep_kernel(L, k2t_layer_weight(L, "recurrent_kernel"), 0, nt, &s->own_w2);
-    if (L->op == K2T_OP_BIDIRECTIONAL) {
-        s->wb = k2t_prep_kernel(L, k2t_layer_weight(L, "backward_kernel"), 0, nt, &s->own_wb);
-        s->wb2 = k2t_prep_kernel(L, k2t_layer_weight(L, "backward_recurrent_kernel"), 0, nt, &s->own_wb2);
+    const k2t_emu *e = &c->o->emu;
+    int bi = L->op == K2T_OP_BIDIRECTIONAL;
+    s->w = port_kernel(L, "kernel", e, &s->own_w);
+    s->w2 = port_kernel(L, "recurrent_kernel", e, &s->own_w2);
+    s->rb = port_bias(L, "bias", e, &s->own_rb);
+    if (bi) {
+        s->wb = port_kernel(L, "backward_kernel", e, &s->own_wb);
+        s->wb2 = port_kernel(L, "backward_recurrent_kernel", e, &s->own_wb2);
+        s->rbb = port_bias(L, "backward_bias", e, &s->own_rbb);
+    }
+    /* rnn.activation torch: nn.LSTM and nn.GRU's sigmoid and tanh; nn.RNN
+    ** has tanh and relu, so a SimpleRNN keeps relu. */
+    s->rnn_act = L->cfg.act, s->rnn_rec = L->cfg.rec_act;
+    if (e->rnn_act_torch) {
+        s->rnn_rec = K2T_ACT_SIGMOID;
+        if (!(cell_op(L) == K2T_OP_SIMPLE_RNN && L->cfg.act == K2T_ACT_RELU)) s->rnn_act = K2T_ACT_TANH;
     }
     return K2T_OK;
 }
@@ -350,11 +463,13 @@ static float rec(k2t_act a, float x)
 ** y, or row T-1-step when 'realign' (a Bidirectional's backward half,
 ** which Keras turns back into time order); rows are 'ystride' apart.
 ** Without, y gets the last state.  ws: T*k + 3u + 2k floats. */
-static void rnn_dir(const k2t_layer *L, const float *Wd, const float *Ud, const float *Bd, int64_t T, int64_t F,
+static void rnn_dir(const k2t_step *s, const float *Wd, const float *Ud, const float *Bd, int64_t T, int64_t F,
                     const float *x, float *y, int64_t ystride, int backwards, int realign, const float *mask,
                     int zero_out, float *ws)
 {
+    const k2t_layer *L = s->L;
     const k2t_cfg *g = &L->cfg;
+    const k2t_act act = s->rnn_act, ra_ = s->rnn_rec;
     int u = g->units, G = n_gates(L), k = G * u;
     int lstm = cell_op(L) == K2T_OP_LSTM, gru = cell_op(L) == K2T_OP_GRU, ra = gru && g->reset_after;
     float *px = ws, *h = px + T * k, *cs = h + u, *tmp = cs + u, *ph = tmp + u, *ph2 = ph + k;
@@ -383,42 +498,36 @@ static void rnn_dir(const k2t_layer *L, const float *Wd, const float *Ud, const 
         }
         if (lstm) {
             for (int j = 0; j < u; j++) {
-                float i = rec(g->rec_act, gx[j] + ph[j]), fg = rec(g->rec_act, gx[u + j] + ph[u + j]);
-                float cc = rec(g->act, gx[2 * u + j] + ph[2 * u + j]), o = rec(g->rec_act, gx[3 * u + j] + ph[3 * u + j]);
+                float i = rec(ra_, gx[j] + ph[j]), fg = rec(ra_, gx[u + j] + ph[u + j]);
+                float cc = rec(act, gx[2 * u + j] + ph[2 * u + j]), o = rec(ra_, gx[3 * u + j] + ph[3 * u + j]);
                 cs[j] = fg * cs[j] + i * cc;
-                h[j] = o * rec(g->act, cs[j]);
+                h[j] = o * rec(act, cs[j]);
             }
         } else if (gru && ra) {
             for (int j = 0; j < u; j++) {
-                float z = rec(g->rec_act, gx[j] + ph[j]), r = rec(g->rec_act, gx[u + j] + ph[u + j]);
-                float nn = rec(g->act, gx[2 * u + j] + r * ph[2 * u + j]);
+                float z = rec(ra_, gx[j] + ph[j]), r = rec(ra_, gx[u + j] + ph[u + j]);
+                float nn = rec(act, gx[2 * u + j] + r * ph[2 * u + j]);
                 h[j] = z * h[j] + (1 - z) * nn;
             }
         } else if (gru) {
             /* z and r from h U over the first 2u columns, then (r*h) U_h */
             cblas_sgemv(CblasRowMajor, CblasTrans, u, k, 1.0f, Ud, k, h, 1, 0.0f, ph, 1);
             for (int j = 0; j < u; j++) {
-                float r = rec(g->rec_act, gx[u + j] + ph[u + j]);
+                float r = rec(ra_, gx[u + j] + ph[u + j]);
                 tmp[j] = r * h[j];
             }
             cblas_sgemv(CblasRowMajor, CblasTrans, u, u, 1.0f, Ud + 2 * u, k, tmp, 1, 0.0f, ph2, 1);
             for (int j = 0; j < u; j++) {
-                float z = rec(g->rec_act, gx[j] + ph[j]);
-                float nn = rec(g->act, gx[2 * u + j] + ph2[j]);
+                float z = rec(ra_, gx[j] + ph[j]);
+                float nn = rec(act, gx[2 * u + j] + ph2[j]);
                 h[j] = z * h[j] + (1 - z) * nn;
             }
         } else {
-            for (int j = 0; j < u; j++) h[j] = rec(g->act, gx[j] + ph[j]);
+            for (int j = 0; j < u; j++) h[j] = rec(act, gx[j] + ph[j]);
         }
         if (g->return_sequences) memcpy(y + (realign ? T - 1 - step : step) * ystride, h, (size_t)u * sizeof(float));
     }
     if (!g->return_sequences) memcpy(y, h, (size_t)u * sizeof(float));
-}
-
-static const float *wdata(const k2t_layer *L, const char *name)
-{
-    const k2t_weight *w = k2t_layer_weight(L, name);
-    return w ? w->data : NULL;
 }
 
 /* After rnn_dir: its final h and c (ws) into the state parts p[0..] for sample n. */
@@ -431,10 +540,10 @@ static void put_states(const k2t_layer *L, int64_t T, const float *ws, float *co
 static void rnn_forward(const k2t_step *s, const k2t_fwd *f)
 {
     const k2t_layer *L = s->L;
-    const float *W = s->w, *U = s->w2, *B = wdata(L, "bias");
+    const float *W = s->w, *U = s->w2, *B = s->rb;
     int64_t T = s->len, F = k2t_layer_weight(L, "kernel")->shape.d[0];
     for (int n = 0; n < f->n; n++) {
-        rnn_dir(L, W, U, B, T, F, f->x[0] + (int64_t)n * T * F, f->y + (int64_t)n * s->numel, L->cfg.units,
+        rnn_dir(s, W, U, B, T, F, f->x[0] + (int64_t)n * T * F, f->y + (int64_t)n * s->numel, L->cfg.units,
                 L->cfg.go_backwards, 0, f->mask ? f->mask + n * T : NULL, L->cfg.zero_output, f->ws);
         if (s->n_parts) put_states(L, T, f->ws, f->parts, n);
     }
@@ -646,8 +755,8 @@ static void bidi_forward(const k2t_step *s, const k2t_fwd *f)
 {
     const k2t_layer *L = s->L;
     const k2t_cfg *g = &L->cfg;
-    const float *W = s->w, *U = s->w2, *B = wdata(L, "bias");
-    const float *Wb = s->wb, *Ub = s->wb2, *Bb = wdata(L, "backward_bias");
+    const float *W = s->w, *U = s->w2, *B = s->rb;
+    const float *Wb = s->wb, *Ub = s->wb2, *Bb = s->rbb;
     int64_t T = s->len, F = k2t_layer_weight(L, "kernel")->shape.d[0], u = g->units;
     int64_t steps = g->return_sequences ? T : 1;
     int none = g->merge == 4, ns = n_states(L);
@@ -659,16 +768,16 @@ static void bidi_forward(const k2t_step *s, const k2t_fwd *f)
         const float *mk = f->mask ? f->mask + n * T : NULL;
         int zo = g->return_sequences || g->zero_output;
         if (g->merge == 0) { /* concat: interleave the halves row by row */
-            rnn_dir(L, W, U, B, T, F, x, y, 2 * u, g->go_backwards, 0, mk, zo, f->ws);
+            rnn_dir(s, W, U, B, T, F, x, y, 2 * u, g->go_backwards, 0, mk, zo, f->ws);
             if (ns) put_states(L, T, f->ws, f->parts, n);
-            rnn_dir(L, Wb, Ub, Bb, T, F, x, y + u, 2 * u, !g->go_backwards, 1, mk, zo, f->ws);
+            rnn_dir(s, Wb, Ub, Bb, T, F, x, y + u, 2 * u, !g->go_backwards, 1, mk, zo, f->ws);
             if (ns) put_states(L, T, f->ws, f->parts + ns, n);
             continue;
         }
-        rnn_dir(L, W, U, B, T, F, x, y, u, g->go_backwards, 0, mk, zo, f->ws);
+        rnn_dir(s, W, U, B, T, F, x, y, u, g->go_backwards, 0, mk, zo, f->ws);
         if (ns) put_states(L, T, f->ws, f->parts + none, n);
         float *yb = none ? f->parts[0] + (int64_t)n * s->numel : back;
-        rnn_dir(L, Wb, Ub, Bb, T, F, x, yb, u, !g->go_backwards, 1, mk, zo, f->ws);
+        rnn_dir(s, Wb, Ub, Bb, T, F, x, yb, u, !g->go_backwards, 1, mk, zo, f->ws);
         if (ns) put_states(L, T, f->ws, f->parts + none + ns, n);
         if (none) continue;
         for (int64_t j = 0; j < steps * u; j++)
