@@ -13,6 +13,7 @@ against numpy), a layer without gates shows none.
 """
 import os
 import re
+import shutil
 import sys
 import tempfile
 
@@ -166,4 +167,5 @@ check("demo_gru", demo, "gru", "GRU", dw, ids, False, tx=x_emb)  # k2t reads the
 
 rc, out, err = k2t("info dense", model=demo)
 ok(rc == 0 and "gates:" not in out, "a layer without gates shows none", out)
+shutil.rmtree(tmp, ignore_errors=True)
 done()
