@@ -1436,17 +1436,19 @@ static int aux_input(const char *name)
 }
 
 /* The single recorded input of module output NAME (NAME.in; a tuple's
-** NAME.K: its module's), or NULL (none, or several: NAME.in0, ...). */
+** NAME.K, or a nested one's NAME.K.J (nn.LSTM's h_n): its module's), or
+** NULL (none, or several: NAME.in0, ...). */
 static const k2t_npz_entry *input_of(const k2t_npz *z, const char *name)
 {
-    char want[600];
-    for (int pass = 0; pass < 2; pass++) {
-        snprintf(want, sizeof want, "%s", name);
+    char want[600], base[600];
+    snprintf(base, sizeof base, "%s", name);
+    for (int pass = 0; pass < 3; pass++) {
         if (pass) {
-            char *d = strrchr(want, '.');
+            char *d = strrchr(base, '.');
             if (!d || !d[1] || strspn(d + 1, "0123456789") != strlen(d + 1)) return NULL;
             *d = '\0';
         }
+        snprintf(want, sizeof want, "%s", base);
         strncat(want, ".in", sizeof want - strlen(want) - 1);
         for (int i = 0; i < z->n; i++)
             if (!strcmp(z->e[i].name, want)) return z->e[i].a.data ? &z->e[i] : NULL;

@@ -10,7 +10,9 @@
     left in Keras's order it gets the accuracy the json and lesson 12 state;
   * the test set is what make_demo_rnn.py's generator draws, and the script run again writes
     byte-identical files (it takes well under a minute);
-  * scripts/demo_rnn_port.py's fixed port computes Keras's probabilities on the whole test set.
+  * scripts/demo_rnn_port.py's fixed port computes Keras's probabilities on the whole test set;
+  * compare on its first try's dump: nn.GRU's h_n stands in for the GRU's output (the layer returns
+    its last state), fails on its own input, and the fixes printed are the fixed port's tensors.
 """
 import json
 import os
@@ -106,6 +108,27 @@ with torch.no_grad():
     pb = demo_rnn_port.load_keras(demo_rnn_port.RnnPort(), MODEL)(torch.from_numpy(x)).numpy()
 ok(np.abs(pp - p_right).max() < 1e-5, "demo_rnn_port.py's fixed port computes Keras's probabilities")
 ok(int((pb.argmax(1) == y).sum()) == wrong, "demo_rnn_port.py's first try is the gate-order bug (%d/500)" % wrong)
+
+# -- compare on the port's dumps (make lesson-data): the GRU returns only its last state, so nn.GRU's
+# h_n stands in for its output; the bug is found at gru, on its own input, with a fix that is nn.GRU's tensor
+import re  # noqa: E402
+
+dump1 = os.path.join(DEMO, "rnn-port-1.npz")
+if not os.path.exists(dump1):
+    subprocess.run([os.environ.get("PYTHON", "/usr/bin/python3"), os.path.join(ROOT, "scripts", "demo_rnn_port.py")],
+                   capture_output=True, timeout=600)
+rc, out, err = k2t("compare " + dump1, model=MODEL)
+ok(rc == 0 and re.search(r"^gru\.1\s+~ gru \(final state h_n\)\s+\S+\s+FAIL\s+own input: FAIL .*<- first divergence$",
+                         out, re.M) and re.search(r"^dense\s+~ dense .*FAIL\s+own input: ok", out, re.M)
+   and "first divergence: gru (torch: gru.1)" in out and "blocks in Keras's order" in out,
+   "compare rnn-port-1.npz: gru's h_n fails on its own input, dense only inherits it, the gate order named",
+   out[-1500:])
+fixed = demo_rnn_port.load_keras(demo_rnn_port.RnnPort(("gates",)), MODEL).state_dict()
+for key, var in (("gru.weight_ih_l0", "kernel"), ("gru.weight_hh_l0", "recurrent_kernel"), ("gru.bias_ih_l0", "bias")):
+    m = re.search(r'fix: sd\["%s"\] = torch.from_numpy\(%s\)(.+)$' % (re.escape(key), var), out, re.M)
+    t = eval("torch.from_numpy(W[var])" + m.group(1)) if m else None  # noqa: S307 (k2t's own output, checked)
+    ok(t is not None and torch.equal(t, fixed[key]), "compare's fix for %s is the fixed port's tensor" % key,
+       m.group(1) if m else out[-800:])
 
 # -- the generator and the whole script again: byte-identical files
 import make_demo_rnn  # noqa: E402
