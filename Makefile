@@ -7,7 +7,8 @@
 #   make demo       set up, build, open the demo model in the shell (DEMO_MODEL=x.h5: another)
 #   make install    PREFIX=/usr/local: the binary, the man page, the demo and the
 #                   lessons (in $(PREFIX)/share/k2t/demo and .../lessons)
-#   make lesson-data  lesson 11's port dumps (demo/port-*.npz, with PyTorch)
+#   make lesson-data  lessons 11 and 12's port dumps (demo/port-*.npz, demo/rnn-port-*.npz,
+#                   with PyTorch)
 #   make asan       build ./k2t-asan with AddressSanitizer and UBSan (and the fuzz replayers)
 #   make fuzz       libFuzzer on the .npy/.npz parsers and the command line (FUZZ_TIME=60 s each)
 #   make bench      throughput benchmarks
@@ -88,33 +89,39 @@ check:
 DEMO_MODEL ?=
 demo: setup
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory lesson-data 2>/dev/null || echo "note: no PyTorch: lesson 11's port dumps not made"
+	@$(MAKE) --no-print-directory lesson-data 2>/dev/null || echo "note: no PyTorch: lessons 11 and 12's port dumps not made"
 	@./k2t $(DEMO_MODEL)
 
 # The data directory keeps the source tree's layout (demo/ beside lessons/),
 # so that the lessons' "load demo/demo.h5" finds the demo installed too
 # (commands/paths.h: script, current directory, then the data directory).
-# Lesson 11's port dumps are generated (scripts/demo_port.py, PyTorch), never
-# fetched nor committed; without PyTorch the rest installs and lesson 11 says
-# what it misses.
+# Lessons 11 and 12's port dumps are generated (scripts/demo_port.py,
+# scripts/demo_rnn_port.py, PyTorch), never fetched nor committed; without
+# PyTorch the rest installs and those lessons say what they miss.
 install: all
-	@$(MAKE) --no-print-directory lesson-data || echo "note: no PyTorch (python3-torch): lesson 11's demo/port-*.npz not made"
+	@$(MAKE) --no-print-directory lesson-data || echo "note: no PyTorch (python3-torch): lessons 11 and 12's demo/*port-*.npz not made"
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 k2t $(DESTDIR)$(PREFIX)/bin/k2t
 	install -m 644 man/k2t.1 $(DESTDIR)$(PREFIX)/share/man/man1/k2t.1
 	install -d $(DESTDIR)$(PREFIX)/share/k2t/demo $(DESTDIR)$(PREFIX)/share/k2t/lessons
-	install -m 644 $$(ls demo/*.h5 demo/*.bin demo/*.classes demo/port-*.npz demo/README.md 2>/dev/null) \
-	  $(DESTDIR)$(PREFIX)/share/k2t/demo/
+	install -m 644 $$(ls demo/*.h5 demo/*.bin demo/*.npy demo/*.classes demo/port-*.npz demo/rnn-port-*.npz \
+	  demo/README.md 2>/dev/null) $(DESTDIR)$(PREFIX)/share/k2t/demo/
 	install -d $(DESTDIR)$(PREFIX)/share/k2t/scripts
-	install -m 644 scripts/demo_port.py scripts/torch_dump.py $(DESTDIR)$(PREFIX)/share/k2t/scripts/
+	install -m 644 scripts/demo_port.py scripts/demo_rnn_port.py scripts/torch_dump.py \
+	  $(DESTDIR)$(PREFIX)/share/k2t/scripts/
 	install -m 644 scripts/lessons/*.k2t $(DESTDIR)$(PREFIX)/share/k2t/lessons/
 
-# The dumps of lesson 11's hand-written port (scripts/demo_port.py).
+# The dumps of lesson 11's hand-written port (scripts/demo_port.py) and of
+# lesson 12's (scripts/demo_rnn_port.py).
 LESSON_DATA = demo/port-1.npz demo/port-2.npz demo/port-3.npz
-lesson-data: $(LESSON_DATA)
+RNN_LESSON_DATA = demo/rnn-port-1.npz demo/rnn-port-2.npz
+lesson-data: $(LESSON_DATA) $(RNN_LESSON_DATA)
 $(LESSON_DATA) &: scripts/demo_port.py scripts/torch_dump.py demo/demo.h5 demo/demo-test.bin
 	@echo "  GEN     $(LESSON_DATA)"
 	@/usr/bin/python3 scripts/demo_port.py >/dev/null
+$(RNN_LESSON_DATA) &: scripts/demo_rnn_port.py scripts/torch_dump.py demo/demo-rnn.h5 demo/demo-rnn-x.npy
+	@echo "  GEN     $(RNN_LESSON_DATA)"
+	@/usr/bin/python3 scripts/demo_rnn_port.py >/dev/null
 
 asan:
 	@$(MAKE) --no-print-directory B=build-asan BIN=k2t-asan \

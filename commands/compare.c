@@ -62,6 +62,7 @@ typedef struct ent {
     double lmad;          /* max|diff| of that check */
     int lview;            /* the reading of its input that fits (in_view) */
     int bug;              /* index of its finding, or -1 */
+    int hn;               /* an h_n standing in for its module's output (state_stand_in) */
 } ent;
 
 /* One candidate pairing. */
@@ -1312,6 +1313,30 @@ static void check_states(cmp *c)
     }
 }
 
+/* A recurrent layer without return_sequences outputs its last state: the
+** module's h_n (one direction, one layer) is then that layer's output,
+** while the module's own output (N, T, units) has no Keras twin.  Such an
+** h_n, checked by check_states and paired with nothing else, is made the
+** module's matched array, so that it is checked on the module's own input
+** and diagnosed like any other (a GRU's gate order, an LSTM's bias); the
+** first divergence moves to it when it is earlier and fails. */
+static void state_stand_in(cmp *c, int *first)
+{
+    for (int i = 0; i < c->ne; i++) {
+        ent *e = &c->es[i];
+        if (e->state != E_STATE || e->node < 0 || strcmp(e->why, "h_n") || e->z->a.shape.d[0] != 1) continue;
+        const k2t_shape *ks = k2t_run_keras_shape(c->rk, e->node);
+        int taken = 0;
+        for (int k = 0; k < c->ne; k++) taken |= c->es[k].state == E_MATCHED && c->es[k].node == e->node;
+        if (ks->ndim != 1 || taken) continue;
+        e->state = E_MATCHED, e->hn = 1;
+        e->nv = 1, e->view = 0, e->pre = 0, e->chw = 0;
+        e->vs[0] = *ks;
+        e->vd[0] = e->z->a.data; /* (1, N, units): N rows of units, as Keras's (N, units) */
+        if (!e->pass && (*first < 0 || i < *first)) *first = i;
+    }
+}
+
 /* Arrays that cannot be any layer's: another batch, nothing that shape,
 ** a --map pairing of the wrong shape.  Returns K2T_CMD_*. */
 static int screen(cmp *c, const char *map, const char *path)
@@ -1411,17 +1436,19 @@ static int aux_input(const char *name)
 }
 
 /* The single recorded input of module output NAME (NAME.in; a tuple's
-** NAME.K: its module's), or NULL (none, or several: NAME.in0, ...). */
+** NAME.K, or a nested one's NAME.K.J (nn.LSTM's h_n): its module's), or
+** NULL (none, or several: NAME.in0, ...). */
 static const k2t_npz_entry *input_of(const k2t_npz *z, const char *name)
 {
-    char want[600];
-    for (int pass = 0; pass < 2; pass++) {
-        snprintf(want, sizeof want, "%s", name);
+    char want[600], base[600];
+    snprintf(base, sizeof base, "%s", name);
+    for (int pass = 0; pass < 3; pass++) {
         if (pass) {
-            char *d = strrchr(want, '.');
+            char *d = strrchr(base, '.');
             if (!d || !d[1] || strspn(d + 1, "0123456789") != strlen(d + 1)) return NULL;
             *d = '\0';
         }
+        snprintf(want, sizeof want, "%s", base);
         strncat(want, ".in", sizeof want - strlen(want) - 1);
         for (int i = 0; i < z->n; i++)
             if (!strcmp(z->e[i].name, want)) return z->e[i].a.data ? &z->e[i] : NULL;
@@ -1611,6 +1638,7 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
 
     int first = align_all(&c);
     check_states(&c);
+    state_stand_in(&c, &first);
 
     int ncs = find_bugs(&c, first, &cs);
     /* One bug repeated over several layers is one finding. */
@@ -1673,7 +1701,7 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
         if (!e->pass) n_fail++;
         if (!(e->mad <= maxd)) maxd = e->mad;
         const k2t_layer *L = k2t_node_layer(m, e->node);
-        snprintf(lab, sizeof lab, "%s (%s%s%s)", m->nodes[e->node].name, L->class_name,
+        snprintf(lab, sizeof lab, "%s (%s%s%s)", m->nodes[e->node].name, e->hn ? "final state h_n" : L->class_name,
                  e->pre ? ", pre-activation" : "", e->chw ? ", CHW order" : "");
         char own[96] = "";
         if (e->loc) snprintf(own, sizeof own, "  own input: %s %.4g", e->loc == 1 ? "ok" : "FAIL", e->lmad);

@@ -291,6 +291,64 @@ static void info_lambda(k2t_shell *sh, const k2t_layer *L)
     k2t_lambda_info_free(&li);
 }
 
+/* A gate row's Keras block ("kernel[:, 0:32]", "bias[1, 0:32]") and its
+** PyTorch rows ("gru.weight_ih_l0[32:64]"). */
+static void gate_cells(const k2t_model *m, const k2t_layer *L, const k2t_gate_row *R, char *kc, size_t kn,
+                       char *tc, size_t tn)
+{
+    const k2t_weight *w = R->weight ? k2t_layer_weight(L, R->weight) : NULL;
+    (void)m;
+    if (!w && R->fill == 0) snprintf(kc, kn, "(none: zeros)");
+    else if (!w) snprintf(kc, kn, "(none: all %g)", (double)R->fill);
+    else if (R->row >= 0) snprintf(kc, kn, "%s[%d, %lld:%lld]", R->weight, R->row, (long long)R->k0, (long long)R->k1);
+    else if (w->shape.ndim == 2) snprintf(kc, kn, "%s[:, %lld:%lld]", R->weight, (long long)R->k0, (long long)R->k1);
+    else snprintf(kc, kn, "%s[%lld:%lld]", R->weight, (long long)R->k0, (long long)R->k1);
+    snprintf(tc, tn, "%s[%lld:%lld]", R->torch, (long long)R->t0, (long long)R->t1);
+}
+
+/* A recurrent layer's gates: each gate's block of every weight, in Keras's
+** columns and in the PyTorch tensor's rows, with its statistics (a block
+** never loaded shows as zeros, or as another block's numbers). */
+static void info_gates(k2t_shell *sh, const k2t_model *m, const k2t_layer *L)
+{
+    k2t_gates g;
+    if (k2t_layer_gates(m, L, &g) < 1) return;
+    char ks[64] = "", ts[64] = "", kc[160], tc[224];
+    /* Keras's column blocks in order; PyTorch's row blocks in order (of the first tensor) */
+    for (int j = 0; j < g.n_gates; j++) {
+        size_t a = strlen(ks), b = strlen(ts);
+        snprintf(ks + a, sizeof ks - a, "%s%s", j ? ", " : "", g.keras[j]);
+        for (int i = 0; i < g.n && i < g.n_gates; i++)
+            if (g.row[i].t0 == j * g.units) snprintf(ts + b, sizeof ts - b, "%s%s", j ? ", " : "", g.torch[g.row[i].gate]);
+    }
+    k2t_printf(sh, "  gates:      %s, %lld units: Keras's columns %s; nn.%s's rows %s\n", g.module,
+               (long long)g.units, ks, g.module, ts);
+    int wk = 5, wt = 7, halves = 1;
+    for (int i = 0; i < g.n; i++) {
+        gate_cells(m, L, &g.row[i], kc, sizeof kc, tc, sizeof tc);
+        if ((int)strlen(kc) > wk) wk = (int)strlen(kc);
+        if ((int)strlen(tc) > wt) wt = (int)strlen(tc);
+        if (g.row[i].backward) halves = 2;
+    }
+    for (int half = 0; half < halves; half++) {
+        if (halves > 1) k2t_printf(sh, "    %s:\n", half ? "backward" : "forward");
+        k2t_printf(sh, "    %-14s %-*s  %-*s  %9s  %9s\n", "gate", wk, "keras", wt, "pytorch", "mean|w|", "mean");
+        for (int j = 0; j < g.n_gates; j++) {
+            char gl[64];
+            int first = 1;
+            snprintf(gl, sizeof gl, "%s %s", g.keras[j], g.role[j]);
+            for (int i = 0; i < g.n; i++) {
+                const k2t_gate_row *R = &g.row[i];
+                if (R->gate != j || R->backward != half) continue;
+                gate_cells(m, L, R, kc, sizeof kc, tc, sizeof tc);
+                k2t_printf(sh, "    %-14s %-*s  %-*s  %9.4f  %9.4f\n", first ? gl : "", wk, kc, wt, tc,
+                           R->mean_abs, R->mean);
+                first = 0;
+            }
+        }
+    }
+}
+
 static int cmd_info(k2t_shell *sh, int argc, char **argv)
 {
     const k2t_model *m = sh->model;
@@ -365,6 +423,7 @@ static int cmd_info(k2t_shell *sh, int argc, char **argv)
                 k2t_printf(sh, "-\n");
         }
     }
+    info_gates(sh, m, L);
     if (raw) k2t_printf(sh, "  keras config: %s\n", L->config_json);
     return K2T_CMD_OK;
 }
@@ -423,6 +482,9 @@ const k2t_command k2t_cmd_info = {
             "input's source and shape.  Without LAYER: the model's file format (legacy .h5 or\n"
             "Keras 3 .keras archive), Keras version, class, layers and parameters.  A Lambda\n"
             "shows what it holds: the identifiers its marshalled bytecode names, its source, or\n"
-            "the function it wraps.",
+            "the function it wraps.  A recurrent layer (LSTM, GRU, SimpleRNN, Bidirectional: both\n"
+            "halves) shows its gates: per gate the columns of each weight in Keras's order (LSTM\n"
+            "i, f, c, o; GRU z, r, h and reset_after's two bias rows), the rows of the PyTorch\n"
+            "tensor that hold them (nn.GRU orders r, z, n), mean|w| and mean of each block.",
     .complete = complete_info, .fn = cmd_info,
 };

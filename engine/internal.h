@@ -291,6 +291,13 @@ typedef struct k2t_op_def {
     ** input (K2T_ACT_SOFTMAX: a softmax over the layer's axis, which the
     ** fast path never folds); 0 otherwise.  NULL: never. */
     int (*as_act)(const k2t_layer *L, k2t_act *act);
+    /* A recurrent kind's gates, in Keras's block order (the blocks of its
+    ** weights' last axis): their names in Keras and in PyTorch (GRU's "h"
+    ** is nn.GRU's "n") and what each does, into g->keras, g->torch,
+    ** g->role and g->module; returns their number.  Where PyTorch keeps
+    ** each block is not said here: k2t_layer_gates (tw.c) reads it from
+    ** the weights' k2t_tw.  NULL: no gates. */
+    int (*gates)(const k2t_layer *L, k2t_gates *g);
 } k2t_op_def;
 
 /* Does the model compute channels first (a layer other than Flatten has

@@ -390,6 +390,41 @@ int k2t_torch_param(const k2t_model *m, const k2t_layer *L, int wi,
 ** NULL when PyTorch holds the weight as Keras does. */
 float *k2t_weight_misread(const k2t_layer *L, int wi);
 
+/* A recurrent layer's gates (LSTM i, f, c, o; GRU z, r, h; SimpleRNN's
+** one block), each gate's block of every weight in Keras's layout and in
+** PyTorch's.  The names come from the op; where PyTorch keeps each block
+** from the op's PyTorch layout of the weight (its k2t_tw), the same
+** declaration export and the fixes use. */
+#define K2T_MAX_GATES 4
+#define K2T_MAX_GATE_ROWS 40
+typedef struct k2t_gate_row {
+    int gate;               /* index into k2t_gates.keras (Keras's block order) */
+    int backward;           /* a Bidirectional's backward half (its backward_* weights) */
+    const char *weight;     /* the Keras weight ("kernel", "backward_bias"), or NULL: a PyTorch
+                            ** tensor Keras has no weight for, every value 'fill' */
+    int row;                /* the row of a (2, k*units) bias it is (0 input, 1 recurrent), or -1 */
+    int64_t k0, k1;         /* Keras's columns [k0, k1) of the weight's last axis */
+    char torch[160];        /* the state_dict key ("gru.weight_ih_l0") */
+    int64_t t0, t1;         /* PyTorch's rows [t0, t1) of that tensor's axis 0 */
+    float fill;             /* weight NULL: its value */
+    double mean_abs, mean;  /* over the Keras block */
+} k2t_gate_row;
+
+typedef struct k2t_gates {
+    int n_gates;                       /* blocks along the last axis of each weight */
+    int64_t units;                     /* each block's width */
+    const char *keras[K2T_MAX_GATES];  /* Keras's names, in Keras's order: "z", "r", "h" */
+    const char *torch[K2T_MAX_GATES];  /* PyTorch's name of the same gate: "z", "r", "n" */
+    const char *role[K2T_MAX_GATES];   /* "update", "reset", "candidate" */
+    const char *module;                /* "GRU": the PyTorch module (nn.GRU) */
+    int n;                             /* rows: for each half, gate, tensor */
+    k2t_gate_row row[K2T_MAX_GATE_ROWS];
+} k2t_gates;
+
+/* Fill *g for layer L: returns its number of gates, 0 (g->n 0) when L has
+** none (not a recurrent layer, or no weights loaded). */
+int k2t_layer_gates(const k2t_model *m, const k2t_layer *L, k2t_gates *g);
+
 /*-------------------------------------------------------------- statistics */
 
 /* What a weight tensor looks like, and what it may mean. */

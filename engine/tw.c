@@ -231,3 +231,72 @@ int k2t_tw_init_like(const k2t_weight *w, const float *t, int64_t n, int64_t fan
              (long long)fan_in);
     return 1;
 }
+
+/*------------------------------------------------------ a layer's gates */
+
+/* One PyTorch tensor of L made of Keras weight wi (through tw), or of no
+** weight (wi < 0: every value 'fill'): a row per gate. */
+static void gate_rows(const k2t_layer *L, int wi, const k2t_tw *tw, float fill, k2t_gates *g)
+{
+    char attr[128];
+    const k2t_weight *w = wi >= 0 ? &L->w[wi] : NULL;
+    int64_t k = tw->shape.ndim >= 1 ? tw->shape.d[0] : 0, p = g->n_gates ? k / g->n_gates : 0;
+    if (p <= 0 || k % g->n_gates || (w && (w->shape.ndim < 1 || w->shape.d[w->shape.ndim - 1] != k))) return;
+    int64_t rows = w ? w->size / k : 0, r0 = 0;
+    if (w && tw->row >= 1 && w->shape.ndim == 2) r0 = tw->row - 1, rows = 1;
+    for (int j = 0; j < g->n_gates && g->n < K2T_MAX_GATE_ROWS; j++) {
+        /* PyTorch's block i is Keras's block order[i] (GRU), else the same one */
+        int i = j;
+        if (tw->blocks == g->n_gates)
+            for (int b = 0; b < tw->blocks; b++)
+                if (tw->order[b] == j) i = b;
+        k2t_gate_row *R = &g->row[g->n++];
+        memset(R, 0, sizeof *R);
+        R->gate = j;
+        R->weight = w ? w->name : NULL;
+        R->backward = w ? !strncmp(w->name, "backward_", 9) : strstr(tw->suffix, "_reverse") != NULL;
+        R->row = w && tw->row >= 1 && w->shape.ndim == 2 ? tw->row - 1 : -1;
+        R->k0 = j * p, R->k1 = (j + 1) * p;
+        R->t0 = i * p, R->t1 = (i + 1) * p;
+        R->fill = fill;
+        snprintf(R->torch, sizeof R->torch, "%s.%s", k2t_torch_ident(L->name, attr, sizeof attr), tw->suffix);
+        double sa = 0, s = 0;
+        int64_t n = 0;
+        for (int64_t r = r0; w && r < r0 + rows; r++)
+            for (int64_t c = R->k0; c < R->k1; c++, n++) {
+                double v = w->data[r * k + c];
+                sa += fabs(v), s += v;
+            }
+        R->mean_abs = n ? sa / (double)n : fabs((double)fill);
+        R->mean = n ? s / (double)n : (double)fill;
+    }
+}
+
+int k2t_layer_gates(const k2t_model *m, const k2t_layer *L, k2t_gates *g)
+{
+    const k2t_op_def *def = k2t_op_def_of(L->op);
+    (void)m;
+    memset(g, 0, sizeof *g);
+    if (!def || !def->gates || !L->n_w) return 0;
+    g->n_gates = def->gates(L, g);
+    if (g->n_gates < 1 || g->n_gates > K2T_MAX_GATES) return g->n_gates = 0;
+    k2t_xt x[K2T_MAX_XT];
+    int nx = 0;
+    k2t_err err = {0};
+    if (!def->extra_tensors || def->extra_tensors(L, x, &nx, &err) != K2T_OK) nx = 0;
+    /* Each Keras weight's tensor, then the tensors made of a part of it (a
+    ** reset_after GRU's recurrent bias row) or of nothing (LSTM's bias_hh). */
+    for (int wi = 0; wi < L->n_w; wi++) {
+        k2t_tw tw;
+        if (k2t_layer_tw(L, wi, &tw) == 0) gate_rows(L, wi, &tw, 0, g);
+        for (int e = 0; e < nx; e++)
+            if (x[e].wi1 == wi + 1) gate_rows(L, wi, &x[e].tw, 0, g);
+    }
+    for (int e = 0; e < nx; e++)
+        if (x[e].wi1 == 0 && !x[e].i64) {
+            k2t_tw tw = {.suffix = x[e].suffix, .shape = x[e].shape};
+            gate_rows(L, -1, &tw, x[e].fill, g);
+        }
+    if (g->n) g->units = g->row[0].k1 - g->row[0].k0;
+    return g->n ? g->n_gates : (g->n_gates = 0);
+}

@@ -170,6 +170,28 @@ static int rnn_torch(const k2t_layer *L, int wi, k2t_tw *tw)
     return 0;
 }
 
+/*---------------------------------------------------------------- gates */
+
+/* The gates in Keras's block order, with PyTorch's name for each (nn.LSTM
+** calls the cell input g, nn.GRU the candidate n) and what it does.  Where
+** nn.LSTM/GRU keep each block is the weights' k2t_tw above (gru_order);
+** k2t_layer_gates reads it from there. */
+static int rnn_gates(const k2t_layer *L, k2t_gates *g)
+{
+    static const char *const lstm[3][4] = {{"i", "f", "c", "o"}, {"i", "f", "g", "o"},
+                                           {"input", "forget", "cell", "output"}};
+    static const char *const gru[3][3] = {{"z", "r", "h"}, {"z", "r", "n"}, {"update", "reset", "candidate"}};
+    static const char *const rnn[3][1] = {{"h"}, {"h"}, {"state"}};
+    int n = n_gates(L);
+    for (int i = 0; i < n; i++) {
+        g->keras[i] = n == 4 ? lstm[0][i] : n == 3 ? gru[0][i] : rnn[0][i];
+        g->torch[i] = n == 4 ? lstm[1][i] : n == 3 ? gru[1][i] : rnn[1][i];
+        g->role[i] = n == 4 ? lstm[2][i] : n == 3 ? gru[2][i] : rnn[2][i];
+    }
+    g->module = n == 4 ? "LSTM" : n == 3 ? "GRU" : "RNN";
+    return n;
+}
+
 /*---------------------------------------------------------- port hazards */
 
 /* Weight wi's right PyTorch tensor, as code (its k2t_tw: .T, gate blocks). */
@@ -941,7 +963,8 @@ static const char *const embedding_modules[] = {"Embedding", NULL};
                             .hazards = rnn_hazards, .plan = rnn_plan, .forward = rnn_forward,           \
                             .flags = K2T_OPF_MODULE | K2T_OPF_MASK_USE, .module = rnn_module,           \
                             .py_forward = rnn_py_forward,                                                \
-                            .extra_tensors = rnn_extra, .unexportable = rnn_unexportable}
+                            .extra_tensors = rnn_extra, .unexportable = rnn_unexportable,                \
+                            .gates = rnn_gates}
 
 RNN_DEF(k2t_op_simple_rnn, K2T_OP_SIMPLE_RNN, simple_rnn_classes, rnn_modules);
 RNN_DEF(k2t_op_lstm, K2T_OP_LSTM, lstm_classes, lstm_modules);
@@ -955,7 +978,7 @@ const k2t_op_def k2t_op_bidirectional = {
     .parse = bidi_parse, .infer = bidi_infer, .parts = bidi_parts, .weights = bidi_weights, .describe = bidi_describe,
     .torch = bidi_torch, .hazards = bidi_hazards, .plan = bidi_plan, .forward = bidi_forward,
     .flags = K2T_OPF_MODULE | K2T_OPF_POSITIONAL | K2T_OPF_MASK_USE, .module = bidi_module, .py_forward = bidi_py_forward,
-    .extra_tensors = bidi_extra, .unexportable = bidi_unexportable,
+    .extra_tensors = bidi_extra, .unexportable = bidi_unexportable, .gates = rnn_gates,
 };
 
 const k2t_op_def k2t_op_embedding = {

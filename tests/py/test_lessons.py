@@ -19,14 +19,19 @@ from k2tlib import K2T, ROOT, done, ok  # noqa: E402
 
 LESSONS = sorted(glob.glob(os.path.join(ROOT, "scripts", "lessons", "*.k2t")))
 
-# Lesson 11 compares a real port's dumps, which scripts/demo_port.py writes with PyTorch
-# (generated here when missing or older than their sources, never fetched).
-PORT_DUMPS = [os.path.join(ROOT, "demo", "port-%d.npz" % i) for i in (1, 2, 3)]
-SOURCES = [os.path.join(ROOT, p) for p in ("scripts/demo_port.py", "scripts/torch_dump.py", "demo/demo.h5")]
-if not all(os.path.exists(d) and os.path.getmtime(d) >= max(map(os.path.getmtime, SOURCES)) for d in PORT_DUMPS):
-    g = subprocess.run([os.environ.get("PYTHON", "/usr/bin/python3"), os.path.join(ROOT, "scripts", "demo_port.py")],
-                       capture_output=True, text=True, timeout=600)
-    ok(g.returncode == 0, "scripts/demo_port.py writes lesson 11's port dumps", g.stderr[-500:])
+# Lessons 11 and 12 compare real ports' dumps, which scripts/demo_port.py and
+# scripts/demo_rnn_port.py write with PyTorch (generated here when missing or older than
+# their sources, never fetched).
+for script, dumps, sources, lesson in (
+        ("demo_port.py", ["port-%d.npz" % i for i in (1, 2, 3)], ["demo/demo.h5"], "11"),
+        ("demo_rnn_port.py", ["rnn-port-%d.npz" % i for i in (1, 2)], ["demo/demo-rnn.h5", "demo/demo-rnn-x.npy"],
+         "12")):
+    PORT_DUMPS = [os.path.join(ROOT, "demo", d) for d in dumps]
+    SOURCES = [os.path.join(ROOT, p) for p in ["scripts/" + script, "scripts/torch_dump.py"] + sources]
+    if not all(os.path.exists(d) and os.path.getmtime(d) >= max(map(os.path.getmtime, SOURCES)) for d in PORT_DUMPS):
+        g = subprocess.run([os.environ.get("PYTHON", "/usr/bin/python3"), os.path.join(ROOT, "scripts", script)],
+                           capture_output=True, text=True, timeout=600)
+        ok(g.returncode == 0, "scripts/%s writes lesson %s's port dumps" % (script, lesson), g.stderr[-500:])
 names = [os.path.basename(p) for p in LESSONS]
 ok(len(LESSONS) >= 8 and all(re.match(r"^\d\d-[a-z0-9-]+\.k2t$", n) for n in names)
    and [int(n[:2]) for n in names] == list(range(1, len(names) + 1)),

@@ -43,12 +43,15 @@ def oks(out):
 tmp = tempfile.mkdtemp(prefix="k2t-lessons-")
 try:
     # -- a lesson run from another directory: no cascading errors
-    for name in ("01-transpose.k2t", "04-padding.k2t", "11-port-end-to-end.k2t"):
+    for name in ("01-transpose.k2t", "04-padding.k2t", "11-port-end-to-end.k2t", "12-gru-gates.k2t"):
         path = os.path.join(LESSONS, name)
         if not os.path.exists(path):
             continue
         if name.startswith("11") and not os.path.exists(os.path.join(DEMO, "port-3.npz")):
             skip("lesson 11 from another directory", "demo/port-*.npz not made (make lesson-data)")
+            continue
+        if name.startswith("12") and not os.path.exists(os.path.join(DEMO, "rnn-port-2.npz")):
+            skip("lesson 12 from another directory", "demo/rnn-port-*.npz not made (make lesson-data)")
             continue
         rc, out, err = run([K2T, "--batch", "--bail", "--no-init", "-x", path], tmp)
         ok(rc == 0 and oks(out) == expects(path) and "error" not in err,
@@ -68,7 +71,7 @@ try:
     ok(rc == 1 and "no lesson '99' (the lessons: 01-transpose," in err and "'e' names several lessons" in err,
        "an unknown or ambiguous lesson is named with the choices", err)
     rc, out, err = run([K2T, "--batch", "--no-init", "-c", "complete lesson pa", "-c", "complete lesson 1"], tmp)
-    ok(out == "padding\n10\n11\n", "lesson completes lesson names and numbers", repr(out))
+    ok(out == "padding\n10\n11\n12\n", "lesson completes lesson names and numbers", repr(out))
     rc, out, err = run([K2T, "--lesson"], tmp)
     ok(rc == 2 and "--lesson" in err, "--lesson without an argument is bad usage", err)
 
@@ -158,6 +161,15 @@ try:
         rc, out, err = run([inst, "--batch", "--no-init", "--lesson", "11"], tmp)
         ok(rc == 0 and oks(out) == expects(os.path.join(LESSONS, "11-port-end-to-end.k2t")),
            "the installed lesson 11 finds the port's dumps", err[-300:])
+    ok(all(os.path.exists(os.path.join(data, "demo", f)) for f in
+           ("demo-rnn.h5", "demo-rnn-x.npy", "demo-rnn-y.npy", "demo-rnn.classes"))
+       and os.path.exists(os.path.join(prefix, "share", "k2t", "scripts", "demo_rnn_port.py")),
+       "make install installs the recurrent demo model, its test set and its port script")
+    if os.path.exists(os.path.join(data, "demo", "rnn-port-2.npz")):
+        rc, out, err = run([inst, "--batch", "--no-init", "--lesson", "12"], tmp)
+        ok(rc == 0 and oks(out) == expects(os.path.join(LESSONS, "12-gru-gates.k2t"))
+           and "loaded %s/demo/demo-rnn.h5" % data in out, "the installed lesson 12 finds the recurrent demo and its "
+           "port's dumps", err[-300:])
     lone = os.path.join(tmp, "lone")
     os.makedirs(lone)
     shutil.copy(inst, os.path.join(lone, "k2t"))
