@@ -455,7 +455,7 @@ static int cmd_explain(k2t_shell *sh, int argc, char **argv)
     }
     int t = find_topic(argv[1]);
     if (t < 0) {
-        char list[256] = "";
+        char list[512] = "";
         for (int k = 0; k < K2T_PIT_TOPICS; k++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "", k2t_pitfalls[k].topic);
         const char *names[K2T_PIT_TOPICS];
@@ -512,7 +512,8 @@ const k2t_command k2t_cmd_explain = {
     .usage = "explain [TOPIC]",
     .summary = "Explain a Keras-to-PyTorch pitfall, on the loaded model's own layers; alone, list the topics.",
     .help = "Topics: layout, transpose, bn-eps, bn-mode, padding, flatten, softmax, preprocess,\n"
-            "init, residual.  Each gives the pitfall in general, then on the loaded model's layers\n"
-            "and numbers, then the k2t setting that reproduces it and the command that shows it.",
+            "init, residual, activation, mask, gates, rnn-bias, unsupported.  Each gives the pitfall\n"
+            "in general, then on the loaded model's layers and numbers, then the k2t setting that\n"
+            "reproduces it and the command that shows it.",
     .complete = complete_explain, .fn = cmd_explain,
 };

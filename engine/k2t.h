@@ -513,7 +513,7 @@ typedef enum k2t_pit {
     K2T_PIT_FLATTEN, K2T_PIT_SOFTMAX, K2T_PIT_PREPROCESS, K2T_PIT_INIT, K2T_PIT_RESIDUAL,
     K2T_PIT_ACTIVATION, K2T_PIT_MASK, K2T_PIT_GATES, K2T_PIT_RNN_BIAS, K2T_PIT_UNSUPPORTED, K2T_PIT_COUNT
 } k2t_pit;
-#define K2T_PIT_TOPICS (K2T_PIT_RESIDUAL + 1) /* explain's topics: the first ten */
+#define K2T_PIT_TOPICS K2T_PIT_COUNT /* explain's topics: every pitfall */
 
 typedef struct k2t_pitfall {
     const char *topic;        /* "padding": check's tag and explain's topic */

@@ -269,7 +269,7 @@ const k2t_pitfall k2t_pitfalls[K2T_PIT_COUNT] = {
     },
     [K2T_PIT_ACTIVATION] = {
         .topic = "activation",
-        .summary = "An activation whose Keras definition or default differs from PyTorch's namesake.",
+        .summary = "An activation Keras defines otherwise than PyTorch's namesake.",
         .text =
             "Most activations mean the same in both frameworks; a few do not. Keras 2's hard_sigmoid is\n"
             "clip(0.2*x + 0.5, 0, 1) while F.hardsigmoid (and Keras 3) use clip(x/6 + 0.5, 0, 1); the\n"
@@ -289,7 +289,7 @@ const k2t_pitfall k2t_pitfalls[K2T_PIT_COUNT] = {
     },
     [K2T_PIT_MASK] = {
         .topic = "mask",
-        .summary = "Padding steps that Keras's recurrent layers skip (Masking, mask_zero) and nn.LSTM reads.",
+        .summary = "Padding steps Keras's recurrent layers skip and nn.LSTM reads.",
         .text =
             "Keras marks padding steps of a sequence with a mask: Masking(mask_value) marks the steps whose\n"
             "features all equal mask_value, Embedding(mask_zero=True) the ids of 0. The mask follows the\n"
@@ -312,7 +312,7 @@ const k2t_pitfall k2t_pitfalls[K2T_PIT_COUNT] = {
     },
     [K2T_PIT_GATES] = {
         .topic = "gates",
-        .summary = "A GRU's gate blocks: Keras stores them z, r, h; nn.GRU reads r, z, n.",
+        .summary = "A GRU's gate blocks: Keras stores z, r, h; nn.GRU reads r, z, n.",
         .text =
             "A recurrent kernel is k blocks of 'units' columns, one per gate. Keras's LSTM stores i, f, c, o,\n"
             "the order of nn.LSTM's i, f, g, o. Keras's GRU stores z (update), r (reset), h; nn.GRU reads\n"
@@ -332,7 +332,7 @@ const k2t_pitfall k2t_pitfalls[K2T_PIT_COUNT] = {
     },
     [K2T_PIT_RNN_BIAS] = {
         .topic = "rnn-bias",
-        .summary = "Keras's LSTM has one bias, nn.LSTM two (bias_ih + bias_hh); a GRU's two rows each have a place.",
+        .summary = "One LSTM bias in Keras, two in nn.LSTM; a GRU's two bias rows.",
         .text =
             "nn.LSTM, nn.GRU and nn.RNN add two biases, bias_ih_l0 and bias_hh_l0. Keras's LSTM and\n"
             "SimpleRNN keep one: put it in bias_ih_l0 and zeros in bias_hh_l0. Copied into both, it counts\n"

@@ -93,7 +93,20 @@ void k2t_tw_apply(const k2t_weight *w, const k2t_tw *tw, float *out)
 
 void k2t_tw_misread(const k2t_weight *w, const k2t_tw *tw, float *out)
 {
-    permuted_walk(w, tw, out, w->data, 1);
+    if (tw->blocks < 2 || w->size % tw->blocks) {
+        permuted_walk(w, tw, out, w->data, 1);
+        return;
+    }
+    /* PyTorch's tensor holds its blocks in PyTorch's order (a GRU's r, z,
+    ** n): block i is Keras's block order[i] before the transpose. */
+    float *tmp = k2t_xmalloc((size_t)w->size * sizeof(float));
+    int64_t part = w->size / tw->blocks;
+    for (int i = 0; i < tw->blocks; i++)
+        memcpy(tmp + (int64_t)tw->order[i] * part, w->data + i * part, (size_t)part * sizeof(float));
+    k2t_weight v = *w;
+    v.data = tmp;
+    permuted_walk(&v, tw, out, tmp, 1);
+    free(tmp);
 }
 
 float *k2t_weight_misread(const k2t_layer *L, int wi)

@@ -254,7 +254,7 @@ static void rnn_hazards(k2t_hz *h)
     if (g->use_bias && !gru) {
         k2t_hz_say(h, K2T_PIT_RNN_BIAS, 1, "Keras keeps one %s bias (%d*units); nn.%s adds bias_ih_l0 and "
                    "bias_hh_l0: put Keras's bias in one and zeros in the other, not the bias in both%s",
-                   h->L->class_name, n_gates(h->L), mod,
+                   cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : "SimpleRNN", n_gates(h->L), mod,
                    bi ? " (and likewise bias_ih_l0_reverse, bias_hh_l0_reverse from backward_bias)" : "");
         bias_fix(h, "bias", 0);
         if (bi) bias_fix(h, "backward_bias", 0);
@@ -270,7 +270,10 @@ static void rnn_hazards(k2t_hz *h)
         k2t_hz_say(h, K2T_PIT_GATES, 1, "Keras stores a GRU's gate blocks z, r, h; nn.GRU reads its rows as r, z, "
                    "n: copied as they are, its update and reset gates are exchanged. Swap the first two blocks of "
                    "every kernel (after .T) and bias row");
-        for (int wi = 0; wi < h->L->n_w; wi++) tw_fix(h, wi);
+        for (int wi = 0; wi < h->L->n_w; wi++)
+            if (strstr(h->L->w[wi].name, "kernel")) tw_fix(h, wi);
+        if (g->use_bias) bias_fix(h, "bias", g->reset_after);
+        if (g->use_bias && bi) bias_fix(h, "backward_bias", g->reset_after);
         if (!g->reset_after)
             k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "reset_after=False applies the reset gate before the recurrent "
                        "product; nn.GRU applies it after (reset_after=True): write the cell out by hand");

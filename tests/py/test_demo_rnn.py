@@ -124,9 +124,11 @@ ok(rc == 0 and re.search(r"^gru\.1\s+~ gru \(final state h_n\)\s+\S+\s+FAIL\s+ow
    "compare rnn-port-1.npz: gru's h_n fails on its own input, dense only inherits it, the gate order named",
    out[-1500:])
 fixed = demo_rnn_port.load_keras(demo_rnn_port.RnnPort(("gates",)), MODEL).state_dict()
-for key, var in (("gru.weight_ih_l0", "kernel"), ("gru.weight_hh_l0", "recurrent_kernel"), ("gru.bias_ih_l0", "bias")):
-    m = re.search(r'fix: sd\["%s"\] = torch.from_numpy\(%s\)(.+)$' % (re.escape(key), var), out, re.M)
-    t = eval("torch.from_numpy(W[var])" + m.group(1)) if m else None  # noqa: S307 (k2t's own output, checked)
+for key in ("gru.weight_ih_l0", "gru.weight_hh_l0", "gru.bias_ih_l0", "gru.bias_hh_l0"):
+    # the fix's lines (under "fix:"), each an expression of the Keras weights
+    m = re.search(r'sd\["%s"\] = (torch.from_numpy\(.+)$' % re.escape(key), out, re.M)
+    env = {"torch": torch, "kernel": W["kernel"], "recurrent_kernel": W["recurrent_kernel"], "bias": W["bias"]}
+    t = eval(m.group(1), env) if m else None  # noqa: S307 (k2t's own output, checked)
     ok(t is not None and torch.equal(t, fixed[key]), "compare's fix for %s is the fixed port's tensor" % key,
        m.group(1) if m else out[-800:])
 

@@ -111,7 +111,7 @@ if ok(rc == 0, "k2t runs two GRUs (reset_after=True, one going backwards)", err)
 
 rc, out, err = k2t("check", model=path)
 text = " ".join(out.split())
-ok("gates z, r, h; nn.GRU orders them r, z, n" in text, "check names the GRU gate order", text[:400])
+ok("z, r, h; nn.GRU reads its rows as r, z, n" in text, "check names the GRU gate order", text[:400])
 ok("batch_first=True" in text, "check gives batch_first=True for nn.GRU")
 rc, out, err = k2t("profile torch", "input " + os.path.join(tmp, "x.npy"), "diff", model=path)
 ok(rc == 0 and "no divergence" in out, "profile torch (NCHW emulation) reproduces Keras on the GRUs", out[-300:])
@@ -184,11 +184,12 @@ if ok(m is not None, "compare prints the weight_ih_l0 fix", out[-800:]):
     want = GruPort(True).gru.weight_ih_l0.detach()
     ok(tuple(t.shape) == tuple(want.shape) and torch.allclose(t, want), "the printed fix is nn.GRU's weight_ih_l0",
        m.group(1))
-m = re.search(r'fix: sd\["gru.bias_ih_l0"\] = torch.from_numpy\(bias\)([^\n]+)', out)
-if ok(m is not None, "compare prints the bias_ih_l0 fix (row 0, reordered)", out[-800:]):
-    t = eval("torch.from_numpy(w['gru']['bias'])" + m.group(1))  # noqa: S307
-    ok(torch.allclose(t, GruPort(True).gru.bias_ih_l0.detach()), "the printed bias fix is nn.GRU's bias_ih_l0",
-       m.group(1))
+for tn in ("bias_ih_l0", "bias_hh_l0"):
+    m = re.search(r'sd\["gru.%s"\] = (torch.from_numpy\(bias\[[01]\]\)[^\n]+)' % tn, out)
+    if ok(m is not None, "compare prints the %s fix (its bias row, reordered)" % tn, out[-800:]):
+        t = eval(m.group(1), {"torch": torch, "bias": w["gru"]["bias"]})  # noqa: S307 (our own output, checked)
+        want = getattr(GruPort(True).gru, tn).detach()
+        ok(torch.allclose(t, want), "the printed bias fix is nn.GRU's %s" % tn, m.group(1))
 
 # A sequence model whose time axis is None (text and audio models): the input's own length is run.
 vpath = os.path.join(tmp, "varlen.h5")
