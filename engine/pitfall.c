@@ -29,6 +29,7 @@ static const char *const softmax_names[] = {"keep", "drop"};
 static const char *const mask_names[] = {"keras", "ignore"};
 static const char *const gates_names[] = {"keras", "copied"};
 static const char *const rnn_bias_names[] = {"keras", "both"};
+static const char *const rnn_last_names[] = {"keras", "output"};
 
 const k2t_pitfall k2t_pitfalls[K2T_PIT_COUNT] = {
     [K2T_PIT_LAYOUT] = {
@@ -345,6 +346,25 @@ const k2t_pitfall k2t_pitfalls[K2T_PIT_COUNT] = {
         .key = "rnn.bias", .values = "keras|both",
         .help = "Recurrent biases as Keras has them, or copied into both bias_ih and bias_hh.",
         .names = rnn_bias_names, .n_names = 2, .field = offsetof(k2t_emu, rnn_bias_both),
+        .in_profiles = 1,
+    },
+    [K2T_PIT_RNN_LAST] = {
+        .topic = "rnn-last",
+        .summary = "A Bidirectional's last state is h_n, not out[:, -1].",
+        .text =
+            "Without return_sequences a recurrent layer returns its state after the whole sequence. For\n"
+            "the forward direction that is out[:, -1] of nn.LSTM/nn.GRU, and also h_n. For the backward\n"
+            "half of a Bidirectional it is not: that half reads the sequence from the end, so its state\n"
+            "after the whole sequence sits at t = 0, and out[:, -1] holds it after one step only.\n"
+            "\n"
+            "Take the last states from h_n: torch.cat([h_n[0], h_n[1]], 1) (an LSTM: h_n from (h_n, c_n)).",
+        .none = "  no Bidirectional layer that returns only its last state",
+        .k2t =
+            "  set rnn.last output     run as a port that takes out[:, -1]\n"
+            "  diff, compare           name the Bidirectional layer",
+        .key = "rnn.last", .values = "keras|output",
+        .help = "A Bidirectional's last states as Keras returns them (h_n), or out[:, -1] of the port.",
+        .names = rnn_last_names, .n_names = 2, .field = offsetof(k2t_emu, rnn_last_output),
         .in_profiles = 1,
     },
     [K2T_PIT_UNSUPPORTED] = {

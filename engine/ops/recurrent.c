@@ -469,6 +469,7 @@ static k2t_status rnn_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     /* rnn.activation torch: nn.LSTM and nn.GRU's sigmoid and tanh; nn.RNN
     ** has tanh and relu, so a SimpleRNN keeps relu. */
     s->rnn_act = L->cfg.act, s->rnn_rec = L->cfg.rec_act;
+    s->rnn_last_output = bi && e->rnn_last_output && !L->cfg.return_sequences;
     if (e->rnn_act_torch) {
         s->rnn_rec = K2T_ACT_SIGMOID;
         if (!(cell_op(L) == K2T_OP_SIMPLE_RNN && L->cfg.act == K2T_ACT_RELU)) s->rnn_act = K2T_ACT_TANH;
@@ -705,7 +706,7 @@ static void bidi_hazards(k2t_hz *h)
     rnn_hazards(h);
     const k2t_cfg *g = &h->L->cfg;
     if (!g->return_sequences) {
-        k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "Keras's backward half returns its state after reading the whole "
+        k2t_hz_say(h, K2T_PIT_RNN_LAST, 1, "Keras's backward half returns its state after reading the whole "
                    "sequence from the end (t = 0); out[:, -1] of a bidirectional nn.%s takes the backward "
                    "half after one step: use h_n", cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN");
         k2t_hz_code(h, "out, hn = rnn(x); y = torch.cat([hn[0], hn[1]], 1)%s",
@@ -785,6 +786,8 @@ static void bidi_forward(const k2t_step *s, const k2t_fwd *f)
     int64_t T = s->len, F = k2t_layer_weight(L, "kernel")->shape.d[0], u = g->units;
     int64_t steps = g->return_sequences ? T : 1;
     int none = g->merge == 4, ns = n_states(L);
+    /* rnn.last output: the port's out[:, -1], its backward half after the last step only */
+    int64_t bT = s->rnn_last_output && !g->go_backwards ? 1 : T;
     float *back = f->ws + (s->ws - (g->merge ? T * u : 0));
     for (int n = 0; n < f->n; n++) {
         const float *x = f->x[0] + n * T * F;
@@ -795,14 +798,16 @@ static void bidi_forward(const k2t_step *s, const k2t_fwd *f)
         if (g->merge == 0) { /* concat: interleave the halves row by row */
             rnn_dir(s, W, U, B, T, F, x, y, 2 * u, g->go_backwards, 0, mk, zo, f->ws);
             if (ns) put_states(L, T, f->ws, f->parts, n);
-            rnn_dir(s, Wb, Ub, Bb, T, F, x, y + u, 2 * u, !g->go_backwards, 1, mk, zo, f->ws);
+            rnn_dir(s, Wb, Ub, Bb, bT, F, x + (T - bT) * F, y + u, 2 * u, !g->go_backwards, 1,
+                    mk ? mk + (T - bT) : NULL, zo, f->ws);
             if (ns) put_states(L, T, f->ws, f->parts + ns, n);
             continue;
         }
         rnn_dir(s, W, U, B, T, F, x, y, u, g->go_backwards, 0, mk, zo, f->ws);
         if (ns) put_states(L, T, f->ws, f->parts + none, n);
         float *yb = none ? f->parts[0] + (int64_t)n * s->numel : back;
-        rnn_dir(s, Wb, Ub, Bb, T, F, x, yb, u, !g->go_backwards, 1, mk, zo, f->ws);
+        rnn_dir(s, Wb, Ub, Bb, bT, F, x + (T - bT) * F, yb, u, !g->go_backwards, 1, mk ? mk + (T - bT) : NULL, zo,
+                f->ws);
         if (ns) put_states(L, T, f->ws, f->parts + none + ns, n);
         if (none) continue;
         for (int64_t j = 0; j < steps * u; j++)

@@ -140,6 +140,37 @@ for path, cls, w, bug, setting in ((gru, "GRU", gw, dict(gates_right=False), "rn
     ok(rc == 0 and "first divergence: %s" % name in text and "(set %s)" % setting in text,
        "compare: a %s port with its bug is told 'set %s' at %s" % (cls, setting, name), text[-900:])
 
+# rnn.last output: a Bidirectional GRU's last states taken from out[:, -1] instead of h_n
+g = Graph("k214", 303)
+xin = g.Input((T, F))
+g.outputs = [g.add("Bidirectional", xin, name="bi", layer=("GRU", {"units": U, "reset_after": True}))]
+bpath = os.path.join(tmp, "bi.h5")
+write_model(bpath, g)
+bw = {}
+for L in g.layers:
+    for v, arr, _, full in L.weights:
+        bw[("b" if "/backward_" in full else "f", v)] = arr
+bi_t = torch.nn.GRU(F, U, batch_first=True, bidirectional=True)
+o = np.r_[U:2 * U, 0:U, 2 * U:3 * U]
+with torch.no_grad():
+    for half, suf in (("f", ""), ("b", "_reverse")):
+        for tn, v in (("weight_ih_l0", bw[(half, "kernel")].T[o]), ("weight_hh_l0", bw[(half, "recurrent_kernel")].T[o]),
+                      ("bias_ih_l0", bw[(half, "bias")][0][o]), ("bias_hh_l0", bw[(half, "bias")][1][o])):
+            getattr(bi_t, tn + suf).copy_(torch.from_numpy(np.ascontiguousarray(v)))
+    out_t, hn_t = bi_t(torch.from_numpy(x))
+right_t, last_t = torch.cat([hn_t[0], hn_t[1]], 1).numpy(), out_t[:, -1].numpy()
+got, err = k2t_run(bpath)
+ok(got is not None and np.abs(got - right_t).max() < 1e-5, "Bidirectional GRU: Keras's last states are h_n's", err)
+got, err = k2t_run(bpath, "set rnn.last output")
+if ok(got is not None, "rnn.last output runs", err):
+    ok(np.abs(got - last_t).max() < 1e-5, "rnn.last output: k2t's emulation is the port's out[:, -1]",
+       "max %g" % np.abs(got - last_t).max())
+    ok(np.abs(got - right_t).max() > 1e-3, "rnn.last output differs from Keras")
+rc, out, err = k2t("input " + os.path.join(tmp, "x.npy"), "set rnn.last output", "diff keras", model=bpath)
+text = " ".join(out.split())
+ok("first divergence: bi" in text and "why: rnn-last:" in text, "diff with rnn.last output names rnn-last at bi",
+   text[-600:])
+
 # check and explain teach them
 rc, out, err = k2t("check", model=gru)
 text = " ".join(out.split())
