@@ -816,7 +816,10 @@ void k2t_mask_sources(const k2t_model *m, int *out, int *in)
         const k2t_op_def *def = k2t_op_def_of(L->op);
         unsigned fl = def ? def->flags : 0;
         int src = -1;
-        for (int j = 0; j < N->n_in && src < 0; j++) src = o[N->in[j]];
+        /* A recurrent layer's mask is its sequence's (input 0), not its
+        ** initial states'; a call's later tensors (states) carry none. */
+        for (int j = 0; j < ((fl & K2T_OPF_MASK_USE) ? 1 : N->n_in) && src < 0; j++) src = o[N->in[j]];
+        if (N->part) src = -1;
         if (in) in[i] = src;
         if ((fl & K2T_OPF_MASK_MAKE) && L->cfg.makes_mask) o[i] = i;
         else if (src >= 0 && ((fl & K2T_OPF_MASK_PASS) || ((fl & K2T_OPF_MASK_USE) && L->cfg.return_sequences)))

@@ -327,7 +327,7 @@ static k2t_status plan_masks(k2t_run *r, k2t_err *err)
             snprintf(why, sizeof why, "it receives the mask of '%s' (its padding steps), which Keras applies here "
                      "and k2t does not", m->nodes[in[i]].name);
             st = step_fail(m, s, err, K2T_EUNSUPPORTED, why);
-        } else if (s->n_in > 1) {
+        } else if (s->n_in > 1 && !(fl & K2T_OPF_MASK_USE)) {
             snprintf(why, sizeof why, "it merges inputs that carry the mask of '%s' (its padding steps), which "
                      "k2t does not combine as Keras does", m->nodes[in[i]].name);
             st = step_fail(m, s, err, K2T_EUNSUPPORTED, why);

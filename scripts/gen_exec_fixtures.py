@@ -794,6 +794,26 @@ def fx_return_state(out):
     return normal_input(1072, (6, 4))
 
 
+@fixture("seq2seq.h5", "An encoder-decoder as Keras's lstm_seq2seq example builds it: the encoder LSTM's "
+         "return_state h and c are the decoder LSTM's initial_state; a GRU decoder started from a Dense of the "
+         "state: every step as tfjs-layers runs it")
+def fx_seq2seq(out):
+    g = Graph("k214", 1091)
+    enc_in = g.Input((6, 4), name="encoder_inputs")
+    dec_in = g.Input((5, 3), name="decoder_inputs")
+    E = g.layer("LSTM", name="encoder", units=5, return_state=True)
+    e = g.call(E, enc_in)
+    h, c = T(E, e.call, 1, [5]), T(E, e.call, 2, [5])
+    D = g.layer("LSTM", name="decoder", units=5, return_sequences=True)
+    d = g.call(D, [dec_in, h, c])
+    s = g.add("Dense", h, name="to_gru", units=4, activation="tanh")
+    q = g.add("GRU", [d, s], name="gru_dec", units=4, return_sequences=True, reset_after=False)
+    y = g.add("Dense", q, name="head", units=3, activation="softmax")
+    g.outputs = [y]
+    write_model(os.path.join(out, "seq2seq.h5"), g)
+    return {"encoder_inputs": normal_input(1092, (6, 4)), "decoder_inputs": normal_input(1093, (5, 3))}
+
+
 @fixture("masking.h5", "Masking (mask_value 0) before an LSTM returning sequences and a GRU (reset_after=False): "
          "padded steps at the end and one in the middle carry the state over, as tfjs-layers runs it")
 def fx_masking(out):
@@ -1163,9 +1183,21 @@ def main(argv):
         r = fn(out)
         x, helpers = r if isinstance(r, tuple) else (r, None)
         base = fname[:-3]
-        assert x.dtype == np.float32 and x.shape[0] == 3
-        np.save(os.path.join(out, base + ".in.npy"), x)
-        e = {"input": base + ".in.npy", "description": desc}
+        if isinstance(x, dict):
+            # several inputs: an .npz named after the input layers for k2t ("input FILE.npz"),
+            # one .npy each, in input order, for the oracle
+            for v in x.values():
+                assert v.dtype == np.float32 and v.shape[0] == 3
+            np.savez(os.path.join(out, base + ".in.npz"), **x)
+            parts = []
+            for k, v in enumerate(x.values()):
+                np.save(os.path.join(out, "%s.in%d.npy" % (base, k)), v)
+                parts.append("%s.in%d.npy" % (base, k))
+            e = {"input": base + ".in.npz", "oracle_input": parts, "description": desc}
+        else:
+            assert x.dtype == np.float32 and x.shape[0] == 3
+            np.save(os.path.join(out, base + ".in.npy"), x)
+            e = {"input": base + ".in.npy", "description": desc}
         oracle = base + ".oracle.h5"
         if os.path.exists(os.path.join(out, oracle)) and helpers is not None:
             e["oracle_model"] = oracle

@@ -85,9 +85,24 @@ static k2t_status rnn_parse(k2t_layer *L, json_t *c, const k2t_model *m, k2t_err
     return K2T_OK;
 }
 
+/* Its states per direction: h (and c for an LSTM). */
+static int n_state(const k2t_layer *L)
+{
+    return cell_op(L) == K2T_OP_LSTM ? 2 : 1;
+}
+
+/* The sequence, then initial_state (h[, c] per direction, forward first):
+** each (units). */
 static k2t_status rnn_infer(const k2t_layer *L, const k2t_shape *in, int n_in, k2t_shape *out, k2t_err *err)
 {
-    if (n_in != 1) return k2t_fail(err, K2T_ESHAPE, "expects 1 input, got %d", n_in);
+    int dirs = L->op == K2T_OP_BIDIRECTIONAL ? 2 : 1;
+    if (n_in != 1 && n_in != 1 + dirs * n_state(L))
+        return k2t_fail(err, K2T_ESHAPE, "expects a sequence%s, got %d inputs", n_state(L) == 2 ?
+                        (dirs == 2 ? " and maybe its 4 initial states" : " and maybe its initial states h, c") :
+                        (dirs == 2 ? " and maybe its 2 initial states" : " and maybe its initial state h"), n_in);
+    for (int j = 1; j < n_in; j++)
+        if (in[j].ndim != 1 || (in[j].d[0] >= 0 && in[j].d[0] != L->cfg.units))
+            return k2t_fail(err, K2T_ESHAPE, "initial state %d must be (%d,) per sample", j - 1, L->cfg.units);
     if (in->ndim != 2)
         return k2t_fail(err, K2T_ESHAPE, "expects a sequence (T, F) per sample, got %d dimensions", in->ndim);
     if (L->cfg.return_sequences) *out = (k2t_shape){.ndim = 2, .d = {in->d[0], L->cfg.units}};
@@ -491,7 +506,7 @@ static float rec(k2t_act a, float x)
 ** Without, y gets the last state.  ws: T*k + 3u + 2k floats. */
 static void rnn_dir(const k2t_step *s, const float *Wd, const float *Ud, const float *Bd, int64_t T, int64_t F,
                     const float *x, float *y, int64_t ystride, int backwards, int realign, const float *mask,
-                    int zero_out, float *ws)
+                    int zero_out, float *ws, const float *h0, const float *c0)
 {
     const k2t_layer *L = s->L;
     const k2t_cfg *g = &L->cfg;
@@ -504,8 +519,11 @@ static void rnn_dir(const k2t_step *s, const float *Wd, const float *Ud, const f
     if (Bd) /* GRU reset_after: row 0 is the input bias */
         for (int64_t t = 0; t < T; t++)
             for (int j = 0; j < k; j++) px[t * k + j] += Bd[j];
-    memset(h, 0, (size_t)u * sizeof(float));
-    memset(cs, 0, (size_t)u * sizeof(float));
+    /* initial_state, or zeros */
+    if (h0) memcpy(h, h0, (size_t)u * sizeof(float));
+    else memset(h, 0, (size_t)u * sizeof(float));
+    if (c0) memcpy(cs, c0, (size_t)u * sizeof(float));
+    else memset(cs, 0, (size_t)u * sizeof(float));
     for (int64_t step = 0; step < T; step++) {
         int64_t t = backwards ? T - 1 - step : step;
         const float *gx = px + t * k;
@@ -569,8 +587,10 @@ static void rnn_forward(const k2t_step *s, const k2t_fwd *f)
     const float *W = s->w, *U = s->w2, *B = s->rb;
     int64_t T = s->len, F = k2t_layer_weight(L, "kernel")->shape.d[0];
     for (int n = 0; n < f->n; n++) {
+        int64_t u = L->cfg.units;
         rnn_dir(s, W, U, B, T, F, f->x[0] + (int64_t)n * T * F, f->y + (int64_t)n * s->numel, L->cfg.units,
-                L->cfg.go_backwards, 0, f->mask ? f->mask + n * T : NULL, L->cfg.zero_output, f->ws);
+                L->cfg.go_backwards, 0, f->mask ? f->mask + n * T : NULL, L->cfg.zero_output, f->ws,
+                s->n_in > 1 ? f->x[1] + n * u : NULL, s->n_in > 2 ? f->x[2] + n * u : NULL);
         if (s->n_parts) put_states(L, T, f->ws, f->parts, n);
     }
 }
@@ -792,22 +812,28 @@ static void bidi_forward(const k2t_step *s, const k2t_fwd *f)
     for (int n = 0; n < f->n; n++) {
         const float *x = f->x[0] + n * T * F;
         float *y = f->y + (int64_t)n * s->numel;
+        /* initial_state: forward h[, c], then backward h[, c] */
+        const float *init[4] = {NULL, NULL, NULL, NULL};
+        for (int j = 1; j < s->n_in; j++) {
+            int d = (j - 1) / n_state(L), k = (j - 1) % n_state(L);
+            init[2 * d + k] = f->x[j] + n * u;
+        }
         /* With return_sequences Keras's Bidirectional outputs zeros at masked steps. */
         const float *mk = f->mask ? f->mask + n * T : NULL;
         int zo = g->return_sequences || g->zero_output;
         if (g->merge == 0) { /* concat: interleave the halves row by row */
-            rnn_dir(s, W, U, B, T, F, x, y, 2 * u, g->go_backwards, 0, mk, zo, f->ws);
+            rnn_dir(s, W, U, B, T, F, x, y, 2 * u, g->go_backwards, 0, mk, zo, f->ws, init[0], init[1]);
             if (ns) put_states(L, T, f->ws, f->parts, n);
             rnn_dir(s, Wb, Ub, Bb, bT, F, x + (T - bT) * F, y + u, 2 * u, !g->go_backwards, 1,
-                    mk ? mk + (T - bT) : NULL, zo, f->ws);
+                    mk ? mk + (T - bT) : NULL, zo, f->ws, init[2], init[3]);
             if (ns) put_states(L, T, f->ws, f->parts + ns, n);
             continue;
         }
-        rnn_dir(s, W, U, B, T, F, x, y, u, g->go_backwards, 0, mk, zo, f->ws);
+        rnn_dir(s, W, U, B, T, F, x, y, u, g->go_backwards, 0, mk, zo, f->ws, init[0], init[1]);
         if (ns) put_states(L, T, f->ws, f->parts + none, n);
         float *yb = none ? f->parts[0] + (int64_t)n * s->numel : back;
         rnn_dir(s, Wb, Ub, Bb, bT, F, x + (T - bT) * F, yb, u, !g->go_backwards, 1, mk ? mk + (T - bT) : NULL, zo,
-                f->ws);
+                f->ws, init[2], init[3]);
         if (ns) put_states(L, T, f->ws, f->parts + none + ns, n);
         if (none) continue;
         for (int64_t j = 0; j < steps * u; j++)
@@ -965,7 +991,7 @@ static const char *const gru_modules[] = {"GRU", NULL};
 static const char *const embedding_modules[] = {"Embedding", NULL};
 
 #define RNN_DEF(var, kind, cls, mods)                                                                   \
-    const k2t_op_def var = {.op = kind, .classes = cls, .torch_modules = mods, .min_in = 1, .max_in = 1,  \
+    const k2t_op_def var = {.op = kind, .classes = cls, .torch_modules = mods, .min_in = 1, .max_in = 3,  \
                             .parse = rnn_parse, .infer = rnn_infer, .parts = rnn_parts,                 \
                             .weights = rnn_weights, .describe = rnn_describe, .torch = rnn_torch,       \
                             .hazards = rnn_hazards, .plan = rnn_plan, .forward = rnn_forward,           \
@@ -982,7 +1008,7 @@ static const char *const bidi_classes[] = {"Bidirectional", NULL};
 static const char *const bidi_modules[] = {"LSTM", "GRU", "RNN", NULL};
 
 const k2t_op_def k2t_op_bidirectional = {
-    .op = K2T_OP_BIDIRECTIONAL, .classes = bidi_classes, .torch_modules = bidi_modules, .min_in = 1, .max_in = 1,
+    .op = K2T_OP_BIDIRECTIONAL, .classes = bidi_classes, .torch_modules = bidi_modules, .min_in = 1, .max_in = 5,
     .parse = bidi_parse, .infer = bidi_infer, .parts = bidi_parts, .weights = bidi_weights, .describe = bidi_describe,
     .torch = bidi_torch, .hazards = bidi_hazards, .plan = bidi_plan, .forward = bidi_forward,
     .flags = K2T_OPF_MODULE | K2T_OPF_POSITIONAL | K2T_OPF_MASK_USE, .module = bidi_module, .py_forward = bidi_py_forward,

@@ -265,8 +265,11 @@ def main(prefix=(), tag=""):
     for fx, m in sorted(manifest.items()):
         model = os.path.join(EXEC, fx)
         om = os.path.join(EXEC, m["oracle_model"]) if m.get("oracle_model") else model
-        cases.append(dict(fx=fx, model=model, input=os.path.join(EXEC, m["input"]), oracle_model=om,
-                          oracle_only=m.get("oracle_only", []), desc=m["description"], ref=fx[:-3]))
+        c = dict(fx=fx, model=model, input=os.path.join(EXEC, m["input"]), oracle_model=om,
+                 oracle_only=m.get("oracle_only", []), desc=m["description"], ref=fx[:-3])
+        if m.get("oracle_input"):  # several inputs: one .npy each for the oracle
+            c["oracle_input"] = ",".join(os.path.join(EXEC, f) for f in m["oracle_input"])
+        cases.append(c)
     cases += main_fixture_cases()
 
     def oracle_job(c):
