@@ -960,7 +960,7 @@ static k2t_status infer_shapes(plan *p, const k2t_export_opts *o, k2t_err *err)
         }
         if (N->n_in > 64) return layer_fail(L, err, "more than 64 inputs");
         for (int j = 0; j < N->n_in; j++) in[j] = p->shape[N->in[j]];
-        if (!def || !def->infer || def->infer(L, in, N->n_in, &p->shape[i], &e) != K2T_OK)
+        if (!def || k2t_node_infer(m, i, in, &p->shape[i], &e) != K2T_OK)
             return k2t_fail(err, K2T_ESHAPE, "layer '%s' (%s): %s", N->name, L->class_name,
                             e.msg[0] ? e.msg : "cannot infer its output shape");
     }
