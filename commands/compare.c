@@ -1626,7 +1626,7 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
     /* Print. */
     int wn = 8, wl = 8, n_match = 0, n_fail = 0, n_un = 0, n_rep = 0;
     double maxd = 0;
-    char lab[300];
+    char lab[400];
     for (int i = 0; i < ne; i++) {
         int l = (int)strlen(es[i].z->name);
         if (l > wn) wn = l < 40 ? l : 40;
@@ -1638,54 +1638,87 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
             if (l > wl) wl = l < 60 ? l : 60;
         }
     }
-    k2t_printf(sh, "compare: %s, %d array%s (order: %s); Keras on %d sample%s; pass when max|torch-keras| <= "
-               "%g + %g*max|keras|\n", path, ne, ne == 1 ? "" : "s", z.ordered ? "__order__" : "the archive's", c.n,
-               c.n == 1 ? "" : "s", sh->set.diff_atol, sh->set.diff_rtol);
+    int tab = k2t_format_table(sh);
+    if (tab) {
+        char head[700];
+        snprintf(head, sizeof head, "compare: %s, %d array%s (order: %s); Keras on %d sample%s; pass when "
+                 "max|torch-keras| <= %g + %g*max|keras|", path, ne, ne == 1 ? "" : "s",
+                 z.ordered ? "__order__" : "the archive's", c.n, c.n == 1 ? "" : "s", sh->set.diff_atol,
+                 sh->set.diff_rtol);
+        k2t_print_wrapped(sh, head, 0, 9, 0);
+    }
+    /* One row per array: "torch_name  ~ keras_layer (Class)  max|diff|  ok
+    ** own input: ok 0  <- first divergence", the pairing's sign (~
+    ** matched, = a repeat) leading the layer's cell; csv/tsv: the plain
+    ** names in columns torch, keras, max|diff|, result, own input, note. */
+    /* At a width, the keras column keeps "~ layer_name" whole when it can
+    ** (its class wraps below), and the numbers take what they need. */
+    int wk = 16;
+    for (int i = 0; i < ne; i++)
+        if (es[i].node >= 0 && (int)strlen(m->nodes[es[i].node].name) + 2 > wk)
+            wk = (int)strlen(m->nodes[es[i].node].name) + 2;
+    if (wk > 30) wk = 30;
+    int W = k2t_width(sh);
+    k2t_table t;
+    k2t_table_init(&t, sh, 6);
+    k2t_table_col(&t, 0, "torch", 0, wn, 8);
+    k2t_table_col(&t, 1, "keras", K2T_COL_LATE, wl + 2, wk);
+    k2t_table_col(&t, 2, "max|diff|", K2T_COL_RIGHT, W ? 0 : 11, 0);
+    k2t_table_col(&t, 3, "result", 0, 0, 4);
+    k2t_table_col(&t, 4, "own input", K2T_COL_LATE, 0, 13);
+    k2t_table_col(&t, 5, "note", K2T_COL_LATE, 0, 10);
+    k2t_table_sep(&t, 1, " "); /* "torch_name ~ keras_layer" */
+    t.hide_head = 1;
     for (int i = 0; i < ne; i++) {
         const ent *e = &es[i];
+        char num[32] = "", res[64] = "", own[96] = "", note[64] = "";
+        const char *sign = tab ? "~ " : "";
         if (e->state == E_REPEAT) {
             n_rep++;
-            k2t_printf(sh, "%-*s = %s %s(the same tensor: a container's output, or an identity; skipped)%s\n", wn, e->z->name,
-                       es[e->repeat_of].z->name, k2t_c_dim(sh), k2t_c_off(sh));
-            continue;
-        }
-        if (e->state == E_STATE) {
-            int cn = !strcmp(e->why, "c_n");
-            if (e->node < 0) {
-                k2t_printf(sh, "%-*s   %sthe module's final %sstate (%s), not compared%s\n", wn, e->z->name, k2t_c_dim(sh),
-                           cn ? "cell " : "", e->why, k2t_c_off(sh));
-                continue;
-            }
+            snprintf(lab, sizeof lab, "%s%s %s(the same tensor: a container's output, or an identity; skipped)%s",
+                     tab ? "= " : "", es[e->repeat_of].z->name, k2t_c_dim(sh), k2t_c_off(sh));
+            if (!tab) snprintf(res, sizeof res, "repeat");
+        } else if (e->state == E_STATE && e->node < 0) {
+            snprintf(lab, sizeof lab, "%sthe module's final %sstate (%s), not compared%s", k2t_c_dim(sh),
+                     !strcmp(e->why, "c_n") ? "cell " : "", e->why, k2t_c_off(sh));
+            if (!tab) snprintf(res, sizeof res, "state");
+        } else if (e->state == E_UNMATCHED) {
+            n_un++;
+            snprintf(lab, sizeof lab, "%sunmatched: %s%s", k2t_c_dim(sh), e->why, k2t_c_off(sh));
+            if (!tab) snprintf(res, sizeof res, "unmatched");
+        } else {
             n_match++;
             if (!e->pass) n_fail++;
             if (!(e->mad <= maxd)) maxd = e->mad;
-            snprintf(lab, sizeof lab, "%s (final state h_n)", m->nodes[e->node].name);
-            k2t_printf(sh, "%-*s ~ %-*s  %11.4g  %s%s%s\n", wn, e->z->name, wl, lab, e->mad,
-                       e->pass ? "" : k2t_c_warn(sh), e->pass ? "ok" : "FAIL", e->pass ? "" : k2t_c_off(sh));
-            continue;
+            if (e->state == E_STATE) {
+                snprintf(lab, sizeof lab, "%s%s (final state h_n)", sign, m->nodes[e->node].name);
+            } else {
+                const k2t_layer *L = k2t_node_layer(m, e->node);
+                snprintf(lab, sizeof lab, "%s%s (%s%s%s)", sign, m->nodes[e->node].name, L->class_name,
+                         e->pre ? ", pre-activation" : "", e->chw ? ", CHW order" : "");
+                if (e->loc)
+                    snprintf(own, sizeof own, "%s%s %.4g", tab ? "own input: " : "", e->loc == 1 ? "ok" : "FAIL",
+                             e->lmad);
+                snprintf(note, sizeof note, "%s%s%s", e->map_line ? "(--map)" : "",
+                         e->map_line && i == first ? "  " : "", i == first ? "<- first divergence" : "");
+            }
+            snprintf(num, sizeof num, "%.4g", e->mad);
+            snprintf(res, sizeof res, "%s%s%s", e->pass ? "" : k2t_c_warn(sh), e->pass ? "ok" : "FAIL",
+                     e->pass ? "" : k2t_c_off(sh));
         }
-        if (e->state == E_UNMATCHED) {
-            n_un++;
-            k2t_printf(sh, "%-*s   %sunmatched: %s%s\n", wn, e->z->name, k2t_c_dim(sh), e->why, k2t_c_off(sh));
-            continue;
-        }
-        n_match++;
-        if (!e->pass) n_fail++;
-        if (!(e->mad <= maxd)) maxd = e->mad;
-        const k2t_layer *L = k2t_node_layer(m, e->node);
-        snprintf(lab, sizeof lab, "%s (%s%s%s)", m->nodes[e->node].name, L->class_name,
-                 e->pre ? ", pre-activation" : "", e->chw ? ", CHW order" : "");
-        char own[96] = "";
-        if (e->loc) snprintf(own, sizeof own, "  own input: %s %.4g", e->loc == 1 ? "ok" : "FAIL", e->lmad);
-        k2t_printf(sh, "%-*s ~ %-*s  %11.4g  %s%s%s%s%s%s\n", wn, e->z->name, wl, lab, e->mad,
-                   e->pass ? "" : k2t_c_warn(sh), e->pass ? "ok" : "FAIL", e->pass ? "" : k2t_c_off(sh),
-                   e->map_line ? "  (--map)" : "", own, i == first ? "  <- first divergence" : "");
+        const char *cells[6] = {e->z->name, lab, num, res, own, note};
+        k2t_table_row(&t, cells);
     }
+    k2t_table_print(&t);
     k2t_var_num(sh, "max_abs_diff", maxd);
     k2t_var_num(sh, "matched_entries", n_match);
     k2t_var_num(sh, "failed_entries", n_fail);
     k2t_var_num(sh, "unmatched_entries", n_un);
     k2t_var_num(sh, "bugs", ng);
+    if (!tab) {
+        k2t_var_set(sh, "first_divergence", "%s", first < 0 ? "none" : m->nodes[es[first].node].name);
+        goto done;
+    }
     if (mode[0]) k2t_printf(sh, "the port ran in %s mode (the dump's __mode__)\n", mode);
     if (ng)
         k2t_printf(sh, "%d bug%s, in model order (each module checked on its own input%s):\n", ng, ng == 1 ? "" : "s",

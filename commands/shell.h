@@ -287,6 +287,7 @@ typedef struct k2t_table {
     char **cells;        /* nr * nc, owned */
     int indent;          /* spaces before the first column */
     const char *sep;     /* between columns ("  ") */
+    const char **seps;   /* per column: the separator before it (NULL: sep; k2t_table_sep) */
     char rule_top, rule_head, rule_end; /* '_'/'=' rules (0: none) */
     int rule_width;      /* preferred rule width (0: the table's) */
     int hide_head;       /* no heading line in table format (csv/tsv keep it) */
@@ -296,6 +297,8 @@ typedef struct k2t_table {
 void k2t_table_init(k2t_table *t, k2t_shell *sh, int nc);
 /* Column c: heading, K2T_COL_* flags, preferred and minimum width. */
 void k2t_table_col(k2t_table *t, int c, const char *head, int flags, int pref, int min);
+/* Column c is preceded by 'sep' (a static string) instead of t->sep. */
+void k2t_table_sep(k2t_table *t, int c, const char *sep);
 /* One row of nc cells (printf-free: copied). */
 void k2t_table_row(k2t_table *t, const char *const *cells);
 /* A line of text under the last row ("! flagged"), wrapped to the width,
