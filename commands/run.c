@@ -572,6 +572,8 @@ typedef struct pctx {
     int nd, na, axes[K2T_MAX_DIMS];
     int64_t idx[K2T_MAX_DIMS];
     int summarise, prec, w, width, col, base; /* base: columns before the first '[' */
+    int fixed;  /* > 0: fixed point with up to this many decimals (numpy's suppress=True) */
+    int sci;    /* scientific with 2 significant digits */
 } pctx;
 
 static int64_t axis_len(const range *r)
@@ -582,7 +584,17 @@ static int64_t axis_len(const range *r)
 
 static void fmt_value(const pctx *c, float v, char *buf, size_t n)
 {
-    snprintf(buf, n, "%.*g", c->prec, (double)v);
+    if (c->sci) {
+        snprintf(buf, n, "%.1e", (double)v);
+    } else if (c->fixed > 0) {
+        /* numpy's suppress=True: trailing zeros become blanks, so the
+        ** decimal points align ("0.0003", "0.    ", "1.    "). */
+        snprintf(buf, n, "%.*f", c->fixed, (double)v);
+        char *dot = strchr(buf, '.');
+        for (char *e = buf + strlen(buf) - 1; dot && e > dot && *e == '0'; e--) *e = ' ';
+    } else {
+        snprintf(buf, n, "%.*g", c->prec, (double)v);
+    }
 }
 
 /* Print axis c->axes[a] from the current c->idx: "[v v ...]" for the
@@ -696,6 +708,29 @@ static void print_values(k2t_shell *sh, const k2t_tensor *t, const range *r, int
         c.w = 0;
         for (int i = 0; i < nd; i++) c.idx[i] = r[i].start;
         measure(&c, 0);
+    }
+    /* Still too wide (scores from 1e-8 to 1 at 80 columns): fixed point
+    ** with 4 decimals down to 2 as numpy's suppress=True prints them, else
+    ** scientific with 2 significant digits. */
+    if (!sh->set.print_prec && c.na == 1 && last <= 16 && c.base + 2 + last * (c.w + 1) > c.width) {
+        int fits = 0;
+        for (c.fixed = 4; c.fixed >= 2 && !fits; c.fixed--) {
+            c.w = 0;
+            for (int i = 0; i < nd; i++) c.idx[i] = r[i].start;
+            measure(&c, 0);
+            fits = c.base + 2 + last * (c.w + 1) <= c.width;
+            if (fits) break;
+        }
+        if (!fits) {
+            c.fixed = 0, c.sci = 1, c.w = 0;
+            for (int i = 0; i < nd; i++) c.idx[i] = r[i].start;
+            measure(&c, 0);
+            if (c.base + 2 + last * (c.w + 1) > c.width) { /* it wraps anyway: the shortest %g */
+                c.sci = 0, c.w = 0;
+                for (int i = 0; i < nd; i++) c.idx[i] = r[i].start;
+                measure(&c, 0);
+            }
+        }
     }
     for (int i = 0; i < nd; i++) c.idx[i] = r[i].start;
     print_axis(&c, 0);

@@ -167,13 +167,28 @@ ok(rc == 0 and len(vals) == 16 and all(len(v) == 16 for v in vals) and
    "an ellipsis stands for the axes between ([0,...,5] is 16x16)", str(len(vals)))
 
 shutil.rmtree(tmp, ignore_errors=True)
-# A classifier's 10 scores at 100 columns: one line (fewer digits at the default precision, not wrapped).
-res = os.path.join(SHARED, "models", "pretrainedResnet.h5")
-if os.path.exists(res):
-    rc, out, err = k2t("set width 100", "input cifar %s 0:2" % data, "run", "print dense", model=res)
-    rows = [l for l in out.splitlines() if l.startswith("[0] [")]
-    ok(rc == 0 and len(rows) == 1 and rows[0].endswith("]") and len(rows[0]) <= 100 and
-       len(re.findall(r"[-+0-9.e]+", rows[0][4:])) == 10, "10 class scores on one line at 100 columns", out[-300:])
+# A classifier's 10 scores (1e-8 .. 1) on one line at 80, 100 and 140 columns: fewer digits, or at 80
+# fixed point as numpy's suppress=True prints them; every value separated and equal to save's to the
+# digits shown.
+if os.path.exists(res := os.path.join(SHARED, "models", "pretrainedResnet.h5")):
+    tmp = tempfile.mkdtemp(prefix="k2t-output.")
+    for w in (80, 100, 140):
+        npy = os.path.join(tmp, "dense%d.npy" % w)
+        rc, out, err = k2t("set width %d" % w, "input cifar %s 0:2" % data, "run", "print dense", "save dense " + npy,
+                           model=res)
+        shape, ref = load_npy(npy)
+        rows = [l for l in out.splitlines() if l.startswith("[0] [")]
+        vals = [float(v) for v in re.findall(r"-?\d[-+0-9.e]*", rows[0][4:])] if rows else []
+        ok(rc == 0 and len(rows) == 1 and rows[0].endswith("]") and len(rows[0]) <= w and len(vals) == 10 and
+           all(re.fullmatch(r"-?\d[-+0-9.e]*", v) for v in rows[0][4:].strip("[] ").split()),
+           "10 class scores on one line at %d columns, each a separate number" % w, out[-300:])
+        ok(len(vals) == 10 and all(abs(v - r) <= 5e-5 + 5e-3 * abs(r) for v, r in zip(vals, ref[:10])) and
+           max(vals) == vals[ref[:10].index(max(ref[:10]))],
+           "at %d columns the scores equal save's to the digits shown, the top one the largest" % w, rows[0] if rows else out)
+    rows = [l for l in k2t("set width 80", "input cifar %s 0:2" % data, "run", "print conv2d [0,0,0]", model=res)[1]
+            .splitlines() if l.startswith(("[", "   ")) and "e+" not in l and "  std" not in l and "(pixels" not in l]
+    ok(len(rows) == 2, "16 values that fit no single line keep the shortest %g (no scientific), wrapped", str(rows))
+    shutil.rmtree(tmp, ignore_errors=True)
 else:
     skip("10 class scores on one line", "%s is missing" % res)
 done()
