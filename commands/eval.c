@@ -315,6 +315,7 @@ typedef struct eval_ctx {
     int pre;                 /* k2t_pre */
     int topk;                /* --top K, or 0 */
     FILE *progress;          /* the progress line goes there (thread 0), or NULL */
+    k2t_shell *hook;         /* or to hook->progress (the full-screen mode's status line), or NULL */
     int shown;               /* the progress line was printed */
     double t0;
     pthread_mutex_t mu;
@@ -458,12 +459,18 @@ static void *eval_worker(void *arg)
         pthread_mutex_unlock(&E->mu);
         if (w->st != K2T_OK) break;
         double dt = now() - E->t0;
-        if (E->progress && w->t == 0 && dt > 0.5) {
+        if ((E->progress || E->hook) && w->t == 0 && dt > 0.5) {
             int wd = (int)(30 * counted / s->total);
-            fprintf(E->progress, "\r  eval %lld/%lld [%.*s%*s] %.0f samples/s", (long long)counted,
-                    (long long)s->total, wd, "==============================", 30 - wd, "",
-                    (double)counted / dt);
-            fflush(E->progress);
+            char line[160];
+            snprintf(line, sizeof line, "eval %lld/%lld [%.*s%*s] %.0f samples/s", (long long)counted,
+                     (long long)s->total, wd, "==============================", 30 - wd, "",
+                     (double)counted / dt);
+            if (E->hook) {
+                E->hook->progress(E->hook, line); /* thread 0 is the main thread */
+            } else {
+                fprintf(E->progress, "\r  %s", line);
+                fflush(E->progress);
+            }
             E->shown = 1;
         }
     }
@@ -817,6 +824,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
     E.pre = sh->set.emu.preprocess;
     E.topk = (int)topk;
     E.progress = tty ? sh->err : NULL;
+    E.hook = sh->progress ? sh : NULL;
     pthread_t tid[EVAL_MAX_THREADS];
     int started[EVAL_MAX_THREADS] = {0};
     double t0 = now();
@@ -828,7 +836,8 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         else eval_worker(&wa[t]); /* no thread: its share here */
     }
     double dt = now() - t0;
-    if (E.shown) fprintf(sh->err, "\r%*s\r", 70, "");
+    if (E.shown && E.hook) sh->progress(sh, NULL);
+    else if (E.shown) fprintf(sh->err, "\r%*s\r", 70, "");
 
     /* Samples are counted in chunks taken in order: after a stop, what was
     ** counted may not be a prefix of the data, but it is what the numbers say. */

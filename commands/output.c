@@ -189,6 +189,7 @@ static int page_cols; /* the terminal's width while a command's output is held f
 int k2t_width(const k2t_shell *sh)
 {
     if (sh->set.width > 0) return sh->set.width;
+    if (sh->pane_cols > 0) return sh->pane_cols;
     if (page_cols > 0) return page_cols;
     const char *c = getenv("COLUMNS");
     if (c && atoi(c) > 0) return atoi(c);

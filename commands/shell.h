@@ -163,6 +163,13 @@ typedef struct k2t_shell {
     ** state (tui-snapshot): 'node' selected (-1: the default), with the
     ** key help open when 'keys'.  Returns K2T_CMD_*. */
     int (*tui_snapshot)(struct k2t_shell *sh, int w, int h, int node, int keys);
+    /* Set by the full-screen mode while a command runs (0 / NULL
+    ** otherwise): the columns of its output pane, which k2t_width uses
+    ** when no "set width" is given; and a status line long commands (eval)
+    ** report their progress on, called from the main thread, NULL text to
+    ** clear it. */
+    int pane_cols;
+    void (*progress)(struct k2t_shell *sh, const char *text);
 } k2t_shell;
 
 /* Initialise 'sh' with default settings; output to stdout/stderr. */
@@ -262,9 +269,10 @@ void k2t_printf(k2t_shell *sh, const char *fmt, ...) __attribute__((format(print
 
 /*-------------------------------------------------- width-aware output */
 
-/* The columns output may use: "set width N", else $COLUMNS, else the
-** terminal's width when sh->out is a terminal, else 0: unlimited (scripts
-** and tests keep their full-width lines). */
+/* The columns output may use: "set width N", else the full-screen mode's
+** output pane (sh->pane_cols), else $COLUMNS, else the terminal's width
+** when sh->out is a terminal, else 0: unlimited (scripts and tests keep
+** their full-width lines). */
 int k2t_width(const k2t_shell *sh);
 /* Print 'text' starting at column 'col', wrapped at word boundaries at
 ** 'width' columns (0: k2t_width, or 'fallback' when that is unlimited),
