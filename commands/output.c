@@ -315,7 +315,6 @@ void k2t_table_init(k2t_table *t, k2t_shell *sh, int nc)
     t->pref = k2t_xcalloc((size_t)nc, sizeof(int));
     t->min = k2t_xcalloc((size_t)nc, sizeof(int));
     t->sep = "  ";
-    t->seps = k2t_xcalloc((size_t)nc, sizeof *t->seps);
 }
 
 void k2t_table_col(k2t_table *t, int c, const char *head, int flags, int pref, int min)
@@ -328,13 +327,14 @@ void k2t_table_col(k2t_table *t, int c, const char *head, int flags, int pref, i
 
 void k2t_table_sep(k2t_table *t, int c, const char *sep)
 {
+    if (!t->seps) t->seps = k2t_xcalloc((size_t)t->nc, sizeof *t->seps); /* only tables that use it */
     t->seps[c] = sep;
 }
 
 /* The separator before column c. */
 static const char *sep_of(const k2t_table *t, int c)
 {
-    return t->seps[c] ? t->seps[c] : t->sep;
+    return t->seps && t->seps[c] ? t->seps[c] : t->sep;
 }
 
 void k2t_table_row(k2t_table *t, const char *const *cells)

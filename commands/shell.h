@@ -295,7 +295,7 @@ typedef struct k2t_table {
     char **cells;        /* nr * nc, owned */
     int indent;          /* spaces before the first column */
     const char *sep;     /* between columns ("  ") */
-    const char **seps;   /* per column: the separator before it (NULL: sep; k2t_table_sep) */
+    const char **seps;   /* per column: the separator before it (NULL: sep), or NULL (k2t_table_sep) */
     char rule_top, rule_head, rule_end; /* '_'/'=' rules (0: none) */
     int rule_width;      /* preferred rule width (0: the table's) */
     int hide_head;       /* no heading line in table format (csv/tsv keep it) */
