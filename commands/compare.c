@@ -5,29 +5,20 @@
 ** current input (scripts/torch_dump.py writes them: one array per module, in
 ** execution order, PyTorch layout), runs the Keras model on the same input
 ** (Keras semantics, every activation kept) and pairs each array with the
-** Keras layer that computed it.  The pairing goes by order, shape and
-** value, because a port is not a copy of the graph:
-**
-**   - functional ops have no module (F.relu(x + y): no array for the Add or
-**     its ReLU), so the arrays skip layers: search forward within a window;
-**   - a block's shortcut may run after its body: go back within the current
-**     residual block to layers no matched layer depends on;
-**   - a Linear returns logits where the Dense ends in softmax: compare with
-**     the Dense's pre-activation (and a Conv2d with a fused activation's);
-**   - containers repeat their last child's output: skip the exact repeat;
-**   - a Flatten of an NCHW map is in CHW order: accept it in that order.
-**
+** Keras layer that computed it: by order, shape, value and structure, as
+** engine/align.c says (functional ops with no module, shortcuts run after
+** their block's body, a Linear matched on a Dense's pre-activation,
+** containers repeating their last child, a Flatten read in CHW order).
 ** Torch tensors are read in Keras's layout: (N,C,H,W) as (N,H,W,C), (N,C,L)
-** as (N,L,C).  An array whose best candidate is within diff.atol +
-** diff.rtol * max|keras| is matched; the first array with no candidate
-** within tolerance is paired with the layer expected next by order (and by
-** its module's class when __order__ names it), and that layer is the first
-** divergence.  With the inputs torch_dump.py records, each module is also
-** checked on its own input (the Keras layer run on it), so that every bug
-** is found in one pass; each is explained by what reproduces it: an
-** emulated pitfall on that layer alone, the port's state_dict tensor by
-** tensor, the scaling of the input, an activation swapped between modules;
-** the texts are the pitfall table's and the engine's findings.
+** as (N,L,C).  The first array with no candidate within diff.atol +
+** diff.rtol * max|keras| is the first divergence.  With the inputs
+** torch_dump.py records, each module is also checked on its own input (the
+** Keras layer run on it), so that every bug is found in one pass; this file
+** explains each by what reproduces it: an emulated pitfall on that layer
+** alone, the port's state_dict tensor by tensor, the scaling of the input,
+** an activation swapped between modules; the texts are the pitfall table's
+** and the engine's findings.  It also reads --map, checks the dump was made
+** on the current input, and prints the table, the bugs and the verdict.
 */
 #include <errno.h>
 #include <math.h>
@@ -35,65 +26,17 @@
 #include <string.h>
 #include "shell.h"
 #include "paths.h" /* k2t_shell_path: files relative to the running script */
+#include "../engine/align.h"
 
-/* E_STATE: a recurrent module's final state (h_n, c_n: (D*layers, N, units)),
-** checked against its Keras layer's last state when it can be (mad, pass),
-** otherwise only named. */
-enum { E_UNMATCHED, E_MATCHED, E_REPEAT, E_STATE };
-
-/* One array of the archive and what it was paired with. */
-typedef struct ent {
-    const k2t_npz_entry *z;
-    int nv;               /* views of the data in Keras layout: converted, then as stored */
-    k2t_shape vs[2];      /* per-sample shape of each view */
-    const float *vd[2];   /* each view's data, batch first */
-    float *conv;          /* the converted view (owned) */
-    int state;            /* E_* */
-    int node, pre, chw;   /* the match: node, its pre-activation, a Flatten read in CHW order */
-    int view;
-    double mad, ref;      /* max|torch - keras|, max|keras| */
-    int pass;
-    int map_node;         /* -1, -2 (skip), or the node --map pairs it with */
-    int map_line;
-    int repeat_of;        /* E_REPEAT: the earlier array with the same tensor */
-    char why[300];        /* E_UNMATCHED: why */
-    const k2t_npz_entry *in; /* the module's recorded input (NAME.in), or NULL */
-    int loc;              /* the module on its own input: 0 not checked, 1 ok, 2 out of tolerance */
-    double lmad;          /* max|diff| of that check */
-    int lview;            /* the reading of its input that fits (in_view) */
-    int bug;              /* index of its finding, or -1 */
-    int hn;               /* an h_n standing in for its module's output (state_stand_in) */
-} ent;
-
-/* One candidate pairing. */
-typedef struct cand {
-    int node, pre, chw, view;
-    double mad, ref, rel;
-    int p;                /* position in execution order: 2*node + (pre ? 0 : 1) */
-} cand;
+typedef k2t_align_entry ent;
+enum { E_UNMATCHED = K2T_ENT_UNMATCHED, E_MATCHED = K2T_ENT_MATCHED, E_REPEAT = K2T_ENT_REPEAT, E_STATE = K2T_ENT_STATE };
 
 typedef struct cmp {
+    k2t_align a;          /* the pairing (engine/align.c): runs, buffers, the arrays */
     k2t_shell *sh;
-    const k2t_model *m;
-    k2t_run *rk;          /* the Keras run */
-    int n;                /* samples */
     float **x;            /* the preprocessed inputs, one per model input */
     k2t_shape *per;       /* their per-sample shapes */
-    float *scratch;       /* a node's reference in CHW order, or an emulated output */
-    float *scratch2;
-    int64_t max_numel;    /* largest per-sample activation */
-    k2t_block *blocks;
-    int n_blocks;
-    int *block_of;        /* per node */
-    int *done;            /* per node: 0 free, 1 pre-activation matched, 2 output matched */
-    char *anc;            /* per node: feeds a matched node (already computed) */
-    char *reserved;       /* per node: --map pairs an array with it */
-    int P;                /* the furthest position matched (-1: none) */
-    k2t_run *rl;          /* a Keras run fed a module's own input */
-    float *inbuf;         /* a module's input in Keras layout */
     const k2t_npz *z;
-    ent *es;
-    int ne;
     const char *mode;     /* the dump's __mode__ ("" when it has none) */
 } cmp;
 
@@ -102,453 +45,11 @@ typedef struct cmp {
 /* Feed every (preprocessed) model input into run r. */
 static k2t_status feed(const cmp *c, k2t_run *r, k2t_err *err)
 {
-    for (int i = 0; i < c->m->n_inputs; i++) {
-        k2t_status st = k2t_run_set_input(r, i, c->x[i], c->n, err);
+    for (int i = 0; i < c->a.m->n_inputs; i++) {
+        k2t_status st = k2t_run_set_input(r, i, c->x[i], c->a.n, err);
         if (st != K2T_OK) return st;
     }
     return K2T_OK;
-}
-
-static int weighted(const k2t_model *m, int i)
-{
-    return k2t_node_layer(m, i)->n_w > 0;
-}
-
-/* Equal shapes once axes of size 1 are dropped (torch (C,1,1) is Keras (1,1,C) or (C,)). */
-static int shape_fits(const k2t_shape *a, const k2t_shape *b)
-{
-    int64_t x[K2T_MAX_DIMS], y[K2T_MAX_DIMS];
-    int nx = 0, ny = 0;
-    for (int i = 0; i < a->ndim; i++) if (a->d[i] != 1) x[nx++] = a->d[i];
-    for (int i = 0; i < b->ndim; i++) if (b->d[i] != 1) y[ny++] = b->d[i];
-    if (nx != ny) return 0;
-    for (int i = 0; i < nx; i++) if (x[i] != y[i]) return 0;
-    return 1;
-}
-
-static void measure(const float *a, const float *b, int64_t cnt, double *mad, double *ref)
-{
-    double d0 = 0, r0 = 0;
-    for (int64_t k = 0; k < cnt; k++) {
-        double d = fabs((double)a[k] - (double)b[k]);
-        if (!(d <= d0)) d0 = d; /* NaN counts as worst */
-        double r = fabs((double)b[k]);
-        if (r > r0) r0 = r;
-    }
-    *mad = d0, *ref = r0;
-}
-
-static int within(const k2t_shell *sh, double mad, double ref)
-{
-    return mad <= sh->set.diff_atol + sh->set.diff_rtol * ref;
-}
-
-static double rel_of(double mad, double ref)
-{
-    if (mad != mad) return INFINITY;
-    return mad / (ref > 0 ? ref : 1e-30);
-}
-
-/* A Flatten whose input is a spatial map (H*W > 1 and C > 1): a port may
-** flatten it in CHW order.  Returns the input node, or -1. */
-static int spatial_flatten(const k2t_model *m, int node)
-{
-    const k2t_node *N = &m->nodes[node];
-    if (!k2t_op_flattens(k2t_node_layer(m, node)->op) || N->n_in != 1) return -1;
-    const k2t_shape *s = &m->nodes[N->in[0]].shape;
-    if (s->ndim != 3 || s->d[0] * s->d[1] <= 1 || s->d[2] <= 1) return -1;
-    return N->in[0];
-}
-
-/* The Keras tensor for a candidate, batch first, in Keras layout. */
-static const float *ref_data(cmp *c, int node, int pre, int chw)
-{
-    if (pre) return k2t_run_preact(c->rk, node)->data;
-    if (!chw) return k2t_run_output(c->rk, node)->data;
-    int src = spatial_flatten(c->m, node);
-    const k2t_shape *s = k2t_run_keras_shape(c->rk, src);
-    const float *in = k2t_run_output(c->rk, src)->data;
-    int64_t H = s->d[0], W = s->d[1], C = s->d[2], hw = H * W;
-    for (int64_t b = 0; b < c->n; b++)
-        for (int64_t q = 0; q < hw; q++)
-            for (int64_t ch = 0; ch < C; ch++)
-                c->scratch[b * hw * C + ch * hw + q] = in[b * hw * C + q * C + ch];
-    return c->scratch;
-}
-
-static void mark_ancestors(cmp *c, int node)
-{
-    const k2t_node *N = &c->m->nodes[node];
-    for (int j = 0; j < N->n_in; j++) {
-        int i = N->in[j];
-        if (c->anc[i]) continue;
-        c->anc[i] = 1;
-        mark_ancestors(c, i);
-    }
-}
-
-static void take(cmp *c, ent *e, const cand *k)
-{
-    e->state = E_MATCHED;
-    e->node = k->node, e->pre = k->pre, e->chw = k->chw, e->view = k->view;
-    e->mad = k->mad, e->ref = k->ref;
-    e->pass = within(c->sh, k->mad, k->ref);
-    if (c->done[k->node] < (k->pre ? 1 : 2)) c->done[k->node] = k->pre ? 1 : 2;
-    mark_ancestors(c, k->node);
-    if (k->p > c->P) c->P = k->p;
-}
-
-/* Compare e with node (pre, chw) in every view that fits; the best into *k. */
-static int try_node(cmp *c, const ent *e, int node, int pre, int chw, cand *k)
-{
-    const k2t_shape *ks = k2t_run_keras_shape(c->rk, node);
-    int found = 0;
-    for (int v = 0; v < e->nv; v++) {
-        if (!shape_fits(&e->vs[v], ks)) continue;
-        const float *r = ref_data(c, node, pre, chw);
-        double mad, ref;
-        measure(e->vd[v], r, k2t_shape_numel(ks) * c->n, &mad, &ref);
-        double rel = rel_of(mad, ref);
-        if (!found || rel < k->rel) {
-            k->node = node, k->pre = pre, k->chw = chw, k->view = v;
-            k->mad = mad, k->ref = ref, k->rel = rel;
-            k->p = 2 * node + (pre ? 0 : 1);
-            found = 1;
-        }
-    }
-    return found;
-}
-
-/*----------------------------------------------------- module classes */
-
-/* Could a module of class cls have computed candidate k?  The ops say
-** which module classes compute them; a layer with weights must be matched
-** on its own computation (its pre-activation when it fuses one), and any
-** activation module may also be the activation a layer fuses.  A class no
-** op knows could be anything but a merge. */
-static int kind_fits(cmp *c, const char *cls, const cand *k)
-{
-    k2t_op op = k2t_node_layer(c->m, k->node)->op;
-    int has_pre = k2t_run_preact(c->rk, k->node) != NULL;
-    int main_part = k->pre || !has_pre; /* the layer's own computation, before a fused activation */
-    if (!cls || !k2t_op_torch_module(K2T_OP_COUNT, cls)) return !k2t_op_is_merge(op);
-    if (k2t_op_torch_module(op, cls)) return main_part || !k2t_op_has_weights(op);
-    return !k->pre && has_pre && k2t_torch_activation(cls); /* a fused activation */
-}
-
-/*------------------------------------------- a module on its own input */
-
-/* Is a module of class cls the activation that node fuses (matched on its output)? */
-static int fused_act_module(const cmp *c, const char *cls, int node, int pre)
-{
-    const k2t_layer *L = k2t_node_layer(c->m, node);
-    return !pre && cls && k2t_torch_activation(cls) && k2t_run_preact(c->rk, node) &&
-           !k2t_op_torch_module(L->op, cls);
-}
-
-/* The port's recorded input 'in' read as Keras node src's output (Keras
-** layout, batch first) into out: v 0 (N,C,...) as (N,...,C), 1 as stored,
-** 2 a flat vector in CHW order when src is a Flatten of a map, reordered
-** to HWC, 3 a sequence (N,T,F) stored last step first (a port that flips
-** the sequence for a go_backwards layer: nn.RNN has no go_backwards).
-** Returns 0 when that reading does not fit. */
-static int in_view(cmp *c, const k2t_npz_entry *in, int src, int v, float *out)
-{
-    const k2t_array *a = &in->a;
-    const k2t_shape *ks = k2t_run_keras_shape(c->rk, src);
-    int nd = a->shape.ndim;
-    if (!a->data || nd < 1 || a->shape.d[0] != c->n) return 0;
-    int64_t per = k2t_shape_numel(&a->shape) / c->n;
-    if (per != k2t_shape_numel(ks)) return 0;
-    k2t_shape s = {nd - 1, {0}};
-    if (v == 0) {
-        if (nd != 3 && nd != 4) return 0;
-        int64_t C = a->shape.d[1], sp = per / (C ? C : 1);
-        for (int i = 2; i < nd; i++) s.d[i - 2] = a->shape.d[i];
-        s.d[nd - 2] = C;
-        if (!shape_fits(&s, ks)) return 0;
-        for (int64_t b = 0; b < c->n; b++)
-            for (int64_t ch = 0; ch < C; ch++)
-                for (int64_t q = 0; q < sp; q++) out[(b * sp + q) * C + ch] = a->data[(b * C + ch) * sp + q];
-        return 1;
-    }
-    if (v == 1 || v == 3) {
-        for (int i = 1; i < nd; i++) s.d[i - 1] = a->shape.d[i];
-        if (!shape_fits(&s, ks) || (v == 3 && nd != 3)) return 0;
-        if (v == 1) {
-            memcpy(out, a->data, (size_t)(per * c->n) * sizeof(float));
-            return 1;
-        }
-        int64_t T = a->shape.d[1], F = a->shape.d[2];
-        for (int64_t b = 0; b < c->n; b++)
-            for (int64_t t = 0; t < T; t++)
-                memcpy(out + (b * T + t) * F, a->data + (b * T + T - 1 - t) * F, (size_t)F * sizeof(float));
-        return 1;
-    }
-    int f = spatial_flatten(c->m, src);
-    if (f < 0 || nd != 2) return 0;
-    const k2t_shape *fs = k2t_run_keras_shape(c->rk, f);
-    int64_t C = fs->d[2], hw = fs->d[0] * fs->d[1];
-    for (int64_t b = 0; b < c->n; b++)
-        for (int64_t q = 0; q < hw; q++)
-            for (int64_t ch = 0; ch < C; ch++) out[b * per + q * C + ch] = a->data[b * per + ch * hw + q];
-    return 1;
-}
-
-/* How the port's input 'in' reads as node's (single) input: the reading
-** closest to what Keras feeds it (an NCHW map, as stored, a vector
-** flattened in CHW order); -1 when none fits, or when the input is the
-** output of an earlier module that is not paired with that input (a layer
-** split over modules: a SeparableConv2D's pointwise half, fed its
-** depthwise half: an array paired with no layer). */
-static int input_view(cmp *c, const k2t_npz_entry *in, int node)
-{
-    const k2t_node *N = &c->m->nodes[node];
-    if (!in || N->n_in != 1) return -1;
-    int src = N->in[0], eq = 0, paired = 0;
-    int64_t cnt = k2t_shape_numel(&in->a.shape);
-    for (int i = 0; i < c->ne; i++) {
-        const ent *p = &c->es[i];
-        if (!p->nv || p->z == in || k2t_shape_numel(&p->z->a.shape) != cnt ||
-            memcmp(p->z->a.data, in->a.data, (size_t)cnt * sizeof(float)))
-            continue;
-        eq = 1;
-        if (p->state == E_MATCHED) paired = 1;
-        if (p->state == E_REPEAT && c->es[p->repeat_of].state == E_MATCHED) paired = 1;
-    }
-    (void)src;
-    if (eq && !paired) return -1;
-    const k2t_shape *ks = k2t_run_keras_shape(c->rk, src);
-    const float *kx = k2t_run_output(c->rk, src)->data;
-    int best = -1;
-    double bd = 0;
-    for (int v = 0; v < 4; v++) {
-        double d, r;
-        if (!in_view(c, in, src, v, c->inbuf)) continue;
-        measure(c->inbuf, kx, k2t_shape_numel(ks) * c->n, &d, &r);
-        if (best < 0 || d < bd) best = v, bd = d;
-    }
-    return best;
-}
-
-/* Keras's node (its pre-activation with pre) computed from the port's input
-** 'in' read as view v, into c->scratch2.  0 when it cannot run. */
-static int local_run(cmp *c, const k2t_npz_entry *in, int node, int pre, int v)
-{
-    const k2t_node *N = &c->m->nodes[node];
-    k2t_err err = {0};
-    if (N->n_in != 1 || !in_view(c, in, N->in[0], v, c->inbuf)) return 0;
-    if (k2t_run_inject(c->rl, N->in[0], c->inbuf, &err) != K2T_OK ||
-        k2t_run_nodes(c->rl, node, node + 1, &err) != K2T_OK ||
-        k2t_run_keras(c->rl, node, pre, c->scratch2, &err) != K2T_OK)
-        return 0;
-    return 1;
-}
-
-/* The activation node fuses, applied to the port's input 'in' (the
-** pre-activation a fused-activation module got), into c->scratch2. */
-static int local_act(cmp *c, const k2t_npz_entry *in, int node, k2t_act act, int *lv)
-{
-    const k2t_shape *ks = k2t_run_keras_shape(c->rk, node);
-    for (int v = 0; v < 2; v++) {
-        const k2t_array *a = &in->a;
-        if (!a->data || a->shape.d[0] != c->n || k2t_shape_numel(&a->shape) != k2t_shape_numel(ks) * c->n) continue;
-        k2t_shape s = {a->shape.ndim - 1, {0}};
-        int nd = a->shape.ndim;
-        if (v == 0 && (nd == 3 || nd == 4)) {
-            for (int i = 2; i < nd; i++) s.d[i - 2] = a->shape.d[i];
-            s.d[nd - 2] = a->shape.d[1];
-        } else if (v == 0) {
-            continue;
-        } else {
-            for (int i = 1; i < nd; i++) s.d[i - 1] = a->shape.d[i];
-        }
-        if (!shape_fits(&s, ks)) continue;
-        if (v == 0) {
-            int64_t C = a->shape.d[1], sp = k2t_shape_numel(ks) / C;
-            for (int64_t b = 0; b < c->n; b++)
-                for (int64_t ch = 0; ch < C; ch++)
-                    for (int64_t q = 0; q < sp; q++)
-                        c->scratch2[(b * sp + q) * C + ch] = a->data[(b * C + ch) * sp + q];
-        } else {
-            memcpy(c->scratch2, a->data, (size_t)k2t_shape_numel(&a->shape) * sizeof(float));
-        }
-        int64_t last = ks->ndim ? ks->d[ks->ndim - 1] : 1;
-        k2t_act_apply(c->scratch2, k2t_shape_numel(ks) * c->n / (last ? last : 1), last, act);
-        *lv = v;
-        return 1;
-    }
-    return 0;
-}
-
-/* Check module output 'vd' (Keras layout, paired with node/pre) on the
-** module's own input: Keras's layer run on it.  Returns 1 with *mad (and
-** the input reading *lv) when it could run. */
-static int local_eval(cmp *c, const char *cls, const k2t_npz_entry *in, const float *vd, int node, int pre, int chw,
-                      double *mad, int *lv)
-{
-    const k2t_shape *ks = k2t_run_keras_shape(c->rk, node);
-    int64_t cnt = k2t_shape_numel(ks) * c->n;
-    double ref;
-    if (!in || chw) return 0;
-    if (fused_act_module(c, cls, node, pre)) {
-        if (!local_act(c, in, node, k2t_node_layer(c->m, node)->cfg.act, lv)) return 0;
-        measure(vd, c->scratch2, cnt, mad, &ref);
-        return 1;
-    }
-    int v = input_view(c, in, node);
-    if (v < 0 || !local_run(c, in, node, pre, v)) return 0;
-    measure(vd, c->scratch2, cnt, mad, &ref);
-    *lv = v;
-    return 1;
-}
-
-static void local_check(cmp *c, ent *e)
-{
-    double mad = 0;
-    int lv = 0;
-    if (e->state != E_MATCHED) return;
-    if (!local_eval(c, e->z->cls, e->in, e->vd[e->view], e->node, e->pre, e->chw, &mad, &lv)) return;
-    e->lmad = mad, e->lview = lv;
-    e->loc = within(c->sh, mad, e->ref) ? 1 : 2;
-}
-
-/*------------------------------------------------------------- alignment */
-
-/* Last node of the forward window after node jf: at least 8 nodes, and up
-** to the 4th layer with weights (the ones a port always has modules for). */
-static int window_end(const cmp *c, int jf)
-{
-    int n = c->m->n_nodes, end = jf + 8, w = 0;
-    for (int j = jf + 1; j < n; j++)
-        if (weighted(c->m, j) && ++w == 4) {
-            if (j > end) end = j;
-            break;
-        }
-    if (w < 4) end = n - 1;
-    return end < n ? end : n - 1;
-}
-
-/* The candidates of entry e: nodes forward within the window, and nodes
-** back within the current residual block that no matched node depends on. */
-static int candidates(cmp *c, const ent *e, cand **out)
-{
-    const k2t_model *m = c->m;
-    int jf = c->P >= 0 ? c->P / 2 : -1;
-    int end = window_end(c, jf);
-    int bf = jf >= 0 ? c->block_of[jf] : -1;
-    int cap = 3 * m->n_nodes + 1, nc = 0;
-    cand *v = k2t_xmalloc((size_t)cap * sizeof *v);
-    for (int j = 0; j <= end; j++) {
-        if (c->reserved[j] || c->done[j] == 2) continue;
-        for (int pre = 1; pre >= 0; pre--) {
-            if (pre && (c->done[j] || !k2t_run_preact(c->rk, j))) continue;
-            int p = 2 * j + (pre ? 0 : 1);
-            int fwd = p > c->P;
-            int back = !fwd && bf >= 0 && c->block_of[j] == bf && !c->anc[j] && !c->done[j];
-            if (!fwd && !back) continue;
-            for (int chw = 0; chw <= (!pre && spatial_flatten(m, j) >= 0); chw++) {
-                cand k;
-                if (try_node(c, e, j, pre, chw, &k)) v[nc++] = k;
-            }
-        }
-    }
-    *out = v;
-    return nc;
-}
-
-/* Align entry e (not mapped, not a repeat).  'diverged': a divergence was
-** already found.  Returns 1 when e is the first divergence. */
-static int align(cmp *c, ent *e, int diverged)
-{
-    cand *v;
-    int nc = candidates(c, e, &v);
-    if (nc == 0) {
-        char s1[96];
-        k2t_shape full = e->vs[0];
-        int any = 0;
-        for (int j = 0; j < c->m->n_nodes && !any; j++)
-            for (int w = 0; w < e->nv && !any; w++) any = shape_fits(&e->vs[w], k2t_run_keras_shape(c->rk, j));
-        snprintf(e->why, sizeof e->why, "%s outputs %s", any ? "no layer near here" : "no layer of the model",
-                 k2t_shape_str(&full, 0, s1, sizeof s1));
-        free(v);
-        return 0;
-    }
-    int best = 0;
-    for (int i = 1; i < nc; i++)
-        if (v[i].rel < v[best].rel || (v[i].rel == v[best].rel && v[i].p < v[best].p)) best = i;
-    if (within(c->sh, v[best].mad, v[best].ref)) {
-        take(c, e, &v[best]);
-        free(v);
-        return 0;
-    }
-    /* Nothing within tolerance: the layer expected next by order (of the
-    ** module's kind when its class is known) is this array's layer. */
-    const char *cls = e->z->cls;
-    int exp = -1, fit = -1;
-    for (int i = 0; i < nc; i++) {
-        if (!kind_fits(c, cls, &v[i])) continue;
-        if (exp < 0 || v[i].p < v[exp].p || (v[i].p == v[exp].p && v[i].rel < v[exp].rel)) exp = i;
-        if (fit < 0 || v[i].rel < v[fit].rel) fit = i;
-    }
-    /* A module's output is never the model's input: an intermediate tensor of
-    ** the port (a SeparableConv2D's depthwise half with multiplier 1 has the
-    ** input's shape) that fits only the InputLayer stays unmatched. */
-    int best_is_input = 0;
-    for (int k = 0; k < c->m->n_inputs; k++) best_is_input |= c->m->inputs[k] == v[best].node;
-    if (exp < 0 && cls && k2t_op_torch_module(K2T_OP_COUNT, cls) && best_is_input) {
-        char s1[96];
-        snprintf(e->why, sizeof e->why, "no layer of its kind (%s) outputs %s", e->z->cls,
-                 k2t_shape_str(&e->vs[0], 0, s1, sizeof s1));
-        free(v);
-        return 0;
-    }
-    int pick = exp >= 0 ? exp : best;
-    /* After the divergence errors accumulate, but a candidate much closer
-    ** than the one expected by order (a shortcut run first) is still telling. */
-    if (diverged && fit >= 0 && v[fit].rel < 0.5 * v[pick].rel) pick = fit;
-    if (diverged && !e->z->cls) pick = best;
-    /* By values: the layer that, run on this module's own input, gives its
-    ** output (the first by order), whatever came before. */
-    if (e->in) {
-        int lp = -1;
-        for (int i = 0; i < nc; i++) {
-            double d;
-            int lv;
-            if (!kind_fits(c, cls, &v[i]) && cls) continue;
-            if (!local_eval(c, cls, e->in, e->vd[v[i].view], v[i].node, v[i].pre, v[i].chw, &d, &lv)) continue;
-            if (within(c->sh, d, v[i].ref) && (lp < 0 || v[i].p < v[lp].p)) lp = i;
-        }
-        if (lp >= 0) pick = lp;
-    }
-    /* By structure: the next module, fed exactly this array, pairs with the
-    ** same layer by its kind: this array is an intermediate of that layer
-    ** (a SeparableConv2D's depthwise half with as many outputs as inputs). */
-    int self = (int)(e - c->es);
-    for (int k = self + 1; k < c->ne; k++) {
-        const ent *nx = &c->es[k];
-        if (!nx->nv || nx->map_node != -1) continue;
-        cand k2;
-        const k2t_array *a = &e->z->a, *b = nx->in ? &nx->in->a : NULL;
-        /* Fed this array (the dump records inputs), or, in a dump without them, within tolerance of it. */
-        int fed = b && b->data && k2t_shape_numel(&a->shape) == k2t_shape_numel(&b->shape) &&
-                  !memcmp(a->data, b->data, (size_t)k2t_shape_numel(&a->shape) * sizeof(float));
-        if ((fed || (!b && try_node(c, nx, v[pick].node, v[pick].pre, v[pick].chw, &k2) &&
-                     within(c->sh, k2.mad, k2.ref))) &&
-            try_node(c, nx, v[pick].node, v[pick].pre, v[pick].chw, &k2) && kind_fits(c, nx->z->cls, &k2) &&
-            nx->z->cls && cls && k2t_op_torch_module(k2t_node_layer(c->m, v[pick].node)->op, nx->z->cls)) {
-            char s1[96];
-            snprintf(e->why, sizeof e->why, "an intermediate of %s (%s): '%s', %s this %s, computes its whole "
-                     "output", c->m->nodes[v[pick].node].name, k2t_node_layer(c->m, v[pick].node)->class_name,
-                     nx->z->name, fed ? "fed" : "next after", k2t_shape_str(&e->vs[0], 0, s1, sizeof s1));
-            free(v);
-            return 0;
-        }
-        break;
-    }
-    take(c, e, &v[pick]);
-    free(v);
-    return !diverged;
 }
 
 /*------------------------------------------------------------ diagnosis */
@@ -559,39 +60,39 @@ static int align(cmp *c, ent *e, int diverged)
 static double emulate(cmp *c, const k2t_profile *p, const ent *e)
 {
     k2t_shell *sh = c->sh;
-    const k2t_model *m = c->m;
+    const k2t_model *m = c->a.m;
     const k2t_node *N = &m->nodes[e->node];
     k2t_err err = {0};
     k2t_opts o;
     double res = -1;
     if (e->chw) return -1; /* a Flatten read in CHW order: the emulation maps back to HWC */
     k2t_profile_opts(sh, p, &o, 1);
-    k2t_run *r = k2t_run_new(m, &o, c->per, c->n, &err);
+    k2t_run *r = k2t_run_new(m, &o, c->per, c->a.n, &err);
     if (!r || feed(c, r, &err) != K2T_OK) goto done;
-    if (e->loc && N->n_in == 1 && in_view(c, e->in, N->in[0], e->lview, c->inbuf)) {
+    if (e->loc && N->n_in == 1 && k2t_align_in_view(&c->a, e->in, N->in[0], e->lview, c->a.inbuf)) {
         /* A vector from a Flatten: the map before it, so that the emulated Flatten runs. */
-        int f = spatial_flatten(m, N->in[0]);
+        int f = k2t_align_spatial_flatten(m, N->in[0]);
         if (f >= 0 && e->lview == 2) {
-            if (k2t_run_inject(r, f, c->inbuf, &err) != K2T_OK ||
+            if (k2t_run_inject(r, f, c->a.inbuf, &err) != K2T_OK ||
                 k2t_run_nodes(r, N->in[0], N->in[0] + 1, &err) != K2T_OK)
                 goto done;
-        } else if (k2t_run_inject(r, N->in[0], c->inbuf, &err) != K2T_OK) {
+        } else if (k2t_run_inject(r, N->in[0], c->a.inbuf, &err) != K2T_OK) {
             goto done;
         }
     } else {
         for (int j = 0; j < N->n_in; j++)
             if (k2t_shape_numel(k2t_run_keras_shape(r, N->in[j])) !=
-                    k2t_shape_numel(k2t_run_keras_shape(c->rk, N->in[j])) ||
-                k2t_run_keras(c->rk, N->in[j], 0, c->scratch2, &err) != K2T_OK ||
-                k2t_run_inject(r, N->in[j], c->scratch2, &err) != K2T_OK)
+                    k2t_shape_numel(k2t_run_keras_shape(c->a.rk, N->in[j])) ||
+                k2t_run_keras(c->a.rk, N->in[j], 0, c->a.scratch2, &err) != K2T_OK ||
+                k2t_run_inject(r, N->in[j], c->a.scratch2, &err) != K2T_OK)
                 goto done;
     }
     if (k2t_run_nodes(r, e->node, e->node + 1, &err) != K2T_OK) goto done;
     const k2t_shape *ks = k2t_run_keras_shape(r, e->node);
-    if (!shape_fits(ks, &e->vs[e->view]) || k2t_run_keras(r, e->node, e->pre, c->scratch2, &err) != K2T_OK)
+    if (!k2t_align_shape_fits(ks, &e->vs[e->view]) || k2t_run_keras(r, e->node, e->pre, c->a.scratch2, &err) != K2T_OK)
         goto done;
     double mad, ref;
-    measure(e->vd[e->view], c->scratch2, k2t_shape_numel(ks) * c->n, &mad, &ref);
+    k2t_align_measure(e->vd[e->view], c->a.scratch2, k2t_shape_numel(ks) * c->a.n, &mad, &ref);
     res = mad;
 done:
     k2t_run_free(r);
@@ -625,8 +126,7 @@ typedef struct cause {
 ** that reproduces the port and returns 1; 0 when none does. */
 static int one_kernel(cmp *c, const ent *e, const k2t_profile *base, cause *k)
 {
-    k2t_shell *sh = c->sh;
-    const k2t_model *m = c->m;
+    const k2t_model *m = c->a.m;
     const k2t_layer *L = k2t_node_layer(m, e->node);
     float *wrong[8];
     int wis[8], nw = 0;
@@ -640,7 +140,7 @@ static int one_kernel(cmp *c, const ent *e, const k2t_profile *base, cause *k)
         w->data = wrong[j];
         double mad = emulate(c, base, e);
         w->data = own;
-        if (mad < 0 || !within(sh, mad, e->ref)) continue;
+        if (mad < 0 || !k2t_align_within(&c->a, mad, e->ref)) continue;
         k2t_profile p = *base;
         k2t_err err = {0};
         k2t_finding f[8];
@@ -696,17 +196,17 @@ static const k2t_npz_entry *sd_tensor(cmp *c, const ent *e, const char *suffix, 
 /* Weights by name: each weight of the layer against the port's state_dict. */
 static int weights_by_name(cmp *c, const ent *e, cause *k)
 {
-    const k2t_layer *L = k2t_node_layer(c->m, e->node);
+    const k2t_layer *L = k2t_node_layer(c->a.m, e->node);
     k->nf = 0;
     for (int wi = 0; wi < L->n_w && k->nf < 4; wi++) {
         char tname[300], key[720];
         k2t_shape ts;
-        if (k2t_torch_param(c->m, L, wi, tname, sizeof tname, &ts) != 0) continue;
+        if (k2t_torch_param(c->a.m, L, wi, tname, sizeof tname, &ts) != 0) continue;
         const char *suffix = strchr(tname, '.') ? strchr(tname, '.') + 1 : tname;
         const k2t_npz_entry *t = sd_tensor(c, e, suffix, key, sizeof key);
         if (!t || k2t_shape_numel(&t->a.shape) != k2t_shape_numel(&ts)) continue;
         k2t_finding f;
-        if (k2t_weight_check(c->m, e->node, wi, key, t->a.data, &t->a.shape, &f) > 0) k->f[k->nf++] = f;
+        if (k2t_weight_check(c->a.m, e->node, wi, key, t->a.data, &t->a.shape, &f) > 0) k->f[k->nf++] = f;
     }
     if (!k->nf) return 0;
     k->kind = K_WEIGHT, k->pit = k->f[0].pit, k->conf = 1;
@@ -731,18 +231,18 @@ static int act_swap(cmp *c, int node, k2t_act keras, const float *x, const float
     double kmad, kr;
     memcpy(t, x, (size_t)cnt * sizeof(float));
     k2t_act_apply(t, cnt / (last ? last : 1), last, keras);
-    measure(y, t, cnt, &kmad, &kr);
-    if (within(c->sh, kmad, ref)) found = -1; /* Keras's own activation gives it: nothing to explain */
+    k2t_align_measure(y, t, cnt, &kmad, &kr);
+    if (k2t_align_within(&c->a, kmad, ref)) found = -1; /* Keras's own activation gives it: nothing to explain */
     for (size_t i = 0; i < sizeof acts / sizeof acts[0] && !found; i++) {
         if (acts[i] == keras) continue;
         memcpy(t, x, (size_t)cnt * sizeof(float));
         k2t_act_apply(t, cnt / (last ? last : 1), last, acts[i]);
         double mad, r;
-        measure(y, t, cnt, &mad, &r);
-        if (!within(c->sh, mad, ref)) continue;
+        k2t_align_measure(y, t, cnt, &mad, &r);
+        if (!k2t_align_within(&c->a, mad, ref)) continue;
         found = 1;
         k->kind = K_ACT, k->pit = K2T_PIT_ACTIVATION, k->conf = 1, k->mad = mad;
-        k->nf = k2t_finding_act(c->m, node, keras, acts[i], &k->f[0]);
+        k->nf = k2t_finding_act(c->a.m, node, keras, acts[i], &k->f[0]);
         snprintf(k->key, sizeof k->key, "act %d %d", (int)keras, (int)acts[i]);
         snprintf(k->ev, sizeof k->ev, "%s through %s gives max|diff| %.4g to the port's: it reproduces the port",
                  what, acts[i] == K2T_ACT_LINEAR ? "no activation" : k2t_act_name(acts[i]), mad);
@@ -759,10 +259,10 @@ static int act_swap(cmp *c, int node, k2t_act keras, const float *x, const float
 static void diagnose(cmp *c, ent *e, cause *k)
 {
     k2t_shell *sh = c->sh;
-    const k2t_model *m = c->m;
+    const k2t_model *m = c->a.m;
     const k2t_layer *L = k2t_node_layer(m, e->node);
     memset(k, 0, sizeof *k);
-    k->ent = (int)(e - c->es), k->node = e->node, k->kind = K_UNKNOWN;
+    k->ent = (int)(e - c->a.es), k->node = e->node, k->kind = K_UNKNOWN;
     double emad = e->loc ? e->lmad : e->mad;
     cause wk;
     memset(&wk, 0, sizeof wk);
@@ -770,13 +270,13 @@ static void diagnose(cmp *c, ent *e, cause *k)
         memcpy(k->sd, wk.f, sizeof k->sd);
         k->nsd = wk.nf;
     }
-    if (e->loc && fused_act_module(c, e->z->cls, e->node, e->pre)) {
+    if (e->loc && k2t_align_fused_act(&c->a, e->z->cls, e->node, e->pre)) {
         int lv;
-        if (local_act(c, e->in, e->node, K2T_ACT_LINEAR, &lv)) {
-            const k2t_shape *ks = k2t_run_keras_shape(c->rk, e->node);
-            int64_t cnt = k2t_shape_numel(ks) * c->n;
+        if (k2t_align_local_act(&c->a, e->in, e->node, K2T_ACT_LINEAR, &lv)) {
+            const k2t_shape *ks = k2t_run_keras_shape(c->a.rk, e->node);
+            int64_t cnt = k2t_shape_numel(ks) * c->a.n;
             float *x = k2t_xmalloc((size_t)(cnt + 1) * sizeof(float));
-            memcpy(x, c->scratch2, (size_t)cnt * sizeof(float));
+            memcpy(x, c->a.scratch2, (size_t)cnt * sizeof(float));
             char what[300];
             snprintf(what, sizeof what, "the input of %s", e->z->name);
             int ok = act_swap(c, e->node, L->cfg.act, x, e->vd[e->view], cnt, ks->ndim ? ks->d[ks->ndim - 1] : 1, e->ref,
@@ -810,7 +310,7 @@ static void diagnose(cmp *c, ent *e, cause *k)
     for (int i = 0; i < nh; i++) {
         h[i].mad = emulate(c, &h[i].p, e);
         if (h[i].mad < 0) continue;
-        if (within(sh, h[i].mad, e->ref) && !conf) pick = i, conf = 1;
+        if (k2t_align_within(&c->a, h[i].mad, e->ref) && !conf) pick = i, conf = 1;
     }
     if (!conf && one_kernel(c, e, &base, k)) return;
     if (!conf && wk.nf) {
@@ -851,17 +351,17 @@ static void diagnose(cmp *c, ent *e, cause *k)
         return;
     }
     /* Nothing reproduces it: describe the difference (on the module's own input when known). */
-    const k2t_shape *ks = k2t_run_keras_shape(c->rk, e->node);
+    const k2t_shape *ks = k2t_run_keras_shape(c->a.rk, e->node);
     int lv;
     const float *ref = NULL;
-    if (e->loc && (fused_act_module(c, e->z->cls, e->node, e->pre)
-                       ? local_act(c, e->in, e->node, L->cfg.act, &lv)
-                       : local_run(c, e->in, e->node, e->pre, e->lview)))
-        ref = c->scratch2;
+    if (e->loc && (k2t_align_fused_act(&c->a, e->z->cls, e->node, e->pre)
+                       ? k2t_align_local_act(&c->a, e->in, e->node, L->cfg.act, &lv)
+                       : k2t_align_local_run(&c->a, e->in, e->node, e->pre, e->lview)))
+        ref = c->a.scratch2;
     else if (!e->chw)
-        ref = e->pre ? k2t_run_preact(c->rk, e->node)->data : k2t_run_output(c->rk, e->node)->data;
+        ref = e->pre ? k2t_run_preact(c->a.rk, e->node)->data : k2t_run_output(c->a.rk, e->node)->data;
     char desc[400] = "";
-    if (ref) k2t_describe_divergence(e->vd[e->view], ref, c->n, ks, sh->set.diff_atol + sh->set.diff_rtol * e->ref, desc, sizeof desc);
+    if (ref) k2t_describe_divergence(e->vd[e->view], ref, c->a.n, ks, sh->set.diff_atol + sh->set.diff_rtol * e->ref, desc, sizeof desc);
     char lay[512];
     k2t_layer_describe(m, L, lay, sizeof lay);
     snprintf(k->key, sizeof k->key, "unknown %d", k->ent);
@@ -877,18 +377,18 @@ static void diagnose(cmp *c, ent *e, cause *k)
 ** the port applied instead of the layer's.  Returns 1 with k filled. */
 static int glue(cmp *c, ent *e, cause *k)
 {
-    const k2t_model *m = c->m;
+    const k2t_model *m = c->a.m;
     const k2t_node *N = &m->nodes[e->node];
     memset(k, 0, sizeof *k);
-    k->ent = (int)(e - c->es), k->node = e->node;
-    if (!e->loc || N->n_in != 1 || !in_view(c, e->in, N->in[0], e->lview, c->inbuf)) return 0;
+    k->ent = (int)(e - c->a.es), k->node = e->node;
+    if (!e->loc || N->n_in != 1 || !k2t_align_in_view(&c->a, e->in, N->in[0], e->lview, c->a.inbuf)) return 0;
     int src = N->in[0];
-    const k2t_shape *ss = k2t_run_keras_shape(c->rk, src);
-    int64_t cnt = k2t_shape_numel(ss) * c->n, C = ss->ndim ? ss->d[ss->ndim - 1] : 1;
-    const float *kx = k2t_run_output(c->rk, src)->data;
+    const k2t_shape *ss = k2t_run_keras_shape(c->a.rk, src);
+    int64_t cnt = k2t_shape_numel(ss) * c->a.n, C = ss->ndim ? ss->d[ss->ndim - 1] : 1;
+    const float *kx = k2t_run_output(c->a.rk, src)->data;
     double mad, ref;
-    measure(c->inbuf, kx, cnt, &mad, &ref);
-    if (within(c->sh, mad, ref)) return 0;
+    k2t_align_measure(c->a.inbuf, kx, cnt, &mad, &ref);
+    if (k2t_align_within(&c->a, mad, ref)) return 0;
     int is_input = 0;
     for (int i = 0; i < m->n_inputs; i++) is_input |= m->inputs[i] == src;
     if (is_input) {
@@ -900,19 +400,19 @@ static int glue(cmp *c, ent *e, cause *k)
                 int64_t sc = rev ? C - 1 - ch : ch;
                 double sx = 0, sy = 0, sxx = 0, sxy = 0, nn = 0;
                 for (int64_t i = ch; i < cnt; i += C) {
-                    double x = kx[i - ch + sc], y = c->inbuf[i];
+                    double x = kx[i - ch + sc], y = c->a.inbuf[i];
                     sx += x, sy += y, sxx += x * x, sxy += x * y, nn++;
                 }
                 double den = nn * sxx - sx * sx;
                 A[ch] = den != 0 ? (nn * sxy - sx * sy) / den : 0;
                 B[ch] = (sy - A[ch] * sx) / (nn ? nn : 1);
                 for (int64_t i = ch; i < cnt; i += C) {
-                    double r = fabs(c->inbuf[i] - (A[ch] * kx[i - ch + sc] + B[ch]));
+                    double r = fabs(c->a.inbuf[i] - (A[ch] * kx[i - ch + sc] + B[ch]));
                     if (r > worst) worst = r;
                 }
             }
             double big = 0;
-            for (int64_t i = 0; i < cnt; i++) big = fabs(c->inbuf[i]) > big ? fabs(c->inbuf[i]) : big;
+            for (int64_t i = 0; i < cnt; i++) big = fabs(c->a.inbuf[i]) > big ? fabs(c->a.inbuf[i]) : big;
             if (worst > 1e-4 * (big > 1 ? big : 1)) continue;
             int same = 1;
             for (int64_t ch = 1; ch < C; ch++) same &= fabs(A[ch] - A[0]) <= 1e-6 * fabs(A[0]) && fabs(B[ch] - B[0]) <= 1e-6;
@@ -938,15 +438,15 @@ static int glue(cmp *c, ent *e, cause *k)
     const k2t_layer *SL = k2t_node_layer(m, src);
     const k2t_node *SN = &m->nodes[src];
     int act_layer = SL->n_w == 0 && SN->n_in == 1 && SL->cfg.act != K2T_ACT_LINEAR;
-    for (int i = 0; i < c->ne; i++) {
-        const ent *p = &c->es[i];
+    for (int i = 0; i < c->a.ne; i++) {
+        const ent *p = &c->a.es[i];
         if (p->state != E_MATCHED) continue;
         if (!(p->node == src && p->pre) && !(act_layer && p->node == SN->in[0] && !p->pre && !p->chw)) continue;
-        if (k2t_shape_numel(k2t_run_keras_shape(c->rk, p->node)) * c->n != cnt) continue;
+        if (k2t_shape_numel(k2t_run_keras_shape(c->a.rk, p->node)) * c->a.n != cnt) continue;
         char what[300];
         snprintf(what, sizeof what, "%s's output (%s's %s)", p->z->name, m->nodes[src].name,
                  p->node == src ? "pre-activation" : "input");
-        if (act_swap(c, src, SL->cfg.act, p->vd[p->view], c->inbuf, cnt, C, ref, what, k)) {
+        if (act_swap(c, src, SL->cfg.act, p->vd[p->view], c->a.inbuf, cnt, C, ref, what, k)) {
             k->node = src;
             return 1;
         }
@@ -958,15 +458,15 @@ static int glue(cmp *c, ent *e, cause *k)
 static void print_bug(cmp *c, int no, const cause *k, int count, const cause *last, const char *cls)
 {
     k2t_shell *sh = c->sh;
-    const k2t_model *m = c->m;
+    const k2t_model *m = c->a.m;
     const char *topic = k->kind == K_UNKNOWN ? "unexplained" : k2t_pitfalls[k->pit].topic;
     if (count == 1)
         k2t_printf(sh, "%sbug %d: %s at %s (torch: %s)%s\n", k2t_c_bold(sh), no, topic, m->nodes[k->node].name,
-                   c->es[k->ent].z->name, k2t_c_off(sh));
+                   c->a.es[k->ent].z->name, k2t_c_off(sh));
     else
         k2t_printf(sh, "%sbug %d: %s on %d %s layers: %s .. %s (torch: %s .. %s)%s\n", k2t_c_bold(sh), no, topic,
-                   count, cls, m->nodes[k->node].name, m->nodes[last->node].name, c->es[k->ent].z->name,
-                   c->es[last->ent].z->name, k2t_c_off(sh));
+                   count, cls, m->nodes[k->node].name, m->nodes[last->node].name, c->a.es[k->ent].z->name,
+                   c->a.es[last->ent].z->name, k2t_c_off(sh));
     k2t_profile base = *k2t_profile_find(sh, "torch");
     base.emu.preprocess = sh->set.emu.preprocess;
     switch (k->kind) {
@@ -1111,7 +611,7 @@ static void use_dump_input(k2t_shell *sh, const k2t_npz *z, const char *path)
 ** group's first layer); gno[g] gets group g's number as printed. */
 static void print_bugs(cmp *c, const cause *cs, int ncs, const int *grp, int ng, int *gno)
 {
-    const k2t_model *m = c->m;
+    const k2t_model *m = c->a.m;
     /* In model order: by each group's first layer. */
     int *gorder = k2t_xmalloc((size_t)(ng + 1) * sizeof(int));
     int *gmin = k2t_xmalloc((size_t)(ng + 1) * sizeof(int));
@@ -1146,12 +646,12 @@ static void print_bugs(cmp *c, const cause *cs, int ncs, const int *grp, int ng,
 static int find_bugs(cmp *c, int first, cause **out)
 {
     k2t_shell *sh = c->sh;
-    const k2t_model *m = c->m;
-    for (int i = 0; i < c->ne; i++) local_check(c, &c->es[i]);
-    cause *cs = k2t_xcalloc((size_t)c->ne + 1, sizeof *cs);
+    const k2t_model *m = c->a.m;
+    for (int i = 0; i < c->a.ne; i++) k2t_align_local_check(&c->a, &c->a.es[i]);
+    cause *cs = k2t_xcalloc((size_t)c->a.ne + 1, sizeof *cs);
     int ncs = 0;
-    for (int i = 0; i < c->ne; i++) {
-        ent *e = &c->es[i];
+    for (int i = 0; i < c->a.ne; i++) {
+        ent *e = &c->a.es[i];
         if (e->state != E_MATCHED) continue;
         if (e->loc == 2 || (i == first && e->loc == 0)) {
             diagnose(c, e, &cs[ncs]);
@@ -1166,11 +666,11 @@ static int find_bugs(cmp *c, int first, cause **out)
                 snprintf(k->key, sizeof k->key, "unknown %d", i);
                 const k2t_node *N = &m->nodes[e->node];
                 char desc[400] = "";
-                if (N->n_in == 1 && in_view(c, e->in, N->in[0], e->lview, c->inbuf)) {
-                    const k2t_shape *ss = k2t_run_keras_shape(c->rk, N->in[0]);
+                if (N->n_in == 1 && k2t_align_in_view(&c->a, e->in, N->in[0], e->lview, c->a.inbuf)) {
+                    const k2t_shape *ss = k2t_run_keras_shape(c->a.rk, N->in[0]);
                     double mad, ref;
-                    measure(c->inbuf, k2t_run_output(c->rk, N->in[0])->data, k2t_shape_numel(ss) * c->n, &mad, &ref);
-                    k2t_describe_divergence(c->inbuf, k2t_run_output(c->rk, N->in[0])->data, c->n, ss,
+                    k2t_align_measure(c->a.inbuf, k2t_run_output(c->a.rk, N->in[0])->data, k2t_shape_numel(ss) * c->a.n, &mad, &ref);
+                    k2t_describe_divergence(c->a.inbuf, k2t_run_output(c->a.rk, N->in[0])->data, c->a.n, ss,
                              sh->set.diff_atol + sh->set.diff_rtol * ref, desc, sizeof desc);
                 }
                 snprintf(k->ev, sizeof k->ev, "%s agrees with Keras on its own input, but that input differs from "
@@ -1184,190 +684,37 @@ static int find_bugs(cmp *c, int first, cause **out)
     return ncs;
 }
 
-/* Pair every array with a layer (--map first, then by order, shape and
-** value); returns the index of the first divergent array, or -1. */
-static int align_all(cmp *c)
-{
-    const k2t_model *m = c->m;
-    int first = -1;
-    c->n_blocks = k2t_find_blocks(m, &c->blocks);
-    c->block_of = k2t_xmalloc((size_t)m->n_nodes * sizeof(int));
-    for (int j = 0; j < m->n_nodes; j++) c->block_of[j] = k2t_block_of(c->blocks, c->n_blocks, j);
-    c->done = k2t_xcalloc((size_t)m->n_nodes, sizeof(int));
-    c->anc = k2t_xcalloc((size_t)m->n_nodes, 1);
-    c->reserved = k2t_xcalloc((size_t)m->n_nodes, 1);
-    for (int i = 0; i < c->ne; i++)
-        if (c->es[i].map_node >= 0) c->reserved[c->es[i].map_node] = 1;
-    for (int i = 0; i < c->ne; i++) {
-        ent *e = &c->es[i];
-        if (!e->nv) continue;
-        if (e->map_node == -2) {
-            snprintf(e->why, sizeof e->why, "skipped (--map)");
-            continue;
-        }
-        if (e->map_node >= 0) {
-            cand best, k;
-            int have = 0, j = e->map_node;
-            for (int pre = 0; pre <= 1; pre++) {
-                if (pre && !k2t_run_preact(c->rk, j)) continue;
-                for (int chw = 0; chw <= (!pre && spatial_flatten(m, j) >= 0); chw++)
-                    if (try_node(c, e, j, pre, chw, &k) && (!have || k.rel < best.rel)) best = k, have = 1;
-            }
-            take(c, e, &best);
-            if (!e->pass && first < 0) first = i;
-            continue;
-        }
-        /* A container's output repeats its last child's: the same tensor. */
-        for (int k = i - 1; k >= 0 && e->state == E_UNMATCHED; k--) {
-            const k2t_array *a = &e->z->a, *b = &c->es[k].z->a;
-            if (!c->es[k].nv || a->shape.ndim != b->shape.ndim) continue;
-            int same = 1;
-            for (int d = 0; d < a->shape.ndim && same; d++) same = a->shape.d[d] == b->shape.d[d];
-            if (same && !memcmp(a->data, b->data, (size_t)k2t_shape_numel(&a->shape) * sizeof(float))) {
-                e->state = E_REPEAT;
-                e->repeat_of = c->es[k].state == E_REPEAT ? c->es[k].repeat_of : k;
-            }
-        }
-        if (e->state == E_REPEAT) continue;
-        if (align(c, e, first >= 0)) first = i;
-    }
-    return first;
-}
-
-/* A recurrent module's final state: nn.LSTM/GRU/RNN return (out, h_n) or
-** (out, (h_n, c_n)), which torch_dump records as NAME.1 or NAME.1.0 and
-** NAME.1.1, each (D*layers, N, units).  Marks it E_STATE ("h_n" or "c_n"
-** in why); check_states compares it once NAME.0 is paired. */
-static int is_state(cmp *c, ent *e)
-{
-    const k2t_array *a = &e->z->a;
-    const char *cls = e->z->cls ? e->z->cls : "", *n = e->z->name;
-    size_t l = strlen(n);
-    if (strcmp(cls, "LSTM") && strcmp(cls, "GRU") && strcmp(cls, "RNN")) return 0;
-    if (a->shape.ndim != 3 || a->shape.d[1] != c->n || !a->data) return 0;
-    int h = l > 2 && !strcmp(n + l - 2, ".1") && strcmp(cls, "LSTM");
-    int hl = l > 4 && !strcmp(n + l - 4, ".1.0"), cl = l > 4 && !strcmp(n + l - 4, ".1.1");
-    if (!h && !hl && !cl) return 0;
-    e->state = E_STATE;
-    e->nv = 0;
-    e->node = -1;
-    snprintf(e->why, sizeof e->why, "%s", cl ? "c_n" : "h_n");
-    return 1;
-}
-
-/* h_n's distance from node j's last state (its output without
-** return_sequences, its last step with), into e; 0 when j cannot hold it. */
-static int state_vs(cmp *c, ent *e, int j)
-{
-    const k2t_array *a = &e->z->a;
-    const k2t_shape *ks = k2t_run_keras_shape(c->rk, j);
-    k2t_err err = {0};
-    int64_t u = a->shape.d[2], T = ks->ndim == 2 ? ks->d[0] : 1;
-    if (ks->ndim < 1 || ks->ndim > 2 || ks->d[ks->ndim - 1] != u) return 0;
-    if (k2t_run_keras(c->rk, j, 0, c->scratch2, &err) != K2T_OK) return 0;
-    double mad = 0, ref = 0;
-    for (int s = 0; s < c->n; s++)
-        for (int64_t q = 0; q < u; q++) {
-            double k = c->scratch2[(s * T + T - 1) * u + q], t = a->data[s * u + q];
-            if (fabs(k) > ref) ref = fabs(k);
-            if (!(fabs(t - k) <= mad)) mad = fabs(t - k);
-        }
-    e->node = j;
-    e->mad = mad;
-    e->ref = ref;
-    e->pass = mad <= c->sh->set.diff_atol + c->sh->set.diff_rtol * ref;
-    return 1;
-}
-
-/* Check each h_n against Keras's last state: of the layer its module's
-** output (NAME.0) is paired with, or else of the layer named as the
-** module, or else of the recurrent layer of its kind closest to it.  A
-** one-direction, one-layer module's h_n[0] is that layer's output without
-** return_sequences and its last step with (go_backwards outputs in
-** reading order: the last row still).  c_n and bidirectional states are
-** only named. */
-static void check_states(cmp *c)
-{
-    const k2t_model *m = c->m;
-    for (int i = 0; i < c->ne; i++) {
-        ent *e = &c->es[i];
-        if (e->state != E_STATE || strcmp(e->why, "h_n") || e->z->a.shape.d[0] != 1) continue;
-        char base[300];
-        const char *n = e->z->name;
-        size_t l = strlen(n) - (!strcmp(n + strlen(n) - 2, ".1") ? 2 : 4);
-        snprintf(base, sizeof base, "%.*s.0", (int)l, n);
-        int j = -1;
-        for (int k = 0; k < c->ne && j < 0; k++)
-            if (c->es[k].state == E_MATCHED && !c->es[k].pre && !strcmp(c->es[k].z->name, base)) j = c->es[k].node;
-        base[l] = '\0';
-        if (j < 0) j = k2t_find_node(m, base);
-        if (j >= 0 && k2t_op_torch_module(k2t_node_layer(m, j)->op, e->z->cls) && state_vs(c, e, j)) continue;
-        ent best = *e;
-        int have = 0;
-        for (j = 0; j < m->n_nodes; j++) {
-            if (!k2t_op_torch_module(k2t_node_layer(m, j)->op, e->z->cls)) continue;
-            ent t = *e;
-            if (state_vs(c, &t, j) && (!have || t.mad < best.mad)) best = t, have = 1;
-        }
-        if (have) *e = best;
-    }
-}
-
-/* A recurrent layer without return_sequences outputs its last state: the
-** module's h_n (one direction, one layer) is then that layer's output,
-** while the module's own output (N, T, units) has no Keras twin.  Such an
-** h_n, checked by check_states and paired with nothing else, is made the
-** module's matched array, so that it is checked on the module's own input
-** and diagnosed like any other (a GRU's gate order, an LSTM's bias); the
-** first divergence moves to it when it is earlier and fails. */
-static void state_stand_in(cmp *c, int *first)
-{
-    for (int i = 0; i < c->ne; i++) {
-        ent *e = &c->es[i];
-        if (e->state != E_STATE || e->node < 0 || strcmp(e->why, "h_n") || e->z->a.shape.d[0] != 1) continue;
-        const k2t_shape *ks = k2t_run_keras_shape(c->rk, e->node);
-        int taken = 0;
-        for (int k = 0; k < c->ne; k++) taken |= c->es[k].state == E_MATCHED && c->es[k].node == e->node;
-        if (ks->ndim != 1 || taken) continue;
-        e->state = E_MATCHED, e->hn = 1;
-        e->nv = 1, e->view = 0, e->pre = 0, e->chw = 0;
-        e->vs[0] = *ks;
-        e->vd[0] = e->z->a.data; /* (1, N, units): N rows of units, as Keras's (N, units) */
-        if (!e->pass && (*first < 0 || i < *first)) *first = i;
-    }
-}
-
 /* Arrays that cannot be any layer's: another batch, nothing that shape,
 ** a --map pairing of the wrong shape.  Returns K2T_CMD_*. */
 static int screen(cmp *c, const char *map, const char *path)
 {
     k2t_shell *sh = c->sh;
-    const k2t_model *m = c->m;
+    const k2t_model *m = c->a.m;
     char s1[96], s2[96], s3[96];
     int rc = K2T_CMD_OK;
     int n_batch = 0, n_fit = 0;
-    for (int i = 0; i < c->ne; i++) {
-        ent *e = &c->es[i];
+    for (int i = 0; i < c->a.ne; i++) {
+        ent *e = &c->a.es[i];
         if (!e->z->a.data) {
             snprintf(e->why, sizeof e->why, "%s", e->z->skip ? e->z->skip : "not read");
             continue;
         }
-        if (is_state(c, e)) continue;
-        if (e->z->a.shape.ndim < 1 || e->z->a.shape.d[0] != c->n) {
+        if (k2t_align_is_state(&c->a, e)) continue;
+        if (e->z->a.shape.ndim < 1 || e->z->a.shape.d[0] != c->a.n) {
             snprintf(e->why, sizeof e->why, "shape %s: not a batch of %d sample%s",
-                     k2t_shape_str(&e->z->a.shape, 0, s1, sizeof s1), c->n, c->n == 1 ? "" : "s");
+                     k2t_shape_str(&e->z->a.shape, 0, s1, sizeof s1), c->a.n, c->a.n == 1 ? "" : "s");
             e->nv = 0;
             continue;
         }
         n_batch++;
         int any = 0;
         for (int j = 0; j < m->n_nodes && !any; j++)
-            for (int v = 0; v < e->nv && !any; v++) any = shape_fits(&e->vs[v], k2t_run_keras_shape(c->rk, j));
+            for (int v = 0; v < e->nv && !any; v++) any = k2t_align_shape_fits(&e->vs[v], k2t_run_keras_shape(c->a.rk, j));
         n_fit += any;
         if (e->map_node >= 0) {
-            const k2t_shape *ks = k2t_run_keras_shape(c->rk, e->map_node);
+            const k2t_shape *ks = k2t_run_keras_shape(c->a.rk, e->map_node);
             int ok = 0;
-            for (int v = 0; v < e->nv; v++) ok |= shape_fits(&e->vs[v], ks);
+            for (int v = 0; v < e->nv; v++) ok |= k2t_align_shape_fits(&e->vs[v], ks);
             if (!ok) {
                 rc = k2t_error(sh, -1, "compare: %s:%d: '%s' has shape %s, %s per sample in Keras's layout; "
                                "layer '%s' outputs %s", map, e->map_line, e->z->name,
@@ -1380,49 +727,22 @@ static int screen(cmp *c, const char *map, const char *path)
     }
     if (n_batch == 0) {
         rc = k2t_error(sh, 1, "compare: no array in '%s' holds a batch of %d sample%s, as the current input does "
-                       "(%s); dump the port on the same input", path, c->n, c->n == 1 ? "" : "s", sh->in.desc);
+                       "(%s); dump the port on the same input", path, c->a.n, c->a.n == 1 ? "" : "s", sh->in.desc);
         return rc;
     }
     if (n_fit == 0) {
         char list[256] = "";
         size_t w = 0;
-        for (int i = 0, k = 0; i < c->ne && k < 3; i++)
-            if (c->es[i].nv && w < sizeof list) {
-                w += (size_t)snprintf(list + w, sizeof list - w, "%s'%s' %s", k++ ? ", " : "", c->es[i].z->name,
-                                      k2t_shape_str(&c->es[i].z->a.shape, 0, s1, sizeof s1));
+        for (int i = 0, k = 0; i < c->a.ne && k < 3; i++)
+            if (c->a.es[i].nv && w < sizeof list) {
+                w += (size_t)snprintf(list + w, sizeof list - w, "%s'%s' %s", k++ ? ", " : "", c->a.es[i].z->name,
+                                      k2t_shape_str(&c->a.es[i].z->a.shape, 0, s1, sizeof s1));
             }
         rc = k2t_error(sh, 1, "compare: no array in '%s' fits a layer of the model (%s%s): are they this "
-                       "model's activations? (\"shapes\" lists the layers)", path, list, c->ne > 3 ? ", ..." : "");
+                       "model's activations? (\"shapes\" lists the layers)", path, list, c->a.ne > 3 ? ", ..." : "");
         return rc;
     }
     return K2T_CMD_OK;
-}
-
-/* The layouts an array is read in: (N,C,H,W) as (N,H,W,C), (N,C,L) as
-** (N,L,C), then as stored; the batch axis comes off. */
-static void make_views(ent *e)
-{
-    const k2t_array *a = &e->z->a;
-    int nd = a->shape.ndim;
-    e->nv = 0;
-    if (nd == 3 || nd == 4) {
-        int64_t n = a->shape.d[0], C = a->shape.d[1], sp = 1;
-        for (int i = 2; i < nd; i++) sp *= a->shape.d[i];
-        e->conv = k2t_xmalloc((size_t)(n * C * sp + 1) * sizeof(float));
-        for (int64_t b = 0; b < n; b++)
-            for (int64_t ch = 0; ch < C; ch++)
-                for (int64_t q = 0; q < sp; q++)
-                    e->conv[(b * sp + q) * C + ch] = a->data[(b * C + ch) * sp + q];
-        k2t_shape s = {nd - 1, {0}};
-        for (int i = 2; i < nd; i++) s.d[i - 2] = a->shape.d[i];
-        s.d[nd - 2] = C;
-        e->vs[e->nv] = s;
-        e->vd[e->nv++] = e->conv;
-    }
-    k2t_shape s = {nd - 1, {0}};
-    for (int i = 1; i < nd; i++) s.d[i - 1] = a->shape.d[i];
-    e->vs[e->nv] = s;
-    e->vd[e->nv++] = a->data;
 }
 
 /* A module's recorded input: NAME.in or NAME.inK. */
@@ -1579,7 +899,7 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
             es[ne].map_node = -1;
             es[ne].node = -1;
             es[ne].bug = -1;
-            if (q->a.data && q->a.shape.ndim >= 1) make_views(&es[ne]);
+            if (q->a.data && q->a.shape.ndim >= 1) k2t_align_views(&es[ne]);
             ne++;
         }
     }
@@ -1590,7 +910,8 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
                        "\"input cifar FILE 0:4\" ...)");
         goto done;
     }
-    c.sh = sh, c.m = m, c.n = sh->in.n, c.P = -1, c.z = &z, c.es = es, c.ne = ne, c.mode = mode;
+    c.sh = sh, c.a.m = m, c.a.n = sh->in.n, c.a.P = -1, c.z = &z, c.a.es = es, c.a.ne = ne, c.mode = mode;
+    c.a.atol = sh->set.diff_atol, c.a.rtol = sh->set.diff_rtol;
     c.per = k2t_xcalloc((size_t)m->n_inputs + 1, sizeof *c.per);
     c.x = k2t_xcalloc((size_t)m->n_inputs + 1, sizeof *c.x);
     if (k2t_shell_input_shapes(sh, "compare", c.per) != K2T_CMD_OK) {
@@ -1615,30 +936,30 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
     kp.emu.preprocess = sh->set.emu.preprocess;
     k2t_opts o;
     k2t_profile_opts(sh, &kp, &o, 1);
-    c.rk = k2t_run_new(m, &o, c.per, c.n, &err);
-    if (!c.rk || feed(&c, c.rk, &err) != K2T_OK ||
-        k2t_run_nodes(c.rk, 0, m->n_nodes, &err) != K2T_OK) {
+    c.a.rk = k2t_run_new(m, &o, c.per, c.a.n, &err);
+    if (!c.a.rk || feed(&c, c.a.rk, &err) != K2T_OK ||
+        k2t_run_nodes(c.a.rk, 0, m->n_nodes, &err) != K2T_OK) {
         rc = k2t_error(sh, -1, "compare: %s", err.msg);
         goto done;
     }
     for (int i = 0; i < m->n_nodes; i++) {
-        int64_t q = k2t_shape_numel(k2t_run_keras_shape(c.rk, i));
-        if (q > c.max_numel) c.max_numel = q;
+        int64_t q = k2t_shape_numel(k2t_run_keras_shape(c.a.rk, i));
+        if (q > c.a.max_numel) c.a.max_numel = q;
     }
-    c.scratch = k2t_xmalloc((size_t)(c.max_numel * c.n + 1) * sizeof(float));
-    c.scratch2 = k2t_xmalloc((size_t)(c.max_numel * c.n + 1) * sizeof(float));
-    c.inbuf = k2t_xmalloc((size_t)(c.max_numel * c.n + 1) * sizeof(float));
-    c.rl = k2t_run_new(m, &o, c.per, c.n, &err);
-    if (!c.rl || feed(&c, c.rl, &err) != K2T_OK) {
+    c.a.scratch = k2t_xmalloc((size_t)(c.a.max_numel * c.a.n + 1) * sizeof(float));
+    c.a.scratch2 = k2t_xmalloc((size_t)(c.a.max_numel * c.a.n + 1) * sizeof(float));
+    c.a.inbuf = k2t_xmalloc((size_t)(c.a.max_numel * c.a.n + 1) * sizeof(float));
+    c.a.rl = k2t_run_new(m, &o, c.per, c.a.n, &err);
+    if (!c.a.rl || feed(&c, c.a.rl, &err) != K2T_OK) {
         rc = k2t_error(sh, -1, "compare: %s", err.msg);
         goto done;
     }
 
     if ((rc = screen(&c, map, path)) != K2T_CMD_OK) goto done;
 
-    int first = align_all(&c);
-    check_states(&c);
-    state_stand_in(&c, &first);
+    int first = k2t_align_all(&c.a);
+    k2t_align_states(&c.a);
+    k2t_align_stand_in(&c.a, &first);
 
     int ncs = find_bugs(&c, first, &cs);
     /* One bug repeated over several layers is one finding. */
@@ -1654,7 +975,7 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
     /* Print. */
     int wn = 8, wl = 8, n_match = 0, n_fail = 0, n_un = 0, n_rep = 0;
     double maxd = 0;
-    char lab[300];
+    char lab[400];
     for (int i = 0; i < ne; i++) {
         int l = (int)strlen(es[i].z->name);
         if (l > wn) wn = l < 40 ? l : 40;
@@ -1666,54 +987,88 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
             if (l > wl) wl = l < 60 ? l : 60;
         }
     }
-    k2t_printf(sh, "compare: %s, %d array%s (order: %s); Keras on %d sample%s; pass when max|torch-keras| <= "
-               "%g + %g*max|keras|\n", path, ne, ne == 1 ? "" : "s", z.ordered ? "__order__" : "the archive's", c.n,
-               c.n == 1 ? "" : "s", sh->set.diff_atol, sh->set.diff_rtol);
+    int tab = k2t_format_table(sh);
+    if (tab) {
+        char head[700];
+        snprintf(head, sizeof head, "compare: %s, %d array%s (order: %s); Keras on %d sample%s; pass when "
+                 "max|torch-keras| <= %g + %g*max|keras|", path, ne, ne == 1 ? "" : "s",
+                 z.ordered ? "__order__" : "the archive's", c.a.n, c.a.n == 1 ? "" : "s", sh->set.diff_atol,
+                 sh->set.diff_rtol);
+        k2t_print_wrapped(sh, head, 0, 9, 0);
+    }
+    /* One row per array: "torch_name  ~ keras_layer (Class)  max|diff|  ok
+    ** own input: ok 0  <- first divergence", the pairing's sign (~
+    ** matched, = a repeat) leading the layer's cell; csv/tsv: the plain
+    ** names in columns torch, keras, max|diff|, result, own input, note. */
+    /* At a width, the keras column keeps "~ layer_name" whole when it can
+    ** (its class wraps below), and the numbers take what they need. */
+    int wk = 16;
+    for (int i = 0; i < ne; i++)
+        if (es[i].node >= 0 && (int)strlen(m->nodes[es[i].node].name) + 2 > wk)
+            wk = (int)strlen(m->nodes[es[i].node].name) + 2;
+    if (wk > 30) wk = 30;
+    int W = k2t_width(sh);
+    k2t_table t;
+    k2t_table_init(&t, sh, 6);
+    k2t_table_col(&t, 0, "torch", 0, wn, 8);
+    k2t_table_col(&t, 1, "keras", K2T_COL_LATE, wl + 2, wk);
+    k2t_table_col(&t, 2, "max|diff|", K2T_COL_RIGHT, W ? 0 : 11, 0);
+    k2t_table_col(&t, 3, "result", 0, 0, 4);
+    k2t_table_col(&t, 4, "own input", K2T_COL_LATE, 0, 13);
+    k2t_table_col(&t, 5, "note", K2T_COL_LATE, 0, 10);
+    k2t_table_sep(&t, 1, " "); /* "torch_name ~ keras_layer" */
+    t.hide_head = 1;
     for (int i = 0; i < ne; i++) {
         const ent *e = &es[i];
+        char num[32] = "", res[64] = "", own[96] = "", note[64] = "";
+        const char *sign = tab ? "~ " : "";
         if (e->state == E_REPEAT) {
             n_rep++;
-            k2t_printf(sh, "%-*s = %s %s(the same tensor: a container's output, or an identity; skipped)%s\n", wn, e->z->name,
-                       es[e->repeat_of].z->name, k2t_c_dim(sh), k2t_c_off(sh));
-            continue;
-        }
-        if (e->state == E_STATE) {
-            int cn = !strcmp(e->why, "c_n");
-            if (e->node < 0) {
-                k2t_printf(sh, "%-*s   %sthe module's final %sstate (%s), not compared%s\n", wn, e->z->name, k2t_c_dim(sh),
-                           cn ? "cell " : "", e->why, k2t_c_off(sh));
-                continue;
-            }
+            snprintf(lab, sizeof lab, "%s%s %s(the same tensor: a container's output, or an identity; skipped)%s",
+                     tab ? "= " : "", es[e->repeat_of].z->name, k2t_c_dim(sh), k2t_c_off(sh));
+            if (!tab) snprintf(res, sizeof res, "repeat");
+        } else if (e->state == E_STATE && e->node < 0) {
+            snprintf(lab, sizeof lab, "%sthe module's final %sstate (%s), not compared%s", k2t_c_dim(sh),
+                     !strcmp(e->why, "c_n") ? "cell " : "", e->why, k2t_c_off(sh));
+            if (!tab) snprintf(res, sizeof res, "state");
+        } else if (e->state == E_UNMATCHED) {
+            n_un++;
+            snprintf(lab, sizeof lab, "%sunmatched: %s%s", k2t_c_dim(sh), e->why, k2t_c_off(sh));
+            if (!tab) snprintf(res, sizeof res, "unmatched");
+        } else {
             n_match++;
             if (!e->pass) n_fail++;
             if (!(e->mad <= maxd)) maxd = e->mad;
-            snprintf(lab, sizeof lab, "%s (final state h_n)", m->nodes[e->node].name);
-            k2t_printf(sh, "%-*s ~ %-*s  %11.4g  %s%s%s\n", wn, e->z->name, wl, lab, e->mad,
-                       e->pass ? "" : k2t_c_warn(sh), e->pass ? "ok" : "FAIL", e->pass ? "" : k2t_c_off(sh));
-            continue;
+            if (e->state == E_STATE) {
+                snprintf(lab, sizeof lab, "%s%s (final state h_n)", sign, m->nodes[e->node].name);
+            } else {
+                const k2t_layer *L = k2t_node_layer(m, e->node);
+                snprintf(lab, sizeof lab, "%s%s (%s%s%s)", sign, m->nodes[e->node].name,
+                         e->hn ? "final state h_n" : L->class_name,
+                         e->pre ? ", pre-activation" : "", e->chw ? ", CHW order" : "");
+                if (e->loc)
+                    snprintf(own, sizeof own, "%s%s %.4g", tab ? "own input: " : "", e->loc == 1 ? "ok" : "FAIL",
+                             e->lmad);
+                snprintf(note, sizeof note, "%s%s%s", e->map_line ? "(--map)" : "",
+                         e->map_line && i == first ? "  " : "", i == first ? "<- first divergence" : "");
+            }
+            snprintf(num, sizeof num, "%.4g", e->mad);
+            snprintf(res, sizeof res, "%s%s%s", e->pass ? "" : k2t_c_warn(sh), e->pass ? "ok" : "FAIL",
+                     e->pass ? "" : k2t_c_off(sh));
         }
-        if (e->state == E_UNMATCHED) {
-            n_un++;
-            k2t_printf(sh, "%-*s   %sunmatched: %s%s\n", wn, e->z->name, k2t_c_dim(sh), e->why, k2t_c_off(sh));
-            continue;
-        }
-        n_match++;
-        if (!e->pass) n_fail++;
-        if (!(e->mad <= maxd)) maxd = e->mad;
-        const k2t_layer *L = k2t_node_layer(m, e->node);
-        snprintf(lab, sizeof lab, "%s (%s%s%s)", m->nodes[e->node].name, e->hn ? "final state h_n" : L->class_name,
-                 e->pre ? ", pre-activation" : "", e->chw ? ", CHW order" : "");
-        char own[96] = "";
-        if (e->loc) snprintf(own, sizeof own, "  own input: %s %.4g", e->loc == 1 ? "ok" : "FAIL", e->lmad);
-        k2t_printf(sh, "%-*s ~ %-*s  %11.4g  %s%s%s%s%s%s\n", wn, e->z->name, wl, lab, e->mad,
-                   e->pass ? "" : k2t_c_warn(sh), e->pass ? "ok" : "FAIL", e->pass ? "" : k2t_c_off(sh),
-                   e->map_line ? "  (--map)" : "", own, i == first ? "  <- first divergence" : "");
+        const char *cells[6] = {e->z->name, lab, num, res, own, note};
+        k2t_table_row(&t, cells);
     }
+    k2t_table_print(&t);
     k2t_var_num(sh, "max_abs_diff", maxd);
     k2t_var_num(sh, "matched_entries", n_match);
     k2t_var_num(sh, "failed_entries", n_fail);
     k2t_var_num(sh, "unmatched_entries", n_un);
     k2t_var_num(sh, "bugs", ng);
+    if (!tab) {
+        k2t_var_set(sh, "first_divergence", "%s", first < 0 ? "none" : m->nodes[es[first].node].name);
+        goto done;
+    }
     if (mode[0]) k2t_printf(sh, "the port ran in %s mode (the dump's __mode__)\n", mode);
     if (ng)
         k2t_printf(sh, "%d bug%s, in model order (each module checked on its own input%s):\n", ng, ng == 1 ? "" : "s",
@@ -1736,23 +1091,19 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
 done:
     for (int i = 0; i < ne; i++) free(es[i].conv);
     free(es);
-    k2t_run_free(c.rl);
-    free(c.inbuf);
+    k2t_run_free(c.a.rl);
+    free(c.a.inbuf);
     free(cs);
     free(grp);
     free(gno);
     k2t_npz_free(&z);
-    k2t_run_free(c.rk);
+    k2t_run_free(c.a.rk);
     for (int i = 0; c.x && i < m->n_inputs; i++) free(c.x[i]);
     free(c.x);
     free(c.per);
-    free(c.scratch);
-    free(c.scratch2);
-    if (c.blocks) k2t_blocks_free(c.blocks, c.n_blocks);
-    free(c.block_of);
-    free(c.done);
-    free(c.anc);
-    free(c.reserved);
+    free(c.a.scratch);
+    free(c.a.scratch2);
+    k2t_align_free(&c.a);
     return rc;
 }
 

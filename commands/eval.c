@@ -315,6 +315,7 @@ typedef struct eval_ctx {
     int pre;                 /* k2t_pre */
     int topk;                /* --top K, or 0 */
     FILE *progress;          /* the progress line goes there (thread 0), or NULL */
+    k2t_shell *hook;         /* or to hook->progress (the full-screen mode's status line), or NULL */
     int shown;               /* the progress line was printed */
     double t0;
     pthread_mutex_t mu;
@@ -458,12 +459,18 @@ static void *eval_worker(void *arg)
         pthread_mutex_unlock(&E->mu);
         if (w->st != K2T_OK) break;
         double dt = now() - E->t0;
-        if (E->progress && w->t == 0 && dt > 0.5) {
+        if ((E->progress || E->hook) && w->t == 0 && dt > 0.5) {
             int wd = (int)(30 * counted / s->total);
-            fprintf(E->progress, "\r  eval %lld/%lld [%.*s%*s] %.0f samples/s", (long long)counted,
-                    (long long)s->total, wd, "==============================", 30 - wd, "",
-                    (double)counted / dt);
-            fflush(E->progress);
+            char line[160];
+            snprintf(line, sizeof line, "eval %lld/%lld [%.*s%*s] %.0f samples/s", (long long)counted,
+                     (long long)s->total, wd, "==============================", 30 - wd, "",
+                     (double)counted / dt);
+            if (E->hook) {
+                E->hook->progress(E->hook, line); /* thread 0 is the main thread */
+            } else {
+                fprintf(E->progress, "\r  %s", line);
+                fflush(E->progress);
+            }
             E->shown = 1;
         }
     }
@@ -487,28 +494,106 @@ static const char *cls_name(const k2t_shell *sh, const eval_src *s, int k, char 
     return buf;
 }
 
+/* Per-class accuracy and the confusion matrix as two tables that fit the
+** width ("set width"); under "set format csv|tsv" one table instead, a row
+** per class: class, correct, total, accuracy, then one column per
+** predicted class (the confusion matrix's row) when there is one. */
 static void print_classes(k2t_shell *sh, const eval_src *s, const int64_t *label_n, const int64_t *label_ok,
                           const int64_t *conf)
 {
     int K = s->K;
     char b[32];
     if (K > 100) return;
+    if (!k2t_format_table(sh)) {
+        int nc = 4 + (conf ? K : 0);
+        char **heads = k2t_xcalloc((size_t)nc, sizeof *heads);
+        char **cells = k2t_xcalloc((size_t)nc, sizeof *cells);
+        k2t_table t;
+        k2t_table_init(&t, sh, nc);
+        const char *fixed[4] = {"class", "correct", "total", "accuracy"};
+        for (int c = 0; c < nc; c++) {
+            if (c < 4) heads[c] = k2t_xstrdup(fixed[c]);
+            else {
+                heads[c] = k2t_xmalloc(64);
+                snprintf(heads[c], 64, "predicted %s", cls_name(sh, s, c - 4, b, sizeof b));
+            }
+            k2t_table_col(&t, c, heads[c], c ? K2T_COL_RIGHT : 0, 0, 0);
+            cells[c] = k2t_xmalloc(64);
+        }
+        for (int c = 0; c < K; c++) {
+            snprintf(cells[0], 64, "%s", cls_name(sh, s, c, b, sizeof b));
+            snprintf(cells[1], 64, "%lld", (long long)label_ok[c]);
+            snprintf(cells[2], 64, "%lld", (long long)label_n[c]);
+            if (label_n[c]) snprintf(cells[3], 64, "%.2f", 100.0 * (double)label_ok[c] / (double)label_n[c]);
+            else cells[3][0] = '\0';
+            for (int k = 0; conf && k < K; k++) snprintf(cells[4 + k], 64, "%lld", (long long)conf[c * K + k]);
+            k2t_table_row(&t, (const char *const *)cells);
+        }
+        k2t_table_print(&t);
+        for (int c = 0; c < nc; c++) free(heads[c]), free(cells[c]);
+        free(heads);
+        free(cells);
+        return;
+    }
+    /* "  airplane     19/21    90.48%" */
     k2t_printf(sh, "per class:\n");
+    k2t_table t;
+    k2t_table_init(&t, sh, 3);
+    t.indent = 2, t.sep = " ", t.hide_head = 1;
+    k2t_table_col(&t, 0, "class", 0, 10, 6);
+    k2t_table_col(&t, 1, "correct", K2T_COL_FIXED, 9, 0);
+    k2t_table_col(&t, 2, "accuracy", K2T_COL_RIGHT, 7, 0);
     for (int c = 0; c < K; c++) {
         int64_t n = label_n[c];
-        if (n) k2t_printf(sh, "  %-10s %4lld/%-4lld %6.2f%%\n", cls_name(sh, s, c, b, sizeof b), (long long)label_ok[c],
-                          (long long)n, 100.0 * (double)label_ok[c] / (double)n);
-        else k2t_printf(sh, "  %-10s    -\n", cls_name(sh, s, c, b, sizeof b));
+        char ratio[48], pct[24];
+        if (n) {
+            snprintf(ratio, sizeof ratio, "%4lld/%-4lld", (long long)label_ok[c], (long long)n);
+            snprintf(pct, sizeof pct, "%.2f%%", 100.0 * (double)label_ok[c] / (double)n);
+        } else {
+            snprintf(ratio, sizeof ratio, "   -");
+            pct[0] = '\0';
+        }
+        const char *cells[3] = {cls_name(sh, s, c, b, sizeof b), ratio, pct};
+        k2t_table_row(&t, cells);
     }
+    k2t_table_print(&t);
     if (!conf) return;
-    k2t_printf(sh, "confusion matrix (rows: label, columns: predicted):\n%12s", "");
-    for (int k = 0; k < K; k++) k2t_printf(sh, " %5.5s", cls_name(sh, s, k, b, sizeof b));
-    k2t_printf(sh, "\n");
-    for (int c = 0; c < K; c++) {
-        k2t_printf(sh, "  %-10s", cls_name(sh, s, c, b, sizeof b));
-        for (int k = 0; k < K; k++) k2t_printf(sh, " %5lld", (long long)conf[c * K + k]);
-        k2t_printf(sh, "\n");
+    /* A column per predicted class headed by its name cut to the column:
+    ** 5 wide, narrower (down to the widest count, at least 3) when K such
+    ** columns do not fit the width. */
+    int64_t most = 0;
+    for (int c = 0; c < K * K; c++)
+        if (conf[c] > most) most = conf[c];
+    int digits = snprintf(b, sizeof b, "%lld", (long long)most), cw = 5, W = k2t_width(sh);
+    if (W > 0 && 2 + 10 + K * (cw + 1) > W) {
+        cw = (W - 2 - 10) / K - 1;
+        if (cw < digits) cw = digits;
+        if (cw < 3) cw = 3;
+        if (cw > 5) cw = 5;
     }
+    k2t_printf(sh, "confusion matrix (rows: label, columns: predicted):\n");
+    char (*heads)[8] = k2t_xcalloc((size_t)K, sizeof *heads);
+    char (*nums)[24] = k2t_xcalloc((size_t)K + 1, sizeof *nums);
+    const char **cells = k2t_xcalloc((size_t)K + 1, sizeof *cells);
+    k2t_table_init(&t, sh, K + 1);
+    t.indent = 2, t.sep = " ";
+    k2t_table_col(&t, 0, "", 0, 10, 6);
+    for (int k = 0; k < K; k++) {
+        snprintf(heads[k], sizeof heads[k], "%.*s", cw, cls_name(sh, s, k, b, sizeof b));
+        k2t_table_col(&t, k + 1, heads[k], K2T_COL_RIGHT, cw, 0);
+    }
+    for (int c = 0; c < K; c++) {
+        cells[0] = cls_name(sh, s, c, b, sizeof b);
+        for (int k = 0; k < K; k++) {
+            snprintf(nums[k], sizeof nums[k], "%lld", (long long)conf[c * K + k]);
+            cells[k + 1] = nums[k];
+        }
+        k2t_table_row(&t, cells);
+    }
+    k2t_table_print(&t);
+    free(heads);
+    free(nums);
+    free(cells);
 }
 
 /*----------------------------------------------------------------- command */
@@ -739,6 +824,7 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
     E.pre = sh->set.emu.preprocess;
     E.topk = (int)topk;
     E.progress = tty ? sh->err : NULL;
+    E.hook = sh->progress ? sh : NULL;
     pthread_t tid[EVAL_MAX_THREADS];
     int started[EVAL_MAX_THREADS] = {0};
     double t0 = now();
@@ -750,7 +836,8 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         else eval_worker(&wa[t]); /* no thread: its share here */
     }
     double dt = now() - t0;
-    if (E.shown) fprintf(sh->err, "\r%*s\r", 70, "");
+    if (E.shown && E.hook) sh->progress(sh, NULL);
+    else if (E.shown) fprintf(sh->err, "\r%*s\r", 70, "");
 
     /* Samples are counted in chunks taken in order: after a stop, what was
     ** counted may not be a prefix of the data, but it is what the numbers say. */
@@ -782,7 +869,10 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
                            : S.ymode == Y_ONEHOT ? " with one-hot labels "
                            : S.ymode == Y_BINARY ? " with binary labels "
                            : S.ymode == Y_TARGET ? " with regression targets " : "";
-        if (!brief)
+        /* "set format csv|tsv": a classifier's per-class table alone (the
+        ** text around it is left out, as diff leaves its out). */
+        int table_only = !brief && !k2t_format_table(sh) && classifying(&S) && S.K <= 100;
+        if (!brief && !table_only)
             k2t_printf(sh, "eval: %lld %s from %s%s%s in %.3f s (%.0f %s/s), preprocess %s%s\n", (long long)done, unit,
                        S.path, what, S.ymode == Y_NONE || !S.ypath ? "" : S.ypath, dt, dt > 0 ? (double)done / dt : 0.0,
                        unit, S.pixels ? k2t_pre_names[sh->set.emu.preprocess] : "none",
@@ -806,18 +896,18 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
                        k2t_shell_settings_note(sh, note, sizeof note));
         }
         if (done > 0) {
-            if (S.ymode == Y_BINARY && !brief)
+            if (S.ymode == Y_BINARY && !brief && !table_only)
                 k2t_printf(sh, "binary: class 1 where the output > %g (%s)\n", (double)S.thr,
                            S.thr > 0 ? "after its sigmoid" : "no sigmoid on the output: a logit");
             if (classifying(&S)) {
-                if (!brief)
+                if (!brief && !table_only)
                     k2t_printf(sh, "accuracy: %lld/%lld (%.2f%%)\n", (long long)correct, (long long)done,
                                100.0 * (double)correct / (double)done);
                 k2t_var_num(sh, "accuracy", 100.0 * (double)correct / (double)done);
                 k2t_var_num(sh, "correct", (double)correct);
                 k2t_var_num(sh, "total", (double)done);
                 if (topk) {
-                    if (!brief)
+                    if (!brief && !table_only)
                         k2t_printf(sh, "top-%lld accuracy: %lld/%lld (%.2f%%)\n", (long long)topk,
                                    (long long)top_correct, (long long)done,
                                    100.0 * (double)top_correct / (double)done);

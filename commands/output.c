@@ -189,6 +189,7 @@ static int page_cols; /* the terminal's width while a command's output is held f
 int k2t_width(const k2t_shell *sh)
 {
     if (sh->set.width > 0) return sh->set.width;
+    if (sh->pane_cols > 0) return sh->pane_cols;
     if (page_cols > 0) return page_cols;
     const char *c = getenv("COLUMNS");
     if (c && atoi(c) > 0) return atoi(c);
@@ -324,6 +325,18 @@ void k2t_table_col(k2t_table *t, int c, const char *head, int flags, int pref, i
     t->min[c] = min;
 }
 
+void k2t_table_sep(k2t_table *t, int c, const char *sep)
+{
+    if (!t->seps) t->seps = k2t_xcalloc((size_t)t->nc, sizeof *t->seps); /* only tables that use it */
+    t->seps[c] = sep;
+}
+
+/* The separator before column c. */
+static const char *sep_of(const k2t_table *t, int c)
+{
+    return t->seps && t->seps[c] ? t->seps[c] : t->sep;
+}
+
 void k2t_table_row(k2t_table *t, const char *const *cells)
 {
     if (t->nr == t->cap) {
@@ -350,6 +363,7 @@ static void table_free(k2t_table *t)
     free(t->cells);
     free(t->note);
     free(t->head), free(t->flags), free(t->pref), free(t->min);
+    free(t->seps);
 }
 
 /* One CSV field (RFC 4180: quoted when it holds a comma, a quote, a line
@@ -415,7 +429,7 @@ void k2t_table_print(k2t_table *t)
         table_free(t);
         return;
     }
-    int *w = k2t_xcalloc((size_t)nc, sizeof(int)), sepw = (int)strlen(t->sep), total = t->indent;
+    int *w = k2t_xcalloc((size_t)nc, sizeof(int)), total = t->indent;
     int W = k2t_width(sh);
     for (int c = 0; c < nc; c++) {
         /* With a width, a text column is as wide as its content. */
@@ -425,7 +439,7 @@ void k2t_table_print(k2t_table *t)
         /* Unlimited width: a column keeps its preferred width and a longer
         ** cell pushes the rest of its row (the lines k2t always printed). */
         if (!W && t->pref[c] > 0) {
-            total += w[c] + (c ? sepw : 0);
+            total += w[c] + (c ? (int)strlen(sep_of(t, c)) : 0);
             continue;
         }
         for (int r = 0; r < t->nr; r++) {
@@ -434,7 +448,7 @@ void k2t_table_print(k2t_table *t)
             int l = vis_len(v, strlen(v));
             if (l > w[c]) w[c] = l;
         }
-        total += w[c] + (c ? sepw : 0);
+        total += w[c] + (c ? (int)strlen(sep_of(t, c)) : 0);
     }
     /* Too wide: shrink the widest column that may shrink, one column at a
     ** time, down to the minimums. */
@@ -508,7 +522,7 @@ void k2t_table_print(k2t_table *t)
                 if (l && !(r < 0) && vis_len(s0, l) < vis_len(s0, strlen(s0)) && *p[c]) t->wrapped = 1;
                 int pad = w[c] - vis_len(s0, l);
                 if (pad < 0) pad = 0;
-                if (c) k2t_printf(sh, "%s", t->sep);
+                if (c) k2t_printf(sh, "%s", sep_of(t, c));
                 if (t->flags[c] & K2T_COL_RIGHT) k2t_printf(sh, "%*s%.*s", pad, "", (int)l, s0);
                 else if (c == last) k2t_printf(sh, "%.*s", (int)l, s0);
                 else k2t_printf(sh, "%.*s%*s", (int)l, s0, pad, "");

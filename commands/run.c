@@ -417,6 +417,8 @@ static int argmax(const float *p, int k)
     return b;
 }
 
+static void print_sample0(k2t_shell *sh, const k2t_tensor *t, int indent);
+
 static int cmd_run(k2t_shell *sh, int argc, char **argv)
 {
     (void)argc, (void)argv;
@@ -448,11 +450,14 @@ static int cmd_run(k2t_shell *sh, int argc, char **argv)
         }
         if (sh->in.n > show) k2t_printf(sh, "  ... (\"top\" shows every sample)\n");
     } else {
+        /* Every output by name, then its first sample's values as print
+        ** shows them (summarised past 1,000 values). */
         char s1[96];
         for (int i = 0; i < m->n_outputs; i++) {
             const k2t_tensor *o = k2t_run_output(sh->run, m->outputs[i]);
             k2t_printf(sh, "  output %s: shape %s\n", m->nodes[m->outputs[i]].name,
                        k2t_shape_str(&o->shape, 0, s1, sizeof s1));
+            print_sample0(sh, o, 4);
         }
     }
     return K2T_CMD_OK;
@@ -572,6 +577,8 @@ typedef struct pctx {
     int nd, na, axes[K2T_MAX_DIMS];
     int64_t idx[K2T_MAX_DIMS];
     int summarise, prec, w, width, col, base; /* base: columns before the first '[' */
+    int fixed;  /* > 0: fixed point with up to this many decimals (numpy's suppress=True) */
+    int sci;    /* scientific with 2 significant digits */
 } pctx;
 
 static int64_t axis_len(const range *r)
@@ -582,7 +589,17 @@ static int64_t axis_len(const range *r)
 
 static void fmt_value(const pctx *c, float v, char *buf, size_t n)
 {
-    snprintf(buf, n, "%.*g", c->prec, (double)v);
+    if (c->sci) {
+        snprintf(buf, n, "%.1e", (double)v);
+    } else if (c->fixed > 0) {
+        /* numpy's suppress=True: trailing zeros become blanks, so the
+        ** decimal points align ("0.0003", "0.    ", "1.    "). */
+        snprintf(buf, n, "%.*f", c->fixed, (double)v);
+        char *dot = strchr(buf, '.');
+        for (char *e = buf + strlen(buf) - 1; dot && e > dot && *e == '0'; e--) *e = ' ';
+    } else {
+        snprintf(buf, n, "%.*g", c->prec, (double)v);
+    }
 }
 
 /* Print axis c->axes[a] from the current c->idx: "[v v ...]" for the
@@ -697,6 +714,29 @@ static void print_values(k2t_shell *sh, const k2t_tensor *t, const range *r, int
         for (int i = 0; i < nd; i++) c.idx[i] = r[i].start;
         measure(&c, 0);
     }
+    /* Still too wide (scores from 1e-8 to 1 at 80 columns): fixed point
+    ** with 4 decimals down to 2 as numpy's suppress=True prints them, else
+    ** scientific with 2 significant digits. */
+    if (!sh->set.print_prec && c.na == 1 && last <= 16 && c.base + 2 + last * (c.w + 1) > c.width) {
+        int fits = 0;
+        for (c.fixed = 4; c.fixed >= 2 && !fits; c.fixed--) {
+            c.w = 0;
+            for (int i = 0; i < nd; i++) c.idx[i] = r[i].start;
+            measure(&c, 0);
+            fits = c.base + 2 + last * (c.w + 1) <= c.width;
+            if (fits) break;
+        }
+        if (!fits) {
+            c.fixed = 0, c.sci = 1, c.w = 0;
+            for (int i = 0; i < nd; i++) c.idx[i] = r[i].start;
+            measure(&c, 0);
+            if (c.base + 2 + last * (c.w + 1) > c.width) { /* it wraps anyway: the shortest %g */
+                c.sci = 0, c.w = 0;
+                for (int i = 0; i < nd; i++) c.idx[i] = r[i].start;
+                measure(&c, 0);
+            }
+        }
+    }
     for (int i = 0; i < nd; i++) c.idx[i] = r[i].start;
     print_axis(&c, 0);
     k2t_printf(sh, "\n");
@@ -759,13 +799,20 @@ static int cmd_print(k2t_shell *sh, int argc, char **argv)
         if (nd < 0) return k2t_error(sh, slice_arg, "print: %s", why);
         print_values(sh, t, r, nd, 0);
     } else {
-        /* Without a slice: the first sample, numpy-style ("..." past 1,000 values). */
-        nd = t->shape.ndim;
-        for (int i = 0; i < nd; i++) r[i] = (range){0, i ? t->shape.d[i] : (t->shape.d[0] > 0 ? 1 : 0), 1, i == 0};
-        k2t_printf(sh, "%s[0]%s ", k2t_c_dim(sh), k2t_c_off(sh));
-        print_values(sh, t, r, nd, 4);
+        print_sample0(sh, t, 0);
     }
     return K2T_CMD_OK;
+}
+
+/* The first sample of t, numpy-style ("..." past 1,000 values), after
+** "[0] " at column 'indent'. */
+static void print_sample0(k2t_shell *sh, const k2t_tensor *t, int indent)
+{
+    range r[K2T_MAX_DIMS];
+    int nd = t->shape.ndim;
+    for (int i = 0; i < nd; i++) r[i] = (range){0, i ? t->shape.d[i] : (t->shape.d[0] > 0 ? 1 : 0), 1, i == 0};
+    k2t_printf(sh, "%*s%s[0]%s ", indent, "", k2t_c_dim(sh), k2t_c_off(sh));
+    print_values(sh, t, r, nd, indent + 4);
 }
 
 static void complete_print(k2t_shell *sh, int argi, char **argv, const char *prefix, k2t_strlist *out)
@@ -1016,7 +1063,8 @@ const k2t_command k2t_cmd_run = {
     .usage = "run",
     .summary = "Run the whole model on the current input with Keras semantics, keeping every activation.",
     .help = "Prints the number of layers, the batch and the time, and for classifiers the top\n"
-            "class of the first samples.  Every layer's output stays available to print, save and\n"
+            "class of the first samples; for other models every output by name, its shape and its\n"
+            "first sample's values as print shows them.  Every layer's output stays available to print, save and\n"
             "top.  A model with a layer k2t cannot execute is refused before anything runs.",
     .fn = cmd_run,
 };

@@ -163,6 +163,13 @@ typedef struct k2t_shell {
     ** state (tui-snapshot): 'node' selected (-1: the default), with the
     ** key help open when 'keys'.  Returns K2T_CMD_*. */
     int (*tui_snapshot)(struct k2t_shell *sh, int w, int h, int node, int keys);
+    /* Set by the full-screen mode while a command runs (0 / NULL
+    ** otherwise): the columns of its output pane, which k2t_width uses
+    ** when no "set width" is given; and a status line long commands (eval)
+    ** report their progress on, called from the main thread, NULL text to
+    ** clear it. */
+    int pane_cols;
+    void (*progress)(struct k2t_shell *sh, const char *text);
 } k2t_shell;
 
 /* Initialise 'sh' with default settings; output to stdout/stderr. */
@@ -262,9 +269,10 @@ void k2t_printf(k2t_shell *sh, const char *fmt, ...) __attribute__((format(print
 
 /*-------------------------------------------------- width-aware output */
 
-/* The columns output may use: "set width N", else $COLUMNS, else the
-** terminal's width when sh->out is a terminal, else 0: unlimited (scripts
-** and tests keep their full-width lines). */
+/* The columns output may use: "set width N", else the full-screen mode's
+** output pane (sh->pane_cols), else $COLUMNS, else the terminal's width
+** when sh->out is a terminal, else 0: unlimited (scripts and tests keep
+** their full-width lines). */
 int k2t_width(const k2t_shell *sh);
 /* Print 'text' starting at column 'col', wrapped at word boundaries at
 ** 'width' columns (0: k2t_width, or 'fallback' when that is unlimited),
@@ -287,6 +295,7 @@ typedef struct k2t_table {
     char **cells;        /* nr * nc, owned */
     int indent;          /* spaces before the first column */
     const char *sep;     /* between columns ("  ") */
+    const char **seps;   /* per column: the separator before it (NULL: sep), or NULL (k2t_table_sep) */
     char rule_top, rule_head, rule_end; /* '_'/'=' rules (0: none) */
     int rule_width;      /* preferred rule width (0: the table's) */
     int hide_head;       /* no heading line in table format (csv/tsv keep it) */
@@ -296,6 +305,8 @@ typedef struct k2t_table {
 void k2t_table_init(k2t_table *t, k2t_shell *sh, int nc);
 /* Column c: heading, K2T_COL_* flags, preferred and minimum width. */
 void k2t_table_col(k2t_table *t, int c, const char *head, int flags, int pref, int min);
+/* Column c is preceded by 'sep' (a static string) instead of t->sep. */
+void k2t_table_sep(k2t_table *t, int c, const char *sep);
 /* One row of nc cells (printf-free: copied). */
 void k2t_table_row(k2t_table *t, const char *const *cells);
 /* A line of text under the last row ("! flagged"), wrapped to the width,

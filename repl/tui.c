@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tui.h"
@@ -251,9 +252,34 @@ static void draw(const tui_state *st, k2t_shell *sh)
 
 /*============================================================ commands */
 
+static void fit_terminal(void);
+
+/* The state a command's progress is shown in (run_command sets it). */
+static tui_state *progress_st;
+static double progress_last;
+
+/* sh->progress while a command runs on the screen: its text replaces the
+** status on the key bar, redrawn at most every 0.1 s (NULL: back to the
+** "running:" status, which the end of the command clears). */
+static void tui_progress(k2t_shell *sh, const char *text)
+{
+    tui_state *st = progress_st;
+    if (!st || !tui_on) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double t = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    if (text && t - progress_last < 0.1) return;
+    progress_last = t;
+    snprintf(st->status, sizeof st->status, "%.200s%s", text ? text : "", text ? "  (Ctrl-C stops it)" : "");
+    draw(st, sh);
+}
+
 /*
 ** Run one command line through the dispatcher with its output captured
-** into the output pane (after a "k2t> LINE" echo).  Returns K2T_CMD_*.
+** into the output pane (after a "k2t> LINE" echo).  On the screen, the
+** command's output fits the output pane (sh->pane_cols, from the
+** terminal's real size) and long commands show their progress on the key
+** bar (sh->progress).  Returns K2T_CMD_*.
 */
 static int run_command(tui_state *st, k2t_shell *sh, const char *line)
 {
@@ -274,8 +300,21 @@ static int run_command(tui_state *st, k2t_shell *sh, const char *line)
     sh->out = sh->err = f;
     k2t_interrupted = 0;
     n_sigint = 0;
-    if (tui_on) set_handler(SIGINT, on_interrupt);
+    if (tui_on) {
+        set_handler(SIGINT, on_interrupt);
+        int h, w;
+        fit_terminal();
+        getmaxyx(stdscr, h, w);
+        (void)h;
+        sh->pane_cols = w - 2 >= 20 ? w - 2 : 20;  /* the output pane's inside */
+        sh->progress = tui_progress;
+        progress_st = st;
+        progress_last = 0;
+    }
     int rc = k2t_dispatch(sh, line);
+    sh->pane_cols = 0;
+    sh->progress = NULL;
+    progress_st = NULL;
     if (tui_on) set_handler(SIGINT, on_fatal);
     if (rc == K2T_CMD_ERR && sh->nerr == nerr0) sh->nerr++;
     sh->out = so;

@@ -108,8 +108,12 @@ desc="n again: the cursor marker moved to node 2"
 check eval 'wait_for s "=> +2 batch_normalization" && ! screen s | grep -Eq "=> +1 conv2d"'
 
 tm send-keys -t s b
+# The output fits the output pane (78 columns) and wraps: the operands are
+# seen with the output pane focused (it grows), then Shift-Tab twice back.
+tm send-keys -t s Tab Tab
 desc="b steps through the block: the cursor is past it, the addition's operands shown"
 check eval 'wait_for s "=> +9 global_average_pooling2d" && wait_for s "before add: conv2d_2"'
+tm send-keys -t s BTab BTab
 desc="b selects the layer that ran last"
 check wait_for s 'activation_1 \(Activation\)'
 
@@ -168,6 +172,47 @@ desc="q leaves: k2t exits with status 0"
 check wait_for s '^k2t-exit=0$'
 desc="the terminal is sane after leaving (icanon, echo)"
 check eval 'wait_for s "^tty: icanon$" && screen s | grep -q "^tty: echo$" && ! screen s | grep -q "^tty: -"'
+
+#------------------------------------------- the real size, session w
+# A stale $COLUMNS (200) in the environment: output in the full-screen mode
+# fits its output pane all the same (the terminal's size, not $COLUMNS), and
+# eval shows its progress on the key bar.
+cur=w
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+cat >"$tmp/run-w.sh" <<EOF
+cd '$top'
+env -u INPUTRC -u LINES COLUMNS=200 HOME="$tmp" TERM=xterm NO_COLOR=1 "$K2T" --no-init --tui demo/demo.h5
+echo "k2t-exit=\$?"
+sleep 60
+EOF
+tm -f /dev/null new-session -d -s w -x 80 -y 24 "sh '$tmp/run-w.sh'"
+wait_for w 'Layers \(30\)' >/dev/null
+tm send-keys -t w ':summary' Enter
+desc="with COLUMNS=200, summary in an 80-column screen fits the output pane (Connected to shown)"
+check eval 'wait_for w "Total params" && tm send-keys -t w Tab Tab && sleep 0.3 && tm send-keys -t w g &&
+    sleep 0.3 && screen w | grep -q "Connected to"'
+tm send-keys -t w BTab BTab
+if "$PY" -c "import numpy" 2>/dev/null; then
+    "$PY" - "$tmp" <<'PYEOF'
+import sys, numpy as np
+r = np.random.RandomState(0)
+np.save(sys.argv[1] + "/x.npy", r.randint(0, 256, (12000, 32, 32, 3)).astype(np.uint8))
+np.save(sys.argv[1] + "/y.npy", r.randint(0, 10, 12000))
+PYEOF
+    tm send-keys -t w ':set threads 1' Enter
+    tm send-keys -t w ":eval $tmp/x.npy $tmp/y.npy" Enter
+    desc="eval in the full-screen mode shows its progress on the key bar"
+    check eval 'i=0; while [ $i -lt 200 ] && ! screen w | tail -1 | grep -Eq "eval [0-9]+/12000 \[=* *\] [0-9]+ samples/s"; do
+        sleep 0.05; i=$((i + 1)); done; [ $i -lt 200 ]'
+    tm send-keys -t w ':print $total' Enter
+    desc="eval finishes in the full-screen mode and its progress is gone"
+    check eval 'i=0; while [ $i -lt 600 ] && ! screen w | grep -q "total = 12000"; do sleep 0.1; i=$((i + 1)); done;
+        screen w | grep -q "total = 12000" && ! screen w | grep -q "eval [0-9]*/12000 \["'
+else
+    echo "skip - eval progress in the full-screen mode (numpy missing)"
+fi
+tm send-keys -t w q
 
 #------------------------------------------------------- signals, session t
 # A signal while the screen is up: the handler ends curses and k2t dies

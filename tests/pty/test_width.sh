@@ -61,7 +61,7 @@ for size in 80x24 100x30 140x45; do
             "cd '$tmp' && env -u COLUMNS -u LINES -u INPUTRC HOME='$tmp' TERM=xterm NO_COLOR=1 PAGER=cat '$K2T' --no-init '$model'; echo k2t-exit=\$?; sleep 60"
         wait_for $s '^k2t> $' >/dev/null || { notok "$size $(basename "$model"): no prompt"; continue; }
         for cmd in "input random 1" "run" "echo ==BEGIN==" summary "stats all" show blocks "diff keras torch-naive" \
-                   check help "help diff" "print dense" "echo ==END==" quit; do
+                   check help "help diff" "print dense" "eval cifar $top/demo/demo-test.bin 100" "echo ==END==" quit; do
             # Type only at the prompt (typeahead would be echoed into the output).
             i=0
             while [ $i -lt 300 ] && ! screen $s | grep -v '^$' | tail -1 | grep -Eq '^k2t.*> $'; do
@@ -85,6 +85,15 @@ for size in 80x24 100x30 140x45; do
             notok "$size $(basename "$model"): no line wider than $w in $lines lines"
             echo "$long" | sed 's/^/#   /'
         fi
+        # A classifier's 10 scores: one line whatever the width.
+        case $model in *pretrainedResnet.h5)
+            if sed -n '/^==BEGIN==$/,/^==END==$/p' "$tmp/screen" | grep -A1 '^\[0\] \[' | tail -1 | grep -q '^ '; then
+                notok "$size $(basename "$model"): print dense takes more than one line"
+                grep -A1 '^\[0\] \[' "$tmp/screen" | sed 's/^/#   /'
+            else
+                ok "$size $(basename "$model"): print dense on one line"
+            fi ;;
+        esac
         tm kill-session -t $s
     done
 done

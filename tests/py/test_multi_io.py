@@ -12,6 +12,7 @@ by Concatenate and Add into a softmax head "cls" and a regression head "reg".  C
   - error messages naming the input: unknown name, missing/extra npz member, batch mismatch.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,6 +73,15 @@ try:
        "input vector  %s (float32, 3 samples), shape (3,5)" % VEC in so,
        "'input'/'info input' show each input's source and shape", so)
     ok("output cls: shape (3,3)" in so and "output reg: shape (3,2)" in so, "run names both outputs", so)
+    # run prints each output's first sample under its name, as print does (save's values, 6 digits)
+    shown = {}
+    for name in ("cls", "reg"):
+        m_ = re.search(r"^  output %s: shape \S+\n    \[0\] \[([^\]]*)\]$" % name, so, re.M)
+        shown[name] = [float(v) for v in m_.group(1).split()] if m_ else []
+    outs = [np.load(p("named_%d.npy" % i))[0] for i in (0, 1)]
+    ok(sorted(len(v) for v in shown.values()) == [2, 3] and
+       all(any(len(v) == len(o) and np.allclose(v, o, rtol=1e-5, atol=1e-7) for o in outs) for v in shown.values()),
+       "run prints each output's values (sample 0) by name", so)
     rc, so, se = k2t("input " + NPZ, "run", "save output " + p("npz.npy"), model=MODEL)
     ok(rc == 0 and "'%s' member vector" % NPZ in so, "input FILE.npz sets both inputs", se.strip() + so)
     same = all(os.path.exists(p(n)) for n in ("named_0.npy", "named_1.npy", "npz_0.npy", "npz_1.npy")) and \

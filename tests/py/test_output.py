@@ -76,6 +76,43 @@ for w in (60, 80, 100):
                        model=demo)
     long = [l for l in body(out) if len(l) > w]
     ok(rc == 0 and not long and len(out.splitlines()) > 200, "set width %d: no line is wider" % w, str(long[:3]) + err)
+# eval's per-class table and confusion matrix, compare's table: through the table helper too
+port = os.path.join(ROOT, "demo", "port-1.npz")  # scripts/demo_port.py (make lesson-data)
+for w in (80, 100, 140):
+    rc, out, err = k2t("set width %d" % w, "eval cifar %s" % data, model=demo)
+    long = [l for l in body(out) if len(l) > w]
+    ok(rc == 0 and not long and "accuracy: 493/500" in out and "confusion matrix" in out,
+       "eval at width %d: no line is wider" % w, str(long[:3]) + err)
+    if os.path.exists(port):
+        rc, out, err = k2t("set width %d" % w, "input cifar %s 0:2" % data, "compare " + port, model=demo)
+        long = [l for l in body(out) if len(l) > w]
+        ok(rc == 0 and not long and "first divergence: conv2d_3" in out and re.search(r"^conv2d_3\s+~ conv2d_3", out, re.M),
+           "compare at width %d: no line is wider, the rows keep 'name ~ layer'" % w, str(long[:3]) + err)
+    else:
+        skip("compare at width %d" % w, "%s is missing (make lesson-data)" % port)
+rc, out, err = k2t("set width 60", "eval cifar %s" % data, model=demo)
+conf = out[out.index("confusion matrix"):].splitlines()[1:12]
+ok(all(len(l) <= 60 for l in conf) and len(conf[1].split()) == 11 and conf[1].startswith("  "),
+   "eval at width 60: the confusion matrix keeps one line per class (narrower columns)", "\n".join(conf[:3]))
+rc, table, err = k2t("eval cifar %s" % data, model=demo)
+per = [l.split() for l in table[table.index("per class:"):table.index("confusion")].splitlines()[1:]]
+mat = [l.split()[-10:] for l in table[table.index("confusion"):].splitlines()[2:12]]
+for fmt, delim in (("csv", ","), ("tsv", "\t")):
+    rc, out, err = k2t("set format " + fmt, "eval cifar %s" % data, model=demo)
+    rows = list(csv.reader(io.StringIO("\n".join(body(out)) + "\n"), delimiter=delim))
+    ok(rc == 0 and rows[0][:4] == ["class", "correct", "total", "accuracy"] and len(rows) == 11 and
+       len(rows[0]) == 14 and "accuracy:" not in out,
+       "eval as %s: one table, a row per class with the confusion matrix's row" % fmt, str(rows[:2]) + err)
+    ok([[r[0], "%s/%s" % (r[1], r[2]), r[3] + "%"] for r in rows[1:]] == [[p[0], p[1], p[2]] for p in per] and
+       [r[4:] for r in rows[1:]] == mat, "eval as %s: equal to the tables' numbers" % fmt, str(rows[1]) + str(per[0]))
+if os.path.exists(port):
+    rc, table, err = k2t("input cifar %s 0:2" % data, "compare " + port, model=demo)
+    t_rows = [l.split()[0] for l in table.splitlines() if " ~ " in l]
+    rc, out, err = k2t("input cifar %s 0:2" % data, "set format csv", "compare " + port, model=demo)
+    rows = list(csv.reader(io.StringIO("\n".join(l for l in body(out) if not l.startswith("input")) + "\n")))
+    ok(rc == 0 and rows[0] == ["torch", "keras", "max|diff|", "result", "own input", "note"] and
+       [r[0] for r in rows[1:]] == t_rows and rows[7][1] == "conv2d_3 (Conv2D)" and rows[7][5] == "<- first divergence"
+       and "bug 1" not in out, "compare as csv: a header and one row per array, nothing else", str(rows[:2]) + err)
 rc, out, err = k2t("set width 10")
 ok(rc == 1 and "from 20 to 1000" in err, "set width refuses a width under 20", err)
 
@@ -130,13 +167,28 @@ ok(rc == 0 and len(vals) == 16 and all(len(v) == 16 for v in vals) and
    "an ellipsis stands for the axes between ([0,...,5] is 16x16)", str(len(vals)))
 
 shutil.rmtree(tmp, ignore_errors=True)
-# A classifier's 10 scores at 100 columns: one line (fewer digits at the default precision, not wrapped).
-res = os.path.join(SHARED, "models", "pretrainedResnet.h5")
-if os.path.exists(res):
-    rc, out, err = k2t("set width 100", "input cifar %s 0:2" % data, "run", "print dense", model=res)
-    rows = [l for l in out.splitlines() if l.startswith("[0] [")]
-    ok(rc == 0 and len(rows) == 1 and rows[0].endswith("]") and len(rows[0]) <= 100 and
-       len(re.findall(r"[-+0-9.e]+", rows[0][4:])) == 10, "10 class scores on one line at 100 columns", out[-300:])
+# A classifier's 10 scores (1e-8 .. 1) on one line at 80, 100 and 140 columns: fewer digits, or at 80
+# fixed point as numpy's suppress=True prints them; every value separated and equal to save's to the
+# digits shown.
+if os.path.exists(res := os.path.join(SHARED, "models", "pretrainedResnet.h5")):
+    tmp = tempfile.mkdtemp(prefix="k2t-output.")
+    for w in (80, 100, 140):
+        npy = os.path.join(tmp, "dense%d.npy" % w)
+        rc, out, err = k2t("set width %d" % w, "input cifar %s 0:2" % data, "run", "print dense", "save dense " + npy,
+                           model=res)
+        shape, ref = load_npy(npy)
+        rows = [l for l in out.splitlines() if l.startswith("[0] [")]
+        vals = [float(v) for v in re.findall(r"-?\d[-+0-9.e]*", rows[0][4:])] if rows else []
+        ok(rc == 0 and len(rows) == 1 and rows[0].endswith("]") and len(rows[0]) <= w and len(vals) == 10 and
+           all(re.fullmatch(r"-?\d[-+0-9.e]*", v) for v in rows[0][4:].strip("[] ").split()),
+           "10 class scores on one line at %d columns, each a separate number" % w, out[-300:])
+        ok(len(vals) == 10 and all(abs(v - r) <= 5e-5 + 5e-3 * abs(r) for v, r in zip(vals, ref[:10])) and
+           max(vals) == vals[ref[:10].index(max(ref[:10]))],
+           "at %d columns the scores equal save's to the digits shown, the top one the largest" % w, rows[0] if rows else out)
+    rows = [l for l in k2t("set width 80", "input cifar %s 0:2" % data, "run", "print conv2d [0,0,0]", model=res)[1]
+            .splitlines() if l.startswith(("[", "   ")) and "e+" not in l and "  std" not in l and "(pixels" not in l]
+    ok(len(rows) == 2, "16 values that fit no single line keep the shortest %g (no scientific), wrapped", str(rows))
+    shutil.rmtree(tmp, ignore_errors=True)
 else:
     skip("10 class scores on one line", "%s is missing" % res)
 done()
