@@ -106,7 +106,23 @@ static int input_batch(k2t_shell *sh, int argi, int i, k2t_array *a, const char 
 }
 
 /* "input [NAME] FILE.npy": argi is the file's argument. */
-static int input_npy(k2t_shell *sh, int i, int argi, const char *path)
+/* Samples [first, first + count) of a batch of n (count < 0: all). */
+static int take_range(k2t_shell *sh, int argi, k2t_array *a, int n, int64_t first, int64_t count, const char *what)
+{
+    if (count < 0) return n;
+    if (first >= n || count > n - first) {
+        k2t_error(sh, argi, "input: %s holds samples 0..%d; %lld:%lld is past its end", what, n - 1,
+                  (long long)first, (long long)count);
+        k2t_array_free(a);
+        return -1;
+    }
+    int64_t per = k2t_shape_numel(&a->shape) / n;
+    memmove(a->data, a->data + first * per, (size_t)(count * per) * sizeof(float));
+    a->shape.d[0] = count;
+    return (int)count;
+}
+
+static int input_npy(k2t_shell *sh, int i, int argi, const char *path, int64_t first, int64_t count)
 {
     k2t_err err = {0};
     k2t_array a;
@@ -116,6 +132,7 @@ static int input_npy(k2t_shell *sh, int i, int argi, const char *path)
     snprintf(what, sizeof what, "'%s'", path);
     int n = input_batch(sh, argi, i, &a, what);
     if (n < 0) return K2T_CMD_ERR;
+    if ((n = take_range(sh, argi + 1, &a, n, first, count, what)) < 0) return K2T_CMD_ERR;
     if (batch_conflict(sh, i, n, what)) {
         k2t_array_free(&a);
         return K2T_CMD_ERR;
@@ -309,7 +326,7 @@ static int cmd_input(k2t_shell *sh, int argc, char **argv)
     int named = input_index(m, argv[1]);
     /* An input layer called "image" (or "random") of a model with several
     ** inputs: the keywords take one input, so the name wins. */
-    if (named >= 0 && argc == 3 && m->n_inputs > 1) return input_npy(sh, named, 2, argv[2]);
+    if (named >= 0 && argc == 3 && m->n_inputs > 1) return input_npy(sh, named, 2, argv[2], 0, -1);
     if (strcmp(argv[1], "cifar") == 0) {
         if (argc < 3) return k2t_error(sh, -1, "input cifar: which file? Usage: input cifar FILE [FIRST[:COUNT]]");
         int in_node = k2t_shell_single_input(sh, "input cifar");
@@ -334,14 +351,21 @@ static int cmd_input(k2t_shell *sh, int argc, char **argv)
     }
     if (strcmp(argv[1], "random") == 0 || strcmp(argv[1], "zeros") == 0) return input_random(sh, argc, argv);
     if (argc == 3) {
-        if (named >= 0) return input_npy(sh, named, 2, argv[2]);
+        if (named >= 0) return input_npy(sh, named, 2, argv[2], 0, -1);
+        size_t l1 = strlen(argv[1]);
+        int64_t first, count;
+        if (m->n_inputs == 1 && l1 > 4 && !strcmp(argv[1] + l1 - 4, ".npy")) { /* input FILE.npy FIRST[:COUNT] */
+            if (parse_range(argv[2], &first, &count) != 0)
+                return k2t_error(sh, 2, "input: expected FIRST or FIRST:COUNT after the file, got '%s'", argv[2]);
+            return input_npy(sh, 0, 1, argv[1], first, count);
+        }
         if (m->n_inputs == 1) return k2t_error(sh, 2, "input: unexpected argument '%s'", argv[2]);
         return k2t_error(sh, 1, "input: the model has no input '%s' (its inputs: %s)", argv[1], names);
     }
     if (argc != 2) return k2t_error(sh, 3, "input: unexpected argument '%s'", argv[3]);
     size_t len = strlen(argv[1]);
     if (len > 4 && !strcmp(argv[1] + len - 4, ".npz")) return input_npz(sh, argv[1]);
-    if (m->n_inputs == 1) return input_npy(sh, 0, 1, argv[1]);
+    if (m->n_inputs == 1) return input_npy(sh, 0, 1, argv[1], 0, -1);
     if (named >= 0)
         return k2t_error(sh, -1, "input %s: which file? Usage: input %s FILE.npy", argv[1], argv[1]);
     return k2t_error(sh, -1, "input: the model has %d inputs (%s): \"input NAME FILE.npy\" sets one, \"input "
@@ -1042,7 +1066,7 @@ static void complete_save(k2t_shell *sh, int argi, char **argv, const char *pref
 
 const k2t_command k2t_cmd_input = {
     .name = "input", .group = "run", .min_args = 0, .max_args = 3, .flags = K2T_NEEDS_MODEL | K2T_NEEDS_ARCH,
-    .usage = "input FILE.npy | input NAME FILE.npy | input FILE.npz | input cifar FILE [FIRST[:COUNT]] | input image FILE | "
+    .usage = "input FILE.npy [FIRST[:COUNT]] | input NAME FILE.npy | input FILE.npz | input cifar FILE [FIRST[:COUNT]] | input image FILE | "
              "input random [SEED] | input zeros | input",
     .summary = "Set the model's input: a .npy array, CIFAR-10 images, a PNG/JPEG image, random or zeros.",
     .help = "FILE.npy: float32, float64 or uint8 in Keras layout (NHWC), batch first; one sample\n"

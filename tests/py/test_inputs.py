@@ -287,6 +287,22 @@ def generated_inputs():
         same_output("input zeros = an all-zero .npy", z, zn)
 
 
+def npy_ranges():
+    """input FILE.npy FIRST[:COUNT] takes those samples, as input cifar FILE FIRST:COUNT does."""
+    x = np.random.RandomState(11).normal(0, 1, (6, 32, 32, 3)).astype(np.float32)
+    np.save(tmp("six.npy"), x)
+    np.save(tmp("two.npy"), x[2:4])
+    np.save(tmp("one.npy"), x[5:6])
+    same_output("input FILE.npy 2:2 = those two samples", output_of(SMALL, "input " + tmp("six.npy") + " 2:2", name="r2"),
+                output_of(SMALL, "input " + tmp("two.npy"), name="t2"))
+    same_output("input FILE.npy 5 = that one sample", output_of(SMALL, "input " + tmp("six.npy") + " 5", name="r1"),
+                output_of(SMALL, "input " + tmp("one.npy"), name="t1"))
+    expect_error("input FILE.npy past its end: refused with the file's range", SMALL,
+                 ["input %s 4:3" % tmp("six.npy")], must=["0..5", "4:3"])
+    expect_error("input FILE.npy with a bad range: refused", SMALL, ["input %s two" % tmp("six.npy")],
+                 must=["FIRST:COUNT", "two"])
+
+
 def unsupported():
     msg = expect_error("run on a model with a Lambda: refused naming the layer and its class", UNSUPPORTED,
                        ["input zeros", "run"], must=["Lambda", "lambda"])
@@ -305,6 +321,7 @@ def main():
         cifar_inputs()
         image_inputs()
         generated_inputs()
+        npy_ranges()
         unsupported()
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
