@@ -389,7 +389,9 @@ static int cmd_info(k2t_shell *sh, int argc, char **argv)
         for (int i = 0; i < m->n_nodes; i++) {
             const k2t_node *N = &m->nodes[i];
             if (N->layer != li) continue;
-            if (L->n_calls > 1) k2t_printf(sh, "  call %s (node %d):\n", N->name, i);
+            if (N->part) /* tensor j of a call (return_state): its own node */
+                k2t_printf(sh, "  tensor %s (node %d): output %d of the call\n", N->name, i, N->part);
+            else if (L->n_calls > 1) k2t_printf(sh, "  call %s (node %d):\n", N->name, i);
             else k2t_printf(sh, "  node:       %d of %d (topological order)\n", i, m->n_nodes);
             k2t_printf(sh, "  inbound:    ");
             if (!N->n_in) k2t_printf(sh, "(none: model input)");

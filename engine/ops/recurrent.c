@@ -145,6 +145,7 @@ static void rnn_describe(const k2t_layer *L, k2t_buf *b)
     if (cell_op(L) == K2T_OP_GRU) k2t_buf_printf(b, ", reset_after=%d", g->reset_after);
     k2t_buf_printf(b, ", return_sequences=%d, go_backwards=%d, use_bias=%d", g->return_sequences,
                    g->go_backwards, g->use_bias);
+    if (g->return_state) k2t_buf_printf(b, ", return_state=1");
 }
 
 /* kernel (F, k*u) -> weight_ih_l0 (k*u, F): .T; recurrent likewise; the
