@@ -451,6 +451,37 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
     a.merged = g->dw == 1 && cg == c;
     a.ys = cout;
     a.clip = clip;
+    if (conv_is_pointwise(g)) {
+        /* A 1x1 convolution reads every pixel in place, in one run across
+        ** rows and samples: full blocks of 12 pixels even on a 3x3 map, in
+        ** pieces whose input stays in cache over the channel chunks. */
+        int64_t total = (int64_t)n * g->oh * g->ow, piece = BAND_FLOATS / (c ? c : 1);
+        piece = piece < 48 ? 48 : piece - piece % 12;
+        for (int64_t p0 = 0; p0 < total; p0 += piece) {
+            int len = (int)(total - p0 < piece ? total - p0 : piece);
+            const float *src = x + p0 * c;
+            float *yb = y + p0 * cout;
+            for (int q = 0; q < groups; q++)
+                for (int c0 = 0; c0 < coutg;) {
+                    int rest = coutg - c0, nc = rest > 32 && rest <= 48 ? rest : rest < 32 ? rest : 32;
+                    int nvi = (nc + 15) / 16 - 1;
+                    int64_t ch = (int64_t)q * coutg + c0;
+                    a.tail = (__mmask16)((1u << (nc - 16 * nvi)) - 1u);
+                    a.w = w + ch;
+                    a.scale = e && e->scale ? e->scale + ch : NULL;
+                    a.bias = e && e->bias ? e->bias + ch : NULL;
+                    direct_rows(&a, nvi, src + (int64_t)q * cg, 0, len, 0, 1, yb + ch);
+                    c0 += nc;
+                }
+            if (act == K2T_ACT_SOFTMAX) {
+                k2t_epi sm = {NULL, NULL, act};
+                kern_epilogue(yb, len, cout, &sm);
+            } else if (!clip && act != K2T_ACT_LINEAR) {
+                kern_act(yb, (int64_t)len * cout, act);
+            }
+        }
+        return;
+    }
     for (int s = 0; s < n; s++) {
         const float *xs = x + (int64_t)s * g->ih * g->iw * c;
         for (int oy0 = 0; oy0 < g->oh; oy0 += brows) {
