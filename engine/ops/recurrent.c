@@ -617,9 +617,23 @@ static int mirror_layer(json_t *f, json_t *b)
         return 0;
     json_t *fg = json_object_get(fc, "go_backwards"), *bg = json_object_get(bc, "go_backwards");
     if (json_is_true(fg) == json_is_true(bg)) return 0;
+    /* Compared without what does not change inference: the name,
+    ** go_backwards, and the initializers, regularizers and constraints (Keras
+    ** 3 writes each initializer with its own shared_object_id). */
     json_t *x = json_deep_copy(fc), *y = json_deep_copy(bc);
-    const char *drop[] = {"name", "go_backwards"};
-    for (int i = 0; i < 2; i++) json_object_del(x, drop[i]), json_object_del(y, drop[i]);
+    json_t *both[2] = {x, y};
+    for (int k = 0; k < 2; k++) {
+        const char *key;
+        json_t *v, *tmp;
+        json_object_foreach_safe(both[k], tmp, key, v) {
+            size_t l = strlen(key);
+            static const char *const tails[] = {"_initializer", "_regularizer", "_constraint"};
+            int drop = !strcmp(key, "name") || !strcmp(key, "go_backwards") || !strcmp(key, "trainable");
+            for (int t = 0; t < 3 && !drop; t++)
+                drop = l >= strlen(tails[t]) && !strcmp(key + l - strlen(tails[t]), tails[t]);
+            if (drop) json_object_del(both[k], key);
+        }
+    }
     int same = json_equal(x, y);
     json_decref(x);
     json_decref(y);
