@@ -177,7 +177,9 @@ static void rnn_hazards(k2t_hz *h)
     k2t_mask_sources(h->m, NULL, in);
     if (in[h->node] >= 0) {
         k2t_hz_say(h, K2T_PIT_MASK, 1, "skips the padding steps that '%s' marks (its state carries over%s); "
-                   "nn.%s reads every step unless the batch is packed with its lengths", h->m->nodes[in[h->node]].name,
+                   "nn.%s reads every step: pack the batch with its lengths when every row is right-padded, else "
+                   "run the steps one by one keeping the state at padded ones (left padding, pad_sequences' "
+                   "default)", h->m->nodes[in[h->node]].name,
                    !g->return_sequences ? "" : h->L->op == K2T_OP_BIDIRECTIONAL || g->zero_output ?
                    ", the output there is zeros" : ", the output there repeats the previous one",
                    cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN");
@@ -952,7 +954,8 @@ static void masking_hazards(k2t_hz *h)
 {
     if (!h->L->cfg.makes_mask) return;
     k2t_hz_say(h, K2T_PIT_MASK, 1, "%s marks padding steps, which Keras's recurrent layers after it skip (the "
-               "state carries over); nn.LSTM/GRU/RNN read every step: pack the sequences with their lengths",
+               "state carries over); nn.LSTM/GRU/RNN read every step: pack right-padded sequences with their "
+               "lengths; left-padded ones (pad_sequences' default) need a step loop",
                h->L->op == K2T_OP_EMBEDDING ? "mask_zero=True (ids of 0)" : "Masking");
     k2t_hz_code(h, "x = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)");
 }
