@@ -201,7 +201,8 @@ static void rnn_hazards(k2t_hz *h)
                     u, 2 * u);
         if (!g->reset_after)
             k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "reset_after=False applies the reset gate before the recurrent "
-                       "product; nn.GRU applies it after (reset_after=True): write the cell out by hand");
+                       "product; nn.GRU applies it after (reset_after=True): write the cell out by hand (export "
+                       "writes one, KerasRNN)");
     }
     if ((g->rec_act == K2T_ACT_HARD_SIGMOID || g->rec_act == K2T_ACT_HARD_SIGMOID3) &&
         cell_op(h->L) != K2T_OP_SIMPLE_RNN)
