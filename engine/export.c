@@ -847,10 +847,25 @@ k2t_status k2t_py_module(const k2t_py *y, int li, char *buf, size_t n, k2t_err *
 
 /* Python names of the variables: each node's sanitized name, made unique
 ** and kept off the names the generated code itself uses. */
+/* Does 'a' equal 'b', or one the other plus a suffix the ops' temporaries
+** take (NAME_mask, NAME_steps, NAME_per_step, NAME_neg)? */
+static int var_clash(const char *a, const char *b)
+{
+    static const char *const sfx[] = {"_mask", "_steps", "_per_step", "_neg"};
+    size_t la = strlen(a), lb = strlen(b);
+    if (!strcmp(a, b)) return 1;
+    for (int k = 0; k < 4; k++) {
+        const char *s = sfx[k], *lo = la < lb ? a : b, *hi = la < lb ? b : a;
+        if (strlen(hi) == strlen(lo) + strlen(s) && !strncmp(hi, lo, strlen(lo)) && !strcmp(hi + strlen(lo), s))
+            return 1;
+    }
+    return 0;
+}
+
 static void name_vars(py *y)
 {
-    static const char *const reserved[] = {"self", "x", "F", "nn", "torch", "np", "math",
-                                           "float", "json", "os", "sys", "trace", NULL};
+    static const char *const reserved[] = {"self", "x", "F", "nn", "torch", "np", "math", "float", "json", "os",
+                                           "sys", "trace", "hn", "keras_rnn", NULL};
     const k2t_model *m = y->p->m;
     y->var = k2t_xcalloc((size_t)(m->n_nodes ? m->n_nodes : 1), sizeof(char *));
     for (int i = 0; i < m->n_nodes; i++) {
@@ -859,7 +874,7 @@ static void name_vars(py *y)
         snprintf(name, sizeof name, "%s", base);
         for (int k = 2;; k++) {
             int clash = in_list(reserved, name);
-            for (int j = 0; j < i && !clash; j++) clash = !strcmp(y->var[j], name);
+            for (int j = 0; j < i && !clash; j++) clash = var_clash(y->var[j], name);
             if (!clash) break;
             snprintf(name, sizeof name, "%s_%d", base, k);
         }

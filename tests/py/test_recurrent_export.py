@@ -10,7 +10,8 @@ masking.h5, embed_mask.h5, time_distributed_mask.h5 (Masking -> TimeDistributed(
 and two built here for what tfjs-layers cannot run (GRU reset_after=True; a Bidirectional's zeros
 at masked steps): Embedding mask_zero -> Bidirectional GRU (sequences, concat) -> Bidirectional
 LSTM (sequences, mul) -> LSTM, and Masking -> GRU (sequences) -> SimpleRNN relu (backwards) ->
-TimeDistributed(Dense).
+TimeDistributed(Dense); and one whose layer names are the port's own temporaries' (emb and
+emb_mask, hn, keras_rnn).
 
 For each: "export pytorch" (its self-test input right-padded, and again left-padded: both must print
 PASS), then the module, imported here, runs on right-padded, left-padded (pad_sequences' default) and
@@ -174,7 +175,17 @@ def build_extra():
     c = g.add("TimeDistributed", b, name="td_dense", layer=("Dense", {"units": 2, "activation": "tanh"}))
     g.outputs = [c]
     write_model(p2, g)
-    return [p1, p2]
+    # layer names that the port's own temporaries would take: renamed, not shadowed
+    p3 = os.path.join(tmp, "names.h5")
+    g = Graph("k214", 135)
+    xin = g.Input((5,))
+    e = g.add("Embedding", xin, name="emb", input_dim=7, output_dim=3, mask_zero=True)
+    d = g.add("Dense", e, name="emb_mask", units=3)
+    h = g.add("LSTM", d, name="hn", units=2, return_sequences=True)
+    k = g.add("GRU", h, name="keras_rnn", units=2, reset_after=False)
+    g.outputs = [k]
+    write_model(p3, g)
+    return [p1, p2, p3]
 
 
 def input_spec(path):
