@@ -940,6 +940,21 @@ def fx_masking_gru(out):
     return x0
 
 
+@fixture("bidi_backwards.h5", "Bidirectional around layers that go backwards: SimpleRNN returning sequences (sum "
+         "of the halves: the forward half in its reading order, the backward half reversed), LSTM giving its last "
+         "states")
+def fx_bidi_backwards(out):
+    g = Graph("k214", 1109)
+    x = g.Input((6, 3))
+    a = g.add("Bidirectional", x, name="bi_rnn", merge_mode="sum",
+              layer=("SimpleRNN", {"units": 4, "return_sequences": True, "go_backwards": True}))
+    b = g.add("Bidirectional", a, name="bi_lstm", layer=("LSTM", {"units": 3, "go_backwards": True}))
+    y = g.add("Dense", b, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "bidi_backwards.h5"), g)
+    return normal_input(1110, (6, 3))
+
+
 # -------------------------------------------------------------- Keras 3, ResNet
 
 @fixture("keras3_act.h5", "Keras 3.5 legacy H5 (batch_shape, dict inbound nodes, DTypePolicy): hard_sigmoid "

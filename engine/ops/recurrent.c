@@ -38,9 +38,8 @@
 ** Masking from the features) and handed on as the executor does; the
 ** batch runs packed (pack_padded_sequence) when every row's mask is a
 ** prefix, else step by step with torch.where keeping the state, so right
-** and left padding are both exact.  Export still refuses a Bidirectional
-** whose forward layer goes backwards and mask_zero on ids of more than
-** one axis.
+** and left padding are both exact.  Export still refuses mask_zero on ids
+** of more than one axis.
 */
 #include <cblas.h>
 #include <math.h>
@@ -748,12 +747,6 @@ static void bidi_hazards(k2t_hz *h)
                    cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : "GRU", g->units, g->units);
 }
 
-static const char *bidi_unexportable(const k2t_layer *L, const k2t_shape *in)
-{
-    (void)in;
-    return L->cfg.go_backwards ? "a Bidirectional whose forward layer goes backwards" : NULL;
-}
-
 static k2t_status bidi_extra(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err)
 {
     (void)err;
@@ -781,7 +774,9 @@ static k2t_status bidi_py_forward(k2t_py *y, int i, k2t_err *err)
         if (L->cfg.return_sequences) k2t_py_printf(y, "        %s = %s.movedim(-1, 1)  # (N, units, T)\n", v, v);
         return K2T_OK;
     }
-    k2t_py_printf(y, "        %s, hn = self.%s(%s.movedim(1, -1))\n", v, attr, a);
+    /* go_backwards (the forward layer's): both halves read the flipped sequence, the forward half's
+    ** outputs stay in its reading order, the backward half's come out reversed, as Keras's do */
+    k2t_py_printf(y, "        %s, hn = self.%s(%s.movedim(1, -1)%s)\n", v, attr, a, L->cfg.go_backwards ? ".flip(1)" : "");
     if (L->cfg.return_sequences) {
         if (mg) k2t_py_printf(y, "        %s = (%s[..., :%d] %s %s[..., %d:])%s\n", v, v, u, op[mg], v, u,
                               mg == 3 ? " / 2" : "");
@@ -1017,7 +1012,7 @@ const k2t_op_def k2t_op_bidirectional = {
     .torch = bidi_torch, .hazards = bidi_hazards, .plan = bidi_plan, .forward = bidi_forward,
     .flags = K2T_OPF_MODULE | K2T_OPF_POSITIONAL | K2T_OPF_MASK_USE, .module = rnn_module, .py_init = rnn_py_init,
     .py_forward = bidi_py_forward,
-    .extra_tensors = bidi_extra, .unexportable = bidi_unexportable,
+    .extra_tensors = bidi_extra,
 };
 
 const k2t_op_def k2t_op_embedding = {

@@ -11,7 +11,8 @@ and two built here for what tfjs-layers cannot run (GRU reset_after=True; a Bidi
 at masked steps): Embedding mask_zero -> Bidirectional GRU (sequences, concat) -> Bidirectional
 LSTM (sequences, mul) -> LSTM, and Masking -> GRU (sequences) -> SimpleRNN relu (backwards) ->
 TimeDistributed(Dense); and one whose layer names are the port's own temporaries' (emb and
-emb_mask, hn, keras_rnn).
+emb_mask, hn, keras_rnn); Bidirectional around layers that go backwards (bidi_backwards.h5, and
+Masking -> two of them).
 
 For each: "export pytorch" (its self-test input right-padded, and again left-padded: both must print
 PASS), then the module, imported here, runs on right-padded, left-padded (pad_sequences' default) and
@@ -139,9 +140,10 @@ def reference(path, x):
         elif cls == "Bidirectional":
             icls, icfg = cfg["layer"]["class_name"], cfg["layer"]["config"]
             rs = icfg.get("return_sequences", False)
-            fo, fh = keras_rnn(icls, icfg, major, w, v, mask, False, rs)
-            bo, bh = keras_rnn(icls, icfg, major, wb, v, mask, True, rs)
-            a, b = (fo, bo[:, ::-1]) if rs else (fh, bh)  # the backward half back in time order
+            back = icfg.get("go_backwards", False)  # the backward half reads the other way
+            fo, fh = keras_rnn(icls, icfg, major, w, v, mask, back, rs)
+            bo, bh = keras_rnn(icls, icfg, major, wb, v, mask, not back, rs)
+            a, b = (fo, bo[:, ::-1]) if rs else (fh, bh)  # the backward half's outputs reversed
             mode = cfg.get("merge_mode", "concat")
             v = {"concat": lambda: np.concatenate([a, b], -1), "sum": lambda: a + b, "mul": lambda: a * b,
                  "ave": lambda: (a + b) / 2}[mode]()
@@ -185,7 +187,18 @@ def build_extra():
     k = g.add("GRU", h, name="keras_rnn", units=2, reset_after=False)
     g.outputs = [k]
     write_model(p3, g)
-    return [p1, p2, p3]
+    # Bidirectional around layers that go backwards, over a masked sequence
+    p4 = os.path.join(tmp, "bi_back_mask.h5")
+    g = Graph("k214", 137)
+    xin = g.Input((6, 3))
+    m = g.add("Masking", xin, name="masking", mask_value=0.0)
+    a = g.add("Bidirectional", m, name="bi_lstm",
+              layer=("LSTM", {"units": 3, "return_sequences": True, "go_backwards": True}))
+    b = g.add("Bidirectional", a, name="bi_gru", merge_mode="ave",
+              layer=("GRU", {"units": 2, "go_backwards": True, "reset_after": False}))
+    g.outputs = [b]
+    write_model(p4, g)
+    return [p1, p2, p3, p4]
 
 
 def input_spec(path):
@@ -285,7 +298,7 @@ def rel(a, b):
 
 # ------------------------------------------------------------------ the checks
 
-names = ["rnn_custom", "rnn_k3_hard_sigmoid", "gru", "mask_lstm", "masking_gru", "masking", "embed_mask",
+names = ["rnn_custom", "rnn_k3_hard_sigmoid", "gru", "bidi_backwards", "mask_lstm", "masking_gru", "masking", "embed_mask",
          "time_distributed_mask"]
 models = [os.path.join(EXEC, n + ".h5") for n in names]
 missing = [m for m in models if not os.path.exists(m)]
