@@ -23,7 +23,10 @@
 ** __init__ and forward() lines through the helpers of engine/py.h, lists
 ** the tensors its module has beyond Keras's weights, and declares what
 ** the plan needs as flags (K2T_OPF_MODULE, _KEEPS_ORDER, _FLATTENS,
-** _FEATURES, _WINDOW).  Weights become PyTorch's tensors through the op's
+** _FEATURES, _WINDOW), asks for the helper code it needs (KerasRNN,
+** SeparableConv2d), and reads Keras's masks through k2t_py_mask_in; a
+** wrapper writes its inner kind's lines through k2t_py_sub_begin.  The
+** expressions ops share are engine/pyexpr.c's.  Weights become PyTorch's tensors through the op's
 ** k2t_tw (k2t_tw_apply); the one export-only twist, a K2T_OPF_FEATURES
 ** kernel after an NCHW Flatten, permutes that tensor's columns.
 **
@@ -596,73 +599,6 @@ k2t_status k2t_export_safetensors(const k2t_model *m, const char *path, const k2
 
 /*-------------------------------------------------------------- Python */
 
-/* Shortest text that reads back as v, always with a '.' or exponent. */
-const char *k2t_pyfloat(double v, char *buf, size_t n)
-{
-    if (isnan(v)) return snprintf(buf, n, "float(\"nan\")"), buf;
-    if (isinf(v)) return snprintf(buf, n, v > 0 ? "float(\"inf\")" : "float(\"-inf\")"), buf;
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, n, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) break;
-    }
-    if (!strpbrk(buf, ".en")) {
-        size_t l = strlen(buf);
-        if (l + 3 <= n) memcpy(buf + l, ".0", 3);
-    }
-    return buf;
-}
-
-const char *k2t_py_shape_str(const k2t_shape *keras, char *buf, size_t n)
-{
-    k2t_shape t = k2t_shape_nchw(keras);
-    size_t len = (size_t)snprintf(buf, n, "(N");
-    for (int i = 0; i < t.ndim && len < n; i++) {
-        if (t.d[i] < 0) len += (size_t)snprintf(buf + len, n - len, ", ?");
-        else len += (size_t)snprintf(buf + len, n - len, ", %lld", (long long)t.d[i]);
-    }
-    if (len < n) snprintf(buf + len, n - len, ")");
-    return buf;
-}
-
-int k2t_py_dim(int axis, int ndim)
-{
-    int p = k2t_norm_axis(axis, ndim);
-    if (p < 0) return -1;
-    if (ndim >= 2) return p == ndim - 1 ? 1 : p + 2;
-    return p + 1;
-}
-
-const char *k2t_py_act(k2t_act a, const char *v, char *buf, size_t n)
-{
-    switch (a) {
-    case K2T_ACT_LINEAR: return NULL;
-    case K2T_ACT_RELU: snprintf(buf, n, "F.relu(%s)", v); break;
-    case K2T_ACT_RELU6: snprintf(buf, n, "F.relu6(%s)", v); break;
-    case K2T_ACT_SIGMOID: snprintf(buf, n, "torch.sigmoid(%s)", v); break;
-    case K2T_ACT_HARD_SIGMOID:
-        snprintf(buf, n, "torch.clamp(0.2 * %s + 0.5, 0.0, 1.0)  # Keras 2 hard_sigmoid", v);
-        break;
-    case K2T_ACT_HARD_SIGMOID3:
-        snprintf(buf, n, "torch.clamp(%s / 6.0 + 0.5, 0.0, 1.0)  # Keras 3 hard_sigmoid", v);
-        break;
-    case K2T_ACT_TANH: snprintf(buf, n, "torch.tanh(%s)", v); break;
-    case K2T_ACT_SOFTMAX: snprintf(buf, n, "F.softmax(%s, dim=1)", v); break;
-    case K2T_ACT_SOFTPLUS: snprintf(buf, n, "F.softplus(%s)", v); break;
-    case K2T_ACT_SOFTSIGN: snprintf(buf, n, "F.softsign(%s)", v); break;
-    case K2T_ACT_ELU: snprintf(buf, n, "F.elu(%s)", v); break;
-    case K2T_ACT_SELU: snprintf(buf, n, "F.selu(%s)", v); break;
-    case K2T_ACT_SWISH: snprintf(buf, n, "F.silu(%s)", v); break;
-    case K2T_ACT_GELU: snprintf(buf, n, "F.gelu(%s)  # exact (erf) form", v); break;
-    case K2T_ACT_EXPONENTIAL: snprintf(buf, n, "torch.exp(%s)", v); break;
-    case K2T_ACT_LEAKY_RELU: snprintf(buf, n, "F.leaky_relu(%s, 0.2)", v); break;
-    case K2T_ACT_HARD_SWISH:
-        snprintf(buf, n, "%s * torch.clamp(%s / 6.0 + 0.5, 0.0, 1.0)  # Keras 3 hard_silu", v, v);
-        break;
-    default: return NULL;
-    }
-    return buf;
-}
-
 struct k2t_py {
     const plan *p;
     const k2t_export_opts *o;
@@ -670,8 +606,14 @@ struct k2t_py {
     k2t_buf *cur;          /* where P() writes */
     char **var;            /* per node: its variable */
     int *mpad;             /* per layer: 2 ints, the padding its module holds, or -1 */
-    int helpers;           /* K2T_PY_* asked for */
+    const char *helper[16]; /* the helper code asked for (k2t_py_helper), in order */
+    int n_helpers;
     int n_modules;
+    int *mask_in;          /* per node: the mask maker reaching its inputs, or -1 */
+    int sub, sub_layer;    /* a wrapper's inner code for this node and layer (k2t_py_sub_begin), or -1 */
+    const char *sub_in, *sub_out;
+    const k2t_layer *sub_L;
+    k2t_shape sub_in_shape, sub_shape;
 };
 typedef struct k2t_py py;
 
@@ -685,9 +627,43 @@ void k2t_py_printf(k2t_py *y, const char *fmt, ...)
     va_end(ap);
 }
 
-void k2t_py_need(k2t_py *y, int helper)
+void k2t_py_helper(k2t_py *y, const char *code)
 {
-    y->helpers |= helper;
+    for (int k = 0; k < y->n_helpers; k++)
+        if (y->helper[k] == code) return;
+    if (y->n_helpers < (int)(sizeof y->helper / sizeof *y->helper)) y->helper[y->n_helpers++] = code;
+}
+
+void k2t_py_sub_begin(k2t_py *y, int i, const k2t_layer *view, const char *in, const k2t_shape *in_shape,
+                      const char *out, const k2t_shape *shape)
+{
+    y->sub_L = view;
+    y->sub = i, y->sub_in = in, y->sub_out = out, y->sub_in_shape = *in_shape, y->sub_shape = *shape;
+    y->sub_layer = y->p->m->nodes[i].layer;
+}
+
+void k2t_py_sub_end(k2t_py *y)
+{
+    y->sub = y->sub_layer = -1;
+}
+
+/* "NAME_mask": the mask node 'maker' writes. */
+static const char *mask_var(const k2t_py *y, int maker, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s_mask", y->var[maker]);
+    return buf;
+}
+
+const char *k2t_py_mask_in(const k2t_py *y, int i, char *buf, size_t n)
+{
+    return y->mask_in[i] >= 0 ? mask_var(y, y->mask_in[i], buf, n) : NULL;
+}
+
+const char *k2t_py_mask_out(const k2t_py *y, int i, char *buf, size_t n)
+{
+    const k2t_layer *L = k2t_node_layer(y->p->m, i);
+    const k2t_op_def *def = k2t_op_def_of(L->op);
+    return def && (def->flags & K2T_OPF_MASK_MAKE) && L->cfg.makes_mask ? mask_var(y, i, buf, n) : NULL;
 }
 
 const k2t_model *k2t_py_model(const k2t_py *y)
@@ -695,14 +671,25 @@ const k2t_model *k2t_py_model(const k2t_py *y)
     return y->p->m;
 }
 
+const k2t_layer *k2t_py_layer(const k2t_py *y, int i)
+{
+    return i == y->sub ? y->sub_L : k2t_node_layer(y->p->m, i);
+}
+
+const k2t_layer *k2t_py_layer_at(const k2t_py *y, int li)
+{
+    return li == y->sub_layer ? y->sub_L : &y->p->m->layers[li];
+}
+
 const char *k2t_py_var(const k2t_py *y, int i)
 {
-    return y->var[i];
+    return i == y->sub ? y->sub_out : y->var[i];
 }
 
 const char *k2t_py_in(const k2t_py *y, int i, int k)
 {
     const k2t_node *N = &y->p->m->nodes[i];
+    if (i == y->sub && k == 0) return y->sub_in;
     return k >= 0 && k < N->n_in ? y->var[N->in[k]] : "x";
 }
 
@@ -713,17 +700,19 @@ const char *k2t_py_attr(const k2t_py *y, int li)
 
 const k2t_shape *k2t_py_shape(const k2t_py *y, int i)
 {
-    return &y->p->shape[i];
+    return i == y->sub ? &y->sub_shape : &y->p->shape[i];
 }
 
 const k2t_shape *k2t_py_in_shape(const k2t_py *y, int i, int k)
 {
     const k2t_node *N = &y->p->m->nodes[i];
+    if (i == y->sub && k == 0) return &y->sub_in_shape;
     return k >= 0 && k < N->n_in ? &y->p->shape[N->in[k]] : NULL;
 }
 
 const k2t_shape *k2t_py_layer_in(const k2t_py *y, int li)
 {
+    if (li == y->sub_layer) return &y->sub_in_shape;
     int call = first_call(y->p->m, li);
     return call >= 0 ? k2t_py_in_shape(y, call, 0) : NULL;
 }
@@ -741,13 +730,6 @@ const k2t_shape *k2t_py_permuted(const k2t_py *y, int li)
 k2t_status k2t_py_fail(const k2t_layer *L, k2t_err *err, const char *why)
 {
     return layer_fail(L, err, why);
-}
-
-const char *k2t_py_to_last(const char *a, int ndim, char *buf, size_t n)
-{
-    if (ndim >= 2) snprintf(buf, n, "%s.movedim(1, -1)", a);
-    else snprintf(buf, n, "%s", a);
-    return buf;
 }
 
 void k2t_py_put_act(k2t_py *y, const char *v, k2t_act a)
@@ -852,7 +834,9 @@ k2t_status k2t_py_module(const k2t_py *y, int li, char *buf, size_t n, k2t_err *
     const k2t_layer *L = &y->p->m->layers[li];
     const k2t_op_def *def = k2t_op_def_of(L->op);
     const int *mp = &y->mpad[2 * li];
-    const k2t_shape *in = k2t_py_layer_in(y, li);
+    int call = first_call(y->p->m, li); /* the layer's own input, a wrapper's inner code or not */
+    const k2t_node *N = call >= 0 ? &y->p->m->nodes[call] : NULL;
+    const k2t_shape *in = N && N->n_in > 0 ? &y->p->shape[N->in[0]] : NULL;
     k2t_shape none = {0};
     buf[0] = '\0';
     if (!def || !def->module ||
@@ -863,10 +847,25 @@ k2t_status k2t_py_module(const k2t_py *y, int li, char *buf, size_t n, k2t_err *
 
 /* Python names of the variables: each node's sanitized name, made unique
 ** and kept off the names the generated code itself uses. */
+/* Does 'a' equal 'b', or one the other plus a suffix the ops' temporaries
+** take (NAME_mask, NAME_steps, NAME_per_step, NAME_neg)? */
+static int var_clash(const char *a, const char *b)
+{
+    static const char *const sfx[] = {"_mask", "_steps", "_per_step", "_neg"};
+    size_t la = strlen(a), lb = strlen(b);
+    if (!strcmp(a, b)) return 1;
+    for (int k = 0; k < 4; k++) {
+        const char *s = sfx[k], *lo = la < lb ? a : b, *hi = la < lb ? b : a;
+        if (strlen(hi) == strlen(lo) + strlen(s) && !strncmp(hi, lo, strlen(lo)) && !strcmp(hi + strlen(lo), s))
+            return 1;
+    }
+    return 0;
+}
+
 static void name_vars(py *y)
 {
-    static const char *const reserved[] = {"self", "x", "F", "nn", "torch", "np", "math",
-                                           "float", "json", "os", "sys", "trace", NULL};
+    static const char *const reserved[] = {"self", "x", "F", "nn", "torch", "np", "math", "float", "json", "os",
+                                           "sys", "trace", "hn", "keras_rnn", NULL};
     const k2t_model *m = y->p->m;
     y->var = k2t_xcalloc((size_t)(m->n_nodes ? m->n_nodes : 1), sizeof(char *));
     for (int i = 0; i < m->n_nodes; i++) {
@@ -875,7 +874,7 @@ static void name_vars(py *y)
         snprintf(name, sizeof name, "%s", base);
         for (int k = 2;; k++) {
             int clash = in_list(reserved, name);
-            for (int j = 0; j < i && !clash; j++) clash = !strcmp(y->var[j], name);
+            for (int j = 0; j < i && !clash; j++) clash = var_clash(y->var[j], name);
             if (!clash) break;
             snprintf(name, sizeof name, "%s_%d", base, k);
         }
@@ -1133,38 +1132,6 @@ static const char *doc_safe(const char *s, char *buf, size_t n)
     return buf;
 }
 
-static const char py_helpers_sep[] =
-    "class SeparableConv2d(nn.Module):\n"
-    "    \"\"\"Keras SeparableConv2D: a depthwise convolution (groups=in_channels, no bias), then\n"
-    "    a 1x1 pointwise one with the bias.\"\"\"\n"
-    "\n"
-    "    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, "
-    "dilation=1,\n"
-    "                 depth_multiplier=1, bias=True):\n"
-    "        super().__init__()\n"
-    "        self.depthwise = nn.Conv2d(in_channels, in_channels * depth_multiplier, kernel_size,\n"
-    "                                   stride=stride, padding=padding, dilation=dilation,\n"
-    "                                   groups=in_channels, bias=False)\n"
-    "        self.pointwise = nn.Conv2d(in_channels * depth_multiplier, out_channels, 1, "
-    "bias=bias)\n"
-    "\n"
-    "    def forward(self, x):\n"
-    "        return self.pointwise(self.depthwise(x))\n"
-    "\n\n";
-
-static const char py_helpers_prelu[] =
-    "class KerasPReLU(nn.Module):\n"
-    "    \"\"\"Keras PReLU whose alpha varies over more than the channels: weight is alpha,\n"
-    "    channels first, broadcast over the batch.\"\"\"\n"
-    "\n"
-    "    def __init__(self, shape):\n"
-    "        super().__init__()\n"
-    "        self.weight = nn.Parameter(torch.empty(shape))\n"
-    "\n"
-    "    def forward(self, x):\n"
-    "        return F.relu(x) - self.weight * F.relu(-x)\n"
-    "\n\n";
-
 static const char py_loader[] =
     "def load_weights(path):\n"
     "    \"\"\"The tensors of a safetensors file by name: with the safetensors package when it is\n"
@@ -1287,6 +1254,9 @@ static k2t_status py_generate(py *y, k2t_err *err)
 
     name_vars(y);
     plan_module_pads(y);
+    y->sub = y->sub_layer = -1;
+    y->mask_in = k2t_xmalloc((size_t)(m->n_nodes ? m->n_nodes : 1) * sizeof(int));
+    k2t_mask_sources(m, NULL, y->mask_in);
     /* __init__ and forward() first, into their own buffers: they say
     ** which helper classes the file needs. */
     y->cur = &y->init;
@@ -1376,8 +1346,7 @@ static k2t_status py_generate(py *y, k2t_err *err)
     P("TEST_VECTORS = %s\n", pystr(o->vec_name ? o->vec_name : "", b1, sizeof b1));
     P("TOLERANCE = %s\nN_INPUTS = %d\nN_OUTPUTS = %d\n\n\n", K2T_PY_TOLERANCE, m->n_inputs,
       m->n_outputs);
-    if (y->helpers & K2T_PY_SEPARABLE) P("%s", py_helpers_sep);
-    if (y->helpers & K2T_PY_PRELU) P("%s", py_helpers_prelu);
+    for (int k = 0; k < y->n_helpers; k++) P("%s\n\n", y->helper[k]);
     P("class Model(nn.Module):\n");
     P("    \"\"\"%s (Keras %s).  Input ", doc_safe(m->name ? m->name : "model", b1, sizeof b1),
       doc_safe(m->model_class ? m->model_class : "Model", b2, sizeof b2));
@@ -1452,6 +1421,7 @@ k2t_status k2t_export_pytorch(const k2t_model *m, const char *path, const k2t_ex
         for (int i = 0; i < m->n_nodes; i++) free(y.var[i]);
     free(y.var);
     free(y.mpad);
+    free(y.mask_in);
     free(y.file.p);
     free(y.init.p);
     free(y.fwd.p);

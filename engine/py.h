@@ -13,19 +13,36 @@
 
 #include "internal.h"
 
-/* Helper classes the generated file defines only when asked. */
-enum { K2T_PY_SEPARABLE = 1, K2T_PY_PRELU = 2 };
-
 /* Append to the section being written (__init__ or forward()). */
 void k2t_py_printf(k2t_py *y, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Ask for helper class K2T_PY_* in the file. */
-void k2t_py_need(k2t_py *y, int helper);
+/* Ask for a helper class or function (Python code ending in a newline, a
+** static string the op owns: SeparableConv2d, KerasRNN) in the file, once,
+** before the model class. */
+void k2t_py_helper(k2t_py *y, const char *code);
 
 const k2t_model *k2t_py_model(const k2t_py *y);
+/* Node i's layer, and layer li (the wrapper's view inside its inner code). */
+const k2t_layer *k2t_py_layer(const k2t_py *y, int i);
+const k2t_layer *k2t_py_layer_at(const k2t_py *y, int li);
 /* The Python variable of node i's output. */
 const char *k2t_py_var(const k2t_py *y, int i);
 /* The variable of node i's k-th input; "x" when it has none. */
 const char *k2t_py_in(const k2t_py *y, int i, int k);
+/* A wrapper writing its inner layer's lines for node i (TimeDistributed:
+** the steps folded into the batch): until k2t_py_sub_end, node i's
+** variable is 'out' of shape *shape and its input 0 is 'in' of shape
+** *in_shape, and its layer is 'view' (the inner kind's; the strings and
+** the view stay the caller's).  Ops read their layer through
+** k2t_py_layer, never the model's nodes, so that this holds. */
+void k2t_py_sub_begin(k2t_py *y, int i, const k2t_layer *view, const char *in, const k2t_shape *in_shape,
+                      const char *out, const k2t_shape *shape);
+void k2t_py_sub_end(k2t_py *y);
+/* Keras's masks (K2T_OPF_MASK_*, k2t_mask_sources): the variable holding
+** the mask that reaches node i's input, (N, T) bool and True at the real
+** steps, or NULL when none does; the one maker node i writes, or NULL.
+** Both "NAME_mask" in buf. */
+const char *k2t_py_mask_in(const k2t_py *y, int i, char *buf, size_t n);
+const char *k2t_py_mask_out(const k2t_py *y, int i, char *buf, size_t n);
 /* Layer li's module attribute ("conv2d"), or NULL (no module). */
 const char *k2t_py_attr(const k2t_py *y, int li);
 /* Node i's output shape, and its k-th input's (NULL without one). */

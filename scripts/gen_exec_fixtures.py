@@ -932,6 +932,88 @@ def fx_time_distributed_mask(out):
     return x0
 
 
+@fixture("rnn_custom.h5", "Recurrent layers nn.LSTM/GRU/RNN cannot hold (export writes its own cell): LSTM with "
+         "Keras 2's hard_sigmoid returning sequences, SimpleRNN with activation sigmoid going backwards, GRU "
+         "reset_after=False with activation relu, then Dense")
+def fx_rnn_custom(out):
+    g = Graph("k214", 1101)
+    x = g.Input((6, 3))
+    a = g.add("LSTM", x, name="lstm_hs", units=5, return_sequences=True, recurrent_activation="hard_sigmoid")
+    b = g.add("SimpleRNN", a, name="rnn_sig", units=4, activation="sigmoid", go_backwards=True,
+              return_sequences=True)
+    c = g.add("GRU", b, name="gru_relu", units=3, reset_after=False, activation="relu")
+    y = g.add("Dense", c, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "rnn_custom.h5"), g)
+    return normal_input(1102, (6, 3))
+
+
+@fixture("rnn_k3_hard_sigmoid.h5", "Keras 3.5 legacy H5: LSTM whose recurrent_activation hard_sigmoid is Keras 3's "
+         "clip(x/6 + 0.5, 0, 1), returning sequences, then a Bidirectional GRU (reset_after=False, hard_sigmoid) "
+         "giving its last states")
+def fx_rnn_k3_hard_sigmoid(out):
+    g = Graph("k3", 1103, name="functional")
+    x = g.Input((5, 3))
+    a = g.add("LSTM", x, name="lstm", units=4, return_sequences=True, recurrent_activation="hard_sigmoid")
+    b = g.add("Bidirectional", a, name="bi_gru",
+              layer=("GRU", {"units": 3, "reset_after": False, "recurrent_activation": "hard_sigmoid"}))
+    g.outputs = [b]
+    write_model(os.path.join(out, "rnn_k3_hard_sigmoid.h5"), g)
+    return normal_input(1104, (5, 3), scale=3.0)
+
+
+@fixture("mask_lstm.h5", "Embedding mask_zero=True into an LSTM returning sequences and one giving its last state, "
+         "on ids padded at the end (right), at the start (left, pad_sequences' default) and with a gap")
+def fx_mask_lstm(out):
+    g = Graph("k214", 1105)
+    x = g.Input((7,))
+    e = g.add("Embedding", x, name="embedding", input_dim=10, output_dim=4, mask_zero=True)
+    a = g.add("LSTM", e, name="lstm_seq", units=5, return_sequences=True)
+    b = g.add("LSTM", a, name="lstm_last", units=3)
+    y = g.add("Dense", b, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "mask_lstm.h5"), g)
+    rng = np.random.RandomState(1106)
+    ids = rng.randint(1, 10, (3, 7)).astype(np.float32)
+    ids[0, 4:] = 0       # right padding
+    ids[1, :3] = 0       # left padding
+    ids[2, 2] = 0        # a gap
+    return ids
+
+
+@fixture("masking_gru.h5", "Masking (mask_value -1) before a GRU (reset_after=False) returning sequences going "
+         "backwards and a Bidirectional LSTM giving its last states (masked steps skipped by both halves)")
+def fx_masking_gru(out):
+    g = Graph("k214", 1107)
+    x = g.Input((6, 3))
+    m = g.add("Masking", x, name="masking", mask_value=-1.0)
+    a = g.add("GRU", m, name="gru", units=4, reset_after=False, return_sequences=True, go_backwards=True)
+    b = g.add("Bidirectional", a, name="bi_lstm", layer=("LSTM", {"units": 3}))
+    y = g.add("Dense", b, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "masking_gru.h5"), g)
+    x0 = normal_input(1108, (6, 3))
+    x0[0, 4:] = -1.0     # right padding
+    x0[1, :2] = -1.0     # left padding
+    x0[2, 3] = -1.0      # a gap
+    return x0
+
+
+@fixture("bidi_backwards.h5", "Bidirectional around layers that go backwards: SimpleRNN returning sequences (sum "
+         "of the halves: the forward half in its reading order, the backward half reversed), LSTM giving its last "
+         "states")
+def fx_bidi_backwards(out):
+    g = Graph("k214", 1109)
+    x = g.Input((6, 3))
+    a = g.add("Bidirectional", x, name="bi_rnn", merge_mode="sum",
+              layer=("SimpleRNN", {"units": 4, "return_sequences": True, "go_backwards": True}))
+    b = g.add("Bidirectional", a, name="bi_lstm", layer=("LSTM", {"units": 3, "go_backwards": True}))
+    y = g.add("Dense", b, name="dense", units=2)
+    g.outputs = [y]
+    write_model(os.path.join(out, "bidi_backwards.h5"), g)
+    return normal_input(1110, (6, 3))
+
+
 # -------------------------------------------------------------- Keras 3, ResNet
 
 @fixture("keras3_act.h5", "Keras 3.5 legacy H5 (batch_shape, dict inbound nodes, DTypePolicy): hard_sigmoid "

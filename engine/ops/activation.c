@@ -265,9 +265,9 @@ static void elu_hazards(k2t_hz *h)
 /* The variables every forward() here uses. */
 #define PY_VARS                                                                            \
     const k2t_model *m = k2t_py_model(y);                                                 \
-    const k2t_layer *L = k2t_node_layer(m, i);                                            \
+    const k2t_layer *L = k2t_py_layer(y, i);                                              \
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0);                            \
-    (void)L, (void)v, (void)a, (void)err
+    (void)m, (void)L, (void)v, (void)a, (void)err
 
 static k2t_status activation_py_forward(k2t_py *y, int i, k2t_err *err)
 {
@@ -352,14 +352,27 @@ static int prelu_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw,
     return len < n ? (int)len : -1;
 }
 
+/* A PReLU whose alpha nn.PReLU cannot hold (a helper class of the file). */
+static const char py_helpers_prelu[] =
+    "class KerasPReLU(nn.Module):\n"
+    "    \"\"\"Keras PReLU whose alpha varies over more than the channels: weight is alpha,\n"
+    "    channels first, broadcast over the batch.\"\"\"\n"
+    "\n"
+    "    def __init__(self, shape):\n"
+    "        super().__init__()\n"
+    "        self.weight = nn.Parameter(torch.empty(shape))\n"
+    "\n"
+    "    def forward(self, x):\n"
+    "        return F.relu(x) - self.weight * F.relu(-x)\n";
+
 static k2t_status prelu_py_init(k2t_py *y, int li, k2t_err *err)
 {
-    const k2t_layer *L = &k2t_py_model(y)->layers[li];
+    const k2t_layer *L = k2t_py_layer_at(y, li);
     char mod[600];
     k2t_status st = k2t_py_module(y, li, mod, sizeof mod, err);
     if (st != K2T_OK) return st;
     int helper = !strncmp(mod, "KerasPReLU(", 11);
-    if (helper) k2t_py_need(y, K2T_PY_PRELU);
+    if (helper) k2t_py_helper(y, py_helpers_prelu);
     k2t_py_printf(y, "        self.%s = %s  # %s%s\n", k2t_py_attr(y, li), mod, L->class_name,
                   helper ? ", alpha channels first" : "");
     return K2T_OK;

@@ -716,7 +716,7 @@ static int transpose_module(const k2t_layer *L, const k2t_shape *in, int ph, int
 
 static k2t_status depthwise_py_init(k2t_py *y, int li, k2t_err *err)
 {
-    const k2t_layer *L = &k2t_py_model(y)->layers[li];
+    const k2t_layer *L = k2t_py_layer_at(y, li);
     const k2t_weight *w = k2t_layer_weight(L, "depthwise_kernel");
     char mod[600];
     k2t_status st = k2t_py_module(y, li, mod, sizeof mod, err);
@@ -727,20 +727,39 @@ static k2t_status depthwise_py_init(k2t_py *y, int li, k2t_err *err)
     return K2T_OK;
 }
 
+/* The module a SeparableConv2D exports to (a helper class of the file). */
+static const char py_helpers_sep[] =
+    "class SeparableConv2d(nn.Module):\n"
+    "    \"\"\"Keras SeparableConv2D: a depthwise convolution (groups=in_channels, no bias), then\n"
+    "    a 1x1 pointwise one with the bias.\"\"\"\n"
+    "\n"
+    "    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, "
+    "dilation=1,\n"
+    "                 depth_multiplier=1, bias=True):\n"
+    "        super().__init__()\n"
+    "        self.depthwise = nn.Conv2d(in_channels, in_channels * depth_multiplier, kernel_size,\n"
+    "                                   stride=stride, padding=padding, dilation=dilation,\n"
+    "                                   groups=in_channels, bias=False)\n"
+    "        self.pointwise = nn.Conv2d(in_channels * depth_multiplier, out_channels, 1, "
+    "bias=bias)\n"
+    "\n"
+    "    def forward(self, x):\n"
+    "        return self.pointwise(self.depthwise(x))\n";
+
 static k2t_status separable_py_init(k2t_py *y, int li, k2t_err *err)
 {
-    const k2t_layer *L = &k2t_py_model(y)->layers[li];
+    const k2t_layer *L = k2t_py_layer_at(y, li);
     char mod[600];
     k2t_status st = k2t_py_module(y, li, mod, sizeof mod, err);
     if (st != K2T_OK) return st;
-    k2t_py_need(y, K2T_PY_SEPARABLE);
+    k2t_py_helper(y, py_helpers_sep);
     k2t_py_printf(y, "        self.%s = %s  # %s\n", k2t_py_attr(y, li), mod, L->class_name);
     return K2T_OK;
 }
 
 static k2t_status transpose_py_init(k2t_py *y, int li, k2t_err *err)
 {
-    const k2t_layer *L = &k2t_py_model(y)->layers[li];
+    const k2t_layer *L = k2t_py_layer_at(y, li);
     char mod[600];
     k2t_status st = k2t_py_module(y, li, mod, sizeof mod, err);
     if (st != K2T_OK) return st;
@@ -754,7 +773,7 @@ static k2t_status transpose_py_init(k2t_py *y, int li, k2t_err *err)
 static k2t_status conv_py_forward(k2t_py *y, int i, k2t_err *err)
 {
     const k2t_model *m = k2t_py_model(y);
-    const k2t_layer *L = k2t_node_layer(m, i);
+    const k2t_layer *L = k2t_py_layer(y, i);
     const char *v = k2t_py_var(y, i);
     char b[1200];
     k2t_win g;
@@ -772,7 +791,7 @@ static k2t_status conv_py_forward(k2t_py *y, int i, k2t_err *err)
 static k2t_status transpose_py_forward(k2t_py *y, int i, k2t_err *err)
 {
     const k2t_model *m = k2t_py_model(y);
-    const k2t_layer *L = k2t_node_layer(m, i);
+    const k2t_layer *L = k2t_py_layer(y, i);
     const k2t_cfg *c = &L->cfg;
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0), *attr = k2t_py_attr(y, m->nodes[i].layer);
     const k2t_shape *in = k2t_py_in_shape(y, i, 0), *out = k2t_py_shape(y, i);

@@ -133,7 +133,7 @@ static int dense_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw,
 /* Says when export permuted the kernel's columns for an NCHW Flatten. */
 static k2t_status dense_py_init(k2t_py *y, int li, k2t_err *err)
 {
-    const k2t_layer *L = &k2t_py_model(y)->layers[li];
+    const k2t_layer *L = k2t_py_layer_at(y, li);
     const k2t_shape *pre = k2t_py_permuted(y, li);
     char mod[300], sh[160];
     k2t_status st = k2t_py_module(y, li, mod, sizeof mod, err);
@@ -158,7 +158,7 @@ static k2t_status dense_py_forward(k2t_py *y, int i, k2t_err *err)
     else
         k2t_py_printf(y, "        %s = self.%s(%s.movedim(1, -1)).movedim(-1, 1)  # on the channels "
                       "axis\n", v, attr, a);
-    k2t_py_put_act(y, v, k2t_node_layer(m, i)->cfg.act);
+    k2t_py_put_act(y, v, k2t_py_layer(y, i)->cfg.act);
     return K2T_OK;
 }
 

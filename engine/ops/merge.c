@@ -164,7 +164,7 @@ PY_MERGE(minimum_py_forward, py_fold(y, i, "torch.minimum"))
 
 static k2t_status concat_py_forward(k2t_py *y, int i, k2t_err *err)
 {
-    const k2t_layer *L = k2t_node_layer(k2t_py_model(y), i);
+    const k2t_layer *L = k2t_py_layer(y, i);
     const k2t_shape *in = k2t_py_in_shape(y, i, 0);
     int n = k2t_py_model(y)->nodes[i].n_in, t = k2t_py_dim(L->cfg.axis, in ? in->ndim : 0);
     if (t < 0) return k2t_py_fail(L, err, "axis out of range");

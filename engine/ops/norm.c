@@ -318,7 +318,7 @@ static double bn_eps(const k2t_model *m, const k2t_layer *L, int in_ndim)
 static k2t_status bn_py_init(k2t_py *y, int li, k2t_err *err)
 {
     const k2t_model *m = k2t_py_model(y);
-    const k2t_layer *L = &m->layers[li];
+    const k2t_layer *L = k2t_py_layer_at(y, li);
     const k2t_cfg *c = &L->cfg;
     const k2t_shape *in = k2t_py_layer_in(y, li);
     char mod[300], e[64];
@@ -342,7 +342,7 @@ static k2t_status bn_py_init(k2t_py *y, int li, k2t_err *err)
 static k2t_status bn_py_forward(k2t_py *y, int i, k2t_err *err)
 {
     const k2t_model *m = k2t_py_model(y);
-    const k2t_layer *L = k2t_node_layer(m, i);
+    const k2t_layer *L = k2t_py_layer(y, i);
     const k2t_shape *in = k2t_py_in_shape(y, i, 0), *first = k2t_py_layer_in(y, m->nodes[i].layer);
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0), *attr = k2t_py_attr(y, m->nodes[i].layer);
     int ind = in ? in->ndim : 0, t = k2t_py_dim(L->cfg.axis, ind);
@@ -410,7 +410,7 @@ static const char *ln_unexportable(const k2t_layer *L, const k2t_shape *in)
 static k2t_status ln_py_forward(k2t_py *y, int i, k2t_err *err)
 {
     const k2t_model *m = k2t_py_model(y);
-    const k2t_layer *L = k2t_node_layer(m, i);
+    const k2t_layer *L = k2t_py_layer(y, i);
     const k2t_cfg *c = &L->cfg;
     const k2t_shape *in = k2t_py_in_shape(y, i, 0);
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0), *attr = k2t_py_attr(y, m->nodes[i].layer);

@@ -197,7 +197,7 @@ static int pool_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, 
 static k2t_status pool_py_forward(k2t_py *y, int i, k2t_err *err)
 {
     const k2t_model *m = k2t_py_model(y);
-    const k2t_layer *L = k2t_node_layer(m, i);
+    const k2t_layer *L = k2t_py_layer(y, i);
     const k2t_cfg *c = &L->cfg;
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0);
     int r = c->rank == 1 ? 1 : 2, ph, pw, avg = L->op == K2T_OP_AVGPOOL;
@@ -232,7 +232,7 @@ static k2t_status pool_py_forward(k2t_py *y, int i, k2t_err *err)
 
 static k2t_status global_py_forward(k2t_py *y, int i, k2t_err *err)
 {
-    const k2t_layer *L = k2t_node_layer(k2t_py_model(y), i);
+    const k2t_layer *L = k2t_py_layer(y, i);
     (void)err;
     k2t_py_printf(y, "        %s = %s.%s(dim=%s%s)\n", k2t_py_var(y, i), k2t_py_in(y, i, 0),
                   L->op == K2T_OP_GLOBAL_MAXPOOL ? "amax" : "mean", L->cfg.rank == 1 ? "2" : "(2, 3)",

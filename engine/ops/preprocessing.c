@@ -148,7 +148,7 @@ static void normalization_forward(const k2t_step *s, const k2t_fwd *f)
 ** axis (dim 1), as the module holds channels first. */
 static k2t_status normalization_py_forward(k2t_py *y, int i, k2t_err *err)
 {
-    const k2t_layer *L = k2t_node_layer(k2t_py_model(y), i);
+    const k2t_layer *L = k2t_py_layer(y, i);
     const k2t_weight *mean = k2t_layer_weight(L, "mean"), *var = k2t_layer_weight(L, "variance");
     const k2t_shape *in = k2t_py_in_shape(y, i, 0);
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0);
@@ -354,7 +354,7 @@ static void resizing_hazards(k2t_hz *h)
 /* The module holds images (N, C, H, W). */
 static k2t_status resizing_py_forward(k2t_py *y, int i, k2t_err *err)
 {
-    const k2t_layer *L = k2t_node_layer(k2t_py_model(y), i);
+    const k2t_layer *L = k2t_py_layer(y, i);
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0);
     (void)err;
     k2t_py_printf(y, "        %s = F.interpolate(%s, size=(%d, %d), mode=\"%s\"%s)  # TF's half-pixel %s\n", v, a,
@@ -365,7 +365,7 @@ static k2t_status resizing_py_forward(k2t_py *y, int i, k2t_err *err)
 
 static k2t_status center_crop_py_forward(k2t_py *y, int i, k2t_err *err)
 {
-    const k2t_layer *L = k2t_node_layer(k2t_py_model(y), i);
+    const k2t_layer *L = k2t_py_layer(y, i);
     const k2t_shape *in = k2t_py_in_shape(y, i, 0);
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0);
     if (!in || in->ndim != 3) return k2t_py_fail(L, err, "CenterCrop of an input of unknown size");

@@ -32,7 +32,17 @@
 **
 ** PyTorch's nn.LSTM orders its gates i, f, g, o as Keras does, but splits
 ** the bias in two; nn.GRU orders them r, z, n and has no reset_after=False.
-** Those are their hazards here; export does not write them yet.
+** Those are their hazards here.  Export writes nn.RNN/LSTM/GRU where they
+** compute the layer (Keras's default activations), else the file's own
+** KerasRNN (GRU reset_after=False, hard_sigmoid in either Keras's formula,
+** any other activation), with nn's parameter names and gate order.  A
+** layer a mask reaches runs through the file's keras_rnn(): the mask is
+** computed in forward() by its maker (Embedding mask_zero from the ids,
+** Masking from the features) and handed on as the executor does; the
+** batch runs packed (pack_padded_sequence) when every row's mask is a
+** prefix, else step by step with torch.where keeping the state, so right
+** and left padding are both exact.  Export still refuses mask_zero on ids
+** of more than one axis.
 */
 #include <cblas.h>
 #include <math.h>
@@ -256,7 +266,9 @@ static void rnn_hazards(k2t_hz *h)
     k2t_mask_sources(h->m, NULL, in);
     if (in[h->node] >= 0) {
         k2t_hz_say(h, K2T_PIT_MASK, 1, "skips the padding steps that '%s' marks (its state carries over%s); "
-                   "nn.%s reads every step unless the batch is packed with its lengths", h->m->nodes[in[h->node]].name,
+                   "nn.%s reads every step: pack the batch with its lengths when every row is right-padded, else "
+                   "run the steps one by one keeping the state at padded ones (left padding, pad_sequences' "
+                   "default)", h->m->nodes[in[h->node]].name,
                    !g->return_sequences ? "" : h->L->op == K2T_OP_BIDIRECTIONAL || g->zero_output ?
                    ", the output there is zeros" : ", the output there repeats the previous one",
                    cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN");
@@ -292,18 +304,19 @@ static void rnn_hazards(k2t_hz *h)
         if (g->use_bias && bi) bias_fix(h, "backward_bias", g->reset_after);
         if (!g->reset_after)
             k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "reset_after=False applies the reset gate before the recurrent "
-                       "product; nn.GRU applies it after (reset_after=True): write the cell out by hand");
+                       "product; nn.GRU applies it after (reset_after=True): write the cell out by hand (export "
+                       "writes one, KerasRNN)");
     }
     if ((g->rec_act == K2T_ACT_HARD_SIGMOID || g->rec_act == K2T_ACT_HARD_SIGMOID3) &&
         cell_op(h->L) != K2T_OP_SIMPLE_RNN)
         k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "recurrent_activation hard_sigmoid is Keras %d's clip(%s, 0, 1); "
-                   "nn.%s's gates use sigmoid: write the cell out by hand", g->rec_act == K2T_ACT_HARD_SIGMOID ? 2 : 3,
+                   "nn.%s's gates use sigmoid: write the cell out by hand (export writes one, KerasRNN)", g->rec_act == K2T_ACT_HARD_SIGMOID ? 2 : 3,
                    g->rec_act == K2T_ACT_HARD_SIGMOID ? "0.2*x + 0.5" : "x/6 + 0.5", mod);
     else if (g->rec_act != K2T_ACT_SIGMOID && cell_op(h->L) != K2T_OP_SIMPLE_RNN)
         k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "recurrent_activation %s; nn.%s's gates use sigmoid: write the cell "
-                   "out by hand", k2t_act_name(g->rec_act), mod);
+                   "out by hand (export writes one, KerasRNN)", k2t_act_name(g->rec_act), mod);
     if (g->act != K2T_ACT_TANH && !(cell_op(h->L) == K2T_OP_SIMPLE_RNN && g->act == K2T_ACT_RELU))
-        k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "activation %s; nn.%s has %s: write the cell out by hand",
+        k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "activation %s; nn.%s has %s: write the cell out by hand (export writes one, KerasRNN)",
                    k2t_act_name(g->act), mod, cell_op(h->L) == K2T_OP_SIMPLE_RNN ? "tanh and relu" : "tanh only");
     k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "Keras's sequences are (N, T, F); nn.%s defaults to (T, N, F)",
                cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN");
@@ -325,35 +338,221 @@ static void rnn_hazards(k2t_hz *h)
 
 /*------------------------------------------------------- PyTorch export */
 
-/* What nn.RNN/LSTM can hold: Keras's default activations (tanh and
-** sigmoid; SimpleRNN tanh or relu).  GRU's gate order is not exported yet. */
-static const char *rnn_unexportable(const k2t_layer *L, const k2t_shape *in)
+/* nn.RNN (tanh or relu), nn.LSTM and nn.GRU (tanh and sigmoid, GRU
+** reset_after=True) hold the layers Keras's defaults make; anything else
+** is the file's KerasRNN, with the same parameters, computed step by
+** step.  Both run through keras_rnn() when a mask reaches the layer: a
+** packed sequence when every row's mask is a prefix, else a step loop
+** that keeps the state at masked steps (exact for left padding too). */
+static int rnn_custom(const k2t_layer *L)
 {
     const k2t_cfg *g = &L->cfg;
+    if (cell_op(L) == K2T_OP_SIMPLE_RNN) return g->act != K2T_ACT_TANH && g->act != K2T_ACT_RELU;
+    return g->act != K2T_ACT_TANH || g->rec_act != K2T_ACT_SIGMOID || (cell_op(L) == K2T_OP_GRU && !g->reset_after);
+}
+
+/* Several tensors per call are not written yet. */
+static const char *rnn_unexportable(const k2t_layer *L, const k2t_shape *in)
+{
     (void)in;
-    if (g->return_state) return "return_state=True: export does not write several-tensor calls yet";
-    if (cell_op(L) == K2T_OP_GRU && !g->reset_after)
-        return "GRU reset_after=False applies the reset gate before the recurrent product; nn.GRU cannot";
-    if (cell_op(L) == K2T_OP_GRU && (g->act != K2T_ACT_TANH || g->rec_act != K2T_ACT_SIGMOID))
-        return "nn.GRU only has tanh and sigmoid";
-    if (cell_op(L) == K2T_OP_SIMPLE_RNN && g->act != K2T_ACT_TANH && g->act != K2T_ACT_RELU)
-        return "nn.RNN only has tanh and relu";
-    if (cell_op(L) == K2T_OP_LSTM && (g->act != K2T_ACT_TANH || g->rec_act != K2T_ACT_SIGMOID))
-        return "nn.LSTM only has tanh and sigmoid";
+    if (L->cfg.return_state) return "return_state=True: export does not write several-tensor calls yet";
+    if (L->op == K2T_OP_BIDIRECTIONAL && L->cfg.merge == 4)
+        return "merge_mode=None: export does not write several-tensor calls yet";
     return NULL;
+}
+
+static const char *rnn_kind(const k2t_layer *L)
+{
+    return cell_op(L) == K2T_OP_LSTM ? "LSTM" : cell_op(L) == K2T_OP_GRU ? "GRU" : "RNN";
+}
+
+static const char py_rnn_class[] =
+    "class KerasRNN(nn.Module):\n"
+    "    \"\"\"A Keras SimpleRNN, LSTM or GRU that nn.RNN/LSTM/GRU cannot compute (an activation or\n"
+    "    recurrent_activation PyTorch hard-codes otherwise, a GRU with reset_after=False).  Its\n"
+    "    parameters are the nn module's (weight_ih_l0 (k*units, in), weight_hh_l0 (k*units, units),\n"
+    "    bias_ih_l0, bias_hh_l0, and the same ending in _reverse for a Bidirectional's backward\n"
+    "    half), with PyTorch's gate order (LSTM i, f, g, o; GRU r, z, n): the same state_dict.\n"
+    "    keras_rnn() runs it step by step.\"\"\"\n"
+    "\n"
+    "    def __init__(self, mode, input_size, hidden_size, bias=True, bidirectional=False,\n"
+    "                 activation=torch.tanh, recurrent_activation=torch.sigmoid, reset_after=True):\n"
+    "        super().__init__()\n"
+    "        self.mode, self.hidden_size, self.bidirectional = mode, hidden_size, bidirectional\n"
+    "        self.activation, self.recurrent_activation = activation, recurrent_activation\n"
+    "        self.reset_after = reset_after\n"
+    "        k = {\"RNN\": 1, \"LSTM\": 4, \"GRU\": 3}[mode] * hidden_size\n"
+    "        for s in (\"_l0\", \"_l0_reverse\")[:2 if bidirectional else 1]:\n"
+    "            self.register_parameter(\"weight_ih\" + s, nn.Parameter(torch.empty(k, input_size)))\n"
+    "            self.register_parameter(\"weight_hh\" + s, nn.Parameter(torch.empty(k, hidden_size)))\n"
+    "            if bias:\n"
+    "                self.register_parameter(\"bias_ih\" + s, nn.Parameter(torch.empty(k)))\n"
+    "                self.register_parameter(\"bias_hh\" + s, nn.Parameter(torch.empty(k)))\n"
+    "\n"
+    "    def forward(self, x, mask=None, **kw):\n"
+    "        return keras_rnn(self, x, mask, **kw)\n";
+
+static const char py_rnn_run[] =
+    "def keras_rnn_step(rnn, d, x, state):\n"
+    "    \"\"\"Keras's step of direction d (0 forward, 1 backward) of rnn (an nn.RNN/LSTM/GRU or a\n"
+    "    KerasRNN) on x (N, in) from state (h, or (h, c) for an LSTM): the new state.\"\"\"\n"
+    "    s = \"_l0_reverse\" if d else \"_l0\"\n"
+    "    w_ih, w_hh = getattr(rnn, \"weight_ih\" + s), getattr(rnn, \"weight_hh\" + s)\n"
+    "    b_ih, b_hh = getattr(rnn, \"bias_ih\" + s, None), getattr(rnn, \"bias_hh\" + s, None)\n"
+    "    act = getattr(rnn, \"activation\", F.relu if rnn.mode == \"RNN_RELU\" else torch.tanh)\n"
+    "    rec = getattr(rnn, \"recurrent_activation\", torch.sigmoid)\n"
+    "    h = state[0] if rnn.mode == \"LSTM\" else state\n"
+    "    gx, gh = F.linear(x, w_ih, b_ih), F.linear(h, w_hh, b_hh)\n"
+    "    if rnn.mode == \"LSTM\":\n"
+    "        i, f, g, o = (gx + gh).chunk(4, 1)\n"
+    "        c = rec(f) * state[1] + rec(i) * act(g)\n"
+    "        return rec(o) * act(c), c\n"
+    "    if rnn.mode == \"GRU\":\n"
+    "        (xr, xz, xn), (hr, hz, hn) = gx.chunk(3, 1), gh.chunk(3, 1)\n"
+    "        r, z = rec(xr + hr), rec(xz + hz)\n"
+    "        if getattr(rnn, \"reset_after\", True):\n"
+    "            n = act(xn + r * hn)\n"
+    "        else:  # Keras's reset_after=False: the reset gate applies before the recurrent product\n"
+    "            u = h.shape[1]\n"
+    "            n = act(xn + F.linear(r * h, w_hh[2 * u:], None if b_hh is None else b_hh[2 * u:]))\n"
+    "        return z * h + (1 - z) * n\n"
+    "    return act(gx + gh)\n"
+    "\n"
+    "\n"
+    "def keras_rnn(rnn, x, mask=None, go_backwards=False, return_sequences=False, zero_output=False):\n"
+    "    \"\"\"Keras's recurrent layer rnn (an nn.RNN/LSTM/GRU or a KerasRNN; bidirectional: Keras's\n"
+    "    Bidirectional, the halves concatenated) over x (N, T, in) with Keras's mask (N, T), True at\n"
+    "    the real steps (None: all).  Returns the outputs (N, T, D*units), or the last states\n"
+    "    (N, D*units).\n"
+    "\n"
+    "    Keras skips a masked step: the state carries over it, and with return_sequences the output\n"
+    "    there repeats the previous one (zeros with zero_output_for_mask, which Bidirectional sets).\n"
+    "    go_backwards reads the steps last to first and returns the outputs in that order; a\n"
+    "    Bidirectional's backward half is put back in time order.  When every row's mask is a prefix\n"
+    "    (right padding; with go_backwards left padding), an nn module runs the packed sequence\n"
+    "    (pack_padded_sequence); else (left padding, pad_sequences' default, or gaps) the steps run\n"
+    "    one by one with the state kept at masked steps (torch.where): both give Keras's numbers.\"\"\"\n"
+    "    N, T = x.shape[0], x.shape[1]\n"
+    "    D = 2 if rnn.bidirectional else 1\n"
+    "    if mask is None:\n"
+    "        mask = torch.ones(N, T, dtype=torch.bool, device=x.device)\n"
+    "    if go_backwards:\n"
+    "        x, mask = x.flip(1), mask.flip(1)\n"
+    "    steps = torch.arange(T, device=x.device)[None, :]\n"
+    "    lengths = mask.sum(1)\n"
+    "    if isinstance(rnn, nn.RNNBase) and bool((mask == (steps < lengths[:, None])).all()) and \\\n"
+    "            bool((lengths > 0).all()):\n"
+    "        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True,\n"
+    "                                                   enforce_sorted=False)\n"
+    "        out, hn = rnn(packed)\n"
+    "        out = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=T)[0]\n"
+    "        if not return_sequences:\n"
+    "            return torch.cat(list(hn[0] if rnn.mode == \"LSTM\" else hn), 1)\n"
+    "        if D == 1 and not zero_output:  # past its length a row repeats its last output\n"
+    "            idx = torch.minimum(steps.expand(N, T), (lengths - 1)[:, None])\n"
+    "            out = out.gather(1, idx[:, :, None].expand(N, T, out.shape[2]))\n"
+    "        return out\n"
+    "    outs, last = [], []\n"
+    "    for d in range(D):\n"
+    "        h = x.new_zeros(N, rnn.hidden_size)\n"
+    "        state = (h, h) if rnn.mode == \"LSTM\" else h\n"
+    "        ys = [None] * T\n"
+    "        for step in range(T):\n"
+    "            t = T - 1 - step if d else step\n"
+    "            new = keras_rnn_step(rnn, d, x[:, t], state)\n"
+    "            keep = mask[:, t, None]\n"
+    "            if rnn.mode == \"LSTM\":\n"
+    "                state = (torch.where(keep, new[0], state[0]), torch.where(keep, new[1], state[1]))\n"
+    "                h, hnew = state[0], new[0]\n"
+    "            else:\n"
+    "                state = h = torch.where(keep, new, state)\n"
+    "                hnew = new\n"
+    "            ys[t] = torch.where(keep, hnew, torch.zeros_like(hnew)) if zero_output else h\n"
+    "        outs.append(torch.stack(ys, 1))\n"
+    "        last.append(h)\n"
+    "    return torch.cat(outs, 2) if return_sequences else torch.cat(last, 1)\n";
+
+/* ", NAME=lambda v: EXPR" for an activation KerasRNN takes (without the
+** comment k2t_py_act may append). */
+static size_t put_lambda(char *buf, size_t n, const char *name, k2t_act a)
+{
+    char e[300];
+    const char *x = k2t_py_act(a, "v", e, sizeof e);
+    char *hash = x ? strstr(e, "  #") : NULL;
+    if (hash) *hash = '\0';
+    int len = snprintf(buf, n, ", %s=lambda v: %s", name, x ? e : "v");
+    return len < 0 ? n : (size_t)len;
+}
+
+/* The module, bidirectional or not: nn.LSTM(...) or KerasRNN("LSTM", ...). */
+static int rnn_module_bi(const k2t_layer *L, int bi, char *buf, size_t n)
+{
+    const k2t_weight *W = k2t_layer_weight(L, "kernel");
+    const k2t_cfg *g = &L->cfg;
+    size_t len;
+    if (!W) return -1;
+    if (!rnn_custom(L))
+        len = (size_t)snprintf(buf, n, "nn.%s(%lld, %d, batch_first=True%s%s%s)", rnn_kind(L),
+                               (long long)W->shape.d[0], g->units,
+                               cell_op(L) == K2T_OP_SIMPLE_RNN && g->act == K2T_ACT_RELU ? ", nonlinearity=\"relu\"" : "",
+                               g->use_bias ? "" : ", bias=False", bi ? ", bidirectional=True" : "");
+    else {
+        len = (size_t)snprintf(buf, n, "KerasRNN(\"%s\", %lld, %d%s%s", rnn_kind(L), (long long)W->shape.d[0],
+                               g->units, g->use_bias ? "" : ", bias=False", bi ? ", bidirectional=True" : "");
+        if (len < n && g->act != K2T_ACT_TANH) len += put_lambda(buf + len, n - len, "activation", g->act);
+        if (len < n && cell_op(L) != K2T_OP_SIMPLE_RNN && g->rec_act != K2T_ACT_SIGMOID)
+            len += put_lambda(buf + len, n - len, "recurrent_activation", g->rec_act);
+        if (len < n && cell_op(L) == K2T_OP_GRU && !g->reset_after)
+            len += (size_t)snprintf(buf + len, n - len, ", reset_after=False");
+        if (len < n) len += (size_t)snprintf(buf + len, n - len, ")");
+    }
+    return len < n ? (int)len : -1;
 }
 
 static int rnn_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n)
 {
-    const k2t_weight *W = k2t_layer_weight(L, "kernel");
     (void)ph, (void)pw, (void)in;
-    if (!W) return -1;
-    int len = snprintf(buf, n, "nn.%s(%lld, %d, batch_first=True%s%s)",
-                       cell_op(L) == K2T_OP_LSTM ? "LSTM" : cell_op(L) == K2T_OP_GRU ? "GRU" : "RNN",
-                       (long long)W->shape.d[0], L->cfg.units,
-                       cell_op(L) == K2T_OP_SIMPLE_RNN && L->cfg.act == K2T_ACT_RELU ? ", nonlinearity=\"relu\"" : "",
-                       L->cfg.use_bias ? "" : ", bias=False");
-    return len >= 0 && (size_t)len < n ? len : -1;
+    return rnn_module_bi(L, L->op == K2T_OP_BIDIRECTIONAL, buf, n);
+}
+
+/* Does a mask reach node i (the layer then runs through keras_rnn)? */
+static int rnn_masked(const k2t_model *m, int i)
+{
+    int *in = k2t_xmalloc((size_t)m->n_nodes * sizeof *in);
+    k2t_mask_sources(m, NULL, in);
+    int r = in[i] >= 0;
+    free(in);
+    return r;
+}
+
+/* The module, with what makes it KerasRNN said; the helpers it needs. */
+static k2t_status rnn_py_init(k2t_py *y, int li, k2t_err *err)
+{
+    const k2t_model *m = k2t_py_model(y);
+    const k2t_layer *L = k2t_py_layer_at(y, li);
+    const k2t_cfg *g = &L->cfg;
+    char mod[1200];
+    k2t_status st = k2t_py_module(y, li, mod, sizeof mod, err);
+    if (st != K2T_OK) return st;
+    for (int i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i].layer == li && rnn_masked(m, i)) k2t_py_helper(y, py_rnn_run);
+    if (rnn_custom(L)) {
+        k2t_py_helper(y, py_rnn_class);
+        k2t_py_helper(y, py_rnn_run);
+        char why[400] = "";
+        if (cell_op(L) == K2T_OP_GRU && !g->reset_after)
+            k2t_cat(why, sizeof why, "reset_after=False applies the reset gate before the recurrent product");
+        if (g->act != K2T_ACT_TANH) k2t_cat(why, sizeof why, "%sactivation %s", *why ? "; " : "", k2t_act_name(g->act));
+        if (cell_op(L) != K2T_OP_SIMPLE_RNN && g->rec_act != K2T_ACT_SIGMOID)
+            k2t_cat(why, sizeof why, "%srecurrent_activation %s", *why ? "; " : "",
+                    g->rec_act == K2T_ACT_HARD_SIGMOID ? "hard_sigmoid, Keras 2's clip(0.2x + 0.5, 0, 1)"
+                    : g->rec_act == K2T_ACT_HARD_SIGMOID3 ? "hard_sigmoid, Keras 3's clip(x/6 + 0.5, 0, 1)"
+                                                          : k2t_act_name(g->rec_act));
+        k2t_py_printf(y, "        # %s: nn.%s cannot compute it (%s): KerasRNN, step by step\n", L->name,
+                      rnn_kind(L), why);
+    }
+    k2t_py_printf(y, "        self.%s = %s  # %s\n", k2t_py_attr(y, li), mod, L->class_name);
+    return K2T_OK;
 }
 
 /* PyTorch has two biases, bias_ih and bias_hh: Keras's one bias goes to
@@ -381,14 +580,38 @@ static k2t_status rnn_extra(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err)
     return K2T_OK;
 }
 
+/* keras_rnn(self.ATTR, a (N, T, F), mask, ...) into v: the outputs or the
+** last states, each half's (a Bidirectional's concatenated). */
+static void put_keras_rnn(k2t_py *y, int i, int zero_output)
+{
+    const k2t_model *m = k2t_py_model(y);
+    const k2t_layer *L = k2t_py_layer(y, i);
+    char mk[600];
+    const char *mask = k2t_py_mask_in(y, i, mk, sizeof mk);
+    k2t_py_printf(y, "        %s = keras_rnn(self.%s, %s.movedim(1, -1), %s%s%s%s)", k2t_py_var(y, i),
+                  k2t_py_attr(y, m->nodes[i].layer), k2t_py_in(y, i, 0), mask ? mask : "None",
+                  L->cfg.go_backwards ? ", go_backwards=True" : "",
+                  L->cfg.return_sequences ? ", return_sequences=True" : "", zero_output ? ", zero_output=True" : "");
+    if (mask)
+        k2t_py_printf(y, "  # Keras skips the masked steps: the state carries over%s",
+                      !L->cfg.return_sequences ? "" : zero_output ? ", the output there is zeros"
+                                                                  : ", the output there repeats the previous one");
+    k2t_py_printf(y, "\n");
+}
+
 /* The module holds (N, F, T), channels first: batch_first wants (N, T, F).
 ** go_backwards reads the steps reversed and keeps Keras's output order. */
 static k2t_status rnn_py_forward(k2t_py *y, int i, k2t_err *err)
 {
     const k2t_model *m = k2t_py_model(y);
-    const k2t_layer *L = k2t_node_layer(m, i);
+    const k2t_layer *L = k2t_py_layer(y, i);
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0), *attr = k2t_py_attr(y, m->nodes[i].layer);
     (void)err;
+    if (rnn_custom(L) || rnn_masked(m, i)) {
+        put_keras_rnn(y, i, L->cfg.zero_output);
+        if (L->cfg.return_sequences) k2t_py_printf(y, "        %s = %s.movedim(-1, 1)  # (N, units, T)\n", v, v);
+        return K2T_OK;
+    }
     k2t_py_printf(y, "        %s, _ = self.%s(%s.movedim(1, -1)%s)\n", v, attr, a, L->cfg.go_backwards ? ".flip(1)" : "");
     if (L->cfg.return_sequences) k2t_py_printf(y, "        %s = %s.movedim(-1, 1)  # (N, units, T)\n", v, v);
     else k2t_py_printf(y, "        %s = %s[:, -1]  # the last step\n", v, v);
@@ -407,7 +630,12 @@ static k2t_status embedding_py_forward(k2t_py *y, int i, k2t_err *err)
     const k2t_model *m = k2t_py_model(y);
     const k2t_shape *in = k2t_py_in_shape(y, i, 0);
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0), *attr = k2t_py_attr(y, m->nodes[i].layer);
+    char mk[600];
+    const char *mask = k2t_py_mask_out(y, i, mk, sizeof mk);
     (void)err;
+    if (mask)
+        k2t_py_printf(y, "        %s = %s.long() != 0  # mask_zero: ids of 0 are padding steps, skipped by the "
+                      "recurrent layers after\n", mask, a);
     k2t_py_printf(y, "        %s = self.%s(%s.long())%s\n", v, attr, a,
                   in && in->ndim >= 1 ? ".movedim(-1, 1)  # ids -> (N, dim, ...)" : "");
     return K2T_OK;
@@ -754,23 +982,6 @@ static void bidi_hazards(k2t_hz *h)
                    g->merge == 4 ? ", the two tensors Keras returns" : " and merge");
 }
 
-static const char *bidi_unexportable(const k2t_layer *L, const k2t_shape *in)
-{
-    if (L->cfg.go_backwards) return "a Bidirectional whose forward layer goes backwards";
-    if (L->cfg.merge == 4) return "merge_mode=None: export does not write several-tensor calls yet";
-    return rnn_unexportable(L, in);
-}
-
-static int bidi_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, char *buf, size_t n)
-{
-    int len = rnn_module(L, in, ph, pw, buf, n);
-    if (len < 2 || (size_t)len + 22 >= n) return -1;
-    buf[len - 1] = '\0'; /* drop ")" */
-    len = (int)strlen(buf);
-    len += snprintf(buf + len, n - (size_t)len, ", bidirectional=True)");
-    return len;
-}
-
 static k2t_status bidi_extra(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err)
 {
     (void)err;
@@ -787,11 +998,20 @@ static k2t_status bidi_py_forward(k2t_py *y, int i, k2t_err *err)
 {
     static const char *const op[] = {"", "+", "*", "+"};
     const k2t_model *m = k2t_py_model(y);
-    const k2t_layer *L = k2t_node_layer(m, i);
+    const k2t_layer *L = k2t_py_layer(y, i);
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0), *attr = k2t_py_attr(y, m->nodes[i].layer);
     int u = L->cfg.units, mg = L->cfg.merge;
     (void)err;
-    k2t_py_printf(y, "        %s, hn = self.%s(%s.movedim(1, -1))\n", v, attr, a);
+    if (rnn_custom(L) || rnn_masked(m, i)) { /* the halves concatenated; Keras's zeros at masked steps */
+        put_keras_rnn(y, i, L->cfg.return_sequences);
+        if (mg) k2t_py_printf(y, "        %s = (%s[..., :%d] %s %s[..., %d:])%s\n", v, v, u, op[mg], v, u,
+                              mg == 3 ? " / 2" : "");
+        if (L->cfg.return_sequences) k2t_py_printf(y, "        %s = %s.movedim(-1, 1)  # (N, units, T)\n", v, v);
+        return K2T_OK;
+    }
+    /* go_backwards (the forward layer's): both halves read the flipped sequence, the forward half's
+    ** outputs stay in its reading order, the backward half's come out reversed, as Keras's do */
+    k2t_py_printf(y, "        %s, hn = self.%s(%s.movedim(1, -1)%s)\n", v, attr, a, L->cfg.go_backwards ? ".flip(1)" : "");
     if (L->cfg.return_sequences) {
         if (mg) k2t_py_printf(y, "        %s = (%s[..., :%d] %s %s[..., %d:])%s\n", v, v, u, op[mg], v, u,
                               mg == 3 ? " / 2" : "");
@@ -981,16 +1201,33 @@ static void masking_hazards(k2t_hz *h)
 {
     if (!h->L->cfg.makes_mask) return;
     k2t_hz_say(h, K2T_PIT_MASK, 1, "%s marks padding steps, which Keras's recurrent layers after it skip (the "
-               "state carries over); nn.LSTM/GRU/RNN read every step: pack the sequences with their lengths",
+               "state carries over); nn.LSTM/GRU/RNN read every step: pack right-padded sequences with their "
+               "lengths; left-padded ones (pad_sequences' default) need a step loop",
                h->L->op == K2T_OP_EMBEDDING ? "mask_zero=True (ids of 0)" : "Masking");
     k2t_hz_code(h, "x = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)");
 }
 
+/* A step whose features all equal mask_value (on dim 1, channels first)
+** is padding: zeros here, and masked for the layers after. */
+static k2t_status masking_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0);
+    char mk[600], mv[64];
+    const char *mask = k2t_py_mask_out(y, i, mk, sizeof mk);
+    (void)err;
+    k2t_py_printf(y, "        %s = (%s != %s).any(1)  # (N, T): False where every feature is mask_value "
+                  "(padding: Keras's recurrent layers skip it)\n", mask, a,
+                  k2t_pyfloat(k2t_py_layer(y, i)->cfg.mask_value, mv, sizeof mv));
+    k2t_py_printf(y, "        %s = %s * %s[:, None].to(%s.dtype)  # zeros at padding steps\n", v, a, mask, a);
+    return K2T_OK;
+}
+
+/* mask_zero marks steps of the first id axis; a port's mask here is (N, T). */
 static const char *masking_unexportable(const k2t_layer *L, const k2t_shape *in)
 {
-    (void)in;
-    return L->cfg.makes_mask ? "its mask (padding steps) would need pack_padded_sequence in the port, which "
-                               "export does not write" : NULL;
+    if (L->op == K2T_OP_EMBEDDING && L->cfg.makes_mask && in && in->ndim != 1)
+        return "mask_zero on ids of more than one axis per sample: export writes masks of (N, T) ids";
+    return NULL;
 }
 
 /*----------------------------------------------------------------- defs */
@@ -1011,9 +1248,8 @@ static const char *const embedding_modules[] = {"Embedding", NULL};
                             .weights = rnn_weights, .describe = rnn_describe, .torch = rnn_torch,       \
                             .hazards = rnn_hazards, .plan = rnn_plan, .forward = rnn_forward,           \
                             .flags = K2T_OPF_MODULE | K2T_OPF_MASK_USE, .module = rnn_module,           \
-                            .py_forward = rnn_py_forward,                                                \
-                            .extra_tensors = rnn_extra, .unexportable = rnn_unexportable,                \
-                            .gates = rnn_gates}
+                            .py_init = rnn_py_init, .py_forward = rnn_py_forward, .extra_tensors = rnn_extra, \
+                            .unexportable = rnn_unexportable, .gates = rnn_gates}
 
 RNN_DEF(k2t_op_simple_rnn, K2T_OP_SIMPLE_RNN, simple_rnn_classes, rnn_modules);
 RNN_DEF(k2t_op_lstm, K2T_OP_LSTM, lstm_classes, lstm_modules);
@@ -1026,8 +1262,8 @@ const k2t_op_def k2t_op_bidirectional = {
     .op = K2T_OP_BIDIRECTIONAL, .classes = bidi_classes, .torch_modules = bidi_modules, .min_in = 1, .max_in = 5,
     .parse = bidi_parse, .infer = bidi_infer, .parts = bidi_parts, .weights = bidi_weights, .describe = bidi_describe,
     .torch = bidi_torch, .hazards = bidi_hazards, .plan = bidi_plan, .forward = bidi_forward,
-    .flags = K2T_OPF_MODULE | K2T_OPF_POSITIONAL | K2T_OPF_MASK_USE, .module = bidi_module, .py_forward = bidi_py_forward,
-    .extra_tensors = bidi_extra, .unexportable = bidi_unexportable, .gates = rnn_gates,
+    .flags = K2T_OPF_MODULE | K2T_OPF_POSITIONAL | K2T_OPF_MASK_USE, .module = rnn_module, .py_init = rnn_py_init,
+    .py_forward = bidi_py_forward, .extra_tensors = bidi_extra, .unexportable = rnn_unexportable, .gates = rnn_gates,
 };
 
 const k2t_op_def k2t_op_embedding = {
@@ -1041,5 +1277,6 @@ const k2t_op_def k2t_op_embedding = {
 const k2t_op_def k2t_op_masking = {
     .op = K2T_OP_MASKING, .classes = masking_classes, .min_in = 1, .max_in = 1, .parse = masking_parse,
     .infer = masking_infer, .describe = masking_describe, .hazards = masking_hazards,
-    .forward = masking_forward, .flags = K2T_OPF_MASK_MAKE, .unexportable = masking_unexportable,
+    .forward = masking_forward, .flags = K2T_OPF_MASK_MAKE, .py_forward = masking_py_forward,
+    .unexportable = masking_unexportable,
 };

@@ -383,12 +383,12 @@ static void rescaling_describe(const k2t_layer *L, k2t_buf *b)
 /* The variables every forward() here uses. */
 #define PY_VARS                                                                            \
     const k2t_model *m = k2t_py_model(y);                                                 \
-    const k2t_layer *L = k2t_node_layer(m, i);                                            \
+    const k2t_layer *L = k2t_py_layer(y, i);                                              \
     const k2t_cfg *c = &L->cfg;                                                           \
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0);                            \
     const k2t_shape *in = k2t_py_in_shape(y, i, 0), *out = k2t_py_shape(y, i);            \
     int ind = in ? in->ndim : 0;                                                          \
-    (void)c, (void)out, (void)ind, (void)err
+    (void)m, (void)c, (void)out, (void)ind, (void)err
 
 /* NCHW as is when export's plan permuted the Dense after it, else in
 ** Keras's H,W,C order. */

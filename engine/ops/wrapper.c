@@ -19,15 +19,16 @@
 ** contiguous in Keras's layout).
 **
 ** Keras passes a mask through TimeDistributed (its compute_mask returns
-** the input's when the inner layer makes none): MASK_PASS.  Export
-** refuses it for now: a port folds T into the batch,
-** y = inner(x.flatten(0, 1)).unflatten(0, (N, T)), which export does not
-** write yet.
+** the input's when the inner layer makes none): MASK_PASS.  Export folds
+** T into the batch, y = inner(x.flatten(0, 1)).unflatten(0, (N, T)) (in
+** the module's channels-first layout), with the inner kind's own module
+** and forward() lines written on one step's shape (k2t_py_sub_begin).
 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../op.h"
+#include "../py.h"
 
 /* L seen as the layer it wraps: the inner op and class, the same
 ** weights and config. */
@@ -169,11 +170,76 @@ static int td_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, ch
     return d->module(&v, in ? &s : NULL, ph, pw, buf, n);
 }
 
+/* The tensors the inner kind's module has beyond Keras's weights (BN's
+** num_batches_tracked). */
+static k2t_status td_extra(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err)
+{
+    const k2t_op_def *d = td_inner(L);
+    k2t_layer v = td_view(L);
+    *n = 0;
+    return d && d->extra_tensors ? d->extra_tensors(&v, x, n, err) : K2T_OK;
+}
+
+/* The inner kind's own reason on one step's shape; a kind without
+** PyTorch code of its own is refused by name. */
 static const char *td_unexportable(const k2t_layer *L, const k2t_shape *in)
 {
-    (void)L, (void)in;
-    return "TimeDistributed: export does not write it yet (a port folds T into the batch: "
-           "y = inner(x.flatten(0, 1)).unflatten(0, (N, T)))";
+    const k2t_op_def *d = td_inner(L);
+    k2t_layer v = td_view(L);
+    k2t_shape s;
+    if (!d || !d->py_forward) return "export has no PyTorch code for the layer it wraps";
+    if (in) s = td_strip(in);
+    return d->unexportable ? d->unexportable(&v, in ? &s : NULL) : NULL;
+}
+
+/* The inner layer's module, written by its own kind on one step's shape. */
+static k2t_status td_py_init(k2t_py *y, int li, k2t_err *err)
+{
+    const k2t_model *m = k2t_py_model(y);
+    const k2t_layer *L = k2t_py_layer_at(y, li);
+    const k2t_op_def *d = td_inner(L);
+    char mod[1200];
+    k2t_status st;
+    int call = -1;
+    for (int i = 0; i < m->n_nodes && call < 0; i++)
+        if (m->nodes[i].layer == li) call = i;
+    if (d && d->py_init && call >= 0) {
+        k2t_shape si = td_strip(k2t_py_in_shape(y, call, 0)), so = td_strip(k2t_py_shape(y, call));
+        k2t_layer v = td_view(L);
+        k2t_py_sub_begin(y, call, &v, "", &si, "", &so);
+        st = d->py_init(y, li, err);
+        k2t_py_sub_end(y);
+        return st;
+    }
+    if ((st = k2t_py_module(y, li, mod, sizeof mod, err)) != K2T_OK) return st;
+    k2t_py_printf(y, "        self.%s = %s  # TimeDistributed(%s)\n", k2t_py_attr(y, li), mod, L->cfg.inner_class);
+    return K2T_OK;
+}
+
+/* The module holds (N, C, T, ...) (Keras's (T, ..., C) channels first):
+** the T steps go into the batch, (N*T, C, ...), the inner kind writes its
+** lines on that, and the result goes back to (N, C', T, ...). */
+static k2t_status td_py_forward(k2t_py *y, int i, k2t_err *err)
+{
+    const k2t_layer *L = k2t_py_layer(y, i);
+    const k2t_op_def *d = td_inner(L);
+    const k2t_shape *in = k2t_py_in_shape(y, i, 0), *out = k2t_py_shape(y, i);
+    const char *v = k2t_py_var(y, i);
+    char xs[600], ys[600];
+    if (!d || !d->py_forward || in->ndim < 2) return k2t_py_fail(L, err, "no PyTorch code");
+    k2t_shape si = td_strip(in), so = td_strip(out);
+    snprintf(xs, sizeof xs, "%s_steps", v);
+    snprintf(ys, sizeof ys, "%s_per_step", v);
+    k2t_py_printf(y, "        %s = %s.movedim(2, 1).flatten(0, 1)  # the %lld steps into the batch: (N*%lld, ...)\n",
+                  xs, k2t_py_in(y, i, 0), (long long)in->d[0], (long long)in->d[0]);
+    k2t_layer view = td_view(L);
+    k2t_py_sub_begin(y, i, &view, xs, &si, ys, &so);
+    k2t_status st = d->py_forward(y, i, err);
+    k2t_py_sub_end(y);
+    if (st != K2T_OK) return st;
+    k2t_py_printf(y, "        %s = %s.unflatten(0, (-1, %lld)).movedim(1, 2)  # steps back on axis 2\n", v, ys,
+                  (long long)in->d[0]);
+    return K2T_OK;
 }
 
 /*------------------------------------------------------------ execution */
@@ -275,4 +341,5 @@ const k2t_op_def k2t_op_time_distributed = {
     .parse = td_parse, .infer = td_infer, .weights = td_weights, .describe = td_describe,
     .torch = td_torch, .hazards = td_hazards, .plan = td_plan, .forward = td_forward,
     .flags = K2T_OPF_MODULE | K2T_OPF_MASK_PASS, .module = td_module, .unexportable = td_unexportable,
+    .py_init = td_py_init, .py_forward = td_py_forward, .extra_tensors = td_extra,
 };

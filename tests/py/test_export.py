@@ -132,29 +132,11 @@ def cases():
     man_path = os.path.join(EXEC, "exec_manifest.json")
     if os.path.exists(man_path):
         for fx, m in sorted(json.load(open(man_path)).items()):
-            if fx == "gru.h5":  # nn.GRU has no reset_after=False: export says so and writes nothing
-                out_py = os.path.join(tempfile.gettempdir(), "k2t_gru_export.py")
-                rc, so, se = k2t("export pytorch " + out_py, model=os.path.join(EXEC, fx))
-                ok(rc == 1 and "GRU" in se and "reset_after=False" in se and not os.path.exists(out_py),
-                   "gru.h5: export refuses the reset_after=False GRU, naming why", se)
-                continue
             if fx.startswith("cf_"):  # channels_first: export refuses rather than write a wrong port
                 out_py = os.path.join(tempfile.gettempdir(), "k2t_cf_export.py")
                 rc, so, se = k2t("export pytorch " + out_py, model=os.path.join(EXEC, fx))
                 ok(rc == 1 and "channels_first" in se and not os.path.exists(out_py),
                    "%s: export refuses a channels_first model, naming why" % fx, se)
-                continue
-            if fx in ("masking.h5", "embed_mask.h5", "time_distributed_mask.h5"):  # a mask needs pack_padded_sequence: refused, named
-                out_py = os.path.join(tempfile.gettempdir(), "k2t_mask_export.py")
-                rc, so, se = k2t("export pytorch " + out_py, model=os.path.join(EXEC, fx))
-                ok(rc == 1 and "pack_padded_sequence" in se and not os.path.exists(out_py),
-                   "%s: export refuses the masked sequence, naming pack_padded_sequence" % fx, se)
-                continue
-            if fx.startswith("time_distributed") and fx != "time_distributed_mask.h5":  # TimeDistributed: export refuses it, with the recipe
-                out_py = os.path.join(tempfile.gettempdir(), "k2t_td_export.py")
-                rc, so, se = k2t("export pytorch " + out_py, model=os.path.join(EXEC, fx))
-                ok(rc == 1 and "TimeDistributed" in se and "flatten(0, 1)" in se and not os.path.exists(out_py),
-                   "%s: export refuses TimeDistributed, naming the fold into the batch" % fx, se)
                 continue
             if fx in ("return_state.h5", "seq2seq.h5"):  # several-tensor calls: refused, named
                 out_py = os.path.join(tempfile.gettempdir(), "k2t_rs_export.py")
