@@ -928,6 +928,10 @@ static k2t_status put_node(py *y, int i, k2t_err *err)
         put_window_comment(y, L, &g);
     }
     P(" -> %s\n", k2t_py_shape_str(&y->p->shape[i], sh, sizeof sh));
+    if (m->nodes[i].part) { /* tensor j of a call: its node's code set it */
+        P("        # (output %d of %s, set above)\n", m->nodes[i].part, m->nodes[m->nodes[i].in[0]].name);
+        return K2T_OK;
+    }
     if (!def || !def->py_forward) return layer_fail(L, err, "no PyTorch translation");
     return def->py_forward(y, i, err);
 }

@@ -196,7 +196,6 @@ static int pool_module(const k2t_layer *L, const k2t_shape *in, int ph, int pw, 
 ** average divided by the pooled fraction of real cells. */
 static k2t_status pool_py_forward(k2t_py *y, int i, k2t_err *err)
 {
-    const k2t_model *m = k2t_py_model(y);
     const k2t_layer *L = k2t_py_layer(y, i);
     const k2t_cfg *c = &L->cfg;
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0);

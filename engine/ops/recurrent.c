@@ -351,16 +351,6 @@ static int rnn_custom(const k2t_layer *L)
     return g->act != K2T_ACT_TANH || g->rec_act != K2T_ACT_SIGMOID || (cell_op(L) == K2T_OP_GRU && !g->reset_after);
 }
 
-/* Several tensors per call are not written yet. */
-static const char *rnn_unexportable(const k2t_layer *L, const k2t_shape *in)
-{
-    (void)in;
-    if (L->cfg.return_state) return "return_state=True: export does not write several-tensor calls yet";
-    if (L->op == K2T_OP_BIDIRECTIONAL && L->cfg.merge == 4)
-        return "merge_mode=None: export does not write several-tensor calls yet";
-    return NULL;
-}
-
 static const char *rnn_kind(const k2t_layer *L)
 {
     return cell_op(L) == K2T_OP_LSTM ? "LSTM" : cell_op(L) == K2T_OP_GRU ? "GRU" : "RNN";
@@ -419,7 +409,8 @@ static const char py_rnn_run[] =
     "    return act(gx + gh)\n"
     "\n"
     "\n"
-    "def keras_rnn(rnn, x, mask=None, go_backwards=False, return_sequences=False, zero_output=False):\n"
+    "def keras_rnn(rnn, x, mask=None, go_backwards=False, return_sequences=False, zero_output=False,\n"
+    "              init=None, return_state=False):\n"
     "    \"\"\"Keras's recurrent layer rnn (an nn.RNN/LSTM/GRU or a KerasRNN; bidirectional: Keras's\n"
     "    Bidirectional, the halves concatenated) over x (N, T, in) with Keras's mask (N, T), True at\n"
     "    the real steps (None: all).  Returns the outputs (N, T, D*units), or the last states\n"
@@ -431,9 +422,13 @@ static const char py_rnn_run[] =
     "    Bidirectional's backward half is put back in time order.  When every row's mask is a prefix\n"
     "    (right padding; with go_backwards left padding), an nn module runs the packed sequence\n"
     "    (pack_padded_sequence); else (left padding, pad_sequences' default, or gaps) the steps run\n"
-    "    one by one with the state kept at masked steps (torch.where): both give Keras's numbers.\"\"\"\n"
+    "    one by one with the state kept at masked steps (torch.where): both give Keras's numbers.\n"
+    "\n"
+    "    init is Keras's initial_state, a list of h (and c for an LSTM) per direction, forward first;\n"
+    "    with return_state the final states come back too, in that order: (outputs, states).\"\"\"\n"
     "    N, T = x.shape[0], x.shape[1]\n"
     "    D = 2 if rnn.bidirectional else 1\n"
+    "    K = 2 if rnn.mode == \"LSTM\" else 1\n"
     "    if mask is None:\n"
     "        mask = torch.ones(N, T, dtype=torch.bool, device=x.device)\n"
     "    if go_backwards:\n"
@@ -444,18 +439,22 @@ static const char py_rnn_run[] =
     "            bool((lengths > 0).all()):\n"
     "        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True,\n"
     "                                                   enforce_sorted=False)\n"
-    "        out, hn = rnn(packed)\n"
+    "        hx = None\n"
+    "        if init is not None:\n"
+    "            hx = tuple(torch.stack(init[k::K]) for k in range(K)) if K == 2 else torch.stack(init)\n"
+    "        out, hn = rnn(packed, hx)\n"
     "        out = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=T)[0]\n"
+    "        states = [s[d] for d in range(D) for s in (hn if K == 2 else (hn,))]\n"
     "        if not return_sequences:\n"
-    "            return torch.cat(list(hn[0] if rnn.mode == \"LSTM\" else hn), 1)\n"
-    "        if D == 1 and not zero_output:  # past its length a row repeats its last output\n"
+    "            out = torch.cat(list(hn[0] if rnn.mode == \"LSTM\" else hn), 1)\n"
+    "        elif D == 1 and not zero_output:  # past its length a row repeats its last output\n"
     "            idx = torch.minimum(steps.expand(N, T), (lengths - 1)[:, None])\n"
     "            out = out.gather(1, idx[:, :, None].expand(N, T, out.shape[2]))\n"
-    "        return out\n"
-    "    outs, last = [], []\n"
+    "        return (out, states) if return_state else out\n"
+    "    outs, last, states = [], [], []\n"
     "    for d in range(D):\n"
-    "        h = x.new_zeros(N, rnn.hidden_size)\n"
-    "        state = (h, h) if rnn.mode == \"LSTM\" else h\n"
+    "        h = x.new_zeros(N, rnn.hidden_size) if init is None else init[d * K]\n"
+    "        state = (h, x.new_zeros(N, rnn.hidden_size) if init is None else init[d * K + 1]) if K == 2 else h\n"
     "        ys = [None] * T\n"
     "        for step in range(T):\n"
     "            t = T - 1 - step if d else step\n"
@@ -470,7 +469,9 @@ static const char py_rnn_run[] =
     "            ys[t] = torch.where(keep, hnew, torch.zeros_like(hnew)) if zero_output else h\n"
     "        outs.append(torch.stack(ys, 1))\n"
     "        last.append(h)\n"
-    "    return torch.cat(outs, 2) if return_sequences else torch.cat(last, 1)\n";
+    "        states += list(state) if K == 2 else [state]\n"
+    "    out = torch.cat(outs, 2) if return_sequences else torch.cat(last, 1)\n"
+    "    return (out, states) if return_state else out\n";
 
 /* ", NAME=lambda v: EXPR" for an activation KerasRNN takes (without the
 ** comment k2t_py_act may append). */
@@ -586,12 +587,19 @@ static void put_keras_rnn(k2t_py *y, int i, int zero_output)
 {
     const k2t_model *m = k2t_py_model(y);
     const k2t_layer *L = k2t_py_layer(y, i);
-    char mk[600];
+    char mk[600], init[1200] = "";
     const char *mask = k2t_py_mask_in(y, i, mk, sizeof mk);
-    k2t_py_printf(y, "        %s = keras_rnn(self.%s, %s.movedim(1, -1), %s%s%s%s)", k2t_py_var(y, i),
-                  k2t_py_attr(y, m->nodes[i].layer), k2t_py_in(y, i, 0), mask ? mask : "None",
-                  L->cfg.go_backwards ? ", go_backwards=True" : "",
-                  L->cfg.return_sequences ? ", return_sequences=True" : "", zero_output ? ", zero_output=True" : "");
+    if (m->nodes[i].n_in > 1) { /* initial_state: h (and c) per direction, forward first */
+        size_t len = (size_t)snprintf(init, sizeof init, ", init=[");
+        for (int k = 1; k < m->nodes[i].n_in && len < sizeof init; k++)
+            len += (size_t)snprintf(init + len, sizeof init - len, "%s%s", k > 1 ? ", " : "", k2t_py_in(y, i, k));
+        if (len < sizeof init) snprintf(init + len, sizeof init - len, "]");
+    }
+    k2t_py_printf(y, "        %s%s = keras_rnn(self.%s, %s.movedim(1, -1), %s%s%s%s%s%s)", k2t_py_var(y, i),
+                  L->cfg.return_state ? ", hn" : "", k2t_py_attr(y, m->nodes[i].layer), k2t_py_in(y, i, 0),
+                  mask ? mask : "None", L->cfg.go_backwards ? ", go_backwards=True" : "",
+                  L->cfg.return_sequences ? ", return_sequences=True" : "", zero_output ? ", zero_output=True" : "",
+                  init, L->cfg.return_state ? ", return_state=True" : "");
     if (mask)
         k2t_py_printf(y, "  # Keras skips the masked steps: the state carries over%s",
                       !L->cfg.return_sequences ? "" : zero_output ? ", the output there is zeros"
@@ -601,20 +609,65 @@ static void put_keras_rnn(k2t_py *y, int i, int zero_output)
 
 /* The module holds (N, F, T), channels first: batch_first wants (N, T, F).
 ** go_backwards reads the steps reversed and keeps Keras's output order. */
+/* The nn module's initial state from Keras's initial_state inputs (h and
+** c per direction, forward first): ", (h0, c0)" with (D, N, units) each. */
+static void native_init(k2t_py *y, int i, char *buf, size_t n)
+{
+    const k2t_model *m = k2t_py_model(y);
+    const k2t_layer *L = k2t_py_layer(y, i);
+    int K = cell_op(L) == K2T_OP_LSTM ? 2 : 1, D = L->op == K2T_OP_BIDIRECTIONAL ? 2 : 1;
+    size_t len = 0;
+    buf[0] = '\0';
+    if (m->nodes[i].n_in < 1 + K * D) return;
+    len += (size_t)snprintf(buf, n, ", %s", K == 2 ? "(" : "");
+    for (int k = 0; k < K && len < n && D == 1; k++) /* one direction: (1, N, units) */
+        len += (size_t)snprintf(buf + len, n - len, "%s%s[None]", k ? ", " : "", k2t_py_in(y, i, 1 + k));
+    for (int k = 0; k < K && len < n && D == 2; k++) {
+        len += (size_t)snprintf(buf + len, n - len, "%storch.stack([", k ? ", " : "");
+        for (int d = 0; d < D && len < n; d++)
+            len += (size_t)snprintf(buf + len, n - len, "%s%s", d ? ", " : "", k2t_py_in(y, i, 1 + d * K + k));
+        if (len < n) len += (size_t)snprintf(buf + len, n - len, "])");
+    }
+    if (K == 2 && len < n) snprintf(buf + len, n - len, ")");
+}
+
+/* return_state: the call's state tensors (its parts from 'first' on) from
+** the module's hn: keras_rnn's list, or nn's h_n (and c_n), (D, N, units). */
+static void py_states(k2t_py *y, int i, int first, int from_list)
+{
+    const k2t_model *m = k2t_py_model(y);
+    const k2t_layer *L = k2t_py_layer(y, i);
+    int K = cell_op(L) == K2T_OP_LSTM ? 2 : 1, D = L->op == K2T_OP_BIDIRECTIONAL ? 2 : 1;
+    if (!L->cfg.return_state) return;
+    for (int s = 0; s < K * D; s++) {
+        int pn = k2t_node_part(m, i, first + s), d = s / K, k = s % K;
+        if (pn < 0) continue;
+        if (from_list) k2t_py_printf(y, "        %s = hn[%d]\n", k2t_py_var(y, pn), s);
+        else if (K == 2) k2t_py_printf(y, "        %s = hn[%d][%d]  # %s%s\n", k2t_py_var(y, pn), k, d,
+                                       k ? "c_n" : "h_n", D == 1 ? "" : d ? " backward" : " forward");
+        else k2t_py_printf(y, "        %s = hn[%d]  # h_n%s\n", k2t_py_var(y, pn), d, D == 2 ? (d ? " backward" : " forward") : "");
+    }
+}
+
 static k2t_status rnn_py_forward(k2t_py *y, int i, k2t_err *err)
 {
     const k2t_model *m = k2t_py_model(y);
     const k2t_layer *L = k2t_py_layer(y, i);
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0), *attr = k2t_py_attr(y, m->nodes[i].layer);
+    char hx[1200];
     (void)err;
     if (rnn_custom(L) || rnn_masked(m, i)) {
         put_keras_rnn(y, i, L->cfg.zero_output);
         if (L->cfg.return_sequences) k2t_py_printf(y, "        %s = %s.movedim(-1, 1)  # (N, units, T)\n", v, v);
+        py_states(y, i, 1, 1);
         return K2T_OK;
     }
-    k2t_py_printf(y, "        %s, _ = self.%s(%s.movedim(1, -1)%s)\n", v, attr, a, L->cfg.go_backwards ? ".flip(1)" : "");
+    native_init(y, i, hx, sizeof hx);
+    k2t_py_printf(y, "        %s, %s = self.%s(%s.movedim(1, -1)%s%s)\n", v, L->cfg.return_state ? "hn" : "_", attr, a,
+                  L->cfg.go_backwards ? ".flip(1)" : "", hx);
     if (L->cfg.return_sequences) k2t_py_printf(y, "        %s = %s.movedim(-1, 1)  # (N, units, T)\n", v, v);
     else k2t_py_printf(y, "        %s = %s[:, -1]  # the last step\n", v, v);
+    py_states(y, i, 1, 0);
     return K2T_OK;
 }
 
@@ -996,32 +1049,46 @@ static k2t_status bidi_extra(const k2t_layer *L, k2t_xt *x, int *n, k2t_err *err
 /* The module holds (N, F, T); batch_first wants (N, T, F). */
 static k2t_status bidi_py_forward(k2t_py *y, int i, k2t_err *err)
 {
-    static const char *const op[] = {"", "+", "*", "+"};
+    static const char *const op[] = {"", "+", "*", "+", ""};
     const k2t_model *m = k2t_py_model(y);
     const k2t_layer *L = k2t_py_layer(y, i);
     const char *v = k2t_py_var(y, i), *a = k2t_py_in(y, i, 0), *attr = k2t_py_attr(y, m->nodes[i].layer);
-    int u = L->cfg.units, mg = L->cfg.merge;
+    int u = L->cfg.units, mg = L->cfg.merge, seq = L->cfg.return_sequences, none = mg == 4;
+    int bp = none ? k2t_node_part(m, i, 1) : -1; /* merge_mode None: the backward half's tensor */
+    const char *vb = bp >= 0 ? k2t_py_var(y, bp) : NULL;
+    char hx[1200];
     (void)err;
     if (rnn_custom(L) || rnn_masked(m, i)) { /* the halves concatenated; Keras's zeros at masked steps */
-        put_keras_rnn(y, i, L->cfg.return_sequences);
-        if (mg) k2t_py_printf(y, "        %s = (%s[..., :%d] %s %s[..., %d:])%s\n", v, v, u, op[mg], v, u,
-                              mg == 3 ? " / 2" : "");
-        if (L->cfg.return_sequences) k2t_py_printf(y, "        %s = %s.movedim(-1, 1)  # (N, units, T)\n", v, v);
+        put_keras_rnn(y, i, seq);
+        if (vb) k2t_py_printf(y, "        %s, %s = %s[..., :%d], %s[..., %d:]  # merge_mode None: two tensors\n", v, vb,
+                              v, u, v, u);
+        else if (mg) k2t_py_printf(y, "        %s = (%s[..., :%d] %s %s[..., %d:])%s\n", v, v, u, op[mg], v, u,
+                                   mg == 3 ? " / 2" : "");
+        if (seq) k2t_py_printf(y, "        %s = %s.movedim(-1, 1)  # (N, units, T)\n", v, v);
+        if (seq && vb) k2t_py_printf(y, "        %s = %s.movedim(-1, 1)\n", vb, vb);
+        py_states(y, i, 1 + none, 1);
         return K2T_OK;
     }
     /* go_backwards (the forward layer's): both halves read the flipped sequence, the forward half's
     ** outputs stay in its reading order, the backward half's come out reversed, as Keras's do */
-    k2t_py_printf(y, "        %s, hn = self.%s(%s.movedim(1, -1)%s)\n", v, attr, a, L->cfg.go_backwards ? ".flip(1)" : "");
-    if (L->cfg.return_sequences) {
-        if (mg) k2t_py_printf(y, "        %s = (%s[..., :%d] %s %s[..., %d:])%s\n", v, v, u, op[mg], v, u,
-                              mg == 3 ? " / 2" : "");
+    native_init(y, i, hx, sizeof hx);
+    k2t_py_printf(y, "        %s, hn = self.%s(%s.movedim(1, -1)%s%s)\n", v, attr, a, L->cfg.go_backwards ? ".flip(1)" : "",
+                  hx);
+    if (seq) {
+        if (vb) k2t_py_printf(y, "        %s, %s = %s[..., :%d], %s[..., %d:]  # merge_mode None: two tensors\n", v, vb,
+                              v, u, v, u);
+        else if (mg) k2t_py_printf(y, "        %s = (%s[..., :%d] %s %s[..., %d:])%s\n", v, v, u, op[mg], v, u,
+                                   mg == 3 ? " / 2" : "");
         k2t_py_printf(y, "        %s = %s.movedim(-1, 1)  # (N, units, T)\n", v, v);
+        if (vb) k2t_py_printf(y, "        %s = %s.movedim(-1, 1)\n", vb, vb);
     } else {
-        if (cell_op(L) == K2T_OP_LSTM) k2t_py_printf(y, "        hn = hn[0]  # (h_n, c_n)\n");
+        const char *h = cell_op(L) == K2T_OP_LSTM ? "hn[0]" : "hn"; /* an LSTM's is (h_n, c_n) */
         k2t_py_printf(y, "        # the backward half's final state is h_n[1] (t = 0), not out[:, -1]\n");
-        if (mg) k2t_py_printf(y, "        %s = (hn[0] %s hn[1])%s\n", v, op[mg], mg == 3 ? " / 2" : "");
-        else k2t_py_printf(y, "        %s = torch.cat([hn[0], hn[1]], 1)\n", v);
+        if (vb) k2t_py_printf(y, "        %s, %s = %s[0], %s[1]  # merge_mode None: two tensors\n", v, vb, h, h);
+        else if (mg) k2t_py_printf(y, "        %s = (%s[0] %s %s[1])%s\n", v, h, op[mg], h, mg == 3 ? " / 2" : "");
+        else k2t_py_printf(y, "        %s = torch.cat([%s[0], %s[1]], 1)\n", v, h, h);
     }
+    py_states(y, i, 1 + none, 0);
     return K2T_OK;
 }
 
@@ -1249,7 +1316,7 @@ static const char *const embedding_modules[] = {"Embedding", NULL};
                             .hazards = rnn_hazards, .plan = rnn_plan, .forward = rnn_forward,           \
                             .flags = K2T_OPF_MODULE | K2T_OPF_MASK_USE, .module = rnn_module,           \
                             .py_init = rnn_py_init, .py_forward = rnn_py_forward, .extra_tensors = rnn_extra, \
-                            .unexportable = rnn_unexportable, .gates = rnn_gates}
+                            .gates = rnn_gates}
 
 RNN_DEF(k2t_op_simple_rnn, K2T_OP_SIMPLE_RNN, simple_rnn_classes, rnn_modules);
 RNN_DEF(k2t_op_lstm, K2T_OP_LSTM, lstm_classes, lstm_modules);
@@ -1263,7 +1330,7 @@ const k2t_op_def k2t_op_bidirectional = {
     .parse = bidi_parse, .infer = bidi_infer, .parts = bidi_parts, .weights = bidi_weights, .describe = bidi_describe,
     .torch = bidi_torch, .hazards = bidi_hazards, .plan = bidi_plan, .forward = bidi_forward,
     .flags = K2T_OPF_MODULE | K2T_OPF_POSITIONAL | K2T_OPF_MASK_USE, .module = rnn_module, .py_init = rnn_py_init,
-    .py_forward = bidi_py_forward, .extra_tensors = bidi_extra, .unexportable = rnn_unexportable, .gates = rnn_gates,
+    .py_forward = bidi_py_forward, .extra_tensors = bidi_extra, .gates = rnn_gates,
 };
 
 const k2t_op_def k2t_op_embedding = {

@@ -138,12 +138,6 @@ def cases():
                 ok(rc == 1 and "channels_first" in se and not os.path.exists(out_py),
                    "%s: export refuses a channels_first model, naming why" % fx, se)
                 continue
-            if fx in ("return_state.h5", "seq2seq.h5"):  # several-tensor calls: refused, named
-                out_py = os.path.join(tempfile.gettempdir(), "k2t_rs_export.py")
-                rc, so, se = k2t("export pytorch " + out_py, model=os.path.join(EXEC, fx))
-                ok(rc == 1 and "return_state" in se and not os.path.exists(out_py),
-                   "%s: export refuses return_state, naming it" % fx, se)
-                continue
             ref = os.path.join(EXEC, "ref", fx[:-3], "output.npy")
             out.append((fx, os.path.join(EXEC, fx), os.path.join(EXEC, m["input"]),
                         ref if os.path.exists(ref) else None))
