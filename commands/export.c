@@ -151,7 +151,20 @@ static int record(k2t_shell *sh, k2t_export_sample *in, k2t_export_sample *out,
             }
             x[k] = k2t_xmalloc((size_t)(numel ? numel : 1) * sizeof(float));
             random_fill(x[k], numel, (unsigned long long)k + 1);
-            for (int64_t j = 0; j < numel; j++) x[k][j] = (float)(lo + (hi - lo) * x[k][j]);
+            int mz;
+            int64_t vocab = k2t_input_vocab(m, k, &mz);
+            if (vocab > 0) { /* ids every row of the vocabulary can be, and padding where it is masked */
+                int64_t steps = per[k].ndim ? per[k].d[per[k].ndim - 1] : 1, pad = mz ? steps / 4 : 0;
+                for (int64_t j = 0; j < numel; j++) {
+                    int64_t id = (int64_t)(x[k][j] * (double)(vocab - mz)) + mz;
+                    x[k][j] = (float)(id < vocab ? id : vocab - 1);
+                    if (j % steps >= steps - pad) x[k][j] = 0.0f;
+                }
+                snprintf(range, sizeof range, "ids in [%d, %lld)%s", mz, (long long)vocab,
+                         pad ? ", the last steps 0 (the padding mask_zero marks)" : "");
+            } else {
+                for (int64_t j = 0; j < numel; j++) x[k][j] = (float)(lo + (hi - lo) * x[k][j]);
+            }
         }
         if (m->n_inputs == 1) snprintf(desc, desc_n, "random, seed 1, %s", range);
         else snprintf(desc, desc_n, "random, seeds 1..%d, %s", m->n_inputs, range);

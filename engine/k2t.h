@@ -331,6 +331,11 @@ void k2t_model_free(k2t_model *m);
 const k2t_weight *k2t_layer_weight(const k2t_layer *L, const char *name);
 int k2t_layer_has_weight(const k2t_layer *L, const char *name);
 
+/* Model input k read as ids by a layer with a vocabulary (an Embedding:
+** cfg.input_dim): the smallest such vocabulary, else 0; *mask_zero when
+** one of them masks the ids of 0. */
+int64_t k2t_input_vocab(const k2t_model *m, int k, int *mask_zero);
+
 /* Index of the layer (or node) with this exact name, or -1. */
 int k2t_find_layer(const k2t_model *m, const char *name);
 int k2t_find_node(const k2t_model *m, const char *name);

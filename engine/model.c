@@ -111,3 +111,18 @@ int k2t_node_part(const k2t_model *m, int i, int j)
     }
     return -1;
 }
+
+int64_t k2t_input_vocab(const k2t_model *m, int k, int *mask_zero)
+{
+    int64_t v = 0;
+    if (mask_zero) *mask_zero = 0;
+    if (k < 0 || k >= m->n_inputs) return 0;
+    const k2t_node *I = &m->nodes[m->inputs[k]];
+    for (int j = 0; j < I->n_out; j++) {
+        const k2t_layer *L = k2t_node_layer(m, I->out[j]);
+        if (L->cfg.input_dim <= 0 || m->nodes[I->out[j]].in[0] != m->inputs[k]) continue;
+        if (!v || L->cfg.input_dim < v) v = L->cfg.input_dim;
+        if (mask_zero && L->cfg.makes_mask) *mask_zero = 1;
+    }
+    return v;
+}

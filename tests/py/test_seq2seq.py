@@ -149,4 +149,15 @@ for k, padding in enumerate(("right", "left")):
        "%s-padded: the exported port == Keras's equations" % padding,
        "shapes %s %s" % (gy.shape, y_ref.shape) if gy.shape != y_ref.shape else
        "head %g, summary %g" % (np.abs(gy - y_ref).max(), np.abs(gs - s_ref).max()))
+# Without an input, export's self-test draws ids the Embeddings can read (not floats in [0, 1),
+# which would all be id 0), with the last steps 0 where mask_zero marks padding.
+py = os.path.join(tmp, "port_noinput.py")
+rc, out, err = k2t("export pytorch %s --force" % py, model=path)
+text = " ".join(out.split())
+ok(rc == 0 and "ids in [1, 12)" in text and "mask_zero" in text, "export without an input: ids in [1, V), padded",
+   text[-400:] + err[-300:])
+if rc == 0:
+    p = subprocess.run([sys.executable, py], capture_output=True, text=True, timeout=300)
+    ok(p.returncode == 0 and p.stdout.startswith("PASS"), "the port's self-test on those ids passes",
+       (p.stdout + p.stderr)[-600:])
 done()
