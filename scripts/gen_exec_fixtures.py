@@ -756,15 +756,16 @@ def fx_bidirectional(out):
 
 
 @fixture("conv_wide.h5", "Convolutions with more than 512 output channels (the direct AVX-512 route in "
-         "32-channel chunks and a tail of 8): 1x1 8 -> 1000 with relu, 3x3 'same' 1000 -> 520")
+         "32-channel chunks and a tail of 24 or 8): 1x1 2 -> 600 with relu, 1x1 600 -> 1, 3x3 'same' 1 -> 520")
 def fx_conv_wide(out):
     g = Graph("k214", 1081)
-    x = g.Input((5, 6, 8))
-    a = g.add("Conv2D", x, name="wide_1x1", filters=1000, kernel_size=(1, 1), activation="relu")
-    b = g.add("Conv2D", a, name="wide_3x3", filters=520, kernel_size=(3, 3), padding="same")
+    x = g.Input((5, 6, 2))
+    a = g.add("Conv2D", x, name="wide_1x1", filters=600, kernel_size=(1, 1), activation="relu")
+    n = g.add("Conv2D", a, name="narrow_1x1", filters=1, kernel_size=(1, 1))
+    b = g.add("Conv2D", n, name="wide_3x3", filters=520, kernel_size=(3, 3), padding="same")
     g.outputs = [b]
     write_model(os.path.join(out, "conv_wide.h5"), g)
-    return normal_input(1082, (5, 6, 8))
+    return normal_input(1082, (5, 6, 2))
 
 
 @fixture("return_state.h5", "Calls returning several tensors: an LSTM with return_state (output, h, c), a "
