@@ -295,9 +295,9 @@ static void rnn_hazards(k2t_hz *h)
         if (bi) bias_fix(h, "backward_bias", 1);
     }
     if (gru) {
-        k2t_hz_say(h, K2T_PIT_GATES, 1, "Keras stores a GRU's gate blocks z, r, h; nn.GRU reads its rows as r, z, "
-                   "n: copied as they are, its update and reset gates are exchanged. Swap the first two blocks of "
-                   "every kernel (after .T) and bias row");
+        k2t_hz_say(h, K2T_PIT_GATES, 1, "gate order: Keras stores a GRU's gate blocks z, r, h; nn.GRU reads its rows "
+                   "as r, z, n: copied as they are, its update and reset gates are exchanged. Swap the first two "
+                   "blocks of every kernel (after .T) and bias row");
         for (int wi = 0; wi < h->L->n_w; wi++)
             if (strstr(h->L->w[wi].name, "kernel")) tw_fix(h, wi);
         if (g->use_bias) bias_fix(h, "bias", g->reset_after);

@@ -139,6 +139,8 @@ for path, cls, w, bug, setting in ((gru, "GRU", gw, dict(gates_right=False), "rn
     text = " ".join(out.split())
     ok(rc == 0 and "first divergence: %s" % name in text and "(set %s)" % setting in text,
        "compare: a %s port with its bug is told 'set %s' at %s" % (cls, setting, name), text[-900:])
+    if setting == "rnn.gates copied":
+        ok("why: gates: gate order:" in text, "compare: the unreordered GRU's cause is its gate order", text[-900:])
 
 # rnn.last output: a Bidirectional GRU's last states taken from out[:, -1] instead of h_n
 g = Graph("k214", 303)
