@@ -428,6 +428,37 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
         mk_tab[nvi][ng - 1](a, q, yo);
 }
 
+/* Output rows [oy0, oy1) of ow pixels (rstride floats of input apart)
+** for every group, in chunks of 32 channels, or one of up to 48 to
+** finish; yb is the band's first pixel. */
+static void direct_chunks(dk *a, const k2t_epi *e, const float *w, int groups, int cg, int coutg, const float *src,
+                          int64_t rstride, int ow, int oy0, int oy1, float *yb)
+{
+    for (int q = 0; q < groups; q++)
+        for (int c0 = 0; c0 < coutg;) {
+            int rest = coutg - c0, nc = rest > 32 && rest <= 48 ? rest : rest < 32 ? rest : 32;
+            int nvi = (nc + 15) / 16 - 1;
+            int64_t ch = (int64_t)q * coutg + c0;
+            a->tail = (__mmask16)((1u << (nc - 16 * nvi)) - 1u);
+            a->w = w + ch;
+            a->scale = e && e->scale ? e->scale + ch : NULL;
+            a->bias = e && e->bias ? e->bias + ch : NULL;
+            direct_rows(a, nvi, src + (int64_t)q * cg, rstride, ow, oy0, oy1, yb + ch);
+            c0 += nc;
+        }
+}
+
+/* The activation the micro-kernel's stores did not apply, on rows pixels. */
+static void direct_tail(float *yb, int64_t rows, int cout, k2t_act act, int clip)
+{
+    if (act == K2T_ACT_SOFTMAX) {
+        k2t_epi sm = {NULL, NULL, act};
+        kern_epilogue(yb, rows, cout, &sm);
+    } else if (!clip && act != K2T_ACT_LINEAR) {
+        kern_act(yb, rows * cout, act);
+    }
+}
+
 static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, int n,
                         const float *w, const k2t_epi *e, float *y, float *ws)
 {
@@ -461,24 +492,8 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
             int len = (int)(total - p0 < piece ? total - p0 : piece);
             const float *src = x + p0 * c;
             float *yb = y + p0 * cout;
-            for (int q = 0; q < groups; q++)
-                for (int c0 = 0; c0 < coutg;) {
-                    int rest = coutg - c0, nc = rest > 32 && rest <= 48 ? rest : rest < 32 ? rest : 32;
-                    int nvi = (nc + 15) / 16 - 1;
-                    int64_t ch = (int64_t)q * coutg + c0;
-                    a.tail = (__mmask16)((1u << (nc - 16 * nvi)) - 1u);
-                    a.w = w + ch;
-                    a.scale = e && e->scale ? e->scale + ch : NULL;
-                    a.bias = e && e->bias ? e->bias + ch : NULL;
-                    direct_rows(&a, nvi, src + (int64_t)q * cg, 0, len, 0, 1, yb + ch);
-                    c0 += nc;
-                }
-            if (act == K2T_ACT_SOFTMAX) {
-                k2t_epi sm = {NULL, NULL, act};
-                kern_epilogue(yb, len, cout, &sm);
-            } else if (!clip && act != K2T_ACT_LINEAR) {
-                kern_act(yb, (int64_t)len * cout, act);
-            }
+            direct_chunks(&a, e, w, groups, cg, coutg, src, 0, len, 0, 1, yb);
+            direct_tail(yb, len, cout, act, clip);
         }
         return;
     }
@@ -493,28 +508,8 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
                 src = ws;
             }
             float *yb = y + ((int64_t)s * g->oh + oy0) * g->ow * cout;
-            for (int q = 0; q < groups; q++) {
-                for (int c0 = 0; c0 < coutg;) {
-                    /* Chunks of 32 channels, or one of up to 48 to finish. */
-                    int rest = coutg - c0, nc = rest > 32 && rest <= 48 ? rest : rest < 32 ? rest : 32;
-                    int nvi = (nc + 15) / 16 - 1;
-                    int64_t ch = (int64_t)q * coutg + c0;
-                    a.tail = (__mmask16)((1u << (nc - 16 * nvi)) - 1u);
-                    a.w = w + ch;
-                    a.scale = e && e->scale ? e->scale + ch : NULL;
-                    a.bias = e && e->bias ? e->bias + ch : NULL;
-                    direct_rows(&a, nvi, src + (int64_t)q * cg, (int64_t)g->sh * width * c, g->ow,
-                                oy0, oy1, yb + ch);
-                    c0 += nc;
-                }
-            }
-            int64_t rows = (int64_t)(oy1 - oy0) * g->ow;
-            if (act == K2T_ACT_SOFTMAX) {
-                k2t_epi sm = {NULL, NULL, act};
-                kern_epilogue(yb, rows, cout, &sm);
-            } else if (!clip && act != K2T_ACT_LINEAR) {
-                kern_act(yb, rows * cout, act);
-            }
+            direct_chunks(&a, e, w, groups, cg, coutg, src, (int64_t)g->sh * width * c, g->ow, oy0, oy1, yb);
+            direct_tail(yb, (int64_t)(oy1 - oy0) * g->ow, cout, act, clip);
         }
     }
 }
