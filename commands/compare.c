@@ -983,7 +983,7 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
             l = (int)strlen(m->nodes[es[i].node].name) + (int)strlen(k2t_node_layer(m, es[i].node)->class_name) + 3;
             if (l > wl) wl = l < 60 ? l : 60;
         } else if (es[i].state == E_STATE && es[i].node >= 0) {
-            l = (int)strlen(m->nodes[es[i].node].name) + 20; /* " (final state h_n)" */
+            l = (int)strlen(m->nodes[es[i].node].name) + 25; /* " (final cell state c_n)" */
             if (l > wl) wl = l < 60 ? l : 60;
         }
     }
@@ -1040,7 +1040,8 @@ static int cmd_compare(k2t_shell *sh, int argc, char **argv)
             if (!e->pass) n_fail++;
             if (!(e->mad <= maxd)) maxd = e->mad;
             if (e->state == E_STATE) {
-                snprintf(lab, sizeof lab, "%s%s (final state h_n)", sign, m->nodes[e->node].name);
+                snprintf(lab, sizeof lab, "%s%s (final %sstate %s)", sign, m->nodes[e->node].name,
+                         !strcmp(e->why, "c_n") ? "cell " : "", e->why);
             } else {
                 const k2t_layer *L = k2t_node_layer(m, e->node);
                 snprintf(lab, sizeof lab, "%s%s (%s%s%s)", sign, m->nodes[e->node].name,

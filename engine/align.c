@@ -612,6 +612,21 @@ void k2t_align_states(k2t_align *c)
         }
         if (have) *e = best;
     }
+    /* An LSTM returning its state: c_n is its call's tensor 2 (return_state's c). */
+    for (int i = 0; i < c->ne; i++) {
+        ent *e = &c->es[i];
+        if (e->state != E_STATE || strcmp(e->why, "c_n") || e->z->a.shape.d[0] != 1) continue;
+        size_t l = strlen(e->z->name);
+        for (int k = 0; k < c->ne; k++) {
+            const ent *h = &c->es[k];
+            if (h->state != E_STATE || h->node < 0 || strcmp(h->why, "h_n") || strlen(h->z->name) != l ||
+                strncmp(h->z->name, e->z->name, l - 1))
+                continue;
+            const k2t_layer *L = k2t_node_layer(m, h->node);
+            int pc = L->op == K2T_OP_LSTM && L->cfg.return_state ? k2t_node_part(m, h->node, 2) : -1;
+            if (pc >= 0) state_vs(c, e, pc);
+        }
+    }
 }
 
 /* The module's own output (N, T, units) has no Keras twin when the layer

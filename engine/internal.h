@@ -310,8 +310,6 @@ int k2t_model_chw(const k2t_model *m);
 /* Node i's output shape from its inputs' shapes 'in' (for a part: the
 ** first tensor's shape): the op's infer, or its parts(). */
 k2t_status k2t_node_infer(const k2t_model *m, int i, const k2t_shape *in, k2t_shape *out, k2t_err *err);
-/* The node of output tensor j >= 1 of call node i, or -1. */
-int k2t_node_part(const k2t_model *m, int i, int j);
 
 /* The op for a Keras class name (after aliasing), or NULL. */
 const k2t_op_def *k2t_op_lookup(const char *class_name);

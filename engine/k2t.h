@@ -331,6 +331,9 @@ void k2t_model_free(k2t_model *m);
 const k2t_weight *k2t_layer_weight(const k2t_layer *L, const char *name);
 int k2t_layer_has_weight(const k2t_layer *L, const char *name);
 
+/* The node of output tensor j >= 1 of call node i ("name:j"), or -1. */
+int k2t_node_part(const k2t_model *m, int i, int j);
+
 /* Model input k read as ids by a layer with a vocabulary (an Embedding:
 ** cfg.input_dim): the smallest such vocabulary, else 0; *mask_zero when
 ** one of them masks the ids of 0. */

@@ -160,4 +160,43 @@ if rc == 0:
     p = subprocess.run([sys.executable, py], capture_output=True, text=True, timeout=300)
     ok(p.returncode == 0 and p.stdout.startswith("PASS"), "the port's self-test on those ids passes",
        (p.stdout + p.stderr)[-600:])
+# compare on dumps of a port (the unmasked exec fixture seq2seq.h5: nn.LSTM modules, which the hooks
+# record): the encoder's h_n and c_n pair with its return_state tensors (encoder:1, encoder:2); a port
+# that hands the decoder (c, h) instead of (h, c) diverges at the decoder.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                "scripts"))
+from torch_dump import dump  # noqa: E402
+from k2tlib import FIXTURES  # noqa: E402
+
+fx = os.path.join(FIXTURES, "exec", "seq2seq.h5")
+npz = os.path.join(FIXTURES, "exec", "seq2seq.in.npz")
+if os.path.exists(fx) and os.path.exists(npz):
+    py = os.path.join(tmp, "fx_port.py")
+    rc, out, err = k2t("input " + npz, "export pytorch %s --force" % py, model=fx)
+    srcpy = open(py).read() if rc == 0 else ""
+    bad = srcpy.replace("(encoder_1[None], encoder_2[None])", "(encoder_2[None], encoder_1[None])")
+    ok(rc == 0 and bad != srcpy, "the port hands the encoder's (h, c) to the decoder as nn.LSTM's (h0, c0)",
+       err + srcpy[-1500:])
+    swapped = os.path.join(tmp, "fx_swapped.py")
+    open(swapped, "w").write(bad)
+    z = np.load(npz)
+    for stem, f in (("ok", py), ("swapped", swapped)):
+        spec = importlib.util.spec_from_file_location("dump_" + stem, f)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        out_npz = os.path.join(tmp, "dump_%s.npz" % stem)
+        with torch.no_grad():
+            dump(mod.load_model().eval(), {"encoder_inputs": z["encoder_inputs"], "decoder_inputs": z["decoder_inputs"]},
+                 out_npz, layout="nhwc")
+        rc, out, err = k2t("input " + npz, "compare " + out_npz, model=fx)
+        text = " ".join(out.split())
+        if stem == "ok":
+            ok(rc == 0 and "encoder:2 (final cell state c_n)" in text and "no divergence" in text,
+               "compare: the right port's c_n is checked against the encoder's c (encoder:2), no divergence",
+               text[-900:])
+        else:
+            ok(rc == 0 and "first divergence: decoder" in text,
+               "compare: (c, h) handed to the decoder: the first divergence is the decoder", text[-900:])
+else:
+    ok(False, "the exec fixture seq2seq.h5 exists (tests/run generates it)")
 done()
