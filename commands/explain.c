@@ -512,8 +512,8 @@ const k2t_command k2t_cmd_explain = {
     .usage = "explain [TOPIC]",
     .summary = "Explain a Keras-to-PyTorch pitfall, on the loaded model's own layers; alone, list the topics.",
     .help = "Topics: layout, transpose, bn-eps, bn-mode, padding, flatten, softmax, preprocess,\n"
-            "init, residual, activation, mask, gates, rnn-bias, rnn-last, unsupported.  Each gives\n"
-            "the pitfall in general, then on the loaded model's layers and numbers, then the k2t\n"
-            "setting that reproduces it and the command that shows it.",
+            "init, residual, activation, mask, gates, rnn-bias, rnn-last, rnn-state, unsupported.\n"
+            "Each gives the pitfall in general, then on the loaded model's layers and numbers,\n"
+            "then the k2t setting that reproduces it and the command that shows it.",
     .complete = complete_explain, .fn = cmd_explain,
 };

@@ -499,6 +499,8 @@ typedef struct k2t_emu {
                              own sigmoid and tanh, whatever Keras's config says */
     int rnn_last_output;  /* rnn.last output: a Bidirectional's last state taken as out[:, -1]
                              (its backward half after one step) instead of h_n */
+    int rnn_state_swapped; /* rnn.state swapped: an LSTM's initial_state taken as (c, h), as a
+                             port that unpacks Keras's [output, h, c] in another order feeds it */
 } k2t_emu;
 
 /* How to execute: threads, what to keep, and the conventions emulated. */
@@ -521,7 +523,7 @@ typedef struct k2t_opts {
 typedef enum k2t_pit {
     K2T_PIT_LAYOUT, K2T_PIT_TRANSPOSE, K2T_PIT_BN_EPS, K2T_PIT_BN_MODE, K2T_PIT_PADDING,
     K2T_PIT_FLATTEN, K2T_PIT_SOFTMAX, K2T_PIT_PREPROCESS, K2T_PIT_INIT, K2T_PIT_RESIDUAL,
-    K2T_PIT_ACTIVATION, K2T_PIT_MASK, K2T_PIT_GATES, K2T_PIT_RNN_BIAS, K2T_PIT_RNN_LAST, K2T_PIT_UNSUPPORTED, K2T_PIT_COUNT
+    K2T_PIT_ACTIVATION, K2T_PIT_MASK, K2T_PIT_GATES, K2T_PIT_RNN_BIAS, K2T_PIT_RNN_LAST, K2T_PIT_RNN_STATE, K2T_PIT_UNSUPPORTED, K2T_PIT_COUNT
 } k2t_pit;
 #define K2T_PIT_TOPICS K2T_PIT_COUNT /* explain's topics: every pitfall */
 

@@ -79,6 +79,7 @@ struct k2t_step {
     float *own_rb, *own_rbb;
     k2t_act rnn_act, rnn_rec; /* recurrent: activation and recurrent_activation in use */
     int rnn_last_output;    /* Bidirectional: the backward half read for one step (rnn.last) */
+    int rnn_state_swapped;  /* LSTM: initial_state read as (c, h) (rnn.state swapped) */
     /* Masks: the step whose mask buffer holds input 0's mask (mask_in) and
     ** this output's (mask_src), -1 for none; a maker's buffer: mask_len
     ** floats (1 kept, 0 masked) per sample at arena offset mask_off. */

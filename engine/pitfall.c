@@ -30,6 +30,7 @@ static const char *const mask_names[] = {"keras", "ignore"};
 static const char *const gates_names[] = {"keras", "copied"};
 static const char *const rnn_bias_names[] = {"keras", "both"};
 static const char *const rnn_last_names[] = {"keras", "output"};
+static const char *const rnn_state_names[] = {"keras", "swapped"};
 
 const k2t_pitfall k2t_pitfalls[K2T_PIT_COUNT] = {
     [K2T_PIT_LAYOUT] = {
@@ -365,6 +366,26 @@ const k2t_pitfall k2t_pitfalls[K2T_PIT_COUNT] = {
         .key = "rnn.last", .values = "keras|output",
         .help = "A Bidirectional's last states as Keras returns them (h_n), or out[:, -1] of the port.",
         .names = rnn_last_names, .n_names = 2, .field = offsetof(k2t_emu, rnn_last_output),
+        .in_profiles = 1,
+    },
+    [K2T_PIT_RNN_STATE] = {
+        .topic = "rnn-state",
+        .summary = "return_state: Keras's flat [output, h, c], nn.LSTM's (output, (h_n, c_n)).",
+        .text =
+            "With return_state=True a Keras LSTM returns one flat list, [output, h, c] (a Bidirectional:\n"
+            "its output(s), then the forward half's h, c, then the backward half's). nn.LSTM returns\n"
+            "(output, (h_n, c_n)), each state (directions, N, units), and takes its initial state the\n"
+            "same way: rnn(x, (h0, c0)). A seq2seq port that unpacks the encoder in another order, or\n"
+            "hands the decoder (c, h), runs without a complaint: both are (N, units).\n"
+            "\n"
+            "Take h = h_n[0] and c = c_n[0], and call the decoder with (h[None], c[None]).",
+        .none = "  no LSTM that takes an initial_state",
+        .k2t =
+            "  set rnn.state swapped   run as a port that hands an LSTM (c, h) for (h, c)\n"
+            "  diff, compare           name the LSTM started from swapped states",
+        .key = "rnn.state", .values = "keras|swapped",
+        .help = "An LSTM's initial_state as Keras passes it (h, c), or swapped (c, h) by the port.",
+        .names = rnn_state_names, .n_names = 2, .field = offsetof(k2t_emu, rnn_state_swapped),
         .in_profiles = 1,
     },
     [K2T_PIT_UNSUPPORTED] = {

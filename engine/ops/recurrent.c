@@ -319,9 +319,19 @@ static void rnn_hazards(k2t_hz *h)
                cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN");
     k2t_hz_code(h, "nn.%s(%lld, %d, batch_first=True%s)", cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN",
                 h->in && h->in->ndim == 2 ? (long long)h->in->d[1] : -1LL, u, bi ? ", bidirectional=True" : "");
+    if (h->N->n_in > 1) {
+        int lstm = cell_op(h->L) == K2T_OP_LSTM, K = lstm ? 2 : 1;
+        const k2t_model *m = h->m;
+        k2t_hz_say(h, K2T_PIT_RNN_STATE, 1, "initial_state [%s%s%s%s%s]: nn.%s takes it as its second argument, %s",
+                   m->nodes[h->N->in[1]].name, h->N->n_in > 2 ? ", " : "",
+                   h->N->n_in > 2 ? m->nodes[h->N->in[2]].name : "", h->N->n_in > 3 ? ", ..." : "", "",
+                   lstm ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN",
+                   lstm ? "the tuple (h0, c0), each (directions, N, units): h first" : "h0 (directions, N, units)");
+        if (!bi) k2t_hz_code(h, K == 2 ? "out, (hn, cn) = rnn(x, (h[None], c[None]))" : "out, hn = rnn(x, h[None])");
+    }
     if (g->return_state) {
         int lstm = cell_op(h->L) == K2T_OP_LSTM;
-        k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "return_state=True: Keras returns one flat list [%s]; nn.%s returns "
+        k2t_hz_say(h, K2T_PIT_RNN_STATE, 1, "return_state=True: Keras returns one flat list [%s]; nn.%s returns "
                    "(output, %s), each state (%s, N, units): unpack them in Keras's order",
                    bi ? (lstm ? "output, h_fwd, c_fwd, h_bwd, c_bwd" : "output, h_fwd, h_bwd")
                       : (lstm ? "output, h, c" : "output, h"),
@@ -741,6 +751,7 @@ static k2t_status rnn_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     ** has tanh and relu, so a SimpleRNN keeps relu. */
     s->rnn_act = L->cfg.act, s->rnn_rec = L->cfg.rec_act;
     s->rnn_last_output = bi && e->rnn_last_output && !L->cfg.return_sequences;
+    s->rnn_state_swapped = e->rnn_state_swapped && cell_op(L) == K2T_OP_LSTM && s->n_in > 1;
     if (e->rnn_act_torch) {
         s->rnn_rec = K2T_ACT_SIGMOID;
         if (!(cell_op(L) == K2T_OP_SIMPLE_RNN && L->cfg.act == K2T_ACT_RELU)) s->rnn_act = K2T_ACT_TANH;
@@ -846,7 +857,8 @@ static void rnn_forward(const k2t_step *s, const k2t_fwd *f)
         int64_t u = L->cfg.units;
         rnn_dir(s, W, U, B, T, F, f->x[0] + (int64_t)n * T * F, f->y + (int64_t)n * s->numel, L->cfg.units,
                 L->cfg.go_backwards, 0, f->mask ? f->mask + n * T : NULL, L->cfg.zero_output, f->ws,
-                s->n_in > 1 ? f->x[1] + n * u : NULL, s->n_in > 2 ? f->x[2] + n * u : NULL);
+                s->n_in > 1 + s->rnn_state_swapped ? f->x[1 + s->rnn_state_swapped] + n * u : NULL,
+                s->n_in > 2 ? f->x[2 - s->rnn_state_swapped] + n * u : NULL);
         if (s->n_parts) put_states(L, T, f->ws, f->parts, n);
     }
 }
@@ -1092,6 +1104,7 @@ static void bidi_forward(const k2t_step *s, const k2t_fwd *f)
         const float *init[4] = {NULL, NULL, NULL, NULL};
         for (int j = 1; j < s->n_in; j++) {
             int d = (j - 1) / n_state(L), k = (j - 1) % n_state(L);
+            if (s->rnn_state_swapped) k = 1 - k; /* rnn.state swapped: (c, h) */
             init[2 * d + k] = f->x[j] + n * u;
         }
         /* With return_sequences Keras's Bidirectional outputs zeros at masked steps. */

@@ -195,8 +195,23 @@ if os.path.exists(fx) and os.path.exists(npz):
                "compare: the right port's c_n is checked against the encoder's c (encoder:2), no divergence",
                text[-900:])
         else:
-            ok(rc == 0 and "first divergence: decoder" in text,
-               "compare: (c, h) handed to the decoder: the first divergence is the decoder", text[-900:])
+            ok(rc == 0 and "first divergence: decoder" in text and "(set rnn.state swapped)" in text,
+               "compare: (c, h) handed to the decoder: the first divergence is the decoder, its cause the state "
+               "order, confirmed by emulation", text[-900:])
+# rnn.state swapped against PyTorch: the decoder nn.LSTM started from (c, h)
+if os.path.exists(fx) and os.path.exists(npz):
+    o1 = os.path.join(tmp, "dec_sw.npy")
+    rc, out, err = k2t("input " + npz, "set rnn.state swapped", "run", "save decoder %s --force" % o1, model=fx)
+    spec = importlib.util.spec_from_file_location("sw", swapped)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    tr = {}
+    with torch.no_grad():
+        mod.load_model().eval()(torch.from_numpy(z["encoder_inputs"]).movedim(-1, 1),
+                                torch.from_numpy(z["decoder_inputs"]).movedim(-1, 1), trace=tr)
+    want = tr["decoder"].movedim(1, -1).numpy()
+    ok(rc == 0 and np.abs(np.load(o1) - want).max() < 1e-5,
+       "rnn.state swapped: k2t's decoder is the port's nn.LSTM started from (c, h)", err[-300:])
 else:
     ok(False, "the exec fixture seq2seq.h5 exists (tests/run generates it)")
 done()
