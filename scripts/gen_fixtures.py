@@ -154,6 +154,16 @@ def conv_keys(rank, style, kw, transpose=False):
     return c
 
 
+def wrapped_layer(style, kw):
+    """A wrapper's (Bidirectional, TimeDistributed) 'layer' entry from kw["layer"] = (class, kwargs)."""
+    icls, ikw = kw.pop("layer")
+    ikw = dict(ikw)
+    iname = ikw.pop("name", to_snake_case(icls))
+    inner = {"name": iname, "trainable": True, "dtype": "float32"}
+    inner.update(class_config(icls, style, ikw))
+    return {"class_name": icls, "config": inner}
+
+
 def class_config(cls, style, kw):
     """The class-specific part of a layer config, Keras key order, defaults filled in.
 
@@ -366,24 +376,14 @@ def class_config(cls, style, kw):
             del c["unit_forget_bias"]
         return c
     if cls == "Bidirectional":
-        icls, ikw = kw.pop("layer")
-        ikw = dict(ikw)
-        iname = ikw.pop("name", to_snake_case(icls))
-        inner = {"name": iname, "trainable": True, "dtype": "float32"}
-        inner.update(class_config(icls, style, ikw))
-        return {"layer": {"class_name": icls, "config": inner}, "merge_mode": kw.pop("merge_mode", "concat")}
+        return {"layer": wrapped_layer(style, kw), "merge_mode": kw.pop("merge_mode", "concat")}
     if cls == "Resizing":
         return {"height": kw.pop("height"), "width": kw.pop("width"),
                 "interpolation": kw.pop("interpolation", "bilinear"), "crop_to_aspect_ratio": False}
     if cls == "CenterCrop":
         return {"height": kw.pop("height"), "width": kw.pop("width")}
     if cls == "TimeDistributed":
-        icls, ikw = kw.pop("layer")
-        ikw = dict(ikw)
-        iname = ikw.pop("name", to_snake_case(icls))
-        inner = {"name": iname, "trainable": True, "dtype": "float32"}
-        inner.update(class_config(icls, style, ikw))
-        return {"layer": {"class_name": icls, "config": inner}}
+        return {"layer": wrapped_layer(style, kw)}
     if cls == "Embedding":
         return {"input_dim": kw.pop("input_dim"), "output_dim": kw.pop("output_dim"),
                 "embeddings_initializer": Init("RandomUniform", {"minval": -0.05, "maxval": 0.05, "seed": None}),

@@ -98,6 +98,12 @@ static int n_state(const k2t_layer *L)
     return cell_op(L) == K2T_OP_LSTM ? 2 : 1;
 }
 
+/* The nn module of its kind: "LSTM", "GRU" or "RNN". */
+static const char *rnn_kind(const k2t_layer *L)
+{
+    return cell_op(L) == K2T_OP_LSTM ? "LSTM" : cell_op(L) == K2T_OP_GRU ? "GRU" : "RNN";
+}
+
 /* The sequence, then initial_state (h[, c] per direction, forward first):
 ** each (units). */
 static k2t_status rnn_infer(const k2t_layer *L, const k2t_shape *in, int n_in, k2t_shape *out, k2t_err *err)
@@ -121,7 +127,7 @@ static k2t_status rnn_infer(const k2t_layer *L, const k2t_shape *in, int n_in, k
 ** h, c] (LSTM); each state is (units). */
 static int n_states(const k2t_layer *L)
 {
-    return L->cfg.return_state ? (cell_op(L) == K2T_OP_LSTM ? 2 : 1) : 0;
+    return L->cfg.return_state ? n_state(L) : 0;
 }
 
 static int rnn_parts(const k2t_layer *L, const k2t_shape *first, int j, k2t_shape *out)
@@ -268,13 +274,13 @@ static void rnn_hazards(k2t_hz *h)
                    "default)", h->m->nodes[in[h->node]].name,
                    !g->return_sequences ? "" : h->L->op == K2T_OP_BIDIRECTIONAL || g->zero_output ?
                    ", the output there is zeros" : ", the output there repeats the previous one",
-                   cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN");
+                   rnn_kind(h->L));
         k2t_hz_code(h, "out, hn = rnn(nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, "
                     "enforce_sorted=False))");
     }
     free(in);
     int bi = h->L->op == K2T_OP_BIDIRECTIONAL;
-    const char *mod = cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN";
+    const char *mod = rnn_kind(h->L);
     int gru = cell_op(h->L) == K2T_OP_GRU;
     if (g->use_bias && !gru) {
         k2t_hz_say(h, K2T_PIT_RNN_BIAS, 1, "Keras keeps one %s bias (%d*units); nn.%s adds bias_ih_l0 and "
@@ -316,16 +322,16 @@ static void rnn_hazards(k2t_hz *h)
         k2t_hz_say(h, K2T_PIT_ACTIVATION, 1, "activation %s; nn.%s has %s: write the cell out by hand (export writes one, KerasRNN)",
                    k2t_act_name(g->act), mod, cell_op(h->L) == K2T_OP_SIMPLE_RNN ? "tanh and relu" : "tanh only");
     k2t_hz_say(h, K2T_PIT_LAYOUT, 1, "Keras's sequences are (N, T, F); nn.%s defaults to (T, N, F)",
-               cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN");
-    k2t_hz_code(h, "nn.%s(%lld, %d, batch_first=True%s)", cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN",
+               rnn_kind(h->L));
+    k2t_hz_code(h, "nn.%s(%lld, %d, batch_first=True%s)", rnn_kind(h->L),
                 h->in && h->in->ndim == 2 ? (long long)h->in->d[1] : -1LL, u, bi ? ", bidirectional=True" : "");
     if (h->N->n_in > 1) {
-        int lstm = cell_op(h->L) == K2T_OP_LSTM, K = lstm ? 2 : 1;
+        int lstm = cell_op(h->L) == K2T_OP_LSTM, K = n_state(h->L);
         const k2t_model *m = h->m;
         k2t_hz_say(h, K2T_PIT_RNN_STATE, 1, "initial_state [%s%s%s%s%s]: nn.%s takes it as its second argument, %s",
                    m->nodes[h->N->in[1]].name, h->N->n_in > 2 ? ", " : "",
                    h->N->n_in > 2 ? m->nodes[h->N->in[2]].name : "", h->N->n_in > 3 ? ", ..." : "", "",
-                   lstm ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN",
+                   rnn_kind(h->L),
                    lstm ? "the tuple (h0, c0), each (directions, N, units): h first" : "h0 (directions, N, units)");
         if (!bi) k2t_hz_code(h, K == 2 ? "out, (hn, cn) = rnn(x, (h[None], c[None]))" : "out, hn = rnn(x, h[None])");
     }
@@ -335,7 +341,7 @@ static void rnn_hazards(k2t_hz *h)
                    "(output, %s), each state (%s, N, units): unpack them in Keras's order",
                    bi ? (lstm ? "output, h_fwd, c_fwd, h_bwd, c_bwd" : "output, h_fwd, h_bwd")
                       : (lstm ? "output, h, c" : "output, h"),
-                   lstm ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN", lstm ? "(h_n, c_n)" : "h_n",
+                   rnn_kind(h->L), lstm ? "(h_n, c_n)" : "h_n",
                    bi ? "2: forward, backward" : "1");
         k2t_hz_code(h, bi ? (lstm ? "out, (hn, cn) = rnn(x); h_fwd, c_fwd, h_bwd, c_bwd = hn[0], cn[0], hn[1], cn[1]"
                                   : "out, hn = rnn(x); h_fwd, h_bwd = hn[0], hn[1]")
@@ -356,11 +362,6 @@ static int rnn_custom(const k2t_layer *L)
     const k2t_cfg *g = &L->cfg;
     if (cell_op(L) == K2T_OP_SIMPLE_RNN) return g->act != K2T_ACT_TANH && g->act != K2T_ACT_RELU;
     return g->act != K2T_ACT_TANH || g->rec_act != K2T_ACT_SIGMOID || (cell_op(L) == K2T_OP_GRU && !g->reset_after);
-}
-
-static const char *rnn_kind(const k2t_layer *L)
-{
-    return cell_op(L) == K2T_OP_LSTM ? "LSTM" : cell_op(L) == K2T_OP_GRU ? "GRU" : "RNN";
 }
 
 static const char py_rnn_class[] =
@@ -622,7 +623,7 @@ static void native_init(k2t_py *y, int i, char *buf, size_t n)
 {
     const k2t_model *m = k2t_py_model(y);
     const k2t_layer *L = k2t_py_layer(y, i);
-    int K = cell_op(L) == K2T_OP_LSTM ? 2 : 1, D = L->op == K2T_OP_BIDIRECTIONAL ? 2 : 1;
+    int K = n_state(L), D = L->op == K2T_OP_BIDIRECTIONAL ? 2 : 1;
     size_t len = 0;
     buf[0] = '\0';
     if (m->nodes[i].n_in < 1 + K * D) return;
@@ -644,7 +645,7 @@ static void py_states(k2t_py *y, int i, int first, int from_list)
 {
     const k2t_model *m = k2t_py_model(y);
     const k2t_layer *L = k2t_py_layer(y, i);
-    int K = cell_op(L) == K2T_OP_LSTM ? 2 : 1, D = L->op == K2T_OP_BIDIRECTIONAL ? 2 : 1;
+    int K = n_state(L), D = L->op == K2T_OP_BIDIRECTIONAL ? 2 : 1;
     if (!L->cfg.return_state) return;
     for (int s = 0; s < K * D; s++) {
         int pn = k2t_node_part(m, i, first + s), d = s / K, k = s % K;
@@ -1010,7 +1011,7 @@ static void bidi_hazards(k2t_hz *h)
     if (!g->return_sequences) {
         k2t_hz_say(h, K2T_PIT_RNN_LAST, 1, "Keras's backward half returns its state after reading the whole "
                    "sequence from the end (t = 0); out[:, -1] of a bidirectional nn.%s takes the backward "
-                   "half after one step: use h_n", cell_op(h->L) == K2T_OP_LSTM ? "LSTM" : cell_op(h->L) == K2T_OP_GRU ? "GRU" : "RNN");
+                   "half after one step: use h_n", rnn_kind(h->L));
         k2t_hz_code(h, "out, hn = rnn(x); y = torch.cat([hn[0], hn[1]], 1)%s",
                     cell_op(h->L) == K2T_OP_LSTM ? "  # LSTM: hn = hn[0] first (h, not c)" : "");
     }
