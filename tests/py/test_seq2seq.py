@@ -214,4 +214,29 @@ if os.path.exists(fx) and os.path.exists(npz):
        "rnn.state swapped: k2t's decoder is the port's nn.LSTM started from (c, h)", err[-300:])
 else:
     ok(False, "the exec fixture seq2seq.h5 exists (tests/run generates it)")
+
+# Bad files: an LSTM given h without c, a state of the wrong size, a tensor index the call has not.
+import h5py  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+
+if os.path.exists(fx):
+    for tag, inbound, must in (
+            ("no_c", [["decoder_inputs", 0, 0, {}], ["encoder", 0, 1, {}]], ["decoder", "initial states h, c", "2 inputs"]),
+            ("wrong_size", [["decoder_inputs", 0, 0, {}], ["to_gru", 0, 0, {}], ["encoder", 0, 2, {}]],
+             ["decoder", "initial state 0 must be (5,)"]),
+            ("no_tensor", [["decoder_inputs", 0, 0, {}], ["encoder", 0, 1, {}], ["encoder", 0, 3, {}]],
+             ["decoder", "output tensor 3 of layer 'encoder'", "3 outputs"])):
+        bad = os.path.join(tmp, "s2s_%s.h5" % tag)
+        shutil.copy(fx, bad)
+        with h5py.File(bad, "r+") as f:
+            mc = json.loads(f.attrs["model_config"])
+            for L in mc["config"]["layers"]:
+                if L["config"]["name"] == "decoder":
+                    L["inbound_nodes"] = [inbound]
+            f.attrs["model_config"] = json.dumps(mc)
+        rc, out, err = k2t("load " + bad, "echo still here")
+        ok(rc == 1 and all(w in err for w in must) and "still here" in out,
+           "a decoder LSTM with %s: refused at load, naming the layer and why; the session goes on" % tag,
+           err[-400:])
 done()
