@@ -13,7 +13,14 @@
 **
 ** Two ways to run (k2t_opts.keep):
 **  - keep: every node's output and every pre-activation stays in its own
-**    buffer, for print/step/diff;
+**    buffer, for print/step/diff.  The fast path's fusions hold here too
+**    (keep_chains): a GEMM op's output pass stores its own output and,
+**    from the same registers, the BatchNormalization and activation after
+**    it (k2t_epi's keeping form), or its own kept pre-activation and
+**    activation.  A BatchNormalization between the two is then not
+**    stored: its output is computed from the GEMM's when something reads
+**    it (k2t_run_output), into its own buffer, with its own kernel, so
+**    the values are the unfused ones bit for bit;
 **  - fast: a GEMM op (K2T_OPF_GEMM: convolutions, Dense) followed by a
 **    per-channel affine step (K2T_OPF_AFFINE: BatchNormalization) and an
 **    activation (as_act), each read by nothing else, becomes one GEMM with
@@ -96,7 +103,10 @@ static void *pool_get(size_t size, size_t *got)
     }
     pthread_mutex_unlock(&pool_mu);
     if (!p) {
-        p = malloc(size);
+        /* Cache-line aligned: buffer offsets are multiples of 16 floats
+        ** (assign_buffers), so kernels may store whole lines. */
+        size = (size + 63) & ~(size_t)63;
+        p = aligned_alloc(64, size);
         *got = size;
     }
     return p;
@@ -150,6 +160,7 @@ struct k2t_run {
     k2t_tensor *out;        /* per node: view into arena */
     k2t_tensor *pre;
     int *ran;               /* node has been computed for the current input */
+    int *stale;             /* a lazy chain member not yet computed from its head */
     int keras_chw;          /* the model computes channels first (k2t_model_chw): layout
                             ** NCHW holds its tensors as Keras does */
 };
@@ -241,6 +252,18 @@ static int foldable_act(const step *a, k2t_act *act)
     return a->def->as_act && a->def->as_act(a->L, act) && *act != K2T_ACT_SOFTMAX;
 }
 
+/* Whether step b, read from GEMM step s, is a per-channel affine step
+** (BatchNormalization with its moving statistics, K2T_OPF_AFFINE) a GEMM
+** epilogue can apply: over the last axis, or over the first for a
+** channels_first GEMM (BatchNormalization axis=1), whose epilogue is per
+** channel of (C, ...). */
+static int affine_after(const step *s, const step *b)
+{
+    int per_chan = s->cf ? b->outer == 1 && b->len == s->shape.d[0]
+                         : b->inner == 1 && b->len == s->shape.d[s->shape.ndim - 1];
+    return per_chan && (b->def->flags & K2T_OPF_AFFINE) && !b->bn_batch && !b->fallback;
+}
+
 /* Fast path: fold a per-channel affine step (BN, K2T_OPF_AFFINE) and then
 ** an activation into the GEMM before it (K2T_OPF_GEMM), or the activation
 ** alone, when each link is read by nothing else and the GEMM's activation
@@ -257,13 +280,7 @@ static void fuse(k2t_run *r)
             N->is_output)
             continue;
         step *b = &r->s[N->out[0]];
-        /* The affine step must be per channel: over the last axis, or over
-        ** the first for a channels_first GEMM (BatchNormalization axis=1),
-        ** whose epilogue is per channel of (C, ...). */
-        int per_chan = s->cf ? b->outer == 1 && b->len == s->shape.d[0]
-                             : b->inner == 1 && b->len == s->shape.d[s->shape.ndim - 1];
-        int affine = (b->def->flags & K2T_OPF_AFFINE) && !b->bn_batch && !b->fallback;
-        if (affine && per_chan) {
+        if (affine_after(s, b)) {
             int64_t C = b->len;
             float *bias = k2t_xmalloc((size_t)C * sizeof(float));
             float *scale = k2t_xmalloc((size_t)C * sizeof(float));
@@ -304,6 +321,61 @@ static void fuse(k2t_run *r)
     }
 }
 
+/* Keep path: the output passes that store several layers (see the top of
+** the file).  Step s (K2T_OPF_GEMM, its kernels honouring k2t_epi's
+** keeping form: epi_keep) heads a chain:
+**  - with its own activation, of nothing: the pass stores the kept
+**    pre-activation and the activation;
+**  - linear, of the per-channel BatchNormalization b that alone reads it
+**    and the activation a that alone reads b: the pass stores s and a, b
+**    is lazy;
+**  - of b alone (stored), or of the activation alone.
+** Run after assign_buffers: the pass finds the stored s (or its
+** pre-activation) at a fixed distance from the buffer it writes. */
+static void keep_chains(k2t_run *r)
+{
+    const k2t_model *m = r->m;
+    k2t_act act;
+    for (int i = 0; i < r->n; i++) r->s[i].chain[0] = r->s[i].chain[1] = r->s[i].chain_head = -1;
+    for (int i = 0; i < r->n; i++) {
+        step *s = &r->s[i];
+        const k2t_node *N = &m->nodes[i];
+        if (!(s->def->flags & K2T_OPF_GEMM) || !s->epi_keep || s->fallback || s->alias || s->nchw ||
+            s->cf || s->n_parts || N->part)
+            continue;
+        s->kepi = s->epi;
+        if (s->epi.act != K2T_ACT_LINEAR) {
+            if (s->pre_off >= 0) s->kepi.keep = s->pre_off - s->out_off;
+            continue;
+        }
+        if (N->n_out != 1) continue;
+        step *b = &r->s[N->out[0]], *last = b;
+        const k2t_node *BN = &m->nodes[N->out[0]];
+        if (b->alias || b->n_in != 1 || b->nchw || b->numel != s->numel) continue;
+        if (affine_after(s, b)) {
+            s->chain[0] = b->node;
+            s->kepi.post_scale = b->scale;
+            s->kepi.post_shift = b->shift;
+            const step *a = BN->n_out == 1 && !BN->is_output ? &r->s[BN->out[0]] : NULL;
+            if (a && !a->alias && !a->fallback && a->n_in == 1 && a->numel == s->numel &&
+                foldable_act(a, &act)) {
+                s->chain[1] = a->node;
+                s->kepi.act = act;
+                b->lazy = 1;
+                last = &r->s[a->node];
+            }
+        } else if (!b->fallback && foldable_act(b, &act)) {
+            s->chain[0] = b->node;
+            s->kepi.act = act;
+        } else {
+            continue;
+        }
+        for (int k = 0; k < 2; k++)
+            if (s->chain[k] >= 0) r->s[s->chain[k]].chain_head = i;
+        s->kepi.keep = s->out_off - last->out_off;
+    }
+}
+
 /* Which mask each step reads and makes (k2t_mask_sources): a maker's mask
 ** is one float per step of its output's first axis.  Refused: a mask that
 ** reaches an op Keras would apply it in and k2t does not, or a merge. */
@@ -338,6 +410,12 @@ static k2t_status plan_masks(k2t_run *r, k2t_err *err)
     return st;
 }
 
+/* n floats rounded up to whole cache lines. */
+static int64_t line16(int64_t n)
+{
+    return (n + 15) & ~(int64_t)15;
+}
+
 /* Where each step's output lives.  keep: a buffer per step.  fast: reuse a
 ** buffer once the last reader of its value has run. */
 static void assign_buffers(k2t_run *r)
@@ -354,10 +432,10 @@ static void assign_buffers(k2t_run *r)
     if (r->o.keep) {
         for (int i = 0; i < r->n; i++) {
             step *s = &r->s[i];
-            if (root[i] == i) { s->out_off = top; top += B * s->numel; }
+            if (root[i] == i) { s->out_off = top; top += line16(B * s->numel); }
             if (s->epi.act != K2T_ACT_LINEAR && !s->folded) {
                 s->pre_off = top;
-                top += B * s->numel;
+                top += line16(B * s->numel);
             }
         }
         for (int i = 0; i < r->n; i++) r->s[i].out_off = r->s[root[i]].out_off;
@@ -389,8 +467,8 @@ static void assign_buffers(k2t_run *r)
         for (int i = 0; i < r->n; i++) {
             step *s = &r->s[i];
             if (root[i] != i) continue;
-            if (shared[i]) { s->out_off = top; top += B * s->numel; continue; }
-            int64_t need = Bt * s->numel;
+            if (shared[i]) { s->out_off = top; top += line16(B * s->numel); continue; }
+            int64_t need = line16(Bt * s->numel);
             int pick = -1;
             for (int k = 0; k < n_slots; k++)
                 if (slots[k].free_after < i && slots[k].size >= need &&
@@ -489,6 +567,7 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
     }
     if (!o->keep) fuse(r);
     assign_buffers(r);
+    if (o->keep) keep_chains(r);
     for (int i = 0; i < r->n; i++) {
         step *s = &r->s[i];
         s->skip = (s->def->flags & K2T_OPF_INPUT) || s->alias || s->folded || m->nodes[i].part;
@@ -525,6 +604,7 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
     r->out = k2t_xcalloc((size_t)r->n, sizeof *r->out);
     r->pre = k2t_xcalloc((size_t)r->n, sizeof *r->pre);
     r->ran = k2t_xcalloc((size_t)r->n, sizeof *r->ran);
+    r->stale = k2t_xcalloc((size_t)r->n, sizeof *r->stale);
     k2t_blas_single();
     return r;
 }
@@ -556,6 +636,7 @@ void k2t_run_free(k2t_run *r)
     free(r->out);
     free(r->pre);
     free(r->ran);
+    free(r->stale);
     free(r);
 }
 
@@ -687,8 +768,28 @@ static void run_fallback(const k2t_run *r, const step *s, int n0, int n1, int t)
     }
 }
 
-/* Run step s on samples [n0, n1) for thread t. */
-static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t)
+/* The last step of chain head s (s itself for a pre-activation pass). */
+static int chain_last(const step *s)
+{
+    return s->chain[1] >= 0 ? s->chain[1] : s->chain[0] >= 0 ? s->chain[0] : s->node;
+}
+
+/* Whether head s's fused pass runs in a call of steps [from, to): the
+** whole chain is in it (a call that stops inside a chain, as step does,
+** runs each layer on its own). */
+static int chain_runs(const step *s, int from, int to)
+{
+    return s->kepi.keep && s->node >= from && chain_last(s) < to;
+}
+
+/* Step s was computed (or is left lazy) by its head's pass in this call. */
+static int chain_done(const k2t_run *r, const step *s, int from, int to)
+{
+    return s->chain_head >= 0 && chain_runs(&r->s[s->chain_head], from, to);
+}
+
+/* Run step s on samples [n0, n1) for thread t; fused: its chain's pass. */
+static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t, int fused)
 {
     int n = n1 - n0;
     if (n <= 0 || s->skip) return;
@@ -698,6 +799,14 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t)
     }
     const float *xs[64];
     for (int j = 0; j < s->n_in && j < 64; j++) xs[j] = buf(r, &r->s[s->in[j]], n0, t);
+    if (fused) {
+        /* Into the chain's last buffer; kepi.keep reaches back to s's own
+        ** (or to its pre-activation). */
+        float *y = buf(r, &r->s[chain_last(s)], n0, t);
+        k2t_fwd f = {xs, n, y, y, r->ws[t], &s->kepi, 0, 0, NULL, NULL, NULL};
+        s->def->forward(s, &f);
+        return;
+    }
     float *y = buf(r, s, n0, t);
     /* With a kept pre-activation, the GEMM writes there and the activation
     ** goes from there to y. */
@@ -719,9 +828,20 @@ static void *worker(void *arg)
     job *j = arg;
     for (int i = j->from; i < j->to; i++) {
         if (k2t_interrupted) { j->stopped = 1; break; }
-        run_step(j->r, &j->r->s[i], j->n0, j->n1, j->t);
+        const step *s = &j->r->s[i];
+        if (chain_done(j->r, s, j->from, j->to)) continue;
+        run_step(j->r, s, j->n0, j->n1, j->t, chain_runs(s, j->from, j->to));
     }
     return NULL;
+}
+
+/* Compute lazy step i from its head's stored output (one thread: a
+** per-channel affine step is one pass over memory). */
+static void materialize(const k2t_run *r, int i)
+{
+    if (!r->stale || !r->stale[i]) return;
+    run_step(r, &r->s[i], 0, r->batch, 0, 0);
+    r->stale[i] = 0;
 }
 
 k2t_status k2t_run_nodes(k2t_run *r, int from, int to, k2t_err *err)
@@ -734,6 +854,11 @@ k2t_status k2t_run_nodes(k2t_run *r, int from, int to, k2t_err *err)
             if (r->s[i].in[j] < from && !r->ran[r->s[i].in[j]])
                 return k2t_fail(err, K2T_EARG, "layer '%s' needs '%s', which has not run",
                                 r->m->nodes[i].name, r->m->nodes[r->s[i].in[j]].name);
+    /* What this call reads from earlier calls must be there. */
+    for (int i = from; i < to; i++)
+        if (!chain_done(r, &r->s[i], from, to))
+            for (int j = 0; j < r->s[i].n_in; j++)
+                if (r->s[i].in[j] < from) materialize(r, r->s[i].in[j]);
     int T = r->threads < r->batch ? r->threads : r->batch;
     job jobs[64];
     pthread_t tid[64];
@@ -752,9 +877,13 @@ k2t_status k2t_run_nodes(k2t_run *r, int from, int to, k2t_err *err)
     for (int t = 0; t < T; t++) stopped |= jobs[t].stopped;
     if (stopped) {
         memset(r->ran, 0, (size_t)r->n * sizeof *r->ran);
+        memset(r->stale, 0, (size_t)r->n * sizeof *r->stale);
         return k2t_fail(err, K2T_EINTERRUPTED, "interrupted");
     }
-    for (int i = from; i < to; i++) r->ran[i] = 1;
+    for (int i = from; i < to; i++) {
+        r->ran[i] = 1;
+        r->stale[i] = r->s[i].lazy && chain_done(r, &r->s[i], from, to);
+    }
     return K2T_OK;
 }
 
@@ -763,6 +892,7 @@ void k2t_run_reset(k2t_run *r)
     if (!r) return;
     r->batch = 0;
     memset(r->ran, 0, (size_t)r->n * sizeof *r->ran);
+    memset(r->stale, 0, (size_t)r->n * sizeof *r->stale);
 }
 
 const k2t_tensor *k2t_run_output(const k2t_run *r, int node)
@@ -772,6 +902,7 @@ const k2t_tensor *k2t_run_output(const k2t_run *r, int node)
     k2t_run *w = (k2t_run *)r;
     if (!r->o.keep && !r->m->nodes[node].is_output && !(s->def->flags & K2T_OPF_INPUT))
         return NULL;
+    materialize(r, node);
     k2t_tensor *t = &w->out[node];
     t->shape.ndim = s->nshape.ndim + 1;
     t->shape.d[0] = r->batch;
@@ -830,5 +961,6 @@ k2t_status k2t_run_inject(k2t_run *r, int node, const float *src, k2t_err *err)
         memcpy(y, src, (size_t)n * (size_t)s->numel * sizeof(float));
     }
     r->ran[node] = 1;
+    r->stale[node] = 0;
     return K2T_OK;
 }

@@ -188,6 +188,18 @@ int kern_simd(void)
 #define AVX512 __attribute__((target("avx512f")))
 
 /* A micro-kernel call: everything but the pixels' positions. */
+/* A store of the keeping form's first tensor (k2t_epi.keep), which
+** nothing in the run reads again: a whole aligned vector is one cache
+** line, written around the caches (no read for ownership, no eviction of
+** the tensors the next layer reads).  The kernels end with an sfence. */
+static inline __attribute__((always_inline)) AVX512 void keep_store(float *p, __mmask16 m, __m512 v)
+{
+    if (m == 0xffff && !((uintptr_t)p & 63))
+        _mm512_stream_ps(p, v);
+    else
+        _mm512_mask_storeu_ps(p, m, v);
+}
+
 typedef struct dk {
     const float *w;          /* kernel row 0 of this group and channel chunk */
     int64_t ldw;             /* floats between kernel rows (cout) */
@@ -201,6 +213,8 @@ typedef struct dk {
     const float *scale;      /* fused epilogue: per-channel scale of this chunk, or NULL */
     const float *bias;       /* per-channel bias of this chunk, or NULL */
     int clip;                /* 0, or max(v, 0) (1), or then min(v, 6) (2) */
+    int64_t keep;            /* k2t_epi's keeping form: v also stored at + keep, */
+    const float *post_scale, *post_shift; /* then v*post_scale + post_shift */
 } dk;
 
 /* Named accumulators a<p>_<v> for pixel p and channel vector v (an array
@@ -239,6 +253,21 @@ typedef struct dk {
         if (NV > 1) _mm512_mask_storeu_ps(yp + 16, m1, a##p##_1);                      \
         if (NV > 2) _mm512_mask_storeu_ps(yp + 32, m2, a##p##_2);                      \
         if (NV > 3) _mm512_mask_storeu_ps(yp + 48, m3, a##p##_3);                      \
+    }
+#define KEEP(p)                                                                        \
+    if ((p) < NB) {                                                                    \
+        float *yp = yo[(p) / 4] + ((p) % 4) * a->ys + a->keep;                         \
+        keep_store(yp, m0, a##p##_0);                                                  \
+        if (NV > 1) keep_store(yp + 16, m1, a##p##_1);                                 \
+        if (NV > 2) keep_store(yp + 32, m2, a##p##_2);                                 \
+        if (NV > 3) keep_store(yp + 48, m3, a##p##_3);                                 \
+    }
+#define POST(p)                                                                        \
+    if ((p) < NB) {                                                                    \
+        a##p##_0 = _mm512_add_ps(_mm512_mul_ps(a##p##_0, e0), f0);                     \
+        if (NV > 1) a##p##_1 = _mm512_add_ps(_mm512_mul_ps(a##p##_1, e1), f1);         \
+        if (NV > 2) a##p##_2 = _mm512_add_ps(_mm512_mul_ps(a##p##_2, e2), f2);         \
+        if (NV > 3) a##p##_3 = _mm512_add_ps(_mm512_mul_ps(a##p##_3, e3), f3);         \
     }
 #define ALL16(M)                                                                       \
     M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15)
@@ -296,6 +325,23 @@ mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *c
         }
         ALL16(EPI)
     }
+    if (a->keep) {
+        /* The layer's own output, then the BatchNormalization after it as
+        ** a product and a sum (kern_scale_shift's rounding). */
+        ALL16(KEEP)
+        if (a->post_scale) {
+            __m512 e0 = z, e1 = z, e2 = z, e3 = z, f0 = z, f1 = z, f2 = z, f3 = z;
+            e0 = _mm512_maskz_loadu_ps(m0, a->post_scale);
+            f0 = _mm512_maskz_loadu_ps(m0, a->post_shift);
+            if (NV > 1) e1 = _mm512_maskz_loadu_ps(m1, a->post_scale + 16);
+            if (NV > 1) f1 = _mm512_maskz_loadu_ps(m1, a->post_shift + 16);
+            if (NV > 2) e2 = _mm512_maskz_loadu_ps(m2, a->post_scale + 32);
+            if (NV > 2) f2 = _mm512_maskz_loadu_ps(m2, a->post_shift + 32);
+            if (NV > 3) e3 = _mm512_maskz_loadu_ps(m3, a->post_scale + 48);
+            if (NV > 3) f3 = _mm512_maskz_loadu_ps(m3, a->post_shift + 48);
+            ALL16(POST)
+        }
+    }
     if (a->clip) {
         ALL16(CLIP_LO)
         if (a->clip == 2) {
@@ -312,6 +358,8 @@ mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *c
 #undef CLIP_LO
 #undef CLIP_HI
 #undef STORE
+#undef KEEP
+#undef POST
 #undef ALL16
 
 typedef void (*mk_fn)(const dk *, const float *const *, float *const *);
@@ -443,6 +491,8 @@ static void direct_chunks(dk *a, const k2t_epi *e, const float *w, int groups, i
             a->w = w + ch;
             a->scale = e && e->scale ? e->scale + ch : NULL;
             a->bias = e && e->bias ? e->bias + ch : NULL;
+            a->post_scale = e && e->post_scale ? e->post_scale + ch : NULL;
+            a->post_shift = e && e->post_shift ? e->post_shift + ch : NULL;
             direct_rows(a, nvi, src + (int64_t)q * cg, rstride, ow, oy0, oy1, yb + ch);
             c0 += nc;
         }
@@ -452,7 +502,7 @@ static void direct_chunks(dk *a, const k2t_epi *e, const float *w, int groups, i
 static void direct_tail(float *yb, int64_t rows, int cout, k2t_act act, int clip)
 {
     if (act == K2T_ACT_SOFTMAX) {
-        k2t_epi sm = {NULL, NULL, act};
+        k2t_epi sm = {.act = act};
         kern_epilogue(yb, rows, cout, &sm);
     } else if (!clip && act != K2T_ACT_LINEAR) {
         kern_act(yb, rows * cout, act);
@@ -482,6 +532,7 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
     a.merged = g->dw == 1 && cg == c;
     a.ys = cout;
     a.clip = clip;
+    a.keep = e ? e->keep : 0;
     if (conv_is_pointwise(g)) {
         /* A 1x1 convolution reads every pixel in place, in one run across
         ** rows and samples: full blocks of 12 pixels even on a 3x3 map, in
@@ -546,6 +597,8 @@ void kern_conv2d(const k2t_win *g, int groups, int cout, const float *x, int n,
 #ifdef HAVE_DIRECT
     if (direct_ok(g, groups, cout)) {
         conv_direct(g, groups, cout, x, n, w, e, y, ws);
+        if (e && e->keep)
+            _mm_sfence(); /* the streaming stores, before another thread reads */
         return;
     }
 #endif
@@ -703,6 +756,8 @@ typedef struct dwk {
     const float *scale, *bias;  /* + c0, or NULL */
     int clip;                   /* 0, max(v,0) (1), then min(v,6) (2) */
     __mmask16 tail;             /* lanes of the last vector */
+    int64_t keep;               /* k2t_epi's keeping form (see dk) */
+    const float *post_scale, *post_shift; /* + c0, or NULL */
 } dwk;
 
 /* Accumulator i is pixel i/V, channel vector i%V. */
@@ -729,6 +784,17 @@ typedef struct dwk {
         const int v = (i) % V;                                                         \
         _mm512_mask_storeu_ps(y + ((i) / V) * a->ys + 16 * v,                          \
                               v == V - 1 ? a->tail : 0xffff, a##i);                    \
+    }
+#define DW_KEEP(i)                                                                     \
+    if ((i) < P * V) {                                                                 \
+        const int v = (i) % V;                                                         \
+        keep_store(y + a->keep + ((i) / V) * a->ys + 16 * v,                           \
+                   v == V - 1 ? a->tail : 0xffff, a##i);                               \
+    }
+#define DW_POST(i)                                                                     \
+    if ((i) < P * V) {                                                                 \
+        const int v = (i) % V;                                                         \
+        a##i = _mm512_add_ps(_mm512_mul_ps(a##i, sv[v]), bv[v]);                       \
     }
 #define DW_ALL(M)                                                                      \
     M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15)
@@ -766,6 +832,19 @@ dwk_body(const int P, const int V, const dwk *a, const float *xs, int64_t off, f
         }
         DW_ALL(DW_EPI)
     }
+    if (a->keep) {
+        DW_ALL(DW_KEEP)
+        if (a->post_scale) {
+            __m512 sv[V], bv[V];
+#pragma GCC unroll 8
+            for (int v = 0; v < V; v++) {
+                __mmask16 mk = v == V - 1 ? a->tail : 0xffff;
+                sv[v] = _mm512_maskz_loadu_ps(mk, a->post_scale + 16 * v);
+                bv[v] = _mm512_maskz_loadu_ps(mk, a->post_shift + 16 * v);
+            }
+            DW_ALL(DW_POST)
+        }
+    }
     if (a->clip) {
         const __m512 six = _mm512_set1_ps(6.0f);
         DW_ALL(DW_CLIP)
@@ -776,6 +855,8 @@ dwk_body(const int P, const int V, const dwk *a, const float *xs, int64_t off, f
 #undef DW_EPI
 #undef DW_CLIP
 #undef DW_STORE
+#undef DW_KEEP
+#undef DW_POST
 #undef DW_ALL
 
 typedef void (*dwk_fn)(const dwk *, const float *, int64_t, float *);
@@ -803,6 +884,7 @@ static const dwk_fn dwk_tab[4][5] = {
 ** weights (and scale, bias) repeated, tstride floats per tap. */
 static AVX512 void dw_flat(const k2t_win *g, const float *xs, int64_t xoff, int64_t len,
                            int ky0, int ky1, const float *wt, const float *st, const float *bt,
+                           const float *pst, const float *ptt, int64_t keep,
                            int64_t tstride, int clip, float *y)
 {
     const int c = g->c, kw = g->kw;
@@ -854,6 +936,12 @@ static AVX512 void dw_flat(const k2t_win *g, const float *xs, int64_t xoff, int6
                 r = _mm512_mul_ps(r, _mm512_loadu_ps(st + phase + 16 * v));
             if (bt)
                 r = _mm512_add_ps(r, _mm512_loadu_ps(bt + phase + 16 * v));
+            if (keep) {
+                keep_store(y + keep + j0 + 16 * v, mk, r);
+                if (pst)
+                    r = _mm512_add_ps(_mm512_mul_ps(r, _mm512_loadu_ps(pst + phase + 16 * v)),
+                                      _mm512_loadu_ps(ptt + phase + 16 * v));
+            }
             if (clip)
                 r = _mm512_max_ps(r, z);
             if (clip == 2)
@@ -871,6 +959,7 @@ static void dw_avx512(const k2t_win *g, const float *x, int n, const float *w, c
     k2t_act act = e ? e->act : K2T_ACT_LINEAR;
     int clip = act == K2T_ACT_RELU ? 1 : act == K2T_ACT_RELU6 ? 2 : 0;
     const float *scale = e ? e->scale : NULL, *bias = e ? e->bias : NULL;
+    const float *post_scale = e ? e->post_scale : NULL, *post_shift = e ? e->post_shift : NULL;
     /* Interior columns: ox*sw - pl >= 0 and ox*sw - pl + (kw-1)*dw <= iw-1. */
     int oxa = (g->pl + g->sw - 1) / g->sw, num = g->iw - 1 - (kw - 1) * g->dw + g->pl;
     int oxb = num < 0 ? 0 : num / g->sw + 1;
@@ -879,9 +968,9 @@ static void dw_avx512(const k2t_win *g, const float *x, int n, const float *w, c
     oxb = oxb > oxa ? oxb : oxa;
     /* The flat run, with its repeated weights, scale and bias. */
     const int64_t tstride = (int64_t)c + 128;
-    const int flat = g->sw == 1 && c % 16 != 0 && (ntap + 2) * tstride <= DW_TILE_MAX;
+    const int flat = g->sw == 1 && c % 16 != 0 && (ntap + 4) * tstride <= DW_TILE_MAX;
     float tile[DW_TILE_MAX];
-    float *st = NULL, *bt = NULL;
+    float *st = NULL, *bt = NULL, *pst = NULL, *ptt = NULL;
     if (flat) {
         for (int t = 0; t < ntap; t++)
             for (int64_t i = 0; i < tstride; i++)
@@ -896,6 +985,14 @@ static void dw_avx512(const k2t_win *g, const float *x, int n, const float *w, c
             for (int64_t i = 0; i < tstride; i++)
                 bt[i] = bias[i % c];
         }
+        if (post_scale) {
+            pst = tile + (ntap + 2) * tstride;
+            ptt = tile + (ntap + 3) * tstride;
+            for (int64_t i = 0; i < tstride; i++) {
+                pst[i] = post_scale[i % c];
+                ptt[i] = post_shift[i % c];
+            }
+        }
     }
     dwk a;
     a.rowstep = (int64_t)g->dh * g->iw * c;
@@ -905,6 +1002,7 @@ static void dw_avx512(const k2t_win *g, const float *x, int n, const float *w, c
     a.kw = kw;
     a.wstep = c;
     a.clip = clip;
+    a.keep = e ? e->keep : 0;
     for (int s = 0; s < n; s++) {
         const float *xs = x + (int64_t)s * g->ih * g->iw * c;
         for (int oy = 0; oy < g->oh; oy++) {
@@ -914,7 +1012,8 @@ static void dw_avx512(const k2t_win *g, const float *x, int n, const float *w, c
             const int64_t row0 = (int64_t)iy0 * g->iw * c; /* may lie in the padding */
             if (flat && oxb > oxa)
                 dw_flat(g, xs, row0 + (int64_t)(oxa - g->pl) * c, (int64_t)(oxb - oxa) * c,
-                        a.ky0, a.ky1, tile, st, bt, tstride, clip, yrow + (int64_t)oxa * c);
+                        a.ky0, a.ky1, tile, st, bt, pst, ptt, a.keep, tstride, clip,
+                        yrow + (int64_t)oxa * c);
             for (int c0 = 0; c0 < c;) {
                 /* Chunks of 8, 4, 2 or 1 vectors, the last one masked. */
                 int vec = (c - c0 + 15) / 16, li = vec >= 8 ? 3 : vec >= 4 ? 2 : vec >= 2 ? 1 : 0;
@@ -923,6 +1022,8 @@ static void dw_avx512(const k2t_win *g, const float *x, int n, const float *w, c
                 a.w = w + c0;
                 a.scale = scale ? scale + c0 : NULL;
                 a.bias = bias ? bias + c0 : NULL;
+                a.post_scale = post_scale ? post_scale + c0 : NULL;
+                a.post_shift = post_shift ? post_shift + c0 : NULL;
                 for (int ox = 0; ox < g->ow; ox++) {
                     if (ox == oxa && oxb > oxa) {
                         if (!flat) {
@@ -947,7 +1048,7 @@ static void dw_avx512(const k2t_win *g, const float *x, int n, const float *w, c
                 c0 += nc;
             }
             if (act == K2T_ACT_SOFTMAX) {
-                k2t_epi sm = {NULL, NULL, act};
+                k2t_epi sm = {.act = act};
                 kern_epilogue(yrow, g->ow, c, &sm);
             } else if (!clip && act != K2T_ACT_LINEAR) {
                 kern_act(yrow, (int64_t)g->ow * c, act);
@@ -962,9 +1063,11 @@ void kern_depthwise(const k2t_win *g, int m, const float *x, int n, const float 
 {
 #ifdef HAVE_DIRECT
     if (kern_simd()) {
-        if (m == 1)
+        if (m == 1) {
             dw_avx512(g, x, n, w, e, y);
-        else
+            if (e && e->keep)
+                _mm_sfence();
+        } else
             dw_portable_avx512(g, m, x, n, w, e, y);
         return;
     }

@@ -18,16 +18,27 @@
 #include <stdint.h>
 #include "k2t.h"
 
-/* What follows a GEMM: per-channel bias, then an activation. */
+/* What follows a GEMM: per-channel bias, then an activation.
+**
+** The keeping form (keep != 0) stores two tensors in the one output pass,
+** for a run that keeps every layer's output at the cost of inference:
+** v = acc*scale + bias is stored at y + keep (the GEMM layer's own output,
+** or its pre-activation), then v*post_scale + post_shift (a
+** BatchNormalization after it, as its kern_scale_shift computes it: a
+** product, then a sum) and the activation are stored at y. */
 typedef struct k2t_epi {
     const float *bias;      /* per output channel, or NULL */
     const float *scale;     /* per output channel multiplier before bias (folded BN), or NULL */
     k2t_act act;
+    int64_t keep;           /* floats from y to where v is also stored; 0: not stored */
+    const float *post_scale, *post_shift; /* both or neither; only with keep */
 } k2t_epi;
 
-/* y[rows][c] = act(y * scale + bias), in place.  softmax acts on each row.
-** e == NULL does nothing.  Every activation is within a few float ulps of
-** its double formula (KERAS-FORMAT 4; gelu is the exact erf form). */
+/* y[rows][c] = act(y * scale + bias), in place (the keeping form: v =
+** y*scale + bias to y + keep, act(v*post_scale + post_shift) to y).
+** softmax acts on each row.  e == NULL does nothing.  Every activation is
+** within a few float ulps of its double formula (KERAS-FORMAT 4; gelu is
+** the exact erf form). */
 void kern_epilogue(float *y, int64_t rows, int c, const k2t_epi *e);
 
 /* Elementwise activation in place; softmax treats the n floats as one row. */

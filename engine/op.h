@@ -58,6 +58,16 @@ struct k2t_step {
     float *bias;            /* owned: epilogue bias of a folded BN */
     float *alpha;           /* owned: PReLU expanded */
     k2t_epi epi;            /* for the producing GEMM */
+    int epi_keep;           /* plan: forward() hands f->epi to kernels writing f->g in
+                            ** Keras's layout, where k2t_epi's keeping form holds */
+    /* The keep path's fused output pass (exec.c, keep_chains): a GEMM step
+    ** whose kernels also store the BatchNormalization and activation
+    ** after it (chain[], -1 for none; or its own kept pre-activation)
+    ** through kepi, when one k2t_run_nodes call runs them all. */
+    int chain[2];
+    int chain_head;         /* the head whose output pass computes this step, or -1 */
+    int lazy;               /* a chain member the pass does not store: computed when read */
+    k2t_epi kepi;
     int64_t outer, len, inner; /* axis ops: softmax, concat, BN, LN */
     int64_t ws;             /* workspace floats this step needs */
     int local;              /* fast path: buffer in the thread's own arena */

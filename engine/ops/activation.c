@@ -425,11 +425,13 @@ static void relu_forward(const k2t_step *s, const k2t_fwd *f)
               c->has_max_value ? (float)c->max_value : NAN, (float)c->negative_slope, f->y);
 }
 
-/* A plain ReLU() is the relu activation. */
+/* A plain ReLU() is the relu activation, ReLU(6.) (MobileNet's) relu6:
+** kern_relu's x > 0 ? x : 0 then v < 6 ? v : 6, as kern_act computes it. */
 static int relu_as_act(const k2t_layer *L, k2t_act *act)
 {
-    if (L->cfg.has_max_value || L->cfg.threshold != 0 || L->cfg.negative_slope != 0) return 0;
-    *act = K2T_ACT_RELU;
+    if (L->cfg.threshold != 0 || L->cfg.negative_slope != 0) return 0;
+    if (L->cfg.has_max_value && L->cfg.max_value != 6.0) return 0;
+    *act = L->cfg.has_max_value ? K2T_ACT_RELU6 : K2T_ACT_RELU;
     return 1;
 }
 

@@ -839,6 +839,7 @@ static k2t_status conv_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     s->epi.act = g->act;
     s->ws = s->nchw ? kern_conv2d_nchw_ws(&s->win, s->groups) : kern_conv2d_ws(&s->win, s->groups);
     if (s->cf) s->ws = k2t_cf_ws(s, s->ws);
+    s->epi_keep = !s->cf && !s->nchw; /* kern_conv2d on the step's own buffers */
     return K2T_OK;
 }
 
@@ -868,6 +869,7 @@ static k2t_status depthwise_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *er
     if (g->use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = g->act;
     if (s->cf && s->L->op == K2T_OP_DEPTHWISE) s->ws = k2t_cf_ws(s, 0);
+    s->epi_keep = !s->cf && !s->nchw; /* kern_depthwise (separable: kern_dense) on its buffers */
     return K2T_OK;
 }
 
@@ -966,6 +968,7 @@ static k2t_status transpose_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *er
     s->ws = kern_conv2d_transpose_ws(g, s->cout);
     s->cf = cf->channels_first;
     if (s->cf) s->ws += (int64_t)g->ih * g->iw * g->c + s->numel;
+    s->epi_keep = !s->cf;
     return K2T_OK;
 }
 

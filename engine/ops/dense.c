@@ -187,6 +187,7 @@ static k2t_status dense_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     if (L->cfg.use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = L->cfg.act;
     s->cout = L->cfg.units;
+    s->epi_keep = 1; /* kern_dense and kern_linear end in kern_epilogue */
     if (nchw) s->fallback = c->in[0].ndim > 1;
     return K2T_OK;
 }
