@@ -321,6 +321,39 @@ static void fuse(k2t_run *r)
     }
 }
 
+/* Both paths: a ZeroPadding2D (K2T_OPF_ZERO_PAD) read by a window op
+** that pads with zeros (fold_pad) alone is read through: the op's pass
+** takes the pad's input with the pad's zeros as more padding of its own.
+** Fast path: for good (the pad becomes a view nothing reads).  Keep
+** path: when one call runs both; the pad's output is then computed when
+** read, as a lazy member of the op's chain. */
+static void pad_folds(k2t_run *r)
+{
+    const k2t_model *m = r->m;
+    for (int i = 0; i < r->n; i++) {
+        step *s = &r->s[i];
+        if (!s->def->fold_pad || s->n_in != 1 || s->nchw || s->cf || s->fallback || s->alias ||
+            s->shape.ndim != 3)
+            continue;
+        step *z = &r->s[s->in[0]];
+        const k2t_node *Z = &m->nodes[z->node];
+        if (!(z->def->flags & K2T_OPF_ZERO_PAD) || Z->n_out != 1 || Z->is_output || Z->part ||
+            z->n_in != 1 || z->nchw || z->fallback || z->alias || z->L->cfg.channels_first ||
+            z->shape.ndim != 3 || r->s[z->in[0]].shape.ndim != 3 || r->s[z->in[0]].nchw)
+            continue;
+        s->def->fold_pad(s, z->L->cfg.pad, &r->s[z->in[0]].shape);
+        if (!r->o.keep) {
+            s->win = s->win_fold;
+            s->in = z->in; /* buffers and threads follow s->in */
+            z->alias = 1;
+            continue;
+        }
+        s->pad_src = z->node;
+        z->chain_head = i;
+        z->lazy = 1;
+    }
+}
+
 /* Keep path: the output passes that store several layers (see the top of
 ** the file).  Step s (K2T_OPF_GEMM, its kernels honouring k2t_epi's
 ** keeping form: epi_keep) heads a chain:
@@ -336,7 +369,6 @@ static void keep_chains(k2t_run *r)
 {
     const k2t_model *m = r->m;
     k2t_act act;
-    for (int i = 0; i < r->n; i++) r->s[i].chain[0] = r->s[i].chain[1] = r->s[i].chain_head = -1;
     for (int i = 0; i < r->n; i++) {
         step *s = &r->s[i];
         const k2t_node *N = &m->nodes[i];
@@ -453,8 +485,8 @@ static void assign_buffers(k2t_run *r)
                 shared[root[i]] = 1;
         }
         for (int i = 0; i < r->n; i++) {
-            for (int j = 0; j < m->nodes[i].n_in; j++) {
-                int b = root[m->nodes[i].in[j]];
+            for (int j = 0; j < r->s[i].n_in; j++) { /* s->in: a folded pad's reader reads its input */
+                int b = root[r->s[i].in[j]];
                 if (last[b] < i) last[b] = i;
             }
             if (last[root[i]] < i) last[root[i]] = i;
@@ -536,6 +568,7 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
         s->all = r->s;
         s->in = m->nodes[i].in;
         s->n_in = m->nodes[i].n_in;
+        s->chain[0] = s->chain[1] = s->chain_head = s->pad_src = -1;
         if (s->def->flags & K2T_OPF_INPUT) {
             int k = 0;
             for (int j = 0; j < m->n_inputs; j++) if (m->inputs[j] == i) k = j;
@@ -565,6 +598,7 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
         k2t_run_free(r);
         return NULL;
     }
+    pad_folds(r);
     if (!o->keep) fuse(r);
     assign_buffers(r);
     if (o->keep) keep_chains(r);
@@ -619,6 +653,7 @@ void k2t_run_free(k2t_run *r)
         free(r->s[i].alpha);
         free(r->s[i].own_w);
         free(r->s[i].own_w2);
+        free(r->s[i].own_wp);
         free(r->s[i].own_wb);
         free(r->s[i].own_wb2);
         free(r->s[i].own_rb);
@@ -775,11 +810,12 @@ static int chain_last(const step *s)
 }
 
 /* Whether head s's fused pass runs in a call of steps [from, to): the
-** whole chain is in it (a call that stops inside a chain, as step does,
-** runs each layer on its own). */
+** whole chain, a folded pad to the last member, is in it (a call that
+** stops inside a chain, as step does, runs each layer on its own). */
 static int chain_runs(const step *s, int from, int to)
 {
-    return s->kepi.keep && s->node >= from && chain_last(s) < to;
+    int first = s->pad_src >= 0 ? s->pad_src : s->node;
+    return (s->kepi.keep || s->pad_src >= 0) && first >= from && chain_last(s) < to;
 }
 
 /* Step s was computed (or is left lazy) by its head's pass in this call. */
@@ -800,11 +836,23 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t, int
     const float *xs[64];
     for (int j = 0; j < s->n_in && j < 64; j++) xs[j] = buf(r, &r->s[s->in[j]], n0, t);
     if (fused) {
+        /* A folded pad: s reads the pad's input through win_fold. */
+        step fs = *s;
+        if (s->pad_src >= 0) {
+            fs.win = s->win_fold;
+            fs.in = r->s[s->pad_src].in;
+            xs[0] = buf(r, &r->s[fs.in[0]], n0, t);
+        }
         /* Into the chain's last buffer; kepi.keep reaches back to s's own
         ** (or to its pre-activation). */
         float *y = buf(r, &r->s[chain_last(s)], n0, t);
-        k2t_fwd f = {xs, n, y, y, r->ws[t], &s->kepi, 0, 0, NULL, NULL, NULL};
-        s->def->forward(s, &f);
+        if (s->kepi.keep) {
+            k2t_fwd f = {xs, n, y, y, r->ws[t], &s->kepi, 0, 0, NULL, NULL, NULL};
+            s->def->forward(&fs, &f);
+            return;
+        }
+        float *g = s->pre_off >= 0 ? r->arena + s->pre_off + (int64_t)n0 * s->numel : y;
+        exec_op(&fs, xs, n, y, g, r->ws[t], 0, NULL, NULL, NULL);
         return;
     }
     float *y = buf(r, s, n0, t);

@@ -217,6 +217,10 @@ typedef struct k2t_xt {
 #define K2T_OPF_MASK_PASS (1u << 15)
 #define K2T_OPF_MASK_USE (1u << 16)
 #define K2T_OPF_MASK_REFUSE (1u << 17)
+/* Its output is its (H, W, C) input with L->cfg.pad zeros around H and W
+** (ZeroPadding2D): a window op with fold_pad may read its input instead,
+** the zeros taken as part of its own padding. */
+#define K2T_OPF_ZERO_PAD (1u << 18)
 
 
 typedef struct k2t_py k2t_py; /* export's Python writer (engine/py.h) */
@@ -291,6 +295,12 @@ typedef struct k2t_op_def {
     ** input (K2T_ACT_SOFTMAX: a softmax over the layer's axis, which the
     ** fast path never folds); 0 otherwise.  NULL: never. */
     int (*as_act)(const k2t_layer *L, k2t_act *act);
+    /* A window op whose padding reads zeros, as a K2T_OPF_ZERO_PAD step
+    ** before it writes them: set s->win_fold to s->win read from that
+    ** step's input (shape src, (H, W, C)) with pad[0] = (top, bottom),
+    ** pad[1] = (left, right) more padding, and grow s->ws to what the
+    ** kernels need for it.  NULL: no fold. */
+    void (*fold_pad)(k2t_step *s, const int pad[2][2], const k2t_shape *src);
     /* A recurrent kind's gates, in Keras's block order (the blocks of its
     ** weights' last axis): their names in Keras and in PyTorch (GRU's "h"
     ** is nn.GRU's "n") and what each does, into g->keras, g->torch,

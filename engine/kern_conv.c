@@ -143,6 +143,14 @@ static void im2col(const k2t_win *g, const float *x, int cg, int coff, int64_t r
 
 /*------------------------------------------- direct convolution (AVX-512) */
 
+/* The direct route's channel chunks: 32 channels, or one of up to 48 to
+** finish.  Its packed kernel (kern_conv2d_pack) holds each chunk's rows
+** contiguous: one stream per block instead of rows cout floats apart. */
+static int chunk_width(int rest)
+{
+    return rest > 32 && rest <= 48 ? rest : rest < 32 ? rest : 32;
+}
+
 /* On x86-64 with AVX-512 the convolution skips the unfold.  A micro-kernel
 ** holds a block of NB output pixels x NV*16 output channels in registers
 ** and, for each kernel row k = (ky, kx, ci), broadcasts the input value of
@@ -202,7 +210,7 @@ static inline __attribute__((always_inline)) AVX512 void keep_store(float *p, __
 
 typedef struct dk {
     const float *w;          /* kernel row 0 of this group and channel chunk */
-    int64_t ldw;             /* floats between kernel rows (cout) */
+    int64_t ldw;             /* floats between kernel rows (cout; packed: the chunk's width) */
     int64_t ps;              /* floats between the windows of adjacent pixels (sw*c) */
     int64_t rowstep;         /* floats between kernel rows ky in the rows read (dh*width*c) */
     int64_t colstep;         /* floats between kernel columns kx (dw*c) */
@@ -479,16 +487,18 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
 /* Output rows [oy0, oy1) of ow pixels (rstride floats of input apart)
 ** for every group, in chunks of 32 channels, or one of up to 48 to
 ** finish; yb is the band's first pixel. */
-static void direct_chunks(dk *a, const k2t_epi *e, const float *w, int groups, int cg, int coutg, const float *src,
+static void direct_chunks(dk *a, const k2t_epi *e, const float *w, const float *wp, int64_t K,
+                          int groups, int cg, int coutg, const float *src,
                           int64_t rstride, int ow, int oy0, int oy1, float *yb)
 {
     for (int q = 0; q < groups; q++)
         for (int c0 = 0; c0 < coutg;) {
-            int rest = coutg - c0, nc = rest > 32 && rest <= 48 ? rest : rest < 32 ? rest : 32;
+            int nc = chunk_width(coutg - c0);
             int nvi = (nc + 15) / 16 - 1;
             int64_t ch = (int64_t)q * coutg + c0;
             a->tail = (__mmask16)((1u << (nc - 16 * nvi)) - 1u);
-            a->w = w + ch;
+            a->w = wp ? wp + ch * K : w + ch;
+            a->ldw = wp ? nc : a->ys;
             a->scale = e && e->scale ? e->scale + ch : NULL;
             a->bias = e && e->bias ? e->bias + ch : NULL;
             a->post_scale = e && e->post_scale ? e->post_scale + ch : NULL;
@@ -510,8 +520,9 @@ static void direct_tail(float *yb, int64_t rows, int cout, k2t_act act, int clip
 }
 
 static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, int n,
-                        const float *w, const k2t_epi *e, float *y, float *ws)
+                        const float *w, const float *wp, const k2t_epi *e, float *y, float *ws)
 {
+    const int64_t K = (int64_t)g->kh * g->kw * (g->c / groups);
     const int c = g->c, cg = c / groups, coutg = cout / groups;
     const int use_band = g->pt > 0 || g->pb > 0 || g->pl > 0 || g->pr > 0;
     const int width = use_band ? g->iw + g->pl + g->pr : g->iw; /* of the rows read */
@@ -522,7 +533,6 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
     k2t_act act = e ? e->act : K2T_ACT_LINEAR;
     int clip = act == K2T_ACT_RELU ? 1 : act == K2T_ACT_RELU6 ? 2 : 0;
     dk a;
-    a.ldw = cout;
     a.ps = (int64_t)g->sw * c;
     a.rowstep = (int64_t)g->dh * width * c;
     a.colstep = (int64_t)g->dw * c;
@@ -543,7 +553,7 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
             int len = (int)(total - p0 < piece ? total - p0 : piece);
             const float *src = x + p0 * c;
             float *yb = y + p0 * cout;
-            direct_chunks(&a, e, w, groups, cg, coutg, src, 0, len, 0, 1, yb);
+            direct_chunks(&a, e, w, wp, K, groups, cg, coutg, src, 0, len, 0, 1, yb);
             direct_tail(yb, len, cout, act, clip);
         }
         return;
@@ -559,7 +569,8 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
                 src = ws;
             }
             float *yb = y + ((int64_t)s * g->oh + oy0) * g->ow * cout;
-            direct_chunks(&a, e, w, groups, cg, coutg, src, (int64_t)g->sh * width * c, g->ow, oy0, oy1, yb);
+            direct_chunks(&a, e, w, wp, K, groups, cg, coutg, src, (int64_t)g->sh * width * c, g->ow,
+                          oy0, oy1, yb);
             direct_tail(yb, (int64_t)(oy1 - oy0) * g->ow, cout, act, clip);
         }
     }
@@ -586,8 +597,34 @@ int64_t kern_conv2d_ws(const k2t_win *g, int groups)
     return tile > band ? tile : band;
 }
 
+int64_t kern_conv2d_packed_size(const k2t_win *g, int groups, int cout)
+{
+#ifdef HAVE_DIRECT
+    int64_t k = (int64_t)g->kh * g->kw * (g->c / groups);
+    return k <= DIRECT_MAX_K && cout <= DIRECT_MAX_COUT ? k * cout : 0;
+#else
+    (void)g, (void)groups, (void)cout;
+    return 0;
+#endif
+}
+
+void kern_conv2d_pack(const k2t_win *g, int groups, int cout, const float *w, float *wp)
+{
+    const int64_t K = (int64_t)g->kh * g->kw * (g->c / groups);
+    const int coutg = cout / groups;
+    for (int q = 0; q < groups; q++)
+        for (int c0 = 0, nc; c0 < coutg; c0 += nc) {
+            nc = chunk_width(coutg - c0);
+            int64_t ch = (int64_t)q * coutg + c0;
+            float *d = wp + ch * K;
+            for (int64_t k = 0; k < K; k++)
+                for (int j = 0; j < nc; j++)
+                    d[k * nc + j] = w[k * cout + ch + j];
+        }
+}
+
 void kern_conv2d(const k2t_win *g, int groups, int cout, const float *x, int n,
-                 const float *w, const k2t_epi *e, float *y, float *ws)
+                 const float *w, const float *wp, const k2t_epi *e, float *y, float *ws)
 {
     const int cg = g->c / groups, coutg = cout / groups;
     const int64_t m = (int64_t)n * g->oh * g->ow;
@@ -596,7 +633,7 @@ void kern_conv2d(const k2t_win *g, int groups, int cout, const float *x, int n,
     const int t = point ? 256 : tile_rows(k);
 #ifdef HAVE_DIRECT
     if (direct_ok(g, groups, cout)) {
-        conv_direct(g, groups, cout, x, n, w, e, y, ws);
+        conv_direct(g, groups, cout, x, n, w, wp, e, y, ws);
         if (e && e->keep)
             _mm_sfence(); /* the streaming stores, before another thread reads */
         return;

@@ -63,7 +63,14 @@ int64_t kern_conv2d_ws(const k2t_win *g, int groups);
 ** unpadded convolution is one GEMM on x directly.  Tiles run across
 ** samples; the epilogue runs on each tile as it is produced. */
 void kern_conv2d(const k2t_win *g, int groups, int cout, const float *x, int n,
-                 const float *w, const k2t_epi *e, float *y, float *ws);
+                 const float *w, const float *wp, const k2t_epi *e, float *y, float *ws);
+/* The direct route's kernel layout: w's columns in the chunks the
+** micro-kernel takes, each chunk's rows contiguous (the rows of a chunk
+** of 32 output channels are then one stream, not rows cout floats apart
+** on as many pages).  kern_conv2d takes it as wp (or NULL).  The size in
+** floats is 0 where the direct route is never taken. */
+int64_t kern_conv2d_packed_size(const k2t_win *g, int groups, int cout);
+void kern_conv2d_pack(const k2t_win *g, int groups, int cout, const float *w, float *wp);
 
 /* On x86-64 CPUs with AVX-512, kern_conv2d reads x in place with a
 ** register-blocked micro-kernel instead of im2col + GEMM (same sums in the

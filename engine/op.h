@@ -66,6 +66,12 @@ struct k2t_step {
     ** through kepi, when one k2t_run_nodes call runs them all. */
     int chain[2];
     int chain_head;         /* the head whose output pass computes this step, or -1 */
+    /* Both paths: a ZeroPadding2D (K2T_OPF_ZERO_PAD) read by this window
+    ** step alone, whose zeros the pass reads as padding (win_fold, from
+    ** the pad's input) instead of the pad's copy; -1 for none.  The pad
+    ** step is then lazy, a member of this chain. */
+    int pad_src;
+    k2t_win win_fold;
     int lazy;               /* a chain member the pass does not store: computed when read */
     k2t_epi kepi;
     int64_t outer, len, inner; /* axis ops: softmax, concat, BN, LN */
@@ -83,6 +89,7 @@ struct k2t_step {
     double eps;             /* BatchNormalization epsilon in use */
     k2t_shape nshape;       /* per-sample shape in the run's layout */
     float *own_w, *own_w2;  /* owned: prepared kernels */
+    float *own_wp;          /* owned: w in the direct route's layout (kern_conv2d_pack) */
     const float *wb, *wb2;  /* a Bidirectional's backward kernels (as w, w2) */
     float *own_wb, *own_wb2;
     const float *rb, *rbb;  /* recurrent: the biases in use (forward, backward) */

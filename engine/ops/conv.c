@@ -840,19 +840,46 @@ static k2t_status conv_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     s->ws = s->nchw ? kern_conv2d_nchw_ws(&s->win, s->groups) : kern_conv2d_ws(&s->win, s->groups);
     if (s->cf) s->ws = k2t_cf_ws(s, s->ws);
     s->epi_keep = !s->cf && !s->nchw; /* kern_conv2d on the step's own buffers */
+    int64_t packed = s->nchw ? 0 : kern_conv2d_packed_size(&s->win, s->groups, s->cout);
+    if (packed) {
+        s->own_wp = k2t_xmalloc((size_t)packed * sizeof(float));
+        kern_conv2d_pack(&s->win, s->groups, s->cout, s->w, s->own_wp);
+    }
     return K2T_OK;
+}
+
+/* A ZeroPadding2D before the layer: the same windows read from the pad's
+** input, its zeros as more padding (the kernels take any pads). */
+static void window_fold_pad(k2t_step *s, const int pad[2][2], const k2t_shape *src)
+{
+    k2t_win *g = &s->win_fold;
+    *g = s->win;
+    g->ih = (int)src->d[0];
+    g->iw = (int)src->d[1];
+    g->pt += pad[0][0];
+    g->pb += pad[0][1];
+    g->pl += pad[1][0];
+    g->pr += pad[1][1];
+}
+
+/* The direct route's band copy now pads. */
+static void conv_fold_pad(k2t_step *s, const int pad[2][2], const k2t_shape *src)
+{
+    window_fold_pad(s, pad, src);
+    int64_t ws = kern_conv2d_ws(&s->win_fold, s->groups);
+    if (ws > s->ws) s->ws = ws;
 }
 
 static void conv_one(const k2t_step *s, const float *x, float *y, float *ws, const k2t_epi *e)
 {
-    kern_conv2d(&s->win, s->groups, s->cout, x, 1, s->w, e, y, ws);
+    kern_conv2d(&s->win, s->groups, s->cout, x, 1, s->w, s->own_wp, e, y, ws);
 }
 
 static void conv_forward(const k2t_step *s, const k2t_fwd *f)
 {
     if (s->cf) k2t_cf_run(s, f, f->g, kern_conv2d_ws(&s->win, s->groups), conv_one);
     else if (f->nchw) kern_conv2d_nchw(&s->win, s->groups, s->cout, f->x[0], f->n, s->w, f->epi, f->g, f->ws);
-    else kern_conv2d(&s->win, s->groups, s->cout, f->x[0], f->n, s->w, f->epi, f->g, f->ws);
+    else kern_conv2d(&s->win, s->groups, s->cout, f->x[0], f->n, s->w, s->own_wp, f->epi, f->g, f->ws);
 }
 
 /* DepthwiseConv2D, and SeparableConv2D's first half. */
@@ -1014,6 +1041,7 @@ const k2t_op_def k2t_op_conv = {
     .describe = conv_describe, .torch = conv_torch, .hazards = conv_hazards,
     .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW | K2T_OPF_GEMM | K2T_OPF_NCHW, .module = conv_module,
     .py_forward = conv_py_forward, .plan = conv_plan, .forward = conv_forward,
+    .fold_pad = conv_fold_pad,
 };
 
 const k2t_op_def k2t_op_conv_transpose = {
@@ -1031,7 +1059,7 @@ const k2t_op_def k2t_op_depthwise = {
     .describe = depthwise_describe, .torch = depthwise_torch, .hazards = conv_hazards,
     .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW | K2T_OPF_GEMM | K2T_OPF_NCHW,
     .module = depthwise_module, .py_init = depthwise_py_init, .py_forward = conv_py_forward,
-    .plan = depthwise_plan, .forward = depthwise_forward,
+    .plan = depthwise_plan, .forward = depthwise_forward, .fold_pad = window_fold_pad,
 };
 
 const k2t_op_def k2t_op_separable = {
@@ -1040,5 +1068,5 @@ const k2t_op_def k2t_op_separable = {
     .describe = separable_describe, .torch = separable_torch, .hazards = conv_hazards,
     .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW | K2T_OPF_GEMM | K2T_OPF_NCHW,
     .module = separable_module, .py_init = separable_py_init, .py_forward = conv_py_forward,
-    .plan = separable_plan, .forward = separable_forward,
+    .plan = separable_plan, .forward = separable_forward, .fold_pad = window_fold_pad,
 };

@@ -187,8 +187,20 @@ static k2t_status dense_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     if (L->cfg.use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = L->cfg.act;
     s->cout = L->cfg.units;
-    s->epi_keep = 1; /* kern_dense and kern_linear end in kern_epilogue */
+    s->epi_keep = 1; /* kern_dense, kern_linear and kern_conv2d honour the keeping form */
     if (nchw) s->fallback = c->in[0].ndim > 1;
+    /* Keras's kernel is a 1x1 convolution's over rows of 1x1 pixels: the
+    ** direct route's packed kernel, its sums in k order whatever the number
+    ** of rows (a GEMV for one sample, where OpenBLAS's GEMM packs the whole
+    ** kernel first). */
+    k2t_win g = {.ih = 1, .iw = 1, .c = (int)k->shape.d[0], .kh = 1, .kw = 1, .sh = 1, .sw = 1,
+                 .dh = 1, .dw = 1, .oh = 1, .ow = 1};
+    int64_t packed = s->torch_w || k->shape.ndim != 2 ? 0 : kern_conv2d_packed_size(&g, 1, s->cout);
+    if (packed) {
+        s->win = g;
+        s->own_wp = k2t_xmalloc((size_t)packed * sizeof(float));
+        kern_conv2d_pack(&g, 1, s->cout, s->w, s->own_wp);
+    }
     return K2T_OK;
 }
 
@@ -197,6 +209,7 @@ static void dense_forward(const k2t_step *s, const k2t_fwd *f)
     int64_t rows = (int64_t)f->n * s->numel / s->cout;
     int in = (int)(k2t_step_in(s, 0)->numel / (s->numel / s->cout));
     if (s->torch_w && !f->fallback) kern_linear(f->x[0], rows, in, s->w, s->cout, f->epi, f->g);
+    else if (s->own_wp && kern_simd()) kern_conv2d(&s->win, 1, s->cout, f->x[0], (int)rows, s->w, s->own_wp, f->epi, f->g, f->ws);
     else kern_dense(f->x[0], rows, in, s->w, s->cout, f->epi, f->g);
 }
 

@@ -689,7 +689,8 @@ const k2t_op_def k2t_op_permute = {
 const k2t_op_def k2t_op_zeropad = {
     .op = K2T_OP_ZEROPAD, .torch_modules = pad_modules, .classes = zeropad_classes, .min_in = 1,
     .max_in = 1, .parse = zeropad_parse, .infer = zeropad_infer, .describe = zeropad_describe,
-    .hazards = zeropad_hazards, .py_forward = zeropad_py_forward, .flags = K2T_OPF_KEEPS_ORDER,
+    .hazards = zeropad_hazards, .py_forward = zeropad_py_forward,
+    .flags = K2T_OPF_KEEPS_ORDER | K2T_OPF_ZERO_PAD,
     .forward = zeropad_forward,
 };
 

@@ -401,7 +401,7 @@ static void test_epilogue(void)
             const float *s = mode & 1 ? sc : NULL, *bb = mode & 2 ? b : NULL;
             begin("kern_epilogue %s%s%s", act_str((k2t_act)a), s ? " scale" : "",
                   bb ? " bias" : "");
-            k2t_epi e = {bb, s, (k2t_act)a};
+            k2t_epi e = {.bias = bb, .scale = s, .act = (k2t_act)a};
             memcpy(y, x, rows * c * sizeof(float));
             kern_epilogue(y, rows, c, &e);
             for (int i = 0; i < rows * c; i++) {
@@ -464,6 +464,50 @@ typedef struct convcase {
 static const k2t_act conv_acts[] = {K2T_ACT_LINEAR, K2T_ACT_RELU, K2T_ACT_RELU6,
                                     K2T_ACT_GELU, K2T_ACT_SOFTMAX, K2T_ACT_TANH};
 
+/* k2t_epi's keeping form against the plain one: run(ctx, e, y) computes
+** ny floats of rows x c into y.  With keep, the first tensor (acc*scale +
+** bias) must be the plain linear output bit for bit, and the second must
+** be act(v*post_scale + post_shift) as kern_epilogue computes it from
+** there: the values an unfused run gets. */
+typedef void (*epi_run)(const void *ctx, const k2t_epi *e, float *y);
+
+static void check_keep(epi_run run, const void *ctx, int64_t ny, int c, const float *bias,
+                       k2t_act act, int simd)
+{
+    int64_t gap = 48, rows = ny / c;
+    float *both = fbuf(2 * ny + gap), *plain = fbuf(ny), *want = fbuf(ny);
+    float *ps = frand(c, 0.5, 1.5), *pt = frand(c, -0.5, 0.5);
+    k2t_epi lin = {bias, NULL, K2T_ACT_LINEAR, 0, NULL, NULL};
+    k2t_epi keep = {bias, NULL, act, ny + gap, ps, pt};
+    kern_set_simd(simd);
+    run(ctx, &lin, plain);
+    run(ctx, &keep, both);
+    for (int64_t i = 0; i < ny; i++)
+        want[i] = plain[i] * ps[i % c] + pt[i % c];
+    k2t_epi a = {.act = act};
+    kern_epilogue(want, rows, c, &a);
+    kern_set_simd(1);
+    if (memcmp(both + ny + gap, plain, (size_t)ny * sizeof(float)))
+        fail("keeping form: the first tensor differs from the plain output");
+    if (memcmp(both, want, (size_t)ny * sizeof(float)))
+        fail("keeping form: the second tensor differs from the unfused passes");
+    guard_check(both, 2 * ny + gap, "keeping form");
+    free(both), free(plain), free(want), free(ps), free(pt);
+}
+
+typedef struct conv_ctx {
+    const k2t_win *g;
+    int groups, cout, n;
+    const float *x, *w, *wp;
+    float *ws;
+} conv_ctx;
+
+static void conv_run(const void *ctx, const k2t_epi *e, float *y)
+{
+    const conv_ctx *c = ctx;
+    kern_conv2d(c->g, c->groups, c->cout, c->x, c->n, c->w, c->wp, e, y, c->ws);
+}
+
 static void run_conv(const convcase *cc, int ci, int simd)
 {
     static const char *pads[] = {"valid", "same", "causal"};
@@ -494,17 +538,34 @@ static void run_conv(const convcase *cc, int ci, int simd)
     int64_t nws = kern_conv2d_ws(&g, cc->groups);
     float *ws = fbuf(nws);
     double *ref = dbuf(ny), *mag = dbuf(ny);
-    k2t_epi e = {use_bias ? b : NULL, use_scale ? sc : NULL, act};
+    k2t_epi e = {.bias = use_bias ? b : NULL, .scale = use_scale ? sc : NULL, .act = act};
     kern_set_simd(simd);
-    kern_conv2d(&g, cc->groups, cc->cout, x, cc->n, w, &e, y, ws);
+    kern_conv2d(&g, cc->groups, cc->cout, x, cc->n, w, NULL, &e, y, ws);
     kern_set_simd(1);
     ref_conv(&g, cc->groups, cc->cout, x, cc->n, w, ref, mag);
     ref_epilogue(ref, mag, (int64_t)cc->n * g.oh * g.ow, cc->cout, e.scale, e.bias, act);
     cmp("y", y, ref, mag, ny, TOL);
     guard_check(y, ny, "y");
     guard_check(ws, nws, "ws");
+    /* The packed kernel: the same sums in the same order, bit for bit. */
+    int64_t np = kern_conv2d_packed_size(&g, cc->groups, cc->cout);
+    float *wp = NULL;
+    if (np) {
+        float *y2 = fbuf(ny);
+        wp = fbuf(np);
+        kern_conv2d_pack(&g, cc->groups, cc->cout, w, wp);
+        kern_set_simd(simd);
+        kern_conv2d(&g, cc->groups, cc->cout, x, cc->n, w, wp, &e, y2, ws);
+        kern_set_simd(1);
+        if (memcmp(y, y2, (size_t)ny * sizeof(float)))
+            fail("the packed kernel's output differs from the unpacked one's");
+        guard_check(wp, np, "packed kernel");
+        free(y2);
+    }
+    conv_ctx cx = {&g, cc->groups, cc->cout, cc->n, x, w, wp, ws};
+    check_keep(conv_run, &cx, ny, cc->cout, use_bias ? b : NULL, act, simd);
     end();
-    free(x), free(w), free(sc), free(b), free(y), free(ws), free(ref), free(mag);
+    free(x), free(w), free(wp), free(sc), free(b), free(y), free(ws), free(ref), free(mag);
 }
 
 static void test_conv(void)
@@ -561,9 +622,9 @@ static void test_conv(void)
             float *b = frand(cc.cout, -0.5, 0.5), *sc = frand(cc.cout, 0.5, 1.5), *y = fbuf(ny);
             float *ws = fbuf(kern_conv2d_ws(&g, 1));
             double *ref = dbuf(ny), *mag = dbuf(ny);
-            k2t_epi e = {b, sc, (k2t_act)a};
+            k2t_epi e = {.bias = b, .scale = sc, .act = (k2t_act)a};
             kern_set_simd(simd);
-            kern_conv2d(&g, 1, cc.cout, x, 1, w, &e, y, ws);
+            kern_conv2d(&g, 1, cc.cout, x, 1, w, NULL, &e, y, ws);
             kern_set_simd(1);
             ref_conv(&g, 1, cc.cout, x, 1, w, ref, mag);
             ref_epilogue(ref, mag, g.oh * g.ow, cc.cout, sc, b, (k2t_act)a);
@@ -575,6 +636,18 @@ static void test_conv(void)
 }
 
 /*------------------------------------------------------------ depthwise */
+
+typedef struct dw_ctx {
+    const k2t_win *g;
+    int m, n;
+    const float *x, *w;
+} dw_ctx;
+
+static void dw_run(const void *ctx, const k2t_epi *e, float *y)
+{
+    const dw_ctx *c = ctx;
+    kern_depthwise(c->g, c->m, c->x, c->n, c->w, e, y);
+}
 
 static void test_depthwise(void)
 {
@@ -615,7 +688,7 @@ static void test_depthwise(void)
         float *x = frand(nx, -1, 1), *w = frand((int64_t)g.kh * g.kw * cm, -1, 1);
         float *b = frand(cm, -0.5, 0.5), *sc = frand(cm, 0.5, 1.5), *y = fbuf(ny);
         double *ref = dbuf(ny), *mag = dbuf(ny);
-        k2t_epi e = {t % 4 == 3 ? NULL : b, t % 3 ? sc : NULL, act};
+        k2t_epi e = {.bias = t % 4 == 3 ? NULL : b, .scale = t % 3 ? sc : NULL, .act = act};
         float *y2 = fbuf(ny);
         kern_set_simd(0);
         kern_depthwise(&g, m, x, n, w, &e, y2);
@@ -647,6 +720,9 @@ static void test_depthwise(void)
         cmp("y (portable)", y2, ref, mag, ny, TOL);
         guard_check(y, ny, "y");
         guard_check(y2, ny, "y (portable)");
+        dw_ctx dx = {&g, m, n, x, w};
+        check_keep(dw_run, &dx, ny, cm, e.bias, act, 1);
+        check_keep(dw_run, &dx, ny, cm, e.bias, act, 0);
         end();
         free(x), free(w), free(b), free(sc), free(y), free(y2), free(ref), free(mag);
     }
@@ -711,7 +787,7 @@ static void test_conv_transpose(void)
         float *ws = fbuf(nws);
         double *F = dbuf(fh * fw * cout), *Fm = dbuf(fh * fw * cout);
         double *ref = dbuf(ny), *mag = dbuf(ny);
-        k2t_epi e = {b, NULL, act};
+        k2t_epi e = {.bias = b, .scale = NULL, .act = act};
         kern_conv2d_transpose(&g, cout, oh, ow, ct, cl, x, n, w, &e, y, ws);
         for (int s = 0; s < n; s++) {
             memset(F, 0, (size_t)(fh * fw * cout) * sizeof(double));
@@ -897,7 +973,7 @@ static void test_dense(void)
         float *x = frand((int64_t)rows * in, -1, 1), *w = frand((int64_t)in * units, -1, 1);
         float *b = frand(units, -1, 1), *y = fbuf((int64_t)rows * units);
         double *ref = dbuf((int64_t)rows * units), *mag = dbuf((int64_t)rows * units);
-        k2t_epi e = {b, NULL, act};
+        k2t_epi e = {.bias = b, .scale = NULL, .act = act};
         kern_dense(x, rows, in, w, units, &e, y);
         for (int r = 0; r < rows; r++)
             for (int u = 0; u < units; u++) {
