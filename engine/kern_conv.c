@@ -797,18 +797,37 @@ typedef struct dwk {
     const float *post_scale, *post_shift; /* + c0, or NULL */
 } dwk;
 
-/* Accumulator i is pixel i/V, channel vector i%V. */
+/* Accumulator i is pixel i/V, channel vector i%V.  The per-vector
+** operands are named registers (an array of __m512 would live on the
+** stack and be stored at every tap): SEL8(w, v) is w<v> for a constant v. */
+#define SEL8(p, v)                                                                     \
+    ((v) == 0 ? p##0 : (v) == 1 ? p##1 : (v) == 2 ? p##2 : (v) == 3 ? p##3 :          \
+     (v) == 4 ? p##4 : (v) == 5 ? p##5 : (v) == 6 ? p##6 : p##7)
+/* dst<v> = 16 floats at src + 16v (the last vector masked), for v < V. */
+#define LOAD8(dst, src, LD)                                                            \
+    do {                                                                               \
+        dst##0 = LD(0, src);                                                           \
+        if (V > 1) dst##1 = LD(1, src);                                                \
+        if (V > 2) dst##2 = LD(2, src);                                                \
+        if (V > 3) dst##3 = LD(3, src);                                                \
+        if (V > 4) dst##4 = LD(4, src);                                                \
+        if (V > 5) dst##5 = LD(5, src);                                                \
+        if (V > 6) dst##6 = LD(6, src);                                                \
+        if (V > 7) dst##7 = LD(7, src);                                                \
+    } while (0)
+#define LDZ(v, src) _mm512_maskz_loadu_ps((v) == V - 1 ? tail : 0xffff, (src) + 16 * (v))
+#define LD1(v, src) _mm512_mask_loadu_ps(one, (v) == V - 1 ? tail : 0xffff, (src) + 16 * (v))
 #define DW_ACC(i)                                                                      \
     if ((i) < P * V) {                                                                 \
         const int v = (i) % V;                                                         \
         __m512 xv = _mm512_maskz_loadu_ps(v == V - 1 ? tail : 0xffff,                 \
                                           xt + ((i) / V) * ps + 16 * v);               \
-        a##i = _mm512_fmadd_ps(xv, wv[v], a##i);                                      \
+        a##i = _mm512_fmadd_ps(xv, SEL8(w, v), a##i);                                 \
     }
 #define DW_EPI(i)                                                                      \
     if ((i) < P * V) {                                                                 \
         const int v = (i) % V;                                                         \
-        a##i = _mm512_fmadd_ps(a##i, sv[v], bv[v]);                                    \
+        a##i = _mm512_fmadd_ps(a##i, SEL8(s, v), SEL8(b, v));                          \
     }
 #define DW_CLIP(i)                                                                     \
     if ((i) < P * V) {                                                                 \
@@ -831,7 +850,7 @@ typedef struct dwk {
 #define DW_POST(i)                                                                     \
     if ((i) < P * V) {                                                                 \
         const int v = (i) % V;                                                         \
-        a##i = _mm512_add_ps(_mm512_mul_ps(a##i, sv[v]), bv[v]);                       \
+        a##i = _mm512_add_ps(_mm512_mul_ps(a##i, SEL8(s, v)), SEL8(b, v));             \
     }
 #define DW_ALL(M)                                                                      \
     M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15)
@@ -843,7 +862,7 @@ dwk_body(const int P, const int V, const dwk *a, const float *xs, int64_t off, f
     const __m512 z = _mm512_setzero_ps();
     __m512 a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z;
     __m512 a8 = z, a9 = z, a10 = z, a11 = z, a12 = z, a13 = z, a14 = z, a15 = z;
-    __m512 wv[V];
+    __m512 w0 = z, w1 = z, w2 = z, w3 = z, w4 = z, w5 = z, w6 = z, w7 = z;
     const int64_t rs = a->rowstep, cs = a->colstep, wst = a->wstep, ps = a->ps;
     const __mmask16 tail = a->tail;
     const int nky = a->ky1 - a->ky0, nkx = a->kx1 - a->kx0;
@@ -852,33 +871,27 @@ dwk_body(const int P, const int V, const dwk *a, const float *xs, int64_t off, f
     for (int ky = 0; ky < nky; ky++, xr += rs, wr += a->kw * wst) {
         const float *xt = xr, *wt = wr;
         for (int kx = 0; kx < nkx; kx++, xt += cs, wt += wst) {
-#pragma GCC unroll 8
-            for (int v = 0; v < V; v++)
-                wv[v] = _mm512_maskz_loadu_ps(v == V - 1 ? tail : 0xffff, wt + 16 * v);
+            LOAD8(w, wt, LDZ);
             DW_ALL(DW_ACC)
         }
     }
     if (a->scale || a->bias) {
-        __m512 sv[V], bv[V];
-#pragma GCC unroll 8
-        for (int v = 0; v < V; v++) {
-            __mmask16 mk = v == V - 1 ? a->tail : 0xffff;
-            sv[v] = a->scale ? _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), mk, a->scale + 16 * v)
-                             : _mm512_set1_ps(1.0f);
-            bv[v] = a->bias ? _mm512_maskz_loadu_ps(mk, a->bias + 16 * v) : z;
-        }
+        const __m512 one = _mm512_set1_ps(1.0f);
+        __m512 s0 = one, s1 = one, s2 = one, s3 = one, s4 = one, s5 = one, s6 = one, s7 = one;
+        __m512 b0 = z, b1 = z, b2 = z, b3 = z, b4 = z, b5 = z, b6 = z, b7 = z;
+        if (a->scale)
+            LOAD8(s, a->scale, LD1);
+        if (a->bias)
+            LOAD8(b, a->bias, LDZ);
         DW_ALL(DW_EPI)
     }
     if (a->keep) {
         DW_ALL(DW_KEEP)
         if (a->post_scale) {
-            __m512 sv[V], bv[V];
-#pragma GCC unroll 8
-            for (int v = 0; v < V; v++) {
-                __mmask16 mk = v == V - 1 ? a->tail : 0xffff;
-                sv[v] = _mm512_maskz_loadu_ps(mk, a->post_scale + 16 * v);
-                bv[v] = _mm512_maskz_loadu_ps(mk, a->post_shift + 16 * v);
-            }
+            __m512 s0, s1 = z, s2 = z, s3 = z, s4 = z, s5 = z, s6 = z, s7 = z;
+            __m512 b0, b1 = z, b2 = z, b3 = z, b4 = z, b5 = z, b6 = z, b7 = z;
+            LOAD8(s, a->post_scale, LDZ);
+            LOAD8(b, a->post_shift, LDZ);
             DW_ALL(DW_POST)
         }
     }
@@ -895,6 +908,10 @@ dwk_body(const int P, const int V, const dwk *a, const float *xs, int64_t off, f
 #undef DW_KEEP
 #undef DW_POST
 #undef DW_ALL
+#undef SEL8
+#undef LOAD8
+#undef LDZ
+#undef LD1
 
 typedef void (*dwk_fn)(const dwk *, const float *, int64_t, float *);
 #define DWK(P, V)                                                                        \
