@@ -646,20 +646,7 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
 void k2t_run_free(k2t_run *r)
 {
     if (!r) return;
-    for (int i = 0; i < r->n; i++) {
-        free(r->s[i].scale);
-        free(r->s[i].shift);
-        free(r->s[i].bias);
-        free(r->s[i].alpha);
-        free(r->s[i].own_w);
-        free(r->s[i].own_w2);
-        free(r->s[i].own_wp);
-        free(r->s[i].own_wb);
-        free(r->s[i].own_wb2);
-        free(r->s[i].own_rb);
-        free(r->s[i].own_rbb);
-        k2t_step_free_sub(&r->s[i]);
-    }
+    for (int i = 0; i < r->n; i++) k2t_step_free_owned(&r->s[i]);
     for (int t = 0; r->ws && t < r->threads; t++) pool_put(r->ws[t], r->ws_bytes[t]);
     for (int t = 0; r->local && t < r->threads; t++) pool_put(r->local[t], r->local_bytes[t]);
     free(r->ws);

@@ -172,7 +172,14 @@ static int chunk_width(int rest)
 ** share input rows, so the copy is about one pass over x.  The epilogue's
 ** scale, bias and ReLU/ReLU6 are applied in registers before the store
 ** (v*scale + bias as one fused multiply-add); other activations run on
-** the band's rows after. */
+** the band's rows after.
+**
+** The kernel is read packed (kern_conv2d_pack: a chunk's rows one stream)
+** and, when a chunk's panel would not stay in L1 (a 1x1 convolution of
+** 512 channels, a 3x3 of 64), in blocks of kernel rows: every pixel of
+** the band goes through one block before the next, the partial sums kept
+** in y.  Blocks keep the order of k and store floats, so the results are
+** those of one pass bit for bit. */
 
 static int simd_enabled = 1;
 
@@ -216,6 +223,12 @@ typedef struct dk {
     int64_t colstep;         /* floats between kernel columns kx (dw*c) */
     int kh, kw, cg;          /* kernel size, input channels per group */
     int merged;              /* dw == 1 && one group: a kernel row's taps are one run of x */
+    /* The block of kernel rows this call sums (w points at its first):
+    ** kernel rows ky0 <= ky < ky1, and in each k0 <= k < k1 of its run
+    ** (a pointwise kernel's one row is cut; others are cut by ky).
+    ** accum: the sums start from y (the blocks before); last: the
+    ** epilogue follows, else the partial sums are stored as they are. */
+    int ky0, ky1, k0, k1, accum, last;
     int64_t ys;              /* floats between output pixels (cout) */
     __mmask16 tail;          /* the lanes of the last 16-wide channel vector */
     const float *scale;      /* fused epilogue: per-channel scale of this chunk, or NULL */
@@ -230,6 +243,14 @@ typedef struct dk {
 ** Pixel p's input is q<p/4>[s<p%4>], so four base pointers and three
 ** strides address sixteen pixels. */
 #define ACC4(p) __m512 a##p##_0 = z, a##p##_1 = z, a##p##_2 = z, a##p##_3 = z;
+#define LOADACC(p)                                                                     \
+    if ((p) < NB) {                                                                    \
+        const float *yp = yo[(p) / 4] + ((p) % 4) * a->ys;                             \
+        a##p##_0 = _mm512_maskz_loadu_ps(m0, yp);                                      \
+        if (NV > 1) a##p##_1 = _mm512_maskz_loadu_ps(m1, yp + 16);                     \
+        if (NV > 2) a##p##_2 = _mm512_maskz_loadu_ps(m2, yp + 32);                     \
+        if (NV > 3) a##p##_3 = _mm512_maskz_loadu_ps(m3, yp + 48);                     \
+    }
 #define STEP(p, val)                                                                   \
     if ((p) < NB) {                                                                    \
         __m512 b = _mm512_set1_ps(val);                                                \
@@ -292,16 +313,18 @@ mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *c
     const __mmask16 m0 = NV == 1 ? a->tail : 0xffff, m1 = NV == 2 ? a->tail : 0xffff;
     const __mmask16 m2 = NV == 3 ? a->tail : 0xffff, m3 = NV == 4 ? a->tail : 0xffff;
     const int nrun = a->merged ? 1 : a->kw;
-    const int len = a->merged ? a->kw * a->cg : a->cg;
+    if (a->accum) {
+        ALL16(LOADACC)
+    }
     const float *wr = a->w;
-    for (int ky = 0; ky < a->kh; ky++) {
-        int64_t xo = ky * a->rowstep;
+    for (int ky = a->ky0; ky < a->ky1; ky++) {
+        int64_t xo = ky * a->rowstep + a->k0;
         for (int r = 0; r < nrun; r++, xo += a->colstep) {
             const float *q0 = q[0] + xo;
             const float *q1 = NB > 4 ? q[1] + xo : q0;
             const float *q2 = NB > 8 ? q[2] + xo : q0;
             const float *q3 = NB > 12 ? q[3] + xo : q0;
-            for (int k = 0; k < len; k++, wr += ldw, q0++, q1++, q2++, q3++) {
+            for (int k = a->k0; k < a->k1; k++, wr += ldw, q0++, q1++, q2++, q3++) {
                 __m512 w0 = _mm512_maskz_loadu_ps(m0, wr), w1 = z, w2 = z, w3 = z;
                 if (NV > 1)
                     w1 = _mm512_maskz_loadu_ps(m1, wr + 16);
@@ -315,6 +338,10 @@ mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *c
                 STEP(12, q3[0]) STEP(13, q3[s1]) STEP(14, q3[s2]) STEP(15, q3[s3])
             }
         }
+    }
+    if (!a->last) {
+        ALL16(STORE)
+        return;
     }
     if (a->scale || a->bias) {
         const __m512 one = _mm512_set1_ps(1.0f);
@@ -366,6 +393,7 @@ mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *c
 #undef CLIP_LO
 #undef CLIP_HI
 #undef STORE
+#undef LOADACC
 #undef KEEP
 #undef POST
 #undef ALL16
@@ -409,6 +437,9 @@ static int direct_ok(const k2t_win *g, int groups, int cout)
 }
 
 #define BAND_FLOATS (64 * 1024)
+/* Floats of kernel panel a block of kernel rows may take (32 KiB of a
+** 48 KiB L1). */
+#define KB_FLOATS (8 * 1024)
 
 /* Output rows per band, and the floats of the band (*floats). */
 static int band_rows(const k2t_win *g, int64_t *floats)
@@ -470,8 +501,19 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
         return;
     }
     int ng = 0;
-    for (int oy = oy0; oy < oy1; oy++)
-        for (int ox = 0; ox < ow; ox += 4) {
+    /* A row's last group is shifted back to end at its end, recomputing
+    ** pixels, unless the sums accumulate in y: then its last pixels go
+    ** in blocks of two and one. */
+    const int whole = a->accum || !a->last ? ow - ow % 4 : ow;
+    for (int oy = oy0; oy < oy1; oy++) {
+        for (int ox = whole; ox < ow;) {
+            int two = ow - ox >= 2;
+            const float *q1[1] = {src + (oy - oy0) * rstride + ox * a->ps};
+            float *y1[1] = {y + ((int64_t)(oy - oy0) * ow + ox) * a->ys};
+            mk_tab[nvi][two ? 4 : 5](a, q1, y1);
+            ox += two ? 2 : 1;
+        }
+        for (int ox = 0; ox < whole; ox += 4) {
             int o = ox + 4 <= ow ? ox : ow - 4;
             q[ng] = src + (oy - oy0) * rstride + o * a->ps;
             yo[ng] = y + ((int64_t)(oy - oy0) * ow + o) * a->ys;
@@ -480,6 +522,7 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
                 ng = 0;
             }
         }
+    }
     if (ng)
         mk_tab[nvi][ng - 1](a, q, yo);
 }
@@ -497,13 +540,36 @@ static void direct_chunks(dk *a, const k2t_epi *e, const float *w, const float *
             int nvi = (nc + 15) / 16 - 1;
             int64_t ch = (int64_t)q * coutg + c0;
             a->tail = (__mmask16)((1u << (nc - 16 * nvi)) - 1u);
-            a->w = wp ? wp + ch * K : w + ch;
+            const float *wc = wp ? wp + ch * K : w + ch;
             a->ldw = wp ? nc : a->ys;
             a->scale = e && e->scale ? e->scale + ch : NULL;
             a->bias = e && e->bias ? e->bias + ch : NULL;
             a->post_scale = e && e->post_scale ? e->post_scale + ch : NULL;
             a->post_shift = e && e->post_shift ? e->post_shift + ch : NULL;
-            direct_rows(a, nvi, src + (int64_t)q * cg, rstride, ow, oy0, oy1, yb + ch);
+            /* Blocks of kernel rows whose panel (rows x nc floats) stays in
+            ** L1 while every pixel of the band goes through it. */
+            const int len = a->merged ? a->kw * cg : cg;
+            int per_ky = a->kh, per_k = len;
+            if (K * nc > KB_FLOATS) { /* as few blocks as fit, of even sizes */
+                int nb = (int)((K * nc + KB_FLOATS - 1) / KB_FLOATS);
+                if (a->kh > 1) {
+                    nb = nb < a->kh ? nb : a->kh;
+                    per_ky = (a->kh + nb - 1) / nb;
+                } else if (a->merged) {
+                    per_k = ((len + nb - 1) / nb + 15) & ~15;
+                }
+            }
+            for (int ky = 0; ky < a->kh; ky += per_ky)
+                for (int k = 0; k < len; k += per_k) {
+                    a->ky0 = ky;
+                    a->ky1 = ky + per_ky < a->kh ? ky + per_ky : a->kh;
+                    a->k0 = k;
+                    a->k1 = k + per_k < len ? k + per_k : len;
+                    a->accum = ky > 0 || k > 0;
+                    a->last = a->ky1 == a->kh && a->k1 == len;
+                    a->w = wc + ((int64_t)ky * a->kw * cg + k) * a->ldw;
+                    direct_rows(a, nvi, src + (int64_t)q * cg, rstride, ow, oy0, oy1, yb + ch);
+                }
             c0 += nc;
         }
 }
@@ -1179,9 +1245,56 @@ void kern_conv2d_transpose(const k2t_win *g, int cout, int out_h, int out_w, int
 
 /*-------------------------------------------------------------- pooling */
 
+#ifdef HAVE_DIRECT
+/* AVX-512: a vector of 16 channels of one output pixel in a register over
+** the window's taps (the portable loop reads and writes the output at
+** every tap).  max_ps(x, m) is x > m ? x : m, the portable comparison,
+** NaN and signed zeros included. */
+static AVX512 void maxpool_avx512(const k2t_win *g, const float *x, int n, float *y)
+{
+    const int c = g->c;
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + (int64_t)s * g->ih * g->iw * c;
+        float *ys = y + (int64_t)s * g->oh * g->ow * c;
+        for (int oy = 0; oy < g->oh; oy++) {
+            int iy0 = oy * g->sh - g->pt, ky0, ky1;
+            tap_range(iy0, g->kh, g->dh, g->ih, &ky0, &ky1);
+            for (int ox = 0; ox < g->ow; ox++) {
+                int ix0 = ox * g->sw - g->pl, kx0, kx1;
+                tap_range(ix0, g->kw, g->dw, g->iw, &kx0, &kx1);
+                float *o = ys + ((int64_t)oy * g->ow + ox) * c;
+                const float *x0 = xs + ((int64_t)(iy0 + ky0 * g->dh) * g->iw + ix0 + kx0 * g->dw) * c;
+                const int64_t rs = (int64_t)g->dh * g->iw * c, cs = (int64_t)g->dw * c;
+                for (int j = 0; j < c; j += 16) {
+                    __mmask16 mk = c - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (c - j)) - 1u);
+                    __m512 m = ninf;
+                    int first = 1;
+                    for (int ky = ky0; ky < ky1; ky++) {
+                        const float *xr = x0 + (int64_t)(ky - ky0) * rs + j;
+                        for (int kx = kx0; kx < kx1; kx++, xr += cs) {
+                            __m512 v = _mm512_maskz_loadu_ps(mk, xr);
+                            m = first ? v : _mm512_max_ps(v, m);
+                            first = 0;
+                        }
+                    }
+                    _mm512_mask_storeu_ps(o + j, mk, m);
+                }
+            }
+        }
+    }
+}
+#endif
+
 K2T_CLONES
 void kern_maxpool(const k2t_win *g, const float *x, int n, float *y)
 {
+#ifdef HAVE_DIRECT
+    if (kern_simd()) {
+        maxpool_avx512(g, x, n, y);
+        return;
+    }
+#endif
     const int c = g->c;
     for (int s = 0; s < n; s++) {
         const float *xs = x + (int64_t)s * g->ih * g->iw * c;

@@ -116,6 +116,9 @@ struct k2t_step {
 
 /* Free what a step owns through its sub-steps (the executor calls it). */
 void k2t_step_free_sub(k2t_step *s);
+/* Free everything a step owns: its prepared parameters, then its
+** sub-steps' (engine/plan.c). */
+void k2t_step_free_owned(k2t_step *s);
 
 /* Input j's step. */
 static inline const k2t_step *k2t_step_in(const k2t_step *s, int j)

@@ -111,3 +111,19 @@ const float *k2t_prep_kernel(const k2t_layer *L, const k2t_weight *w, int nchw, 
     *owned = o;
     return o;
 }
+
+void k2t_step_free_owned(k2t_step *s)
+{
+    free(s->scale);
+    free(s->shift);
+    free(s->bias);
+    free(s->alpha);
+    free(s->own_w);
+    free(s->own_w2);
+    free(s->own_wp);
+    free(s->own_wb);
+    free(s->own_wb2);
+    free(s->own_rb);
+    free(s->own_rbb);
+    k2t_step_free_sub(s);
+}

@@ -247,14 +247,7 @@ static k2t_status td_py_forward(k2t_py *y, int i, k2t_err *err)
 void k2t_step_free_sub(k2t_step *s)
 {
     if (!s->sub) return;
-    k2t_step *t = &s->sub[1];
-    free(t->scale);
-    free(t->shift);
-    free(t->bias);
-    free(t->alpha);
-    free(t->own_w);
-    free(t->own_w2);
-    k2t_step_free_sub(t);
+    k2t_step_free_owned(&s->sub[1]);
     free(s->sub);
     free(s->sub_L);
     s->sub = NULL;

@@ -604,6 +604,9 @@ static void test_conv(void)
         {1, 6, 7, 80, 24, 5, 5, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
         {1, 3, 3, 8, 600, 3, 3, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
         {2, 3, 2, 5, 7, 3, 1, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
+        /* pointwise kernels cut into blocks of rows (partial sums in y) */
+        {2, 7, 9, 300, 40, 1, 1, 1, 1, 1, 1, 1, K2T_PAD_VALID, 0, 0},
+        {1, 3, 7, 520, 33, 1, 1, 1, 1, 1, 1, 1, K2T_PAD_VALID, 0, 0},
     };
     int nc = (int)(sizeof cases / sizeof cases[0]);
     for (int simd = 1; simd >= 0; simd--)
@@ -872,6 +875,8 @@ static void test_pool(void)
         {1, 2, 2, 3, 3, 3, 1, 1, K2T_PAD_SAME, 0, 0},
         {1, 9, 9, 3, 3, 3, 2, 2, -1, 1, 1},
         {1, 8, 7, 3, 4, 3, 2, 1, -1, 2, 1},
+        {2, 11, 12, 37, 3, 3, 2, 2, K2T_PAD_VALID, 0, 0}, /* vectors and a tail (AVX-512) */
+        {1, 9, 10, 64, 3, 3, 2, 2, K2T_PAD_SAME, 0, 0},
     };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++)
         for (int kind = 0; kind < 3; kind++) { /* max, avg, avg counting padding */
