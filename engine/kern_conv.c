@@ -175,10 +175,9 @@ static int chunk_width(int rest)
 ** the band's rows after.
 **
 ** The kernel is read packed (kern_conv2d_pack: a chunk's rows one stream)
-** and, when a chunk's panel would not stay in L1 (a 1x1 convolution of
-** 512 channels, a 3x3 of 64), in blocks of kernel rows: every pixel of
-** the band goes through one block before the next, the partial sums kept
-** in y.  Blocks keep the order of k and store floats, so the results are
+** and, when a pointwise chunk's panel would not stay in L1 (512 input
+** channels), in blocks of kernel rows: every pixel of the piece goes
+** through one block before the next, the partial sums kept in y.  Blocks keep the order of k and store floats, so the results are
 ** those of one pass bit for bit. */
 
 static int simd_enabled = 1;
@@ -223,12 +222,11 @@ typedef struct dk {
     int64_t colstep;         /* floats between kernel columns kx (dw*c) */
     int kh, kw, cg;          /* kernel size, input channels per group */
     int merged;              /* dw == 1 && one group: a kernel row's taps are one run of x */
-    /* The block of kernel rows this call sums (w points at its first):
-    ** kernel rows ky0 <= ky < ky1, and in each k0 <= k < k1 of its run
-    ** (a pointwise kernel's one row is cut; others are cut by ky).
+    /* The block of kernel rows this call sums, k0 <= k < k1 of each run
+    ** (w points at row k0; only a pointwise kernel's one run is cut).
     ** accum: the sums start from y (the blocks before); last: the
     ** epilogue follows, else the partial sums are stored as they are. */
-    int ky0, ky1, k0, k1, accum, last;
+    int k0, k1, accum, last;
     int64_t ys;              /* floats between output pixels (cout) */
     __mmask16 tail;          /* the lanes of the last 16-wide channel vector */
     const float *scale;      /* fused epilogue: per-channel scale of this chunk, or NULL */
@@ -317,7 +315,7 @@ mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *c
         ALL16(LOADACC)
     }
     const float *wr = a->w;
-    for (int ky = a->ky0; ky < a->ky1; ky++) {
+    for (int ky = 0; ky < a->kh; ky++) {
         int64_t xo = ky * a->rowstep + a->k0;
         for (int r = 0; r < nrun; r++, xo += a->colstep) {
             const float *q0 = q[0] + xo;
@@ -546,30 +544,25 @@ static void direct_chunks(dk *a, const k2t_epi *e, const float *w, const float *
             a->bias = e && e->bias ? e->bias + ch : NULL;
             a->post_scale = e && e->post_scale ? e->post_scale + ch : NULL;
             a->post_shift = e && e->post_shift ? e->post_shift + ch : NULL;
-            /* Blocks of kernel rows whose panel (rows x nc floats) stays in
-            ** L1 while every pixel of the band goes through it. */
+            /* A pointwise kernel in blocks of rows whose panel (rows x nc
+            ** floats) stays in L1 while every pixel of the piece goes
+            ** through it: as few blocks as fit, of even sizes.  (Cutting
+            ** a 3x3 kernel by rows measured slower: its band is read again
+            ** for each block.) */
             const int len = a->merged ? a->kw * cg : cg;
-            int per_ky = a->kh, per_k = len;
-            if (K * nc > KB_FLOATS) { /* as few blocks as fit, of even sizes */
+            int per_k = len;
+            if (K * nc > KB_FLOATS && a->kh == 1 && a->merged) {
                 int nb = (int)((K * nc + KB_FLOATS - 1) / KB_FLOATS);
-                if (a->kh > 1) {
-                    nb = nb < a->kh ? nb : a->kh;
-                    per_ky = (a->kh + nb - 1) / nb;
-                } else if (a->merged) {
-                    per_k = ((len + nb - 1) / nb + 15) & ~15;
-                }
+                per_k = ((len + nb - 1) / nb + 15) & ~15;
             }
-            for (int ky = 0; ky < a->kh; ky += per_ky)
-                for (int k = 0; k < len; k += per_k) {
-                    a->ky0 = ky;
-                    a->ky1 = ky + per_ky < a->kh ? ky + per_ky : a->kh;
-                    a->k0 = k;
-                    a->k1 = k + per_k < len ? k + per_k : len;
-                    a->accum = ky > 0 || k > 0;
-                    a->last = a->ky1 == a->kh && a->k1 == len;
-                    a->w = wc + ((int64_t)ky * a->kw * cg + k) * a->ldw;
-                    direct_rows(a, nvi, src + (int64_t)q * cg, rstride, ow, oy0, oy1, yb + ch);
-                }
+            for (int k = 0; k < len; k += per_k) {
+                a->k0 = k;
+                a->k1 = k + per_k < len ? k + per_k : len;
+                a->accum = k > 0;
+                a->last = a->k1 == len;
+                a->w = wc + (int64_t)k * a->ldw;
+                direct_rows(a, nvi, src + (int64_t)q * cg, rstride, ow, oy0, oy1, yb + ch);
+            }
             c0 += nc;
         }
 }

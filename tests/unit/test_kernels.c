@@ -607,6 +607,7 @@ static void test_conv(void)
         /* pointwise kernels cut into blocks of rows (partial sums in y) */
         {2, 7, 9, 300, 40, 1, 1, 1, 1, 1, 1, 1, K2T_PAD_VALID, 0, 0},
         {1, 3, 7, 520, 33, 1, 1, 1, 1, 1, 1, 1, K2T_PAD_VALID, 0, 0},
+        {2, 1, 21, 300, 40, 1, 3, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0}, /* a 1-D kernel's one run */
     };
     int nc = (int)(sizeof cases / sizeof cases[0]);
     for (int simd = 1; simd >= 0; simd--)
