@@ -768,6 +768,38 @@ def fx_conv_wide(out):
     return normal_input(1082, (5, 6, 2))
 
 
+@fixture("fused_chains.h5", "The layer runs run fuses into one output pass (MobileNet's blocks): ZeroPadding2D "
+         "read by a 'valid' stride-2 Conv2D and by a DepthwiseConv2D, Conv2D -> BatchNormalization -> ReLU(6.), "
+         "DepthwiseConv2D -> BN -> Activation relu, a 1x1 Conv2D -> BN read by an Add, a Conv2D with its own "
+         "relu, Dense -> BN -> ReLU (the output), on 9x10x3 (odd and even sizes)")
+def fx_fused_chains(out):
+    g = Graph("k24", 1091)
+    x = g.Input((9, 10, 3))
+    p = g.add("ZeroPadding2D", x, name="stem_pad", padding=[[0, 1], [1, 0]])              # 10x11
+    a = g.add("Conv2D", p, name="stem", filters=16, kernel_size=[3, 3], strides=[2, 2], padding="valid",
+              use_bias=False)                                                            # 4x5x16
+    a = g.add("BatchNormalization", a, name="stem_bn", axis=[3], epsilon=1e-3)
+    a = g.add("ReLU", a, name="stem_relu", max_value=6.0)
+    d = g.add("DepthwiseConv2D", a, name="dw", kernel_size=[3, 3], padding="same", use_bias=False)
+    d = g.add("BatchNormalization", d, name="dw_bn", axis=[3], epsilon=1e-3)
+    d = g.add("Activation", d, name="dw_relu", activation="relu")
+    e = g.add("Conv2D", d, name="project", filters=16, kernel_size=[1, 1], use_bias=False)
+    e = g.add("BatchNormalization", e, name="project_bn", axis=[3], epsilon=1e-3)
+    s = g.add("Add", [a, e], name="add")
+    q = g.add("ZeroPadding2D", s, name="dw2_pad", padding=[[0, 1], [0, 1]])               # 5x6
+    q = g.add("DepthwiseConv2D", q, name="dw2", kernel_size=[3, 3], strides=[2, 2], padding="valid")
+    q = g.add("BatchNormalization", q, name="dw2_bn", axis=[3])
+    q = g.add("ReLU", q, name="dw2_relu", max_value=6.0)                                  # 2x2x16
+    c = g.add("Conv2D", q, name="conv_relu", filters=40, kernel_size=[1, 1], activation="relu")
+    f = g.add("Flatten", c, name="flatten")
+    h = g.add("Dense", f, name="fc", units=12)
+    h = g.add("BatchNormalization", h, name="fc_bn", axis=[1])
+    h = g.add("ReLU", h, name="fc_relu")
+    g.outputs = [h]
+    write_model(os.path.join(out, "fused_chains.h5"), g)
+    return normal_input(1092, (9, 10, 3))
+
+
 @fixture("return_state.h5", "Calls returning several tensors: an LSTM with return_state (output, h, c), a "
          "Bidirectional GRU (reset_after=False) with merge_mode None and return_state (forward, backward, h_fwd, "
          "h_bwd), a Bidirectional LSTM concat with return_state (five tensors); each tensor used: every one as "

@@ -1,0 +1,90 @@
+"""run's fused output passes against stepping, layer by layer, bit for bit.
+
+'run' executes the whole graph in one call, so each convolution's output pass
+also stores the BatchNormalization and activation after it, reads a
+ZeroPadding2D's input with the pad's zeros as its own padding, and leaves the
+BatchNormalization between them (and the pad) to be computed when read.
+'step 1', one layer per call, never fuses: every layer runs its own kernel.
+Both must give the same activations, pre-activations included, to the bit:
+saved after each, every .npy file is identical; and the same after a second
+input on the kept plan (the lazy layers are computed again, not left over).
+The fused values themselves are checked against tfjs-layers by test_exec
+(fixture fused_chains.h5); these models are the fixture and the two real
+MobileNet-style/ResNet models of ../shared.
+"""
+import filecmp
+import os
+import shutil
+import subprocess
+import tempfile
+
+from k2tlib import FIXTURES, MODELS, ROOT, SHARED, done, k2t, ok, skip
+
+FUSED = os.path.join(FIXTURES, "exec", "fused_chains.h5")
+FUSED_IN = os.path.join(FIXTURES, "exec", "fused_chains.in.npy")
+DATA = os.path.join(SHARED, "data", "cifar10-ic200.bin")
+
+
+def same_dirs(a, b):
+    fa, fb = sorted(os.listdir(a)), sorted(os.listdir(b))
+    if fa != fb or not fa:
+        return False, "files differ: %s vs %s" % (len(fa), len(fb))
+    bad = [f for f in fa if not filecmp.cmp(os.path.join(a, f), os.path.join(b, f), shallow=False)]
+    return not bad, ", ".join(bad[:5])
+
+
+def check(tmp, name, model, inputs, n_layers, fused_in=None):
+    """run vs stepping for each input in turn on one plan."""
+    os.makedirs(os.path.join(tmp, name))
+    a, b = os.path.join(tmp, name, "run"), os.path.join(tmp, name, "step")
+    cmds_a, cmds_b = [], []
+    for i, inp in enumerate(inputs):
+        cmds_a += [inp, "run", "save activations %s%d" % (a, i)]
+        cmds_b += [inp, "step %d" % n_layers, "save activations %s%d" % (b, i)]
+    rc1, _, e1 = k2t("set threads 2", *cmds_a, model=model)
+    rc2, _, e2 = k2t("set threads 2", *cmds_b, model=model)
+    if not ok(rc1 == 0 and rc2 == 0, "%s: run and step 1 by 1 save every activation" % name, e1 + e2):
+        return
+    for i, inp in enumerate(inputs):
+        same, why = same_dirs(a + str(i), b + str(i))
+        ok(same, "%s: %s: run's fused passes = layer by layer, every activation and pre-activation "
+           "bit for bit" % (name, inp), why)
+    # a lazy BatchNormalization (and pad) printed right after run: the stepped values
+    if name == "fused_chains":
+        tail = lambda s: s[s.find("stem_bn: shape"):] if "stem_bn: shape" in s else ""
+        rc, out_a, err = k2t("input " + fused_in, "run", "print stem_bn", "print dw2_pad", model=model)
+        rc2, out_b, err2 = k2t("input " + fused_in, "step %d" % n_layers, "print stem_bn", "print dw2_pad",
+                               model=model)
+        ok(rc == 0 and rc2 == 0 and tail(out_a) and "dw2_pad: shape" in out_a and tail(out_a) == tail(out_b),
+           "fused_chains: print of the BN and the pad the pass left to be computed = after stepping",
+           err + err2)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="k2t-fused-")
+    try:
+        fused, fused_in = FUSED, FUSED_IN
+        if not (os.path.isfile(fused) and os.path.isfile(fused_in)):  # test_exec writes it; else here
+            gen = os.path.join(tmp, "fx")
+            subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "gen_exec_fixtures.py"), gen],
+                           capture_output=True, timeout=600)
+            fused, fused_in = os.path.join(gen, "fused_chains.h5"), os.path.join(gen, "fused_chains.in.npy")
+        if ok(os.path.isfile(fused), "fused_chains.h5 written by scripts/gen_exec_fixtures.py"):
+            check(tmp, "fused_chains", fused, ["input " + fused_in, "input random 4"], 21, fused_in)
+        vww = os.path.join(MODELS, "vww_96.h5")
+        resnet = os.path.join(MODELS, "pretrainedResnet.h5")
+        if os.path.isfile(vww):
+            check(tmp, "vww_96", vww, ["input random 3", "input random 8"], 200)
+        else:
+            skip("vww_96.h5 run vs step", "%s not found" % vww)
+        if os.path.isfile(resnet) and os.path.isfile(DATA):
+            check(tmp, "pretrainedResnet", resnet, ["input cifar %s 0:2" % DATA, "input cifar %s 9" % DATA],
+                  200)
+        else:
+            skip("pretrainedResnet.h5 run vs step", "the shared model or CIFAR data are missing")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    done()
+
+
+main()
