@@ -264,23 +264,60 @@ static int affine_after(const step *s, const step *b)
     return per_chan && (b->def->flags & K2T_OPF_AFFINE) && !b->bn_batch && !b->fallback;
 }
 
-/* Fast path: fold a per-channel affine step (BN, K2T_OPF_AFFINE) and then
-** an activation into the GEMM before it (K2T_OPF_GEMM), or the activation
-** alone, when each link is read by nothing else and the GEMM's activation
-** is linear; run K2T_OPF_INPLACE steps in place when their input has one
-** reader. */
+/* The steps the output pass of GEMM step s (linear, read by one step) can
+** compute after it, in this order, each the only reader of the one before
+** and not a model output: a per-channel affine step b (affine_after), a
+** residual Add m (K2T_OPF_SUM) of that and a tensor computed before s
+** (*res: its node; s's kernels must take k2t_epi.res), an activation a.
+** ch[] gets b, m, a (-1 for each one absent); returns how many. */
+static int chain_walk(const k2t_run *r, const step *s, int ch[3], int *res, k2t_act *act)
+{
+    const k2t_model *m = r->m;
+    int t = s->node, n = 0;
+    ch[0] = ch[1] = ch[2] = *res = -1;
+    for (int k = 0; k < 3; k++) {
+        const k2t_node *T = &m->nodes[t];
+        if (T->n_out != 1 || T->is_output || (t != s->node && r->s[t].fallback)) break;
+        const step *u = &r->s[T->out[0]];
+        if (u->alias || u->fallback || u->numel != s->numel || u->nchw != s->nchw || m->nodes[u->node].part)
+            break;
+        if (k == 0 && u->n_in == 1 && affine_after(s, u)) {
+            ch[0] = u->node;
+        } else if (k <= 1 && (u->def->flags & K2T_OPF_SUM) && u->n_in == 2 && s->epi_res && !s->fallback &&
+                   (u->in[0] == t) != (u->in[1] == t)) {
+            const step *o = &r->s[u->in[0] == t ? u->in[1] : u->in[0]];
+            if (o->node > s->node || o->lazy || o->numel != s->numel || o->nchw != s->nchw) break;
+            ch[1] = u->node;
+            *res = o->node;
+            k = 1;
+        } else if (u->n_in == 1 && foldable_act(u, act)) {
+            ch[2] = u->node;
+            n++;
+            break;
+        } else {
+            break;
+        }
+        n++;
+        t = u->node;
+    }
+    return n;
+}
+
+/* Fast path: fold the steps chain_walk finds into the GEMM before them:
+** a per-channel affine step into its scale and bias, a residual Add as
+** k2t_epi.res, an activation into its epilogue; run K2T_OPF_INPLACE steps
+** in place when their input has one reader. */
 static void fuse(k2t_run *r)
 {
     const k2t_model *m = r->m;
     k2t_act act;
+    int ch[3], res;
     for (int i = 0; i < r->n; i++) {
         step *s = &r->s[i];
-        const k2t_node *N = &m->nodes[i];
-        if (!(s->def->flags & K2T_OPF_GEMM) || s->epi.act != K2T_ACT_LINEAR || N->n_out != 1 ||
-            N->is_output)
+        if (!(s->def->flags & K2T_OPF_GEMM) || s->epi.act != K2T_ACT_LINEAR || !chain_walk(r, s, ch, &res, &act))
             continue;
-        step *b = &r->s[N->out[0]];
-        if (affine_after(s, b)) {
+        if (ch[0] >= 0) {
+            const step *b = &r->s[ch[0]];
             int64_t C = b->len;
             float *bias = k2t_xmalloc((size_t)C * sizeof(float));
             float *scale = k2t_xmalloc((size_t)C * sizeof(float));
@@ -295,20 +332,16 @@ static void fuse(k2t_run *r)
             s->scale = scale;
             s->epi.bias = bias;
             s->epi.scale = scale;
-            b->folded = 1;
-            b->alias = 1;
-            const k2t_node *BN = &m->nodes[N->out[0]];
-            if (BN->n_out != 1 || BN->is_output) continue;
-            step *a = &r->s[BN->out[0]];
-            if (foldable_act(a, &act)) {
-                s->epi.act = act;
-                a->folded = 1;
-                a->alias = 1;
-            }
-        } else if (foldable_act(b, &act)) {
-            s->epi.act = act;
-            b->folded = 1;
-            b->alias = 1;
+        }
+        s->res_node = res;
+        if (ch[2] >= 0) s->epi.act = act;
+        for (int k = 0, prev = i; k < 3; k++) {
+            if (ch[k] < 0) continue;
+            step *u = &r->s[ch[k]];
+            u->folded = 1;
+            u->alias = 1; /* a view of the chain's buffer */
+            u->alias_in = u->n_in == 2 && u->in[1] == prev;
+            prev = ch[k];
         }
     }
     for (int i = 0; i < r->n; i++) {
@@ -369,6 +402,7 @@ static void keep_chains(k2t_run *r)
 {
     const k2t_model *m = r->m;
     k2t_act act;
+    int ch[3], res;
     for (int i = 0; i < r->n; i++) {
         step *s = &r->s[i];
         const k2t_node *N = &m->nodes[i];
@@ -380,31 +414,22 @@ static void keep_chains(k2t_run *r)
             if (s->pre_off >= 0) s->kepi.keep = s->pre_off - s->out_off;
             continue;
         }
-        if (N->n_out != 1) continue;
-        step *b = &r->s[N->out[0]], *last = b;
-        const k2t_node *BN = &m->nodes[N->out[0]];
-        if (b->alias || b->n_in != 1 || b->nchw || b->numel != s->numel) continue;
-        if (affine_after(s, b)) {
-            s->chain[0] = b->node;
-            s->kepi.post_scale = b->scale;
-            s->kepi.post_shift = b->shift;
-            const step *a = BN->n_out == 1 && !BN->is_output ? &r->s[BN->out[0]] : NULL;
-            if (a && !a->alias && !a->fallback && a->n_in == 1 && a->numel == s->numel &&
-                foldable_act(a, &act)) {
-                s->chain[1] = a->node;
-                s->kepi.act = act;
-                b->lazy = 1;
-                last = &r->s[a->node];
-            }
-        } else if (!b->fallback && foldable_act(b, &act)) {
-            s->chain[0] = b->node;
-            s->kepi.act = act;
-        } else {
-            continue;
+        if (!chain_walk(r, s, ch, &res, &act)) continue;
+        int last = -1;
+        for (int k = 0; k < 3; k++) {
+            if (ch[k] < 0) continue;
+            if (last >= 0) r->s[last].lazy = 1; /* read by the next member only */
+            r->s[ch[k]].chain_head = i;
+            s->chain[k] = last = ch[k];
         }
-        for (int k = 0; k < 2; k++)
-            if (s->chain[k] >= 0) r->s[s->chain[k]].chain_head = i;
-        s->kepi.keep = s->out_off - last->out_off;
+        const step *L = &r->s[last];
+        if (ch[0] >= 0) {
+            s->kepi.post_scale = r->s[ch[0]].scale;
+            s->kepi.post_shift = r->s[ch[0]].shift;
+        }
+        if (ch[1] >= 0) s->kepi.res = r->s[res].out_off - L->out_off;
+        if (ch[2] >= 0) s->kepi.act = act;
+        s->kepi.keep = s->out_off - L->out_off;
     }
 }
 
@@ -459,7 +484,7 @@ static void assign_buffers(k2t_run *r)
     int *root = k2t_xmalloc((size_t)r->n * sizeof *root);
     for (int i = 0; i < r->n; i++) {
         step *s = &r->s[i];
-        root[i] = (s->alias || s->inplace) && m->nodes[i].n_in ? root[m->nodes[i].in[0]] : i;
+        root[i] = (s->alias || s->inplace) && m->nodes[i].n_in ? root[m->nodes[i].in[s->alias_in]] : i;
     }
     if (r->o.keep) {
         for (int i = 0; i < r->n; i++) {
@@ -568,7 +593,7 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
         s->all = r->s;
         s->in = m->nodes[i].in;
         s->n_in = m->nodes[i].n_in;
-        s->chain[0] = s->chain[1] = s->chain_head = s->pad_src = -1;
+        s->chain[0] = s->chain[1] = s->chain[2] = s->chain_head = s->pad_src = s->res_node = -1;
         if (s->def->flags & K2T_OPF_INPUT) {
             int k = 0;
             for (int j = 0; j < m->n_inputs; j++) if (m->inputs[j] == i) k = j;
@@ -710,10 +735,13 @@ static const float *mask_at(const k2t_run *r, const step *s, int n0, float **out
 }
 
 static void exec_op(const step *s, const float *const *xs, int n, float *y, float *g, float *ws,
-                    int nhwc, const float *mask, float *mask_out, float *const *parts)
+                    int nhwc, const float *mask, float *mask_out, float *const *parts, const float *res)
 {
     k2t_epi e = s->epi;
     if (g != y) e.act = K2T_ACT_LINEAR;
+    /* A folded residual Add: its other input, as a distance from g (the
+    ** buffers may be different allocations: the fast path's are). */
+    if (res) e.res = (int64_t)(((intptr_t)res - (intptr_t)g) / (intptr_t)sizeof(float));
     k2t_fwd f = {xs, n, y, g, ws, &e, s->nchw && !nhwc, nhwc, mask, mask_out, parts};
     s->def->forward(s, &f);
     if (g != y) {
@@ -770,7 +798,7 @@ static void run_fallback(const k2t_run *r, const step *s, int n0, int n1, int t)
         }
         float *mo;
         const float *mi = mask_at(r, s, i, &mo);
-        exec_op(s, xs, 1, o, pg, ws, 1, mi, mo, parts);
+        exec_op(s, xs, 1, o, pg, ws, 1, mi, mo, parts, NULL);
         for (int j = 0; j < s->n_parts; j++) {
             const step *p = &r->s[s->parts[j]];
             float *py = buf(r, p, n0, t) + (int64_t)(i - n0) * p->numel;
@@ -793,7 +821,9 @@ static void run_fallback(const k2t_run *r, const step *s, int n0, int n1, int t)
 /* The last step of chain head s (s itself for a pre-activation pass). */
 static int chain_last(const step *s)
 {
-    return s->chain[1] >= 0 ? s->chain[1] : s->chain[0] >= 0 ? s->chain[0] : s->node;
+    for (int k = 2; k >= 0; k--)
+        if (s->chain[k] >= 0) return s->chain[k];
+    return s->node;
 }
 
 /* Whether head s's fused pass runs in a call of steps [from, to): the
@@ -839,7 +869,7 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t, int
             return;
         }
         float *g = s->pre_off >= 0 ? r->arena + s->pre_off + (int64_t)n0 * s->numel : y;
-        exec_op(&fs, xs, n, y, g, r->ws[t], 0, NULL, NULL, NULL);
+        exec_op(&fs, xs, n, y, g, r->ws[t], 0, NULL, NULL, NULL, NULL);
         return;
     }
     float *y = buf(r, s, n0, t);
@@ -849,7 +879,8 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t, int
     float *mo, *parts[K2T_MAX_PARTS];
     const float *mi = mask_at(r, s, n0, &mo);
     for (int j = 0; j < s->n_parts; j++) parts[j] = buf(r, &r->s[s->parts[j]], n0, t);
-    exec_op(s, xs, n, y, g, r->ws[t], 0, mi, mo, parts);
+    const float *res = s->res_node >= 0 ? buf(r, &r->s[s->res_node], n0, t) : NULL;
+    exec_op(s, xs, n, y, g, r->ws[t], 0, mi, mo, parts, res);
 }
 
 typedef struct job {
@@ -870,11 +901,13 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* Compute lazy step i from its head's stored output (one thread: a
-** per-channel affine step is one pass over memory). */
+/* Compute lazy step i from what it reads, lazy members before it first
+** (a residual Add reads its BatchNormalization), on one thread: each is
+** one elementwise pass over memory. */
 static void materialize(const k2t_run *r, int i)
 {
     if (!r->stale || !r->stale[i]) return;
+    for (int j = 0; j < r->s[i].n_in; j++) materialize(r, r->s[i].in[j]);
     run_step(r, &r->s[i], 0, r->batch, 0, 0);
     r->stale[i] = 0;
 }

@@ -221,6 +221,10 @@ typedef struct k2t_xt {
 ** (ZeroPadding2D): a window op with fold_pad may read its input instead,
 ** the zeros taken as part of its own padding. */
 #define K2T_OPF_ZERO_PAD (1u << 18)
+/* Its output is input 0 + input 1 elementwise (Add of two same-shaped
+** inputs, kern_merge's a + b): a GEMM producing one of them may add the
+** other in its output pass (k2t_epi.res, the residual of a ResNet block). */
+#define K2T_OPF_SUM (1u << 19)
 
 
 typedef struct k2t_py k2t_py; /* export's Python writer (engine/py.h) */

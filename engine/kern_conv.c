@@ -234,6 +234,7 @@ typedef struct dk {
     int clip;                /* 0, or max(v, 0) (1), or then min(v, 6) (2) */
     int64_t keep;            /* k2t_epi's keeping form: v also stored at + keep, */
     const float *post_scale, *post_shift; /* then v*post_scale + post_shift */
+    int64_t res;             /* k2t_epi.res: the tensor at + res added before the clip */
 } dk;
 
 /* Named accumulators a<p>_<v> for pixel p and channel vector v (an array
@@ -295,6 +296,14 @@ typedef struct dk {
         if (NV > 1) a##p##_1 = _mm512_add_ps(_mm512_mul_ps(a##p##_1, e1), f1);         \
         if (NV > 2) a##p##_2 = _mm512_add_ps(_mm512_mul_ps(a##p##_2, e2), f2);         \
         if (NV > 3) a##p##_3 = _mm512_add_ps(_mm512_mul_ps(a##p##_3, e3), f3);         \
+    }
+#define ADDRES(p)                                                                      \
+    if ((p) < NB) {                                                                    \
+        const float *rp = yo[(p) / 4] + ((p) % 4) * a->ys + a->res;                    \
+        a##p##_0 = _mm512_add_ps(a##p##_0, _mm512_maskz_loadu_ps(m0, rp));             \
+        if (NV > 1) a##p##_1 = _mm512_add_ps(a##p##_1, _mm512_maskz_loadu_ps(m1, rp + 16)); \
+        if (NV > 2) a##p##_2 = _mm512_add_ps(a##p##_2, _mm512_maskz_loadu_ps(m2, rp + 32)); \
+        if (NV > 3) a##p##_3 = _mm512_add_ps(a##p##_3, _mm512_maskz_loadu_ps(m3, rp + 48)); \
     }
 #define ALL16(M)                                                                       \
     M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15)
@@ -375,6 +384,9 @@ mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *c
             ALL16(POST)
         }
     }
+    if (a->res) {
+        ALL16(ADDRES)
+    }
     if (a->clip) {
         ALL16(CLIP_LO)
         if (a->clip == 2) {
@@ -392,6 +404,7 @@ mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *c
 #undef CLIP_HI
 #undef STORE
 #undef LOADACC
+#undef ADDRES
 #undef KEEP
 #undef POST
 #undef ALL16
@@ -602,6 +615,7 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
     a.ys = cout;
     a.clip = clip;
     a.keep = e ? e->keep : 0;
+    a.res = e ? e->res : 0;
     if (conv_is_pointwise(g)) {
         /* A 1x1 convolution reads every pixel in place, in one run across
         ** rows and samples: full blocks of 12 pixels even on a 3x3 map, in

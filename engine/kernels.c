@@ -374,21 +374,27 @@ void kern_softmax(float *y, int64_t outer, int64_t len, int64_t inner)
 
 /*------------------------------------------------------------ epilogue */
 
-/* The keeping form, a row at a time while it is in cache. */
+/* The keeping form and the residual, a row at a time while it is in
+** cache. */
 K2T_CLONES
 static void epilogue_keep(float *y, int64_t rows, int c, const k2t_epi *e)
 {
     const float *sc = e->scale, *b = e->bias, *ps = e->post_scale, *pt = e->post_shift;
     for (int64_t r = 0; r < rows; r++) {
-        float *restrict p = y + r * c, *restrict k = p + e->keep;
+        float *restrict p = y + r * c;
         for (int j = 0; j < c; j++) {
             float v = p[j];
             if (sc)
                 v *= sc[j];
             if (b)
                 v += b[j];
-            k[j] = v;
-            p[j] = ps ? v * ps[j] + pt[j] : v;
+            if (e->keep)
+                p[j + e->keep] = v;
+            if (ps)
+                v = v * ps[j] + pt[j];
+            if (e->res)
+                v += p[j + e->res];
+            p[j] = v;
         }
         if (e->act == K2T_ACT_SOFTMAX)
             softmax_row(p, c);
@@ -402,7 +408,7 @@ void kern_epilogue(float *restrict y, int64_t rows, int c, const k2t_epi *e)
 {
     if (!e)
         return;
-    if (e->keep) {
+    if (e->keep || e->res) {
         epilogue_keep(y, rows, c, e);
         return;
     }

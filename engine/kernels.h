@@ -32,10 +32,13 @@ typedef struct k2t_epi {
     k2t_act act;
     int64_t keep;           /* floats from y to where v is also stored; 0: not stored */
     const float *post_scale, *post_shift; /* both or neither; only with keep */
+    int64_t res;            /* floats from y to a tensor of y's layout added before the
+                               activation (a residual Add: v + r, kern_merge's sum); 0: none */
 } k2t_epi;
 
 /* y[rows][c] = act(y * scale + bias), in place (the keeping form: v =
-** y*scale + bias to y + keep, act(v*post_scale + post_shift) to y).
+** y*scale + bias to y + keep, act(v*post_scale + post_shift) to y; with
+** res, the residual added before the activation).
 ** softmax acts on each row.  e == NULL does nothing.  Every activation is
 ** within a few float ulps of its double formula (KERAS-FORMAT 4; gelu is
 ** the exact erf form). */

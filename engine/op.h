@@ -60,12 +60,16 @@ struct k2t_step {
     k2t_epi epi;            /* for the producing GEMM */
     int epi_keep;           /* plan: forward() hands f->epi to kernels writing f->g in
                             ** Keras's layout, where k2t_epi's keeping form holds */
+    int epi_res;            /* plan: and k2t_epi.res (the direct and GEMM convolutions,
+                            ** Dense; not the depthwise kernels) */
     /* The keep path's fused output pass (exec.c, keep_chains): a GEMM step
     ** whose kernels also store the BatchNormalization and activation
     ** after it (chain[], -1 for none; or its own kept pre-activation)
     ** through kepi, when one k2t_run_nodes call runs them all. */
-    int chain[2];
+    int chain[3];           /* a BatchNormalization, a residual Add, an activation */
     int chain_head;         /* the head whose output pass computes this step, or -1 */
+    int res_node;           /* a head's residual: the other input of its Add, or -1 */
+    int alias_in;           /* alias: the input whose buffer this is a view of */
     /* Both paths: a ZeroPadding2D (K2T_OPF_ZERO_PAD) read by this window
     ** step alone, whose zeros the pass reads as padding (win_fold, from
     ** the pad's input) instead of the pad's copy; -1 for none.  The pad

@@ -187,7 +187,7 @@ static k2t_status dense_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     if (L->cfg.use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = L->cfg.act;
     s->cout = L->cfg.units;
-    s->epi_keep = 1; /* kern_dense, kern_linear and kern_conv2d honour the keeping form */
+    s->epi_keep = s->epi_res = 1; /* kern_dense, kern_linear and kern_conv2d honour both forms */
     if (nchw) s->fallback = c->in[0].ndim > 1;
     /* Keras's kernel is a 1x1 convolution's over rows of 1x1 pixels: the
     ** direct route's packed kernel, its sums in k order whatever the number

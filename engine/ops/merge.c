@@ -221,23 +221,24 @@ static const char *const maximum_classes[] = {"Maximum", NULL};
 static const char *const minimum_classes[] = {"Minimum", NULL};
 static const char *const concat_classes[] = {"Concatenate", NULL};
 
-#define ELEMENTWISE(var, kind, cls, lo, hi, fn, py, fwd)                                   \
+#define ELEMENTWISE(var, kind, cls, lo, hi, fn, py, fwd, more)                             \
     const k2t_op_def var = {.op = kind, .classes = cls, .min_in = lo, .max_in = hi,        \
-                            .flags = K2T_OPF_MERGE | K2T_OPF_NCHW,                          \
+                            .flags = K2T_OPF_MERGE | K2T_OPF_NCHW | (more),                 \
                             .parse = merge_parse, .infer = fn, .describe = merge_describe, \
                             .py_forward = py, .forward = fwd}
 
-ELEMENTWISE(k2t_op_add, K2T_OP_ADD, add_classes, 1, -1, merge_infer, add_py_forward, add_forward);
+ELEMENTWISE(k2t_op_add, K2T_OP_ADD, add_classes, 1, -1, merge_infer, add_py_forward, add_forward,
+            K2T_OPF_SUM);
 ELEMENTWISE(k2t_op_subtract, K2T_OP_SUBTRACT, subtract_classes, 2, 2, subtract_infer,
-            subtract_py_forward, subtract_forward);
+            subtract_py_forward, subtract_forward, 0);
 ELEMENTWISE(k2t_op_multiply, K2T_OP_MULTIPLY, multiply_classes, 1, -1, merge_infer,
-            multiply_py_forward, multiply_forward);
+            multiply_py_forward, multiply_forward, 0);
 ELEMENTWISE(k2t_op_average, K2T_OP_AVERAGE, average_classes, 1, -1, merge_infer,
-            average_py_forward, average_forward);
+            average_py_forward, average_forward, 0);
 ELEMENTWISE(k2t_op_maximum, K2T_OP_MAXIMUM, maximum_classes, 1, -1, merge_infer,
-            maximum_py_forward, maximum_forward);
+            maximum_py_forward, maximum_forward, 0);
 ELEMENTWISE(k2t_op_minimum, K2T_OP_MINIMUM, minimum_classes, 1, -1, merge_infer,
-            minimum_py_forward, minimum_forward);
+            minimum_py_forward, minimum_forward, 0);
 
 const k2t_op_def k2t_op_concatenate = {
     .op = K2T_OP_CONCATENATE, .classes = concat_classes, .min_in = 1, .max_in = -1,

@@ -467,23 +467,29 @@ static const k2t_act conv_acts[] = {K2T_ACT_LINEAR, K2T_ACT_RELU, K2T_ACT_RELU6,
 /* k2t_epi's keeping form against the plain one: run(ctx, e, y) computes
 ** ny floats of rows x c into y.  With keep, the first tensor (acc*scale +
 ** bias) must be the plain linear output bit for bit, and the second must
-** be act(v*post_scale + post_shift) as kern_epilogue computes it from
-** there: the values an unfused run gets. */
+** be act(v*post_scale + post_shift [+ the residual]) as kern_epilogue
+** computes it from there: the values an unfused run gets (the
+** BatchNormalization's product and sum, then kern_merge's a + b). */
 typedef void (*epi_run)(const void *ctx, const k2t_epi *e, float *y);
 
 static void check_keep(epi_run run, const void *ctx, int64_t ny, int c, const float *bias,
-                       k2t_act act, int simd)
+                       k2t_act act, int simd, int with_res)
 {
     int64_t gap = 48, rows = ny / c;
-    float *both = fbuf(2 * ny + gap), *plain = fbuf(ny), *want = fbuf(ny);
-    float *ps = frand(c, 0.5, 1.5), *pt = frand(c, -0.5, 0.5);
-    k2t_epi lin = {bias, NULL, K2T_ACT_LINEAR, 0, NULL, NULL};
-    k2t_epi keep = {bias, NULL, act, ny + gap, ps, pt};
+    float *both = fbuf(3 * ny + 2 * gap), *plain = fbuf(ny), *want = fbuf(ny);
+    float *ps = frand(c, 0.5, 1.5), *pt = frand(c, -0.5, 0.5), *res = both + 2 * (ny + gap);
+    for (int64_t i = 0; i < ny; i++)
+        res[i] = (float)(urand() * 4.0 - 2.0);
+    k2t_epi lin = {bias, NULL, K2T_ACT_LINEAR, 0, NULL, NULL, 0};
+    k2t_epi keep = {bias, NULL, act, ny + gap, ps, pt, with_res ? 2 * (ny + gap) : 0};
     kern_set_simd(simd);
     run(ctx, &lin, plain);
     run(ctx, &keep, both);
-    for (int64_t i = 0; i < ny; i++)
+    for (int64_t i = 0; i < ny; i++) {
         want[i] = plain[i] * ps[i % c] + pt[i % c];
+        if (with_res)
+            want[i] = want[i] + res[i];
+    }
     k2t_epi a = {.act = act};
     kern_epilogue(want, rows, c, &a);
     kern_set_simd(1);
@@ -491,7 +497,7 @@ static void check_keep(epi_run run, const void *ctx, int64_t ny, int c, const fl
         fail("keeping form: the first tensor differs from the plain output");
     if (memcmp(both, want, (size_t)ny * sizeof(float)))
         fail("keeping form: the second tensor differs from the unfused passes");
-    guard_check(both, 2 * ny + gap, "keeping form");
+    guard_check(both, 3 * ny + 2 * gap, "keeping form");
     free(both), free(plain), free(want), free(ps), free(pt);
 }
 
@@ -562,8 +568,29 @@ static void run_conv(const convcase *cc, int ci, int simd)
         guard_check(wp, np, "packed kernel");
         free(y2);
     }
+    /* The fast path's residual Add: act(v + r) from the same v. */
+    {
+        float *yr = fbuf(2 * ny), *lin = fbuf(ny), *want = fbuf(ny);
+        for (int64_t i = 0; i < ny; i++)
+            yr[ny + i] = (float)(urand() * 4.0 - 2.0);
+        k2t_epi el = e, er = e, ea = {.act = act};
+        el.act = K2T_ACT_LINEAR;
+        er.res = ny;
+        kern_set_simd(simd);
+        kern_conv2d(&g, cc->groups, cc->cout, x, cc->n, w, wp, &el, lin, ws);
+        kern_conv2d(&g, cc->groups, cc->cout, x, cc->n, w, wp, &er, yr, ws);
+        for (int64_t i = 0; i < ny; i++)
+            want[i] = lin[i] + yr[ny + i];
+        kern_epilogue(want, ny / cc->cout, cc->cout, &ea);
+        kern_set_simd(1);
+        if (memcmp(yr, want, (size_t)ny * sizeof(float)))
+            fail("the residual in the output pass differs from the Add after it");
+        guard_check(yr, 2 * ny, "residual");
+        free(yr), free(lin), free(want);
+    }
     conv_ctx cx = {&g, cc->groups, cc->cout, cc->n, x, w, wp, ws};
-    check_keep(conv_run, &cx, ny, cc->cout, use_bias ? b : NULL, act, simd);
+    check_keep(conv_run, &cx, ny, cc->cout, use_bias ? b : NULL, act, simd, 0);
+    check_keep(conv_run, &cx, ny, cc->cout, use_bias ? b : NULL, act, simd, 1);
     end();
     free(x), free(w), free(wp), free(sc), free(b), free(y), free(ws), free(ref), free(mag);
 }
@@ -725,8 +752,8 @@ static void test_depthwise(void)
         guard_check(y, ny, "y");
         guard_check(y2, ny, "y (portable)");
         dw_ctx dx = {&g, m, n, x, w};
-        check_keep(dw_run, &dx, ny, cm, e.bias, act, 1);
-        check_keep(dw_run, &dx, ny, cm, e.bias, act, 0);
+        check_keep(dw_run, &dx, ny, cm, e.bias, act, 1, 0);
+        check_keep(dw_run, &dx, ny, cm, e.bias, act, 0, 0);
         end();
         free(x), free(w), free(b), free(sc), free(y), free(y2), free(ref), free(mag);
     }
