@@ -16,11 +16,13 @@
 **    buffer, for print/step/diff.  The fast path's fusions hold here too
 **    (keep_chains): a GEMM op's output pass stores its own output and,
 **    from the same registers, the BatchNormalization and activation after
-**    it (k2t_epi's keeping form), or its own kept pre-activation and
-**    activation.  A BatchNormalization between the two is then not
-**    stored: its output is computed from the GEMM's when something reads
-**    it (k2t_run_output), into its own buffer, with its own kernel, so
-**    the values are the unfused ones bit for bit;
+**    it (k2t_epi's keeping form), a residual Add included.  The layers
+**    between the two (a BatchNormalization, the Add) are then not stored:
+**    their outputs are computed from the GEMM's when something reads them
+**    (k2t_run_output), into their own buffers, with their own kernels, so
+**    the values are the unfused ones bit for bit.  A GEMM's own
+**    activation is applied in its pass too; its pre-activation (k2t's, not
+**    a Keras layer's output) is computed again when read;
 **  - fast: a GEMM op (K2T_OPF_GEMM: convolutions, Dense) followed by a
 **    per-channel affine step (K2T_OPF_AFFINE: BatchNormalization) and an
 **    activation (as_act), each read by nothing else, becomes one GEMM with
@@ -161,6 +163,7 @@ struct k2t_run {
     k2t_tensor *pre;
     int *ran;               /* node has been computed for the current input */
     int *stale;             /* a lazy chain member not yet computed from its head */
+    int *stale_pre;         /* a pre-activation not yet computed (pre_lazy) */
     int keras_chw;          /* the model computes channels first (k2t_model_chw): layout
                             ** NCHW holds its tensors as Keras does */
 };
@@ -410,10 +413,7 @@ static void keep_chains(k2t_run *r)
             s->cf || s->n_parts || N->part)
             continue;
         s->kepi = s->epi;
-        if (s->epi.act != K2T_ACT_LINEAR) {
-            if (s->pre_off >= 0) s->kepi.keep = s->pre_off - s->out_off;
-            continue;
-        }
+        if (s->epi.act != K2T_ACT_LINEAR) continue; /* its pre-activation: pre_lazy */
         if (!chain_walk(r, s, ch, &res, &act)) continue;
         int last = -1;
         for (int k = 0; k < 3; k++) {
@@ -664,6 +664,7 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
     r->pre = k2t_xcalloc((size_t)r->n, sizeof *r->pre);
     r->ran = k2t_xcalloc((size_t)r->n, sizeof *r->ran);
     r->stale = k2t_xcalloc((size_t)r->n, sizeof *r->stale);
+    r->stale_pre = k2t_xcalloc((size_t)r->n, sizeof *r->stale_pre);
     k2t_blas_single();
     return r;
 }
@@ -684,6 +685,7 @@ void k2t_run_free(k2t_run *r)
     free(r->pre);
     free(r->ran);
     free(r->stale);
+    free(r->stale_pre);
     free(r);
 }
 
@@ -818,7 +820,17 @@ static void run_fallback(const k2t_run *r, const step *s, int n0, int n1, int t)
     }
 }
 
-/* The last step of chain head s (s itself for a pre-activation pass). */
+/* Whether step s's kept pre-activation is left to be computed when read:
+** a GEMM whose kernels take the keeping form applies its activation in
+** its output pass, as the fast path does; k2t_run_preact runs it again
+** without the activation (the same sums: its pre-activation bit for bit).
+** The layer's own output, the activation's, is stored. */
+static int pre_lazy(const step *s)
+{
+    return s->pre_off >= 0 && s->epi_keep && !s->fallback;
+}
+
+/* The last step of chain head s (s itself when it heads nothing). */
 static int chain_last(const step *s)
 {
     for (int k = 2; k >= 0; k--)
@@ -868,14 +880,14 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t, int
             s->def->forward(&fs, &f);
             return;
         }
-        float *g = s->pre_off >= 0 ? r->arena + s->pre_off + (int64_t)n0 * s->numel : y;
+        float *g = s->pre_off >= 0 && !pre_lazy(s) ? r->arena + s->pre_off + (int64_t)n0 * s->numel : y;
         exec_op(&fs, xs, n, y, g, r->ws[t], 0, NULL, NULL, NULL, NULL);
         return;
     }
     float *y = buf(r, s, n0, t);
     /* With a kept pre-activation, the GEMM writes there and the activation
     ** goes from there to y. */
-    float *g = s->pre_off >= 0 ? r->arena + s->pre_off + (int64_t)n0 * s->numel : y;
+    float *g = s->pre_off >= 0 && !pre_lazy(s) ? r->arena + s->pre_off + (int64_t)n0 * s->numel : y;
     float *mo, *parts[K2T_MAX_PARTS];
     const float *mi = mask_at(r, s, n0, &mo);
     for (int j = 0; j < s->n_parts; j++) parts[j] = buf(r, &r->s[s->parts[j]], n0, t);
@@ -946,11 +958,13 @@ k2t_status k2t_run_nodes(k2t_run *r, int from, int to, k2t_err *err)
     if (stopped) {
         memset(r->ran, 0, (size_t)r->n * sizeof *r->ran);
         memset(r->stale, 0, (size_t)r->n * sizeof *r->stale);
+        memset(r->stale_pre, 0, (size_t)r->n * sizeof *r->stale_pre);
         return k2t_fail(err, K2T_EINTERRUPTED, "interrupted");
     }
     for (int i = from; i < to; i++) {
         r->ran[i] = 1;
         r->stale[i] = r->s[i].lazy && chain_done(r, &r->s[i], from, to);
+        r->stale_pre[i] = pre_lazy(&r->s[i]);
     }
     return K2T_OK;
 }
@@ -961,6 +975,7 @@ void k2t_run_reset(k2t_run *r)
     r->batch = 0;
     memset(r->ran, 0, (size_t)r->n * sizeof *r->ran);
     memset(r->stale, 0, (size_t)r->n * sizeof *r->stale);
+    memset(r->stale_pre, 0, (size_t)r->n * sizeof *r->stale_pre);
 }
 
 const k2t_tensor *k2t_run_output(const k2t_run *r, int node)
@@ -979,10 +994,29 @@ const k2t_tensor *k2t_run_output(const k2t_run *r, int node)
     return t;
 }
 
+/* Compute step i's pre-activation (pre_lazy): its forward again on its
+** inputs, without the activation, into its pre-activation buffer. */
+static void materialize_pre(const k2t_run *r, int i)
+{
+    if (!r->stale_pre[i]) return;
+    const step *s = &r->s[i];
+    const float *xs[64];
+    for (int j = 0; j < s->n_in && j < 64; j++) {
+        materialize(r, s->in[j]);
+        xs[j] = buf(r, &r->s[s->in[j]], 0, 0);
+    }
+    float *pre = r->arena + s->pre_off, *mo;
+    step fs = *s;
+    fs.epi.act = K2T_ACT_LINEAR;
+    exec_op(&fs, xs, r->batch, pre, pre, r->ws[0], 0, mask_at(r, s, 0, &mo), NULL, NULL, NULL);
+    r->stale_pre[i] = 0;
+}
+
 const k2t_tensor *k2t_run_preact(const k2t_run *r, int node)
 {
     if (node < 0 || node >= r->n || !r->ran[node] || r->s[node].pre_off < 0) return NULL;
     const step *s = &r->s[node];
+    materialize_pre(r, node);
     k2t_tensor *t = &((k2t_run *)r)->pre[node];
     t->shape.ndim = s->nshape.ndim + 1;
     t->shape.d[0] = r->batch;
