@@ -36,6 +36,8 @@
 ** OpenBLAS single-threaded underneath.
 */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -854,7 +856,7 @@ static int chain_done(const k2t_run *r, const step *s, int from, int to)
 }
 
 /* Run step s on samples [n0, n1) for thread t; fused: its chain's pass. */
-static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t, int fused)
+static void run_step_on(const k2t_run *r, const step *s, int n0, int n1, int t, int tw, int fused)
 {
     int n = n1 - n0;
     if (n <= 0 || s->skip) return;
@@ -862,6 +864,7 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t, int
         run_fallback(r, s, n0, n1, t);
         return;
     }
+    float *ws = r->ws[tw];
     const float *xs[64];
     for (int j = 0; j < s->n_in && j < 64; j++) xs[j] = buf(r, &r->s[s->in[j]], n0, t);
     if (fused) {
@@ -876,12 +879,12 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t, int
         ** (or to its pre-activation). */
         float *y = buf(r, &r->s[chain_last(s)], n0, t);
         if (s->kepi.keep) {
-            k2t_fwd f = {xs, n, y, y, r->ws[t], &s->kepi, 0, 0, NULL, NULL, NULL};
+            k2t_fwd f = {xs, n, y, y, ws, &s->kepi, 0, 0, NULL, NULL, NULL};
             s->def->forward(&fs, &f);
             return;
         }
         float *g = s->pre_off >= 0 && !pre_lazy(s) ? r->arena + s->pre_off + (int64_t)n0 * s->numel : y;
-        exec_op(&fs, xs, n, y, g, r->ws[t], 0, NULL, NULL, NULL, NULL);
+        exec_op(&fs, xs, n, y, g, ws, 0, NULL, NULL, NULL, NULL);
         return;
     }
     float *y = buf(r, s, n0, t);
@@ -892,7 +895,14 @@ static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t, int
     const float *mi = mask_at(r, s, n0, &mo);
     for (int j = 0; j < s->n_parts; j++) parts[j] = buf(r, &r->s[s->parts[j]], n0, t);
     const float *res = s->res_node >= 0 ? buf(r, &r->s[s->res_node], n0, t) : NULL;
-    exec_op(s, xs, n, y, g, r->ws[t], 0, mi, mo, parts, res);
+    exec_op(s, xs, n, y, g, ws, 0, mi, mo, parts, res);
+}
+
+/* Run step s on samples [n0, n1) for thread t (its buffers and
+** workspace); fused: its chain's pass. */
+static void run_step(const k2t_run *r, const step *s, int n0, int n1, int t, int fused)
+{
+    run_step_on(r, s, n0, n1, t, t, fused);
 }
 
 typedef struct job {
@@ -911,6 +921,106 @@ static void *worker(void *arg)
         run_step(j->r, s, j->n0, j->n1, j->t, chain_runs(s, j->from, j->to));
     }
     return NULL;
+}
+
+/*--------------------------------------------- one image, several threads */
+
+/* A batch of one on several threads: the steps whose kernels split an
+** image (s->slice_ok, kern_slice) run on every thread, each computing its
+** share of the output into the same buffers (thread 0's) with its own
+** workspace, then wait for the others; the other steps run on thread 0
+** alone.  The threads live for one k2t_run_nodes call and wait for each
+** other spinning (a layer lasts microseconds), yielding the core after a
+** while. */
+typedef struct slicer {
+    const k2t_run *r;
+    int from, to, T;
+    atomic_int arrived, gen, stop, go;
+} slicer;
+
+typedef struct slice_job {
+    slicer *S;
+    int t;
+} slice_job;
+
+static void slice_barrier(slicer *S)
+{
+    int g = atomic_load_explicit(&S->gen, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&S->arrived, 1, memory_order_acq_rel) == S->T - 1) {
+        atomic_store_explicit(&S->arrived, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&S->gen, 1, memory_order_release);
+        return;
+    }
+    for (long spin = 0; atomic_load_explicit(&S->gen, memory_order_acquire) == g; spin++)
+        if (spin > 4096) sched_yield();
+}
+
+/* Whether step s splits between threads in this call. */
+static int sliced(const step *s, int fused)
+{
+    if (!s->slice_ok || s->skip || s->fallback || (s->pre_off >= 0 && !pre_lazy(s))) return 0;
+    if (s->slice_ok == 2) return 1; /* by rows: the kernel's epilogue is per row */
+    k2t_act a = fused && s->kepi.keep ? s->kepi.act : s->epi.act;
+    return a == K2T_ACT_LINEAR || a == K2T_ACT_RELU || a == K2T_ACT_RELU6;
+}
+
+static void *slice_worker(void *arg)
+{
+    slice_job *j = arg;
+    slicer *S = j->S;
+    const k2t_run *r = S->r;
+    int go, pending = 0, quit = 0;
+    while ((go = atomic_load_explicit(&S->go, memory_order_acquire)) == 0) sched_yield();
+    if (go < 0) return NULL;
+    for (int i = S->from; i < S->to; i++) {
+        const step *s = &r->s[i];
+        if (chain_done(r, s, S->from, S->to)) continue;
+        int fused = chain_runs(s, S->from, S->to);
+        if (!sliced(s, fused)) {
+            if (j->t == 0 && !quit) {
+                if (k2t_interrupted) {
+                    atomic_store(&S->stop, 1);
+                    quit = 1;
+                } else {
+                    run_step(r, s, 0, r->batch, 0, fused);
+                }
+            }
+            pending = 1;
+            continue;
+        }
+        if (pending) { /* thread 0's steps since the last wait are read here */
+            slice_barrier(S);
+            pending = 0;
+            if (atomic_load(&S->stop)) break;
+        }
+        if (j->t == 0 && k2t_interrupted) atomic_store(&S->stop, 1);
+        kern_slice(j->t, S->T);
+        run_step_on(r, s, 0, r->batch, 0, j->t, fused);
+        kern_slice(0, 1);
+        slice_barrier(S);
+        if (atomic_load(&S->stop)) break;
+    }
+    return NULL;
+}
+
+/* Run [from, to) on r->threads threads for a batch of one; 0 when threads
+** could not be started (nothing has run), 1 when done (*stopped: by an
+** interrupt). */
+static int run_sliced(const k2t_run *r, int from, int to, int *stopped)
+{
+    int T = r->threads > 64 ? 64 : r->threads;
+    slicer S = {.r = r, .from = from, .to = to, .T = T};
+    slice_job jobs[64];
+    pthread_t tid[64];
+    int made = 1;
+    for (int t = 0; t < T; t++) jobs[t] = (slice_job){&S, t};
+    for (int t = 1; t < T && made == t; t++)
+        if (pthread_create(&tid[t], NULL, slice_worker, &jobs[t]) == 0) made++;
+    atomic_store_explicit(&S.go, made == T ? 1 : -1, memory_order_release);
+    if (made == T) slice_worker(&jobs[0]);
+    for (int t = 1; t < made; t++) pthread_join(tid[t], NULL);
+    *stopped = atomic_load(&S.stop);
+    return made == T;
 }
 
 /* Compute lazy step i from what it reads, lazy members before it first
@@ -942,18 +1052,19 @@ k2t_status k2t_run_nodes(k2t_run *r, int from, int to, k2t_err *err)
     int T = r->threads < r->batch ? r->threads : r->batch;
     job jobs[64];
     pthread_t tid[64];
-    int started[64] = {0};
+    int started[64] = {0}, stopped = 0, any_slice = 0;
+    for (int i = from; i < to && !any_slice; i++) any_slice = r->s[i].slice_ok;
+    if (r->batch == 1 && r->threads > 1 && any_slice && run_sliced(r, from, to, &stopped)) T = 0;
     for (int t = 0; t < T; t++) {
         jobs[t] = (job){r, from, to, (int)((int64_t)r->batch * t / T),
                         (int)((int64_t)r->batch * (t + 1) / T), t, 0};
         if (t > 0) started[t] = pthread_create(&tid[t], NULL, worker, &jobs[t]) == 0;
     }
-    worker(&jobs[0]);
+    if (T) worker(&jobs[0]);
     for (int t = 1; t < T; t++) {
         if (started[t]) pthread_join(tid[t], NULL);
         else worker(&jobs[t]); /* no thread: do its share here */
     }
-    int stopped = 0;
     for (int t = 0; t < T; t++) stopped |= jobs[t].stopped;
     if (stopped) {
         memset(r->ran, 0, (size_t)r->n * sizeof *r->ran);

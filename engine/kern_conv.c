@@ -182,6 +182,22 @@ static int chunk_width(int rest)
 
 static int simd_enabled = 1;
 
+/* This thread's share of a sliced call (kern_slice): slice i of n. */
+static _Thread_local int slice_i = 0, slice_n = 1;
+
+void kern_slice(int i, int n)
+{
+    slice_n = n > 0 ? n : 1;
+    slice_i = i >= 0 && i < slice_n ? i : 0;
+}
+
+/* [*lo, *hi): this thread's part of count items. */
+static void slice_range(int64_t count, int64_t *lo, int64_t *hi)
+{
+    *lo = count * slice_i / slice_n;
+    *hi = count * (slice_i + 1) / slice_n;
+}
+
 void kern_set_simd(int enable)
 {
     simd_enabled = enable;
@@ -545,9 +561,17 @@ static void direct_chunks(dk *a, const k2t_epi *e, const float *w, const float *
                           int groups, int cg, int coutg, const float *src,
                           int64_t rstride, int ow, int oy0, int oy1, float *yb)
 {
+    /* A sliced call (kern_slice) takes its share of the chunks. */
+    int64_t n_chunks = 0, lo, hi, idx = 0;
+    for (int c0 = 0; c0 < coutg; c0 += chunk_width(coutg - c0)) n_chunks++;
+    slice_range(n_chunks * groups, &lo, &hi);
     for (int q = 0; q < groups; q++)
-        for (int c0 = 0; c0 < coutg;) {
+        for (int c0 = 0; c0 < coutg; idx++) {
             int nc = chunk_width(coutg - c0);
+            if (idx < lo || idx >= hi) {
+                c0 += nc;
+                continue;
+            }
             int nvi = (nc + 15) / 16 - 1;
             int64_t ch = (int64_t)q * coutg + c0;
             a->tail = (__mmask16)((1u << (nc - 16 * nvi)) - 1u);
@@ -652,9 +676,15 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
 static int direct_ok(const k2t_win *g, int groups, int cout)
 {
     (void)g, (void)groups, (void)cout;
+    (void)slice_range;
     return 0;
 }
 #endif
+
+int kern_conv2d_direct(const k2t_win *g, int groups, int cout)
+{
+    return direct_ok(g, groups, cout);
+}
 
 
 int64_t kern_conv2d_ws(const k2t_win *g, int groups)
@@ -1130,9 +1160,11 @@ static void dw_avx512(const k2t_win *g, const float *x, int n, const float *w, c
     a.wstep = c;
     a.clip = clip;
     a.keep = e ? e->keep : 0;
+    int64_t oy_lo, oy_hi; /* a sliced call's share of the rows (kern_slice) */
+    slice_range(g->oh, &oy_lo, &oy_hi);
     for (int s = 0; s < n; s++) {
         const float *xs = x + (int64_t)s * g->ih * g->iw * c;
-        for (int oy = 0; oy < g->oh; oy++) {
+        for (int oy = (int)oy_lo; oy < oy_hi; oy++) {
             int iy0 = oy * g->sh - g->pt;
             tap_range(iy0, g->kh, g->dh, g->ih, &a.ky0, &a.ky1);
             float *yrow = y + (((int64_t)s * g->oh + oy) * g->ow) * c;

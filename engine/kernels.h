@@ -85,6 +85,15 @@ void kern_set_simd(int enable);
 /* Nonzero when the AVX-512 kernels are in use (the CPU has AVX-512F and
 ** kern_set_simd has not turned them off). */
 int kern_simd(void);
+/* Make this thread's next kernel calls compute slice i of n of their
+** output (one image split between threads): the direct convolution (and
+** Dense through it) its i-th share of the 32-channel chunks, the AVX-512
+** depthwise convolution its share of the output rows.  Only those two
+** routes honour it; (0, 1), the default, is the whole call. */
+void kern_slice(int i, int n);
+/* Whether kern_conv2d takes the direct route for this geometry (the one
+** kern_slice splits). */
+int kern_conv2d_direct(const k2t_win *g, int groups, int cout);
 
 /* Depthwise: y (n, oh, ow, c*m)[..., ci*m+j] = sum x[..., ci] * w[kh][kw][ci][j],
 ** then the epilogue (bias indexed by ci*m+j).  w is (kh, kw, c, m). */

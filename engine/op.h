@@ -62,6 +62,9 @@ struct k2t_step {
                             ** Keras's layout, where k2t_epi's keeping form holds */
     int epi_res;            /* plan: and k2t_epi.res (the direct and GEMM convolutions,
                             ** Dense; not the depthwise kernels) */
+    int slice_ok;           /* plan: its kernels split one image (kern_slice): 1 by
+                            ** channel chunks (the activation must be applied in
+                            ** registers), 2 by output rows; 0: they do not */
     /* The keep path's fused output pass (exec.c, keep_chains): a GEMM step
     ** whose kernels also store the BatchNormalization and activation
     ** after it (chain[], -1 for none; or its own kept pre-activation)

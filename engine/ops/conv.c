@@ -841,6 +841,7 @@ static k2t_status conv_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     if (s->cf) s->ws = k2t_cf_ws(s, s->ws);
     s->epi_keep = !s->cf && !s->nchw; /* kern_conv2d on the step's own buffers */
     s->epi_res = s->epi_keep;
+    s->slice_ok = s->epi_keep && kern_conv2d_direct(&s->win, s->groups, s->cout) ? 1 : 0;
     int64_t packed = s->nchw ? 0 : kern_conv2d_packed_size(&s->win, s->groups, s->cout);
     if (packed) {
         s->own_wp = k2t_xmalloc((size_t)packed * sizeof(float));
@@ -898,6 +899,8 @@ static k2t_status depthwise_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *er
     s->epi.act = g->act;
     if (s->cf && s->L->op == K2T_OP_DEPTHWISE) s->ws = k2t_cf_ws(s, 0);
     s->epi_keep = !s->cf && !s->nchw; /* kern_depthwise (separable: kern_dense) on its buffers */
+    /* the AVX-512 depthwise kernel by output rows (not separable's per-sample passes) */
+    s->slice_ok = s->epi_keep && s->mult == 1 && kern_simd() && L->op == K2T_OP_DEPTHWISE ? 2 : 0;
     return K2T_OK;
 }
 

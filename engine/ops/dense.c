@@ -200,6 +200,7 @@ static k2t_status dense_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
         s->win = g;
         s->own_wp = k2t_xmalloc((size_t)packed * sizeof(float));
         kern_conv2d_pack(&g, 1, s->cout, s->w, s->own_wp);
+        s->slice_ok = kern_simd(); /* dense_forward's direct route */
     }
     return K2T_OK;
 }

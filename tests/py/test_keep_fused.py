@@ -8,6 +8,8 @@ BatchNormalization between them (and the pad) to be computed when read.
 Both must give the same activations, pre-activations included, to the bit:
 saved after each, every .npy file is identical; and the same after a second
 input on the kept plan (the lazy layers are computed again, not left over).
+A batch of one on 3 threads (each convolution's channels or rows split
+between them) gives one thread's activations bit for bit.
 The fused values themselves are checked against tfjs-layers by test_exec
 (fixture fused_chains.h5); these models are the fixture and the two real
 MobileNet-style/ResNet models of ../shared.
@@ -49,6 +51,14 @@ def check(tmp, name, model, inputs, n_layers, fused_in=None):
         same, why = same_dirs(a + str(i), b + str(i))
         ok(same, "%s: %s: run's fused passes = layer by layer, every activation and pre-activation "
            "bit for bit" % (name, inp), why)
+    # one image split between 3 threads (kern_slice) = one thread, bit for bit
+    c = os.path.join(tmp, name, "one")
+    rc3, _, e3 = k2t("set threads 1", inputs[-1], "run", "save activations " + c, model=model)
+    d = os.path.join(tmp, name, "three")
+    rc4, _, e4 = k2t("set threads 3", inputs[-1], "run", "save activations " + d, model=model)
+    same, why = same_dirs(c, d) if rc3 == 0 and rc4 == 0 else (False, e3 + e4)
+    ok(same, "%s: %s: run on 3 threads (the image split between them) = on one thread" % (name, inputs[-1]),
+       why)
     # a lazy BatchNormalization (and pad) printed right after run: the stepped values
     if name == "fused_chains":
         tail = lambda s: s[s.find("stem_bn: shape"):] if "stem_bn: shape" in s else ""
