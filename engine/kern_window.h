@@ -1,0 +1,58 @@
+/*
+** kern_window.h -- what the window kernels (kern_conv.c, kern_depthwise.c)
+** share: the AVX-512 build switches, window tap ranges, the keeping
+** form's streaming store and this thread's slice (kern_slice).  Internal
+** to the kernels; the executor sees kernels.h.
+*/
+#ifndef K2T_ENGINE_KERN_WINDOW_H
+#define K2T_ENGINE_KERN_WINDOW_H
+
+#include <stdint.h>
+#include "kernels.h"
+
+/* See kernels.c: loops compiled for AVX-512 and the baseline. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define K2T_CLONES __attribute__((target_clones("avx512f", "default")))
+#else
+#define K2T_CLONES
+#endif
+
+/* The hand-written AVX-512 routes (taken when kern_simd()). */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_DIRECT 1
+#define AVX512 __attribute__((target("avx512f")))
+
+/* A store of the keeping form's first tensor (k2t_epi.keep), which
+** nothing in the run reads again: a whole aligned vector is one cache
+** line, written around the caches (no read for ownership, no eviction of
+** the tensors the next layer reads).  The kernels end with an sfence. */
+static inline __attribute__((always_inline)) AVX512 void keep_store(float *p, __mmask16 m, __m512 v)
+{
+    if (m == 0xffff && !((uintptr_t)p & 63))
+        _mm512_stream_ps(p, v);
+    else
+        _mm512_mask_storeu_ps(p, m, v);
+}
+#endif
+
+/* The kernel taps k0 <= k < k1 of a window starting at input index 'base'
+** with dilation d that fall inside [0, in). */
+static inline void tap_range(int base, int k, int d, int in, int *k0, int *k1)
+{
+    int a = 0, b = k;
+    if (base < 0)
+        a = (-base + d - 1) / d;
+    int last = in - 1 - base; /* largest reachable offset */
+    if (last < 0)
+        b = 0;
+    else if ((int64_t)(k - 1) * d > last)
+        b = last / d + 1;
+    *k0 = a;
+    *k1 = b > a ? b : a;
+}
+
+/* [*lo, *hi): this thread's part of count items (kern_slice). */
+void kern_slice_range(int64_t count, int64_t *lo, int64_t *hi);
+
+#endif /* K2T_ENGINE_KERN_WINDOW_H */
