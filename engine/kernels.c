@@ -2,8 +2,8 @@
 ** kernels.c -- window geometry, activations, the GEMM epilogue, dense,
 ** normalisation and the elementwise and layout kernels.
 **
-** The window kernels (convolution, depthwise, transposed convolution,
-** pooling) live in kern_conv.c.  Everything here is a tight loop over
+** The window kernels live in kern_conv.c (convolution, transposed
+** convolution, pooling) and kern_depthwise.c.  Everything here is a tight loop over
 ** contiguous floats that gcc -O2 vectorises; the activation switch sits
 ** outside the loops so that each loop body is one formula.
 **
