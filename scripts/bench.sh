@@ -5,7 +5,8 @@
 #          320 at 224x224), k2t's streaming eval against ORT's batch-32 throughput on the
 #          same count
 #   run:   single-image latency, k2t with every activation kept (median of 200 runs)
-#          against ORT at batch 1 (median of 200 runs)
+#          against ORT at batch 1 (median of 200 runs); and k2t's on all the cores,
+#          the image split between them (for information: the ratios are one thread each)
 #   load:  k2t's process with the model loaded and nothing run, ORT's session creation
 #   memory: k2t eval's peak resident set (/usr/bin/time -v)
 # on the ResNet8, vww_96 (../shared) and two 224x224 models scripts/bench_models.py writes
@@ -45,9 +46,9 @@ best_max() { sort -g | tail -n 1; }
 best_min() { sort -g | head -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2fx", a / b; else printf "n/a" }'; }
 
-k2t_run1() { # median ms of 200 kept runs
+k2t_run1() { # median ms of 200 kept runs (threads: $3, default 1)
   local args=(); for i in $(seq 200); do args+=(-c run); done
-  ./k2t --batch -c "set threads 1" -c "$2" "${args[@]}" "$1" | grep -o 'in [0-9.]* ms' | awk '{print $2}' |
+  ./k2t --batch -c "set threads ${3:-1}" -c "$2" "${args[@]}" "$1" | grep -o 'in [0-9.]* ms' | awk '{print $2}' |
     sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
 }
 k2t_newin() { # median ms of 50 runs, each after a new input of the same shape
@@ -87,15 +88,17 @@ for spec in "resnet8 $SHARED/models/pretrainedResnet.h5 3 32 32 cifar 10000" \
   if [ $kind = cifar ]; then inp="input cifar $data 0"; else inp="input random"; evalset $name $c $h $w $images; fi
   have_onnx=0
   [ $ort = 1 ] && onnx $name "$model" $c $h $w && have_onnx=1
-  kr=(); ke=(); kl=(); oj=(); kn=()
+  kr=(); ke=(); kl=(); oj=(); kn=(); km=()
   for rep in 1 2 3; do
     kr+=("$(k2t_run1 "$model" "$inp")")
+    km+=("$(k2t_run1 "$model" "$inp" "$(nproc)")")
     kn+=("$(k2t_newin "$model" $kind)")
     ke+=("$(k2t_eval "$model" $kind $name)")
     kl+=("$(k2t_load "$model")")
     [ $have_onnx = 1 ] && oj+=("$(node scripts/bench_ort.js $B/$name.onnx $c $h $w $images)")
   done
   k_run=$(printf '%s\n' "${kr[@]}" | best_min)
+  k_runm=$(printf '%s\n' "${km[@]}" | best_min)
   k_load=$(printf '%s\n' "${kl[@]}" | best_min)
   k_new=$(printf '%s\n' "${kn[@]}" | best_min)
   k_eval=$(printf '%s\n' "${ke[@]}" | best_max)
@@ -114,5 +117,7 @@ for spec in "resnet8 $SHARED/models/pretrainedResnet.h5 3 32 32 cifar 10000" \
   printf "  eval peak memory  k2t %8s MiB\n" "$k_mem"
   printf "  run, 1 image      k2t %8.3f ms (all kept)  ORT batch 1 %8.3f ms       ORT/k2t %s\n" "$k_run" "$o_run" "$(ratio "$o_run" "$k_run")"
   printf "  run after a new input (same shape)  k2t %8.3f ms\n" "$k_new"
+  printf "  run, 1 image, %d threads (the image split between them)  k2t %8.3f ms  (%s of one thread's time)\n" \
+    "$(nproc)" "$k_runm" "$(ratio "$k_runm" "$k_run")"
   printf "  load              k2t %8.1f ms (process)   ORT session %8.1f ms\n" "$k_load" "$o_load"
 done
