@@ -775,56 +775,9 @@ void kern_conv2d_transpose(const k2t_win *g, int cout, int out_h, int out_w, int
 
 /*-------------------------------------------------------------- pooling */
 
-#ifdef HAVE_DIRECT
-/* AVX-512: a vector of 16 channels of one output pixel in a register over
-** the window's taps (the portable loop reads and writes the output at
-** every tap).  max_ps(x, m) is x > m ? x : m, the portable comparison,
-** NaN and signed zeros included. */
-static AVX512 void maxpool_avx512(const k2t_win *g, const float *x, int n, float *y)
-{
-    const int c = g->c;
-    const __m512 ninf = _mm512_set1_ps(-INFINITY);
-    for (int s = 0; s < n; s++) {
-        const float *xs = x + (int64_t)s * g->ih * g->iw * c;
-        float *ys = y + (int64_t)s * g->oh * g->ow * c;
-        for (int oy = 0; oy < g->oh; oy++) {
-            int iy0 = oy * g->sh - g->pt, ky0, ky1;
-            tap_range(iy0, g->kh, g->dh, g->ih, &ky0, &ky1);
-            for (int ox = 0; ox < g->ow; ox++) {
-                int ix0 = ox * g->sw - g->pl, kx0, kx1;
-                tap_range(ix0, g->kw, g->dw, g->iw, &kx0, &kx1);
-                float *o = ys + ((int64_t)oy * g->ow + ox) * c;
-                const float *x0 = xs + ((int64_t)(iy0 + ky0 * g->dh) * g->iw + ix0 + kx0 * g->dw) * c;
-                const int64_t rs = (int64_t)g->dh * g->iw * c, cs = (int64_t)g->dw * c;
-                for (int j = 0; j < c; j += 16) {
-                    __mmask16 mk = c - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (c - j)) - 1u);
-                    __m512 m = ninf;
-                    int first = 1;
-                    for (int ky = ky0; ky < ky1; ky++) {
-                        const float *xr = x0 + (int64_t)(ky - ky0) * rs + j;
-                        for (int kx = kx0; kx < kx1; kx++, xr += cs) {
-                            __m512 v = _mm512_maskz_loadu_ps(mk, xr);
-                            m = first ? v : _mm512_max_ps(v, m);
-                            first = 0;
-                        }
-                    }
-                    _mm512_mask_storeu_ps(o + j, mk, m);
-                }
-            }
-        }
-    }
-}
-#endif
-
 K2T_CLONES
 void kern_maxpool(const k2t_win *g, const float *x, int n, float *y)
 {
-#ifdef HAVE_DIRECT
-    if (kern_simd()) {
-        maxpool_avx512(g, x, n, y);
-        return;
-    }
-#endif
     const int c = g->c;
     for (int s = 0; s < n; s++) {
         const float *xs = x + (int64_t)s * g->ih * g->iw * c;
