@@ -9,7 +9,8 @@ Both must give the same activations, pre-activations included, to the bit:
 saved after each, every .npy file is identical; and the same after a second
 input on the kept plan (the lazy layers are computed again, not left over).
 A batch of one on 3 threads (each convolution's channels or rows split
-between them) gives one thread's activations bit for bit.
+between them, on the 128x128 model written here: smaller images are not
+split) gives one thread's activations bit for bit.
 The fused values themselves are checked against tfjs-layers by test_exec
 (fixture fused_chains.h5); these models are the fixture and the two real
 MobileNet-style/ResNet models of ../shared.
@@ -18,6 +19,7 @@ import filecmp
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 
 from k2tlib import FIXTURES, MODELS, ROOT, SHARED, done, k2t, ok, skip
@@ -70,9 +72,38 @@ def check(tmp, name, model, inputs, n_layers, fused_in=None):
            err + err2)
 
 
+def wide_model(path):
+    """A 128x128 MobileNet-style block, large enough that a batch of one is split
+    between threads (each convolution writes 512K floats or more)."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import gen_fixtures as gf
+    g = gf.Graph("k24", 3131, name="wide")
+    x = g.Input((128, 128, 3))
+    x = g.add("ZeroPadding2D", x, name="pad", padding=[[1, 1], [1, 1]])
+    a = g.add("Conv2D", x, name="stem", filters=48, kernel_size=[3, 3], padding="valid", use_bias=False)
+    a = g.add("BatchNormalization", a, name="stem_bn", axis=[3])
+    a = g.add("ReLU", a, name="stem_relu", max_value=6.0)
+    d = g.add("DepthwiseConv2D", a, name="dw", kernel_size=[3, 3], padding="same")
+    d = g.add("BatchNormalization", d, name="dw_bn", axis=[3])
+    d = g.add("ReLU", d, name="dw_relu", max_value=6.0)
+    e = g.add("Conv2D", d, name="project", filters=48, kernel_size=[1, 1], use_bias=False)
+    e = g.add("BatchNormalization", e, name="project_bn", axis=[3])
+    e = g.add("Add", [a, e], name="add")
+    c = g.add("Conv2D", e, name="conv_relu", filters=40, kernel_size=[3, 3], strides=[2, 2], padding="same",
+              activation="relu")
+    c = g.add("GlobalAveragePooling2D", c, name="gap")
+    y = g.add("Dense", c, name="head", units=10, activation="softmax")
+    g.outputs = [y]
+    gf.write_model(path, g)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="k2t-fused-")
     try:
+        wide = os.path.join(tmp, "wide.h5")
+        wide_model(wide)
+        if ok(os.path.isfile(wide), "a 128x128 model to split between threads"):
+            check(tmp, "wide", wide, ["input random 2", "input random 5"], 16)
         fused, fused_in = FUSED, FUSED_IN
         if not (os.path.isfile(fused) and os.path.isfile(fused_in)):  # test_exec writes it; else here
             gen = os.path.join(tmp, "fx")
