@@ -393,16 +393,14 @@ static void pad_folds(k2t_run *r)
 }
 
 /* Keep path: the output passes that store several layers (see the top of
-** the file).  Step s (K2T_OPF_GEMM, its kernels honouring k2t_epi's
-** keeping form: epi_keep) heads a chain:
-**  - with its own activation, of nothing: the pass stores the kept
-**    pre-activation and the activation;
-**  - linear, of the per-channel BatchNormalization b that alone reads it
-**    and the activation a that alone reads b: the pass stores s and a, b
-**    is lazy;
-**  - of b alone (stored), or of the activation alone.
-** Run after assign_buffers: the pass finds the stored s (or its
-** pre-activation) at a fixed distance from the buffer it writes. */
+** the file).  A linear GEMM step s whose kernels honour k2t_epi's keeping
+** form (epi_keep) heads the chain chain_walk finds after it: its pass
+** stores s's own output and the chain's last member's, the members
+** between them (a BatchNormalization, a residual Add) are lazy.  A GEMM
+** with its own activation heads nothing: its pass applies the
+** activation, its pre-activation is lazy (pre_lazy).  Run after
+** assign_buffers: the pass finds s's buffer and the residual at fixed
+** distances from the buffer it writes. */
 static void keep_chains(k2t_run *r)
 {
     const k2t_model *m = r->m;
