@@ -270,15 +270,13 @@ typedef void (*dwk_fn)(const dwk *, const float *, int64_t, float *);
 DWK(16, 1) DWK(8, 1) DWK(4, 1) DWK(2, 1) DWK(1, 1)
 DWK(8, 2) DWK(4, 2) DWK(2, 2) DWK(1, 2)
 DWK(4, 4) DWK(2, 4) DWK(1, 4)
-DWK(2, 8) DWK(1, 8)
 #undef DWK
 
 /* dwk_tab[log2 V][i]: blocks of 16/V pixels and smaller, ending with 1. */
-static const dwk_fn dwk_tab[4][5] = {
+static const dwk_fn dwk_tab[3][5] = {
     {dwk_16_1, dwk_8_1, dwk_4_1, dwk_2_1, dwk_1_1},
     {dwk_8_2, dwk_4_2, dwk_2_2, dwk_1_2, NULL},
     {dwk_4_4, dwk_2_4, dwk_1_4, NULL, NULL},
-    {dwk_2_8, dwk_1_8, NULL, NULL, NULL},
 };
 
 /* The flat run of one output row (stride 1, m 1): len floats from
