@@ -343,6 +343,7 @@ static void fuse(k2t_run *r)
         for (int k = 0, prev = i; k < 3; k++) {
             if (ch[k] < 0) continue;
             step *u = &r->s[ch[k]];
+            u->chain_head = i; /* a fast path head: never fused at run time (no kepi) */
             u->folded = 1;
             u->alias = 1; /* a view of the chain's buffer */
             u->alias_in = u->n_in == 2 && u->in[1] == prev;
@@ -430,6 +431,84 @@ static void keep_chains(k2t_run *r)
         if (ch[1] >= 0) s->kepi.res = r->s[res].out_off - L->out_off;
         if (ch[2] >= 0) s->kepi.act = act;
         s->kepi.keep = s->out_off - L->out_off;
+    }
+}
+
+/* Whether step s's kept pre-activation is left to be computed when read:
+** a GEMM whose kernels take the keeping form applies its activation in
+** its output pass, as the fast path does; k2t_run_preact runs it again
+** without the activation (the same sums: its pre-activation bit for bit).
+** The layer's own output, the activation's, is stored. */
+static int pre_lazy(const step *s)
+{
+    return s->pre_off >= 0 && s->epi_keep && !s->fallback;
+}
+
+/* The last step of chain head s (s itself when it heads nothing). */
+static int chain_last(const step *s)
+{
+    for (int k = 2; k >= 0; k--)
+        if (s->chain[k] >= 0) return s->chain[k];
+    return s->node;
+}
+
+/* The first step a head's pass covers: its folded pad, or itself. */
+static int chain_first(const step *s)
+{
+    return s->pad_src >= 0 ? s->pad_src : s->node;
+}
+
+/* The head of the pass that writes step L's output: its chain's, or L. */
+static int head_of(const k2t_run *r, const step *L)
+{
+    (void)r;
+    return L->chain_head >= 0 && !L->lazy && L->node != L->chain_head ? L->chain_head : L->node;
+}
+
+/* Both paths: a Concatenate along channels (its last axis, NHWC) each of
+** whose inputs is the output of a GEMM pass that takes k2t_epi.ldy (the
+** direct convolution) with an activation in registers and no residual,
+** read by the Concatenate alone: each pass writes its channels of the
+** Concatenate's output (ldy: its channel count), the copy is not made.
+** Keep path: the inputs' own outputs are then those slices, copied out
+** when read (view_cat).  Runs after fuse (fast) or keep_chains (keep). */
+static void concat_direct(k2t_run *r)
+{
+    const k2t_model *m = r->m;
+    for (int i = 0; i < r->n; i++) {
+        step *c = &r->s[i];
+        const k2t_node *C = &m->nodes[i];
+        if (!(c->def->flags & K2T_OPF_CONCAT) || c->n_in < 2 || c->nchw || c->fallback || c->alias ||
+            c->shape.ndim < 1 || c->len != c->shape.ndim - 1 || C->part || c->mask_in >= 0)
+            continue;
+        int ok = 1, first = i;
+        int64_t off = 0;
+        for (int j = 0; j < c->n_in && ok; j++) {
+            const step *L = &r->s[c->in[j]];
+            const k2t_node *LN = &m->nodes[L->node];
+            int hn = head_of(r, L);
+            const step *h = &r->s[hn];
+            int keep_pass = r->o.keep && h->kepi.keep;
+            k2t_act a = keep_pass ? h->kepi.act : h->epi.act;
+            ok = (h->def->flags & K2T_OPF_GEMM) && h->epi_ldy && h->cat < 0 && h->res_node < 0 &&
+                 !h->kepi.res && (r->o.keep ? chain_last(h) == L->node : hn == L->node || L->folded) &&
+                 (a == K2T_ACT_LINEAR || a == K2T_ACT_RELU || a == K2T_ACT_RELU6) &&
+                 LN->n_out == 1 && !LN->is_output && L->shape.ndim == c->shape.ndim &&
+                 (!r->o.keep || h->pre_off < 0 || pre_lazy(h)) && !L->nchw;
+            for (int k = 0; k < j && ok; k++) ok = c->in[k] != c->in[j];
+            if (ok && chain_first(h) < first) first = chain_first(h);
+        }
+        if (!ok) continue;
+        for (int j = 0; j < c->n_in; j++) {
+            step *L = &r->s[c->in[j]];
+            int hn = head_of(r, L);
+            r->s[hn].cat = i;
+            r->s[hn].cat_off = off;
+            off += L->shape.d[L->shape.ndim - 1];
+            if (r->o.keep) L->view_cat = i;
+        }
+        c->cat_direct = 1;
+        c->cat_first = first;
     }
 }
 
@@ -521,14 +600,30 @@ static void assign_buffers(k2t_run *r)
         typedef struct { int64_t off, size; int free_after; } slot;
         slot *slots = k2t_xmalloc((size_t)r->n * sizeof *slots);
         int n_slots = 0;
+        /* Buffers in the order they are first written: a Concatenate whose
+        ** producers write into it (concat_direct) from its first producer. */
+        int *order = k2t_xmalloc((size_t)r->n * 3 * sizeof *order), n_order = 0;
+        int *born_head = order + r->n, *born_next = order + 2 * r->n;
+        for (int i = 0; i < r->n; i++) born_head[i] = -1;
+        for (int k = r->n - 1; k >= 0; k--)
+            if (r->s[k].cat_direct) {
+                born_next[k] = born_head[r->s[k].cat_first];
+                born_head[r->s[k].cat_first] = k;
+            }
         for (int i = 0; i < r->n; i++) {
+            for (int k = born_head[i]; k >= 0; k = born_next[k]) order[n_order++] = k;
+            if (!r->s[i].cat_direct) order[n_order++] = i;
+        }
+        for (int oi = 0; oi < n_order; oi++) {
+            int i = order[oi];
             step *s = &r->s[i];
             if (root[i] != i) continue;
+            int born = s->cat_direct ? s->cat_first : i;
             if (shared[i]) { s->out_off = top; top += line16(B * s->numel); continue; }
             int64_t need = line16(Bt * s->numel);
             int pick = -1;
             for (int k = 0; k < n_slots; k++)
-                if (slots[k].free_after < i && slots[k].size >= need &&
+                if (slots[k].free_after < born && slots[k].size >= need &&
                     (pick < 0 || slots[k].size < slots[pick].size)) pick = k;
             if (pick < 0) {
                 slots[n_slots] = (slot){ltop, need, 0};
@@ -544,6 +639,7 @@ static void assign_buffers(k2t_run *r)
             r->s[i].local = r->s[root[i]].local;
         }
         r->local_floats = ltop;
+        free(order);
         free(slots);
         free(last);
         free(shared);
@@ -594,6 +690,7 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
         s->in = m->nodes[i].in;
         s->n_in = m->nodes[i].n_in;
         s->chain[0] = s->chain[1] = s->chain[2] = s->chain_head = s->pad_src = s->res_node = -1;
+        s->cat = s->view_cat = -1;
         if (s->def->flags & K2T_OPF_INPUT) {
             int k = 0;
             for (int j = 0; j < m->n_inputs; j++) if (m->inputs[j] == i) k = j;
@@ -624,9 +721,15 @@ k2t_run *k2t_run_new(const k2t_model *m, const k2t_opts *o, const k2t_shape *in_
         return NULL;
     }
     pad_folds(r);
-    if (!o->keep) fuse(r);
+    if (!o->keep) {
+        fuse(r);
+        concat_direct(r); /* before the buffers: a Concatenate's lives from its first producer */
+    }
     assign_buffers(r);
-    if (o->keep) keep_chains(r);
+    if (o->keep) {
+        keep_chains(r);
+        concat_direct(r);
+    }
     for (int i = 0; i < r->n; i++) {
         step *s = &r->s[i];
         s->skip = (s->def->flags & K2T_OPF_INPUT) || s->alias || s->folded || m->nodes[i].part;
@@ -737,9 +840,11 @@ static const float *mask_at(const k2t_run *r, const step *s, int n0, float **out
 }
 
 static void exec_op(const step *s, const float *const *xs, int n, float *y, float *g, float *ws,
-                    int nhwc, const float *mask, float *mask_out, float *const *parts, const float *res)
+                    int nhwc, const float *mask, float *mask_out, float *const *parts, const float *res,
+                    int64_t ldy)
 {
     k2t_epi e = s->epi;
+    e.ldy = ldy;
     if (g != y) e.act = K2T_ACT_LINEAR;
     /* A folded residual Add: its other input, as a distance from g (the
     ** buffers may be different allocations: the fast path's are). */
@@ -800,7 +905,7 @@ static void run_fallback(const k2t_run *r, const step *s, int n0, int n1, int t)
         }
         float *mo;
         const float *mi = mask_at(r, s, i, &mo);
-        exec_op(s, xs, 1, o, pg, ws, 1, mi, mo, parts, NULL);
+        exec_op(s, xs, 1, o, pg, ws, 1, mi, mo, parts, NULL, 0);
         for (int j = 0; j < s->n_parts; j++) {
             const step *p = &r->s[s->parts[j]];
             float *py = buf(r, p, n0, t) + (int64_t)(i - n0) * p->numel;
@@ -820,24 +925,6 @@ static void run_fallback(const k2t_run *r, const step *s, int n0, int n1, int t)
     }
 }
 
-/* Whether step s's kept pre-activation is left to be computed when read:
-** a GEMM whose kernels take the keeping form applies its activation in
-** its output pass, as the fast path does; k2t_run_preact runs it again
-** without the activation (the same sums: its pre-activation bit for bit).
-** The layer's own output, the activation's, is stored. */
-static int pre_lazy(const step *s)
-{
-    return s->pre_off >= 0 && s->epi_keep && !s->fallback;
-}
-
-/* The last step of chain head s (s itself when it heads nothing). */
-static int chain_last(const step *s)
-{
-    for (int k = 2; k >= 0; k--)
-        if (s->chain[k] >= 0) return s->chain[k];
-    return s->node;
-}
-
 /* Whether head s's fused pass runs in a call of steps [from, to): the
 ** whole chain, a folded pad to the last member, is in it (a call that
 ** stops inside a chain, as step does, runs each layer on its own). */
@@ -847,13 +934,29 @@ static int chain_runs(const step *s, int from, int to)
     return (s->kepi.keep || s->pad_src >= 0) && first >= from && chain_last(s) < to;
 }
 
-/* Step s was computed (or is left lazy) by its head's pass in this call. */
-static int chain_done(const k2t_run *r, const step *s, int from, int to)
+/* Whether Concatenate c's producers write into it in a call of [from,
+** to): all their chains and c are in it. */
+static int cat_runs(const step *c, int from, int to)
 {
-    return s->chain_head >= 0 && chain_runs(&r->s[s->chain_head], from, to);
+    return c->cat_direct && c->cat_first >= from && c->node < to;
 }
 
-/* Run step s on samples [n0, n1) for thread t; fused: its chain's pass. */
+/* Step s was computed (or is left lazy) by another step's pass in this
+** call: its chain head's, or its producers' (a Concatenate). */
+static int chain_done(const k2t_run *r, const step *s, int from, int to)
+{
+    return (s->chain_head >= 0 && chain_runs(&r->s[s->chain_head], from, to)) || cat_runs(s, from, to);
+}
+
+/* How head s runs in a call of [from, to): 1 its chain's pass, 2 into a
+** Concatenate's output, or both. */
+static int pass_of(const k2t_run *r, const step *s, int from, int to)
+{
+    return chain_runs(s, from, to) | (s->cat >= 0 && cat_runs(&r->s[s->cat], from, to) ? 2 : 0);
+}
+
+/* Run step s on samples [n0, n1) for thread t (buffers) with thread tw's
+** workspace; fused: pass_of's. */
 static void run_step_on(const k2t_run *r, const step *s, int n0, int n1, int t, int tw, int fused)
 {
     int n = n1 - n0;
@@ -868,21 +971,30 @@ static void run_step_on(const k2t_run *r, const step *s, int n0, int n1, int t, 
     if (fused) {
         /* A folded pad: s reads the pad's input through win_fold. */
         step fs = *s;
-        if (s->pad_src >= 0) {
+        if ((fused & 1) && s->pad_src >= 0) {
             fs.win = s->win_fold;
             fs.in = r->s[s->pad_src].in;
             xs[0] = buf(r, &r->s[fs.in[0]], n0, t);
         }
-        /* Into the chain's last buffer; kepi.keep reaches back to s's own
-        ** (or to its pre-activation). */
+        /* Into the chain's last buffer, or its channels of the
+        ** Concatenate's; kepi.keep reaches back to s's own. */
+        int64_t ldy = 0;
         float *y = buf(r, &r->s[chain_last(s)], n0, t);
-        if (s->kepi.keep) {
-            k2t_fwd f = {xs, n, y, y, ws, &s->kepi, 0, 0, NULL, NULL, NULL};
+        if (fused & 2) {
+            const step *c = &r->s[s->cat];
+            y = buf(r, c, n0, t) + s->cat_off;
+            ldy = c->shape.d[c->shape.ndim - 1];
+        }
+        if ((fused & 1) && s->kepi.keep) {
+            k2t_epi e = s->kepi;
+            e.ldy = ldy;
+            e.keep = (int64_t)(((intptr_t)buf(r, s, n0, t) - (intptr_t)y) / (intptr_t)sizeof(float));
+            k2t_fwd f = {xs, n, y, y, ws, &e, 0, 0, NULL, NULL, NULL};
             s->def->forward(&fs, &f);
             return;
         }
         float *g = s->pre_off >= 0 && !pre_lazy(s) ? r->arena + s->pre_off + (int64_t)n0 * s->numel : y;
-        exec_op(&fs, xs, n, y, g, ws, 0, NULL, NULL, NULL, NULL);
+        exec_op(&fs, xs, n, y, g, ws, 0, NULL, NULL, NULL, NULL, ldy);
         return;
     }
     float *y = buf(r, s, n0, t);
@@ -893,7 +1005,7 @@ static void run_step_on(const k2t_run *r, const step *s, int n0, int n1, int t, 
     const float *mi = mask_at(r, s, n0, &mo);
     for (int j = 0; j < s->n_parts; j++) parts[j] = buf(r, &r->s[s->parts[j]], n0, t);
     const float *res = s->res_node >= 0 ? buf(r, &r->s[s->res_node], n0, t) : NULL;
-    exec_op(s, xs, n, y, g, ws, 0, mi, mo, parts, res);
+    exec_op(s, xs, n, y, g, ws, 0, mi, mo, parts, res, 0);
 }
 
 /* Run step s on samples [n0, n1) for thread t (its buffers and
@@ -916,7 +1028,7 @@ static void *worker(void *arg)
         if (k2t_interrupted) { j->stopped = 1; break; }
         const step *s = &j->r->s[i];
         if (chain_done(j->r, s, j->from, j->to)) continue;
-        run_step(j->r, s, j->n0, j->n1, j->t, chain_runs(s, j->from, j->to));
+        run_step(j->r, s, j->n0, j->n1, j->t, pass_of(j->r, s, j->from, j->to));
     }
     return NULL;
 }
@@ -967,7 +1079,7 @@ static int sliced(const step *s, int fused)
         s->numel < SLICE_STEP)
         return 0;
     if (s->slice_ok == 2) return 1; /* by rows: the kernel's epilogue is per row */
-    k2t_act a = fused && s->kepi.keep ? s->kepi.act : s->epi.act;
+    k2t_act a = (fused & 1) && s->kepi.keep ? s->kepi.act : s->epi.act;
     return a == K2T_ACT_LINEAR || a == K2T_ACT_RELU || a == K2T_ACT_RELU6;
 }
 
@@ -982,7 +1094,7 @@ static void *slice_worker(void *arg)
     for (int i = S->from; i < S->to; i++) {
         const step *s = &r->s[i];
         if (chain_done(r, s, S->from, S->to)) continue;
-        int fused = chain_runs(s, S->from, S->to);
+        int fused = pass_of(r, s, S->from, S->to);
         if (!sliced(s, fused)) {
             if (j->t == 0 && !quit) {
                 if (k2t_interrupted) {
@@ -1036,6 +1148,17 @@ static int run_sliced(const k2t_run *r, int from, int to, int *stopped)
 static void materialize(const k2t_run *r, int i)
 {
     if (!r->stale || !r->stale[i]) return;
+    const step *s = &r->s[i];
+    if (s->view_cat >= 0) { /* its channels of the Concatenate's output */
+        const step *c = &r->s[s->view_cat], *h = &r->s[head_of(r, s)]; /* h holds the offset */
+        int64_t cs = s->shape.d[s->shape.ndim - 1], cc = c->shape.d[c->shape.ndim - 1];
+        int64_t pix = (int64_t)r->batch * s->numel / cs;
+        const float *src = r->arena + c->out_off + h->cat_off;
+        float *dst = r->arena + s->out_off;
+        for (int64_t p = 0; p < pix; p++) memcpy(dst + p * cs, src + p * cc, (size_t)cs * sizeof(float));
+        r->stale[i] = 0;
+        return;
+    }
     for (int j = 0; j < r->s[i].n_in; j++) materialize(r, r->s[i].in[j]);
     run_step(r, &r->s[i], 0, r->batch, 0, 0);
     r->stale[i] = 0;
@@ -1082,7 +1205,8 @@ k2t_status k2t_run_nodes(k2t_run *r, int from, int to, k2t_err *err)
     }
     for (int i = from; i < to; i++) {
         r->ran[i] = 1;
-        r->stale[i] = r->s[i].lazy && chain_done(r, &r->s[i], from, to);
+        r->stale[i] = (r->s[i].lazy && chain_done(r, &r->s[i], from, to)) ||
+                      (r->s[i].view_cat >= 0 && cat_runs(&r->s[r->s[i].view_cat], from, to));
         r->stale_pre[i] = pre_lazy(&r->s[i]);
     }
     return K2T_OK;
@@ -1127,7 +1251,7 @@ static void materialize_pre(const k2t_run *r, int i)
     float *pre = r->arena + s->pre_off, *mo;
     step fs = *s;
     fs.epi.act = K2T_ACT_LINEAR;
-    exec_op(&fs, xs, r->batch, pre, pre, r->ws[0], 0, mask_at(r, s, 0, &mo), NULL, NULL, NULL);
+    exec_op(&fs, xs, r->batch, pre, pre, r->ws[0], 0, mask_at(r, s, 0, &mo), NULL, NULL, NULL, 0);
     r->stale_pre[i] = 0;
 }
 

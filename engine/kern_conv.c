@@ -206,7 +206,8 @@ typedef struct dk {
     ** accum: the sums start from y (the blocks before); last: the
     ** epilogue follows, else the partial sums are stored as they are. */
     int k0, k1, accum, last;
-    int64_t ys;              /* floats between output pixels (cout) */
+    int64_t ys;              /* floats between output pixels (cout, or k2t_epi.ldy) */
+    int64_t ks;              /* floats between the keeping form's first tensor's pixels (cout) */
     __mmask16 tail;          /* the lanes of the last 16-wide channel vector */
     const float *scale;      /* fused epilogue: per-channel scale of this chunk, or NULL */
     const float *bias;       /* per-channel bias of this chunk, or NULL */
@@ -263,7 +264,7 @@ typedef struct dk {
     }
 #define KEEP(p)                                                                        \
     if ((p) < NB) {                                                                    \
-        float *yp = yo[(p) / 4] + ((p) % 4) * a->ys + a->keep;                         \
+        float *yp = ko[(p) / 4] + ((p) % 4) * a->ks;                                   \
         keep_store(yp, m0, a##p##_0);                                                  \
         if (NV > 1) keep_store(yp + 16, m1, a##p##_1);                                 \
         if (NV > 2) keep_store(yp + 32, m2, a##p##_2);                                 \
@@ -288,9 +289,10 @@ typedef struct dk {
     M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15)
 
 /* Pixels 4j .. 4j+3 (those < NB) read from q[j] + i*ps and write
-** yo[j] + i*ys. */
+** yo[j] + i*ys (the keeping form's first tensor ko[j] + i*ks). */
 static inline __attribute__((always_inline)) AVX512 void
-mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *const *yo)
+mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *const *yo,
+        float *const *ko)
 {
     const __m512 z = _mm512_setzero_ps();
     ACC4(0) ACC4(1) ACC4(2) ACC4(3) ACC4(4) ACC4(5) ACC4(6) ACC4(7)
@@ -388,12 +390,13 @@ mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *c
 #undef POST
 #undef ALL16
 
-typedef void (*mk_fn)(const dk *, const float *const *, float *const *);
+typedef void (*mk_fn)(const dk *, const float *const *, float *const *, float *const *);
 
 #define MK(NB, NV)                                                                       \
-    static AVX512 void mk_##NB##_##NV(const dk *a, const float *const *q, float *const *yo) \
+    static AVX512 void mk_##NB##_##NV(const dk *a, const float *const *q, float *const *yo, \
+                                      float *const *ko)                                  \
     {                                                                                    \
-        mk_body(NB, NV, a, q, yo);                                                       \
+        mk_body(NB, NV, a, q, yo, ko);                                                   \
     }
 MK(16, 1) MK(12, 1) MK(8, 1) MK(4, 1) MK(2, 1) MK(1, 1)
 MK(12, 2) MK(8, 2) MK(4, 2) MK(2, 2) MK(1, 2)
@@ -474,18 +477,24 @@ static AVX512 void band_fill(const k2t_win *g, const float *xs, int first, int r
 ** (0, 0); output rows are rstride floats apart in src.  Rows narrower
 ** than four pixels go in blocks of two and one. */
 static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride, int ow, int oy0,
-                        int oy1, float *y)
+                        int oy1, float *y, float *kb)
 {
     const int gmax = mk_groups[nvi];
     const float *q[4];
-    float *yo[4];
+    float *yo[4], *ko[4] = {NULL, NULL, NULL, NULL};
+#define AT(pix, slot)                                                                    \
+    do {                                                                                 \
+        yo[slot] = y + (pix) * a->ys;                                                    \
+        if (kb)                                                                          \
+            ko[slot] = kb + (pix) * a->ks;                                               \
+    } while (0)
     if (ow < 4) {
         for (int oy = oy0; oy < oy1; oy++)
             for (int ox = 0; ox < ow;) {
                 int two = ow - ox >= 2;
                 q[0] = src + (oy - oy0) * rstride + ox * a->ps;
-                yo[0] = y + ((int64_t)(oy - oy0) * ow + ox) * a->ys;
-                mk_tab[nvi][two ? 4 : 5](a, q, yo);
+                AT((int64_t)(oy - oy0) * ow + ox, 0);
+                mk_tab[nvi][two ? 4 : 5](a, q, yo, ko);
                 ox += two ? 2 : 1;
             }
         return;
@@ -500,21 +509,23 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
             int two = ow - ox >= 2;
             const float *q1[1] = {src + (oy - oy0) * rstride + ox * a->ps};
             float *y1[1] = {y + ((int64_t)(oy - oy0) * ow + ox) * a->ys};
-            mk_tab[nvi][two ? 4 : 5](a, q1, y1);
+            float *k1[1] = {kb ? kb + ((int64_t)(oy - oy0) * ow + ox) * a->ks : NULL};
+            mk_tab[nvi][two ? 4 : 5](a, q1, y1, k1);
             ox += two ? 2 : 1;
         }
         for (int ox = 0; ox < whole; ox += 4) {
             int o = ox + 4 <= ow ? ox : ow - 4;
             q[ng] = src + (oy - oy0) * rstride + o * a->ps;
-            yo[ng] = y + ((int64_t)(oy - oy0) * ow + o) * a->ys;
+            AT((int64_t)(oy - oy0) * ow + o, ng);
             if (++ng == gmax) {
-                mk_tab[nvi][ng - 1](a, q, yo);
+                mk_tab[nvi][ng - 1](a, q, yo, ko);
                 ng = 0;
             }
         }
     }
     if (ng)
-        mk_tab[nvi][ng - 1](a, q, yo);
+        mk_tab[nvi][ng - 1](a, q, yo, ko);
+#undef AT
 }
 
 /* Output rows [oy0, oy1) of ow pixels (rstride floats of input apart)
@@ -522,7 +533,7 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
 ** finish; yb is the band's first pixel. */
 static void direct_chunks(dk *a, const k2t_epi *e, const float *w, const float *wp, int64_t K,
                           int groups, int cg, int coutg, const float *src,
-                          int64_t rstride, int ow, int oy0, int oy1, float *yb)
+                          int64_t rstride, int ow, int oy0, int oy1, float *yb, float *kb)
 {
     /* A sliced call (kern_slice) takes its share of the chunks. */
     int64_t n_chunks = 0, lo, hi, idx = 0;
@@ -561,7 +572,8 @@ static void direct_chunks(dk *a, const k2t_epi *e, const float *w, const float *
                 a->accum = k > 0;
                 a->last = a->k1 == len;
                 a->w = wc + (int64_t)k * a->ldw;
-                direct_rows(a, nvi, src + (int64_t)q * cg, rstride, ow, oy0, oy1, yb + ch);
+                direct_rows(a, nvi, src + (int64_t)q * cg, rstride, ow, oy0, oy1, yb + ch,
+                            kb ? kb + ch : NULL);
             }
             c0 += nc;
         }
@@ -599,7 +611,8 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
     a.kw = g->kw;
     a.cg = cg;
     a.merged = g->dw == 1 && cg == c;
-    a.ys = cout;
+    a.ys = e && e->ldy ? e->ldy : cout;
+    a.ks = cout;
     a.clip = clip;
     a.keep = e ? e->keep : 0;
     a.res = e ? e->res : 0;
@@ -612,8 +625,8 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
         for (int64_t p0 = 0; p0 < total; p0 += piece) {
             int len = (int)(total - p0 < piece ? total - p0 : piece);
             const float *src = x + p0 * c;
-            float *yb = y + p0 * cout;
-            direct_chunks(&a, e, w, wp, K, groups, cg, coutg, src, 0, len, 0, 1, yb);
+            float *yb = y + p0 * a.ys, *kb = a.keep ? y + a.keep + p0 * cout : NULL;
+            direct_chunks(&a, e, w, wp, K, groups, cg, coutg, src, 0, len, 0, 1, yb, kb);
             direct_tail(yb, len, cout, act, clip);
         }
         return;
@@ -628,9 +641,10 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
                 band_fill(g, xs, first, (oy1 - oy0 - 1) * g->sh + keh, ws);
                 src = ws;
             }
-            float *yb = y + ((int64_t)s * g->oh + oy0) * g->ow * cout;
+            int64_t pix = ((int64_t)s * g->oh + oy0) * g->ow;
+            float *yb = y + pix * a.ys, *kb = a.keep ? y + a.keep + pix * cout : NULL;
             direct_chunks(&a, e, w, wp, K, groups, cg, coutg, src, (int64_t)g->sh * width * c, g->ow,
-                          oy0, oy1, yb);
+                          oy0, oy1, yb, kb);
             direct_tail(yb, (int64_t)(oy1 - oy0) * g->ow, cout, act, clip);
         }
     }

@@ -34,6 +34,10 @@ typedef struct k2t_epi {
     const float *post_scale, *post_shift; /* both or neither; only with keep */
     int64_t res;            /* floats from y to a tensor of y's layout added before the
                                activation (a residual Add: v + r, kern_merge's sum); 0: none */
+    int64_t ldy;            /* floats between y's pixels, 0: the channel count (a slice of a
+                               Concatenate's output); only the direct convolution takes it,
+                               with an activation applied in registers (linear, relu, relu6)
+                               and no res; the keeping form's first tensor stays dense */
 } k2t_epi;
 
 /* y[rows][c] = act(y * scale + bias), in place (the keeping form: v =

@@ -72,6 +72,15 @@ struct k2t_step {
     int chain[3];           /* a BatchNormalization, a residual Add, an activation */
     int chain_head;         /* the head whose output pass computes this step, or -1 */
     int res_node;           /* a head's residual: the other input of its Add, or -1 */
+    /* A Concatenate along channels whose inputs' heads write into its
+    ** output (exec.c, concat_direct) when one call runs them all: the head's
+    ** cat (the Concatenate's node, or -1) and channel offset cat_off; the
+    ** Concatenate's cat_direct and cat_first (the first step of its
+    ** producers' chains); keep path: the input's view_cat (its output is
+    ** then the slice of the Concatenate's, copied out when read). */
+    int cat, cat_direct, cat_first, view_cat;
+    int64_t cat_off;
+    int epi_ldy;            /* plan: its kernels take k2t_epi.ldy (the direct convolution) */
     int alias_in;           /* alias: the input whose buffer this is a view of */
     /* Both paths: a ZeroPadding2D (K2T_OPF_ZERO_PAD) read by this window
     ** step alone, whose zeros the pass reads as padding (win_fold, from

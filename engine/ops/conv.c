@@ -842,6 +842,7 @@ static k2t_status conv_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     s->epi_keep = !s->cf && !s->nchw; /* kern_conv2d on the step's own buffers */
     s->epi_res = s->epi_keep;
     s->slice_ok = s->epi_keep && kern_conv2d_direct(&s->win, s->groups, s->cout) ? 1 : 0;
+    s->epi_ldy = s->slice_ok;
     int64_t packed = s->nchw ? 0 : kern_conv2d_packed_size(&s->win, s->groups, s->cout);
     if (packed) {
         s->own_wp = k2t_xmalloc((size_t)packed * sizeof(float));

@@ -72,6 +72,27 @@ def check(tmp, name, model, inputs, n_layers, fused_in=None):
            err + err2)
 
 
+def fast_vs_kept(tmp, model):
+    """eval's fast path (BatchNormalization folded, the Concatenate written by
+    its producers, buffers reused) against stepping layer by layer (nothing
+    fused): with the stepped output as regression targets, eval's error is
+    that of the folding's rounding."""
+    import re
+    import numpy as np
+    x = np.random.RandomState(7).uniform(0, 1, (6, 128, 128, 3)).astype(np.float32)
+    xs, out = os.path.join(tmp, "x.npy"), os.path.join(tmp, "out.npy")
+    np.save(xs, x)
+    rc, _, err = k2t("input " + xs, "step 100", "save output " + out, model=model)
+    if not ok(rc == 0 and os.path.isfile(out), "wide: stepping saves its output", err):
+        return
+    for th in (1, 2):
+        rc, o, err = k2t("set threads %d" % th, "eval %s %s" % (xs, out), model=model)
+        mae = re.search(r"^mae: (\S+)", o, re.M)
+        ok(rc == 0 and mae and float(mae.group(1)) < 1e-6,
+           "wide: eval's fast path on %d thread(s) = stepping's outputs (mae %s < 1e-6)" % (th, mae.group(1) if mae else "?"),
+           err + o[-300:])
+
+
 def wide_model(path):
     """A 128x128 MobileNet-style block, large enough that a batch of one is split
     between threads (each convolution writes 512K floats or more)."""
@@ -89,7 +110,13 @@ def wide_model(path):
     e = g.add("Conv2D", d, name="project", filters=48, kernel_size=[1, 1], use_bias=False)
     e = g.add("BatchNormalization", e, name="project_bn", axis=[3])
     e = g.add("Add", [a, e], name="add")
-    c = g.add("Conv2D", e, name="conv_relu", filters=40, kernel_size=[3, 3], strides=[2, 2], padding="same",
+    # a fire module: expand convolutions that write into the Concatenate's output
+    q = g.add("Conv2D", e, name="squeeze", filters=16, kernel_size=[1, 1], activation="relu")
+    e1 = g.add("Conv2D", q, name="expand1x1", filters=32, kernel_size=[1, 1], activation="relu")
+    e3 = g.add("Conv2D", q, name="expand3x3", filters=48, kernel_size=[3, 3], padding="same")
+    e3 = g.add("Activation", e3, name="expand3x3_relu", activation="relu")
+    f = g.add("Concatenate", [e1, e3], name="concat", axis=-1)
+    c = g.add("Conv2D", f, name="conv_relu", filters=40, kernel_size=[3, 3], strides=[2, 2], padding="same",
               activation="relu")
     c = g.add("GlobalAveragePooling2D", c, name="gap")
     y = g.add("Dense", c, name="head", units=10, activation="softmax")
@@ -103,7 +130,8 @@ def main():
         wide = os.path.join(tmp, "wide.h5")
         wide_model(wide)
         if ok(os.path.isfile(wide), "a 128x128 model to split between threads"):
-            check(tmp, "wide", wide, ["input random 2", "input random 5"], 16)
+            check(tmp, "wide", wide, ["input random 2", "input random 5"], 21)
+            fast_vs_kept(tmp, wide)
         fused, fused_in = FUSED, FUSED_IN
         if not (os.path.isfile(fused) and os.path.isfile(fused_in)):  # test_exec writes it; else here
             gen = os.path.join(tmp, "fx")

@@ -480,8 +480,9 @@ static void check_keep(epi_run run, const void *ctx, int64_t ny, int c, const fl
     float *ps = frand(c, 0.5, 1.5), *pt = frand(c, -0.5, 0.5), *res = both + 2 * (ny + gap);
     for (int64_t i = 0; i < ny; i++)
         res[i] = (float)(urand() * 4.0 - 2.0);
-    k2t_epi lin = {bias, NULL, K2T_ACT_LINEAR, 0, NULL, NULL, 0};
-    k2t_epi keep = {bias, NULL, act, ny + gap, ps, pt, with_res ? 2 * (ny + gap) : 0};
+    k2t_epi lin = {.bias = bias, .act = K2T_ACT_LINEAR};
+    k2t_epi keep = {.bias = bias, .act = act, .keep = ny + gap, .post_scale = ps, .post_shift = pt,
+                    .res = with_res ? 2 * (ny + gap) : 0};
     kern_set_simd(simd);
     run(ctx, &lin, plain);
     run(ctx, &keep, both);
@@ -587,6 +588,41 @@ static void run_conv(const convcase *cc, int ci, int simd)
             fail("the residual in the output pass differs from the Add after it");
         guard_check(yr, 2 * ny, "residual");
         free(yr), free(lin), free(want);
+    }
+    /* A slice of a wider tensor (k2t_epi.ldy: a Concatenate's output),
+    ** with and without the keeping form (its first tensor stays dense):
+    ** the direct route with an activation applied in registers. */
+    if (simd && wp && (act == K2T_ACT_LINEAR || act == K2T_ACT_RELU || act == K2T_ACT_RELU6)) {
+        int64_t pix = ny / cc->cout, ld = cc->cout + 7;
+        float *wide = fbuf(pix * ld + ny + 64), *dense = wide + pix * ld + 64, *ps = frand(cc->cout, 0.5, 1.5);
+        float *pt = frand(cc->cout, -0.5, 0.5), *want = fbuf(ny);
+        for (int keep = 0; keep < 2; keep++) {
+            k2t_epi es = e, ew = e;
+            ew.ldy = ld;
+            if (keep) {
+                es.scale = ew.scale = NULL; /* the keeping form's v: acc + bias */
+                es.act = K2T_ACT_LINEAR;
+                ew.keep = pix * ld + 64;
+                ew.post_scale = ps;
+                ew.post_shift = pt;
+            }
+            kern_conv2d(&g, cc->groups, cc->cout, x, cc->n, w, wp, &es, want, ws);
+            kern_conv2d(&g, cc->groups, cc->cout, x, cc->n, w, wp, &ew, wide, ws);
+            int bad = keep && memcmp(dense, want, (size_t)ny * sizeof(float));
+            for (int64_t p = 0; p < pix && !bad; p++)
+                for (int j = 0; j < cc->cout && !bad; j++) {
+                    float v = want[p * cc->cout + j];
+                    if (keep) {
+                        v = v * ps[j] + pt[j];
+                        v = act == K2T_ACT_LINEAR ? v : v > 0.0f ? v : 0.0f;
+                        v = act == K2T_ACT_RELU6 && v > 6.0f ? 6.0f : v;
+                    }
+                    bad = memcmp(&wide[p * ld + j], &v, sizeof v) != 0;
+                }
+            if (bad)
+                fail("a strided output (ldy%s) differs from the dense one", keep ? ", keeping form" : "");
+        }
+        free(wide), free(ps), free(pt), free(want);
     }
     conv_ctx cx = {&g, cc->groups, cc->cout, cc->n, x, w, wp, ws};
     check_keep(conv_run, &cx, ny, cc->cout, use_bias ? b : NULL, act, simd, 0);
