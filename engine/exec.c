@@ -640,7 +640,7 @@ static void run_fallback(const k2t_run *r, const step *s, int n0, int n1, int t)
 static int chain_runs(const step *s, int from, int to)
 {
     int first = s->pad_src >= 0 ? s->pad_src : s->node;
-    return (s->kepi.keep || s->pad_src >= 0) && first >= from && chain_last(s) < to;
+    return (keep_chain(s) || s->pad_src >= 0) && first >= from && chain_last(s) < to;
 }
 
 /* Whether Concatenate c's producers write into it in a call of [from,
@@ -686,7 +686,7 @@ static void run_step_on(const k2t_run *r, const step *s, int n0, int n1, int t, 
             xs[0] = buf(r, &r->s[fs.in[0]], n0, t);
         }
         /* Into the chain's last buffer, or its channels of the
-        ** Concatenate's; kepi.keep reaches back to s's own. */
+        ** Concatenate's. */
         int64_t ldy = 0;
         float *y = buf(r, &r->s[chain_last(s)], n0, t);
         if (fused & 2) {
@@ -694,10 +694,9 @@ static void run_step_on(const k2t_run *r, const step *s, int n0, int n1, int t, 
             y = buf(r, c, n0, t) + s->cat_off;
             ldy = c->shape.d[c->shape.ndim - 1];
         }
-        if ((fused & 1) && s->kepi.keep) {
+        if ((fused & 1) && keep_chain(s)) {
             k2t_epi e = s->kepi;
             e.ldy = ldy;
-            e.keep = (int64_t)(((intptr_t)buf(r, s, n0, t) - (intptr_t)y) / (intptr_t)sizeof(float));
             k2t_fwd f = {xs, n, y, y, ws, &e, 0, 0, NULL, NULL, NULL};
             s->def->forward(&fs, &f);
             return;
@@ -788,7 +787,7 @@ static int sliced(const step *s, int fused)
         s->numel < SLICE_STEP)
         return 0;
     if (s->slice_ok == 2) return 1; /* by rows: the kernel's epilogue is per row */
-    k2t_act a = (fused & 1) && s->kepi.keep ? s->kepi.act : s->epi.act;
+    k2t_act a = (fused & 1) && keep_chain(s) ? s->kepi.act : s->epi.act;
     return a == K2T_ACT_LINEAR || a == K2T_ACT_RELU || a == K2T_ACT_RELU6;
 }
 
@@ -915,6 +914,7 @@ k2t_status k2t_run_nodes(k2t_run *r, int from, int to, k2t_err *err)
     for (int i = from; i < to; i++) {
         r->ran[i] = 1;
         r->stale[i] = (r->s[i].lazy && chain_done(r, &r->s[i], from, to)) ||
+                      (keep_chain(&r->s[i]) && chain_runs(&r->s[i], from, to)) ||
                       (r->s[i].view_cat >= 0 && cat_runs(&r->s[r->s[i].view_cat], from, to));
         r->stale_pre[i] = pre_lazy(&r->s[i]);
     }

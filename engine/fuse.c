@@ -5,8 +5,9 @@
 ** - A GEMM op (K2T_OPF_GEMM) and what follows it (chain_walk): a
 **   per-channel affine step (BatchNormalization), a residual Add, an
 **   activation.  The fast path folds them into the GEMM's epilogue
-**   (k2t_fuse); the keep path stores the GEMM's output and the last
-**   member's from the same pass, the members between computed when read
+**   (k2t_fuse); the keep path computes them in the GEMM's pass in the
+**   rounding of their own kernels and stores the last member's output,
+**   the GEMM's own and the members between computed when read
 **   (k2t_keep_chains).
 ** - A ZeroPadding2D read by a window op alone: its zeros become the op's
 **   padding (k2t_fold_pads).
@@ -162,15 +163,17 @@ void k2t_fold_pads(k2t_run *r)
     }
 }
 
-/* Keep path: the output passes that store several layers (see the top of
-** the file).  A linear GEMM step s whose kernels honour k2t_epi's keeping
-** form (epi_keep) heads the chain chain_walk finds after it: its pass
-** stores s's own output and the chain's last member's, the members
-** between them (a BatchNormalization, a residual Add) are lazy.  A GEMM
-** with its own activation heads nothing: its pass applies the
-** activation, its pre-activation is lazy (pre_lazy).  Run after
-** assign_buffers: the pass finds s's buffer and the residual at fixed
-** distances from the buffer it writes. */
+/* Keep path: the output passes that compute several layers (see the top
+** of the file).  A linear GEMM step s whose kernels honour k2t_epi's
+** keeping form (epi_keep) heads the chain chain_walk finds after it: its
+** pass stores the chain's last member's output only; s's own output and
+** the members between (a BatchNormalization, a residual Add) are
+** computed when read, each by its own kernel from its inputs (on
+** MobileNetV2 at 224x224, storing each convolution's output as well cost
+** a quarter of the run).  A GEMM with its own activation heads nothing:
+** its pass applies the activation, its pre-activation is lazy
+** (pre_lazy).  Run after assign_buffers: the pass finds the residual at
+** a fixed distance from the buffer it writes. */
 void k2t_keep_chains(k2t_run *r)
 {
     const k2t_model *m = r->m;
@@ -199,7 +202,6 @@ void k2t_keep_chains(k2t_run *r)
         }
         if (ch[1] >= 0) s->kepi.res = r->s[res].out_off - L->out_off;
         if (ch[2] >= 0) s->kepi.act = act;
-        s->kepi.keep = s->out_off - L->out_off;
     }
 }
 
@@ -226,7 +228,7 @@ void k2t_concat_direct(k2t_run *r)
             const k2t_node *LN = &m->nodes[L->node];
             int hn = head_of(L);
             const step *h = &r->s[hn];
-            int keep_pass = r->o.keep && h->kepi.keep;
+            int keep_pass = r->o.keep && keep_chain(h);
             k2t_act a = keep_pass ? h->kepi.act : h->epi.act;
             ok = (h->def->flags & K2T_OPF_GEMM) && h->epi_ldy && h->cat < 0 && h->res_node < 0 &&
                  !h->kepi.res && (r->o.keep ? chain_last(h) == L->node : hn == L->node || L->folded) &&

@@ -348,22 +348,22 @@ mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *c
         }
         ALL16(EPI)
     }
+    /* The layer's own output, then the BatchNormalization after it as a
+    ** product and a sum (kern_scale_shift's rounding). */
     if (a->keep) {
-        /* The layer's own output, then the BatchNormalization after it as
-        ** a product and a sum (kern_scale_shift's rounding). */
         ALL16(KEEP)
-        if (a->post_scale) {
-            __m512 e0 = z, e1 = z, e2 = z, e3 = z, f0 = z, f1 = z, f2 = z, f3 = z;
-            e0 = _mm512_maskz_loadu_ps(m0, a->post_scale);
-            f0 = _mm512_maskz_loadu_ps(m0, a->post_shift);
-            if (NV > 1) e1 = _mm512_maskz_loadu_ps(m1, a->post_scale + 16);
-            if (NV > 1) f1 = _mm512_maskz_loadu_ps(m1, a->post_shift + 16);
-            if (NV > 2) e2 = _mm512_maskz_loadu_ps(m2, a->post_scale + 32);
-            if (NV > 2) f2 = _mm512_maskz_loadu_ps(m2, a->post_shift + 32);
-            if (NV > 3) e3 = _mm512_maskz_loadu_ps(m3, a->post_scale + 48);
-            if (NV > 3) f3 = _mm512_maskz_loadu_ps(m3, a->post_shift + 48);
-            ALL16(POST)
-        }
+    }
+    if (a->post_scale) {
+        __m512 e0 = z, e1 = z, e2 = z, e3 = z, f0 = z, f1 = z, f2 = z, f3 = z;
+        e0 = _mm512_maskz_loadu_ps(m0, a->post_scale);
+        f0 = _mm512_maskz_loadu_ps(m0, a->post_shift);
+        if (NV > 1) e1 = _mm512_maskz_loadu_ps(m1, a->post_scale + 16);
+        if (NV > 1) f1 = _mm512_maskz_loadu_ps(m1, a->post_shift + 16);
+        if (NV > 2) e2 = _mm512_maskz_loadu_ps(m2, a->post_scale + 32);
+        if (NV > 2) f2 = _mm512_maskz_loadu_ps(m2, a->post_shift + 32);
+        if (NV > 3) e3 = _mm512_maskz_loadu_ps(m3, a->post_scale + 48);
+        if (NV > 3) f3 = _mm512_maskz_loadu_ps(m3, a->post_shift + 48);
+        ALL16(POST)
     }
     if (a->res) {
         ALL16(ADDRES)

@@ -235,13 +235,13 @@ dwk_body(const int P, const int V, const dwk *a, const float *xs, int64_t off, f
     }
     if (a->keep) {
         DW_ALL(DW_KEEP)
-        if (a->post_scale) {
-            __m512 s0, s1 = z, s2 = z, s3 = z, s4 = z, s5 = z, s6 = z, s7 = z;
-            __m512 b0, b1 = z, b2 = z, b3 = z, b4 = z, b5 = z, b6 = z, b7 = z;
-            LOAD8(s, a->post_scale, LDZ);
-            LOAD8(b, a->post_shift, LDZ);
-            DW_ALL(DW_POST)
-        }
+    }
+    if (a->post_scale) {
+        __m512 s0, s1 = z, s2 = z, s3 = z, s4 = z, s5 = z, s6 = z, s7 = z;
+        __m512 b0, b1 = z, b2 = z, b3 = z, b4 = z, b5 = z, b6 = z, b7 = z;
+        LOAD8(s, a->post_scale, LDZ);
+        LOAD8(b, a->post_shift, LDZ);
+        DW_ALL(DW_POST)
     }
     if (a->clip) {
         const __m512 six = _mm512_set1_ps(6.0f);
@@ -336,12 +336,11 @@ static AVX512 void dw_flat(const k2t_win *g, const float *xs, int64_t xoff, int6
                 r = _mm512_mul_ps(r, _mm512_loadu_ps(st + phase + 16 * v));
             if (bt)
                 r = _mm512_add_ps(r, _mm512_loadu_ps(bt + phase + 16 * v));
-            if (keep) {
+            if (keep)
                 keep_store(y + keep + j0 + 16 * v, mk, r);
-                if (pst)
-                    r = _mm512_add_ps(_mm512_mul_ps(r, _mm512_loadu_ps(pst + phase + 16 * v)),
-                                      _mm512_loadu_ps(ptt + phase + 16 * v));
-            }
+            if (pst)
+                r = _mm512_add_ps(_mm512_mul_ps(r, _mm512_loadu_ps(pst + phase + 16 * v)),
+                                  _mm512_loadu_ps(ptt + phase + 16 * v));
             if (clip)
                 r = _mm512_max_ps(r, z);
             if (clip == 2)

@@ -408,7 +408,7 @@ void kern_epilogue(float *restrict y, int64_t rows, int c, const k2t_epi *e)
 {
     if (!e)
         return;
-    if (e->keep || e->res) {
+    if (e->keep || e->post_scale || e->res) {
         epilogue_keep(y, rows, c, e);
         return;
     }

@@ -20,18 +20,18 @@
 
 /* What follows a GEMM: per-channel bias, then an activation.
 **
-** The keeping form (keep != 0) stores two tensors in the one output pass,
-** for a run that keeps every layer's output at the cost of inference:
-** v = acc*scale + bias is stored at y + keep (the GEMM layer's own output,
-** or its pre-activation), then v*post_scale + post_shift (a
+** The keeping form, for a run that keeps every layer's output at the cost
+** of inference: v = acc*scale + bias is also stored at y + keep (keep != 0:
+** the GEMM layer's own output), then v*post_scale + post_shift (a
 ** BatchNormalization after it, as its kern_scale_shift computes it: a
-** product, then a sum) and the activation are stored at y. */
+** product, then a sum; not an FMA), the residual and the activation give
+** y: the values of the layers after the GEMM run one by one, bit for bit. */
 typedef struct k2t_epi {
     const float *bias;      /* per output channel, or NULL */
     const float *scale;     /* per output channel multiplier before bias (folded BN), or NULL */
     k2t_act act;
     int64_t keep;           /* floats from y to where v is also stored; 0: not stored */
-    const float *post_scale, *post_shift; /* both or neither; only with keep */
+    const float *post_scale, *post_shift; /* both or neither */
     int64_t res;            /* floats from y to a tensor of y's layout added before the
                                activation (a residual Add: v + r, kern_merge's sum); 0: none */
     int64_t ldy;            /* floats between y's pixels, 0: the channel count (a slice of a

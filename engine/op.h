@@ -66,9 +66,11 @@ struct k2t_step {
                             ** channel chunks (the activation must be applied in
                             ** registers), 2 by output rows; 0: they do not */
     /* The keep path's fused output pass (exec.c, keep_chains): a GEMM step
-    ** whose kernels also store the BatchNormalization and activation
-    ** after it (chain[], -1 for none; or its own kept pre-activation)
-    ** through kepi, when one k2t_run_nodes call runs them all. */
+    ** whose kernels also compute the BatchNormalization, residual Add and
+    ** activation after it (chain[], -1 for none) through kepi, storing
+    ** the last one's output, when one k2t_run_nodes call runs them all;
+    ** the GEMM's own output and the members between are then computed
+    ** when read. */
     int chain[3];           /* a BatchNormalization, a residual Add, an activation */
     int chain_head;         /* the head whose output pass computes this step, or -1 */
     int res_node;           /* a head's residual: the other input of its Add, or -1 */

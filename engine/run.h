@@ -60,6 +60,13 @@ static inline int chain_last(const k2t_step *s)
     return s->node;
 }
 
+/* Whether step s heads a keep path chain (k2t_keep_chains): its pass
+** stores only the last member's output, its own is computed when read. */
+static inline int keep_chain(const k2t_step *s)
+{
+    return chain_last(s) != s->node;
+}
+
 /* The first step a head's pass covers: its folded pad, or itself. */
 static inline int chain_first(const k2t_step *s)
 {

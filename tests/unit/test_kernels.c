@@ -499,6 +499,25 @@ static void check_keep(epi_run run, const void *ctx, int64_t ny, int c, const fl
     if (memcmp(both, want, (size_t)ny * sizeof(float)))
         fail("keeping form: the second tensor differs from the unfused passes");
     guard_check(both, 3 * ny + 2 * gap, "keeping form");
+    /* Without keep (the keep path's chains): the second tensor alone, the
+    ** same bits, nothing stored where the first would go. */
+    float *only = both + ny + gap;
+    for (int64_t i = 0; i < ny; i++)
+        only[i] = -7.0f;
+    memset(both, 0, (size_t)ny * sizeof(float));
+    k2t_epi post = keep;
+    post.keep = 0;
+    kern_set_simd(simd);
+    run(ctx, &post, both);
+    kern_set_simd(1);
+    if (memcmp(both, want, (size_t)ny * sizeof(float)))
+        fail("keeping form without keep: the tensor differs from the unfused passes");
+    for (int64_t i = 0; i < ny; i++)
+        if (only[i] != -7.0f) {
+            fail("keeping form without keep: a value stored at keep's distance");
+            break;
+        }
+    guard_check(both, 3 * ny + 2 * gap, "keeping form without keep");
     free(both), free(plain), free(want), free(ps), free(pt);
 }
 
