@@ -789,10 +789,81 @@ void kern_conv2d_transpose(const k2t_win *g, int cout, int out_h, int out_w, int
 
 /*-------------------------------------------------------------- pooling */
 
+#ifdef HAVE_DIRECT
+/* The max over a window's taps of 64 channels (lanes m0..m3 of four
+** vectors) from x0 (tap 0, 0), stored once at o.  _mm512_max_ps(x, m) is
+** x > m ? x : m, the portable loop's, NaN and signed zeros alike. */
+static inline __attribute__((always_inline)) AVX512 void
+max_taps(const float *x0, int nky, int nkx, int64_t rs, int64_t cs, __mmask16 m0, __mmask16 m1,
+         __mmask16 m2, __mmask16 m3, float *o)
+{
+    __m512 a0 = _mm512_maskz_loadu_ps(m0, x0), a1 = _mm512_maskz_loadu_ps(m1, x0 + 16);
+    __m512 a2 = _mm512_maskz_loadu_ps(m2, x0 + 32), a3 = _mm512_maskz_loadu_ps(m3, x0 + 48);
+    for (int ky = 0; ky < nky; ky++)
+        for (int kx = ky ? 0 : 1; kx < nkx; kx++) {
+            const float *p = x0 + ky * rs + kx * cs;
+            a0 = _mm512_max_ps(_mm512_maskz_loadu_ps(m0, p), a0);
+            a1 = _mm512_max_ps(_mm512_maskz_loadu_ps(m1, p + 16), a1);
+            a2 = _mm512_max_ps(_mm512_maskz_loadu_ps(m2, p + 32), a2);
+            a3 = _mm512_max_ps(_mm512_maskz_loadu_ps(m3, p + 48), a3);
+        }
+    _mm512_mask_storeu_ps(o, m0, a0);
+    _mm512_mask_storeu_ps(o + 16, m1, a1);
+    _mm512_mask_storeu_ps(o + 32, m2, a2);
+    _mm512_mask_storeu_ps(o + 48, m3, a3);
+}
+
+/* The lanes of vector v (0..3) of a run of left channels. */
+static __mmask16 lanes(int left, int v)
+{
+    int k = left - 16 * v;
+    return k >= 16 ? 0xffff : k > 0 ? (__mmask16)((1u << k) - 1u) : 0;
+}
+
+/* kern_maxpool in registers: each 64 channels of an output pixel in four
+** vectors, stored once. */
+static AVX512 void maxpool_avx512(const k2t_win *g, const float *x, int n, float *y)
+{
+    const int c = g->c, full = c - c % 64;
+    const int64_t rs = (int64_t)g->dh * g->iw * c, cs = (int64_t)g->dw * c;
+    const __mmask16 t0 = lanes(c - full, 0), t1 = lanes(c - full, 1);
+    const __mmask16 t2 = lanes(c - full, 2), t3 = lanes(c - full, 3);
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + (int64_t)s * g->ih * g->iw * c;
+        float *ys = y + (int64_t)s * g->oh * g->ow * c;
+        for (int oy = 0; oy < g->oh; oy++) {
+            int iy0 = oy * g->sh - g->pt, ky0, ky1;
+            tap_range(iy0, g->kh, g->dh, g->ih, &ky0, &ky1);
+            for (int ox = 0; ox < g->ow; ox++) {
+                int ix0 = ox * g->sw - g->pl, kx0, kx1;
+                tap_range(ix0, g->kw, g->dw, g->iw, &kx0, &kx1);
+                float *o = ys + ((int64_t)oy * g->ow + ox) * c;
+                if (ky0 >= ky1 || kx0 >= kx1) { /* a window of padding only */
+                    for (int j = 0; j < c; j++)
+                        o[j] = -INFINITY;
+                    continue;
+                }
+                const float *x0 = xs + ((int64_t)(iy0 + ky0 * g->dh) * g->iw + ix0 + kx0 * g->dw) * c;
+                for (int j = 0; j < full; j += 64)
+                    max_taps(x0 + j, ky1 - ky0, kx1 - kx0, rs, cs, 0xffff, 0xffff, 0xffff, 0xffff, o + j);
+                if (full < c)
+                    max_taps(x0 + full, ky1 - ky0, kx1 - kx0, rs, cs, t0, t1, t2, t3, o + full);
+            }
+        }
+    }
+}
+#endif
+
 K2T_CLONES
 void kern_maxpool(const k2t_win *g, const float *x, int n, float *y)
 {
     const int c = g->c;
+#ifdef HAVE_DIRECT
+    if (kern_simd()) {
+        maxpool_avx512(g, x, n, y);
+        return;
+    }
+#endif
     for (int s = 0; s < n; s++) {
         const float *xs = x + (int64_t)s * g->ih * g->iw * c;
         float *ys = y + (int64_t)s * g->oh * g->ow * c;
