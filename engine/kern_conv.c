@@ -215,7 +215,19 @@ typedef struct dk {
     int64_t keep;            /* k2t_epi's keeping form: v also stored at + keep, */
     const float *post_scale, *post_shift; /* then v*post_scale + post_shift */
     int64_t res;             /* k2t_epi.res: the tensor at + res added before the clip */
+    /* The kernel panel the next call will read (packed: the floats after
+    ** this one's), brought into L2 a share after each block: a model's
+    ** weights come from memory once a run (conv10 of SqueezeNet: 2 MB,
+    ** 25% slower cold than hot without it).  NULL: none. */
+    const float *pf, *pf_end;
 } dk;
+
+/* Prefetch into L2 the next lines of the panel at *pf (to pf_end). */
+static inline __attribute__((always_inline)) void pf_lines(const char **pf, const char *end, int lines)
+{
+    for (int i = 0; i < lines && *pf < end; i++, *pf += 64)
+        _mm_prefetch(*pf, _MM_HINT_T1);
+}
 
 /* Named accumulators a<p>_<v> for pixel p and channel vector v (an array
 ** of __m512 would live in memory); those beyond NB and NV are dead code.
@@ -471,15 +483,28 @@ static AVX512 void band_fill(const k2t_win *g, const float *xs, int first, int r
 }
 
 /* Output rows [oy0, oy1) of one sample for the channel chunk a->w..: the
-** pixels of each row cut into groups of four (the last one shifted back
-** to end at the row's end, recomputing a few pixels), the groups of all
-** rows dealt into blocks.  src is the window of pixel (oy0, 0) at tap
-** (0, 0); output rows are rstride floats apart in src.  Rows narrower
-** than four pixels go in blocks of two and one. */
+** pixels of each row cut into groups of four, the groups of all rows
+** dealt into blocks.  src is the window of pixel (oy0, 0) at tap (0, 0);
+** output rows are rstride floats apart in src.  A row's last ow % 4
+** pixels go, whichever costs less, in a group shifted back to end at the
+** row's end (recomputing pixels), or down their columns in groups of
+** four rows (a 13x13 map: 169 pixels computed, not 208); what is left in
+** blocks of two and one.  Sums that accumulate in y are never recomputed.
+** Rows narrower than four pixels go in blocks of two and one. */
 static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride, int ow, int oy0,
                         int oy1, float *y, float *kb)
 {
     const int gmax = mk_groups[nvi];
+    /* The next panel's share per block: the blocks this call makes. */
+    const char *pf = (const char *)a->pf, *pf_end = (const char *)a->pf_end;
+    int64_t calls = ow < 4 ? (int64_t)(oy1 - oy0) * ow : ((int64_t)(oy1 - oy0) * ((ow + 3) / 4) + gmax - 1) / gmax + 1;
+    int share = pf ? (int)(((pf_end - pf) / 64 + calls - 1) / calls) : 0;
+#define CALL(fn, d, qq, yy, kk)                                                          \
+    do {                                                                                 \
+        (fn)(d, qq, yy, kk);                                                             \
+        if (share)                                                                       \
+            pf_lines(&pf, pf_end, share);                                                \
+    } while (0)
     const float *q[4];
     float *yo[4], *ko[4] = {NULL, NULL, NULL, NULL};
 #define AT(pix, slot)                                                                    \
@@ -494,23 +519,25 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
                 int two = ow - ox >= 2;
                 q[0] = src + (oy - oy0) * rstride + ox * a->ps;
                 AT((int64_t)(oy - oy0) * ow + ox, 0);
-                mk_tab[nvi][two ? 4 : 5](a, q, yo, ko);
+                CALL(mk_tab[nvi][two ? 4 : 5], a, q, yo, ko);
                 ox += two ? 2 : 1;
             }
         return;
     }
+    /* In pixel-blocks: a shifted group costs four a row; a column group
+    ** four per four rows, a pixel left alone about three. */
+    const int r = ow % 4, rows = oy1 - oy0, shift_ok = !a->accum && a->last;
+    const int vert = r && rows >= 4 && (rows / 4) * 4 * r + (rows % 4) * r * 3 < (shift_ok ? 4 : 3 * r) * rows;
+    const int whole = shift_ok && !vert ? ow : ow - r;
+    const int vrows = vert ? rows - rows % 4 : 0; /* rows whose last r pixels go down columns */
     int ng = 0;
-    /* A row's last group is shifted back to end at its end, recomputing
-    ** pixels, unless the sums accumulate in y: then its last pixels go
-    ** in blocks of two and one. */
-    const int whole = a->accum || !a->last ? ow - ow % 4 : ow;
     for (int oy = oy0; oy < oy1; oy++) {
-        for (int ox = whole; ox < ow;) {
+        for (int ox = oy - oy0 < vrows ? ow : whole; ox < ow;) {
             int two = ow - ox >= 2;
             const float *q1[1] = {src + (oy - oy0) * rstride + ox * a->ps};
             float *y1[1] = {y + ((int64_t)(oy - oy0) * ow + ox) * a->ys};
             float *k1[1] = {kb ? kb + ((int64_t)(oy - oy0) * ow + ox) * a->ks : NULL};
-            mk_tab[nvi][two ? 4 : 5](a, q1, y1, k1);
+            CALL(mk_tab[nvi][two ? 4 : 5], a, q1, y1, k1);
             ox += two ? 2 : 1;
         }
         for (int ox = 0; ox < whole; ox += 4) {
@@ -518,14 +545,35 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
             q[ng] = src + (oy - oy0) * rstride + o * a->ps;
             AT((int64_t)(oy - oy0) * ow + o, ng);
             if (++ng == gmax) {
-                mk_tab[nvi][ng - 1](a, q, yo, ko);
+                CALL(mk_tab[nvi][ng - 1], a, q, yo, ko);
                 ng = 0;
             }
         }
     }
     if (ng)
-        mk_tab[nvi][ng - 1](a, q, yo, ko);
+        CALL(mk_tab[nvi][ng - 1], a, q, yo, ko);
+    if (!vrows)
+        return;
+    /* The last r columns, four rows a group: pixels rstride floats apart in
+    ** src, ow pixels apart in y. */
+    dk v = *a;
+    v.ps = rstride;
+    v.ys = ow * a->ys;
+    v.ks = ow * a->ks;
+    ng = 0;
+    for (int ox = ow - r; ox < ow; ox++)
+        for (int oy = oy0; oy < oy0 + vrows; oy += 4) {
+            q[ng] = src + (oy - oy0) * rstride + ox * a->ps;
+            AT((int64_t)(oy - oy0) * ow + ox, ng);
+            if (++ng == gmax) {
+                CALL(mk_tab[nvi][ng - 1], &v, q, yo, ko);
+                ng = 0;
+            }
+        }
+    if (ng)
+        CALL(mk_tab[nvi][ng - 1], &v, q, yo, ko);
 #undef AT
+#undef CALL
 }
 
 /* Output rows [oy0, oy1) of ow pixels (rstride floats of input apart)
@@ -539,6 +587,7 @@ static void direct_chunks(dk *a, const k2t_epi *e, const float *w, const float *
     int64_t n_chunks = 0, lo, hi, idx = 0;
     for (int c0 = 0; c0 < coutg; c0 += chunk_width(coutg - c0)) n_chunks++;
     kern_slice_range(n_chunks * groups, &lo, &hi);
+    const float *wp_end = wp ? wp + K * groups * coutg : NULL;
     for (int q = 0; q < groups; q++)
         for (int c0 = 0; c0 < coutg; idx++) {
             int nc = chunk_width(coutg - c0);
@@ -572,6 +621,10 @@ static void direct_chunks(dk *a, const k2t_epi *e, const float *w, const float *
                 a->accum = k > 0;
                 a->last = a->k1 == len;
                 a->w = wc + (int64_t)k * a->ldw;
+                a->pf = wp ? a->w + (int64_t)(a->k1 - a->k0) * a->ldw : NULL;
+                a->pf_end = wp ? a->pf + (int64_t)(a->k1 - a->k0) * a->ldw : NULL;
+                if (a->pf_end > wp_end)
+                    a->pf_end = wp_end;
                 direct_rows(a, nvi, src + (int64_t)q * cg, rstride, ow, oy0, oy1, yb + ch,
                             kb ? kb + ch : NULL);
             }
@@ -620,7 +673,7 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
         /* A 1x1 convolution reads every pixel in place, in one run across
         ** rows and samples: full blocks of 12 pixels even on a 3x3 map, in
         ** pieces whose input stays in cache over the channel chunks. */
-        int64_t total = (int64_t)n * g->oh * g->ow, piece = BAND_FLOATS / (c ? c : 1);
+        int64_t total = (int64_t)n * g->oh * g->ow, piece = 2 * BAND_FLOATS / (c ? c : 1);
         piece = piece < 48 ? 48 : piece - piece % 12;
         for (int64_t p0 = 0; p0 < total; p0 += piece) {
             int len = (int)(total - p0 < piece ? total - p0 : piece);
