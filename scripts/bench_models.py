@@ -4,8 +4,9 @@ trained ones are (He-scaled kernels, BN statistics near 0 and 1), for timing k2t
 ONNX Runtime on real-sized maps:
   mobilenet_v2_224.h5  MobileNetV2 alpha 1.0 (ZeroPadding2D + stride-2 'valid' convs, ReLU(6.),
                        inverted residual blocks with Add, 1280 features, Dense 1000 softmax)
-  squeezenet_224.h5    SqueezeNet 1.1 (fire modules: 1x1 squeeze, 1x1 and 3x3 expand,
-                       Concatenate; conv10 1x1 to 1000, GlobalAveragePooling2D, softmax)
+  squeezenet_224.h5    SqueezeNet 1.1 as keras-squeezenet writes it (fire modules: 1x1 squeeze,
+                       1x1 and 3x3 expand, each convolution then its Activation('relu'),
+                       Concatenate; conv10 1x1 to 1000, ReLU, GlobalAveragePooling2D, softmax)
 Needs numpy and h5py (run it with /usr/bin/python3)."""
 import os
 import sys
@@ -89,20 +90,23 @@ def mobilenet_v2():
 def squeezenet():
     g = gf.Graph("k24", 0, name="squeezenet")
 
-    def conv(x, cin, f, k, s, name, pad="valid", act="relu"):
-        return g.add("Conv2D", x, name=name, filters=f, kernel_size=[k, k], strides=[s, s], padding=pad,
-                     activation=act, values={"kernel": he((k, k, cin, f), k * k * cin),
-                                             "bias": (0.01 * rng.normal(size=f)).astype(np.float32)})
+    # As keras-squeezenet writes it: each convolution linear, then its own
+    # Activation('relu') layer.
+    def conv(x, cin, f, k, s, name, relu, pad="valid"):
+        x = g.add("Conv2D", x, name=name, filters=f, kernel_size=[k, k], strides=[s, s], padding=pad,
+                  activation="linear", values={"kernel": he((k, k, cin, f), k * k * cin),
+                                               "bias": (0.01 * rng.normal(size=f)).astype(np.float32)})
+        return g.add("Activation", x, name=relu, activation="relu")
 
     def fire(x, cin, sq, ex, n):
         p = "fire%d/" % n
-        x = conv(x, cin, sq, 1, 1, p + "squeeze1x1")
-        a = conv(x, sq, ex, 1, 1, p + "expand1x1")
-        b = conv(x, sq, ex, 3, 1, p + "expand3x3", pad="same")
+        x = conv(x, cin, sq, 1, 1, p + "squeeze1x1", p + "relu_squeeze1x1")
+        a = conv(x, sq, ex, 1, 1, p + "expand1x1", p + "relu_expand1x1")
+        b = conv(x, sq, ex, 3, 1, p + "expand3x3", p + "relu_expand3x3", pad="same")
         return g.add("Concatenate", [a, b], name=p + "concat", axis=-1)
 
     i = g.Input((224, 224, 3), name="input_1")
-    x = conv(i, 3, 64, 3, 2, "conv1")
+    x = conv(i, 3, 64, 3, 2, "conv1", "relu_conv1")
     x = g.add("MaxPooling2D", x, name="pool1", pool_size=[3, 3], strides=[2, 2])
     x = fire(x, 64, 16, 64, 2)
     x = fire(x, 128, 16, 64, 3)
@@ -115,7 +119,7 @@ def squeezenet():
     x = fire(x, 384, 64, 256, 8)
     x = fire(x, 512, 64, 256, 9)
     x = g.add("Dropout", x, name="drop9", rate=0.5)
-    x = conv(x, 512, 1000, 1, 1, "conv10")
+    x = conv(x, 512, 1000, 1, 1, "conv10", "relu_conv10")
     x = g.add("GlobalAveragePooling2D", x, name="global_average_pooling2d")
     x = g.add("Activation", x, name="loss", activation="softmax")
     g.outputs = [x]
