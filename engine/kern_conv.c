@@ -222,6 +222,16 @@ typedef struct dk {
     const float *pf, *pf_end;
 } dk;
 
+/* Ask for the lines of four output pixels (ps floats apart, each lines
+** long) for writing, before the block that stores them: a run that keeps
+** every layer writes each to memory no earlier pass touched. */
+static inline __attribute__((always_inline)) void pf_out(const float *y, int64_t ps, int lines)
+{
+    for (int i = 0; i < 4; i++)
+        for (int l = 0; l < lines; l++)
+            __asm__ volatile("prefetchw %0" : : "m"(*((const char *)(y + i * ps) + 64 * l)));
+}
+
 /* Prefetch into L2 the next lines of the panel at *pf (to pf_end). */
 static inline __attribute__((always_inline)) void pf_lines(const char **pf, const char *end, int lines)
 {
@@ -507,11 +517,15 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
     } while (0)
     const float *q[4];
     float *yo[4], *ko[4] = {NULL, NULL, NULL, NULL};
+    int64_t ps_y = a->ys;
+    const int lines = (int)((a->tail ? (nvi * 16 + __builtin_popcount(a->tail)) : 16) * 4 + 63) / 64;
 #define AT(pix, slot)                                                                    \
     do {                                                                                 \
         yo[slot] = y + (pix) * a->ys;                                                    \
         if (kb)                                                                          \
             ko[slot] = kb + (pix) * a->ks;                                               \
+        if (a->last)                                                                     \
+            pf_out(yo[slot], ps_y, lines);                                               \
     } while (0)
     if (ow < 4) {
         for (int oy = oy0; oy < oy1; oy++)
@@ -559,6 +573,7 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
     dk v = *a;
     v.ps = rstride;
     v.ys = ow * a->ys;
+    ps_y = v.ys;
     v.ks = ow * a->ks;
     ng = 0;
     for (int ox = ow - r; ox < ow; ox++)
