@@ -13,14 +13,14 @@
 **
 ** Two ways to run (k2t_opts.keep), with the fusions fuse.c plans:
 **  - keep: every node's output stays available, for print/step/diff.  A
-**    GEMM op's output pass stores its own output and, from the same
-**    registers, the last layer of its chain (k2t_epi's keeping form); the
-**    layers between (a BatchNormalization, a residual Add), a pad read
-**    through, the slices a Concatenate's producers wrote, and a GEMM's
-**    own pre-activation are computed when read (k2t_run_output,
-**    k2t_run_preact), into their own buffers, with their own kernels: the
-**    unfused values bit for bit.  A call that stops inside a chain (step)
-**    runs each layer on its own;
+**    GEMM op's output pass computes its chain (k2t_epi's post_scale, res,
+**    act, in the rounding of the layers' own kernels) and stores the last
+**    layer's output; the GEMM's own output and the layers between (a
+**    BatchNormalization, a residual Add), a pad read through, the slices
+**    a Concatenate's producers wrote, and a GEMM's own pre-activation are
+**    computed when read (k2t_run_output, k2t_run_preact), into their own
+**    buffers, with their own kernels: the unfused values bit for bit.  A
+**    call that stops inside a chain (step) runs each layer on its own;
 **  - fast: the chains are folded into the GEMM's epilogue, unary layers
 **    (K2T_OPF_INPLACE) run in place, buffers are reused once their last
 **    reader has run.

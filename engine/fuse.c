@@ -165,7 +165,7 @@ void k2t_fold_pads(k2t_run *r)
 
 /* Keep path: the output passes that compute several layers (see the top
 ** of the file).  A linear GEMM step s whose kernels honour k2t_epi's
-** keeping form (epi_keep) heads the chain chain_walk finds after it: its
+** chain form (epi_keep) heads the chain chain_walk finds after it: its
 ** pass stores the chain's last member's output only; s's own output and
 ** the members between (a BatchNormalization, a residual Add) are
 ** computed when read, each by its own kernel from its inputs (on

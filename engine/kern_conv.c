@@ -207,13 +207,11 @@ typedef struct dk {
     ** epilogue follows, else the partial sums are stored as they are. */
     int k0, k1, accum, last;
     int64_t ys;              /* floats between output pixels (cout, or k2t_epi.ldy) */
-    int64_t ks;              /* floats between the keeping form's first tensor's pixels (cout) */
     __mmask16 tail;          /* the lanes of the last 16-wide channel vector */
     const float *scale;      /* fused epilogue: per-channel scale of this chunk, or NULL */
     const float *bias;       /* per-channel bias of this chunk, or NULL */
     int clip;                /* 0, or max(v, 0) (1), or then min(v, 6) (2) */
-    int64_t keep;            /* k2t_epi's keeping form: v also stored at + keep, */
-    const float *post_scale, *post_shift; /* then v*post_scale + post_shift */
+    const float *post_scale, *post_shift; /* k2t_epi's: v*post_scale + post_shift */
     int64_t res;             /* k2t_epi.res: the tensor at + res added before the clip */
     /* The kernel panel the next call will read (packed: the floats after
     ** this one's), brought into L2 a share after each block: a model's
@@ -284,14 +282,6 @@ static inline __attribute__((always_inline)) void pf_lines(const char **pf, cons
         if (NV > 2) _mm512_mask_storeu_ps(yp + 32, m2, a##p##_2);                      \
         if (NV > 3) _mm512_mask_storeu_ps(yp + 48, m3, a##p##_3);                      \
     }
-#define KEEP(p)                                                                        \
-    if ((p) < NB) {                                                                    \
-        float *yp = ko[(p) / 4] + ((p) % 4) * a->ks;                                   \
-        keep_store(yp, m0, a##p##_0);                                                  \
-        if (NV > 1) keep_store(yp + 16, m1, a##p##_1);                                 \
-        if (NV > 2) keep_store(yp + 32, m2, a##p##_2);                                 \
-        if (NV > 3) keep_store(yp + 48, m3, a##p##_3);                                 \
-    }
 #define POST(p)                                                                        \
     if ((p) < NB) {                                                                    \
         a##p##_0 = _mm512_add_ps(_mm512_mul_ps(a##p##_0, e0), f0);                     \
@@ -311,10 +301,9 @@ static inline __attribute__((always_inline)) void pf_lines(const char **pf, cons
     M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15)
 
 /* Pixels 4j .. 4j+3 (those < NB) read from q[j] + i*ps and write
-** yo[j] + i*ys (the keeping form's first tensor ko[j] + i*ks). */
+** yo[j] + i*ys. */
 static inline __attribute__((always_inline)) AVX512 void
-mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *const *yo,
-        float *const *ko)
+mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *const *yo)
 {
     const __m512 z = _mm512_setzero_ps();
     ACC4(0) ACC4(1) ACC4(2) ACC4(3) ACC4(4) ACC4(5) ACC4(6) ACC4(7)
@@ -370,11 +359,8 @@ mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *c
         }
         ALL16(EPI)
     }
-    /* The layer's own output, then the BatchNormalization after it as a
-    ** product and a sum (kern_scale_shift's rounding). */
-    if (a->keep) {
-        ALL16(KEEP)
-    }
+    /* The BatchNormalization after the layer as a product and a sum
+    ** (kern_scale_shift's rounding). */
     if (a->post_scale) {
         __m512 e0 = z, e1 = z, e2 = z, e3 = z, f0 = z, f1 = z, f2 = z, f3 = z;
         e0 = _mm512_maskz_loadu_ps(m0, a->post_scale);
@@ -408,17 +394,15 @@ mk_body(const int NB, const int NV, const dk *a, const float *const *q, float *c
 #undef STORE
 #undef LOADACC
 #undef ADDRES
-#undef KEEP
 #undef POST
 #undef ALL16
 
-typedef void (*mk_fn)(const dk *, const float *const *, float *const *, float *const *);
+typedef void (*mk_fn)(const dk *, const float *const *, float *const *);
 
 #define MK(NB, NV)                                                                       \
-    static AVX512 void mk_##NB##_##NV(const dk *a, const float *const *q, float *const *yo, \
-                                      float *const *ko)                                  \
+    static AVX512 void mk_##NB##_##NV(const dk *a, const float *const *q, float *const *yo) \
     {                                                                                    \
-        mk_body(NB, NV, a, q, yo, ko);                                                   \
+        mk_body(NB, NV, a, q, yo);                                                       \
     }
 MK(16, 1) MK(12, 1) MK(8, 1) MK(4, 1) MK(2, 1) MK(1, 1)
 MK(12, 2) MK(8, 2) MK(4, 2) MK(2, 2) MK(1, 2)
@@ -502,28 +486,26 @@ static AVX512 void band_fill(const k2t_win *g, const float *xs, int first, int r
 ** blocks of two and one.  Sums that accumulate in y are never recomputed.
 ** Rows narrower than four pixels go in blocks of two and one. */
 static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride, int ow, int oy0,
-                        int oy1, float *y, float *kb)
+                        int oy1, float *y)
 {
     const int gmax = mk_groups[nvi];
     /* The next panel's share per block: the blocks this call makes. */
     const char *pf = (const char *)a->pf, *pf_end = (const char *)a->pf_end;
     int64_t calls = ow < 4 ? (int64_t)(oy1 - oy0) * ow : ((int64_t)(oy1 - oy0) * ((ow + 3) / 4) + gmax - 1) / gmax + 1;
     int share = pf ? (int)(((pf_end - pf) / 64 + calls - 1) / calls) : 0;
-#define CALL(fn, d, qq, yy, kk)                                                          \
+#define CALL(fn, d, qq, yy)                                                              \
     do {                                                                                 \
-        (fn)(d, qq, yy, kk);                                                             \
+        (fn)(d, qq, yy);                                                                 \
         if (share)                                                                       \
             pf_lines(&pf, pf_end, share);                                                \
     } while (0)
     const float *q[4];
-    float *yo[4], *ko[4] = {NULL, NULL, NULL, NULL};
+    float *yo[4];
     int64_t ps_y = a->ys;
     const int lines = (int)((a->tail ? (nvi * 16 + __builtin_popcount(a->tail)) : 16) * 4 + 63) / 64;
 #define AT(pix, slot)                                                                    \
     do {                                                                                 \
         yo[slot] = y + (pix) * a->ys;                                                    \
-        if (kb)                                                                          \
-            ko[slot] = kb + (pix) * a->ks;                                               \
         if (a->last)                                                                     \
             pf_out(yo[slot], ps_y, lines);                                               \
     } while (0)
@@ -533,7 +515,7 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
                 int two = ow - ox >= 2;
                 q[0] = src + (oy - oy0) * rstride + ox * a->ps;
                 AT((int64_t)(oy - oy0) * ow + ox, 0);
-                CALL(mk_tab[nvi][two ? 4 : 5], a, q, yo, ko);
+                CALL(mk_tab[nvi][two ? 4 : 5], a, q, yo);
                 ox += two ? 2 : 1;
             }
         return;
@@ -550,8 +532,7 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
             int two = ow - ox >= 2;
             const float *q1[1] = {src + (oy - oy0) * rstride + ox * a->ps};
             float *y1[1] = {y + ((int64_t)(oy - oy0) * ow + ox) * a->ys};
-            float *k1[1] = {kb ? kb + ((int64_t)(oy - oy0) * ow + ox) * a->ks : NULL};
-            CALL(mk_tab[nvi][two ? 4 : 5], a, q1, y1, k1);
+            CALL(mk_tab[nvi][two ? 4 : 5], a, q1, y1);
             ox += two ? 2 : 1;
         }
         for (int ox = 0; ox < whole; ox += 4) {
@@ -559,13 +540,13 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
             q[ng] = src + (oy - oy0) * rstride + o * a->ps;
             AT((int64_t)(oy - oy0) * ow + o, ng);
             if (++ng == gmax) {
-                CALL(mk_tab[nvi][ng - 1], a, q, yo, ko);
+                CALL(mk_tab[nvi][ng - 1], a, q, yo);
                 ng = 0;
             }
         }
     }
     if (ng)
-        CALL(mk_tab[nvi][ng - 1], a, q, yo, ko);
+        CALL(mk_tab[nvi][ng - 1], a, q, yo);
     if (!vrows)
         return;
     /* The last r columns, four rows a group: pixels rstride floats apart in
@@ -574,19 +555,18 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
     v.ps = rstride;
     v.ys = ow * a->ys;
     ps_y = v.ys;
-    v.ks = ow * a->ks;
     ng = 0;
     for (int ox = ow - r; ox < ow; ox++)
         for (int oy = oy0; oy < oy0 + vrows; oy += 4) {
             q[ng] = src + (oy - oy0) * rstride + ox * a->ps;
             AT((int64_t)(oy - oy0) * ow + ox, ng);
             if (++ng == gmax) {
-                CALL(mk_tab[nvi][ng - 1], &v, q, yo, ko);
+                CALL(mk_tab[nvi][ng - 1], &v, q, yo);
                 ng = 0;
             }
         }
     if (ng)
-        CALL(mk_tab[nvi][ng - 1], &v, q, yo, ko);
+        CALL(mk_tab[nvi][ng - 1], &v, q, yo);
 #undef AT
 #undef CALL
 }
@@ -596,7 +576,7 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
 ** finish; yb is the band's first pixel. */
 static void direct_chunks(dk *a, const k2t_epi *e, const float *w, const float *wp, int64_t K,
                           int groups, int cg, int coutg, const float *src,
-                          int64_t rstride, int ow, int oy0, int oy1, float *yb, float *kb)
+                          int64_t rstride, int ow, int oy0, int oy1, float *yb)
 {
     /* A sliced call (kern_slice) takes its share of the chunks. */
     int64_t n_chunks = 0, lo, hi, idx = 0;
@@ -640,8 +620,7 @@ static void direct_chunks(dk *a, const k2t_epi *e, const float *w, const float *
                 a->pf_end = wp ? a->pf + (int64_t)(a->k1 - a->k0) * a->ldw : NULL;
                 if (a->pf_end > wp_end)
                     a->pf_end = wp_end;
-                direct_rows(a, nvi, src + (int64_t)q * cg, rstride, ow, oy0, oy1, yb + ch,
-                            kb ? kb + ch : NULL);
+                direct_rows(a, nvi, src + (int64_t)q * cg, rstride, ow, oy0, oy1, yb + ch);
             }
             c0 += nc;
         }
@@ -680,9 +659,7 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
     a.cg = cg;
     a.merged = g->dw == 1 && cg == c;
     a.ys = e && e->ldy ? e->ldy : cout;
-    a.ks = cout;
     a.clip = clip;
-    a.keep = e ? e->keep : 0;
     a.res = e ? e->res : 0;
     if (conv_is_pointwise(g)) {
         /* A 1x1 convolution reads every pixel in place, in one run across
@@ -693,8 +670,8 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
         for (int64_t p0 = 0; p0 < total; p0 += piece) {
             int len = (int)(total - p0 < piece ? total - p0 : piece);
             const float *src = x + p0 * c;
-            float *yb = y + p0 * a.ys, *kb = a.keep ? y + a.keep + p0 * cout : NULL;
-            direct_chunks(&a, e, w, wp, K, groups, cg, coutg, src, 0, len, 0, 1, yb, kb);
+            float *yb = y + p0 * a.ys;
+            direct_chunks(&a, e, w, wp, K, groups, cg, coutg, src, 0, len, 0, 1, yb);
             direct_tail(yb, len, cout, act, clip);
         }
         return;
@@ -710,9 +687,9 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
                 src = ws;
             }
             int64_t pix = ((int64_t)s * g->oh + oy0) * g->ow;
-            float *yb = y + pix * a.ys, *kb = a.keep ? y + a.keep + pix * cout : NULL;
+            float *yb = y + pix * a.ys;
             direct_chunks(&a, e, w, wp, K, groups, cg, coutg, src, (int64_t)g->sh * width * c, g->ow,
-                          oy0, oy1, yb, kb);
+                          oy0, oy1, yb);
             direct_tail(yb, (int64_t)(oy1 - oy0) * g->ow, cout, act, clip);
         }
     }
@@ -781,8 +758,6 @@ void kern_conv2d(const k2t_win *g, int groups, int cout, const float *x, int n,
 #ifdef HAVE_DIRECT
     if (direct_ok(g, groups, cout)) {
         conv_direct(g, groups, cout, x, n, w, wp, e, y, ws);
-        if (e && e->keep)
-            _mm_sfence(); /* the streaming stores, before another thread reads */
         return;
     }
 #endif

@@ -141,7 +141,6 @@ typedef struct dwk {
     const float *scale, *bias;  /* + c0, or NULL */
     int clip;                   /* 0, max(v,0) (1), then min(v,6) (2) */
     __mmask16 tail;             /* lanes of the last vector */
-    int64_t keep;               /* k2t_epi's keeping form (see dk) */
     const float *post_scale, *post_shift; /* + c0, or NULL */
 } dwk;
 
@@ -189,12 +188,6 @@ typedef struct dwk {
         _mm512_mask_storeu_ps(y + ((i) / V) * a->ys + 16 * v,                          \
                               v == V - 1 ? a->tail : 0xffff, a##i);                    \
     }
-#define DW_KEEP(i)                                                                     \
-    if ((i) < P * V) {                                                                 \
-        const int v = (i) % V;                                                         \
-        keep_store(y + a->keep + ((i) / V) * a->ys + 16 * v,                           \
-                   v == V - 1 ? a->tail : 0xffff, a##i);                               \
-    }
 #define DW_POST(i)                                                                     \
     if ((i) < P * V) {                                                                 \
         const int v = (i) % V;                                                         \
@@ -233,9 +226,6 @@ dwk_body(const int P, const int V, const dwk *a, const float *xs, int64_t off, f
             LOAD8(b, a->bias, LDZ);
         DW_ALL(DW_EPI)
     }
-    if (a->keep) {
-        DW_ALL(DW_KEEP)
-    }
     if (a->post_scale) {
         __m512 s0, s1 = z, s2 = z, s3 = z, s4 = z, s5 = z, s6 = z, s7 = z;
         __m512 b0, b1 = z, b2 = z, b3 = z, b4 = z, b5 = z, b6 = z, b7 = z;
@@ -253,7 +243,6 @@ dwk_body(const int P, const int V, const dwk *a, const float *xs, int64_t off, f
 #undef DW_EPI
 #undef DW_CLIP
 #undef DW_STORE
-#undef DW_KEEP
 #undef DW_POST
 #undef DW_ALL
 #undef SEL8
@@ -284,7 +273,7 @@ static const dwk_fn dwk_tab[3][5] = {
 ** weights (and scale, bias) repeated, tstride floats per tap. */
 static AVX512 void dw_flat(const k2t_win *g, const float *xs, int64_t xoff, int64_t len,
                            int ky0, int ky1, const float *wt, const float *st, const float *bt,
-                           const float *pst, const float *ptt, int64_t keep,
+                           const float *pst, const float *ptt,
                            int64_t tstride, int clip, float *y)
 {
     const int c = g->c, kw = g->kw;
@@ -336,8 +325,6 @@ static AVX512 void dw_flat(const k2t_win *g, const float *xs, int64_t xoff, int6
                 r = _mm512_mul_ps(r, _mm512_loadu_ps(st + phase + 16 * v));
             if (bt)
                 r = _mm512_add_ps(r, _mm512_loadu_ps(bt + phase + 16 * v));
-            if (keep)
-                keep_store(y + keep + j0 + 16 * v, mk, r);
             if (pst)
                 r = _mm512_add_ps(_mm512_mul_ps(r, _mm512_loadu_ps(pst + phase + 16 * v)),
                                   _mm512_loadu_ps(ptt + phase + 16 * v));
@@ -401,7 +388,6 @@ static void dw_avx512(const k2t_win *g, const float *x, int n, const float *w, c
     a.kw = kw;
     a.wstep = c;
     a.clip = clip;
-    a.keep = e ? e->keep : 0;
     int64_t oy_lo, oy_hi; /* a sliced call's share of the rows (kern_slice) */
     kern_slice_range(g->oh, &oy_lo, &oy_hi);
     for (int s = 0; s < n; s++) {
@@ -413,7 +399,7 @@ static void dw_avx512(const k2t_win *g, const float *x, int n, const float *w, c
             const int64_t row0 = (int64_t)iy0 * g->iw * c; /* may lie in the padding */
             if (flat && oxb > oxa)
                 dw_flat(g, xs, row0 + (int64_t)(oxa - g->pl) * c, (int64_t)(oxb - oxa) * c,
-                        a.ky0, a.ky1, tile, st, bt, pst, ptt, a.keep, tstride, clip,
+                        a.ky0, a.ky1, tile, st, bt, pst, ptt, tstride, clip,
                         yrow + (int64_t)oxa * c);
             for (int c0 = 0; c0 < c;) {
                 /* Chunks of 4, 2 or 1 vectors, the last one masked: blocks
@@ -469,8 +455,6 @@ void kern_depthwise(const k2t_win *g, int m, const float *x, int n, const float 
     if (kern_simd()) {
         if (m == 1) {
             dw_avx512(g, x, n, w, e, y);
-            if (e && e->keep)
-                _mm_sfence();
         } else
             dw_portable_avx512(g, m, x, n, w, e, y);
         return;

@@ -1,8 +1,8 @@
 /*
 ** kern_window.h -- what the window kernels (kern_conv.c, kern_depthwise.c)
-** share: the AVX-512 build switches, window tap ranges, the keeping
-** form's streaming store and this thread's slice (kern_slice).  Internal
-** to the kernels; the executor sees kernels.h.
+** share: the AVX-512 build switches, window tap ranges and this thread's
+** slice (kern_slice).  Internal to the kernels; the executor sees
+** kernels.h.
 */
 #ifndef K2T_ENGINE_KERN_WINDOW_H
 #define K2T_ENGINE_KERN_WINDOW_H
@@ -23,17 +23,6 @@
 #define HAVE_DIRECT 1
 #define AVX512 __attribute__((target("avx512f")))
 
-/* A store of the keeping form's first tensor (k2t_epi.keep), which
-** nothing in the run reads again: a whole aligned vector is one cache
-** line, written around the caches (no read for ownership, no eviction of
-** the tensors the next layer reads).  The kernels end with an sfence. */
-static inline __attribute__((always_inline)) AVX512 void keep_store(float *p, __mmask16 m, __m512 v)
-{
-    if (m == 0xffff && !((uintptr_t)p & 63))
-        _mm512_stream_ps(p, v);
-    else
-        _mm512_mask_storeu_ps(p, m, v);
-}
 #endif
 
 /* The kernel taps k0 <= k < k1 of a window starting at input index 'base'

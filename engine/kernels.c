@@ -374,8 +374,8 @@ void kern_softmax(float *y, int64_t outer, int64_t len, int64_t inner)
 
 /*------------------------------------------------------------ epilogue */
 
-/* The keeping form and the residual, a row at a time while it is in
-** cache. */
+/* The layers after a GEMM (post_scale, the residual), a row at a time
+** while it is in cache. */
 K2T_CLONES
 static void epilogue_keep(float *y, int64_t rows, int c, const k2t_epi *e)
 {
@@ -388,8 +388,6 @@ static void epilogue_keep(float *y, int64_t rows, int c, const k2t_epi *e)
                 v *= sc[j];
             if (b)
                 v += b[j];
-            if (e->keep)
-                p[j + e->keep] = v;
             if (ps)
                 v = v * ps[j] + pt[j];
             if (e->res)
@@ -408,7 +406,7 @@ void kern_epilogue(float *restrict y, int64_t rows, int c, const k2t_epi *e)
 {
     if (!e)
         return;
-    if (e->keep || e->post_scale || e->res) {
+    if (e->post_scale || e->res) {
         epilogue_keep(y, rows, c, e);
         return;
     }

@@ -20,29 +20,28 @@
 
 /* What follows a GEMM: per-channel bias, then an activation.
 **
-** The keeping form, for a run that keeps every layer's output at the cost
-** of inference: v = acc*scale + bias is also stored at y + keep (keep != 0:
-** the GEMM layer's own output), then v*post_scale + post_shift (a
-** BatchNormalization after it, as its kern_scale_shift computes it: a
-** product, then a sum; not an FMA), the residual and the activation give
-** y: the values of the layers after the GEMM run one by one, bit for bit. */
+** The keep path's chains (a run that keeps every layer's output at the
+** cost of inference): from v = acc*scale + bias, v*post_scale + post_shift
+** (a BatchNormalization after the GEMM, as its kern_scale_shift computes
+** it: a product, then a sum; not an FMA), the residual and the activation
+** give y: the values of the layers after the GEMM run one by one, bit for
+** bit. */
 typedef struct k2t_epi {
     const float *bias;      /* per output channel, or NULL */
     const float *scale;     /* per output channel multiplier before bias (folded BN), or NULL */
     k2t_act act;
-    int64_t keep;           /* floats from y to where v is also stored; 0: not stored */
     const float *post_scale, *post_shift; /* both or neither */
     int64_t res;            /* floats from y to a tensor of y's layout added before the
                                activation (a residual Add: v + r, kern_merge's sum); 0: none */
     int64_t ldy;            /* floats between y's pixels, 0: the channel count (a slice of a
                                Concatenate's output); only the direct convolution takes it,
                                with an activation applied in registers (linear, relu, relu6)
-                               and no res; the keeping form's first tensor stays dense */
+                               and no res */
 } k2t_epi;
 
-/* y[rows][c] = act(y * scale + bias), in place (the keeping form: v =
-** y*scale + bias to y + keep, act(v*post_scale + post_shift) to y; with
-** res, the residual added before the activation).
+/* y[rows][c] = act(y * scale + bias), in place (with post_scale: v =
+** y*scale + bias, then act(v*post_scale + post_shift); with res, the
+** residual added before the activation).
 ** softmax acts on each row.  e == NULL does nothing.  Every activation is
 ** within a few float ulps of its double formula (KERAS-FORMAT 4; gelu is
 ** the exact erf form). */

@@ -59,7 +59,8 @@ struct k2t_step {
     float *alpha;           /* owned: PReLU expanded */
     k2t_epi epi;            /* for the producing GEMM */
     int epi_keep;           /* plan: forward() hands f->epi to kernels writing f->g in
-                            ** Keras's layout, where k2t_epi's keeping form holds */
+                            ** Keras's layout, where k2t_epi's chain form (post_scale,
+                            ** res) holds */
     int epi_res;            /* plan: and k2t_epi.res (the direct and GEMM convolutions,
                             ** Dense; not the depthwise kernels) */
     int slice_ok;           /* plan: its kernels split one image (kern_slice): 1 by

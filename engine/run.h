@@ -43,7 +43,7 @@ void k2t_keep_chains(k2t_run *r);
 void k2t_concat_direct(k2t_run *r);
 
 /* Whether step s's kept pre-activation is left to be computed when read:
-** a GEMM whose kernels take the keeping form applies its activation in
+** a GEMM whose kernels take the chain form applies its activation in
 ** its output pass, as the fast path does; k2t_run_preact runs it again
 ** without the activation (the same sums: its pre-activation bit for bit).
 ** The layer's own output, the activation's, is stored. */

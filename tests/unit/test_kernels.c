@@ -464,28 +464,28 @@ typedef struct convcase {
 static const k2t_act conv_acts[] = {K2T_ACT_LINEAR, K2T_ACT_RELU, K2T_ACT_RELU6,
                                     K2T_ACT_GELU, K2T_ACT_SOFTMAX, K2T_ACT_TANH};
 
-/* k2t_epi's keeping form against the plain one: run(ctx, e, y) computes
-** ny floats of rows x c into y.  With keep, the first tensor (acc*scale +
-** bias) must be the plain linear output bit for bit, and the second must
-** be act(v*post_scale + post_shift [+ the residual]) as kern_epilogue
-** computes it from there: the values an unfused run gets (the
-** BatchNormalization's product and sum, then kern_merge's a + b). */
+/* k2t_epi's chain form (the keep path's chains) against the plain one:
+** run(ctx, e, y) computes ny floats of rows x c into y.  With post_scale
+** (and the residual) y must be act(v*post_scale + post_shift [+ the
+** residual]) as the layers' own kernels compute it from the plain linear
+** output v: the BatchNormalization's product and sum, then kern_merge's
+** a + b, bit for bit; nothing is written outside y. */
 typedef void (*epi_run)(const void *ctx, const k2t_epi *e, float *y);
 
-static void check_keep(epi_run run, const void *ctx, int64_t ny, int c, const float *bias,
+static void check_chain(epi_run run, const void *ctx, int64_t ny, int c, const float *bias,
                        k2t_act act, int simd, int with_res)
 {
     int64_t gap = 48, rows = ny / c;
-    float *both = fbuf(3 * ny + 2 * gap), *plain = fbuf(ny), *want = fbuf(ny);
-    float *ps = frand(c, 0.5, 1.5), *pt = frand(c, -0.5, 0.5), *res = both + 2 * (ny + gap);
+    float *both = fbuf(2 * ny + gap), *plain = fbuf(ny), *want = fbuf(ny);
+    float *ps = frand(c, 0.5, 1.5), *pt = frand(c, -0.5, 0.5), *res = both + ny + gap;
     for (int64_t i = 0; i < ny; i++)
         res[i] = (float)(urand() * 4.0 - 2.0);
     k2t_epi lin = {.bias = bias, .act = K2T_ACT_LINEAR};
-    k2t_epi keep = {.bias = bias, .act = act, .keep = ny + gap, .post_scale = ps, .post_shift = pt,
-                    .res = with_res ? 2 * (ny + gap) : 0};
+    k2t_epi chain = {.bias = bias, .act = act, .post_scale = ps, .post_shift = pt,
+                     .res = with_res ? ny + gap : 0};
     kern_set_simd(simd);
     run(ctx, &lin, plain);
-    run(ctx, &keep, both);
+    run(ctx, &chain, both);
     for (int64_t i = 0; i < ny; i++) {
         want[i] = plain[i] * ps[i % c] + pt[i % c];
         if (with_res)
@@ -494,30 +494,9 @@ static void check_keep(epi_run run, const void *ctx, int64_t ny, int c, const fl
     k2t_epi a = {.act = act};
     kern_epilogue(want, rows, c, &a);
     kern_set_simd(1);
-    if (memcmp(both + ny + gap, plain, (size_t)ny * sizeof(float)))
-        fail("keeping form: the first tensor differs from the plain output");
     if (memcmp(both, want, (size_t)ny * sizeof(float)))
-        fail("keeping form: the second tensor differs from the unfused passes");
-    guard_check(both, 3 * ny + 2 * gap, "keeping form");
-    /* Without keep (the keep path's chains): the second tensor alone, the
-    ** same bits, nothing stored where the first would go. */
-    float *only = both + ny + gap;
-    for (int64_t i = 0; i < ny; i++)
-        only[i] = -7.0f;
-    memset(both, 0, (size_t)ny * sizeof(float));
-    k2t_epi post = keep;
-    post.keep = 0;
-    kern_set_simd(simd);
-    run(ctx, &post, both);
-    kern_set_simd(1);
-    if (memcmp(both, want, (size_t)ny * sizeof(float)))
-        fail("keeping form without keep: the tensor differs from the unfused passes");
-    for (int64_t i = 0; i < ny; i++)
-        if (only[i] != -7.0f) {
-            fail("keeping form without keep: a value stored at keep's distance");
-            break;
-        }
-    guard_check(both, 3 * ny + 2 * gap, "keeping form without keep");
+        fail("chain form: the output differs from the unfused passes");
+    guard_check(both, 2 * ny + gap, "chain form");
     free(both), free(plain), free(want), free(ps), free(pt);
 }
 
@@ -609,29 +588,27 @@ static void run_conv(const convcase *cc, int ci, int simd)
         free(yr), free(lin), free(want);
     }
     /* A slice of a wider tensor (k2t_epi.ldy: a Concatenate's output),
-    ** with and without the keeping form (its first tensor stays dense):
-    ** the direct route with an activation applied in registers. */
+    ** with and without the chain form: the direct route with an
+    ** activation applied in registers. */
     if (simd && wp && (act == K2T_ACT_LINEAR || act == K2T_ACT_RELU || act == K2T_ACT_RELU6)) {
         int64_t pix = ny / cc->cout, ld = cc->cout + 7;
-        float *wide = fbuf(pix * ld + ny + 64), *dense = wide + pix * ld + 64, *ps = frand(cc->cout, 0.5, 1.5);
+        float *wide = fbuf(pix * ld), *ps = frand(cc->cout, 0.5, 1.5);
         float *pt = frand(cc->cout, -0.5, 0.5), *want = fbuf(ny);
-        for (int keep = 0; keep < 2; keep++) {
+        for (int chain = 0; chain < 2; chain++) {
             k2t_epi es = e, ew = e;
             ew.ldy = ld;
-            if (keep) {
-                es.scale = ew.scale = NULL; /* the keeping form's v: acc + bias */
-                es.act = K2T_ACT_LINEAR;
-                ew.keep = pix * ld + 64;
+            if (chain) {
+                es.act = K2T_ACT_LINEAR; /* v: acc*scale + bias */
                 ew.post_scale = ps;
                 ew.post_shift = pt;
             }
             kern_conv2d(&g, cc->groups, cc->cout, x, cc->n, w, wp, &es, want, ws);
             kern_conv2d(&g, cc->groups, cc->cout, x, cc->n, w, wp, &ew, wide, ws);
-            int bad = keep && memcmp(dense, want, (size_t)ny * sizeof(float));
+            int bad = 0;
             for (int64_t p = 0; p < pix && !bad; p++)
                 for (int j = 0; j < cc->cout && !bad; j++) {
                     float v = want[p * cc->cout + j];
-                    if (keep) {
+                    if (chain) {
                         v = v * ps[j] + pt[j];
                         v = act == K2T_ACT_LINEAR ? v : v > 0.0f ? v : 0.0f;
                         v = act == K2T_ACT_RELU6 && v > 6.0f ? 6.0f : v;
@@ -639,13 +616,14 @@ static void run_conv(const convcase *cc, int ci, int simd)
                     bad = memcmp(&wide[p * ld + j], &v, sizeof v) != 0;
                 }
             if (bad)
-                fail("a strided output (ldy%s) differs from the dense one", keep ? ", keeping form" : "");
+                fail("a strided output (ldy%s) differs from the dense one", chain ? ", chain form" : "");
+            guard_check(wide, pix * ld, "ldy");
         }
         free(wide), free(ps), free(pt), free(want);
     }
     conv_ctx cx = {&g, cc->groups, cc->cout, cc->n, x, w, wp, ws};
-    check_keep(conv_run, &cx, ny, cc->cout, use_bias ? b : NULL, act, simd, 0);
-    check_keep(conv_run, &cx, ny, cc->cout, use_bias ? b : NULL, act, simd, 1);
+    check_chain(conv_run, &cx, ny, cc->cout, use_bias ? b : NULL, act, simd, 0);
+    check_chain(conv_run, &cx, ny, cc->cout, use_bias ? b : NULL, act, simd, 1);
     end();
     free(x), free(w), free(wp), free(sc), free(b), free(y), free(ws), free(ref), free(mag);
 }
@@ -807,8 +785,8 @@ static void test_depthwise(void)
         guard_check(y, ny, "y");
         guard_check(y2, ny, "y (portable)");
         dw_ctx dx = {&g, m, n, x, w};
-        check_keep(dw_run, &dx, ny, cm, e.bias, act, 1, 0);
-        check_keep(dw_run, &dx, ny, cm, e.bias, act, 0, 0);
+        check_chain(dw_run, &dx, ny, cm, e.bias, act, 1, 0);
+        check_chain(dw_run, &dx, ny, cm, e.bias, act, 0, 0);
         end();
         free(x), free(w), free(b), free(sc), free(y), free(y2), free(ref), free(mag);
     }
