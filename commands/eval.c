@@ -11,8 +11,9 @@
 ** with --top K), per-class accuracy and, for up to 12 classes, the
 ** confusion matrix; regression prints the mean squared and absolute error.
 **
-** Nothing is held whole: each of "set threads" threads takes chunks of 32
-** samples, reads them from the source (k2t_npy_stream_read, k2t_cifar_read,
+** Nothing is held whole: each of "set threads" threads takes chunks of up
+** to 32 samples (as many as fit EVAL_CHUNK_FLOATS, at least a
+** micro-batch), reads them from the source (k2t_npy_stream_read, k2t_cifar_read,
 ** k2t_image_read), preprocesses pixels and runs them in micro-batches of 2
 ** through its own fast plan, so memory stays the same whatever the size of
 ** the data (a folder's file names excepted).  Under bn.mode train the
@@ -35,6 +36,10 @@
 ** runs them in (without batch statistics: with them the chunk and the
 ** batch are --batch N, on one plan). */
 #define EVAL_CHUNK 32
+/* Floats a chunk's samples may take: a chunk of 32 224x224 images would be
+** 19 MB of floats, read back from memory by each micro-batch; within
+** this they are still in cache when it runs. */
+#define EVAL_CHUNK_FLOATS ((int64_t)1 << 18)
 #ifndef EVAL_MICRO
 #define EVAL_MICRO 2
 #endif
@@ -762,7 +767,8 @@ static int cmd_eval(k2t_shell *sh, int argc, char **argv)
         int nt = o.threads > 0 ? o.threads : k2t_cores();
         if (nt > EVAL_MAX_THREADS) nt = EVAL_MAX_THREADS;
         E.mb = S.total < EVAL_MICRO ? (int)S.total : EVAL_MICRO;
-        E.chunk = EVAL_CHUNK;
+        int64_t fit = EVAL_CHUNK_FLOATS / (S.per_numel > 0 ? S.per_numel : 1);
+        E.chunk = fit < E.mb ? E.mb : fit < EVAL_CHUNK ? (int)fit : EVAL_CHUNK;
         int64_t chunks = (S.total + E.chunk - 1) / E.chunk;
         T = nt > chunks ? (int)chunks : nt;
         o.threads = 1;
@@ -971,9 +977,9 @@ const k2t_command k2t_cmd_eval = {
             "indices (Keras's image_dataset_from_directory, torchvision's ImageFolder).  Pixels\n"
             "go through \"set preprocess\".  --limit N: the first N samples.  Sets $accuracy,\n"
             "$correct, $total, $top_accuracy, $mse, $mae.  The data is streamed through the fast\n"
-            "path: each of the \"set threads\" threads reads chunks of 32 samples and runs them in\n"
-            "micro-batches of 2 on its own plan, so memory stays the same whatever the data's\n"
-            "size.  Under \"set bn.mode train\" (batch statistics) the data goes in batches of\n"
+            "path: each of the \"set threads\" threads reads chunks of up to 32 samples (1 MiB of\n"
+            "floats) and runs them in micro-batches of 2 on its own plan, so memory stays the\n"
+            "same whatever the data's size.  Under \"set bn.mode train\" (batch statistics) the data goes in batches of\n"
             "--batch N (default 256) on one plan instead.  Ctrl-C stops it and keeps the session;\n"
             "what was counted so far is printed.  --brief prints one line instead, the result and\n"
             "what it was measured on, without timing (the lessons use it): \"accuracy: 171/200\n"

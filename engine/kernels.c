@@ -824,3 +824,27 @@ void kern_affine(const float *x, int64_t n, float scale, float offset, float *y)
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] * scale + offset;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+static __attribute__((target("avx512f"))) void u8_avx512(const unsigned char *q, int64_t n, float *y)
+{
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(q + i)))));
+    for (; i < n; i++)
+        y[i] = q[i];
+}
+#endif
+
+void kern_u8_to_float(const unsigned char *q, int64_t n, float *y)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (kern_simd()) {
+        u8_avx512(q, n, y);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++)
+        y[i] = q[i];
+}

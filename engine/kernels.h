@@ -187,5 +187,7 @@ void kern_upsample2d(const float *x, int n, int h, int w, int c, int sh, int sw,
 
 /* y = x * scale + offset */
 void kern_affine(const float *x, int64_t n, float scale, float offset, float *y);
+/* y[i] = q[i]: uint8 pixels (a .npy's, a CIFAR record's) to floats. */
+void kern_u8_to_float(const unsigned char *q, int64_t n, float *y);
 
 #endif /* K2T_ENGINE_KERNELS_H */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <zip.h>
 #include "internal.h"
+#include "kernels.h"
 
 /*---------------------------------------------------------------- .npy */
 
@@ -154,7 +155,7 @@ static void npy_convert(const char *t, size_t isz, const unsigned char *q, int64
     if (!strcmp(t, "f4")) {
         memcpy(out, q, (size_t)n * 4);
     } else if (!strcmp(t, "u1")) {
-        for (int64_t i = 0; i < n; i++) out[i] = q[i];
+        kern_u8_to_float(q, n, out);
     } else if (!strcmp(t, "f8")) {
         for (int64_t i = 0; i < n; i++) { double dv; memcpy(&dv, q + 8 * i, 8); out[i] = (float)dv; }
     } else if (!strcmp(t, "f2")) {

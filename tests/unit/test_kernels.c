@@ -1423,6 +1423,31 @@ static void test_layout(void)
     end();
 }
 
+/* uint8 pixels to floats: every byte value, a length with a tail, on the
+** AVX-512 route and the portable loop. */
+static void test_u8(void)
+{
+    begin("kern_u8_to_float: 0..255 exactly, 16-wide and a tail of 7");
+    enum { N = 16 * 20 + 7 };
+    unsigned char q[N];
+    for (int i = 0; i < N; i++)
+        q[i] = (unsigned char)(i * 37 + 11);
+    for (int simd = 0; simd < 2; simd++) {
+        float *y = fbuf(N);
+        kern_set_simd(simd);
+        kern_u8_to_float(q, N, y);
+        kern_set_simd(1);
+        for (int i = 0; i < N; i++)
+            if (y[i] != (float)q[i]) {
+                fail("%s: y[%d] = %g, want %d", simd ? "avx-512" : "portable", i, y[i], q[i]);
+                break;
+            }
+        guard_check(y, N, "y");
+        free(y);
+    }
+    end();
+}
+
 int main(void)
 {
     test_geometry();
@@ -1437,6 +1462,7 @@ int main(void)
     test_norm();
     test_elementwise();
     test_layout();
+    test_u8();
     printf("%s: %d failures\n", n_failed ? "FAIL" : "PASS", n_failed);
     return n_failed ? 1 : 0;
 }
