@@ -1,7 +1,7 @@
 /*
 ** kern_nchw.h -- the kernels of the PyTorch emulation: NCHW tensors and
-** weights as PyTorch holds them (conv OIHW, depthwise (C*M,1,kh,kw),
-** Linear (out,in)).  Same conventions as kernels.h: sample ranges, no
+** weights as PyTorch holds them (Linear (out,in)); the convolutions run
+** kernels.h's between layout conversions.  Same conventions as kernels.h: sample ranges, no
 ** allocation, no failure.  1-D ops use ih = 1.
 */
 #ifndef K2T_ENGINE_KERN_NCHW_H
@@ -9,16 +9,8 @@
 
 #include "kernels.h"
 
-/* Workspace (floats) for kern_conv2d_nchw: one sample's im2col matrix. */
-int64_t kern_conv2d_nchw_ws(const k2t_win *g, int groups);
-/* y (n, cout, oh, ow) = conv(x (n, c, ih, iw), w (cout, c/groups, kh, kw)) + epilogue. */
-void kern_conv2d_nchw(const k2t_win *g, int groups, int cout, const float *x, int n,
-                      const float *w, const k2t_epi *e, float *y, float *ws);
 /* Per-channel scale, bias and activation over (n, c, hw); softmax over channels. */
 void kern_epilogue_nchw(float *y, int n, int c, int64_t hw, const k2t_epi *e);
-/* Depthwise, w (c*m, 1, kh, kw), output channel ci*m+j. */
-void kern_depthwise_nchw(const k2t_win *g, int m, const float *x, int n, const float *w,
-                         const k2t_epi *e, float *y);
 void kern_maxpool_nchw(const k2t_win *g, const float *x, int n, float *y);
 void kern_avgpool_nchw(const k2t_win *g, int count_include_pad, const float *x, int n, float *y);
 /* x (n, c, hw) -> y (n, c) */

@@ -824,7 +824,11 @@ static k2t_status transpose_py_forward(k2t_py *y, int i, k2t_err *err)
 
 #include "../op.h"
 
-/* Conv1D/Conv2D: one GEMM per tile (im2col), NCHW with OIHW weights. */
+/* Conv1D/Conv2D: the direct kernel (or a GEMM per tile) on Keras's layout,
+** also under layout nchw: the executor converts each sample around it
+** (no K2T_OPF_NCHW), so the port's layout costs two transposes, not a
+** slower kernel; the weights are the port's (k2t_prep_kernel), in Keras's
+** layout. */
 static k2t_status conv_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
 {
     const k2t_layer *L = s->L;
@@ -834,16 +838,16 @@ static k2t_status conv_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
     s->groups = g->groups ? g->groups : 1;
     s->cout = g->filters;
     s->cf = g->channels_first; /* channels-last kernel between conversions (k2t_cf_run) */
-    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "kernel"), s->nchw, c->o->emu.no_transpose, &s->own_w);
+    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "kernel"), 0, c->o->emu.no_transpose, &s->own_w);
     if (g->use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = g->act;
-    s->ws = s->nchw ? kern_conv2d_nchw_ws(&s->win, s->groups) : kern_conv2d_ws(&s->win, s->groups);
+    s->ws = kern_conv2d_ws(&s->win, s->groups);
     if (s->cf) s->ws = k2t_cf_ws(s, s->ws);
     s->epi_keep = !s->cf && !s->nchw; /* kern_conv2d on the step's own buffers */
     s->epi_res = s->epi_keep;
     s->slice_ok = s->epi_keep && kern_conv2d_direct(&s->win, s->groups, s->cout) ? 1 : 0;
     s->epi_ldy = s->slice_ok;
-    int64_t packed = s->nchw ? 0 : kern_conv2d_packed_size(&s->win, s->groups, s->cout);
+    int64_t packed = kern_conv2d_packed_size(&s->win, s->groups, s->cout);
     if (packed) {
         s->own_wp = k2t_xmalloc((size_t)packed * sizeof(float));
         kern_conv2d_pack(&s->win, s->groups, s->cout, s->w, s->own_wp);
@@ -881,7 +885,6 @@ static void conv_one(const k2t_step *s, const float *x, float *y, float *ws, con
 static void conv_forward(const k2t_step *s, const k2t_fwd *f)
 {
     if (s->cf) k2t_cf_run(s, f, f->g, kern_conv2d_ws(&s->win, s->groups), conv_one);
-    else if (f->nchw) kern_conv2d_nchw(&s->win, s->groups, s->cout, f->x[0], f->n, s->w, f->epi, f->g, f->ws);
     else kern_conv2d(&s->win, s->groups, s->cout, f->x[0], f->n, s->w, s->own_wp, f->epi, f->g, f->ws);
 }
 
@@ -894,8 +897,8 @@ static k2t_status depthwise_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *er
         return k2t_fail(err, K2T_ESHAPE, "input smaller than the kernel");
     s->mult = g->depth_multiplier ? g->depth_multiplier : 1;
     s->cf = g->channels_first;
-    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "depthwise_kernel"), s->nchw,
-                           c->o->emu.no_transpose, &s->own_w);
+    s->w = k2t_prep_kernel(L, k2t_layer_weight(L, "depthwise_kernel"), 0, c->o->emu.no_transpose,
+                           &s->own_w);
     if (g->use_bias) s->epi.bias = k2t_layer_weight(L, "bias")->data;
     s->epi.act = g->act;
     if (s->cf && s->L->op == K2T_OP_DEPTHWISE) s->ws = k2t_cf_ws(s, 0);
@@ -914,7 +917,6 @@ static void depthwise_one(const k2t_step *s, const float *x, float *y, float *ws
 static void depthwise_forward(const k2t_step *s, const k2t_fwd *f)
 {
     if (s->cf) k2t_cf_run(s, f, f->g, 0, depthwise_one);
-    else if (f->nchw) kern_depthwise_nchw(&s->win, s->mult, f->x[0], f->n, s->w, f->epi, f->g);
     else kern_depthwise(&s->win, s->mult, f->x[0], f->n, s->w, f->epi, f->g);
 }
 
@@ -924,11 +926,11 @@ static k2t_status separable_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *er
 {
     k2t_status st = depthwise_plan(s, c, err);
     if (st) return st;
-    s->w2 = k2t_prep_kernel(s->L, k2t_layer_weight(s->L, "pointwise_kernel"), s->nchw,
+    s->w2 = k2t_prep_kernel(s->L, k2t_layer_weight(s->L, "pointwise_kernel"), 0,
                             c->o->emu.no_transpose, &s->own_w2);
     s->cout = s->L->cfg.filters;
-    /* the depthwise result of one sample (and, NCHW, its im2col) */
-    s->ws = (int64_t)s->win.oh * s->win.ow * s->win.c * s->mult * (s->nchw ? 2 : 1);
+    /* the depthwise result of one sample */
+    s->ws = (int64_t)s->win.oh * s->win.ow * s->win.c * s->mult;
     if (s->cf) s->ws = k2t_cf_ws(s, s->ws);
     return K2T_OK;
 }
@@ -950,9 +952,6 @@ static void separable_forward(const k2t_step *s, const k2t_fwd *f)
     none.act = K2T_ACT_LINEAR;
     int64_t rows = (int64_t)s->win.oh * s->win.ow;
     int cm = s->win.c * s->mult;
-    k2t_win pw = {0};
-    pw.ih = pw.oh = s->win.oh, pw.iw = pw.ow = s->win.ow, pw.c = cm;
-    pw.kh = pw.kw = pw.sh = pw.sw = pw.dh = pw.dw = 1;
     if (s->cf) {
         k2t_cf_run(s, f, f->g, rows * cm, separable_one);
         return;
@@ -960,18 +959,13 @@ static void separable_forward(const k2t_step *s, const k2t_fwd *f)
     for (int i = 0; i < f->n; i++) {
         const float *xi = f->x[0] + (int64_t)i * p->numel;
         float *gi = f->g + (int64_t)i * s->numel;
-        if (f->nchw) {
-            kern_depthwise_nchw(&s->win, s->mult, xi, 1, s->w, &none, f->ws);
-            kern_conv2d_nchw(&pw, 1, s->cout, f->ws, 1, s->w2, f->epi, gi, f->ws + rows * cm);
-        } else {
-            kern_depthwise(&s->win, s->mult, xi, 1, s->w, &none, f->ws);
-            kern_dense(f->ws, rows, cm, s->w2, s->cout, f->epi, gi);
-        }
+        kern_depthwise(&s->win, s->mult, xi, 1, s->w, &none, f->ws);
+        kern_dense(f->ws, rows, cm, s->w2, s->cout, f->epi, gi);
     }
 }
 
-/* Conv2DTranspose: Keras's geometry (no NCHW kernel: the executor falls
-** back to this one between layout conversions; a channels_first layer
+/* Conv2DTranspose: Keras's geometry (as for the other convolutions, under
+** layout nchw the executor converts each sample around it; a channels_first layer
 ** converts each sample itself, in its workspace: input, then output,
 ** after the kernel's scratch). */
 static k2t_status transpose_plan(k2t_step *s, const k2t_plan_ctx *c, k2t_err *err)
@@ -1044,7 +1038,7 @@ const k2t_op_def k2t_op_conv = {
     .op = K2T_OP_CONV, .torch_modules = conv_modules, .classes = conv_classes, .min_in = 1,
     .max_in = 1, .parse = conv_parse, .infer = conv_infer, .weights = conv_weights,
     .describe = conv_describe, .torch = conv_torch, .hazards = conv_hazards,
-    .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW | K2T_OPF_GEMM | K2T_OPF_NCHW, .module = conv_module,
+    .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW | K2T_OPF_GEMM, .module = conv_module,
     .py_forward = conv_py_forward, .plan = conv_plan, .forward = conv_forward,
     .fold_pad = conv_fold_pad,
 };
@@ -1062,7 +1056,7 @@ const k2t_op_def k2t_op_depthwise = {
     .op = K2T_OP_DEPTHWISE, .torch_modules = dw_modules, .classes = depthwise_classes, .min_in = 1,
     .max_in = 1, .parse = depthwise_parse, .infer = depthwise_infer, .weights = depthwise_weights,
     .describe = depthwise_describe, .torch = depthwise_torch, .hazards = conv_hazards,
-    .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW | K2T_OPF_GEMM | K2T_OPF_NCHW,
+    .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW | K2T_OPF_GEMM,
     .module = depthwise_module, .py_init = depthwise_py_init, .py_forward = conv_py_forward,
     .plan = depthwise_plan, .forward = depthwise_forward, .fold_pad = window_fold_pad,
 };
@@ -1071,7 +1065,7 @@ const k2t_op_def k2t_op_separable = {
     .op = K2T_OP_SEPARABLE, .torch_modules = sep_modules, .classes = separable_classes, .min_in = 1,
     .max_in = 1, .parse = separable_parse, .infer = separable_infer, .weights = separable_weights,
     .describe = separable_describe, .torch = separable_torch, .hazards = conv_hazards,
-    .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW | K2T_OPF_GEMM | K2T_OPF_NCHW,
+    .flags = K2T_OPF_MODULE | K2T_OPF_WINDOW | K2T_OPF_GEMM,
     .module = separable_module, .py_init = separable_py_init, .py_forward = conv_py_forward,
     .plan = separable_plan, .forward = separable_forward, .fold_pad = window_fold_pad,
 };
