@@ -476,8 +476,9 @@ typedef enum { K2T_LAYOUT_NHWC, K2T_LAYOUT_NCHW } k2t_layout;
 ** 'preprocess' is Keras's own semantics.  Embedded wherever settings
 ** travel: the shell's settings, profiles, k2t_opts. */
 typedef struct k2t_emu {
-    k2t_layout layout;    /* NCHW: execute as PyTorch does, weights as PyTorch holds
-                             them (conv OIHW, depthwise (C*M,1,kh,kw), Linear (out,in)) */
+    k2t_layout layout;    /* NCHW: activations held as PyTorch holds them, Dense with
+                             nn.Linear's (out,in) weights; the convolutions run the
+                             Keras-layout kernels between conversions */
     int no_transpose;     /* weights.transpose off: each Keras kernel buffer read in the
                              PyTorch shape without permuting it (the forgotten transpose) */
     double bn_eps;        /* bn.eps: 0 each layer its own; > 0 this epsilon for every
