@@ -863,37 +863,17 @@ static __mmask16 lanes(int left, int v)
     return k >= 16 ? 0xffff : k > 0 ? (__mmask16)((1u << k) - 1u) : 0;
 }
 
-/* kern_maxpool in registers: each 64 channels of an output pixel in four
-** vectors, stored once. */
-static AVX512 void maxpool_avx512(const k2t_win *g, const float *x, int n, float *y)
+/* One output pixel of kern_maxpool in registers: each 64 channels in four
+** vectors over the window's nky x nkx taps from x0 (rows rs floats apart,
+** columns cs), stored once. */
+static AVX512 void maxpool_pixel(const float *x0, int c, int nky, int nkx, int64_t rs, int64_t cs, float *o)
 {
-    const int c = g->c, full = c - c % 64;
-    const int64_t rs = (int64_t)g->dh * g->iw * c, cs = (int64_t)g->dw * c;
-    const __mmask16 t0 = lanes(c - full, 0), t1 = lanes(c - full, 1);
-    const __mmask16 t2 = lanes(c - full, 2), t3 = lanes(c - full, 3);
-    for (int s = 0; s < n; s++) {
-        const float *xs = x + (int64_t)s * g->ih * g->iw * c;
-        float *ys = y + (int64_t)s * g->oh * g->ow * c;
-        for (int oy = 0; oy < g->oh; oy++) {
-            int iy0 = oy * g->sh - g->pt, ky0, ky1;
-            tap_range(iy0, g->kh, g->dh, g->ih, &ky0, &ky1);
-            for (int ox = 0; ox < g->ow; ox++) {
-                int ix0 = ox * g->sw - g->pl, kx0, kx1;
-                tap_range(ix0, g->kw, g->dw, g->iw, &kx0, &kx1);
-                float *o = ys + ((int64_t)oy * g->ow + ox) * c;
-                if (ky0 >= ky1 || kx0 >= kx1) { /* a window of padding only */
-                    for (int j = 0; j < c; j++)
-                        o[j] = -INFINITY;
-                    continue;
-                }
-                const float *x0 = xs + ((int64_t)(iy0 + ky0 * g->dh) * g->iw + ix0 + kx0 * g->dw) * c;
-                for (int j = 0; j < full; j += 64)
-                    max_taps(x0 + j, ky1 - ky0, kx1 - kx0, rs, cs, 0xffff, 0xffff, 0xffff, 0xffff, o + j);
-                if (full < c)
-                    max_taps(x0 + full, ky1 - ky0, kx1 - kx0, rs, cs, t0, t1, t2, t3, o + full);
-            }
-        }
-    }
+    const int full = c - c % 64;
+    for (int j = 0; j < full; j += 64)
+        max_taps(x0 + j, nky, nkx, rs, cs, 0xffff, 0xffff, 0xffff, 0xffff, o + j);
+    if (full < c)
+        max_taps(x0 + full, nky, nkx, rs, cs, lanes(c - full, 0), lanes(c - full, 1),
+                 lanes(c - full, 2), lanes(c - full, 3), o + full);
 }
 #endif
 
@@ -902,10 +882,7 @@ void kern_maxpool(const k2t_win *g, const float *x, int n, float *y)
 {
     const int c = g->c;
 #ifdef HAVE_DIRECT
-    if (kern_simd()) {
-        maxpool_avx512(g, x, n, y);
-        return;
-    }
+    const int simd = kern_simd();
 #endif
     for (int s = 0; s < n; s++) {
         const float *xs = x + (int64_t)s * g->ih * g->iw * c;
@@ -917,6 +894,13 @@ void kern_maxpool(const k2t_win *g, const float *x, int n, float *y)
                 int ix0 = ox * g->sw - g->pl, kx0, kx1;
                 tap_range(ix0, g->kw, g->dw, g->iw, &kx0, &kx1);
                 float *restrict o = ys + ((int64_t)oy * g->ow + ox) * c;
+#ifdef HAVE_DIRECT
+                if (simd && ky0 < ky1 && kx0 < kx1) {
+                    maxpool_pixel(xs + ((int64_t)(iy0 + ky0 * g->dh) * g->iw + ix0 + kx0 * g->dw) * c, c,
+                                  ky1 - ky0, kx1 - kx0, (int64_t)g->dh * g->iw * c, (int64_t)g->dw * c, o);
+                    continue;
+                }
+#endif
                 int first = 1;
                 for (int ky = ky0; ky < ky1; ky++) {
                     const float *xr = xs + (int64_t)(iy0 + ky * g->dh) * g->iw * c;
