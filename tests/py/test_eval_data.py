@@ -403,6 +403,43 @@ def test_binary():
        (out + err)[-300:])
 
 
+def test_large_samples():
+    """150x150x3 uint8 images (67,500 floats each: run one by one, three to a chunk):
+    each sample's output as numpy computes it from the weights, over 7 samples (chunks
+    of 3, 3 and 1) on one thread and two; a wrong pixel offset or a sample skipped or
+    counted twice moves the mse."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    try:
+        from gen_fixtures import Graph, write_model
+    except Exception as e:  # h5py missing
+        skip("eval large samples", "cannot import scripts/gen_fixtures.py: %s" % e)
+        return
+    g = Graph("k24", 23)
+    i = g.Input((150, 150, 3))
+    c = g.add("Conv2D", i, name="mix", filters=4, kernel_size=[1, 1], activation="relu")
+    p = g.add("GlobalAveragePooling2D", c, name="gap")
+    y = g.add("Dense", p, name="out", units=2)
+    g.outputs = [y]
+    path = tmp("large.h5")
+    write_model(path, g)
+    wc = {v: a for v, a, _, _ in c.layer.weights}
+    wd = {v: a for v, a, _, _ in y.layer.weights}
+    rng = np.random.RandomState(3)
+    x = rng.randint(0, 256, (7, 150, 150, 3)).astype(np.uint8)
+    h = np.maximum(x.astype(np.float64) @ wc["kernel"].reshape(3, 4).astype(np.float64) + wc["bias"], 0)
+    ref = h.mean(axis=(1, 2)) @ wd["kernel"].astype(np.float64) + wd["bias"]
+    d = np.arange(14, dtype=np.float64).reshape(7, 2) / 10.0  # each sample its own offset
+    np.save(tmp("l_x.npy"), x)
+    np.save(tmp("l_y.npy"), (ref + d).astype(np.float32))
+    want = (d ** 2).mean()
+    for th in (1, 2):
+        rc, out, err = k2t("set threads %d" % th, "eval %s %s" % (tmp("l_x.npy"), tmp("l_y.npy")), model=path)
+        m = re.search(r"^mse: (\S+)$", out, re.M)
+        ok(rc == 0 and m and abs(float(m.group(1)) - want) <= 1e-3 * want and "7 samples" in out,
+           "eval of 7 150x150 images on %d thread(s): mse %.6g as numpy computes it" % (th, want),
+           (out + err)[-300:])
+
+
 def test_constant_memory():
     """A larger X.npy is streamed: peak memory does not grow with the file."""
     if not os.path.exists(RESNET):
@@ -441,6 +478,7 @@ def main():
         test_regression()
         test_keras_refs()
         test_binary()
+        test_large_samples()
         test_constant_memory()
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
