@@ -663,6 +663,11 @@ static void test_conv(void)
         {1, 6, 6, 200, 24, 5, 5, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
         {1, 6, 7, 80, 24, 5, 5, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
         {1, 3, 3, 8, 600, 3, 3, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
+        /* short kernels (K <= 32): chunks of 64 channels, then the rest */
+        {2, 9, 11, 3, 70, 3, 3, 2, 2, 1, 1, 1, K2T_PAD_VALID, 0, 0},
+        {1, 7, 9, 16, 130, 1, 1, 1, 1, 1, 1, 1, K2T_PAD_VALID, 0, 0},
+        {2, 6, 7, 16, 128, 1, 1, 1, 1, 1, 1, 2, K2T_PAD_SAME, 0, 0},
+        {1, 13, 13, 32, 64, 1, 1, 1, 1, 1, 1, 1, K2T_PAD_VALID, 0, 0},
         {2, 3, 2, 5, 7, 3, 1, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
         /* pointwise kernels cut into blocks of rows (partial sums in y) */
         {2, 7, 9, 300, 40, 1, 1, 1, 1, 1, 1, 1, K2T_PAD_VALID, 0, 0},
