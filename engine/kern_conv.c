@@ -121,13 +121,11 @@ static void im2col(const k2t_win *g, const float *x, int cg, int coff, int64_t r
 
 /*------------------------------------------- direct convolution (AVX-512) */
 
-#define WIDE_MAX_K 32
 /* The direct route's channel chunks: 32 channels, or one of up to 48 to
-** finish; 64 when the kernel is short (K <= WIDE_MAX_K).  Its packed kernel (kern_conv2d_pack) holds each chunk's rows
+** finish.  Its packed kernel (kern_conv2d_pack) holds each chunk's rows
 ** contiguous: one stream per block instead of rows cout floats apart. */
-static int chunk_width(int rest, int64_t K)
+static int chunk_width(int rest)
 {
-    if (K <= WIDE_MAX_K && rest >= 64) return 64;
     return rest > 32 && rest <= 48 ? rest : rest < 32 ? rest : 32;
 }
 
@@ -409,19 +407,17 @@ typedef void (*mk_fn)(const dk *, const float *const *, float *const *);
 MK(16, 1) MK(12, 1) MK(8, 1) MK(4, 1) MK(2, 1) MK(1, 1)
 MK(12, 2) MK(8, 2) MK(4, 2) MK(2, 2) MK(1, 2)
 MK(8, 3) MK(4, 3) MK(2, 3) MK(1, 3)
-MK(4, 4) MK(2, 4) MK(1, 4)
 #undef MK
 
 /* mk_tab[nv-1][g]: a block of g+1 full groups (4(g+1) pixels), or with
 ** g = 4 and 5 a block of 2 and 1 pixels; NULL where the registers do not
 ** hold it.  mk_groups[nv-1]: the most groups a block takes. */
-static const mk_fn mk_tab[4][6] = {
+static const mk_fn mk_tab[3][6] = {
     {mk_4_1, mk_8_1, mk_12_1, mk_16_1, mk_2_1, mk_1_1},
     {mk_4_2, mk_8_2, mk_12_2, NULL, mk_2_2, mk_1_2},
     {mk_4_3, mk_8_3, NULL, NULL, mk_2_3, mk_1_3},
-    {mk_4_4, NULL, NULL, NULL, mk_2_4, mk_1_4},
 };
-static const int mk_groups[4] = {4, 3, 2, 1};
+static const int mk_groups[3] = {4, 3, 2};
 
 /* Where the direct route stops paying: each block of pixels streams the
 ** kernel panel (K rows of one channel chunk, cout floats apart) from L2,
@@ -584,12 +580,12 @@ static void direct_chunks(dk *a, const k2t_epi *e, const float *w, const float *
 {
     /* A sliced call (kern_slice) takes its share of the chunks. */
     int64_t n_chunks = 0, lo, hi, idx = 0;
-    for (int c0 = 0; c0 < coutg; c0 += chunk_width(coutg - c0, K)) n_chunks++;
+    for (int c0 = 0; c0 < coutg; c0 += chunk_width(coutg - c0)) n_chunks++;
     kern_slice_range(n_chunks * groups, &lo, &hi);
     const float *wp_end = wp ? wp + K * groups * coutg : NULL;
     for (int q = 0; q < groups; q++)
         for (int c0 = 0; c0 < coutg; idx++) {
-            int nc = chunk_width(coutg - c0, K);
+            int nc = chunk_width(coutg - c0);
             if (idx < lo || idx >= hi) {
                 c0 += nc;
                 continue;
@@ -742,7 +738,7 @@ void kern_conv2d_pack(const k2t_win *g, int groups, int cout, const float *w, fl
     const int coutg = cout / groups;
     for (int q = 0; q < groups; q++)
         for (int c0 = 0, nc; c0 < coutg; c0 += nc) {
-            nc = chunk_width(coutg - c0, K);
+            nc = chunk_width(coutg - c0);
             int64_t ch = (int64_t)q * coutg + c0;
             float *d = wp + ch * K;
             for (int64_t k = 0; k < K; k++)

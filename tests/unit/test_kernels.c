@@ -663,7 +663,7 @@ static void test_conv(void)
         {1, 6, 6, 200, 24, 5, 5, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
         {1, 6, 7, 80, 24, 5, 5, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
         {1, 3, 3, 8, 600, 3, 3, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
-        /* short kernels (K <= 32): chunks of 64 channels, then the rest */
+        /* short kernels (a first convolution, a 1x1 from 16 or 32 channels) to many */
         {2, 9, 11, 3, 70, 3, 3, 2, 2, 1, 1, 1, K2T_PAD_VALID, 0, 0},
         {1, 7, 9, 16, 130, 1, 1, 1, 1, 1, 1, 1, K2T_PAD_VALID, 0, 0},
         {2, 6, 7, 16, 128, 1, 1, 1, 1, 1, 1, 2, K2T_PAD_SAME, 0, 0},
