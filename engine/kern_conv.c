@@ -502,7 +502,7 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
     const float *q[4];
     float *yo[4];
     int64_t ps_y = a->ys;
-    const int lines = (int)((a->tail ? (nvi * 16 + __builtin_popcount(a->tail)) : 16) * 4 + 63) / 64;
+    const int lines = ((nvi * 16 + __builtin_popcount(a->tail)) * 4 + 63) / 64; /* of a pixel's chunk */
 #define AT(pix, slot)                                                                    \
     do {                                                                                 \
         yo[slot] = y + (pix) * a->ys;                                                    \
@@ -664,7 +664,9 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
     if (conv_is_pointwise(g)) {
         /* A 1x1 convolution reads every pixel in place, in one run across
         ** rows and samples: full blocks of 12 pixels even on a 3x3 map, in
-        ** pieces whose input stays in cache over the channel chunks. */
+        ** pieces of up to 512 KiB of input, which L2 keeps over the channel
+        ** chunks (SqueezeNet's conv10, 169 x 512, is one piece: its 2 MB of
+        ** weights are read once). */
         int64_t total = (int64_t)n * g->oh * g->ow, piece = 2 * BAND_FLOATS / (c ? c : 1);
         piece = piece < 48 ? 48 : piece - piece % 12;
         for (int64_t p0 = 0; p0 < total; p0 += piece) {
