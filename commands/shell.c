@@ -253,6 +253,12 @@ int k2t_shell_feed(k2t_shell *sh, const char *cmd, k2t_run *r, const k2t_emu *e)
 {
     k2t_err err = {0};
     for (int i = 0; i < sh->model->n_inputs; i++) {
+        const k2t_array *a = &sh->in.x[i].a;
+        if (!a->pixels) { /* nothing to preprocess: no copy to make first */
+            if (k2t_run_set_input(r, i, a->data, sh->in.n, &err) != K2T_OK)
+                return k2t_error(sh, -1, "%s: %s", cmd, err.msg);
+            continue;
+        }
         int64_t numel;
         float *x = k2t_shell_input_data(sh, i, e, &numel);
         if (!x) return K2T_CMD_ERR;
