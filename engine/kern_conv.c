@@ -574,14 +574,20 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
 /* Output rows [oy0, oy1) of ow pixels (rstride floats of input apart)
 ** for every group, in chunks of 32 channels, or one of up to 48 to
 ** finish; yb is the band's first pixel. */
+static int64_t count_chunks(int coutg)
+{
+    int64_t n = 0;
+    for (int c0 = 0; c0 < coutg; c0 += chunk_width(coutg - c0)) n++;
+    return n;
+}
+
 static void direct_chunks(dk *a, const k2t_epi *e, const float *w, const float *wp, int64_t K,
                           int groups, int cg, int coutg, const float *src,
-                          int64_t rstride, int ow, int oy0, int oy1, float *yb)
+                          int64_t rstride, int ow, int oy0, int oy1, float *yb, int by_chunks)
 {
-    /* A sliced call (kern_slice) takes its share of the chunks. */
-    int64_t n_chunks = 0, lo, hi, idx = 0;
-    for (int c0 = 0; c0 < coutg; c0 += chunk_width(coutg - c0)) n_chunks++;
-    kern_slice_range(n_chunks * groups, &lo, &hi);
+    /* A call sliced by chunks (kern_slice) takes its share of them. */
+    int64_t lo = 0, hi = count_chunks(coutg) * groups, idx = 0;
+    if (by_chunks) kern_slice_range(hi, &lo, &hi);
     const float *wp_end = wp ? wp + K * groups * coutg : NULL;
     for (int q = 0; q < groups; q++)
         for (int c0 = 0; c0 < coutg; idx++) {
@@ -661,27 +667,37 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
     a.ys = e && e->ldy ? e->ldy : cout;
     a.clip = clip;
     a.res = e ? e->res : 0;
-    if (conv_is_pointwise(g)) {
+    /* A sliced call (kern_slice) takes its share of the channel chunks, or,
+    ** when there are too few of them to go round (MobileNetV2's 1x1
+    ** convolutions to 24 or 96 channels, a first convolution to 32), of
+    ** the pixels or output rows. */
+    const int point = conv_is_pointwise(g);
+    const int64_t pixels = point ? (int64_t)n * g->oh * g->ow : g->oh; /* or rows */
+    const int by_pixels = slice_n > 1 && count_chunks(coutg) * groups < 4 * slice_n &&
+                          pixels >= (point ? 12 : 2) * slice_n;
+    int64_t plo = 0, phi = pixels;
+    if (by_pixels) kern_slice_range(pixels, &plo, &phi);
+    if (point) {
         /* A 1x1 convolution reads every pixel in place, in one run across
         ** rows and samples: full blocks of 12 pixels even on a 3x3 map, in
         ** pieces of up to 512 KiB of input, which L2 keeps over the channel
         ** chunks (SqueezeNet's conv10, 169 x 512, is one piece: its 2 MB of
         ** weights are read once). */
-        int64_t total = (int64_t)n * g->oh * g->ow, piece = 2 * BAND_FLOATS / (c ? c : 1);
+        int64_t piece = 2 * BAND_FLOATS / (c ? c : 1);
         piece = piece < 48 ? 48 : piece - piece % 12;
-        for (int64_t p0 = 0; p0 < total; p0 += piece) {
-            int len = (int)(total - p0 < piece ? total - p0 : piece);
+        for (int64_t p0 = plo; p0 < phi; p0 += piece) {
+            int len = (int)(phi - p0 < piece ? phi - p0 : piece);
             const float *src = x + p0 * c;
             float *yb = y + p0 * a.ys;
-            direct_chunks(&a, e, w, wp, K, groups, cg, coutg, src, 0, len, 0, 1, yb);
+            direct_chunks(&a, e, w, wp, K, groups, cg, coutg, src, 0, len, 0, 1, yb, !by_pixels);
             direct_tail(yb, len, cout, act, clip);
         }
         return;
     }
     for (int s = 0; s < n; s++) {
         const float *xs = x + (int64_t)s * g->ih * g->iw * c;
-        for (int oy0 = 0; oy0 < g->oh; oy0 += brows) {
-            int oy1 = oy0 + brows < g->oh ? oy0 + brows : g->oh;
+        for (int oy0 = (int)plo; oy0 < phi; oy0 += brows) {
+            int oy1 = oy0 + brows < phi ? oy0 + brows : (int)phi;
             int first = oy0 * g->sh - g->pt; /* input row of the band's row 0 */
             const float *src = xs + (int64_t)first * g->iw * c;
             if (use_band) {
@@ -691,7 +707,7 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
             int64_t pix = ((int64_t)s * g->oh + oy0) * g->ow;
             float *yb = y + pix * a.ys;
             direct_chunks(&a, e, w, wp, K, groups, cg, coutg, src, (int64_t)g->sh * width * c, g->ow,
-                          oy0, oy1, yb);
+                          oy0, oy1, yb, !by_pixels);
             direct_tail(yb, (int64_t)(oy1 - oy0) * g->ow, cout, act, clip);
         }
     }

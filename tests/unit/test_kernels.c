@@ -628,6 +628,49 @@ static void run_conv(const convcase *cc, int ci, int simd)
     free(x), free(w), free(wp), free(sc), free(b), free(y), free(ws), free(ref), free(mag);
 }
 
+/* One image split between threads (kern_slice): every slice run in turn
+** into the same output must give the unsplit result bit for bit, whether
+** the slices take channel chunks (many of them) or pixels and output rows
+** (too few chunks to go round). */
+static void test_slices(void)
+{
+    static const struct { int ih, iw, c, cout, k, s, pad; } cases[] = {
+        {30, 30, 16, 24, 1, 1, K2T_PAD_VALID},   /* one chunk: by pixels */
+        {33, 33, 3, 32, 3, 2, K2T_PAD_VALID},    /* one chunk: by output rows */
+        {13, 13, 64, 96, 3, 1, K2T_PAD_SAME},    /* three chunks: by rows, banded */
+        {13, 13, 512, 300, 1, 1, K2T_PAD_VALID}, /* ten chunks, kernel rows in blocks */
+        {9, 9, 32, 640, 3, 1, K2T_PAD_SAME},     /* twenty chunks */
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++)
+        for (int n = 2; n <= 3; n++) {
+            k2t_win g = {.ih = cases[t].ih, .iw = cases[t].iw, .c = cases[t].c, .kh = cases[t].k,
+                         .kw = cases[t].k, .sh = cases[t].s, .sw = cases[t].s, .dh = 1, .dw = 1};
+            k2t_win_tf(&g, (k2t_pad)cases[t].pad);
+            int cout = cases[t].cout;
+            begin("kern_conv2d %dx%dx%d->%d k%d s%d in %d slices = whole", g.ih, g.iw, g.c, cout, g.kh, g.sh, n);
+            int64_t nx = (int64_t)g.ih * g.iw * g.c, nw = (int64_t)g.kh * g.kw * g.c * cout;
+            int64_t ny = (int64_t)g.oh * g.ow * cout;
+            float *x = frand(nx, -1, 1), *w = frand(nw, -1, 1), *b = frand(cout, -0.5, 0.5);
+            float *whole = fbuf(ny), *parts = fbuf(ny), *ws = fbuf(kern_conv2d_ws(&g, 1));
+            int64_t np = kern_conv2d_packed_size(&g, 1, cout);
+            float *wp = np ? fbuf(np) : NULL;
+            if (wp)
+                kern_conv2d_pack(&g, 1, cout, w, wp);
+            k2t_epi e = {.bias = b, .act = K2T_ACT_RELU6};
+            kern_conv2d(&g, 1, cout, x, 1, w, wp, &e, whole, ws);
+            for (int i = 0; i < n; i++) {
+                kern_slice(i, n);
+                kern_conv2d(&g, 1, cout, x, 1, w, wp, &e, parts, ws);
+            }
+            kern_slice(0, 1);
+            if (memcmp(whole, parts, (size_t)ny * sizeof(float)))
+                fail("the slices' output differs from the whole");
+            guard_check(parts, ny, "slices");
+            end();
+            free(x), free(w), free(b), free(whole), free(parts), free(ws), free(wp);
+        }
+}
+
 static void test_conv(void)
 {
     static const convcase cases[] = {
@@ -1460,6 +1503,7 @@ int main(void)
     test_softmax();
     test_epilogue();
     test_conv();
+    test_slices();
     test_depthwise();
     test_conv_transpose();
     test_pool();
