@@ -639,8 +639,7 @@ static void run_fallback(const k2t_run *r, const step *s, int n0, int n1, int t)
 ** stops inside a chain, as step does, runs each layer on its own). */
 static int chain_runs(const step *s, int from, int to)
 {
-    int first = s->pad_src >= 0 ? s->pad_src : s->node;
-    return (keep_chain(s) || s->pad_src >= 0) && first >= from && chain_last(s) < to;
+    return (keep_chain(s) || s->pad_src >= 0) && chain_first(s) >= from && chain_last(s) < to;
 }
 
 /* Whether Concatenate c's producers write into it in a call of [from,
