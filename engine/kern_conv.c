@@ -124,10 +124,11 @@ static void im2col(const k2t_win *g, const float *x, int cg, int coff, int64_t r
 /* The direct route's channel chunks: 32 channels, or one of up to 48 to
 ** finish.  Its packed kernel (kern_conv2d_pack) holds each chunk's rows
 ** contiguous: one stream per block instead of rows cout floats apart. */
-static int chunk_width(int rest)
+int kern_chunk_width(int rest)
 {
     return rest > 32 && rest <= 48 ? rest : rest < 32 ? rest : 32;
 }
+#define chunk_width kern_chunk_width
 
 /* On x86-64 with AVX-512 the convolution skips the unfold.  A micro-kernel
 ** holds a block of NB output pixels x NV*16 output channels in registers
@@ -218,6 +219,7 @@ typedef struct dk {
     ** weights come from memory once a run (conv10 of SqueezeNet: 2 MB,
     ** 25% slower cold than hot without it).  NULL: none. */
     const float *pf, *pf_end;
+    int nopfw;               /* no prefetchw of the output (kern_direct_gemm: it is in cache) */
 } dk;
 
 /* Ask for the lines of four output pixels (ps floats apart, each lines
@@ -506,7 +508,7 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
 #define AT(pix, slot)                                                                    \
     do {                                                                                 \
         yo[slot] = y + (pix) * a->ys;                                                    \
-        if (a->last)                                                                     \
+        if (a->last && !a->nopfw)                                                        \
             pf_out(yo[slot], ps_y, lines);                                               \
     } while (0)
     if (ow < 4) {
@@ -632,6 +634,39 @@ static void direct_chunks(dk *a, const k2t_epi *e, const float *w, const float *
         }
 }
 
+void kern_direct_gemm(const float *a, int64_t lda, int m, int k, const float *p, int nc, float *c,
+                      int64_t ldc, const float *pf_end)
+{
+    dk d;
+    memset(&d, 0, sizeof d);
+    d.ps = lda;
+    d.kh = d.kw = 1;
+    d.cg = k;
+    d.merged = 1;
+    d.nopfw = 1;
+    d.ys = ldc;
+    d.ldw = nc;
+    int nvi = (nc + 15) / 16 - 1;
+    d.tail = (__mmask16)((1u << (nc - 16 * nvi)) - 1u);
+    int per_k = k; /* as direct_chunks: a panel block that stays in L1 */
+    if ((int64_t)k * nc > KB_FLOATS) {
+        int nb = (int)(((int64_t)k * nc + KB_FLOATS - 1) / KB_FLOATS);
+        per_k = ((k + nb - 1) / nb + 15) & ~15;
+    }
+    for (int k0 = 0; k0 < k; k0 += per_k) {
+        d.k0 = k0;
+        d.k1 = k0 + per_k < k ? k0 + per_k : k;
+        d.accum = k0 > 0;
+        d.last = d.k1 == k;
+        d.w = p + (int64_t)k0 * nc;
+        d.pf = d.w + (int64_t)(d.k1 - d.k0) * nc;
+        d.pf_end = d.pf + (int64_t)(d.k1 - d.k0) * nc;
+        if (d.pf_end > pf_end) d.pf_end = pf_end;
+        if (d.pf >= d.pf_end) d.pf = d.pf_end = NULL;
+        direct_rows(&d, nvi, a, 0, m, 0, 1, c);
+    }
+}
+
 /* The activation the micro-kernel's stores did not apply, on rows pixels. */
 static void direct_tail(float *yb, int64_t rows, int cout, k2t_act act, int clip)
 {
@@ -656,7 +691,7 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
     ** another activation runs on each band's rows. */
     k2t_act act = e ? e->act : K2T_ACT_LINEAR;
     int clip = act == K2T_ACT_RELU ? 1 : act == K2T_ACT_RELU6 ? 2 : 0;
-    dk a;
+    dk a = {0};
     a.ps = (int64_t)g->sw * c;
     a.rowstep = (int64_t)g->dh * width * c;
     a.colstep = (int64_t)g->dw * c;
@@ -722,7 +757,7 @@ static int direct_ok(const k2t_win *g, int groups, int cout)
 
 int kern_conv2d_direct(const k2t_win *g, int groups, int cout)
 {
-    return direct_ok(g, groups, cout);
+    return direct_ok(g, groups, cout) || (kern_simd() && kern_winograd_ok(g, groups, cout));
 }
 
 
@@ -735,6 +770,8 @@ int64_t kern_conv2d_ws(const k2t_win *g, int groups)
     /* Whatever kern_set_simd says now: it may change before the call. */
     if ((g->pt > 0 || g->pb > 0 || g->pl > 0 || g->pr > 0) && k <= DIRECT_MAX_K)
         band_rows(g, &band);
+    if (kern_winograd_ok(g, groups, DIRECT_MAX_COUT) && kern_winograd_ws(g) > band)
+        band = kern_winograd_ws(g);
 #endif
     return tile > band ? tile : band;
 }
@@ -743,6 +780,8 @@ int64_t kern_conv2d_packed_size(const k2t_win *g, int groups, int cout)
 {
 #ifdef HAVE_DIRECT
     int64_t k = (int64_t)g->kh * g->kw * (g->c / groups);
+    if (kern_winograd_ok(g, groups, cout))
+        return kern_winograd_packed_size(g, cout);
     return k <= DIRECT_MAX_K && cout <= DIRECT_MAX_COUT ? k * cout : 0;
 #else
     (void)g, (void)groups, (void)cout;
@@ -754,6 +793,10 @@ void kern_conv2d_pack(const k2t_win *g, int groups, int cout, const float *w, fl
 {
     const int64_t K = (int64_t)g->kh * g->kw * (g->c / groups);
     const int coutg = cout / groups;
+    if (kern_winograd_ok(g, groups, cout)) {
+        kern_winograd_pack(g, cout, w, wp);
+        return;
+    }
     for (int q = 0; q < groups; q++)
         for (int c0 = 0, nc; c0 < coutg; c0 += nc) {
             nc = chunk_width(coutg - c0);
@@ -774,6 +817,10 @@ void kern_conv2d(const k2t_win *g, int groups, int cout, const float *x, int n,
     const int point = conv_is_pointwise(g);
     const int t = point ? 256 : tile_rows(k);
 #ifdef HAVE_DIRECT
+    if (wp && kern_simd() && kern_winograd_ok(g, groups, cout)) {
+        kern_winograd(g, cout, x, n, wp, e, y, ws);
+        return;
+    }
     if (direct_ok(g, groups, cout)) {
         conv_direct(g, groups, cout, x, n, w, wp, e, y, ws);
         return;

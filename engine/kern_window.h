@@ -44,4 +44,25 @@ static inline void tap_range(int base, int k, int d, int in, int *k0, int *k1)
 /* [*lo, *hi): this thread's part of count items (kern_slice). */
 void kern_slice_range(int64_t count, int64_t *lo, int64_t *hi);
 
+/* The direct route's channel chunks (kern_conv.c): 32 output channels, or
+** one of up to 48 to finish. */
+int kern_chunk_width(int rest);
+
+/* kern_winograd.c: 3x3 stride-1 convolutions on the AVX-512 route, with
+** their own packed kernel (16 transformed panels a chunk). */
+int64_t kern_winograd_packed_size(const k2t_win *g, int cout);
+void kern_winograd_pack(const k2t_win *g, int cout, const float *w, float *wp);
+int64_t kern_winograd_ws(const k2t_win *g);
+void kern_winograd(const k2t_win *g, int cout, const float *x, int n, const float *wp,
+                   const k2t_epi *e, float *y, float *ws);
+
+#ifdef HAVE_DIRECT
+/* c[m][nc] = a[m][k] (rows lda floats apart) x p[k][nc] (a packed chunk
+** panel, nc <= 48), rows of c ldc floats apart, on the direct route's
+** micro-kernel; the floats of p after the panel, up to pf_end, are
+** brought into L2 meanwhile. */
+void kern_direct_gemm(const float *a, int64_t lda, int m, int k, const float *p, int nc, float *c,
+                      int64_t ldc, const float *pf_end);
+#endif
+
 #endif /* K2T_ENGINE_KERN_WINDOW_H */

@@ -81,7 +81,12 @@ void kern_conv2d_pack(const k2t_win *g, int groups, int cout, const float *w, fl
 /* On x86-64 CPUs with AVX-512, kern_conv2d reads x in place with a
 ** register-blocked micro-kernel instead of im2col + GEMM (same sums in the
 ** same order of k, the epilogue's v*scale + bias fused into one rounding),
-** kern_depthwise and the exp/erf activations use AVX-512 code too.
+** kern_depthwise and the exp/erf activations use AVX-512 code too.  A 3x3
+** stride-1 convolution with a packed kernel and enough channels
+** (kern_winograd_ok) goes through Winograd's F(2x2, 3x3) instead
+** (kern_winograd.c): 16 multiplications for 36, a different rounding
+** within a few ulps of the sum's magnitude; the packed kernel then holds
+** the transformed one.
 ** kern_set_simd(0) forces the portable routes (tests compare the two);
 ** call it before any kernel runs, not during. */
 void kern_set_simd(int enable);
@@ -90,13 +95,17 @@ void kern_set_simd(int enable);
 int kern_simd(void);
 /* Make this thread's next kernel calls compute slice i of n of their
 ** output (one image split between threads): the direct convolution (and
-** Dense through it) its i-th share of the 32-channel chunks, the AVX-512
-** depthwise convolution its share of the output rows.  Only those two
+** Dense through it) its i-th share of the 32-channel chunks (or pixels,
+** or rows), the Winograd route its share of the rows of tiles, the
+** AVX-512 depthwise convolution its share of the output rows.  Only those two
 ** routes honour it; (0, 1), the default, is the whole call. */
 void kern_slice(int i, int n);
 /* Whether kern_conv2d takes the direct route for this geometry (the one
 ** kern_slice splits). */
 int kern_conv2d_direct(const k2t_win *g, int groups, int cout);
+/* Whether a packed kernel for this geometry is Winograd's (and kern_conv2d
+** takes that route when kern_simd()). */
+int kern_winograd_ok(const k2t_win *g, int groups, int cout);
 
 /* Depthwise: y (n, oh, ow, c*m)[..., ci*m+j] = sum x[..., ci] * w[kh][kw][ci][j],
 ** then the epilogue (bias indexed by ci*m+j).  w is (kh, kw, c, m). */
