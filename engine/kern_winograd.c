@@ -174,50 +174,66 @@ static AVX512 void wino_in(const wgeo *w, int c, int trows, const float *band, f
 /* The output transform of one chunk (channels c0 .. c0 + nc) and its
 ** epilogue, as kern_conv.c's micro-kernel applies it: v*scale + bias in
 ** one rounding, then the chain's v*post_scale + post_shift, the residual,
-** the clip.  Tile rows [ty0, ty0 + trows) of one sample's output ys. */
+** the clip.  Tile rows [ty0, ty0 + trows) of one sample's output ys.  A
+** run that keeps every layer writes to memory nothing touched since the
+** last run: the lines of the tiles two ahead are asked for writing. */
 static AVX512 void wino_out(const k2t_win *g, const wgeo *w, const float *mb, int nc, int c0,
                             const k2t_epi *e, int clip, int64_t ys, int ty0, int trows, float *yo)
 {
     const int64_t nt = (int64_t)trows * w->tw, ms = nt * nc;
     const __m512 z = _mm512_setzero_ps(), six = _mm512_set1_ps(6.0f), one = _mm512_set1_ps(1.0f);
-    for (int v = 0; v < nc; v += 16) {
-        __mmask16 m = nc - v >= 16 ? 0xffff : (__mmask16)((1u << (nc - v)) - 1u);
-        const int ch = c0 + v;
-        __m512 sc = e && e->scale ? _mm512_mask_loadu_ps(one, m, e->scale + ch) : one;
-        __m512 bi = e && e->bias ? _mm512_maskz_loadu_ps(m, e->bias + ch) : z;
-        const int epi = e && (e->scale || e->bias), post = e && e->post_scale;
-        const int64_t res = e ? e->res : 0;
-        __m512 ps = z, pt = z;
-        if (post) {
-            ps = _mm512_maskz_loadu_ps(m, e->post_scale + ch);
-            pt = _mm512_maskz_loadu_ps(m, e->post_shift + ch);
-        }
-        for (int r = 0; r < trows; r++)
-            for (int tx = 0; tx < w->tw; tx++) {
-                const float *p = mb + ((int64_t)r * w->tw + tx) * nc + v;
-                __m512 s[2][4];
-                for (int j = 0; j < 4; j++) { /* A^T m */
-                    __m512 m0 = _mm512_maskz_loadu_ps(m, p + j * ms);
-                    __m512 m1 = _mm512_maskz_loadu_ps(m, p + (4 + j) * ms);
-                    __m512 m2 = _mm512_maskz_loadu_ps(m, p + (8 + j) * ms);
-                    __m512 m3 = _mm512_maskz_loadu_ps(m, p + (12 + j) * ms);
-                    s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-                    s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+    const int epi = e && (e->scale || e->bias), post = e && e->post_scale;
+    const int64_t res = e ? e->res : 0;
+    const int lines = (nc * 4 + 63) / 64;
+    /* Tile t is (r, tx); the one two ahead (r2, tx2). */
+    int r = 0, tx = 0, r2 = 2 / w->tw, tx2 = 2 % w->tw;
+    for (int64_t t = 0; t < nt; t++, tx2++, r2 += tx2 == w->tw, tx2 = tx2 == w->tw ? 0 : tx2,
+                 tx++, r += tx == w->tw, tx = tx == w->tw ? 0 : tx) {
+        const int oy = 2 * (ty0 + r), ox = 2 * tx;
+        if (t + 2 < nt) {
+            const int oy2 = 2 * (ty0 + r2), ox2 = 2 * tx2;
+            for (int i = 0; i < 2 && oy2 + i < g->oh; i++)
+                for (int j = 0; j < 2 && ox2 + j < g->ow; j++) {
+                    const char *q = (const char *)(yo + ((int64_t)(oy2 + i) * g->ow + ox2 + j) * ys + c0);
+                    for (int l = 0; l < lines; l++)
+                        __asm__ volatile("prefetchw %0" : : "m"(*(q + 64 * l)));
                 }
-                const int oy = 2 * (ty0 + r), ox = 2 * tx;
-                for (int i = 0; i < 2 && oy + i < g->oh; i++) /* (A^T m) A */
-                    for (int j = 0; j < 2 && ox + j < g->ow; j++) {
-                        __m512 y = j == 0 ? _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2])
-                                          : _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]);
-                        float *yp = yo + ((int64_t)(oy + i) * g->ow + ox + j) * ys + ch;
-                        if (epi) y = _mm512_fmadd_ps(y, sc, bi);
-                        if (post) y = _mm512_add_ps(_mm512_mul_ps(y, ps), pt);
-                        if (res) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, yp + res));
-                        if (clip) y = _mm512_max_ps(y, z);
-                        if (clip == 2) y = _mm512_min_ps(y, six);
-                        _mm512_mask_storeu_ps(yp, m, y);
-                    }
+        }
+        for (int v = 0; v < nc; v += 16) {
+            __mmask16 m = nc - v >= 16 ? 0xffff : (__mmask16)((1u << (nc - v)) - 1u);
+            const int ch = c0 + v;
+            const float *p = mb + t * nc + v;
+            __m512 s[2][4];
+            for (int j = 0; j < 4; j++) { /* A^T m */
+                __m512 m0 = _mm512_maskz_loadu_ps(m, p + j * ms);
+                __m512 m1 = _mm512_maskz_loadu_ps(m, p + (4 + j) * ms);
+                __m512 m2 = _mm512_maskz_loadu_ps(m, p + (8 + j) * ms);
+                __m512 m3 = _mm512_maskz_loadu_ps(m, p + (12 + j) * ms);
+                s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+                s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
             }
+            __m512 sc = one, bi = z, ps = z, pt = z;
+            if (epi) {
+                sc = e->scale ? _mm512_mask_loadu_ps(one, m, e->scale + ch) : one;
+                bi = e->bias ? _mm512_maskz_loadu_ps(m, e->bias + ch) : z;
+            }
+            if (post) {
+                ps = _mm512_maskz_loadu_ps(m, e->post_scale + ch);
+                pt = _mm512_maskz_loadu_ps(m, e->post_shift + ch);
+            }
+            for (int i = 0; i < 2 && oy + i < g->oh; i++) /* (A^T m) A */
+                for (int j = 0; j < 2 && ox + j < g->ow; j++) {
+                    __m512 y = j == 0 ? _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2])
+                                      : _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]);
+                    float *yp = yo + ((int64_t)(oy + i) * g->ow + ox + j) * ys + ch;
+                    if (epi) y = _mm512_fmadd_ps(y, sc, bi);
+                    if (post) y = _mm512_add_ps(_mm512_mul_ps(y, ps), pt);
+                    if (res) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, yp + res));
+                    if (clip) y = _mm512_max_ps(y, z);
+                    if (clip == 2) y = _mm512_min_ps(y, six);
+                    _mm512_mask_storeu_ps(yp, m, y);
+                }
+        }
     }
 }
 
