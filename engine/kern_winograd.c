@@ -180,7 +180,7 @@ static AVX512 void wino_in(const wgeo *w, int c, int trows, const float *band, f
 static AVX512 void wino_out(const k2t_win *g, const wgeo *w, const float *mb, int nc, int c0,
                             const k2t_epi *e, int clip, int64_t ys, int ty0, int trows, float *yo)
 {
-    const int64_t nt = (int64_t)trows * w->tw, ms = nt * nc;
+    const int64_t nt = (int64_t)trows * w->tw, ms = nt * nc, rs = (int64_t)g->ow * ys;
     const __m512 z = _mm512_setzero_ps(), six = _mm512_set1_ps(6.0f), one = _mm512_set1_ps(1.0f);
     const int epi = e && (e->scale || e->bias), post = e && e->post_scale;
     const int64_t res = e ? e->res : 0;
@@ -190,19 +190,20 @@ static AVX512 void wino_out(const k2t_win *g, const wgeo *w, const float *mb, in
     for (int64_t t = 0; t < nt; t++, tx2++, r2 += tx2 == w->tw, tx2 = tx2 == w->tw ? 0 : tx2,
                  tx++, r += tx == w->tw, tx = tx == w->tw ? 0 : tx) {
         const int oy = 2 * (ty0 + r), ox = 2 * tx;
+        const int ni = oy + 1 < g->oh ? 2 : 1, nj = ox + 1 < g->ow ? 2 : 1; /* pixels inside */
+        float *yb = yo + ((int64_t)oy * g->ow + ox) * ys + c0;
         if (t + 2 < nt) {
             const int oy2 = 2 * (ty0 + r2), ox2 = 2 * tx2;
-            for (int i = 0; i < 2 && oy2 + i < g->oh; i++)
-                for (int j = 0; j < 2 && ox2 + j < g->ow; j++) {
-                    const char *q = (const char *)(yo + ((int64_t)(oy2 + i) * g->ow + ox2 + j) * ys + c0);
+            const char *q = (const char *)(yo + ((int64_t)oy2 * g->ow + ox2) * ys + c0);
+            const int ni2 = oy2 + 1 < g->oh ? 2 : 1, nj2 = ox2 + 1 < g->ow ? 2 : 1;
+            for (int i = 0; i < ni2; i++)
+                for (int j = 0; j < nj2; j++)
                     for (int l = 0; l < lines; l++)
-                        __asm__ volatile("prefetchw %0" : : "m"(*(q + 64 * l)));
-                }
+                        __asm__ volatile("prefetchw %0" : : "m"(*(q + (i * rs + j * ys) * 4 + 64 * l)));
         }
-        for (int v = 0; v < nc; v += 16) {
+        const float *p = mb + t * nc;
+        for (int v = 0; v < nc; v += 16, p += 16, yb += 16) {
             __mmask16 m = nc - v >= 16 ? 0xffff : (__mmask16)((1u << (nc - v)) - 1u);
-            const int ch = c0 + v;
-            const float *p = mb + t * nc + v;
             __m512 s[2][4];
             for (int j = 0; j < 4; j++) { /* A^T m */
                 __m512 m0 = _mm512_maskz_loadu_ps(m, p + j * ms);
@@ -213,6 +214,7 @@ static AVX512 void wino_out(const k2t_win *g, const wgeo *w, const float *mb, in
                 s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
             }
             __m512 sc = one, bi = z, ps = z, pt = z;
+            const int ch = c0 + v;
             if (epi) {
                 sc = e->scale ? _mm512_mask_loadu_ps(one, m, e->scale + ch) : one;
                 bi = e->bias ? _mm512_maskz_loadu_ps(m, e->bias + ch) : z;
@@ -221,11 +223,11 @@ static AVX512 void wino_out(const k2t_win *g, const wgeo *w, const float *mb, in
                 ps = _mm512_maskz_loadu_ps(m, e->post_scale + ch);
                 pt = _mm512_maskz_loadu_ps(m, e->post_shift + ch);
             }
-            for (int i = 0; i < 2 && oy + i < g->oh; i++) /* (A^T m) A */
-                for (int j = 0; j < 2 && ox + j < g->ow; j++) {
+            for (int i = 0; i < ni; i++) /* (A^T m) A */
+                for (int j = 0; j < nj; j++) {
                     __m512 y = j == 0 ? _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2])
                                       : _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]);
-                    float *yp = yo + ((int64_t)(oy + i) * g->ow + ox + j) * ys + ch;
+                    float *yp = yb + i * rs + j * ys;
                     if (epi) y = _mm512_fmadd_ps(y, sc, bi);
                     if (post) y = _mm512_add_ps(_mm512_mul_ps(y, ps), pt);
                     if (res) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, yp + res));
