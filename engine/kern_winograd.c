@@ -1,32 +1,41 @@
 /*
-** kern_winograd.c -- 3x3 stride-1 convolutions as Winograd F(2x2, 3x3)
-** (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
-** 2016) on the AVX-512 route: 16 multiplications for a 2x2 block of
-** outputs per input and output channel where the direct route makes 36.
+** kern_winograd.c -- 3x3 stride-1 convolutions as Winograd's minimal
+** filtering (Lavin and Gray, "Fast Algorithms for Convolutional Neural
+** Networks", 2016) on the AVX-512 route: F(2x2, 3x3) makes 16
+** multiplications for a 2x2 block of outputs per input and output channel,
+** F(4x4, 3x3) 36 for a 4x4 block, where the direct route makes 36 and 144.
 **
-** A 4x4 input tile d (zero outside the input, the layer's padding) and the
-** 3x3 kernel g of an (input, output) channel pair give the 2x2 outputs
+** An input tile d of a x a (a = m + 2 for m x m outputs; zero outside the
+** input, the layer's padding) and the 3x3 kernel g of an (input, output)
+** channel pair give the outputs
 **     Y = A^T [ (G g G^T) .* (B^T d B) ] A
-** with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
-**      G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
-**      A^T = [1 1 1 0; 0 1 -1 -1].
-** The sum over input channels of the 16 products is 16 matrix products
+** F(2x2, 3x3): B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+**              G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
+**              A^T = [1 1 1 0; 0 1 -1 -1].
+** F(4x4, 3x3): B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+**                     0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+**              G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+**                     1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+**              A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+** The sum over input channels of the a*a products is a*a matrix products
 ** [tiles x cin] x [cin x cout], one per tile position xi, which run on the
 ** direct route's micro-kernel (kern_direct_gemm).  U = G g G^T is computed
-** once, in double, when the kernel is packed.
+** once, in double, when the kernel is packed.  F(4x4) goes to maps of
+** 20x20 or more, where its larger tiles waste little; smaller maps take
+** F(2x2).
 **
 ** Blocking: a band of tile rows, as many tiles as keep the transformed
-** input (16 x tiles x cin) and one channel chunk's products (16 x tiles x
-** 48) in L2; for each chunk of output channels the 16 products, then the
+** input (a*a x tiles x cin) and one channel chunk's products (a*a x tiles
+** x 48) in L2; for each chunk of output channels the products, then the
 ** output transform with the epilogue (scale, bias, the chain's product and
 ** sum, the residual, ReLU/ReLU6) applied in registers before the store.
 **
-** Rounding: the transforms add and subtract (B, A) and halve (G), so the
-** error stays within a few float ulps of the sum's magnitude, as a
-** different order of summation would give; unit tests bound it against a
-** double reference.  The result does not depend on the band, the chunk or
-** the thread a tile falls in: a run split between threads, run and step
-** give the same floats.
+** Rounding: the transforms scale by small powers of two and thirds, so the
+** error stays within a few float ulps of the sum's magnitude (F(4x4) a few
+** times F(2x2)'s), as a different order of summation would give; unit
+** tests bound it against a double reference.  The result does not depend
+** on the band, the chunk or the thread a tile falls in: a run split
+** between threads, run and step give the same floats.
 */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("vect-cost-model=dynamic", "no-tree-loop-distribute-patterns")
@@ -55,37 +64,52 @@ int kern_winograd_ok(const k2t_win *g, int groups, int cout)
 #endif
 }
 
+/* The output tile's side: 4 on maps of 20x20 or more where F(4x4)'s
+** products (36 per 16 outputs, tiles rounded up) cost under 0.8 of
+** F(2x2)'s (16 per 4). */
+static int wino_m(const k2t_win *g)
+{
+    int64_t c2 = (int64_t)((g->oh + 1) / 2) * ((g->ow + 1) / 2) * 16;
+    int64_t c4 = (int64_t)((g->oh + 3) / 4) * ((g->ow + 3) / 4) * 36;
+    return g->oh >= 20 && g->ow >= 20 && 5 * c4 < 4 * c2 ? 4 : 2;
+}
+
 int64_t kern_winograd_packed_size(const k2t_win *g, int cout)
 {
-    return (int64_t)16 * g->c * cout;
+    int a = wino_m(g) + 2;
+    return (int64_t)a * a * g->c * cout;
 }
 
 /* U = G g G^T for every (ci, co): chunk by chunk of output channels (the
-** widths kern_conv2d_pack uses), in each the 16 panels [c][nc]. */
+** widths kern_conv2d_pack uses), in each the a*a panels [c][nc]. */
 void kern_winograd_pack(const k2t_win *g, int cout, const float *w, float *wp)
 {
-    const int c = g->c;
+    static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    static const double G4[6][3] = {{1.0 / 4, 0, 0},
+                                    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                    {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                    {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                    {0, 0, 1}};
+    const int c = g->c, a = wino_m(g) + 2;
+    const double(*G)[3] = a == 4 ? G2 : G4;
     for (int c0 = 0, nc; c0 < cout; c0 += nc) {
         nc = kern_chunk_width(cout - c0);
-        float *base = wp + (int64_t)16 * c * c0;
+        float *base = wp + (int64_t)a * a * c * c0;
         for (int ci = 0; ci < c; ci++)
             for (int j = 0; j < nc; j++) {
-                double k[3][3], t[4][3];
+                double k[3][3], t[6][3];
                 for (int ky = 0; ky < 3; ky++)
                     for (int kx = 0; kx < 3; kx++)
                         k[ky][kx] = w[((int64_t)(ky * 3 + kx) * c + ci) * cout + c0 + j];
-                for (int kx = 0; kx < 3; kx++) { /* G g */
-                    t[0][kx] = k[0][kx];
-                    t[1][kx] = 0.5 * (k[0][kx] + k[1][kx] + k[2][kx]);
-                    t[2][kx] = 0.5 * (k[0][kx] - k[1][kx] + k[2][kx]);
-                    t[3][kx] = k[2][kx];
-                }
-                for (int i = 0; i < 4; i++) { /* (G g) G^T */
-                    double u[4] = {t[i][0], 0.5 * (t[i][0] + t[i][1] + t[i][2]),
-                                   0.5 * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
-                    for (int jj = 0; jj < 4; jj++)
-                        base[((int64_t)(i * 4 + jj) * c + ci) * nc + j] = (float)u[jj];
-                }
+                for (int i = 0; i < a; i++) /* G g */
+                    for (int kx = 0; kx < 3; kx++)
+                        t[i][kx] = G[i][0] * k[0][kx] + G[i][1] * k[1][kx] + G[i][2] * k[2][kx];
+                for (int i = 0; i < a; i++) /* (G g) G^T */
+                    for (int jj = 0; jj < a; jj++) {
+                        double u = G[jj][0] * t[i][0] + G[jj][1] * t[i][1] + G[jj][2] * t[i][2];
+                        base[((int64_t)(i * a + jj) * c + ci) * nc + j] = (float)u;
+                    }
             }
     }
 }
@@ -93,38 +117,42 @@ void kern_winograd_pack(const k2t_win *g, int cout, const float *w, float *wp)
 #ifdef HAVE_DIRECT
 
 typedef struct wgeo {
+    int m, a, nx;  /* output tile side, input tile side (m + 2), positions (a*a) */
     int tw, th;    /* tiles across and down */
     int rows;      /* tile rows a band takes */
     int nt;        /* tiles a band holds at most */
-    int64_t bw;    /* floats of a band input row: (2 tw + 2) pixels */
+    int64_t bw;    /* floats of a band input row: (m tw + 2) pixels */
     int64_t in_f, v_f, m_f; /* floats of the band input, V and one chunk's M */
 } wgeo;
 
 static wgeo wino_geo(const k2t_win *g)
 {
     wgeo w;
-    w.tw = (g->ow + 1) / 2;
-    w.th = (g->oh + 1) / 2;
-    int64_t nt_max = WINO_V_FLOATS / (16 * (int64_t)g->c);
+    w.m = wino_m(g);
+    w.a = w.m + 2;
+    w.nx = w.a * w.a;
+    w.tw = (g->ow + w.m - 1) / w.m;
+    w.th = (g->oh + w.m - 1) / w.m;
+    int64_t nt_max = WINO_V_FLOATS / (w.nx * (int64_t)g->c);
     if (nt_max > WINO_NT_MAX) nt_max = WINO_NT_MAX;
     int rows = (int)(nt_max / w.tw);
     rows = rows < 1 ? 1 : rows > w.th ? w.th : rows;
     int bands = (w.th + rows - 1) / rows; /* as even as the bands go */
     w.rows = (w.th + bands - 1) / bands;
     w.nt = w.rows * w.tw;
-    w.bw = (int64_t)(2 * w.tw + 2) * g->c;
-    w.in_f = (int64_t)(2 * w.rows + 2) * w.bw;
-    w.v_f = (int64_t)16 * w.nt * g->c;
-    w.m_f = (int64_t)16 * w.nt * WINO_NC_MAX;
+    w.bw = (int64_t)(w.m * w.tw + 2) * g->c;
+    w.in_f = (int64_t)(w.m * w.rows + 2) * w.bw;
+    w.v_f = (int64_t)w.nx * w.nt * g->c;
+    w.m_f = (int64_t)w.nx * w.nt * WINO_NC_MAX;
     return w;
 }
 
-/* Input rows [iy0, iy0 + rows) of sample xs, columns [-pl, -pl + 2 tw + 2),
+/* Input rows [iy0, iy0 + rows) of sample xs, columns [-pl, -pl + m tw + 2),
 ** into band; zeros outside the input. */
 static void wino_fill(const k2t_win *g, const wgeo *w, const float *xs, int iy0, int rows,
                       float *band)
 {
-    const int c = g->c, width = 2 * w->tw + 2;
+    const int c = g->c, width = w->m * w->tw + 2;
     int x0 = g->pl < width ? g->pl : width; /* zero columns before the input's */
     int nb = g->iw < width - x0 ? g->iw : width - x0;
     for (int r = 0; r < rows; r++) {
@@ -140,8 +168,9 @@ static void wino_fill(const k2t_win *g, const wgeo *w, const float *xs, int iy0,
     }
 }
 
-/* V[xi][t][ci] = (B^T d B)[xi] for the band's tiles t, 16 channels at a time. */
-static AVX512 void wino_in(const wgeo *w, int c, int trows, const float *band, float *v)
+/* V[xi][t][ci] = (B^T d B)[xi] for the band's tiles t, 16 channels at a time:
+** F(2x2, 3x3). */
+static AVX512 void wino_in2(const wgeo *w, int c, int trows, const float *band, float *v)
 {
     const int64_t nt = (int64_t)trows * w->tw, vs = nt * c; /* floats between xi panels */
     for (int r = 0; r < trows; r++)
@@ -171,14 +200,72 @@ static AVX512 void wino_in(const wgeo *w, int c, int trows, const float *band, f
         }
 }
 
+/* B^T of F(4x4, 3x3) on six vectors: r = B^T d. */
+static inline __attribute__((always_inline)) AVX512 void bt6(const __m512 *d, __m512 *r)
+{
+    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f);
+    __m512 a = _mm512_fnmadd_ps(four, d[2], d[4]); /* d4 - 4 d2 */
+    __m512 b = _mm512_fnmadd_ps(four, d[1], d[3]); /* d3 - 4 d1 */
+    __m512 e = _mm512_sub_ps(d[4], d[2]);
+    __m512 f = _mm512_mul_ps(two, _mm512_sub_ps(d[3], d[1]));
+    r[0] = _mm512_fmadd_ps(four, d[0], _mm512_fnmadd_ps(five, d[2], d[4]));
+    r[1] = _mm512_add_ps(a, b);
+    r[2] = _mm512_sub_ps(a, b);
+    r[3] = _mm512_add_ps(e, f);
+    r[4] = _mm512_sub_ps(e, f);
+    r[5] = _mm512_fmadd_ps(four, d[1], _mm512_fnmadd_ps(five, d[3], d[5]));
+}
+
+/* The same for F(4x4, 3x3): 6x6 input tiles 4 pixels apart. */
+static AVX512 void wino_in4(const wgeo *w, int c, int trows, const float *band, float *v)
+{
+    const int64_t nt = (int64_t)trows * w->tw, vs = nt * c;
+    for (int r = 0; r < trows; r++)
+        for (int tx = 0; tx < w->tw; tx++) {
+            const float *b = band + 4 * r * w->bw + (int64_t)4 * tx * c;
+            float *o = v + ((int64_t)r * w->tw + tx) * c;
+            for (int ci = 0; ci < c; ci += 16) {
+                __mmask16 m = c - ci >= 16 ? 0xffff : (__mmask16)((1u << (c - ci)) - 1u);
+                __m512 t[6][6], d[6], q[6];
+                for (int j = 0; j < 6; j++) { /* column j: t[.][j] = B^T d[.][j] */
+                    for (int i = 0; i < 6; i++)
+                        d[i] = _mm512_maskz_loadu_ps(m, b + i * w->bw + j * c + ci);
+                    bt6(d, q);
+                    for (int i = 0; i < 6; i++)
+                        t[i][j] = q[i];
+                }
+                for (int i = 0; i < 6; i++) { /* row i: V[i][.] = t[i][.] B */
+                    bt6(t[i], q);
+                    float *p = o + (int64_t)i * 6 * vs + ci;
+                    for (int j = 0; j < 6; j++)
+                        _mm512_mask_storeu_ps(p + j * vs, m, q[j]);
+                }
+            }
+        }
+}
+
+/* A^T of F(4x4, 3x3) on six vectors: o = A^T m. */
+static inline __attribute__((always_inline)) AVX512 void at6(const __m512 *m, __m512 *o)
+{
+    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f), eight = _mm512_set1_ps(8.0f);
+    __m512 p = _mm512_add_ps(m[1], m[2]), q = _mm512_sub_ps(m[1], m[2]);
+    __m512 u = _mm512_add_ps(m[3], m[4]), w = _mm512_sub_ps(m[3], m[4]);
+    o[0] = _mm512_add_ps(_mm512_add_ps(m[0], p), u);
+    o[1] = _mm512_fmadd_ps(two, w, q);
+    o[2] = _mm512_fmadd_ps(four, u, p);
+    o[3] = _mm512_add_ps(_mm512_fmadd_ps(eight, w, q), m[5]);
+}
+
 /* The output transform of one chunk (channels c0 .. c0 + nc) and its
 ** epilogue, as kern_conv.c's micro-kernel applies it: v*scale + bias in
 ** one rounding, then the chain's v*post_scale + post_shift, the residual,
 ** the clip.  Tile rows [ty0, ty0 + trows) of one sample's output ys.  A
 ** run that keeps every layer writes to memory nothing touched since the
-** last run: the lines of the tiles two ahead are asked for writing. */
-static AVX512 void wino_out(const k2t_win *g, const wgeo *w, const float *mb, int nc, int c0,
-                            const k2t_epi *e, int clip, int64_t ys, int ty0, int trows, float *yo)
+** last run: the lines of the tiles two ahead are asked for writing.  M:
+** the output tile's side (2 or 4). */
+static inline __attribute__((always_inline)) AVX512 void
+wino_out_body(const int M, const k2t_win *g, const wgeo *w, const float *mb, int nc, int c0,
+              const k2t_epi *e, int clip, int64_t ys, int ty0, int trows, float *yo)
 {
     const int64_t nt = (int64_t)trows * w->tw, ms = nt * nc, rs = (int64_t)g->ow * ys;
     const __m512 z = _mm512_setzero_ps(), six = _mm512_set1_ps(6.0f), one = _mm512_set1_ps(1.0f);
@@ -189,13 +276,13 @@ static AVX512 void wino_out(const k2t_win *g, const wgeo *w, const float *mb, in
     int r = 0, tx = 0, r2 = 2 / w->tw, tx2 = 2 % w->tw;
     for (int64_t t = 0; t < nt; t++, tx2++, r2 += tx2 == w->tw, tx2 = tx2 == w->tw ? 0 : tx2,
                  tx++, r += tx == w->tw, tx = tx == w->tw ? 0 : tx) {
-        const int oy = 2 * (ty0 + r), ox = 2 * tx;
-        const int ni = oy + 1 < g->oh ? 2 : 1, nj = ox + 1 < g->ow ? 2 : 1; /* pixels inside */
+        const int oy = M * (ty0 + r), ox = M * tx;
+        const int ni = g->oh - oy < M ? g->oh - oy : M, nj = g->ow - ox < M ? g->ow - ox : M;
         float *yb = yo + ((int64_t)oy * g->ow + ox) * ys + c0;
         if (t + 2 < nt) {
-            const int oy2 = 2 * (ty0 + r2), ox2 = 2 * tx2;
+            const int oy2 = M * (ty0 + r2), ox2 = M * tx2;
             const char *q = (const char *)(yo + ((int64_t)oy2 * g->ow + ox2) * ys + c0);
-            const int ni2 = oy2 + 1 < g->oh ? 2 : 1, nj2 = ox2 + 1 < g->ow ? 2 : 1;
+            const int ni2 = g->oh - oy2 < M ? g->oh - oy2 : M, nj2 = g->ow - ox2 < M ? g->ow - ox2 : M;
             for (int i = 0; i < ni2; i++)
                 for (int j = 0; j < nj2; j++)
                     for (int l = 0; l < lines; l++)
@@ -204,14 +291,32 @@ static AVX512 void wino_out(const k2t_win *g, const wgeo *w, const float *mb, in
         const float *p = mb + t * nc;
         for (int v = 0; v < nc; v += 16, p += 16, yb += 16) {
             __mmask16 m = nc - v >= 16 ? 0xffff : (__mmask16)((1u << (nc - v)) - 1u);
-            __m512 s[2][4];
-            for (int j = 0; j < 4; j++) { /* A^T m */
-                __m512 m0 = _mm512_maskz_loadu_ps(m, p + j * ms);
-                __m512 m1 = _mm512_maskz_loadu_ps(m, p + (4 + j) * ms);
-                __m512 m2 = _mm512_maskz_loadu_ps(m, p + (8 + j) * ms);
-                __m512 m3 = _mm512_maskz_loadu_ps(m, p + (12 + j) * ms);
-                s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-                s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+            __m512 y[4][4];
+            if (M == 2) {
+                __m512 s[2][4];
+                for (int j = 0; j < 4; j++) { /* A^T m */
+                    __m512 m0 = _mm512_maskz_loadu_ps(m, p + j * ms);
+                    __m512 m1 = _mm512_maskz_loadu_ps(m, p + (4 + j) * ms);
+                    __m512 m2 = _mm512_maskz_loadu_ps(m, p + (8 + j) * ms);
+                    __m512 m3 = _mm512_maskz_loadu_ps(m, p + (12 + j) * ms);
+                    s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+                    s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+                }
+                for (int i = 0; i < 2; i++) { /* (A^T m) A */
+                    y[i][0] = _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]);
+                    y[i][1] = _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]);
+                }
+            } else {
+                __m512 s[4][6], col[6], o[4];
+                for (int j = 0; j < 6; j++) { /* A^T m, column by column */
+                    for (int i = 0; i < 6; i++)
+                        col[i] = _mm512_maskz_loadu_ps(m, p + (i * 6 + j) * ms);
+                    at6(col, o);
+                    for (int i = 0; i < 4; i++)
+                        s[i][j] = o[i];
+                }
+                for (int i = 0; i < 4; i++) /* (A^T m) A */
+                    at6(s[i], y[i]);
             }
             __m512 sc = one, bi = z, ps = z, pt = z;
             const int ch = c0 + v;
@@ -223,20 +328,31 @@ static AVX512 void wino_out(const k2t_win *g, const wgeo *w, const float *mb, in
                 ps = _mm512_maskz_loadu_ps(m, e->post_scale + ch);
                 pt = _mm512_maskz_loadu_ps(m, e->post_shift + ch);
             }
-            for (int i = 0; i < ni; i++) /* (A^T m) A */
+            for (int i = 0; i < ni; i++)
                 for (int j = 0; j < nj; j++) {
-                    __m512 y = j == 0 ? _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2])
-                                      : _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]);
+                    __m512 o = y[i][j];
                     float *yp = yb + i * rs + j * ys;
-                    if (epi) y = _mm512_fmadd_ps(y, sc, bi);
-                    if (post) y = _mm512_add_ps(_mm512_mul_ps(y, ps), pt);
-                    if (res) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, yp + res));
-                    if (clip) y = _mm512_max_ps(y, z);
-                    if (clip == 2) y = _mm512_min_ps(y, six);
-                    _mm512_mask_storeu_ps(yp, m, y);
+                    if (epi) o = _mm512_fmadd_ps(o, sc, bi);
+                    if (post) o = _mm512_add_ps(_mm512_mul_ps(o, ps), pt);
+                    if (res) o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(m, yp + res));
+                    if (clip) o = _mm512_max_ps(o, z);
+                    if (clip == 2) o = _mm512_min_ps(o, six);
+                    _mm512_mask_storeu_ps(yp, m, o);
                 }
         }
     }
+}
+
+static AVX512 void wino_out2(const k2t_win *g, const wgeo *w, const float *mb, int nc, int c0,
+                             const k2t_epi *e, int clip, int64_t ys, int ty0, int trows, float *yo)
+{
+    wino_out_body(2, g, w, mb, nc, c0, e, clip, ys, ty0, trows, yo);
+}
+
+static AVX512 void wino_out4(const k2t_win *g, const wgeo *w, const float *mb, int nc, int c0,
+                             const k2t_epi *e, int clip, int64_t ys, int ty0, int trows, float *yo)
+{
+    wino_out_body(4, g, w, mb, nc, c0, e, clip, ys, ty0, trows, yo);
 }
 
 int64_t kern_winograd_ws(const k2t_win *g)
@@ -264,18 +380,20 @@ void kern_winograd(const k2t_win *g, int cout, const float *x, int n, const floa
         for (int ty0 = (int)lo; ty0 < hi; ty0 += w.rows) {
             int trows = ty0 + w.rows < hi ? w.rows : (int)(hi - ty0);
             int nt = trows * w.tw;
-            wino_fill(g, &w, xs, 2 * ty0 - g->pt, 2 * trows + 2, band);
-            wino_in(&w, c, trows, band, v);
+            wino_fill(g, &w, xs, w.m * ty0 - g->pt, w.m * trows + 2, band);
+            if (w.m == 2) wino_in2(&w, c, trows, band, v);
+            else wino_in4(&w, c, trows, band, v);
             for (int c0 = 0, nc; c0 < cout; c0 += nc) {
                 nc = kern_chunk_width(cout - c0);
-                const float *u = wp + (int64_t)16 * c * c0;
-                for (int xi = 0; xi < 16; xi++)
+                const float *u = wp + (int64_t)w.nx * c * c0;
+                for (int xi = 0; xi < w.nx; xi++)
                     kern_direct_gemm(v + (int64_t)xi * nt * c, c, nt, c, u + (int64_t)xi * c * nc, nc,
                                      mb + (int64_t)xi * nt * nc, nc, wp_end);
-                wino_out(g, &w, mb, nc, c0, e, clip, ys, ty0, trows, yo);
+                if (w.m == 2) wino_out2(g, &w, mb, nc, c0, e, clip, ys, ty0, trows, yo);
+                else wino_out4(g, &w, mb, nc, c0, e, clip, ys, ty0, trows, yo);
             }
             if (!clip && act != K2T_ACT_LINEAR) { /* what the stores did not apply */
-                int oy0 = 2 * ty0, oy1 = 2 * (ty0 + trows) < g->oh ? 2 * (ty0 + trows) : g->oh;
+                int oy0 = w.m * ty0, oy1 = w.m * (ty0 + trows) < g->oh ? w.m * (ty0 + trows) : g->oh;
                 float *yb = yo + (int64_t)oy0 * g->ow * ys;
                 int64_t rows = (int64_t)(oy1 - oy0) * g->ow;
                 if (act == K2T_ACT_SOFTMAX) {

@@ -726,6 +726,10 @@ static void test_conv(void)
         {1, 8, 9, 32, 64, 3, 3, 1, 1, 1, 1, 1, -1, 2, 1},
         {1, 41, 37, 32, 33, 3, 3, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
         {2, 6, 5, 300, 40, 3, 3, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
+        /* F(4x4, 3x3) on maps of 20x20 or more: partial tiles at both edges */
+        {1, 24, 30, 40, 70, 3, 3, 1, 1, 1, 1, 1, K2T_PAD_VALID, 0, 0},
+        {2, 21, 22, 16, 64, 3, 3, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
+        {1, 23, 20, 48, 96, 3, 3, 1, 1, 1, 1, 1, -1, 2, 1},
         /* pointwise kernels cut into blocks of rows (partial sums in y) */
         {2, 7, 9, 300, 40, 1, 1, 1, 1, 1, 1, 1, K2T_PAD_VALID, 0, 0},
         {1, 3, 7, 520, 33, 1, 1, 1, 1, 1, 1, 1, K2T_PAD_VALID, 0, 0},
