@@ -48,22 +48,6 @@
 #define WINO_NT_MAX 128 /* tiles a band takes when a row of tiles is shorter */
 #define WINO_NC_MAX 48 /* the widest channel chunk (kern_conv.c chunk_width) */
 
-int kern_winograd_ok(const k2t_win *g, int groups, int cout)
-{
-#ifdef HAVE_DIRECT
-    /* Where it pays (measured on Zen 5 against the direct route): the
-    ** products' depth (cin) and width (cout) make up for the transforms
-    ** from 16 x 64 or 32 x 32 channels on; a map of 3x3 or less wastes
-    ** most of its tiles' work. */
-    return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
-           groups == 1 && g->c >= 16 && g->c <= 2048 && cout >= 32 && cout <= 4096 &&
-           (int64_t)g->c * cout >= 1024 && g->oh >= 4 && g->ow >= 4;
-#else
-    (void)g, (void)groups, (void)cout;
-    return 0;
-#endif
-}
-
 /* The output tile's side: 4 on maps of 20x20 or more where F(4x4)'s
 ** products (36 per 16 outputs, tiles rounded up) cost under 0.8 of
 ** F(2x2)'s (16 per 4). */
@@ -72,6 +56,25 @@ static int wino_m(const k2t_win *g)
     int64_t c2 = (int64_t)((g->oh + 1) / 2) * ((g->ow + 1) / 2) * 16;
     int64_t c4 = (int64_t)((g->oh + 3) / 4) * ((g->ow + 3) / 4) * 36;
     return g->oh >= 20 && g->ow >= 20 && 5 * c4 < 4 * c2 ? 4 : 2;
+}
+
+int kern_winograd_ok(const k2t_win *g, int groups, int cout)
+{
+#ifdef HAVE_DIRECT
+    /* Where it pays (measured on Zen 5 against the direct route): the
+    ** products' depth (cin) and width (cout) make up for the transforms
+    ** from 16 x 32 or 32 x 16 channels on with F(4x4), from 16 x 64 or
+    ** 32 x 32 with F(2x2); a map of 3x3 or less wastes most of its tiles'
+    ** work. */
+    if (!(g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
+          groups == 1 && g->c >= 16 && g->c <= 2048 && cout >= 16 && cout <= 4096 && g->oh >= 4 &&
+          g->ow >= 4))
+        return 0;
+    return (int64_t)g->c * cout >= (wino_m(g) == 4 ? 512 : 1024) && cout >= (wino_m(g) == 4 ? 16 : 32);
+#else
+    (void)g, (void)groups, (void)cout;
+    return 0;
+#endif
 }
 
 int64_t kern_winograd_packed_size(const k2t_win *g, int cout)

@@ -83,10 +83,10 @@ void kern_conv2d_pack(const k2t_win *g, int groups, int cout, const float *w, fl
 ** same order of k, the epilogue's v*scale + bias fused into one rounding),
 ** kern_depthwise and the exp/erf activations use AVX-512 code too.  A 3x3
 ** stride-1 convolution with a packed kernel and enough channels
-** (kern_winograd_ok) goes through Winograd's F(2x2, 3x3) instead
-** (kern_winograd.c): 16 multiplications for 36, a different rounding
-** within a few ulps of the sum's magnitude; the packed kernel then holds
-** the transformed one.
+** (kern_winograd_ok) goes through Winograd's F(2x2, 3x3) or, on maps of
+** 20x20 or more, F(4x4, 3x3) instead (kern_winograd.c): 16 multiplications
+** for 36, or 36 for 144, a different rounding within a few ulps of the
+** sum's magnitude; the packed kernel then holds the transformed one.
 ** kern_set_simd(0) forces the portable routes (tests compare the two);
 ** call it before any kernel runs, not during. */
 void kern_set_simd(int enable);

@@ -730,6 +730,7 @@ static void test_conv(void)
         {1, 24, 30, 40, 70, 3, 3, 1, 1, 1, 1, 1, K2T_PAD_VALID, 0, 0},
         {2, 21, 22, 16, 64, 3, 3, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
         {1, 23, 20, 48, 96, 3, 3, 1, 1, 1, 1, 1, -1, 2, 1},
+        {1, 22, 24, 32, 16, 3, 3, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0}, /* one 16-channel vector */
         /* pointwise kernels cut into blocks of rows (partial sums in y) */
         {2, 7, 9, 300, 40, 1, 1, 1, 1, 1, 1, 1, K2T_PAD_VALID, 0, 0},
         {1, 3, 7, 520, 33, 1, 1, 1, 1, 1, 1, 1, K2T_PAD_VALID, 0, 0},
