@@ -177,6 +177,11 @@ void kern_slice_range(int64_t count, int64_t *lo, int64_t *hi)
     *hi = count * (slice_i + 1) / slice_n;
 }
 
+int kern_slice_count(void)
+{
+    return slice_n;
+}
+
 void kern_set_simd(int enable)
 {
     simd_enabled = enable;

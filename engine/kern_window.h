@@ -43,6 +43,8 @@ static inline void tap_range(int base, int k, int d, int in, int *k0, int *k1)
 
 /* [*lo, *hi): this thread's part of count items (kern_slice). */
 void kern_slice_range(int64_t count, int64_t *lo, int64_t *hi);
+/* How many slices this thread's calls are cut into (1: unsliced). */
+int kern_slice_count(void);
 
 /* The direct route's channel chunks (kern_conv.c): 32 output channels, or
 ** one of up to 48 to finish. */

@@ -374,9 +374,17 @@ void kern_winograd(const k2t_win *g, int cout, const float *x, int n, const floa
     int clip = act == K2T_ACT_RELU ? 1 : act == K2T_ACT_RELU6 ? 2 : 0;
     const int64_t ys = e && e->ldy ? e->ldy : cout;
     const float *wp_end = wp + kern_winograd_packed_size(g, cout);
-    /* A sliced call (kern_slice) takes its share of the tile rows. */
-    int64_t lo, hi;
-    kern_slice_range(w.th, &lo, &hi);
+    /* A sliced call (kern_slice) takes its share of the tile rows or, when
+    ** the channel chunks go round more evenly (7 tile rows and 4 or 6
+    ** chunks between two threads), of the chunks (each slice then
+    ** transforms the whole input). */
+    int64_t lo = 0, hi = w.th, clo = 0, chi = 0, chunks = 0, k = kern_slice_count();
+    for (int c0 = 0; c0 < cout; c0 += kern_chunk_width(cout - c0)) chunks++;
+    chi = chunks;
+    if (k > 1 && chunks >= k && (chunks + k - 1) / k * w.th < (w.th + k - 1) / k * chunks)
+        kern_slice_range(chunks, &clo, &chi); /* the larger share smaller as chunks */
+    else
+        kern_slice_range(w.th, &lo, &hi);
     for (int s = 0; s < n; s++) {
         const float *xs = x + (int64_t)s * g->ih * g->iw * c;
         float *yo = y + (int64_t)s * g->oh * g->ow * ys;
@@ -386,8 +394,10 @@ void kern_winograd(const k2t_win *g, int cout, const float *x, int n, const floa
             wino_fill(g, &w, xs, w.m * ty0 - g->pt, w.m * trows + 2, band);
             if (w.m == 2) wino_in2(&w, c, trows, band, v);
             else wino_in4(&w, c, trows, band, v);
-            for (int c0 = 0, nc; c0 < cout; c0 += nc) {
+            int64_t ci = 0;
+            for (int c0 = 0, nc; c0 < cout; c0 += nc, ci++) {
                 nc = kern_chunk_width(cout - c0);
+                if (ci < clo || ci >= chi) continue;
                 const float *u = wp + (int64_t)w.nx * c * c0;
                 for (int xi = 0; xi < w.nx; xi++)
                     kern_direct_gemm(v + (int64_t)xi * nt * c, c, nt, c, u + (int64_t)xi * c * nc, nc,
