@@ -43,9 +43,14 @@
 #include <string.h>
 #include "kern_window.h"
 
-/* The transformed input of a band: at most this many floats (256 KiB). */
+/* Tiles a band takes: as many as keep its transformed input within
+** WINO_V_FLOATS (256 KiB), at most WINO_NT_MAX, and at least WINO_NT_MIN
+** whatever the channels: each band reads the whole transformed kernel
+** (38 MB for a 512 x 512-channel F(4x4)), which only enough tiles a band
+** keep from being memory-bound (28x28x512->512: 14.0 -> 6.9 ms). */
 #define WINO_V_FLOATS (64 * 1024)
-#define WINO_NT_MAX 128 /* tiles a band takes when a row of tiles is shorter */
+#define WINO_NT_MAX 128
+#define WINO_NT_MIN 64
 #define WINO_NC_MAX 48 /* the widest channel chunk (kern_conv.c chunk_width) */
 
 /* The output tile's side: 4 on maps of 20x20 or more where F(4x4)'s
@@ -138,6 +143,7 @@ static wgeo wino_geo(const k2t_win *g)
     w.th = (g->oh + w.m - 1) / w.m;
     int64_t nt_max = WINO_V_FLOATS / (w.nx * (int64_t)g->c);
     if (nt_max > WINO_NT_MAX) nt_max = WINO_NT_MAX;
+    if (nt_max < WINO_NT_MIN) nt_max = WINO_NT_MIN;
     int rows = (int)(nt_max / w.tw);
     rows = rows < 1 ? 1 : rows > w.th ? w.th : rows;
     int bands = (w.th + rows - 1) / rows; /* as even as the bands go */
