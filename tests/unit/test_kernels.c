@@ -710,6 +710,7 @@ static void test_conv(void)
         {2, 7, 9, 32, 17, 3, 3, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
         {1, 6, 6, 200, 24, 5, 5, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
         {1, 6, 7, 80, 24, 5, 5, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
+        {1, 9, 9, 256, 40, 3, 3, 2, 2, 1, 1, 1, K2T_PAD_SAME, 0, 0}, /* K 2304: in blocks of rows */
         {1, 3, 3, 8, 600, 3, 3, 1, 1, 1, 1, 1, K2T_PAD_SAME, 0, 0},
         /* short kernels (a first convolution, a 1x1 from 16 or 32 channels) to many */
         {2, 9, 11, 3, 70, 3, 3, 2, 2, 1, 1, 1, K2T_PAD_VALID, 0, 0},
