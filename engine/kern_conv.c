@@ -3,7 +3,9 @@
 ** (GEMM + col2im) and pooling, all on NHWC float tensors (the depthwise
 ** convolution is in kern_depthwise.c).
 **
-** Convolution has two routes with the same sums in the same order.
+** Convolution has two routes with the same sums in the same order (and
+** 3x3 stride-1 convolutions with enough channels a third, Winograd's, in
+** kern_winograd.c).
 **
 ** The portable route follows Darknet: the output is a [n*oh*ow][cout]
 ** matrix, the input patches an [n*oh*ow][kh*kw*cin] matrix, the Keras
@@ -225,7 +227,8 @@ typedef struct dk {
     ** 25% slower cold than hot without it).  NULL: none. */
     const float *pf, *pf_end;
     int nopfw;               /* no prefetchw of the output (kern_direct_gemm: it is in cache) */
-    int kblock;              /* any kernel may be cut into blocks of rows (direct_small_map) */
+    int kblock;              /* a kernel of any size may be cut into blocks of rows (one
+                                longer than DIRECT_MAX_K on a small map) */
 } dk;
 
 /* Ask for the lines of four output pixels (ps floats apart, each lines
@@ -466,6 +469,18 @@ static int direct_ok(const k2t_win *g, int groups, int cout)
 ** 48 KiB L1). */
 #define KB_FLOATS (8 * 1024)
 
+/* The length of the blocks a run of len kernel rows (of K in all) is cut
+** into so that a block's panel (its rows of all runs x nc floats) stays in
+** L1: as few blocks as fit, of even sizes, multiples of 16; len when the
+** whole panel fits. */
+static int block_len(int64_t K, int nc, int len)
+{
+    if (K * nc <= KB_FLOATS)
+        return len;
+    int nb = (int)((K * nc + KB_FLOATS - 1) / KB_FLOATS);
+    return ((len + nb - 1) / nb + 15) & ~15;
+}
+
 /* Output rows per band, and the floats of the band (*floats). */
 static int band_rows(const k2t_win *g, int64_t *floats)
 {
@@ -633,15 +648,11 @@ static void direct_chunks(dk *a, const k2t_epi *e, const float *w, const float *
             a->post_shift = e && e->post_shift ? e->post_shift + ch : NULL;
             /* A pointwise kernel in blocks of rows whose panel (rows x nc
             ** floats) stays in L1 while every pixel of the piece goes
-            ** through it: as few blocks as fit, of even sizes.  (Cutting
-            ** a 3x3 kernel by rows measured slower: its band is read again
-            ** for each block.) */
+            ** through it.  (Cutting a 3x3 kernel by rows measured slower:
+            ** its band is read again for each block; only one too long
+            ** for the direct route otherwise, on a small map, is cut.) */
             const int len = a->merged ? a->kw * cg : cg;
-            int per_k = len;
-            if (K * nc > KB_FLOATS && ((a->kh == 1 && a->merged) || a->kblock)) {
-                int nb = (int)((K * nc + KB_FLOATS - 1) / KB_FLOATS);
-                per_k = ((len + nb - 1) / nb + 15) & ~15;
-            }
+            const int per_k = (a->kh == 1 && a->merged) || a->kblock ? block_len(K, nc, len) : len;
             for (int k = 0; k < len; k += per_k) {
                 a->k0 = k;
                 a->k1 = k + per_k < len ? k + per_k : len;
@@ -672,11 +683,7 @@ void kern_direct_gemm(const float *a, int64_t lda, int m, int k, const float *p,
     d.ldw = nc;
     int nvi = (nc + 15) / 16 - 1;
     d.tail = (__mmask16)((1u << (nc - 16 * nvi)) - 1u);
-    int per_k = k; /* as direct_chunks: a panel block that stays in L1 */
-    if ((int64_t)k * nc > KB_FLOATS) {
-        int nb = (int)(((int64_t)k * nc + KB_FLOATS - 1) / KB_FLOATS);
-        per_k = ((k + nb - 1) / nb + 15) & ~15;
-    }
+    const int per_k = block_len(k, nc, k);
     for (int k0 = 0; k0 < k; k0 += per_k) {
         d.k0 = k0;
         d.k1 = k0 + per_k < k ? k0 + per_k : k;
