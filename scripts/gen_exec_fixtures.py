@@ -768,6 +768,31 @@ def fx_conv_wide(out):
     return normal_input(1082, (5, 6, 2))
 
 
+@fixture("winograd.h5", "3x3 stride-1 convolutions Winograd's way on AVX-512 (kern_winograd.c): a fire "
+         "module on 20x21x16 (1x1 squeeze, 1x1 and 3x3 'same' expands into one Concatenate: F(4x4) writing "
+         "the Concatenate's channels 16-47), MaxPooling2D to 10x10, then a 3x3 'same' 32 -> 32 Conv2D -> "
+         "BatchNormalization (F(2x2)) added to a 1x1 Conv2D -> BN shortcut, ReLU, GlobalAveragePooling2D, Dense")
+def fx_winograd(out):
+    g = Graph("k24", 1101)
+    x = g.Input((20, 21, 16))
+    q = g.add("Conv2D", x, name="squeeze", filters=16, kernel_size=[1, 1], activation="relu")
+    a = g.add("Conv2D", q, name="expand1x1", filters=16, kernel_size=[1, 1], activation="relu")
+    b = g.add("Conv2D", q, name="expand3x3", filters=32, kernel_size=[3, 3], padding="same", activation="relu")
+    c = g.add("Concatenate", [a, b], name="concat", axis=-1)                              # 20x21x48
+    p = g.add("MaxPooling2D", c, name="pool", pool_size=[2, 2])                          # 10x10x48
+    r = g.add("Conv2D", p, name="shortcut", filters=32, kernel_size=[1, 1], use_bias=False)
+    r = g.add("BatchNormalization", r, name="shortcut_bn", axis=[3], epsilon=1e-3)
+    d = g.add("Conv2D", r, name="conv3x3", filters=32, kernel_size=[3, 3], padding="same", use_bias=False)
+    d = g.add("BatchNormalization", d, name="conv3x3_bn", axis=[3], epsilon=1e-3)
+    s = g.add("Add", [r, d], name="add")
+    s = g.add("Activation", s, name="add_relu", activation="relu")
+    y = g.add("GlobalAveragePooling2D", s, name="gap")
+    y = g.add("Dense", y, name="head", units=10)
+    g.outputs = [y]
+    write_model(os.path.join(out, "winograd.h5"), g)
+    return normal_input(1102, (20, 21, 16), scale=1.0)
+
+
 @fixture("fused_chains.h5", "The layer runs run fuses into one output pass (MobileNet's blocks): ZeroPadding2D "
          "read by a 'valid' stride-2 Conv2D and by a DepthwiseConv2D, Conv2D -> BatchNormalization -> ReLU(6.), "
          "DepthwiseConv2D -> BN -> Activation relu, a 1x1 Conv2D -> BN read by an Add, a Conv2D with its own "
