@@ -85,8 +85,8 @@ void kern_conv2d_pack(const k2t_win *g, int groups, int cout, const float *w, fl
 ** stride-1 convolution with a packed kernel and enough channels
 ** (kern_winograd_ok) goes through Winograd's F(2x2, 3x3) or, on maps of
 ** 20x20 or more, F(4x4, 3x3) instead (kern_winograd.c): 16 multiplications
-** for 36, or 36 for 144, a different rounding within a few ulps of the
-** sum's magnitude; the packed kernel then holds the transformed one.
+** for 36, or 36 for 144, a different rounding (about 1e-6 of the layer's
+** largest output); the packed kernel then holds the transformed one.
 ** kern_set_simd(0) forces the portable routes (tests compare the two);
 ** call it before any kernel runs, not during. */
 void kern_set_simd(int enable);
