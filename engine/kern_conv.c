@@ -237,8 +237,7 @@ typedef struct dk {
 static inline __attribute__((always_inline)) void pf_out(const float *y, int64_t ps, int lines)
 {
     for (int i = 0; i < 4; i++)
-        for (int l = 0; l < lines; l++)
-            __asm__ volatile("prefetchw %0" : : "m"(*((const char *)(y + i * ps) + 64 * l)));
+        kern_prefetchw(y + i * ps, lines);
 }
 
 /* Prefetch into L2 the next lines of the panel at *pf (to pf_end). */
@@ -612,22 +611,22 @@ static void direct_rows(const dk *a, int nvi, const float *src, int64_t rstride,
 #undef CALL
 }
 
-/* Output rows [oy0, oy1) of ow pixels (rstride floats of input apart)
-** for every group, in chunks of 32 channels, or one of up to 48 to
-** finish; yb is the band's first pixel. */
-static int64_t count_chunks(int coutg)
+int64_t kern_chunk_count(int coutg)
 {
     int64_t n = 0;
     for (int c0 = 0; c0 < coutg; c0 += chunk_width(coutg - c0)) n++;
     return n;
 }
 
+/* Output rows [oy0, oy1) of ow pixels (rstride floats of input apart)
+** for every group, in chunks of 32 channels, or one of up to 48 to
+** finish; yb is the band's first pixel. */
 static void direct_chunks(dk *a, const k2t_epi *e, const float *w, const float *wp, int64_t K,
                           int groups, int cg, int coutg, const float *src,
                           int64_t rstride, int ow, int oy0, int oy1, float *yb, int by_chunks)
 {
     /* A call sliced by chunks (kern_slice) takes its share of them. */
-    int64_t lo = 0, hi = count_chunks(coutg) * groups, idx = 0;
+    int64_t lo = 0, hi = kern_chunk_count(coutg) * groups, idx = 0;
     if (by_chunks) kern_slice_range(hi, &lo, &hi);
     const float *wp_end = wp ? wp + K * groups * coutg : NULL;
     for (int q = 0; q < groups; q++)
@@ -698,13 +697,12 @@ void kern_direct_gemm(const float *a, int64_t lda, int m, int k, const float *p,
     }
 }
 
-/* The activation the micro-kernel's stores did not apply, on rows pixels. */
-static void direct_tail(float *yb, int64_t rows, int cout, k2t_act act, int clip)
+void kern_conv_tail(float *yb, int64_t rows, int cout, k2t_act act)
 {
     if (act == K2T_ACT_SOFTMAX) {
         k2t_epi sm = {.act = act};
         kern_epilogue(yb, rows, cout, &sm);
-    } else if (!clip && act != K2T_ACT_LINEAR) {
+    } else if (act != K2T_ACT_LINEAR && act != K2T_ACT_RELU && act != K2T_ACT_RELU6) {
         kern_act(yb, rows * cout, act);
     }
 }
@@ -740,7 +738,7 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
     ** the pixels or output rows. */
     const int point = conv_is_pointwise(g);
     const int64_t pixels = point ? (int64_t)n * g->oh * g->ow : g->oh; /* or rows */
-    const int by_pixels = slice_n > 1 && count_chunks(coutg) * groups < 4 * slice_n &&
+    const int by_pixels = slice_n > 1 && kern_chunk_count(coutg) * groups < 4 * slice_n &&
                           pixels >= (point ? 12 : 2) * slice_n;
     int64_t plo = 0, phi = pixels;
     if (by_pixels) kern_slice_range(pixels, &plo, &phi);
@@ -757,7 +755,7 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
             const float *src = x + p0 * c;
             float *yb = y + p0 * a.ys;
             direct_chunks(&a, e, w, wp, K, groups, cg, coutg, src, 0, len, 0, 1, yb, !by_pixels);
-            direct_tail(yb, len, cout, act, clip);
+            kern_conv_tail(yb, len, cout, act);
         }
         return;
     }
@@ -775,7 +773,7 @@ static void conv_direct(const k2t_win *g, int groups, int cout, const float *x, 
             float *yb = y + pix * a.ys;
             direct_chunks(&a, e, w, wp, K, groups, cg, coutg, src, (int64_t)g->sh * width * c, g->ow,
                           oy0, oy1, yb, !by_pixels);
-            direct_tail(yb, (int64_t)(oy1 - oy0) * g->ow, cout, act, clip);
+            kern_conv_tail(yb, (int64_t)(oy1 - oy0) * g->ow, cout, act);
         }
     }
 }

@@ -1,8 +1,8 @@
 /*
 ** kern_nchw.h -- the kernels of the PyTorch emulation: NCHW tensors and
 ** weights as PyTorch holds them (Linear (out,in)); the convolutions run
-** kernels.h's between layout conversions.  Same conventions as kernels.h: sample ranges, no
-** allocation, no failure.  1-D ops use ih = 1.
+** kernels.h's between layout conversions.  Same conventions as kernels.h:
+** sample ranges, no allocation, no failure.  1-D ops use ih = 1.
 */
 #ifndef K2T_ENGINE_KERN_NCHW_H
 #define K2T_ENGINE_KERN_NCHW_H

@@ -47,11 +47,11 @@ void kern_slice_range(int64_t count, int64_t *lo, int64_t *hi);
 int kern_slice_count(void);
 
 /* The direct route's channel chunks (kern_conv.c): 32 output channels, or
-** one of up to 48 to finish. */
+** one of up to 48 to finish (kern_chunk_count: how many cout make). */
 int kern_chunk_width(int rest);
 
 /* kern_winograd.c: 3x3 stride-1 convolutions on the AVX-512 route, with
-** their own packed kernel (16 transformed panels a chunk). */
+** their own packed kernel (a*a transformed panels a chunk, 16 or 36). */
 int64_t kern_winograd_packed_size(const k2t_win *g, int cout);
 void kern_winograd_pack(const k2t_win *g, int cout, const float *w, float *wp);
 int64_t kern_winograd_ws(const k2t_win *g);
@@ -59,6 +59,19 @@ void kern_winograd(const k2t_win *g, int cout, const float *x, int n, const floa
                    const k2t_epi *e, float *y, float *ws);
 
 #ifdef HAVE_DIRECT
+int64_t kern_chunk_count(int cout);
+/* The activation the direct route's stores did not apply (all but linear,
+** ReLU and ReLU6), on rows pixels of cout channels. */
+void kern_conv_tail(float *y, int64_t rows, int cout, k2t_act act);
+
+/* Ask for a run of lines from p for writing: a run that keeps every layer
+** writes each to memory no earlier pass touched. */
+static inline __attribute__((always_inline)) void kern_prefetchw(const float *p, int lines)
+{
+    for (int l = 0; l < lines; l++)
+        __asm__ volatile("prefetchw %0" : : "m"(*((const char *)p + 64 * l)));
+}
+
 /* c[m][nc] = a[m][k] (rows lda floats apart) x p[k][nc] (a packed chunk
 ** panel, nc <= 48), rows of c ldc floats apart, on the direct route's
 ** micro-kernel; the floats of p after the panel, up to pf_end, are

@@ -186,39 +186,22 @@ static void wino_fill(const k2t_win *g, const wgeo *w, const float *xs, int iy0,
     }
 }
 
-/* V[xi][t][ci] = (B^T d B)[xi] for the band's tiles t, 16 channels at a time:
-** F(2x2, 3x3). */
-static AVX512 void wino_in2(const wgeo *w, int c, int trows, const float *band, float *v)
+/* B^T and A^T of F(2x2, 3x3) on four vectors: r = B^T d, o = A^T m. */
+static inline __attribute__((always_inline)) AVX512 void bt4(const __m512 *d, __m512 *r)
 {
-    const int64_t nt = (int64_t)trows * w->tw, vs = nt * c; /* floats between xi panels */
-    for (int r = 0; r < trows; r++)
-        for (int tx = 0; tx < w->tw; tx++) {
-            const float *b = band + 2 * r * w->bw + (int64_t)2 * tx * c;
-            float *o = v + ((int64_t)r * w->tw + tx) * c;
-            for (int ci = 0; ci < c; ci += 16) {
-                __mmask16 m = c - ci >= 16 ? 0xffff : (__mmask16)((1u << (c - ci)) - 1u);
-                __m512 d[4][4], t[4][4];
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++)
-                        d[i][j] = _mm512_maskz_loadu_ps(m, b + i * w->bw + j * c + ci);
-                for (int j = 0; j < 4; j++) {
-                    t[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
-                    t[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
-                    t[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
-                    t[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
-                }
-                for (int i = 0; i < 4; i++) {
-                    float *p = o + (int64_t)i * 4 * vs + ci;
-                    _mm512_mask_storeu_ps(p, m, _mm512_sub_ps(t[i][0], t[i][2]));
-                    _mm512_mask_storeu_ps(p + vs, m, _mm512_add_ps(t[i][1], t[i][2]));
-                    _mm512_mask_storeu_ps(p + 2 * vs, m, _mm512_sub_ps(t[i][2], t[i][1]));
-                    _mm512_mask_storeu_ps(p + 3 * vs, m, _mm512_sub_ps(t[i][1], t[i][3]));
-                }
-            }
-        }
+    r[0] = _mm512_sub_ps(d[0], d[2]);
+    r[1] = _mm512_add_ps(d[1], d[2]);
+    r[2] = _mm512_sub_ps(d[2], d[1]);
+    r[3] = _mm512_sub_ps(d[1], d[3]);
 }
 
-/* B^T of F(4x4, 3x3) on six vectors: r = B^T d. */
+static inline __attribute__((always_inline)) AVX512 void at4(const __m512 *m, __m512 *o)
+{
+    o[0] = _mm512_add_ps(_mm512_add_ps(m[0], m[1]), m[2]);
+    o[1] = _mm512_sub_ps(_mm512_sub_ps(m[1], m[2]), m[3]);
+}
+
+/* The same for F(4x4, 3x3) on six vectors. */
 static inline __attribute__((always_inline)) AVX512 void bt6(const __m512 *d, __m512 *r)
 {
     const __m512 half = _mm512_set1_ps(0.5f), one5 = _mm512_set1_ps(1.5f), two = _mm512_set1_ps(2.0f);
@@ -232,35 +215,6 @@ static inline __attribute__((always_inline)) AVX512 void bt6(const __m512 *d, __
     r[5] = _mm512_fmadd_ps(one5, b, _mm512_fnmadd_ps(two, d[3], _mm512_add_ps(d[5], d[1])));
 }
 
-/* The same for F(4x4, 3x3): 6x6 input tiles 4 pixels apart. */
-static AVX512 void wino_in4(const wgeo *w, int c, int trows, const float *band, float *v)
-{
-    const int64_t nt = (int64_t)trows * w->tw, vs = nt * c;
-    for (int r = 0; r < trows; r++)
-        for (int tx = 0; tx < w->tw; tx++) {
-            const float *b = band + 4 * r * w->bw + (int64_t)4 * tx * c;
-            float *o = v + ((int64_t)r * w->tw + tx) * c;
-            for (int ci = 0; ci < c; ci += 16) {
-                __mmask16 m = c - ci >= 16 ? 0xffff : (__mmask16)((1u << (c - ci)) - 1u);
-                __m512 t[6][6], d[6], q[6];
-                for (int j = 0; j < 6; j++) { /* column j: t[.][j] = B^T d[.][j] */
-                    for (int i = 0; i < 6; i++)
-                        d[i] = _mm512_maskz_loadu_ps(m, b + i * w->bw + j * c + ci);
-                    bt6(d, q);
-                    for (int i = 0; i < 6; i++)
-                        t[i][j] = q[i];
-                }
-                for (int i = 0; i < 6; i++) { /* row i: V[i][.] = t[i][.] B */
-                    bt6(t[i], q);
-                    float *p = o + (int64_t)i * 6 * vs + ci;
-                    for (int j = 0; j < 6; j++)
-                        _mm512_mask_storeu_ps(p + j * vs, m, q[j]);
-                }
-            }
-        }
-}
-
-/* A^T of F(4x4, 3x3) on six vectors: o = A^T m. */
 static inline __attribute__((always_inline)) AVX512 void at6(const __m512 *m, __m512 *o)
 {
     const __m512 half = _mm512_set1_ps(0.5f), quarter = _mm512_set1_ps(0.25f);
@@ -271,6 +225,56 @@ static inline __attribute__((always_inline)) AVX512 void at6(const __m512 *m, __
     o[1] = _mm512_fnmadd_ps(two, m[4], _mm512_fmadd_ps(half, m[3], q));
     o[2] = _mm512_fmadd_ps(four, m[4], _mm512_fmadd_ps(quarter, m[3], p));
     o[3] = _mm512_add_ps(_mm512_fnmadd_ps(eight, m[4], _mm512_fmadd_ps(eighth, m[3], q)), m[5]);
+}
+
+/* V[xi][t][ci] = (B^T d B)[xi] for the band's tiles t (a x a input tiles
+** M pixels apart), 16 channels at a time: B^T down each column, then
+** across each row. */
+static inline __attribute__((always_inline)) AVX512 void
+wino_in_body(const int M, const wgeo *w, int c, int trows, const float *band, float *v)
+{
+    const int A = M + 2;
+    const int64_t nt = (int64_t)trows * w->tw, vs = nt * c; /* floats between xi panels */
+    for (int r = 0; r < trows; r++)
+        for (int tx = 0; tx < w->tw; tx++) {
+            const float *b = band + M * r * w->bw + (int64_t)M * tx * c;
+            float *o = v + ((int64_t)r * w->tw + tx) * c;
+            for (int ci = 0; ci < c; ci += 16) {
+                __mmask16 m = c - ci >= 16 ? 0xffff : (__mmask16)((1u << (c - ci)) - 1u);
+                __m512 t[6][6], d[6], q[6];
+                for (int j = 0; j < A; j++) {
+                    for (int i = 0; i < A; i++)
+                        d[i] = _mm512_maskz_loadu_ps(m, b + i * w->bw + j * c + ci);
+                    if (M == 2) bt4(d, q);
+                    else bt6(d, q);
+                    for (int i = 0; i < A; i++)
+                        t[i][j] = q[i];
+                }
+                for (int i = 0; i < A; i++) {
+                    if (M == 2) bt4(t[i], q);
+                    else bt6(t[i], q);
+                    float *p = o + (int64_t)i * A * vs + ci;
+                    for (int j = 0; j < A; j++)
+                        _mm512_mask_storeu_ps(p + j * vs, m, q[j]);
+                }
+            }
+        }
+}
+
+static AVX512 void wino_in2(const wgeo *w, int c, int trows, const float *band, float *v)
+{
+    wino_in_body(2, w, c, trows, band, v);
+}
+
+static AVX512 void wino_in4(const wgeo *w, int c, int trows, const float *band, float *v)
+{
+    wino_in_body(4, w, c, trows, band, v);
+}
+
+/* Of the m outputs from o on, those before n. */
+static inline int inside(int o, int n, int m)
+{
+    return n - o < m ? n - o : m;
 }
 
 /* The output transform of one chunk (channels c0 .. c0 + nc) and its
@@ -284,6 +288,7 @@ static inline __attribute__((always_inline)) AVX512 void
 wino_out_body(const int M, const k2t_win *g, const wgeo *w, const float *mb, int nc, int c0,
               const k2t_epi *e, int clip, int64_t ys, int ty0, int trows, float *yo)
 {
+    const int A = M + 2;
     const int64_t nt = (int64_t)trows * w->tw, ms = nt * nc, rs = (int64_t)g->ow * ys;
     const __m512 z = _mm512_setzero_ps(), six = _mm512_set1_ps(6.0f), one = _mm512_set1_ps(1.0f);
     const int epi = e && (e->scale || e->bias), post = e && e->post_scale;
@@ -294,46 +299,43 @@ wino_out_body(const int M, const k2t_win *g, const wgeo *w, const float *mb, int
     for (int64_t t = 0; t < nt; t++, tx2++, r2 += tx2 == w->tw, tx2 = tx2 == w->tw ? 0 : tx2,
                  tx++, r += tx == w->tw, tx = tx == w->tw ? 0 : tx) {
         const int oy = M * (ty0 + r), ox = M * tx;
-        const int ni = g->oh - oy < M ? g->oh - oy : M, nj = g->ow - ox < M ? g->ow - ox : M;
+        const int ni = inside(oy, g->oh, M), nj = inside(ox, g->ow, M);
         float *yb = yo + ((int64_t)oy * g->ow + ox) * ys + c0;
         if (t + 2 < nt) {
             const int oy2 = M * (ty0 + r2), ox2 = M * tx2;
-            const char *q = (const char *)(yo + ((int64_t)oy2 * g->ow + ox2) * ys + c0);
-            const int ni2 = g->oh - oy2 < M ? g->oh - oy2 : M, nj2 = g->ow - ox2 < M ? g->ow - ox2 : M;
-            for (int i = 0; i < ni2; i++)
-                for (int j = 0; j < nj2; j++)
-                    for (int l = 0; l < lines; l++)
-                        __asm__ volatile("prefetchw %0" : : "m"(*(q + (i * rs + j * ys) * 4 + 64 * l)));
+            const float *q = yo + ((int64_t)oy2 * g->ow + ox2) * ys + c0;
+            for (int i = 0; i < inside(oy2, g->oh, M); i++)
+                for (int j = 0; j < inside(ox2, g->ow, M); j++)
+                    kern_prefetchw(q + i * rs + j * ys, lines);
         }
         const float *p = mb + t * nc;
         for (int v = 0; v < nc; v += 16, p += 16, yb += 16) {
             __mmask16 m = nc - v >= 16 ? 0xffff : (__mmask16)((1u << (nc - v)) - 1u);
             __m512 y[4][4];
             if (M == 2) {
-                __m512 s[2][4];
-                for (int j = 0; j < 4; j++) { /* A^T m */
+                __m512 s2[2][4]; /* A^T m, the column's four values loaded by name:
+                                 ** through col[] as below, 7% slower on 13x13 */
+                for (int j = 0; j < 4; j++) {
                     __m512 m0 = _mm512_maskz_loadu_ps(m, p + j * ms);
                     __m512 m1 = _mm512_maskz_loadu_ps(m, p + (4 + j) * ms);
                     __m512 m2 = _mm512_maskz_loadu_ps(m, p + (8 + j) * ms);
                     __m512 m3 = _mm512_maskz_loadu_ps(m, p + (12 + j) * ms);
-                    s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-                    s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+                    s2[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+                    s2[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
                 }
-                for (int i = 0; i < 2; i++) { /* (A^T m) A */
-                    y[i][0] = _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]);
-                    y[i][1] = _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]);
-                }
+                for (int i = 0; i < 2; i++) /* (A^T m) A */
+                    at4(s2[i], y[i]);
             } else {
-                __m512 s[4][6], col[6], o[4];
-                for (int j = 0; j < 6; j++) { /* A^T m, column by column */
-                    for (int i = 0; i < 6; i++)
-                        col[i] = _mm512_maskz_loadu_ps(m, p + (i * 6 + j) * ms);
-                    at6(col, o);
-                    for (int i = 0; i < 4; i++)
-                        s[i][j] = o[i];
+                __m512 col[6], oc[4], sm[4][6];
+                for (int j = 0; j < A; j++) { /* A^T m, column by column */
+                    for (int i = 0; i < A; i++)
+                        col[i] = _mm512_maskz_loadu_ps(m, p + (i * A + j) * ms);
+                    at6(col, oc);
+                    for (int i = 0; i < M; i++)
+                        sm[i][j] = oc[i];
                 }
-                for (int i = 0; i < 4; i++) /* (A^T m) A */
-                    at6(s[i], y[i]);
+                for (int i = 0; i < M; i++)
+                    at6(sm[i], y[i]);
             }
             __m512 sc = one, bi = z, ps = z, pt = z;
             const int ch = c0 + v;
@@ -392,9 +394,8 @@ void kern_winograd(const k2t_win *g, int cout, const float *x, int n, const floa
     ** the channel chunks go round more evenly (7 tile rows and 4 or 6
     ** chunks between two threads), of the chunks (each slice then
     ** transforms the whole input). */
-    int64_t lo = 0, hi = w.th, clo = 0, chi = 0, chunks = 0, k = kern_slice_count();
-    for (int c0 = 0; c0 < cout; c0 += kern_chunk_width(cout - c0)) chunks++;
-    chi = chunks;
+    int64_t lo = 0, hi = w.th, clo = 0, chunks = kern_chunk_count(cout), chi = chunks;
+    int64_t k = kern_slice_count();
     if (k > 1 && chunks >= k && (chunks + k - 1) / k * w.th < (w.th + k - 1) / k * chunks)
         kern_slice_range(chunks, &clo, &chi); /* the larger share smaller as chunks */
     else
@@ -419,17 +420,8 @@ void kern_winograd(const k2t_win *g, int cout, const float *x, int n, const floa
                 if (w.m == 2) wino_out2(g, &w, mb, nc, c0, e, clip, ys, ty0, trows, yo);
                 else wino_out4(g, &w, mb, nc, c0, e, clip, ys, ty0, trows, yo);
             }
-            if (!clip && act != K2T_ACT_LINEAR) { /* what the stores did not apply */
-                int oy0 = w.m * ty0, oy1 = w.m * (ty0 + trows) < g->oh ? w.m * (ty0 + trows) : g->oh;
-                float *yb = yo + (int64_t)oy0 * g->ow * ys;
-                int64_t rows = (int64_t)(oy1 - oy0) * g->ow;
-                if (act == K2T_ACT_SOFTMAX) {
-                    k2t_epi sm = {.act = act};
-                    kern_epilogue(yb, rows, cout, &sm);
-                } else {
-                    kern_act(yb, rows * cout, act);
-                }
-            }
+            int oy0 = w.m * ty0, oy1 = w.m * (ty0 + trows) < g->oh ? w.m * (ty0 + trows) : g->oh;
+            kern_conv_tail(yo + (int64_t)oy0 * g->ow * ys, (int64_t)(oy1 - oy0) * g->ow, cout, act);
         }
     }
 }

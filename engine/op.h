@@ -108,7 +108,8 @@ struct k2t_step {
     double eps;             /* BatchNormalization epsilon in use */
     k2t_shape nshape;       /* per-sample shape in the run's layout */
     float *own_w, *own_w2;  /* owned: prepared kernels */
-    float *own_wp;          /* owned: w packed (kern_conv2d_pack): the direct route's layout, or Winograd's transformed kernel */
+    float *own_wp;          /* owned: w packed (kern_conv2d_pack): the direct route's
+                            ** layout, or Winograd's transformed kernel */
     const float *wb, *wb2;  /* a Bidirectional's backward kernels (as w, w2) */
     float *own_wb, *own_wb2;
     const float *rb, *rbb;  /* recurrent: the biases in use (forward, backward) */
